@@ -1,0 +1,259 @@
+"""Issue 4: `portannot flows` side by side with its peers, in one run.
+
+    python benchmarks/bench_flows.py            # the full captures (about 7 minutes)
+    python benchmarks/bench_flows.py --quick    # a tenth of the packets, a smoke run
+    python benchmarks/bench_flows.py --skip tshark --skip scapy
+
+Peers: a dpkt loop building the same flow table; scapy on a prefix, scaled;
+`tshark -q -z conv,tcp -z conv,udp`; NFStream with DPI off. Targets (reported,
+never asserted): at least 50x the dpkt loop, 20x NFStream and 100x tshark, with
+peak RSS that stays flat when the capture doubles (mixed-1m -> mixed-2m).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from gen_captures import ensure
+from harness import (
+    BENCH_DIR,
+    PYTHON,
+    Row,
+    failed,
+    measure,
+    portannot_missing,
+    save,
+    scale_note,
+    table,
+    warm,
+)
+from peers import tshark_conv_cmd
+
+CAPTURES = ("mixed-1m", "small-5m", "flows-1m")
+DOUBLED = ("mixed-1m", "mixed-2m")  # peak RSS must not grow with the capture
+PEERS = ("dpkt", "scapy", "tshark", "nfstream")
+TARGETS = {"dpkt": 50, "nfstream": 20, "tshark": 100}
+SCAPY_PACKETS = 20_000
+TSHARK_PACKETS = 1_000_000  # tshark reads at most this prefix (--quick: a tenth)
+RSS_FLAT = 1.10  # 2x the packets may cost at most 10% more peak RSS
+SUBJECT = str(BENCH_DIR / "subject.py")
+PEERS_PY = str(BENCH_DIR / "peers.py")
+TINY = BENCH_DIR.parent / "pcaps" / "demo.pcap"
+
+
+def portannot_cli() -> list[str] | str:
+    """The command that runs `portannot`, or why there is none."""
+    exe = Path(PYTHON).with_name("portannot")
+    cmd = [str(exe)] if exe.exists() else [PYTHON, "-m", "portannot"]
+    if shutil.which(cmd[0]) is None and not exe.exists():
+        return "portannot not available (no portannot command)"
+    r = subprocess.run([*cmd, "flows", "--help"], capture_output=True, text=True)
+    if r.returncode != 0:
+        last = (r.stderr.strip().splitlines() or ["portannot flows failed"])[-1]
+        return f"portannot not available ({last[:120]})"
+    return cmd
+
+
+def ours(
+    path: Path, capture: str, n: int, size: int, cli, api_missing: str, out: str, repeat: int
+) -> list[Row]:
+    rows = []
+    if isinstance(cli, str):
+        rows.append(failed("portannot flows (CLI)", capture, cli))
+    else:
+        rows.append(
+            measure(
+                "portannot flows (CLI)",
+                capture,
+                [*cli, "flows", str(path), "-f", "parquet", "-o", out, "--quiet"],
+                packets=n,
+                file_bytes=size,
+                repeat=repeat,
+                note="whole process: start, imports, parquet written",
+            )
+        )
+    if api_missing:
+        rows.append(failed("portannot.flows (API)", capture, api_missing))
+    else:
+        rows.append(
+            measure(
+                "portannot.flows (API)",
+                capture,
+                [PYTHON, SUBJECT, "flows-api", str(path)],
+                packets=n,
+                file_bytes=size,
+                repeat=repeat,
+                note="the call only",
+            )
+        )
+    return rows
+
+
+def peers(path: Path, capture: str, n: int, size: int, skip: list[str], quick: bool) -> dict:
+    rows = {}
+    p = str(path)
+    if "dpkt" not in skip:
+        rows["dpkt"] = measure(
+            "dpkt flow loop",
+            capture,
+            [PYTHON, PEERS_PY, "dpkt-flows", p],
+            packets=n,
+            file_bytes=size,
+        )
+    if "scapy" not in skip:
+        k = min(n, SCAPY_PACKETS)
+        rows["scapy"] = measure(
+            "scapy PcapReader flow loop",
+            capture,
+            [PYTHON, PEERS_PY, "scapy-flows", p, "--limit", str(k)],
+            packets=k,
+            file_bytes=size * k // n,
+            note=scale_note(k, n),
+        )
+    if "tshark" not in skip:
+        k = min(n, TSHARK_PACKETS // (10 if quick else 1))
+        rows["tshark"] = measure(
+            "tshark -z conv,tcp -z conv,udp",
+            capture,
+            tshark_conv_cmd(p, k if k < n else 0),
+            packets=k,
+            file_bytes=size * k // n,
+            note=scale_note(k, n) if k < n else "",
+        )
+    if "nfstream" not in skip:
+        rows["nfstream"] = measure(
+            "NFStream (no DPI, no stats)",
+            capture,
+            [PYTHON, PEERS_PY, "nfstream-flows", p],
+            packets=n,
+            file_bytes=size,
+        )
+    for r in rows.values():
+        if "flows" in r.extra:
+            r.note = "; ".join(x for x in (r.note, f"{r.extra['flows']:,} flows") if x)
+    return rows
+
+
+def verdicts(reference: Row | None, peer_rows: dict) -> dict:
+    if reference is None or reference.error or not reference.pps:
+        return {"portannot": reference.error if reference else "not run"}
+    out = {"portannot": reference.tool}
+    for name, target in TARGETS.items():
+        peer = peer_rows.get(name)
+        if peer and not peer.error and peer.pps:
+            ratio = reference.pps / peer.pps
+            out[f"vs {name}"] = (
+                f"{ratio:,.1f}x (target {target}x: {'met' if ratio >= target else 'NOT met'})"
+            )
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="a tenth of the packets")
+    ap.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        choices=[*PEERS, "portannot"],
+        help="leave a tool out (repeatable)",
+    )
+    ap.add_argument("--repeat", type=int, default=3, help="best of N for portannot")
+    args = ap.parse_args(argv)
+    began = time.perf_counter()
+    if "portannot" in args.skip:
+        cli, api_missing = "skipped", "skipped"
+    else:
+        cli = portannot_cli()
+        api_missing = portannot_missing()
+        if (
+            not api_missing
+            and subprocess.run(
+                [PYTHON, "-c", "import portannot, sys; sys.exit(not hasattr(portannot, 'flows'))"]
+            ).returncode
+        ):
+            api_missing = "portannot not available (portannot.flows is missing)"
+
+    rows: list[Row] = []
+    reference: dict[str, Row | None] = {}
+    summary: dict[str, dict] = {}
+    flat: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-flows-") as tmp:
+        out = str(Path(tmp) / "flows.parquet")
+        startup = None
+        if not isinstance(cli, str):
+            startup = measure(
+                "portannot flows (CLI)",
+                TINY.name,
+                [*cli, "flows", str(TINY), "-f", "parquet", "-o", out, "--quiet"],
+                packets=0,
+                file_bytes=0,
+                repeat=args.repeat,
+            )
+        for name in dict.fromkeys(CAPTURES + DOUBLED):
+            path, meta = ensure(name, args.quick)
+            capture = path.name
+            n, size = meta["packets"], meta["bytes"]
+            print(
+                f"{capture}: {n:,} packets, {meta['flows']:,} flows, {size / 1e6:,.0f} MB",
+                file=sys.stderr,
+            )
+            warm(path)
+            mine = ours(path, capture, n, size, cli, api_missing, out, args.repeat)
+            rows.extend(mine)
+            reference[capture] = mine[0] if not mine[0].error else mine[1]  # CLI, else API
+            if name in DOUBLED:
+                for r in mine:
+                    flat.setdefault(r.tool, {})[name] = r
+            if name in CAPTURES:
+                peer_rows = peers(path, capture, n, size, args.skip, args.quick)
+                rows.extend(peer_rows.values())
+                summary[capture] = verdicts(mine[0], peer_rows)
+
+    elapsed = time.perf_counter() - began
+    print()
+    print(table(rows, reference, "portannot"))
+    print()
+    for capture, s in summary.items():
+        print(f"- {capture}: " + "; ".join(f"{k}: {v}" for k, v in s.items()))
+    flatness = {}
+    for tool, by_capture in flat.items():
+        small, big = (by_capture.get(c) for c in DOUBLED)
+        if small and big and not small.error and not big.error and small.rss_mb:
+            growth = big.rss_mb / small.rss_mb
+            flatness[tool] = {"rss_mb": [small.rss_mb, big.rss_mb], "growth": growth}
+            print(
+                f"- peak RSS {tool}: {small.rss_mb:,.0f} MB -> {big.rss_mb:,.0f} MB for 2x the "
+                f"packets ({growth:.2f}x; flat means <= {RSS_FLAT}x: "
+                f"{'met' if growth <= RSS_FLAT else 'NOT met'})"
+            )
+        else:
+            print(f"- peak RSS {tool}: not measured")
+    if startup is not None and not startup.error:
+        print(
+            f"- fixed cost: `portannot flows` on {TINY.name} ({startup.rss_mb:,.0f} MB) takes "
+            f"{startup.seconds:.2f} s: start, imports and kernel load, included in the CLI rows"
+        )
+    print(f"- whole run: {elapsed:.0f} s")
+    path = save(
+        "flows" + ("-quick" if args.quick else ""),
+        {
+            "rows": rows,
+            "summary": summary,
+            "rss_flatness": flatness,
+            "startup": startup,
+            "elapsed_seconds": elapsed,
+            "argv": sys.argv[1:],
+        },
+    )
+    print(f"- results: {path}")
+
+
+if __name__ == "__main__":
+    main()

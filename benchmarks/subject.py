@@ -1,0 +1,88 @@
+"""portannot's side of the benchmarks, run in a child process like every peer.
+
+    python benchmarks/subject.py decode FILE      # Decoder.decode over iter_records
+    python benchmarks/subject.py compile FILE     # first-batch cost vs steady state
+    python benchmarks/subject.py flows-api FILE   # portannot.flows(path)
+
+Each prints one line `RESULT {json}` (see peers.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+
+def decode(path: str) -> dict:
+    """Throughput of the streaming decode path. One untimed batch first loads (or
+    compiles) the kernel, so the timed loop is the steady state."""
+    from portannot.capture import iter_records
+    from portannot.decode import Decoder
+
+    Decoder().decode(next(iter(iter_records(path))))
+    decoder = Decoder()
+    packets = 0
+    start = time.perf_counter()
+    for batch in iter_records(path):
+        packets += len(decoder.decode(batch))
+    return {"packets": packets, "seconds": time.perf_counter() - start}
+
+
+def compile_cost(path: str) -> dict:
+    """Import time, the first batch (kernel compiled, or loaded from NUMBA_CACHE_DIR)
+    and the mean of the later batches of the same file."""
+    start = time.perf_counter()
+    from portannot.capture import iter_records
+    from portannot.decode import Decoder
+
+    imported = time.perf_counter()
+    decoder = Decoder()
+    batches = iter(iter_records(path))
+    first = next(batches)
+    t0 = time.perf_counter()
+    decoder.decode(first)
+    first_batch = time.perf_counter() - t0
+    later = []
+    for batch in batches:
+        t0 = time.perf_counter()
+        decoder.decode(batch)
+        later.append((time.perf_counter() - t0) / max(len(batch), 1) * len(first))
+    steady = sum(later) / len(later) if later else 0.0
+    return {
+        "import_seconds": imported - start,
+        "first_batch_seconds": first_batch,
+        "first_batch_packets": len(first),
+        "steady_batch_seconds": steady,  # a later batch, scaled to the first's size
+        "seconds": first_batch,
+    }
+
+
+def flows_api(path: str) -> dict:
+    """portannot.flows(path), end to end from the call (imports excluded)."""
+    import portannot
+
+    if not hasattr(portannot, "flows"):
+        raise SystemExit("portannot not available (portannot.flows is missing)")
+    start = time.perf_counter()
+    result = portannot.flows(path)
+    seconds = time.perf_counter() - start
+    out = {"seconds": seconds}
+    if hasattr(result, "__len__"):
+        out["flows"] = len(result)
+    return out
+
+
+COMMANDS = {"decode": decode, "compile": compile_cost, "flows-api": flows_api}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description="Run one portannot measurement, print RESULT {json}.")
+    ap.add_argument("what", choices=sorted(COMMANDS))
+    ap.add_argument("path")
+    args = ap.parse_args(argv)
+    print("RESULT " + json.dumps(COMMANDS[args.what](args.path)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

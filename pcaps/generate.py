@@ -1,0 +1,854 @@
+#!/usr/bin/env python3
+"""Generate the small test captures in pcaps/ (deterministic, byte-for-byte reproducible).
+
+    python pcaps/generate.py            # rewrite every capture next to this script
+    python pcaps/generate.py --out DIR  # write them somewhere else
+
+Packets are built with scapy (plus struct for what scapy lacks: DCCP, malformed
+headers, link headers); containers (pcap, pcapng) are written by hand with struct so
+every byte is under control. Timestamps are fixed, payloads come from a seeded PRNG,
+and compressed copies are written with fixed headers (gzip mtime 0, no file name).
+See pcaps/README.md for what each file covers and what tshark says of the damaged ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bz2
+import gzip
+import io
+import lzma
+import random
+import socket
+import struct
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from scapy.config import conf
+
+conf.verb = 0
+
+from scapy.compat import raw  # noqa: E402
+from scapy.contrib.mpls import MPLS  # noqa: E402
+from scapy.layers.inet import GRE, ICMP, IP, TCP, UDP, IPOption_NOP, IPOption_RR, IPOption_Timestamp  # noqa: E402
+from scapy.layers.inet6 import (  # noqa: E402
+    MIP6MH_BRR,
+    ICMPv6DestUnreach,
+    ICMPv6EchoRequest,
+    ICMPv6PacketTooBig,
+    ICMPv6TimeExceeded,
+    IPv6,
+    IPv6ExtHdrDestOpt,
+    IPv6ExtHdrFragment,
+    IPv6ExtHdrHopByHop,
+    IPv6ExtHdrRouting,
+)
+from scapy.layers.ipsec import AH  # noqa: E402
+from scapy.layers.l2 import ARP, Dot1AD, Dot1Q, Ether  # noqa: E402
+from scapy.layers.ppp import PPP, PPP_LCP, PPPoE, PPPoED  # noqa: E402
+from scapy.layers.sctp import (  # noqa: E402
+    SCTP,
+    SCTPChunkCookieAck,
+    SCTPChunkCookieEcho,
+    SCTPChunkData,
+    SCTPChunkInit,
+    SCTPChunkInitAck,
+    SCTPChunkSACK,
+)
+from scapy.layers.vxlan import VXLAN  # noqa: E402
+from scapy.packet import Raw  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+BASE_TS = 1_704_067_200  # 2024-01-01T00:00:00Z
+
+MAC_A = "02:00:00:00:00:0a"
+MAC_B = "02:00:00:00:00:0b"
+V4_A, V4_B = "192.0.2.1", "198.51.100.2"
+V6_A, V6_B = "2001:db8::1", "2001:db8:1::2"
+
+# link types
+LT_NULL, LT_ETHERNET, LT_PPP, LT_RAW, LT_LOOP, LT_SLL = 0, 1, 9, 101, 108, 113
+LT_IPV4, LT_IPV6, LT_SLL2 = 228, 229, 276
+
+
+@dataclass
+class Rec:
+    """One record: captured bytes, original length, timestamp in ns, interface id."""
+
+    data: bytes
+    length: int
+    ts_ns: int
+    interface: int = 0
+
+
+def recs(frames: Iterable[bytes], *, start: float = 0.0, step_us: int = 1000,
+         caplen: dict[int, int] | None = None) -> list[Rec]:
+    """Records at BASE_TS + start, one every step_us; caplen maps index -> cut length."""
+    out = []
+    t0 = BASE_TS * 10**9 + int(start * 10**9)
+    for i, f in enumerate(frames):
+        f = bytes(f)
+        cut = (caplen or {}).get(i, len(f))
+        out.append(Rec(f[:cut], len(f), t0 + i * step_us * 1000))
+    return out
+
+
+# --------------------------------------------------------------------------- containers
+
+def pcap_bytes(records: list[Rec], linktype: int, *, endian: str = "<", nano: bool = False,
+               snaplen: int = 65535) -> bytes:
+    magic = 0xA1B23C4D if nano else 0xA1B2C3D4
+    out = [struct.pack(endian + "IHHiIII", magic, 2, 4, 0, 0, snaplen, linktype)]
+    for r in records:
+        sec, frac = divmod(r.ts_ns, 10**9)
+        if not nano:
+            frac //= 1000
+        out.append(struct.pack(endian + "IIII", sec, frac, len(r.data), r.length))
+        out.append(r.data)
+    return b"".join(out)
+
+
+def _pad4(b: bytes) -> bytes:
+    return b + b"\0" * (-len(b) % 4)
+
+
+def _opts(e: str, options: list[tuple[int, bytes]]) -> bytes:
+    if not options:
+        return b""
+    out = b"".join(struct.pack(e + "HH", code, len(v)) + _pad4(v) for code, v in options)
+    return out + struct.pack(e + "HH", 0, 0)
+
+
+def _block(e: str, btype: int, body: bytes) -> bytes:
+    body = _pad4(body)
+    total = len(body) + 12
+    return struct.pack(e + "II", btype, total) + body + struct.pack(e + "I", total)
+
+
+def shb(e: str, comment: str | None = None) -> bytes:
+    opts = [(1, comment.encode())] if comment else []
+    return _block(e, 0x0A0D0D0A, struct.pack(e + "IHHq", 0x1A2B3C4D, 1, 0, -1) + _opts(e, opts))
+
+
+def idb(e: str, linktype: int, snaplen: int = 0, tsresol: int | None = None,
+        tsoffset: int | None = None, name: str | None = None) -> bytes:
+    opts = []
+    if name:
+        opts.append((2, name.encode()))
+    if tsresol is not None:
+        opts.append((9, bytes([tsresol])))
+    if tsoffset is not None:
+        opts.append((14, struct.pack(e + "q", tsoffset)))
+    return _block(e, 1, struct.pack(e + "HHI", linktype, 0, snaplen) + _opts(e, opts))
+
+
+def _units(tsresol: int | None) -> int:
+    if tsresol is None:
+        return 10**6
+    if tsresol & 0x80:
+        return 2 ** (tsresol & 0x7F)
+    return 10**tsresol
+
+
+def _ticks(ts_ns: int, tsresol: int | None, tsoffset: int) -> int:
+    return (ts_ns - tsoffset * 10**9) * _units(tsresol) // 10**9
+
+
+def epb(e: str, r: Rec, tsresol: int | None = None, tsoffset: int = 0,
+        comment: str | None = None) -> bytes:
+    t = _ticks(r.ts_ns, tsresol, tsoffset)
+    body = struct.pack(e + "IIIII", r.interface, t >> 32, t & 0xFFFFFFFF, len(r.data), r.length)
+    body += _pad4(r.data) + _opts(e, [(1, comment.encode())] if comment else [])
+    return _block(e, 6, body)
+
+
+def spb(e: str, r: Rec) -> bytes:
+    return _block(e, 3, struct.pack(e + "I", r.length) + r.data)
+
+
+def opb(e: str, r: Rec, tsresol: int | None = None, tsoffset: int = 0) -> bytes:
+    t = _ticks(r.ts_ns, tsresol, tsoffset)
+    body = struct.pack(e + "HHIIII", r.interface, 0, t >> 32, t & 0xFFFFFFFF, len(r.data), r.length)
+    return _block(e, 2, body + r.data)
+
+
+def nrb(e: str) -> bytes:
+    rec4 = bytes([192, 0, 2, 1]) + b"client.example\0"
+    rec6 = bytes.fromhex("20010db8000000000000000000000001") + b"client6.example\0"
+    body = struct.pack(e + "HH", 1, len(rec4)) + _pad4(rec4)
+    body += struct.pack(e + "HH", 2, len(rec6)) + _pad4(rec6)
+    body += struct.pack(e + "HH", 0, 0)
+    return _block(e, 4, body)
+
+
+def isb(e: str, interface: int, ts_ns: int, received: int) -> bytes:
+    t = ts_ns // 1000
+    body = struct.pack(e + "III", interface, t >> 32, t & 0xFFFFFFFF)
+    body += _opts(e, [(4, struct.pack(e + "Q", received)), (5, struct.pack(e + "Q", 0))])
+    return _block(e, 5, body)
+
+
+def custom_block(e: str, copy: bool = True) -> bytes:
+    # Custom Block (0x00000BAD copiable / 0x40000BAD not copiable): PEN + opaque data
+    return _block(e, 0x00000BAD if copy else 0x40000BAD,
+                  struct.pack(e + "I", 32473) + b"portannot custom block")
+
+
+# --------------------------------------------------------------------------- packet helpers
+
+def _cksum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def dccp(sport: int, dport: int, ptype: int, seq: int, ack: int | None = None,
+         service: int | None = None, payload: bytes = b"", src: str = V4_A, dst: str = V4_B,
+         v6: bool = False) -> bytes:
+    """A DCCP packet (RFC 4340) with 48-bit sequence numbers (X=1) and a valid checksum."""
+    body = b""
+    if ack is not None:
+        body += struct.pack("!HHI", 0, ack >> 32, ack & 0xFFFFFFFF)
+    if service is not None:
+        body += struct.pack("!I", service)
+    if ptype == 7:  # Reset: reset code + 3 data bytes
+        body += bytes([2, 0, 0, 0])
+    doff = (16 + len(body)) // 4
+    hdr = struct.pack("!HHBBHBBHI", sport, dport, doff, 0, 0, (ptype << 1) | 1, 0,
+                      seq >> 32, seq & 0xFFFFFFFF)
+    pkt = hdr + body + payload
+    if v6:
+        pseudo = (socket.inet_pton(socket.AF_INET6, src) + socket.inet_pton(socket.AF_INET6, dst)
+                  + struct.pack("!I3xB", len(pkt), 33))
+    else:
+        pseudo = (socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!xBH", 33, len(pkt)))
+    c = _cksum(pseudo + pkt)
+    return pkt[:6] + struct.pack("!H", c) + pkt[8:]
+
+
+def eth(payload, etype: int | None = None, src: str = MAC_A, dst: str = MAC_B) -> bytes:
+    e = Ether(src=src, dst=dst) if etype is None else Ether(src=src, dst=dst, type=etype)
+    return raw(e / payload)
+
+
+def v4(src: str = V4_A, dst: str = V4_B, **kw) -> IP:
+    kw.setdefault("id", 0x1000)
+    kw.setdefault("ttl", 64)
+    return IP(src=src, dst=dst, **kw)
+
+
+def v6(src: str = V6_A, dst: str = V6_B, **kw) -> IPv6:
+    kw.setdefault("hlim", 64)
+    return IPv6(src=src, dst=dst, **kw)
+
+
+def tcp(sport: int, dport: int, flags: str = "PA", seq: int = 1000, ack: int = 0,
+        payload: bytes = b"") -> TCP:
+    t = TCP(sport=sport, dport=dport, flags=flags, seq=seq, ack=ack if "A" in flags else 0,
+            window=65535)
+    return t / Raw(payload) if payload else t
+
+
+def udp(sport: int, dport: int, payload: bytes = b"") -> UDP:
+    u = UDP(sport=sport, dport=dport)
+    return u / Raw(payload) if payload else u
+
+
+def sctp_init(sport: int, dport: int) -> SCTP:
+    return SCTP(sport=sport, dport=dport, tag=0) / SCTPChunkInit(
+        init_tag=0x11111111, a_rwnd=65535, n_out_streams=2, n_in_streams=2, init_tsn=1)
+
+
+def ip_tcp_udp_v4v6() -> list:
+    """The basic four: IPv4/TCP, IPv4/UDP, IPv6/TCP, IPv6/UDP (as scapy IP layers)."""
+    return [
+        v4() / tcp(40000, 80, "S"),
+        v4() / udp(40001, 53, b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x01"),
+        v6() / tcp(40002, 443, "S"),
+        v6() / udp(40003, 123, b"\x23" + b"\0" * 47),
+    ]
+
+
+# --------------------------------------------------------------------------- captures
+
+def cap_link_ethernet() -> bytes:
+    """Ethernet II: plain, 802.1Q, 802.1ad+802.1Q, 0x9100 stacks, ARP, LLDP."""
+    ip4t, ip4u, ip6t, ip6u = ip_tcp_udp_v4v6()
+    frames = [
+        eth(ip4t),
+        eth(ip6u),
+        raw(Ether(src=MAC_A, dst=MAC_B) / Dot1Q(vlan=10) / ip4u),
+        raw(Ether(src=MAC_A, dst=MAC_B) / Dot1Q(vlan=11) / ip6t),
+        raw(Ether(src=MAC_A, dst=MAC_B) / Dot1AD(vlan=100) / Dot1Q(vlan=20) / ip4t),
+        raw(Ether(src=MAC_A, dst=MAC_B) / Dot1AD(vlan=101) / Dot1Q(vlan=21) / ip6u),
+        raw(Ether(src=MAC_A, dst=MAC_B, type=0x9100) / Dot1Q(vlan=200) / Dot1Q(vlan=30) / ip4u),
+        raw(Ether(src=MAC_A, dst=MAC_B, type=0x9100) / Dot1Q(vlan=201, type=0x88A8)
+            / Dot1Q(vlan=202) / Dot1Q(vlan=31) / ip6t),
+        raw(Ether(src=MAC_A, dst="ff:ff:ff:ff:ff:ff") / ARP(op=1, hwsrc=MAC_A, psrc=V4_A, pdst=V4_B)),
+        raw(Ether(src=MAC_A, dst="ff:ff:ff:ff:ff:ff") / Dot1Q(vlan=10)
+            / ARP(op=1, hwsrc=MAC_A, psrc=V4_A, pdst=V4_B)),
+        # LLDP (0x88cc): chassis id, port id, TTL, end
+        eth(Raw(bytes.fromhex("0207040200000000000a040403313031060200780000")), etype=0x88CC,
+            dst="01:80:c2:00:00:0e"),
+    ]
+    return pcap_bytes(recs(frames), LT_ETHERNET)
+
+
+def cap_link_mpls() -> bytes:
+    """MPLS label stacks (1 and 3 labels) over Ethernet and inside a VLAN, IPv4 and IPv6."""
+    ip4t, ip4u, ip6t, ip6u = ip_tcp_udp_v4v6()
+    frames = [
+        raw(Ether(src=MAC_A, dst=MAC_B, type=0x8847) / MPLS(label=100, s=1, ttl=64) / ip4t),
+        raw(Ether(src=MAC_A, dst=MAC_B, type=0x8847) / MPLS(label=101, s=1, ttl=64) / ip6u),
+        raw(Ether(src=MAC_A, dst=MAC_B, type=0x8847) / MPLS(label=200, s=0, ttl=64)
+            / MPLS(label=201, s=0, ttl=64) / MPLS(label=202, s=1, ttl=64) / ip4u),
+        raw(Ether(src=MAC_A, dst=MAC_B, type=0x8847) / MPLS(label=300, s=0, ttl=64)
+            / MPLS(label=301, s=0, ttl=64) / MPLS(label=302, s=1, ttl=64) / ip6t),
+        raw(Ether(src=MAC_A, dst=MAC_B) / Dot1Q(vlan=5, type=0x8847) / MPLS(label=400, s=1, ttl=64)
+            / ip4t),
+        # multicast MPLS ethertype 0x8848
+        raw(Ether(src=MAC_A, dst=MAC_B, type=0x8848) / MPLS(label=500, s=1, ttl=64) / ip4u),
+    ]
+    return pcap_bytes(recs(frames), LT_ETHERNET)
+
+
+def cap_link_pppoe() -> bytes:
+    """PPPoE discovery (PADI, PADO) and session frames: LCP (non-IP), IPv4/TCP, IPv6/UDP."""
+    ip4t, ip4u, ip6t, ip6u = ip_tcp_udp_v4v6()
+    frames = [
+        raw(Ether(src=MAC_A, dst="ff:ff:ff:ff:ff:ff") / PPPoED(code=0x09, sessionid=0)
+            / Raw(bytes.fromhex("01010000"))),
+        raw(Ether(src=MAC_B, dst=MAC_A) / PPPoED(code=0x07, sessionid=0)
+            / Raw(bytes.fromhex("010100000102000361636d"))),
+        raw(Ether(src=MAC_A, dst=MAC_B) / PPPoE(sessionid=0x11) / PPP(proto=0xC021)
+            / PPP_LCP(code=1, id=1)),
+        raw(Ether(src=MAC_A, dst=MAC_B) / PPPoE(sessionid=0x11) / PPP(proto=0x0021) / ip4t),
+        raw(Ether(src=MAC_A, dst=MAC_B) / PPPoE(sessionid=0x11) / PPP(proto=0x0057) / ip6u),
+        raw(Ether(src=MAC_A, dst=MAC_B) / Dot1Q(vlan=7) / PPPoE(sessionid=0x12) / PPP(proto=0x0021)
+            / ip4u),
+    ]
+    return pcap_bytes(recs(frames), LT_ETHERNET)
+
+
+def _sll(proto: int, payload: bytes) -> bytes:
+    # pkttype 0 (to us), ARPHRD_ETHER 1, address length 6, address (8 bytes), protocol
+    return struct.pack("!HHH8sH", 0, 1, 6, bytes.fromhex("02000000000a") + b"\0\0", proto) + payload
+
+
+def _sll2(proto: int, payload: bytes) -> bytes:
+    # protocol, reserved, ifindex, ARPHRD_ETHER, pkttype, address length, address (8 bytes)
+    return struct.pack("!HHIHBB8s", proto, 0, 2, 1, 4, 6,
+                       bytes.fromhex("02000000000b") + b"\0\0") + payload
+
+
+def _arp() -> bytes:
+    return raw(ARP(op=2, hwsrc=MAC_B, psrc=V4_B, hwdst=MAC_A, pdst=V4_A))
+
+
+def cap_link_sll() -> bytes:
+    """Linux cooked capture v1 (113): IPv4/TCP, IPv6/UDP, IPv4/UDP, ARP."""
+    ip4t, ip4u, ip6t, ip6u = ip_tcp_udp_v4v6()
+    frames = [_sll(0x0800, raw(ip4t)), _sll(0x86DD, raw(ip6u)), _sll(0x0800, raw(ip4u)),
+              _sll(0x0806, _arp())]
+    return pcap_bytes(recs(frames), LT_SLL)
+
+
+def cap_link_sll2() -> bytes:
+    """Linux cooked capture v2 (276): IPv4/TCP, IPv6/UDP, IPv6/TCP, ARP."""
+    ip4t, ip4u, ip6t, ip6u = ip_tcp_udp_v4v6()
+    frames = [_sll2(0x0800, raw(ip4t)), _sll2(0x86DD, raw(ip6u)), _sll2(0x86DD, raw(ip6t)),
+              _sll2(0x0806, _arp())]
+    return pcap_bytes(recs(frames), LT_SLL2)
+
+
+def cap_link_raw(linktype: int) -> bytes:
+    ip4t, ip4u, ip6t, ip6u = ip_tcp_udp_v4v6()
+    if linktype == LT_IPV4:
+        frames = [ip4t, ip4u]
+    elif linktype == LT_IPV6:
+        frames = [ip6t, ip6u]
+    else:
+        frames = [ip4t, ip6u, ip4u, ip6t]
+    return pcap_bytes(recs(raw(f) for f in frames), linktype)
+
+
+def cap_link_null(endian: str, af_endian: str) -> bytes:
+    """DLT_NULL (0): 4-byte address family in the capturing host's byte order."""
+    ip4t, ip4u, ip6t, ip6u = ip_tcp_udp_v4v6()
+    frames = [
+        struct.pack(af_endian + "I", 2) + raw(ip4t),
+        struct.pack(af_endian + "I", 24) + raw(ip6u),  # NetBSD/OpenBSD AF_INET6
+        struct.pack(af_endian + "I", 28) + raw(ip6t),  # FreeBSD AF_INET6
+        struct.pack(af_endian + "I", 30) + raw(ip6u),  # macOS AF_INET6
+        struct.pack(af_endian + "I", 2) + raw(ip4u),
+    ]
+    return pcap_bytes(recs(frames), LT_NULL, endian=endian)
+
+
+def cap_link_loop() -> bytes:
+    """DLT_LOOP (108): like NULL but the address family is always big-endian."""
+    ip4t, ip4u, ip6t, ip6u = ip_tcp_udp_v4v6()
+    frames = [struct.pack("!I", 2) + raw(ip4t), struct.pack("!I", 24) + raw(ip6u),
+              struct.pack("!I", 28) + raw(ip6t), struct.pack("!I", 30) + raw(ip6u)]
+    return pcap_bytes(recs(frames), LT_LOOP)
+
+
+def cap_link_ppp() -> bytes:
+    """PPP (9): with and without HDLC address/control bytes; IPv4, IPv6, LCP (non-IP)."""
+    ip4t, ip4u, ip6t, ip6u = ip_tcp_udp_v4v6()
+    lcp = raw(PPP_LCP(code=1, id=7))
+    frames = [
+        b"\xff\x03\x00\x21" + raw(ip4t),
+        b"\xff\x03\x00\x57" + raw(ip6u),
+        b"\x00\x21" + raw(ip4u),
+        b"\x00\x57" + raw(ip6t),
+        b"\xff\x03\xc0\x21" + lcp,
+    ]
+    return pcap_bytes(recs(frames), LT_PPP)
+
+
+def _container_records() -> list[Rec]:
+    frames = [eth(f) for f in ip_tcp_udp_v4v6()]
+    # distinctive sub-microsecond timestamps
+    return [Rec(f, len(f), BASE_TS * 10**9 + 123_456_789 + i * 1_000_001_001)
+            for i, f in enumerate(frames)]
+
+
+def cap_pcap_variant(endian: str, nano: bool) -> bytes:
+    return pcap_bytes(_container_records(), LT_ETHERNET, endian=endian, nano=nano)
+
+
+def cap_pcapng_multi() -> bytes:
+    """Two sections (big-endian then little-endian), several interfaces and block types."""
+    ip4t, ip4u, ip6t, ip6u = ip_tcp_udp_v4v6()
+    t = BASE_TS * 10**9 + 500_000_000
+    out = []
+    # ---- section 1, big-endian
+    e = ">"
+    out.append(shb(e, "section 1 (big-endian)"))
+    out.append(idb(e, LT_ETHERNET, snaplen=65535, tsresol=6, name="eth0"))        # if 0: 10^-6
+    out.append(idb(e, LT_IPV4, snaplen=65535, tsresol=9, tsoffset=1000, name="raw4"))  # if 1: 10^-9
+    out.append(nrb(e))
+    out.append(epb(e, Rec(eth(ip4t), len(eth(ip4t)), t, 0), 6, comment="EPB on eth0"))
+    out.append(epb(e, Rec(raw(ip4u), len(raw(ip4u)), t + 1_000_000, 1), 9, 1000))
+    out.append(custom_block(e, copy=True))
+    f = eth(ip6u)
+    out.append(spb(e, Rec(f, len(f), 0)))                                          # SPB -> if 0
+    f = eth(ip6t)
+    out.append(opb(e, Rec(f, len(f), t + 3_000_000, 0), 6))                         # obsolete type 2
+    out.append(isb(e, 0, t + 4_000_000, 3))
+    # ---- section 2, little-endian; interface ids restart at 0
+    e = "<"
+    out.append(shb(e, "section 2 (little-endian)"))
+    out.append(idb(e, LT_SLL, snaplen=96, tsresol=0x94, name="any"))              # if 0: 2^-20
+    out.append(idb(e, LT_IPV6, snaplen=65535, tsresol=9, name="raw6"))             # if 1: 10^-9
+    out.append(idb(e, LT_ETHERNET, snaplen=62, name="eth1"))                       # if 2: snaplen 62
+    out.append(custom_block(e, copy=False))
+    f = _sll(0x0800, raw(ip4t))
+    out.append(epb(e, Rec(f, len(f), t + 5_000_000, 0), 0x94))
+    f = raw(ip6u)
+    out.append(epb(e, Rec(f, len(f), t + 6_000_000, 1), 9))
+    big = eth(v4() / tcp(40010, 8080, payload=bytes(range(200))))
+    out.append(epb(e, Rec(big[:62], len(big), t + 7_000_000, 2)))                 # caplen < len
+    out.append(nrb(e))
+    out.append(isb(e, 1, t + 8_000_000, 1))
+    return b"".join(out)
+
+
+def cap_pcapng_simple() -> bytes:
+    """Single-section little-endian pcapng, one Ethernet interface, EPBs only."""
+    e = "<"
+    out = [shb(e), idb(e, LT_ETHERNET, snaplen=65535)]
+    for r in _container_records():
+        out.append(epb(e, r))
+    return b"".join(out)
+
+
+def cap_ipv4_options() -> bytes:
+    frames = [
+        eth(v4(options=[IPOption_NOP(), IPOption_RR(routers=["10.0.0.1", "10.0.0.2"])])
+            / tcp(41000, 25, "S")),
+        eth(v4(options=[IPOption_Timestamp(flg=0, timestamp=1)]) / udp(41001, 514, b"<13>hello")),
+        eth(v4(options=[IPOption_NOP(), IPOption_NOP(), IPOption_NOP(), IPOption_NOP()])
+            / sctp_init(41002, 9899)),
+        # 40 bytes of options: IHL 15, the maximum
+        eth(v4(options=[IPOption_RR(routers=[f"10.0.0.{i}" for i in range(1, 10)])])
+            / tcp(41003, 110, "S")),
+    ]
+    return pcap_bytes(recs(frames), LT_ETHERNET)
+
+
+def _mh_brr() -> MIP6MH_BRR:
+    return MIP6MH_BRR()
+
+
+def cap_ipv6_ext() -> bytes:
+    """IPv6 extension-header chains before TCP/UDP/SCTP/DCCP, and chains that end in 59/50/135."""
+    rh = IPv6ExtHdrRouting(addresses=["2001:db8:ffff::1"], segleft=1)
+    frames = [
+        eth(v6() / IPv6ExtHdrHopByHop() / tcp(42000, 80, "S")),
+        eth(v6() / IPv6ExtHdrHopByHop() / rh / IPv6ExtHdrDestOpt() / udp(42001, 53, b"\0" * 12)),
+        eth(v6() / IPv6ExtHdrDestOpt() / sctp_init(42002, 5060)),
+        eth(v6() / IPv6ExtHdrRouting(addresses=[], segleft=0) / IPv6ExtHdrFragment(id=7, offset=0, m=0)
+            / tcp(42003, 22, "S")),                                               # atomic fragment
+        eth(v6(nh=33) / Raw(dccp(42004, 5004, 0, 1, service=0x52545020, src=V6_A, dst=V6_B,
+                                 v6=True))),
+        eth(v6() / IPv6ExtHdrHopByHop(nh=33) / Raw(dccp(42005, 5004, 0, 2, service=0x52545020,
+                                                        src=V6_A, dst=V6_B, v6=True))),
+        eth(v6() / AH(nh=6, payloadlen=4, spi=0x100, seq=1, icv=b"\xaa" * 12) / tcp(42006, 443, "S")),
+        eth(v6() / IPv6ExtHdrHopByHop() / AH(nh=17, payloadlen=4, spi=0x101, seq=2, icv=b"\xbb" * 12)
+            / udp(42007, 500, b"\0" * 8)),
+        eth(v6() / _mh_brr()),                                                    # mobility 135
+        eth(v6() / IPv6ExtHdrHopByHop(nh=59)),                                    # no next header
+        eth(v6() / IPv6ExtHdrDestOpt(nh=50) / Raw(struct.pack("!II", 0x200, 1) + b"\xcc" * 24)),  # ESP
+        eth(v6(nh=59) / Raw(b"ignored after no-next-header")),
+    ]
+    return pcap_bytes(recs(frames), LT_ETHERNET)
+
+
+def _frag4(pkt: IP, fragsize: int) -> list[IP]:
+    """Fragment an IPv4 packet by hand (payload cut at multiples of 8 bytes)."""
+    whole = raw(pkt)
+    ihl = (whole[0] & 15) * 4
+    payload = whole[ihl:]
+    out = []
+    for off in range(0, len(payload), fragsize):
+        chunk = payload[off:off + fragsize]
+        more = off + fragsize < len(payload)
+        out.append(IP(src=pkt.src, dst=pkt.dst, id=pkt.id, ttl=pkt.ttl, proto=pkt.proto,
+                      flags="MF" if more else 0, frag=off // 8) / Raw(chunk))
+    return out
+
+
+def _frag6(pkt: IPv6, ident: int, fragsize: int) -> list[IPv6]:
+    whole = raw(pkt)
+    nh = whole[6]
+    payload = whole[40:]
+    out = []
+    for off in range(0, len(payload), fragsize):
+        chunk = payload[off:off + fragsize]
+        more = off + fragsize < len(payload)
+        out.append(IPv6(src=pkt.src, dst=pkt.dst, hlim=pkt.hlim)
+                   / IPv6ExtHdrFragment(nh=nh, offset=off // 8, m=int(more), id=ident) / Raw(chunk))
+    return out
+
+
+def cap_fragments() -> bytes:
+    """First fragments (with ports) followed by later ones; orphans; a later one before its first."""
+    u4 = _frag4(v4(id=0x2001) / udp(43000, 2049, bytes(range(256)) * 2), 200)        # 3 frags
+    t4 = _frag4(v4(id=0x2002) / tcp(43001, 80, payload=b"A" * 300), 160)            # 2 frags
+    u6 = _frag6(v6() / udp(43002, 53, b"B" * 300), 0x3001, 160)                     # 2 frags
+    t6 = _frag6(v6() / tcp(43003, 443, payload=b"C" * 200), 0x3002, 120)            # 2 frags
+    orphan4 = _frag4(v4(id=0x2003) / udp(43004, 161, b"D" * 300), 160)[1]           # first never seen
+    orphan6 = _frag6(v6() / udp(43005, 162, b"E" * 300), 0x3003, 160)[1]
+    late4 = _frag4(v4(id=0x2004) / udp(43006, 514, b"F" * 300), 160)               # later before first
+    late6 = _frag6(v6() / tcp(43007, 179, payload=b"G" * 200), 0x3004, 120)
+    frames = [
+        *u4, *t4, *u6, *t6, orphan4, orphan6,
+        late4[1], late4[0], late6[1], late6[0],
+        # same id as u4 but different addresses: not part of u4
+        *_frag4(v4(src="203.0.113.9", id=0x2001) / udp(43008, 69, b"H" * 200), 160)[1:],
+    ]
+    return pcap_bytes(recs(eth(f) for f in frames), LT_ETHERNET)
+
+
+def cap_transports() -> bytes:
+    """TCP flags, UDP, SCTP, DCCP over IPv4/IPv6; protocols without ports; ICMP errors; tunnels."""
+    inner_udp = v4(src=V4_B, dst=V4_A) / udp(44100, 33434, b"\0" * 12)
+    inner_tcp = v4(src=V4_B, dst=V4_A) / tcp(44101, 8443, "S")
+    inner6_udp = v6(src=V6_B, dst=V6_A) / udp(44102, 33435, b"\0" * 12)
+    inner6_tcp = v6(src=V6_B, dst=V6_A) / tcp(44103, 993, "S")
+    frames = [
+        v4() / tcp(44000, 80, "S", seq=1),
+        v4(src=V4_B, dst=V4_A) / tcp(80, 44000, "SA", seq=500, ack=2),
+        v4() / tcp(44000, 80, "PA", seq=2, ack=501, payload=b"GET / HTTP/1.0\r\n\r\n"),
+        v4() / tcp(44000, 80, "FA", seq=20, ack=501),
+        v4(src=V4_B, dst=V4_A) / tcp(80, 44000, "R", seq=501),
+        v6() / tcp(44001, 443, "S", seq=1),
+        v6(src=V6_B, dst=V6_A) / tcp(443, 44001, "SA", seq=900, ack=2),
+        v6() / tcp(44001, 443, "PA", seq=2, ack=901, payload=b"\x16\x03\x01\x00\x00"),
+        v6() / tcp(44001, 443, "FA", seq=7, ack=901),
+        v6(src=V6_B, dst=V6_A) / tcp(443, 44001, "RA", seq=901, ack=8),
+        v4() / udp(44002, 53, b"\0" * 17),
+        v6() / udp(44003, 547, b"\x01" + b"\0" * 15),
+        v4() / sctp_init(44004, 2905),
+        v6() / sctp_init(44005, 3868),
+        v4(proto=33) / Raw(dccp(44006, 5004, 0, 10, service=1)),
+        v4(src=V4_B, dst=V4_A, proto=33) / Raw(dccp(5004, 44006, 1, 20, ack=10, service=1,
+                                                     src=V4_B, dst=V4_A)),
+        v6(nh=33) / Raw(dccp(44007, 6000, 0, 30, service=2, src=V6_A, dst=V6_B, v6=True)),
+        v4() / ICMP(type=8, id=1, seq=1) / Raw(b"ping"),
+        v6() / ICMPv6EchoRequest(id=1, seq=1, data=b"ping"),
+        v4(proto=50) / Raw(struct.pack("!II", 0x1234, 1) + b"\xee" * 32),              # ESP
+        v6(nh=50) / Raw(struct.pack("!II", 0x1235, 1) + b"\xee" * 32),
+        v4() / GRE() / inner_tcp,                                                      # GRE: inner ports
+        v4(proto=4) / inner_udp,                                                       # IPIP
+        v4(proto=41) / inner6_tcp,                                                     # 6in4
+        v6(nh=4) / inner_tcp,                                                          # 4in6
+        v6(nh=41) / inner6_udp,                                                        # 6in6
+        v4(src=V4_B, dst=V4_A) / ICMP(type=3, code=3) / inner_udp,                     # quoted UDP
+        v4(src=V4_B, dst=V4_A) / ICMP(type=11, code=0) / inner_tcp,                    # quoted TCP
+        v6(src=V6_B, dst=V6_A) / ICMPv6DestUnreach(code=4) / inner6_udp,
+        v6(src=V6_B, dst=V6_A) / ICMPv6PacketTooBig(mtu=1280) / inner6_tcp,
+        v6(src=V6_B, dst=V6_A) / ICMPv6TimeExceeded() / inner6_udp,
+        # VXLAN: the outer UDP is the packet's own, the inner TCP is not
+        v4() / udp(44008, 4789) / VXLAN(vni=42) / Ether(src=MAC_B, dst=MAC_A) / inner_tcp,
+        v4(proto=2) / Raw(bytes.fromhex("1164ee9b00000000")),                          # IGMP
+        v4(proto=89) / Raw(b"\x02\x01" + b"\0" * 22),                                  # OSPF
+    ]
+    return pcap_bytes(recs(eth(f) for f in frames), LT_ETHERNET)
+
+
+def cap_truncated() -> bytes:
+    """Records whose capture length cuts a header (the original length says more was sent)."""
+    t4 = eth(v4() / tcp(45000, 80, "S"))
+    u4 = eth(v4() / udp(45001, 53, b"\0" * 20))
+    t6 = eth(v6() / tcp(45002, 443, "S"))
+    x6 = eth(v6() / IPv6ExtHdrHopByHop() / IPv6ExtHdrDestOpt() / udp(45003, 53, b"\0" * 20))
+    s4 = eth(v4() / sctp_init(45004, 2905))
+    d4 = eth(v4(proto=33) / Raw(dccp(45005, 5004, 0, 1, service=1)))
+    opt4 = eth(v4(options=[IPOption_RR(routers=["10.0.0.1", "10.0.0.2"])]) / tcp(45006, 25, "S"))
+    frames = [t4, t4, t4, t4, u4, u4, t6, t6, x6, x6, s4, s4, d4, d4, opt4, t4[:8]]
+    cuts = {
+        0: 12,          # inside the Ethernet header
+        1: 14 + 10,     # inside the IPv4 header (before the addresses)
+        2: 14 + 20 + 2,  # TCP: source port only
+        3: 14 + 20 + 4,  # TCP: both ports, rest of the header cut
+        4: 14 + 20 + 3,  # UDP: 3 of 8 header bytes
+        5: 14 + 20 + 4,  # UDP: ports only
+        6: 14 + 30,     # inside the IPv6 header
+        7: 14 + 40 + 1,  # IPv6 TCP: one byte of ports
+        8: 14 + 40 + 4,  # inside the hop-by-hop header
+        9: 14 + 40 + 16 + 2,  # after the chain, UDP source port only
+        10: 14 + 20 + 3,  # SCTP: 3 bytes
+        11: 14 + 20 + 4,  # SCTP: ports only
+        12: 14 + 20 + 3,  # DCCP: 3 bytes
+        13: 14 + 20 + 4,  # DCCP: ports only
+        14: 14 + 20 + 4,  # IPv4 with options: cut inside the options
+    }
+    return pcap_bytes(recs(frames, caplen=cuts), LT_ETHERNET, snaplen=65535)
+
+
+def _patch(b: bytes, off: int, val: bytes) -> bytes:
+    return b[:off] + val + b[off + len(val):]
+
+
+def cap_malformed() -> bytes:
+    """Header lengths that contradict each other or the frame (see README for tshark's view)."""
+    t4 = eth(v4() / tcp(46000, 80, "S"))
+    u4 = eth(v4() / udp(46001, 53, b"\0" * 20))
+    x6 = eth(v6() / IPv6ExtHdrHopByHop() / tcp(46002, 443, "S"))
+    t6 = eth(v6() / tcp(46003, 22, "S"))
+    frames = [
+        _patch(t4, 14, b"\x44"),                            # IPv4 IHL 4 (< 5)
+        _patch(t4, 14 + 2, struct.pack("!H", 16)),          # IPv4 total length 16 < 20
+        _patch(t4, 14, b"\x4f"),                            # IPv4 IHL 15: header longer than packet
+        _patch(t4, 14 + 2, struct.pack("!H", 30)),          # total length cuts the TCP header (ports kept)
+        _patch(u4, 14 + 2, struct.pack("!H", 22)),          # total length: UDP header cut to 2 bytes
+        _patch(x6, 14 + 4, struct.pack("!H", 4)),           # IPv6 payload length 4 < 8-byte HBH
+        _patch(x6, 14 + 4, struct.pack("!H", 10)),          # payload length: chain ok, TCP cut to 2 bytes
+        _patch(t4, 14 + 20 + 12, b"\x40"),                  # TCP data offset 4 (< 5)
+        _patch(t6, 14 + 40 + 12, b"\x30"),                  # TCP data offset 3 over IPv6
+        _patch(u4, 14 + 20 + 4, struct.pack("!H", 4)),      # UDP length 4 (< 8)
+        _patch(u4, 14 + 20 + 4, struct.pack("!H", 200)),    # UDP length beyond the IP payload
+        _patch(t4, 14, b"\x54"),                            # IP version 5 in an IPv4 ethertype
+        _patch(t6, 14, b"\x40"),                            # version 4 nibble in an IPv6 ethertype
+        _patch(t4, 14 + 2, struct.pack("!H", 0)),           # IPv4 total length 0 (TSO / BIG TCP style)
+    ]
+    return pcap_bytes(recs(frames), LT_ETHERNET)
+
+
+# --------------------------------------------------------------------------- demo
+
+def cap_demo() -> bytes:
+    """The README's demo: a few hundred packets of ordinary traffic on well-known ports."""
+    rnd = random.Random(20240101)
+    frames: list[tuple[float, bytes]] = []
+    t = 0.0
+
+    def add(pkt, dt: float = 0.002) -> None:
+        nonlocal t
+        t += dt
+        frames.append((t, eth(pkt) if not isinstance(pkt, bytes) else pkt))
+
+    def tcp_conv(mk_ip, cli, srv, cport, sport, exchanges, handshake=True, close=True):
+        cs, ss = 1000 + cport, 50000 + sport
+        ip_c = lambda: mk_ip(cli, srv)  # noqa: E731
+        ip_s = lambda: mk_ip(srv, cli)  # noqa: E731
+        if handshake:
+            add(ip_c() / tcp(cport, sport, "S", seq=cs - 1), 0.01)
+            add(ip_s() / tcp(sport, cport, "SA", seq=ss - 1, ack=cs))
+            add(ip_c() / tcp(cport, sport, "A", seq=cs, ack=ss))
+        for req, resp in exchanges:
+            add(ip_c() / tcp(cport, sport, "PA", seq=cs, ack=ss, payload=req))
+            cs += len(req)
+            for chunk in resp:
+                add(ip_s() / tcp(sport, cport, "PA", seq=ss, ack=cs, payload=chunk), 0.001)
+                ss += len(chunk)
+            add(ip_c() / tcp(cport, sport, "A", seq=cs, ack=ss))
+        if close:
+            add(ip_c() / tcp(cport, sport, "FA", seq=cs, ack=ss))
+            add(ip_s() / tcp(sport, cport, "FA", seq=ss, ack=cs + 1))
+            add(ip_c() / tcp(cport, sport, "A", seq=cs + 1, ack=ss + 1))
+
+    def mk4(a, b):
+        return v4(a, b, id=rnd.randrange(65536))
+
+    def mk6(a, b):
+        return v6(a, b)
+
+    def blob(n: int) -> bytes:
+        return bytes(rnd.randrange(256) for _ in range(n))
+
+    cli4, cli6 = "192.0.2.10", "2001:db8:10::10"
+    # http (80), IPv4, two requests
+    tcp_conv(mk4, cli4, "198.51.100.80", 49152, 80, [
+        (b"GET / HTTP/1.1\r\nHost: www.example\r\n\r\n", [blob(400), blob(300)]),
+        (b"GET /logo.png HTTP/1.1\r\nHost: www.example\r\n\r\n", [blob(500), blob(500), blob(120)]),
+    ])
+    # https (443), IPv4 and IPv6
+    tcp_conv(mk4, cli4, "198.51.100.43", 49153, 443,
+             [(blob(300), [blob(500), blob(500), blob(200)]), (blob(120), [blob(60)])] * 3)
+    tcp_conv(mk6, cli6, "2001:db8:443::1", 49154, 443,
+             [(blob(280), [blob(500), blob(400)]), (blob(90), [blob(300)])] * 3)
+    # ssh (22), IPv6, many small packets
+    tcp_conv(mk6, cli6, "2001:db8:22::1", 49155, 22,
+             [(b"SSH-2.0-OpenSSH_9.6\r\n", [b"SSH-2.0-OpenSSH_9.2\r\n"])]
+             + [(blob(48), [blob(48)]) for _ in range(20)])
+    # a client using the registered source port 80 towards an unregistered high port
+    tcp_conv(mk4, "192.0.2.80", "198.51.100.99", 80, 40404,
+             [(blob(100), [blob(200)]), (blob(100), [blob(200)])])
+    # mid-stream mysql (3306): no SYN seen, no FIN; server speaks first in the capture
+    srv, cl = "192.0.2.33", "192.0.2.34"
+    ss, cs = 70000, 90000
+    for _ in range(12):
+        q = blob(rnd.randrange(20, 120))
+        add(mk4(srv, cl) / tcp(3306, 52000, "PA", seq=ss, ack=cs, payload=blob(rnd.randrange(40, 400))))
+        ss += 400
+        add(mk4(cl, srv) / tcp(52000, 3306, "PA", seq=cs, ack=ss, payload=q))
+        cs += len(q)
+    # DNS over UDP, IPv4 and IPv6 (client ports vary)
+    for i in range(20):
+        qid = 0x1000 + i
+        cport = 33000 + 17 * i
+        query = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + b"\x03www\x07example\x03com\x00\x00\x01\x00\x01"
+        answer = struct.pack("!HHHHHH", qid, 0x8180, 1, 1, 0, 0) + query[12:] + bytes.fromhex(
+            "c00c000100010000012c0004c6336407")
+        if i % 2:
+            add(mk6(cli6, "2001:db8:53::53") / udp(cport, 53, query), 0.05)
+            add(mk6("2001:db8:53::53", cli6) / udp(53, cport, answer))
+        else:
+            add(mk4(cli4, "198.51.100.53") / udp(cport, 53, query), 0.05)
+            add(mk4("198.51.100.53", cli4) / udp(53, cport, answer))
+    # SCTP association to m3ua (2905)
+    sa, sb = "192.0.2.29", "198.51.100.29"
+    add(mk4(sa, sb) / sctp_init(40001, 2905), 0.01)
+    add(mk4(sb, sa) / SCTP(sport=2905, dport=40001, tag=0x11111111)
+        / SCTPChunkInitAck(init_tag=0x22222222, a_rwnd=65535, n_out_streams=2, n_in_streams=2,
+                           init_tsn=100))
+    add(mk4(sa, sb) / SCTP(sport=40001, dport=2905, tag=0x22222222) / SCTPChunkCookieEcho(cookie=b"\0" * 16))
+    add(mk4(sb, sa) / SCTP(sport=2905, dport=40001, tag=0x11111111) / SCTPChunkCookieAck())
+    for i in range(8):
+        add(mk4(sa, sb) / SCTP(sport=40001, dport=2905, tag=0x22222222)
+            / SCTPChunkData(tsn=1 + i, stream_id=1, stream_seq=i, proto_id=3, data=blob(60)))
+        add(mk4(sb, sa) / SCTP(sport=2905, dport=40001, tag=0x11111111)
+            / SCTPChunkSACK(cumul_tsn_ack=1 + i, a_rwnd=65535))
+    # DCCP exchange on 5004 (avt-profile-1), IPv4
+    da, db = "192.0.2.50", "198.51.100.50"
+    seqc, seqs = 1, 500
+
+    def dpk(src, dst, sport, dport, ptype, seq, ack=None, service=None, payload=b""):
+        ip = IP(src=src, dst=dst, id=rnd.randrange(65536), ttl=64, proto=33)
+        return ip / Raw(dccp(sport, dport, ptype, seq, ack, service, payload, src=src, dst=dst))
+
+    add(dpk(da, db, 45678, 5004, 0, seqc, service=0x52545020), 0.01)       # Request
+    add(dpk(db, da, 5004, 45678, 1, seqs, ack=seqc, service=0x52545020))  # Response
+    seqc += 1
+    add(dpk(da, db, 45678, 5004, 3, seqc, ack=seqs))                      # Ack
+    for _ in range(10):
+        seqs += 1
+        add(dpk(db, da, 5004, 45678, 2, seqs, payload=blob(160)))          # Data
+        seqc += 1
+        add(dpk(da, db, 45678, 5004, 3, seqc, ack=seqs))                   # Ack
+    seqs += 1
+    add(dpk(db, da, 5004, 45678, 5, seqs, ack=seqc))                       # CloseReq
+    seqc += 1
+    add(dpk(da, db, 45678, 5004, 6, seqc, ack=seqs))                       # Close
+    seqs += 1
+    add(dpk(db, da, 5004, 45678, 7, seqs, ack=seqc))                       # Reset
+    # some ICMP echo and ARP, for colour
+    for i in range(3):
+        add(mk4(cli4, "198.51.100.80") / ICMP(type=8, id=7, seq=i) / Raw(b"\0" * 32), 0.2)
+        add(mk4("198.51.100.80", cli4) / ICMP(type=0, id=7, seq=i) / Raw(b"\0" * 32))
+    add(raw(Ether(src=MAC_A, dst="ff:ff:ff:ff:ff:ff") / ARP(op=1, hwsrc=MAC_A, psrc=cli4,
+                                                           pdst="192.0.2.1")), 0.1)
+    records = []
+    for off, f in frames:
+        ts = BASE_TS * 10**9 + int(round(off * 1e6)) * 1000
+        records.append(Rec(f, len(f), ts))
+    return pcap_bytes(records, LT_ETHERNET)
+
+
+# --------------------------------------------------------------------------- files
+
+def gz(b: bytes) -> bytes:
+    buf = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0, compresslevel=9) as f:
+        f.write(b)
+    return buf.getvalue()
+
+
+def captures() -> dict[str, bytes]:
+    files = {
+        "demo.pcap": cap_demo(),
+        "link-ethernet-vlan.pcap": cap_link_ethernet(),
+        "link-mpls.pcap": cap_link_mpls(),
+        "link-pppoe.pcap": cap_link_pppoe(),
+        "link-sll.pcap": cap_link_sll(),
+        "link-sll2.pcap": cap_link_sll2(),
+        "link-raw101.pcap": cap_link_raw(LT_RAW),
+        "link-ipv4-228.pcap": cap_link_raw(LT_IPV4),
+        "link-ipv6-229.pcap": cap_link_raw(LT_IPV6),
+        "link-null-le.pcap": cap_link_null("<", "<"),
+        "link-null-be.pcap": cap_link_null(">", ">"),
+        "link-null-swapped.pcap": cap_link_null("<", ">"),
+        "link-loop.pcap": cap_link_loop(),
+        "link-ppp.pcap": cap_link_ppp(),
+        "pcap-usec-le.pcap": cap_pcap_variant("<", False),
+        "pcap-usec-be.pcap": cap_pcap_variant(">", False),
+        "pcap-nsec-le.pcap": cap_pcap_variant("<", True),
+        "pcap-nsec-be.pcap": cap_pcap_variant(">", True),
+        "pcapng-simple.pcapng": cap_pcapng_simple(),
+        "pcapng-multi.pcapng": cap_pcapng_multi(),
+        "ipv4-options.pcap": cap_ipv4_options(),
+        "ipv6-ext-headers.pcap": cap_ipv6_ext(),
+        "fragments.pcap": cap_fragments(),
+        "transports.pcap": cap_transports(),
+        "truncated.pcap": cap_truncated(),
+        "malformed.pcap": cap_malformed(),
+    }
+    for name in ("pcap-usec-le.pcap", "pcapng-multi.pcapng"):
+        data = files[name]
+        files[name + ".gz"] = gz(data)
+        files[name + ".bz2"] = bz2.compress(data, 9)
+        files[name + ".xz"] = lzma.compress(data, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC64,
+                                            preset=6)
+    return files
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=HERE, help="output directory (default: pcaps/)")
+    args = ap.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, data in captures().items():
+        (args.out / name).write_bytes(data)
+        print(f"{name:32s} {len(data):7d} bytes")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+from portannot.cli import main
+
+main()

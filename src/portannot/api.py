@@ -1,0 +1,66 @@
+"""The Python API: one call for a table, one iterator for streaming.
+
+    import portannot
+    flows = portannot.flows("capture.pcapng")          # pyarrow.Table
+    df = flows.to_pandas()                             # if pandas is installed
+    for batch in portannot.iter_flows(["a.pcap", "b.pcap"], idle_timeout=60):
+        ...                                            # pyarrow.RecordBatch as flows end
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from os import PathLike
+
+import pyarrow as pa
+
+from portannot.output.tables import flow_batch, packet_batch
+from portannot.pipeline import FlowStream, PacketStream, Paths, as_paths
+from portannot.registry import ServiceTable, load_table
+
+Registry = str | PathLike[str] | ServiceTable | None
+
+
+def _table(registry: Registry, services: str | PathLike[str] | None) -> ServiceTable:
+    if isinstance(registry, ServiceTable):
+        return registry
+    return load_table(registry, services)
+
+
+def iter_packets(paths: Paths, *, registry: Registry = None,
+                 services: str | PathLike[str] | None = None) -> Iterator[pa.RecordBatch]:
+    """One Arrow batch of annotated packets per decoded chunk, in capture order."""
+    table = _table(registry, services)
+    many = len(as_paths(paths)) > 1
+    for batch in PacketStream(paths):
+        yield packet_batch(batch, table, with_file=many)
+
+
+def packets(paths: Paths, *, registry: Registry = None,
+            services: str | PathLike[str] | None = None) -> pa.Table:
+    """Every packet of the captures, annotated, as one table (use iter_packets for big ones)."""
+    return _concat(list(iter_packets(paths, registry=registry, services=services)))
+
+
+def iter_flows(paths: Paths, *, registry: Registry = None,
+               services: str | PathLike[str] | None = None, idle_timeout: float | None = None,
+               active_timeout: float | None = None) -> Iterator[pa.RecordBatch]:
+    """Flows as Arrow batches, as they end (all at the end without timeouts)."""
+    table = _table(registry, services)
+    stream = FlowStream(paths, table, idle_timeout=idle_timeout, active_timeout=active_timeout)
+    for cols in stream:
+        yield flow_batch(cols, table)
+
+
+def flows(paths: Paths, *, registry: Registry = None,
+          services: str | PathLike[str] | None = None, idle_timeout: float | None = None,
+          active_timeout: float | None = None) -> pa.Table:
+    """Bidirectional flows of the captures with their services, one row per flow."""
+    return _concat(list(iter_flows(paths, registry=registry, services=services,
+                                   idle_timeout=idle_timeout, active_timeout=active_timeout)))
+
+
+def _concat(batches: list[pa.RecordBatch]) -> pa.Table:
+    if not batches:
+        return pa.table({})
+    return pa.Table.from_batches(batches).unify_dictionaries().combine_chunks()

@@ -1,0 +1,57 @@
+"""The unit the capture readers hand to the decoder: a block of raw records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class RecordBatch:
+    """Raw records of one capture file, as index arrays into a shared byte buffer.
+
+    ``data`` is the reader's chunk buffer and is reused for the next batch, so a
+    consumer that keeps records past the next iteration must copy them
+    (``batch.copy()``); the decoder does not need to.
+    """
+
+    data: np.ndarray  #: uint8 buffer holding the records' captured bytes
+    offset: np.ndarray  #: int64, start of each record's captured bytes in ``data``
+    caplen: np.ndarray  #: uint32, captured length
+    length: np.ndarray  #: uint32, original length on the wire
+    ts_ns: np.ndarray  #: int64, nanoseconds since the epoch
+    linktype: np.ndarray  #: uint16, LINKTYPE_* of the record's interface
+    interface: np.ndarray  #: uint32, interface id within the file (0 for pcap)
+    first_number: int  #: 1-based frame number of the first record within its file
+    file_index: int = 0  #: position of the file among the command's inputs
+    path: str = ""
+
+    def __len__(self) -> int:
+        return int(self.offset.shape[0])
+
+    @property
+    def numbers(self) -> np.ndarray:
+        return np.arange(self.first_number, self.first_number + len(self), dtype=np.int64)
+
+    def record(self, i: int) -> bytes:
+        start = int(self.offset[i])
+        return self.data[start : start + int(self.caplen[i])].tobytes()
+
+    def copy(self) -> RecordBatch:
+        """A batch that owns compact copies of its records' bytes."""
+        n = len(self)
+        caplen = self.caplen.astype(np.int64)
+        new_offset = np.zeros(n, dtype=np.int64)
+        if n:
+            np.cumsum(caplen[:-1], out=new_offset[1:])
+        total = int(caplen.sum()) if n else 0
+        data = np.empty(total, dtype=np.uint8)
+        for i in range(n):  # only used off the hot path (tests, tools)
+            s = int(self.offset[i])
+            data[new_offset[i] : new_offset[i] + caplen[i]] = self.data[s : s + caplen[i]]
+        return RecordBatch(
+            data, new_offset, self.caplen.copy(), self.length.copy(), self.ts_ns.copy(),
+            self.linktype.copy(), self.interface.copy(), self.first_number, self.file_index,
+            self.path,
+        )

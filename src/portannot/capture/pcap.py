@@ -1,0 +1,131 @@
+"""Classic libpcap files: a 24-byte file header, then (16-byte header, bytes) records."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+
+import numpy as np
+
+from portannot.capture.batch import RecordBatch
+from portannot.capture.chunks import ChunkWindow
+from portannot.capture.problems import ReadProblem
+from portannot.capture.walk import BAD_RECORD, NEED_MORE, walk_pcap
+from portannot.errors import CaptureFormatError
+
+#: magic as written in the file's own byte order -> (nanosecond timestamps, record header length)
+MAGICS = {
+    0xA1B2C3D4: (False, 16),
+    0xA1B23C4D: (True, 16),
+    0xA1B2CD34: (False, 24),  # Alexey Kuznetzov's modified format
+}
+#: libpcap's largest snapshot length; a record claiming more than this (or its file's snaplen) is damage
+MAX_SNAPLEN = 262144
+HARD_LIMIT = 64 << 20
+
+
+def sniff(head: bytes) -> bool:
+    if len(head) < 4:
+        return False
+    return any(int.from_bytes(head[:4], order) in MAGICS for order in ("little", "big"))
+
+
+class PcapReader:
+    """Yields RecordBatches of one pcap stream; problems go to `problems`."""
+
+    format_name = "pcap"
+
+    def __init__(self, window: ChunkWindow, path: str, file_index: int, problems: list[ReadProblem]):
+        self.window, self.path, self.file_index, self.problems = window, path, file_index, problems
+        header = window.take(24)
+        if header is None:
+            raise CaptureFormatError(f"{path}: file ends inside the pcap file header")
+        big = int.from_bytes(header[:4], "big") in MAGICS
+        self.big = big
+        magic = int.from_bytes(header[:4], "big" if big else "little")
+        self.nano, self.hdr_len = MAGICS[magic]
+        self.ts_digits = 9 if self.nano else 6
+        _, _, _, _, snaplen, network = struct.unpack((">" if big else "<") + "HHiIII", header[4:])
+        self.snaplen = snaplen
+        self.linktype = network & 0xFFFF  # upper bits carry FCS information
+        self.max_caplen = min(max(snaplen, MAX_SNAPLEN), HARD_LIMIT)
+
+    def __iter__(self) -> Iterator[RecordBatch]:
+        w = self.window
+        number = 1
+        while True:
+            if w.available < self.hdr_len or not w.eof:
+                w.fill()
+            cap = max(w.available // self.hdr_len + 1, 16)
+            offset = np.empty(cap, np.int64)
+            caplen = np.empty(cap, np.uint32)
+            length = np.empty(cap, np.uint32)
+            ts_ns = np.empty(cap, np.int64)
+            n, pos, reason, need = walk_pcap(
+                w.buf, w.start, w.end, self.big, self.nano, self.hdr_len, self.max_caplen,
+                offset, caplen, length, ts_ns,
+            )
+            w.start = pos
+            if n:
+                yield RecordBatch(
+                    w.buf, offset[:n], caplen[:n], length[:n], ts_ns[:n],
+                    np.full(n, self.linktype, np.uint16), np.zeros(n, np.uint32),
+                    number, self.file_index, self.path,
+                )
+                number += n
+            if reason == BAD_RECORD:
+                w.fill()
+                if w.eof:  # a claimed length past the end of the file: the file was cut
+                    if self._partial_tail(number):
+                        yield self.tail
+                    return
+                incl = self._field(w.start + 8)
+                self.problems.append(ReadProblem(
+                    self.path, w.offset_of(w.start),
+                    f"record header claims {incl} captured bytes (limit {self.max_caplen}); stopped reading",
+                ))
+                return
+            if reason == NEED_MORE:
+                if w.eof:
+                    if w.available and self._partial_tail(number):
+                        yield self.tail
+                    return
+                if need > w.buf.shape[0]:
+                    w.fill(need)
+
+    def _field(self, pos: int) -> int:
+        return int.from_bytes(self.window.buf[pos : pos + 4].tobytes(), "big" if self.big else "little")
+
+    def _partial_tail(self, number: int) -> int:
+        """The file ends inside the last record: report it, and keep what it holds when its
+        header is whole (a cut record still has addresses and often ports)."""
+        w = self.window
+        have = w.available
+        if have < self.hdr_len:
+            self.problems.append(ReadProblem(
+                self.path, w.offset_of(w.start),
+                f"file ends inside a record header ({have} of {self.hdr_len} bytes present)",
+            ))
+            return 0
+        incl = self._field(w.start + 8)
+        self.problems.append(ReadProblem(
+            self.path, w.offset_of(w.start),
+            f"file ends inside a record ({have - self.hdr_len} of {incl} captured bytes present);"
+            " kept what is there",
+        ))
+        self.tail = self._tail_batch(number, have - self.hdr_len)
+        return 1
+
+    def _tail_batch(self, number: int, present: int) -> RecordBatch:
+        w = self.window
+        p = w.start
+        frac = self._field(p + 4) * (1 if self.nano else 1000)
+        batch = RecordBatch(
+            w.buf, np.array([p + self.hdr_len], np.int64), np.array([present], np.uint32),
+            np.array([self._field(p + 12)], np.uint32),
+            np.array([self._field(p) * 1_000_000_000 + frac], np.int64),
+            np.array([self.linktype], np.uint16), np.zeros(1, np.uint32),
+            number, self.file_index, self.path,
+        )
+        w.start = w.end
+        return batch

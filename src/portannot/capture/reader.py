@@ -1,0 +1,93 @@
+"""Open any capture input and stream its records in batches.
+
+The container is chosen by its first bytes through FORMATS, the way the link
+layer is chosen by the link type further down the pipeline.
+"""
+
+from __future__ import annotations
+
+import gzip
+import lzma
+import zlib
+from collections.abc import Iterable, Iterator
+from os import PathLike
+
+from portannot.capture import pcap, pcapng
+from portannot.capture.batch import RecordBatch
+from portannot.capture.chunks import DEFAULT_CHUNK, ChunkWindow
+from portannot.capture.problems import ReadProblem
+from portannot.capture.source import open_stream
+from portannot.errors import CaptureFormatError, InputError
+
+#: (sniffer over the first bytes, reader class)
+FORMATS = ((pcap.sniff, pcap.PcapReader), (pcapng.sniff, pcapng.PcapngReader))
+
+
+class CaptureReader:
+    """One capture input. Iterate it for RecordBatches; afterwards `problems` lists
+    the damage met (each with its byte offset), and `records` counts what was read."""
+
+    def __init__(self, path: str | PathLike[str], *, file_index: int = 0,
+                 chunk_size: int = DEFAULT_CHUNK) -> None:
+        self.path = str(path)
+        self.display = "<stdin>" if self.path == "-" else self.path
+        self.file_index = file_index
+        self.chunk_size = chunk_size
+        self.problems: list[ReadProblem] = []
+        self.records = 0
+        self.format_name = ""
+        self.compression = ""
+        self.ts_digits = 6  #: fraction digits of the capture's timestamps
+        self._reader = None
+
+    def __iter__(self) -> Iterator[RecordBatch]:
+        stream, self.compression = open_stream(self.path)
+        window = ChunkWindow(stream, self.chunk_size)
+        reader = None
+        try:
+            window.fill()
+            head = window.buf[: min(window.end, 8)].tobytes()
+            for sniff, reader_class in FORMATS:
+                if sniff(head):
+                    break
+            else:
+                raise CaptureFormatError(
+                    f"{self.display}: not a pcap or pcapng capture (starts with {head[:4].hex()})"
+                )
+            reader = reader_class(window, self.display, self.file_index, self.problems)
+            self.format_name = reader.format_name
+            for batch in reader:
+                self.records += len(batch)
+                yield batch
+        except DECOMPRESSION_ERRORS as exc:  # damaged compressed stream, I/O error mid-file
+            if isinstance(exc, OSError) and not _is_decompression_error(exc):
+                raise InputError(f"{self.display}: read error ({exc.strerror or exc})") from None
+            if reader is None:  # not even the capture's header could be decompressed
+                raise CaptureFormatError(
+                    f"{self.display}: {self.compression or 'compressed'} stream is damaged ({exc})"
+                ) from None
+            self.problems.append(ReadProblem(
+                self.display, window.offset_of(window.end),
+                f"compressed stream is damaged ({exc}); stopped reading",
+            ))
+        finally:
+            stream.close()
+
+
+#: what a damaged gzip/bzip2/xz stream raises while it is read (OSError only when it
+#: is a decompression error, see _is_decompression_error)
+DECOMPRESSION_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError)
+
+
+def _is_decompression_error(exc: OSError) -> bool:
+    return isinstance(exc, gzip.BadGzipFile) or "Invalid data stream" in str(exc)
+
+
+def iter_records(paths: str | PathLike[str] | Iterable[str | PathLike[str]], *,
+                 chunk_size: int = DEFAULT_CHUNK) -> Iterator[RecordBatch]:
+    """Record batches of one or several captures, in order (problems are not reported:
+    use CaptureReader where they matter)."""
+    if isinstance(paths, (str, PathLike)):
+        paths = [paths]
+    for index, path in enumerate(paths):
+        yield from CaptureReader(path, file_index=index, chunk_size=chunk_size)

@@ -1,0 +1,98 @@
+"""Open a capture input (file, '-' for stdin, compressed or not) as a plain byte stream.
+
+The container is recognised from its first bytes, never from the file name, so
+`capture.pcap.gz`, `capture` and a pipe all work the same.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import os
+import stat
+import sys
+from collections.abc import Callable
+from typing import BinaryIO
+
+from portannot.errors import CaptureFormatError, InputError
+
+#: first bytes of each compression format -> opener over a byte stream
+COMPRESSIONS: dict[bytes, tuple[str, Callable[[BinaryIO], BinaryIO]]] = {
+    b"\x1f\x8b": ("gzip", lambda s: gzip.GzipFile(fileobj=s, mode="rb")),
+    b"BZh": ("bzip2", lambda s: bz2.BZ2File(s, mode="rb")),
+    b"\xfd7zXZ\x00": ("xz", lambda s: lzma.LZMAFile(s, mode="rb")),
+}
+
+
+class _Prefixed(io.RawIOBase):
+    """A stream whose first bytes were already read for sniffing (stdin cannot seek back)."""
+
+    def __init__(self, prefix: bytes, raw: BinaryIO) -> None:
+        self._prefix = memoryview(prefix)
+        self._raw = raw
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:  # type: ignore[override]
+        if self._prefix:
+            n = min(len(b), len(self._prefix))
+            b[:n] = self._prefix[:n]
+            self._prefix = self._prefix[n:]
+            return n
+        return self._raw.readinto(b)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def _open_raw(path: str) -> BinaryIO:
+    if path == "-":
+        return sys.stdin.buffer
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise InputError(f"{path}: {exc.strerror}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise InputError(f"{path}: is a directory, not a capture file")
+    try:
+        return open(path, "rb", buffering=0)  # noqa: SIM115 - handed to the caller
+    except PermissionError:
+        raise InputError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise InputError(f"{path}: {exc.strerror}") from None
+
+
+def _read_prefix(raw: BinaryIO, n: int) -> bytes:
+    out = bytearray()
+    while len(out) < n:
+        chunk = raw.read(n - len(out))
+        if not chunk:
+            break
+        out += chunk
+    return bytes(out)
+
+
+def open_stream(path: str) -> tuple[BinaryIO, str]:
+    """Return (stream positioned at the capture's first byte, compression name or '')."""
+    raw = _open_raw(path)
+    head = _read_prefix(raw, 6)
+    if not head:
+        raw.close()
+        raise CaptureFormatError(f"{_name(path)}: empty file")
+    stream: BinaryIO = io.BufferedReader(_Prefixed(head, raw), 1 << 20)  # type: ignore[arg-type]
+    for magic, (name, opener) in COMPRESSIONS.items():
+        if head.startswith(magic):
+            return opener(stream), name
+    return stream, ""
+
+
+def _name(path: str) -> str:
+    return "<stdin>" if path == "-" else path

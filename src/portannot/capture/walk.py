@@ -1,0 +1,163 @@
+"""Compiled record walkers: find the records in a chunk of pcap or pcapng bytes.
+
+Each walker scans from `start` to `end` of the chunk and fills index arrays
+(offset, caplen, length, timestamp, interface) for every *complete* record. It
+stops, and says why, when the next record is incomplete (the caller reads more),
+when a block needs the Python side (pcapng section and interface blocks), or
+when a length field is impossible (the caller reports the byte offset).
+Nothing is read outside [start, end).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+NEED_MORE = 0  #: the next record is not wholly in the chunk; `need` says how many bytes it takes
+BAD_RECORD = 1  #: a length field is impossible at the returned position
+SPECIAL_BLOCK = 2  #: pcapng block the Python side handles (SHB, IDB)
+FULL = 3  #: output arrays are full
+
+PCAPNG_SHB = 0x0A0D0D0A
+PCAPNG_IDB = 0x00000001
+PCAPNG_OPB = 0x00000002
+PCAPNG_SPB = 0x00000003
+PCAPNG_EPB = 0x00000006
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _u16(buf, p, big):
+    if big:
+        return (np.uint32(buf[p]) << 8) | np.uint32(buf[p + 1])
+    return (np.uint32(buf[p + 1]) << 8) | np.uint32(buf[p])
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _u32(buf, p, big):
+    if big:
+        return (
+            (np.uint32(buf[p]) << 24)
+            | (np.uint32(buf[p + 1]) << 16)
+            | (np.uint32(buf[p + 2]) << 8)
+            | np.uint32(buf[p + 3])
+        )
+    return (
+        (np.uint32(buf[p + 3]) << 24)
+        | (np.uint32(buf[p + 2]) << 16)
+        | (np.uint32(buf[p + 1]) << 8)
+        | np.uint32(buf[p])
+    )
+
+
+@njit(cache=True, nogil=True)
+def walk_pcap(buf, start, end, big, nano, hdr_len, max_caplen,
+              offset, caplen, length, ts_ns):
+    """Index the complete pcap records in buf[start:end].
+
+    Returns (records found, position after the last one, reason, bytes the next record needs).
+    """
+    n = 0
+    cap = offset.shape[0]
+    p = start
+    frac_mul = 1 if nano else 1000
+    while True:
+        if n >= cap:
+            return n, p, FULL, 0
+        if end - p < hdr_len:
+            return n, p, NEED_MORE, hdr_len
+        sec = _u32(buf, p, big)
+        frac = _u32(buf, p + 4, big)
+        incl = _u32(buf, p + 8, big)
+        orig = _u32(buf, p + 12, big)
+        if incl > max_caplen:
+            return n, p, BAD_RECORD, 0
+        total = hdr_len + np.int64(incl)
+        if end - p < total:
+            return n, p, NEED_MORE, total
+        offset[n] = p + hdr_len
+        caplen[n] = incl
+        length[n] = orig
+        ts_ns[n] = np.int64(sec) * 1_000_000_000 + np.int64(frac) * frac_mul
+        n += 1
+        p += total
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _pcapng_ts(raw, kind, exp, off_ns):
+    """Interface timestamp units -> ns since the epoch (kind 0: 10^-exp s, kind 1: 2^-exp s)."""
+    if kind == 0:
+        if exp <= 9:
+            m = np.int64(1)
+            for _ in range(9 - exp):
+                m *= 10
+            return np.int64(raw) * m + off_ns
+        d = np.uint64(1)
+        for _ in range(exp - 9):
+            d *= np.uint64(10)
+        return np.int64(raw // d) + off_ns
+    sh = np.uint64(exp)
+    whole = raw >> sh
+    part = raw & ((np.uint64(1) << sh) - np.uint64(1))
+    return np.int64(whole) * 1_000_000_000 + np.int64((part * np.uint64(1_000_000_000)) >> sh) + off_ns
+
+
+@njit(cache=True, nogil=True)
+def walk_pcapng(buf, start, end, big, if_count, if_snaplen, if_ts_kind, if_ts_exp, if_ts_off,
+                max_block, offset, caplen, length, ts_ns, interface):
+    """Index the packet blocks (EPB, SPB, OPB) in buf[start:end]; skip blocks nobody needs.
+
+    Returns (records found, position, reason, bytes needed or block type).
+    """
+    n = 0
+    cap = offset.shape[0]
+    p = start
+    while True:
+        if n >= cap:
+            return n, p, FULL, 0
+        if end - p < 12:
+            return n, p, NEED_MORE, 12
+        btype = _u32(buf, p, big)
+        if btype == PCAPNG_SHB:
+            return n, p, SPECIAL_BLOCK, btype
+        blen = _u32(buf, p + 4, big)
+        if blen < 12 or blen % 4 != 0 or blen > max_block:
+            return n, p, BAD_RECORD, 0
+        if end - p < blen:
+            return n, p, NEED_MORE, blen
+        if _u32(buf, p + blen - 4, big) != blen:
+            return n, p, BAD_RECORD, 0
+        if btype == PCAPNG_IDB:
+            return n, p, SPECIAL_BLOCK, btype
+        if btype == PCAPNG_EPB or btype == PCAPNG_OPB:
+            if blen < 32:
+                return n, p, BAD_RECORD, 0
+            if btype == PCAPNG_EPB:
+                iface = _u32(buf, p + 8, big)
+            else:
+                iface = _u16(buf, p + 8, big)
+            incl = _u32(buf, p + 20, big)
+            if iface >= if_count or incl > blen - 32:
+                return n, p, BAD_RECORD, 0
+            raw = (np.uint64(_u32(buf, p + 12, big)) << np.uint64(32)) | np.uint64(_u32(buf, p + 16, big))
+            offset[n] = p + 28
+            caplen[n] = incl
+            length[n] = _u32(buf, p + 24, big)
+            ts_ns[n] = _pcapng_ts(raw, if_ts_kind[iface], if_ts_exp[iface], if_ts_off[iface])
+            interface[n] = iface
+            n += 1
+        elif btype == PCAPNG_SPB:
+            if blen < 16 or if_count == 0:
+                return n, p, BAD_RECORD, 0
+            orig = _u32(buf, p + 8, big)
+            incl = orig
+            if if_snaplen[0] != 0 and incl > if_snaplen[0]:
+                incl = if_snaplen[0]
+            if incl > blen - 16:
+                incl = blen - 16
+            offset[n] = p + 12
+            caplen[n] = incl
+            length[n] = orig
+            ts_ns[n] = 0
+            interface[n] = 0
+            n += 1
+        p += blen

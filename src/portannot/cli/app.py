@@ -1,0 +1,97 @@
+"""The `portannot` command group, its shared options and its error handling."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from portannot import __version__
+from portannot.errors import ExitCode, PortannotError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "-V", "--version", prog_name="portannot")
+@click.option("--debug", is_flag=True, help="Show Python tracebacks on errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Name the services behind the ports in packet captures."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+def registry_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add --registry and --services to a sub-command that names services."""
+
+    @click.option(
+        "--registry",
+        "registry",
+        type=click.Path(dir_okay=False, path_type=str),
+        envvar=None,
+        help="Registry file (IANA CSV or XML, services(5), nmap-services). "
+        "Default: $PORTANNOT_REGISTRY, then `portannot registry update`'s, then the shipped snapshot.",
+    )
+    @click.option(
+        "--services",
+        "services",
+        type=click.Path(dir_okay=False, path_type=str),
+        help="services(5)-style file of local names that win over the registry.",
+    )
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def fail(message: str, code: ExitCode) -> None:
+    """Print one line on stderr and exit with a documented code."""
+    click.echo(f"portannot: {message}", err=True)
+    sys.exit(int(code))
+
+
+def warn(message: str) -> None:
+    click.echo(f"portannot: warning: {message}", err=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: every known failure becomes one line and an exit code."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        rv = cli.main(args=argv, prog_name="portannot", standalone_mode=False)
+    except PortannotError as exc:
+        if debug:
+            raise
+        fail(str(exc), exc.exit_code)
+    except click.exceptions.Abort:
+        fail("interrupted", ExitCode.INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        fail("interrupted", ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+    except OSError as exc:
+        if debug:
+            raise
+        fail(f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""), ExitCode.OUTPUT_ERROR)
+    sys.exit(int(rv or 0))
+
+
+def _quiet_broken_pipe() -> None:
+    """A reader that went away (`| head`) is not an error of ours: say so once and stop."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+    click.echo("portannot: output closed early (broken pipe)", err=True)
+    sys.exit(int(ExitCode.OUTPUT_ERROR))

@@ -1,0 +1,58 @@
+"""What the capture sub-commands share: inputs, output options, progress, the ending."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+
+import click
+
+from portannot.cli.app import warn
+from portannot.errors import ExitCode
+from portannot.output import FORMATS
+from portannot.pipeline import Accounting
+
+T = TypeVar("T")
+
+
+def capture_inputs(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.argument("inputs", nargs=-1, required=True, metavar="FILE...")(func)
+
+
+def output_options(default_format: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def deco(func: Callable[..., Any]) -> Callable[..., Any]:
+        func = click.option("--quiet", "-q", is_flag=True, help="No progress bar.")(func)
+        func = click.option("--force", is_flag=True, help="Replace an existing output file.")(func)
+        func = click.option("-o", "--output", type=click.Path(dir_okay=True, path_type=str),
+                            help="Output file (default: standard output for text formats).")(func)
+        func = click.option("-f", "--format", "fmt", type=click.Choice(FORMATS),
+                            default=default_format, show_default=True, help="Output format.")(func)
+        return func
+    return deco
+
+
+def with_progress(items: Iterable[T], accounting: Accounting, quiet: bool) -> Iterator[T]:
+    """Pass items through, showing packets read and rate on stderr when it is a terminal."""
+    if quiet or not sys.stderr.isatty():
+        yield from items
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    start = time.perf_counter()
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("reading", total=None)
+        for item in items:
+            rate = accounting.records / max(time.perf_counter() - start, 1e-9)
+            progress.update(task, description=f"{accounting.records:,} packets  {rate / 1e6:.2f} M/s")
+            yield item
+
+
+def finish(accounting: Accounting) -> None:
+    """Report damage met on the way; exit 3 if there was any, else 0."""
+    for line in accounting.warnings():
+        warn(line)
+    sys.exit(int(ExitCode.DAMAGED_INPUT if accounting.damaged else ExitCode.OK))

@@ -1,0 +1,87 @@
+"""`portannot flows`: the main job, one row per bidirectional flow."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from portannot.cli.app import cli, registry_options
+from portannot.cli.common import capture_inputs, finish, output_options, with_progress
+from portannot.output import BatchWriter, Output, flow_batch
+from portannot.output.writers import human_bytes, top_rows
+from portannot.pipeline import FlowStream
+from portannot.registry import load_table
+
+TIMEOUT = click.FloatRange(min=0, min_open=True)
+
+
+@cli.command()
+@capture_inputs
+@output_options("table")
+@click.option("--idle-timeout", type=TIMEOUT, metavar="SECONDS",
+              help="End a flow after this long without packets (NetFlow style). Default: none.")
+@click.option("--active-timeout", type=TIMEOUT, metavar="SECONDS",
+              help="End a flow this long after its first packet. Default: none.")
+@click.option("--top", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Flows shown by the table format (largest by bytes).")
+@registry_options
+def flows(inputs: tuple[str, ...], fmt: str, output: str | None, force: bool, quiet: bool,
+          idle_timeout: float | None, active_timeout: float | None, top: int,
+          registry: str | None, services: str | None) -> None:
+    """Per-flow summaries: who talked to whom, over which service, how much, when.
+
+    A flow is a transport and its two (address, port) ends, both directions
+    together, across every FILE given. The originator is the sender of the first
+    SYN, else the receiver of the first SYN+ACK, else the sender of the first
+    packet (column direction_basis); the service is named as column
+    service_basis says. Bytes are original frame lengths, as tshark counts them.
+    """
+    table = load_table(registry, services)
+    stream = FlowStream(inputs, table, idle_timeout=idle_timeout, active_timeout=active_timeout)
+    if fmt == "table":
+        batches = [flow_batch(cols, table) for cols in with_progress(stream, stream.accounting, quiet)]
+        _print_table(batches, stream, top)
+        finish(stream.accounting)
+    out = Output(output, force=force, binary_ok=fmt != "parquet")
+    writer = BatchWriter(fmt, out)
+    ok = False
+    try:
+        for cols in with_progress(stream, stream.accounting, quiet):
+            writer.ts_digits = stream.accounting.ts_digits
+            writer.write(flow_batch(cols, table))
+        ok = True
+    finally:
+        writer.close(ok)
+    finish(stream.accounting)
+
+
+def _print_table(batches, stream: FlowStream, top: int) -> None:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    acc = stream.accounting
+    shown = top_rows(batches, "bytes", top)
+    t = Table(box=box.SIMPLE_HEAD, title=f"Top {min(top, stream.flow_count)} of "
+              f"{stream.flow_count:,} flows by bytes", title_justify="left")
+    for name, justify in (("transport", "left"), ("originator", "right"), ("responder", "left"),
+                          ("service", "left"), ("packets", "right"), ("bytes", "right"),
+                          ("duration", "right"), ("basis", "left")):
+        t.add_column(name, justify=justify, no_wrap=True)
+    if shown.num_rows:
+        for r in shown.to_pylist():
+            t.add_row(
+                r["transport"], f"{r['orig_addr']}:{r['orig_port']}",
+                f"{r['resp_addr']}:{r['resp_port']}", r["service"] or "-",
+                f"{r['orig_packets']:,} / {r['resp_packets']:,}",
+                f"{human_bytes(r['orig_bytes'])} / {human_bytes(r['resp_bytes'])}",
+                f"{r['duration']:.3f}s", r["direction_basis"],
+            )
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    console.print(t)
+    ported = int(acc.status_counts[0])
+    console.print(
+        f"{stream.flow_count:,} flows, {ported:,} packets with ports, "
+        f"{acc.records:,} packets read ({human_bytes(acc.bytes)}) from {len(acc.files)} file(s)"
+    )

@@ -1,0 +1,133 @@
+"""`portannot registry info|update`: which registry is in use; install a newer one."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from portannot.cli.app import cli, registry_options
+from portannot.cli.lookup import install_warning_handler
+from portannot.registry import PortState, load_registry, resolve_source, store
+from portannot.transport import TRANSPORT_NAMES
+
+
+@cli.group()
+def registry() -> None:
+    """The port registry: which one is in use, and updating it."""
+
+
+def _info(registry_path: str | None, services: str | None) -> dict[str, Any]:
+    src = resolve_source(registry_path)
+    reg = load_registry(registry_path, services)
+    table = reg.table()
+    counts = table.counts()
+    no_port: dict[str, int] = {}
+    for rec in reg.records:
+        if rec.name and not rec.has_port:
+            key = rec.transport or "none"
+            no_port[key] = no_port.get(key, 0) + 1
+    per_transport_records: dict[str, int] = {}
+    for rec in reg.records:
+        key = rec.transport or "none"
+        per_transport_records[key] = per_transport_records.get(key, 0) + 1
+    return {
+        "in_use": src.how,
+        "source": reg.source,
+        "path": str(src.path),
+        "format": reg.format,
+        "date": reg.date,
+        "newest_record_date": reg.newest_record_date,
+        "records": len(reg.records),
+        "records_per_transport": per_transport_records,
+        "names_without_port": reg.names_without_port,
+        "names_without_port_per_transport": no_port,
+        "distinct_names": len(table.names) - 1,
+        "people": len(reg.people),
+        "skipped_records": len(reg.problems),
+        "problems": [str(p) for p in reg.problems[:10]],
+        "services": reg.local_path,
+        "local_records": len(reg.local_records),
+        "ports": counts,
+        "snapshot": src.meta if src.kind == "snapshot" else None,
+        "installed": src.meta if src.kind == "installed" else None,
+        "cache": str(store.cache_path(src, services)),
+    }
+
+
+@registry.command()
+@registry_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+def info(registry: str | None, services: str | None, as_json: bool) -> None:
+    """Which registry is in use, its date and source, and counts per transport and state."""
+    install_warning_handler()
+    doc = _info(registry, services)
+    if as_json:
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    console.print(f"[bold]registry[/bold]  {doc['source']}")
+    console.print(f"[bold]chosen by[/bold] {doc['in_use']}  ({doc['path']})")
+    console.print(f"[bold]format[/bold]    {doc['format']}")
+    date = doc["date"] or "(not in the file)"
+    if doc["newest_record_date"]:
+        date += f"; newest record date {doc['newest_record_date']}"
+    console.print(f"[bold]date[/bold]      {date}")
+    console.print(
+        f"[bold]records[/bold]   {doc['records']} ("
+        + ", ".join(f"{k} {v}" for k, v in doc["records_per_transport"].items())
+        + f"); names without a port {doc['names_without_port']}; distinct names {doc['distinct_names']}"
+    )
+    if doc["services"]:
+        console.print(
+            f"[bold]services[/bold]  {doc['services']} ({doc['local_records']} local records win)"
+        )
+    if doc["skipped_records"]:
+        console.print(
+            f"[bold]skipped[/bold]   {doc['skipped_records']} malformed record(s); first: {doc['problems'][0]}"
+        )
+    table = Table(title="ports per transport and state", title_justify="left")
+    table.add_column("transport")
+    for state in PortState:
+        table.add_column(state.label, justify="right")
+    for tname in TRANSPORT_NAMES:
+        table.add_row(tname, *(str(doc["ports"][tname][s.label]) for s in PortState))
+    console.print(table)
+
+
+@registry.command()
+@click.option("--url", help=f"Download from URL instead of IANA ({store.IANA_CSV_URL}).")
+@click.option(
+    "--file",
+    "file",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="Install a registry file already on disk (IANA CSV or XML, services, nmap-services).",
+)
+@click.option(
+    "--min-records",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Refuse a registry with fewer records (a truncated or wrong download).",
+)
+@click.option(
+    "--timeout", type=float, default=60.0, show_default=True, help="Download timeout, seconds."
+)
+def update(url: str | None, file: str | None, min_records: int, timeout: float) -> None:
+    """Download the official registry CSV (or --url/--file), validate it, install it.
+
+    The registry in place is kept unless the new one downloads completely and
+    parses without a malformed record.  The installed registry is used by
+    default from then on (after --registry and $PORTANNOT_REGISTRY).
+    """
+    src = store.update(url=url, file=file, min_records=min_records, timeout=timeout)
+    meta = src.meta
+    date = meta.get("date") or "no date in the file"
+    click.echo(
+        f"installed {meta.get('records')} records ({meta.get('format')}, {date}) "
+        f"from {meta.get('url') or meta.get('from')} in {src.path}"
+    )

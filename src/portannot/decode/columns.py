@@ -1,0 +1,70 @@
+"""Columnar result of decoding: one numpy array per field, one row per record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+NO_VLAN = 0xFFFF
+
+
+@dataclass
+class PacketBatch:
+    """Decoded fields of a batch of records.
+
+    Addresses are 16 bytes each in network order: IPv6 as is, IPv4 as the
+    IPv4-mapped IPv6 address (::ffff:a.b.c.d), with ``ip_version`` telling which.
+    Fields a packet does not have are zero (ports, flags, addresses), NO_VLAN
+    for ``vlan`` and Transport.NONE for ``transport``.
+    """
+
+    number: np.ndarray  #: int64, frame number within its file, from 1
+    ts_ns: np.ndarray  #: int64
+    caplen: np.ndarray  #: uint32
+    length: np.ndarray  #: uint32, original frame length
+    interface: np.ndarray  #: uint32
+    linktype: np.ndarray  #: uint16
+    vlan: np.ndarray  #: uint16, outer VLAN id or NO_VLAN
+    ip_version: np.ndarray  #: uint8: 0, 4 or 6
+    src_addr: np.ndarray  #: uint8 (n, 16)
+    dst_addr: np.ndarray  #: uint8 (n, 16)
+    ip_proto: np.ndarray  #: uint8, the protocol after the IP header chain (0 if none)
+    transport: np.ndarray  #: uint8, portannot.transport.Transport
+    src_port: np.ndarray  #: uint16
+    dst_port: np.ndarray  #: uint16
+    tcp_flags: np.ndarray  #: uint16, the 12 flag bits of the TCP header
+    status: np.ndarray  #: uint8, portannot.status.Status
+    file_index: int = 0
+    path: str = ""
+
+    def __len__(self) -> int:
+        return int(self.number.shape[0])
+
+    @classmethod
+    def empty(cls, n: int, file_index: int = 0, path: str = "") -> PacketBatch:
+        return cls(
+            number=np.empty(n, np.int64),
+            ts_ns=np.empty(n, np.int64),
+            caplen=np.empty(n, np.uint32),
+            length=np.empty(n, np.uint32),
+            interface=np.empty(n, np.uint32),
+            linktype=np.empty(n, np.uint16),
+            vlan=np.full(n, NO_VLAN, np.uint16),
+            ip_version=np.zeros(n, np.uint8),
+            src_addr=np.zeros((n, 16), np.uint8),
+            dst_addr=np.zeros((n, 16), np.uint8),
+            ip_proto=np.zeros(n, np.uint8),
+            transport=np.full(n, 255, np.uint8),
+            src_port=np.zeros(n, np.uint16),
+            dst_port=np.zeros(n, np.uint16),
+            tcp_flags=np.zeros(n, np.uint16),
+            status=np.zeros(n, np.uint8),
+            file_index=file_index,
+            path=path,
+        )
+
+    def take(self, index: np.ndarray) -> PacketBatch:
+        """Rows selected by a boolean mask or an index array."""
+        cols = {f.name: getattr(self, f.name)[index] for f in fields(self) if f.name not in ("file_index", "path")}
+        return PacketBatch(**cols, file_index=self.file_index, path=self.path)

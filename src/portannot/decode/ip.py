@@ -1,0 +1,101 @@
+"""IPv4 and IPv6: addresses, the protocol after the header chain, and fragmentation.
+
+Each returns the transport header position and the end of the IP payload (from
+the IP length fields; the kernel clips it to the captured bytes). IPv6's chain
+of extension headers is walked one header a step, as the layers below are.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from portannot import status as S
+from portannot.decode.fields import CONTINUE, SHORT, be16, be32, mem32, mem64
+
+NOT_FRAGMENT, FIRST_FRAGMENT, LATER_FRAGMENT = 0, 1, 2
+
+# IPv6 extension headers
+HOPOPTS, ROUTING, FRAGMENT, DSTOPTS, AH, MOBILITY, HIP, SHIM6 = 0, 43, 44, 60, 51, 135, 139, 140
+MAX_EXTENSIONS = 32
+V4_MAPPED = np.uint64(0xFFFF0000)
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def ipv4(buf, p, end, src, dst, i):
+    if end - p < 20:
+        return p, p, 0, NOT_FRAGMENT, 0, SHORT
+    if buf[p] >> 4 != 4:
+        return p, p, 0, NOT_FRAGMENT, 0, S.MALFORMED
+    # ::ffff:a.b.c.d in memory order (see fields.mem64)
+    src[i, 0] = 0
+    dst[i, 0] = 0
+    src[i, 1] = V4_MAPPED | (mem32(buf, p + 12) << np.uint64(32))
+    dst[i, 1] = V4_MAPPED | (mem32(buf, p + 16) << np.uint64(32))
+    ihl = (buf[p] & 0x0F) * 4
+    total = be16(buf, p + 2)
+    proto = buf[p + 9]
+    if ihl < 20:
+        return p, p, proto, NOT_FRAGMENT, 0, S.MALFORMED
+    if total == 0:  # TSO / BIG TCP super-packet: the frame gives the length
+        ip_end = end
+    elif total < ihl:
+        return p, p, proto, NOT_FRAGMENT, 0, S.MALFORMED
+    else:
+        ip_end = p + total
+    if end - p < ihl:
+        return p, ip_end, proto, NOT_FRAGMENT, 0, SHORT
+    frag = be16(buf, p + 6)
+    offset = frag & 0x1FFF
+    more = frag & 0x2000
+    kind = NOT_FRAGMENT
+    if offset:
+        kind = LATER_FRAGMENT
+    elif more:
+        kind = FIRST_FRAGMENT
+    return p + ihl, ip_end, proto, kind, be16(buf, p + 4), CONTINUE
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def ipv6(buf, p, end, src, dst, i):
+    """The fixed header; the kernel walks the extension headers with `ipv6_extension`."""
+    if end - p < 40:
+        return p, p, 0, SHORT
+    if buf[p] >> 4 != 6:
+        return p, p, 0, S.MALFORMED
+    src[i, 0] = mem64(buf, p + 8)
+    src[i, 1] = mem64(buf, p + 16)
+    dst[i, 0] = mem64(buf, p + 24)
+    dst[i, 1] = mem64(buf, p + 32)
+    plen = be16(buf, p + 4)
+    ip_end = p + 40 + plen if plen else end  # 0: jumbo payload (hop-by-hop option) or TSO
+    return p + 40, ip_end, buf[p + 6], CONTINUE
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def is_ipv6_extension(nxt):
+    return (nxt == HOPOPTS or nxt == ROUTING or nxt == DSTOPTS or nxt == MOBILITY
+            or nxt == HIP or nxt == SHIM6 or nxt == AH or nxt == FRAGMENT)
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def ipv6_extension(buf, q, ip_end, end, nxt):
+    """Skip one extension header. Returns (position, next header, fragment kind, id, status)."""
+    if nxt == FRAGMENT:
+        if q + 8 > ip_end:
+            return q, nxt, NOT_FRAGMENT, 0, S.MALFORMED
+        if end - q < 8:
+            return q, nxt, NOT_FRAGMENT, 0, SHORT
+        frag = be16(buf, q + 2)
+        kind = NOT_FRAGMENT
+        if frag & 0xFFF8:
+            kind = LATER_FRAGMENT
+        elif frag & 1:
+            kind = FIRST_FRAGMENT
+        return q + 8, buf[q], kind, be32(buf, q + 4), CONTINUE
+    if q + 2 > ip_end:
+        return q, nxt, NOT_FRAGMENT, 0, S.MALFORMED
+    if end - q < 2:
+        return q, nxt, NOT_FRAGMENT, 0, SHORT
+    hlen = (buf[q + 1] + 2) * 4 if nxt == AH else (buf[q + 1] + 1) * 8
+    return q + hlen, buf[q], NOT_FRAGMENT, 0, CONTINUE

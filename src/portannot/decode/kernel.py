@@ -1,0 +1,123 @@
+"""The per-record loop: link layer -> ethertype steps -> IP -> extension steps -> ports.
+
+One compiled pass over a batch, writing straight into the PacketBatch columns.
+The analyzers are loop-free and handle one header each; the loops over stacked
+headers (VLAN tags, MPLS labels, IPv6 extensions) live here, bounded, which is
+also what lets the compiler keep the common path short. Every read is checked
+against the record's captured end, itself clipped to the buffer, so no input
+makes the decoder read outside its record.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from portannot import status as S
+from portannot import transport as T
+from portannot.decode.ethertype import IPV4, IPV6, MAX_LAYERS, NO_VLAN, ether_step
+from portannot.decode.fields import CONTINUE, SHORT
+from portannot.decode.fragments import recall, remember
+from portannot.decode.ip import (
+    FIRST_FRAGMENT,
+    LATER_FRAGMENT,
+    MAX_EXTENSIONS,
+    NOT_FRAGMENT,
+    ipv4,
+    ipv6,
+    ipv6_extension,
+    is_ipv6_extension,
+)
+from portannot.decode.link import link_layer
+from portannot.decode.ports import transport_ports
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _final(status, cut):
+    if status == SHORT:
+        return S.TRUNCATED if cut else S.MALFORMED
+    return status
+
+
+@njit(cache=True, nogil=True)
+def decode_records(data, offset, caplen, length, linktype, link_table, ether_table, proto_table,
+                   f_keys, f_ports, f_transport, f_stamp, f_clock,
+                   vlan, ip_version, src_addr, dst_addr, ip_proto, transport,
+                   src_port, dst_port, tcp_flags, status):
+    """src_addr and dst_addr are (n, 2) uint64 views of the (n, 16) address columns."""
+    key = np.empty(5, dtype=np.uint64)
+    size = data.shape[0]
+    for i in range(offset.shape[0]):
+        p = offset[i]
+        end = p + np.int64(caplen[i])
+        if end > size:
+            end = size
+        cut = caplen[i] < length[i]
+        vlan[i] = NO_VLAN
+        p, ethertype, st = link_layer(link_table[linktype[i]], data, p, end)
+        kind = ether_table[ethertype]
+        layers = 0
+        while st == CONTINUE and kind != IPV4 and kind != IPV6:
+            layers += 1
+            if layers > MAX_LAYERS:
+                st = S.MALFORMED
+                break
+            p, ethertype, vid, st = ether_step(kind, data, p, end)
+            if vid >= 0 and vlan[i] == NO_VLAN:
+                vlan[i] = vid
+            kind = ether_table[ethertype]
+        if st != CONTINUE:
+            status[i] = _final(st, cut)
+            continue
+        frag = NOT_FRAGMENT
+        ident = 0
+        if kind == IPV4:
+            q, ip_end, proto, frag, ident, st = ipv4(data, p, end, src_addr, dst_addr, i)
+            version = 4
+        else:
+            q, ip_end, proto, st = ipv6(data, p, end, src_addr, dst_addr, i)
+            version = 6
+            hops = 0
+            while st == CONTINUE and frag != LATER_FRAGMENT and is_ipv6_extension(proto):
+                hops += 1
+                if hops > MAX_EXTENSIONS:
+                    st = S.MALFORMED
+                    break
+                q, proto, fkind, fid, st = ipv6_extension(data, q, ip_end, end, proto)
+                if fkind != NOT_FRAGMENT:
+                    frag = fkind
+                    ident = fid
+            if st == CONTINUE and q > ip_end:
+                st = S.MALFORMED
+        if q > p:  # the fixed header was there: the addresses are real
+            ip_version[i] = version
+        ip_proto[i] = proto
+        if st != CONTINUE:
+            status[i] = _final(st, cut)
+            continue
+        code = proto_table[proto]
+        if frag == LATER_FRAGMENT:
+            s = recall(f_keys, f_ports, f_transport, f_stamp, src_addr, dst_addr, i, proto, ident, key)
+            if s < 0 or code == T.NONE:
+                status[i] = S.FRAGMENT if code != T.NONE else S.NO_PORTS
+                continue
+            transport[i] = f_transport[s]
+            src_port[i] = f_ports[s] >> 16
+            dst_port[i] = f_ports[s] & 0xFFFF
+            status[i] = S.PORTS
+            continue
+        if code == T.NONE:
+            status[i] = S.NO_PORTS
+            continue
+        sport, dport, flags, st = transport_ports(data, q, ip_end, end, code)
+        if st != S.PORTS:
+            status[i] = _final(st, cut)
+            continue
+        transport[i] = code
+        src_port[i] = sport
+        dst_port[i] = dport
+        tcp_flags[i] = flags
+        status[i] = S.PORTS
+        if frag == FIRST_FRAGMENT:
+            remember(f_keys, f_ports, f_transport, f_stamp, f_clock, src_addr, dst_addr, i, proto,
+                     ident, code, sport, dport, key)

@@ -1,0 +1,28 @@
+"""Transport headers: the two ports, and the flags for TCP.
+
+TCP, UDP, SCTP and DCCP all start with source and destination port, so one
+reader serves them; what differs is only whether there are flags to read.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from portannot import status as S
+from portannot import transport as T
+from portannot.decode.fields import SHORT, be16
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def transport_ports(buf, q, ip_end, end, code):
+    """Returns (source port, destination port, TCP flags, status) for a port-carrying protocol."""
+    if q + 4 > ip_end:  # the IP lengths leave no room for the ports
+        return 0, 0, 0, S.MALFORMED
+    if q + 4 > end:
+        return 0, 0, 0, SHORT
+    sport = be16(buf, q)
+    dport = be16(buf, q + 2)
+    flags = 0
+    if code == T.TCP and q + 14 <= end:
+        flags = be16(buf, q + 12) & 0x0FFF
+    return sport, dport, flags, S.PORTS

@@ -1,0 +1,171 @@
+"""Writers for CSV, JSON Lines, Parquet and a terminal table.
+
+A file output is written under a temporary name beside the target and renamed
+into place only when complete, so a failed run (disk full, interrupted) never
+leaves a file that looks whole. Text formats go to standard output by default.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import sys
+import tempfile
+from typing import BinaryIO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from portannot.errors import OutputError
+from portannot.output.text import epoch_seconds
+
+FORMATS = ("table", "csv", "jsonl", "parquet")
+
+
+def textual(batch: pa.RecordBatch, ts_digits: int) -> pa.RecordBatch:
+    """Timestamps as epoch seconds at the capture's precision, dictionaries as plain text."""
+    cols, names = [], []
+    for name, col in zip(batch.schema.names, batch.columns):
+        if pa.types.is_timestamp(col.type):
+            ts = col.cast(pa.int64()).to_numpy(zero_copy_only=False)
+            col = epoch_seconds(ts, ts_digits)
+        elif pa.types.is_dictionary(col.type):
+            col = col.dictionary_decode()
+        cols.append(col)
+        names.append(name)
+    return pa.RecordBatch.from_arrays(cols, names=names)
+
+
+class Output:
+    """Where rows go: a file written atomically, or standard output."""
+
+    def __init__(self, path: str | None, *, force: bool = False, binary_ok: bool = True) -> None:
+        self.path = None if path in (None, "-") else path
+        self.tmp: str | None = None
+        if self.path is None:
+            if not binary_ok and sys.stdout.isatty():
+                raise OutputError("refusing to write Parquet to a terminal; use -o FILE")
+            self.stream: BinaryIO = sys.stdout.buffer
+            return
+        directory = os.path.dirname(os.path.abspath(self.path))
+        if not os.path.isdir(directory):
+            raise OutputError(f"{self.path}: output directory {directory} does not exist")
+        if os.path.isdir(self.path):
+            raise OutputError(f"{self.path}: is a directory")
+        if os.path.exists(self.path) and not force:
+            raise OutputError(f"{self.path}: already exists (use --force to replace it)")
+        try:
+            fd, self.tmp = tempfile.mkstemp(prefix=".portannot-", suffix=".part", dir=directory)
+        except OSError as exc:
+            raise OutputError(f"{self.path}: cannot write: {exc.strerror}") from None
+        self.stream = os.fdopen(fd, "wb")
+
+    def commit(self) -> None:
+        if self.tmp is None:
+            self.stream.flush()
+            return
+        try:
+            self.stream.close()
+            os.replace(self.tmp, self.path)
+        except OSError as exc:
+            self.abort()
+            raise _output_error(self.path, exc) from None
+        self.tmp = None
+
+    def abort(self) -> None:
+        if self.tmp is not None:
+            try:
+                self.stream.close()
+            except OSError:
+                pass
+            try:
+                os.unlink(self.tmp)
+            except OSError:
+                pass
+            self.tmp = None
+
+
+def _output_error(path: str | None, exc: OSError) -> OutputError:
+    where = path or "standard output"
+    if exc.errno == errno.ENOSPC:
+        return OutputError(f"{where}: no space left on device; nothing written")
+    return OutputError(f"{where}: write failed: {exc.strerror or exc}")
+
+
+class BatchWriter:
+    """Streams record batches to an Output in one format."""
+
+    def __init__(self, fmt: str, output: Output, ts_digits: int = 6) -> None:
+        self.fmt, self.output, self.ts_digits = fmt, output, ts_digits
+        self._writer = None
+        self.rows = 0
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        try:
+            self._write(batch)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            self.output.abort()
+            raise _output_error(self.output.path, exc) from None
+        self.rows += batch.num_rows
+
+    def _write(self, batch: pa.RecordBatch) -> None:
+        if self.fmt == "parquet":
+            if self._writer is None:
+                self._writer = pq.ParquetWriter(self.output.stream, batch.schema, compression="zstd")
+            self._writer.write_batch(batch)
+        elif self.fmt == "csv":
+            text = textual(batch, self.ts_digits)
+            if self._writer is None:
+                self._writer = pacsv.CSVWriter(self.output.stream, text.schema)
+            self._writer.write_batch(text)
+        elif self.fmt == "jsonl":
+            text = textual(batch, self.ts_digits)
+            lines = [json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+                     for row in text.to_pylist()]
+            if lines:
+                self.output.stream.write(("\n".join(lines) + "\n").encode())
+        else:
+            raise ValueError(self.fmt)
+
+    def close(self, ok: bool = True) -> None:
+        try:
+            if self._writer is not None:
+                self._writer.close()
+            if ok:
+                self.output.commit()
+            else:
+                self.output.abort()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            self.output.abort()
+            raise _output_error(self.output.path, exc) from None
+
+
+def top_rows(batches: list[pa.RecordBatch], column: str, n: int) -> pa.Table:
+    """The n rows with the largest `column`, from batches kept only as long as needed."""
+    if not batches:
+        return pa.table({})
+    table = pa.Table.from_batches(batches)
+    if table.num_rows <= n:
+        return table.sort_by([(column, "descending")])
+    idx = pc.select_k_unstable(table, n, [(column, "descending")])
+    return table.take(idx).sort_by([(column, "descending")])
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return str(n)
+
+
+def as_int_list(values: np.ndarray) -> list[int]:
+    return [int(v) for v in values]

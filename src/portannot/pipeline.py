@@ -1,0 +1,128 @@
+"""The stages joined: captures -> records -> decoded packets -> flows, with the accounting.
+
+Everything here streams: a PacketStream holds one batch at a time, a FlowStream
+holds the live flows and nothing per packet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from os import PathLike
+
+import numpy as np
+
+from portannot.capture import CaptureReader, ReadProblem
+from portannot.capture.chunks import DEFAULT_CHUNK
+from portannot.decode import Decoder, PacketBatch
+from portannot.aggregate.rules import FlowColumns, flow_columns
+from portannot.aggregate.table import FlowTable
+from portannot.registry import ServiceTable
+from portannot.status import STATUS_NAMES, Status
+
+Paths = str | PathLike[str] | Iterable[str | PathLike[str]]
+
+
+def as_paths(paths: Paths) -> list[str]:
+    if isinstance(paths, (str, PathLike)):
+        return [str(paths)]
+    return [str(p) for p in paths]
+
+
+@dataclass
+class Accounting:
+    """Every record read, in exactly one status; and what went wrong where."""
+
+    records: int = 0
+    bytes: int = 0  #: sum of original frame lengths
+    status_counts: np.ndarray = field(default_factory=lambda: np.zeros(len(STATUS_NAMES), np.int64))
+    status_bytes: np.ndarray = field(default_factory=lambda: np.zeros(len(STATUS_NAMES), np.int64))
+    problems: list[ReadProblem] = field(default_factory=list)
+    unsupported_links: dict[int, int] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+    ts_digits: int = 6
+    first_ts: int | None = None
+    last_ts: int | None = None
+
+    def add(self, batch: PacketBatch) -> None:
+        n = len(batch)
+        if not n:
+            return
+        self.records += n
+        self.bytes += int(batch.length.sum(dtype=np.int64))
+        self.status_counts += np.bincount(batch.status, minlength=len(STATUS_NAMES))
+        self.status_bytes += np.bincount(batch.status, weights=batch.length,
+                                         minlength=len(STATUS_NAMES)).astype(np.int64)
+        unsupported = batch.status == Status.UNSUPPORTED_LINK
+        if unsupported.any():
+            lt, cnt = np.unique(batch.linktype[unsupported], return_counts=True)
+            for t, c in zip(lt.tolist(), cnt.tolist()):
+                self.unsupported_links[t] = self.unsupported_links.get(t, 0) + c
+        lo, hi = int(batch.ts_ns.min()), int(batch.ts_ns.max())
+        self.first_ts = lo if self.first_ts is None else min(self.first_ts, lo)
+        self.last_ts = hi if self.last_ts is None else max(self.last_ts, hi)
+
+    @property
+    def damaged(self) -> bool:
+        """Part of the input could not be read or decoded as a capture."""
+        return bool(self.problems) or bool(self.unsupported_links)
+
+    def by_status(self) -> dict[str, int]:
+        return {name: int(c) for name, c in zip(STATUS_NAMES, self.status_counts)}
+
+    def warnings(self) -> list[str]:
+        out = [str(p) for p in self.problems]
+        for lt, count in sorted(self.unsupported_links.items()):
+            out.append(f"link type {lt} is not supported: {count} record(s) counted as unsupported-link")
+        return out
+
+
+class PacketStream:
+    """Decoded PacketBatches of one or several captures, in order; `accounting` fills
+    in as it goes."""
+
+    def __init__(self, paths: Paths, *, chunk_size: int = DEFAULT_CHUNK) -> None:
+        self.paths = as_paths(paths)
+        self.chunk_size = chunk_size
+        self.accounting = Accounting(files=list(self.paths))
+        self.decoder = Decoder()
+
+    def __iter__(self) -> Iterator[PacketBatch]:
+        acc = self.accounting
+        for index, path in enumerate(self.paths):
+            reader = CaptureReader(path, file_index=index, chunk_size=self.chunk_size)
+            try:
+                for records in reader:
+                    batch = self.decoder.decode(records)
+                    acc.add(batch)
+                    yield batch
+            finally:
+                acc.problems.extend(reader.problems)
+                acc.ts_digits = max(acc.ts_digits, reader.ts_digits)
+
+
+class FlowStream:
+    """Flows of one or several captures: iterate for FlowColumns as flows end (all of
+    them at the end when no timeout is set)."""
+
+    def __init__(self, paths: Paths, table: ServiceTable, *, idle_timeout: float | None = None,
+                 active_timeout: float | None = None, chunk_size: int = DEFAULT_CHUNK) -> None:
+        self.packets = PacketStream(paths, chunk_size=chunk_size)
+        self.table = table
+        self.flows = FlowTable(idle_timeout, active_timeout)
+        self.flow_count = 0
+
+    @property
+    def accounting(self) -> Accounting:
+        return self.packets.accounting
+
+    def __iter__(self) -> Iterator[FlowColumns]:
+        for batch in self.packets:
+            ended = self.flows.update(batch)
+            if len(ended):
+                self.flow_count += len(ended)
+                yield flow_columns(ended, self.table)
+        rest = self.flows.drain()
+        if len(rest):
+            self.flow_count += len(rest)
+            yield flow_columns(rest, self.table)

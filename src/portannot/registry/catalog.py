@@ -1,0 +1,132 @@
+"""The registry's records with indexes for `portannot lookup`, and its table.
+
+The packet stages only need the :class:`ServiceTable`; the records (a few MB
+of text) are loaded for look-ups by name or for the full details of a port.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from portannot.registry.record import ParseProblem, ParseResult, Person, ServiceRecord, person_ids
+from portannot.registry.table import ServiceTable, build_table
+
+
+class Registry:
+    """Records of one registry (plus optional local ``--services`` records).
+
+    ``records`` keep registry order; ``local_records`` come from ``--services``
+    and win over the registry in the table and in look-ups.
+    """
+
+    def __init__(
+        self,
+        parsed: ParseResult,
+        source: str | None = None,
+        date: str | None = None,
+        local: ParseResult | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        self.records: list[ServiceRecord] = parsed.records
+        self.people: dict[str, Person] = parsed.people
+        self.format: str = parsed.format
+        self.path: str = parsed.path
+        self.source: str = source if source is not None else parsed.path
+        self.date: str = date if date is not None else parsed.date
+        self.problems: list[ParseProblem] = list(parsed.problems)
+        self.local_records: list[ServiceRecord] = local.records if local else []
+        self.local_path: str = local.path if local else ""
+        if local:
+            self.problems.extend(local.problems)
+        self.meta: dict[str, Any] = dict(meta or {})
+        self._table: ServiceTable | None = None
+        self._by_name: dict[str, list[ServiceRecord]] | None = None
+        self._by_port: dict[int, list[ServiceRecord]] | None = None
+
+    # -- table ----------------------------------------------------------------
+
+    def table(self) -> ServiceTable:
+        """The port table (built once); local names overlaid when present."""
+        if self._table is None:
+            meta = dict(
+                self.meta,
+                format=self.format,
+                records=len(self.records),
+                skipped=len(self.problems),
+                problems=[str(p) for p in self.problems[:20]],
+                newest_record_date=self.newest_record_date,
+            )
+            table = build_table(self.records, self.source, self.date, meta)
+            if self.local_records:
+                table = table.overlay(
+                    build_table(self.local_records, self.local_path, dynamic=False)
+                )
+            self._table = table
+        return self._table
+
+    # -- look-ups -------------------------------------------------------------
+
+    def _index(self) -> None:
+        by_name: dict[str, list[ServiceRecord]] = defaultdict(list)
+        by_port: dict[int, list[ServiceRecord]] = defaultdict(list)
+        for rec in self.all_records():
+            for name in rec.all_names:
+                by_name[name.lower()].append(rec)
+            for port in rec.ports():
+                by_port[port].append(rec)
+        self._by_name, self._by_port = dict(by_name), dict(by_port)
+
+    def all_records(self) -> Iterable[ServiceRecord]:
+        """Local records first (they win), then the registry's in order."""
+        yield from self.local_records
+        yield from self.records
+
+    def is_local(self, rec: ServiceRecord) -> bool:
+        return any(rec is r for r in self.local_records)
+
+    def by_name(self, name: str) -> list[ServiceRecord]:
+        """Records whose name or alias is ``name`` (case-insensitive), any port or none."""
+        if self._by_name is None:
+            self._index()
+        assert self._by_name is not None
+        return list(self._by_name.get(name.lower(), ()))
+
+    def at_port(self, port: int, transport: str | None = None) -> list[ServiceRecord]:
+        """Records covering ``port`` (on ``transport`` if given), named and unnamed."""
+        if self._by_port is None:
+            self._index()
+        assert self._by_port is not None
+        found = self._by_port.get(port, [])
+        if transport is None:
+            return list(found)
+        return [r for r in found if transport in r.transports]
+
+    def person_names(self, field_text: str) -> list[str]:
+        """Readable names for an assignee/contact field, from the people list when known."""
+        out = []
+        for pid in person_ids(field_text):
+            person = self.people.get(pid) or Person(pid)
+            out.append(person.display())
+        return out
+
+    @property
+    def newest_record_date(self) -> str:
+        """Latest registration/modification date in the records (the CSV has no date line)."""
+        dates = [
+            d[:10] for r in self.records for d in (r.registration_date, r.modification_date) if d
+        ]
+        return max(dates, default="")
+
+    @property
+    def names_without_port(self) -> int:
+        return sum(1 for r in self.records if r.name and not r.has_port)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __repr__(self) -> str:
+        return (
+            f"Registry(source={self.source!r}, format={self.format!r}, records={len(self.records)})"
+        )

@@ -1,0 +1,116 @@
+"""IANA's official CSV export (``service-names-port-numbers.csv``).
+
+Fields are quoted when they hold commas, quotes or line breaks, and IANA serves
+CRLF while copies in git are often LF: the stdlib :mod:`csv` reader, given the
+text with ``newline=""``, handles all of that.  A row with the wrong number of
+fields or an impossible port/protocol is skipped and reported with its line; a
+file that is not CSV at all (bad header, an unterminated quote) is an error.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from portannot.errors import RegistryError
+from portannot.registry.record import (
+    ParseProblem,
+    ParseResult,
+    ServiceRecord,
+    parse_port,
+    parse_transport,
+)
+
+FORMAT = "iana-csv"
+
+HEADER: tuple[str, ...] = (
+    "Service Name",
+    "Port Number",
+    "Transport Protocol",
+    "Description",
+    "Assignee",
+    "Contact",
+    "Registration Date",
+    "Modification Date",
+    "Reference",
+    "Service Code",
+    "Unauthorized Use Reported",
+    "Assignment Notes",
+)
+
+
+def looks_like_iana_csv(head: str) -> bool:
+    """True if the text starts with the registry's CSV header line."""
+    first = head.lstrip("\ufeff").split("\n", 1)[0].strip().lower()
+    return first.startswith("service name,port number,transport protocol")
+
+
+def parse_iana_csv(text: str, path: str = "<csv>") -> ParseResult:
+    """Read every record of an IANA CSV, in registry order.
+
+    ``text`` is the decoded file; line numbers in problems count physical
+    lines, so a record whose description spans lines is reported where it starts.
+    """
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise RegistryError(f"{path}: empty file, not an IANA CSV") from None
+    except csv.Error as exc:
+        raise RegistryError(f"{path}:1: not an IANA CSV ({exc})") from None
+    if tuple(h.strip().lower() for h in header) != tuple(h.lower() for h in HEADER):
+        raise RegistryError(
+            f"{path}:1: not an IANA service-names CSV header (expected {len(HEADER)} "
+            f"columns starting 'Service Name,Port Number,Transport Protocol')"
+        )
+    records: list[ServiceRecord] = []
+    problems: list[ParseProblem] = []
+    line = reader.line_num + 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise RegistryError(f"{path}:{line}: malformed CSV ({exc})") from None
+        start, line = line, reader.line_num + 1
+        if not row:
+            continue  # a blank line holds no record
+        if len(row) != len(HEADER):
+            problems.append(
+                ParseProblem(
+                    path, start, f"expected {len(HEADER)} fields, found {len(row)}; record skipped"
+                )
+            )
+            continue
+        name, port, proto = (row[0].strip(), row[1], row[2])
+        try:
+            ports = parse_port(port)
+            transport = parse_transport(proto)
+        except ValueError as exc:
+            problems.append(ParseProblem(path, start, f"{exc}; record skipped"))
+            continue
+        if not name and ports is None:
+            problems.append(
+                ParseProblem(path, start, "record has neither a name nor a port; skipped")
+            )
+            continue
+        records.append(
+            ServiceRecord(
+                name=name,
+                port_lo=None if ports is None else ports[0],
+                port_hi=None if ports is None else ports[1],
+                transport=transport,
+                description=row[3],
+                assignee=row[4],
+                contact=row[5],
+                registration_date=row[6],
+                modification_date=row[7],
+                reference=row[8],
+                service_code=row[9],
+                unauthorized_use=row[10],
+                assignment_notes=row[11],
+                line=start,
+            )
+        )
+    return ParseResult(path=path, format=FORMAT, records=records, problems=problems)

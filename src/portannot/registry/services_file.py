@@ -1,0 +1,129 @@
+"""services(5)-style text: ``/etc/services``, Wireshark's ``services``, nmap-services.
+
+All three share ``name  port/proto  ...  # comment``:
+
+* services(5): ``http  80/tcp  www www-http  # WorldWideWeb HTTP`` (aliases follow)
+* Wireshark: ``discard  9/tcp/udp/sctp/dccp  # Discard``, ranges ``6000-6063/tcp/udp``
+* nmap-services: ``http  80/tcp  0.484143  # World Wide Web HTTP`` (open frequency)
+
+Each (name, port, transport) becomes one :class:`ServiceRecord`, the shape the
+IANA forms have, and the ``# comment`` becomes the description.  nmap's
+placeholder name ``unknown`` is a port nmap saw open without knowing its
+service, so it is read as a record without a name.
+"""
+
+from __future__ import annotations
+
+import re
+
+from portannot.registry.record import (
+    ParseProblem,
+    ParseResult,
+    ServiceRecord,
+    parse_port,
+    parse_transport,
+)
+
+SERVICES = "services"
+NMAP = "nmap-services"
+
+_FREQUENCY = re.compile(r"^\d*\.\d+(?:[eE][-+]?\d+)?$|^[01]$")
+_PORT_SPEC = re.compile(r"^\d+(?:-\d+)?/[A-Za-z]+(?:/[A-Za-z]+)*$")
+
+
+def _data_lines(text: str, limit: int | None = None) -> list[list[str]]:
+    out: list[list[str]] = []
+    for raw in text.splitlines():
+        tokens = raw.split("#", 1)[0].split()
+        if tokens:
+            out.append(tokens)
+            if limit is not None and len(out) >= limit:
+                break
+    return out
+
+
+def looks_like_services(head: str) -> bool:
+    """True if most data lines read as ``name port/proto``."""
+    lines = _data_lines(head, limit=50)
+    if not lines:
+        return False
+    good = sum(1 for t in lines if len(t) >= 2 and _PORT_SPEC.match(t[1]))
+    return good >= max(1, int(0.8 * len(lines)))
+
+
+def looks_like_nmap(head: str) -> bool:
+    """True for services text whose third column is nmap's open frequency."""
+    if "nmap-services" in head[:4096].lower():
+        return True
+    lines = _data_lines(head, limit=50)
+    if not lines:
+        return False
+    freq = sum(1 for t in lines if len(t) >= 3 and _FREQUENCY.match(t[2]))
+    return freq >= max(1, int(0.8 * len(lines)))
+
+
+def parse_services(text: str, path: str = "<services>", nmap: bool = False) -> ParseResult:
+    """Read a services(5), Wireshark or (``nmap=True``) nmap-services text.
+
+    A line that is not ``name port/proto`` is skipped and reported with its line.
+    """
+    records: list[ServiceRecord] = []
+    problems: list[ParseProblem] = []
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        data, hash_, comment = raw.partition("#")
+        tokens = data.split()
+        if not tokens:
+            continue
+        if len(tokens) < 2:
+            problems.append(
+                ParseProblem(
+                    path,
+                    lineno,
+                    f"expected 'name port/protocol', found {data.strip()!r}; line skipped",
+                )
+            )
+            continue
+        name, spec, extra = tokens[0], tokens[1], tokens[2:]
+        port_text, slash, proto_text = spec.partition("/")
+        try:
+            if not slash:
+                raise ValueError(f"expected port/protocol, found {spec!r}")
+            ports = parse_port(port_text)
+            if ports is None:
+                raise ValueError(f"no port in {spec!r}")
+            transports = [parse_transport(p) for p in proto_text.split("/")]
+        except ValueError as exc:
+            problems.append(ParseProblem(path, lineno, f"{exc}; line skipped"))
+            continue
+        frequency: float | None = None
+        aliases: tuple[str, ...] = ()
+        if nmap:
+            if extra:
+                try:
+                    frequency = float(extra[0])
+                except ValueError:
+                    problems.append(
+                        ParseProblem(path, lineno, f"bad nmap frequency {extra[0]!r}; line skipped")
+                    )
+                    continue
+        else:
+            aliases = tuple(extra)
+        description = comment.strip() if hash_ else ""
+        if nmap and name == "unknown":
+            name, description = "", description or "unknown"
+        for transport in transports:
+            records.append(
+                ServiceRecord(
+                    name=name,
+                    port_lo=ports[0],
+                    port_hi=ports[1],
+                    transport=transport,
+                    description=description,
+                    aliases=aliases,
+                    frequency=frequency,
+                    line=lineno,
+                )
+            )
+    return ParseResult(
+        path=path, format=NMAP if nmap else SERVICES, records=records, problems=problems
+    )

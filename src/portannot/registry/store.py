@@ -1,0 +1,362 @@
+"""Which registry is in use, the compiled-table cache, and `registry update`.
+
+Order (README, "Choosing a registry"): ``--registry FILE``; ``$PORTANNOT_REGISTRY``;
+the registry installed by ``portannot registry update`` in the user data
+directory; the snapshot shipped in the package.  ``--services FILE`` adds local
+names on top of whichever it is.
+
+The compiled table is cached in the user cache directory under a key made of
+each source file's path, size and modification time (and the table layout
+version), so a changed source is rebuilt and an unchanged one loads in
+milliseconds without parsing a record.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import email.utils
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from portannot import __version__
+from portannot.errors import RegistryError
+from portannot.registry.catalog import Registry
+from portannot.registry.detect import parse_bytes, parse_file
+from portannot.registry.iana_csv import FORMAT as CSV_FORMAT
+from portannot.registry.iana_xml import FORMAT as XML_FORMAT
+from portannot.registry.record import ParseResult
+from portannot.registry.table import TABLE_VERSION, ServiceTable
+
+log = logging.getLogger("portannot.registry")
+
+ENV_REGISTRY = "PORTANNOT_REGISTRY"
+ENV_DATA_DIR = "PORTANNOT_DATA_DIR"
+ENV_CACHE_DIR = "PORTANNOT_CACHE_DIR"
+
+IANA_CSV_URL = (
+    "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.csv"
+)
+SNAPSHOT_DIR = Path(__file__).resolve().parent / "data"
+SNAPSHOT_META = "snapshot.json"
+INSTALLED_META = "installed.json"
+_CACHE_KEEP = 16
+#: A download larger than this is not a registry (the real CSV is ~1.2 MB).
+MAX_DOWNLOAD = 64 * 1024 * 1024
+
+KINDS = ("option", "env", "installed", "snapshot")
+
+
+def data_dir() -> Path:
+    """User data directory ($PORTANNOT_DATA_DIR overrides, for tests and sandboxes)."""
+    env = os.environ.get(ENV_DATA_DIR)
+    return Path(env) if env else Path(platformdirs.user_data_dir("portannot", appauthor=False))
+
+
+def cache_dir() -> Path:
+    """User cache directory for compiled tables ($PORTANNOT_CACHE_DIR overrides)."""
+    env = os.environ.get(ENV_CACHE_DIR)
+    return Path(env) if env else Path(platformdirs.user_cache_dir("portannot", appauthor=False))
+
+
+def installed_dir() -> Path:
+    return data_dir() / "registry"
+
+
+@dataclass
+class RegistrySource:
+    """The registry file chosen, how it was chosen, and what is known about it."""
+
+    path: Path
+    kind: str  #: one of KINDS
+    source: str  #: path, URL or 'snapshot:...' shown to users
+    date: str = ""  #: registry date known without parsing (install/snapshot metadata)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def how(self) -> str:
+        return {
+            "option": "--registry",
+            "env": f"${ENV_REGISTRY}",
+            "installed": "installed by `portannot registry update`",
+            "snapshot": "shipped snapshot",
+        }[self.kind]
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def installed_source() -> RegistrySource | None:
+    """The registry `registry update` installed, if any (and its file still exists)."""
+    meta = _read_json(installed_dir() / INSTALLED_META)
+    if not meta or "file" not in meta:
+        return None
+    path = installed_dir() / meta["file"]
+    if not path.is_file():
+        return None
+    return RegistrySource(
+        path,
+        "installed",
+        str(meta.get("url") or meta.get("from") or path),
+        meta.get("date", ""),
+        meta,
+    )
+
+
+def snapshot_source() -> RegistrySource:
+    """The snapshot shipped in the package (see scripts/build_registry_snapshot.py)."""
+    meta = _read_json(SNAPSHOT_DIR / SNAPSHOT_META)
+    if not meta or not (SNAPSHOT_DIR / meta.get("file", "")).is_file():
+        raise RegistryError(
+            f"the shipped registry snapshot is missing from {SNAPSHOT_DIR}; "
+            "run `portannot registry update` or pass --registry FILE"
+        )
+    label = f"snapshot:{meta.get('source', 'unknown')}"
+    return RegistrySource(
+        SNAPSHOT_DIR / meta["file"], "snapshot", label, meta.get("date", ""), meta
+    )
+
+
+def resolve_source(registry: str | os.PathLike[str] | None = None) -> RegistrySource:
+    """Pick the registry by the order of README "Choosing a registry"."""
+    if registry is not None:
+        path = Path(registry)
+        if not path.is_file():
+            raise RegistryError(f"{path}: registry file not found")
+        return RegistrySource(path, "option", str(path))
+    env = os.environ.get(ENV_REGISTRY)
+    if env:
+        path = Path(env)
+        if not path.is_file():
+            raise RegistryError(f"{path}: registry file not found (from ${ENV_REGISTRY})")
+        return RegistrySource(path, "env", str(path))
+    return installed_source() or snapshot_source()
+
+
+# -- records -------------------------------------------------------------------
+
+
+def _report(parsed: ParseResult) -> None:
+    """Skipped records are counted and reported, never dropped silently."""
+    if parsed.problems:
+        first = parsed.problems[0]
+        more = f" (and {len(parsed.problems) - 1} more)" if len(parsed.problems) > 1 else ""
+        log.warning(
+            "%s: %d record(s) skipped; first: %s%s", parsed.path, len(parsed.problems), first, more
+        )
+
+
+def load_registry(
+    registry: str | os.PathLike[str] | None = None,
+    services: str | os.PathLike[str] | None = None,
+) -> Registry:
+    """Parse the chosen registry's records (and ``services``' local names).
+
+    Use :func:`load_table` when only the port table is needed: it skips parsing.
+    """
+    src = resolve_source(registry)
+    parsed = parse_file(src.path)
+    _report(parsed)
+    local = None
+    if services is not None:
+        local = parse_file(services)
+        _report(local)
+    date = parsed.date or src.date
+    return Registry(parsed, source=src.source, date=date, local=local, meta={"kind": src.kind})
+
+
+# -- compiled-table cache --------------------------------------------------------
+
+
+def _stamp(path: Path) -> list[Any]:
+    st = path.stat()
+    return [str(path.resolve()), st.st_size, st.st_mtime_ns]
+
+
+def cache_key(src: RegistrySource, services: str | os.PathLike[str] | None) -> str:
+    """Key of the compiled table: changes whenever a source file changes."""
+    parts: list[Any] = [TABLE_VERSION, src.kind, src.source, src.date, _stamp(src.path)]
+    if services is not None:
+        parts.append(_stamp(Path(services)))
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
+
+
+def cache_path(src: RegistrySource, services: str | os.PathLike[str] | None = None) -> Path:
+    return cache_dir() / "tables" / f"{cache_key(src, services)}.npz"
+
+
+def _prune(folder: Path, keep: int = _CACHE_KEEP) -> None:
+    with contextlib.suppress(OSError):
+        files = sorted(folder.glob("*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in files[keep:]:
+            old.unlink(missing_ok=True)
+
+
+def load_table(
+    registry: str | os.PathLike[str] | None = None,
+    services: str | os.PathLike[str] | None = None,
+) -> ServiceTable:
+    """The service table of the chosen registry, from the cache when it is current.
+
+    A first use parses the registry and saves the table; later uses load the
+    saved table in milliseconds.  A cache that cannot be written (read-only
+    home) only costs the parse each time.
+    """
+    src = resolve_source(registry)
+    if services is not None and not Path(services).is_file():
+        raise RegistryError(f"{services}: services file not found")
+    path = cache_path(src, services)
+    if path.is_file():
+        try:
+            return ServiceTable.load(path)
+        except (OSError, ValueError, KeyError) as exc:
+            log.debug("ignoring unreadable cached table %s: %s", path, exc)
+    table = load_registry(registry, services).table()
+    table.meta["kind"] = src.kind
+    try:
+        table.save(path)
+        _prune(path.parent)
+    except OSError as exc:
+        log.debug("cannot cache the table in %s: %s", path, exc)
+    return table
+
+
+# -- registry update ---------------------------------------------------------------
+
+
+@dataclass
+class Download:
+    data: bytes
+    url: str
+    last_modified: str = ""  #: YYYY-MM-DD from the Last-Modified header, if any
+
+
+def download(url: str, timeout: float = 60.0) -> Download:
+    """Fetch ``url`` completely or raise RegistryError (short reads included)."""
+    request = urllib.request.Request(url, headers={"User-Agent": f"portannot/{__version__}"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            data = response.read(MAX_DOWNLOAD + 1)
+            expected = response.headers.get("Content-Length")
+            modified = response.headers.get("Last-Modified", "")
+    except urllib.error.HTTPError as exc:
+        raise RegistryError(f"{url}: download failed: HTTP {exc.code} {exc.reason}") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise RegistryError(f"{url}: download failed: {reason}") from None
+    if len(data) > MAX_DOWNLOAD:
+        raise RegistryError(f"{url}: download larger than {MAX_DOWNLOAD} bytes, not a registry")
+    if expected and expected.isdigit() and int(expected) != len(data):
+        raise RegistryError(f"{url}: download incomplete ({len(data)} of {expected} bytes)")
+    date = ""
+    if modified:
+        with contextlib.suppress(TypeError, ValueError):
+            date = email.utils.parsedate_to_datetime(modified).date().isoformat()
+    return Download(data, url, date)
+
+
+def validate(parsed: ParseResult, min_records: int) -> None:
+    """Refuse a registry that would make names worse than the one in place."""
+    if parsed.problems:
+        raise RegistryError(
+            f"{parsed.path}: {len(parsed.problems)} malformed record(s), not installed; "
+            f"first: {parsed.problems[0]} (use --registry FILE to use it anyway)"
+        )
+    named_ports = sum(1 for r in parsed.records if r.name and r.has_port)
+    if len(parsed.records) < min_records or named_ports == 0:
+        raise RegistryError(
+            f"{parsed.path}: only {len(parsed.records)} record(s) ({named_ports} named ports), "
+            f"fewer than {min_records}: not a complete registry, not installed"
+        )
+
+
+def _file_name(fmt: str) -> str:
+    if fmt == CSV_FORMAT:
+        return "service-names-port-numbers.csv"
+    if fmt == XML_FORMAT:
+        return "service-names-port-numbers.xml"
+    return f"{fmt}.txt"
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def install(
+    data: bytes, origin: str, *, url: str = "", date: str = "", min_records: int = 1000
+) -> RegistrySource:
+    """Validate registry bytes and make them the installed registry.
+
+    Nothing in place is touched until the new file has parsed and passed
+    :func:`validate`; the file and its metadata are then replaced atomically.
+    """
+    parsed = parse_bytes(data, origin)
+    validate(parsed, min_records)
+    folder = installed_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        old = _read_json(folder / INSTALLED_META)
+        name = _file_name(parsed.format)
+        _write_atomic(folder / name, data)
+        meta = {
+            "file": name,
+            "format": parsed.format,
+            "url": url,
+            "from": origin,
+            "date": parsed.date or date,
+            "installed": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "records": len(parsed.records),
+            "sha256": hashlib.sha256(data).hexdigest(),
+        }
+        _write_atomic(folder / INSTALLED_META, (json.dumps(meta, indent=2) + "\n").encode())
+        if old and old.get("file") and old["file"] != name:
+            (folder / old["file"]).unlink(missing_ok=True)
+    except OSError as exc:
+        raise RegistryError(
+            f"{folder}: cannot install the registry ({exc.strerror or exc})"
+        ) from None
+    src = installed_source()
+    assert src is not None
+    return src
+
+
+def update(
+    url: str | None = None,
+    file: str | os.PathLike[str] | None = None,
+    *,
+    min_records: int = 1000,
+    timeout: float = 60.0,
+) -> RegistrySource:
+    """`portannot registry update`: fetch (or read) a registry, validate, install."""
+    if url and file:
+        raise RegistryError("give --url or --file, not both")
+    if file is not None:
+        path = Path(file)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise RegistryError(f"{path}: cannot read registry ({exc.strerror or exc})") from None
+        return install(data, str(path), min_records=min_records)
+    got = download(url or IANA_CSV_URL, timeout=timeout)
+    return install(got.data, got.url, url=got.url, date=got.last_modified, min_records=min_records)

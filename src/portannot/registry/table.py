@@ -1,0 +1,264 @@
+"""The service table: per transport, 65,536 ports -> name index and state.
+
+The flow and packet stages name millions of ports at a time, so a look-up is
+one numpy fancy-indexing operation on a flat array: no Python per element.
+The table keeps a fifth, empty row behind the four transports so that packets
+without a port-carrying transport (``Transport.NONE``) index it and get 0
+without a branch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from portannot.registry.record import DYNAMIC_FIRST, PortState, ServiceRecord, state_of_unnamed
+from portannot.transport import TRANSPORT_NAMES, Transport, transport_codes
+
+NPORTS = 65536
+NTRANSPORTS = len(TRANSPORT_NAMES)
+#: Bumped whenever the saved layout or the build rules change (invalidates caches).
+TABLE_VERSION = 1
+
+By = Literal["auto", "code", "proto", "name"]
+
+
+def _codes(transports: Any, by: By) -> np.ndarray:
+    """Transport codes 0..3 (else 255) from codes, names or IP protocol numbers."""
+    arr = np.asarray(transports)
+    if arr.dtype.kind in "USO":
+        return transport_codes(arr)
+    if by == "name":
+        raise TypeError("by='name' needs an array of transport names")
+    if arr.dtype.kind not in "iub":
+        raise TypeError(f"transports must be codes, names or IP protocol numbers, not {arr.dtype}")
+    if by == "auto":
+        # Codes are 0..3 and 255; protocol numbers with ports are 6, 17, 33, 132.
+        by = "code" if bool(((arr <= 3) | (arr == Transport.NONE)).all()) else "proto"
+    if by == "proto":
+        return transport_codes(arr)
+    if by != "code":
+        raise ValueError(f"by must be 'auto', 'code', 'proto' or 'name', not {by!r}")
+    if arr.dtype == np.uint8:
+        return arr
+    return np.where((arr >= 0) & (arr < NTRANSPORTS), arr, Transport.NONE).astype(np.uint8)
+
+
+class ServiceTable:
+    """Port names and states for tcp, udp, sctp and dccp.
+
+    ``names[0]`` is ``""`` (no name); ``name_index[t, p]`` indexes ``names``;
+    ``state[t, p]`` is a :class:`PortState`.  Rows follow :class:`Transport`.
+    """
+
+    names: np.ndarray
+    name_index: np.ndarray
+    state: np.ndarray
+    source: str
+    date: str
+    meta: dict[str, Any]
+
+    def __init__(
+        self,
+        names: np.ndarray | list[str],
+        name_index: np.ndarray,
+        state: np.ndarray,
+        source: str = "",
+        date: str = "",
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        names_arr = np.asarray(names, dtype=str)
+        if names_arr.ndim != 1 or names_arr.size == 0 or names_arr[0] != "":
+            raise ValueError("names must be 1-D with names[0] == ''")
+        if name_index.shape != (NTRANSPORTS, NPORTS) or state.shape != (NTRANSPORTS, NPORTS):
+            raise ValueError(f"name_index and state must have shape {(NTRANSPORTS, NPORTS)}")
+        # One spare all-zero row (index 4) absorbs Transport.NONE.
+        self._flat_index = np.zeros((NTRANSPORTS + 1) * NPORTS, dtype=np.int32)
+        self._flat_index[: NTRANSPORTS * NPORTS] = name_index.reshape(-1)
+        self._flat_state = np.zeros((NTRANSPORTS + 1) * NPORTS, dtype=np.uint8)
+        self._flat_state[: NTRANSPORTS * NPORTS] = state.reshape(-1)
+        self.names = names_arr
+        self.name_index = self._flat_index[: NTRANSPORTS * NPORTS].reshape(NTRANSPORTS, NPORTS)
+        self.state = self._flat_state[: NTRANSPORTS * NPORTS].reshape(NTRANSPORTS, NPORTS)
+        self.source = source
+        self.date = date
+        self.meta = dict(meta or {})
+        self._name_ids: dict[str, int] | None = None
+
+    # -- vectorized look-ups -------------------------------------------------
+
+    def _flat(self, transports: Any, ports: Any, by: By) -> np.ndarray:
+        codes = _codes(transports, by)
+        port_arr = np.asarray(ports)
+        rows = np.minimum(codes, NTRANSPORTS).astype(np.intp)
+        if port_arr.dtype == np.uint16:
+            return rows * NPORTS + port_arr
+        if port_arr.dtype.kind not in "iu":
+            raise TypeError(f"ports must be integers, not {port_arr.dtype}")
+        bad = (port_arr < 0) | (port_arr >= NPORTS)
+        if bad.any():
+            rows = np.where(bad, NTRANSPORTS, rows)
+            port_arr = np.where(bad, 0, port_arr)
+        return rows * NPORTS + port_arr
+
+    def lookup(self, transports: Any, ports: Any, by: By = "auto") -> np.ndarray:
+        """int32 indices into :attr:`names` (0 = no name), shaped like the broadcast input.
+
+        ``transports`` holds codes (uint8 :class:`Transport`), names (``"tcp"``)
+        or IP protocol numbers (6, 17, 132, 33).  ``by="auto"`` treats integers
+        as codes when every value is 0..3 or 255, else as protocol numbers;
+        pass ``by="code"`` or ``by="proto"`` to skip the guess (and its pass).
+        Unknown transports and ports outside 0..65535 give 0.
+        """
+        return self._flat_index[self._flat(transports, ports, by)]
+
+    def names_of(self, transports: Any, ports: Any, by: By = "auto") -> np.ndarray:
+        """Service names (``""`` where none), shaped like the input."""
+        return self.names[self.lookup(transports, ports, by)]
+
+    def states_of(self, transports: Any, ports: Any, by: By = "auto") -> np.ndarray:
+        """uint8 :class:`PortState` per element (UNASSIGNED for unknown transports)."""
+        return self._flat_state[self._flat(transports, ports, by)]
+
+    # -- conveniences ---------------------------------------------------------
+
+    def name_at(self, transport: str | int, port: int) -> str:
+        """Name of one (transport, port), ``""`` if none."""
+        return str(self.names_of(np.array([transport]), np.array([port]))[0])
+
+    def state_at(self, transport: str | int, port: int) -> PortState:
+        return PortState(int(self.states_of(np.array([transport]), np.array([port]))[0]))
+
+    def name_id(self, name: str) -> int:
+        """Index of a name in :attr:`names` (0 if absent)."""
+        if self._name_ids is None:
+            self._name_ids = {str(n): i for i, n in enumerate(self.names)}
+        return self._name_ids.get(name, 0)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Ports per transport and state: ``{"tcp": {"assigned": n, ...}, ...}``."""
+        out: dict[str, dict[str, int]] = {}
+        for code, tname in enumerate(TRANSPORT_NAMES):
+            tally = np.bincount(self.state[code], minlength=len(PortState))
+            out[tname] = {s.label: int(tally[s]) for s in PortState}
+        return out
+
+    def overlay(self, local: ServiceTable) -> ServiceTable:
+        """A new table where ``local``'s names win (``--services``, like Wireshark's personal file)."""
+        extra = [str(n) for n in local.names[1:] if self.name_id(str(n)) == 0]
+        names = np.concatenate([self.names, np.asarray(extra, dtype=str)]) if extra else self.names
+        ids = {str(n): i for i, n in enumerate(names)}
+        remap = np.array([0] + [ids[str(n)] for n in local.names[1:]], dtype=np.int32)
+        mask = local.name_index != 0
+        index = np.where(mask, remap[local.name_index], self.name_index)
+        state = np.where(mask, np.uint8(PortState.ASSIGNED), self.state).astype(np.uint8)
+        meta = dict(self.meta, services=local.source)
+        return ServiceTable(names, index, state, self.source, self.date, meta)
+
+    # -- saving ---------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the compact binary form (uncompressed .npz, about 1 MB), atomically."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        small = len(self.names) <= np.iinfo(np.uint16).max
+        meta = dict(self.meta, version=TABLE_VERSION, source=self.source, date=self.date)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".table-", suffix=".npz")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(
+                    fh,
+                    names=self.names.astype(str),
+                    name_index=self.name_index.astype(np.uint16 if small else np.int32),
+                    state=self.state,
+                    meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
+                )
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> ServiceTable:
+        """Read a table written by :meth:`save` (milliseconds; no record parsing).
+
+        Raises ValueError for a file of another layout version.
+        """
+        with np.load(path, allow_pickle=False) as npz:
+            meta = json.loads(npz["meta"].tobytes().decode())
+            if meta.get("version") != TABLE_VERSION:
+                raise ValueError(
+                    f"{path}: table version {meta.get('version')}, expected {TABLE_VERSION}"
+                )
+            return cls(
+                npz["names"],
+                npz["name_index"].astype(np.int32),
+                npz["state"],
+                meta.pop("source", ""),
+                meta.pop("date", ""),
+                meta,
+            )
+
+    def __repr__(self) -> str:
+        return (
+            f"ServiceTable(source={self.source!r}, date={self.date!r}, names={len(self.names) - 1})"
+        )
+
+
+def build_table(
+    records: Iterable[ServiceRecord],
+    source: str = "",
+    date: str = "",
+    meta: dict[str, Any] | None = None,
+    dynamic: bool = True,
+) -> ServiceTable:
+    """Build the table from records in registry order.
+
+    * The first named record on a (transport, port) gives its primary name;
+      later ones are aliases (found by name in the records, not in the table).
+    * A record with a port but no transport fills tcp and udp.
+    * Records without a port never enter the table.
+    * A record without a name marks its ports reserved or unassigned (the first
+      such word wins); a name always wins over such a mark.
+    * With ``dynamic``, unnamed ports 49152-65535 are DYNAMIC.
+    """
+    names: list[str] = [""]
+    ids: dict[str, int] = {"": 0}
+    index = np.zeros((NTRANSPORTS, NPORTS), dtype=np.int32)
+    state = np.zeros((NTRANSPORTS, NPORTS), dtype=np.uint8)
+    marked = np.zeros((NTRANSPORTS, NPORTS), dtype=bool)
+    rows = {name: code for code, name in enumerate(TRANSPORT_NAMES)}
+    for rec in records:
+        if rec.port_lo is None:
+            continue
+        lo = rec.port_lo
+        hi = (lo if rec.port_hi is None else rec.port_hi) + 1
+        if rec.name:
+            nid = ids.get(rec.name)
+            if nid is None:
+                nid = ids[rec.name] = len(names)
+                names.append(rec.name)
+            for t in rec.transports:
+                row = rows[t]
+                seg = index[row, lo:hi]
+                free = seg == 0
+                seg[free] = nid
+                state[row, lo:hi][free] = PortState.ASSIGNED
+                marked[row, lo:hi] = True
+        else:
+            word = state_of_unnamed(rec.description)
+            for t in rec.transports:
+                row = rows[t]
+                free = ~marked[row, lo:hi]
+                state[row, lo:hi][free] = word
+                marked[row, lo:hi] = True
+    if dynamic:
+        tail = state[:, DYNAMIC_FIRST:]
+        tail[index[:, DYNAMIC_FIRST:] == 0] = PortState.DYNAMIC
+    return ServiceTable(np.asarray(names, dtype=str), index, state, source, date, meta)

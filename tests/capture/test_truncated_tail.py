@@ -1,0 +1,198 @@
+"""A capture cut short mid-record: every complete record before the cut is still
+decoded, the damage is reported with its byte offset, and the CLI exits with 3.
+
+For a few captures (pcap little- and big-endian, a two-section pcapng, a shared pcapng),
+the file is cut at EVERY byte offset strictly inside each of its last three records
+(packet blocks for pcapng). The Python API (CaptureReader + Decoder) is used for every
+offset; the CLI (`python -m portannot packets FILE -f csv`, and once through stdin) for
+a sample of offsets. A cut exactly on a record boundary leaves a valid, shorter file.
+
+The reader may also keep the record the cut falls in (number k+1) when its own
+header is whole, with the bytes that are present: then its caplen is smaller than the
+whole record's, and its length and timestamp are the whole record's.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import re
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from paths import local_capture, shared_capture
+
+from portannot.capture import CaptureReader
+from portannot.decode import Decoder, concat, decode_file
+from portannot.errors import ExitCode
+
+CAPTURES = [
+    pytest.param(("local", "demo.pcap"), id="pcaps/demo.pcap"),
+    pytest.param(("local", "pcap-usec-be.pcap"), id="pcaps/pcap-usec-be.pcap"),
+    pytest.param(("local", "pcapng-multi.pcapng"), id="pcaps/pcapng-multi.pcapng"),
+    pytest.param(("shared", "zeek/pcapng-multi-interface.pcapng"),
+                 id="shared/zeek/pcapng-multi-interface.pcapng"),
+]
+
+#: the CLI is run for these captures only, at a few offsets each (process start-up is slow)
+CLI_CAPTURES = ("demo.pcap", "pcapng-multi.pcapng")
+
+
+def _path(spec) -> Path:
+    where, name = spec
+    return local_capture(name) if where == "local" else shared_capture(name)
+
+
+def record_spans(data: bytes) -> list[tuple[int, int]]:
+    """(start, end) byte offsets of every packet record of a pcap or pcapng file."""
+    magic = data[:4]
+    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
+        e = "<" if magic[0] in (0xD4, 0x4D) else ">"
+        spans, off = [], 24
+        while off + 16 <= len(data):
+            caplen = struct.unpack_from(e + "I", data, off + 8)[0]
+            spans.append((off, off + 16 + caplen))
+            off += 16 + caplen
+        return spans
+    if magic == b"\x0a\x0d\x0d\x0a":
+        spans, off, e = [], 0, "<"
+        while off + 12 <= len(data):
+            if data[off:off + 4] == b"\x0a\x0d\x0d\x0a":
+                e = "<" if data[off + 8:off + 12] == b"\x4d\x3c\x2b\x1a" else ">"
+            btype, blen = struct.unpack_from(e + "II", data, off)
+            if btype in (2, 3, 6):  # obsolete, simple and enhanced packet blocks
+                spans.append((off, off + blen))
+            off += blen
+        return spans
+    raise ValueError("not a pcap or pcapng file")
+
+
+def read_api(path: Path):
+    reader = CaptureReader(str(path))
+    decoder = Decoder()
+    batches = [decoder.decode(b) for b in reader]
+    return (concat(batches) if batches else None), reader.problems
+
+
+_FIELDS = ("number", "status", "transport", "src_port", "dst_port", "length", "ts_ns")
+
+
+def _same_prefix(got, full, k: int, *, allow_partial: bool = False) -> bool:
+    """got = the first k records of full, plus (if allow_partial) a partial record k+1."""
+    n = 0 if got is None else len(got)
+    if n == k + 1 and allow_partial and k < len(full):
+        part = got.take(np.array([k]))
+        if not (int(part.number[0]) == k + 1 and int(part.caplen[0]) < int(full.caplen[k])
+                and int(part.length[0]) == int(full.length[k])
+                and int(part.ts_ns[0]) == int(full.ts_ns[k])):
+            return False
+        got = got.take(np.arange(k))
+        n = k
+    if n != k:
+        return False
+    if k == 0:
+        return True
+    return all(np.array_equal(getattr(got, f), getattr(full, f)[:k]) for f in _FIELDS)
+
+
+@pytest.mark.parametrize("spec", CAPTURES)
+def test_every_cut_inside_the_last_three_records(spec, tmp_path):
+    path = _path(spec)
+    data = path.read_bytes()
+    spans = record_spans(data)
+    full = decode_file(path)
+    assert len(full) == len(spans)
+    cut_file = tmp_path / ("cut" + path.suffix)
+    failures = []
+    for idx in range(max(0, len(spans) - 3), len(spans)):
+        start, end = spans[idx]
+        for cut in range(start, end):
+            cut_file.write_bytes(data[:cut])
+            got, problems = read_api(cut_file)
+            if not _same_prefix(got, full, idx, allow_partial=cut > start):
+                failures.append(f"cut at {cut} (record {idx + 1} spans {start}-{end}): "
+                                f"{0 if got is None else len(got)} records, expected the first {idx}")
+            if cut == start:  # clean boundary: a valid, shorter capture
+                if problems:
+                    failures.append(f"cut at record boundary {cut}: unexpected problems {problems}")
+            elif not any(start <= p.offset <= cut for p in problems):
+                failures.append(f"cut at {cut} (record {idx + 1} starts at {start}): "
+                                f"problems {[str(p) for p in problems]} name no offset in {start}..{cut}")
+    assert not failures, f"{path.name}: {len(failures)} bad cut(s):\n" + "\n".join(failures[:20])
+
+
+def _cli(args: list[str], stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "portannot", *args], input=stdin,
+                          capture_output=True, timeout=120, check=False)
+
+
+def _check_cli(proc, k: int, start: int, cut: int, label: str) -> list[str]:
+    out = []
+    err = proc.stderr.decode(errors="replace")
+    if proc.returncode != ExitCode.DAMAGED_INPUT:
+        out.append(f"{label}: exit code {proc.returncode}, expected {int(ExitCode.DAMAGED_INPUT)}; "
+                   f"stderr: {err.strip()[:300]}")
+    numbers = [int(x) for x in re.findall(r"\d+", err)]
+    if not any(start <= n <= cut for n in numbers):
+        out.append(f"{label}: stderr names no byte offset in {start}..{cut}: {err.strip()[:300]}")
+    rows = list(csv.DictReader(io.StringIO(proc.stdout.decode(errors="replace"))))
+    got = [int(r["number"]) for r in rows] if rows and "number" in rows[0] else []
+    if got not in (list(range(1, k + 1)), list(range(1, k + 2))):
+        out.append(f"{label}: CSV frame numbers {got if got is None else got[:5]}..., "
+                   f"expected 1..{k}")
+    return out
+
+
+@pytest.mark.parametrize("name", CLI_CAPTURES)
+def test_cli_reports_cut_files(name, tmp_path):
+    path = local_capture(name)
+    data = path.read_bytes()
+    spans = record_spans(data)
+    failures = []
+    cut_file = tmp_path / ("cut" + path.suffix)
+    samples = []
+    for idx in range(max(0, len(spans) - 3), len(spans)):
+        start, end = spans[idx]
+        samples.append((idx, start, (start + 5, end - 1)[idx % 2]))  # in the header / last byte
+    samples.append((len(spans) - 1, spans[-1][0], (spans[-1][0] + spans[-1][1]) // 2))
+    for idx, start, cut in samples:
+        cut_file.write_bytes(data[:cut])
+        proc = _cli(["packets", str(cut_file), "-f", "csv"])
+        failures += _check_cli(proc, idx, start, cut, f"{name} cut at {cut}")
+    # the same through stdin
+    idx, start, cut = samples[-1]
+    proc = _cli(["packets", "-", "-f", "csv"], stdin=data[:cut])
+    failures += _check_cli(proc, idx, start, cut, f"{name} via stdin cut at {cut}")
+    assert not failures, "\n".join(failures)
+
+
+def test_cli_whole_file_is_not_damaged():
+    path = local_capture("demo.pcap")
+    proc = _cli(["packets", str(path), "-f", "csv"])
+    assert proc.returncode == ExitCode.OK, proc.stderr.decode(errors="replace")
+    rows = list(csv.DictReader(io.StringIO(proc.stdout.decode())))
+    assert len(rows) == len(record_spans(path.read_bytes()))
+
+
+def test_cut_gzip_stream_reports_damage(tmp_path):
+    """A gzip-compressed capture cut short: the records decompressed before the damage
+    are a prefix of the whole, and the damage is reported."""
+    path = local_capture("demo.pcap")
+    full = decode_file(path)
+    packed = gzip.compress(path.read_bytes(), mtime=0)
+    failures = []
+    for cut in (len(packed) // 2, len(packed) - 30, len(packed) - 4):
+        f = tmp_path / f"cut{cut}.pcap.gz"
+        f.write_bytes(packed[:cut])
+        got, problems = read_api(f)
+        k = 0 if got is None else len(got)
+        if not _same_prefix(got, full, k) or k >= len(full) and cut < len(packed) - 8:
+            failures.append(f"gzip cut at {cut}: {k} records are not a proper prefix")
+        if not problems:
+            failures.append(f"gzip cut at {cut}: no problem reported")
+    assert not failures, "\n".join(failures)

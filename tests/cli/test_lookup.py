@@ -1,0 +1,213 @@
+"""`portannot lookup`: ports, names, aliases, names without port, JSON, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from portannot.cli import main
+
+FIXTURES = Path(__file__).resolve().parents[1] / "registry" / "fixtures"
+SHARED_REGISTRY = Path(__file__).resolve().parents[2] / ".." / "shared" / "registry"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORTANNOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PORTANNOT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("PORTANNOT_REGISTRY", raising=False)
+    monkeypatch.setenv("COLUMNS", "200")
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return int(exc.value.code or 0), out, err
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[dict]]:
+    code, out, _ = run(capsys, "lookup", "--json", *args)
+    return code, json.loads(out)
+
+
+def test_snapshot_answers_443_tcp_offline(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "lookup", "443/tcp")
+    assert code == 0, err
+    assert "https" in out and "assigned" in out
+
+
+@pytest.mark.parametrize("registry", ["seed.csv", "seed.xml"])
+def test_every_query_kind(capsys: pytest.CaptureFixture[str], registry: str) -> None:
+    code, doc = run_json(
+        capsys,
+        "--registry",
+        str(FIXTURES / registry),
+        "3136/tcp",
+        "3368",
+        "mysql",
+        "7ksonar",
+        "www",
+    )
+    assert code == 0
+    grubd, satvid, mysql, ksonar, www = doc
+    (m,) = grubd["matches"]
+    assert (m["name"], m["port"], m["transports"], m["state"]) == (
+        "grubd",
+        "3136",
+        ["tcp"],
+        "assigned",
+    )
+    (m,) = satvid["matches"]
+    assert (m["name"], m["port"], m["transports"]) == (
+        "satvid-datalnk",
+        "3367-3371",
+        ["tcp", "udp"],
+    )
+    (m,) = mysql["matches"]
+    assert (m["port"], m["transports"], m["assignee"]) == ("3306", ["tcp", "udp"], "[Monty]")
+    (m,) = ksonar["matches"]
+    assert (m["port"], m["port_range"], m["transports"], m["state"]) == (
+        "",
+        None,
+        ["tcp", "udp"],
+        "no port",
+    )
+    assert m["registration_date"] == "2023-10-03"
+    (m,) = www["matches"]
+    assert m["alias_of"] == "http"
+
+
+def test_port_shows_primary_and_aliases(capsys: pytest.CaptureFixture[str]) -> None:
+    code, doc = run_json(capsys, "--registry", str(FIXTURES / "seed.csv"), "80/tcp")
+    names = [(m["name"], m["alias_of"]) for m in doc[0]["matches"]]
+    assert names == [("http", ""), ("www", "http"), ("www-http", "http")]
+    assert doc[0]["matches"][0]["aliases"] == ["www", "www-http"]
+
+
+def test_details_and_people(capsys: pytest.CaptureFixture[str]) -> None:
+    code, doc = run_json(
+        capsys, "--registry", str(FIXTURES / "seed.xml"), "iscsi-target", "abi-instrument", "3137"
+    )
+    (iscsi,) = doc[0]["matches"]
+    assert iscsi["reference"] == "[RFC7143]" and iscsi["modification_date"] == "2013-08-27"
+    assert iscsi["contact_names"] == ["IETF Chair (IETF)"]
+    (abi,) = doc[1]["matches"]
+    assert abi["contact_names"] == ["Carlo Quiñónez (ThermoFisher Scientific)"]
+    states = {m["transports"][0]: (m["description"], m["state"]) for m in doc[2]["matches"]}
+    assert states == {"tcp": ("Unassigned", "unassigned"), "udp": ("Reserved", "reserved")}
+
+
+def test_text_output(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(
+        capsys, "lookup", "--registry", str(FIXTURES / "seed.xml"), "abi-instrument", "3260/udp"
+    )
+    assert code == 0
+    for text in (
+        "abi-instrument",
+        "Carlo Quiñónez",
+        "ThermoFisher Scientific",
+        "(none)",
+        "iscsi-target",
+        "[RFC7143]",
+        "2013-08-27",
+    ):
+        assert text in out
+
+
+def test_unknown_query_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(
+        capsys,
+        "lookup",
+        "--registry",
+        str(FIXTURES / "seed.csv"),
+        "mysql",
+        "no-such-service",
+        "5000/sctp",
+    )
+    assert code == 1
+    assert "mysql" in out
+    assert err.count("\n") == 1 and "no-such-service (no service name or alias)" in err
+    assert "5000/sctp (no entry: unassigned on sctp)" in err
+    code, doc = run_json(capsys, "--registry", str(FIXTURES / "seed.csv"), "nothing")
+    assert code == 1 and doc == [{"query": "nothing", "found": False, "matches": [], "ports": []}]
+
+
+def test_dynamic_port_and_services_override(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, doc = run_json(capsys, "--registry", str(FIXTURES / "seed.csv"), "60000/udp")
+    assert code == 0 and doc[0]["ports"] == [
+        {"port": "60000", "transport": "udp", "state": "dynamic", "name": ""}
+    ]
+    local = tmp_path / "local"
+    local.write_text("lab 60000/udp # lab service\n", encoding="utf-8")
+    code, doc = run_json(
+        capsys,
+        "--registry",
+        str(FIXTURES / "seed.csv"),
+        "--services",
+        str(local),
+        "60000/udp",
+        "lab",
+    )
+    assert code == 0
+    assert doc[0]["matches"][0]["source"] == "local" and doc[0]["matches"][0]["state"] == "assigned"
+
+
+def test_bad_registry_is_exit_6(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad"
+    bad.write_text("nonsense\n")
+    code, out, err = run(capsys, "lookup", "--registry", str(bad), "80")
+    assert code == 6 and "not a registry" in err
+
+
+def test_skipped_records_warned(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text(
+        (FIXTURES / "seed.csv").read_text(encoding="utf-8") + "x,99999,tcp,,,,,,,,,\n",
+        encoding="utf-8",
+    )
+    code, out, err = run(capsys, "lookup", "--registry", str(path), "mysql")
+    assert code == 0 and "warning" in err and "1 record(s) skipped" in err and f"{path}:44" in err
+
+
+@pytest.mark.parametrize(
+    "registry",
+    [
+        "service-names-port-numbers.csv",
+        "service-names-port-numbers.2026-02-26.xml",
+        "service-names-port-numbers.xml",
+    ],
+)
+def test_seed_facts_on_the_full_registry(capsys: pytest.CaptureFixture[str], registry: str) -> None:
+    path = SHARED_REGISTRY / registry
+    if not path.is_file():
+        pytest.skip(f"full IANA registry not available: {path.resolve()} is absent (CI has it)")
+    code, doc = run_json(
+        capsys,
+        "--registry",
+        str(path),
+        "3136",
+        "3368/tcp",
+        "3260",
+        "mysql",
+        "1password",
+        "7ksonar",
+        "3360",
+        "443/tcp",
+    )
+    assert code == 0
+    grubd, satvid, iscsi, mysql, onep, ksonar, kv, https = (d["matches"] for d in doc)
+    assert [(m["name"], m["transports"]) for m in grubd] == [("grubd", ["tcp", "udp"])]
+    assert [(m["name"], m["port"], m["transports"]) for m in satvid] == [
+        ("satvid-datalnk", "3367-3371", ["tcp"])
+    ]
+    assert iscsi[0]["name"] == "iscsi-target" and iscsi[0]["reference"] == "[RFC7143]"
+    assert iscsi[0]["transports"] == ["tcp", "udp"]
+    assert mysql[0]["port"] == "3306"
+    assert onep[0]["port"] == "" and onep[0]["transports"] == []
+    assert ksonar[0]["port"] == "" and ksonar[0]["transports"] == ["tcp", "udp"]
+    assert kv[0]["name"] == "kv-server" and https[0]["name"] == "https"

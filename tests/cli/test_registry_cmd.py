@@ -1,0 +1,155 @@
+"""`portannot registry info|update`, with a loopback HTTP server for update --url."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from portannot.cli import main
+
+FIXTURES = Path(__file__).resolve().parents[1] / "registry" / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORTANNOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PORTANNOT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("PORTANNOT_REGISTRY", raising=False)
+    monkeypatch.setenv("COLUMNS", "200")
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return int(exc.value.code or 0), out, err
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    """Serves fixtures; /short lies about its length; /html is an error page; else 404."""
+
+    routes: dict[str, bytes] = {}
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        body = self.routes.get(self.path)
+        if body is None:
+            self.send_error(404, "Not Found")
+            return
+        self.send_response(200)
+        length = len(body) + 1000 if self.path == "/short" else len(body)
+        self.send_header("Content-Length", str(length))
+        self.send_header("Last-Modified", "Thu, 26 Feb 2026 10:00:00 GMT")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    csv_bytes = (FIXTURES / "seed.csv").read_bytes()
+    _Handler.routes = {
+        "/good.csv": csv_bytes,
+        "/good.xml": (FIXTURES / "seed.xml").read_bytes(),
+        "/html": b"<!DOCTYPE html><html><body>Service unavailable</body></html>",
+        "/bad.csv": csv_bytes + b"x,99999,tcp,,,,,,,,,\n",
+        "/short": csv_bytes,
+    }
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+
+
+def _info(capsys: pytest.CaptureFixture[str], *args: str) -> dict:
+    code, out, err = run(capsys, "registry", "info", "--json", *args)
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_info_default_is_the_snapshot(capsys: pytest.CaptureFixture[str]) -> None:
+    doc = _info(capsys)
+    assert doc["in_use"] == "shipped snapshot" and doc["source"].startswith("snapshot:")
+    assert doc["date"] and doc["snapshot"]["records"] == doc["records"]
+    assert doc["ports"]["tcp"]["dynamic"] == 16384 and sum(doc["ports"]["udp"].values()) == 65536
+    code, out, err = run(capsys, "registry", "info")
+    assert code == 0 and "shipped snapshot" in out and "dynamic" in out and "tcp" in out
+
+
+def test_info_counts(capsys: pytest.CaptureFixture[str]) -> None:
+    doc = _info(capsys, "--registry", str(FIXTURES / "seed.xml"))
+    assert (
+        doc["in_use"] == "--registry"
+        and doc["date"] == "2025-10-22"
+        and doc["format"] == "iana-xml"
+    )
+    assert doc["records"] == 38 and doc["names_without_port"] == 8
+    assert doc["records_per_transport"] == {"tcp": 17, "udp": 14, "sctp": 1, "none": 6}
+    tcp = doc["ports"]["tcp"]
+    assert tcp["assigned"] == 14 and tcp["reserved"] == 2 and tcp["dynamic"] == 16384
+
+
+def test_update_url_installs_and_is_used_by_default(
+    capsys: pytest.CaptureFixture[str], server: str
+) -> None:
+    code, out, err = run(
+        capsys, "registry", "update", "--url", f"{server}/good.csv", "--min-records", "10"
+    )
+    assert code == 0, err
+    assert "installed 38 records" in out
+    doc = _info(capsys)
+    assert doc["in_use"] == "installed by `portannot registry update`"
+    assert doc["source"] == f"{server}/good.csv" and doc["date"] == "2026-02-26"  # Last-Modified
+    code, out, err = run(capsys, "lookup", "--json", "3368/udp")
+    assert code == 0 and json.loads(out)[0]["matches"][0]["name"] == "satvid-datalnk"
+
+    # every failure leaves the installed registry in place
+    for path, message in (
+        ("/missing.csv", "HTTP 404"),
+        ("/html", "HTML page"),
+        ("/bad.csv", "malformed record"),
+        ("/short", "download incomplete"),
+    ):
+        code, out, err = run(
+            capsys, "registry", "update", "--url", f"{server}{path}", "--min-records", "10"
+        )
+        assert code == 6 and message in err, (path, err)
+        assert _info(capsys)["source"] == f"{server}/good.csv"
+    code, out, err = run(capsys, "registry", "update", "--url", f"{server}/good.csv")
+    assert code == 6 and "fewer than 1000" in err
+
+    # a newer registry replaces it; --registry and $PORTANNOT_REGISTRY still come first
+    code, out, err = run(
+        capsys, "registry", "update", "--url", f"{server}/good.xml", "--min-records", "10"
+    )
+    assert code == 0, err
+    assert _info(capsys)["date"] == "2025-10-22"
+    assert _info(capsys, "--registry", str(FIXTURES / "nmap-services"))["format"] == "nmap-services"
+
+
+def test_update_refused_port_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    # Nothing listens on port 9 (discard) of the loopback address.
+    code, out, err = run(
+        capsys, "registry", "update", "--url", "http://127.0.0.1:9/x.csv", "--timeout", "5"
+    )
+    assert code == 6 and "download failed" in err
+    assert _info(capsys)["in_use"] == "shipped snapshot"
+
+
+def test_update_file(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(
+        capsys, "registry", "update", "--file", str(FIXTURES / "seed.xml"), "--min-records", "10"
+    )
+    assert code == 0, err
+    assert _info(capsys)["format"] == "iana-xml"

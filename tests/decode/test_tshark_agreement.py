@@ -1,0 +1,168 @@
+"""Per frame, portannot's outermost IP addresses, transport and ports equal tshark's.
+
+For every capture in ../shared/pcaps (all sub-directories) and in pcaps/, each record
+is compared with tshark's dissection of the same frame (tests/tshark_oracle.py:
+defragmentation off, outermost IP layer, the transport right after it and its IPv6
+extension headers; ports quoted in ICMP errors or carried by a tunnel are not the
+packet's own).
+
+Rules, frame by frame (``ours`` = portannot's row, ``tshark`` = the oracle's):
+
+* tshark decoded ports -> ours has status PORTS, the same transport and ports.
+* tshark has no ports -> ours is not PORTS and its ports are 0. One allowed
+  difference: a later IP fragment whose first fragment came earlier in the file may
+  carry that first fragment's transport and ports (portannot attributes it to the flow;
+  tshark, with defragmentation off, shows bare data). They must then be exactly the
+  first fragment's.
+* tshark has the outermost addresses -> ours has the same IP version and addresses,
+  unless ours calls the packet TRUNCATED or MALFORMED and reports no IP layer.
+  tshark has none -> ours has none either, unless ours is TRUNCATED or MALFORMED
+  (tshark drops addresses of some damaged headers it still partly reads).
+* frame.len and the captured length agree.
+
+Frames where the two legitimately differ are listed, with the reason, in
+EXPECTED_DIFFERENCES; those frames are left out of the comparison (and only those).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from paths import capture_id, capture_params, local_captures, shared_captures
+from tshark_oracle import addr_from_bytes, attribute_fragments, oracle, prefetch
+
+from portannot.decode import decode_file
+from portannot.status import STATUS_NAMES, Status
+from portannot.transport import TRANSPORT_NAMES, Transport
+
+#: capture id -> {frame number: reason}. Keep minimal and justified.
+EXPECTED_DIFFERENCES: dict[str, dict[int, str]] = {
+    "pcaps/truncated.pcap": {
+        12: "snaplen keeps exactly the 4 bytes of SCTP ports; tshark 4.0 needs the whole "
+            "12-byte SCTP common header before it shows any field, portannot reports the "
+            "ports it has (status PORTS)",
+    },
+    "shared/ndpi/fuzz-2021-10-13.pcap": {
+        1: "fuzzed record header (caplen 524501 > length 197, file ends mid-record): tshark's "
+           "pcap reader scores pcap variants by header plausibility and reads this record as "
+           "caplen 197 / length 524501; the standard layout (portannot) has the lengths the "
+           "other way round. Neither finds IP in it (DLT_NULL family 0x6c)",
+    },
+}
+
+PARAMS = capture_params()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _tshark_all():
+    """Run tshark over every capture up front, in parallel (results are cached)."""
+    prefetch(local_captures() + shared_captures())
+
+
+def _ours(batch, i: int) -> dict:
+    status = int(batch.status[i])
+    tr = int(batch.transport[i])
+    ipv = int(batch.ip_version[i])
+    return {
+        "status": STATUS_NAMES[status] if status < len(STATUS_NAMES) else f"?{status}",
+        "status_code": status,
+        "transport": TRANSPORT_NAMES[tr] if tr != Transport.NONE and tr < 4 else None,
+        "src_port": int(batch.src_port[i]),
+        "dst_port": int(batch.dst_port[i]),
+        "ip_version": ipv,
+        "src": addr_from_bytes(batch.src_addr[i], ipv),
+        "dst": addr_from_bytes(batch.dst_addr[i], ipv),
+    }
+
+
+def _fmt_ours(o: dict) -> str:
+    ports = f"{o['transport']} {o['src_port']}->{o['dst_port']}" if o["status"] == "ports" else (
+        f"{o['transport'] or '-'} {o['src_port']}->{o['dst_port']}")
+    return f"[{o['status']}] v{o['ip_version']} {o['src']} -> {o['dst']} {ports}"
+
+
+def _fmt_tshark(r) -> str:
+    ports = f"{r.transport} {r.src_port}->{r.dst_port}" if r.transport else "no ports"
+    return f"[{r.protocols}] v{r.ip_version} {r.src} -> {r.dst} {ports}"
+
+
+def compare(batch, rows, expected: dict[int, str]) -> list[str]:
+    """Human-readable disagreements between portannot's batch and tshark's rows."""
+    problems: list[str] = []
+    if len(batch) != len(rows):
+        return [f"record count: ours {len(batch)}, tshark {len(rows)}"]
+    frag_ports = attribute_fragments(rows)
+    damaged = (Status.TRUNCATED, Status.MALFORMED)
+    for i, r in enumerate(rows):
+        if r.number in expected:
+            continue
+        o = _ours(batch, i)
+        why: list[str] = []
+        if int(batch.number[i]) != r.number:
+            why.append(f"number {int(batch.number[i])} != {r.number}")
+        if int(batch.length[i]) != r.length or int(batch.caplen[i]) != r.caplen:
+            why.append(f"length/caplen {int(batch.length[i])}/{int(batch.caplen[i])} "
+                       f"!= {r.length}/{r.caplen}")
+        has_ports = o["status_code"] == Status.PORTS
+        if r.transport is not None:
+            if not has_ports or (o["transport"], o["src_port"], o["dst_port"]) != (
+                    r.transport, r.src_port, r.dst_port):
+                why.append("ports differ")
+        elif has_ports:
+            carried = frag_ports.get(r.number)
+            if carried is None:
+                why.append("ours has ports, tshark none")
+            elif (o["transport"], o["src_port"], o["dst_port"]) != carried:
+                why.append(f"later fragment carries {o['transport']} {o['src_port']}->"
+                           f"{o['dst_port']}, its first fragment had {carried}")
+        elif o["src_port"] or o["dst_port"]:
+            why.append("non-zero ports without status PORTS")
+        if r.src is not None:
+            if o["ip_version"] == 0:
+                if o["status_code"] not in damaged:
+                    why.append("ours has no IP addresses")
+            elif (o["ip_version"], o["src"], o["dst"]) != (r.ip_version, r.src, r.dst):
+                why.append("addresses differ")
+        elif o["ip_version"] != 0 and o["status_code"] not in damaged:
+            why.append("ours has IP addresses, tshark none")
+        if why:
+            problems.append(f"frame {r.number}: {'; '.join(why)}\n"
+                            f"    ours:   {_fmt_ours(o)}\n    tshark: {_fmt_tshark(r)}")
+    return problems
+
+
+@pytest.mark.parametrize("capture", PARAMS)
+def test_agrees_with_tshark(capture):
+    cid = capture_id(capture)
+    rows = oracle(capture)
+    batch = decode_file(capture)
+    expected = EXPECTED_DIFFERENCES.get(cid, {})
+    unknown = sorted(set(expected) - {r.number for r in rows})
+    assert not unknown, f"EXPECTED_DIFFERENCES lists frames {unknown} that {cid} does not have"
+    problems = compare(batch, rows, expected)
+    shown = "\n".join(problems[:25])
+    more = f"\n... and {len(problems) - 25} more" if len(problems) > 25 else ""
+    assert not problems, f"{cid}: {len(problems)} frame(s) disagree with tshark:\n{shown}{more}"
+
+
+def test_expected_differences_name_real_captures():
+    """Every EXPECTED_DIFFERENCES key names a capture the suite actually runs on."""
+    ids = {capture_id(p) for p in local_captures() + shared_captures()}
+    if not ids:
+        pytest.skip("no captures found")
+    stale = [k for k in EXPECTED_DIFFERENCES if k not in ids and not (
+        k.startswith("shared/") and not shared_captures())]
+    assert not stale, f"EXPECTED_DIFFERENCES names captures that do not exist: {stale}"
+
+
+def test_oracle_skips_quoted_and_tunnelled_ports():
+    """The oracle itself: ICMP-quoted and tunnelled ports are not the packet's own,
+    the outer UDP of VXLAN is (pcaps/transports.pcap, see pcaps/README.md)."""
+    from paths import local_capture
+
+    rows = {r.number: r for r in oracle(local_capture("transports.pcap"))}
+    for n in range(22, 32):  # GRE, IP-in-IP, 6in4, 4in6, 6in6, ICMP/ICMPv6 errors
+        assert rows[n].transport is None, rows[n]
+        assert rows[n].ip_version in (4, 6)
+    assert (rows[32].transport, rows[32].src_port, rows[32].dst_port) == ("udp", 44008, 4789)
+    assert np.all([rows[n].transport == "tcp" for n in range(1, 11)])

@@ -1,0 +1,145 @@
+"""The full IANA registry in ../shared/registry: counts, seed facts, CSV == XML."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from portannot.registry import PortState, Registry, ServiceTable, parse_file
+
+FULL_CSV = "service-names-port-numbers.csv"
+FULL_XML = "service-names-port-numbers.xml"
+XML_0226 = "service-names-port-numbers.2026-02-26.xml"
+CRLF_CSV = "alt/service-names-port-numbers.2026-02-13.crlf.csv"
+
+
+@pytest.fixture(scope="module")
+def csv_registry(shared_registry: Path) -> Registry:
+    return Registry(parse_file(shared_registry / FULL_CSV))
+
+
+@pytest.fixture(scope="module")
+def xml_0226(shared_registry: Path) -> Registry:
+    return Registry(parse_file(shared_registry / XML_0226))
+
+
+def _per_transport(reg: Registry) -> Counter[str]:
+    return Counter(r.transport or "none" for r in reg.records)
+
+
+def test_csv_counts(csv_registry: Registry) -> None:
+    assert len(csv_registry) == 14_500 and not csv_registry.problems
+    assert _per_transport(csv_registry) == {
+        "tcp": 6586,
+        "udp": 6346,
+        "sctp": 93,
+        "dccp": 11,
+        "none": 1464,
+    }
+    # 762 port fields are ranges; 6 of them are written "N-N" (one port).
+    assert (
+        sum(1 for r in csv_registry.records if r.port_hi is not None and r.port_hi != r.port_lo)
+        == 756
+    )
+
+
+def test_xml_counts(shared_registry: Path, xml_0226: Registry) -> None:
+    assert len(xml_0226) == 14_500 and not xml_0226.problems and xml_0226.date == "2026-02-26"
+    latest = Registry(parse_file(shared_registry / FULL_XML))
+    assert len(latest) == 14_533 and not latest.problems and latest.date == "2026-08-17"
+    assert _per_transport(latest) == {
+        "tcp": 6606,
+        "udp": 6356,
+        "sctp": 93,
+        "dccp": 11,
+        "none": 1467,
+    }
+    text = (shared_registry / FULL_XML).read_text(encoding="utf-8")
+    assert len(latest.people) == text.count("<person ")
+
+
+def test_crlf_csv(shared_registry: Path) -> None:
+    path = shared_registry / CRLF_CSV
+    assert b"\r\n" in path.read_bytes()[:400]
+    parsed = parse_file(path)
+    assert len(parsed) == 14_499 and not parsed.problems
+    assert not any("\r" in r.name or "\r" in r.reference for r in parsed.records)
+
+
+def test_csv_and_xml_of_one_date_give_identical_tables(
+    csv_registry: Registry, xml_0226: Registry
+) -> None:
+    a, b = csv_registry.table(), xml_0226.table()
+    assert list(a.names) == list(b.names)
+    assert (a.name_index == b.name_index).all()
+    assert (a.state == b.state).all()
+
+
+def test_csv_and_xml_records_agree(csv_registry: Registry, xml_0226: Registry) -> None:
+    """Same records field by field; text compared modulo the exports' whitespace wrapping."""
+
+    def norm(value: object) -> object:
+        return re.sub(r"\s+", " ", value).strip() if isinstance(value, str) else value
+
+    fields = (
+        "name",
+        "port_lo",
+        "port_hi",
+        "transport",
+        "description",
+        "assignee",
+        "contact",
+        "registration_date",
+        "modification_date",
+        "reference",
+        "service_code",
+        "unauthorized_use",
+        "assignment_notes",
+    )
+    differ = Counter()
+    for c, x in zip(csv_registry.records, xml_0226.records, strict=True):
+        for f in fields:
+            if norm(getattr(c, f)) != norm(getattr(x, f)):
+                differ[f] += 1
+    assert not differ
+
+
+@pytest.mark.parametrize("fixture", ["csv_registry", "xml_0226"])
+def test_seed_facts_through_the_table(fixture: str, request: pytest.FixtureRequest) -> None:
+    reg: Registry = request.getfixturevalue(fixture)
+    table: ServiceTable = reg.table()
+    assert table.name_at("tcp", 3136) == table.name_at("udp", 3136) == "grubd"
+    assert (
+        table.name_at("tcp", 3368) == "satvid-datalnk"
+        and table.name_at("udp", 3371) == "satvid-datalnk"
+    )
+    assert table.name_at("tcp", 3260) == "iscsi-target"
+    assert reg.by_name("iscsi-target")[0].reference == "[RFC7143]"
+    assert table.name_at("tcp", 3306) == "mysql" and table.name_at("tcp", 3360) == "kv-server"
+    assert table.name_at("tcp", 80) == "http" and {r.name for r in reg.at_port(80, "tcp")} == {
+        "http",
+        "www",
+        "www-http",
+    }
+    (onep,) = reg.by_name("1password")
+    assert not onep.has_port and table.name_id("1password") == 0
+    ksonar = reg.by_name("7ksonar")
+    assert {r.transport for r in ksonar} == {"tcp", "udp"} and not any(r.has_port for r in ksonar)
+    # facts from PROVENANCE.md
+    assert table.name_at("sctp", 2905) == "m3ua" and table.name_at("sctp", 7) == ""
+    assert table.name_at("udp", 4789) == "vxlan" and table.name_at("udp", 6696) == "babel"
+    assert table.state_at("udp", 6697) == PortState.RESERVED and table.name_at("dccp", 5001) == ""
+    assert table.state_at("tcp", 50000) == PortState.DYNAMIC
+    assert table.state_at("tcp", 0) == PortState.RESERVED
+    assert "Quiñónez" in reg.by_name("abi-instrument")[0].contact
+
+
+def test_people_names_from_xml(xml_0226: Registry) -> None:
+    (abi,) = xml_0226.by_name("abi-instrument")
+    assert xml_0226.person_names(abi.contact) == ["Carlo Quiñónez (ThermoFisher Scientific)"]
+    (acsp,) = xml_0226.by_name("acsp-server")
+    assert xml_0226.person_names(acsp.contact)[0].startswith("Joachim Ståhl")
+    assert "Stéphane Magnenat" in xml_0226.person_names("[S_Magnenat]")[0]

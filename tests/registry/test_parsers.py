@@ -1,0 +1,319 @@
+"""The parsers on hand-written fixtures from the seed excerpts: every rule of issue #2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from portannot.errors import RegistryError
+from portannot.registry import (
+    PortState,
+    Registry,
+    build_table,
+    detect_format,
+    parse_bytes,
+    parse_file,
+)
+from portannot.registry.record import readable_id
+
+SEED_RECORDS = 38
+
+
+def _by(parsed, name, transport="any"):
+    return [
+        r
+        for r in parsed.records
+        if r.name == name and (transport == "any" or r.transport == transport)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt"),
+    [
+        ("seed.csv", "iana-csv"),
+        ("seed.xml", "iana-xml"),
+        ("wireshark-services", "services"),
+        ("etc-services", "services"),
+        ("nmap-services", "nmap-services"),
+    ],
+)
+def test_format_detected_from_content(fixtures: Path, tmp_path: Path, name: str, fmt: str) -> None:
+    # Renamed to a name that says nothing: only the content decides.
+    blind = tmp_path / "registry.dat"
+    blind.write_bytes((fixtures / name).read_bytes())
+    assert parse_file(blind).format == fmt
+    assert detect_format((fixtures / name).read_text(encoding="utf-8")) == fmt
+
+
+def test_gzip_is_read(fixtures: Path, tmp_path: Path) -> None:
+    import gzip
+
+    gz = tmp_path / "r.gz"
+    gz.write_bytes(gzip.compress((fixtures / "seed.csv").read_bytes()))
+    assert len(parse_file(gz)) == SEED_RECORDS
+
+
+def test_csv_keeps_every_field(fixtures: Path) -> None:
+    parsed = parse_file(fixtures / "seed.csv")
+    assert len(parsed) == SEED_RECORDS and not parsed.problems
+    (iscsi,) = _by(parsed, "iscsi-target", "tcp")
+    assert (iscsi.port_lo, iscsi.port_hi, iscsi.description) == (3260, 3260, "iSCSI port")
+    assert (iscsi.assignee, iscsi.contact, iscsi.reference) == (
+        "[IESG]",
+        "[IETF_Chair]",
+        "[RFC7143]",
+    )
+    assert iscsi.modification_date == "2013-08-27"
+    (mdtp,) = _by(parsed, "mdtp", "udp")
+    assert mdtp.registration_date == "2012-02-21" and mdtp.reference == "[RFC6513]"
+    (ksonar,) = _by(parsed, "7ksonar", "tcp")
+    assert ksonar.assignment_notes == "Defined TXT keys: None"
+    # commas and line breaks inside quoted fields
+    (acs,) = _by(parsed, "acs-ctl-ds")
+    assert acs.assignment_notes == "Defined TXT keys: MAC=, GW-MAC"
+    (abi,) = _by(parsed, "abi-instrument")
+    assert abi.assignment_notes.count("\n") == 2 and "version=<firmware" in abi.assignment_notes
+    www_http = _by(parsed, "www-http", "tcp")[0]
+    assert 'duplicate of the "http" service' in www_http.assignment_notes
+
+
+def test_csv_crlf_and_lf_read_the_same(fixtures: Path, tmp_path: Path) -> None:
+    text = (fixtures / "seed.csv").read_bytes()
+    assert b"\r\n" not in text
+    crlf = tmp_path / "crlf.csv"
+    crlf.write_bytes(text.replace(b"\n", b"\r\n"))
+    lf, cr = parse_file(fixtures / "seed.csv"), parse_file(crlf)
+    # Line breaks inside quoted fields stay CRLF as sent; compare modulo that.
+    norm = [
+        tuple(
+            str(v).replace("\r\n", "\n")
+            for v in (r.name, r.port_text, r.transport, r.description, r.assignment_notes)
+        )
+        for r in cr.records
+    ]
+    assert norm == [
+        (r.name, r.port_text, str(r.transport), r.description, r.assignment_notes)
+        for r in lf.records
+    ]
+
+
+def test_xml_records_people_and_date(fixtures: Path) -> None:
+    parsed = parse_file(fixtures / "seed.xml")
+    assert len(parsed) == SEED_RECORDS and not parsed.problems
+    assert parsed.date == "2025-10-22"
+    assert parsed.people["Carlo_Quiñónez"].display() == "Carlo Quiñónez (ThermoFisher Scientific)"
+    assert parsed.people["S_Magnenat"].name == "Stéphane Magnenat"
+    (iscsi,) = _by(parsed, "iscsi-target", "udp")
+    assert (iscsi.assignee, iscsi.contact, iscsi.reference) == (
+        "[IESG]",
+        "[IETF_Chair]",
+        "[RFC7143]",
+    )
+    (grubd,) = _by(parsed, "grubd", "tcp")
+    # no <assignee>: the one person is assignee and contact, as the CSV shows
+    assert grubd.assignee == grubd.contact == "[Kord_Campbell]"
+    (air,) = _by(parsed, "airsharing")
+    assert air.contact == "[Erik_Rogers][Dave_Howell]"
+
+
+def test_csv_and_xml_fixtures_agree(fixtures: Path) -> None:
+    csv_, xml = parse_file(fixtures / "seed.csv"), parse_file(fixtures / "seed.xml")
+    assert csv_.records == xml.records  # every field (line numbers excluded)
+    a, b = build_table(csv_.records), build_table(xml.records)
+    assert (a.name_index == b.name_index).all() and (a.state == b.state).all()
+    assert list(a.names) == list(b.names)
+
+
+def test_names_without_port_are_kept_and_never_in_the_table(fixtures: Path) -> None:
+    for name in ("seed.csv", "seed.xml"):
+        reg = Registry(parse_file(fixtures / name))
+        (onep,) = reg.by_name("1password")
+        assert onep.port_lo is None and onep.transport is None and onep.transports == ()
+        ksonar = reg.by_name("7ksonar")
+        assert sorted(r.transport for r in ksonar) == ["tcp", "udp"]
+        assert all(not r.has_port for r in ksonar)
+        table = reg.table()
+        for absent in ("1password", "7ksonar", "abi-instrument", "acsp-server"):
+            assert table.name_id(absent) == 0, absent
+
+
+def test_port_range_names_every_port_on_tcp_and_udp(fixtures: Path) -> None:
+    table = Registry(parse_file(fixtures / "seed.csv")).table()
+    for port in range(3367, 3372):
+        for transport in ("tcp", "udp"):
+            assert table.name_at(transport, port) == "satvid-datalnk"
+            assert table.state_at(transport, port) == PortState.ASSIGNED
+        # no transport means tcp and udp, not sctp or dccp
+        assert table.name_at("sctp", port) == "" and table.name_at("dccp", port) == ""
+    assert table.name_at("tcp", 3366) == "" and table.name_at("tcp", 3372) == ""
+
+
+def test_first_name_is_primary_others_are_aliases(fixtures: Path) -> None:
+    reg = Registry(parse_file(fixtures / "seed.csv"))
+    table = reg.table()
+    assert table.name_at("tcp", 80) == "http" and table.name_at("udp", 80) == "http"
+    assert table.name_at("sctp", 80) == "http"
+    assert [r.name for r in reg.at_port(80, "tcp")] == ["http", "www", "www-http"]
+    assert reg.by_name("www-http")[0].port_lo == 80
+    assert reg.by_name("WWW")  # case-insensitive
+
+
+def test_unnamed_records_keep_the_registry_word(fixtures: Path) -> None:
+    reg = Registry(parse_file(fixtures / "seed.csv"))
+    table = reg.table()
+    assert table.state_at("tcp", 0) == PortState.RESERVED
+    assert table.state_at("tcp", 3137) == PortState.UNASSIGNED
+    assert table.state_at("udp", 3137) == PortState.RESERVED
+    assert (
+        table.state_at("tcp", 49151) == PortState.RESERVED
+        and table.state_at("udp", 49151) == PortState.RESERVED
+    )
+    assert table.state_at("tcp", 3373) == PortState.UNASSIGNED
+    assert [r.description for r in reg.at_port(3137)] == ["Unassigned", "Reserved"]
+    for transport in ("tcp", "udp", "sctp", "dccp"):
+        assert table.state_at(transport, 49152) == PortState.DYNAMIC
+        assert table.state_at(transport, 65535) == PortState.DYNAMIC
+    assert table.state_at("sctp", 5000) == PortState.UNASSIGNED
+
+
+def test_non_ascii_survives(fixtures: Path) -> None:
+    for name in ("seed.csv", "seed.xml"):
+        reg = Registry(parse_file(fixtures / name))
+        assert reg.by_name("abi-instrument")[0].contact == "[Carlo_Quiñónez]"
+        assert reg.person_names("[Joachim_Ståhl]")[0].startswith("Joachim Ståhl")
+    xml = Registry(parse_file(fixtures / "seed.xml"))
+    assert xml.person_names("[S_Magnenat]") == ["Stéphane Magnenat"]
+    etc = parse_file(fixtures / "etc-services")
+    assert "Ståhl" in _by(etc, "acsp-server")[0].description
+    assert (
+        readable_id("Carlo_Quiñónez") == "Carlo Quiñónez"
+        and readable_id("Bob_Bradley_2") == "Bob Bradley"
+    )
+
+
+def test_wireshark_services(fixtures: Path) -> None:
+    parsed = parse_file(fixtures / "wireshark-services")
+    assert not parsed.problems
+    discard = _by(parsed, "discard")
+    assert [r.transport for r in discard] == ["tcp", "udp", "sctp", "dccp"]
+    assert discard[0].description == "Discard"
+    table = build_table(parsed.records)
+    assert table.name_at("dccp", 9) == "discard"
+    assert table.name_at("udp", 3370) == "satvid-datalnk"
+    assert table.name_at("sctp", 80) == "http" and table.name_at("dccp", 80) == ""
+
+
+def test_etc_services_aliases(fixtures: Path) -> None:
+    reg = Registry(parse_file(fixtures / "etc-services"))
+    (http_tcp, http_udp) = reg.by_name("www")
+    assert http_tcp.name == "http" and http_tcp.aliases == ("www", "www-http")
+    assert http_tcp.description == "WorldWideWeb HTTP" and http_udp.description == ""
+    assert reg.table().name_at("tcp", 80) == "http"
+
+
+def test_nmap_services_frequency(fixtures: Path) -> None:
+    parsed = parse_file(fixtures / "nmap-services")
+    assert parsed.format == "nmap-services" and not parsed.problems
+    (http,) = _by(parsed, "http", "tcp")
+    assert http.frequency == pytest.approx(0.484143)
+    table = build_table(parsed.records)
+    assert table.name_at("tcp", 3306) == "mysql"
+    # nmap's placeholder "unknown" is no name
+    assert table.name_at("tcp", 4) == "" and table.name_id("unknown") == 0
+    assert table.state_at("tcp", 49152) == PortState.DYNAMIC
+
+
+# -- malformed input: an error naming file and line, or a counted, reported skip ---
+
+
+def test_csv_bad_records_are_counted_skips_with_lines(fixtures: Path, tmp_path: Path) -> None:
+    lines = (fixtures / "seed.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    bad = [
+        "toolong,99999,tcp,Port too large,,,,,,,,\n",
+        "backwards,20-10,tcp,Range backwards,,,,,,,,\n",
+        "oddproto,5,icmp,Unknown protocol,,,,,,,,\n",
+        "short,7,tcp\n",
+        ",,,Neither name nor port,,,,,,,,\n",
+    ]
+    path = tmp_path / "bad.csv"
+    path.write_text("".join(lines[:3] + bad + lines[3:]), encoding="utf-8")
+    parsed = parse_file(path)
+    assert len(parsed) == SEED_RECORDS
+    assert [p.line for p in parsed.problems] == [4, 5, 6, 7, 8]
+    assert all(str(p).startswith(f"{path}:") for p in parsed.problems)
+    assert "beyond 65535" in parsed.problems[0].message
+    assert "expected 12 fields, found 3" in parsed.problems[3].message
+
+
+def test_csv_line_numbers_count_physical_lines(fixtures: Path, tmp_path: Path) -> None:
+    text = (fixtures / "seed.csv").read_text(encoding="utf-8") + "late,70000,tcp,x,,,,,,,,\n"
+    path = tmp_path / "late.csv"
+    path.write_text(text, encoding="utf-8")
+    (problem,) = parse_file(path).problems
+    assert problem.line == len(text.splitlines())  # despite multi-line records above
+
+
+def test_csv_unterminated_quote_is_an_error_with_line(tmp_path: Path, fixtures: Path) -> None:
+    head = (fixtures / "seed.csv").read_text(encoding="utf-8").splitlines(keepends=True)[:3]
+    path = tmp_path / "trunc.csv"
+    path.write_text("".join(head) + 'cut,9,tcp,"unterminated\n', encoding="utf-8")
+    with pytest.raises(RegistryError, match=rf"{path.name}:4: malformed CSV"):
+        parse_file(path)
+
+
+def test_wrong_header_and_binary_are_errors(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("Name,Port\nhttp,80\n", encoding="utf-8")
+    with pytest.raises(RegistryError, match="not a registry"):
+        parse_file(path)
+    path.write_bytes(b"Service Name,Port Number,Transport Protocol,x\n")
+    with pytest.raises(RegistryError, match=r"x.csv:1: not an IANA service-names CSV header"):
+        parse_file(path)
+    path.write_bytes(b"Service Name,Port Number,Transport Protocol\n\xff\xfe")
+    with pytest.raises(RegistryError, match=r"x.csv:2: not UTF-8"):
+        parse_file(path)
+    path.write_text("<!DOCTYPE html><html><body>Not found</body></html>", encoding="utf-8")
+    with pytest.raises(RegistryError, match="HTML page"):
+        parse_file(path)
+
+
+def test_xml_errors_and_skips_name_the_line(fixtures: Path, tmp_path: Path) -> None:
+    text = (fixtures / "seed.xml").read_text(encoding="utf-8")
+    broken = tmp_path / "broken.xml"
+    broken.write_text(
+        text.replace("<number>3306</number>", "<number>3306</numbr>", 1), encoding="utf-8"
+    )
+    line = text[: text.index("<number>3306</number>")].count("\n") + 1
+    with pytest.raises(RegistryError, match=rf"broken.xml:{line}: malformed XML"):
+        parse_file(broken)
+    skip = tmp_path / "skip.xml"
+    skip.write_text(
+        text.replace("<number>3306</number>", "<number>x3306</number>", 1), encoding="utf-8"
+    )
+    parsed = parse_file(skip)
+    assert len(parsed) == SEED_RECORDS - 1
+    (problem,) = parsed.problems
+    assert problem.line == text[: text.index("<name>mysql</name>")].count("\n")  # the <record> line
+    assert "bad port number" in problem.message
+    truncated = tmp_path / "trunc.xml"
+    truncated.write_text(text[: len(text) // 2], encoding="utf-8")
+    with pytest.raises(RegistryError, match=r"trunc.xml:\d+: malformed XML"):
+        parse_file(truncated)
+
+
+def test_services_bad_lines_are_counted(fixtures: Path, tmp_path: Path) -> None:
+    path = tmp_path / "services"
+    path.write_text(
+        (fixtures / "wireshark-services").read_text()
+        + "lonely\nbadport 70000/tcp\nbadproto 7/xtp\n",
+        encoding="utf-8",
+    )
+    parsed = parse_file(path)
+    assert [p.line for p in parsed.problems] == [19, 20, 21]
+    assert len(parsed.records) == len(parse_file(fixtures / "wireshark-services").records)
+
+
+def test_parse_bytes_names_the_origin() -> None:
+    with pytest.raises(RegistryError, match="^http://x/y: "):
+        parse_bytes(b"hello world", "http://x/y")

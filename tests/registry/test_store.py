@@ -1,0 +1,127 @@
+"""Choosing the registry (issue §5), the compiled-table cache, the shipped snapshot."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from portannot.errors import RegistryError
+from portannot.registry import PortState, load_registry, load_table, resolve_source, store
+
+
+def test_snapshot_is_the_default_and_works_offline() -> None:
+    src = resolve_source()
+    assert src.kind == "snapshot" and src.source.startswith("snapshot:")
+    meta = json.loads((store.SNAPSHOT_DIR / store.SNAPSHOT_META).read_text())
+    assert meta["source"] and meta["date"] and meta["records"] > 5000
+    table = load_table()
+    assert table.source.startswith("snapshot:") and table.date == meta["date"]
+    assert table.name_at("tcp", 443) == "https" and table.name_at("udp", 53) == "domain"
+    assert table.name_at("tcp", 3306) == "mysql"
+
+
+def test_order_option_env_installed_snapshot(
+    fixtures: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert resolve_source().kind == "snapshot"
+    store.update(file=fixtures / "seed.xml", min_records=10)
+    assert resolve_source().kind == "installed"
+    assert load_table().date == "2025-10-22"
+    monkeypatch.setenv("PORTANNOT_REGISTRY", str(fixtures / "nmap-services"))
+    assert resolve_source().kind == "env"
+    assert load_registry().format == "nmap-services"
+    src = resolve_source(fixtures / "seed.csv")
+    assert src.kind == "option" and load_table(fixtures / "seed.csv").source == str(
+        fixtures / "seed.csv"
+    )
+    with pytest.raises(RegistryError, match="registry file not found"):
+        resolve_source(tmp_path / "nope.csv")
+    monkeypatch.setenv("PORTANNOT_REGISTRY", str(tmp_path / "missing"))
+    with pytest.raises(RegistryError, match="PORTANNOT_REGISTRY"):
+        resolve_source()
+
+
+def test_services_file_wins(fixtures: Path, tmp_path: Path) -> None:
+    local = tmp_path / "mine"
+    local.write_text("corp-web 80/tcp # our proxy\n", encoding="utf-8")
+    table = load_table(fixtures / "seed.csv", services=local)
+    assert table.name_at("tcp", 80) == "corp-web" and table.name_at("udp", 80) == "http"
+    reg = load_registry(fixtures / "seed.csv", services=local)
+    assert reg.by_name("corp-web")[0].description == "our proxy"
+    with pytest.raises(RegistryError, match="services file not found"):
+        load_table(fixtures / "seed.csv", services=tmp_path / "absent")
+
+
+def test_cached_table_skips_parsing_and_rebuilds_on_change(
+    fixtures: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reg = tmp_path / "reg.csv"
+    shutil.copy(fixtures / "seed.csv", reg)
+    first = load_table(reg)
+    assert store.cache_path(resolve_source(reg)).is_file()
+
+    def no_parse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("parsed although the cached table is current")
+
+    monkeypatch.setattr(store, "parse_file", no_parse)
+    again = load_table(reg)
+    assert (again.name_index == first.name_index).all() and again.source == str(reg)
+    monkeypatch.undo()
+    monkeypatch.setenv("PORTANNOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("PORTANNOT_CACHE_DIR", str(tmp_path / "cache"))
+    # change the source: the table is rebuilt
+    reg.write_text(
+        reg.read_text(encoding="utf-8").replace("grubd,3136", "grubx,3136"), encoding="utf-8"
+    )
+    os.utime(reg, ns=(reg.stat().st_atime_ns, reg.stat().st_mtime_ns + 10**9))
+    assert load_table(reg).name_at("tcp", 3136) == "grubx"
+
+
+def test_unwritable_cache_still_works(
+    fixtures: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "file-not-dir"
+    blocker.write_text("x")
+    monkeypatch.setenv("PORTANNOT_CACHE_DIR", str(blocker))
+    assert load_table(fixtures / "seed.csv").name_at("tcp", 3306) == "mysql"
+
+
+def test_skipped_records_are_reported(
+    fixtures: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(
+        (fixtures / "seed.csv").read_text(encoding="utf-8") + "x,99999,tcp,,,,,,,,,\n",
+        encoding="utf-8",
+    )
+    with caplog.at_level("WARNING", logger="portannot.registry"):
+        table = load_table(path)
+    assert "1 record(s) skipped" in caplog.text and f"{path}:" in caplog.text
+    assert table.meta["skipped"] == 1
+
+
+def test_install_validates_before_replacing(fixtures: Path, tmp_path: Path) -> None:
+    store.update(file=fixtures / "seed.csv", min_records=10)
+    before = (store.installed_dir() / "installed.json").read_text()
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        (fixtures / "seed.csv").read_text(encoding="utf-8") + "x,99999,tcp,,,,,,,,,\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(RegistryError, match="malformed record"):
+        store.update(file=bad, min_records=10)
+    with pytest.raises(RegistryError, match="fewer than 1000"):
+        store.update(file=fixtures / "seed.csv")
+    assert (store.installed_dir() / "installed.json").read_text() == before
+    assert load_table().source.endswith("seed.csv")
+    # a new format replaces the old file
+    store.update(file=fixtures / "seed.xml", min_records=10)
+    assert sorted(p.name for p in store.installed_dir().iterdir()) == [
+        "installed.json",
+        "service-names-port-numbers.xml",
+    ]
+    assert load_table().state_at("tcp", 0) == PortState.RESERVED

@@ -1,0 +1,92 @@
+"""ServiceTable: vectorized look-ups, transports in every spelling, saving and loading."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from portannot.registry import PortState, ServiceTable, build_table, parse_file
+from portannot.transport import Transport
+
+
+@pytest.fixture
+def table(fixtures: Path) -> ServiceTable:
+    return build_table(parse_file(fixtures / "seed.csv").records, "seed.csv", "2025-10-22")
+
+
+def test_layout(table: ServiceTable) -> None:
+    assert table.names[0] == ""
+    assert table.name_index.dtype == np.int32 and table.name_index.shape == (4, 65536)
+    assert table.state.dtype == np.uint8 and table.state.shape == (4, 65536)
+    assert table.names[table.name_index[Transport.TCP, 3136]] == "grubd"
+
+
+def test_lookup_by_codes_names_and_protocol_numbers(table: ServiceTable) -> None:
+    ports = np.array([80, 3136, 3306, 3368, 80, 9999], dtype=np.uint16)
+    codes = np.array([0, 1, 0, 1, 2, 0], dtype=np.uint8)
+    names = np.array(["tcp", "udp", "TCP", "udp", "sctp", "tcp"])
+    protos = np.array([6, 17, 6, 17, 132, 6])
+    expected = ["http", "grubd", "mysql", "satvid-datalnk", "http", ""]
+    for transports, by in (
+        (codes, "auto"),
+        (codes, "code"),
+        (names, "auto"),
+        (protos, "auto"),
+        (protos, "proto"),
+    ):
+        assert list(table.names_of(transports, ports, by=by)) == expected
+    idx = table.lookup(codes, ports)
+    assert idx.dtype == np.int32 and list(table.names[idx]) == expected
+    assert list(table.states_of(protos, ports)) == [1, 1, 1, 1, 1, 0]
+
+
+def test_none_transport_bad_ports_and_shapes(table: ServiceTable) -> None:
+    assert table.lookup(np.array([Transport.NONE, 1], dtype=np.uint8), np.array([80, 80]))[0] == 0
+    assert table.lookup(np.array([1, 6]), np.array([80, 80]), by="proto")[0] == 0  # ICMP: no ports
+    assert list(table.lookup(np.array([0, 0, 0]), np.array([-1, 70000, 80]))) == [
+        0,
+        0,
+        table.name_id("http"),
+    ]
+    grid = table.names_of(np.zeros((2, 3), dtype=np.uint8), np.full((2, 3), 3306, dtype=np.uint16))
+    assert grid.shape == (2, 3) and (grid == "mysql").all()
+    assert table.states_of(np.array([0]), np.array([60000]))[0] == PortState.DYNAMIC
+    assert table.name_at(17, 3136) == "grubd" and table.name_at("tcp", 3136) == "grubd"
+
+
+def test_lookup_matches_a_python_loop(table: ServiceTable) -> None:
+    rng = np.random.default_rng(7)
+    codes = rng.integers(0, 4, 5000).astype(np.uint8)
+    ports = rng.integers(0, 65536, 5000).astype(np.uint16)
+    ports[:500] = rng.choice([0, 80, 3136, 3260, 3306, 3360, 3367, 3371, 3376], 500)
+    got = table.lookup(codes, ports)
+    want = [table.name_index[c, p] for c, p in zip(codes, ports, strict=True)]
+    assert list(got) == want
+
+
+def test_save_and_load_round_trip_in_milliseconds(table: ServiceTable, tmp_path: Path) -> None:
+    path = tmp_path / "t.npz"
+    table.save(path)
+    start = time.perf_counter()
+    loaded = ServiceTable.load(path)
+    assert time.perf_counter() - start < 0.2  # a few ms in practice; generous for slow CI
+    assert (loaded.name_index == table.name_index).all() and (loaded.state == table.state).all()
+    assert list(loaded.names) == list(table.names)
+    assert (loaded.source, loaded.date) == ("seed.csv", "2025-10-22")
+    assert path.stat().st_size < 1_000_000
+
+
+def test_overlay_local_names_win(table: ServiceTable, fixtures: Path, tmp_path: Path) -> None:
+    local = tmp_path / "local"
+    local.write_text("myhttp 80/tcp\nlab 60000/udp # a lab service\n", encoding="utf-8")
+    merged = table.overlay(build_table(parse_file(local).records, str(local), dynamic=False))
+    assert merged.name_at("tcp", 80) == "myhttp" and merged.name_at("udp", 80) == "http"
+    assert (
+        merged.name_at("udp", 60000) == "lab"
+        and merged.state_at("udp", 60000) == PortState.ASSIGNED
+    )
+    assert merged.name_at("tcp", 3136) == "grubd"
+    assert merged.state_at("tcp", 0) == PortState.RESERVED

@@ -1,0 +1,382 @@
+"""tshark as the reference decoder: what portannot must report for every frame.
+
+One tshark run per capture (defragmentation and TCP reassembly off), fields printed
+with every occurrence (``-E occurrence=a``). From ``frame.protocols`` (e.g.
+``eth:ethertype:ip:icmp:ip:udp``) we find the OUTERMOST IP layer, skip the IPv6
+extension headers that follow it, and look at the next layer: if that is
+tcp/udp/sctp/dccp and tshark decoded its ports, those are the packet's ports. The
+outermost layers always own the first occurrence of each field, so ports quoted
+inside an ICMP error (``ip:icmp:ip:udp``) or carried by a tunnel (``ip:gre:ip:tcp``,
+``ip:ipv6:tcp``) are never taken, while the outer UDP of VXLAN/GTP/Geneve is.
+
+Non-packet records that tshark numbers as frames (pcapng Custom Blocks show up as
+"data" frames without an interface or encapsulation) are dropped, so ``number``
+counts packet records only, like capinfos and portannot.
+
+Compressed captures (gzip, bzip2, xz) are decompressed to a cache file first
+(tshark 4.0 reads only gzip itself).
+
+Results are cached in memory and on disk (``.pytest_cache/tshark-oracle`` of the repo)
+keyed by (path, size, mtime), so only changed captures run tshark again.
+"""
+
+from __future__ import annotations
+
+import bz2
+import contextlib
+import gzip
+import hashlib
+import ipaddress
+import json
+import lzma
+import os
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+TSHARK = shutil.which("tshark")
+CAPINFOS = shutil.which("capinfos")
+
+REPO = Path(__file__).resolve().parents[1]
+CACHE_DIR = REPO / ".pytest_cache" / "tshark-oracle"
+CACHE_VERSION = "3"
+
+TRANSPORTS = ("tcp", "udp", "sctp", "dccp")
+
+#: frame.protocols names of IPv6 extension headers that sit between the IPv6 header
+#: and the transport (AH is skipped too: its payload is the transport).
+IPV6_EXT = frozenset({
+    "ipv6.hopopts", "ipv6.routing", "ipv6.fraghdr", "ipv6.dstopts", "ipv6.shim6", "ah",
+})
+
+FIELDS = (
+    "frame.number", "frame.len", "frame.cap_len", "frame.encap_type", "frame.protocols",
+    "ip.src", "ip.dst", "ipv6.src", "ipv6.dst",
+    "tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport",
+    "sctp.srcport", "sctp.dstport", "dccp.srcport", "dccp.dstport",
+    "ip.proto", "ip.id", "ip.flags.mf", "ip.frag_offset",
+    "ipv6.nxt", "ipv6.fraghdr.ident", "ipv6.fraghdr.offset", "ipv6.fraghdr.more",
+    "_ws.malformed", "_ws.expert.message",
+)
+
+PREFS = (
+    "ip.defragment:FALSE", "ipv6.defragment:FALSE",
+    "tcp.desegment_tcp_streams:FALSE", "tcp.analyze_sequence_numbers:FALSE",
+)
+
+
+@dataclass(frozen=True)
+class OracleRow:
+    """tshark's view of one packet record, reduced to what portannot reports."""
+
+    number: int  #: 1-based, packet records only
+    length: int  #: frame.len (original length)
+    caplen: int
+    protocols: str  #: frame.protocols
+    ip_version: int  #: 0 (no IP layer decoded), 4 or 6: the outermost IP layer
+    src: str | None  #: outermost IP source, canonical text; None if tshark has none
+    dst: str | None
+    next_layer: str | None  #: frame.protocols name after the outer IP (and IPv6 ext headers)
+    transport: str | None  #: tcp/udp/sctp/dccp if tshark decoded that header's ports
+    src_port: int | None
+    dst_port: int | None
+    frag_key: tuple | None  #: outer-IP fragment identity, None if not a fragment
+    frag_offset: int  #: offset of this fragment (0 for first fragments / whole packets)
+    frag_more: bool
+    malformed: bool  #: tshark flagged the frame malformed (exception or bogus header)
+    expert: str  #: tshark's expert messages, for diagnostics
+
+    @property
+    def is_ip(self) -> bool:
+        return self.ip_version != 0
+
+    @property
+    def is_fragment(self) -> bool:
+        return self.frag_key is not None
+
+    @property
+    def is_later_fragment(self) -> bool:
+        return self.frag_key is not None and self.frag_offset > 0
+
+    @property
+    def is_first_fragment(self) -> bool:
+        return self.frag_key is not None and self.frag_offset == 0
+
+    def flow_end(self, which: str) -> tuple[str, int]:
+        if which == "src":
+            return (self.src, self.src_port)
+        return (self.dst, self.dst_port)
+
+
+# --------------------------------------------------------------------------- helpers
+
+def canon_addr(text: str) -> str:
+    """Canonical text of an IPv4/IPv6 address (IPv4-mapped IPv6 becomes dotted IPv4)."""
+    a = ipaddress.ip_address(text.strip())
+    if isinstance(a, ipaddress.IPv6Address) and a.ipv4_mapped is not None:
+        return str(a.ipv4_mapped)
+    return str(a)
+
+
+def addr_from_bytes(b16, ip_version: int) -> str | None:
+    """Text of portannot's 16-byte address column (IPv4 stored as ::ffff:a.b.c.d)."""
+    raw = bytes(bytearray(b16))
+    if ip_version == 4:
+        return str(ipaddress.IPv4Address(raw[12:16]))
+    if ip_version == 6:
+        return canon_addr(str(ipaddress.IPv6Address(raw)))
+    return None
+
+
+def _magic_decompressor(path: Path):
+    with open(path, "rb") as f:
+        head = f.read(6)
+    if head[:2] == b"\x1f\x8b":
+        return gzip.open
+    if head[:3] == b"BZh":
+        return bz2.open
+    if head[:6] == b"\xfd7zXZ\x00":
+        return lzma.open
+    return None
+
+
+def _key(path: Path) -> str:
+    st = path.stat()
+    h = hashlib.sha1(f"{CACHE_VERSION}|{path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())
+    return h.hexdigest()
+
+
+def plain_capture(path: str | os.PathLike) -> Path:
+    """The path tshark/capinfos should read: the file itself, or its decompressed copy."""
+    path = Path(path)
+    opener = _magic_decompressor(path)
+    if opener is None:
+        return path
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    out = CACHE_DIR / f"{_key(path)}.{path.name.rsplit('.', 1)[0].rsplit('.', 1)[-1]}"
+    if not out.exists():
+        tmp = out.with_suffix(".tmp")
+        with opener(path, "rb") as src, open(tmp, "wb") as dst, \
+                contextlib.suppress(EOFError, OSError):  # damaged stream: keep what decompressed
+            shutil.copyfileobj(src, dst)
+        tmp.replace(out)
+    return out
+
+
+def _ints(s: str) -> list[int]:
+    return [int(x, 0) for x in s.split(",") if x != ""] if s else []
+
+
+def _strs(s: str) -> list[str]:
+    return [x for x in s.split(",") if x != ""] if s else []
+
+
+def _flag(s: str) -> list[bool]:
+    return [x.strip().lower() in ("1", "true") for x in s.split(",") if x != ""] if s else []
+
+
+def _first(values: list, i: int = 0):
+    return values[i] if len(values) > i else None
+
+
+def parse_line(cols: dict[str, str], number: int) -> OracleRow:
+    protos = cols["frame.protocols"].split(":") if cols["frame.protocols"] else []
+    ip_version, src, dst = 0, None, None
+    next_layer = transport = None
+    sport = dport = None
+    frag_key, frag_offset, frag_more = None, 0, False
+
+    ip_at = next((i for i, p in enumerate(protos) if p in ("ip", "ipv6")), None)
+    if ip_at is not None:
+        outer = protos[ip_at]
+        ip_version = 4 if outer == "ip" else 6
+        # the outermost layer of each kind owns the first occurrence of its fields
+        n_same_before = protos[:ip_at].count(outer)  # always 0; kept for clarity
+        pre = "ip" if ip_version == 4 else "ipv6"
+        srcs, dsts = _strs(cols[f"{pre}.src"]), _strs(cols[f"{pre}.dst"])
+        if len(srcs) > n_same_before and len(dsts) > n_same_before:
+            src, dst = canon_addr(srcs[n_same_before]), canon_addr(dsts[n_same_before])
+        j = ip_at + 1
+        has_fraghdr = False
+        if ip_version == 6:
+            while j < len(protos) and protos[j] in IPV6_EXT:
+                has_fraghdr |= protos[j] == "ipv6.fraghdr"
+                j += 1
+        next_layer = protos[j] if j < len(protos) else None
+        if next_layer in TRANSPORTS:
+            k = protos[:j].count(next_layer)
+            sp = _ints(cols[f"{next_layer}.srcport"])
+            dp = _ints(cols[f"{next_layer}.dstport"])
+            if len(sp) > k and len(dp) > k:
+                transport, sport, dport = next_layer, sp[k], dp[k]
+        # fragments of the outermost IP header
+        if ip_version == 4 and src is not None:
+            off = _first(_ints(cols["ip.frag_offset"]))
+            mf = _first(_flag(cols["ip.flags.mf"]))
+            ident = _first(_ints(cols["ip.id"]))
+            proto = _first(_ints(cols["ip.proto"]))
+            if off is not None and mf is not None and (off > 0 or mf):
+                frag_key, frag_offset, frag_more = (4, src, dst, proto, ident), off, mf
+        elif ip_version == 6 and src is not None and has_fraghdr:
+            off = _first(_ints(cols["ipv6.fraghdr.offset"]))
+            more = _first(_flag(cols["ipv6.fraghdr.more"]))
+            ident = _first(_ints(cols["ipv6.fraghdr.ident"]))
+            if off is not None and more is not None and (off > 0 or more):
+                frag_key, frag_offset, frag_more = (6, src, dst, ident), off, more
+
+    expert = cols.get("_ws.expert.message", "")
+    malformed = bool(cols.get("_ws.malformed")) or any(
+        w in expert for w in ("Malformed", "Bogus", "Bad length", "Bad header length"))
+    return OracleRow(
+        number=number, length=int(cols["frame.len"]), caplen=int(cols["frame.cap_len"]),
+        protocols=cols["frame.protocols"], ip_version=ip_version if src is not None else 0,
+        src=src, dst=dst, next_layer=next_layer, transport=transport, src_port=sport,
+        dst_port=dport, frag_key=frag_key, frag_offset=frag_offset, frag_more=frag_more,
+        malformed=malformed, expert=expert,
+    )
+
+
+def _run_tshark(path: Path) -> list[OracleRow]:
+    if TSHARK is None:
+        raise RuntimeError("tshark not found on PATH")
+    cmd = [TSHARK, "-n", "-r", str(path)]
+    for p in PREFS:
+        cmd += ["-o", p]
+    cmd += ["-T", "fields", "-E", "occurrence=a", "-E", "separator=/t", "-E", "aggregator=,",
+            "-E", "quote=n"]
+    for f in FIELDS:
+        cmd += ["-e", f]
+    proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", check=False)
+    # exit 2 = the file ended mid-record: the complete records were still printed
+    if proc.returncode not in (0, 2):
+        raise RuntimeError(f"tshark failed on {path}: {proc.stderr.strip()}")
+    rows = []
+    for line in proc.stdout.splitlines():
+        parts = line.split("\t")
+        parts += [""] * (len(FIELDS) - len(parts))
+        cols = dict(zip(FIELDS, parts[: len(FIELDS)], strict=True))
+        if not cols["frame.encap_type"]:  # pcapng Custom Block etc.: not a packet record
+            continue
+        rows.append(parse_line(cols, len(rows) + 1))
+    return rows
+
+
+_MEMO: dict[str, list[OracleRow]] = {}
+
+
+def _from_json(d: dict) -> OracleRow:
+    d = dict(d)
+    d["frag_key"] = tuple(d["frag_key"]) if d["frag_key"] is not None else None
+    return OracleRow(**d)
+
+
+def oracle(path: str | os.PathLike) -> list[OracleRow]:
+    """tshark's per-frame view of a capture (cached)."""
+    path = Path(path)
+    key = _key(path)
+    if key in _MEMO:
+        return _MEMO[key]
+    cache = CACHE_DIR / f"{key}.json"
+    rows = None
+    if cache.exists():
+        try:
+            rows = [_from_json(d) for d in json.loads(cache.read_text())]
+        except (ValueError, TypeError, KeyError):
+            rows = None
+    if rows is None:
+        rows = _run_tshark(plain_capture(path))
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps([asdict(r) for r in rows]))
+        tmp.replace(cache)
+    _MEMO[key] = rows
+    return rows
+
+
+def prefetch(paths, workers: int | None = None) -> None:
+    """Run tshark on several captures in parallel (fills the caches)."""
+    todo = [p for p in paths if _key(Path(p)) not in _MEMO]
+    if not todo:
+        return
+    with ThreadPoolExecutor(max_workers=workers or max(2, os.cpu_count() or 2)) as ex:
+        list(ex.map(oracle, todo))
+
+
+def capinfos_count(path: str | os.PathLike) -> int:
+    """Packet count according to capinfos (-c -M -T); records before a mid-record cut."""
+    if CAPINFOS is None:
+        raise RuntimeError("capinfos not found on PATH")
+    plain = plain_capture(path)
+    proc = subprocess.run([CAPINFOS, "-c", "-M", "-T", "-r", str(plain)], capture_output=True,
+                          text=True, check=False)
+    last = [ln for ln in proc.stdout.splitlines() if ln.strip()]
+    if not last:
+        raise RuntimeError(f"capinfos failed on {path}: {proc.stderr.strip()}")
+    return int(last[-1].split("\t")[-1])
+
+
+# --------------------------------------------------------------------------- derived views
+
+def attribute_fragments(rows: list[OracleRow]) -> dict[int, tuple[str, int, int]]:
+    """Frame number -> (transport, src_port, dst_port) for later fragments whose first
+    fragment (offset 0, same outer-IP fragment identity) appeared earlier in the file.
+    The most recent first fragment with that identity wins."""
+    first: dict[tuple, tuple[str, int, int]] = {}
+    out = {}
+    for r in rows:
+        if r.frag_key is None:
+            continue
+        if r.frag_offset == 0:
+            if r.transport is not None:
+                first[r.frag_key] = (r.transport, r.src_port, r.dst_port)
+            else:
+                first.pop(r.frag_key, None)
+        elif r.frag_key in first:
+            out[r.number] = first[r.frag_key]
+    return out
+
+
+def flow_key(transport: str, a: tuple[str, int], b: tuple[str, int]) -> tuple:
+    """Bidirectional flow identity: transport + the unordered pair of (addr, port) ends."""
+    return (transport, frozenset((a, b)))
+
+
+def reference_flows(rows: list[OracleRow]) -> dict[tuple, dict[tuple[str, int], list[int]]]:
+    """Flows built from tshark's per-frame fields: key -> {sending end: [packets, bytes]}.
+    Later fragments count with their first fragment's flow when that came earlier."""
+    frag_ports = attribute_fragments(rows)
+    flows: dict[tuple, dict[tuple[str, int], list[int]]] = {}
+    for r in rows:
+        if r.transport is not None:
+            t, sp, dp = r.transport, r.src_port, r.dst_port
+        elif r.number in frag_ports:
+            t, sp, dp = frag_ports[r.number]
+        else:
+            continue
+        a, b = (r.src, sp), (r.dst, dp)
+        ends = flows.setdefault(flow_key(t, a, b), {})
+        stat = ends.setdefault(a, [0, 0])
+        stat[0] += 1
+        stat[1] += r.length
+    return flows
+
+
+def describe(rows: list[OracleRow]) -> str:
+    """Readable dump of the oracle's rows (for debugging and for pcaps/README.md)."""
+    lines = []
+    for r in rows:
+        ports = f"{r.transport} {r.src_port}->{r.dst_port}" if r.transport else "-"
+        frag = f" frag(off={r.frag_offset},more={int(r.frag_more)})" if r.frag_key else ""
+        lines.append(f"{r.number:5d} {r.protocols:45s} {r.src or '-'} -> {r.dst or '-'} "
+                     f"{ports}{frag}{' MALFORMED' if r.malformed else ''}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python tests/tshark_oracle.py FILE...
+    import sys
+
+    for p in sys.argv[1:]:
+        print(f"== {p} (capinfos: {capinfos_count(p)})")
+        print(describe(oracle(p)))

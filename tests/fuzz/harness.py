@@ -23,6 +23,7 @@ import contextlib
 import dataclasses
 import faulthandler
 import gzip
+import inspect
 import lzma
 import random
 import struct
@@ -338,14 +339,22 @@ def check_batch(batch: RecordBatch, plain: bytes | None, expect_number: int) -> 
             assert not rec or rec in plain, f"record {batch.first_number + i} holds bytes not in the input"
 
 
-def check(data: bytes, workdir: Path, chunk_size: int = DEFAULT_CHUNK, suffix: str = "") -> Outcome:
-    """Read and decode one input, asserting the properties above."""
+def make_reader(path: Path, chunk_size: int, mmap: bool) -> CaptureReader:
+    if "mmap" in inspect.signature(CaptureReader).parameters:
+        return CaptureReader(str(path), chunk_size=chunk_size, mmap=mmap)
+    return CaptureReader(str(path), chunk_size=chunk_size)
+
+
+def check(data: bytes, workdir: Path, chunk_size: int = DEFAULT_CHUNK, suffix: str = "",
+          mmap: bool = False) -> Outcome:
+    """Read and decode one input, asserting the properties above. mmap: let the reader
+    map an uncompressed file (else it reads it through the chunk window)."""
     path = workdir / f"fuzz-input.cap{suffix}"
     path.write_bytes(data)
     plain = _plain_bytes(path)
     out = Outcome()
     t0 = time.perf_counter()
-    reader = CaptureReader(str(path), chunk_size=chunk_size)
+    reader = make_reader(path, chunk_size, mmap)
     in_place, guard0, guard1 = Decoder(), Decoder(), Decoder()
     counts = np.zeros(256, np.int64)
     decoded = 0

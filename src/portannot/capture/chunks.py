@@ -14,9 +14,18 @@ import numpy as np
 DEFAULT_CHUNK = 4 << 20
 
 
+#: read size for compressed streams: a damaged stream loses at most this much before the damage
+COMPRESSED_PIECE = 1 << 13
+
+
 class ChunkWindow:
-    def __init__(self, stream: BinaryIO, chunk_size: int = DEFAULT_CHUNK) -> None:
+    def __init__(self, stream: BinaryIO, chunk_size: int = DEFAULT_CHUNK,
+                 stream_errors: tuple[type[BaseException], ...] = ()) -> None:
         self.stream = stream
+        #: errors of a damaged (compressed) stream: reading stops there, keeping what came before
+        self.stream_errors = stream_errors
+        self.error: BaseException | None = None
+        self.piece = COMPRESSED_PIECE if stream_errors else 1 << 62
         self.buf = np.empty(max(chunk_size, 4096), dtype=np.uint8)
         self.start = 0  #: first unconsumed byte in buf
         self.end = 0  #: one past the last valid byte in buf
@@ -45,7 +54,12 @@ class ChunkWindow:
             self.buf = grown
         view = memoryview(self.buf)
         while self.end < self.buf.shape[0] and not self.eof:
-            got = self.stream.readinto(view[self.end :])
+            try:
+                got = self.stream.readinto(view[self.end : self.end + self.piece])
+            except self.stream_errors as exc:
+                self.error = exc
+                self.eof = True
+                break
             if not got:
                 self.eof = True
                 break
@@ -60,3 +74,64 @@ class ChunkWindow:
         out = self.buf[self.start : self.start + n].tobytes()
         self.start += n
         return out
+
+
+class MappedWindow:
+    """The same window over a regular file, mapped instead of read: no copy at all.
+
+    The window only moves forward over the mapping; pages behind it are handed
+    back to the kernel (MADV_DONTNEED), so resident memory stays at a few chunks
+    however large the file is.
+    """
+
+    def __init__(self, path: str, size: int, chunk_size: int = DEFAULT_CHUNK) -> None:
+        import mmap
+
+        with open(path, "rb") as f:
+            self._mmap = mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ)
+        if hasattr(self._mmap, "madvise"):
+            self._mmap.madvise(mmap.MADV_SEQUENTIAL)
+        self.buf = np.frombuffer(self._mmap, dtype=np.uint8)
+        self.size = size
+        self.chunk = max(chunk_size, 4096)
+        self.start = 0
+        self.end = 0
+        self.base = 0
+        self.eof = size == 0
+        self._released = 0
+
+    @property
+    def available(self) -> int:
+        return self.end - self.start
+
+    def offset_of(self, pos: int) -> int:
+        return pos
+
+    def fill(self, need: int = 0) -> None:
+        self._release()
+        self.end = min(self.size, max(self.end, self.start + max(self.chunk, need)))
+        self.eof = self.end == self.size
+
+    def _release(self) -> None:
+        import mmap
+
+        upto = (self.start - self.chunk) & ~(mmap.PAGESIZE - 1)  # keep the last chunk mapped
+        if upto - self._released >= 8 * self.chunk and hasattr(self._mmap, "madvise"):
+            self._mmap.madvise(mmap.MADV_DONTNEED, self._released, upto - self._released)
+            self._released = upto
+
+    def take(self, n: int) -> bytes | None:
+        if self.available < n:
+            self.fill(n)
+            if self.available < n:
+                return None
+        out = self.buf[self.start : self.start + n].tobytes()
+        self.start += n
+        return out
+
+    def close(self) -> None:
+        self.buf = np.empty(0, np.uint8)
+        try:
+            self._mmap.close()
+        except BufferError:  # a batch still views the mapping; it is freed with the batch
+            pass

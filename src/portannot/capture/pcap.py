@@ -53,9 +53,10 @@ class PcapReader:
     def __iter__(self) -> Iterator[RecordBatch]:
         w = self.window
         number = 1
+        need = 0
         while True:
-            if w.available < self.hdr_len or not w.eof:
-                w.fill()
+            if w.available < max(need, self.hdr_len) or not w.eof:
+                w.fill(need)
             cap = max(w.available // self.hdr_len + 1, 16)
             offset = np.empty(cap, np.int64)
             caplen = np.empty(cap, np.uint32)
@@ -90,8 +91,6 @@ class PcapReader:
                     if w.available and self._partial_tail(number):
                         yield self.tail
                     return
-                if need > w.buf.shape[0]:
-                    w.fill(need)
 
     def _field(self, pos: int) -> int:
         return int.from_bytes(self.window.buf[pos : pos + 4].tobytes(), "big" if self.big else "little")

@@ -20,6 +20,7 @@ from portannot.capture.walk import (
     PCAPNG_IDB,
     PCAPNG_SHB,
     SPECIAL_BLOCK,
+    resync_pcapng,
     walk_pcapng,
 )
 from portannot.errors import CaptureFormatError
@@ -37,34 +38,38 @@ def sniff(head: bytes) -> bool:
 
 
 class Interfaces:
-    """Per-interface fields of the current section, as arrays the walker can index."""
+    """Per-interface fields of the current section, as arrays the walker can index.
+
+    The arrays grow by doubling, so a section of many interfaces costs linear time."""
 
     def __init__(self, first_global: int) -> None:
         self.first_global = first_global
-        self.linktype: list[int] = []
-        self.snaplen: list[int] = []
-        self.ts_kind: list[int] = []
-        self.ts_exp: list[int] = []
-        self.ts_off: list[int] = []
+        self.count = 0
+        self._cols = {
+            "linktype": np.zeros(4, np.uint16), "snaplen": np.zeros(4, np.uint32),
+            "ts_kind": np.zeros(4, np.int64), "ts_exp": np.zeros(4, np.int64),
+            "ts_off": np.zeros(4, np.int64),
+        }
         self.freeze()
 
     def add(self, linktype: int, snaplen: int, ts_kind: int, ts_exp: int, ts_off_ns: int) -> None:
-        self.linktype.append(linktype)
-        self.snaplen.append(snaplen)
-        self.ts_kind.append(ts_kind)
-        self.ts_exp.append(ts_exp)
-        self.ts_off.append(ts_off_ns)
+        if self.count == self._cols["linktype"].shape[0]:
+            self._cols = {k: np.concatenate([v, np.zeros_like(v)]) for k, v in self._cols.items()}
+        for k, v in zip(self._cols, (linktype, snaplen, ts_kind, ts_exp, ts_off_ns)):
+            self._cols[k][self.count] = v
+        self.count += 1
         self.freeze()
 
     def freeze(self) -> None:
-        self.a_linktype = np.array(self.linktype, np.uint16)
-        self.a_snaplen = np.array(self.snaplen, np.uint32)
-        self.a_ts_kind = np.array(self.ts_kind, np.int64)
-        self.a_ts_exp = np.array(self.ts_exp, np.int64)
-        self.a_ts_off = np.array(self.ts_off, np.int64)
+        n = self.count
+        self.a_linktype = self._cols["linktype"][:n]
+        self.a_snaplen = self._cols["snaplen"][:n]
+        self.a_ts_kind = self._cols["ts_kind"][:n]
+        self.a_ts_exp = self._cols["ts_exp"][:n]
+        self.a_ts_off = self._cols["ts_off"][:n]
 
     def __len__(self) -> int:
-        return len(self.linktype)
+        return self.count
 
 
 def parse_idb_options(body: bytes, big: bool) -> tuple[int, int, int]:
@@ -122,16 +127,19 @@ class PcapngReader:
             elif int.from_bytes(bom, "little") == BYTE_ORDER_MAGIC:
                 big = False
             else:
-                self._problem(p, "section header block with an unknown byte-order magic; stopped reading")
-                return False
-            blen = int.from_bytes(w.buf[p + 4 : p + 8].tobytes(), "big" if big else "little")
+                return self._resync(p, "section header block with an unknown byte-order magic")
+            order = "big" if big else "little"
+            blen = int.from_bytes(w.buf[p + 4 : p + 8].tobytes(), order)
             if blen < 28 or blen % 4 or blen > MAX_BLOCK:
-                self._problem(p, f"section header block length {blen} is impossible; stopped reading")
-                return False
-            block = w.take(blen)
-            if block is None:
-                self._problem(w.start, "file ends inside a section header block")
-                return False
+                return self._resync(p, f"section header block length {blen} is impossible")
+            if w.available < blen:
+                w.fill(blen)
+                p = w.start
+                if w.available < blen:
+                    return self._resync(p, f"file ends inside a section header block of {blen} bytes")
+            if int.from_bytes(w.buf[p + blen - 4 : p + blen].tobytes(), order) != blen:
+                return self._resync(p, f"section header block length {blen} is not repeated at its end")
+            w.take(blen)
             self.big = big
             self.sections += 1
             self.interfaces = Interfaces(self.interfaces.first_global + len(self.interfaces))
@@ -142,8 +150,10 @@ class PcapngReader:
         block = w.take(blen)
         assert block is not None
         if blen < 20:
-            self._problem(p, f"interface description block of {blen} bytes is too short; stopped reading")
-            return False
+            self._problem(p, f"interface description block of {blen} bytes is too short; "
+                             "its packets are counted as of an unsupported link type")
+            self.interfaces.add(0xFFFF, 0, 0, 6, 0)
+            return True
         fmt = (">" if self.big else "<") + "HHI"
         linktype, _, snaplen = struct.unpack_from(fmt, block, 8)
         kind, exp, off = parse_idb_options(block[16 : blen - 4], self.big)
@@ -154,27 +164,32 @@ class PcapngReader:
     def __iter__(self) -> Iterator[RecordBatch]:
         w = self.window
         number = 1
+        need = 0
+        refill = True
+        cols = None
         if w.buf[w.start : w.start + 4].tobytes() != SHB_MAGIC:
             raise CaptureFormatError(f"{self.path}: pcapng file does not start with a section header")
         while True:
-            if not w.eof:
-                w.fill()
+            # refill only when the walker ran out of bytes: a run of section or interface
+            # blocks must not move the whole window once per block
+            if refill and not w.eof:
+                w.fill(need)
+            refill, need = False, 0
             ifs = self.interfaces
             cap = max(w.available // 16 + 1, 16)
-            offset = np.empty(cap, np.int64)
-            caplen = np.empty(cap, np.uint32)
-            length = np.empty(cap, np.uint32)
-            ts_ns = np.empty(cap, np.int64)
-            iface = np.empty(cap, np.uint32)
+            if cols is None or cols[0].shape[0] < cap:
+                cols = (np.empty(cap, np.int64), np.empty(cap, np.uint32), np.empty(cap, np.uint32),
+                        np.empty(cap, np.int64), np.empty(cap, np.uint32))
+            offset, caplen, length, ts_ns, iface = cols
             n, pos, reason, extra = walk_pcapng(
                 w.buf, w.start, w.end, self.big, len(ifs), ifs.a_snaplen, ifs.a_ts_kind,
                 ifs.a_ts_exp, ifs.a_ts_off, MAX_BLOCK, offset, caplen, length, ts_ns, iface,
             )
             w.start = pos
             if n:
-                local = iface[:n]
+                local = iface[:n].copy()
                 yield RecordBatch(
-                    w.buf, offset[:n], caplen[:n], length[:n], ts_ns[:n],
+                    w.buf, offset[:n].copy(), caplen[:n].copy(), length[:n].copy(), ts_ns[:n].copy(),
                     ifs.a_linktype[local], local + np.uint32(ifs.first_global),
                     number, self.file_index, self.path,
                 )
@@ -185,19 +200,80 @@ class PcapngReader:
                         return
                 continue
             if reason == BAD_RECORD:
-                self._problem(pos, self._describe_bad(pos))
-                return
+                blen = self._framed(pos)
+                if blen:  # the block's two lengths agree: only its content is wrong
+                    self._problem(pos, f"{self._describe_bad(pos)}; skipped the block")
+                    w.start = pos + blen
+                elif not self._resync(pos, self._describe_bad(pos)):
+                    return
+                continue
             if reason == NEED_MORE:
                 if w.eof:
+                    if w.available >= 12:  # a length past the end of the file: cut, or damage
+                        cut = f"file ends inside a block ({w.available} of {extra} bytes present)"
+                        if not self._resync(w.start, f"block length {extra} points past the end of "
+                                            "the file", at_end=cut):
+                            return
+                        continue
                     if w.available:
                         self._problem(w.start, f"file ends inside a block ({w.available} of {extra} bytes present)")
                     return
-                if extra > w.buf.shape[0]:
-                    w.fill(int(extra))
+                need = int(extra)
+                refill = True
+
+    def _field(self, pos: int) -> int:
+        return int.from_bytes(self.window.buf[pos : pos + 4].tobytes(), "big" if self.big else "little")
+
+    def _framed(self, pos: int) -> int:
+        """Length of the block at pos if it is whole in the window and its two length fields
+        agree (so the next block is known), else 0."""
+        w = self.window
+        blen = self._field(pos + 4)
+        if blen < 12 or blen % 4 or blen > MAX_BLOCK or w.end - pos < blen:
+            return 0
+        return blen if self._field(pos + blen - 4) == blen else 0
+
+    def _resync(self, bad: int, what: str, at_end: str = "") -> bool:
+        """Scan on from the impossible block at window position `bad`, 4 bytes at a time,
+        for the next plausible block (see walk.resync_pcapng), reading more as needed.
+        True: the window now starts at it and the skipped range is reported. False: there
+        is none before the end of the file; reported as `at_end` if given."""
+        w = self.window
+        bad_offset = w.offset_of(bad)
+        w.start = bad
+        q = bad + 4
+        filled_for = -1
+        while True:
+            q, need = resync_pcapng(w.buf, q, w.end, self.big, len(self.interfaces), MAX_BLOCK)
+            need = int(need)
+            if need == 0 and w.end - q >= 12:
+                found = w.offset_of(q)
+                w.start = q
+                self.problems.append(ReadProblem(
+                    self.path, bad_offset,
+                    f"{what}; skipped {found - bad_offset} bytes to the next valid block, "
+                    f"at byte offset {found}; the damage starts",
+                ))
+                return True
+            at = w.offset_of(q)
+            if need and (w.eof or filled_for == at):
+                q += 4  # the candidate runs past the end of the file
+                continue
+            if need == 0 and w.eof:
+                w.start = w.end
+                self.problems.append(ReadProblem(
+                    self.path, bad_offset, at_end or f"{what}; no valid block after it, stopped reading"))
+                return False
+            # read more: keep the bytes from q on (twice the candidate's length, so that a
+            # run of candidates does not move the window once each)
+            w.start = q
+            filled_for = at
+            w.fill(2 * need)
+            q = w.start
 
     def _describe_bad(self, pos: int) -> str:
         buf = self.window.buf
         order = "big" if self.big else "little"
         btype = int.from_bytes(buf[pos : pos + 4].tobytes(), order)
         blen = int.from_bytes(buf[pos + 4 : pos + 8].tobytes(), order)
-        return f"impossible pcapng block (type 0x{btype:08x}, length {blen}); stopped reading"
+        return f"impossible pcapng block (type 0x{btype:08x}, length {blen})"

@@ -14,9 +14,9 @@ from os import PathLike
 
 from portannot.capture import pcap, pcapng
 from portannot.capture.batch import RecordBatch
-from portannot.capture.chunks import DEFAULT_CHUNK, ChunkWindow
+from portannot.capture.chunks import DEFAULT_CHUNK, ChunkWindow, MappedWindow
 from portannot.capture.problems import ReadProblem
-from portannot.capture.source import open_stream
+from portannot.capture.source import mappable_size, open_stream
 from portannot.errors import CaptureFormatError, InputError
 
 #: (sniffer over the first bytes, reader class)
@@ -28,8 +28,9 @@ class CaptureReader:
     the damage met (each with its byte offset), and `records` counts what was read."""
 
     def __init__(self, path: str | PathLike[str], *, file_index: int = 0,
-                 chunk_size: int = DEFAULT_CHUNK) -> None:
+                 chunk_size: int = DEFAULT_CHUNK, mmap: bool = True) -> None:
         self.path = str(path)
+        self.mmap = mmap  #: map regular uncompressed files instead of reading them
         self.display = "<stdin>" if self.path == "-" else self.path
         self.file_index = file_index
         self.chunk_size = chunk_size
@@ -42,7 +43,12 @@ class CaptureReader:
 
     def __iter__(self) -> Iterator[RecordBatch]:
         stream, self.compression = open_stream(self.path)
-        window = ChunkWindow(stream, self.chunk_size)
+        size = mappable_size(self.path) if self.mmap else None
+        if size is not None:
+            window = MappedWindow(self.path, size, self.chunk_size)
+        else:
+            window = ChunkWindow(stream, self.chunk_size,
+                                 DECOMPRESSION_ERRORS if self.compression else ())
         reader = None
         try:
             window.fill()
@@ -58,7 +64,10 @@ class CaptureReader:
             self.format_name = reader.format_name
             for batch in reader:
                 self.records += len(batch)
+                self.ts_digits = reader.ts_digits
                 yield batch
+            if isinstance(window, ChunkWindow) and window.error is not None:
+                raise window.error
         except DECOMPRESSION_ERRORS as exc:  # damaged compressed stream, I/O error mid-file
             if isinstance(exc, OSError) and not _is_decompression_error(exc):
                 raise InputError(f"{self.display}: read error ({exc.strerror or exc})") from None
@@ -71,6 +80,8 @@ class CaptureReader:
                 f"compressed stream is damaged ({exc}); stopped reading",
             ))
         finally:
+            if isinstance(window, MappedWindow):
+                window.close()
             stream.close()
 
 

@@ -80,6 +80,23 @@ def _read_prefix(raw: BinaryIO, n: int) -> bytes:
     return bytes(out)
 
 
+def mappable_size(path: str) -> int | None:
+    """Size of a regular, uncompressed file that can be memory-mapped, else None."""
+    if path == "-":
+        return None
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size < 6:
+            return None
+        with open(path, "rb") as f:
+            head = f.read(6)
+    except OSError:
+        return None
+    if any(head.startswith(m) for m in COMPRESSIONS):
+        return None
+    return st.st_size
+
+
 def open_stream(path: str) -> tuple[BinaryIO, str]:
     """Return (stream positioned at the capture's first byte, compression name or '')."""
     raw = _open_raw(path)

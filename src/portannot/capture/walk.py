@@ -161,3 +161,74 @@ def walk_pcapng(buf, start, end, big, if_count, if_snaplen, if_ts_kind, if_ts_ex
             interface[n] = 0
             n += 1
         p += blen
+
+
+PCAPNG_NRB = 0x00000004
+PCAPNG_ISB = 0x00000005
+PCAPNG_JOURNAL = 0x00000009
+PCAPNG_DSB = 0x0000000A
+PCAPNG_CUSTOM = 0x00000BAD
+PCAPNG_CUSTOM_NOCOPY = 0x40000BAD
+BYTE_ORDER_MAGIC = 0x1A2B3C4D
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _known_block(btype):
+    return (btype == PCAPNG_IDB or btype == PCAPNG_OPB or btype == PCAPNG_SPB
+            or btype == PCAPNG_NRB or btype == PCAPNG_ISB or btype == PCAPNG_EPB
+            or btype == PCAPNG_JOURNAL or btype == PCAPNG_DSB or btype == PCAPNG_CUSTOM
+            or btype == PCAPNG_CUSTOM_NOCOPY)
+
+
+@njit(cache=True, nogil=True)
+def resync_pcapng(buf, start, end, big, if_count, max_block):
+    """After an impossible block: the first position from `start`, in 4-byte steps, where a
+    plausible block begins (a known type, a possible length, the same length repeated at
+    its end; a section header also needs its byte-order magic, a packet block an existing
+    interface and a captured length that fits).
+
+    Returns (position, need): need 0 and at least 12 bytes from position: a block starts
+    there; need 0 and fewer than 12 bytes left: none in this chunk (read more and call
+    again from position); need > 0: the candidate at position runs past `end` and needs
+    `need` bytes to be checked. Reads only [start, end).
+    """
+    q = start
+    while end - q >= 12:
+        btype = _u32(buf, q, big)
+        order = big
+        if btype == PCAPNG_SHB:
+            bom = _u32(buf, q + 8, True)
+            if bom == BYTE_ORDER_MAGIC:
+                order = True
+            elif bom == np.uint32(0x4D3C2B1A):
+                order = False
+            else:
+                q += 4
+                continue
+        elif not _known_block(btype):
+            q += 4
+            continue
+        blen = _u32(buf, q + 4, order)
+        if blen < 12 or blen % 4 != 0 or blen > max_block or (btype == PCAPNG_SHB and blen < 28):
+            q += 4
+            continue
+        if end - q < blen:
+            return q, np.int64(blen)
+        if _u32(buf, q + blen - 4, order) != blen:
+            q += 4
+            continue
+        ok = True
+        if btype == PCAPNG_EPB or btype == PCAPNG_OPB:
+            if blen < 32:
+                ok = False
+            else:
+                iface = _u32(buf, q + 8, big) if btype == PCAPNG_EPB else _u16(buf, q + 8, big)
+                ok = iface < if_count and _u32(buf, q + 20, big) <= blen - 32
+        elif btype == PCAPNG_SPB:
+            ok = blen >= 16 and if_count > 0
+        elif btype == PCAPNG_IDB:
+            ok = blen >= 20
+        if ok:
+            return q, np.int64(0)
+        q += 4
+    return q, np.int64(0)

@@ -6,9 +6,12 @@ holds the live flows and nothing per packet.
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from os import PathLike
+from typing import TypeVar
 
 import numpy as np
 
@@ -21,6 +24,7 @@ from portannot.registry import ServiceTable
 from portannot.status import STATUS_NAMES, Status
 
 Paths = str | PathLike[str] | Iterable[str | PathLike[str]]
+T = TypeVar("T")
 
 
 def as_paths(paths: Paths) -> list[str]:
@@ -79,26 +83,97 @@ class Accounting:
 
 class PacketStream:
     """Decoded PacketBatches of one or several captures, in order; `accounting` fills
-    in as it goes."""
+    in as it goes.
 
-    def __init__(self, paths: Paths, *, chunk_size: int = DEFAULT_CHUNK) -> None:
+    Reading and decoding run in a background thread (both release the GIL) while
+    the consumer aggregates or writes the previous batch: two cores, one pass.
+    """
+
+    def __init__(self, paths: Paths, *, chunk_size: int = DEFAULT_CHUNK,
+                 background: bool = True) -> None:
         self.paths = as_paths(paths)
         self.chunk_size = chunk_size
+        self.background = background
         self.accounting = Accounting(files=list(self.paths))
         self.decoder = Decoder()
 
-    def __iter__(self) -> Iterator[PacketBatch]:
-        acc = self.accounting
+    def _decoded(self) -> Iterator[PacketBatch | ReadEnd]:
         for index, path in enumerate(self.paths):
             reader = CaptureReader(path, file_index=index, chunk_size=self.chunk_size)
+            for records in reader:
+                yield self.decoder.decode(records)
+            yield ReadEnd(reader.problems, reader.ts_digits)
+
+    def __iter__(self) -> Iterator[PacketBatch]:
+        items = _in_background(self._decoded()) if self.background else self._decoded()
+        acc = self.accounting
+        for item in items:
+            if isinstance(item, ReadEnd):
+                acc.problems.extend(item.problems)
+                acc.ts_digits = max(acc.ts_digits, item.ts_digits)
+                continue
+            acc.add(item)
+            yield item
+
+
+@dataclass
+class ReadEnd:
+    """Marks the end of one file in the decoded stream, with what its reader met."""
+
+    problems: list[ReadProblem]
+    ts_digits: int
+
+
+_DONE = object()
+QUEUE_DEPTH = 2
+
+
+def _in_background(items: Iterator[T]) -> Iterator[T]:
+    """Run a generator in a thread, a bounded queue ahead of the consumer; its errors
+    surface in the consumer, and a consumer that stops early stops it."""
+    q: queue.Queue = queue.Queue(maxsize=QUEUE_DEPTH)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
             try:
-                for records in reader:
-                    batch = self.decoder.decode(records)
-                    acc.add(batch)
-                    yield batch
-            finally:
-                acc.problems.extend(reader.problems)
-                acc.ts_digits = max(acc.ts_digits, reader.ts_digits)
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(_Failure(exc))
+            return
+        finally:
+            if stop.is_set():
+                items.close()  # type: ignore[attr-defined]
+        put(_DONE)
+
+    worker = threading.Thread(target=produce, name="portannot-decode", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failure):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
+@dataclass
+class _Failure:
+    exc: BaseException
 
 
 class FlowStream:

@@ -48,22 +48,26 @@ class ChunkWindow:
                 self.buf[:rest] = self.buf[self.start : self.end]
             self.base += self.start
             self.start, self.end = 0, rest
-        if need > self.buf.shape[0]:
-            grown = np.empty(need, dtype=np.uint8)
+        while True:
+            view = memoryview(self.buf)
+            while self.end < self.buf.shape[0] and not self.eof:
+                try:
+                    got = self.stream.readinto(view[self.end : self.end + self.piece])
+                except self.stream_errors as exc:
+                    self.error = exc
+                    self.eof = True
+                    break
+                if not got:
+                    self.eof = True
+                    break
+                self.end += got
+            if self.eof or self.end >= need:
+                return
+            # full of bytes actually read and a record needs more: double. The window
+            # follows the bytes that arrive, never what a length field merely claims.
+            grown = np.empty(2 * self.buf.shape[0], dtype=np.uint8)
             grown[: self.end] = self.buf[: self.end]
             self.buf = grown
-        view = memoryview(self.buf)
-        while self.end < self.buf.shape[0] and not self.eof:
-            try:
-                got = self.stream.readinto(view[self.end : self.end + self.piece])
-            except self.stream_errors as exc:
-                self.error = exc
-                self.eof = True
-                break
-            if not got:
-                self.eof = True
-                break
-            self.end += got
 
     def take(self, n: int) -> bytes | None:
         """Consume n bytes as a bytes object (headers the Python side parses)."""

@@ -75,11 +75,8 @@ class PcapReader:
                 )
                 number += n
             if reason == BAD_RECORD:
-                w.fill()
-                if w.eof:  # a claimed length past the end of the file: the file was cut
-                    if self._partial_tail(number):
-                        yield self.tail
-                    return
+                # a length no record can have (beyond the snaplen limit) is damage, not a cut:
+                # keeping "what is there" would make the rest of the file one record
                 incl = self._field(w.start + 8)
                 self.problems.append(ReadProblem(
                     self.path, w.offset_of(w.start),

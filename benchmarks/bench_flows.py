@@ -71,7 +71,7 @@ def ours(
             measure(
                 "portannot flows (CLI)",
                 capture,
-                [*cli, "flows", str(path), "-f", "parquet", "-o", out, "--quiet"],
+                [*cli, "flows", str(path), "-f", "parquet", "-o", out, "--quiet", "--force"],
                 packets=n,
                 file_bytes=size,
                 repeat=repeat,
@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> None:
             startup = measure(
                 "portannot flows (CLI)",
                 TINY.name,
-                [*cli, "flows", str(TINY), "-f", "parquet", "-o", out, "--quiet"],
+                [*cli, "flows", str(TINY), "-f", "parquet", "-o", out, "--quiet", "--force"],
                 packets=0,
                 file_bytes=0,
                 repeat=args.repeat,

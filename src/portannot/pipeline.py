@@ -97,10 +97,11 @@ class PacketStream:
         self.accounting = Accounting(files=list(self.paths))
         self.decoder = Decoder()
 
-    def _decoded(self) -> Iterator[PacketBatch | ReadEnd]:
+    def _decoded(self) -> Iterator[PacketBatch | ReadProgress | ReadEnd]:
         for index, path in enumerate(self.paths):
             reader = CaptureReader(path, file_index=index, chunk_size=self.chunk_size)
             for records in reader:
+                yield ReadProgress(reader.ts_digits)
                 yield self.decoder.decode(records)
             yield ReadEnd(reader.problems, reader.ts_digits)
 
@@ -108,12 +109,22 @@ class PacketStream:
         items = _in_background(self._decoded()) if self.background else self._decoded()
         acc = self.accounting
         for item in items:
+            if isinstance(item, ReadProgress):
+                acc.ts_digits = max(acc.ts_digits, item.ts_digits)
+                continue
             if isinstance(item, ReadEnd):
                 acc.problems.extend(item.problems)
                 acc.ts_digits = max(acc.ts_digits, item.ts_digits)
                 continue
             acc.add(item)
             yield item
+
+
+@dataclass
+class ReadProgress:
+    """The timestamp precision known so far (pcapng interfaces may raise it mid-file)."""
+
+    ts_digits: int
 
 
 @dataclass

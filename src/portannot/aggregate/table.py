@@ -60,7 +60,7 @@ class FlowTable:
         self.live = RawFlows.allocate(slots)
         self.used = np.zeros(1, np.int64)
         self.next_seq = np.zeros(1, np.int64)
-        self.packets_since_sweep = 0
+        self.last_sweep_ns: int | None = None
 
     def __len__(self) -> int:
         return int(self.used[0])
@@ -96,14 +96,18 @@ class FlowTable:
             self._grow()
         out = [ended.head(e)]
         if self.idle_ns and n:
-            self.packets_since_sweep += n
-            if self.packets_since_sweep >= max(len(self), 1 << 16):
-                out.append(self._sweep(int(batch.ts_ns.max())))
+            # Sweep once per idle period of capture time: no flow outlives twice the
+            # timeout in memory, whatever the mix of long and one-packet flows.
+            now = int(batch.ts_ns.max())
+            if self.last_sweep_ns is None:
+                self.last_sweep_ns = int(batch.ts_ns.min())
+            if now - self.last_sweep_ns >= self.idle_ns:
+                out.append(self._sweep(now))
         return RawFlows.concat(out) if len(out) > 1 else out[0]
 
     def _sweep(self, now: int) -> RawFlows:
         """Hand out flows idle past the timeout, so memory follows the live flows only."""
-        self.packets_since_sweep = 0
+        self.last_sweep_ns = now
         t = self.live
         ended = RawFlows.allocate(len(self))
         e = K.evict_idle(t.keys, t.counts, t.times, t.small, t.seq, now, self.idle_ns,

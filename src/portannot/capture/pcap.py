@@ -75,8 +75,15 @@ class PcapReader:
                 )
                 number += n
             if reason == BAD_RECORD:
-                # a length no record can have (beyond the snaplen limit) is damage, not a cut:
-                # keeping "what is there" would make the rest of the file one record
+                # A length no record can have. If the file ends within one record's reach,
+                # the file was cut there (as tshark and capinfos read it): keep the rest as a
+                # partial record. Anywhere else it is damage: stop rather than make the rest
+                # of the file one record.
+                w.fill(self.hdr_len + self.max_caplen + 1)
+                if w.eof and w.available <= self.hdr_len + self.max_caplen:
+                    if self._partial_tail(number):
+                        yield self.tail
+                    return
                 incl = self._field(w.start + 8)
                 self.problems.append(ReadProblem(
                     self.path, w.offset_of(w.start),

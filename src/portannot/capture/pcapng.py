@@ -167,6 +167,9 @@ class PcapngReader:
         need = 0
         refill = True
         cols = None
+        #: records walked but not yet handed out: interface blocks between packets do not
+        #: end a batch (a run of IDB, EPB, IDB, EPB, ... would otherwise cost one batch each)
+        pending: list[tuple[np.ndarray, ...]] = []
         if w.buf[w.start : w.start + 4].tobytes() != SHB_MAGIC:
             raise CaptureFormatError(f"{self.path}: pcapng file does not start with a section header")
         while True:
@@ -187,13 +190,18 @@ class PcapngReader:
             )
             w.start = pos
             if n:
-                local = iface[:n].copy()
-                yield RecordBatch(
-                    w.buf, offset[:n].copy(), caplen[:n].copy(), length[:n].copy(), ts_ns[:n].copy(),
-                    ifs.a_linktype[local], local + np.uint32(ifs.first_global),
-                    number, self.file_index, self.path,
-                )
-                number += n
+                local = iface[:n]
+                pending.append((offset[:n].copy(), caplen[:n].copy(), length[:n].copy(),
+                                ts_ns[:n].copy(), ifs.a_linktype[local],
+                                local + np.uint32(ifs.first_global)))
+            if pending and not (reason == SPECIAL_BLOCK and self._whole_in_window(pos, int(extra))):
+                # the window is about to move (or reading ends): hand out what it holds
+                parts = list(zip(*pending)) if len(pending) > 1 else [[c] for c in pending[0]]
+                batch = RecordBatch(w.buf, *(c[0] if len(c) == 1 else np.concatenate(c) for c in parts),
+                                    number, self.file_index, self.path)
+                pending = []
+                number += len(batch)
+                yield batch
             if reason == SPECIAL_BLOCK:
                 if extra == PCAPNG_IDB or extra == PCAPNG_SHB:
                     if not self._special(int(extra)):
@@ -220,6 +228,26 @@ class PcapngReader:
                     return
                 need = int(extra)
                 refill = True
+
+    def _whole_in_window(self, pos: int, btype: int) -> bool:
+        """Whether the section or interface block at pos is whole and sound, so that
+        handling it will not move the window (an IDB the walker returns always is)."""
+        if btype == PCAPNG_IDB:
+            return True
+        w = self.window
+        if btype != PCAPNG_SHB or w.end - pos < 28:
+            return False
+        bom = w.buf[pos + 8 : pos + 12].tobytes()
+        if int.from_bytes(bom, "big") == BYTE_ORDER_MAGIC:
+            order = "big"
+        elif int.from_bytes(bom, "little") == BYTE_ORDER_MAGIC:
+            order = "little"
+        else:
+            return False
+        blen = int.from_bytes(w.buf[pos + 4 : pos + 8].tobytes(), order)
+        if not (28 <= blen <= w.end - pos and blen % 4 == 0 and blen <= MAX_BLOCK):
+            return False
+        return int.from_bytes(w.buf[pos + blen - 4 : pos + blen].tobytes(), order) == blen
 
     def _field(self, pos: int) -> int:
         return int.from_bytes(self.window.buf[pos : pos + 4].tobytes(), "big" if self.big else "little")

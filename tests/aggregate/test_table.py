@@ -1,0 +1,315 @@
+"""FlowTable on its own: growth, equality with a plain-Python aggregation, timeouts,
+FIN/RST + new SYN, and the idle sweep that keeps the live table small.
+
+Packets are PacketBatches built with numpy (no capture, no decoder), so every field
+the table reads is chosen here. FlowTable.update returns the flows that ended in a
+batch; drain() the rest, in creation order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from portannot.aggregate import FlowTable, RawFlows, flow_columns
+from portannot.decode import NO_VLAN, PacketBatch
+from portannot.status import Status
+
+SEC = 1_000_000_000
+T0 = 1_700_000_000 * SEC
+FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10
+
+
+def v4_words(addr: np.ndarray) -> np.ndarray:
+    """IPv4 addresses (uint32, host order) as 16-byte IPv4-mapped rows."""
+    out = np.zeros((len(addr), 16), np.uint8)
+    out[:, 10] = 0xFF
+    out[:, 11] = 0xFF
+    out[:, 12:16] = addr.astype(">u4").view(np.uint8).reshape(-1, 4)
+    return out
+
+
+def batch(src, sport, dst, dport, ts, *, transport=1, length=100, flags=0, status=Status.PORTS):
+    """A PacketBatch of IPv4 packets; scalars broadcast."""
+    src = np.asarray(src, np.uint32)
+    n = len(src)
+
+    def col(v, dtype):
+        return np.broadcast_to(np.asarray(v, dtype), (n,)).copy()
+
+    b = PacketBatch.empty(n)
+    b.number = np.arange(1, n + 1, dtype=np.int64)
+    b.ts_ns = col(ts, np.int64)
+    b.length = col(length, np.uint32)
+    b.caplen = b.length.copy()
+    b.interface = np.zeros(n, np.uint32)
+    b.linktype = np.ones(n, np.uint16)
+    b.vlan = np.full(n, NO_VLAN, np.uint16)
+    b.ip_version = np.full(n, 4, np.uint8)
+    b.ip_proto = np.where(col(transport, np.uint8) == 0, 6, 17).astype(np.uint8)
+    b.src_addr = v4_words(src)
+    b.dst_addr = v4_words(col(dst, np.uint32))
+    b.transport = col(transport, np.uint8)
+    b.src_port = col(sport, np.uint16)
+    b.dst_port = col(dport, np.uint16)
+    b.tcp_flags = col(flags, np.uint16)
+    b.status = col(status, np.uint8)
+    return b
+
+
+def chunks(b: PacketBatch, size: int):
+    for s in range(0, len(b), size):
+        yield b.take(np.arange(s, min(s + size, len(b))))
+
+
+def run(table: FlowTable, batches) -> list[RawFlows]:
+    """Every flow the table hands out, in the order it hands them out."""
+    out = []
+    for b in batches:
+        ended = table.update(b)
+        if len(ended):
+            out.append(ended)
+    out.append(table.drain())
+    return out
+
+
+@pytest.fixture(scope="module")
+def services():
+    from portannot.registry import load_table
+
+    return load_table()  # shipped snapshot; names do not matter here
+
+
+def rows(raw: RawFlows, services) -> list[tuple]:
+    """(transport, frozenset of ends -> (packets, bytes) per sending end, first, last, id)."""
+    c = flow_columns(raw, services)
+    oa = c.orig_addr.astype(np.uint64).view(np.uint8).reshape(-1, 16)[:, 12:16]
+    ra = c.resp_addr.astype(np.uint64).view(np.uint8).reshape(-1, 16)[:, 12:16]
+    out = []
+    for i in range(len(c)):
+        o = (bytes(oa[i]), int(c.orig_port[i]))
+        r = (bytes(ra[i]), int(c.resp_port[i]))
+        sides = {o: (int(c.orig_packets[i]), int(c.orig_bytes[i]))}
+        if c.resp_packets[i]:
+            sides[r] = (int(c.resp_packets[i]), int(c.resp_bytes[i]))
+        out.append((int(c.transport[i]), frozenset((o, r)), sides, int(c.first_ts[i]),
+                    int(c.last_ts[i]), int(c.flow_id[i])))
+    return out
+
+
+def python_flows(b: PacketBatch) -> dict:
+    """The same aggregation, by hand: key -> [sides, first, last, first index]."""
+    flows: dict = {}
+    src = b.src_addr[:, 12:16]
+    dst = b.dst_addr[:, 12:16]
+    for i in range(len(b)):
+        if b.status[i] != Status.PORTS:
+            continue
+        s = (bytes(src[i]), int(b.src_port[i]))
+        d = (bytes(dst[i]), int(b.dst_port[i]))
+        key = (int(b.transport[i]), frozenset((s, d)))
+        f = flows.setdefault(key, [{}, int(b.ts_ns[i]), int(b.ts_ns[i]), len(flows)])
+        pk, by = f[0].get(s, (0, 0))
+        f[0][s] = (pk + 1, by + int(b.length[i]))
+        f[1] = min(f[1], int(b.ts_ns[i]))
+        f[2] = max(f[2], int(b.ts_ns[i]))
+    return flows
+
+
+# ------------------------------------------------------------------ growth and equality
+
+def test_many_flows_grow_the_table_and_match_python(services):
+    rng = np.random.default_rng(7)
+    n_flows = 50_000
+    # distinct flows: client address i, port from i; server one of 8 addresses
+    client = (0x0A000000 + np.arange(n_flows)).astype(np.uint32)
+    cport = (1024 + np.arange(n_flows) % 60000).astype(np.uint16)
+    server = (0xC6336400 + np.arange(n_flows) % 8).astype(np.uint32)
+    sport = np.where(np.arange(n_flows) % 3 == 0, 443, 53).astype(np.uint16)
+    # 120k packets: every flow once in order, then random packets both ways
+    extra = rng.integers(0, n_flows, 70_000)
+    fwd = rng.random(70_000) < 0.5
+    idx = np.concatenate([np.arange(n_flows), extra])
+    forward = np.concatenate([np.ones(n_flows, bool), fwd])
+    src = np.where(forward, client[idx], server[idx])
+    dst = np.where(forward, server[idx], client[idx])
+    sp = np.where(forward, cport[idx], sport[idx])
+    dp = np.where(forward, sport[idx], cport[idx])
+    transport = np.where(sport[idx] == 443, 0, 1)
+    ts = T0 + np.arange(len(idx), dtype=np.int64) * 1000
+    length = rng.integers(60, 1500, len(idx))
+    status = np.where(rng.random(len(idx)) < 0.02, Status.NO_PORTS, Status.PORTS)
+    status[:n_flows] = Status.PORTS
+    flags = np.where(transport == 0, ACK, 0)
+    b = batch(src, sp, dst, dp, ts, transport=transport, length=length, flags=flags,
+              status=status)
+
+    table = FlowTable()
+    got = run(table, chunks(b, 8192))
+    assert len(got) == 1, "no timeouts: every flow comes out at drain"
+    raw = got[0]
+    assert len(raw) == n_flows
+    assert len(table) == 0 and table.flows_started == n_flows
+    ours = rows(raw, services)
+    ref = python_flows(b)
+    assert len(ref) == n_flows
+    # creation order = first appearance = flow_id
+    assert [r[5] for r in ours] == list(range(1, n_flows + 1))
+    ref_list = sorted(ref.items(), key=lambda kv: kv[1][3])
+    mism = []
+    for (t, ends_, sides, first, last, fid), (key, (rsides, rfirst, rlast, order)) in zip(ours, ref_list):
+        if (t, ends_) != key or sides != rsides or (first, last) != (rfirst, rlast) or fid != order + 1:
+            mism.append((fid, t, sides, rsides, first, rfirst, last, rlast))
+    assert not mism, f"{len(mism)} flows differ, e.g. {mism[:3]}"
+
+
+def test_packets_without_ports_are_ignored(services):
+    b = batch([1, 1, 1], 1000, 2, 53, T0, status=[Status.PORTS, Status.FRAGMENT, Status.NO_PORTS])
+    (raw,) = run(FlowTable(), [b])
+    assert len(raw) == 1
+    assert rows(raw, services)[0][2] == {(bytes([0, 0, 0, 1]), 1000): (1, 100)}
+
+
+def test_same_ends_other_transport_is_another_flow(services):
+    b = batch([1, 1], 1000, 2, 53, T0, transport=[0, 1])
+    (raw,) = run(FlowTable(), [b])
+    assert len(raw) == 2
+
+
+# ------------------------------------------------------------------ timeouts
+
+def _single_flow(ts, **kw):
+    n = len(ts)
+    fwd = np.arange(n) % 2 == 0
+    return batch(np.where(fwd, 1, 2), np.where(fwd, 40000, 53), np.where(fwd, 2, 1),
+                 np.where(fwd, 53, 40000), np.asarray(ts, np.int64), **kw)
+
+
+def _summary(parts: list[RawFlows], services):
+    raw = RawFlows.concat(parts)
+    c = flow_columns(raw, services)
+    return [(int(f), int(a), int(b_), int(p), int(q)) for f, a, b_, p, q in zip(
+        c.flow_id, c.first_ts, c.last_ts, c.orig_packets + c.resp_packets, c.orig_bytes + c.resp_bytes)]
+
+
+def test_idle_timeout_splits_and_counts_add_up(services):
+    secs = [0, 1, 2, 3, 10, 11, 11.5, 30, 30.1]
+    ts = [T0 + int(s * SEC) for s in secs]
+    b = _single_flow(ts, length=np.arange(100, 100 + len(ts)))
+    got = _summary(run(FlowTable(idle_timeout=5), chunks(b, 3)), services)
+    assert [(f - 1, (a - T0) / SEC, (z - T0) / SEC, p) for f, a, z, p, _ in got] == [
+        (0, 0, 3, 4), (1, 10, 11.5, 3), (2, 30, 30.1, 2)]
+    whole = _summary(run(FlowTable(), [b]), services)
+    assert len(whole) == 1
+    assert sum(g[3] for g in got) == whole[0][3] == len(ts)
+    assert sum(g[4] for g in got) == whole[0][4] == int(b.length.sum())
+
+
+def test_idle_gap_equal_to_the_timeout_does_not_split(services):
+    b = _single_flow([T0, T0 + 5 * SEC, T0 + 10 * SEC])
+    assert len(_summary(run(FlowTable(idle_timeout=5), [b]), services)) == 1
+
+
+def test_active_timeout_splits_long_flows(services):
+    ts = [T0 + s * SEC for s in range(10)]
+    b = _single_flow(ts)
+    got = _summary(run(FlowTable(active_timeout=3.5), [b]), services)
+    # a flow ends when a packet comes more than 3.5 s after the flow's first packet
+    assert [((a - T0) // SEC, (z - T0) // SEC, p) for _, a, z, p, _ in got] == [
+        (0, 3, 4), (4, 7, 4), (8, 9, 2)]
+    assert sum(g[3] for g in got) == 10
+    assert [g[0] for g in got] == [1, 2, 3]
+
+
+def test_split_flows_keep_distinct_ids_and_other_flows_unaffected(services):
+    # flow X: packets at 0 and 100 s (idle 10 -> split); flow Y: at 50 s only
+    b = batch([1, 5, 1], [1000, 2000, 1000], [2, 6, 2], 53,
+              [T0, T0 + 50 * SEC, T0 + 100 * SEC])
+    got = _summary(run(FlowTable(idle_timeout=10), [b]), services)
+    ids = sorted(g[0] for g in got)
+    assert ids == [1, 2, 3]
+    assert sum(g[3] for g in got) == 3
+
+
+# ------------------------------------------------------------------ TCP close and reopen
+
+def _tcp_conv(flags_dirs, t0=T0):
+    """[(flags, forward?)] on the ends 1:40000 <-> 2:80."""
+    fwd = np.array([d for _, d in flags_dirs])
+    return batch(np.where(fwd, 1, 2), np.where(fwd, 40000, 80), np.where(fwd, 2, 1),
+                 np.where(fwd, 80, 40000), t0 + np.arange(len(fwd), dtype=np.int64) * 1000,
+                 transport=0, flags=[f for f, _ in flags_dirs])
+
+
+HANDSHAKE = [(SYN, True), (SYN | ACK, False), (ACK, True)]
+
+
+@pytest.mark.parametrize("close", [
+    [(FIN | ACK, True), (FIN | ACK, False), (ACK, True)],
+    [(RST, False)],
+    [(RST | ACK, True)],
+], ids=["fin", "rst", "rst-ack"])
+def test_new_syn_after_close_starts_a_new_flow(services, close):
+    conv = HANDSHAKE + close + HANDSHAKE + [(ACK, True)]
+    b = _tcp_conv(conv)
+    got = _summary(run(FlowTable(), [b]), services)
+    first = len(HANDSHAKE) + len(close)
+    assert [(g[0], g[3]) for g in got] == [(1, first), (2, len(conv) - first)]
+
+
+def test_new_syn_without_close_is_the_same_flow(services):
+    """A retransmitted SYN (no FIN/RST before it) does not start a new flow."""
+    b = _tcp_conv(HANDSHAKE + [(SYN, True), (ACK, True)])
+    assert len(_summary(run(FlowTable(), [b]), services)) == 1
+
+
+def test_synack_after_close_is_not_a_new_syn(services):
+    b = _tcp_conv(HANDSHAKE + [(FIN, True), (SYN | ACK, False), (ACK, True)])
+    assert len(_summary(run(FlowTable(), [b]), services)) == 1
+
+
+def test_udp_is_never_split_by_flags(services):
+    b = batch([1, 1, 1], 4000, 2, 53, [T0, T0 + 1, T0 + 2], transport=1, flags=[FIN, SYN, SYN])
+    assert len(_summary(run(FlowTable(), [b]), services)) == 1
+
+
+def test_reopened_flow_across_batches(services):
+    conv = HANDSHAKE + [(RST, True)] + HANDSHAKE
+    b = _tcp_conv(conv)
+    got = _summary(run(FlowTable(), chunks(b, 1)), services)
+    assert [g[3] for g in got] == [4, 3]
+
+
+# ------------------------------------------------------------------ the idle sweep
+
+def test_idle_sweep_bounds_live_flows(services):
+    """300k single-packet flows, 1 ms apart, idle timeout 1 s: live flows stay far below
+    the number of flows, and the slot arrays shrink back; nothing is lost."""
+    n, step = 300_000, 1_000_000
+    i = np.arange(n, dtype=np.int64)
+    src = (0x0A000000 + i).astype(np.uint32)
+    b = batch(src, (1024 + i % 60000).astype(np.uint16), 0xC0000201, 53, T0 + i * step)
+    table = FlowTable(idle_timeout=1)
+    peak_live = peak_slots = 0
+    handed_out = 0
+    for part in chunks(b, 10_000):
+        handed_out += len(table.update(part))
+        peak_live = max(peak_live, len(table))
+        peak_slots = max(peak_slots, table.live.keys.shape[0])
+    rest = table.drain()
+    assert handed_out + len(rest) == n
+    # every flow but the last second's (~1000) is idle long before the end
+    assert handed_out > n // 2, (
+        f"only {handed_out} of {n} flows handed out before drain (peak live {peak_live}): "
+        "the idle sweep stopped running")
+    # a sweep runs at least every max(live, 65536) packets
+    assert peak_live <= (1 << 16) + 10_000 + 1_000, peak_live
+    assert peak_slots <= 1 << 18, peak_slots
+    assert table.flows_started == n
+
+
+def test_no_sweep_without_idle_timeout():
+    b = batch((np.arange(70_000) + 1).astype(np.uint32), 1000, 2, 53, T0)
+    table = FlowTable()
+    assert len(table.update(b)) == 0
+    assert len(table) == 70_000

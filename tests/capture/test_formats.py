@@ -1,0 +1,261 @@
+"""The capture readers on the formats of pcaps/: pcap µs/ns in both byte orders,
+multi-section multi-interface pcapng against tshark, compressed copies, and a tiny
+chunk size (records straddling chunks, records larger than a chunk).
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from capgen import write_pcap, write_pcapng
+from paths import local_capture, shared_capture
+
+from portannot.capture import CaptureReader
+from portannot.decode import decode_file
+
+TSHARK = shutil.which("tshark")
+
+
+def records(path, **kw) -> tuple[list[tuple], CaptureReader]:
+    """(number, ts_ns, caplen, length, linktype, interface, bytes) per record."""
+    reader = CaptureReader(str(path), **kw)
+    out = []
+    for b in reader:
+        for i in range(len(b)):
+            out.append((int(b.numbers[i]), int(b.ts_ns[i]), int(b.caplen[i]), int(b.length[i]),
+                        int(b.linktype[i]), int(b.interface[i]), b.record(i)))
+    return out, reader
+
+
+# ------------------------------------------------------------------ pcap variants
+
+PCAP_VARIANTS = ["pcap-usec-le.pcap", "pcap-usec-be.pcap", "pcap-nsec-le.pcap", "pcap-nsec-be.pcap"]
+
+
+def test_pcap_byte_orders_and_precisions_agree():
+    recs = {}
+    for name in PCAP_VARIANTS:
+        got, reader = records(local_capture(name))
+        assert not reader.problems, (name, reader.problems)
+        assert reader.ts_digits == (9 if "nsec" in name else 6), name
+        recs[name] = got
+    ns = recs["pcap-nsec-le.pcap"]
+    assert len(ns) == 4
+    for name, got in recs.items():
+        assert [r[:1] + r[2:] for r in got] == [r[:1] + r[2:] for r in ns], name
+        if "usec" in name:
+            assert [r[1] for r in got] == [r[1] // 1000 * 1000 for r in ns], name
+        else:
+            assert [r[1] for r in got] == [r[1] for r in ns], name
+    # timestamps as the README says: ...0.123456789 + i * 1.000001001 s
+    base = 1704067200 * 10**9 + 123456789
+    assert [r[1] for r in ns] == [base + i * 1_000_001_001 for i in range(4)]
+
+
+def test_pcap_variants_decode_to_the_same_packet_columns():
+    batches = {name: decode_file(local_capture(name)) for name in PCAP_VARIANTS}
+    ref = batches["pcap-nsec-le.pcap"]
+    cols = ("number", "caplen", "length", "interface", "linktype", "vlan", "ip_version", "src_addr",
+            "dst_addr", "ip_proto", "transport", "src_port", "dst_port", "tcp_flags", "status")
+    for name, b in batches.items():
+        for c in cols:
+            assert np.array_equal(getattr(b, c), getattr(ref, c)), (name, c)
+        assert np.array_equal(b.ts_ns // 1000, ref.ts_ns // 1000), name
+
+
+# ------------------------------------------------------------------ pcapng against tshark
+
+def pcapng_interfaces(data: bytes) -> list[tuple[int, int, int]]:
+    """Per packet record: (section index, interface id within the section, linktype),
+    parsed here independently of portannot."""
+    out, off, e, section, links = [], 0, "<", -1, []
+    while off + 12 <= len(data):
+        if data[off:off + 4] == b"\x0a\x0d\x0d\x0a":
+            e = "<" if data[off + 8:off + 12] == b"\x4d\x3c\x2b\x1a" else ">"
+            section += 1
+            links = []
+        btype, blen = struct.unpack_from(e + "II", data, off)
+        if btype == 1:
+            links.append(struct.unpack_from(e + "H", data, off + 8)[0])
+        elif btype == 6:
+            iface = struct.unpack_from(e + "I", data, off + 8)[0]
+            out.append((section, iface, links[iface]))
+        elif btype == 3:
+            out.append((section, 0, links[0]))
+        elif btype == 2:
+            iface = struct.unpack_from(e + "H", data, off + 8)[0]
+            out.append((section, iface, links[iface]))
+        off += blen
+    return out
+
+
+def tshark_frames(path: Path) -> list[tuple[str, str, int, int]]:
+    """(frame.time_epoch, frame.interface_id, len, caplen) of the packet records."""
+    proc = subprocess.run([TSHARK, "-n", "-r", str(path), "-T", "fields", "-E", "separator=/t",
+                           "-e", "frame.time_epoch", "-e", "frame.interface_id",
+                           "-e", "frame.encap_type", "-e", "frame.len", "-e", "frame.cap_len"],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode in (0, 2), proc.stderr
+    out = []
+    for line in proc.stdout.splitlines():
+        ts, iface, encap, length, caplen = (line.split("\t") + [""] * 5)[:5]
+        if not encap:  # Custom Block shown as a frame: not a packet record
+            continue
+        out.append((ts, iface, int(length), int(caplen)))
+    return out
+
+
+def _ns(epoch: str) -> int:
+    sec, _, frac = epoch.partition(".")
+    return int(sec) * 10**9 + int((frac + "000000000")[:9])
+
+
+PCAPNG = [
+    pytest.param(("local", "pcapng-multi.pcapng"), id="pcaps/pcapng-multi.pcapng"),
+    pytest.param(("local", "pcapng-simple.pcapng"), id="pcaps/pcapng-simple.pcapng"),
+    pytest.param(("shared", "zeek/pcapng-multi-interface.pcapng"),
+                 id="shared/zeek/pcapng-multi-interface.pcapng"),
+]
+
+
+@pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
+@pytest.mark.parametrize("spec", PCAPNG)
+def test_pcapng_interfaces_and_times_match_tshark(spec):
+    where, name = spec
+    path = local_capture(name) if where == "local" else shared_capture(name)
+    got, reader = records(path)
+    assert not reader.problems
+    ifaces = pcapng_interfaces(path.read_bytes())
+    ref = tshark_frames(path)
+    assert len(got) == len(ref) == len(ifaces)
+    # portannot numbers interfaces through the whole file (section 2's interface 0
+    # follows section 1's last); tshark 4.0 restarts the ids in each section
+    data = path.read_bytes()
+    section_base = {}
+    for sec in range(max(s for s, _, _ in ifaces) + 1):
+        section_base[sec] = sum(_idb_count(data, s) for s in range(sec))
+    bad = []
+    for k, (rec, (sec, local, linktype), (ts, tiface, length, caplen)) in enumerate(
+            zip(got, ifaces, ref), 1):
+        number, ts_ns, cl, ln, lt, iface = rec[:6]
+        if number != k or lt != linktype or (cl, ln) != (caplen, length):
+            bad.append((k, "record", rec[:6], linktype, caplen, length))
+        if iface != section_base[sec] + local:
+            bad.append((k, "interface", iface, section_base[sec] + local))
+        if tiface and int(tiface) != local:
+            bad.append((k, "tshark interface", tiface, local))
+        if ts and ts_ns != _ns(ts):  # tshark shows no time for a Simple Packet Block
+            bad.append((k, "ts", ts_ns, ts))
+    assert not bad, bad
+
+
+def _idb_count(data: bytes, want: int) -> int:
+    off, e, section, n = 0, "<", -1, 0
+    while off + 12 <= len(data):
+        if data[off:off + 4] == b"\x0a\x0d\x0d\x0a":
+            e = "<" if data[off + 8:off + 12] == b"\x4d\x3c\x2b\x1a" else ">"
+            section += 1
+        btype, blen = struct.unpack_from(e + "II", data, off)
+        if btype == 1 and section == want:
+            n += 1
+        off += blen
+    return n
+
+
+def test_pcapng_multi_as_documented():
+    got, reader = records(local_capture("pcapng-multi.pcapng"))
+    assert [r[4] for r in got] == [1, 228, 1, 1, 113, 229, 1]
+    assert reader.ts_digits == 9
+    # the snaplen-cut EPB: 62 of 254 bytes
+    assert got[-1][2:4] == (62, 254)
+    # every timestamped packet at 2024-01-01T00:00:00.5Z + k ms (the 2^-20 one rounds down)
+    t0 = 1704067200_500_000_000
+    assert got[0][1] == t0 and got[1][1] == t0 + 1_000_000
+    assert got[4][1] == 1704067200_504_999_160
+
+
+# ------------------------------------------------------------------ compressed copies
+
+@pytest.mark.parametrize("name", ["pcap-usec-le.pcap", "pcapng-multi.pcapng"])
+@pytest.mark.parametrize("suffix", [".gz", ".bz2", ".xz"])
+def test_compressed_copies_read_like_the_plain_file(name, suffix):
+    plain, _ = records(local_capture(name))
+    packed, reader = records(local_capture(name + suffix))
+    assert packed == plain
+    assert not reader.problems
+    assert reader.compression == {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz"}[suffix]
+
+
+@pytest.mark.parametrize("opener", [gzip.compress, bz2.compress, lzma.compress],
+                         ids=["gzip", "bzip2", "xz"])
+def test_compression_is_told_by_content_not_name(opener, tmp_path):
+    src = local_capture("demo.pcap")
+    odd = tmp_path / "capture.bin"
+    odd.write_bytes(opener(src.read_bytes()))
+    assert records(odd)[0] == records(src)[0]
+
+
+# ------------------------------------------------------------------ chunk sizes
+
+def _varied_frames(n: int = 400) -> list[tuple[int, bytes]]:
+    """Ethernet-ish frames of 14 .. 9000 bytes (several larger than 4096), distinct bytes."""
+    rng = np.random.default_rng(64)
+    sizes = rng.integers(14, 1600, n)
+    sizes[::37] = rng.integers(4097, 9001, len(sizes[::37]))
+    sizes[5] = 14
+    frames = []
+    for i, s in enumerate(sizes):
+        body = rng.integers(0, 256, int(s), dtype=np.uint8).tobytes()
+        frames.append((1_700_000_000 * 10**9 + i * 1_234_567_000, body))
+    return frames
+
+
+@pytest.fixture(scope="module")
+def varied(tmp_path_factory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("varied")
+    frames = _varied_frames()
+    pcap = write_pcap(d / "varied.pcap", frames, nsec=True, big_endian=True)
+    ng = write_pcapng(d / "varied.pcapng", [(t, f, i % 2) for i, (t, f) in enumerate(frames)],
+                      linktypes=(1, 101))
+    out = {"pcap": pcap, "pcapng": ng}
+    for key, p in list(out.items()):
+        gz = d / (p.name + ".gz")
+        gz.write_bytes(gzip.compress(p.read_bytes(), mtime=0))
+        out[key + ".gz"] = gz
+    return out
+
+
+@pytest.mark.parametrize("kind", ["pcap", "pcapng", "pcap.gz", "pcapng.gz"])
+@pytest.mark.parametrize("chunk", [64, 4096, 5000, 65536])
+def test_small_chunks_give_the_same_records(varied, kind, chunk):
+    path = varied[kind]
+    default, _ = records(path)
+    assert len(default) == 400
+    assert max(r[2] for r in default) > 4096
+    got, reader = records(path, chunk_size=chunk)
+    assert not reader.problems
+    assert got == default
+
+
+def test_small_chunks_on_a_real_capture():
+    path = shared_capture("ndpi/1kxun.pcap")
+    default, _ = records(path)
+    got, _ = records(path, chunk_size=64)
+    assert got == default
+
+
+def test_written_frames_come_back(varied):
+    frames = _varied_frames()
+    got, _ = records(varied["pcap"], chunk_size=64)
+    assert [(r[1], r[6]) for r in got] == frames
+    got, _ = records(varied["pcapng"], chunk_size=64)
+    assert [(r[1], r[6]) for r in got] == [(t // 1000 * 1000, f) for t, f in frames]
+    assert [r[4] for r in got] == [(1, 101)[i % 2] for i in range(len(frames))]

@@ -1,0 +1,225 @@
+"""`python -m portannot packets|flows|summary` as a user runs them (subprocess):
+--help everywhere, --version, packet rows against capinfos, several files, standard
+input (plain and gzip), summary totals against the API, and the exit code and
+warning for a capture cut mid-record.
+
+Process start-up dominates, so the commands of a test run side by side.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from paths import local_capture, shared_capture
+from tshark_oracle import CAPINFOS, capinfos_count
+
+import portannot
+from portannot import __version__
+from portannot.errors import ExitCode
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory) -> dict[str, str]:
+    base = tmp_path_factory.mktemp("cli-env")
+    e = dict(os.environ)
+    e["PORTANNOT_CACHE_DIR"] = str(base / "cache")
+    e["PORTANNOT_DATA_DIR"] = str(base / "data")
+    e.pop("PORTANNOT_REGISTRY", None)
+    e["COLUMNS"] = "120"
+    return e
+
+
+def _run(env, args, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "portannot", *map(str, args)], input=stdin,
+                          capture_output=True, timeout=180, check=False, env=env)
+
+
+def run_all(env, commands: dict) -> dict[str, subprocess.CompletedProcess]:
+    """name -> args or (args, stdin); run concurrently."""
+    def one(item):
+        spec = item if isinstance(item, tuple) else (item, None)
+        return _run(env, *spec)
+
+    with ThreadPoolExecutor(max_workers=2) as ex:
+        return dict(zip(commands, ex.map(one, commands.values())))
+
+
+def csv_rows(proc: subprocess.CompletedProcess) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(proc.stdout.decode())))
+
+
+def err(proc) -> str:
+    return proc.stderr.decode(errors="replace").strip()
+
+
+needs_capinfos = pytest.mark.skipif(CAPINFOS is None, reason="capinfos (wireshark) not installed")
+
+
+# ------------------------------------------------------------------ help and version
+
+def test_help_and_version(env):
+    commands = {name: [name, "--help"] for name in ("packets", "flows", "summary")}
+    commands["top"] = ["--help"]
+    commands["version"] = ["--version"]
+    res = run_all(env, commands)
+    for name, proc in res.items():
+        assert proc.returncode == 0, (name, err(proc))
+    for name in ("packets", "flows", "summary", "top"):
+        out = res[name].stdout.decode()
+        assert out.startswith("Usage:"), (name, out[:200])
+    top = res["top"].stdout.decode()
+    for sub in ("packets", "flows", "summary", "lookup", "registry"):
+        assert re.search(rf"^\s+{sub}\b", top, re.M), f"--help lists no {sub}"
+    for sub in ("packets", "flows", "summary"):
+        text = res[sub].stdout.decode()
+        for opt in ("--registry", "--services", "--quiet", "FILE..."):
+            assert opt in text, (sub, opt)
+    for opt in ("--idle-timeout", "--active-timeout", "--format", "--output", "--force", "--top"):
+        assert opt in res["flows"].stdout.decode(), opt
+    assert "--json" in res["summary"].stdout.decode()
+    assert res["version"].stdout.decode().strip() == f"portannot, version {__version__}"
+
+
+def test_bad_command_line_exits_2(env):
+    res = run_all(env, {
+        "bad-timeout": ["flows", local_capture("demo.pcap"), "--idle-timeout", "0", "-f", "xml"],
+        "no-file": ["packets"],
+    })
+    for name, proc in res.items():
+        assert proc.returncode == ExitCode.USAGE, (name, proc.returncode, err(proc))
+
+
+# ------------------------------------------------------------------ packets
+
+@needs_capinfos
+def test_packets_csv_rows_match_capinfos(env):
+    caps = [local_capture("pcapng-multi.pcapng"), shared_capture("ndpi/1kxun.pcap")]
+    res = run_all(env, {str(c): ["packets", c, "-f", "csv"] for c in caps})
+    for c in caps:
+        proc = res[str(c)]
+        assert proc.returncode == 0, err(proc)
+        rows = csv_rows(proc)
+        n = capinfos_count(c)
+        assert len(rows) == n
+        assert [int(r["number"]) for r in rows] == list(range(1, n + 1))
+        assert "file" not in rows[0]
+
+
+def test_multiple_files_and_stdin(env, tmp_path):
+    demo = local_capture("demo.pcap")
+    multi = local_capture("pcapng-multi.pcapng")
+    gz = tmp_path / "demo.pcap.gz"
+    gz.write_bytes(gzip.compress(demo.read_bytes(), mtime=0))
+    res = run_all(env, {
+        "demo": ["packets", demo, "-f", "csv"],
+        "stdin-and-file": (["packets", multi, "-", "-f", "csv"], demo.read_bytes()),
+        "stdin-gz": (["packets", "-", "-f", "csv"], gz.read_bytes()),
+        "flows-stdin-gz": (["flows", "-", "-f", "csv", "-q"], gz.read_bytes()),
+    })
+    for name, proc in res.items():
+        assert proc.returncode == 0, (name, err(proc))
+    demo_rows = csv_rows(res["demo"])
+    n_demo, n_multi = len(demo_rows), len(portannot.packets(multi))
+    assert [int(r["number"]) for r in demo_rows] == list(range(1, n_demo + 1))
+    # several inputs: a file column, numbers from 1 in each file (like frame.number)
+    mixed = csv_rows(res["stdin-and-file"])
+    assert len(mixed) == n_multi + n_demo
+    assert [r["file"] for r in mixed] == ["0"] * n_multi + ["1"] * n_demo
+    assert [int(r["number"]) for r in mixed] == (list(range(1, n_multi + 1))
+                                                 + list(range(1, n_demo + 1)))
+    # the piped part is the file's rows (ts aside: 9 digits once the pcapng is in)
+    assert ([{k: v for k, v in r.items() if k not in ("file", "ts")} for r in mixed[n_multi:]]
+            == [{k: v for k, v in r.items() if k != "ts"} for r in demo_rows])
+    # standard input, gzip, is the file
+    assert res["stdin-gz"].stdout == res["demo"].stdout
+    flows = csv_rows(res["flows-stdin-gz"])
+    api = portannot.flows(demo).to_pylist()
+    assert [(int(r["flow_id"]), r["orig_addr"], int(r["orig_port"]), int(r["packets"]),
+             int(r["bytes"])) for r in flows] == [
+        (r["flow_id"], r["orig_addr"], r["orig_port"], r["packets"], r["bytes"]) for r in api]
+
+
+# ------------------------------------------------------------------ summary
+
+def test_summary_json_totals(env):
+    caps = [local_capture("demo.pcap"), local_capture("transports.pcap")]
+    res = run_all(env, {
+        "demo": ["summary", "--json", caps[0]],
+        "both": ["summary", "--json", *caps],
+    })
+    for name, proc in res.items():
+        assert proc.returncode == 0, (name, err(proc))
+    for name, paths in (("demo", caps[:1]), ("both", caps)):
+        doc = json.loads(res[name].stdout)
+        packets = sum(capinfos_count(p) for p in paths) if CAPINFOS else doc["packets"]
+        assert doc["packets"] == packets
+        assert doc["files"] == [str(p) for p in paths]
+        acc = doc["accounting"]
+        assert sum(v["packets"] for v in acc.values()) == doc["packets"]
+        assert sum(v["bytes"] for v in acc.values()) == doc["bytes"]
+        table = portannot.flows(paths)
+        assert doc["flows"] == table.num_rows
+        assert sum(r["flows"] for r in doc["by_transport"]) == table.num_rows
+        assert sum(r["packets"] for r in doc["by_transport"]) == acc["ports"]["packets"]
+        assert sum(r["bytes"] for r in doc["by_transport"]) == sum(table.column("bytes").to_pylist())
+        unnamed = [r for r in table.to_pylist() if r["service"] is None]
+        assert doc["unnamed"]["flows"] == len(unnamed)
+        assert doc["warnings"] == []
+    demo = json.loads(res["demo"].stdout)
+    assert demo["packets"] == 270
+    assert {r["proto"]: r["flows"] for r in demo["by_transport"]} == {
+        "tcp": 6, "udp": 20, "sctp": 1, "dccp": 1}
+
+
+# ------------------------------------------------------------------ damaged input
+
+def test_cut_capture_exits_3_with_byte_offset(env, tmp_path):
+    demo = local_capture("demo.pcap")
+    data = demo.read_bytes()
+    cut = tmp_path / "cut.pcap"
+    cut_at = len(data) - 20  # inside the last record
+    cut.write_bytes(data[:cut_at])
+    gz = tmp_path / "cut.pcap.gz"
+    gz.write_bytes(gzip.compress(data[:cut_at], mtime=0))
+    res = run_all(env, {
+        "packets": ["packets", cut, "-f", "csv"],
+        "summary": ["summary", "--json", cut],
+        "stdin-gz": (["packets", "-", "-f", "csv"], gz.read_bytes()),
+    })
+    # the last record starts at its header: 24 + sum of earlier records
+    off, starts = 24, []
+    while off + 16 <= len(data):
+        starts.append(off)
+        off += 16 + int.from_bytes(data[off + 8:off + 12], "little")
+    last_start = starts[-1]
+    for name, proc in res.items():
+        e = err(proc)
+        assert proc.returncode == ExitCode.DAMAGED_INPUT, (name, proc.returncode, e)
+        assert "warning" in e, (name, e)
+        assert any(last_start <= int(n) <= cut_at for n in re.findall(r"\d+", e)), (name, e)
+    assert len(csv_rows(res["packets"])) in (269, 270)
+    assert json.loads(res["summary"].stdout)["warnings"]
+
+
+def test_unreadable_inputs_exit_4(env, tmp_path):
+    junk = tmp_path / "junk.pcap"
+    junk.write_bytes(b"hello, this is not a capture at all" * 10)
+    res = run_all(env, {
+        "missing": ["packets", tmp_path / "missing.pcap"],
+        "junk": ["packets", junk, "-f", "csv"],
+    })
+    for name, proc in res.items():
+        assert proc.returncode == ExitCode.INPUT_ERROR, (name, proc.returncode, err(proc))
+        assert len(err(proc).splitlines()) == 1, (name, err(proc))
+        assert "Traceback" not in err(proc)
+
+

@@ -1,0 +1,276 @@
+"""Writers: CSV, JSON Lines and Parquet round-trips of the packets and flows tables,
+timestamp text at the capture's precision, Parquet types, and the atomic-write
+contract (refuse an existing file without --force, replace it with --force, leave
+neither the output nor a ``.part`` temporary behind when a run fails).
+
+The CLI is run in-process (``portannot.cli.main``) except where a resource limit
+needs a child process.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from paths import local_capture
+
+import portannot
+from portannot.cli import main
+from portannot.errors import ExitCode
+from portannot.output.writers import textual
+
+TS = pa.timestamp("ns", tz="UTC")
+
+
+@pytest.fixture(scope="module")
+def _cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("portannot-cache")
+
+
+@pytest.fixture(autouse=True)
+def _isolated(_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORTANNOT_CACHE_DIR", str(_cache))
+    monkeypatch.setenv("PORTANNOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("PORTANNOT_REGISTRY", raising=False)
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return int(exc.value.code or 0), out, err
+
+
+def api_table(kind: str, path: Path) -> pa.Table:
+    return portannot.packets(path) if kind == "packets" else portannot.flows(path)
+
+
+def text_rows(table: pa.Table, digits: int) -> list[dict]:
+    """What the text formats must hold: the table through `textual`."""
+    out = []
+    for b in table.to_batches():
+        out += textual(b, digits).to_pylist()
+    return out
+
+
+def leftovers(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir() if p.name.endswith(".part")
+                  or p.name.startswith(".portannot-"))
+
+
+# ------------------------------------------------------------------ round trips
+
+@pytest.mark.parametrize("kind", ["packets", "flows"])
+def test_parquet_round_trip_keeps_types(kind, capsys, tmp_path):
+    cap = local_capture("demo.pcap")
+    out = tmp_path / f"{kind}.parquet"
+    code, _, err = run(capsys, kind, str(cap), "-f", "parquet", "-o", str(out), "-q")
+    assert code == 0, err
+    got = pq.read_table(out)
+    expected = api_table(kind, cap)
+    assert got.schema.names == expected.schema.names
+    assert got.num_rows == expected.num_rows
+    assert got.to_pylist() == expected.to_pylist()
+    types = {f.name: f.type for f in got.schema}
+    ts_cols = ("ts",) if kind == "packets" else ("first_ts", "last_ts")
+    for c in ts_cols:
+        assert types[c] == TS, (c, types[c])
+    ints = (("number", "length", "src_port", "dst_port", "caplen") if kind == "packets" else
+            ("flow_id", "orig_port", "resp_port", "orig_packets", "orig_bytes", "resp_packets",
+             "resp_bytes", "packets", "bytes"))
+    for c in ints:
+        assert pa.types.is_integer(types[c]), (c, types[c])
+    dicts = (("transport", "status", "src_service", "dst_service") if kind == "packets" else
+             ("transport", "service", "service_basis", "direction_basis"))
+    for c in dicts:
+        assert pa.types.is_dictionary(types[c]) and pa.types.is_string(types[c].value_type), (c, types[c])
+    # the Arrow types survive, not only the values
+    for f in expected.schema:
+        assert types[f.name] == f.type, (f.name, types[f.name], f.type)
+
+
+@pytest.mark.parametrize("kind", ["packets", "flows"])
+def test_csv_round_trip(kind, capsys, tmp_path):
+    cap = local_capture("demo.pcap")
+    out = tmp_path / f"{kind}.csv"
+    code, _, err = run(capsys, kind, str(cap), "-f", "csv", "-o", str(out), "-q")
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    expected = text_rows(api_table(kind, cap), 6)
+    assert len(rows) == len(expected) > 0
+    assert list(rows[0]) == list(expected[0])
+
+    def as_text(v):
+        if v is None:
+            return ""
+        if isinstance(v, float):
+            return v
+        return str(v)
+
+    for i, (r, e) in enumerate(zip(rows, expected)):
+        for k, v in e.items():
+            if isinstance(v, float):
+                assert float(r[k]) == pytest.approx(v), (i, k)
+            else:
+                assert r[k] == as_text(v), (i, k, r[k], v)
+
+
+@pytest.mark.parametrize("kind", ["packets", "flows"])
+def test_jsonl_round_trip(kind, capsys, tmp_path):
+    cap = local_capture("demo.pcap")
+    out = tmp_path / f"{kind}.jsonl"
+    code, _, err = run(capsys, kind, str(cap), "-f", "jsonl", "-o", str(out), "-q")
+    assert code == 0, err
+    lines = out.read_text().splitlines()
+    expected = text_rows(api_table(kind, cap), 6)
+    assert [json.loads(ln) for ln in lines] == expected
+
+
+def test_jsonl_to_stdout(capsys):
+    cap = local_capture("pcap-usec-le.pcap")
+    code, out, err = run(capsys, "packets", str(cap), "-f", "jsonl")
+    assert code == 0, err
+    rows = [json.loads(ln) for ln in out.splitlines()]
+    assert [r["number"] for r in rows] == [1, 2, 3, 4]
+
+
+# ------------------------------------------------------------------ timestamp precision
+
+def _capture_ts(path: Path) -> list[int]:
+    return [t.value for t in portannot.packets(path).column("ts").to_pylist()]
+
+
+@pytest.mark.parametrize("name,digits", [
+    ("pcap-usec-le.pcap", 6), ("pcap-usec-be.pcap", 6),
+    ("pcap-nsec-le.pcap", 9), ("pcap-nsec-be.pcap", 9),
+])
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_text_timestamps_at_capture_precision(name, digits, fmt, capsys, tmp_path):
+    cap = local_capture(name)
+    out = tmp_path / f"p.{fmt}"
+    code, _, err = run(capsys, "packets", str(cap), "-f", fmt, "-o", str(out), "-q")
+    assert code == 0, err
+    if fmt == "csv":
+        texts = [r["ts"] for r in csv.DictReader(io.StringIO(out.read_text()))]
+    else:
+        texts = [json.loads(ln)["ts"] for ln in out.read_text().splitlines()]
+    assert texts and all(len(t.split(".")[1]) == digits for t in texts), texts
+    assert [int(Decimal(t) * 10**9) for t in texts] == _capture_ts(cap)
+
+
+def test_flows_csv_times_at_nanosecond_precision(capsys, tmp_path):
+    cap = local_capture("pcap-nsec-le.pcap")
+    out = tmp_path / "f.csv"
+    code, _, err = run(capsys, "flows", str(cap), "-f", "csv", "-o", str(out), "-q")
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    table = portannot.flows(cap).to_pylist()
+    assert [int(Decimal(r["first_ts"]) * 10**9) for r in rows] == [r["first_ts"].value for r in table]
+    assert all(len(r["last_ts"].split(".")[1]) == 9 for r in rows)
+
+
+def test_pcapng_multi_precision_is_the_finest_interface(capsys, tmp_path):
+    """pcapng-multi has 10^-6, 10^-9 and 2^-20 interfaces: 9 digits, exact values."""
+    cap = local_capture("pcapng-multi.pcapng")
+    code, out, err = run(capsys, "packets", str(cap), "-f", "csv")
+    assert code == 0, err
+    texts = [r["ts"] for r in csv.DictReader(io.StringIO(out))]
+    assert all(len(t.split(".")[1]) == 9 for t in texts)
+    assert [int(Decimal(t) * 10**9) for t in texts] == _capture_ts(cap)
+
+
+# ------------------------------------------------------------------ atomic writes
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_existing_output_is_refused_without_force(fmt, capsys, tmp_path):
+    cap = local_capture("demo.pcap")
+    out = tmp_path / f"out.{fmt}"
+    out.write_bytes(b"precious")
+    code, stdout, err = run(capsys, "flows", str(cap), "-f", fmt, "-o", str(out), "-q")
+    assert code == ExitCode.OUTPUT_ERROR
+    assert len(err.strip().splitlines()) == 1, err
+    assert "--force" in err and str(out) in err
+    assert out.read_bytes() == b"precious"
+    assert leftovers(tmp_path) == []
+    code, _, err = run(capsys, "flows", str(cap), "-f", fmt, "-o", str(out), "-q", "--force")
+    assert code == 0, err
+    assert out.read_bytes() != b"precious"
+    if fmt == "parquet":
+        assert pq.read_table(out).num_rows == portannot.flows(cap).num_rows
+    assert leftovers(tmp_path) == []
+
+
+def test_missing_output_directory(capsys, tmp_path):
+    cap = local_capture("demo.pcap")
+    code, _, err = run(capsys, "packets", str(cap), "-f", "csv", "-o", str(tmp_path / "no" / "x.csv"))
+    assert code == ExitCode.OUTPUT_ERROR
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_output_is_a_directory(capsys, tmp_path):
+    cap = local_capture("demo.pcap")
+    code, _, err = run(capsys, "packets", str(cap), "-f", "csv", "-o", str(tmp_path), "--force")
+    assert code == ExitCode.OUTPUT_ERROR
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_failure_after_some_rows_leaves_nothing(fmt, capsys, tmp_path):
+    """The second input is missing: the first file's rows were already written to the
+    temporary file; the run fails (exit 4) and neither output nor temporary remain."""
+    cap = local_capture("demo.pcap")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    out = out_dir / f"p.{fmt}"
+    code, _, err = run(capsys, "packets", str(cap), str(tmp_path / "missing.pcap"), "-f", fmt,
+                       "-o", str(out), "-q")
+    assert code == ExitCode.INPUT_ERROR, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert not out.exists()
+    assert list(out_dir.iterdir()) == []
+
+
+def test_failed_replace_keeps_the_old_file(capsys, tmp_path):
+    cap = local_capture("demo.pcap")
+    out = tmp_path / "p.csv"
+    out.write_text("old\n")
+    code, _, _ = run(capsys, "packets", str(cap), str(tmp_path / "missing.pcap"), "-f", "csv",
+                     "-o", str(out), "--force", "-q")
+    assert code == ExitCode.INPUT_ERROR
+    assert out.read_text() == "old\n"
+    assert leftovers(tmp_path) == []
+
+
+def _limit_file_size():
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_write_error_mid_output_exits_5_and_leaves_nothing(fmt, tmp_path):
+    """The file system refuses more than 4 kB (RLIMIT_FSIZE, like a full disk):
+    exit 5, one line, no output, no temporary."""
+    cap = local_capture("demo.pcap")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    out = out_dir / f"p.{fmt}"
+    env = dict(os.environ)
+    proc = subprocess.run([sys.executable, "-m", "portannot", "packets", str(cap), "-f", fmt,
+                           "-o", str(out), "-q"], capture_output=True, timeout=120, check=False,
+                          env=env, preexec_fn=_limit_file_size)
+    err = proc.stderr.decode(errors="replace")
+    assert proc.returncode == ExitCode.OUTPUT_ERROR, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert not out.exists()
+    assert list(out_dir.iterdir()) == []

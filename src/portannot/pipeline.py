@@ -15,11 +15,11 @@ from typing import TypeVar
 
 import numpy as np
 
+from portannot.aggregate.rules import FlowColumns, flow_columns
+from portannot.aggregate.table import FlowTable
 from portannot.capture import CaptureReader, ReadProblem
 from portannot.capture.chunks import DEFAULT_CHUNK
 from portannot.decode import Decoder, PacketBatch
-from portannot.aggregate.rules import FlowColumns, flow_columns
-from portannot.aggregate.table import FlowTable
 from portannot.registry import ServiceTable
 from portannot.status import STATUS_NAMES, Status
 

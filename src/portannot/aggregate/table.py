@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from portannot.decode.columns import PacketBatch
 from portannot.aggregate import kernel as K
+from portannot.decode.columns import PacketBatch
 
 INITIAL_SLOTS = 1 << 12
 

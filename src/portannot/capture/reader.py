@@ -53,10 +53,8 @@ class CaptureReader:
         try:
             window.fill()
             head = window.buf[: min(window.end, 8)].tobytes()
-            for sniff, reader_class in FORMATS:
-                if sniff(head):
-                    break
-            else:
+            reader_class = next((cls for sniff, cls in FORMATS if sniff(head)), None)
+            if reader_class is None:
                 raise CaptureFormatError(
                     f"{self.display}: not a pcap or pcapng capture (starts with {head[:4].hex()})"
                 )

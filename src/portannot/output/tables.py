@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from portannot.decode import NO_VLAN, PacketBatch
 from portannot.aggregate.rules import DIRECTION_BASES, SERVICE_BASES, FlowColumns
+from portannot.decode import NO_VLAN, PacketBatch
 from portannot.output.text import addresses, tcp_flag_text
 from portannot.registry import ServiceTable
 from portannot.status import STATUS_NAMES

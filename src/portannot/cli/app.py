@@ -15,7 +15,29 @@ from portannot.errors import ExitCode, PortannotError
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(context_settings=CONTEXT)
+class LazyGroup(click.Group):
+    """Sub-commands whose modules load the compiled stages are imported only when
+    run, so `--help`, `lookup` and `registry` start without them."""
+
+    lazy = {
+        "flows": "portannot.cli.flows:flows",
+        "packets": "portannot.cli.packets:packets",
+        "summary": "portannot.cli.summary:summary",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy:
+            import importlib
+
+            module, attr = self.lazy[name].split(":")
+            return getattr(importlib.import_module(module), attr)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version", prog_name="portannot")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks on errors.")
 @click.pass_context

@@ -5,14 +5,18 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from portannot.cli.app import warn
 from portannot.errors import ExitCode
-from portannot.output import FORMATS
-from portannot.pipeline import Accounting
+
+if TYPE_CHECKING:
+    from portannot.pipeline import Accounting
+
+#: output formats (kept here so that --help does not load the compiled stages)
+FORMATS = ("table", "csv", "jsonl", "parquet")
 
 T = TypeVar("T")
 

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from portannot.cli.app import cli, registry_options
+from portannot.cli.app import registry_options
 from portannot.cli.common import capture_inputs, finish, output_options, with_progress
 from portannot.output import BatchWriter, Output, flow_batch
 from portannot.output.writers import human_bytes, top_rows
@@ -16,7 +16,7 @@ from portannot.registry import load_table
 TIMEOUT = click.FloatRange(min=0, min_open=True)
 
 
-@cli.command()
+@click.command()
 @capture_inputs
 @output_options("table")
 @click.option("--idle-timeout", type=TIMEOUT, metavar="SECONDS",

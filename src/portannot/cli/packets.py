@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from portannot.cli.app import cli, registry_options
+from portannot.cli.app import registry_options
 from portannot.cli.common import capture_inputs, finish, output_options, with_progress
 from portannot.output import BatchWriter, Output, packet_batch
 from portannot.pipeline import PacketStream
@@ -14,7 +14,7 @@ TABLE_COLUMNS = ("number", "ts", "length", "transport", "src_addr", "src_port", 
                  "dst_port", "src_service", "dst_service", "status")
 
 
-@cli.command()
+@click.command()
 @capture_inputs
 @output_options("table")
 @registry_options

@@ -10,7 +10,7 @@ import click
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from portannot.cli.app import cli, registry_options
+from portannot.cli.app import registry_options
 from portannot.cli.common import capture_inputs, finish, with_progress
 from portannot.output import flow_batch
 from portannot.output.writers import human_bytes
@@ -82,7 +82,7 @@ def summarize(flows: pa.Table, stream: FlowStream, top: int) -> dict[str, Any]:
     }
 
 
-@cli.command()
+@click.command()
 @capture_inputs
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,

@@ -17,7 +17,7 @@ import numpy as np
 
 from portannot.aggregate.rules import FlowColumns, flow_columns
 from portannot.aggregate.table import FlowTable
-from portannot.capture import CaptureReader, ReadProblem
+from portannot.capture import CaptureReader, ReadProblem, RecordBatch
 from portannot.capture.chunks import DEFAULT_CHUNK
 from portannot.decode import Decoder, PacketBatch
 from portannot.registry import ServiceTable
@@ -85,8 +85,8 @@ class PacketStream:
     """Decoded PacketBatches of one or several captures, in order; `accounting` fills
     in as it goes.
 
-    Reading and decoding run in a background thread (both release the GIL) while
-    the consumer aggregates or writes the previous batch: two cores, one pass.
+    Reading runs in a background thread (the record walk releases the GIL) while
+    this thread decodes and the consumer aggregates or writes: two cores, one pass.
     """
 
     def __init__(self, paths: Paths, *, chunk_size: int = DEFAULT_CHUNK,
@@ -97,16 +97,16 @@ class PacketStream:
         self.accounting = Accounting(files=list(self.paths))
         self.decoder = Decoder()
 
-    def _decoded(self) -> Iterator[PacketBatch | ReadProgress | ReadEnd]:
+    def _records(self) -> Iterator[RecordBatch | ReadProgress | ReadEnd]:
         for index, path in enumerate(self.paths):
             reader = CaptureReader(path, file_index=index, chunk_size=self.chunk_size)
             for records in reader:
                 yield ReadProgress(reader.ts_digits)
-                yield self.decoder.decode(records)
+                yield records
             yield ReadEnd(reader.problems, reader.ts_digits)
 
     def __iter__(self) -> Iterator[PacketBatch]:
-        items = _in_background(self._decoded()) if self.background else self._decoded()
+        items = _in_background(self._records()) if self.background else self._records()
         acc = self.accounting
         for item in items:
             if isinstance(item, ReadProgress):
@@ -116,8 +116,9 @@ class PacketStream:
                 acc.problems.extend(item.problems)
                 acc.ts_digits = max(acc.ts_digits, item.ts_digits)
                 continue
-            acc.add(item)
-            yield item
+            batch = self.decoder.decode(item)
+            acc.add(batch)
+            yield batch
 
 
 @dataclass

@@ -162,7 +162,7 @@ def _u32(rng: random.Random, near: int | None = None) -> int:
 
 
 def _put32(buf: bytearray, pos: int, value: int, order: str) -> None:
-    if 0 <= pos and pos + 4 <= len(buf):
+    if pos >= 0 and pos + 4 <= len(buf):
         struct.pack_into(order + "I", buf, pos, value & 0xFFFFFFFF)
 
 

@@ -31,7 +31,7 @@ OTHERS = [s.plain for s in SEEDS]
 
 pytestmark = pytest.mark.skipif(not SEEDS, reason="no seed captures in pcaps/ or ../shared/pcaps")
 
-FUZZ = settings(max_examples=250, deadline=None, derandomize=False, database=None,
+FUZZ = settings(max_examples=500, deadline=None, derandomize=False, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.function_scoped_fixture])
 

@@ -191,3 +191,22 @@ def evict_idle(keys, counts, times, small, seq, now, idle_ns,
             e += 1
             small[s, M_LIVE] = 0
     return e
+
+
+@njit(cache=True, nogil=True)
+def drain_in_order(keys, counts, times, small, seq, first_seq, slot_of,
+                   okeys, ocounts, otimes, osmall, oseq):
+    """Copy every live flow out in creation order: a scatter by sequence number into
+    `slot_of` (length = sequence numbers in use since `first_seq`), then one pass."""
+    for i in range(slot_of.shape[0]):
+        slot_of[i] = -1
+    for s in range(keys.shape[0]):
+        if small[s, M_LIVE]:
+            slot_of[seq[s] - first_seq] = s
+    o = 0
+    for i in range(slot_of.shape[0]):
+        s = slot_of[i]
+        if s >= 0:
+            _copy_slot(keys, counts, times, small, seq, s, okeys, ocounts, otimes, osmall, oseq, o)
+            o += 1
+    return o

@@ -9,7 +9,7 @@ import numpy as np
 from portannot.aggregate import kernel as K
 from portannot.decode.columns import PacketBatch
 
-INITIAL_SLOTS = 1 << 12
+INITIAL_SLOTS = 1 << 16
 
 
 @dataclass
@@ -125,9 +125,13 @@ class FlowTable:
 
     def drain(self) -> RawFlows:
         t = self.live
-        live = np.flatnonzero(t.small[:, K.M_LIVE])
-        flows = t.take(live)
-        order = np.argsort(flows.seq, kind="stable")
+        n = len(self)
+        out = RawFlows.allocate(n)
+        if n:
+            first = int(t.seq[t.small[:, K.M_LIVE] != 0].min())
+            slot_of = np.empty(int(self.next_seq[0]) - first, np.int64)
+            K.drain_in_order(t.keys, t.counts, t.times, t.small, t.seq, first, slot_of,
+                             out.keys, out.counts, out.times, out.small, out.seq)
         self.live = RawFlows.allocate(INITIAL_SLOTS)
         self.used[0] = 0
-        return flows.take(order)
+        return out

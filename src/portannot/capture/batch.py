@@ -9,11 +9,11 @@ import numpy as np
 
 @dataclass(frozen=True)
 class RecordBatch:
-    """Raw records of one capture file, as index arrays into a shared byte buffer.
+    """Raw records of one capture file, as index arrays into a byte buffer.
 
-    ``data`` is the reader's chunk buffer and is reused for the next batch, so a
-    consumer that keeps records past the next iteration must copy them
-    (``batch.copy()``); the decoder does not need to.
+    ``data`` is the reader's chunk (or the mapped file); readers never overwrite a
+    chunk they handed out, so a batch stays valid while it is referenced, and a
+    consumer may decode it in another thread. ``copy()`` makes a compact one.
     """
 
     data: np.ndarray  #: uint8 buffer holding the records' captured bytes

@@ -41,13 +41,15 @@ class ChunkWindow:
         return self.base + pos
 
     def fill(self, need: int = 0) -> None:
-        """Compact, grow to hold `need` bytes if asked, and read until full or end of stream."""
+        """Move what is left to a fresh buffer, read until it is full or the stream ends,
+        and grow it while a record needs more than arrived. Buffers are never reused, so
+        batches handed out earlier stay valid while another thread decodes them."""
         if self.start:
             rest = self.end - self.start
-            if rest:
-                self.buf[:rest] = self.buf[self.start : self.end]
+            fresh = np.empty(self.buf.shape[0], dtype=np.uint8)
+            fresh[:rest] = self.buf[self.start : self.end]
             self.base += self.start
-            self.start, self.end = 0, rest
+            self.buf, self.start, self.end = fresh, 0, rest
         while True:
             view = memoryview(self.buf)
             while self.end < self.buf.shape[0] and not self.eof:

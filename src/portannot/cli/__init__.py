@@ -1,12 +1,11 @@
-"""The `portannot` command: one module per sub-command."""
+"""The `portannot` command: one module per sub-command.
 
-from portannot.cli import flows as _flows  # noqa: E402,F401
+`lookup` and `registry` register on import; the capture commands (flows, packets,
+summary) load through app.LazyGroup when they run.
+"""
 
-# Sub-commands register themselves on `cli` when imported.
-from portannot.cli import lookup as _lookup  # noqa: E402,F401
-from portannot.cli import packets as _packets  # noqa: E402,F401
-from portannot.cli import registry as _registry  # noqa: E402,F401
-from portannot.cli import summary as _summary  # noqa: E402,F401
+from portannot.cli import lookup as _lookup  # noqa: F401
+from portannot.cli import registry as _registry  # noqa: F401
 from portannot.cli.app import cli, main
 
 __all__ = ["cli", "main"]

@@ -1,0 +1,214 @@
+"""Every way a capture command can fail ends with exactly one line on stderr, starting
+`portannot:`, no traceback (unless --debug), and the exit code the README documents:
+
+    3  finished, but part of an input was damaged or undecodable
+    4  an input could not be read at all
+    5  the output could not be written
+
+A failed write never leaves a file at the output path that looks complete.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from paths import local_capture, shared_capture
+
+from portannot.errors import ExitCode
+
+COMMANDS = ["packets", "flows", "summary"]
+
+
+def run(args: list[str], *, stdout=subprocess.PIPE, preexec=None, env=None,
+        timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "portannot", *args], stdout=stdout,
+                          stderr=subprocess.PIPE, preexec_fn=preexec, env=env,
+                          timeout=timeout, check=False)
+
+
+def one_line(proc: subprocess.CompletedProcess, code: int, *, contains: str = "") -> str:
+    err = proc.stderr.decode(errors="replace")
+    lines = err.splitlines()
+    assert proc.returncode == code, f"exit {proc.returncode}, expected {code}; stderr: {err[:500]}"
+    assert "Traceback" not in err, err
+    assert len(lines) == 1, f"expected one stderr line, got {len(lines)}: {err[:500]}"
+    assert lines[0].startswith("portannot:"), lines[0]
+    assert contains.lower() in lines[0].lower(), lines[0]
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def demo() -> Path:
+    return local_capture("demo.pcap")
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory, demo) -> Path:
+    """A capture whose CSV / Parquet output is a few MB (demo.pcap 200 times)."""
+    data = demo.read_bytes()
+    path = tmp_path_factory.mktemp("big") / "big.pcap"
+    path.write_bytes(data[:24] + data[24:] * 200)
+    return path
+
+
+# ---------------------------------------------------------------- inputs
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_missing_file(command, tmp_path):
+    line = one_line(run([command, str(tmp_path / "nope.pcap")]), ExitCode.INPUT_ERROR)
+    assert "nope.pcap" in line
+
+
+def test_missing_file_with_debug_shows_traceback(tmp_path):
+    proc = run(["--debug", "packets", str(tmp_path / "nope.pcap")])
+    assert proc.returncode != 0 and b"Traceback" in proc.stderr
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_directory(command, tmp_path):
+    one_line(run([command, str(tmp_path)]), ExitCode.INPUT_ERROR, contains="directory")
+
+
+def _as_nobody():
+    os.setgid(65534)
+    os.setuid(65534)
+
+
+def test_unreadable_file(tmp_path, demo):
+    target = tmp_path / "secret.pcap"
+    shutil.copy(demo, target)
+    target.chmod(0)
+    preexec = env = None
+    if os.geteuid() == 0:  # root reads anything: drop to nobody for this run
+        tmp_path.chmod(0o755)
+        env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba"), HOME=str(tmp_path))
+        preexec = _as_nobody
+    try:
+        proc = run(["packets", str(target), "-f", "csv"], preexec=preexec, env=env)
+    except (PermissionError, subprocess.SubprocessError) as exc:  # pragma: no cover
+        pytest.skip(f"cannot drop privileges here: {exc}")
+    one_line(proc, ExitCode.INPUT_ERROR, contains="permission denied")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_empty_file(command, tmp_path):
+    empty = tmp_path / "empty.pcap"
+    empty.write_bytes(b"")
+    one_line(run([command, str(empty)]), ExitCode.INPUT_ERROR, contains="empty")
+
+
+@pytest.mark.parametrize("content", [b"hello, world\n" * 10, b"\x1f\x8bnot gzip at all", b"\xd4\xc3"])
+def test_not_a_capture(tmp_path, content):
+    path = tmp_path / "notes.pcap"
+    path.write_bytes(content)
+    one_line(run(["packets", str(path), "-f", "csv"]), ExitCode.INPUT_ERROR, contains="notes.pcap")
+
+
+def test_unsupported_link_type(tmp_path):
+    path = shared_capture("tcpdump/cve2015-0261-crash.pcap")  # SLIP (8)
+    proc = run(["packets", str(path), "-f", "csv"])
+    one_line(proc, ExitCode.DAMAGED_INPUT, contains="link type")
+
+
+def test_damaged_input_names_offset(tmp_path, demo):
+    data = bytearray(demo.read_bytes())
+    data[24 + 8:24 + 12] = b"\xff\xff\xff\xff"  # first record claims 4 GiB
+    path = tmp_path / "bad.pcap"
+    path.write_bytes(bytes(data))
+    line = one_line(run(["packets", str(path), "-f", "csv"]), ExitCode.DAMAGED_INPUT)
+    assert "offset 24" in line
+
+
+# ---------------------------------------------------------------- outputs
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_output_directory_missing(tmp_path, demo, fmt):
+    out = tmp_path / "no" / "such" / f"out.{fmt}"
+    one_line(run(["flows", str(demo), "-f", fmt, "-o", str(out)]), ExitCode.OUTPUT_ERROR,
+             contains="does not exist")
+    assert not out.parent.exists()
+
+
+@pytest.mark.parametrize("command", ["packets", "flows"])
+def test_output_exists_needs_force(tmp_path, demo, command):
+    out = tmp_path / "out.csv"
+    out.write_text("precious\n")
+    one_line(run([command, str(demo), "-f", "csv", "-o", str(out)]), ExitCode.OUTPUT_ERROR,
+             contains="--force")
+    assert out.read_text() == "precious\n"
+    proc = run([command, str(demo), "-f", "csv", "-o", str(out), "--force"])
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_text().startswith(("number", "flow", "first", "transport")) or len(out.read_text()) > 100
+
+
+def test_disk_full_on_standard_output(demo):
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    with open("/dev/full", "wb") as full:
+        proc = run(["packets", str(demo), "-f", "csv"], stdout=full)
+    one_line(proc, ExitCode.OUTPUT_ERROR, contains="space")
+
+
+def _file_size_limit(limit: int):
+    def apply() -> None:  # Python ignores SIGXFSZ: writes past the limit fail with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
+@pytest.mark.parametrize("command,fmt", [("packets", "csv"), ("packets", "jsonl"),
+                                         ("packets", "parquet"), ("flows", "csv")])
+def test_failed_write_leaves_no_file(tmp_path, big, command, fmt):
+    """The file system refuses the write half-way (here: a file size limit, as a full
+    disk would): exit 5, one line, and nothing at the output path."""
+    out = tmp_path / f"out.{fmt}"
+    proc = run([command, str(big), "-f", fmt, "-o", str(out), "--quiet"],
+               preexec=_file_size_limit(16 << 10))
+    one_line(proc, ExitCode.OUTPUT_ERROR)
+    assert not out.exists(), f"{out} left behind ({out.stat().st_size} bytes)"
+    assert [p.name for p in tmp_path.iterdir()] == [], "temporary files left behind"
+
+
+def test_failed_write_keeps_the_old_file(tmp_path, big):
+    out = tmp_path / "out.csv"
+    out.write_text("old\n")
+    proc = run(["packets", str(big), "-f", "csv", "-o", str(out), "--force", "--quiet"],
+               preexec=_file_size_limit(16 << 10))
+    one_line(proc, ExitCode.OUTPUT_ERROR)
+    assert out.read_text() == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
+
+
+def test_output_to_a_device_is_not_replaced(tmp_path, demo):
+    """`-o DEVICE --force` must write to the device (here a copy of /dev/full, so: disk
+    full), never replace the device node with a regular file."""
+    import stat
+
+    dev = tmp_path / "full"
+    try:
+        os.mknod(dev, stat.S_IFCHR | 0o666, os.makedev(1, 7))
+    except OSError as exc:
+        pytest.skip(f"cannot make a device node: {exc}")
+    proc = run(["packets", str(demo), "-f", "csv", "-o", str(dev), "--force"])
+    still_device = stat.S_ISCHR(os.lstat(dev).st_mode)
+    assert still_device, "the output device was replaced by a regular file"
+    one_line(proc, ExitCode.OUTPUT_ERROR, contains="space")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "table"])
+def test_broken_pipe(big, fmt):
+    """The reader of our output goes away (`| head`): one line, exit 5, no traceback."""
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        proc = run(["packets", str(big), "-f", fmt], stdout=w)
+    finally:
+        os.close(w)
+    one_line(proc, ExitCode.OUTPUT_ERROR, contains="broken pipe")

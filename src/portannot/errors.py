@@ -39,6 +39,10 @@ class OutputError(PortannotError):
     exit_code = ExitCode.OUTPUT_ERROR
 
 
+class BrokenPipeOutput(OutputError):
+    """The reader of standard output went away (`| head`)."""
+
+
 class RegistryError(PortannotError):
     exit_code = ExitCode.REGISTRY_ERROR
 

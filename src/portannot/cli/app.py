@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from portannot import __version__
-from portannot.errors import ExitCode, PortannotError
+from portannot.errors import BrokenPipeOutput, ExitCode, PortannotError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -27,6 +27,13 @@ class LazyGroup(click.Group):
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def invoke(self, ctx: click.Context) -> Any:
+        # click would turn a broken pipe into a silent exit 1; ours is a documented 5
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            raise BrokenPipeOutput("output closed early (broken pipe)") from None
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.lazy:
@@ -89,6 +96,8 @@ def main(argv: list[str] | None = None) -> None:
     except PortannotError as exc:
         if debug:
             raise
+        if isinstance(exc, BrokenPipeOutput):
+            _silence_stdout()
         fail(str(exc), exc.exit_code)
     except click.exceptions.Abort:
         fail("interrupted", ExitCode.INTERRUPTED)
@@ -106,8 +115,8 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(int(rv or 0))
 
 
-def _quiet_broken_pipe() -> None:
-    """A reader that went away (`| head`) is not an error of ours: say so once and stop."""
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's last flush cannot fail again."""
     import os
 
     try:
@@ -115,5 +124,10 @@ def _quiet_broken_pipe() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except OSError:
         pass
+
+
+def _quiet_broken_pipe() -> None:
+    """A reader that went away (`| head`): say so once and stop."""
+    _silence_stdout()
     click.echo("portannot: output closed early (broken pipe)", err=True)
     sys.exit(int(ExitCode.OUTPUT_ERROR))

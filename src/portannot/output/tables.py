@@ -12,31 +12,31 @@ import pyarrow as pa
 
 from portannot.aggregate.rules import DIRECTION_BASES, SERVICE_BASES, FlowColumns
 from portannot.decode import NO_VLAN, PacketBatch
+from portannot.output.arrays import arrow, strings
 from portannot.output.text import addresses, tcp_flag_text
 from portannot.registry import ServiceTable
 from portannot.status import STATUS_NAMES
 from portannot.transport import TRANSPORT_NAMES
 
 TIMESTAMP = pa.timestamp("ns", tz="UTC")
-_TRANSPORTS = pa.array(list(TRANSPORT_NAMES))
-_STATUSES = pa.array(list(STATUS_NAMES))
-_DIRECTION_BASES = pa.array(list(DIRECTION_BASES))
-_SERVICE_BASES = pa.array(list(SERVICE_BASES))
+_TRANSPORTS = strings(list(TRANSPORT_NAMES))
+_STATUSES = strings(list(STATUS_NAMES))
+_DIRECTION_BASES = strings(list(DIRECTION_BASES))
+_SERVICE_BASES = strings(list(SERVICE_BASES))
 
 
 def _dictionary(codes: np.ndarray, values: pa.Array, valid: np.ndarray | None = None) -> pa.Array:
-    idx = pa.array(codes.astype(np.int32), mask=None if valid is None else ~valid)
-    return pa.DictionaryArray.from_arrays(idx, values)
+    return pa.DictionaryArray.from_arrays(arrow(codes, pa.int32(), valid), values)
 
 
 def _masked(values: np.ndarray, valid: np.ndarray, type_: pa.DataType) -> pa.Array:
-    return pa.array(values, type=type_, mask=~valid)
+    return arrow(values, type_, valid)
 
 
 def _names(table: ServiceTable) -> pa.Array:
     cached = getattr(table, "_arrow_names", None)
     if cached is None:
-        cached = pa.array([str(n) for n in table.names], pa.string())
+        cached = strings([str(n) for n in table.names])
         table._arrow_names = cached  # type: ignore[attr-defined]
     return cached
 
@@ -50,9 +50,9 @@ def packet_batch(batch: PacketBatch, table: ServiceTable, *, with_file: bool = F
     words_src = batch.src_addr.view(np.uint64)
     words_dst = batch.dst_addr.view(np.uint64)
     cols = {
-        "number": pa.array(batch.number, pa.int64()),
-        "ts": pa.array(batch.ts_ns, pa.int64()).cast(TIMESTAMP),
-        "length": pa.array(batch.length, pa.uint32()),
+        "number": arrow(batch.number, pa.int64()),
+        "ts": arrow(batch.ts_ns, TIMESTAMP),
+        "length": arrow(batch.length, pa.uint32()),
         "transport": _dictionary(code, _TRANSPORTS, has_ports),
         "src_addr": addresses(words_src, batch.ip_version),
         "src_port": _masked(batch.src_port, has_ports, pa.uint16()),
@@ -61,16 +61,16 @@ def packet_batch(batch: PacketBatch, table: ServiceTable, *, with_file: bool = F
         "src_service": _dictionary(src_name, names, src_name > 0),
         "dst_service": _dictionary(dst_name, names, dst_name > 0),
         "status": _dictionary(batch.status, _STATUSES),
-        "caplen": pa.array(batch.caplen, pa.uint32()),
-        "interface": pa.array(batch.interface, pa.uint32()),
-        "linktype": pa.array(batch.linktype, pa.uint16()),
+        "caplen": arrow(batch.caplen, pa.uint32()),
+        "interface": arrow(batch.interface, pa.uint32()),
+        "linktype": arrow(batch.linktype, pa.uint16()),
         "vlan": _masked(batch.vlan, batch.vlan != NO_VLAN, pa.uint16()),
         "ip_version": _masked(batch.ip_version, batch.ip_version != 0, pa.uint8()),
         "ip_proto": _masked(batch.ip_proto, batch.ip_version != 0, pa.uint8()),
         "tcp_flags": _masked(batch.tcp_flags, batch.transport == 0, pa.uint16()),
     }
     if with_file:
-        cols["file"] = pa.array(np.full(len(batch), batch.file_index, np.int32))
+        cols["file"] = arrow(np.full(len(batch), batch.file_index, np.int32), pa.int32())
     return pa.RecordBatch.from_pydict(cols)
 
 
@@ -86,33 +86,29 @@ def flow_batch(flows: FlowColumns, table: ServiceTable) -> pa.RecordBatch:
     is_tcp = flows.transport == 0
     named = flows.service > 0
     cols = {
-        "flow_id": pa.array(flows.flow_id, pa.int64()),
+        "flow_id": arrow(flows.flow_id, pa.int64()),
         "transport": _dictionary(flows.transport, _TRANSPORTS),
         "orig_addr": addresses(flows.orig_addr, flows.ip_version),
-        "orig_port": pa.array(flows.orig_port, pa.uint16()),
+        "orig_port": arrow(flows.orig_port, pa.uint16()),
         "resp_addr": addresses(flows.resp_addr, flows.ip_version),
-        "resp_port": pa.array(flows.resp_port, pa.uint16()),
+        "resp_port": arrow(flows.resp_port, pa.uint16()),
         "service": _dictionary(flows.service, _names(table), named),
         "service_port": _masked(flows.service_port.astype(np.uint16), named, pa.uint16()),
         "service_basis": _dictionary(flows.service_basis, _SERVICE_BASES),
         "direction_basis": _dictionary(flows.direction_basis, _DIRECTION_BASES),
-        "first_ts": pa.array(flows.first_ts, pa.int64()).cast(TIMESTAMP),
-        "last_ts": pa.array(flows.last_ts, pa.int64()).cast(TIMESTAMP),
-        "duration": pa.array((flows.last_ts - flows.first_ts) / 1e9, pa.float64()),
-        "orig_packets": pa.array(flows.orig_packets, pa.int64()),
-        "orig_bytes": pa.array(flows.orig_bytes, pa.int64()),
-        "resp_packets": pa.array(flows.resp_packets, pa.int64()),
-        "resp_bytes": pa.array(flows.resp_bytes, pa.int64()),
-        "packets": pa.array(flows.orig_packets + flows.resp_packets, pa.int64()),
-        "bytes": pa.array(flows.orig_bytes + flows.resp_bytes, pa.int64()),
-        "orig_tcp_flags": _null_unless(tcp_flag_text(flows.orig_flags), is_tcp),
-        "resp_tcp_flags": _null_unless(tcp_flag_text(flows.resp_flags), is_tcp),
+        "first_ts": arrow(flows.first_ts, TIMESTAMP),
+        "last_ts": arrow(flows.last_ts, TIMESTAMP),
+        "duration": arrow((flows.last_ts - flows.first_ts) / 1e9, pa.float64()),
+        "orig_packets": arrow(flows.orig_packets, pa.int64()),
+        "orig_bytes": arrow(flows.orig_bytes, pa.int64()),
+        "resp_packets": arrow(flows.resp_packets, pa.int64()),
+        "resp_bytes": arrow(flows.resp_bytes, pa.int64()),
+        "packets": arrow(flows.orig_packets + flows.resp_packets, pa.int64()),
+        "bytes": arrow(flows.orig_bytes + flows.resp_bytes, pa.int64()),
+        "orig_tcp_flags": tcp_flag_text(flows.orig_flags, is_tcp),
+        "resp_tcp_flags": tcp_flag_text(flows.resp_flags, is_tcp),
         "vlan": _masked(flows.vlan, flows.vlan != NO_VLAN, pa.uint16()),
-        "ip_version": pa.array(flows.ip_version, pa.uint8()),
+        "ip_version": arrow(flows.ip_version, pa.uint8()),
     }
     return pa.RecordBatch.from_pydict(cols)
 
-
-def _null_unless(arr: pa.DictionaryArray, valid: np.ndarray) -> pa.Array:
-    idx = pa.array(arr.indices.to_numpy(zero_copy_only=False), mask=~valid)
-    return pa.DictionaryArray.from_arrays(idx, arr.dictionary)

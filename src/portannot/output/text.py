@@ -11,6 +11,8 @@ import numpy as np
 import pyarrow as pa
 from numba import njit
 
+from portannot.output.arrays import arrow, strings, validity
+
 HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 
@@ -92,11 +94,9 @@ def addresses(words: np.ndarray, version: np.ndarray) -> pa.Array:
     out = np.empty(max(n * 39, 1), np.uint8)
     offsets = np.empty(n + 1, np.int32)
     size = _format_addresses(np.ascontiguousarray(words), version.astype(np.uint8), HEX, out, offsets)
-    valid = version != 0
-    mask = pa.array(valid).buffers()[1] if not valid.all() else None
+    bitmap, nulls = validity(version != 0)
     return pa.StringArray.from_buffers(
-        n, pa.py_buffer(offsets), pa.py_buffer(out[:size].copy()), mask,
-        null_count=int(n - valid.sum()),
+        n, pa.py_buffer(offsets), pa.py_buffer(out[:size].copy()), bitmap, null_count=nulls,
     )
 
 
@@ -151,9 +151,10 @@ def epoch_seconds(ts_ns: np.ndarray, digits: int) -> pa.Array:
 TCP_FLAG_LETTERS = "FSRPAUECN"
 
 
-def tcp_flag_text(flags: np.ndarray) -> pa.Array:
-    """TCP flags as letters (tcpdump's F S R P A U E C, N for the old nonce bit)."""
+def tcp_flag_text(flags: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    """TCP flags as letters (tcpdump's F S R P A U E C, N for the old nonce bit); null
+    where `valid` is False."""
     uniq, inverse = np.unique(flags, return_inverse=True)
     words = ["".join(ch for bit, ch in enumerate(TCP_FLAG_LETTERS) if int(u) >> bit & 1)
              for u in uniq]
-    return pa.DictionaryArray.from_arrays(pa.array(inverse.astype(np.int32)), pa.array(words))
+    return pa.DictionaryArray.from_arrays(arrow(inverse.reshape(-1), pa.int32(), valid), strings(words))

@@ -56,6 +56,13 @@ class Output:
             raise OutputError(f"{self.path}: output directory {directory} does not exist")
         if os.path.isdir(self.path):
             raise OutputError(f"{self.path}: is a directory")
+        if os.path.exists(self.path) and not os.path.isfile(self.path):
+            # a device or a FIFO: write to it as it is; there is no file to replace
+            try:
+                self.stream = open(self.path, "wb")  # noqa: SIM115 - closed by commit/abort
+            except OSError as exc:
+                raise _output_error(self.path, exc) from None
+            return
         if os.path.exists(self.path) and not force:
             raise OutputError(f"{self.path}: already exists (use --force to replace it)")
         try:
@@ -67,6 +74,8 @@ class Output:
     def commit(self) -> None:
         if self.tmp is None:
             self.stream.flush()
+            if self.path is not None:
+                self.stream.close()
             return
         try:
             self.stream.close()

@@ -12,6 +12,8 @@ from typing import BinaryIO
 import numpy as np
 
 DEFAULT_CHUNK = 4 << 20
+#: chunks kept mapped behind the window (see MappedWindow._release)
+KEEP_CHUNKS = 6
 
 
 #: read size for compressed streams: a damaged stream loses at most this much before the damage
@@ -121,7 +123,9 @@ class MappedWindow:
     def _release(self) -> None:
         import mmap
 
-        upto = (self.start - self.chunk) & ~(mmap.PAGESIZE - 1)  # keep the last chunk mapped
+        # Keep the chunks a consumer thread may still be decoding (pipeline.QUEUE_DEPTH
+        # plus the one in hand): pages released under it would fault back in and stay.
+        upto = (self.start - KEEP_CHUNKS * self.chunk) & ~(mmap.PAGESIZE - 1)
         if upto - self._released >= 8 * self.chunk and hasattr(self._mmap, "madvise"):
             self._mmap.madvise(mmap.MADV_DONTNEED, self._released, upto - self._released)
             self._released = upto

@@ -84,7 +84,7 @@ class ChunkWindow:
         return out
 
 
-class MappedWindow:
+class MappedWindow(ChunkWindow):
     """The same window over a regular file, mapped instead of read: no copy at all.
 
     The window only moves forward over the mapping; pages behind it are handed
@@ -107,13 +107,7 @@ class MappedWindow:
         self.base = 0
         self.eof = size == 0
         self._released = 0
-
-    @property
-    def available(self) -> int:
-        return self.end - self.start
-
-    def offset_of(self, pos: int) -> int:
-        return pos
+        self.error: BaseException | None = None
 
     def fill(self, need: int = 0) -> None:
         self._release()
@@ -129,15 +123,6 @@ class MappedWindow:
         if upto - self._released >= 8 * self.chunk and hasattr(self._mmap, "madvise"):
             self._mmap.madvise(mmap.MADV_DONTNEED, self._released, upto - self._released)
             self._released = upto
-
-    def take(self, n: int) -> bytes | None:
-        if self.available < n:
-            self.fill(n)
-            if self.available < n:
-                return None
-        out = self.buf[self.start : self.start + n].tobytes()
-        self.start += n
-        return out
 
     def close(self) -> None:
         self.buf = np.empty(0, np.uint8)

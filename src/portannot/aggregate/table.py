@@ -35,10 +35,6 @@ class RawFlows:
     def head(self, n: int) -> RawFlows:
         return RawFlows(self.keys[:n], self.counts[:n], self.times[:n], self.small[:n], self.seq[:n])
 
-    def take(self, index: np.ndarray) -> RawFlows:
-        return RawFlows(self.keys[index], self.counts[index], self.times[index],
-                        self.small[index], self.seq[index])
-
     @staticmethod
     def concat(parts: list[RawFlows]) -> RawFlows:
         parts = [p for p in parts if len(p)]

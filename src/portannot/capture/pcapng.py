@@ -16,6 +16,7 @@ from portannot.capture.chunks import ChunkWindow
 from portannot.capture.problems import ReadProblem
 from portannot.capture.walk import (
     BAD_RECORD,
+    BYTE_ORDER_MAGIC,
     NEED_MORE,
     PCAPNG_IDB,
     PCAPNG_SHB,
@@ -26,11 +27,18 @@ from portannot.capture.walk import (
 from portannot.errors import CaptureFormatError
 
 SHB_MAGIC = b"\x0a\x0d\x0d\x0a"
-BYTE_ORDER_MAGIC = 0x1A2B3C4D
 MAX_BLOCK = 32 << 20
 OPT_IF_TSRESOL = 9
 OPT_IF_TSOFFSET = 14
 MAX_TSOFFSET = (1 << 62) // 1_000_000_000  #: largest if_tsoffset (s) whose ns fit in int64
+
+
+def section_byte_order(bom: bytes) -> str | None:
+    """"big" or "little" from a section header's byte-order magic; None if it is not one."""
+    for order in ("big", "little"):
+        if int.from_bytes(bom, order) == BYTE_ORDER_MAGIC:
+            return order
+    return None
 
 
 def sniff(head: bytes) -> bool:
@@ -121,14 +129,10 @@ class PcapngReader:
                     self._problem(w.start, "file ends inside a section header block")
                     return False
                 p = w.start
-            bom = w.buf[p + 8 : p + 12].tobytes()
-            if int.from_bytes(bom, "big") == BYTE_ORDER_MAGIC:
-                big = True
-            elif int.from_bytes(bom, "little") == BYTE_ORDER_MAGIC:
-                big = False
-            else:
+            order = section_byte_order(w.buf[p + 8 : p + 12].tobytes())
+            if order is None:
                 return self._resync(p, "section header block with an unknown byte-order magic")
-            order = "big" if big else "little"
+            big = order == "big"
             blen = int.from_bytes(w.buf[p + 4 : p + 8].tobytes(), order)
             if blen < 28 or blen % 4 or blen > MAX_BLOCK:
                 return self._resync(p, f"section header block length {blen} is impossible")
@@ -237,12 +241,8 @@ class PcapngReader:
         w = self.window
         if btype != PCAPNG_SHB or w.end - pos < 28:
             return False
-        bom = w.buf[pos + 8 : pos + 12].tobytes()
-        if int.from_bytes(bom, "big") == BYTE_ORDER_MAGIC:
-            order = "big"
-        elif int.from_bytes(bom, "little") == BYTE_ORDER_MAGIC:
-            order = "little"
-        else:
+        order = section_byte_order(w.buf[pos + 8 : pos + 12].tobytes())
+        if order is None:
             return False
         blen = int.from_bytes(w.buf[pos + 4 : pos + 8].tobytes(), order)
         if not (28 <= blen <= w.end - pos and blen % 4 == 0 and blen <= MAX_BLOCK):

@@ -39,7 +39,6 @@ class CaptureReader:
         self.format_name = ""
         self.compression = ""
         self.ts_digits = 6  #: fraction digits of the capture's timestamps
-        self._reader = None
 
     def __iter__(self) -> Iterator[RecordBatch]:
         stream, self.compression = open_stream(self.path)

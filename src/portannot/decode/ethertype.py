@@ -32,7 +32,6 @@ ETHER_TABLE = np.zeros(65536, dtype=np.uint8)
 for _et, _kind in ETHERTYPES.items():
     ETHER_TABLE[_et] = _kind
 
-NO_VLAN = 0xFFFF
 MAX_LAYERS = 16  #: tags + labels followed before giving up (stops crafted endless stacks)
 ETH_MPLS = 0x8847
 

@@ -15,7 +15,8 @@ from numba import njit
 
 from portannot import status as S
 from portannot import transport as T
-from portannot.decode.ethertype import IPV4, IPV6, MAX_LAYERS, NO_VLAN, ether_step
+from portannot.decode.columns import NO_VLAN
+from portannot.decode.ethertype import IPV4, IPV6, MAX_LAYERS, ether_step
 from portannot.decode.fields import CONTINUE, SHORT
 from portannot.decode.fragments import recall, remember
 from portannot.decode.ip import (

@@ -14,7 +14,6 @@ import sys
 import tempfile
 from typing import BinaryIO
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -175,6 +174,3 @@ def human_bytes(n: float) -> str:
         n /= 1000
     return str(n)
 
-
-def as_int_list(values: np.ndarray) -> list[int]:
-    return [int(v) for v in values]

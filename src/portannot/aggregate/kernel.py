@@ -1,11 +1,19 @@
 """Compiled aggregation of packets into bidirectional flows.
 
-An open-addressing hash table with linear probing, held in a few numpy arrays.
-A flow's key is (transport, lower end, higher end), an end being
-(address, port) and "lower" a fixed total order, so both directions of a
-conversation meet in one slot; counters are kept per direction (0: lower to
-higher end, 1: the reverse). The table doubles when half full; it is the only
-state that grows, and it grows with flows, never with packets.
+Two structures, so that a packet touches as little memory as possible:
+
+- `rows`: one 128-byte row per flow (16 uint64 words: the key, the counters,
+  the times, the creation sequence and eight int32 fields), dense and in the
+  order flows were created. Growing it is one copy; draining it is a slice.
+- `index`: an open-addressing hash index with linear probing, 8 bytes a slot:
+  the upper 32 bits of the key's hash (a tag, so a probe rarely reads a row it
+  does not want) and the row number. It doubles when half full, rebuilt from
+  the rows.
+
+A flow's key is (transport, lower end, higher end), an end being (address,
+port) and "lower" a fixed total order, so both directions of a conversation
+meet in one row; counters are kept per direction (0: lower to higher end, 1:
+the reverse). Memory grows with flows, never with packets.
 """
 
 from __future__ import annotations
@@ -14,23 +22,35 @@ import numpy as np
 from numba import njit
 
 from portannot import status as S
+from portannot.prefetch import prefetch
 
-# columns of `keys` (uint64)
-K_A0, K_A1, K_B0, K_B1, K_TP = range(5)
-# columns of `counts` (uint64)
-C_PK0, C_PK1, C_BY0, C_BY1 = range(4)
-# columns of `times` (int64)
-T_FIRST, T_LAST = range(2)
-# columns of `small` (int32)
-(M_LIVE, M_FLAGS0, M_FLAGS1, M_VLAN, M_FIRST_DIR, M_SYN_DIR, M_SYNACK_DIR, M_CLOSED,
- M_IPV) = range(9)
-N_SMALL = 9
+ROW_WORDS = 16
+# words of a row (uint64)
+W_A0, W_A1, W_B0, W_B1, W_TP = range(5)
+W_PK0, W_PK1, W_BY0, W_BY1 = range(5, 9)
+W_FIRST, W_LAST, W_SEQ = 9, 10, 11  # int64 values stored as their bits
+W_SMALL = 12  # words 12..15 hold N_SMALL int32 fields
+
+# the same fields as the RawFlows views see them
+K_A0, K_A1, K_B0, K_B1, K_TP = range(5)  # keys = words 0..4
+C_PK0, C_PK1, C_BY0, C_BY1 = range(4)  # counts = words 5..8
+T_FIRST, T_LAST = range(2)  # times = words 9..10
+(M_FLAGS0, M_FLAGS1, M_VLAN, M_FIRST_DIR, M_SYN_DIR, M_SYNACK_DIR, M_CLOSED,
+ M_IPV) = range(8)  # small = words 12..15 as int32
+N_SMALL = 8
+
+EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
+ROW_MASK = np.uint64(0xFFFFFFFF)
 
 TCP_FIN, TCP_SYN, TCP_RST, TCP_ACK = 0x01, 0x02, 0x04, 0x10
 TCP = 0
 
+# state: [rows in use, next sequence number]
+ST_ROWS, ST_SEQ = 0, 1
 # returned reasons
 DONE, GROW = 0, 1
+#: how many packets ahead `aggregate` prefetches the index slot it will need
+AHEAD = 16
 
 
 @njit(cache=True, nogil=True, forceinline=True)
@@ -46,167 +66,224 @@ def _hash(a0, a1, b0, b1, tp):
 
 
 @njit(cache=True, nogil=True, forceinline=True)
-def _find(keys, small, mask, a0, a1, b0, b1, tp):
-    """Slot holding the key, or the empty slot where it belongs."""
-    s = np.int64(_hash(a0, a1, b0, b1, tp) & np.uint64(mask))
+def _find(index, rows, h, a0, a1, b0, b1, tp):
+    """(slot, row) of the key; row -1 and the empty slot where it belongs if absent."""
+    mask = np.uint64(index.shape[0] - 1)
+    s = h & mask
+    tag = h >> np.uint64(32)
     while True:
-        if small[s, M_LIVE] == 0:
-            return s
-        if (keys[s, K_TP] == tp and keys[s, K_A0] == a0 and keys[s, K_A1] == a1
-                and keys[s, K_B0] == b0 and keys[s, K_B1] == b1):
-            return s
-        s = (s + 1) & mask
+        e = index[s]
+        if e == EMPTY:
+            return s, -1
+        if e >> np.uint64(32) == tag:
+            r = np.int64(e & ROW_MASK)
+            if (rows[r, W_TP] == tp and rows[r, W_A0] == a0 and rows[r, W_A1] == a1
+                    and rows[r, W_B0] == b0 and rows[r, W_B1] == b1):
+                return s, r
+        s = (s + np.uint64(1)) & mask
 
 
 @njit(cache=True, nogil=True, forceinline=True)
-def _copy_slot(keys, counts, times, small, seq, s, okeys, ocounts, otimes, osmall, oseq, o):
-    for j in range(5):
-        okeys[o, j] = keys[s, j]
-    for j in range(4):
-        ocounts[o, j] = counts[s, j]
-    otimes[o, 0] = times[s, 0]
-    otimes[o, 1] = times[s, 1]
-    for j in range(N_SMALL):
-        osmall[o, j] = small[s, j]
-    oseq[o] = seq[s]
+def _entry(h, r):
+    return ((h >> np.uint64(32)) << np.uint64(32)) | np.uint64(r)
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def _copy_row(rows, r, out, o):
+    for j in range(ROW_WORDS):
+        out[o, j] = rows[r, j]
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def _key(src, dst, transport, sport, dport, i):
+    """(lower address words, higher address words, transport|ports, direction)."""
+    s0 = src[i, 0]
+    s1 = src[i, 1]
+    d0 = dst[i, 0]
+    d1 = dst[i, 1]
+    sp = np.uint64(sport[i])
+    dp = np.uint64(dport[i])
+    # order the two ends: (address words, port)
+    if s0 != d0:
+        forward = s0 < d0
+    elif s1 != d1:
+        forward = s1 < d1
+    else:
+        forward = sp <= dp
+    t = np.uint64(transport[i]) << np.uint64(32)
+    if forward:
+        return s0, s1, d0, d1, t | (sp << np.uint64(16)) | dp, 0
+    return d0, d1, s0, s1, t | (dp << np.uint64(16)) | sp, 1
 
 
 @njit(cache=True, nogil=True)
-def aggregate(keys, counts, times, small, seq, used, next_seq,
+def aggregate(index, rows, small, state,
               src, dst, transport, sport, dport, flags, length, ts_ns, vlan, ip_version, status,
-              start, idle_ns, active_ns,
-              ekeys, ecounts, etimes, esmall, eseq, n_ended):
+              start, idle_ns, active_ns, ended, n_ended):
     """Fold packets[start:] into the table. Flows that end (timeouts, a new SYN after
-    FIN/RST) are copied out to the e* arrays. Stops early when the table must grow.
+    FIN/RST) are copied out to `ended` and their row starts the new flow. Stops
+    early when the index is half full or the rows are full.
 
-    Returns (next packet index, reason, flows ended so far). `used` and `next_seq`
-    are one-element arrays updated in place.
+    `small` is rows[:, W_SMALL:].view(int32). Returns (next packet index, reason,
+    flows ended so far); `state` is updated in place.
     """
-    mask = keys.shape[0] - 1
-    limit = keys.shape[0] // 2
+    limit = index.shape[0] // 2
+    capacity = rows.shape[0]
+    mask = np.uint64(index.shape[0] - 1)
     e = n_ended
     n = status.shape[0]
+    nrows = state[ST_ROWS]
+    hashes = np.empty(n, np.uint64)
     for i in range(start, n):
+        if status[i] == S.PORTS:
+            a0, a1, b0, b1, tp, d = _key(src, dst, transport, sport, dport, i)
+            hashes[i] = _hash(a0, a1, b0, b1, tp)
+    for i in range(start, n):
+        # AHEAD packets on, bring the index slot in; half as far on, the row it names
+        j = i + AHEAD
+        if j < n and status[j] == S.PORTS:
+            prefetch(index, hashes[j] & mask)
+        j = i + AHEAD // 2
+        if j < n and status[j] == S.PORTS:
+            hint = index[hashes[j] & mask]
+            if hint != EMPTY:
+                r = np.int64(hint & ROW_MASK)
+                if r < capacity:
+                    prefetch(rows, (r, 0))
+                    prefetch(rows, (r, ROW_WORDS - 1))
         if status[i] != S.PORTS:
             continue
-        if used[0] >= limit:
+        if nrows >= limit or nrows >= capacity:
+            state[ST_ROWS] = nrows
             return i, GROW, e
-        s0 = src[i, 0]
-        s1 = src[i, 1]
-        d0 = dst[i, 0]
-        d1 = dst[i, 1]
-        sp = np.uint64(sport[i])
-        dp = np.uint64(dport[i])
-        # order the two ends: (address words, port)
-        forward = True
-        if s0 != d0:
-            forward = s0 < d0
-        elif s1 != d1:
-            forward = s1 < d1
-        else:
-            forward = sp <= dp
-        if forward:
-            a0, a1, b0, b1 = s0, s1, d0, d1
-            tp = (np.uint64(transport[i]) << np.uint64(32)) | (sp << np.uint64(16)) | dp
-            d = 0
-        else:
-            a0, a1, b0, b1 = d0, d1, s0, s1
-            tp = (np.uint64(transport[i]) << np.uint64(32)) | (dp << np.uint64(16)) | sp
-            d = 1
+        a0, a1, b0, b1, tp, d = _key(src, dst, transport, sport, dport, i)
+        h = hashes[i]
         f = np.int32(flags[i])
         ts = ts_ns[i]
-        slot = _find(keys, small, mask, a0, a1, b0, b1, tp)
-        if small[slot, M_LIVE]:
-            ends = False
-            if idle_ns > 0 and ts - times[slot, T_LAST] > idle_ns or active_ns > 0 and ts - times[slot, T_FIRST] > active_ns or (transport[i] == TCP and small[slot, M_CLOSED]
-                  and (f & TCP_SYN) and not (f & TCP_ACK)):
-                ends = True
-            if ends:
-                _copy_slot(keys, counts, times, small, seq, slot,
-                           ekeys, ecounts, etimes, esmall, eseq, e)
+        slot, r = _find(index, rows, h, a0, a1, b0, b1, tp)
+        fresh = r < 0
+        if fresh:
+            r = nrows
+            nrows += 1
+            index[slot] = _entry(h, r)
+        else:
+            first = np.int64(rows[r, W_FIRST])
+            last = np.int64(rows[r, W_LAST])
+            if ((idle_ns > 0 and ts - last > idle_ns)
+                    or (active_ns > 0 and ts - first > active_ns)
+                    or (transport[i] == TCP and small[r, M_CLOSED]
+                        and (f & TCP_SYN) and not (f & TCP_ACK))):
+                _copy_row(rows, r, ended, e)
                 e += 1
-                small[slot, M_LIVE] = 0
-                used[0] -= 1
-        if small[slot, M_LIVE] == 0:
-            keys[slot, K_A0] = a0
-            keys[slot, K_A1] = a1
-            keys[slot, K_B0] = b0
-            keys[slot, K_B1] = b1
-            keys[slot, K_TP] = tp
-            for j in range(4):
-                counts[slot, j] = 0
-            times[slot, T_FIRST] = ts
-            times[slot, T_LAST] = ts
-            small[slot, M_LIVE] = 1
-            small[slot, M_FLAGS0] = 0
-            small[slot, M_FLAGS1] = 0
-            small[slot, M_VLAN] = vlan[i]
-            small[slot, M_FIRST_DIR] = d
-            small[slot, M_SYN_DIR] = -1
-            small[slot, M_SYNACK_DIR] = -1
-            small[slot, M_CLOSED] = 0
-            small[slot, M_IPV] = ip_version[i]
-            seq[slot] = next_seq[0]
-            next_seq[0] += 1
-            used[0] += 1
-        counts[slot, d] += 1
-        counts[slot, 2 + d] += np.uint64(length[i])
-        if ts < times[slot, T_FIRST]:
-            times[slot, T_FIRST] = ts
-        if ts > times[slot, T_LAST]:
-            times[slot, T_LAST] = ts
-        small[slot, M_FLAGS0 + d] |= f
+                fresh = True
+        if fresh:
+            rows[r, W_A0] = a0
+            rows[r, W_A1] = a1
+            rows[r, W_B0] = b0
+            rows[r, W_B1] = b1
+            rows[r, W_TP] = tp
+            rows[r, W_PK0] = 0
+            rows[r, W_PK1] = 0
+            rows[r, W_BY0] = 0
+            rows[r, W_BY1] = 0
+            rows[r, W_FIRST] = np.uint64(ts)
+            rows[r, W_LAST] = np.uint64(ts)
+            rows[r, W_SEQ] = np.uint64(state[ST_SEQ])
+            state[ST_SEQ] += 1
+            small[r, M_FLAGS0] = 0
+            small[r, M_FLAGS1] = 0
+            small[r, M_VLAN] = vlan[i]
+            small[r, M_FIRST_DIR] = d
+            small[r, M_SYN_DIR] = -1
+            small[r, M_SYNACK_DIR] = -1
+            small[r, M_CLOSED] = 0
+            small[r, M_IPV] = ip_version[i]
+        rows[r, W_PK0 + d] += np.uint64(1)
+        rows[r, W_BY0 + d] += np.uint64(length[i])
+        if ts < np.int64(rows[r, W_FIRST]):
+            rows[r, W_FIRST] = np.uint64(ts)
+        if ts > np.int64(rows[r, W_LAST]):
+            rows[r, W_LAST] = np.uint64(ts)
+        small[r, M_FLAGS0 + d] |= f
         if transport[i] == TCP:
             if (f & TCP_SYN) and not (f & TCP_ACK):
-                if small[slot, M_SYN_DIR] < 0:
-                    small[slot, M_SYN_DIR] = d
+                if small[r, M_SYN_DIR] < 0:
+                    small[r, M_SYN_DIR] = d
             elif (f & TCP_SYN) and (f & TCP_ACK):
-                if small[slot, M_SYNACK_DIR] < 0:
-                    small[slot, M_SYNACK_DIR] = d
+                if small[r, M_SYNACK_DIR] < 0:
+                    small[r, M_SYNACK_DIR] = d
             if f & (TCP_FIN | TCP_RST):
-                small[slot, M_CLOSED] = 1
+                small[r, M_CLOSED] = 1
+    state[ST_ROWS] = nrows
     return n, DONE, e
 
 
 @njit(cache=True, nogil=True)
-def rehash(keys, counts, times, small, seq, nkeys, ncounts, ntimes, nsmall, nseq):
-    mask = nkeys.shape[0] - 1
-    for s in range(keys.shape[0]):
-        if small[s, M_LIVE] == 0:
-            continue
-        t = _find(nkeys, nsmall, mask, keys[s, K_A0], keys[s, K_A1], keys[s, K_B0],
-                  keys[s, K_B1], keys[s, K_TP])
-        _copy_slot(keys, counts, times, small, seq, s, nkeys, ncounts, ntimes, nsmall, nseq, t)
+def build_index(rows, n, index):
+    """Fill an empty index with rows[:n]."""
+    for r in range(n):
+        h = _hash(rows[r, W_A0], rows[r, W_A1], rows[r, W_B0], rows[r, W_B1], rows[r, W_TP])
+        slot, _ = _find(index, rows, h, rows[r, W_A0], rows[r, W_A1], rows[r, W_B0],
+                        rows[r, W_B1], rows[r, W_TP])
+        index[slot] = _entry(h, r)
 
 
 @njit(cache=True, nogil=True)
-def evict_idle(keys, counts, times, small, seq, now, idle_ns,
-               ekeys, ecounts, etimes, esmall, eseq):
-    """Copy out and clear every flow idle for longer than idle_ns; returns how many.
-    The caller rehashes afterwards, since clearing breaks probe chains."""
+def evict_idle(rows, n, now, idle_ns, ended):
+    """Copy out every flow idle for longer than idle_ns and close the gaps, keeping the
+    others' order. Returns (rows kept, flows copied out); the index must be rebuilt."""
+    kept = 0
     e = 0
-    for s in range(keys.shape[0]):
-        if small[s, M_LIVE] and now - times[s, T_LAST] > idle_ns:
-            _copy_slot(keys, counts, times, small, seq, s, ekeys, ecounts, etimes, esmall, eseq, e)
+    for r in range(n):
+        if now - np.int64(rows[r, W_LAST]) > idle_ns:
+            _copy_row(rows, r, ended, e)
             e += 1
-            small[s, M_LIVE] = 0
-    return e
+        else:
+            if kept != r:
+                _copy_row(rows, r, rows, kept)
+            kept += 1
+    return kept, e
+
+
+# direction bases, as indices into rules.DIRECTION_BASES
+BASIS_SYN, BASIS_SYNACK, BASIS_FIRST_PACKET = 0, 1, 2
 
 
 @njit(cache=True, nogil=True)
-def drain_in_order(keys, counts, times, small, seq, first_seq, slot_of,
-                   okeys, ocounts, otimes, osmall, oseq):
-    """Copy every live flow out in creation order: a scatter by sequence number into
-    `slot_of` (length = sequence numbers in use since `first_seq`), then one pass."""
-    for i in range(slot_of.shape[0]):
-        slot_of[i] = -1
-    for s in range(keys.shape[0]):
-        if small[s, M_LIVE]:
-            slot_of[seq[s] - first_seq] = s
-    o = 0
-    for i in range(slot_of.shape[0]):
-        s = slot_of[i]
-        if s >= 0:
-            _copy_slot(keys, counts, times, small, seq, s, okeys, ocounts, otimes, osmall, oseq, o)
-            o += 1
-    return o
+def orient(rows, small, transport, ip_version, orig_addr, orig_port, resp_addr, resp_port,
+           direction_basis, first_ts, last_ts, orig_packets, orig_bytes, resp_packets,
+           resp_bytes, orig_flags, resp_flags, vlan, flow_id):
+    """Per flow: pick the originator by the direction rule, then lay the canonical
+    (lower, higher) ends and direction-0/1 counters out as originator/responder."""
+    for k in range(rows.shape[0]):
+        syn = small[k, M_SYN_DIR]
+        synack = small[k, M_SYNACK_DIR]
+        if syn >= 0:  # the SYN's sender
+            basis, lower = BASIS_SYN, syn == 0
+        elif synack >= 0:  # the SYN+ACK's receiver
+            basis, lower = BASIS_SYNACK, synack == 1
+        else:  # the first packet's sender
+            basis, lower = BASIS_FIRST_PACKET, small[k, M_FIRST_DIR] == 0
+        o, r = (0, 1) if lower else (1, 0)
+        tp = rows[k, W_TP]
+        ports = (np.uint16((tp >> np.uint64(16)) & np.uint64(0xFFFF)),
+                 np.uint16(tp & np.uint64(0xFFFF)))
+        transport[k] = np.uint8(tp >> np.uint64(32))
+        ip_version[k] = small[k, M_IPV]
+        orig_addr[k, 0] = rows[k, W_A0 + 2 * o]
+        orig_addr[k, 1] = rows[k, W_A1 + 2 * o]
+        resp_addr[k, 0] = rows[k, W_A0 + 2 * r]
+        resp_addr[k, 1] = rows[k, W_A1 + 2 * r]
+        orig_port[k] = ports[o]
+        resp_port[k] = ports[r]
+        direction_basis[k] = basis
+        first_ts[k] = np.int64(rows[k, W_FIRST])
+        last_ts[k] = np.int64(rows[k, W_LAST])
+        orig_packets[k] = np.int64(rows[k, W_PK0 + o])
+        orig_bytes[k] = np.int64(rows[k, W_BY0 + o])
+        resp_packets[k] = np.int64(rows[k, W_PK0 + r])
+        resp_bytes[k] = np.int64(rows[k, W_BY0 + r])
+        orig_flags[k] = small[k, M_FLAGS0 + o]
+        resp_flags[k] = small[k, M_FLAGS0 + r]
+        vlan[k] = small[k, M_VLAN]
+        flow_id[k] = np.int64(rows[k, W_SEQ]) + 1

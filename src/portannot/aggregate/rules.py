@@ -1,10 +1,13 @@
-"""Who is the originator, and which service a flow is: the rules, applied vectorized.
+"""Who is the originator, and which service a flow is.
 
 Direction: the sender of the first SYN without ACK; failing that, the receiver
 of the first SYN+ACK; failing that, the sender of the first packet.
 Service: with a SYN or SYN+ACK the responder is known to be the server, so its
 port's name (or none). Otherwise the one port the registry names; if both are
 named, the lower port; if neither, none. Unnamed ports never give a service.
+
+The direction rule runs per flow in the compiled `kernel.orient`, which also
+lays the columns out; the service rule runs here, vectorized over the flows.
 """
 
 from __future__ import annotations
@@ -48,17 +51,6 @@ class FlowColumns:
         return int(self.flow_id.shape[0])
 
 
-def originator_is_lower(small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(originator is the lower end, direction basis) per flow. Direction 0 is a packet
-    sent by the lower end."""
-    syn = small[:, K.M_SYN_DIR]
-    synack = small[:, K.M_SYNACK_DIR]
-    first = small[:, K.M_FIRST_DIR]
-    basis = np.where(syn >= 0, 0, np.where(synack >= 0, 1, 2)).astype(np.uint8)
-    orig_lower = np.where(syn >= 0, syn == 0, np.where(synack >= 0, synack == 1, first == 0))
-    return orig_lower, basis
-
-
 def choose_service(table: ServiceTable, transport: np.ndarray, orig_port: np.ndarray,
                    resp_port: np.ndarray, direction_basis: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -82,40 +74,34 @@ def choose_service(table: ServiceTable, transport: np.ndarray, orig_port: np.nda
 
 
 def flow_columns(raw: RawFlows, table: ServiceTable) -> FlowColumns:
-    keys, counts, small = raw.keys, raw.counts, raw.small
-    tp = keys[:, K.K_TP]
-    transport = (tp >> np.uint64(32)).astype(np.uint8)
-    lower_port = ((tp >> np.uint64(16)) & np.uint64(0xFFFF)).astype(np.uint16)
-    upper_port = (tp & np.uint64(0xFFFF)).astype(np.uint16)
-    lower_addr = keys[:, 0:2]
-    upper_addr = keys[:, 2:4]
-    orig_lower, dbasis = originator_is_lower(small)
-    ol = orig_lower[:, None]
-    orig_port = np.where(orig_lower, lower_port, upper_port)
-    resp_port = np.where(orig_lower, upper_port, lower_port)
-    service, service_port, sbasis = choose_service(table, transport, orig_port, resp_port, dbasis)
-    pk0, pk1 = counts[:, K.C_PK0].astype(np.int64), counts[:, K.C_PK1].astype(np.int64)
-    by0, by1 = counts[:, K.C_BY0].astype(np.int64), counts[:, K.C_BY1].astype(np.int64)
-    f0, f1 = small[:, K.M_FLAGS0], small[:, K.M_FLAGS1]
-    return FlowColumns(
-        flow_id=raw.seq + 1,
-        transport=transport,
-        ip_version=small[:, K.M_IPV].astype(np.uint8),
-        orig_addr=np.where(ol, lower_addr, upper_addr),
-        orig_port=orig_port,
-        resp_addr=np.where(ol, upper_addr, lower_addr),
-        resp_port=resp_port,
-        service=service,
-        service_port=service_port,
-        service_basis=sbasis,
-        direction_basis=dbasis,
-        first_ts=raw.times[:, K.T_FIRST],
-        last_ts=raw.times[:, K.T_LAST],
-        orig_packets=np.where(orig_lower, pk0, pk1),
-        orig_bytes=np.where(orig_lower, by0, by1),
-        resp_packets=np.where(orig_lower, pk1, pk0),
-        resp_bytes=np.where(orig_lower, by1, by0),
-        orig_flags=np.where(orig_lower, f0, f1).astype(np.uint16),
-        resp_flags=np.where(orig_lower, f1, f0).astype(np.uint16),
-        vlan=small[:, K.M_VLAN].astype(np.uint16),
+    """Flows as originator/responder rows with their direction and service chosen."""
+    n = len(raw)
+    c = FlowColumns(
+        flow_id=np.empty(n, np.int64),
+        transport=np.empty(n, np.uint8),
+        ip_version=np.empty(n, np.uint8),
+        orig_addr=np.empty((n, 2), np.uint64),
+        orig_port=np.empty(n, np.uint16),
+        resp_addr=np.empty((n, 2), np.uint64),
+        resp_port=np.empty(n, np.uint16),
+        service=np.empty(0, np.int32),
+        service_port=np.empty(0, np.int32),
+        service_basis=np.empty(0, np.uint8),
+        direction_basis=np.empty(n, np.uint8),
+        first_ts=np.empty(n, np.int64),
+        last_ts=np.empty(n, np.int64),
+        orig_packets=np.empty(n, np.int64),
+        orig_bytes=np.empty(n, np.int64),
+        resp_packets=np.empty(n, np.int64),
+        resp_bytes=np.empty(n, np.int64),
+        orig_flags=np.empty(n, np.uint16),
+        resp_flags=np.empty(n, np.uint16),
+        vlan=np.empty(n, np.uint16),
     )
+    K.orient(raw.rows, raw.small, c.transport, c.ip_version, c.orig_addr, c.orig_port,
+             c.resp_addr, c.resp_port, c.direction_basis, c.first_ts, c.last_ts,
+             c.orig_packets, c.orig_bytes, c.resp_packets, c.resp_bytes, c.orig_flags,
+             c.resp_flags, c.vlan, c.flow_id)
+    c.service, c.service_port, c.service_basis = choose_service(
+        table, c.transport, c.orig_port, c.resp_port, c.direction_basis)
+    return c

@@ -2,46 +2,66 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from portannot.aggregate import kernel as K
 from portannot.decode.columns import PacketBatch
 
-INITIAL_SLOTS = 1 << 16
+INITIAL_SLOTS = 1 << 16  # index slots; rows start at half that
 
 
-@dataclass
 class RawFlows:
-    """Flows as the kernel keeps them: canonical ends, per-direction counters."""
+    """Flows as the kernel keeps them, one 16-word row each (see kernel.py): canonical
+    ends, per-direction counters. The named fields are views of the rows."""
 
-    keys: np.ndarray  #: uint64 (n, 5)
-    counts: np.ndarray  #: uint64 (n, 4)
-    times: np.ndarray  #: int64 (n, 2)
-    small: np.ndarray  #: int32 (n, N_SMALL)
-    seq: np.ndarray  #: int64 (n,), creation order: the flow id minus one
+    def __init__(self, rows: np.ndarray) -> None:
+        self.rows = rows
 
     def __len__(self) -> int:
-        return int(self.seq.shape[0])
+        return int(self.rows.shape[0])
+
+    @property
+    def keys(self) -> np.ndarray:
+        """uint64 (n, 5): lower address words, higher address words, transport|ports."""
+        return self.rows[:, K.W_A0:K.W_TP + 1]
+
+    @property
+    def counts(self) -> np.ndarray:
+        """uint64 (n, 4): packets 0, packets 1, bytes 0, bytes 1."""
+        return self.rows[:, K.W_PK0:K.W_BY1 + 1]
+
+    @property
+    def times(self) -> np.ndarray:
+        """int64 (n, 2): first and last timestamp, ns."""
+        return self.rows[:, K.W_FIRST:K.W_LAST + 1].view(np.int64)
+
+    @property
+    def seq(self) -> np.ndarray:
+        """int64 (n,): creation order, the flow id minus one."""
+        return self.rows[:, K.W_SEQ].view(np.int64)
+
+    @property
+    def small(self) -> np.ndarray:
+        """int32 (n, N_SMALL): flags, VLAN, direction evidence, IP version."""
+        return _small(self.rows)
 
     @classmethod
     def allocate(cls, n: int) -> RawFlows:
-        return cls(
-            np.empty((n, 5), np.uint64), np.empty((n, 4), np.uint64),
-            np.empty((n, 2), np.int64), np.zeros((n, K.N_SMALL), np.int32), np.empty(n, np.int64),
-        )
+        return cls(np.empty((n, K.ROW_WORDS), np.uint64))
 
     def head(self, n: int) -> RawFlows:
-        return RawFlows(self.keys[:n], self.counts[:n], self.times[:n], self.small[:n], self.seq[:n])
+        return RawFlows(self.rows[:n])
 
     @staticmethod
     def concat(parts: list[RawFlows]) -> RawFlows:
         parts = [p for p in parts if len(p)]
         if not parts:
             return RawFlows.allocate(0)
-        return RawFlows(*(np.concatenate([getattr(p, f) for p in parts])
-                          for f in ("keys", "counts", "times", "small", "seq")))
+        return RawFlows(np.concatenate([p.rows for p in parts]))
+
+
+def _small(rows: np.ndarray) -> np.ndarray:
+    return rows[:, K.W_SMALL:].view(np.int32)
 
 
 class FlowTable:
@@ -53,39 +73,55 @@ class FlowTable:
                  slots: int = INITIAL_SLOTS) -> None:
         self.idle_ns = int(idle_timeout * 1e9) if idle_timeout else 0
         self.active_ns = int(active_timeout * 1e9) if active_timeout else 0
-        self.live = RawFlows.allocate(slots)
-        self.used = np.zeros(1, np.int64)
-        self.next_seq = np.zeros(1, np.int64)
+        self.initial_slots = slots
+        self._reset(slots)
+        self.next_seq = 0
         self.last_sweep_ns: int | None = None
 
+    def _reset(self, slots: int, rows: np.ndarray | None = None, n: int = 0) -> None:
+        """A fresh index of `slots` over rows[:n] (fresh rows if none given)."""
+        self.index = np.full(slots, K.EMPTY, np.uint64)
+        if rows is None:
+            rows = np.zeros((slots // 2, K.ROW_WORDS), np.uint64)
+        self.rows = rows
+        self.state = np.array([n, getattr(self, "next_seq", 0)], np.int64)
+        if n:
+            K.build_index(rows, n, self.index)
+
     def __len__(self) -> int:
-        return int(self.used[0])
+        return int(self.state[K.ST_ROWS])
+
+    @property
+    def slots(self) -> int:
+        """Index slots now allocated (twice the flows it can hold)."""
+        return int(self.index.shape[0])
 
     @property
     def flows_started(self) -> int:
-        return int(self.next_seq[0])
+        return int(self.state[K.ST_SEQ])
 
     def _grow(self) -> None:
-        old = self.live
-        new = RawFlows.allocate(old.keys.shape[0] * 2)
-        K.rehash(old.keys, old.counts, old.times, old.small, old.seq,
-                 new.keys, new.counts, new.times, new.small, new.seq)
-        self.live = new
+        n = len(self)
+        if n >= self.rows.shape[0]:
+            rows = np.zeros((self.rows.shape[0] * 2, K.ROW_WORDS), np.uint64)
+            rows[:n] = self.rows[:n]
+            self.rows = rows
+        if n >= self.index.shape[0] // 2:
+            self.next_seq = self.flows_started
+            self._reset(self.index.shape[0] * 2, self.rows, n)
 
     def update(self, batch: PacketBatch) -> RawFlows:
         n = len(batch)
-        ended = RawFlows.allocate(n) if n else RawFlows.allocate(0)
+        ended = RawFlows.allocate(n)
         src = batch.src_addr.view(np.uint64)
         dst = batch.dst_addr.view(np.uint64)
         start, e = 0, 0
         while True:
-            t = self.live
             start, reason, e = K.aggregate(
-                t.keys, t.counts, t.times, t.small, t.seq, self.used, self.next_seq,
+                self.index, self.rows, _small(self.rows), self.state,
                 src, dst, batch.transport, batch.src_port, batch.dst_port, batch.tcp_flags,
                 batch.length, batch.ts_ns, batch.vlan, batch.ip_version, batch.status,
-                start, self.idle_ns, self.active_ns,
-                ended.keys, ended.counts, ended.times, ended.small, ended.seq, e,
+                start, self.idle_ns, self.active_ns, ended.rows, e,
             )
             if reason == K.DONE:
                 break
@@ -104,30 +140,29 @@ class FlowTable:
     def _sweep(self, now: int) -> RawFlows:
         """Hand out flows idle past the timeout, so memory follows the live flows only."""
         self.last_sweep_ns = now
-        t = self.live
-        ended = RawFlows.allocate(len(self))
-        e = K.evict_idle(t.keys, t.counts, t.times, t.small, t.seq, now, self.idle_ns,
-                         ended.keys, ended.counts, ended.times, ended.small, ended.seq)
+        n = len(self)
+        ended = RawFlows.allocate(n)
+        kept, e = K.evict_idle(self.rows, n, now, self.idle_ns, ended.rows)
         if e:
-            self.used[0] -= e
-            slots = t.keys.shape[0]
-            while slots > INITIAL_SLOTS and len(self) * 8 < slots:
+            slots = self.index.shape[0]
+            while slots > self.initial_slots and kept * 8 < slots:
                 slots //= 2
-            new = RawFlows.allocate(slots)
-            K.rehash(t.keys, t.counts, t.times, t.small, t.seq,
-                     new.keys, new.counts, new.times, new.small, new.seq)
-            self.live = new
+            rows = self.rows
+            if rows.shape[0] > slots // 2:
+                rows = rows[:slots // 2].copy()
+            self.next_seq = self.flows_started
+            self._reset(slots, rows, kept)
         return ended.head(e)
 
     def drain(self) -> RawFlows:
-        t = self.live
+        """Every live flow, in creation order; the table starts over empty."""
         n = len(self)
-        out = RawFlows.allocate(n)
-        if n:
-            first = int(t.seq[t.small[:, K.M_LIVE] != 0].min())
-            slot_of = np.empty(int(self.next_seq[0]) - first, np.int64)
-            K.drain_in_order(t.keys, t.counts, t.times, t.small, t.seq, first, slot_of,
-                             out.keys, out.counts, out.times, out.small, out.seq)
-        self.live = RawFlows.allocate(INITIAL_SLOTS)
-        self.used[0] = 0
-        return out
+        rows = self.rows[:n]
+        seq = rows[:, K.W_SEQ].view(np.int64)
+        if n > 1 and np.any(seq[1:] < seq[:-1]):
+            rows = rows[np.argsort(seq, kind="stable")]
+        elif n < self.rows.shape[0] // 2:
+            rows = rows.copy()  # do not pin the whole row array
+        self.next_seq = self.flows_started
+        self._reset(self.initial_slots)
+        return RawFlows(rows)

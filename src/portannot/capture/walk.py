@@ -13,10 +13,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from portannot.prefetch import prefetch
+
 NEED_MORE = 0  #: the next record is not wholly in the chunk; `need` says how many bytes it takes
 BAD_RECORD = 1  #: a length field is impossible at the returned position
 SPECIAL_BLOCK = 2  #: pcapng block the Python side handles (SHB, IDB)
 FULL = 3  #: output arrays are full
+
+#: how far past the current record the walk prefetches, bytes
+STREAM_AHEAD = 8192
 
 PCAPNG_SHB = 0x0A0D0D0A
 PCAPNG_IDB = 0x00000001
@@ -49,6 +54,19 @@ def _u32(buf, p, big):
     )
 
 
+@njit(cache=True, nogil=True, forceinline=True)
+def _stream_ahead(buf, p, end, ahead):
+    """Prefetch the cache lines up to STREAM_AHEAD bytes past p. The next record's
+    place is known only once this one is read, so the walk would otherwise wait on
+    memory once per record; the file is read in order, so ask for it in order."""
+    stop = min(p + STREAM_AHEAD, end)
+    ahead = max(ahead, p)
+    while ahead < stop:
+        prefetch(buf, ahead)
+        ahead += 64
+    return ahead
+
+
 @njit(cache=True, nogil=True)
 def walk_pcap(buf, start, end, big, nano, hdr_len, max_caplen,
               offset, caplen, length, ts_ns):
@@ -60,11 +78,13 @@ def walk_pcap(buf, start, end, big, nano, hdr_len, max_caplen,
     cap = offset.shape[0]
     p = start
     frac_mul = 1 if nano else 1000
+    ahead = start
     while True:
         if n >= cap:
             return n, p, FULL, 0
         if end - p < hdr_len:
             return n, p, NEED_MORE, hdr_len
+        ahead = _stream_ahead(buf, p, end, ahead)
         sec = _u32(buf, p, big)
         frac = _u32(buf, p + 4, big)
         incl = _u32(buf, p + 8, big)
@@ -111,11 +131,13 @@ def walk_pcapng(buf, start, end, big, if_count, if_snaplen, if_ts_kind, if_ts_ex
     n = 0
     cap = offset.shape[0]
     p = start
+    ahead = start
     while True:
         if n >= cap:
             return n, p, FULL, 0
         if end - p < 12:
             return n, p, NEED_MORE, 12
+        ahead = _stream_ahead(buf, p, end, ahead)
         btype = _u32(buf, p, big)
         if btype == PCAPNG_SHB:
             return n, p, SPECIAL_BLOCK, btype

@@ -31,6 +31,10 @@ from portannot.decode.ip import (
 )
 from portannot.decode.link import link_layer
 from portannot.decode.ports import transport_ports
+from portannot.prefetch import prefetch
+
+#: how many records ahead the decoder asks for the next headers
+AHEAD = 8
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -48,7 +52,10 @@ def decode_records(data, offset, caplen, length, linktype, link_table, ether_tab
     """src_addr and dst_addr are (n, 2) uint64 views of the (n, 16) address columns."""
     key = np.empty(5, dtype=np.uint64)
     size = data.shape[0]
-    for i in range(offset.shape[0]):
+    n = offset.shape[0]
+    for i in range(n):
+        if i + AHEAD < n:  # the headers a few records on, while this one decodes
+            prefetch(data, offset[i + AHEAD])
         p = offset[i]
         end = p + np.int64(caplen[i])
         if end > size:

@@ -35,6 +35,19 @@ def arrow(values: np.ndarray, type_: pa.DataType, valid: np.ndarray | None = Non
     return pa.Array.from_buffers(type_, data.size, [bitmap, pa.py_buffer(data)], null_count=nulls)
 
 
+def numbers(array: pa.Array) -> np.ndarray:
+    """The values of a numeric or timestamp Arrow array without nulls, as numpy.
+
+    `Array.to_numpy()` also imports pandas on first use; reading the data
+    buffer directly does not.
+    """
+    np_type = np.int64 if pa.types.is_timestamp(array.type) else _NUMPY_TYPES[array.type]
+    if array.null_count:
+        raise ValueError("numbers() takes arrays without nulls")
+    data = np.frombuffer(array.buffers()[1], np_type, count=array.offset + len(array))
+    return data[array.offset:]
+
+
 def strings(values: list[str]) -> pa.Array:
     encoded = [v.encode() for v in values]
     offsets = np.zeros(len(encoded) + 1, np.int32)

@@ -154,7 +154,10 @@ TCP_FLAG_LETTERS = "FSRPAUECN"
 def tcp_flag_text(flags: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
     """TCP flags as letters (tcpdump's F S R P A U E C, N for the old nonce bit); null
     where `valid` is False."""
-    uniq, inverse = np.unique(flags, return_inverse=True)
+    flags = flags.astype(np.intp)
+    present = np.flatnonzero(np.bincount(flags, minlength=1))  # the flag sets seen, in order
+    code = np.zeros(present[-1] + 1 if present.size else 1, np.int32)
+    code[present] = np.arange(present.size, dtype=np.int32)
     words = ["".join(ch for bit, ch in enumerate(TCP_FLAG_LETTERS) if int(u) >> bit & 1)
-             for u in uniq]
-    return pa.DictionaryArray.from_arrays(arrow(inverse.reshape(-1), pa.int32(), valid), strings(words))
+             for u in present]
+    return pa.DictionaryArray.from_arrays(arrow(code[flags], pa.int32(), valid), strings(words))

@@ -20,6 +20,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from portannot.errors import OutputError
+from portannot.output.arrays import numbers
 from portannot.output.text import epoch_seconds
 
 FORMATS = ("table", "csv", "jsonl", "parquet")
@@ -30,8 +31,7 @@ def textual(batch: pa.RecordBatch, ts_digits: int) -> pa.RecordBatch:
     cols, names = [], []
     for name, col in zip(batch.schema.names, batch.columns):
         if pa.types.is_timestamp(col.type):
-            ts = col.cast(pa.int64()).to_numpy(zero_copy_only=False)
-            col = epoch_seconds(ts, ts_digits)
+            col = epoch_seconds(numbers(col), ts_digits)
         elif pa.types.is_dictionary(col.type):
             col = col.dictionary_decode()
         cols.append(col)

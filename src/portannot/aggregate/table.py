@@ -74,17 +74,15 @@ class FlowTable:
         self.idle_ns = int(idle_timeout * 1e9) if idle_timeout else 0
         self.active_ns = int(active_timeout * 1e9) if active_timeout else 0
         self.initial_slots = slots
-        self._reset(slots)
-        self.next_seq = 0
+        self.state = np.zeros(2, np.int64)  # [rows in use, next sequence number]
+        self._reindex(slots, np.empty((slots // 2, K.ROW_WORDS), np.uint64), 0)
         self.last_sweep_ns: int | None = None
 
-    def _reset(self, slots: int, rows: np.ndarray | None = None, n: int = 0) -> None:
-        """A fresh index of `slots` over rows[:n] (fresh rows if none given)."""
-        self.index = np.full(slots, K.EMPTY, np.uint64)
-        if rows is None:
-            rows = np.zeros((slots // 2, K.ROW_WORDS), np.uint64)
+    def _reindex(self, slots: int, rows: np.ndarray, n: int) -> None:
+        """Hold rows[:n] under a fresh index of `slots` slots."""
         self.rows = rows
-        self.state = np.array([n, getattr(self, "next_seq", 0)], np.int64)
+        self.state[K.ST_ROWS] = n
+        self.index = np.full(slots, K.EMPTY, np.uint64)
         if n:
             K.build_index(rows, n, self.index)
 
@@ -103,12 +101,11 @@ class FlowTable:
     def _grow(self) -> None:
         n = len(self)
         if n >= self.rows.shape[0]:
-            rows = np.zeros((self.rows.shape[0] * 2, K.ROW_WORDS), np.uint64)
+            rows = np.empty((self.rows.shape[0] * 2, K.ROW_WORDS), np.uint64)
             rows[:n] = self.rows[:n]
             self.rows = rows
         if n >= self.index.shape[0] // 2:
-            self.next_seq = self.flows_started
-            self._reset(self.index.shape[0] * 2, self.rows, n)
+            self._reindex(self.index.shape[0] * 2, self.rows, n)
 
     def update(self, batch: PacketBatch) -> RawFlows:
         n = len(batch)
@@ -150,8 +147,7 @@ class FlowTable:
             rows = self.rows
             if rows.shape[0] > slots // 2:
                 rows = rows[:slots // 2].copy()
-            self.next_seq = self.flows_started
-            self._reset(slots, rows, kept)
+            self._reindex(slots, rows, kept)
         return ended.head(e)
 
     def drain(self) -> RawFlows:
@@ -163,6 +159,6 @@ class FlowTable:
             rows = rows[np.argsort(seq, kind="stable")]
         elif n < self.rows.shape[0] // 2:
             rows = rows.copy()  # do not pin the whole row array
-        self.next_seq = self.flows_started
-        self._reset(self.initial_slots)
+        slots = self.initial_slots
+        self._reindex(slots, np.empty((slots // 2, K.ROW_WORDS), np.uint64), 0)
         return RawFlows(rows)

@@ -15,9 +15,6 @@ import tempfile
 from typing import BinaryIO
 
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from portannot.errors import OutputError
 from portannot.output.arrays import numbers
@@ -125,11 +122,15 @@ class BatchWriter:
     def _write(self, batch: pa.RecordBatch) -> None:
         if self.fmt == "parquet":
             if self._writer is None:
+                import pyarrow.parquet as pq  # each format loads only its own module
+
                 self._writer = pq.ParquetWriter(self.output.stream, batch.schema, compression="zstd")
             self._writer.write_batch(batch)
         elif self.fmt == "csv":
             text = textual(batch, self.ts_digits)
             if self._writer is None:
+                import pyarrow.csv as pacsv
+
                 self._writer = pacsv.CSVWriter(self.output.stream, text.schema)
             self._writer.write_batch(text)
         elif self.fmt == "jsonl":
@@ -163,6 +164,8 @@ def top_rows(batches: list[pa.RecordBatch], column: str, n: int) -> pa.Table:
     table = pa.Table.from_batches(batches)
     if table.num_rows <= n:
         return table.sort_by([(column, "descending")])
+    import pyarrow.compute as pc
+
     idx = pc.select_k_unstable(table, n, [(column, "descending")])
     return table.take(idx).sort_by([(column, "descending")])
 

@@ -125,7 +125,8 @@ class PacketStream:
 
     def __iter__(self) -> Iterator[PacketBatch]:
         if self.background:
-            items = _in_background(self._decoded(_in_background(self._records())))
+            read = _in_background(self._records(), "portannot-read")
+            items = _in_background(self._decoded(read), "portannot-decode")
         else:
             items = self._decoded(self._records())
         acc = self.accounting
@@ -160,7 +161,7 @@ _DONE = object()
 QUEUE_DEPTH = 2
 
 
-def _in_background(items: Iterator[T]) -> Iterator[T]:
+def _in_background(items: Iterator[T], name: str) -> Iterator[T]:
     """Run a generator in a thread, a bounded queue ahead of the consumer; its errors
     surface in the consumer, and a consumer that stops early stops it."""
     q: queue.Queue = queue.Queue(maxsize=QUEUE_DEPTH)
@@ -188,7 +189,7 @@ def _in_background(items: Iterator[T]) -> Iterator[T]:
                 items.close()  # type: ignore[attr-defined]
         put(_DONE)
 
-    worker = threading.Thread(target=produce, name="portannot-decode", daemon=True)
+    worker = threading.Thread(target=produce, name=name, daemon=True)
     worker.start()
     try:
         while True:

@@ -1,0 +1,70 @@
+"""The threaded pipeline: reader and decoder threads ahead of the consumer.
+
+The threaded stream must give exactly what one thread doing the same steps in
+order gives (same packets, same order, same accounting), stop its threads when
+the consumer stops early, and hand a reader's error to the consumer.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from paths import LOCAL_PCAPS
+
+from portannot.errors import InputError
+from portannot.pipeline import PacketStream
+from portannot.status import STATUS_NAMES
+
+SMALL_CHUNK = 4096  # many batches from a small capture
+
+
+def _columns(batches) -> dict[str, np.ndarray]:
+    names = ("number", "ts_ns", "length", "status", "transport", "src_port", "dst_port",
+             "tcp_flags", "src_addr", "dst_addr", "vlan")
+    return {k: np.concatenate([getattr(b, k) for b in batches]) for k in names}
+
+
+MIXED = ["fragments.pcap", "pcapng-multi.pcapng.gz", "truncated.pcap", "malformed.pcap",
+         "transports.pcap", "demo.pcap"]
+
+
+@pytest.mark.parametrize("names", [["demo.pcap"], MIXED], ids=["one-file", "several-files"])
+def test_threads_change_nothing(names):
+    path = [LOCAL_PCAPS / n for n in names]
+    threaded = PacketStream(path, chunk_size=SMALL_CHUNK)
+    inline = PacketStream(path, chunk_size=SMALL_CHUNK, background=False)
+    a, b = list(threaded), list(inline)
+    assert len(a) == len(b) > 1
+    ca, cb = _columns(a), _columns(b)
+    for k in ca:
+        np.testing.assert_array_equal(ca[k], cb[k], err_msg=k)
+    acc = threaded.accounting
+    assert acc.records == len(ca["number"]) == inline.accounting.records
+    assert acc.bytes == int(ca["length"].sum()) == inline.accounting.bytes
+    counts = np.bincount(ca["status"], minlength=len(STATUS_NAMES))
+    np.testing.assert_array_equal(acc.status_counts, counts)
+    for s in range(len(STATUS_NAMES)):
+        assert acc.status_bytes[s] == int(ca["length"][ca["status"] == s].sum())
+    assert [str(p) for p in acc.problems] == [str(p) for p in inline.accounting.problems]
+
+
+def _stage_threads() -> int:
+    return sum(t.name.startswith("portannot-") for t in threading.enumerate())
+
+
+def test_stopping_early_stops_the_threads():
+    stream = iter(PacketStream([LOCAL_PCAPS / "demo.pcap"] * 20, chunk_size=SMALL_CHUNK))
+    next(stream)
+    assert _stage_threads() == 2  # reader and decoder, running ahead
+    stream.close()
+    assert _stage_threads() == 0
+
+
+def test_reader_error_reaches_the_consumer(tmp_path):
+    bad = tmp_path / "not-a-capture.pcap"
+    bad.write_bytes(b"this is not a capture file at all" * 10)
+    with pytest.raises(InputError):
+        list(PacketStream([LOCAL_PCAPS / "demo.pcap", bad]))
+    assert _stage_threads() == 0

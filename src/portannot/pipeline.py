@@ -48,7 +48,6 @@ class Accounting:
     """Every record read, in exactly one status; and what went wrong where."""
 
     records: int = 0
-    bytes: int = 0  #: sum of original frame lengths
     status_counts: np.ndarray = field(default_factory=lambda: np.zeros(len(STATUS_NAMES), np.int64))
     status_bytes: np.ndarray = field(default_factory=lambda: np.zeros(len(STATUS_NAMES), np.int64))
     problems: list[ReadProblem] = field(default_factory=list)
@@ -63,9 +62,7 @@ class Accounting:
         if not n:
             return
         self.records += n
-        before = int(self.status_bytes.sum())
         _tally(batch.status, batch.length, self.status_counts, self.status_bytes)
-        self.bytes += int(self.status_bytes.sum()) - before
         unsupported = batch.status == Status.UNSUPPORTED_LINK
         if unsupported.any():
             lt, cnt = np.unique(batch.linktype[unsupported], return_counts=True)
@@ -74,6 +71,11 @@ class Accounting:
         lo, hi = int(batch.ts_ns.min()), int(batch.ts_ns.max())
         self.first_ts = lo if self.first_ts is None else min(self.first_ts, lo)
         self.last_ts = hi if self.last_ts is None else max(self.last_ts, hi)
+
+    @property
+    def bytes(self) -> int:
+        """Sum of original frame lengths."""
+        return int(self.status_bytes.sum())
 
     @property
     def damaged(self) -> bool:

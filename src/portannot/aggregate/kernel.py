@@ -156,6 +156,7 @@ def aggregate(index, rows, small, state,
         if nrows >= limit or nrows >= capacity:
             state[ST_ROWS] = nrows
             return i, GROW, e
+        # the key again: a few register operations, cheaper than storing 5 words a packet
         a0, a1, b0, b1, tp, d = _key(src, dst, transport, sport, dport, i)
         h = hashes[i]
         f = np.int32(flags[i])

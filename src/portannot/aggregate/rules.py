@@ -50,6 +50,32 @@ class FlowColumns:
     def __len__(self) -> int:
         return int(self.flow_id.shape[0])
 
+    @classmethod
+    def empty(cls, n: int) -> FlowColumns:
+        """Columns for n flows, to be filled by `kernel.orient` and the service rule."""
+        return cls(
+            flow_id=np.empty(n, np.int64),
+            transport=np.empty(n, np.uint8),
+            ip_version=np.empty(n, np.uint8),
+            orig_addr=np.empty((n, 2), np.uint64),
+            orig_port=np.empty(n, np.uint16),
+            resp_addr=np.empty((n, 2), np.uint64),
+            resp_port=np.empty(n, np.uint16),
+            service=np.empty(n, np.int32),
+            service_port=np.empty(n, np.int32),
+            service_basis=np.empty(n, np.uint8),
+            direction_basis=np.empty(n, np.uint8),
+            first_ts=np.empty(n, np.int64),
+            last_ts=np.empty(n, np.int64),
+            orig_packets=np.empty(n, np.int64),
+            orig_bytes=np.empty(n, np.int64),
+            resp_packets=np.empty(n, np.int64),
+            resp_bytes=np.empty(n, np.int64),
+            orig_flags=np.empty(n, np.uint16),
+            resp_flags=np.empty(n, np.uint16),
+            vlan=np.empty(n, np.uint16),
+        )
+
 
 def choose_service(table: ServiceTable, transport: np.ndarray, orig_port: np.ndarray,
                    resp_port: np.ndarray, direction_basis: np.ndarray
@@ -75,29 +101,7 @@ def choose_service(table: ServiceTable, transport: np.ndarray, orig_port: np.nda
 
 def flow_columns(raw: RawFlows, table: ServiceTable) -> FlowColumns:
     """Flows as originator/responder rows with their direction and service chosen."""
-    n = len(raw)
-    c = FlowColumns(
-        flow_id=np.empty(n, np.int64),
-        transport=np.empty(n, np.uint8),
-        ip_version=np.empty(n, np.uint8),
-        orig_addr=np.empty((n, 2), np.uint64),
-        orig_port=np.empty(n, np.uint16),
-        resp_addr=np.empty((n, 2), np.uint64),
-        resp_port=np.empty(n, np.uint16),
-        service=np.empty(0, np.int32),
-        service_port=np.empty(0, np.int32),
-        service_basis=np.empty(0, np.uint8),
-        direction_basis=np.empty(n, np.uint8),
-        first_ts=np.empty(n, np.int64),
-        last_ts=np.empty(n, np.int64),
-        orig_packets=np.empty(n, np.int64),
-        orig_bytes=np.empty(n, np.int64),
-        resp_packets=np.empty(n, np.int64),
-        resp_bytes=np.empty(n, np.int64),
-        orig_flags=np.empty(n, np.uint16),
-        resp_flags=np.empty(n, np.uint16),
-        vlan=np.empty(n, np.uint16),
-    )
+    c = FlowColumns.empty(len(raw))
     K.orient(raw.rows, raw.small, c.transport, c.ip_version, c.orig_addr, c.orig_port,
              c.resp_addr, c.resp_port, c.direction_basis, c.first_ts, c.last_ts,
              c.orig_packets, c.orig_bytes, c.resp_packets, c.resp_bytes, c.orig_flags,

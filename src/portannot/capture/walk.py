@@ -28,6 +28,13 @@ PCAPNG_IDB = 0x00000001
 PCAPNG_OPB = 0x00000002
 PCAPNG_SPB = 0x00000003
 PCAPNG_EPB = 0x00000006
+PCAPNG_NRB = 0x00000004
+PCAPNG_ISB = 0x00000005
+PCAPNG_JOURNAL = 0x00000009
+PCAPNG_DSB = 0x0000000A
+PCAPNG_CUSTOM = 0x00000BAD
+PCAPNG_CUSTOM_NOCOPY = 0x40000BAD
+BYTE_ORDER_MAGIC = 0x1A2B3C4D
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -183,15 +190,6 @@ def walk_pcapng(buf, start, end, big, if_count, if_snaplen, if_ts_kind, if_ts_ex
             interface[n] = 0
             n += 1
         p += blen
-
-
-PCAPNG_NRB = 0x00000004
-PCAPNG_ISB = 0x00000005
-PCAPNG_JOURNAL = 0x00000009
-PCAPNG_DSB = 0x0000000A
-PCAPNG_CUSTOM = 0x00000BAD
-PCAPNG_CUSTOM_NOCOPY = 0x40000BAD
-BYTE_ORDER_MAGIC = 0x1A2B3C4D
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -1,3 +1,3 @@
-from portannot.cli import main
+from portannot.cli import console
 
-main()
+console()

@@ -202,13 +202,23 @@ def test_output_to_a_device_is_not_replaced(tmp_path, demo):
     one_line(proc, ExitCode.OUTPUT_ERROR, contains="space")
 
 
-@pytest.mark.parametrize("fmt", ["csv", "jsonl", "table"])
-def test_broken_pipe(big, fmt):
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["packets", "{big}", "-f", "csv"],
+        ["packets", "{big}", "-f", "jsonl"],
+        ["packets", "{big}", "-f", "table"],
+        ["flows", "{big}"],  # rich tables: rich's own broken-pipe exit would be 1
+        ["summary", "{big}"],
+        ["lookup", "80", "443"],
+    ],
+)
+def test_broken_pipe(big, args):
     """The reader of our output goes away (`| head`): one line, exit 5, no traceback."""
     r, w = os.pipe()
     os.close(r)
     try:
-        proc = run(["packets", str(big), "-f", fmt], stdout=w)
+        proc = run([a.format(big=big) for a in args], stdout=w)
     finally:
         os.close(w)
     one_line(proc, ExitCode.OUTPUT_ERROR, contains="broken pipe")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -54,6 +55,19 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj["debug"] = debug
 
 
+def stdout_console(**kwargs: Any) -> Any:
+    """A rich Console for standard output whose broken pipe is ours (exit 5), not
+    rich's silent exit 1."""
+    from rich.console import Console
+
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            _silence_stdout()
+            raise BrokenPipeOutput("output closed early (broken pipe)")
+
+    return _Console(**kwargs)
+
+
 def registry_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Add --registry and --services to a sub-command that names services."""
 
@@ -88,6 +102,45 @@ def warn(message: str) -> None:
     click.echo(f"portannot: warning: {message}", err=True)
 
 
+def console() -> NoReturn:
+    """The installed `portannot` command: main(), then os._exit once the output is
+    flushed.
+
+    Tearing down the interpreter after the compiled kernels ran (numba's LLVM
+    engines, thousands of typing objects) costs about 0.3 s, more than the work
+    on a 1 GB capture. Every file portannot writes is closed by then; only the
+    teardown is skipped. In-process callers (tests, embedding) use main(), which
+    raises SystemExit as usual.
+    """
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code
+    else:
+        code = 0
+    _exit_now(code)
+
+
+def _exit_now(code: object) -> NoReturn:
+    if isinstance(code, str):  # sys.exit("message"), as click may do
+        click.echo(code, err=True)
+        code = 1
+    status = 0 if code is None else int(code)  # type: ignore[call-overload]
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        click.echo("portannot: output closed early (broken pipe)", err=True)
+        status = int(ExitCode.OUTPUT_ERROR)
+    except OSError as exc:
+        click.echo(f"portannot: {exc.strerror or exc}", err=True)
+        status = int(ExitCode.OUTPUT_ERROR)
+    try:
+        sys.stderr.flush()
+    finally:
+        os._exit(status)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: every known failure becomes one line and an exit code."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
@@ -117,8 +170,6 @@ def main(argv: list[str] | None = None) -> None:
 
 def _silence_stdout() -> None:
     """Point stdout at /dev/null so the interpreter's last flush cannot fail again."""
-    import os
-
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

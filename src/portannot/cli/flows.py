@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from portannot.cli.app import registry_options
+from portannot.cli.app import registry_options, stdout_console
 from portannot.cli.common import capture_inputs, finish, output_options, with_progress
 from portannot.output import BatchWriter, Output, flow_batch
 from portannot.output.writers import human_bytes, top_rows
@@ -58,7 +58,6 @@ def flows(inputs: tuple[str, ...], fmt: str, output: str | None, force: bool, qu
 
 def _print_table(batches, stream: FlowStream, top: int) -> None:
     from rich import box
-    from rich.console import Console
     from rich.table import Table
 
     acc = stream.accounting
@@ -78,7 +77,7 @@ def _print_table(batches, stream: FlowStream, top: int) -> None:
                 f"{human_bytes(r['orig_bytes'])} / {human_bytes(r['resp_bytes'])}",
                 f"{r['duration']:.3f}s", r["direction_basis"],
             )
-    console = Console(width=None if sys.stdout.isatty() else 160)
+    console = stdout_console(width=None if sys.stdout.isatty() else 160)
     console.print(t)
     ported = int(acc.status_counts[0])
     console.print(

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from portannot.cli.app import cli, registry_options, warn
+from portannot.cli.app import cli, registry_options, stdout_console, warn
 from portannot.errors import NotFoundError
 from portannot.registry import PortState, Registry, ServiceRecord, load_registry
 from portannot.transport import TRANSPORT_NAMES
@@ -158,10 +158,9 @@ def resolve_query(registry: Registry, query: str) -> tuple[list[Entry], list[dic
 def _render(
     registry: Registry, query: str, entries: list[Entry], bare: list[dict[str, Any]]
 ) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False, soft_wrap=False)
+    console = stdout_console(highlight=False, soft_wrap=False)
     for entry in entries:
         rec = entry.record
         title = rec.name or "(no name)"

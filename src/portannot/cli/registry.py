@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from portannot.cli.app import cli, registry_options
+from portannot.cli.app import cli, registry_options, stdout_console
 from portannot.cli.lookup import install_warning_handler
 from portannot.registry import PortState, load_registry, resolve_source, store
 from portannot.transport import TRANSPORT_NAMES
@@ -66,10 +66,9 @@ def info(registry: str | None, services: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
         return
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False)
+    console = stdout_console(highlight=False)
     console.print(f"[bold]registry[/bold]  {doc['source']}")
     console.print(f"[bold]chosen by[/bold] {doc['in_use']}  ({doc['path']})")
     console.print(f"[bold]format[/bold]    {doc['format']}")

@@ -10,7 +10,7 @@ import click
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from portannot.cli.app import registry_options
+from portannot.cli.app import registry_options, stdout_console
 from portannot.cli.common import capture_inputs, finish, with_progress
 from portannot.output import flow_batch
 from portannot.output.writers import human_bytes
@@ -107,10 +107,9 @@ def summary(inputs: tuple[str, ...], as_json: bool, top: int, quiet: bool,
 
 def _print(report: dict[str, Any]) -> None:
     from rich import box
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(width=None if sys.stdout.isatty() else 160)
+    console = stdout_console(width=None if sys.stdout.isatty() else 160)
     console.print(f"[bold]{report['packets']:,} packets[/], {human_bytes(report['bytes'])}, "
                   f"{report['flows']:,} flows from {len(report['files'])} file(s)")
 

@@ -68,3 +68,44 @@ def test_reader_error_reaches_the_consumer(tmp_path):
     with pytest.raises(InputError):
         list(PacketStream([LOCAL_PCAPS / "demo.pcap", bad]))
     assert _stage_threads() == 0
+
+
+def _flow_columns(pieces) -> dict[str, np.ndarray]:
+    names = ("flow_id", "transport", "orig_addr", "orig_port", "resp_addr", "resp_port",
+             "service", "direction_basis", "first_ts", "last_ts", "orig_packets",
+             "orig_bytes", "resp_packets", "resp_bytes", "orig_flags", "resp_flags", "vlan")
+    return {k: np.concatenate([getattr(c, k) for c in pieces]) for k in names}
+
+
+def test_flows_in_pieces_from_their_own_thread(monkeypatch):
+    """The flow thread hands ended flows on in pieces of DRAIN_PIECE; together they
+    are exactly the flows of the one-thread stream, in flow-id order."""
+    import portannot.pipeline as pipeline
+    from portannot.registry import load_table
+
+    monkeypatch.setattr(pipeline, "DRAIN_PIECE", 5)
+    table = load_table(None, None)
+    path = [LOCAL_PCAPS / n for n in MIXED]
+    threaded = pipeline.FlowStream(path, table, chunk_size=SMALL_CHUNK)
+    inline = pipeline.FlowStream(path, table, chunk_size=SMALL_CHUNK, background=False)
+    pieces = list(threaded)
+    assert _stage_threads() == 0
+    assert all(1 <= len(p) <= 5 for p in pieces) and len(pieces) > 2
+    a, b = _flow_columns(pieces), _flow_columns(list(inline))
+    np.testing.assert_array_equal(a["flow_id"], np.arange(1, len(a["flow_id"]) + 1))
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    assert threaded.flow_count == inline.flow_count == len(a["flow_id"])
+    assert threaded.accounting.records == inline.accounting.records
+
+
+def test_flow_thread_stops_with_its_consumer():
+    from portannot.pipeline import FlowStream
+    from portannot.registry import load_table
+
+    stream = iter(FlowStream([LOCAL_PCAPS / "demo.pcap"] * 20, load_table(None, None),
+                             idle_timeout=0.001, chunk_size=SMALL_CHUNK))
+    next(stream)
+    assert _stage_threads() == 3  # reader, decoder and flows
+    stream.close()
+    assert _stage_threads() == 0

@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit
 
 from portannot.aggregate.rules import FlowColumns, flow_columns
-from portannot.aggregate.table import FlowTable
+from portannot.aggregate.table import FlowTable, RawFlows
 from portannot.capture import CaptureReader, ReadProblem, RecordBatch
 from portannot.capture.chunks import DEFAULT_CHUNK
 from portannot.decode import Decoder, PacketBatch
@@ -213,26 +213,49 @@ class _Failure:
 
 class FlowStream:
     """Flows of one or several captures: iterate for FlowColumns as flows end (all of
-    them at the end when no timeout is set)."""
+    them at the end when no timeout is set).
+
+    The aggregation runs in its own thread, so what the consumer does with each
+    piece of flows (Arrow conversion, Parquet encoding: both release the GIL)
+    overlaps with orienting the next piece; flows that end together come out in
+    pieces of at most DRAIN_PIECE for that reason.
+    """
 
     def __init__(self, paths: Paths, table: ServiceTable, *, idle_timeout: float | None = None,
-                 active_timeout: float | None = None, chunk_size: int = DEFAULT_CHUNK) -> None:
-        self.packets = PacketStream(paths, chunk_size=chunk_size)
+                 active_timeout: float | None = None, chunk_size: int = DEFAULT_CHUNK,
+                 background: bool = True) -> None:
+        self.packets = PacketStream(paths, chunk_size=chunk_size, background=background)
         self.table = table
         self.flows = FlowTable(idle_timeout, active_timeout)
         self.flow_count = 0
+        self.background = background
 
     @property
     def accounting(self) -> Accounting:
         return self.packets.accounting
 
     def __iter__(self) -> Iterator[FlowColumns]:
-        for batch in self.packets:
-            ended = self.flows.update(batch)
-            if len(ended):
-                self.flow_count += len(ended)
-                yield flow_columns(ended, self.table)
-        rest = self.flows.drain()
-        if len(rest):
-            self.flow_count += len(rest)
-            yield flow_columns(rest, self.table)
+        if self.background:
+            return _in_background(self._columns(), "portannot-flows")
+        return self._columns()
+
+    def _columns(self) -> Iterator[FlowColumns]:
+        for raw in self._ended():
+            for piece in raw.pieces(DRAIN_PIECE):
+                self.flow_count += len(piece)
+                yield flow_columns(piece, self.table)
+
+    def _ended(self) -> Iterator[RawFlows]:
+        packets = iter(self.packets)
+        try:
+            for batch in packets:
+                ended = self.flows.update(batch)
+                if len(ended):
+                    yield ended
+        finally:
+            packets.close()  # type: ignore[attr-defined]
+        yield self.flows.drain()
+
+
+#: flows oriented and handed on at a time when many end at once
+DRAIN_PIECE = 1 << 17

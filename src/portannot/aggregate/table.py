@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from portannot.aggregate import kernel as K
@@ -51,6 +53,11 @@ class RawFlows:
 
     def head(self, n: int) -> RawFlows:
         return RawFlows(self.rows[:n])
+
+    def pieces(self, size: int) -> Iterator[RawFlows]:
+        """Consecutive slices of at most `size` flows (views, no copy)."""
+        for start in range(0, len(self), size):
+            yield RawFlows(self.rows[start:start + size])
 
     @staticmethod
     def concat(parts: list[RawFlows]) -> RawFlows:

@@ -259,3 +259,44 @@ def test_written_frames_come_back(varied):
     got, _ = records(varied["pcapng"], chunk_size=64)
     assert [(r[1], r[6]) for r in got] == [(t // 1000 * 1000, f) for t, f in frames]
     assert [r[4] for r in got] == [(1, 101)[i % 2] for i in range(len(frames))]
+
+
+# ------------------------------------------------------------------ chunk buffers
+
+
+def _dpkt_frames(path) -> list[bytes]:
+    import dpkt
+
+    with open(path, "rb") as f:
+        return [bytes(buf) for _, buf in dpkt.pcap.Reader(f)]
+
+
+@pytest.mark.parametrize("mmap", [False, True], ids=["read", "mmap"])
+def test_batches_kept_by_the_caller_stay_intact(varied, mmap):
+    """Chunk buffers are reused only once nothing refers to them: batches a caller
+    keeps still hold their own bytes after the reader has moved far past them."""
+    path = varied["pcap"]
+    batches = list(CaptureReader(str(path), chunk_size=4096, mmap=mmap))
+    assert len(batches) > 2 * 8  # more chunks than the window keeps spare
+    got = [b.record(i) for b in batches for i in range(len(b))]
+    assert got == _dpkt_frames(path)
+
+
+def test_dropped_batches_lend_their_buffers_again(varied):
+    """Reading batch by batch reuses a handful of buffers (the very same objects, not
+    new ones at a recycled address), and the bytes are still right."""
+    import weakref
+
+    path = varied["pcap"]
+    buffers: list[weakref.ref] = []
+    got, batches, reused = [], 0, 0
+    for b in CaptureReader(str(path), chunk_size=4096):
+        batches += 1
+        if any(ref() is b.data for ref in buffers):
+            reused += 1
+        else:
+            buffers.append(weakref.ref(b.data))
+        got.extend(b.record(i) for i in range(len(b)))
+        del b
+    assert got == _dpkt_frames(path)
+    assert len(buffers) <= 4 and reused == batches - len(buffers) > 10

@@ -22,6 +22,7 @@ import numpy as np
 from numba import njit
 
 from portannot import status as S
+from portannot.borrow import borrow
 from portannot.prefetch import prefetch
 
 ROW_WORDS = 16
@@ -127,6 +128,8 @@ def aggregate(index, rows, small, state,
     `small` is rows[:, W_SMALL:].view(int32). Returns (next packet index, reason,
     flows ended so far); `state` is updated in place.
     """
+    index, rows, small, ended = borrow(index), borrow(rows), borrow(small), borrow(ended)
+    src, dst = borrow(src), borrow(dst)
     limit = index.shape[0] // 2
     capacity = rows.shape[0]
     mask = np.uint64(index.shape[0] - 1)
@@ -222,6 +225,7 @@ def aggregate(index, rows, small, state,
 @njit(cache=True, nogil=True)
 def build_index(rows, n, index):
     """Fill an empty index with rows[:n]."""
+    rows, index = borrow(rows), borrow(index)
     for r in range(n):
         h = _hash(rows[r, W_A0], rows[r, W_A1], rows[r, W_B0], rows[r, W_B1], rows[r, W_TP])
         slot, _ = _find(index, rows, h, rows[r, W_A0], rows[r, W_A1], rows[r, W_B0],
@@ -233,6 +237,7 @@ def build_index(rows, n, index):
 def evict_idle(rows, n, now, idle_ns, ended):
     """Copy out every flow idle for longer than idle_ns and close the gaps, keeping the
     others' order. Returns (rows kept, flows copied out); the index must be rebuilt."""
+    rows, ended = borrow(rows), borrow(ended)
     kept = 0
     e = 0
     for r in range(n):

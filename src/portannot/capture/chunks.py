@@ -7,6 +7,7 @@ record is larger than it, and never past the caller's limit.
 
 from __future__ import annotations
 
+import sys
 from typing import BinaryIO
 
 import numpy as np
@@ -18,6 +19,8 @@ KEEP_CHUNKS = 6
 
 #: read size for compressed streams: a damaged stream loses at most this much before the damage
 COMPRESSED_PIECE = 1 << 13
+#: chunk buffers a window keeps to reuse once no batch refers to them any more
+SPARE_BUFFERS = 8
 
 
 class ChunkWindow:
@@ -33,6 +36,7 @@ class ChunkWindow:
         self.end = 0  #: one past the last valid byte in buf
         self.base = 0  #: file offset of buf[0]
         self.eof = False
+        self._spare: list[np.ndarray] = []
 
     @property
     def available(self) -> int:
@@ -44,13 +48,17 @@ class ChunkWindow:
 
     def fill(self, need: int = 0) -> None:
         """Move what is left to a fresh buffer, read until it is full or the stream ends,
-        and grow it while a record needs more than arrived. Buffers are never reused, so
-        batches handed out earlier stay valid while another thread decodes them."""
+        and grow it while a record needs more than arrived. A buffer is reused only once
+        nothing refers to it, so batches handed out earlier stay valid while another
+        thread decodes them, or for as long as a caller keeps them."""
         if self.start:
             rest = self.end - self.start
-            fresh = np.empty(self.buf.shape[0], dtype=np.uint8)
+            fresh = self._fresh(self.buf.shape[0])
             fresh[:rest] = self.buf[self.start : self.end]
             self.base += self.start
+            self._spare.append(self.buf)
+            if len(self._spare) > SPARE_BUFFERS:
+                del self._spare[0]
             self.buf, self.start, self.end = fresh, 0, rest
         while True:
             view = memoryview(self.buf)
@@ -73,6 +81,20 @@ class ChunkWindow:
             grown[: self.end] = self.buf[: self.end]
             self.buf = grown
 
+    def _fresh(self, size: int) -> np.ndarray:
+        """A spare buffer of `size` bytes that no batch holds any more, else a new one.
+        Reusing saves the page faults of fresh memory, which cost about as much as
+        reading the file (and keeps the allocator from growing its heap)."""
+        spare = self._spare
+        for i in range(len(spare)):
+            buf = spare[i]
+            # three references: the list, `buf`, getrefcount's argument; any batch,
+            # view or array handed out adds one
+            if buf.shape[0] == size and sys.getrefcount(buf) <= 3:
+                del spare[i]
+                return buf
+        return np.empty(size, dtype=np.uint8)
+
     def take(self, n: int) -> bytes | None:
         """Consume n bytes as a bytes object (headers the Python side parses)."""
         if self.available < n:
@@ -85,7 +107,9 @@ class ChunkWindow:
 
 
 class MappedWindow(ChunkWindow):
-    """The same window over a regular file, mapped instead of read: no copy at all.
+    """The same window over a regular file, mapped instead of read: no copy at all,
+    but a page fault per page, which measured slower than read() (CaptureReader's
+    mmap=True chooses it).
 
     The window only moves forward over the mapping; pages behind it are handed
     back to the kernel (MADV_DONTNEED), so resident memory stays at a few chunks

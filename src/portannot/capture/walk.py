@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from portannot.borrow import borrow
 from portannot.prefetch import prefetch
 
 NEED_MORE = 0  #: the next record is not wholly in the chunk; `need` says how many bytes it takes
@@ -81,6 +82,7 @@ def walk_pcap(buf, start, end, big, nano, hdr_len, max_caplen,
 
     Returns (records found, position after the last one, reason, bytes the next record needs).
     """
+    buf = borrow(buf)
     n = 0
     cap = offset.shape[0]
     p = start
@@ -135,6 +137,7 @@ def walk_pcapng(buf, start, end, big, if_count, if_snaplen, if_ts_kind, if_ts_ex
 
     Returns (records found, position, reason, bytes needed or block type).
     """
+    buf = borrow(buf)
     n = 0
     cap = offset.shape[0]
     p = start

@@ -15,6 +15,7 @@ from numba import njit
 
 from portannot import status as S
 from portannot import transport as T
+from portannot.borrow import borrow
 from portannot.decode.columns import NO_VLAN
 from portannot.decode.ethertype import IPV4, IPV6, MAX_LAYERS, ether_step
 from portannot.decode.fields import CONTINUE, SHORT
@@ -50,6 +51,9 @@ def decode_records(data, offset, caplen, length, linktype, link_table, ether_tab
                    vlan, ip_version, src_addr, dst_addr, ip_proto, transport,
                    src_port, dst_port, tcp_flags, status):
     """src_addr and dst_addr are (n, 2) uint64 views of the (n, 16) address columns."""
+    data, src_addr, dst_addr = borrow(data), borrow(src_addr), borrow(dst_addr)
+    f_keys, f_ports, f_transport = borrow(f_keys), borrow(f_ports), borrow(f_transport)
+    f_stamp, f_clock = borrow(f_stamp), borrow(f_clock)
     key = np.empty(5, dtype=np.uint64)
     size = data.shape[0]
     n = offset.shape[0]

@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 from numba import njit
 
+from portannot.borrow import borrow
 from portannot.output.arrays import arrow, strings, validity
 
 HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
@@ -31,6 +32,7 @@ def _put_dec(out, o, v):
 @njit(cache=True, nogil=True)
 def _format_addresses(words, version, hexd, out, offsets):
     """words: (n, 2) uint64 in memory order; version 4, 6 or 0 (no address: empty)."""
+    out = borrow(out)
     o = 0
     b = np.empty(16, np.uint8)
     g = np.empty(8, np.int64)

@@ -61,6 +61,9 @@ def flows(paths: Paths, *, registry: Registry = None,
 
 
 def _concat(batches: list[pa.RecordBatch]) -> pa.Table:
+    """The batches as one table, chunks kept (joining them would copy every column
+    for nothing: pandas and pyarrow's compute read chunked columns as they are);
+    string columns share one dictionary across chunks."""
     if not batches:
         return pa.table({})
-    return pa.Table.from_batches(batches).unify_dictionaries().combine_chunks()
+    return pa.Table.from_batches(batches).unify_dictionaries()

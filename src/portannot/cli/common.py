@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -38,7 +39,11 @@ def output_options(default_format: str) -> Callable[[Callable[..., Any]], Callab
 
 
 def with_progress(items: Iterable[T], accounting: Accounting, quiet: bool) -> Iterator[T]:
-    """Pass items through, showing packets read and rate on stderr when it is a terminal."""
+    """Pass items through, showing packets read and rate on stderr when it is a terminal.
+
+    Starting to read also ends start-up for the collector (see app.console): the
+    imported modules' objects are frozen out of its scans, and collection resumes."""
+    items = _collecting(items)
     if quiet or not sys.stderr.isatty():
         yield from items
         return
@@ -60,3 +65,10 @@ def finish(accounting: Accounting) -> None:
     for line in accounting.warnings():
         warn(line)
     sys.exit(int(ExitCode.DAMAGED_INPUT if accounting.damaged else ExitCode.OK))
+
+
+def _collecting(items: Iterable[T]) -> Iterator[T]:
+    if not gc.isenabled():
+        gc.freeze()
+        gc.enable()
+    yield from items

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import sys
-import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -41,6 +40,8 @@ def output_options(default_format: str) -> Callable[[Callable[..., Any]], Callab
 def with_progress(items: Iterable[T], accounting: Accounting, quiet: bool) -> Iterator[T]:
     """Pass items through, showing packets read and rate on stderr when it is a terminal.
 
+    The line is drawn from the accounting on rich's own refresh (10 a second), not
+    when an item passes: `flows` without timeouts hands on nothing until the end.
     Starting to read also ends start-up for the collector (see app.console): the
     imported modules' objects are frozen out of its scans, and collection resumes."""
     items = _collecting(items)
@@ -48,16 +49,25 @@ def with_progress(items: Iterable[T], accounting: Accounting, quiet: bool) -> It
         yield from items
         return
     from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress, SpinnerColumn, TimeElapsedColumn
 
-    start = time.perf_counter()
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+    with Progress(SpinnerColumn(), _packets_column(accounting), TimeElapsedColumn(),
                   console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task("reading", total=None)
-        for item in items:
-            rate = accounting.records / max(time.perf_counter() - start, 1e-9)
-            progress.update(task, description=f"{accounting.records:,} packets  {rate / 1e6:.2f} M/s")
-            yield item
+        progress.add_task("reading", total=None)
+        yield from items
+
+
+def _packets_column(accounting: Accounting) -> Any:
+    from rich.progress import ProgressColumn
+    from rich.text import Text
+
+    class PacketsRead(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            n = accounting.records
+            rate = n / max(task.elapsed or 0.0, 1e-9)
+            return Text(f"{n:,} packets  {rate / 1e6:.2f} M/s")
+
+    return PacketsRead()
 
 
 def finish(accounting: Accounting) -> None:

@@ -1,0 +1,60 @@
+"""The progress line: on stderr when it is a terminal, never with --quiet or a pipe."""
+
+from __future__ import annotations
+
+import os
+import pty
+import re
+import subprocess
+import sys
+
+from paths import LOCAL_PCAPS
+
+
+def _run_on_terminal(*args: str) -> tuple[str, bytes, int]:
+    """Run portannot with stderr on a pseudo-terminal: (terminal text, stdout, exit)."""
+    import threading
+
+    main_fd, term_fd = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "portannot", *args], stdout=subprocess.PIPE,
+                            stderr=term_fd, stdin=subprocess.DEVNULL)
+    os.close(term_fd)
+    out: list[bytes] = []
+    reader = threading.Thread(target=lambda: out.append(proc.stdout.read()))
+    reader.start()
+    chunks = []
+    while True:
+        try:
+            data = os.read(main_fd, 65536)
+        except OSError:  # the terminal closed with the process
+            break
+        if not data:
+            break
+        chunks.append(data)
+    reader.join()
+    proc.wait()
+    os.close(main_fd)
+    return b"".join(chunks).decode(errors="replace"), out[0], proc.returncode
+
+
+def test_progress_counts_packets_on_a_terminal():
+    capture = LOCAL_PCAPS / "demo.pcap"
+    term, out, code = _run_on_terminal("flows", str(capture), "-f", "csv")
+    assert code == 0
+    counts = [int(n.replace(",", "")) for n in re.findall(r"([\d,]+) packets", term)]
+    assert counts, f"no progress line on the terminal: {term!r}"
+    import dpkt
+
+    with open(capture, "rb") as f:
+        total = sum(1 for _ in dpkt.pcap.Reader(f))
+    assert all(0 <= n <= total for n in counts)
+    assert out.startswith(b"\"flow_id\",")  # stdout carries only the output
+
+
+def test_quiet_and_pipes_get_no_progress():
+    capture = LOCAL_PCAPS / "demo.pcap"
+    term, out, code = _run_on_terminal("flows", str(capture), "-f", "csv", "--quiet")
+    assert code == 0 and "packets" not in term and out.startswith(b"\"flow_id\",")
+    piped = subprocess.run([sys.executable, "-m", "portannot", "flows", str(capture), "-f", "csv"],
+                           capture_output=True)
+    assert piped.returncode == 0 and b"packets" not in piped.stderr

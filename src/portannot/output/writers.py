@@ -8,7 +8,6 @@ leaves a file that looks whole. Text formats go to standard output by default.
 from __future__ import annotations
 
 import errno
-import json
 import os
 import sys
 import tempfile
@@ -23,13 +22,14 @@ from portannot.output.text import epoch_seconds
 FORMATS = ("table", "csv", "jsonl", "parquet")
 
 
-def textual(batch: pa.RecordBatch, ts_digits: int) -> pa.RecordBatch:
-    """Timestamps as epoch seconds at the capture's precision, dictionaries as plain text."""
+def textual(batch: pa.RecordBatch, ts_digits: int, *, decode: bool = True) -> pa.RecordBatch:
+    """Timestamps as epoch seconds at the capture's precision; dictionaries as plain
+    text unless `decode` is False."""
     cols, names = [], []
     for name, col in zip(batch.schema.names, batch.columns):
         if pa.types.is_timestamp(col.type):
             col = epoch_seconds(numbers(col), ts_digits)
-        elif pa.types.is_dictionary(col.type):
+        elif decode and pa.types.is_dictionary(col.type):
             col = col.dictionary_decode()
         cols.append(col)
         names.append(name)
@@ -134,11 +134,9 @@ class BatchWriter:
                 self._writer = pacsv.CSVWriter(self.output.stream, text.schema)
             self._writer.write_batch(text)
         elif self.fmt == "jsonl":
-            text = textual(batch, self.ts_digits)
-            lines = [json.dumps(row, ensure_ascii=False, separators=(",", ":"))
-                     for row in text.to_pylist()]
-            if lines:
-                self.output.stream.write(("\n".join(lines) + "\n").encode())
+            from portannot.output.jsonl import json_lines
+
+            self.output.stream.write(json_lines(textual(batch, self.ts_digits, decode=False)))
         else:
             raise ValueError(self.fmt)
 

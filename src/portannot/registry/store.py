@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import email.utils
 import hashlib
 import json
 import logging
 import os
 import tempfile
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -247,6 +244,10 @@ class Download:
 
 def download(url: str, timeout: float = 60.0) -> Download:
     """Fetch ``url`` completely or raise RegistryError (short reads included)."""
+    import email.utils  # only `registry update` fetches: the HTTP stack stays out of start-up
+    import urllib.error
+    import urllib.request
+
     request = urllib.request.Request(url, headers={"User-Agent": f"portannot/{__version__}"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:

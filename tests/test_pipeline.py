@@ -20,9 +20,15 @@ from portannot.status import STATUS_NAMES
 SMALL_CHUNK = 4096  # many batches from a small capture
 
 
-def _columns(batches) -> dict[str, np.ndarray]:
-    names = ("number", "ts_ns", "length", "status", "transport", "src_port", "dst_port",
-             "tcp_flags", "src_addr", "dst_addr", "vlan")
+PACKET_COLUMNS = ("number", "ts_ns", "length", "status", "transport", "src_port", "dst_port",
+                  "tcp_flags", "src_addr", "dst_addr", "vlan")
+FLOW_COLUMNS = ("flow_id", "transport", "orig_addr", "orig_port", "resp_addr", "resp_port",
+                "service", "direction_basis", "first_ts", "last_ts", "orig_packets",
+                "orig_bytes", "resp_packets", "resp_bytes", "orig_flags", "resp_flags", "vlan")
+
+
+def _columns(batches, names=PACKET_COLUMNS) -> dict[str, np.ndarray]:
+    """Each named column of a stream's batches, joined."""
     return {k: np.concatenate([getattr(b, k) for b in batches]) for k in names}
 
 
@@ -70,13 +76,6 @@ def test_reader_error_reaches_the_consumer(tmp_path):
     assert _stage_threads() == 0
 
 
-def _flow_columns(pieces) -> dict[str, np.ndarray]:
-    names = ("flow_id", "transport", "orig_addr", "orig_port", "resp_addr", "resp_port",
-             "service", "direction_basis", "first_ts", "last_ts", "orig_packets",
-             "orig_bytes", "resp_packets", "resp_bytes", "orig_flags", "resp_flags", "vlan")
-    return {k: np.concatenate([getattr(c, k) for c in pieces]) for k in names}
-
-
 def test_flows_in_pieces_from_their_own_thread(monkeypatch):
     """The flow thread hands ended flows on in pieces of DRAIN_PIECE; together they
     are exactly the flows of the one-thread stream, in flow-id order."""
@@ -91,7 +90,7 @@ def test_flows_in_pieces_from_their_own_thread(monkeypatch):
     pieces = list(threaded)
     assert _stage_threads() == 0
     assert all(1 <= len(p) <= 5 for p in pieces) and len(pieces) > 2
-    a, b = _flow_columns(pieces), _flow_columns(list(inline))
+    a, b = _columns(pieces, FLOW_COLUMNS), _columns(list(inline), FLOW_COLUMNS)
     np.testing.assert_array_equal(a["flow_id"], np.arange(1, len(a["flow_id"]) + 1))
     for k in a:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)

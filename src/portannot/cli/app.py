@@ -14,6 +14,9 @@ import click
 from portannot import __version__
 from portannot.errors import BrokenPipeOutput, ExitCode, PortannotError
 
+#: what the user is told when the reader of our output goes away (`| head`)
+BROKEN_PIPE = "output closed early (broken pipe)"
+
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
@@ -35,7 +38,7 @@ class LazyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except BrokenPipeError:
-            raise BrokenPipeOutput("output closed early (broken pipe)") from None
+            raise BrokenPipeOutput(BROKEN_PIPE) from None
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.lazy:
@@ -64,7 +67,7 @@ def stdout_console(**kwargs: Any) -> Any:
     class _Console(Console):
         def on_broken_pipe(self) -> None:
             _silence_stdout()
-            raise BrokenPipeOutput("output closed early (broken pipe)")
+            raise BrokenPipeOutput(BROKEN_PIPE)
 
     return _Console(**kwargs)
 
@@ -134,8 +137,7 @@ def _exit_now(code: object) -> NoReturn:
     try:
         sys.stdout.flush()
     except BrokenPipeError:
-        _silence_stdout()
-        click.echo("portannot: output closed early (broken pipe)", err=True)
+        _report_broken_pipe()
         status = int(ExitCode.OUTPUT_ERROR)
     except OSError as exc:
         click.echo(f"portannot: {exc.strerror or exc}", err=True)
@@ -182,8 +184,12 @@ def _silence_stdout() -> None:
         pass
 
 
-def _quiet_broken_pipe() -> None:
-    """A reader that went away (`| head`): say so once and stop."""
+def _report_broken_pipe() -> None:
+    """A reader that went away (`| head`): say so once."""
     _silence_stdout()
-    click.echo("portannot: output closed early (broken pipe)", err=True)
+    click.echo(f"portannot: {BROKEN_PIPE}", err=True)
+
+
+def _quiet_broken_pipe() -> None:
+    _report_broken_pipe()
     sys.exit(int(ExitCode.OUTPUT_ERROR))

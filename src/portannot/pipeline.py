@@ -14,12 +14,12 @@ from os import PathLike
 from typing import TypeVar
 
 import numpy as np
-from numba import njit
 
 from portannot.aggregate.rules import FlowColumns, flow_columns
 from portannot.aggregate.table import FlowTable, RawFlows
 from portannot.capture import CaptureReader, ReadProblem, RecordBatch
 from portannot.capture.chunks import DEFAULT_CHUNK
+from portannot.compiled import kernel
 from portannot.decode import Decoder, PacketBatch
 from portannot.registry import ServiceTable
 from portannot.status import STATUS_NAMES, Status
@@ -34,7 +34,7 @@ def as_paths(paths: Paths) -> list[str]:
     return [str(p) for p in paths]
 
 
-@njit(cache=True, nogil=True)
+@kernel("none(u1[::1], u4[::1], i8[::1], i8[::1])")
 def _tally(status, length, counts, nbytes):
     """Packets and bytes per status, in one pass (np.bincount with weights goes
     through float64 and costs several times more)."""
@@ -127,21 +127,24 @@ class PacketStream:
 
     def __iter__(self) -> Iterator[PacketBatch]:
         if self.background:
-            read = _in_background(self._records(), "portannot-read")
-            items = _in_background(self._decoded(read), "portannot-decode")
+            read = _Background(self._records(), "portannot-read")
+            items = _Background(self._decoded(read), "portannot-decode")
         else:
             items = self._decoded(self._records())
         acc = self.accounting
-        for item in items:
-            if isinstance(item, ReadProgress):
-                acc.ts_digits = max(acc.ts_digits, item.ts_digits)
-                continue
-            if isinstance(item, ReadEnd):
-                acc.problems.extend(item.problems)
-                acc.ts_digits = max(acc.ts_digits, item.ts_digits)
-                continue
-            acc.add(item)
-            yield item
+        try:
+            for item in items:
+                if isinstance(item, ReadProgress):
+                    acc.ts_digits = max(acc.ts_digits, item.ts_digits)
+                    continue
+                if isinstance(item, ReadEnd):
+                    acc.problems.extend(item.problems)
+                    acc.ts_digits = max(acc.ts_digits, item.ts_digits)
+                    continue
+                acc.add(item)
+                yield item
+        finally:
+            items.close()  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -163,12 +166,44 @@ _DONE = object()
 QUEUE_DEPTH = 2
 
 
-def _in_background(items: Iterator[T], name: str) -> Iterator[T]:
-    """Run a generator in a thread, a bounded queue ahead of the consumer; its errors
-    surface in the consumer, and a consumer that stops early stops it."""
-    q: queue.Queue = queue.Queue(maxsize=QUEUE_DEPTH)
-    stop = threading.Event()
+class _Background(Iterator[T]):
+    """A generator run in a thread from the moment this is made, a bounded queue ahead
+    of the consumer; its errors surface in the consumer, and a consumer that closes or
+    drops it stops it. Starting at once lets a caller begin reading and finish getting
+    ready (imports, opening outputs) while the first batches are on their way."""
 
+    def __init__(self, items: Iterator[T], name: str) -> None:
+        self._queue: queue.Queue = queue.Queue(maxsize=QUEUE_DEPTH)
+        self._stop = threading.Event()
+        # the thread holds the queue and the event, never self: dropping self stops it
+        self._worker = threading.Thread(target=_produce, args=(items, self._queue, self._stop),
+                                        name=name, daemon=True)
+        self._worker.start()
+
+    def __iter__(self) -> Iterator[T]:
+        return self
+
+    def __next__(self) -> T:
+        if self._stop.is_set():
+            raise StopIteration
+        item = self._queue.get()
+        if item is _DONE:
+            self.close()
+            raise StopIteration
+        if isinstance(item, _Failure):
+            self.close()
+            raise item.exc
+        return item
+
+    def close(self) -> None:
+        self._stop.set()
+        self._worker.join()
+
+    def __del__(self) -> None:
+        self._stop.set()
+
+
+def _produce(items: Iterator[object], q: queue.Queue, stop: threading.Event) -> None:
     def put(item: object) -> bool:
         while not stop.is_set():
             try:
@@ -178,32 +213,17 @@ def _in_background(items: Iterator[T], name: str) -> Iterator[T]:
                 continue
         return False
 
-    def produce() -> None:
-        try:
-            for item in items:
-                if not put(item):
-                    return
-        except BaseException as exc:  # handed to the consumer, raised there
-            put(_Failure(exc))
-            return
-        finally:
-            if stop.is_set():
-                items.close()  # type: ignore[attr-defined]
-        put(_DONE)
-
-    worker = threading.Thread(target=produce, name=name, daemon=True)
-    worker.start()
     try:
-        while True:
-            item = q.get()
-            if item is _DONE:
+        for item in items:
+            if not put(item):
                 return
-            if isinstance(item, _Failure):
-                raise item.exc
-            yield item
+    except BaseException as exc:  # handed to the consumer, raised there
+        put(_Failure(exc))
+        return
     finally:
-        stop.set()
-        worker.join()
+        if stop.is_set():
+            items.close()  # type: ignore[attr-defined]
+    put(_DONE)
 
 
 @dataclass
@@ -229,14 +249,24 @@ class FlowStream:
         self.flows = FlowTable(idle_timeout, active_timeout)
         self.flow_count = 0
         self.background = background
+        self._started: Iterator[FlowColumns] | None = None
 
     @property
     def accounting(self) -> Accounting:
         return self.packets.accounting
 
+    def start(self) -> FlowStream:
+        """Begin reading now, in the background, for the next iteration to take over."""
+        if self.background and self._started is None:
+            self._started = _Background(self._columns(), "portannot-flows")
+        return self
+
     def __iter__(self) -> Iterator[FlowColumns]:
+        if self._started is not None:
+            started, self._started = self._started, None
+            return started
         if self.background:
-            return _in_background(self._columns(), "portannot-flows")
+            return _Background(self._columns(), "portannot-flows")
         return self._columns()
 
     def _columns(self) -> Iterator[FlowColumns]:

@@ -19,11 +19,9 @@ the reverse). Memory grows with flows, never with packets.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from portannot import status as S
-from portannot.borrow import borrow
-from portannot.prefetch import prefetch
+from portannot.compiled import borrow, kernel, njit, prefetch
 
 ROW_WORDS = 16
 # words of a row (uint64)
@@ -117,7 +115,12 @@ def _key(src, dst, transport, sport, dport, i):
     return d0, d1, s0, s1, t | (dp << np.uint64(16)) | sp, 1
 
 
-@njit(cache=True, nogil=True)
+@kernel(
+    "UniTuple(i8, 3)("
+    "u8[::1], u8[:, ::1], i4[:, :], i8[::1], u8[:, ::1], u8[:, ::1], u1[::1], u2[::1], "
+    "u2[::1], u2[::1], u4[::1], i8[::1], u2[::1], u1[::1], u1[::1], i8, i8, i8, "
+    "u8[:, ::1], i8)"
+)
 def aggregate(index, rows, small, state,
               src, dst, transport, sport, dport, flags, length, ts_ns, vlan, ip_version, status,
               start, idle_ns, active_ns, ended, n_ended):
@@ -222,7 +225,7 @@ def aggregate(index, rows, small, state,
     return n, DONE, e
 
 
-@njit(cache=True, nogil=True)
+@kernel("none(u8[:, ::1], i8, u8[::1])")
 def build_index(rows, n, index):
     """Fill an empty index with rows[:n]."""
     rows, index = borrow(rows), borrow(index)
@@ -233,7 +236,7 @@ def build_index(rows, n, index):
         index[slot] = _entry(h, r)
 
 
-@njit(cache=True, nogil=True)
+@kernel("UniTuple(i8, 2)(u8[:, ::1], i8, i8, i8, u8[:, ::1])")
 def evict_idle(rows, n, now, idle_ns, ended):
     """Copy out every flow idle for longer than idle_ns and close the gaps, keeping the
     others' order. Returns (rows kept, flows copied out); the index must be rebuilt."""
@@ -255,7 +258,12 @@ def evict_idle(rows, n, now, idle_ns, ended):
 BASIS_SYN, BASIS_SYNACK, BASIS_FIRST_PACKET = 0, 1, 2
 
 
-@njit(cache=True, nogil=True)
+@kernel(
+    "none("
+    "u8[:, ::1], i4[:, :], u1[::1], u1[::1], u8[:, ::1], u2[::1], u8[:, ::1], u2[::1], "
+    "u1[::1], i8[::1], i8[::1], i8[::1], i8[::1], i8[::1], i8[::1], u2[::1], u2[::1], "
+    "u2[::1], i8[::1])"
+)
 def orient(rows, small, transport, ip_version, orig_addr, orig_port, resp_addr, resp_port,
            direction_basis, first_ts, last_ts, orig_packets, orig_bytes, resp_packets,
            resp_bytes, orig_flags, resp_flags, vlan, flow_id):

@@ -11,10 +11,8 @@ Nothing is read outside [start, end).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
-from portannot.borrow import borrow
-from portannot.prefetch import prefetch
+from portannot.compiled import borrow, kernel, njit, prefetch
 
 NEED_MORE = 0  #: the next record is not wholly in the chunk; `need` says how many bytes it takes
 BAD_RECORD = 1  #: a length field is impossible at the returned position
@@ -75,7 +73,7 @@ def _stream_ahead(buf, p, end, ahead):
     return ahead
 
 
-@njit(cache=True, nogil=True)
+@kernel("UniTuple(i8, 4)(u1[::1], i8, i8, b1, b1, i8, i8, i8[::1], u4[::1], u4[::1], i8[::1])")
 def walk_pcap(buf, start, end, big, nano, hdr_len, max_caplen,
               offset, caplen, length, ts_ns):
     """Index the complete pcap records in buf[start:end].
@@ -130,7 +128,11 @@ def _pcapng_ts(raw, kind, exp, off_ns):
     return np.int64(whole) * 1_000_000_000 + np.int64((part * np.uint64(1_000_000_000)) >> sh) + off_ns
 
 
-@njit(cache=True, nogil=True)
+@kernel(
+    "UniTuple(i8, 4)("
+    "u1[::1], i8, i8, b1, i8, u4[::1], i8[::1], i8[::1], i8[::1], i8, i8[::1], u4[::1], "
+    "u4[::1], i8[::1], u4[::1])"
+)
 def walk_pcapng(buf, start, end, big, if_count, if_snaplen, if_ts_kind, if_ts_exp, if_ts_off,
                 max_block, offset, caplen, length, ts_ns, interface):
     """Index the packet blocks (EPB, SPB, OPB) in buf[start:end]; skip blocks nobody needs.
@@ -150,16 +152,16 @@ def walk_pcapng(buf, start, end, big, if_count, if_snaplen, if_ts_kind, if_ts_ex
         ahead = _stream_ahead(buf, p, end, ahead)
         btype = _u32(buf, p, big)
         if btype == PCAPNG_SHB:
-            return n, p, SPECIAL_BLOCK, btype
+            return n, p, SPECIAL_BLOCK, np.int64(btype)
         blen = _u32(buf, p + 4, big)
         if blen < 12 or blen % 4 != 0 or blen > max_block:
             return n, p, BAD_RECORD, 0
         if end - p < blen:
-            return n, p, NEED_MORE, blen
+            return n, p, NEED_MORE, np.int64(blen)
         if _u32(buf, p + blen - 4, big) != blen:
             return n, p, BAD_RECORD, 0
         if btype == PCAPNG_IDB:
-            return n, p, SPECIAL_BLOCK, btype
+            return n, p, SPECIAL_BLOCK, np.int64(btype)
         if btype == PCAPNG_EPB or btype == PCAPNG_OPB:
             if blen < 32:
                 return n, p, BAD_RECORD, 0
@@ -203,7 +205,7 @@ def _known_block(btype):
             or btype == PCAPNG_CUSTOM_NOCOPY)
 
 
-@njit(cache=True, nogil=True)
+@kernel("UniTuple(i8, 2)(u1[::1], i8, i8, b1, i8, i8)")
 def resync_pcapng(buf, start, end, big, if_count, max_block):
     """After an impossible block: the first position from `start`, in 4-byte steps, where a
     plausible block begins (a known type, a possible length, the same length repeated at

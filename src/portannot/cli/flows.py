@@ -8,8 +8,6 @@ import click
 
 from portannot.cli.app import registry_options, stdout_console
 from portannot.cli.common import capture_inputs, finish, output_options, with_progress
-from portannot.output import BatchWriter, Output, flow_batch
-from portannot.output.writers import human_bytes, top_rows
 from portannot.pipeline import FlowStream
 from portannot.registry import load_table
 
@@ -39,6 +37,11 @@ def flows(inputs: tuple[str, ...], fmt: str, output: str | None, force: bool, qu
     """
     table = load_table(registry, services)
     stream = FlowStream(inputs, table, idle_timeout=idle_timeout, active_timeout=active_timeout)
+    # Reading starts before the output side is imported (pyarrow: a quarter of the
+    # start-up), so the import overlaps the first batches.
+    stream.start()
+    from portannot.output import BatchWriter, Output, flow_batch
+
     if fmt == "table":
         batches = [flow_batch(cols, table) for cols in with_progress(stream, stream.accounting, quiet)]
         _print_table(batches, stream, top)
@@ -59,6 +62,8 @@ def flows(inputs: tuple[str, ...], fmt: str, output: str | None, force: bool, qu
 def _print_table(batches, stream: FlowStream, top: int) -> None:
     from rich import box
     from rich.table import Table
+
+    from portannot.output.writers import human_bytes, top_rows
 
     acc = stream.accounting
     shown = top_rows(batches, "bytes", top)

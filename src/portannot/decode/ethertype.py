@@ -9,9 +9,9 @@ bottom of its stack names MPLS again).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from portannot import status as S
+from portannot.compiled import njit
 from portannot.decode.fields import CONTINUE, SHORT, be16
 from portannot.decode.link import ppp_to_ethertype
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from portannot.compiled import njit
 
 #: returned by a layer whose header does not fit in the captured bytes; the kernel
 #: turns it into TRUNCATED (the snaplen cut the frame) or MALFORMED (it did not)

@@ -8,7 +8,8 @@ full the oldest entry gives way, which only costs a later fragment its ports.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from portannot.compiled import njit
 
 SLOTS = 1 << 16
 WAYS = 8

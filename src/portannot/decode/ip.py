@@ -8,9 +8,9 @@ of extension headers is walked one header a step, as the layers below are.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from portannot import status as S
+from portannot.compiled import njit
 from portannot.decode.fields import CONTINUE, SHORT, be16, be32, mem32, mem64
 
 NOT_FRAGMENT, FIRST_FRAGMENT, LATER_FRAGMENT = 0, 1, 2

@@ -11,11 +11,10 @@ makes the decoder read outside its record.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from portannot import status as S
 from portannot import transport as T
-from portannot.borrow import borrow
+from portannot.compiled import borrow, kernel, njit, prefetch
 from portannot.decode.columns import NO_VLAN
 from portannot.decode.ethertype import IPV4, IPV6, MAX_LAYERS, ether_step
 from portannot.decode.fields import CONTINUE, SHORT
@@ -32,7 +31,6 @@ from portannot.decode.ip import (
 )
 from portannot.decode.link import link_layer
 from portannot.decode.ports import transport_ports
-from portannot.prefetch import prefetch
 
 #: how many records ahead the decoder asks for the next headers
 AHEAD = 8
@@ -45,7 +43,12 @@ def _final(status, cut):
     return status
 
 
-@njit(cache=True, nogil=True)
+@kernel(
+    "none("
+    "u1[::1], i8[::1], u4[::1], u4[::1], u2[::1], u1[::1], u1[::1], u1[::1], u8[:, ::1], "
+    "u4[::1], u1[::1], i8[::1], i8[::1], u2[::1], u1[::1], u8[:, ::1], u8[:, ::1], "
+    "u1[::1], u1[::1], u2[::1], u2[::1], u2[::1], u1[::1])"
+)
 def decode_records(data, offset, caplen, length, linktype, link_table, ether_table, proto_table,
                    f_keys, f_ports, f_transport, f_stamp, f_clock,
                    vlan, ip_version, src_addr, dst_addr, ip_proto, transport,
@@ -81,7 +84,7 @@ def decode_records(data, offset, caplen, length, linktype, link_table, ether_tab
         if st != CONTINUE:
             status[i] = _final(st, cut)
             continue
-        frag = NOT_FRAGMENT
+        frag = np.int64(NOT_FRAGMENT)
         ident = 0
         if kind == IPV4:
             q, ip_end, proto, frag, ident, st = ipv4(data, p, end, src_addr, dst_addr, i)

@@ -8,9 +8,9 @@ packet to the network dispatch, as Zeek's packet analyzers hand over by table.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from portannot import status as S
+from portannot.compiled import njit
 from portannot.decode.fields import CONTINUE, SHORT, be16, be32, le32
 
 ETH_IPV4 = 0x0800

@@ -6,10 +6,9 @@ reader serves them; what differs is only whether there are flags to read.
 
 from __future__ import annotations
 
-from numba import njit
-
 from portannot import status as S
 from portannot import transport as T
+from portannot.compiled import njit
 from portannot.decode.fields import SHORT, be16
 
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-from numba import njit
 
-from portannot.borrow import borrow
+from portannot.compiled import borrow, kernel, njit
 from portannot.output.arrays import arrow, strings, validity
 
 HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
@@ -29,7 +28,7 @@ def _put_dec(out, o, v):
     return o + 1
 
 
-@njit(cache=True, nogil=True)
+@kernel("i8(u8[:, ::1], u1[::1], u1[::1], u1[::1], i4[::1])")
 def _format_addresses(words, version, hexd, out, offsets):
     """words: (n, 2) uint64 in memory order; version 4, 6 or 0 (no address: empty)."""
     out = borrow(out)
@@ -102,7 +101,7 @@ def addresses(words: np.ndarray, version: np.ndarray) -> pa.Array:
     )
 
 
-@njit(cache=True, nogil=True)
+@kernel("i8(i8[::1], i8, u1[::1], i4[::1])")
 def _format_epoch(ts, digits, out, offsets):
     o = 0
     buf = np.empty(24, np.uint8)

@@ -124,7 +124,14 @@ class BatchWriter:
             if self._writer is None:
                 import pyarrow.parquet as pq  # each format loads only its own module
 
-                self._writer = pq.ParquetWriter(self.output.stream, batch.schema, compression="zstd")
+                # Dictionary pages only where the values repeat (the dictionary-typed
+                # columns): on addresses, ports and times Parquet tries a dictionary, finds
+                # it too big and falls back, which cost 17 % of the writing and made the
+                # file larger (flows-1m: 0.43 -> 0.36 s, 27.4 -> 23.3 MB).
+                repeating = [f.name for f in batch.schema if pa.types.is_dictionary(f.type)]
+                self._writer = pq.ParquetWriter(
+                    self.output.stream, batch.schema, compression="zstd", use_dictionary=repeating
+                )
             self._writer.write_batch(batch)
         elif self.fmt == "csv":
             text = textual(batch, self.ts_digits)

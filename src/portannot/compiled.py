@@ -1,0 +1,178 @@
+"""Where the compiled kernels come from: built ahead of time by the install, or numba's JIT.
+
+The kernels are written once, as numba functions. The install compiles every entry
+point into the extension module `portannot._kernels` (numba.pycc, for the machine it
+is installed on), so a command does not import numba at all: numba's import and its
+first dispatch cost about 0.2 s at every start, more than the work itself on a
+capture of a million packets. Without that module (an install that could not build
+it, sources edited since it was built, or PORTANNOT_JIT=1), the same functions run
+through numba's JIT with its on-disk cache, as before.
+
+- `kernel(signature)` marks an entry point called from Python, with the one numba
+  signature the ahead-of-time build compiles. Ahead of time there is no dispatch on
+  types, so each call checks its array arguments' dtype, rank and layout against the
+  signature and raises TypeError rather than let a compiled loop misread memory.
+- `njit(...)` marks a helper the entry points call; it is compiled into them.
+- `borrow` and `prefetch` are the intrinsics the kernels use.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    import numpy as np
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+PACKAGE = Path(__file__).resolve().parent
+#: the modules holding entry points; the ahead-of-time build compiles them all
+KERNEL_MODULES = (
+    "portannot.capture.walk",
+    "portannot.decode.kernel",
+    "portannot.aggregate.kernel",
+    "portannot.output.text",
+    "portannot.pipeline",
+)
+#: every entry point marked so far: export symbol -> (function, signature)
+ENTRIES: dict[str, tuple[Callable[..., Any], str]] = {}
+
+
+def source_stamp() -> int:
+    """A 63-bit digest of the package's Python sources. The built module carries the
+    stamp of the sources it was compiled from; a different stamp means they changed
+    since (a developer's checkout), and the JIT compiles the current ones instead."""
+    crc, adler = 0, 1  # zlib's two checksums side by side: hashlib's import costs 3 ms
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for part in (path.relative_to(PACKAGE).as_posix().encode(), path.read_bytes()):
+            crc, adler = zlib.crc32(part, crc), zlib.adler32(part, adler)
+    return (crc << 31) ^ adler
+
+
+def _ahead_of_time() -> ModuleType | None:
+    if os.environ.get("PORTANNOT_JIT"):
+        return None
+    try:
+        from portannot import _kernels  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return _kernels if _kernels.source_stamp() == source_stamp() else None
+
+
+AOT = _ahead_of_time()
+#: "ahead-of-time" or "jit", for `portannot --version` and the benchmarks
+MODE = "ahead-of-time" if AOT is not None else "jit"
+
+
+def symbol(func: Callable[..., Any]) -> str:
+    """The export name of an entry point: module path and function name."""
+    return f"{func.__module__.removeprefix('portannot.').replace('.', '_')}__{func.__name__}"
+
+
+def kernel(signature: str) -> Callable[[F], F]:
+    """Mark an entry point; see the module docstring."""
+
+    def mark(func: F) -> F:
+        name = symbol(func)
+        ENTRIES[name] = (func, signature)
+        if AOT is not None:
+            return _checked(getattr(AOT, name), signature, func)  # type: ignore[return-value]
+        from numba import njit as jit
+
+        return jit(cache=True, nogil=True)(func)
+
+    return mark
+
+
+def njit(**options: Any) -> Callable[[F], F]:
+    """A helper compiled into the entry points that call it (numba.njit's options)."""
+
+    def mark(func: F) -> F:
+        if AOT is not None:
+            return func
+        from numba import njit as jit
+
+        return jit(**options)(func)
+
+    return mark
+
+
+def __getattr__(name: str) -> Any:
+    # The intrinsics import numba; ahead of time nothing calls them.
+    if name in ("borrow", "prefetch"):
+        if AOT is not None:
+            return _not_compiled
+        from portannot.borrow import borrow
+        from portannot.prefetch import prefetch
+
+        return {"borrow": borrow, "prefetch": prefetch}[name]
+    raise AttributeError(name)
+
+
+def _not_compiled(*_args: Any) -> Any:
+    raise RuntimeError("a numba intrinsic called outside compiled code")
+
+
+_ARRAY = re.compile(r"^(\w+)\[(.*)\]$")
+
+
+def array_args(signature: str) -> list[tuple[int, np.dtype, int, bool]]:
+    """(position, dtype, rank, C-contiguous) of each array argument of a numba signature
+    such as "UniTuple(i8, 2)(u1[::1], i8, i4[:, :])"."""
+    import numpy as np
+
+    out = []
+    for i, arg in enumerate(signature_args(signature)):
+        m = _ARRAY.match(arg)
+        if m:
+            dims = [d.strip() for d in m.group(2).split(",")]
+            out.append((i, np.dtype(m.group(1)), len(dims), dims[-1] == "::1"))
+    return out
+
+
+def signature_args(signature: str) -> list[str]:
+    """The argument types of a numba signature, as written: the last parenthesised list."""
+    depth = 0
+    for start in range(len(signature) - 1, -1, -1):
+        depth += (signature[start] == ")") - (signature[start] == "(")
+        if depth == 0:
+            break
+    return _split(signature[start + 1 : -1])
+
+
+def _split(args: str) -> list[str]:
+    parts, depth, cur = [], 0, ""
+    for ch in args:
+        if ch == "," and depth == 0:
+            parts.append(cur.strip())
+            cur = ""
+            continue
+        depth += ch in "[("
+        depth -= ch in "])"
+        cur += ch
+    return [*parts, cur.strip()] if cur.strip() else parts
+
+
+def _checked(compiled: Callable[..., Any], signature: str, func: Callable[..., Any]) -> Callable[..., Any]:
+    checks = array_args(signature)
+
+    @functools.wraps(func)
+    def call(*args: Any) -> Any:
+        for i, dtype, ndim, contiguous in checks:
+            a = args[i]
+            if a.dtype != dtype or a.ndim != ndim or (contiguous and not a.flags.c_contiguous):
+                raise TypeError(
+                    f"{func.__name__}: argument {i} is {a.dtype}[{a.ndim}d"
+                    f"{'' if a.flags.c_contiguous else ', strided'}], compiled for {signature}"
+                )
+        return compiled(*args)
+
+    call.signature = signature  # type: ignore[attr-defined]
+    return call

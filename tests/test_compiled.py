@@ -1,0 +1,121 @@
+"""The kernels built ahead of time: their argument checks, and the same results as numba's JIT."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from paths import local_captures, shared_captures
+
+from portannot import compiled
+from portannot.compiled import array_args, signature_args
+
+DECODE = "portannot.decode.kernel"
+
+
+def test_array_arguments_read_from_a_signature():
+    sig = "UniTuple(i8, 3)(u8[::1], u8[:, ::1], i4[:, :], i8, b1, u2[::1])"
+    assert array_args(sig) == [
+        (0, np.dtype(np.uint64), 1, True),
+        (1, np.dtype(np.uint64), 2, True),
+        (2, np.dtype(np.int32), 2, False),
+        (5, np.dtype(np.uint16), 1, True),
+    ]
+    assert array_args("none(u1[::1], i8)") == [(0, np.dtype(np.uint8), 1, True)]
+    assert array_args("i8()") == []
+    assert signature_args("UniTuple(i8, 2)(u1[::1], i4[:, :], b1)") == ["u1[::1]", "i4[:, :]", "b1"]
+
+
+def _sum_first(a, b):  # stands in for a compiled entry point
+    return int(a[0]) + int(b[0, 0])
+
+
+def test_arguments_the_build_did_not_compile_for_are_refused():
+    checked = compiled._checked(_sum_first, "i8(i8[::1], i4[:, :])", _sum_first)
+    a, b = np.arange(4, dtype=np.int64), np.ones((2, 3), dtype=np.int32)
+    assert checked(a, b) == 1
+    assert checked(a, b[:, ::2]) == 1  # "A" layout: strided views are fine
+    with pytest.raises(TypeError, match="argument 0 is int32"):
+        checked(a.astype(np.int32), b)
+    with pytest.raises(TypeError, match="strided"):
+        checked(np.arange(8, dtype=np.int64)[::2], b)
+    with pytest.raises(TypeError, match="argument 1"):
+        checked(a, b.ravel())
+
+
+def test_every_entry_point_has_a_signature_naming_its_arrays():
+    import importlib
+
+    for module in compiled.KERNEL_MODULES:
+        importlib.import_module(module)
+    assert {name.split("__")[0] for name in compiled.ENTRIES} == {
+        m.removeprefix("portannot.").replace(".", "_") for m in compiled.KERNEL_MODULES
+    }
+    for func, signature in compiled.ENTRIES.values():
+        assert array_args(signature), (func.__name__, signature)
+        # one array per array parameter: a signature that drifted from the code fails here
+        assert len(signature_args(signature)) == func.__code__.co_argcount, func.__name__
+
+
+def _built() -> str | None:
+    """Why the ahead-of-time kernels are not in use, or None when they are."""
+    if os.environ.get("PORTANNOT_JIT"):
+        return "PORTANNOT_JIT is set"
+    try:
+        from portannot import _kernels  # type: ignore[attr-defined]
+    except ImportError:
+        pytest.fail("the install did not build portannot._kernels (see setup.py's message)")
+    if _kernels.source_stamp() != compiled.source_stamp():
+        return "sources edited since portannot._kernels was built (python setup.py build_ext --inplace)"
+    return None
+
+
+def test_the_install_built_the_kernels():
+    reason = _built()
+    if reason:
+        pytest.skip(reason)
+    assert compiled.MODE == "ahead-of-time"
+    # the point of building them: a run never imports numba (this process's tests do)
+    demo = str(local_captures()[0])
+    code = f"import sys, portannot; portannot.flows({demo!r}); print('numba' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert proc.stdout.strip() == "False"
+
+
+DIGEST = """
+import hashlib, json, sys
+import pyarrow as pa
+import portannot
+out = {}
+for path in sys.argv[1:]:
+    h = hashlib.sha256()
+    for table in (portannot.packets(path), portannot.flows(path)):
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as w:
+            w.write_table(table)
+        h.update(sink.getvalue().to_pybytes())
+    out[path] = h.hexdigest()
+from portannot import compiled
+print(json.dumps({"mode": compiled.MODE, "digests": out}))
+"""
+
+
+def test_ahead_of_time_and_jit_kernels_agree_on_every_capture():
+    reason = _built()
+    if reason:
+        pytest.skip(reason)
+    paths = [str(p) for p in [*local_captures(), *shared_captures()]]
+    results = {}
+    for mode, extra in (("ahead-of-time", {}), ("jit", {"PORTANNOT_JIT": "1"})):
+        env = {k: v for k, v in os.environ.items() if k != "PORTANNOT_JIT"} | extra
+        proc = subprocess.run([sys.executable, "-c", DIGEST, *paths], env=env,
+                              capture_output=True, text=True, timeout=600, check=True)
+        results[mode] = json.loads(proc.stdout)
+        assert results[mode]["mode"] == mode
+    assert len(results["jit"]["digests"]) == len(paths) > 10
+    assert results["ahead-of-time"]["digests"] == results["jit"]["digests"]

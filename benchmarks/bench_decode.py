@@ -17,7 +17,18 @@ import tempfile
 import time
 
 from gen_captures import ensure
-from harness import BENCH_DIR, PYTHON, Row, failed, measure, portannot_missing, save, table, warm
+from harness import (
+    BENCH_DIR,
+    PYTHON,
+    Row,
+    failed,
+    measure,
+    portannot_missing,
+    prepare_portannot,
+    save,
+    table,
+    warm,
+)
 from peers import cat_cmd
 
 CAPTURES = ("mixed-1m", "small-1m")
@@ -28,20 +39,26 @@ PEERS_PY = str(BENCH_DIR / "peers.py")
 
 
 def compile_rows(path, capture: str, missing: str) -> tuple[list[Row], dict]:
-    """The first batch in a fresh process with an empty numba cache, then again with
-    the cache that run filled, each against the steady per-batch time."""
+    """The first batch in a fresh process: with the kernels built ahead of time (if the
+    install built them), then under numba's JIT with an empty cache and again with the
+    cache that run filled, each against the steady per-batch time."""
     if missing:
         return [failed("portannot first batch", capture, missing)], {}
     rows, info = [], {}
     with tempfile.TemporaryDirectory(prefix="numba-cache-") as cache:
-        for label in ("empty cache", "filled cache"):
+        runs = (
+            ("ahead-of-time", {}),
+            ("JIT, empty cache", {"NUMBA_CACHE_DIR": cache, "PORTANNOT_JIT": "1"}),
+            ("JIT, filled cache", {"NUMBA_CACHE_DIR": cache, "PORTANNOT_JIT": "1"}),
+        )
+        for label, env in runs:
             row = measure(
                 f"portannot first batch ({label})",
                 capture,
                 [PYTHON, SUBJECT, "compile", str(path)],
                 packets=0,
                 file_bytes=0,
-                env={"NUMBA_CACHE_DIR": cache},
+                env=env,
             )
             rows.append(row)
             if not row.error:
@@ -72,6 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     missing = portannot_missing("portannot.capture", "portannot.decode")
     if "portannot" in args.skip:
         missing = "skipped"
+    build = {} if missing else prepare_portannot()
 
     rows: list[Row] = []
     reference: dict[str, Row | None] = {}
@@ -145,6 +163,7 @@ def main(argv: list[str] | None = None) -> None:
             "summary": summary,
             "compile": compile_info,
             "compile_runs": compile_runs,
+            "portannot": build,
             "elapsed_seconds": elapsed,
             "argv": sys.argv[1:],
         },

@@ -28,6 +28,7 @@ from harness import (
     failed,
     measure,
     portannot_missing,
+    prepare_portannot,
     save,
     scale_note,
     table,
@@ -180,6 +181,7 @@ def main(argv: list[str] | None = None) -> None:
         ):
             api_missing = "portannot not available (portannot.flows is missing)"
 
+    build = prepare_portannot() if not isinstance(cli, str) else {}
     rows: list[Row] = []
     reference: dict[str, Row | None] = {}
     summary: dict[str, dict] = {}
@@ -248,6 +250,7 @@ def main(argv: list[str] | None = None) -> None:
             "summary": summary,
             "rss_flatness": flatness,
             "startup": startup,
+            "portannot": build,
             "elapsed_seconds": elapsed,
             "argv": sys.argv[1:],
         },

@@ -296,6 +296,24 @@ def _jsonable(obj):
     raise TypeError(type(obj))
 
 
+def prepare_portannot() -> dict:
+    """Put portannot as an install leaves it, and say how its kernels run.
+
+    pip compiles the package's bytecode at install; an editable checkout under
+    PYTHONDONTWRITEBYTECODE never has it and would pay ~20 ms a start to compile
+    sources, so the bytecode is written here first. "kernels" is "ahead-of-time"
+    (portannot._kernels, built by the install) or "jit" (numba at run time)."""
+    code = (
+        "import os, compileall, portannot.compiled as c\n"
+        "compileall.compile_dir(os.path.dirname(c.__file__), quiet=2)\n"
+        "print(c.MODE)"
+    )
+    r = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True)
+    mode = r.stdout.strip() or "unknown"
+    print(f"portannot kernels: {mode}", file=sys.stderr)
+    return {"kernels": mode}
+
+
 def portannot_missing(*modules: str) -> str:
     """Empty if portannot and the named modules import in a fresh interpreter, else why not."""
     code = "import importlib, sys\nfor m in sys.argv[1:]: importlib.import_module(m)"

@@ -108,3 +108,55 @@ def test_flow_thread_stops_with_its_consumer():
     assert _stage_threads() == 3  # reader, decoder and flows
     stream.close()
     assert _stage_threads() == 0
+
+
+def _wait_for(condition, seconds: float = 10.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+def test_started_streams_read_before_they_are_iterated():
+    """start() reads in the background while the caller is still getting ready (the CLI
+    imports its output side meanwhile); the iteration then takes over, and the result
+    is the same as a stream that was not started."""
+    from portannot.pipeline import FlowStream
+    from portannot.registry import load_table
+
+    table = load_table(None, None)
+    path = [LOCAL_PCAPS / n for n in MIXED]
+    flows = FlowStream(path, table, chunk_size=SMALL_CHUNK).start()
+    packets = PacketStream(path, chunk_size=SMALL_CHUNK).start()
+    assert _wait_for(lambda: flows.accounting.records > 0)  # read, nothing iterated yet
+    started_flows, started_packets = list(flows), list(packets)
+    assert _stage_threads() == 0
+    plain_flows = list(FlowStream(path, table, chunk_size=SMALL_CHUNK))
+    plain_packets = list(PacketStream(path, chunk_size=SMALL_CHUNK))
+    a, b = _columns(started_flows, FLOW_COLUMNS), _columns(plain_flows, FLOW_COLUMNS)
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    a, b = _columns(started_packets), _columns(plain_packets)
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    assert flows.accounting.records == len(a["number"])
+
+
+def test_closing_a_started_stream_unread_stops_its_threads():
+    """A command that fails after starting (say, its output file exists) closes it."""
+    from portannot.pipeline import FlowStream
+    from portannot.registry import load_table
+
+    many = [LOCAL_PCAPS / "demo.pcap"] * 50
+    flows = FlowStream(many, load_table(None, None), idle_timeout=0.001,
+                       chunk_size=SMALL_CHUNK).start()
+    packets = PacketStream(many, chunk_size=SMALL_CHUNK).start()
+    # each stage waits on the full queue of the next: flows 3 threads, packets 2
+    assert _wait_for(lambda: _stage_threads() == 5)
+    flows.close()
+    packets.close()
+    assert _stage_threads() == 0

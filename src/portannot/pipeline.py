@@ -108,6 +108,7 @@ class PacketStream:
         self.background = background
         self.accounting = Accounting(files=list(self.paths))
         self.decoder = Decoder()
+        self._started: Iterator[PacketBatch | ReadProgress | ReadEnd] | None = None
 
     def _records(self) -> Iterator[RecordBatch | ReadProgress | ReadEnd]:
         for index, path in enumerate(self.paths):
@@ -125,12 +126,26 @@ class PacketStream:
         finally:
             items.close()  # type: ignore[attr-defined]
 
-    def __iter__(self) -> Iterator[PacketBatch]:
+    def start(self) -> PacketStream:
+        """Begin reading now, in the background, for the next iteration to take over."""
+        if self.background and self._started is None:
+            self._started = self._items()
+        return self
+
+    def close(self) -> None:
+        """Stop a started stream that will not be iterated (its threads hold it alive)."""
+        if self._started is not None:
+            self._started.close()  # type: ignore[attr-defined]
+            self._started = None
+
+    def _items(self) -> Iterator[PacketBatch | ReadProgress | ReadEnd]:
         if self.background:
             read = _Background(self._records(), "portannot-read")
-            items = _Background(self._decoded(read), "portannot-decode")
-        else:
-            items = self._decoded(self._records())
+            return _Background(self._decoded(read), "portannot-decode")
+        return self._decoded(self._records())
+
+    def __iter__(self) -> Iterator[PacketBatch]:
+        items, self._started = self._started or self._items(), None
         acc = self.accounting
         try:
             for item in items:
@@ -260,6 +275,12 @@ class FlowStream:
         if self.background and self._started is None:
             self._started = _Background(self._columns(), "portannot-flows")
         return self
+
+    def close(self) -> None:
+        """Stop a started stream that will not be iterated (its threads hold it alive)."""
+        if self._started is not None:
+            self._started.close()  # type: ignore[attr-defined]
+            self._started = None
 
     def __iter__(self) -> Iterator[FlowColumns]:
         if self._started is not None:

@@ -222,3 +222,20 @@ def test_broken_pipe(big, args):
     finally:
         os.close(w)
     one_line(proc, ExitCode.OUTPUT_ERROR, contains="broken pipe")
+
+
+@pytest.mark.parametrize("command", ["packets", "flows"])
+def test_a_command_that_fails_after_it_started_reading_stops_reading(tmp_path, demo, command):
+    """The capture commands start reading before they open their output; when the
+    output then fails (here: it exists), the reading threads stop with the command."""
+    import threading
+
+    from portannot.cli import main
+
+    out = tmp_path / "out.csv"
+    out.write_text("precious\n")
+    with pytest.raises(SystemExit) as exc:
+        main([command, *[str(demo)] * 200, "-f", "csv", "-o", str(out)])
+    assert exc.value.code == ExitCode.OUTPUT_ERROR
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("portannot-")]
+    assert out.read_text() == "precious\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -13,12 +14,13 @@ from portannot.cli.app import warn
 from portannot.errors import ExitCode
 
 if TYPE_CHECKING:
-    from portannot.pipeline import Accounting
+    from portannot.pipeline import Accounting, FlowStream, PacketStream
 
 #: output formats (kept here so that --help does not load the compiled stages)
 FORMATS = ("table", "csv", "jsonl", "parquet")
 
 T = TypeVar("T")
+S = TypeVar("S", "FlowStream", "PacketStream")
 
 
 def capture_inputs(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -68,6 +70,18 @@ def _packets_column(accounting: Accounting) -> Any:
             return Text(f"{n:,} packets  {rate / 1e6:.2f} M/s")
 
     return PacketsRead()
+
+
+@contextmanager
+def reading(stream: S) -> Iterator[S]:
+    """Start the stream reading at once, so that what the command still has to import
+    (the output side: pyarrow is a quarter of the start-up) overlaps the first batches;
+    stop its threads however the command ends."""
+    stream.start()
+    try:
+        yield stream
+    finally:
+        stream.close()
 
 
 def finish(accounting: Accounting) -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 
 from portannot.cli.app import registry_options
-from portannot.cli.common import capture_inputs, finish, output_options, with_progress
-from portannot.output import BatchWriter, Output, packet_batch
+from portannot.cli.common import capture_inputs, finish, output_options, reading, with_progress
 from portannot.pipeline import PacketStream
 from portannot.registry import load_table
 
@@ -26,25 +25,28 @@ def packets(inputs: tuple[str, ...], fmt: str, output: str | None, force: bool, 
     """
     table = load_table(registry, services)
     stream = PacketStream(inputs)
-    if fmt == "table":
-        _print_table(stream, table, quiet)
+    with reading(stream):
+        from portannot.output import BatchWriter, Output, packet_batch
+
+        if fmt == "table":
+            _print_table(stream, table, quiet)
+            finish(stream.accounting)
+        out = Output(output, force=force, binary_ok=fmt != "parquet")
+        writer = BatchWriter(fmt, out)
+        ok = False
+        try:
+            for batch in with_progress(stream, stream.accounting, quiet):
+                writer.ts_digits = stream.accounting.ts_digits
+                writer.write(packet_batch(batch, table, with_file=len(inputs) > 1))
+            ok = True
+        finally:
+            writer.close(ok)
         finish(stream.accounting)
-    out = Output(output, force=force, binary_ok=fmt != "parquet")
-    writer = BatchWriter(fmt, out)
-    ok = False
-    try:
-        for batch in with_progress(stream, stream.accounting, quiet):
-            writer.ts_digits = stream.accounting.ts_digits
-            writer.write(packet_batch(batch, table, with_file=len(inputs) > 1))
-        ok = True
-    finally:
-        writer.close(ok)
-    finish(stream.accounting)
 
 
 def _print_table(stream: PacketStream, table, quiet: bool) -> None:
     """Aligned plain columns, streamed: a terminal table that never waits for the end."""
-    from portannot.output import textual
+    from portannot.output import packet_batch, textual
 
     widths = {"number": 7, "ts": 20, "length": 6, "transport": 5, "src_addr": 24, "src_port": 6,
               "dst_addr": 24, "dst_port": 6, "src_service": 14, "dst_service": 14, "status": 10}

@@ -119,3 +119,49 @@ def test_ahead_of_time_and_jit_kernels_agree_on_every_capture():
         assert results[mode]["mode"] == mode
     assert len(results["jit"]["digests"]) == len(paths) > 10
     assert results["ahead-of-time"]["digests"] == results["jit"]["digests"]
+
+
+def test_kernels_let_go_of_the_gil():
+    """The pipeline's threads overlap only if a kernel releases the GIL while it runs
+    (numba's nogil; the ahead-of-time build has to ask for it separately). While a
+    kernel holding the GIL runs, no other Python code can: this thread's clock
+    readings would skip the middle of the call entirely."""
+    import threading
+    import time
+
+    from portannot.pipeline import _tally
+
+    status = np.zeros(30_000_000, np.uint8)
+    length = np.ones(status.shape[0], np.uint32)
+    counts, nbytes = np.zeros(16, np.int64), np.zeros(16, np.int64)
+    _tally(status[:10], length[:10], counts, nbytes)  # load or compile outside the window
+    call: list[float] = []
+    done = threading.Event()
+
+    def work():
+        call.append(time.perf_counter())
+        _tally(status, length, counts, nbytes)
+        call.append(time.perf_counter())
+        done.set()
+
+    # the GIL changes hands within 10 us, so that the moments around the call (its
+    # arguments checked, the thread started) stay out of the middle of it
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    try:
+        readings = [time.perf_counter()]
+        worker = threading.Thread(target=work)
+        worker.start()
+        while not done.is_set():
+            readings.append(time.perf_counter())
+        worker.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert counts[0] == status.shape[0] + 10
+    start, end = call
+    quarter = (end - start) / 4
+    middle = [t for t in readings if start + quarter < t < end - quarter]
+    # readings per second in the middle half of the call against the whole loop's: none
+    # at all while the kernel holds the GIL; about as many (half on one core) if not
+    overall = len(readings) / (readings[-1] - readings[0])
+    assert len(middle) / (2 * quarter) > overall / 10, (len(middle), len(readings), end - start)

@@ -67,7 +67,7 @@ def _ahead_of_time() -> ModuleType | None:
 
 
 AOT = _ahead_of_time()
-#: "ahead-of-time" or "jit", for `portannot --version` and the benchmarks
+#: "ahead-of-time" or "jit": which path this process uses (README, benchmarks)
 MODE = "ahead-of-time" if AOT is not None else "jit"
 
 

@@ -86,7 +86,12 @@ def test_help_and_version(env):
     for opt in ("--idle-timeout", "--active-timeout", "--format", "--output", "--force", "--top"):
         assert opt in res["flows"].stdout.decode(), opt
     assert "--json" in res["summary"].stdout.decode()
-    assert res["version"].stdout.decode().strip() == f"portannot, version {__version__}"
+    from portannot.compiled import MODE
+
+    # the subprocess imports the same installed package, so it runs the same kernels
+    assert res["version"].stdout.decode().strip() == (
+        f"portannot, version {__version__} (kernels: {MODE})"
+    )
 
 
 def test_bad_command_line_exits_2(env):

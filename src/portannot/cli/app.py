@@ -49,8 +49,19 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, name)
 
 
+def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    # which kernels a run gets tells someone timing it whether the install built them
+    if not value or ctx.resilient_parsing:
+        return
+    from portannot.compiled import MODE
+
+    click.echo(f"portannot, version {__version__} (kernels: {MODE})")
+    ctx.exit()
+
+
 @click.group(cls=LazyGroup, context_settings=CONTEXT)
-@click.version_option(__version__, "-V", "--version", prog_name="portannot")
+@click.option("-V", "--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=_version, help="Show the version and how the kernels run, and exit.")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks on errors.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:

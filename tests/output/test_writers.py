@@ -98,6 +98,16 @@ def test_parquet_round_trip_keeps_types(kind, capsys, tmp_path):
     # the Arrow types survive, not only the values
     for f in expected.schema:
         assert types[f.name] == f.type, (f.name, types[f.name], f.type)
+    # integers and times delta-encoded, dictionary pages only on dictionary columns
+    meta = pq.ParquetFile(out).metadata.row_group(0)
+    encodings = {meta.column(i).path_in_schema: set(meta.column(i).encodings)
+                 for i in range(meta.num_columns)}
+    for f in expected.schema:
+        found = encodings[f.name]
+        numeric = pa.types.is_integer(f.type) or pa.types.is_timestamp(f.type)
+        assert ("DELTA_BINARY_PACKED" in found) == numeric, (f.name, found)
+        assert ("RLE_DICTIONARY" in found) == pa.types.is_dictionary(f.type), (f.name, found)
+    assert {*ts_cols, *ints} <= {c for c, found in encodings.items() if "DELTA_BINARY_PACKED" in found}
 
 
 @pytest.mark.parametrize("kind", ["packets", "flows"])

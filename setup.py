@@ -22,10 +22,12 @@ class BuildKernels(build_ext):
     built: set[str] = set()
 
     def build_extension(self, ext: Extension) -> None:
+        target = Path(self.get_ext_fullpath(ext.name))
         try:
-            compile_kernels(Path(self.get_ext_fullpath(ext.name)))
+            compile_kernels(target)
             self.built.add(ext.name)
         except Exception as exc:  # noqa: BLE001 - any failure means: use the JIT
+            target.unlink(missing_ok=True)  # not a module left in build/ by an older build
             print(
                 f"portannot: kernels not compiled ahead of time ({type(exc).__name__}: {exc}); "
                 "numba's JIT will compile them at first use",

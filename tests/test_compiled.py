@@ -14,8 +14,6 @@ from paths import local_captures, shared_captures
 from portannot import compiled
 from portannot.compiled import array_args, signature_args
 
-DECODE = "portannot.decode.kernel"
-
 
 def test_array_arguments_read_from_a_signature():
     sig = "UniTuple(i8, 3)(u8[::1], u8[:, ::1], i4[:, :], i8, b1, u2[::1])"
@@ -47,6 +45,17 @@ def test_arguments_the_build_did_not_compile_for_are_refused():
         checked(a, b.ravel())
 
 
+def test_a_built_kernel_refuses_arrays_of_another_type():
+    if compiled.MODE != "ahead-of-time":
+        pytest.skip("under the JIT, numba compiles another version instead")
+    from portannot.pipeline import _tally
+
+    counts, nbytes = np.zeros(16, np.int64), np.zeros(16, np.int64)
+    with pytest.raises(TypeError, match="_tally: argument 1 is uint64"):
+        _tally(np.zeros(4, np.uint8), np.ones(4, np.uint64), counts, nbytes)
+    assert not counts.any()
+
+
 def test_every_entry_point_has_a_signature_naming_its_arrays():
     import importlib
 
@@ -57,7 +66,7 @@ def test_every_entry_point_has_a_signature_naming_its_arrays():
     }
     for func, signature in compiled.ENTRIES.values():
         assert array_args(signature), (func.__name__, signature)
-        # one array per array parameter: a signature that drifted from the code fails here
+        # one type per parameter: a signature that drifted from the code fails here
         assert len(signature_args(signature)) == func.__code__.co_argcount, func.__name__
 
 

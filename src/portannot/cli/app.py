@@ -121,13 +121,13 @@ def console() -> NoReturn:
     """The installed `portannot` command: main(), then os._exit once the output is
     flushed.
 
-    Tearing down the interpreter after the compiled kernels ran (numba's LLVM
-    engines, thousands of typing objects) costs about 0.3 s, more than the work
-    on a 1 GB capture. Every file portannot writes is closed by then; only the
+    Tearing down the interpreter after numba's JIT ran (its LLVM engines,
+    thousands of typing objects) costs about 0.3 s, more than the work on a 1 GB
+    capture; with the kernels built ahead of time it is pyarrow's and numpy's. Every file portannot writes is closed by then; only the
     teardown is skipped. In-process callers (tests, embedding) use main(), which
     raises SystemExit as usual.
     """
-    # The imports (numba, pyarrow) make hundreds of thousands of objects that live
+    # The imports (pyarrow; numba under the JIT) make hundreds of thousands of objects that live
     # as long as the process; the collector walking them again and again costs
     # ~0.05 s. with_progress() turns it back on, those objects frozen, as reading starts.
     gc.disable()

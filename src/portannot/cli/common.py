@@ -84,6 +84,25 @@ def reading(stream: S) -> Iterator[S]:
         stream.close()
 
 
+def write_stream(stream: FlowStream | PacketStream, to_batch: Callable[[Any], Any], fmt: str,
+                 output: str | None, force: bool, quiet: bool) -> None:
+    """Write what a stream yields, each item made a record batch by `to_batch`, in `fmt`
+    to `output` (standard output when None; a file is only replaced once all of it is
+    written), then end the command as finish() does."""
+    from portannot.output import BatchWriter, Output
+
+    writer = BatchWriter(fmt, Output(output, force=force, binary_ok=fmt != "parquet"))
+    ok = False
+    try:
+        for item in with_progress(stream, stream.accounting, quiet):
+            writer.ts_digits = stream.accounting.ts_digits
+            writer.write(to_batch(item))
+        ok = True
+    finally:
+        writer.close(ok)
+    finish(stream.accounting)
+
+
 def finish(accounting: Accounting) -> None:
     """Report damage met on the way; exit 3 if there was any, else 0."""
     for line in accounting.warnings():

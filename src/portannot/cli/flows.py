@@ -7,7 +7,14 @@ import sys
 import click
 
 from portannot.cli.app import registry_options, stdout_console
-from portannot.cli.common import capture_inputs, finish, output_options, reading, with_progress
+from portannot.cli.common import (
+    capture_inputs,
+    finish,
+    output_options,
+    reading,
+    with_progress,
+    write_stream,
+)
 from portannot.pipeline import FlowStream
 from portannot.registry import load_table
 
@@ -38,24 +45,14 @@ def flows(inputs: tuple[str, ...], fmt: str, output: str | None, force: bool, qu
     table = load_table(registry, services)
     stream = FlowStream(inputs, table, idle_timeout=idle_timeout, active_timeout=active_timeout)
     with reading(stream):
-        from portannot.output import BatchWriter, Output, flow_batch
+        from portannot.output import flow_batch
 
         if fmt == "table":
             pieces = with_progress(stream, stream.accounting, quiet)
             batches = [flow_batch(cols, table) for cols in pieces]
             _print_table(batches, stream, top)
             finish(stream.accounting)
-        out = Output(output, force=force, binary_ok=fmt != "parquet")
-        writer = BatchWriter(fmt, out)
-        ok = False
-        try:
-            for cols in with_progress(stream, stream.accounting, quiet):
-                writer.ts_digits = stream.accounting.ts_digits
-                writer.write(flow_batch(cols, table))
-            ok = True
-        finally:
-            writer.close(ok)
-        finish(stream.accounting)
+        write_stream(stream, lambda cols: flow_batch(cols, table), fmt, output, force, quiet)
 
 
 def _print_table(batches, stream: FlowStream, top: int) -> None:

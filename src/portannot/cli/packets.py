@@ -5,7 +5,14 @@ from __future__ import annotations
 import click
 
 from portannot.cli.app import registry_options
-from portannot.cli.common import capture_inputs, finish, output_options, reading, with_progress
+from portannot.cli.common import (
+    capture_inputs,
+    finish,
+    output_options,
+    reading,
+    with_progress,
+    write_stream,
+)
 from portannot.pipeline import PacketStream
 from portannot.registry import load_table
 
@@ -26,22 +33,14 @@ def packets(inputs: tuple[str, ...], fmt: str, output: str | None, force: bool, 
     table = load_table(registry, services)
     stream = PacketStream(inputs)
     with reading(stream):
-        from portannot.output import BatchWriter, Output, packet_batch
+        from portannot.output import packet_batch
 
         if fmt == "table":
             _print_table(stream, table, quiet)
             finish(stream.accounting)
-        out = Output(output, force=force, binary_ok=fmt != "parquet")
-        writer = BatchWriter(fmt, out)
-        ok = False
-        try:
-            for batch in with_progress(stream, stream.accounting, quiet):
-                writer.ts_digits = stream.accounting.ts_digits
-                writer.write(packet_batch(batch, table, with_file=len(inputs) > 1))
-            ok = True
-        finally:
-            writer.close(ok)
-        finish(stream.accounting)
+        several = len(inputs) > 1
+        write_stream(stream, lambda batch: packet_batch(batch, table, with_file=several),
+                     fmt, output, force, quiet)
 
 
 def _print_table(stream: PacketStream, table, quiet: bool) -> None:

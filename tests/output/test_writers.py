@@ -108,6 +108,18 @@ def test_parquet_round_trip_keeps_types(kind, capsys, tmp_path):
         assert ("DELTA_BINARY_PACKED" in found) == numeric, (f.name, found)
         assert ("RLE_DICTIONARY" in found) == pa.types.is_dictionary(f.type), (f.name, found)
     assert {*ts_cols, *ints} <= {c for c, found in encodings.items() if "DELTA_BINARY_PACKED" in found}
+    # min/max statistics on numbers and times, which bound the rows they describe; none on text
+    first = expected.slice(0, meta.num_rows)
+    for i in range(meta.num_columns):
+        col = meta.column(i)
+        f = expected.schema.field(col.path_in_schema)
+        text = pa.types.is_dictionary(f.type) or pa.types.is_string(f.type)
+        assert col.is_stats_set != text, (f.name, col.is_stats_set)
+        if pa.types.is_integer(f.type) and first.num_rows:
+            values = [v for v in first.column(f.name).to_pylist() if v is not None]
+            assert col.statistics.null_count == first.num_rows - len(values), f.name
+            if values:
+                assert (col.statistics.min, col.statistics.max) == (min(values), max(values)), f.name
 
 
 @pytest.mark.parametrize("kind", ["packets", "flows"])

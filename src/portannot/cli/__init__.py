@@ -4,8 +4,15 @@
 summary) load through app.LazyGroup when they run.
 """
 
-from portannot.cli import lookup as _lookup  # noqa: F401
-from portannot.cli import registry as _registry  # noqa: F401
-from portannot.cli.app import cli, console, main
+import os
+
+# The command never calls BLAS, but OpenBLAS starts a worker per core as numpy loads,
+# and each spins for ~0.1 s of CPU before sleeping: on two cores, time taken from
+# the reading threads. Set before numpy loads; a user's own setting wins.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+from portannot.cli import lookup as _lookup  # noqa: E402, F401
+from portannot.cli import registry as _registry  # noqa: E402, F401
+from portannot.cli.app import cli, console, main  # noqa: E402
 
 __all__ = ["cli", "console", "main"]

@@ -160,3 +160,36 @@ def test_closing_a_started_stream_unread_stops_its_threads():
     flows.close()
     packets.close()
     assert _stage_threads() == 0
+
+
+def test_converted_in_order_with_the_precision_known_then():
+    """converted() runs the conversion in its own thread: the same items in the same
+    order as converting inline, each with the timestamp precision the accounting had
+    when the item came (the text writers print with it; pcapng-multi raises it)."""
+    from portannot.pipeline import converted
+
+    path = [LOCAL_PCAPS / n for n in MIXED]
+    inline_stream = PacketStream(path, chunk_size=SMALL_CHUNK, background=False)
+    inline = [(b.number.copy(), inline_stream.accounting.ts_digits) for b in inline_stream]
+    got = list(converted(PacketStream(path, chunk_size=SMALL_CHUNK), lambda b: b.number.copy()))
+    assert len(got) == len(inline) > 1
+    assert len({d for _, d in inline}) > 1  # the precision does change along these files
+    for (a, da), (b, db) in zip(got, inline):
+        np.testing.assert_array_equal(a, b)
+        assert da == db
+    assert _stage_threads() == 0
+
+
+def test_converted_errors_and_early_close():
+    from portannot.pipeline import converted
+
+    def boom(batch):
+        raise ValueError("conversion failed")
+
+    with pytest.raises(ValueError, match="conversion failed"):
+        list(converted(PacketStream([LOCAL_PCAPS / "demo.pcap"]), boom))
+    assert _stage_threads() == 0
+    items = converted(PacketStream([LOCAL_PCAPS / "demo.pcap"] * 20, chunk_size=SMALL_CHUNK), len)
+    next(items)
+    items.close()
+    assert _stage_threads() == 0

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from os import PathLike
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -310,3 +310,23 @@ class FlowStream:
 
 #: flows oriented and handed on at a time when many end at once
 DRAIN_PIECE = 1 << 17
+
+
+def converted(stream: PacketStream | FlowStream, convert: Callable[[Any], T]
+              ) -> Iterator[tuple[T, int]]:
+    """What a stream yields, each item passed through `convert` in a thread of its own,
+    with the timestamp precision known when the item came: the consumer writes one
+    while the next converts (Arrow conversion and Parquet encoding both release the
+    GIL). Close it if it is not iterated to the end."""
+    return _Background(_converting(stream, convert), "portannot-convert")
+
+
+def _converting(stream: PacketStream | FlowStream, convert: Callable[[Any], T]
+                ) -> Iterator[tuple[T, int]]:
+    items = iter(stream)
+    try:
+        for item in items:
+            yield convert(item), stream.accounting.ts_digits
+    finally:
+        # now, not when a failure's traceback lets go of this frame: the stages stop here
+        items.close()  # type: ignore[attr-defined]

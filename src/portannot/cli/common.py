@@ -86,19 +86,23 @@ def reading(stream: S) -> Iterator[S]:
 
 def write_stream(stream: FlowStream | PacketStream, to_batch: Callable[[Any], Any], fmt: str,
                  output: str | None, force: bool, quiet: bool) -> None:
-    """Write what a stream yields, each item made a record batch by `to_batch`, in `fmt`
-    to `output` (standard output when None; a file is only replaced once all of it is
-    written), then end the command as finish() does."""
+    """Write what a stream yields, each item made a record batch by `to_batch` (in a
+    thread of its own, overlapping the writing), in `fmt` to `output` (standard output
+    when None; a file is only replaced once all of it is written), then end the
+    command as finish() does."""
     from portannot.output import BatchWriter, Output
+    from portannot.pipeline import converted
 
     writer = BatchWriter(fmt, Output(output, force=force, binary_ok=fmt != "parquet"))
+    batches = converted(stream, to_batch)
     ok = False
     try:
-        for item in with_progress(stream, stream.accounting, quiet):
-            writer.ts_digits = stream.accounting.ts_digits
-            writer.write(to_batch(item))
+        for batch, ts_digits in with_progress(batches, stream.accounting, quiet):
+            writer.ts_digits = ts_digits
+            writer.write(batch)
         ok = True
     finally:
+        batches.close()  # type: ignore[attr-defined]
         writer.close(ok)
     finish(stream.accounting)
 

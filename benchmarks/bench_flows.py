@@ -239,8 +239,9 @@ def main(argv: list[str] | None = None) -> None:
             print(f"- peak RSS {tool}: not measured")
     if startup is not None and not startup.error:
         print(
-            f"- fixed cost: `portannot flows` on {TINY.name} ({startup.rss_mb:,.0f} MB) takes "
-            f"{startup.seconds:.2f} s: start, imports and kernel load, included in the CLI rows"
+            f"- fixed cost: `portannot flows` on {TINY.name} takes {startup.seconds:.2f} s "
+            f"(peak RSS {startup.rss_mb:,.0f} MB): start, imports and kernel load, included in "
+            "the CLI rows"
         )
     print(f"- whole run: {elapsed:.0f} s")
     path = save(

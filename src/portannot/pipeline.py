@@ -179,6 +179,8 @@ class ReadEnd:
 
 _DONE = object()
 QUEUE_DEPTH = 2
+#: seconds close() waits for a stage to stop (see _Background.close)
+CLOSE_WAIT = 0.5
 
 
 class _Background(Iterator[T]):
@@ -211,8 +213,11 @@ class _Background(Iterator[T]):
         return item
 
     def close(self) -> None:
+        """Stop the worker. One blocked on input that does not come (a pipe its writer
+        holds open) cannot see the stop until the input moves: it is a daemon thread,
+        left to end then, so that an interrupted command exits instead of waiting."""
         self._stop.set()
-        self._worker.join()
+        self._worker.join(CLOSE_WAIT)
 
     def __del__(self) -> None:
         self._stop.set()

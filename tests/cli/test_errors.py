@@ -239,3 +239,49 @@ def test_a_command_that_fails_after_it_started_reading_stops_reading(tmp_path, d
     assert exc.value.code == ExitCode.OUTPUT_ERROR
     assert not [t.name for t in threading.enumerate() if t.name.startswith("portannot-")]
     assert out.read_text() == "precious\n"
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_interrupt_while_input_is_held_open(tmp_path, command):
+    """Ctrl-C while the reader waits on a pipe whose writer neither writes nor closes:
+    exit 130 with one line, at once (the reading thread cannot see a stop while it is
+    blocked; the command does not wait for it), and no output file."""
+    import signal
+    import struct
+
+    fifo = tmp_path / "live.pcap"
+    os.mkfifo(fifo)
+    out = tmp_path / "out.csv"
+    args = [command, str(fifo)] + ([] if command == "summary" else ["-f", "csv", "-o", str(out)])
+    proc = subprocess.Popen([sys.executable, "-m", "portannot", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    writer = os.open(fifo, os.O_WRONLY)  # returns once the command's reader has opened it
+    try:
+        os.write(writer, struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        assert _blocked_reading(proc.pid)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        os.close(writer)
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == ExitCode.INTERRUPTED, err
+    # click ends the line a terminal's echoed ^C began, then ours follows
+    assert err.decode().splitlines() in (["portannot: interrupted"], ["", "portannot: interrupted"])
+    assert not out.exists()
+
+
+def _blocked_reading(pid: int) -> bool:
+    """Wait until one of the process's threads sleeps in a read (of the FIFO)."""
+    import time
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                if "pipe_read" in (task / "wchan").read_text():
+                    return True
+            except OSError:
+                continue
+        time.sleep(0.02)
+    return False

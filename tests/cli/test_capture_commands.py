@@ -185,6 +185,28 @@ def test_summary_json_totals(env):
         "tcp": 6, "udp": 20, "sctp": 1, "dccp": 1}
 
 
+def test_summary_table_says_what_the_json_says(env):
+    """The terminal view: each section's heading whole on one line (a heading longer
+    than its table's columns once wrapped mid-sentence), its figures those of --json."""
+    demo = local_capture("demo.pcap")
+    res = run_all(env, {"text": ["summary", demo], "json": ["summary", "--json", demo]})
+    assert res["text"].returncode == res["json"].returncode == 0
+    doc = json.loads(res["json"].stdout)
+    lines = [line.rstrip() for line in res["text"].stdout.decode().splitlines()]
+    u = doc["unnamed"]
+    heading = f"Flows without a named service: {u['flows']:,} ({u['packets']:,} packets,"
+    assert [line for line in lines if line.startswith(heading)], lines
+    for title in ("Packet accounting by decode status", "By transport", "By service",
+                  "Top talkers"):
+        assert title in lines
+    assert f"{doc['packets']:,} packets" in lines[0] and f"{doc['flows']:,} flows" in lines[0]
+    rows = {line.split()[0]: line.split()[1:] for line in lines if line.strip()}
+    for r in doc["by_transport"]:
+        assert rows[r["proto"]] == [f"{r['flows']:,}", f"{r['packets']:,}", f"{r['bytes']:,}"]
+    for p in u["top_responder_ports"]:
+        assert rows[p["ports"]] == [f"{p['flows']:,}", f"{p['packets']:,}", f"{p['bytes']:,}"]
+
+
 # ------------------------------------------------------------------ damaged input
 
 def test_cut_capture_exits_3_with_byte_offset(env, tmp_path):

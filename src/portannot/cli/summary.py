@@ -46,6 +46,7 @@ def summary(inputs: tuple[str, ...], as_json: bool, top: int, quiet: bool,
 def _print(report: dict[str, Any]) -> None:
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     from portannot.output.writers import human_bytes
 
@@ -54,7 +55,10 @@ def _print(report: dict[str, Any]) -> None:
                   f"{report['flows']:,} flows from {len(report['files'])} file(s)")
 
     def table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
-        t = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
+        # the title on a line of its own: as a table title, rich wraps it at the
+        # table's width, which splits a long one over narrow columns
+        console.print(Text(title, style="table.title"))
+        t = Table(box=box.SIMPLE_HEAD)
         for c in columns:
             t.add_column(c, justify="left" if c in ("service", "proto", "address", "status",
                                                     "ports") else "right")

@@ -153,6 +153,31 @@ def test_multiple_files_and_stdin(env, tmp_path):
         (r["flow_id"], r["orig_addr"], r["orig_port"], r["packets"], r["bytes"]) for r in api]
 
 
+def test_flows_table_shows_the_largest_flows_with_unambiguous_ends(env):
+    """The terminal view lists the --top flows by bytes, each end address:port with an
+    IPv6 address in brackets (RFC 5952): 2001:db8:22::1:22 would read as an address."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    demo = local_capture("demo.pcap")
+    proc = _run(env, ["flows", demo, "--top", "5"])
+    assert proc.returncode == 0, err(proc)
+    lines = proc.stdout.decode().splitlines()
+    api = sorted(portannot.flows(demo).to_pylist(), key=lambda r: -r["bytes"])
+    rows = [line.split() for line in lines if line.split()[:1] in (["tcp"], ["udp"], ["sctp"],
+                                                                  ["dccp"])]
+    assert len(rows) == 5
+    assert "Top 5 of 28 flows by bytes" in lines[0]
+    for cells, flow in zip(rows, api):
+        ends = []
+        for cell in cells[1:3]:
+            url = urlsplit(f"//{cell}")
+            ends.append((str(ipaddress.ip_address(url.hostname)), url.port))
+        assert ends == [(flow["orig_addr"], flow["orig_port"]), (flow["resp_addr"], flow["resp_port"])]
+        assert cells[0] == flow["transport"]
+    assert any(":" in urlsplit(f"//{c[1]}").hostname for c in rows)  # IPv6 among them
+
+
 # ------------------------------------------------------------------ summary
 
 def test_summary_json_totals(env):

@@ -108,8 +108,8 @@ class ChunkWindow:
 
 class MappedWindow(ChunkWindow):
     """The same window over a regular file, mapped instead of read: no copy at all,
-    but a page fault per page, which measured slower than read() (CaptureReader's
-    mmap=True chooses it).
+    but no gain through the whole pipeline either (see CaptureReader.mmap, which
+    chooses it).
 
     The window only moves forward over the mapping; pages behind it are handed
     back to the kernel (MADV_DONTNEED), so resident memory stays at a few chunks

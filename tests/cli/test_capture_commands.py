@@ -25,6 +25,7 @@ from tshark_oracle import CAPINFOS, capinfos_count
 import portannot
 from portannot import __version__
 from portannot.errors import ExitCode
+from portannot.transport import TRANSPORT_NAMES
 
 
 @pytest.fixture(scope="module")
@@ -164,8 +165,7 @@ def test_flows_table_shows_the_largest_flows_with_unambiguous_ends(env):
     assert proc.returncode == 0, err(proc)
     lines = proc.stdout.decode().splitlines()
     api = sorted(portannot.flows(demo).to_pylist(), key=lambda r: -r["bytes"])
-    rows = [line.split() for line in lines if line.split()[:1] in (["tcp"], ["udp"], ["sctp"],
-                                                                  ["dccp"])]
+    rows = [cells for cells in map(str.split, lines) if cells[:1] and cells[0] in TRANSPORT_NAMES]
     assert len(rows) == 5
     assert "Top 5 of 28 flows by bytes" in lines[0]
     for cells, flow in zip(rows, api):

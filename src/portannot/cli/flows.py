@@ -72,8 +72,8 @@ def _print_table(batches, stream: FlowStream, top: int) -> None:
     if shown.num_rows:
         for r in shown.to_pylist():
             t.add_row(
-                r["transport"], endpoint(r["orig_addr"], r["orig_port"]),
-                endpoint(r["resp_addr"], r["resp_port"]), r["service"] or "-",
+                r["transport"], _endpoint(r["orig_addr"], r["orig_port"]),
+                _endpoint(r["resp_addr"], r["resp_port"]), r["service"] or "-",
                 f"{r['orig_packets']:,} / {r['resp_packets']:,}",
                 f"{human_bytes(r['orig_bytes'])} / {human_bytes(r['resp_bytes'])}",
                 f"{r['duration']:.3f}s", r["direction_basis"],
@@ -87,7 +87,7 @@ def _print_table(batches, stream: FlowStream, top: int) -> None:
     )
 
 
-def endpoint(addr: str, port: int) -> str:
+def _endpoint(addr: str, port: int) -> str:
     """address:port, an IPv6 address in brackets (RFC 5952 section 6): without them
     2001:db8::1:22 reads as an address with no port."""
     return f"[{addr}]:{port}" if ":" in addr else f"{addr}:{port}"

@@ -232,6 +232,19 @@ def test_summary_table_says_what_the_json_says(env):
         assert rows[p["ports"]] == [f"{p['flows']:,}", f"{p['packets']:,}", f"{p['bytes']:,}"]
 
 
+def test_summary_table_says_none_where_a_section_is_empty(env):
+    """One HTTP packet: every flow has a service, so the unnamed section says none
+    rather than printing column headers over nothing."""
+    one = shared_capture("tcpdump/ipv4_tcp_http_xml.pcap")
+    res = run_all(env, {"text": ["summary", one], "json": ["summary", "--json", one]})
+    doc = json.loads(res["json"].stdout)
+    assert doc["unnamed"]["flows"] == 0 and doc["unnamed"]["top_responder_ports"] == []
+    lines = [line.strip() for line in res["text"].stdout.decode().splitlines()]
+    at = lines.index("Flows without a named service: 0 (0 packets, 0 B)")
+    assert lines[at + 1] == "none"
+    assert "ports" not in " ".join(lines[at:]).split()
+
+
 # ------------------------------------------------------------------ damaged input
 
 def test_cut_capture_exits_3_with_byte_offset(env, tmp_path):

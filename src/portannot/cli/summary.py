@@ -58,6 +58,9 @@ def _print(report: dict[str, Any]) -> None:
         # the title on a line of its own: as a table title, rich wraps it at the
         # table's width, which splits a long one over narrow columns
         console.print(Text(title, style="table.title"))
+        if not rows:  # a header over nothing reads as output gone missing
+            console.print("  none\n")
+            return
         t = Table(box=box.SIMPLE_HEAD)
         for c in columns:
             t.add_column(c, justify="left" if c in ("service", "proto", "address", "status",

@@ -93,6 +93,8 @@ def ours(
                 note="the call only",
             )
         )
+        if "flows" in rows[-1].extra:
+            rows[-1].note += f"; {rows[-1].extra['flows']:,} flows"
     return rows
 
 
@@ -139,6 +141,15 @@ def peers(path: Path, capture: str, n: int, size: int, skip: list[str], quick: b
         if "flows" in r.extra:
             r.note = "; ".join(x for x in (r.note, f"{r.extra['flows']:,} flows") if x)
     return rows
+
+
+def same_table(api: Row, dpkt_row: Row | None) -> str:
+    """Whether the dpkt loop keyed as many flows as portannot: a check that both
+    built the same table, so the ratio compares like with like."""
+    ours_n, theirs = api.extra.get("flows"), dpkt_row.extra.get("flows") if dpkt_row else None
+    if ours_n is None or theirs is None:
+        return "not compared"
+    return f"portannot {ours_n:,}, dpkt {theirs:,} ({'same' if ours_n == theirs else 'DIFFER'})"
 
 
 def verdicts(reference: Row | None, peer_rows: dict) -> dict:
@@ -217,6 +228,7 @@ def main(argv: list[str] | None = None) -> None:
                 peer_rows = peers(path, capture, n, size, args.skip, args.quick)
                 rows.extend(peer_rows.values())
                 summary[capture] = verdicts(mine[0], peer_rows)
+                summary[capture]["flow count"] = same_table(mine[1], peer_rows.get("dpkt"))
 
     elapsed = time.perf_counter() - began
     print()

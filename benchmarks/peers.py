@@ -101,9 +101,10 @@ def dpkt_flows(path: str, limit: int = 0) -> dict:
             ip = dpkt.ethernet.Ethernet(buf).data
             if isinstance(ip, (dpkt.ip.IP, dpkt.ip6.IP6)):
                 proto = ip.p if isinstance(ip, dpkt.ip.IP) else ip.nxt
-                sport, dport = _ports(ip.data) if proto in PORT_PROTOCOLS else (0, 0)
-                key, forward = _flow_key(proto, ip.src, sport, ip.dst, dport)
-                _add(table, key, forward, len(buf), ts)
+                if proto in PORT_PROTOCOLS:  # flows are of packets with ports, as portannot's
+                    sport, dport = _ports(ip.data)
+                    key, forward = _flow_key(proto, ip.src, sport, ip.dst, dport)
+                    _add(table, key, forward, len(buf), ts)
             if limit and packets >= limit:
                 break
     seconds = time.perf_counter() - start
@@ -125,17 +126,14 @@ def scapy_flows(path: str, limit: int = 20_000) -> dict:
             ip = pkt.getlayer(IP) or pkt.getlayer(IPv6)
             if ip is not None:
                 proto = ip.proto if ip.version == 4 else ip.nh
-                sport = dport = 0
                 if proto in PORT_PROTOCOLS:
                     l4 = ip.payload
                     if hasattr(l4, "sport"):
                         sport, dport = l4.sport, l4.dport
                     else:
                         sport, dport = _ports(bytes(l4))
-                src = ip.src.encode()
-                dst = ip.dst.encode()
-                key, forward = _flow_key(proto, src, sport, dst, dport)
-                _add(table, key, forward, len(pkt), float(pkt.time))
+                    key, forward = _flow_key(proto, ip.src.encode(), sport, ip.dst.encode(), dport)
+                    _add(table, key, forward, len(pkt), float(pkt.time))
             if limit and packets >= limit:
                 break
     seconds = time.perf_counter() - start

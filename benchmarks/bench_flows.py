@@ -93,9 +93,14 @@ def ours(
                 note="the call only",
             )
         )
-        if "flows" in rows[-1].extra:
-            rows[-1].note += f"; {rows[-1].extra['flows']:,} flows"
+        note_flows(rows[-1])
     return rows
+
+
+def note_flows(row: Row) -> None:
+    """Put the flows a tool keyed into its row's note, beside what is there."""
+    if "flows" in row.extra:
+        row.note = "; ".join(x for x in (row.note, f"{row.extra['flows']:,} flows") if x)
 
 
 def peers(path: Path, capture: str, n: int, size: int, skip: list[str], quick: bool) -> dict:
@@ -138,15 +143,15 @@ def peers(path: Path, capture: str, n: int, size: int, skip: list[str], quick: b
             file_bytes=size,
         )
     for r in rows.values():
-        if "flows" in r.extra:
-            r.note = "; ".join(x for x in (r.note, f"{r.extra['flows']:,} flows") if x)
+        note_flows(r)
     return rows
 
 
 def same_table(api: Row, dpkt_row: Row | None) -> str:
     """Whether the dpkt loop keyed as many flows as portannot: a check that both
     built the same table, so the ratio compares like with like."""
-    ours_n, theirs = api.extra.get("flows"), dpkt_row.extra.get("flows") if dpkt_row else None
+    ours_n = api.extra.get("flows")
+    theirs = dpkt_row.extra.get("flows") if dpkt_row else None
     if ours_n is None or theirs is None:
         return "not compared"
     return f"portannot {ours_n:,}, dpkt {theirs:,} ({'same' if ours_n == theirs else 'DIFFER'})"

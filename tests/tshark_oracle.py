@@ -41,7 +41,7 @@ CAPINFOS = shutil.which("capinfos")
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE_DIR = REPO / ".pytest_cache" / "tshark-oracle"
-CACHE_VERSION = "3"
+CACHE_VERSION = "4"
 
 TRANSPORTS = ("tcp", "udp", "sctp", "dccp")
 
@@ -55,7 +55,7 @@ FIELDS = (
     "frame.number", "frame.len", "frame.cap_len", "frame.encap_type", "frame.protocols",
     "ip.src", "ip.dst", "ipv6.src", "ipv6.dst",
     "tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport",
-    "sctp.srcport", "sctp.dstport", "dccp.srcport", "dccp.dstport",
+    "sctp.srcport", "sctp.dstport", "dccp.srcport", "dccp.dstport", "tcp.flags",
     "ip.proto", "ip.id", "ip.flags.mf", "ip.frag_offset",
     "ipv6.nxt", "ipv6.fraghdr.ident", "ipv6.fraghdr.offset", "ipv6.fraghdr.more",
     "_ws.malformed", "_ws.expert.message",
@@ -82,6 +82,7 @@ class OracleRow:
     transport: str | None  #: tcp/udp/sctp/dccp if tshark decoded that header's ports
     src_port: int | None
     dst_port: int | None
+    tcp_flags: int | None  #: flags of that TCP header, when tshark decoded them
     frag_key: tuple | None  #: outer-IP fragment identity, None if not a fragment
     frag_offset: int  #: offset of this fragment (0 for first fragments / whole packets)
     frag_more: bool
@@ -185,7 +186,7 @@ def parse_line(cols: dict[str, str], number: int) -> OracleRow:
     protos = cols["frame.protocols"].split(":") if cols["frame.protocols"] else []
     ip_version, src, dst = 0, None, None
     next_layer = transport = None
-    sport = dport = None
+    sport = dport = flags = None
     frag_key, frag_offset, frag_more = None, 0, False
 
     ip_at = next((i for i, p in enumerate(protos) if p in ("ip", "ipv6")), None)
@@ -211,6 +212,8 @@ def parse_line(cols: dict[str, str], number: int) -> OracleRow:
             dp = _ints(cols[f"{next_layer}.dstport"])
             if len(sp) > k and len(dp) > k:
                 transport, sport, dport = next_layer, sp[k], dp[k]
+            if next_layer == "tcp":
+                flags = _first(_ints(cols["tcp.flags"]), k)
         # fragments of the outermost IP header
         if ip_version == 4 and src is not None:
             off = _first(_ints(cols["ip.frag_offset"]))
@@ -233,7 +236,8 @@ def parse_line(cols: dict[str, str], number: int) -> OracleRow:
         number=number, length=int(cols["frame.len"]), caplen=int(cols["frame.cap_len"]),
         protocols=cols["frame.protocols"], ip_version=ip_version if src is not None else 0,
         src=src, dst=dst, next_layer=next_layer, transport=transport, src_port=sport,
-        dst_port=dport, frag_key=frag_key, frag_offset=frag_offset, frag_more=frag_more,
+        dst_port=dport, tcp_flags=flags, frag_key=frag_key, frag_offset=frag_offset,
+        frag_more=frag_more,
         malformed=malformed, expert=expert,
     )
 

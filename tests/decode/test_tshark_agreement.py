@@ -18,6 +18,9 @@ Rules, frame by frame (``ours`` = portannot's row, ``tshark`` = the oracle's):
   unless ours calls the packet TRUNCATED or MALFORMED and reports no IP layer.
   tshark has none -> ours has none either, unless ours is TRUNCATED or MALFORMED
   (tshark drops addresses of some damaged headers it still partly reads).
+* TCP flags: where tshark decoded the outermost TCP header's flags, ours are the same;
+  where it did not (the header is cut before them, or its length field is bogus), and
+  on every packet that is not TCP, ours are 0.
 * frame.len and the captured length agree.
 
 Frames where the two legitimately differ are listed, with the reason, in
@@ -72,6 +75,7 @@ def _ours(batch, i: int) -> dict:
         "ip_version": ipv,
         "src": addr_from_bytes(batch.src_addr[i], ipv),
         "dst": addr_from_bytes(batch.dst_addr[i], ipv),
+        "tcp_flags": int(batch.tcp_flags[i]),
     }
 
 
@@ -117,6 +121,9 @@ def compare(batch, rows, expected: dict[int, str]) -> list[str]:
                            f"{o['dst_port']}, its first fragment had {carried}")
         elif o["src_port"] or o["dst_port"]:
             why.append("non-zero ports without status PORTS")
+        if o["tcp_flags"] != (r.tcp_flags or 0):
+            why.append(f"TCP flags 0x{o['tcp_flags']:03x}, tshark's "
+                       + ("none" if r.tcp_flags is None else f"0x{r.tcp_flags:03x}"))
         if r.src is not None:
             if o["ip_version"] == 0:
                 if o["status_code"] not in damaged:

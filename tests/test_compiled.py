@@ -28,6 +28,37 @@ def test_array_arguments_read_from_a_signature():
     assert signature_args("UniTuple(i8, 2)(u1[::1], i4[:, :], b1)") == ["u1[::1]", "i4[:, :]", "b1"]
 
 
+def test_edited_sources_drop_the_jit_cache(tmp_path, monkeypatch):
+    """numba checks a cached kernel against its own file only: an edit to a helper in
+    another file must drop the package's cache files, and an unchanged tree keep them."""
+    pkg = tmp_path / "portannot"
+    cache_dir = pkg / "decode" / "__pycache__"
+    cache_dir.mkdir(parents=True)
+    helper = pkg / "decode" / "ports.py"
+    helper.write_text("FLAGS_FROM = 14\n")
+    cache = [cache_dir / "kernel.decode_batch-40.py311.nbi",
+             cache_dir / "kernel.decode_batch-40.py311.1.nbc"]
+    bytecode = cache_dir / "kernel.cpython-311.pyc"
+    monkeypatch.setattr(compiled, "PACKAGE", pkg)
+    monkeypatch.setattr(compiled, "JIT_STAMP", pkg / "__pycache__" / "jit-sources.stamp")
+
+    def write_cache():
+        for f in [*cache, bytecode]:
+            f.write_bytes(b"compiled")
+
+    write_cache()
+    compiled.drop_stale_jit_cache()  # no stamp yet: nothing says what the cache was built from
+    assert [f.exists() for f in cache] == [False, False]
+    assert bytecode.exists()
+    write_cache()
+    compiled.drop_stale_jit_cache()  # the same sources: the cache stays
+    assert [f.exists() for f in cache] == [True, True]
+    helper.write_text("FLAGS_FROM = 13\n")
+    compiled.drop_stale_jit_cache()  # a helper edited: the cache goes
+    assert [f.exists() for f in cache] == [False, False]
+    assert compiled.JIT_STAMP.read_text() == str(compiled.source_stamp())
+
+
 def _sum_first(a, b):  # stands in for a compiled entry point
     return int(a[0]) + int(b[0, 0])
 

@@ -66,9 +66,41 @@ def _ahead_of_time() -> ModuleType | None:
     return _kernels if _kernels.source_stamp() == source_stamp() else None
 
 
+#: numba cache files of this package (beside each kernel module, in __pycache__)
+JIT_CACHE_SUFFIXES = (".nbi", ".nbc")
+#: where the JIT path notes which sources its cache files were compiled from
+JIT_STAMP = PACKAGE / "__pycache__" / "jit-sources.stamp"
+
+
+def drop_stale_jit_cache() -> None:
+    """numba checks a cached kernel against its own file only, so an edited helper in
+    another file (decode/ports.py, compiled into decode/kernel.py) would keep running
+    the old machine code. When the package's sources changed since the cache was
+    written, its cache files go, and the JIT compiles the current sources."""
+    stamp = str(source_stamp())
+    try:
+        if JIT_STAMP.read_text() == stamp:
+            return
+    except OSError:
+        pass
+    for cache in PACKAGE.rglob("__pycache__/*"):
+        if cache.suffix in JIT_CACHE_SUFFIXES:
+            try:
+                cache.unlink()
+            except OSError:  # another process's, or read-only: numba then recompiles
+                pass
+    try:
+        JIT_STAMP.parent.mkdir(exist_ok=True)
+        JIT_STAMP.write_text(stamp)
+    except OSError:  # a read-only install is never edited in place
+        pass
+
+
 AOT = _ahead_of_time()
 #: "ahead-of-time" or "jit": which path this process uses (README, benchmarks)
 MODE = "ahead-of-time" if AOT is not None else "jit"
+if AOT is None:
+    drop_stale_jit_cache()
 
 
 def symbol(func: Callable[..., Any]) -> str:

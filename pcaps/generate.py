@@ -720,7 +720,7 @@ def cap_demo() -> bytes:
              [(b"SSH-2.0-OpenSSH_9.6\r\n", [b"SSH-2.0-OpenSSH_9.2\r\n"])]
              + [(blob(48), [blob(48)]) for _ in range(20)])
     # a client using the registered source port 80 towards an unregistered high port
-    tcp_conv(mk4, "192.0.2.80", "198.51.100.99", 80, 40404,
+    tcp_conv(mk4, "192.0.2.80", "198.51.100.99", 80, 40500,
              [(blob(100), [blob(200)]), (blob(100), [blob(200)])])
     # mid-stream mysql (3306): no SYN seen, no FIN; server speaks first in the capture
     srv, cl = "192.0.2.33", "192.0.2.34"

@@ -15,7 +15,7 @@ CSV_HEADER = ("Service Name,Port Number,Transport Protocol,Description,Assignee,
               "Registration Date,Modification Date,Reference,Service Code,"
               "Unauthorized Use Reported,Assignment Notes")
 
-#: (name, port, transport): the only ports the test registry names. 40404, 49152+,
+#: (name, port, transport): the only ports the test registry names. 40500, 49152+,
 #: 443/udp and 3306/udp are deliberately left unnamed.
 TEST_SERVICES = (
     ("http", 80, "tcp"), ("http", 80, "udp"),

@@ -13,6 +13,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 LOCAL_PCAPS = REPO / "pcaps"
 SHARED_PCAPS = REPO.parent / "shared" / "pcaps"
+#: the full IANA registry as published (CSV), beside the shared captures
+SHARED_IANA_CSV = REPO.parent / "shared" / "registry" / "service-names-port-numbers.csv"
 
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap")
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")
@@ -83,3 +85,10 @@ def capture_params(*, shared: bool = True, local: bool = True) -> list:
         if not found:
             params.append(pytest.param(None, id="shared-missing", marks=pytest.mark.skip(reason=SHARED_MISSING)))
     return params
+
+
+def shared_iana_csv() -> Path:
+    """The full IANA registry CSV of ../shared, or skip the test if absent."""
+    if not SHARED_IANA_CSV.is_file():
+        pytest.skip(f"full IANA registry not found at {SHARED_IANA_CSV}")
+    return SHARED_IANA_CSV

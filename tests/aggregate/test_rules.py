@@ -4,7 +4,7 @@ Each test builds a small capture with scapy in tmp_path and runs it through
 ``portannot.flows(path, registry=REGISTRY)`` with a hand-written IANA CSV registry
 (tests/capgen.py: TEST_SERVICES) so which ports are named is certain: 80 http
 (tcp, udp), 443 https (tcp only), 3306 mysql (tcp), 53 domain (tcp, udp), 2905 m3ua
-(sctp), 5004 avt-profile-1 (dccp); 40404 and every high port unnamed.
+(sctp), 5004 avt-profile-1 (dccp); 40500 and every high port unnamed.
 
 Expected counts are derived by hand: bytes are the frames' lengths on the wire.
 """
@@ -83,15 +83,15 @@ def test_syn_sender_is_originator_and_responder_port_names_the_service(tmp_path,
 
 
 def test_syn_from_registered_port_80_to_unregistered_port_gives_no_service(tmp_path, registry):
-    """A client whose SYN comes from port 80: the server (40404) has no name, and the
+    """A client whose SYN comes from port 80: the server (40500) has no name, and the
     client's registered port never names the flow."""
     row = only(flows_of(tmp_path, registry, [
-        tcp(A, 80, B, 40404, "S"),
-        tcp(B, 40404, A, 80, "SA"),
-        tcp(A, 80, B, 40404, "A"),
-        tcp(A, 80, B, 40404, "PA", b"hello"),
+        tcp(A, 80, B, 40500, "S"),
+        tcp(B, 40500, A, 80, "SA"),
+        tcp(A, 80, B, 40500, "A"),
+        tcp(A, 80, B, 40500, "PA", b"hello"),
     ]))
-    assert ends(row) == (A, 80, B, 40404)
+    assert ends(row) == (A, 80, B, 40500)
     assert row["direction_basis"] == "syn"
     assert row["service"] is None
     assert row["service_port"] is None
@@ -135,13 +135,13 @@ def test_synack_beats_first_packet(tmp_path, registry):
 
 
 def test_synack_from_unnamed_port_gives_no_service(tmp_path, registry):
-    """The SYN+ACK sender is the server; its port (40404) is unnamed, so no service even
+    """The SYN+ACK sender is the server; its port (40500) is unnamed, so no service even
     though the client's port 3306 is named."""
     row = only(flows_of(tmp_path, registry, [
-        tcp(B, 40404, A, 3306, "SA"),
-        tcp(A, 3306, B, 40404, "A"),
+        tcp(B, 40500, A, 3306, "SA"),
+        tcp(A, 3306, B, 40500, "A"),
     ]))
-    assert ends(row) == (A, 3306, B, 40404)
+    assert ends(row) == (A, 3306, B, 40500)
     assert row["direction_basis"] == "synack"
     assert row["service"] is None and row["service_basis"] == "none"
 
@@ -192,10 +192,10 @@ def test_midstream_one_named_port_on_the_responder(tmp_path, registry):
 
 def test_midstream_neither_port_named(tmp_path, registry):
     row = only(flows_of(tmp_path, registry, [
-        tcp(B, 40404, A, 50003, "PA", b"x"),
-        tcp(A, 50003, B, 40404, "A"),
+        tcp(B, 40500, A, 50003, "PA", b"x"),
+        tcp(A, 50003, B, 40500, "A"),
     ]))
-    assert ends(row) == (B, 40404, A, 50003)
+    assert ends(row) == (B, 40500, A, 50003)
     assert row["direction_basis"] == "first-packet"
     assert row["service"] is None and row["service_port"] is None
     assert row["service_basis"] == "none"

@@ -12,13 +12,29 @@ portannot's flows are compared as sets of (transport, {end A: (packets, bytes)},
 port-carrying transports (tcp/udp/sctp/dccp) are compared. Flows portannot splits in
 time (idle timeout, a new SYN on a reused 5-tuple) are summed by key first, since the
 reference has one flow per key.
+
+Direction and service are checked the same way: the README's rules applied in this
+test to tshark's frames (their order, ends and TCP flags, a new flow after FIN/RST and
+a SYN) and to the full IANA registry CSV read with the csv module give each flow's
+originator, direction_basis, service, service_port and service_basis.
 """
 
 from __future__ import annotations
 
+import csv
+from dataclasses import dataclass
+
 import pytest
-from paths import capture_id, capture_params, local_captures, shared_captures
-from tshark_oracle import TRANSPORTS, canon_addr, flow_key, oracle, prefetch, reference_flows
+from paths import capture_id, capture_params, local_captures, shared_captures, shared_iana_csv
+from tshark_oracle import (
+    TRANSPORTS,
+    attribute_fragments,
+    canon_addr,
+    flow_key,
+    oracle,
+    prefetch,
+    reference_flows,
+)
 
 import portannot
 
@@ -121,7 +137,137 @@ def test_reference_flows_demo():
     by_t: dict[str, int] = {}
     for t, _ in ref:
         by_t[t] = by_t.get(t, 0) + 1
-    # http, https x2, ssh, 80->40404, mysql mid-stream; 20 DNS; 1 SCTP; 1 DCCP
+    # http, https x2, ssh, 80->40500, mysql mid-stream; 20 DNS; 1 SCTP; 1 DCCP
     assert by_t == {"tcp": 6, "udp": 20, "sctp": 1, "dccp": 1}
     mysql = ref[flow_key("tcp", ("192.0.2.33", 3306), ("192.0.2.34", 52000))]
     assert {e: s[0] for e, s in mysql.items()} == {("192.0.2.33", 3306): 12, ("192.0.2.34", 52000): 12}
+
+
+# ------------------------------------------------- direction and service, by the rules
+
+SYN, ACK, FIN, RST = 0x02, 0x10, 0x01, 0x04
+
+
+@dataclass
+class RuleFlow:
+    """One flow of the rules reference: the evidence the README's direction rule reads."""
+
+    first_sender: tuple[str, int]
+    syn_sender: tuple[str, int] | None = None
+    synack_receiver: tuple[str, int] | None = None
+    closed: bool = False
+
+
+def iana_names(path) -> dict[tuple[str, int], str]:
+    """(transport, port) -> the first name the registry file gives it, read with csv."""
+    names: dict[tuple[str, int], str] = {}
+    with open(path, newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            name = row["Service Name"].strip()
+            port = row["Port Number"].strip()
+            transport = row["Transport Protocol"].strip().lower()
+            if not (name and port and transport):
+                continue
+            lo, _, hi = port.partition("-")
+            for p in range(int(lo), int(hi or lo) + 1):
+                names.setdefault((transport, p), name)
+    return names
+
+
+def rule_flows(cid: str, rows) -> dict[tuple, list[RuleFlow]]:
+    """Flows in the order they start, from tshark's frames and TCP flags: a TCP flow that
+    saw FIN or RST and then a SYN without ACK starts over."""
+    frag_ports = attribute_fragments(rows)
+    extra = EXPECTED_DIFFERENCES.get(cid, {})
+    flows: dict[tuple, list[RuleFlow]] = {}
+    for r in rows:
+        flags = 0
+        if r.transport is not None:
+            t, sp, dp, flags = r.transport, r.src_port, r.dst_port, r.tcp_flags or 0
+        elif r.number in frag_ports:
+            t, sp, dp = frag_ports[r.number]
+        elif r.number in extra:
+            t, sp, dp, _ = extra[r.number]
+        else:
+            continue
+        a, b = (r.src, sp), (r.dst, dp)
+        runs = flows.setdefault(flow_key(t, a, b), [])
+        opening = t == "tcp" and bool(flags & SYN) and not flags & ACK
+        if not runs or (opening and runs[-1].closed):
+            runs.append(RuleFlow(a))
+        f = runs[-1]
+        if t != "tcp":
+            continue
+        if opening and f.syn_sender is None:
+            f.syn_sender = a
+        if flags & SYN and flags & ACK and f.synack_receiver is None:
+            f.synack_receiver = b
+        if flags & (FIN | RST):
+            f.closed = True
+    return flows
+
+
+def expected_row(key, f: RuleFlow, names) -> tuple:
+    """(originator, direction_basis, service, service_port, service_basis) by the README."""
+    t, pair = key
+    if f.syn_sender is not None:
+        orig, basis = f.syn_sender, "syn"
+    elif f.synack_receiver is not None:
+        orig, basis = f.synack_receiver, "synack"
+    else:
+        orig, basis = f.first_sender, "first-packet"
+    resp = next((e for e in pair if e != orig), orig)
+    name_o, name_r = names.get((t, orig[1])), names.get((t, resp[1]))
+    if basis != "first-packet":
+        chosen = (name_r, resp[1], "responder-port") if name_r else None
+    elif name_o and name_r:
+        low = min(orig[1], resp[1])
+        chosen = (names[(t, low)], low, "lower-named-port")
+    elif name_r:
+        chosen = (name_r, resp[1], "one-named-port")
+    elif name_o:
+        chosen = (name_o, orig[1], "one-named-port")
+    else:
+        chosen = None
+    return (orig, basis, *(chosen or (None, None, "none")))
+
+
+@pytest.fixture(scope="module")
+def iana():
+    path = shared_iana_csv()
+    return path, iana_names(path)
+
+
+@pytest.mark.parametrize("capture", PARAMS)
+def test_direction_and_service_follow_the_rules(capture, iana):
+    """Each flow's originator, direction basis and service, with the full IANA registry,
+    equal the README's rules applied to tshark's frames (ends, TCP flags, order) and to
+    the registry file read here with the csv module."""
+    cid = capture_id(capture)
+    path, names = iana
+    ref = {key: [expected_row(key, f, names) for f in runs]
+           for key, runs in rule_flows(cid, oracle(capture)).items()}
+    ours: dict[tuple, list[tuple]] = {}
+    for row in sorted(portannot.flows([capture], registry=path).to_pylist(),
+                      key=lambda r: r["flow_id"]):
+        orig = (canon_addr(row["orig_addr"]), row["orig_port"])
+        resp = (canon_addr(row["resp_addr"]), row["resp_port"])
+        ours.setdefault(flow_key(row["transport"], orig, resp), []).append((
+            orig, row["direction_basis"], row["service"], row["service_port"],
+            row["service_basis"]))
+    differ = [f"{key}: ours {ours.get(key)}, rules {ref.get(key)}"
+              for key in sorted(set(ours) | set(ref), key=repr) if ours.get(key) != ref.get(key)]
+    assert not differ, f"{cid}: {len(differ)} flow(s) differ:\n" + "\n".join(differ[:20])
+
+
+def test_demo_client_from_port_80_has_no_service(iana):
+    """pcaps/demo.pcap's client sending its SYN from port 80 to 40500: the registry
+    names no service on 40500 (any transport), so the flow has none, whatever port 80 is."""
+    from paths import local_capture
+
+    path, names = iana
+    assert not any((t, 40500) in names for t in TRANSPORTS)
+    rows = [r for r in portannot.flows(local_capture("demo.pcap"), registry=path).to_pylist()
+            if r["resp_port"] == 40500]
+    assert [(r["orig_addr"], r["orig_port"], r["direction_basis"], r["service"],
+             r["service_basis"]) for r in rows] == [("192.0.2.80", 80, "syn", None, "none")]

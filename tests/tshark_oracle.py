@@ -41,7 +41,7 @@ CAPINFOS = shutil.which("capinfos")
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE_DIR = REPO / ".pytest_cache" / "tshark-oracle"
-CACHE_VERSION = "4"
+CACHE_VERSION = "5"
 
 TRANSPORTS = ("tcp", "udp", "sctp", "dccp")
 
@@ -58,8 +58,13 @@ FIELDS = (
     "sctp.srcport", "sctp.dstport", "dccp.srcport", "dccp.dstport", "tcp.flags",
     "ip.proto", "ip.id", "ip.flags.mf", "ip.frag_offset",
     "ipv6.nxt", "ipv6.fraghdr.ident", "ipv6.fraghdr.offset", "ipv6.fraghdr.more",
+    "vlan.id", "ieee8021ad.id",
     "_ws.malformed", "_ws.expert.message",
 )
+
+#: frame.protocols names of the tags and type fields that may follow the link header
+#: before the network layer (the outer tag stack)
+TAG_STACK = frozenset({"ethertype", "vlan", "ieee8021ad"})
 
 PREFS = (
     "ip.defragment:FALSE", "ipv6.defragment:FALSE",
@@ -83,6 +88,7 @@ class OracleRow:
     src_port: int | None
     dst_port: int | None
     tcp_flags: int | None  #: flags of that TCP header, when tshark decoded them
+    vlan: int | None  #: id of the outermost VLAN tag right after the link header
     frag_key: tuple | None  #: outer-IP fragment identity, None if not a fragment
     frag_offset: int  #: offset of this fragment (0 for first fragments / whole packets)
     frag_more: bool
@@ -229,6 +235,7 @@ def parse_line(cols: dict[str, str], number: int) -> OracleRow:
             if off is not None and more is not None and (off > 0 or more):
                 frag_key, frag_offset, frag_more = (6, src, dst, ident), off, more
 
+    vlan = outer_vlan(protos, cols)
     expert = cols.get("_ws.expert.message", "")
     malformed = bool(cols.get("_ws.malformed")) or any(
         w in expert for w in ("Malformed", "Bogus", "Bad length", "Bad header length"))
@@ -236,10 +243,22 @@ def parse_line(cols: dict[str, str], number: int) -> OracleRow:
         number=number, length=int(cols["frame.len"]), caplen=int(cols["frame.cap_len"]),
         protocols=cols["frame.protocols"], ip_version=ip_version if src is not None else 0,
         src=src, dst=dst, next_layer=next_layer, transport=transport, src_port=sport,
-        dst_port=dport, tcp_flags=flags, frag_key=frag_key, frag_offset=frag_offset,
+        dst_port=dport, tcp_flags=flags, vlan=vlan, frag_key=frag_key, frag_offset=frag_offset,
         frag_more=frag_more,
         malformed=malformed, expert=expert,
     )
+
+
+def outer_vlan(protos: list[str], cols: dict[str, str]) -> int | None:
+    """The id of the first tag (802.1Q or 802.1ad) of the tag stack that follows the
+    link header; tags further in (inside MPLS pseudowires, tunnels) are not the frame's."""
+    for name in protos[1:]:
+        if name not in TAG_STACK:
+            return None
+        if name != "ethertype":
+            field = "vlan.id" if name == "vlan" else "ieee8021ad.id"
+            return _first(_ints(cols[field]))  # the first of its kind: nothing precedes it
+    return None
 
 
 def _run_tshark(path: Path) -> list[OracleRow]:

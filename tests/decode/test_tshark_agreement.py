@@ -21,6 +21,8 @@ Rules, frame by frame (``ours`` = portannot's row, ``tshark`` = the oracle's):
 * TCP flags: where tshark decoded the outermost TCP header's flags, ours are the same;
   where it did not (the header is cut before them, or its length field is bogus), and
   on every packet that is not TCP, ours are 0.
+* VLAN: ours is the id of the first tag after the link header, as tshark's
+  vlan.id / ieee8021ad.id of that tag; none where tshark has none.
 * frame.len and the captured length agree.
 
 Frames where the two legitimately differ are listed, with the reason, in
@@ -34,7 +36,7 @@ import pytest
 from paths import capture_id, capture_params, local_captures, shared_captures
 from tshark_oracle import addr_from_bytes, attribute_fragments, oracle, prefetch
 
-from portannot.decode import decode_file
+from portannot.decode import NO_VLAN, decode_file
 from portannot.status import STATUS_NAMES, Status
 from portannot.transport import TRANSPORT_NAMES, Transport
 
@@ -76,6 +78,7 @@ def _ours(batch, i: int) -> dict:
         "src": addr_from_bytes(batch.src_addr[i], ipv),
         "dst": addr_from_bytes(batch.dst_addr[i], ipv),
         "tcp_flags": int(batch.tcp_flags[i]),
+        "vlan": None if int(batch.vlan[i]) == NO_VLAN else int(batch.vlan[i]),
     }
 
 
@@ -121,6 +124,8 @@ def compare(batch, rows, expected: dict[int, str]) -> list[str]:
                            f"{o['dst_port']}, its first fragment had {carried}")
         elif o["src_port"] or o["dst_port"]:
             why.append("non-zero ports without status PORTS")
+        if o["vlan"] != r.vlan:
+            why.append(f"VLAN {o['vlan']}, tshark's {r.vlan}")
         if o["tcp_flags"] != (r.tcp_flags or 0):
             why.append(f"TCP flags 0x{o['tcp_flags']:03x}, tshark's "
                        + ("none" if r.tcp_flags is None else f"0x{r.tcp_flags:03x}"))

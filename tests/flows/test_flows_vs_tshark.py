@@ -22,7 +22,7 @@ originator, direction_basis, service, service_port and service_basis.
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 from paths import capture_id, capture_params, local_captures, shared_captures, shared_iana_csv
@@ -146,6 +146,15 @@ def test_reference_flows_demo():
 # ------------------------------------------------- direction and service, by the rules
 
 SYN, ACK, FIN, RST = 0x02, 0x10, 0x01, 0x04
+#: tcpdump's letter for each flag bit, lowest first (N: the old ECN nonce bit, 0x100)
+FLAG_LETTERS = {0x01: "F", 0x02: "S", 0x04: "R", 0x08: "P", 0x10: "A", 0x20: "U", 0x40: "E",
+                0x80: "C", 0x100: "N"}
+
+
+def flag_letters(transport: str, flags: int) -> str | None:
+    if transport != "tcp":
+        return None
+    return "".join(ch for bit, ch in FLAG_LETTERS.items() if flags & bit)
 
 
 @dataclass
@@ -153,9 +162,11 @@ class RuleFlow:
     """One flow of the rules reference: the evidence the README's direction rule reads."""
 
     first_sender: tuple[str, int]
+    vlan: int | None  #: the first packet's
     syn_sender: tuple[str, int] | None = None
     synack_receiver: tuple[str, int] | None = None
     closed: bool = False
+    flags: dict[tuple[str, int], int] = field(default_factory=dict)  #: per sending end
 
 
 def iana_names(path) -> dict[tuple[str, int], str]:
@@ -194,10 +205,11 @@ def rule_flows(cid: str, rows) -> dict[tuple, list[RuleFlow]]:
         runs = flows.setdefault(flow_key(t, a, b), [])
         opening = t == "tcp" and bool(flags & SYN) and not flags & ACK
         if not runs or (opening and runs[-1].closed):
-            runs.append(RuleFlow(a))
+            runs.append(RuleFlow(a, r.vlan))
         f = runs[-1]
         if t != "tcp":
             continue
+        f.flags[a] = f.flags.get(a, 0) | flags
         if opening and f.syn_sender is None:
             f.syn_sender = a
         if flags & SYN and flags & ACK and f.synack_receiver is None:
@@ -208,7 +220,8 @@ def rule_flows(cid: str, rows) -> dict[tuple, list[RuleFlow]]:
 
 
 def expected_row(key, f: RuleFlow, names) -> tuple:
-    """(originator, direction_basis, service, service_port, service_basis) by the README."""
+    """(originator, direction_basis, service, service_port, service_basis, originator's
+    and responder's TCP flags, VLAN) by the README."""
     t, pair = key
     if f.syn_sender is not None:
         orig, basis = f.syn_sender, "syn"
@@ -229,7 +242,9 @@ def expected_row(key, f: RuleFlow, names) -> tuple:
         chosen = (name_o, orig[1], "one-named-port")
     else:
         chosen = None
-    return (orig, basis, *(chosen or (None, None, "none")))
+    return (orig, basis, *(chosen or (None, None, "none")),
+            flag_letters(t, f.flags.get(orig, 0)),
+            flag_letters(t, f.flags.get(resp, 0) if resp != orig else 0), f.vlan)
 
 
 @pytest.fixture(scope="module")
@@ -239,10 +254,11 @@ def iana():
 
 
 @pytest.mark.parametrize("capture", PARAMS)
-def test_direction_and_service_follow_the_rules(capture, iana):
+def test_direction_service_flags_and_vlan_follow_the_rules(capture, iana):
     """Each flow's originator, direction basis and service, with the full IANA registry,
     equal the README's rules applied to tshark's frames (ends, TCP flags, order) and to
-    the registry file read here with the csv module."""
+    the registry file read here with the csv module; its TCP flags per direction are
+    those of tshark's frames, its VLAN that of its first frame."""
     cid = capture_id(capture)
     path, names = iana
     ref = {key: [expected_row(key, f, names) for f in runs]
@@ -254,7 +270,7 @@ def test_direction_and_service_follow_the_rules(capture, iana):
         resp = (canon_addr(row["resp_addr"]), row["resp_port"])
         ours.setdefault(flow_key(row["transport"], orig, resp), []).append((
             orig, row["direction_basis"], row["service"], row["service_port"],
-            row["service_basis"]))
+            row["service_basis"], row["orig_tcp_flags"], row["resp_tcp_flags"], row["vlan"]))
     differ = [f"{key}: ours {ours.get(key)}, rules {ref.get(key)}"
               for key in sorted(set(ours) | set(ref), key=repr) if ours.get(key) != ref.get(key)]
     assert not differ, f"{cid}: {len(differ)} flow(s) differ:\n" + "\n".join(differ[:20])

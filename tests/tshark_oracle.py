@@ -34,6 +34,7 @@ import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
+from decimal import Decimal
 from pathlib import Path
 
 TSHARK = shutil.which("tshark")
@@ -41,7 +42,7 @@ CAPINFOS = shutil.which("capinfos")
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE_DIR = REPO / ".pytest_cache" / "tshark-oracle"
-CACHE_VERSION = "5"
+CACHE_VERSION = "7"
 
 TRANSPORTS = ("tcp", "udp", "sctp", "dccp")
 
@@ -52,7 +53,7 @@ IPV6_EXT = frozenset({
 })
 
 FIELDS = (
-    "frame.number", "frame.len", "frame.cap_len", "frame.encap_type", "frame.protocols",
+    "frame.number", "frame.time_epoch", "frame.len", "frame.cap_len", "frame.encap_type", "frame.protocols",
     "ip.src", "ip.dst", "ipv6.src", "ipv6.dst",
     "tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport",
     "sctp.srcport", "sctp.dstport", "dccp.srcport", "dccp.dstport", "tcp.flags",
@@ -77,6 +78,7 @@ class OracleRow:
     """tshark's view of one packet record, reduced to what portannot reports."""
 
     number: int  #: 1-based, packet records only
+    ts_ns: int | None  #: frame.time_epoch in nanoseconds; None for a pcapng Simple Packet Block
     length: int  #: frame.len (original length)
     caplen: int
     protocols: str  #: frame.protocols
@@ -240,13 +242,23 @@ def parse_line(cols: dict[str, str], number: int) -> OracleRow:
     malformed = bool(cols.get("_ws.malformed")) or any(
         w in expert for w in ("Malformed", "Bogus", "Bad length", "Bad header length"))
     return OracleRow(
-        number=number, length=int(cols["frame.len"]), caplen=int(cols["frame.cap_len"]),
+        number=number, ts_ns=epoch_ns(cols["frame.time_epoch"]), length=int(cols["frame.len"]),
+        caplen=int(cols["frame.cap_len"]),
         protocols=cols["frame.protocols"], ip_version=ip_version if src is not None else 0,
         src=src, dst=dst, next_layer=next_layer, transport=transport, src_port=sport,
         dst_port=dport, tcp_flags=flags, vlan=vlan, frag_key=frag_key, frag_offset=frag_offset,
         frag_more=frag_more,
         malformed=malformed, expert=expert,
     )
+
+
+def epoch_ns(text: str) -> int | None:
+    """frame.time_epoch ("1704067200.010000000") as integer nanoseconds, exactly. None
+    where tshark shows no time (a Simple Packet Block has none) or prints an invalid
+    nanosecond field as it is ("1418145370.1000000000", more than 9 digits)."""
+    if not text or len(text.partition(".")[2]) > 9:
+        return None
+    return int(Decimal(text).scaleb(9))
 
 
 def outer_vlan(protos: list[str], cols: dict[str, str]) -> int | None:

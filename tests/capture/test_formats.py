@@ -60,6 +60,18 @@ def test_pcap_byte_orders_and_precisions_agree():
     assert [r[1] for r in ns] == [base + i * 1_000_001_001 for i in range(4)]
 
 
+def test_an_invalid_subsecond_field_carries_into_the_seconds():
+    """tcpdump's timestamp_invalid_nano.pcap: records 2 and 3 hold 1,000,000,000 and
+    2,147,483,648 ns (tcpdump prints "(invalid ns)", tshark a time that is not one).
+    The README's rule: the field's value is added as it is, the excess carrying into
+    the seconds. Record headers read by hand: (1418145369, 999999999),
+    (1418145370, 1000000000), (1418145370, 2147483648)."""
+    got, reader = records(shared_capture("tcpdump/timestamp_invalid_nano.pcap"))
+    assert not reader.problems
+    assert [r[1] for r in got] == [1_418_145_369_999_999_999, 1_418_145_371_000_000_000,
+                                   1_418_145_372_147_483_648]
+
+
 def test_pcap_variants_decode_to_the_same_packet_columns():
     batches = {name: decode_file(local_capture(name)) for name in PCAP_VARIANTS}
     ref = batches["pcap-nsec-le.pcap"]

@@ -23,7 +23,8 @@ Rules, frame by frame (``ours`` = portannot's row, ``tshark`` = the oracle's):
   on every packet that is not TCP, ours are 0.
 * VLAN: ours is the id of the first tag after the link header, as tshark's
   vlan.id / ieee8021ad.id of that tag; none where tshark has none.
-* frame.len and the captured length agree.
+* frame.len, the captured length and the time (frame.time_epoch, to the nanosecond,
+  where tshark shows a valid one: tests/tshark_oracle.epoch_ns) agree.
 
 Frames where the two legitimately differ are listed, with the reason, in
 EXPECTED_DIFFERENCES; those frames are left out of the comparison (and only those).
@@ -107,6 +108,8 @@ def compare(batch, rows, expected: dict[int, str]) -> list[str]:
         why: list[str] = []
         if int(batch.number[i]) != r.number:
             why.append(f"number {int(batch.number[i])} != {r.number}")
+        if r.ts_ns is not None and int(batch.ts_ns[i]) != r.ts_ns:
+            why.append(f"time {int(batch.ts_ns[i])} ns != {r.ts_ns} ns")
         if int(batch.length[i]) != r.length or int(batch.caplen[i]) != r.caplen:
             why.append(f"length/caplen {int(batch.length[i])}/{int(batch.caplen[i])} "
                        f"!= {r.length}/{r.caplen}")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass, field
 
+import pyarrow as pa
 import pytest
 from paths import capture_id, capture_params, local_captures, shared_captures, shared_iana_csv
 from tshark_oracle import (
@@ -163,6 +164,8 @@ class RuleFlow:
 
     first_sender: tuple[str, int]
     vlan: int | None  #: the first packet's
+    first_ts: int | None  #: None once a frame without a time (pcapng SPB) joined
+    last_ts: int | None
     syn_sender: tuple[str, int] | None = None
     synack_receiver: tuple[str, int] | None = None
     closed: bool = False
@@ -205,8 +208,12 @@ def rule_flows(cid: str, rows) -> dict[tuple, list[RuleFlow]]:
         runs = flows.setdefault(flow_key(t, a, b), [])
         opening = t == "tcp" and bool(flags & SYN) and not flags & ACK
         if not runs or (opening and runs[-1].closed):
-            runs.append(RuleFlow(a, r.vlan))
+            runs.append(RuleFlow(a, r.vlan, r.ts_ns, r.ts_ns))
         f = runs[-1]
+        if r.ts_ns is None or f.first_ts is None:
+            f.first_ts = f.last_ts = None
+        else:
+            f.first_ts, f.last_ts = min(f.first_ts, r.ts_ns), max(f.last_ts, r.ts_ns)
         if t != "tcp":
             continue
         f.flags[a] = f.flags.get(a, 0) | flags
@@ -221,7 +228,7 @@ def rule_flows(cid: str, rows) -> dict[tuple, list[RuleFlow]]:
 
 def expected_row(key, f: RuleFlow, names) -> tuple:
     """(originator, direction_basis, service, service_port, service_basis, originator's
-    and responder's TCP flags, VLAN) by the README."""
+    and responder's TCP flags, VLAN, first and last time) by the README."""
     t, pair = key
     if f.syn_sender is not None:
         orig, basis = f.syn_sender, "syn"
@@ -244,7 +251,8 @@ def expected_row(key, f: RuleFlow, names) -> tuple:
         chosen = None
     return (orig, basis, *(chosen or (None, None, "none")),
             flag_letters(t, f.flags.get(orig, 0)),
-            flag_letters(t, f.flags.get(resp, 0) if resp != orig else 0), f.vlan)
+            flag_letters(t, f.flags.get(resp, 0) if resp != orig else 0), f.vlan,
+            f.first_ts, f.last_ts)
 
 
 @pytest.fixture(scope="module")
@@ -254,23 +262,34 @@ def iana():
 
 
 @pytest.mark.parametrize("capture", PARAMS)
-def test_direction_service_flags_and_vlan_follow_the_rules(capture, iana):
+def test_direction_service_flags_vlan_and_times_follow_the_rules(capture, iana):
     """Each flow's originator, direction basis and service, with the full IANA registry,
     equal the README's rules applied to tshark's frames (ends, TCP flags, order) and to
     the registry file read here with the csv module; its TCP flags per direction are
-    those of tshark's frames, its VLAN that of its first frame."""
+    those of tshark's frames, its VLAN that of its first frame, its first and last
+    times the earliest and latest of its frames' (frame.time_epoch; not compared for a
+    flow with a frame tshark gives no valid time: tests/tshark_oracle.epoch_ns)."""
     cid = capture_id(capture)
     path, names = iana
     ref = {key: [expected_row(key, f, names) for f in runs]
            for key, runs in rule_flows(cid, oracle(capture)).items()}
     ours: dict[tuple, list[tuple]] = {}
-    for row in sorted(portannot.flows([capture], registry=path).to_pylist(),
-                      key=lambda r: r["flow_id"]):
+    table = portannot.flows([capture], registry=path)
+    for name in ("first_ts", "last_ts"):  # integer nanoseconds, as tshark's are here
+        if name in table.column_names:
+            table = table.set_column(table.schema.get_field_index(name), name,
+                                     table[name].cast(pa.int64()))
+    for row in sorted(table.to_pylist(), key=lambda r: r["flow_id"]):
         orig = (canon_addr(row["orig_addr"]), row["orig_port"])
         resp = (canon_addr(row["resp_addr"]), row["resp_port"])
         ours.setdefault(flow_key(row["transport"], orig, resp), []).append((
             orig, row["direction_basis"], row["service"], row["service_port"],
-            row["service_basis"], row["orig_tcp_flags"], row["resp_tcp_flags"], row["vlan"]))
+            row["service_basis"], row["orig_tcp_flags"], row["resp_tcp_flags"], row["vlan"],
+            row["first_ts"], row["last_ts"]))
+    for key, rows in ref.items():  # no time to compare with where tshark shows none
+        for k, row in enumerate(rows):
+            if row[-1] is None and k < len(ours.get(key, [])):
+                ours[key][k] = (*ours[key][k][:-2], None, None)
     differ = [f"{key}: ours {ours.get(key)}, rules {ref.get(key)}"
               for key in sorted(set(ours) | set(ref), key=repr) if ours.get(key) != ref.get(key)]
     assert not differ, f"{cid}: {len(differ)} flow(s) differ:\n" + "\n".join(differ[:20])

@@ -21,48 +21,15 @@ originator, direction_basis, service, service_port and service_basis.
 
 from __future__ import annotations
 
-import csv
-from dataclasses import dataclass, field
-
 import pyarrow as pa
 import pytest
+from flow_reference import expected_row, iana_names, reference_with_expected, rule_flows
 from paths import capture_id, capture_params, local_captures, shared_captures, shared_iana_csv
-from tshark_oracle import (
-    TRANSPORTS,
-    attribute_fragments,
-    canon_addr,
-    flow_key,
-    oracle,
-    prefetch,
-    reference_flows,
-)
+from tshark_oracle import TRANSPORTS, canon_addr, flow_key, oracle, prefetch, reference_flows
 
 import portannot
 
 PARAMS = capture_params()
-
-#: capture id -> {frame: (transport, src port, dst port, reason)}: frames portannot
-#: legitimately counts in a flow although tshark shows no ports for them; the reference
-#: adds them. Keep minimal (mirrors tests/decode/test_tshark_agreement.py).
-EXPECTED_DIFFERENCES: dict[str, dict[int, tuple[str, int, int, str]]] = {
-    "pcaps/truncated.pcap": {
-        12: ("sctp", 45004, 2905, "snaplen keeps exactly the 4 bytes of SCTP ports; tshark "
-             "4.0 shows no SCTP field without the whole 12-byte common header"),
-    },
-}
-
-
-def reference_with_expected(cid: str, rows):
-    ref = reference_flows(rows)
-    for frame, (t, sp, dp, _reason) in EXPECTED_DIFFERENCES.get(cid, {}).items():
-        r = rows[frame - 1]
-        assert r.transport is None, f"{cid} frame {frame}: tshark now has ports, drop the entry"
-        a, b = (r.src, sp), (r.dst, dp)
-        s = ref.setdefault(flow_key(t, a, b), {}).setdefault(a, [0, 0])
-        s[0] += 1
-        s[1] += r.length
-    return ref
-
 
 @pytest.fixture(scope="module", autouse=True)
 def _tshark_all():
@@ -146,113 +113,8 @@ def test_reference_flows_demo():
 
 # ------------------------------------------------- direction and service, by the rules
 
-SYN, ACK, FIN, RST = 0x02, 0x10, 0x01, 0x04
-#: tcpdump's letter for each flag bit, lowest first (N: the old ECN nonce bit, 0x100)
-FLAG_LETTERS = {0x01: "F", 0x02: "S", 0x04: "R", 0x08: "P", 0x10: "A", 0x20: "U", 0x40: "E",
-                0x80: "C", 0x100: "N"}
-
-
-def flag_letters(transport: str, flags: int) -> str | None:
-    if transport != "tcp":
-        return None
-    return "".join(ch for bit, ch in FLAG_LETTERS.items() if flags & bit)
-
-
-@dataclass
-class RuleFlow:
-    """One flow of the rules reference: the evidence the README's direction rule reads."""
-
-    first_sender: tuple[str, int]
-    vlan: int | None  #: the first packet's
-    first_ts: int | None  #: None once a frame without a time (pcapng SPB) joined
-    last_ts: int | None
-    syn_sender: tuple[str, int] | None = None
-    synack_receiver: tuple[str, int] | None = None
-    closed: bool = False
-    flags: dict[tuple[str, int], int] = field(default_factory=dict)  #: per sending end
-
-
-def iana_names(path) -> dict[tuple[str, int], str]:
-    """(transport, port) -> the first name the registry file gives it, read with csv."""
-    names: dict[tuple[str, int], str] = {}
-    with open(path, newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            name = row["Service Name"].strip()
-            port = row["Port Number"].strip()
-            transport = row["Transport Protocol"].strip().lower()
-            if not (name and port and transport):
-                continue
-            lo, _, hi = port.partition("-")
-            for p in range(int(lo), int(hi or lo) + 1):
-                names.setdefault((transport, p), name)
-    return names
-
-
-def rule_flows(cid: str, rows) -> dict[tuple, list[RuleFlow]]:
-    """Flows in the order they start, from tshark's frames and TCP flags: a TCP flow that
-    saw FIN or RST and then a SYN without ACK starts over."""
-    frag_ports = attribute_fragments(rows)
-    extra = EXPECTED_DIFFERENCES.get(cid, {})
-    flows: dict[tuple, list[RuleFlow]] = {}
-    for r in rows:
-        flags = 0
-        if r.transport is not None:
-            t, sp, dp, flags = r.transport, r.src_port, r.dst_port, r.tcp_flags or 0
-        elif r.number in frag_ports:
-            t, sp, dp = frag_ports[r.number]
-        elif r.number in extra:
-            t, sp, dp, _ = extra[r.number]
-        else:
-            continue
-        a, b = (r.src, sp), (r.dst, dp)
-        runs = flows.setdefault(flow_key(t, a, b), [])
-        opening = t == "tcp" and bool(flags & SYN) and not flags & ACK
-        if not runs or (opening and runs[-1].closed):
-            runs.append(RuleFlow(a, r.vlan, r.ts_ns, r.ts_ns))
-        f = runs[-1]
-        if r.ts_ns is None or f.first_ts is None:
-            f.first_ts = f.last_ts = None
-        else:
-            f.first_ts, f.last_ts = min(f.first_ts, r.ts_ns), max(f.last_ts, r.ts_ns)
-        if t != "tcp":
-            continue
-        f.flags[a] = f.flags.get(a, 0) | flags
-        if opening and f.syn_sender is None:
-            f.syn_sender = a
-        if flags & SYN and flags & ACK and f.synack_receiver is None:
-            f.synack_receiver = b
-        if flags & (FIN | RST):
-            f.closed = True
-    return flows
-
-
-def expected_row(key, f: RuleFlow, names) -> tuple:
-    """(originator, direction_basis, service, service_port, service_basis, originator's
-    and responder's TCP flags, VLAN, first and last time) by the README."""
-    t, pair = key
-    if f.syn_sender is not None:
-        orig, basis = f.syn_sender, "syn"
-    elif f.synack_receiver is not None:
-        orig, basis = f.synack_receiver, "synack"
-    else:
-        orig, basis = f.first_sender, "first-packet"
-    resp = next((e for e in pair if e != orig), orig)
-    name_o, name_r = names.get((t, orig[1])), names.get((t, resp[1]))
-    if basis != "first-packet":
-        chosen = (name_r, resp[1], "responder-port") if name_r else None
-    elif name_o and name_r:
-        low = min(orig[1], resp[1])
-        chosen = (names[(t, low)], low, "lower-named-port")
-    elif name_r:
-        chosen = (name_r, resp[1], "one-named-port")
-    elif name_o:
-        chosen = (name_o, orig[1], "one-named-port")
-    else:
-        chosen = None
-    return (orig, basis, *(chosen or (None, None, "none")),
-            flag_letters(t, f.flags.get(orig, 0)),
-            flag_letters(t, f.flags.get(resp, 0) if resp != orig else 0), f.vlan,
-            f.first_ts, f.last_ts)
+#: where the first and last time sit in a row of expected_row
+TIMES = 8
 
 
 @pytest.fixture(scope="module")
@@ -262,13 +124,15 @@ def iana():
 
 
 @pytest.mark.parametrize("capture", PARAMS)
-def test_direction_service_flags_vlan_and_times_follow_the_rules(capture, iana):
+def test_each_flow_is_what_the_rules_make_of_tsharks_frames(capture, iana):
     """Each flow's originator, direction basis and service, with the full IANA registry,
     equal the README's rules applied to tshark's frames (ends, TCP flags, order) and to
     the registry file read here with the csv module; its TCP flags per direction are
     those of tshark's frames, its VLAN that of its first frame, its first and last
     times the earliest and latest of its frames' (frame.time_epoch; not compared for a
-    flow with a frame tshark gives no valid time: tests/tshark_oracle.epoch_ns)."""
+    flow with a frame tshark gives no valid time: tests/tshark_oracle.epoch_ns), and
+    its packets and bytes each way those of its frames, flow by flow where a TCP flow
+    starts over."""
     cid = capture_id(capture)
     path, names = iana
     ref = {key: [expected_row(key, f, names) for f in runs]
@@ -285,11 +149,13 @@ def test_direction_service_flags_vlan_and_times_follow_the_rules(capture, iana):
         ours.setdefault(flow_key(row["transport"], orig, resp), []).append((
             orig, row["direction_basis"], row["service"], row["service_port"],
             row["service_basis"], row["orig_tcp_flags"], row["resp_tcp_flags"], row["vlan"],
-            row["first_ts"], row["last_ts"]))
+            row["first_ts"], row["last_ts"], row["orig_packets"], row["orig_bytes"],
+            row["resp_packets"], row["resp_bytes"]))
     for key, rows in ref.items():  # no time to compare with where tshark shows none
         for k, row in enumerate(rows):
-            if row[-1] is None and k < len(ours.get(key, [])):
-                ours[key][k] = (*ours[key][k][:-2], None, None)
+            if row[TIMES] is None and k < len(ours.get(key, [])):
+                mine = ours[key][k]
+                ours[key][k] = (*mine[:TIMES], None, None, *mine[TIMES + 2:])
     differ = [f"{key}: ours {ours.get(key)}, rules {ref.get(key)}"
               for key in sorted(set(ours) | set(ref), key=repr) if ours.get(key) != ref.get(key)]
     assert not differ, f"{cid}: {len(differ)} flow(s) differ:\n" + "\n".join(differ[:20])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -21,21 +22,24 @@ def _group(flows: pa.Table, key: str) -> list[dict[str, Any]]:
 
 
 def _talkers(flows: pa.Table, n: int) -> list[dict[str, Any]]:
-    """Addresses by bytes sent and received over all their flows."""
+    """Addresses by bytes sent and received over all their flows. A flow between two
+    ports of one address (loopback) is one of its flows, not two."""
     if not flows.num_rows:
         return []
+    other_address = pc.cast(pc.not_equal(flows["resp_addr"], flows["orig_addr"]), pa.int64())
     sides = pa.concat_tables([
         pa.table({"address": flows["orig_addr"], "sent": flows["orig_bytes"],
-                  "received": flows["resp_bytes"], "packets": flows["packets"]}),
+                  "received": flows["resp_bytes"],
+                  "flows": pa.array(np.ones(flows.num_rows, np.int64))}),
         pa.table({"address": flows["resp_addr"], "sent": flows["resp_bytes"],
-                  "received": flows["orig_bytes"], "packets": flows["packets"]}),
+                  "received": flows["orig_bytes"], "flows": other_address}),
     ])
     g = sides.group_by("address").aggregate([("sent", "sum"), ("received", "sum"),
-                                             ("address", "count")])
+                                             ("flows", "sum")])
     g = g.append_column("bytes", pc.add(g["sent_sum"], g["received_sum"]))
     g = g.sort_by([("bytes", "descending")]).slice(0, n)
     return [{"address": r["address"], "bytes": r["bytes"], "sent": r["sent_sum"],
-             "received": r["received_sum"], "flows": r["address_count"]} for r in g.to_pylist()]
+             "received": r["received_sum"], "flows": r["flows_sum"]} for r in g.to_pylist()]
 
 
 def summarize(flows: pa.Table, stream: FlowStream, top: int) -> dict[str, Any]:

@@ -1,0 +1,101 @@
+"""`portannot summary --json` on every capture against tshark's frames: packets and bytes
+in all and with ports, per transport, per service (the README's rules with the full IANA
+registry CSV, tests/flow_reference.py), per address, and the flows without a named service.
+
+The command runs in-process with `--top` large enough to list every row, so rankings
+are compared as whole tables, whatever order equal values come in.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+
+import pytest
+from flow_reference import expected_row, iana_names, rule_flows
+from paths import capture_id, capture_params, local_captures, shared_captures, shared_iana_csv
+from tshark_oracle import oracle, prefetch
+
+from portannot.cli import main
+from portannot.errors import ExitCode
+
+PARAMS = capture_params()
+#: captures with a frame whose lengths tshark reads otherwise (tests/decode/
+#: test_tshark_agreement.py's EXPECTED_DIFFERENCES says why): their byte total is not compared
+OTHER_LENGTHS = {"shared/ndpi/fuzz-2021-10-13.pcap"}
+EVERY_ROW = "1000000"
+NONE = "(none)"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _tshark_all():
+    prefetch(local_captures() + shared_captures())
+
+
+@pytest.fixture(scope="module")
+def iana():
+    path = shared_iana_csv()
+    return path, iana_names(path)
+
+
+def summary_of(capsys, capture, registry) -> dict:
+    with pytest.raises(SystemExit) as exc:
+        main(["summary", "--json", "--top", EVERY_ROW, "--registry", str(registry), str(capture)])
+    out, err = capsys.readouterr()
+    assert exc.value.code in (ExitCode.OK, ExitCode.DAMAGED_INPUT), err
+    return json.loads(out)
+
+
+def reference_summary(cid: str, rows, names) -> dict:
+    """The summary's figures, from the reference flows of tshark's frames."""
+    tally = lambda: [0, 0, 0]  # noqa: E731 - packets, bytes, flows
+    transports, services, unnamed_ports = (defaultdict(tally) for _ in range(3))
+    talkers: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # sent, received, flows
+    unnamed = [0, 0, 0]
+    for key, runs in rule_flows(cid, rows).items():
+        t = key[0]
+        for f in runs:
+            orig, _basis, service = expected_row(key, f, names)[:3]
+            resp = next((e for e in key[1] if e != orig), orig)
+            adds = [f.packets, f.bytes, 1]
+            targets = [transports[t], services[service or NONE]]
+            if service is None:
+                targets += [unnamed, unnamed_ports[f"{t}/{resp[1]}"]]
+            for target in targets:
+                for i, v in enumerate(adds):
+                    target[i] += v
+            for end, (_packets, nbytes) in f.sent.items():
+                receiver = resp if end == orig else orig
+                talkers[end[0]][0] += nbytes
+                talkers[receiver[0]][1] += nbytes
+            for addr in {orig[0], resp[0]}:
+                talkers[addr][2] += 1
+    return {"packets": len(rows), "bytes": sum(r.length for r in rows),
+            "transports": dict(transports), "services": dict(services),
+            "talkers": dict(talkers), "unnamed": unnamed, "unnamed_ports": dict(unnamed_ports)}
+
+
+def _rows(doc_rows: list[dict], key: str, fields: tuple[str, ...]) -> dict[str, list[int]]:
+    return {r[key]: [r[f] for f in fields] for r in doc_rows}
+
+
+@pytest.mark.parametrize("capture", PARAMS)
+def test_summary_is_what_tsharks_frames_add_up_to(capture, iana, capsys):
+    cid = capture_id(capture)
+    registry, names = iana
+    doc = summary_of(capsys, capture, registry)
+    ref = reference_summary(cid, oracle(capture), names)
+    assert doc["packets"] == ref["packets"], cid
+    if cid not in OTHER_LENGTHS:
+        assert doc["bytes"] == ref["bytes"], cid
+    counts = ("packets", "bytes", "flows")
+    assert _rows(doc["by_transport"], "proto", counts) == ref["transports"], cid
+    ports = doc["accounting"]["ports"]  # the packets with ports are the flows' packets
+    assert [ports["packets"], ports["bytes"]] == [
+        sum(v[0] for v in ref["transports"].values()),
+        sum(v[1] for v in ref["transports"].values())], cid
+    assert _rows(doc["by_service"], "service", counts) == ref["services"], cid
+    assert _rows(doc["top_talkers"], "address", ("sent", "received", "flows")) == ref["talkers"], cid
+    u = doc["unnamed"]
+    assert [u["packets"], u["bytes"], u["flows"]] == ref["unnamed"], cid
+    assert _rows(u["top_responder_ports"], "ports", counts) == ref["unnamed_ports"], cid

@@ -77,18 +77,21 @@ class RuleFlow:
 
 
 def iana_names(path) -> dict[tuple[str, int], str]:
-    """(transport, port) -> the first name the registry file gives it, read with csv."""
+    """(transport, port) -> the first name the registry file gives it, read with csv.
+    A row with ports but no transport (active-net 3322-3325) names them on tcp and udp,
+    as the README says."""
     names: dict[tuple[str, int], str] = {}
     with open(path, newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
             name = row["Service Name"].strip()
             port = row["Port Number"].strip()
             transport = row["Transport Protocol"].strip().lower()
-            if not (name and port and transport):
+            if not (name and port):
                 continue
             lo, _, hi = port.partition("-")
-            for p in range(int(lo), int(hi or lo) + 1):
-                names.setdefault((transport, p), name)
+            for t in [transport] if transport else ["tcp", "udp"]:
+                for p in range(int(lo), int(hi or lo) + 1):
+                    names.setdefault((t, p), name)
     return names
 
 

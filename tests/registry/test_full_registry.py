@@ -6,9 +6,11 @@ import re
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from portannot.registry import PortState, Registry, ServiceTable, parse_file
+from portannot.transport import TRANSPORT_NAMES
 
 FULL_CSV = "service-names-port-numbers.csv"
 FULL_XML = "service-names-port-numbers.xml"
@@ -105,6 +107,23 @@ def test_csv_and_xml_records_agree(csv_registry: Registry, xml_0226: Registry) -
             if norm(getattr(c, f)) != norm(getattr(x, f)):
                 differ[f] += 1
     assert not differ
+
+
+def test_every_port_named_as_the_csv_module_reads_the_file(
+    csv_registry: Registry, shared_registry: Path
+) -> None:
+    """All 4 x 65,536 entries of the table: the first name the file gives the
+    (transport, port), read with the csv module, or none."""
+    from flow_reference import iana_names
+
+    expected = iana_names(shared_registry / FULL_CSV)
+    table = csv_registry.table()
+    for t, transport in enumerate(TRANSPORT_NAMES):
+        got = table.names[table.name_index[t]]
+        want = np.array([expected.get((transport, p), "") for p in range(65536)])
+        wrong = np.flatnonzero(got != want)
+        assert not wrong.size, [(transport, int(p), got[p], want[p]) for p in wrong[:10]]
+    assert len({name for name in expected.values()}) > 5000
 
 
 @pytest.mark.parametrize("fixture", ["csv_registry", "xml_0226"])

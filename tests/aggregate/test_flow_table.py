@@ -231,6 +231,30 @@ def test_split_flows_keep_distinct_ids_and_other_flows_unaffected(services):
     assert sum(g[3] for g in got) == 3
 
 
+def test_timeouts_run_on_the_capture_clock_whatever_the_batches(services):
+    """A packet that comes late (its time earlier than packets before it): flow X at 0 s,
+    flow Y from 0.1 to 10 s, then X's answer stamped 0.5 s. Its own time is 0.5 s after
+    X's packet, but the capture's clock is at 10 s, 10 s past X: with an idle timeout of
+    1 s, X has ended and the answer starts a flow. Decided by the clock, the flows are
+    the same however the packets fall into batches (the idle sweep after each batch
+    ends flows by the same clock)."""
+    ys = T0 + SEC // 10 + np.arange(200, dtype=np.int64) * (SEC // 20)
+    b = batch(np.r_[1, np.full(200, 5), 2], np.r_[1000, np.full(200, 2000), 53],
+              np.r_[2, np.full(200, 6), 1], np.r_[53, np.full(200, 53), 1000],
+              np.r_[T0, ys, T0 + SEC // 2])
+    expected = [(1, T0, T0, 1), (2, T0 + SEC // 10, int(ys[-1]), 200),
+                (3, T0 + SEC // 2, T0 + SEC // 2, 1)]
+    for size in (1, 7, 64, len(b)):
+        got = _summary(run(FlowTable(idle_timeout=1), chunks(b, size)), services)
+        assert sorted(g[:4] for g in got) == expected, size
+    # active timeout of 5 s, the same clock: Y ends after its 101st packet (5.1 s) and
+    # goes on as a new flow; X is 10 s old by the clock when its answer comes
+    got = _summary(run(FlowTable(active_timeout=5), [b]), services)
+    assert sorted(g[:4] for g in got) == [
+        (1, T0, T0, 1), (2, T0 + SEC // 10, int(ys[100]), 101), (3, int(ys[101]), int(ys[-1]), 99),
+        (4, T0 + SEC // 2, T0 + SEC // 2, 1)]
+
+
 # ------------------------------------------------------------------ TCP close and reopen
 
 def _tcp_conv(flags_dirs, t0=T0):

@@ -44,8 +44,10 @@ ROW_MASK = np.uint64(0xFFFFFFFF)
 TCP_FIN, TCP_SYN, TCP_RST, TCP_ACK = 0x01, 0x02, 0x04, 0x10
 TCP = 0
 
-# state: [rows in use, next sequence number]
-ST_ROWS, ST_SEQ = 0, 1
+# state: [rows in use, next sequence number, capture clock (ns)]
+ST_ROWS, ST_SEQ, ST_CLOCK = 0, 1, 2
+#: the capture clock before any packet
+CLOCK_UNSET = np.iinfo(np.int64).min
 # returned reasons
 DONE, GROW = 0, 1
 #: how many packets ahead `aggregate` prefetches the index slot it will need
@@ -128,6 +130,13 @@ def aggregate(index, rows, small, state,
     FIN/RST) are copied out to `ended` and their row starts the new flow. Stops
     early when the index is half full or the rows are full.
 
+    Timeouts run on the capture clock, the latest timestamp read so far: a flow is
+    over once the clock is more than idle_ns past its latest packet or active_ns past
+    its first. In a capture whose times only grow that is each packet's own time;
+    where a packet comes late, the clock keeps the flows that end, and so the
+    result, independent of where batches happen to start (FlowTable's sweep ends
+    flows by the same clock).
+
     `small` is rows[:, W_SMALL:].view(int32). Returns (next packet index, reason,
     flows ended so far); `state` is updated in place.
     """
@@ -139,6 +148,7 @@ def aggregate(index, rows, small, state,
     e = n_ended
     n = status.shape[0]
     nrows = state[ST_ROWS]
+    clock = state[ST_CLOCK]
     hashes = np.empty(n, np.uint64)
     for i in range(start, n):
         if status[i] == S.PORTS:
@@ -158,15 +168,20 @@ def aggregate(index, rows, small, state,
                     prefetch(rows, (r, 0))
                     prefetch(rows, (r, ROW_WORDS - 1))
         if status[i] != S.PORTS:
+            if ts_ns[i] > clock:
+                clock = ts_ns[i]
             continue
         if nrows >= limit or nrows >= capacity:
             state[ST_ROWS] = nrows
+            state[ST_CLOCK] = clock
             return i, GROW, e
         # the key again: a few register operations, cheaper than storing 5 words a packet
         a0, a1, b0, b1, tp, d = _key(src, dst, transport, sport, dport, i)
         h = hashes[i]
         f = np.int32(flags[i])
         ts = ts_ns[i]
+        if ts > clock:
+            clock = ts
         slot, r = _find(index, rows, h, a0, a1, b0, b1, tp)
         fresh = r < 0
         if fresh:
@@ -176,8 +191,8 @@ def aggregate(index, rows, small, state,
         else:
             first = np.int64(rows[r, W_FIRST])
             last = np.int64(rows[r, W_LAST])
-            if ((idle_ns > 0 and ts - last > idle_ns)
-                    or (active_ns > 0 and ts - first > active_ns)
+            if ((idle_ns > 0 and clock - last > idle_ns)
+                    or (active_ns > 0 and clock - first > active_ns)
                     or (transport[i] == TCP and small[r, M_CLOSED]
                         and (f & TCP_SYN) and not (f & TCP_ACK))):
                 _copy_row(rows, r, ended, e)
@@ -222,6 +237,7 @@ def aggregate(index, rows, small, state,
             if f & (TCP_FIN | TCP_RST):
                 small[r, M_CLOSED] = 1
     state[ST_ROWS] = nrows
+    state[ST_CLOCK] = clock
     return n, DONE, e
 
 

@@ -81,7 +81,7 @@ class FlowTable:
         self.idle_ns = int(idle_timeout * 1e9) if idle_timeout else 0
         self.active_ns = int(active_timeout * 1e9) if active_timeout else 0
         self.initial_slots = slots
-        self.state = np.zeros(2, np.int64)  # [rows in use, next sequence number]
+        self.state = np.array([0, 0, K.CLOCK_UNSET], np.int64)  # see kernel.ST_*
         self._reindex(slots, np.empty((slots // 2, K.ROW_WORDS), np.uint64), 0)
         self.last_sweep_ns: int | None = None
 
@@ -133,8 +133,10 @@ class FlowTable:
         out = [ended.head(e)]
         if self.idle_ns and n:
             # Sweep once per idle period of capture time: no flow outlives twice the
-            # timeout in memory, whatever the mix of long and one-packet flows.
-            now = int(batch.ts_ns.max())
+            # timeout in memory, whatever the mix of long and one-packet flows. The
+            # capture clock decides, as it does packet by packet in the kernel, so a
+            # flow swept here is one the next packet would have ended anyway.
+            now = int(self.state[K.ST_CLOCK])
             if self.last_sweep_ns is None:
                 self.last_sweep_ns = int(batch.ts_ns.min())
             if now - self.last_sweep_ns >= self.idle_ns:

@@ -25,9 +25,11 @@ TIMEOUT = click.FloatRange(min=0, min_open=True)
 @capture_inputs
 @output_options("table")
 @click.option("--idle-timeout", type=TIMEOUT, metavar="SECONDS",
-              help="End a flow after this long without packets (NetFlow style). Default: none.")
+              help="End a flow after this long without packets (NetFlow style), by the "
+              "capture's clock: its latest packet time so far. Default: none.")
 @click.option("--active-timeout", type=TIMEOUT, metavar="SECONDS",
-              help="End a flow this long after its first packet. Default: none.")
+              help="End a flow this long after its first packet, by the same clock. "
+              "Default: none.")
 @click.option("--top", type=click.IntRange(min=1), default=20, show_default=True,
               help="Flows shown by the table format (largest by bytes).")
 @registry_options

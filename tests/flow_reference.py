@@ -95,13 +95,19 @@ def iana_names(path) -> dict[tuple[str, int], str]:
     return names
 
 
-def rule_flows(cid: str, rows) -> dict[tuple, list[RuleFlow]]:
+def rule_flows(cid: str, rows, idle_ns: int = 0, active_ns: int = 0) -> dict[tuple, list[RuleFlow]]:
     """Flows in the order they start, from tshark's frames and TCP flags: a TCP flow that
-    saw FIN or RST and then a SYN without ACK starts over."""
+    saw FIN or RST and then a SYN without ACK starts over; so does a flow whose next
+    frame comes when the capture clock (the latest time of any frame so far, this one
+    included) is more than idle_ns past the flow's latest frame or active_ns past its
+    earliest (when those are set; every frame must then have a time)."""
     frag_ports = attribute_fragments(rows)
     extra = EXPECTED_DIFFERENCES.get(cid, {})
     flows: dict[tuple, list[RuleFlow]] = {}
+    clock = None
     for r in rows:
+        if r.ts_ns is not None:
+            clock = r.ts_ns if clock is None else max(clock, r.ts_ns)
         flags = 0
         if r.transport is not None:
             t, sp, dp, flags = r.transport, r.src_port, r.dst_port, r.tcp_flags or 0
@@ -114,7 +120,8 @@ def rule_flows(cid: str, rows) -> dict[tuple, list[RuleFlow]]:
         a, b = (r.src, sp), (r.dst, dp)
         runs = flows.setdefault(flow_key(t, a, b), [])
         opening = t == "tcp" and bool(flags & SYN) and not flags & ACK
-        if not runs or (opening and runs[-1].closed):
+        if not runs or (opening and runs[-1].closed) or _timed_out(runs[-1], clock, idle_ns,
+                                                                     active_ns):
             runs.append(RuleFlow(a, r.vlan, r.ts_ns, r.ts_ns))
         f = runs[-1]
         if r.ts_ns is None or f.first_ts is None:
@@ -134,6 +141,14 @@ def rule_flows(cid: str, rows) -> dict[tuple, list[RuleFlow]]:
         if flags & (FIN | RST):
             f.closed = True
     return flows
+
+
+def _timed_out(f: RuleFlow, clock: int | None, idle_ns: int, active_ns: int) -> bool:
+    if not (idle_ns or active_ns):
+        return False
+    assert clock is not None and f.first_ts is not None, "timeouts need a time on every frame"
+    return bool((idle_ns and clock - f.last_ts > idle_ns)
+                or (active_ns and clock - f.first_ts > active_ns))
 
 
 def expected_row(key, f: RuleFlow, names) -> tuple:

@@ -25,7 +25,14 @@ import pyarrow as pa
 import pytest
 from flow_reference import expected_row, iana_names, reference_with_expected, rule_flows
 from paths import capture_id, capture_params, local_captures, shared_captures, shared_iana_csv
-from tshark_oracle import TRANSPORTS, canon_addr, flow_key, oracle, prefetch, reference_flows
+from tshark_oracle import (
+    TRANSPORTS,
+    canon_addr,
+    flow_key,
+    oracle,
+    prefetch,
+    reference_flows,
+)
 
 import portannot
 
@@ -135,14 +142,45 @@ def test_each_flow_is_what_the_rules_make_of_tsharks_frames(capture, iana):
     starts over."""
     cid = capture_id(capture)
     path, names = iana
-    ref = {key: [expected_row(key, f, names) for f in runs]
-           for key, runs in rule_flows(cid, oracle(capture)).items()}
-    ours: dict[tuple, list[tuple]] = {}
-    table = portannot.flows([capture], registry=path)
+    differ = rules_differ(rule_flows(cid, oracle(capture)), names,
+                          portannot.flows([capture], registry=path))
+    assert not differ, f"{cid}: {len(differ)} flow(s) differ:\n" + "\n".join(differ[:20])
+
+
+#: (idle, active) timeouts in seconds: splits in most captures, of both kinds
+TIMEOUTS = [(0.5, 2.0), (0.01, None), (None, 0.05)]
+
+
+@pytest.mark.parametrize("timeouts", TIMEOUTS, ids=lambda t: f"idle{t[0]}-active{t[1]}")
+def test_timeouts_split_flows_as_the_rules_do(timeouts, iana):
+    """--idle-timeout / --active-timeout: a flow ends when its next frame comes more than
+    the idle timeout after its latest frame or more than the active timeout after its
+    first, and that frame starts a new one; on every capture whose frames all have a
+    time, the same rules applied to tshark's frames give the same flows."""
+    idle, active = timeouts
+    path, names = iana
+    split = 0
+    for capture in local_captures() + shared_captures():
+        cid = capture_id(capture)
+        rows = oracle(capture)
+        if any(r.ts_ns is None for r in rows):
+            continue
+        runs = rule_flows(cid, rows, int((idle or 0) * 1e9), int((active or 0) * 1e9))
+        table = portannot.flows([capture], registry=path, idle_timeout=idle,
+                                active_timeout=active)
+        differ = rules_differ(runs, names, table)
+        assert not differ, f"{cid}: {len(differ)} flow(s) differ:\n" + "\n".join(differ[:20])
+        split += table.num_rows - len(rule_flows(cid, rows))
+    assert split > 100  # the timeouts did split flows (377, 1,041 and 892 when written)
+
+
+def flow_rows(table: pa.Table) -> dict[tuple, list[tuple]]:
+    """portannot's flows as expected_row tuples, per key in creation order."""
     for name in ("first_ts", "last_ts"):  # integer nanoseconds, as tshark's are here
         if name in table.column_names:
             table = table.set_column(table.schema.get_field_index(name), name,
                                      table[name].cast(pa.int64()))
+    ours: dict[tuple, list[tuple]] = {}
     for row in sorted(table.to_pylist(), key=lambda r: r["flow_id"]):
         orig = (canon_addr(row["orig_addr"]), row["orig_port"])
         resp = (canon_addr(row["resp_addr"]), row["resp_port"])
@@ -151,14 +189,20 @@ def test_each_flow_is_what_the_rules_make_of_tsharks_frames(capture, iana):
             row["service_basis"], row["orig_tcp_flags"], row["resp_tcp_flags"], row["vlan"],
             row["first_ts"], row["last_ts"], row["orig_packets"], row["orig_bytes"],
             row["resp_packets"], row["resp_bytes"]))
+    return ours
+
+
+def rules_differ(runs: dict, names: dict, table: pa.Table) -> list[str]:
+    """Where portannot's flows and the rules' flows of tshark's frames disagree."""
+    ref = {key: [expected_row(key, f, names) for f in fs] for key, fs in runs.items()}
+    ours = flow_rows(table)
     for key, rows in ref.items():  # no time to compare with where tshark shows none
         for k, row in enumerate(rows):
             if row[TIMES] is None and k < len(ours.get(key, [])):
                 mine = ours[key][k]
                 ours[key][k] = (*mine[:TIMES], None, None, *mine[TIMES + 2:])
-    differ = [f"{key}: ours {ours.get(key)}, rules {ref.get(key)}"
-              for key in sorted(set(ours) | set(ref), key=repr) if ours.get(key) != ref.get(key)]
-    assert not differ, f"{cid}: {len(differ)} flow(s) differ:\n" + "\n".join(differ[:20])
+    return [f"{key}: ours {ours.get(key)}, rules {ref.get(key)}"
+            for key in sorted(set(ours) | set(ref), key=repr) if ours.get(key) != ref.get(key)]
 
 
 def test_demo_client_from_port_80_has_no_service(iana):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass, field
 
-from tshark_oracle import attribute_fragments, flow_key, reference_flows
+from tshark_oracle import attribute_fragments, flow_key
 
 #: capture id -> {frame: (transport, src port, dst port, reason)}: frames portannot
 #: legitimately counts in a flow although tshark shows no ports for them; the reference
@@ -27,18 +27,19 @@ EXPECTED_DIFFERENCES: dict[str, dict[int, tuple[str, int, int, str]]] = {
 }
 
 
-def reference_with_expected(cid: str, rows):
-    """reference_flows (whole-capture conversations: key -> {sending end: [packets,
-    bytes]}) with the EXPECTED_DIFFERENCES frames added."""
-    ref = reference_flows(rows)
-    for frame, (t, sp, dp, _reason) in EXPECTED_DIFFERENCES.get(cid, {}).items():
-        r = rows[frame - 1]
-        assert r.transport is None, f"{cid} frame {frame}: tshark now has ports, drop the entry"
-        a, b = (r.src, sp), (r.dst, dp)
-        s = ref.setdefault(flow_key(t, a, b), {}).setdefault(a, [0, 0])
-        s[0] += 1
-        s[1] += r.length
-    return ref
+def reference_with_expected(cid: str, rows) -> dict[tuple, dict[tuple[str, int], list[int]]]:
+    """Whole-capture conversations, the rule flows of each key summed: key -> {sending
+    end: [packets, bytes]} (tshark_oracle.reference_flows with the EXPECTED_DIFFERENCES
+    frames added)."""
+    out: dict[tuple, dict[tuple[str, int], list[int]]] = {}
+    for key, runs in rule_flows(cid, rows).items():
+        ends = out[key] = {}
+        for f in runs:
+            for end, (packets, nbytes) in f.sent.items():
+                s = ends.setdefault(end, [0, 0])
+                s[0] += packets
+                s[1] += nbytes
+    return out
 
 
 SYN, ACK, FIN, RST = 0x02, 0x10, 0x01, 0x04
@@ -106,6 +107,8 @@ def rule_flows(cid: str, rows, idle_ns: int = 0, active_ns: int = 0) -> dict[tup
     flows: dict[tuple, list[RuleFlow]] = {}
     clock = None
     for r in rows:
+        assert r.number not in extra or r.transport is None, \
+            f"{cid} frame {r.number}: tshark now has ports, drop the entry"
         if r.ts_ns is not None:
             clock = r.ts_ns if clock is None else max(clock, r.ts_ns)
         flags = 0

@@ -167,9 +167,9 @@ def aggregate(index, rows, small, state,
                 if r < capacity:
                     prefetch(rows, (r, 0))
                     prefetch(rows, (r, ROW_WORDS - 1))
+        if ts_ns[i] > clock:  # every packet moves the clock, ports or not
+            clock = ts_ns[i]
         if status[i] != S.PORTS:
-            if ts_ns[i] > clock:
-                clock = ts_ns[i]
             continue
         if nrows >= limit or nrows >= capacity:
             state[ST_ROWS] = nrows
@@ -180,8 +180,6 @@ def aggregate(index, rows, small, state,
         h = hashes[i]
         f = np.int32(flags[i])
         ts = ts_ns[i]
-        if ts > clock:
-            clock = ts
         slot, r = _find(index, rows, h, a0, a1, b0, b1, tp)
         fresh = r < 0
         if fresh:

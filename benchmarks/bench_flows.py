@@ -171,6 +171,30 @@ def verdicts(reference: Row | None, peer_rows: dict) -> dict:
     return out
 
 
+def like_for_like(mine: list[Row], peer_rows: dict) -> dict:
+    """The ratios read two more ways, beside the targets' basis (the whole `portannot
+    flows` process against each peer's own figure, which for the Python peers is their
+    loop alone): both sides without start-up (the API call against the Python peers'
+    loops, imports excluded in both), and both sides as whole processes (start to exit,
+    seen from outside). Neither decides a target."""
+    cli, api = mine[0], mine[1]
+    ok = {name: r for name, r in peer_rows.items() if not r.error and r.pps}
+    out = {}
+    if not api.error and api.pps:
+        out["without start-up"] = {
+            name: round(api.pps / ok[name].pps, 1) for name in ("dpkt", "nfstream") if name in ok
+        }
+    cli_wall = cli.extra.get("process_wall", cli.seconds) if not cli.error else 0
+    if cli_wall:
+        whole = {}
+        for name in TARGETS:
+            wall = ok[name].extra.get("process_wall") if name in ok else None
+            if wall:
+                whole[name] = round((cli.packets / cli_wall) / (ok[name].packets / wall), 1)
+        out["whole processes"] = whole
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="a tenth of the packets")
@@ -234,13 +258,18 @@ def main(argv: list[str] | None = None) -> None:
                 rows.extend(peer_rows.values())
                 summary[capture] = verdicts(mine[0], peer_rows)
                 summary[capture]["flow count"] = same_table(mine[1], peer_rows.get("dpkt"))
+                summary[capture]["like for like"] = like_for_like(mine, peer_rows)
 
     elapsed = time.perf_counter() - began
     print()
     print(table(rows, reference, "portannot"))
     print()
     for capture, s in summary.items():
-        print(f"- {capture}: " + "; ".join(f"{k}: {v}" for k, v in s.items()))
+        print(f"- {capture}: " + "; ".join(f"{k}: {v}" for k, v in s.items()
+                                           if k != "like for like"))
+        for basis, ratios in s.get("like for like", {}).items():
+            shown = ", ".join(f"{r:,.1f}x {name}" for name, r in ratios.items())
+            print(f"  - {capture}, {basis}: {shown or 'not measured'}")
     flatness = {}
     for tool, by_capture in flat.items():
         small, big = (by_capture.get(c) for c in DOUBLED)

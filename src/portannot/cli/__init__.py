@@ -1,7 +1,6 @@
 """The `portannot` command: one module per sub-command.
 
-`lookup` and `registry` register on import; the capture commands (flows, packets,
-summary) load through app.LazyGroup when they run.
+Each sub-command loads through app.LazyGroup when it runs.
 """
 
 import os
@@ -11,8 +10,6 @@ import os
 # the reading threads. Set before numpy loads; a user's own setting wins.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from portannot.cli import lookup as _lookup  # noqa: E402, F401
-from portannot.cli import registry as _registry  # noqa: E402, F401
 from portannot.cli.app import cli, console, main  # noqa: E402
 
 __all__ = ["cli", "console", "main"]

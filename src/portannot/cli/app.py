@@ -21,12 +21,14 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 class LazyGroup(click.Group):
-    """Sub-commands whose modules load the compiled stages are imported only when
-    run, so `--help`, `lookup` and `registry` start without them."""
+    """Each sub-command's module is imported only when that command runs (or help
+    lists it): `flows` does not pay for `lookup`'s imports, nor `--version` for any."""
 
     lazy = {
         "flows": "portannot.cli.flows:flows",
+        "lookup": "portannot.cli.lookup:lookup",
         "packets": "portannot.cli.packets:packets",
+        "registry": "portannot.cli.registry:registry",
         "summary": "portannot.cli.summary:summary",
     }
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from portannot.cli.app import cli, registry_options, stdout_console, warn
+from portannot.cli.app import registry_options, stdout_console, warn
 from portannot.errors import NotFoundError
 from portannot.registry import PortState, Registry, ServiceRecord, load_registry
 from portannot.transport import TRANSPORT_NAMES
@@ -220,7 +220,7 @@ def _people(registry: Registry, text: str) -> str:
     return f"{', '.join(names)}  {text}"
 
 
-@cli.command()
+@click.command()
 @registry_options
 @click.argument("queries", metavar="QUERY...", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")

@@ -7,13 +7,13 @@ from typing import Any
 
 import click
 
-from portannot.cli.app import cli, registry_options, stdout_console
+from portannot.cli.app import registry_options, stdout_console
 from portannot.cli.lookup import install_warning_handler
 from portannot.registry import PortState, load_registry, resolve_source, store
 from portannot.transport import TRANSPORT_NAMES
 
 
-@cli.group()
+@click.group()
 def registry() -> None:
     """The port registry: which one is in use, and updating it."""
 

@@ -15,7 +15,7 @@ expat's own line.
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
+from typing import TYPE_CHECKING
 
 from portannot.errors import RegistryError
 from portannot.registry.record import (
@@ -26,6 +26,9 @@ from portannot.registry.record import (
     parse_port,
     parse_transport,
 )
+
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
 
 FORMAT = "iana-xml"
 
@@ -155,6 +158,8 @@ def _record_lines(text: str) -> list[int]:
 
 def parse_iana_xml(text: str, path: str = "<xml>") -> ParseResult:
     """Read records, people and date from the XML registry text."""
+    import xml.etree.ElementTree as ET  # only an XML registry loads the XML stack
+
     try:
         root = ET.fromstring(text)
     except ET.ParseError as exc:

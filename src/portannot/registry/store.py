@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import hashlib
 import json
 import logging
 import os
-import tempfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -189,7 +188,9 @@ def cache_key(src: RegistrySource, services: str | os.PathLike[str] | None) -> s
     parts: list[Any] = [TABLE_VERSION, src.kind, src.source, src.date, _stamp(src.path)]
     if services is not None:
         parts.append(_stamp(Path(services)))
-    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:32]
+    text = json.dumps(parts).encode()
+    # a file name, not a security boundary: zlib's checksums spare every run hashlib's 3 ms import
+    return f"{zlib.crc32(text):08x}{zlib.adler32(text):08x}"
 
 
 def cache_path(src: RegistrySource, services: str | os.PathLike[str] | None = None) -> Path:
@@ -294,6 +295,8 @@ def _file_name(fmt: str) -> str:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
+    import tempfile  # only an install writes here: start-up counts
+
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -312,6 +315,8 @@ def install(
     Nothing in place is touched until the new file has parsed and passed
     :func:`validate`; the file and its metadata are then replaced atomically.
     """
+    import hashlib
+
     parsed = parse_bytes(data, origin)
     validate(parsed, min_records)
     folder = installed_dir()

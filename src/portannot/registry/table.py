@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
@@ -169,6 +168,8 @@ class ServiceTable:
         path.parent.mkdir(parents=True, exist_ok=True)
         small = len(self.names) <= np.iinfo(np.uint16).max
         meta = dict(self.meta, version=TABLE_VERSION, source=self.source, date=self.date)
+        import tempfile  # only writing a table needs it: start-up counts
+
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".table-", suffix=".npz")
         try:
             with os.fdopen(fd, "wb") as fh:

@@ -12,6 +12,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 LOCAL_PCAPS = REPO / "pcaps"
+#: hand-written registry files: the seeds' quirks in each published format
+REGISTRY_FIXTURES = REPO / "tests" / "registry" / "fixtures"
 SHARED_PCAPS = REPO.parent / "shared" / "pcaps"
 #: the full IANA registry as published (CSV), beside the shared captures
 SHARED_IANA_CSV = REPO.parent / "shared" / "registry" / "service-names-port-numbers.csv"

@@ -7,10 +7,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from paths import local_capture
+from paths import REGISTRY_FIXTURES, local_capture
 
 THREADS = "import numpy, os; print(len(os.listdir('/proc/self/task')))"
 
@@ -39,7 +38,6 @@ def test_user_setting_wins():
     assert out.strip() == "2"
 
 
-SEED_XML = Path(__file__).resolve().parents[1] / "registry" / "fixtures" / "seed.xml"
 #: modules only other commands (or other registry formats) need; each costs start-up
 NOT_FOR_FLOWS = ("portannot.cli.lookup", "portannot.cli.registry", "portannot.cli.packets",
                  "xml.etree.ElementTree", "hashlib", "numba", "rich")
@@ -62,7 +60,7 @@ def test_flows_loads_only_what_it_uses(tmp_path):
                          text=True, env={**os.environ, "PORTANNOT_CACHE_DIR": str(tmp_path)}).stdout
     assert out.split() == []
     # the control: lookup does load what flows leaves out
-    args = ["lookup", "80", "--registry", str(SEED_XML)]
+    args = ["lookup", "80", "--registry", str(REGISTRY_FIXTURES / "seed.xml")]
     out = subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True,
                          text=True).stdout
     assert {"portannot.cli.lookup", "xml.etree.ElementTree"} <= set(out.split())

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from paths import REGISTRY_FIXTURES as FIXTURES
 
 from portannot.cli import main
 
-FIXTURES = Path(__file__).resolve().parents[1] / "registry" / "fixtures"
 SHARED_REGISTRY = Path(__file__).resolve().parents[2] / ".." / "shared" / "registry"
 
 

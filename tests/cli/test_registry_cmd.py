@@ -9,10 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from paths import REGISTRY_FIXTURES as FIXTURES
 
 from portannot.cli import main
-
-FIXTURES = Path(__file__).resolve().parents[1] / "registry" / "fixtures"
 
 
 @pytest.fixture(autouse=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from paths import REGISTRY_FIXTURES as FIXTURES
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 #: ../shared beside the repository root (CI always has it).
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 SHARED_REGISTRY = SHARED / "registry"

@@ -164,12 +164,12 @@ class ServiceTable:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the compact binary form (uncompressed .npz, about 1 MB), atomically."""
+        import tempfile  # only writing a table needs it: start-up counts
+
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         small = len(self.names) <= np.iinfo(np.uint16).max
         meta = dict(self.meta, version=TABLE_VERSION, source=self.source, date=self.date)
-        import tempfile  # only writing a table needs it: start-up counts
-
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".table-", suffix=".npz")
         try:
             with os.fdopen(fd, "wb") as fh:

@@ -15,8 +15,9 @@ LOCAL_PCAPS = REPO / "pcaps"
 #: hand-written registry files: the seeds' quirks in each published format
 REGISTRY_FIXTURES = REPO / "tests" / "registry" / "fixtures"
 SHARED_PCAPS = REPO.parent / "shared" / "pcaps"
-#: the full IANA registry as published (CSV), beside the shared captures
-SHARED_IANA_CSV = REPO.parent / "shared" / "registry" / "service-names-port-numbers.csv"
+#: the full IANA registry as published (CSV and XML), beside the shared captures
+SHARED_REGISTRY = REPO.parent / "shared" / "registry"
+SHARED_IANA_CSV = SHARED_REGISTRY / "service-names-port-numbers.csv"
 
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap")
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 from paths import REGISTRY_FIXTURES as FIXTURES
+from paths import SHARED_REGISTRY
 
 from portannot.cli import main
-
-SHARED_REGISTRY = Path(__file__).resolve().parents[2] / ".." / "shared" / "registry"
 
 
 @pytest.fixture(autouse=True)

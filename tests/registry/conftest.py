@@ -6,10 +6,7 @@ from pathlib import Path
 
 import pytest
 from paths import REGISTRY_FIXTURES as FIXTURES
-
-#: ../shared beside the repository root (CI always has it).
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-SHARED_REGISTRY = SHARED / "registry"
+from paths import SHARED_REGISTRY
 
 FULL_CSV = "service-names-port-numbers.csv"
 FULL_XML = "service-names-port-numbers.xml"

@@ -6,12 +6,7 @@ from pathlib import Path
 
 import pytest
 from paths import REGISTRY_FIXTURES as FIXTURES
-from paths import SHARED_REGISTRY
-
-FULL_CSV = "service-names-port-numbers.csv"
-FULL_XML = "service-names-port-numbers.xml"
-XML_0226 = "service-names-port-numbers.2026-02-26.xml"
-CRLF_CSV = "alt/service-names-port-numbers.2026-02-13.crlf.csv"
+from paths import SHARED_IANA_CSV, SHARED_REGISTRY
 
 
 @pytest.fixture
@@ -22,7 +17,7 @@ def fixtures() -> Path:
 @pytest.fixture(scope="session")
 def shared_registry() -> Path:
     """The full IANA registry copies in ../shared/registry; skip where absent."""
-    if not (SHARED_REGISTRY / FULL_CSV).is_file():
+    if not SHARED_IANA_CSV.is_file():
         pytest.skip(
             f"full IANA registry not available: {SHARED_REGISTRY.resolve()} is absent (CI has it)"
         )

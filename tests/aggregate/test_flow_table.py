@@ -1,5 +1,6 @@
 """FlowTable on its own: growth, equality with a plain-Python aggregation, timeouts,
-FIN/RST + new SYN, and the idle sweep that keeps the live table small.
+FIN/RST + new SYN, the idle sweep that keeps the live table small, and random streams
+against the README's rules applied packet by packet in plain Python.
 
 Packets are PacketBatches built with numpy (no capture, no decoder), so every field
 the table reads is chosen here. FlowTable.update returns the flows that ended in a
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from capgen import TEST_SERVICES, write_registry
 
 from portannot.aggregate import FlowTable, RawFlows, flow_columns
 from portannot.decode import NO_VLAN, PacketBatch
@@ -337,3 +339,165 @@ def test_no_sweep_without_idle_timeout():
     table = FlowTable()
     assert len(table.update(b)) == 0
     assert len(table) == 70_000
+
+
+# ------------------------------------------------------------------ random streams vs the README
+
+#: the names a hand-written registry gives (tests/capgen.py: TEST_SERVICES)
+NAMED = {(["tcp", "udp", "sctp", "dccp"].index(proto), port): name
+         for name, port, proto in TEST_SERVICES}
+PSH = 0x08
+TCP_FLAG_CHOICES = [SYN, SYN | ACK, ACK, PSH | ACK, FIN | ACK, RST, RST | ACK, 0]
+TCP_FLAG_WEIGHTS = [0.06, 0.05, 0.45, 0.25, 0.06, 0.03, 0.03, 0.07]
+
+
+@pytest.fixture(scope="module")
+def named_table(tmp_path_factory):
+    from portannot.registry import load_registry
+
+    return load_registry(write_registry(tmp_path_factory.mktemp("reg") / "r.csv")).table()
+
+
+def random_stream(seed: int) -> PacketBatch:
+    """Packets of ~40 conversations over few addresses and ports (named, unnamed, one
+    end talking to itself), TCP flags that open, close and reopen flows, times that
+    mostly grow with some packets late, and packets without ports moving the clock."""
+    rng = np.random.default_rng(seed)
+    ports = np.array([80, 443, 53, 3306, 2905, 5004, 40500, 50000, 50001], np.uint16)
+    convs = [(int(rng.integers(0, 4)), int(rng.integers(1, 5)), int(ports[rng.integers(0, 9)]),
+              int(rng.integers(1, 5)), int(ports[rng.integers(0, 9)])) for _ in range(40)]
+    convs.append((0, 3, 80, 3, 80))  # a LAND-style packet: both ends the same
+    n = int(rng.integers(500, 3000))
+    which = rng.integers(0, len(convs), n)
+    fwd = rng.random(n) < 0.5
+    conv = np.array(convs)[which]
+    tp = conv[:, 0]
+    src = np.where(fwd, conv[:, 1], conv[:, 3])
+    sport = np.where(fwd, conv[:, 2], conv[:, 4])
+    dst = np.where(fwd, conv[:, 3], conv[:, 1])
+    dport = np.where(fwd, conv[:, 4], conv[:, 2])
+    flags = np.where(tp == 0, rng.choice(TCP_FLAG_CHOICES, n, p=TCP_FLAG_WEIGHTS), 0)
+    gaps = rng.exponential(0.3 * SEC, n).astype(np.int64)
+    ts = T0 + np.cumsum(gaps)
+    late = rng.random(n) < 0.05
+    ts[late] -= rng.integers(0, 3 * SEC, int(late.sum()))
+    status = np.where(rng.random(n) < 0.1, rng.integers(1, 7, n), Status.PORTS)
+    b = batch(src.astype(np.uint32), sport, dst, dport, ts, transport=tp,
+              length=rng.integers(60, 1515, n), flags=flags, status=status)
+    b.vlan = np.where(rng.random(n) < 0.7, NO_VLAN, rng.choice([10, 20], n)).astype(np.uint16)
+    return b
+
+
+def readme_flows(b: PacketBatch, idle_ns: int, active_ns: int) -> dict[int, tuple]:
+    """The flows the README's rules give, one packet at a time: flow id -> row."""
+    clock = None
+    live: dict = {}
+    done = []
+    next_id = 1
+    for i in range(len(b)):
+        ts = int(b.ts_ns[i])
+        clock = ts if clock is None else max(clock, ts)
+        if b.status[i] != Status.PORTS:
+            continue
+        tp, f = int(b.transport[i]), int(b.tcp_flags[i])
+        s = (int(b.src_addr[i, 12:16].view(">u4")[0]), int(b.src_port[i]))
+        d = (int(b.dst_addr[i, 12:16].view(">u4")[0]), int(b.dst_port[i]))
+        key = (tp, frozenset((s, d)))
+        syn = tp == 0 and f & SYN and not f & ACK
+        flow = live.get(key)
+        if flow is not None and (
+                (idle_ns and clock - flow["last"] > idle_ns)
+                or (active_ns and clock - flow["first"] > active_ns)
+                or (flow["closed"] and syn)):
+            done.append(flow)
+            flow = None
+        if flow is None:
+            flow = live[key] = {"id": next_id, "tp": tp, "ends": (s, d),
+                                "first": ts, "last": ts, "first_sender": s,
+                                "syn": None, "synack": None, "closed": False,
+                                "vlan": int(b.vlan[i]), "sent": {}, "flags": {}}
+            next_id += 1
+        pk, by = flow["sent"].get(s, (0, 0))
+        flow["sent"][s] = (pk + 1, by + int(b.length[i]))
+        flow["flags"][s] = flow["flags"].get(s, 0) | f
+        flow["first"], flow["last"] = min(flow["first"], ts), max(flow["last"], ts)
+        if syn and flow["syn"] is None:
+            flow["syn"] = s
+        if tp == 0 and f & SYN and f & ACK and flow["synack"] is None:
+            flow["synack"] = s
+        if tp == 0 and f & (FIN | RST):
+            flow["closed"] = True
+    out = {}
+    for flow in done + list(live.values()):
+        a, z = flow["ends"]
+        if flow["syn"] is not None:
+            basis, orig = "syn", flow["syn"]
+        elif flow["synack"] is not None:
+            basis, orig = "synack", z if flow["synack"] == a else a
+        else:
+            basis, orig = "first-packet", flow["first_sender"]
+        resp = z if orig == a else a
+        tp = flow["tp"]
+        o_name, r_name = NAMED.get((tp, orig[1])), NAMED.get((tp, resp[1]))
+        if basis != "first-packet":
+            service = (r_name, resp[1], "responder-port") if r_name else (None, None, "none")
+        elif o_name and r_name:
+            low = min(orig[1], resp[1])
+            service = (NAMED[(tp, low)], low, "lower-named-port")
+        elif o_name or r_name:
+            service = (o_name, orig[1], "one-named-port") if o_name else (
+                r_name, resp[1], "one-named-port")
+        else:
+            service = (None, None, "none")
+        if orig == resp:  # one end talking to itself: every packet goes orig -> resp
+            o_sent, r_sent = flow["sent"][orig], (0, 0)
+        else:
+            o_sent, r_sent = flow["sent"].get(orig, (0, 0)), flow["sent"].get(resp, (0, 0))
+        out[flow["id"]] = (tp, orig, resp, basis, *service, flow["first"], flow["last"],
+                           *o_sent, *r_sent, flow["flags"].get(orig, 0),
+                           flow["flags"].get(resp, 0) if orig != resp else 0, flow["vlan"])
+    return out
+
+
+def table_flows(parts: list[RawFlows], table) -> dict[int, tuple]:
+    """FlowTable's flows in the same shape as readme_flows'."""
+    from portannot.aggregate.rules import DIRECTION_BASES, SERVICE_BASES
+
+    c = flow_columns(RawFlows.concat(parts), table)
+    oa = c.orig_addr.view(np.uint8).reshape(-1, 16)[:, 12:16].copy().view(">u4")[:, 0]
+    ra = c.resp_addr.view(np.uint8).reshape(-1, 16)[:, 12:16].copy().view(">u4")[:, 0]
+    out = {}
+    for i in range(len(c)):
+        name = str(table.names[c.service[i]]) or None
+        out[int(c.flow_id[i])] = (
+            int(c.transport[i]), (int(oa[i]), int(c.orig_port[i])),
+            (int(ra[i]), int(c.resp_port[i])), DIRECTION_BASES[c.direction_basis[i]], name,
+            int(c.service_port[i]) if name else None, SERVICE_BASES[c.service_basis[i]],
+            int(c.first_ts[i]), int(c.last_ts[i]), int(c.orig_packets[i]),
+            int(c.orig_bytes[i]), int(c.resp_packets[i]), int(c.resp_bytes[i]),
+            int(c.orig_flags[i]), int(c.resp_flags[i]), int(c.vlan[i]))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_streams_follow_the_readme(named_table, seed):
+    """Every field of every flow, against the README's rules applied one packet at a
+    time in plain Python: direction and service bases, splits by idle and active
+    timeout on the capture clock, FIN/RST then SYN, per-direction counts and flags,
+    VLAN, ids; for any cutting of the stream into batches."""
+    b = random_stream(seed)
+    rng = np.random.default_rng(1000 + seed)
+    idle = [None, 0.5, 2.0][seed % 3]
+    active = [None, 3.0][seed // 3 % 2]
+    want = readme_flows(b, int(idle * SEC) if idle else 0, int(active * SEC) if active else 0)
+    cuts = np.sort(rng.choice(np.arange(1, len(b)), int(rng.integers(0, 40)), replace=False))
+    pieces = [b.take(np.arange(lo, hi)) for lo, hi in
+              zip(np.r_[0, cuts], np.r_[cuts, len(b)])]
+    got = table_flows(run(FlowTable(idle_timeout=idle, active_timeout=active), pieces),
+                      named_table)
+    assert sorted(got) == sorted(want) == list(range(1, len(want) + 1))
+    differ = [(k, got[k], want[k]) for k in want if got[k] != want[k]]
+    assert not differ, f"{len(differ)} of {len(want)} flows differ, e.g. {differ[:2]}"
+    ported = b.status == Status.PORTS
+    assert sum(r[9] + r[11] for r in got.values()) == int(ported.sum())
+    assert sum(r[10] + r[12] for r in got.values()) == int(b.length[ported].sum())

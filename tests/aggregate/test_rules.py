@@ -122,6 +122,21 @@ def test_synack_without_syn_makes_its_receiver_the_originator(tmp_path, registry
     assert (row["service"], row["service_port"], row["service_basis"]) == ("https", 443, "responder-port")
 
 
+@pytest.mark.parametrize("first", ["S", "SA", "A"], ids=["syn", "synack", "first-packet"])
+def test_an_end_talking_to_itself_counts_every_packet_originator_to_responder(
+        tmp_path, registry, first):
+    """A LAND packet (source and destination the same address and port): whichever rule
+    picks the originator, it is also the responder, and each packet counts once, in the
+    originator's direction."""
+    frames = [tcp(A, 80, A, 80, first, b"x" * 10), tcp(A, 80, A, 80, "A")]
+    row = only(flows_of(tmp_path, registry, frames))
+    assert ends(row) == (A, 80, A, 80)
+    assert row["direction_basis"] == {"S": "syn", "SA": "synack", "A": "first-packet"}[first]
+    assert (row["orig_packets"], row["orig_bytes"]) == (2, sum(len(f) for f in frames))
+    assert (row["resp_packets"], row["resp_bytes"]) == (0, 0)
+    assert row["service"] == "http"
+
+
 def test_synack_beats_first_packet(tmp_path, registry):
     """The client's data comes first, the server's SYN+ACK later: still synack, and the
     SYN+ACK's receiver (the client) originates."""

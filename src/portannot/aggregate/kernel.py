@@ -292,10 +292,15 @@ def orient(rows, small, transport, ip_version, orig_addr, orig_port, resp_addr, 
             basis, lower = BASIS_SYNACK, synack == 1
         else:  # the first packet's sender
             basis, lower = BASIS_FIRST_PACKET, small[k, M_FIRST_DIR] == 0
-        o, r = (0, 1) if lower else (1, 0)
         tp = rows[k, W_TP]
         ports = (np.uint16((tp >> np.uint64(16)) & np.uint64(0xFFFF)),
                  np.uint16(tp & np.uint64(0xFFFF)))
+        if (ports[0] == ports[1] and rows[k, W_A0] == rows[k, W_B0]
+                and rows[k, W_A1] == rows[k, W_B1]):
+            # one end talking to itself (a LAND packet): its packets all count in the
+            # direction they were counted in, originator to responder, whatever the basis
+            lower = True
+        o, r = (0, 1) if lower else (1, 0)
         transport[k] = np.uint8(tp >> np.uint64(32))
         ip_version[k] = small[k, M_IPV]
         orig_addr[k, 0] = rows[k, W_A0 + 2 * o]

@@ -612,7 +612,11 @@ def cap_truncated() -> bytes:
     s4 = eth(v4() / sctp_init(45004, 2905))
     d4 = eth(v4(proto=33) / Raw(dccp(45005, 5004, 0, 1, service=1)))
     opt4 = eth(v4(options=[IPOption_RR(routers=["10.0.0.1", "10.0.0.2"])]) / tcp(45006, 25, "S"))
-    frames = [t4, t4, t4, t4, u4, u4, t6, t6, x6, x6, s4, s4, d4, d4, opt4, t4[:8]]
+    q4 = raw(Ether(src=MAC_A, dst=MAC_B) / Dot1Q(vlan=300) / v4() / tcp(45007, 80, "S"))
+    ad4 = raw(Ether(src=MAC_A, dst=MAC_B) / Dot1AD(vlan=301) / Dot1Q(vlan=30) / v4()
+              / tcp(45008, 80, "S"))
+    frames = [t4, t4, t4, t4, u4, u4, t6, t6, x6, x6, s4, s4, d4, d4, opt4, t4[:8], t4, t4, t4,
+              q4, q4, ad4]
     cuts = {
         0: 12,          # inside the Ethernet header
         1: 14 + 10,     # inside the IPv4 header (before the addresses)
@@ -629,6 +633,12 @@ def cap_truncated() -> bytes:
         12: 14 + 20 + 3,  # DCCP: 3 bytes
         13: 14 + 20 + 4,  # DCCP: ports only
         14: 14 + 20 + 4,  # IPv4 with options: cut inside the options
+        16: 14 + 20 + 14,  # TCP: 14 bytes, the flags byte in, the window not
+        17: 14 + 20 + 15,  # TCP: 15 bytes
+        18: 14 + 20 + 16,  # TCP: 16 bytes, up to the window
+        19: 14 + 2,     # 802.1Q tag: its TCI (the VLAN id), not the inner ethertype
+        20: 14 + 1,     # 802.1Q tag: one byte of it
+        21: 14 + 2,     # 802.1ad tag: its TCI only
     }
     return pcap_bytes(recs(frames, caplen=cuts), LT_ETHERNET, snaplen=65535)
 
@@ -658,8 +668,138 @@ def cap_malformed() -> bytes:
         _patch(t4, 14, b"\x54"),                            # IP version 5 in an IPv4 ethertype
         _patch(t6, 14, b"\x40"),                            # version 4 nibble in an IPv6 ethertype
         _patch(t4, 14 + 2, struct.pack("!H", 0)),           # IPv4 total length 0 (TSO / BIG TCP style)
+        _patch(t4, 14 + 2, struct.pack("!H", 35)),          # total length leaves 15 bytes of TCP
+        _patch(t4, 14 + 2, struct.pack("!H", 36)),          # total length leaves 16 bytes of TCP
     ]
     return pcap_bytes(recs(frames), LT_ETHERNET)
+
+
+# --------------------------------------------------------------------------- random stacks
+
+def _random_l4(rnd: random.Random, src: str, dst: str, six: bool):
+    """(scapy layer or raw bytes, IP protocol number) for one random transport."""
+    ports = [80, 443, 53, 22, 2905, 5004, 0, 65535, 40500, rnd.randrange(1024, 65536)]
+    sp, dp = rnd.choice(ports), rnd.choice(ports)
+    kind = rnd.choices(["tcp", "udp", "sctp", "dccp", "icmp", "icmp-error", "esp", "tunnel"],
+                       [30, 25, 8, 8, 8, 6, 5, 5])[0]
+    payload = bytes(rnd.randrange(256) for _ in range(rnd.choice([0, 0, 7, 40, 300])))
+    if kind == "tcp":
+        flags = rnd.choice(["S", "SA", "A", "PA", "FA", "R", "RA", "", "FSRPAUEC"])
+        return tcp(sp, dp, flags, seq=rnd.randrange(1 << 32), ack=rnd.randrange(1 << 32),
+                   payload=payload), 6
+    if kind == "udp":
+        return udp(sp, dp, payload), 17
+    if kind == "sctp":
+        return (sctp_init(sp, dp) if rnd.random() < 0.5 else SCTP(sport=sp, dport=dp, tag=7)
+                / SCTPChunkData(tsn=1, stream_id=0, stream_seq=0, proto_id=0,
+                                data=payload or b"x")), 132
+    if kind == "dccp":
+        return Raw(dccp(sp, dp, rnd.choice([0, 2, 3]), rnd.randrange(1 << 40), service=1,
+                        payload=payload, src=src, dst=dst, v6=six)), 33
+    quoted = (v6(src=dst, dst=src) if six else v4(src=dst, dst=src)) / udp(dp, sp, b"\0" * 8)
+    if kind == "icmp":
+        return (ICMPv6EchoRequest(id=1, seq=2, data=payload) if six
+                else ICMP(type=8, id=1, seq=2) / Raw(payload)), 58 if six else 1
+    if kind == "icmp-error":
+        return (ICMPv6DestUnreach(code=4) / quoted if six
+                else ICMP(type=3, code=3) / quoted), 58 if six else 1
+    if kind == "esp":
+        return Raw(struct.pack("!II", 0x4242, 1) + payload), 50
+    return (v4(src=V4_B, dst=V4_A) / tcp(sp, dp, "S"), 4) if rnd.random() < 0.5 else (
+        GRE() / v4(src=V4_B, dst=V4_A) / udp(sp, dp, payload), 47)
+
+
+def _random_ip(rnd: random.Random):
+    """A random IPv4 or IPv6 packet (IPv4 options or IPv6 extension headers sometimes)."""
+    six = rnd.random() < 0.35
+    hosts = (["2001:db8::1", "2001:db8:1::2", "2001:db8:2::3"] if six
+             else ["192.0.2.1", "198.51.100.2", "203.0.113.3"])
+    src, dst = rnd.choice(hosts), rnd.choice(hosts)
+    l4, proto = _random_l4(rnd, src, dst, six)
+    if not six:
+        opts = rnd.choice([[], [], [], [IPOption_NOP(), IPOption_RR(routers=["10.0.0.1"])],
+                           [IPOption_Timestamp(flg=0, timestamp=1)]])
+        return v4(src=src, dst=dst, id=rnd.randrange(65536), proto=proto, options=opts) / l4
+    chain = rnd.choice([[], [], [IPv6ExtHdrHopByHop()], [IPv6ExtHdrDestOpt()],
+                        [IPv6ExtHdrHopByHop(), IPv6ExtHdrRouting(addresses=[], segleft=0)],
+                        [IPv6ExtHdrHopByHop(), IPv6ExtHdrDestOpt()]])
+    pkt = v6(src=src, dst=dst, nh=proto if not chain else 0)
+    for i, h in enumerate(chain):
+        h.nh = proto if i == len(chain) - 1 else {IPv6ExtHdrHopByHop: 0, IPv6ExtHdrDestOpt: 60,
+                                                  IPv6ExtHdrRouting: 43}[type(chain[i + 1])]
+        pkt = pkt / h
+    return pkt / l4
+
+
+def _random_link(rnd: random.Random, ip, six: bool) -> bytes:
+    """Ethernet with VLAN tags, MPLS labels or a PPPoE session around an IP packet."""
+    kind = rnd.choices(["plain", "vlan", "qinq", "mpls", "vlan-mpls", "pppoe"],
+                       [50, 15, 10, 10, 5, 10])[0]
+    e = Ether(src=MAC_A, dst=MAC_B)
+    if kind == "plain":
+        return raw(e / ip)
+    if kind == "vlan":
+        return raw(e / Dot1Q(vlan=rnd.randrange(1, 4095)) / ip)
+    if kind == "qinq":
+        return raw(e / Dot1AD(vlan=rnd.randrange(1, 4095)) / Dot1Q(vlan=rnd.randrange(1, 4095)) / ip)
+    if kind == "pppoe":
+        return raw(e / PPPoE(sessionid=0x11) / PPP(proto=0x0057 if six else 0x0021) / ip)
+    labels = [MPLS(label=rnd.randrange(16, 1 << 20), s=0, ttl=64)
+              for _ in range(rnd.randrange(1, 4))]
+    labels[-1].s = 1
+    stack = labels[0]
+    for m in labels[1:]:
+        stack = stack / m
+    if kind == "mpls":
+        return raw(Ether(src=MAC_A, dst=MAC_B, type=0x8847) / stack / ip)
+    return raw(e / Dot1Q(vlan=rnd.randrange(1, 4095), type=0x8847) / stack / ip)
+
+
+def _transport_layer(ip):
+    """The layer after the IP header and its extension headers."""
+    layer = ip.payload
+    while isinstance(layer, (IPv6ExtHdrHopByHop, IPv6ExtHdrDestOpt, IPv6ExtHdrRouting)):
+        layer = layer.payload
+    return layer
+
+
+def cap_random_stacks(seed: int = 20261202, count: int = 1500) -> bytes:
+    """1,500 frames of seeded random layer stacks: link wrappers x IP options and extension
+    chains x transports, a few ARP frames, some IP-fragmented (in order, swapped, orphaned) and some cut
+    short by the snaplen, for frame-by-frame agreement with tshark on combinations the
+    hand-written files do not spell out."""
+    rnd = random.Random(seed)
+    frames: list[bytes] = []
+    cuts: dict[int, int] = {}
+    while len(frames) < count:
+        if rnd.random() < 0.02:
+            frames.append(raw(Ether(src=MAC_A, dst="ff:ff:ff:ff:ff:ff")
+                              / ARP(op=1, hwsrc=MAC_A, psrc=V4_A, pdst=V4_B)))
+            continue
+        ip = _random_ip(rnd)
+        six = isinstance(ip, IPv6)
+        header = 40 if six else (raw(ip)[0] & 15) * 4
+        if (rnd.random() < 0.15 and isinstance(ip.payload, (TCP, UDP))
+                and len(raw(ip)) - header > 32):
+            parts = (_frag6(ip, rnd.randrange(1 << 32), 32) if six else _frag4(ip, 32))
+            if rnd.random() < 0.3:
+                parts[0], parts[1] = parts[1], parts[0]
+            if rnd.random() < 0.2:
+                parts = parts[1:]
+            frames += [_random_link(rnd, p, six) for p in parts]
+            continue
+        frame = _random_link(rnd, ip, six)
+        if rnd.random() < 0.08:
+            layer = _transport_layer(ip)
+            l4 = len(frame) - len(raw(layer))
+            cut = rnd.randrange(12, len(frame))
+            if isinstance(layer, SCTP):
+                # tshark shows no SCTP field without the whole 12-byte common header
+                # (pcaps/truncated.pcap, frame 12): cut before the ports or after it
+                cut = rnd.choice([max(12, l4 - rnd.randrange(0, 8)), l4 + 12 + rnd.randrange(0, 8)])
+            cuts[len(frames)] = min(cut, len(frame))
+        frames.append(frame)
+    return pcap_bytes(recs(frames, caplen=cuts), LT_ETHERNET, snaplen=65535)
 
 
 # --------------------------------------------------------------------------- demo
@@ -830,6 +970,7 @@ def captures() -> dict[str, bytes]:
         "transports.pcap": cap_transports(),
         "truncated.pcap": cap_truncated(),
         "malformed.pcap": cap_malformed(),
+        "random-stacks.pcap": cap_random_stacks(),
     }
     for name in ("pcap-usec-le.pcap", "pcapng-multi.pcapng"):
         data = files[name]

@@ -15,13 +15,13 @@ from portannot.compiled import njit
 from portannot.decode.fields import CONTINUE, SHORT, be16
 from portannot.decode.link import ppp_to_ethertype
 
-OTHER, IPV4, IPV6, VLAN, MPLS, PPPOE_SESSION = range(6)
+OTHER, IPV4, IPV6, VLAN, MPLS, PPPOE_SESSION, SERVICE_TAG = range(7)
 
 ETHERTYPES = {
     0x0800: IPV4,
     0x86DD: IPV6,
     0x8100: VLAN,  # 802.1Q
-    0x88A8: VLAN,  # 802.1ad service tag
+    0x88A8: SERVICE_TAG,  # 802.1ad: a VLAN tag, read whole before its id counts
     0x9100: VLAN,  # pre-standard QinQ
     0x9200: VLAN,
     0x8847: MPLS,  # unicast
@@ -39,9 +39,11 @@ ETH_MPLS = 0x8847
 @njit(cache=True, nogil=True, forceinline=True)
 def ether_step(kind, buf, p, end):
     """Peel one header. Returns (position, next ethertype, VLAN id or -1, status)."""
-    if kind == VLAN:
+    if kind == VLAN or kind == SERVICE_TAG:
         if end - p < 4:
-            return p, 0, -1, SHORT
+            # a tag cut after its TCI: tshark shows an 802.1Q id, not an 802.1ad one
+            partial = kind == VLAN and end - p >= 2
+            return p, 0, be16(buf, p) & 0x0FFF if partial else -1, SHORT
         return p + 4, be16(buf, p + 2), be16(buf, p) & 0x0FFF, CONTINUE
     if kind == MPLS:
         if end - p < 4:

@@ -25,7 +25,9 @@ def transport_ports(buf, q, ip_end, end, code):
     # Flags only from a header that holds them: inside the IP payload and the captured
     # bytes, under a data offset of at least 5 words. Past a bogus offset or beyond
     # the IP length they are not the packet's (tshark shows none either), and a SYN
-    # read there would pick a flow's originator.
-    if code == T.TCP and q + 14 <= min(ip_end, end) and buf[q + 12] >> 4 >= 5:
+    # read there would pick a flow's originator. tshark reads the window (bytes 14-15)
+    # before the flags and shows none unless 16 bytes are there; so do we, so that
+    # flows built from its fields pick the same originator.
+    if code == T.TCP and q + 16 <= min(ip_end, end) and buf[q + 12] >> 4 >= 5:
         flags = be16(buf, q + 12) & 0x0FFF
     return sport, dport, flags, S.PORTS

@@ -670,6 +670,8 @@ def cap_malformed() -> bytes:
         _patch(t4, 14 + 2, struct.pack("!H", 0)),           # IPv4 total length 0 (TSO / BIG TCP style)
         _patch(t4, 14 + 2, struct.pack("!H", 35)),          # total length leaves 15 bytes of TCP
         _patch(t4, 14 + 2, struct.pack("!H", 36)),          # total length leaves 16 bytes of TCP
+        _patch(x6, 14 + 40 + 3, b"\xff"),                   # HBH PadN of 255 bytes: past the packet
+        _patch(x6, 14 + 40 + 3, b"\x0a"),                   # HBH PadN of 10 bytes: past its header only
     ]
     return pcap_bytes(recs(frames), LT_ETHERNET)
 

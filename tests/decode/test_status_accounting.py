@@ -49,6 +49,8 @@ EXPECTED_STATUS: dict[str, dict[int, Status]] = {
         12: MAL,  # IP version 5 under ethertype 0x0800
         13: MAL,  # IP version 4 under ethertype 0x86dd
         15: P, 16: P,  # the IPv4 total length leaves 15 / 16 bytes of TCP: ports kept
+        17: MAL,  # an IPv6 hop-by-hop option runs past the packet
+        18: P,  # ... past its header only: the transport after the header is read
     },
     "transports.pcap": {**{n: P for n in range(1, 18)}, **{n: NP for n in range(18, 32)},
                         32: P, 33: NP, 34: NP},

@@ -804,6 +804,52 @@ def cap_random_stacks(seed: int = 20261202, count: int = 1500) -> bytes:
     return pcap_bytes(recs(frames, caplen=cuts), LT_ETHERNET, snaplen=65535)
 
 
+def _random_on_link(rnd: random.Random, linktype: int, ip, six: bool) -> bytes:
+    """An IP packet framed for one of the non-Ethernet link types."""
+    body = raw(ip)
+    if linktype == LT_SLL:
+        return _sll(0x86DD if six else 0x0800, body)
+    if linktype == LT_SLL2:
+        return _sll2(0x86DD if six else 0x0800, body)
+    if linktype == LT_NULL:
+        return struct.pack("<I", rnd.choice([24, 28, 30]) if six else 2) + body
+    if linktype == LT_LOOP:
+        return struct.pack("!I", rnd.choice([24, 28, 30]) if six else 2) + body
+    if linktype == LT_PPP:
+        return rnd.choice([b"\xff\x03", b""]) + (b"\x00\x57" if six else b"\x00\x21") + body
+    return body  # LT_RAW, LT_IPV4, LT_IPV6
+
+
+def cap_random_links(seed: int = 20261203, count: int = 1200) -> bytes:
+    """Random stacks (as cap_random_stacks) over every link type portannot reads, in one
+    little-endian pcapng section: one interface per link type, each with its own
+    timestamp resolution, the packets of all interleaved; some cut short."""
+    rnd = random.Random(seed)
+    links = [(LT_ETHERNET, 6), (LT_SLL, 9), (LT_SLL2, 0x94), (LT_RAW, 3), (LT_NULL, 6),
+             (LT_LOOP, 9), (LT_PPP, 6), (LT_IPV4, 9), (LT_IPV6, 6)]
+    blocks = [shb("<")] + [idb("<", lt, tsresol=res) for lt, res in links]
+    t0 = BASE_TS * 10**9
+    for n in range(count):
+        ip = _random_ip(rnd)
+        six = isinstance(ip, IPv6)
+        choices = [i for i, (lt, _) in enumerate(links)
+                   if not (lt == LT_IPV4 and six) and not (lt == LT_IPV6 and not six)]
+        iface = rnd.choice(choices)
+        lt, res = links[iface]
+        frame = _random_link(rnd, ip, six) if lt == LT_ETHERNET else _random_on_link(rnd, lt, ip, six)
+        cut = len(frame)
+        if rnd.random() < 0.08:
+            layer = _transport_layer(ip)
+            l4 = len(frame) - len(raw(layer))
+            cut = rnd.randrange(1, len(frame))
+            if isinstance(layer, SCTP):  # never inside the 12-byte common header
+                cut = rnd.choice([max(1, l4 - rnd.randrange(0, 8)), l4 + 12 + rnd.randrange(0, 8)])
+            cut = min(cut, len(frame))
+        rec = Rec(frame[:cut], len(frame), t0 + n * 1_000_000 + rnd.randrange(1000) * 1000, iface)
+        blocks.append(epb("<", rec, tsresol=res))
+    return b"".join(blocks)
+
+
 # --------------------------------------------------------------------------- demo
 
 def cap_demo() -> bytes:
@@ -973,6 +1019,7 @@ def captures() -> dict[str, bytes]:
         "truncated.pcap": cap_truncated(),
         "malformed.pcap": cap_malformed(),
         "random-stacks.pcap": cap_random_stacks(),
+        "random-links.pcapng": cap_random_links(),
     }
     for name in ("pcap-usec-le.pcap", "pcapng-multi.pcapng"):
         data = files[name]

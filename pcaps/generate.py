@@ -407,6 +407,7 @@ def cap_link_ppp() -> bytes:
         b"\x00\x21" + raw(ip4u),
         b"\x00\x57" + raw(ip6t),
         b"\xff\x03\xc0\x21" + lcp,
+        b"\xff\x43\x00\x21" + raw(ip4t),  # address 0xff, a control byte other than 0x03
     ]
     return pcap_bytes(recs(frames), LT_PPP)
 

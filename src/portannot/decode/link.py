@@ -131,7 +131,10 @@ def raw(buf, p, end):
 def ppp(buf, p, end):
     if end - p < 2:
         return p, 0, SHORT
-    if buf[p] == 0xFF and buf[p + 1] == 0x03:  # HDLC address and control
+    # HDLC address and control. No protocol field begins with 0xff (an uncompressed one
+    # begins with an even byte; 0x00ff, which would compress to it, is reserved), so
+    # 0xff alone says they are there, whatever the control byte: as tshark reads it.
+    if buf[p] == 0xFF:
         p += 2
     if end - p < 1:
         return p, 0, SHORT

@@ -673,6 +673,8 @@ def cap_malformed() -> bytes:
         _patch(t4, 14 + 2, struct.pack("!H", 36)),          # total length leaves 16 bytes of TCP
         _patch(x6, 14 + 40 + 3, b"\xff"),                   # HBH PadN of 255 bytes: past the packet
         _patch(x6, 14 + 40 + 3, b"\x0a"),                   # HBH PadN of 10 bytes: past its header only
+        _patch(_patch(x6, 14 + 4, struct.pack("!H", 2000)), 14 + 40 + 3, b"\xff"),  # ... past the
+        # frame's bytes, the payload length claiming more than the frame holds
     ]
     return pcap_bytes(recs(frames), LT_ETHERNET)
 

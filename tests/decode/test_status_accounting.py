@@ -51,6 +51,7 @@ EXPECTED_STATUS: dict[str, dict[int, Status]] = {
         15: P, 16: P,  # the IPv4 total length leaves 15 / 16 bytes of TCP: ports kept
         17: MAL,  # an IPv6 hop-by-hop option runs past the packet
         18: P,  # ... past its header only: the transport after the header is read
+        19: MAL,  # ... past the frame's bytes (not cut), inside a payload length too large
     },
     "transports.pcap": {**{n: P for n in range(1, 18)}, **{n: NP for n in range(18, 32)},
                         32: P, 33: NP, 34: NP},

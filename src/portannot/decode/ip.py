@@ -98,17 +98,22 @@ def ipv6_extension(buf, q, ip_end, end, nxt):
     if end - q < 2:
         return q, nxt, NOT_FRAGMENT, 0, SHORT
     hlen = (buf[q + 1] + 2) * 4 if nxt == AH else (buf[q + 1] + 1) * 8
-    if (nxt == HOPOPTS or nxt == DSTOPTS) and _options_end(buf, q + 2, q + hlen, end) > ip_end:
-        return q, nxt, NOT_FRAGMENT, 0, S.MALFORMED
+    if nxt == HOPOPTS or nxt == DSTOPTS:
+        options_end = _options_end(buf, q + 2, q + hlen, end)
+        if options_end > ip_end:
+            return q, nxt, NOT_FRAGMENT, 0, S.MALFORMED
+        if options_end > end:  # past the bytes there are: truncated if cut, else malformed
+            return q, nxt, NOT_FRAGMENT, 0, SHORT
     return q + hlen, buf[q], NOT_FRAGMENT, 0, CONTINUE
 
 
 @njit(cache=True, nogil=True, forceinline=True)
 def _options_end(buf, o, stop, end):
     """Where the options that start in buf[o:stop] (type, length, value; RFC 8200 4.2)
-    end, read as far as captured. One that runs past the IP payload makes the packet
-    malformed: tshark stops there and shows no transport. (One that only runs past
-    its header, tshark shows and goes on after the header; so do we.)"""
+    end, read as far as captured. One that runs past the IP payload, or past the bytes
+    the frame holds, ends the packet: tshark stops there and shows no transport. (One
+    that only runs past its header, tshark shows and goes on after the header; so do
+    we.)"""
     while o < stop and o < end:
         if buf[o] == 0:  # Pad1: the one option without a length
             o += 1

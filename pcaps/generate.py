@@ -330,6 +330,12 @@ def cap_link_pppoe() -> bytes:
         raw(Ether(src=MAC_A, dst=MAC_B) / PPPoE(sessionid=0x11) / PPP(proto=0x0057) / ip6u),
         raw(Ether(src=MAC_A, dst=MAC_B) / Dot1Q(vlan=7) / PPPoE(sessionid=0x12) / PPP(proto=0x0021)
             / ip4u),
+        # the session length (13) ends the PPP frame inside the IPv4 header
+        _patch(raw(Ether(src=MAC_A, dst=MAC_B) / PPPoE(sessionid=0x11) / PPP(proto=0x0021) / ip4t),
+               14 + 4, struct.pack("!H", 13)),
+        # a short session frame padded to Ethernet's 60 bytes: the padding is not the packet's
+        raw(Ether(src=MAC_A, dst=MAC_B) / PPPoE(sessionid=0x11) / PPP(proto=0x0021)
+            / v4() / udp(40004, 53)) + b"\0" * 8,
     ]
     return pcap_bytes(recs(frames), LT_ETHERNET)
 

@@ -57,7 +57,7 @@ EXPECTED_STATUS: dict[str, dict[int, Status]] = {
                         32: P, 33: NP, 34: NP},
     "ipv6-ext-headers.pcap": {**{n: P for n in range(1, 9)}, 9: NP, 10: NP, 11: NP, 12: NP},
     "link-ethernet-vlan.pcap": {**{n: P for n in range(1, 9)}, 9: NON, 10: NON, 11: NON},
-    "link-pppoe.pcap": {1: NON, 2: NON, 3: NON, 4: P, 5: P, 6: P},
+    "link-pppoe.pcap": {1: NON, 2: NON, 3: NON, 4: P, 5: P, 6: P, 7: MAL, 8: P},
     "link-ppp.pcap": {1: P, 2: P, 3: P, 4: P, 5: NON, 6: P},
     "link-sll.pcap": {1: P, 2: P, 3: P, 4: NON},
     "link-sll2.pcap": {1: P, 2: P, 3: P, 4: NON},

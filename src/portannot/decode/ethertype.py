@@ -38,33 +38,37 @@ ETH_MPLS = 0x8847
 
 @njit(cache=True, nogil=True, forceinline=True)
 def ether_step(kind, buf, p, end):
-    """Peel one header. Returns (position, next ethertype, VLAN id or -1, status)."""
+    """Peel one header. Returns (position, next ethertype, VLAN id or -1, end of what
+    follows, status)."""
     if kind == VLAN or kind == SERVICE_TAG:
         if end - p < 4:
             # a tag cut after its TCI: tshark shows an 802.1Q id, not an 802.1ad one
             partial = kind == VLAN and end - p >= 2
-            return p, 0, be16(buf, p) & 0x0FFF if partial else -1, SHORT
-        return p + 4, be16(buf, p + 2), be16(buf, p) & 0x0FFF, CONTINUE
+            return p, 0, be16(buf, p) & 0x0FFF if partial else -1, end, SHORT
+        return p + 4, be16(buf, p + 2), be16(buf, p) & 0x0FFF, end, CONTINUE
     if kind == MPLS:
         if end - p < 4:
-            return p, 0, -1, SHORT
+            return p, 0, -1, end, SHORT
         bottom = buf[p + 2] & 1
         p += 4
         if not bottom:
-            return p, ETH_MPLS, -1, CONTINUE
+            return p, ETH_MPLS, -1, end, CONTINUE
         if end - p < 1:
-            return p, 0, -1, SHORT
+            return p, 0, -1, end, SHORT
         version = buf[p] >> 4  # no type field: the payload's first nibble says
         if version == 4:
-            return p, 0x0800, -1, CONTINUE
+            return p, 0x0800, -1, end, CONTINUE
         if version == 6:
-            return p, 0x86DD, -1, CONTINUE
-        return p, 0, -1, S.NON_IP
+            return p, 0x86DD, -1, end, CONTINUE
+        return p, 0, -1, end, S.NON_IP
     if kind == PPPOE_SESSION:
         if end - p < 8:
-            return p, 0, -1, SHORT
+            return p, 0, -1, end, SHORT
         et = ppp_to_ethertype(be16(buf, p + 6))
         if et == 0:
-            return p + 8, 0, -1, S.NON_IP
-        return p + 8, et, -1, CONTINUE
-    return p, 0, -1, S.NON_IP
+            return p + 8, 0, -1, end, S.NON_IP
+        # the session header's length bounds the PPP frame, as an IP length does its
+        # packet (tshark reads no further): what lies past it is padding, not the packet
+        session_end = p + 6 + be16(buf, p + 4)
+        return p + 8, et, -1, min(end, session_end), CONTINUE
+    return p, 0, -1, end, S.NON_IP

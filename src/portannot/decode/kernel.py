@@ -68,6 +68,7 @@ def decode_records(data, offset, caplen, length, linktype, link_table, ether_tab
         if end > size:
             end = size
         cut = caplen[i] < length[i]
+        frame_end = end
         vlan[i] = NO_VLAN
         p, ethertype, st = link_layer(link_table[linktype[i]], data, p, end)
         kind = ether_table[ethertype]
@@ -77,10 +78,12 @@ def decode_records(data, offset, caplen, length, linktype, link_table, ether_tab
             if layers > MAX_LAYERS:
                 st = S.MALFORMED
                 break
-            p, ethertype, vid, st = ether_step(kind, data, p, end)
+            p, ethertype, vid, end, st = ether_step(kind, data, p, end)
             if vid >= 0 and vlan[i] == NO_VLAN:
                 vlan[i] = vid
             kind = ether_table[ethertype]
+        if end < frame_end:  # a PPPoE length ends the packet early: short is malformed
+            cut = False
         if st != CONTINUE:
             status[i] = _final(st, cut)
             continue

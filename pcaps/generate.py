@@ -859,6 +859,67 @@ def cap_random_links(seed: int = 20261203, count: int = 1200) -> bytes:
     return b"".join(blocks)
 
 
+def cap_random_blocks(seed: int = 20261204, count: int = 800) -> bytes:
+    """A pcapng file of random layout: one to three sections, each of either byte order,
+    with one to four interfaces (link type, timestamp resolution, offset and snaplen
+    drawn at random) and packets in enhanced, simple and obsolete packet blocks among
+    name-resolution, statistics and custom blocks; the packets are random stacks."""
+    rnd = random.Random(seed)
+    kinds = [LT_ETHERNET, LT_SLL, LT_RAW, LT_NULL, LT_IPV4, LT_IPV6]
+    out = []
+    t = BASE_TS * 10**9
+    n = 0
+    while n < count:
+        e = rnd.choice("<>")
+        out.append(shb(e, rnd.choice([None, "random section"])))
+        ifaces = []
+        for _ in range(rnd.randrange(1, 5)):
+            lt = rnd.choice(kinds)
+            res = rnd.choice([None, 3, 6, 9, 0x8A, 0x94])
+            offset = rnd.choice([0, 0, 1000])
+            snaplen = rnd.choice([0, 65535, 200, 96])
+            ifaces.append((lt, res, offset, snaplen))
+            out.append(idb(e, lt, snaplen=snaplen, tsresol=res, tsoffset=offset or None))
+        for _ in range(rnd.randrange(1, count - n + 1)):
+            block = rnd.choices(["epb", "spb", "opb", "nrb", "isb", "custom"],
+                                [80, 5, 5, 3, 4, 3])[0]
+            if block == "nrb":
+                out.append(nrb(e))
+                continue
+            if block == "isb":
+                out.append(isb(e, rnd.randrange(len(ifaces)), t, n))
+                continue
+            if block == "custom":
+                out.append(custom_block(e, copy=rnd.random() < 0.5))
+                continue
+            iface = 0 if block == "spb" else rnd.randrange(len(ifaces))
+            lt, res, offset, snaplen = ifaces[iface]
+            ip = _random_ip(rnd)
+            six = isinstance(ip, IPv6)
+            if (lt == LT_IPV4 and six) or (lt == LT_IPV6 and not six):
+                ip = v4() / udp(40000 + n, 53) if lt == LT_IPV4 else v6() / udp(40000 + n, 53)
+                six = lt == LT_IPV6
+            frame = (_random_link(rnd, ip, six) if lt == LT_ETHERNET
+                     else _random_on_link(rnd, lt, ip, six))
+            keep = min(len(frame), snaplen) if snaplen else len(frame)
+            layer = _transport_layer(ip)
+            l4 = len(frame) - len(raw(layer))
+            if isinstance(layer, SCTP) and l4 + 4 <= keep < l4 + 12:
+                continue  # tshark shows no SCTP ports without all 12 bytes (truncated.pcap)
+            t += rnd.randrange(1, 5_000_000)
+            rec = Rec(frame[:keep], len(frame), t, iface)
+            if block == "spb":
+                out.append(spb(e, rec))
+            elif block == "opb":
+                out.append(opb(e, rec, res, offset))
+            else:
+                out.append(epb(e, rec, res, offset, comment=rnd.choice([None, None, "note"])))
+            n += 1
+            if n >= count:
+                break
+    return b"".join(out)
+
+
 # --------------------------------------------------------------------------- demo
 
 def cap_demo() -> bytes:
@@ -1029,6 +1090,7 @@ def captures() -> dict[str, bytes]:
         "malformed.pcap": cap_malformed(),
         "random-stacks.pcap": cap_random_stacks(),
         "random-links.pcapng": cap_random_links(),
+        "random-blocks.pcapng": cap_random_blocks(),
     }
     for name in ("pcap-usec-le.pcap", "pcapng-multi.pcapng"):
         data = files[name]

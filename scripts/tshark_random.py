@@ -5,7 +5,8 @@
     python scripts/tshark_random.py --damage link --kind links
 
 Builds captures with pcaps/generate.py's random generators (`--kind stacks`: Ethernet
-with VLAN, MPLS and PPPoE wrappers; `--kind links`: every link type in one pcapng),
+with VLAN, MPLS and PPPoE wrappers; `--kind links`: every link type in one pcapng;
+`--kind blocks`: pcapng files of random section, interface and block layout),
 with seeds other than the committed files' own; `--damage` then changes one or two
 bytes of some frames (`ip`: in the IP and transport headers, `link`: in the first 44
 bytes, `all`: either). Each capture is compared with tshark's dissection by the rules
@@ -38,17 +39,21 @@ from tshark_oracle import oracle, prefetch  # noqa: E402
 from portannot.decode import decode_file  # noqa: E402
 
 PCAP_HEADER, PCAP_RECORD = 24, 16
+BUILDERS = {"stacks": generate.cap_random_stacks, "links": generate.cap_random_links,
+            "blocks": generate.cap_random_blocks}
 
 
 def records(data: bytes):
-    """(offset of the packet bytes, captured length, link-header kind) of each record of
-    the little-endian pcap or pcapng files the generators write."""
-    if data[:4] == b"\x0a\x0d\x0d\x0a":  # pcapng: the enhanced packet blocks
-        off = 0
+    """(offset of the packet bytes, captured length) of each record of the pcap or
+    pcapng files the generators write (pcapng: the enhanced packet blocks)."""
+    if data[:4] == b"\x0a\x0d\x0d\x0a":
+        off, e = 0, "<"
         while off < len(data):
-            btype, blen = struct.unpack_from("<II", data, off)
+            if struct.unpack_from("<I", data, off)[0] == 0x0A0D0D0A:  # a section: its order
+                e = "<" if struct.unpack_from("<I", data, off + 8)[0] == 0x1A2B3C4D else ">"
+            btype, blen = struct.unpack_from(e + "II", data, off)
             if btype == 6:
-                yield off + 28, struct.unpack_from("<I", data, off + 20)[0]
+                yield off + 28, struct.unpack_from(e + "I", data, off + 20)[0]
             off += blen
         return
     off = PCAP_HEADER
@@ -89,7 +94,7 @@ def kind_of(problem: str) -> tuple[str, str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--kind", choices=("stacks", "links"), default="stacks")
+    ap.add_argument("--kind", choices=tuple(BUILDERS), default="stacks")
     ap.add_argument("--damage", choices=("none", "ip", "link", "all"), default="none")
     ap.add_argument("--seeds", type=int, default=8, help="captures to build (default 8)")
     ap.add_argument("--first-seed", type=int, default=1)
@@ -97,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("/tmp/portannot-tshark-random"))
     args = ap.parse_args(argv)
 
-    build = generate.cap_random_stacks if args.kind == "stacks" else generate.cap_random_links
+    build = BUILDERS[args.kind]
     suffix = ".pcap" if args.kind == "stacks" else ".pcapng"
     args.out.mkdir(parents=True, exist_ok=True)
     paths = []

@@ -70,6 +70,7 @@ V6_A, V6_B = "2001:db8::1", "2001:db8:1::2"
 # link types
 LT_NULL, LT_ETHERNET, LT_PPP, LT_RAW, LT_LOOP, LT_SLL = 0, 1, 9, 101, 108, 113
 LT_IPV4, LT_IPV6, LT_SLL2 = 228, 229, 276
+LT_C_HDLC, LT_IEEE802_11, LT_PFLOG, LT_RADIOTAP, LT_PPI, LT_NFLOG = 104, 105, 117, 127, 192, 239
 
 
 @dataclass
@@ -416,6 +417,110 @@ def cap_link_ppp() -> bytes:
         b"\xff\x43\x00\x21" + raw(ip4t),  # address 0xff, a control byte other than 0x03
     ]
     return pcap_bytes(recs(frames), LT_PPP)
+
+
+def cap_link_chdlc() -> bytes:
+    """Cisco HDLC (104): address, control, ethertype; IPv4/TCP, IPv6/UDP, SLARP (non-IP)."""
+    ip4t, ip4u, ip6t, ip6u = ip_tcp_udp_v4v6()
+    frames = [b"\x0f\x00\x08\x00" + raw(ip4t), b"\x8f\x00\x86\xdd" + raw(ip6u),
+              b"\x8f\x00\x80\x35" + bytes.fromhex("00000000c000020100000000ffffff000000")]
+    return pcap_bytes(recs(frames), LT_C_HDLC)
+
+
+def _pflog(size: int, af: int) -> bytes:
+    """A pf log header of `size` bytes (byte 0), address family `af`, padded to 4 bytes;
+    action pass, direction in, interface em0, the rest zero."""
+    head = bytearray((size + 3) & ~3)
+    head[0], head[1], head[2], head[3] = size, af, 0, 0
+    head[4:8] = b"em0\0"
+    return bytes(head)
+
+
+def cap_link_pflog() -> bytes:
+    """pf log (117): OpenBSD 4.9+ 100-byte header over IPv4 and IPv6 (AF 24, 28),
+    OpenBSD 3.8 61-byte header padded to 64 over IPv4; an address family that is not IP."""
+    ip4t, ip4u, ip6t, ip6u = ip_tcp_udp_v4v6()
+    frames = [_pflog(100, 2) + raw(ip4t), _pflog(100, 24) + raw(ip6u),
+              _pflog(100, 28) + raw(ip6t), _pflog(61, 2) + raw(ip4u),
+              _pflog(100, 7) + b"\0" * 20]
+    return pcap_bytes(recs(frames), LT_PFLOG)
+
+
+def _nflog(family: int, packet: bytes, e: str) -> bytes:
+    """NFLOG: family, version 0, resource id 1 (big-endian), then attributes with
+    lengths and types in the capturing host's order `e`: a prefix, the hook, the payload."""
+    def tlv(kind: int, value: bytes) -> bytes:
+        return _pad4(struct.pack(e + "HH", 4 + len(value), kind) + value)
+    hw_protocol = 0x86DD if family == 10 else 0x0800
+    return (struct.pack("!BBH", family, 0, 1) + tlv(10, b"portannot\0")
+            + tlv(1, struct.pack("!HBB", hw_protocol, 1, 0)) + tlv(9, packet))
+
+
+def cap_link_nflog(e: str) -> bytes:
+    """Linux NFLOG (239), attribute lengths in the file's byte order: IPv4/TCP, IPv6/UDP,
+    IPv4/UDP; an entry with no payload attribute (non-IP)."""
+    ip4t, ip4u, ip6t, ip6u = ip_tcp_udp_v4v6()
+    frames = [_nflog(2, raw(ip4t), e), _nflog(10, raw(ip6u), e), _nflog(2, raw(ip4u), e),
+              struct.pack("!BBH", 2, 0, 1) + _pad4(struct.pack(e + "HH", 14, 10) + b"no payload")]
+    return pcap_bytes(recs(frames), LT_NFLOG, endian=e)
+
+
+SNAP = b"\xaa\xaa\x03\x00\x00\x00"
+STA, AP, HOST = bytes.fromhex("02000000000a"), bytes.fromhex("02000000000c"), bytes.fromhex("02000000000b")
+
+
+def _wlan(subtype: int, flags: int, body: bytes, *, ftype: int = 2, qos: int | None = None,
+          ht: bool = False) -> bytes:
+    """An 802.11 frame: frame control, duration, three addresses (four when to and from
+    the distribution system), sequence control, QoS and HT control when asked."""
+    head = struct.pack("<BBH", (subtype << 4) | (ftype << 2), flags, 0) + STA + AP + HOST
+    head += struct.pack("<H", 0x0100)
+    if flags & 3 == 3:
+        head += HOST
+    if qos is not None:
+        head += struct.pack("<H", qos)
+    if ht:
+        head += b"\0\0\0\0"
+    return head + body
+
+
+def _wlan_frames() -> list[bytes]:
+    ip4t, ip4u, ip6t, ip6u = ip_tcp_udp_v4v6()
+    amsdu = STA + HOST + struct.pack("!H", len(SNAP) + 2 + len(raw(ip4t))) + SNAP + b"\x08\x00" + raw(ip4t)
+    return [
+        _wlan(0, 0x01, SNAP + b"\x08\x00" + raw(ip4t)),                     # data, to DS
+        _wlan(8, 0x02, SNAP + b"\x86\xdd" + raw(ip6u), qos=0x0005),         # QoS data, from DS
+        _wlan(8, 0x83, SNAP + b"\x08\x00" + raw(ip4u), qos=0, ht=True),     # WDS, QoS + HT control
+        _wlan(8, 0x01, amsdu, qos=0x0080),                                   # A-MSDU, one subframe
+        _wlan(8, 0x01, SNAP + b"\x08\x06" + raw(ARP(op=1, psrc=V4_A, pdst=V4_B)), qos=0),  # ARP
+        _wlan(4, 0x11, b""),                                                  # null data
+        _wlan(0, 0x41, b"\x01\x00\x00\x20\x00\x00\x00\x00" + b"\xee" * 40),  # protected
+        _wlan(8, 0x00, b"\x64\x00\x11\x04" + b"\0" * 8 + b"\x00\x04test", ftype=0),  # beacon
+    ]
+
+
+def cap_link_80211() -> bytes:
+    """802.11 (105): data to and from the DS, QoS, four addresses with HT control, an
+    A-MSDU, ARP; null data, a protected frame and a beacon (no IP to read)."""
+    return pcap_bytes(recs(_wlan_frames()), LT_IEEE802_11)
+
+
+def cap_link_radiotap() -> bytes:
+    """The 802.11 frames behind radiotap headers of 8 bytes and of 16 (flags, rate,
+    channel, antenna signal; the flags say no FCS)."""
+    short = struct.pack("<BBHI", 0, 0, 8, 0)
+    longer = struct.pack("<BBHI", 0, 0, 16, 0x2E) + bytes([0x00, 0x02]) + struct.pack(
+        "<HH", 2412, 0x00A0) + bytes([0xC4, 0x00])
+    frames = [(short if i % 2 else longer) + f for i, f in enumerate(_wlan_frames())]
+    return pcap_bytes(recs(frames), LT_RADIOTAP)
+
+
+def cap_link_ppi() -> bytes:
+    """Per-Packet Information (192): 8-byte headers naming 802.11 (105) or Ethernet (1)."""
+    ip4t = ip_tcp_udp_v4v6()[0]
+    frames = [struct.pack("<BBHI", 0, 0, 8, LT_IEEE802_11) + f for f in _wlan_frames()[:4]]
+    frames.append(struct.pack("<BBHI", 0, 0, 8, LT_ETHERNET) + eth(ip4t))
+    return pcap_bytes(recs(frames), LT_PPI)
 
 
 def _container_records() -> list[Rec]:
@@ -826,6 +931,25 @@ def _random_on_link(rnd: random.Random, linktype: int, ip, six: bool) -> bytes:
         return struct.pack("!I", rnd.choice([24, 28, 30]) if six else 2) + body
     if linktype == LT_PPP:
         return rnd.choice([b"\xff\x03", b""]) + (b"\x00\x57" if six else b"\x00\x21") + body
+    ethertype = b"\x86\xdd" if six else b"\x08\x00"
+    if linktype == LT_C_HDLC:
+        return rnd.choice([b"\x0f\x00", b"\x8f\x00"]) + ethertype + body
+    if linktype == LT_PFLOG:
+        return _pflog(rnd.choice([100, 61, 69]), rnd.choice([24, 28, 30]) if six else 2) + body
+    if linktype == LT_NFLOG:
+        return _nflog(10 if six else 2, body, "<")
+    if linktype in (LT_IEEE802_11, LT_RADIOTAP, LT_PPI):
+        flags = rnd.choice([0x01, 0x02, 0x03])
+        qos = rnd.choice([None, 0, 5])
+        if qos is not None and rnd.random() < 0.3:
+            flags |= 0x80  # HT control follows the QoS control
+        frame = _wlan(0 if qos is None else 8, flags, SNAP + ethertype + body, qos=qos,
+                      ht=bool(flags & 0x80))
+        if linktype == LT_RADIOTAP:
+            return struct.pack("<BBHI", 0, 0, 8, 0) + frame
+        if linktype == LT_PPI:
+            return struct.pack("<BBHI", 0, 0, 8, LT_IEEE802_11) + frame
+        return frame
     return body  # LT_RAW, LT_IPV4, LT_IPV6
 
 
@@ -835,7 +959,8 @@ def cap_random_links(seed: int = 20261203, count: int = 1200) -> bytes:
     timestamp resolution, the packets of all interleaved; some cut short."""
     rnd = random.Random(seed)
     links = [(LT_ETHERNET, 6), (LT_SLL, 9), (LT_SLL2, 0x94), (LT_RAW, 3), (LT_NULL, 6),
-             (LT_LOOP, 9), (LT_PPP, 6), (LT_IPV4, 9), (LT_IPV6, 6)]
+             (LT_LOOP, 9), (LT_PPP, 6), (LT_IPV4, 9), (LT_IPV6, 6), (LT_C_HDLC, 6),
+             (LT_PFLOG, 6), (LT_NFLOG, 9), (LT_IEEE802_11, 6), (LT_RADIOTAP, 9), (LT_PPI, 6)]
     blocks = [shb("<")] + [idb("<", lt, tsresol=res) for lt, res in links]
     t0 = BASE_TS * 10**9
     for n in range(count):
@@ -1076,6 +1201,13 @@ def captures() -> dict[str, bytes]:
         "link-null-swapped.pcap": cap_link_null("<", ">"),
         "link-loop.pcap": cap_link_loop(),
         "link-ppp.pcap": cap_link_ppp(),
+        "link-chdlc.pcap": cap_link_chdlc(),
+        "link-pflog.pcap": cap_link_pflog(),
+        "link-nflog.pcap": cap_link_nflog("<"),
+        "link-nflog-be.pcap": cap_link_nflog(">"),
+        "link-80211.pcap": cap_link_80211(),
+        "link-radiotap.pcap": cap_link_radiotap(),
+        "link-ppi.pcap": cap_link_ppi(),
         "pcap-usec-le.pcap": cap_pcap_variant("<", False),
         "pcap-usec-be.pcap": cap_pcap_variant(">", False),
         "pcap-nsec-le.pcap": cap_pcap_variant("<", True),

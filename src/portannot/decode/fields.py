@@ -29,6 +29,11 @@ def be32(buf, p):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def le16(buf, p):
+    return (np.int64(buf[p + 1]) << 8) | np.int64(buf[p])
+
+
+@njit(cache=True, nogil=True, inline="always")
 def le32(buf, p):
     return (
         (np.int64(buf[p + 3]) << 24)

@@ -11,14 +11,15 @@ import numpy as np
 
 from portannot import status as S
 from portannot.compiled import njit
-from portannot.decode.fields import CONTINUE, SHORT, be16, be32, le32
+from portannot.decode.fields import CONTINUE, SHORT, be16, be32, le16, le32
 
 ETH_IPV4 = 0x0800
 ETH_IPV6 = 0x86DD
 ETH_MPLS = 0x8847
 
 # analyzer codes
-UNSUPPORTED, ETHERNET, SLL, SLL2, NULL, RAW, RAW4, RAW6, PPP = range(9)
+(UNSUPPORTED, ETHERNET, SLL, SLL2, NULL, RAW, RAW4, RAW6, PPP, C_HDLC, PFLOG, NFLOG,
+ IEEE802_11, RADIOTAP, PPI) = range(15)
 
 #: LINKTYPE_* -> analyzer
 LINK_TYPES = {
@@ -29,10 +30,16 @@ LINK_TYPES = {
     14: RAW,  # DLT_RAW on BSD/OS
     50: PPP,  # PPP in HDLC-like framing
     101: RAW,
+    104: C_HDLC,  # Cisco HDLC
+    105: IEEE802_11,  # 802.11 without a radio header
     108: NULL,  # OpenBSD loopback, network byte order (either order is accepted)
     113: SLL,
+    117: PFLOG,  # OpenBSD/FreeBSD pf log
+    127: RADIOTAP,  # 802.11 behind a radiotap header
+    192: PPI,  # 802.11 (or Ethernet) behind a Per-Packet Information header
     228: RAW4,
     229: RAW6,
+    239: NFLOG,  # Linux netfilter log
     276: SLL2,
 }
 LINK_TABLE = np.zeros(65536, dtype=np.uint8)
@@ -69,9 +76,18 @@ def ethernet(buf, p, end):
     if et >= 0x0600:
         return p, et, CONTINUE
     # 802.3 length field: only LLC/SNAP carries an ethertype
-    if end - p >= 8 and buf[p] == 0xAA and buf[p + 1] == 0xAA and buf[p + 2] == 0x03:
+    if end - p >= 8 and snap_ethertype(buf, p):
         return p + 8, be16(buf, p + 6), CONTINUE
     return p, 0, S.NON_IP
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def snap_ethertype(buf, p):
+    """Whether buf[p:p + 8] is an LLC/SNAP header whose protocol id is an ethertype: its
+    organization code is 00-00-00 (RFC 1042) or 00-00-f8 (802.1H); under any other, the
+    id is that organization's own number."""
+    return (buf[p] == 0xAA and buf[p + 1] == 0xAA and buf[p + 2] == 0x03
+            and buf[p + 3] == 0 and buf[p + 4] == 0 and (buf[p + 5] == 0 or buf[p + 5] == 0xF8))
 
 
 @njit(cache=True, nogil=True, forceinline=True)
@@ -153,6 +169,132 @@ def ppp(buf, p, end):
 
 
 @njit(cache=True, nogil=True, forceinline=True)
+def c_hdlc(buf, p, end):
+    """Address, control, then an ethertype."""
+    if end - p < 4:
+        return p, 0, SHORT
+    return p + 4, be16(buf, p + 2), CONTINUE
+
+
+#: pf's smallest log header (OpenBSD 3.4); the header is padded to 4 bytes
+PFLOG_MIN_HEADER = 45
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def pflog(buf, p, end):
+    """The header gives its own length (byte 0) and the address family (byte 1)."""
+    if end - p < 2:
+        return p, 0, SHORT
+    size = np.int64(buf[p])
+    if size < PFLOG_MIN_HEADER:
+        return p, 0, S.MALFORMED
+    et = _af_ethertype(buf[p + 1])
+    size = (size + 3) & ~3
+    if end - p < size:
+        return p, 0, SHORT
+    if et == 0:
+        return p + size, 0, S.NON_IP
+    return p + size, et, CONTINUE
+
+
+NFULA_PACKET_HDR, NFULA_PAYLOAD = 1, 9
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def nflog(buf, p, end):
+    """A family byte, then type-length-value attributes; the packet is the payload
+    attribute's value, of the hardware protocol the packet header attribute names (else
+    of the family). Lengths and types are in the capturing host's byte order, which
+    the file does not record: little-endian when the first length fits the record (the
+    order of nearly every Linux host), else big-endian. A payload cut short ends the
+    packet, as in tshark."""
+    if end - p < 8:
+        return p, 0, SHORT
+    et = _af_ethertype(buf[p])
+    o = p + 4
+    little = 4 <= le16(buf, o) <= end - o
+    while end - o >= 4:
+        size = le16(buf, o) if little else be16(buf, o)
+        kind = (le16(buf, o + 2) if little else be16(buf, o + 2)) & 0x7FFF
+        if size < 4:
+            return o, 0, S.MALFORMED
+        if kind == NFULA_PACKET_HDR and size >= 6 and end - o >= 6:
+            hw = be16(buf, o + 4)
+            et = hw if hw == ETH_IPV4 or hw == ETH_IPV6 else 0
+        if kind == NFULA_PAYLOAD:
+            if end - o < size:
+                return o, 0, SHORT
+            if et == 0:
+                return o + 4, 0, S.NON_IP
+            return o + 4, et, CONTINUE
+        o += (size + 3) & ~3
+    if o < end:
+        return o, 0, SHORT
+    return o, 0, S.NON_IP  # no packet logged
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def ieee802_11(buf, p, end):
+    """Data frames that carry a body in the clear, up to their LLC/SNAP ethertype.
+    Management, control, null-data and protected (encrypted) frames carry no IP one
+    can read."""
+    if end - p < 2:
+        return p, 0, SHORT
+    fc, flags = buf[p], buf[p + 1]
+    # protocol version 0 only; data frames with a body, in the clear and whole (the first
+    # of several 802.11 fragments carries part of a packet, as tshark shows it: no IP)
+    if fc & 3 or (fc >> 2) & 3 != 2 or fc & 0x40 or flags & 0x44:
+        return p, 0, S.NON_IP
+    size = 30 if flags & 3 == 3 else 24  # a fourth address when to and from DS
+    amsdu = False
+    if fc & 0x80:  # QoS data: QoS control, and HT control when the order bit is set
+        if end - p < size + 2:
+            return p, 0, SHORT
+        amsdu = buf[p + size] & 0x80 != 0
+        size += 6 if flags & 0x80 else 2
+    if amsdu:  # the first A-MSDU subframe: destination, source, length, then LLC
+        size += 14
+    if end - p < size + 8:
+        return p, 0, SHORT
+    p += size
+    if snap_ethertype(buf, p):
+        return p + 8, be16(buf, p + 6), CONTINUE
+    return p, 0, S.NON_IP
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def radiotap(buf, p, end):
+    """The radio header says its own length (little-endian, at byte 2)."""
+    if end - p < 4:
+        return p, 0, SHORT
+    size = le16(buf, p + 2)
+    if size < 8:
+        return p, 0, S.MALFORMED
+    if end - p < size:
+        return p, 0, SHORT
+    return ieee802_11(buf, p + size, end)
+
+
+PPI_DLT_ETHERNET, PPI_DLT_802_11 = 1, 105
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def ppi(buf, p, end):
+    """Header length (little-endian, byte 2) and the link type of what follows."""
+    if end - p < 8:
+        return p, 0, SHORT
+    size = max(le16(buf, p + 2), 8)  # the fixed part is there whatever the length says
+    dlt = le32(buf, p + 4)
+    if end - p < size:
+        return p, 0, SHORT
+    if dlt == PPI_DLT_802_11:
+        return ieee802_11(buf, p + size, end)
+    if dlt == PPI_DLT_ETHERNET:
+        return ethernet(buf, p + size, end)
+    return p, 0, S.UNSUPPORTED_LINK
+
+
+@njit(cache=True, nogil=True, forceinline=True)
 def link_layer(kind, buf, p, end):
     """Dispatch to the analyzer of a link type."""
     if kind == ETHERNET:
@@ -171,4 +313,16 @@ def link_layer(kind, buf, p, end):
         return p, ETH_IPV6, CONTINUE
     if kind == PPP:
         return ppp(buf, p, end)
+    if kind == C_HDLC:
+        return c_hdlc(buf, p, end)
+    if kind == PFLOG:
+        return pflog(buf, p, end)
+    if kind == NFLOG:
+        return nflog(buf, p, end)
+    if kind == IEEE802_11:
+        return ieee802_11(buf, p, end)
+    if kind == RADIOTAP:
+        return radiotap(buf, p, end)
+    if kind == PPI:
+        return ppi(buf, p, end)
     return p, 0, S.UNSUPPORTED_LINK

@@ -836,15 +836,22 @@ def _random_ip(rnd: random.Random):
         opts = rnd.choice([[], [], [], [IPOption_NOP(), IPOption_RR(routers=["10.0.0.1"])],
                            [IPOption_Timestamp(flg=0, timestamp=1)]])
         return v4(src=src, dst=dst, id=rnd.randrange(65536), proto=proto, options=opts) / l4
-    chain = rnd.choice([[], [], [IPv6ExtHdrHopByHop()], [IPv6ExtHdrDestOpt()],
+    atomic = IPv6ExtHdrFragment(offset=0, m=0, id=rnd.randrange(1 << 32))
+    ah = AH(payloadlen=4, spi=rnd.randrange(1, 1 << 32), seq=1, icv=b"\xaa" * 12)
+    chain = rnd.choice([[], [], [], [IPv6ExtHdrHopByHop()], [IPv6ExtHdrDestOpt()],
                         [IPv6ExtHdrHopByHop(), IPv6ExtHdrRouting(addresses=[], segleft=0)],
-                        [IPv6ExtHdrHopByHop(), IPv6ExtHdrDestOpt()]])
-    pkt = v6(src=src, dst=dst, nh=proto if not chain else 0)
+                        [IPv6ExtHdrHopByHop(), IPv6ExtHdrDestOpt()], [atomic], [ah],
+                        [IPv6ExtHdrHopByHop(), ah], [IPv6ExtHdrDestOpt(), atomic]])
+    pkt = v6(src=src, dst=dst, nh=EXT_NUMBER[type(chain[0])] if chain else proto)
     for i, h in enumerate(chain):
-        h.nh = proto if i == len(chain) - 1 else {IPv6ExtHdrHopByHop: 0, IPv6ExtHdrDestOpt: 60,
-                                                  IPv6ExtHdrRouting: 43}[type(chain[i + 1])]
+        h.nh = proto if i == len(chain) - 1 else EXT_NUMBER[type(chain[i + 1])]
         pkt = pkt / h
     return pkt / l4
+
+
+#: IPv6 extension headers' next-header numbers
+EXT_NUMBER = {IPv6ExtHdrHopByHop: 0, IPv6ExtHdrRouting: 43, IPv6ExtHdrFragment: 44, AH: 51,
+              IPv6ExtHdrDestOpt: 60}
 
 
 def _random_link(rnd: random.Random, ip, six: bool) -> bytes:
@@ -874,7 +881,7 @@ def _random_link(rnd: random.Random, ip, six: bool) -> bytes:
 def _transport_layer(ip):
     """The layer after the IP header and its extension headers."""
     layer = ip.payload
-    while isinstance(layer, (IPv6ExtHdrHopByHop, IPv6ExtHdrDestOpt, IPv6ExtHdrRouting)):
+    while isinstance(layer, tuple(EXT_NUMBER)):
         layer = layer.payload
     return layer
 

@@ -886,6 +886,26 @@ def _transport_layer(ip):
     return layer
 
 
+def _sctp_window(frame: bytes, ip) -> tuple[int, int] | None:
+    """The bytes of `frame` that hold an SCTP common header, if it carries one: tshark
+    shows no SCTP field without all 12 (pcaps/truncated.pcap, frame 12), so the random
+    captures are never cut inside them."""
+    layer = _transport_layer(ip)
+    if not isinstance(layer, SCTP):
+        return None
+    l4 = len(frame) - len(raw(layer))
+    return l4, l4 + 12
+
+
+def _random_cut(rnd: random.Random, frame: bytes, ip, low: int) -> int:
+    """A captured length from `low` up, before an SCTP common header or after it."""
+    cut = rnd.randrange(low, len(frame))
+    sctp = _sctp_window(frame, ip)
+    if sctp:
+        cut = rnd.choice([max(low, sctp[0] - rnd.randrange(0, 8)), sctp[1] + rnd.randrange(0, 8)])
+    return min(cut, len(frame))
+
+
 def cap_random_stacks(seed: int = 20261202, count: int = 1500) -> bytes:
     """1,500 frames of seeded random layer stacks: link wrappers x IP options and extension
     chains x transports, a few ARP frames, some IP-fragmented (in order, swapped, orphaned) and some cut
@@ -913,14 +933,7 @@ def cap_random_stacks(seed: int = 20261202, count: int = 1500) -> bytes:
             continue
         frame = _random_link(rnd, ip, six)
         if rnd.random() < 0.08:
-            layer = _transport_layer(ip)
-            l4 = len(frame) - len(raw(layer))
-            cut = rnd.randrange(12, len(frame))
-            if isinstance(layer, SCTP):
-                # tshark shows no SCTP field without the whole 12-byte common header
-                # (pcaps/truncated.pcap, frame 12): cut before the ports or after it
-                cut = rnd.choice([max(12, l4 - rnd.randrange(0, 8)), l4 + 12 + rnd.randrange(0, 8)])
-            cuts[len(frames)] = min(cut, len(frame))
+            cuts[len(frames)] = _random_cut(rnd, frame, ip, 12)
         frames.append(frame)
     return pcap_bytes(recs(frames, caplen=cuts), LT_ETHERNET, snaplen=65535)
 
@@ -978,14 +991,7 @@ def cap_random_links(seed: int = 20261203, count: int = 1200) -> bytes:
         iface = rnd.choice(choices)
         lt, res = links[iface]
         frame = _random_link(rnd, ip, six) if lt == LT_ETHERNET else _random_on_link(rnd, lt, ip, six)
-        cut = len(frame)
-        if rnd.random() < 0.08:
-            layer = _transport_layer(ip)
-            l4 = len(frame) - len(raw(layer))
-            cut = rnd.randrange(1, len(frame))
-            if isinstance(layer, SCTP):  # never inside the 12-byte common header
-                cut = rnd.choice([max(1, l4 - rnd.randrange(0, 8)), l4 + 12 + rnd.randrange(0, 8)])
-            cut = min(cut, len(frame))
+        cut = _random_cut(rnd, frame, ip, 1) if rnd.random() < 0.08 else len(frame)
         rec = Rec(frame[:cut], len(frame), t0 + n * 1_000_000 + rnd.randrange(1000) * 1000, iface)
         blocks.append(epb("<", rec, tsresol=res))
     return b"".join(blocks)
@@ -1034,10 +1040,9 @@ def cap_random_blocks(seed: int = 20261204, count: int = 800) -> bytes:
             frame = (_random_link(rnd, ip, six) if lt == LT_ETHERNET
                      else _random_on_link(rnd, lt, ip, six))
             keep = min(len(frame), snaplen) if snaplen else len(frame)
-            layer = _transport_layer(ip)
-            l4 = len(frame) - len(raw(layer))
-            if isinstance(layer, SCTP) and l4 + 4 <= keep < l4 + 12:
-                continue  # tshark shows no SCTP ports without all 12 bytes (truncated.pcap)
+            sctp = _sctp_window(frame, ip)
+            if sctp and sctp[0] + 4 <= keep < sctp[1]:
+                continue  # the snaplen would cut the SCTP common header
             t += rnd.randrange(1, 5_000_000)
             rec = Rec(frame[:keep], len(frame), t, iface)
             if block == "spb":

@@ -29,7 +29,7 @@ from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-for sub in ("pcaps", "tests", "tests/decode"):
+for sub in ("", "pcaps", "tests", "tests/decode"):
     sys.path.insert(0, str(REPO / sub))
 
 import generate  # noqa: E402
@@ -37,30 +37,23 @@ from test_tshark_agreement import compare  # noqa: E402
 from tshark_oracle import oracle, prefetch  # noqa: E402
 
 from portannot.decode import decode_file  # noqa: E402
+from tests.fuzz.harness import layout  # noqa: E402
 
-PCAP_HEADER, PCAP_RECORD = 24, 16
 BUILDERS = {"stacks": generate.cap_random_stacks, "links": generate.cap_random_links,
             "blocks": generate.cap_random_blocks}
 
 
 def records(data: bytes):
-    """(offset of the packet bytes, captured length) of each record of the pcap or
-    pcapng files the generators write (pcapng: the enhanced packet blocks)."""
-    if data[:4] == b"\x0a\x0d\x0d\x0a":
-        off, e = 0, "<"
-        while off < len(data):
-            if struct.unpack_from("<I", data, off)[0] == 0x0A0D0D0A:  # a section: its order
-                e = "<" if struct.unpack_from("<I", data, off + 8)[0] == 0x1A2B3C4D else ">"
-            btype, blen = struct.unpack_from(e + "II", data, off)
-            if btype == 6:
-                yield off + 28, struct.unpack_from(e + "I", data, off + 20)[0]
-            off += blen
+    """(offset of the packet bytes, captured length) of each record (pcap) or enhanced
+    packet block (pcapng), found by the fuzz harness's layout walk."""
+    lay = layout(data)
+    if lay.kind == "pcap":
+        for start, end in lay.spans:
+            yield start + lay.hdr_len, end - start - lay.hdr_len
         return
-    off = PCAP_HEADER
-    while off < len(data):
-        caplen = struct.unpack_from("<I", data, off + 8)[0]
-        yield off + PCAP_RECORD, caplen
-        off += PCAP_RECORD + caplen
+    for (start, _), e in zip(lay.spans, lay.orders):
+        if struct.unpack_from(e + "I", data, start)[0] == 6:
+            yield start + 28, struct.unpack_from(e + "I", data, start + 20)[0]
 
 
 def damage(data: bytes, rng: random.Random, where: str, rate: float = 0.5) -> bytes:

@@ -246,14 +246,11 @@ def ieee802_11(buf, p, end):
     if fc & 3 or (fc >> 2) & 3 != 2 or fc & 0x40 or flags & 0x44:
         return p, 0, S.NON_IP
     size = 30 if flags & 3 == 3 else 24  # a fourth address when to and from DS
-    amsdu = False
     if fc & 0x80:  # QoS data: QoS control, and HT control when the order bit is set
         if end - p < size + 2:
             return p, 0, SHORT
-        amsdu = buf[p + size] & 0x80 != 0
-        size += 6 if flags & 0x80 else 2
-    if amsdu:  # the first A-MSDU subframe: destination, source, length, then LLC
-        size += 14
+        amsdu = buf[p + size] & 0x80  # the first A-MSDU subframe: addresses, length, LLC
+        size += (6 if flags & 0x80 else 2) + (14 if amsdu else 0)
     if end - p < size + 8:
         return p, 0, SHORT
     p += size

@@ -7,7 +7,8 @@
 Packets are built with scapy (plus struct for what scapy lacks: DCCP, malformed
 headers, link headers); containers (pcap, pcapng) are written by hand with struct so
 every byte is under control. Timestamps are fixed, payloads come from a seeded PRNG,
-and compressed copies are written with fixed headers (gzip mtime 0, no file name).
+and compressed copies are written with fixed headers (gzip mtime 0, no file name;
+zstd and LZ4 by the codecs pyarrow bundles).
 See pcaps/README.md for what each file covers and what tshark says of the damaged ones.
 """
 
@@ -1197,6 +1198,18 @@ def gz(b: bytes) -> bytes:
     return buf.getvalue()
 
 
+def arrow_packed(b: bytes, codec: str) -> bytes:
+    """zstd or LZ4 (frame format) with pyarrow's codecs at their default levels: the
+    same bytes for the same bundled library versions."""
+    import pyarrow as pa
+
+    sink = pa.BufferOutputStream()
+    out = pa.CompressedOutputStream(sink, codec)
+    out.write(b)
+    out.close()
+    return sink.getvalue().to_pybytes()
+
+
 def captures() -> dict[str, bytes]:
     files = {
         "demo.pcap": cap_demo(),
@@ -1242,6 +1255,8 @@ def captures() -> dict[str, bytes]:
         files[name + ".bz2"] = bz2.compress(data, 9)
         files[name + ".xz"] = lzma.compress(data, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC64,
                                             preset=6)
+        files[name + ".zst"] = arrow_packed(data, "zstd")
+        files[name + ".lz4"] = arrow_packed(data, "lz4")
     return files
 
 

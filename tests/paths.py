@@ -20,7 +20,7 @@ SHARED_REGISTRY = REPO.parent / "shared" / "registry"
 SHARED_IANA_CSV = SHARED_REGISTRY / "service-names-port-numbers.csv"
 
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap")
-COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz")
+COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".lz4")
 
 SHARED_MISSING = f"shared captures not found at {SHARED_PCAPS} (sibling 'shared/pcaps' of the repo)"
 LOCAL_MISSING = f"no generated captures in {LOCAL_PCAPS}: run `python pcaps/generate.py`"

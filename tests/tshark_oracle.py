@@ -13,8 +13,8 @@ Non-packet records that tshark numbers as frames (pcapng Custom Blocks show up a
 "data" frames without an interface or encapsulation) are dropped, so ``number``
 counts packet records only, like capinfos and portannot.
 
-Compressed captures (gzip, bzip2, xz) are decompressed to a cache file first
-(tshark 4.0 reads only gzip itself).
+Compressed captures (gzip, bzip2, xz, zstd, LZ4) are decompressed to a cache file
+first (tshark 4.0 reads only gzip itself).
 
 Results are cached in memory and on disk (``.pytest_cache/tshark-oracle`` of the repo)
 keyed by (path, size, mtime), so only changed captures run tshark again.
@@ -36,6 +36,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
+
+import pyarrow as pa
 
 TSHARK = shutil.which("tshark")
 CAPINFOS = shutil.which("capinfos")
@@ -148,6 +150,10 @@ def _magic_decompressor(path: Path):
         return bz2.open
     if head[:6] == b"\xfd7zXZ\x00":
         return lzma.open
+    for magic, codec in ((b"\x28\xb5\x2f\xfd", "zstd"), (b"\x50\x2a\x4d\x18", "zstd"),
+                         (b"\x04\x22\x4d\x18", "lz4")):
+        if head[:4] == magic:
+            return lambda p, mode, codec=codec: pa.CompressedInputStream(pa.OSFile(str(p)), codec)
     return None
 
 

@@ -5,9 +5,7 @@ chunk size (records straddling chunks, records larger than a chunk).
 
 from __future__ import annotations
 
-import bz2
 import gzip
-import lzma
 import shutil
 import struct
 import subprocess
@@ -16,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from capgen import write_pcap, write_pcapng
+from packing import NAMES, PACK, SUFFIXES
 from paths import local_capture, shared_capture
 
 from portannot.capture import CaptureReader
@@ -197,22 +196,54 @@ def test_pcapng_multi_as_documented():
 # ------------------------------------------------------------------ compressed copies
 
 @pytest.mark.parametrize("name", ["pcap-usec-le.pcap", "pcapng-multi.pcapng"])
-@pytest.mark.parametrize("suffix", [".gz", ".bz2", ".xz"])
+@pytest.mark.parametrize("suffix", SUFFIXES)
 def test_compressed_copies_read_like_the_plain_file(name, suffix):
     plain, _ = records(local_capture(name))
     packed, reader = records(local_capture(name + suffix))
     assert packed == plain
     assert not reader.problems
-    assert reader.compression == {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz"}[suffix]
+    assert reader.compression == NAMES[suffix]
 
 
-@pytest.mark.parametrize("opener", [gzip.compress, bz2.compress, lzma.compress],
-                         ids=["gzip", "bzip2", "xz"])
-def test_compression_is_told_by_content_not_name(opener, tmp_path):
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_compression_is_told_by_content_not_name(suffix, tmp_path):
     src = local_capture("demo.pcap")
     odd = tmp_path / "capture.bin"
-    odd.write_bytes(opener(src.read_bytes()))
+    odd.write_bytes(PACK[suffix](src.read_bytes()))
     assert records(odd)[0] == records(src)[0]
+
+
+#: the command-line tools people compress captures with: one frame with a content
+#: checksum (zstd), a frame behind a skippable frame (pzstd), 64 KiB blocks with block
+#: checksums and the content size (lz4)
+TOOLS = {
+    "zstd": (["zstd", "-q", "-19", "--check", "-c"], "zstd"),
+    "pzstd": (["pzstd", "-q", "-p", "2", "-c"], "zstd"),
+    "lz4": (["lz4", "-q", "-B4", "-BX", "--content-size", "-c"], "lz4"),
+}
+
+
+@pytest.mark.parametrize("pieces", [1, 3], ids=["whole", "3-concatenated"])
+@pytest.mark.parametrize("tool", list(TOOLS))
+def test_captures_compressed_by_the_usual_tools(tool, pieces, tmp_path):
+    """Files made by the zstd, pzstd and lz4 tools themselves rather than by the codec
+    the reader uses; also several files of each cut at odd offsets and concatenated,
+    which these formats define as one stream (`cat a.zst b.zst`)."""
+    cmd, name = TOOLS[tool]
+    if shutil.which(cmd[0]) is None:
+        pytest.skip(f"{cmd[0]} is not installed")
+    src = local_capture("random-stacks.pcap")
+    data = src.read_bytes()
+    cuts = [0, *(len(data) * k // pieces + 7 for k in range(1, pieces)), len(data)]
+    packed = tmp_path / f"random-stacks.pcap.{tool}"
+    packed.write_bytes(b"".join(
+        subprocess.run(cmd, input=data[a:b], capture_output=True, check=True).stdout
+        for a, b in zip(cuts, cuts[1:])
+    ))
+    got, reader = records(packed)
+    assert reader.compression == name
+    assert not reader.problems
+    assert got == records(src)[0]
 
 
 # ------------------------------------------------------------------ chunk sizes

@@ -18,13 +18,10 @@ AssertionError when a property does not hold:
 
 from __future__ import annotations
 
-import bz2
 import contextlib
 import dataclasses
 import faulthandler
-import gzip
 import inspect
-import lzma
 import random
 import struct
 import sys
@@ -33,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from packing import PACK, UNPACK
 
 from portannot.capture import CaptureReader, RecordBatch
 from portannot.capture.chunks import DEFAULT_CHUNK
@@ -45,7 +43,7 @@ from portannot.status import STATUS_NAMES
 REPO = Path(__file__).resolve().parents[2]
 SEED_DIRS = (REPO / "pcaps", REPO.parent / "shared" / "pcaps")
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap")
-COMPRESSED = {".gz": gzip.decompress, ".bz2": bz2.decompress, ".xz": lzma.decompress}
+COMPRESSED = UNPACK  #: suffix -> decompressor
 #: the pcapng-test-generator files have no suffix
 EXTRA_NAMES = ("output_be", "output_le")
 
@@ -250,13 +248,13 @@ def mutate(data: bytes, rng: random.Random, others: list[bytes] | None = None) -
 
 
 def maybe_compress(data: bytes, rng: random.Random, compression: str) -> tuple[bytes, str]:
-    """Sometimes wrap the mutated bytes in gzip/bz2/xz, and sometimes damage the wrapper."""
+    """Sometimes wrap the mutated bytes in gzip/bz2/xz/zstd/LZ4, and sometimes damage
+    the wrapper."""
     r = rng.random()
     if not compression and r > 0.1:
         return data, ""
-    kind = compression or rng.choice((".gz", ".bz2", ".xz"))
-    packed = {".gz": lambda b: gzip.compress(b, mtime=0), ".bz2": bz2.compress,
-              ".xz": lzma.compress}[kind](data)
+    kind = compression or rng.choice(tuple(PACK))
+    packed = PACK[kind](data)
     if rng.random() < 0.3 and packed:
         p = bytearray(packed)
         for _ in range(rng.randint(1, 4)):

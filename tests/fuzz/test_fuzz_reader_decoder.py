@@ -4,7 +4,7 @@ Seeds: every capture of pcaps/ and ../shared/pcaps (the first 256 KiB of each).
 Mutations (tests/fuzz/harness.py): bit flips, length fields set to interesting
 values, truncation, duplicated / deleted / swapped / spliced records and blocks,
 runs of empty blocks, random insertions, byte-order flips, file-header fields,
-re-compression with gzip/bz2/xz (sometimes damaged). Each input is read through
+re-compression with gzip/bz2/xz/zstd/LZ4 (sometimes damaged). Each input is read through
 the chunked reader (small and default windows) and through the memory map.
 
 Properties (harness.check): no exception but a one-line PortannotError escapes,

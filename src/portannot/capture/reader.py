@@ -56,6 +56,8 @@ class CaptureReader:
         reader = None
         try:
             window.fill()
+            if isinstance(window, ChunkWindow) and window.error is not None and window.end < 8:
+                raise window.error  # not even the capture's first bytes decompressed
             head = window.buf[: min(window.end, 8)].tobytes()
             reader_class = next((cls for sniff, cls in FORMATS if sniff(head)), None)
             if reader_class is None:
@@ -87,13 +89,15 @@ class CaptureReader:
             stream.close()
 
 
-#: what a damaged gzip/bzip2/xz stream raises while it is read (OSError only when it
+#: what a damaged compressed stream raises while it is read (OSError only when it
 #: is a decompression error, see _is_decompression_error)
 DECOMPRESSION_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError)
+#: how bzip2 and pyarrow's zstd and LZ4 streams tell damage from an I/O error
+_DAMAGE_MESSAGES = ("Invalid data stream", "Truncated compressed stream", "decompress failed")
 
 
 def _is_decompression_error(exc: OSError) -> bool:
-    return isinstance(exc, gzip.BadGzipFile) or "Invalid data stream" in str(exc)
+    return isinstance(exc, gzip.BadGzipFile) or any(m in str(exc) for m in _DAMAGE_MESSAGES)
 
 
 def iter_records(paths: str | PathLike[str] | Iterable[str | PathLike[str]], *,

@@ -1,5 +1,7 @@
 """Open a capture input (file, '-' for stdin, compressed or not) as a plain byte stream.
 
+gzip, bzip2 and xz are read with Python's own modules, zstd and LZ4 with pyarrow's.
+
 The container is recognised from its first bytes, never from the file name, so
 `capture.pcap.gz`, `capture` and a pipe all work the same.
 """
@@ -18,11 +20,25 @@ from typing import BinaryIO
 
 from portannot.errors import CaptureFormatError, InputError
 
+
+def _arrow_codec(codec: str) -> Callable[[BinaryIO], BinaryIO]:
+    """zstd and LZ4 through the codecs pyarrow ships (Python has neither before 3.14):
+    concatenated frames and skippable frames (pzstd's) included."""
+    def opener(stream: BinaryIO) -> BinaryIO:
+        import pyarrow as pa
+
+        return pa.CompressedInputStream(stream, codec)  # type: ignore[return-value]
+    return opener
+
+
 #: first bytes of each compression format -> opener over a byte stream
 COMPRESSIONS: dict[bytes, tuple[str, Callable[[BinaryIO], BinaryIO]]] = {
     b"\x1f\x8b": ("gzip", lambda s: gzip.GzipFile(fileobj=s, mode="rb")),
     b"BZh": ("bzip2", lambda s: bz2.BZ2File(s, mode="rb")),
     b"\xfd7zXZ\x00": ("xz", lambda s: lzma.LZMAFile(s, mode="rb")),
+    b"\x28\xb5\x2f\xfd": ("zstd", _arrow_codec("zstd")),
+    b"\x50\x2a\x4d\x18": ("zstd", _arrow_codec("zstd")),  # a skippable frame first (pzstd)
+    b"\x04\x22\x4d\x18": ("lz4", _arrow_codec("lz4")),  # the LZ4 frame format (`lz4` tool)
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from packing import SUFFIXES
 
 REPO = Path(__file__).resolve().parents[1]
 LOCAL_PCAPS = REPO / "pcaps"
@@ -20,7 +21,7 @@ SHARED_REGISTRY = REPO.parent / "shared" / "registry"
 SHARED_IANA_CSV = SHARED_REGISTRY / "service-names-port-numbers.csv"
 
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap")
-COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".lz4")
+COMPRESSED_SUFFIXES = SUFFIXES  #: every format the reader decompresses
 
 SHARED_MISSING = f"shared captures not found at {SHARED_PCAPS} (sibling 'shared/pcaps' of the repo)"
 LOCAL_MISSING = f"no generated captures in {LOCAL_PCAPS}: run `python pcaps/generate.py`"

@@ -43,7 +43,6 @@ from portannot.status import STATUS_NAMES
 REPO = Path(__file__).resolve().parents[2]
 SEED_DIRS = (REPO / "pcaps", REPO.parent / "shared" / "pcaps")
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap")
-COMPRESSED = UNPACK  #: suffix -> decompressor
 #: the pcapng-test-generator files have no suffix
 EXTRA_NAMES = ("output_be", "output_le")
 
@@ -67,7 +66,7 @@ def _is_seed(path: Path) -> bool:
     if not path.is_file():
         return False
     name = path.name
-    for suffix in COMPRESSED:
+    for suffix in UNPACK:
         if name.endswith(suffix):
             name = name[: -len(suffix)]
     return name.endswith(CAPTURE_SUFFIXES) or name in EXTRA_NAMES
@@ -91,7 +90,7 @@ class Seed:
 
 def load_seed(path: Path, limit: int | None = None) -> Seed:
     raw = path.read_bytes()
-    for suffix, unpack in COMPRESSED.items():
+    for suffix, unpack in UNPACK.items():
         if path.name.endswith(suffix):
             plain = unpack(raw)
             return Seed(path, plain[:limit] if limit else plain, suffix)

@@ -39,6 +39,7 @@ KERNEL_MODULES = (
     "portannot.decode.kernel",
     "portannot.aggregate.kernel",
     "portannot.output.text",
+    "portannot.output.talkers",
     "portannot.pipeline",
 )
 #: every entry point marked so far: export symbol -> (function, signature)

@@ -288,3 +288,36 @@ def test_unreadable_inputs_exit_4(env, tmp_path):
         assert "Traceback" not in err(proc)
 
 
+
+
+# ------------------------------------------------------------------ what a command loads
+
+LOADS = """
+import sys
+from portannot.cli.app import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+heavy = ("pandas", "pyarrow.acero", "pyarrow.dataset")
+print(" ".join(m for m in heavy if m in sys.modules), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("args", [
+    ["flows"], ["flows", "-f", "csv"], ["flows", "-f", "jsonl"], ["flows", "-f", "parquet"],
+    ["summary"], ["summary", "--json"], ["packets"], ["packets", "-f", "csv"],
+    ["packets", "-f", "jsonl"], ["packets", "-f", "parquet"],
+], ids=" ".join)
+def test_commands_do_not_load_pandas(args, env, tmp_path):
+    """pyarrow imports pandas, when it is installed, the first time a Python value
+    meets Arrow (pa.array, pa.scalar, a compute function's plain argument, to_numpy,
+    a nanosecond timestamp's as_py) and with its query engine: a quarter of a second
+    of every command's start-up, for nothing (output/arrays.py)."""
+    pytest.importorskip("pandas")
+    out = ["-o", str(tmp_path / "out")] if "parquet" in args else []
+    proc = subprocess.run([sys.executable, "-c", LOADS, *args, *out,
+                           str(local_capture("demo.pcap"))],
+                          capture_output=True, timeout=180, check=False, env=env)
+    assert proc.returncode == 0, err(proc)
+    assert err(proc).splitlines()[-1:] in ([], [""]), err(proc)

@@ -28,7 +28,8 @@ from paths import local_capture
 import portannot
 from portannot.cli import main
 from portannot.errors import ExitCode
-from portannot.output.writers import textual
+from portannot.output import writers
+from portannot.output.writers import textual, top_rows
 
 TS = pa.timestamp("ns", tz="UTC")
 
@@ -296,3 +297,20 @@ def test_write_error_mid_output_exits_5_and_leaves_nothing(fmt, tmp_path):
     assert len(err.strip().splitlines()) == 1, err
     assert not out.exists()
     assert list(out_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize("gather", ["sliced", "taken"])
+@pytest.mark.parametrize("n", [1, 3, 5, 8, 20])
+def test_top_rows_are_the_largest_in_input_order_on_ties(n, gather, monkeypatch):
+    """The table view's selection, against Python's stable sort of the same values."""
+    if gather == "taken":
+        monkeypatch.setattr(writers, "SLICED_TAKE", 0)
+    values = [5, 9, 1, 9, 5, 0, 7, 9, 5, 2, 5, 7]
+    batches = [pa.record_batch({"bytes": pa.array(values[:4], pa.int64()),
+                                "row": pa.array(range(4))}),
+               pa.record_batch({"bytes": pa.array(values[4:], pa.int64()),
+                                "row": pa.array(range(4, len(values)))})]
+    expected = sorted(range(len(values)), key=lambda i: -values[i])[:n]
+    shown = top_rows(batches, "bytes", n)
+    assert shown.column("row").to_pylist() == expected
+    assert shown.column("bytes").to_pylist() == [values[i] for i in expected]

@@ -64,7 +64,9 @@ def _print_table(batches, stream: FlowStream, top: int) -> None:
     from portannot.output.writers import human_bytes, top_rows
 
     acc = stream.accounting
-    shown = top_rows(batches, "bytes", top)
+    # the shown columns only: a nanosecond timestamp becomes a pandas Timestamp in
+    # to_pylist, and the first one imports pandas (a quarter of a second)
+    shown = top_rows(batches, "bytes", top).select(list(TABLE_FIELDS))
     t = Table(box=box.SIMPLE_HEAD, title=f"Top {min(top, stream.flow_count)} of "
               f"{stream.flow_count:,} flows by bytes", title_justify="left")
     for name, justify in (("transport", "left"), ("originator", "right"), ("responder", "left"),
@@ -87,6 +89,12 @@ def _print_table(batches, stream: FlowStream, top: int) -> None:
         f"{stream.flow_count:,} flows, {ported:,} packets with ports, "
         f"{acc.records:,} packets read ({human_bytes(acc.bytes)}) from {len(acc.files)} file(s)"
     )
+
+
+#: the flow columns the table shows
+TABLE_FIELDS = ("transport", "orig_addr", "orig_port", "resp_addr", "resp_port", "service",
+                "orig_packets", "resp_packets", "orig_bytes", "resp_bytes", "duration",
+                "direction_basis")
 
 
 def _endpoint(addr: str, port: int) -> str:

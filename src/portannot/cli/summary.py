@@ -28,14 +28,12 @@ def summary(inputs: tuple[str, ...], as_json: bool, top: int, quiet: bool,
     table = load_table(registry, services)
     stream = FlowStream(inputs, table)
     with reading(stream):
-        import pyarrow as pa
+        from portannot.output.summary import Summary
 
-        from portannot.output import flow_batch
-        from portannot.output.summary import summarize
-
-        batches = [flow_batch(c, table) for c in with_progress(stream, stream.accounting, quiet)]
-        flows = pa.Table.from_batches(batches).unify_dictionaries() if batches else pa.table({})
-        report = summarize(flows, stream, top)
+        tally = Summary(table)
+        for flows in with_progress(stream, stream.accounting, quiet):
+            tally.add(flows)
+        report = tally.report(stream, top)
         if as_json:
             click.echo(json.dumps(report, indent=2, ensure_ascii=False))
         else:

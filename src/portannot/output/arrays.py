@@ -2,7 +2,9 @@
 
 `pyarrow.array()` imports pandas the first time it runs whenever pandas is
 installed, which costs about 0.4 s of every command's start-up; building the
-arrays from their buffers does the same job without it.
+arrays from their buffers does the same job without it. So do `pyarrow.scalar()`
+and every compute function handed a plain Python value (a separator, a fill
+value): those take `scalar()` from here instead.
 """
 
 from __future__ import annotations
@@ -54,3 +56,15 @@ def strings(values: list[str]) -> pa.Array:
     np.cumsum([len(e) for e in encoded], out=offsets[1:])
     return pa.StringArray.from_buffers(len(encoded), pa.py_buffer(offsets),
                                        pa.py_buffer(b"".join(encoded)))
+
+
+def scalar(value: str | bool | int | float | None, type_: pa.DataType) -> pa.Scalar:
+    """One Arrow scalar of a string, boolean or numeric type (None: its null)."""
+    if value is None:
+        return pa.nulls(1, type_)[0]
+    if type_ == pa.string():
+        return strings([value])[0]  # type: ignore[list-item]
+    if type_ == pa.bool_():
+        bits = np.packbits(np.array([value], bool), bitorder="little")
+        return pa.Array.from_buffers(pa.bool_(), 1, [None, pa.py_buffer(bits)])[0]
+    return arrow(np.array([value]), type_)[0]

@@ -18,7 +18,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from portannot.output.arrays import scalar, strings
+
 _NEEDS_ESCAPE = r'["\\\x00-\x1f]'
+#: compute functions get Arrow scalars, never Python values (see output.arrays)
+_FALSE = scalar(False, pa.bool_())
+
+
+def _text(value: str) -> pa.Scalar:
+    return scalar(value, pa.string())
 
 
 def json_lines(batch: pa.RecordBatch) -> memoryview:
@@ -30,9 +38,9 @@ def json_lines(batch: pa.RecordBatch) -> memoryview:
     parts: list[pa.Array | pa.Scalar] = []
     for i, (name, col) in enumerate(zip(batch.schema.names, batch.columns)):
         key = ("{" if i == 0 else ",") + json.dumps(name, ensure_ascii=False) + ":"
-        parts += [pa.scalar(key), json_values(col)]
-    parts.append(pa.scalar("}\n"))
-    lines = pc.binary_join_element_wise(*parts, "")
+        parts += [_text(key), json_values(col)]
+    parts.append(_text("}\n"))
+    lines = pc.binary_join_element_wise(*parts, _text(""))
     return _text_bytes(lines)
 
 
@@ -40,7 +48,7 @@ def json_values(col: pa.Array) -> pa.Array:
     """One JSON literal per element (null -> "null"), as a string array."""
     t = col.type
     if pa.types.is_dictionary(t):  # each distinct value written once
-        return pc.fill_null(pc.take(json_values(col.dictionary), col.indices), "null")
+        return pc.fill_null(pc.take(json_values(col.dictionary), col.indices), _text("null"))
     if pa.types.is_string(t) or pa.types.is_large_string(t):
         out = _strings(col.cast(pa.string()))
     elif pa.types.is_integer(t) or pa.types.is_boolean(t):
@@ -50,28 +58,27 @@ def json_values(col: pa.Array) -> pa.Array:
     elif pa.types.is_null(t):
         out = pa.nulls(len(col), pa.string())
     else:  # anything else the writers may meet one day: correct first
-        out = pa.array([json.dumps(v, ensure_ascii=False, default=str) for v in col.to_pylist()],
-                       pa.string())
-    return pc.fill_null(out, "null")
+        out = strings([json.dumps(v, ensure_ascii=False, default=str) for v in col.to_pylist()])
+    return pc.fill_null(out, _text("null"))
 
 
 def _strings(col: pa.StringArray) -> pa.Array:
-    quoted = pc.binary_join_element_wise(pa.scalar('"'), col, pa.scalar('"'), "")
-    special = pc.fill_null(pc.match_substring_regex(col, _NEEDS_ESCAPE), False)
+    quoted = pc.binary_join_element_wise(_text('"'), col, _text('"'), _text(""))
+    special = pc.fill_null(pc.match_substring_regex(col, _NEEDS_ESCAPE), _FALSE)
     if not pc.any(special).as_py():
         return quoted
     rows = pc.indices_nonzero(special)
     escaped = [json.dumps(v, ensure_ascii=False) for v in col.take(rows).to_pylist()]
-    return pc.replace_with_mask(quoted, special, pa.array(escaped, pa.string()))
+    return pc.replace_with_mask(quoted, special, strings(escaped))
 
 
 def _floats(col: pa.Array) -> pa.Array:
     finite = pc.is_finite(col)  # null where col is null
     text = pc.cast(col, pa.string())
     integral = pc.match_substring_regex(text, r"^-?\d+$")  # "3" -> "3.0", as Python writes it
-    text = pc.if_else(pc.fill_null(integral, False),
-                      pc.binary_join_element_wise(text, pa.scalar(".0"), ""), text)
-    return pc.if_else(pc.fill_null(finite, False), text, pa.scalar(None, pa.string()))
+    text = pc.if_else(pc.fill_null(integral, _FALSE),
+                      pc.binary_join_element_wise(text, _text(".0"), _text("")), text)
+    return pc.if_else(pc.fill_null(finite, _FALSE), text, scalar(None, pa.string()))
 
 
 def _text_bytes(lines: pa.StringArray) -> memoryview:

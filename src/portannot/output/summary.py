@@ -1,79 +1,123 @@
-"""The numbers behind `portannot summary`, computed from a flow table with Arrow."""
+"""The numbers behind `portannot summary`, tallied from flow columns as they come.
+
+Nothing per flow is kept: each piece of flows is folded into sums per transport,
+per service, per (transport, responder port) of the flows without a service, and
+per address (talkers.py); text (names, addresses) is made for the rows shown only.
+Building the whole flow table in Arrow and grouping it there cost 0.6 GB and a
+second on a million flows, half of it importing pyarrow's query engine (and pandas
+with it).
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
+
+from portannot.output.talkers import K_VERSION, K_W0, K_W1, S_FLOWS, S_RECEIVED, S_SENT, TalkerTally
+from portannot.output.text import addresses
+from portannot.transport import TRANSPORT_NAMES
 
 if TYPE_CHECKING:
+    from portannot.aggregate.rules import FlowColumns
     from portannot.pipeline import FlowStream
+    from portannot.registry import ServiceTable
+
+NONE = "(none)"
 
 
-def _group(flows: pa.Table, key: str) -> list[dict[str, Any]]:
-    if not flows.num_rows:
-        return []
-    g = flows.group_by(key).aggregate([("packets", "sum"), ("bytes", "sum"), ("flow_id", "count")])
-    g = g.sort_by([("bytes_sum", "descending")])
-    return [{key: r[key], "packets": r["packets_sum"], "bytes": r["bytes_sum"],
-             "flows": r["flow_id_count"]} for r in g.to_pylist()]
+class Summary:
+    """Running totals of the flows seen so far; `report` turns them into the rows."""
+
+    def __init__(self, table: ServiceTable) -> None:
+        self.table = table
+        ntrans = len(TRANSPORT_NAMES)
+        #: [packets, bytes, flows] per transport code / service index / transport * 65536 + port
+        self.by_transport = np.zeros((3, ntrans), np.int64)
+        self.by_service = np.zeros((3, len(table.names)), np.int64)
+        self.unnamed = np.zeros((3, ntrans << 16), np.int64)
+        self.talkers = TalkerTally()
+
+    def add(self, flows: FlowColumns) -> None:
+        n = len(flows)
+        if not n:
+            return
+        packets = flows.orig_packets + flows.resp_packets
+        nbytes = flows.orig_bytes + flows.resp_bytes
+        counts = (packets, nbytes, np.ones(n, np.int64))
+        _add(self.by_transport, flows.transport, counts)
+        _add(self.by_service, flows.service, counts)
+        unnamed = flows.service == 0
+        port_key = (flows.transport[unnamed].astype(np.int64) << 16) | flows.resp_port[unnamed]
+        _add(self.unnamed, port_key, tuple(c[unnamed] for c in counts))
+        self.talkers.add(flows.orig_addr, flows.resp_addr, flows.ip_version,
+                         flows.orig_bytes, flows.resp_bytes)
+
+    def report(self, stream: FlowStream, top: int) -> dict[str, Any]:
+        acc = stream.accounting
+        names = self.table.names
+        service_names = [NONE] + [str(names[i]) for i in range(1, len(names))]
+        unnamed_keys = np.flatnonzero(self.unnamed[2])
+        unnamed_rows = _ranked(self.unnamed[:, unnamed_keys], top)
+        return {
+            "files": acc.files,
+            "packets": acc.records,
+            "bytes": acc.bytes,
+            "flows": stream.flow_count,
+            "first_ts": acc.first_ts,
+            "last_ts": acc.last_ts,
+            "accounting": {name: {"packets": int(c), "bytes": int(b)} for name, c, b in
+                           zip(acc.by_status(), acc.status_counts, acc.status_bytes)},
+            "by_transport": _rows("proto", TRANSPORT_NAMES, self.by_transport, None),
+            "by_service": _rows("service", service_names, self.by_service, top),
+            "top_talkers": self._talkers(top),
+            "unnamed": {
+                "flows": int(self.unnamed[2].sum()),
+                "packets": int(self.unnamed[0].sum()),
+                "bytes": int(self.unnamed[1].sum()),
+                "top_responder_ports": [
+                    {"ports": f"{TRANSPORT_NAMES[k >> 16]}/{k & 0xFFFF}",
+                     **_counts(self.unnamed[:, k])}
+                    for k in unnamed_keys[unnamed_rows].tolist()
+                ],
+            },
+            "warnings": acc.warnings(),
+        }
+
+    def _talkers(self, top: int) -> list[dict[str, Any]]:
+        t = self.talkers
+        sums = t.sums[: t.count]
+        total = sums[:, S_SENT] + sums[:, S_RECEIVED]
+        order = _ranked(total[np.newaxis], top)
+        keys = t.keys[order]
+        text = addresses(np.ascontiguousarray(keys[:, K_W0:K_W1 + 1]),
+                         keys[:, K_VERSION].astype(np.uint8)).to_pylist()
+        return [{"address": a, "bytes": int(total[i]), "sent": int(sums[i, S_SENT]),
+                 "received": int(sums[i, S_RECEIVED]), "flows": int(sums[i, S_FLOWS])}
+                for a, i in zip(text, order.tolist())]
 
 
-def _talkers(flows: pa.Table, n: int) -> list[dict[str, Any]]:
-    """Addresses by bytes sent and received over all their flows. A flow between two
-    ports of one address (loopback) is one of its flows, not two."""
-    if not flows.num_rows:
-        return []
-    other_address = pc.cast(pc.not_equal(flows["resp_addr"], flows["orig_addr"]), pa.int64())
-    sides = pa.concat_tables([
-        pa.table({"address": flows["orig_addr"], "sent": flows["orig_bytes"],
-                  "received": flows["resp_bytes"],
-                  "flows": pa.array(np.ones(flows.num_rows, np.int64))}),
-        pa.table({"address": flows["resp_addr"], "sent": flows["resp_bytes"],
-                  "received": flows["orig_bytes"], "flows": other_address}),
-    ])
-    g = sides.group_by("address").aggregate([("sent", "sum"), ("received", "sum"),
-                                             ("flows", "sum")])
-    g = g.append_column("bytes", pc.add(g["sent_sum"], g["received_sum"]))
-    g = g.sort_by([("bytes", "descending")]).slice(0, n)
-    return [{"address": r["address"], "bytes": r["bytes"], "sent": r["sent_sum"],
-             "received": r["received_sum"], "flows": r["flows_sum"]} for r in g.to_pylist()]
+def _add(target: np.ndarray, index: np.ndarray, values: tuple[np.ndarray, ...]) -> None:
+    """target[k, index[j]] += values[k][j], repeated indices summed (exact integers:
+    np.bincount would go through float64)."""
+    for row, v in zip(target, values):
+        np.add.at(row, index, v)
 
 
-def summarize(flows: pa.Table, stream: FlowStream, top: int) -> dict[str, Any]:
-    acc = stream.accounting
-    if flows.num_rows:
-        unnamed = flows.filter(pc.is_null(flows["service"]))
-        unnamed_ports = _group(unnamed.append_column(
-            "ports", pc.binary_join_element_wise(
-                unnamed["transport"].cast(pa.string()), pc.cast(unnamed["resp_port"], pa.string()),
-                "/")), "ports")[:top] if unnamed.num_rows else []
-        by_service = _group(flows.append_column(
-            "svc", pc.if_else(pc.is_null(flows["service"]), "(none)",
-                              flows["service"].cast(pa.string()))), "svc")
-    else:
-        unnamed, unnamed_ports, by_service = flows, [], []
-    return {
-        "files": acc.files,
-        "packets": acc.records,
-        "bytes": acc.bytes,
-        "flows": stream.flow_count,
-        "first_ts": acc.first_ts,
-        "last_ts": acc.last_ts,
-        "accounting": {name: {"packets": int(c), "bytes": int(b)} for name, c, b in
-                       zip(acc.by_status(), acc.status_counts, acc.status_bytes)},
-        "by_transport": _group(flows.append_column("proto", flows["transport"].cast(pa.string())),
-                               "proto") if flows.num_rows else [],
-        "by_service": [{("service" if k == "svc" else k): v for k, v in r.items()}
-                       for r in by_service][:top],
-        "top_talkers": _talkers(flows, top),
-        "unnamed": {
-            "flows": unnamed.num_rows,
-            "packets": int(pc.sum(unnamed["packets"]).as_py() or 0) if unnamed.num_rows else 0,
-            "bytes": int(pc.sum(unnamed["bytes"]).as_py() or 0) if unnamed.num_rows else 0,
-            "top_responder_ports": unnamed_ports,
-        },
-        "warnings": acc.warnings(),
-    }
+def _ranked(sums: np.ndarray, top: int | None) -> np.ndarray:
+    """Columns of [.., bytes, ..] rows (bytes is row 1, or the only row), largest first,
+    ties in the order they came; the first `top` of them."""
+    nbytes = sums[1] if sums.shape[0] > 1 else sums[0]
+    order = np.argsort(-nbytes, kind="stable")
+    return order if top is None else order[:top]
+
+
+def _counts(column: np.ndarray) -> dict[str, int]:
+    return {"packets": int(column[0]), "bytes": int(column[1]), "flows": int(column[2])}
+
+
+def _rows(key: str, labels: Any, sums: np.ndarray, top: int | None) -> list[dict[str, Any]]:
+    """The labels that have flows, as rows ranked by bytes."""
+    present = np.flatnonzero(sums[2])
+    order = present[_ranked(sums[:, present], top)]
+    return [{key: labels[i], **_counts(sums[:, i])} for i in order.tolist()]

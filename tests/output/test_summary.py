@@ -99,3 +99,28 @@ def test_summary_is_what_tsharks_frames_add_up_to(capture, iana, capsys):
     u = doc["unnamed"]
     assert [u["packets"], u["bytes"], u["flows"]] == ref["unnamed"], cid
     assert _rows(u["top_responder_ports"], "ports", counts) == ref["unnamed_ports"], cid
+
+
+@pytest.mark.parametrize("name", ["demo.pcap", "random-stacks.pcap"])
+def test_rankings_are_by_bytes_and_top_keeps_their_head(name, iana, capsys):
+    """Every ranking runs from the most bytes down; --top N shows the first N rows of
+    the whole ranking (the order of equal rows is fixed, so the head is too)."""
+    from paths import local_capture
+
+    capture, (registry, _names) = local_capture(name), iana
+    whole = summary_of(capsys, capture, registry)
+    with pytest.raises(SystemExit):
+        main(["summary", "--json", "--top", "3", "--registry", str(registry), str(capture)])
+    head = json.loads(capsys.readouterr().out)
+    rankings = {
+        "by_service": lambda d: d["by_service"],
+        "top_talkers": lambda d: d["top_talkers"],
+        "unnamed ports": lambda d: d["unnamed"]["top_responder_ports"],
+    }
+    for what, rows in rankings.items():
+        nbytes = [r["bytes"] for r in rows(whole)]
+        assert nbytes, (name, what)
+        assert nbytes == sorted(nbytes, reverse=True), (name, what)
+        assert rows(head) == rows(whole)[:3], (name, what)
+    assert max(len(rows(whole)) for rows in rankings.values()) > 3  # --top cut something
+    assert head["by_transport"] == whole["by_transport"]  # every transport, always

@@ -154,20 +154,39 @@ def test_multiple_files_and_stdin(env, tmp_path):
         (r["flow_id"], r["orig_addr"], r["orig_port"], r["packets"], r["bytes"]) for r in api]
 
 
-def test_flows_table_shows_the_largest_flows_with_unambiguous_ends(env):
+def _letters_and_emoji_codes(tmp_path) -> str:
+    """IPv6 ends that terminal markup would eat: a link-local and a multicast address
+    (a tag to rich: "[fe80::1]"), and :a: and :ab: inside addresses (emoji codes)."""
+    from capgen import write_pcap
+    from scapy.layers.inet import UDP
+    from scapy.layers.inet6 import IPv6
+    from scapy.layers.l2 import Ether
+
+    ends = [("fe80::1", "ff02::1:6"), ("2001:db8::a:1", "2001:db8::ab:2"), ("fe80::ab:1", "fe80::1")]
+    frames = [(1_000_000_000 * i,
+               Ether() / IPv6(src=a, dst=b) / UDP(sport=6696, dport=6696 + i) / (b"x" * (100 - i)))
+              for i, (a, b) in enumerate(ends)]
+    return str(write_pcap(tmp_path / "letters.pcap", frames))
+
+
+@pytest.mark.parametrize("which", ["demo", "shared babel", "letters"])
+def test_flows_table_shows_the_largest_flows_with_unambiguous_ends(which, env, tmp_path):
     """The terminal view lists the --top flows by bytes, each end address:port with an
-    IPv6 address in brackets (RFC 5952): 2001:db8:22::1:22 would read as an address."""
+    IPv6 address in brackets (RFC 5952): 2001:db8:22::1:22 would read as an address.
+    Addresses print as they are, whatever a terminal library would make of them."""
     import ipaddress
     from urllib.parse import urlsplit
 
-    demo = local_capture("demo.pcap")
-    proc = _run(env, ["flows", demo, "--top", "5"])
+    capture = {"demo": lambda: local_capture("demo.pcap"),
+               "shared babel": lambda: shared_capture("tcpdump/babel.pcap"),
+               "letters": lambda: _letters_and_emoji_codes(tmp_path)}[which]()
+    proc = _run(env, ["flows", capture, "--top", "5"])
     assert proc.returncode == 0, err(proc)
     lines = proc.stdout.decode().splitlines()
-    api = sorted(portannot.flows(demo).to_pylist(), key=lambda r: -r["bytes"])
+    api = sorted(portannot.flows(capture).to_pylist(), key=lambda r: -r["bytes"])
     rows = [cells for cells in map(str.split, lines) if cells[:1] and cells[0] in TRANSPORT_NAMES]
-    assert len(rows) == 5
-    assert "Top 5 of 28 flows by bytes" in lines[0]
+    assert len(rows) == min(5, len(api)) > 0
+    assert f"Top {len(rows)} of {len(api)} flows by bytes" in lines[0]
     for cells, flow in zip(rows, api):
         ends = []
         for cell in cells[1:3]:
@@ -210,10 +229,12 @@ def test_summary_json_totals(env):
         "tcp": 6, "udp": 20, "sctp": 1, "dccp": 1}
 
 
-def test_summary_table_says_what_the_json_says(env):
+@pytest.mark.parametrize("which", ["demo", "letters"])
+def test_summary_table_says_what_the_json_says(which, env, tmp_path):
     """The terminal view: each section's heading whole on one line (a heading longer
-    than its table's columns once wrapped mid-sentence), its figures those of --json."""
-    demo = local_capture("demo.pcap")
+    than its table's columns once wrapped mid-sentence), its figures and addresses
+    those of --json."""
+    demo = local_capture("demo.pcap") if which == "demo" else _letters_and_emoji_codes(tmp_path)
     res = run_all(env, {"text": ["summary", demo], "json": ["summary", "--json", demo]})
     assert res["text"].returncode == res["json"].returncode == 0
     doc = json.loads(res["json"].stdout)
@@ -230,6 +251,8 @@ def test_summary_table_says_what_the_json_says(env):
         assert rows[r["proto"]] == [f"{r['flows']:,}", f"{r['packets']:,}", f"{r['bytes']:,}"]
     for p in u["top_responder_ports"]:
         assert rows[p["ports"]] == [f"{p['flows']:,}", f"{p['packets']:,}", f"{p['bytes']:,}"]
+    for t in doc["top_talkers"]:
+        assert rows[t["address"]] == [f"{t[k]:,}" for k in ("flows", "sent", "received", "bytes")]
 
 
 def test_summary_table_says_none_where_a_section_is_empty(env):

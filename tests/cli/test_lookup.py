@@ -210,3 +210,27 @@ def test_seed_facts_on_the_full_registry(capsys: pytest.CaptureFixture[str], reg
     assert onep[0]["port"] == "" and onep[0]["transports"] == []
     assert ksonar[0]["port"] == "" and ksonar[0]["transports"] == ["tcp", "udp"]
     assert kv[0]["name"] == "kv-server" and https[0]["name"] == "https"
+
+
+def test_text_output_prints_registry_values_as_they_are(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Registry text is data, not terminal markup: brackets (IANA writes "Unassigned
+    [was netstat]", "Message Processing Module [recv]") and colon-words that name
+    emoji (":ok:") come out exactly as the file has them."""
+    from capgen import CSV_HEADER
+
+    tricky = {
+        "mpm-test": ("45", "Message Processing Module [recv]", "[/x] closes nothing"),
+        "ok-test": ("46", "status :ok: and :a: and :sos:", "[mailto:someone@example.org]"),
+    }
+    registry = tmp_path / "tricky.csv"
+    registry.write_text("\n".join(
+        [CSV_HEADER] + [f'{name},{port},tcp,"{desc}",,,,,,,,"{notes}"'
+                        for name, (port, desc, notes) in tricky.items()]) + "\n")
+    code, out, err = run(capsys, "lookup", "--registry", str(registry), "45/tcp", "ok-test")
+    assert code == 0, err
+    for name, (_port, desc, notes) in tricky.items():
+        assert name in out
+        assert desc in out
+        assert notes in out

@@ -74,8 +74,17 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 def stdout_console(**kwargs: Any) -> Any:
     """A rich Console for standard output whose broken pipe is ours (exit 5), not
-    rich's silent exit 1."""
+    rich's silent exit 1.
+
+    Strings print as they are: rich's markup and emoji codes are off, because what we
+    print is data. With them on, "[fe80::1]:22" printed as ":22" (a tag), the address
+    2001:db8::a:1 grew an emoji (":a:"), a registry description "Message Processing
+    Module [recv]" lost its last word, and a query with "[/x]" in it was an error.
+    Styling is given as rich Text or a style= argument instead."""
     from rich.console import Console
+
+    kwargs.setdefault("markup", False)
+    kwargs.setdefault("emoji", False)
 
     class _Console(Console):
         def on_broken_pipe(self) -> None:

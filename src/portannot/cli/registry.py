@@ -67,28 +67,28 @@ def info(registry: str | None, services: str | None, as_json: bool) -> None:
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
         return
     from rich.table import Table
+    from rich.text import Text
 
     console = stdout_console(highlight=False)
-    console.print(f"[bold]registry[/bold]  {doc['source']}")
-    console.print(f"[bold]chosen by[/bold] {doc['in_use']}  ({doc['path']})")
-    console.print(f"[bold]format[/bold]    {doc['format']}")
+
+    def line(label: str, text: str) -> None:
+        console.print(Text.assemble((label, "bold"), " " * (10 - len(label)), text))
+
+    line("registry", doc["source"])
+    line("chosen by", f"{doc['in_use']}  ({doc['path']})")
+    line("format", doc["format"])
     date = doc["date"] or "(not in the file)"
     if doc["newest_record_date"]:
         date += f"; newest record date {doc['newest_record_date']}"
-    console.print(f"[bold]date[/bold]      {date}")
-    console.print(
-        f"[bold]records[/bold]   {doc['records']} ("
-        + ", ".join(f"{k} {v}" for k, v in doc["records_per_transport"].items())
-        + f"); names without a port {doc['names_without_port']}; distinct names {doc['distinct_names']}"
-    )
+    line("date", date)
+    line("records", f"{doc['records']} ("
+         + ", ".join(f"{k} {v}" for k, v in doc["records_per_transport"].items())
+         + f"); names without a port {doc['names_without_port']}; distinct names "
+         f"{doc['distinct_names']}")
     if doc["services"]:
-        console.print(
-            f"[bold]services[/bold]  {doc['services']} ({doc['local_records']} local records win)"
-        )
+        line("services", f"{doc['services']} ({doc['local_records']} local records win)")
     if doc["skipped_records"]:
-        console.print(
-            f"[bold]skipped[/bold]   {doc['skipped_records']} malformed record(s); first: {doc['problems'][0]}"
-        )
+        line("skipped", f"{doc['skipped_records']} malformed record(s); first: {doc['problems'][0]}")
     table = Table(title="ports per transport and state", title_justify="left")
     table.add_column("transport")
     for state in PortState:

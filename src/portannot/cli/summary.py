@@ -49,8 +49,9 @@ def _print(report: dict[str, Any]) -> None:
     from portannot.output.writers import human_bytes
 
     console = stdout_console(width=None if sys.stdout.isatty() else 160)
-    console.print(f"[bold]{report['packets']:,} packets[/], {human_bytes(report['bytes'])}, "
-                  f"{report['flows']:,} flows from {len(report['files'])} file(s)")
+    console.print(Text.assemble((f"{report['packets']:,} packets", "bold"),
+                                f", {human_bytes(report['bytes'])}, {report['flows']:,} flows "
+                                f"from {len(report['files'])} file(s)"))
 
     def table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
         # the title on a line of its own: as a table title, rich wraps it at the

@@ -156,13 +156,15 @@ def test_multiple_files_and_stdin(env, tmp_path):
 
 def _letters_and_emoji_codes(tmp_path) -> str:
     """IPv6 ends that terminal markup would eat: a link-local and a multicast address
-    (a tag to rich: "[fe80::1]"), and :a: and :ab: inside addresses (emoji codes)."""
+    (a tag to rich: "[fe80::1]"), and :a: and :ab: inside addresses (emoji codes); and
+    two of the longest, which a table fitted to 160 columns cut short."""
     from capgen import write_pcap
     from scapy.layers.inet import UDP
     from scapy.layers.inet6 import IPv6
     from scapy.layers.l2 import Ether
 
-    ends = [("fe80::1", "ff02::1:6"), ("2001:db8::a:1", "2001:db8::ab:2"), ("fe80::ab:1", "fe80::1")]
+    ends = [("fe80::1", "ff02::1:6"), ("2001:db8::a:1", "2001:db8::ab:2"), ("fe80::ab:1", "fe80::1"),
+            ("2001:db8:1234:5678:9abc:def0:1234:5678", "2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff")]
     frames = [(1_000_000_000 * i,
                Ether() / IPv6(src=a, dst=b) / UDP(sport=6696, dport=6696 + i) / (b"x" * (100 - i)))
               for i, (a, b) in enumerate(ends)]

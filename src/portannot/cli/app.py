@@ -94,6 +94,23 @@ def stdout_console(**kwargs: Any) -> Any:
     return _Console(**kwargs)
 
 
+def print_whole(console: Any, table: Any) -> None:
+    """Print a table no narrower than its cells need. Fitted to a narrower console,
+    rich cuts cells short ("[2001:db8:1234:5678:9abc:def0:1234:5678]:65…") or drops
+    whole columns, and these cells are data: a terminal that is too narrow wraps the
+    lines instead, as it does tshark's."""
+    from rich.measure import Measurement
+
+    natural = Measurement.get(console, console.options.update_width(1 << 20), table).maximum
+    width = console.width
+    if natural > width:
+        console.width = natural
+    try:
+        console.print(table)
+    finally:
+        console.width = width
+
+
 def registry_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Add --registry and --services to a sub-command that names services."""
 

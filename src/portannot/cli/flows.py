@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from portannot.cli.app import registry_options, stdout_console
+from portannot.cli.app import print_whole, registry_options, stdout_console
 from portannot.cli.common import (
     capture_inputs,
     finish,
@@ -83,7 +83,7 @@ def _print_table(batches, stream: FlowStream, top: int) -> None:
                 f"{r['duration']:.3f}s", r["direction_basis"],
             )
     console = stdout_console(width=None if sys.stdout.isatty() else 160)
-    console.print(t)
+    print_whole(console, t)
     ported = int(acc.status_counts[0])
     console.print(
         f"{stream.flow_count:,} flows, {ported:,} packets with ports, "

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from portannot.cli.app import registry_options, stdout_console
+from portannot.cli.app import print_whole, registry_options, stdout_console
 from portannot.cli.lookup import install_warning_handler
 from portannot.registry import PortState, load_registry, resolve_source, store
 from portannot.transport import TRANSPORT_NAMES
@@ -95,7 +95,7 @@ def info(registry: str | None, services: str | None, as_json: bool) -> None:
         table.add_column(state.label, justify="right")
     for tname in TRANSPORT_NAMES:
         table.add_row(tname, *(str(doc["ports"][tname][s.label]) for s in PortState))
-    console.print(table)
+    print_whole(console, table)
 
 
 @registry.command()

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from portannot.cli.app import registry_options, stdout_console
+from portannot.cli.app import print_whole, registry_options, stdout_console
 from portannot.cli.common import capture_inputs, finish, reading, with_progress
 from portannot.pipeline import FlowStream
 from portannot.registry import load_table
@@ -66,7 +66,7 @@ def _print(report: dict[str, Any]) -> None:
                                                     "ports") else "right")
         for r in rows:
             t.add_row(*[f"{r[c]:,}" if isinstance(r[c], int) else str(r[c]) for c in columns])
-        console.print(t)
+        print_whole(console, t)
 
     acc = [{"status": k, **v} for k, v in report["accounting"].items()]
     table("Packet accounting by decode status", acc, ["status", "packets", "bytes"])

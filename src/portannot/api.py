@@ -5,12 +5,14 @@
     df = flows.to_pandas()                             # if pandas is installed
     for batch in portannot.iter_flows(["a.pcap", "b.pcap"], idle_timeout=60):
         ...                                            # pyarrow.RecordBatch as flows end
+    report = portannot.summary("capture.pcap")         # dict, as `portannot summary --json`
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from os import PathLike
+from typing import Any
 
 import pyarrow as pa
 
@@ -58,6 +60,21 @@ def flows(paths: Paths, *, registry: Registry = None,
     """Bidirectional flows of the captures with their services, one row per flow."""
     return _concat(list(iter_flows(paths, registry=registry, services=services,
                                    idle_timeout=idle_timeout, active_timeout=active_timeout)))
+
+
+def summary(paths: Paths, *, registry: Registry = None,
+            services: str | PathLike[str] | None = None, top: int = 10) -> dict[str, Any]:
+    """What `portannot summary --json` reports: totals, the packet accounting by status,
+    packets, bytes and flows per transport and per service, the `top` talkers and the
+    flows without a named service. No flow rows are kept on the way."""
+    from portannot.output.summary import Summary
+
+    table = _table(registry, services)
+    stream = FlowStream(paths, table)
+    tally = Summary(table)
+    for cols in stream:
+        tally.add(cols)
+    return tally.report(stream, top)
 
 
 def _concat(batches: list[pa.RecordBatch]) -> pa.Table:

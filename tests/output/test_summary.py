@@ -13,9 +13,17 @@ from collections import defaultdict
 
 import pytest
 from flow_reference import expected_row, iana_names, rule_flows
-from paths import capture_id, capture_params, local_captures, shared_captures, shared_iana_csv
+from paths import (
+    capture_id,
+    capture_params,
+    local_capture,
+    local_captures,
+    shared_captures,
+    shared_iana_csv,
+)
 from tshark_oracle import oracle, prefetch
 
+import portannot
 from portannot.cli import main
 from portannot.errors import ExitCode
 
@@ -105,8 +113,6 @@ def test_summary_is_what_tsharks_frames_add_up_to(capture, iana, capsys):
 def test_rankings_are_by_bytes_and_top_keeps_their_head(name, iana, capsys):
     """Every ranking runs from the most bytes down; --top N shows the first N rows of
     the whole ranking (the order of equal rows is fixed, so the head is too)."""
-    from paths import local_capture
-
     capture, (registry, _names) = local_capture(name), iana
     whole = summary_of(capsys, capture, registry)
     with pytest.raises(SystemExit):
@@ -124,3 +130,16 @@ def test_rankings_are_by_bytes_and_top_keeps_their_head(name, iana, capsys):
         assert rows(head) == rows(whole)[:3], (name, what)
     assert max(len(rows(whole)) for rows in rankings.values()) > 3  # --top cut something
     assert head["by_transport"] == whole["by_transport"]  # every transport, always
+
+
+def test_api_summary_is_the_commands(iana, capsys):
+    """portannot.summary() reports what `portannot summary --json` does (that one is
+    checked against tshark above), one capture or several together."""
+    registry, _names = iana
+    captures = [str(local_capture(n)) for n in ("demo.pcap", "random-stacks.pcap")]
+    for paths in ([captures[0]], captures):
+        with pytest.raises(SystemExit):
+            main(["summary", "--json", "--top", "7", "--registry", str(registry), *paths])
+        command = json.loads(capsys.readouterr().out)
+        api = portannot.summary(paths if len(paths) > 1 else paths[0], registry=registry, top=7)
+        assert json.loads(json.dumps(api)) == command

@@ -72,7 +72,7 @@ def info(registry: str | None, services: str | None, as_json: bool) -> None:
     console = stdout_console(highlight=False)
 
     def line(label: str, text: str) -> None:
-        console.print(Text.assemble((label, "bold"), " " * (10 - len(label)), text))
+        console.print(Text.assemble((label, "bold"), " " * (10 - len(label)), text), soft_wrap=True)
 
     line("registry", doc["source"])
     line("chosen by", f"{doc['in_use']}  ({doc['path']})")

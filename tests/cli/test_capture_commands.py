@@ -346,3 +346,27 @@ def test_commands_do_not_load_pandas(args, env, tmp_path):
                           capture_output=True, timeout=180, check=False, env=env)
     assert proc.returncode == 0, err(proc)
     assert err(proc).splitlines()[-1:] in ([], [""]), err(proc)
+
+
+@pytest.mark.parametrize("piece", [1, 3, 7])
+def test_flows_table_is_the_same_whatever_the_pieces(piece, monkeypatch, capsys):
+    """The table view keeps each piece's own top flows only: the top of those must be
+    the top of all flows, equal byte counts in flow order, however the flows come."""
+    from portannot import pipeline
+    from portannot.cli import main
+
+    demo = str(local_capture("demo.pcap"))
+
+    def table() -> str:
+        with pytest.raises(SystemExit) as exc:
+            main(["flows", demo, "--top", "9"])
+        assert exc.value.code == 0
+        return capsys.readouterr().out
+
+    whole = table()
+    monkeypatch.setattr(pipeline, "DRAIN_PIECE", piece)
+    assert table() == whole
+    api = sorted(portannot.flows(demo).to_pylist(), key=lambda r: -r["bytes"])[:9]
+    rows = [line.split() for line in whole.splitlines() if line.split()[:1] in (["tcp"], ["udp"],
+                                                                                 ["sctp"], ["dccp"])]
+    assert [r[0] for r in rows] == [f["transport"] for f in api]

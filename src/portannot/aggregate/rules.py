@@ -12,7 +12,7 @@ lays the columns out; the service rule runs here, vectorized over the flows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -49,6 +49,10 @@ class FlowColumns:
 
     def __len__(self) -> int:
         return int(self.flow_id.shape[0])
+
+    def take(self, index: np.ndarray) -> FlowColumns:
+        """The flows at `index`, in its order."""
+        return FlowColumns(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
 
     @classmethod
     def empty(cls, n: int) -> FlowColumns:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
+import numpy as np
 
 from portannot.cli.app import print_whole, registry_options, stdout_console
 from portannot.cli.common import (
@@ -50,8 +51,14 @@ def flows(inputs: tuple[str, ...], fmt: str, output: str | None, force: bool, qu
         from portannot.output import flow_batch
 
         if fmt == "table":
-            pieces = with_progress(stream, stream.accounting, quiet)
-            batches = [flow_batch(cols, table) for cols in pieces]
+            from portannot.output.writers import top_indices
+
+            # each piece's own top flows, in their order: the top of those is the top
+            # of all, and only they become Arrow rows (text addresses and flags)
+            batches = []
+            for cols in with_progress(stream, stream.accounting, quiet):
+                keep = np.sort(top_indices(cols.orig_bytes + cols.resp_bytes, top))
+                batches.append(flow_batch(cols.take(keep), table))
             _print_table(batches, stream, top)
             finish(stream.accounting)
         write_stream(stream, lambda cols: flow_batch(cols, table), fmt, output, force, quiet)

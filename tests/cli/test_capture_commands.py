@@ -370,3 +370,23 @@ def test_flows_table_is_the_same_whatever_the_pieces(piece, monkeypatch, capsys)
     rows = [line.split() for line in whole.splitlines() if line.split()[:1] in (["tcp"], ["udp"],
                                                                                  ["sctp"], ["dccp"])]
     assert [r[0] for r in rows] == [f["transport"] for f in api]
+
+
+@pytest.mark.parametrize("name", ["demo.pcap", "random-stacks.pcap", "pcapng-multi.pcapng"])
+def test_packets_table_is_the_csv_aligned(name, env):
+    """The terminal view of `packets` holds the CSV's values, each padded to its column
+    (numbers to the right), one space apart, trailing spaces cut, a value wider than its
+    column kept whole; laid out here row by row in Python from the CSV."""
+    from portannot.cli.packets import RIGHT, TABLE_COLUMNS, WIDTHS
+
+    capture = local_capture(name)
+    res = run_all(env, {"table": ["packets", capture], "csv": ["packets", capture, "-f", "csv"]})
+    assert res["table"].returncode == res["csv"].returncode, err(res["table"])
+    lines = res["table"].stdout.decode().splitlines()
+    expected = [" ".join(c.rjust(WIDTHS[c]) if c in RIGHT else c.ljust(WIDTHS[c])
+                         for c in TABLE_COLUMNS).rstrip()]
+    for row in csv_rows(res["csv"]):
+        expected.append(" ".join(row[c].rjust(WIDTHS[c]) if c in RIGHT else row[c].ljust(WIDTHS[c])
+                                 for c in TABLE_COLUMNS).rstrip())
+    assert len(lines) > 5
+    assert lines == expected

@@ -46,21 +46,20 @@ def packets(inputs: tuple[str, ...], fmt: str, output: str | None, force: bool, 
 def _print_table(stream: PacketStream, table, quiet: bool) -> None:
     """Aligned plain columns, streamed: a terminal table that never waits for the end."""
     from portannot.output import packet_batch, textual
+    from portannot.output.aligned import aligned_lines
 
-    widths = {"number": 7, "ts": 20, "length": 6, "transport": 5, "src_addr": 24, "src_port": 6,
-              "dst_addr": 24, "dst_port": 6, "src_service": 14, "dst_service": 14, "status": 10}
-    header = " ".join(c.rjust(widths[c]) if c in ("number", "length") else c.ljust(widths[c])
+    header = " ".join(c.rjust(WIDTHS[c]) if c in RIGHT else c.ljust(WIDTHS[c])
                       for c in TABLE_COLUMNS)
-    click.echo(header.rstrip())
+    out = click.get_binary_stream("stdout")
+    out.write(header.rstrip().encode() + b"\n")
     for batch in with_progress(stream, stream.accounting, quiet):
         text = textual(packet_batch(batch, table).select(list(TABLE_COLUMNS)),
                        stream.accounting.ts_digits)
-        cols = [text.column(c).to_pylist() for c in TABLE_COLUMNS]
-        lines = []
-        for row in zip(*cols):
-            cells = []
-            for c, v in zip(TABLE_COLUMNS, row):
-                v = "" if v is None else str(v)
-                cells.append(v.rjust(widths[c]) if c in ("number", "length") else v.ljust(widths[c]))
-            lines.append(" ".join(cells).rstrip())
-        click.echo("\n".join(lines))
+        out.write(aligned_lines(text, WIDTHS, RIGHT))
+        out.flush()
+
+
+#: column widths of the table view (a wider value pushes the rest of its line on)
+WIDTHS = {"number": 7, "ts": 20, "length": 6, "transport": 5, "src_addr": 24, "src_port": 6,
+          "dst_addr": 24, "dst_port": 6, "src_service": 14, "dst_service": 14, "status": 10}
+RIGHT = {"number", "length"}

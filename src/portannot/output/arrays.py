@@ -68,3 +68,10 @@ def scalar(value: str | bool | int | float | None, type_: pa.DataType) -> pa.Sca
         bits = np.packbits(np.array([value], bool), bitorder="little")
         return pa.Array.from_buffers(pa.bool_(), 1, [None, pa.py_buffer(bits)])[0]
     return arrow(np.array([value]), type_)[0]
+
+
+def text_bytes(lines: pa.StringArray) -> memoryview:
+    """The characters of a string array without nulls, end to end."""
+    _, offsets, data = lines.buffers()
+    ends = np.frombuffer(offsets, np.int32, count=len(lines) + 1, offset=lines.offset * 4)
+    return memoryview(data)[int(ends[0]):int(ends[-1])]

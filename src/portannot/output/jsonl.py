@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from portannot.output.arrays import scalar, strings
+from portannot.output.arrays import scalar, strings, text_bytes
 
 _NEEDS_ESCAPE = r'["\\\x00-\x1f]'
 #: compute functions get Arrow scalars, never Python values (see output.arrays)
@@ -41,7 +40,7 @@ def json_lines(batch: pa.RecordBatch) -> memoryview:
         parts += [_text(key), json_values(col)]
     parts.append(_text("}\n"))
     lines = pc.binary_join_element_wise(*parts, _text(""))
-    return _text_bytes(lines)
+    return text_bytes(lines)
 
 
 def json_values(col: pa.Array) -> pa.Array:
@@ -79,10 +78,3 @@ def _floats(col: pa.Array) -> pa.Array:
     text = pc.if_else(pc.fill_null(integral, _FALSE),
                       pc.binary_join_element_wise(text, _text(".0"), _text("")), text)
     return pc.if_else(pc.fill_null(finite, _FALSE), text, scalar(None, pa.string()))
-
-
-def _text_bytes(lines: pa.StringArray) -> memoryview:
-    """The characters of a string array without nulls, end to end."""
-    _, offsets, data = lines.buffers()
-    ends = np.frombuffer(offsets, np.int32, count=len(lines) + 1, offset=lines.offset * 4)
-    return memoryview(data)[int(ends[0]):int(ends[-1])]

@@ -234,6 +234,29 @@ def test_existing_output_is_refused_without_force(fmt, capsys, tmp_path):
     assert leftovers(tmp_path) == []
 
 
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o077])
+def test_output_file_mode_is_what_open_would_give(umask, capsys, tmp_path):
+    """The file written through a private temporary is not left private: a new one gets
+    0666 less the umask, as `open()` and tshark's -w give it; a replaced one keeps its
+    mode."""
+    cap = local_capture("demo.pcap")
+    old = os.umask(umask)
+    try:
+        for fmt in ("csv", "parquet"):
+            out = tmp_path / f"new.{fmt}"
+            code, _, err = run(capsys, "flows", str(cap), "-f", fmt, "-o", str(out), "-q")
+            assert code == 0, err
+            assert out.stat().st_mode & 0o777 == 0o666 & ~umask
+        kept = tmp_path / "kept.csv"
+        kept.write_bytes(b"old")
+        kept.chmod(0o604)
+        code, _, err = run(capsys, "packets", str(cap), "-f", "csv", "-o", str(kept), "-q", "--force")
+        assert code == 0, err
+        assert kept.stat().st_mode & 0o777 == 0o604 and kept.read_bytes() != b"old"
+    finally:
+        os.umask(old)
+
+
 def test_missing_output_directory(capsys, tmp_path):
     cap = local_capture("demo.pcap")
     code, _, err = run(capsys, "packets", str(cap), "-f", "csv", "-o", str(tmp_path / "no" / "x.csv"))

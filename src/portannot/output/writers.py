@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import sys
 import tempfile
 from typing import BinaryIO
@@ -64,6 +65,9 @@ class Output:
             raise OutputError(f"{self.path}: already exists (use --force to replace it)")
         try:
             fd, self.tmp = tempfile.mkstemp(prefix=".portannot-", suffix=".part", dir=directory)
+            # mkstemp's file is private (0600); the output gets the mode a plain open()
+            # would give it, or keeps the mode of the file it replaces
+            os.fchmod(fd, _mode_for(self.path))
         except OSError as exc:
             raise OutputError(f"{self.path}: cannot write: {exc.strerror}") from None
         self.stream = os.fdopen(fd, "wb")
@@ -93,6 +97,30 @@ class Output:
             except OSError:
                 pass
             self.tmp = None
+
+
+def _mode_for(path: str) -> int:
+    """Permission bits for an output file: those of the file it replaces, else what
+    open() would create under the process's umask."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux tells it (setting it
+    to read it would race with files other threads create)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o22)
+    os.umask(mask)
+    return mask
 
 
 def _output_error(path: str | None, exc: OSError) -> OutputError:

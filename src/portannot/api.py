@@ -16,6 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from portannot.aggregate.rules import FlowColumns
 from portannot.output.tables import flow_batch, packet_batch
 from portannot.pipeline import FlowStream, PacketStream, Paths, as_paths
 from portannot.registry import ServiceTable, load_table
@@ -41,7 +42,11 @@ def iter_packets(paths: Paths, *, registry: Registry = None,
 def packets(paths: Paths, *, registry: Registry = None,
             services: str | PathLike[str] | None = None) -> pa.Table:
     """Every packet of the captures, annotated, as one table (use iter_packets for big ones)."""
-    return _concat(list(iter_packets(paths, registry=registry, services=services)))
+    table = _table(registry, services)
+    batches = list(iter_packets(paths, registry=table))
+    if not batches:  # no records: no rows, every column all the same
+        batches = [packet_batch(PacketStream.empty(), table, with_file=len(as_paths(paths)) > 1)]
+    return _concat(batches)
 
 
 def iter_flows(paths: Paths, *, registry: Registry = None,
@@ -58,8 +63,12 @@ def flows(paths: Paths, *, registry: Registry = None,
           services: str | PathLike[str] | None = None, idle_timeout: float | None = None,
           active_timeout: float | None = None) -> pa.Table:
     """Bidirectional flows of the captures with their services, one row per flow."""
-    return _concat(list(iter_flows(paths, registry=registry, services=services,
-                                   idle_timeout=idle_timeout, active_timeout=active_timeout)))
+    table = _table(registry, services)
+    batches = list(iter_flows(paths, registry=table, idle_timeout=idle_timeout,
+                              active_timeout=active_timeout))
+    if not batches:  # no flows: no rows, every column all the same
+        batches = [flow_batch(FlowColumns.empty(0), table)]
+    return _concat(batches)
 
 
 def summary(paths: Paths, *, registry: Registry = None,
@@ -81,6 +90,4 @@ def _concat(batches: list[pa.RecordBatch]) -> pa.Table:
     """The batches as one table, chunks kept (joining them would copy every column
     for nothing: pandas and pyarrow's compute read chunked columns as they are);
     string columns share one dictionary across chunks."""
-    if not batches:
-        return pa.table({})
     return pa.Table.from_batches(batches).unify_dictionaries()

@@ -138,6 +138,12 @@ class PacketStream:
             self._started.close()  # type: ignore[attr-defined]
             self._started = None
 
+    @staticmethod
+    def empty() -> PacketBatch:
+        """No packets: what a capture without records makes, for outputs that still
+        need their columns (a CSV header, a Parquet schema)."""
+        return PacketBatch.empty(0)
+
     def _items(self) -> Iterator[PacketBatch | ReadProgress | ReadEnd]:
         if self.background:
             read = _Background(self._records(), "portannot-read")
@@ -286,6 +292,10 @@ class FlowStream:
         if self._started is not None:
             self._started.close()  # type: ignore[attr-defined]
             self._started = None
+
+    def empty(self) -> FlowColumns:
+        """No flows, with every column: see PacketStream.empty."""
+        return FlowColumns.empty(0)
 
     def __iter__(self) -> Iterator[FlowColumns]:
         if self._started is not None:

@@ -390,3 +390,12 @@ def test_packets_table_is_the_csv_aligned(name, env):
                                  for c in TABLE_COLUMNS).rstrip())
     assert len(lines) > 5
     assert lines == expected
+
+
+def test_flows_table_of_a_capture_without_flows(env, tmp_path):
+    """A capture with no records: the table view says 0 flows, and exits 0."""
+    from capgen import write_pcap
+
+    proc = _run(env, ["flows", write_pcap(tmp_path / "empty.pcap", [])])
+    assert proc.returncode == 0, err(proc)
+    assert "0 flows, 0 packets with ports, 0 packets read" in proc.stdout.decode()

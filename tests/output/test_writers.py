@@ -337,3 +337,40 @@ def test_top_rows_are_the_largest_in_input_order_on_ties(n, gather, monkeypatch)
     shown = top_rows(batches, "bytes", n)
     assert shown.column("row").to_pylist() == expected
     assert shown.column("bytes").to_pylist() == [values[i] for i in expected]
+
+
+@pytest.fixture(scope="module")
+def no_flows(tmp_path_factory) -> dict[str, Path]:
+    """A capture with no records, and one whose only frame (ARP) makes no flow."""
+    from capgen import write_pcap
+    from scapy.layers.l2 import ARP, Ether
+
+    base = tmp_path_factory.mktemp("no-flows")
+    return {"empty": write_pcap(base / "empty.pcap", []),
+            "arp-only": write_pcap(base / "arp.pcap", [(0, Ether() / ARP())])}
+
+
+@pytest.mark.parametrize("which", ["empty", "arp-only"])
+@pytest.mark.parametrize("kind", ["packets", "flows"])
+def test_no_rows_still_make_whole_outputs(kind, which, no_flows, capsys, tmp_path):
+    """Nothing to write is still a whole output: a CSV header, a Parquet file with every
+    column (a 0-byte .parquet is no Parquet file at all), an API table with the schema
+    of any other capture's."""
+    cap = no_flows[which]
+    demo = api_table(kind, local_capture("demo.pcap"))
+    table = api_table(kind, cap)
+    assert table.schema.equals(demo.schema)
+    assert table.num_rows == (1 if (kind, which) == ("packets", "arp-only") else 0)
+    code, out, err = run(capsys, kind, str(cap), "-f", "csv")
+    assert code == 0, err
+    assert out.splitlines()[0] == ",".join(f'"{n}"' for n in demo.schema.names)
+    assert len(out.splitlines()) == 1 + table.num_rows
+    target = tmp_path / "out.parquet"
+    code, _, err = run(capsys, kind, str(cap), "-f", "parquet", "-o", str(target), "-q")
+    assert code == 0, err
+    written = pq.read_table(target)
+    assert written.num_rows == table.num_rows
+    assert written.schema.names == demo.schema.names
+    code, out, err = run(capsys, kind, str(cap), "-f", "jsonl")
+    assert code == 0, err
+    assert len(out.splitlines()) == table.num_rows

@@ -100,6 +100,8 @@ def write_stream(stream: FlowStream | PacketStream, to_batch: Callable[[Any], An
         for batch, ts_digits in with_progress(batches, stream.accounting, quiet):
             writer.ts_digits = ts_digits
             writer.write(batch)
+        if not writer.rows:  # still a whole file: a CSV header, a Parquet schema
+            writer.write(to_batch(stream.empty()))
         ok = True
     finally:
         batches.close()  # type: ignore[attr-defined]

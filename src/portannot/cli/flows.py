@@ -73,7 +73,9 @@ def _print_table(batches, stream: FlowStream, top: int) -> None:
     acc = stream.accounting
     # the shown columns only: a nanosecond timestamp becomes a pandas Timestamp in
     # to_pylist, and the first one imports pandas (a quarter of a second)
-    shown = top_rows(batches, "bytes", top).select(list(TABLE_FIELDS))
+    shown = top_rows(batches, "bytes", top)
+    if shown.num_rows:
+        shown = shown.select(list(TABLE_FIELDS))
     t = Table(box=box.SIMPLE_HEAD, title=f"Top {min(top, stream.flow_count)} of "
               f"{stream.flow_count:,} flows by bytes", title_justify="left")
     for name, justify in (("transport", "left"), ("originator", "right"), ("responder", "left"),

@@ -257,6 +257,22 @@ def test_output_file_mode_is_what_open_would_give(umask, capsys, tmp_path):
         os.umask(old)
 
 
+def test_output_through_a_symlink_writes_its_target(capsys, tmp_path):
+    """-o LINK writes the file the link names, as `>` in a shell does; the link stays."""
+    cap = local_capture("demo.pcap")
+    (tmp_path / "data").mkdir()
+    target = tmp_path / "data" / "flows.csv"
+    target.write_bytes(b"old")
+    link = tmp_path / "latest.csv"
+    link.symlink_to(target)
+    code, _, err = run(capsys, "flows", str(cap), "-f", "csv", "-o", str(link), "--force", "-q")
+    assert code == 0, err
+    assert link.is_symlink() and link.resolve() == target.resolve()
+    rows = list(csv.DictReader(io.StringIO(target.read_text())))
+    assert len(rows) == portannot.flows(cap).num_rows
+    assert leftovers(tmp_path) == [] and leftovers(tmp_path / "data") == []
+
+
 def test_missing_output_directory(capsys, tmp_path):
     cap = local_capture("demo.pcap")
     code, _, err = run(capsys, "packets", str(cap), "-f", "csv", "-o", str(tmp_path / "no" / "x.csv"))

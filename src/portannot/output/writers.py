@@ -49,6 +49,9 @@ class Output:
                 raise OutputError("refusing to write Parquet to a terminal; use -o FILE")
             self.stream: BinaryIO = sys.stdout.buffer
             return
+        # through a symbolic link, the file it names is written (replacing the link
+        # with a file of its own would leave the target stale)
+        self.path = os.path.realpath(self.path) if os.path.islink(self.path) else self.path
         directory = os.path.dirname(os.path.abspath(self.path))
         if not os.path.isdir(directory):
             raise OutputError(f"{self.path}: output directory {directory} does not exist")

@@ -58,3 +58,45 @@ def test_quiet_and_pipes_get_no_progress():
     piped = subprocess.run([sys.executable, "-m", "portannot", "flows", str(capture), "-f", "csv"],
                            capture_output=True)
     assert piped.returncode == 0 and b"packets" not in piped.stderr
+
+
+def test_rows_on_the_terminal_print_above_the_progress_line():
+    """`packets` with its table and the progress line on one terminal: every row comes
+    out whole, never spliced into the progress line (rows written past rich's hold on
+    the terminal landed in the middle of it)."""
+    import fcntl
+    import struct
+    import termios
+    import threading
+
+    capture = LOCAL_PCAPS / "demo.pcap"
+    main_fd, term_fd = pty.openpty()
+    fcntl.ioctl(term_fd, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 250, 0, 0))
+    proc = subprocess.Popen([sys.executable, "-m", "portannot", "packets", str(capture)],
+                            stdout=term_fd, stderr=term_fd, stdin=subprocess.DEVNULL,
+                            env=dict(os.environ, COLUMNS="250"))
+    os.close(term_fd)
+    chunks: list[bytes] = []
+
+    def read() -> None:
+        while True:
+            try:
+                data = os.read(main_fd, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    assert proc.wait(timeout=120) == 0
+    reader.join(timeout=10)
+    os.close(main_fd)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode(errors="replace"))
+    lines = [line.strip() for line in re.split(r"[\r\n]+", text)]
+    piped = subprocess.run([sys.executable, "-m", "portannot", "packets", str(capture)],
+                           capture_output=True, check=True)
+    rows = [line.strip() for line in piped.stdout.decode().splitlines()]
+    assert len(rows) > 100
+    assert [line for line in lines if line in rows] == rows

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from portannot.cli.app import registry_options
@@ -50,12 +52,22 @@ def _print_table(stream: PacketStream, table, quiet: bool) -> None:
 
     header = " ".join(c.rjust(WIDTHS[c]) if c in RIGHT else c.ljust(WIDTHS[c])
                       for c in TABLE_COLUMNS)
-    out = click.get_binary_stream("stdout")
-    out.write(header.rstrip().encode() + b"\n")
+    _write(memoryview(header.rstrip().encode() + b"\n"))
     for batch in with_progress(stream, stream.accounting, quiet):
         text = textual(packet_batch(batch, table).select(list(TABLE_COLUMNS)),
                        stream.accounting.ts_digits)
-        out.write(aligned_lines(text, WIDTHS, RIGHT))
+        _write(aligned_lines(text, WIDTHS, RIGHT))
+
+
+def _write(lines: memoryview) -> None:
+    """Bytes to standard output; on a terminal through sys.stdout as text, which the
+    progress display on stderr has taken over so that rows print above it."""
+    if sys.stdout.isatty():
+        sys.stdout.write(lines.tobytes().decode())
+        sys.stdout.flush()
+    else:
+        out = click.get_binary_stream("stdout")
+        out.write(lines)
         out.flush()
 
 

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 from paths import LOCAL_PCAPS
 
 
@@ -60,10 +61,11 @@ def test_quiet_and_pipes_get_no_progress():
     assert piped.returncode == 0 and b"packets" not in piped.stderr
 
 
-def test_rows_on_the_terminal_print_above_the_progress_line():
-    """`packets` with its table and the progress line on one terminal: every row comes
-    out whole, never spliced into the progress line (rows written past rich's hold on
-    the terminal landed in the middle of it)."""
+@pytest.mark.parametrize("fmt", ["table", "csv", "jsonl"])
+def test_rows_on_the_terminal_are_not_spliced_into_the_progress_line(fmt):
+    """`packets` with its rows and the progress line on one terminal: every row comes
+    out whole (rows written past rich's hold on the terminal landed in the middle of
+    the progress line): the table prints above it, CSV and JSON Lines go without it."""
     import fcntl
     import struct
     import termios
@@ -72,8 +74,8 @@ def test_rows_on_the_terminal_print_above_the_progress_line():
     capture = LOCAL_PCAPS / "demo.pcap"
     main_fd, term_fd = pty.openpty()
     fcntl.ioctl(term_fd, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 250, 0, 0))
-    proc = subprocess.Popen([sys.executable, "-m", "portannot", "packets", str(capture)],
-                            stdout=term_fd, stderr=term_fd, stdin=subprocess.DEVNULL,
+    args = [sys.executable, "-m", "portannot", "packets", str(capture), "-f", fmt]
+    proc = subprocess.Popen(args, stdout=term_fd, stderr=term_fd, stdin=subprocess.DEVNULL,
                             env=dict(os.environ, COLUMNS="250"))
     os.close(term_fd)
     chunks: list[bytes] = []
@@ -95,8 +97,7 @@ def test_rows_on_the_terminal_print_above_the_progress_line():
     os.close(main_fd)
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode(errors="replace"))
     lines = [line.strip() for line in re.split(r"[\r\n]+", text)]
-    piped = subprocess.run([sys.executable, "-m", "portannot", "packets", str(capture)],
-                           capture_output=True, check=True)
+    piped = subprocess.run(args, capture_output=True, check=True)
     rows = [line.strip() for line in piped.stdout.decode().splitlines()]
     assert len(rows) > 100
     assert [line for line in lines if line in rows] == rows

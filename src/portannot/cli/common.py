@@ -94,6 +94,9 @@ def write_stream(stream: FlowStream | PacketStream, to_batch: Callable[[Any], An
     from portannot.pipeline import converted
 
     writer = BatchWriter(fmt, Output(output, force=force, binary_ok=fmt != "parquet"))
+    # rows streaming to the terminal the progress line is drawn on would splice into it;
+    # there the rows themselves show the progress
+    quiet = quiet or (writer.output.path is None and sys.stdout.isatty())
     batches = converted(stream, to_batch)
     ok = False
     try:

@@ -273,6 +273,22 @@ def test_output_through_a_symlink_writes_its_target(capsys, tmp_path):
     assert leftovers(tmp_path) == [] and leftovers(tmp_path / "data") == []
 
 
+@pytest.mark.parametrize("kind", ["packets", "flows"])
+def test_table_format_goes_to_the_output_file(kind, capsys, tmp_path):
+    """-o FILE with the table format (the default) writes the table there, as standard
+    output would have shown it: it was ignored, the table printed and no file made."""
+    cap = str(local_capture("demo.pcap"))
+    code, shown, err = run(capsys, kind, cap)
+    assert code == 0, err
+    out = tmp_path / "table.txt"
+    code, stdout, err = run(capsys, kind, cap, "-o", str(out), "-q")
+    assert code == 0, err
+    assert stdout == "" and out.read_text() == shown
+    code, _, err = run(capsys, kind, cap, "-o", str(out), "-q")
+    assert code == ExitCode.OUTPUT_ERROR and "--force" in err
+    assert out.read_text() == shown and leftovers(tmp_path) == []
+
+
 def test_missing_output_directory(capsys, tmp_path):
     cap = local_capture("demo.pcap")
     code, _, err = run(capsys, "packets", str(cap), "-f", "csv", "-o", str(tmp_path / "no" / "x.csv"))

@@ -14,6 +14,7 @@ from portannot.cli.app import warn
 from portannot.errors import ExitCode
 
 if TYPE_CHECKING:
+    from portannot.output.writers import Output
     from portannot.pipeline import Accounting, FlowStream, PacketStream
 
 #: output formats (kept here so that --help does not load the compiled stages)
@@ -82,6 +83,30 @@ def reading(stream: S) -> Iterator[S]:
         yield stream
     finally:
         stream.close()
+
+
+@contextmanager
+def table_output(output: str | None, force: bool) -> Iterator[Output | None]:
+    """Where a table view goes: None for standard output, else a file written as the
+    other formats write theirs (refused if it exists without --force, in place only
+    once whole). Opened before reading starts, so that a refusal costs nothing."""
+    if output in (None, "-"):
+        yield None
+        return
+    from portannot.output.writers import Output, output_error
+
+    out = Output(output, force=force)
+    try:
+        yield out
+    except OSError as exc:
+        out.abort()
+        if isinstance(exc, BrokenPipeError):
+            raise
+        raise output_error(out.path, exc) from None
+    except BaseException:
+        out.abort()
+        raise
+    out.commit()
 
 
 def write_stream(stream: FlowStream | PacketStream, to_batch: Callable[[Any], Any], fmt: str,

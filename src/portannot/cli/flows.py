@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import sys
+from typing import TYPE_CHECKING
 
 import click
 import numpy as np
@@ -13,11 +15,15 @@ from portannot.cli.common import (
     finish,
     output_options,
     reading,
+    table_output,
     with_progress,
     write_stream,
 )
 from portannot.pipeline import FlowStream
 from portannot.registry import load_table
+
+if TYPE_CHECKING:
+    from portannot.output.writers import Output
 
 TIMEOUT = click.FloatRange(min=0, min_open=True)
 
@@ -55,16 +61,17 @@ def flows(inputs: tuple[str, ...], fmt: str, output: str | None, force: bool, qu
 
             # each piece's own top flows, in their order: the top of those is the top
             # of all, and only they become Arrow rows (text addresses and flags)
-            batches = []
-            for cols in with_progress(stream, stream.accounting, quiet):
-                keep = np.sort(top_indices(cols.orig_bytes + cols.resp_bytes, top))
-                batches.append(flow_batch(cols.take(keep), table))
-            _print_table(batches, stream, top)
+            with table_output(output, force) as out:
+                batches = []
+                for cols in with_progress(stream, stream.accounting, quiet):
+                    keep = np.sort(top_indices(cols.orig_bytes + cols.resp_bytes, top))
+                    batches.append(flow_batch(cols.take(keep), table))
+                _print_table(batches, stream, top, out)
             finish(stream.accounting)
         write_stream(stream, lambda cols: flow_batch(cols, table), fmt, output, force, quiet)
 
 
-def _print_table(batches, stream: FlowStream, top: int) -> None:
+def _print_table(batches, stream: FlowStream, top: int, out: Output | None) -> None:
     from rich import box
     from rich.table import Table
 
@@ -91,13 +98,17 @@ def _print_table(batches, stream: FlowStream, top: int) -> None:
                 f"{human_bytes(r['orig_bytes'])} / {human_bytes(r['resp_bytes'])}",
                 f"{r['duration']:.3f}s", r["direction_basis"],
             )
-    console = stdout_console(width=None if sys.stdout.isatty() else 160)
+    text = io.TextIOWrapper(out.stream, encoding="utf-8") if out else None
+    console = stdout_console(file=text, width=160 if text or not sys.stdout.isatty() else None)
     print_whole(console, t)
     ported = int(acc.status_counts[0])
     console.print(
         f"{stream.flow_count:,} flows, {ported:,} packets with ports, "
         f"{acc.records:,} packets read ({human_bytes(acc.bytes)}) from {len(acc.files)} file(s)"
     )
+    if text is not None:
+        text.flush()
+        text.detach()  # the file stays open for table_output to commit
 
 
 #: the flow columns the table shows

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
@@ -12,11 +13,15 @@ from portannot.cli.common import (
     finish,
     output_options,
     reading,
+    table_output,
     with_progress,
     write_stream,
 )
 from portannot.pipeline import PacketStream
 from portannot.registry import load_table
+
+if TYPE_CHECKING:
+    from portannot.output.writers import Output
 
 TABLE_COLUMNS = ("number", "ts", "length", "transport", "src_addr", "src_port", "dst_addr",
                  "dst_port", "src_service", "dst_service", "status")
@@ -38,37 +43,39 @@ def packets(inputs: tuple[str, ...], fmt: str, output: str | None, force: bool, 
         from portannot.output import packet_batch
 
         if fmt == "table":
-            _print_table(stream, table, quiet)
+            with table_output(output, force) as out:
+                _print_table(stream, table, quiet, out)
             finish(stream.accounting)
         several = len(inputs) > 1
         write_stream(stream, lambda batch: packet_batch(batch, table, with_file=several),
                      fmt, output, force, quiet)
 
 
-def _print_table(stream: PacketStream, table, quiet: bool) -> None:
+def _print_table(stream: PacketStream, table, quiet: bool, out: Output | None) -> None:
     """Aligned plain columns, streamed: a terminal table that never waits for the end."""
     from portannot.output import packet_batch, textual
     from portannot.output.aligned import aligned_lines
 
     header = " ".join(c.rjust(WIDTHS[c]) if c in RIGHT else c.ljust(WIDTHS[c])
                       for c in TABLE_COLUMNS)
-    _write(memoryview(header.rstrip().encode() + b"\n"))
+    write = out.stream.write if out else _write
+    write(memoryview(header.rstrip().encode() + b"\n"))
     for batch in with_progress(stream, stream.accounting, quiet):
         text = textual(packet_batch(batch, table).select(list(TABLE_COLUMNS)),
                        stream.accounting.ts_digits)
-        _write(aligned_lines(text, WIDTHS, RIGHT))
+        write(aligned_lines(text, WIDTHS, RIGHT))
 
 
 def _write(lines: memoryview) -> None:
     """Bytes to standard output; on a terminal through sys.stdout as text, which the
     progress display on stderr has taken over so that rows print above it."""
-    if sys.stdout.isatty():
+    binary = getattr(sys.stdout, "buffer", None)
+    if sys.stdout.isatty() or binary is None:
         sys.stdout.write(lines.tobytes().decode())
         sys.stdout.flush()
     else:
-        out = click.get_binary_stream("stdout")
-        out.write(lines)
-        out.flush()
+        binary.write(lines)
+        binary.flush()
 
 
 #: column widths of the table view (a wider value pushes the rest of its line on)

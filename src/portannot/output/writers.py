@@ -62,7 +62,7 @@ class Output:
             try:
                 self.stream = open(self.path, "wb")  # noqa: SIM115 - closed by commit/abort
             except OSError as exc:
-                raise _output_error(self.path, exc) from None
+                raise output_error(self.path, exc) from None
             return
         if os.path.exists(self.path) and not force:
             raise OutputError(f"{self.path}: already exists (use --force to replace it)")
@@ -86,7 +86,7 @@ class Output:
             os.replace(self.tmp, self.path)
         except OSError as exc:
             self.abort()
-            raise _output_error(self.path, exc) from None
+            raise output_error(self.path, exc) from None
         self.tmp = None
 
     def abort(self) -> None:
@@ -126,7 +126,7 @@ def _umask() -> int:
     return mask
 
 
-def _output_error(path: str | None, exc: OSError) -> OutputError:
+def output_error(path: str | None, exc: OSError) -> OutputError:
     where = path or "standard output"
     if exc.errno == errno.ENOSPC:
         return OutputError(f"{where}: no space left on device; nothing written")
@@ -173,7 +173,7 @@ class BatchWriter:
             raise
         except OSError as exc:
             self.output.abort()
-            raise _output_error(self.output.path, exc) from None
+            raise output_error(self.output.path, exc) from None
         self.rows += batch.num_rows
 
     def _write(self, batch: pa.RecordBatch) -> None:
@@ -212,7 +212,7 @@ class BatchWriter:
             raise
         except OSError as exc:
             self.output.abort()
-            raise _output_error(self.output.path, exc) from None
+            raise output_error(self.output.path, exc) from None
 
 
 def top_indices(values: np.ndarray, n: int) -> np.ndarray:

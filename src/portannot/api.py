@@ -16,7 +16,6 @@ from typing import Any
 
 import pyarrow as pa
 
-from portannot.aggregate.rules import FlowColumns
 from portannot.output.tables import flow_batch, packet_batch
 from portannot.pipeline import FlowStream, PacketStream, Paths, as_paths
 from portannot.registry import ServiceTable, load_table
@@ -67,7 +66,7 @@ def flows(paths: Paths, *, registry: Registry = None,
     batches = list(iter_flows(paths, registry=table, idle_timeout=idle_timeout,
                               active_timeout=active_timeout))
     if not batches:  # no flows: no rows, every column all the same
-        batches = [flow_batch(FlowColumns.empty(0), table)]
+        batches = [flow_batch(FlowStream.empty(), table)]
     return _concat(batches)
 
 
@@ -76,14 +75,11 @@ def summary(paths: Paths, *, registry: Registry = None,
     """What `portannot summary --json` reports: totals, the packet accounting by status,
     packets, bytes and flows per transport and per service, the `top` talkers and the
     flows without a named service. No flow rows are kept on the way."""
-    from portannot.output.summary import Summary
+    from portannot.output.summary import summarize
 
     table = _table(registry, services)
     stream = FlowStream(paths, table)
-    tally = Summary(table)
-    for cols in stream:
-        tally.add(cols)
-    return tally.report(stream, top)
+    return summarize(stream, stream, table, top)
 
 
 def _concat(batches: list[pa.RecordBatch]) -> pa.Table:

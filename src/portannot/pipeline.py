@@ -293,7 +293,8 @@ class FlowStream:
             self._started.close()  # type: ignore[attr-defined]
             self._started = None
 
-    def empty(self) -> FlowColumns:
+    @staticmethod
+    def empty() -> FlowColumns:
         """No flows, with every column: see PacketStream.empty."""
         return FlowColumns.empty(0)
 

@@ -28,12 +28,9 @@ def summary(inputs: tuple[str, ...], as_json: bool, top: int, quiet: bool,
     table = load_table(registry, services)
     stream = FlowStream(inputs, table)
     with reading(stream):
-        from portannot.output.summary import Summary
+        from portannot.output.summary import summarize
 
-        tally = Summary(table)
-        for flows in with_progress(stream, stream.accounting, quiet):
-            tally.add(flows)
-        report = tally.report(stream, top)
+        report = summarize(with_progress(stream, stream.accounting, quiet), stream, table, top)
         if as_json:
             click.echo(json.dumps(report, indent=2, ensure_ascii=False))
         else:

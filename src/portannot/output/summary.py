@@ -19,6 +19,8 @@ from portannot.output.text import addresses
 from portannot.transport import TRANSPORT_NAMES
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from portannot.aggregate.rules import FlowColumns
     from portannot.pipeline import FlowStream
     from portannot.registry import ServiceTable
@@ -95,6 +97,16 @@ class Summary:
         return [{"address": a, "bytes": int(total[i]), "sent": int(sums[i, S_SENT]),
                  "received": int(sums[i, S_RECEIVED]), "flows": int(sums[i, S_FLOWS])}
                 for a, i in zip(text, order.tolist())]
+
+
+def summarize(flows: Iterable[FlowColumns], stream: FlowStream, table: ServiceTable,
+              top: int) -> dict[str, Any]:
+    """The summary of a stream's flows (`flows`: the stream itself, or the stream seen
+    through a progress display)."""
+    tally = Summary(table)
+    for cols in flows:
+        tally.add(cols)
+    return tally.report(stream, top)
 
 
 def _add(target: np.ndarray, index: np.ndarray, values: tuple[np.ndarray, ...]) -> None:

@@ -399,3 +399,22 @@ def test_flows_table_of_a_capture_without_flows(env, tmp_path):
     proc = _run(env, ["flows", write_pcap(tmp_path / "empty.pcap", [])])
     assert proc.returncode == 0, err(proc)
     assert "0 flows, 0 packets with ports, 0 packets read" in proc.stdout.decode()
+
+
+def test_registry_warnings_on_every_run(env, tmp_path):
+    """A registry with a malformed record: every capture command says so on each run,
+    as one `portannot: warning:` line, also when the table comes from the cache."""
+    from paths import REGISTRY_FIXTURES
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text((REGISTRY_FIXTURES / "seed.csv").read_text(encoding="utf-8")
+                   + "x,99999,tcp,,,,,,,,,\n", encoding="utf-8")
+    demo = local_capture("demo.pcap")
+    for _ in range(2):  # parsed, then from the cache
+        for command in ("packets", "flows", "summary"):
+            fmt = ["--json"] if command == "summary" else ["-f", "csv"]
+            proc = _run(env, [command, demo, "-q", *fmt, "--registry", bad])
+            assert proc.returncode == 0, err(proc)
+            lines = err(proc).splitlines()
+            assert lines == [f"portannot: warning: {bad}: 1 record(s) skipped; first: {bad}:44: "
+                             + lines[0].split(f"{bad}:44: ", 1)[1]], (command, lines)

@@ -134,6 +134,17 @@ def test_unknown_query_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 1 and doc == [{"query": "nothing", "found": False, "matches": [], "ports": []}]
 
 
+def test_a_services_file_does_not_call_an_unnamed_port_unassigned(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The snapshot (a services file) lists names only; IANA's forms list states."""
+    code, out, err = run(capsys, "lookup", "3368/udp")
+    assert code == 1 and "3368/udp (no name on udp in this services file)" in err
+    assert "unassigned" not in err
+    code, out, err = run(capsys, "lookup", "--registry", str(FIXTURES / "seed.csv"), "5000/sctp")
+    assert code == 1 and "5000/sctp (no entry: unassigned on sctp)" in err
+
+
 def test_dynamic_port_and_services_override(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -30,7 +30,8 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    """Serves fixtures; /short lies about its length; /html is an error page; else 404."""
+    """Serves fixtures; /short lies about its length; /chunked-short ends its chunked body
+    early; /html is an error page; else 404."""
 
     routes: dict[str, bytes] = {}
 
@@ -40,6 +41,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_error(404, "Not Found")
             return
         self.send_response(200)
+        if self.path == "/chunked-short":  # one chunk, then the connection closes
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            half = body[: len(body) // 2]
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(half), half))
+            self.wfile.write(b"%x\r\n" % len(body))
+            self.close_connection = True
+            return
         length = len(body) + 1000 if self.path == "/short" else len(body)
         self.send_header("Content-Length", str(length))
         self.send_header("Last-Modified", "Thu, 26 Feb 2026 10:00:00 GMT")
@@ -59,6 +68,9 @@ def server() -> Iterator[str]:
         "/html": b"<!DOCTYPE html><html><body>Service unavailable</body></html>",
         "/bad.csv": csv_bytes + b"x,99999,tcp,,,,,,,,,\n",
         "/short": csv_bytes,
+        "/chunked-short": csv_bytes,
+        # cut between two records, before the last port IANA lists (49151): parses cleanly
+        "/cut.csv": csv_bytes[: csv_bytes.index(b",49151,")],
     }
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -119,11 +131,14 @@ def test_update_url_installs_and_is_used_by_default(
         ("/html", "HTML page"),
         ("/bad.csv", "malformed record"),
         ("/short", "download incomplete"),
+        ("/chunked-short", "download incomplete"),
+        ("/cut.csv", "cut short"),
     ):
         code, out, err = run(
             capsys, "registry", "update", "--url", f"{server}{path}", "--min-records", "10"
         )
         assert code == 6 and message in err, (path, err)
+        assert err.count("\n") == 1 and "Traceback" not in err
         assert _info(capsys)["source"] == f"{server}/good.csv"
     code, out, err = run(capsys, "registry", "update", "--url", f"{server}/good.csv")
     assert code == 6 and "fewer than 1000" in err

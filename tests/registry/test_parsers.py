@@ -16,6 +16,7 @@ from portannot.registry import (
     parse_file,
 )
 from portannot.registry.record import readable_id
+from portannot.registry.services_file import parse_services
 
 SEED_RECORDS = 38
 
@@ -312,6 +313,22 @@ def test_services_bad_lines_are_counted(fixtures: Path, tmp_path: Path) -> None:
     parsed = parse_file(path)
     assert [p.line for p in parsed.problems] == [19, 20, 21]
     assert len(parsed.records) == len(parse_file(fixtures / "wireshark-services").records)
+
+
+def test_services_empty_protocol_is_malformed_and_ddp_is_not_ours() -> None:
+    parsed = parse_services(
+        "http 80/tcp\n"
+        "bad 12/\n"  # no protocol: not "every transport"
+        "foo 8080/tcp/\n"
+        "rtmp 1/ddp  # Routing Table Maintenance Protocol (AppleTalk, as Debian lists it)\n"
+        "echo 4/ddp\n"
+    )
+    assert [p.line for p in parsed.problems] == [2, 3]
+    assert all("empty protocol" in p.message for p in parsed.problems)
+    assert [(r.name, r.port_lo, r.transport) for r in parsed.records] == [("http", 80, "tcp")]
+    table = build_table(parsed.records)
+    assert table.name_at("udp", 12) == "" and table.name_at("tcp", 8080) == ""
+    assert table.name_at("tcp", 1) == "" and table.name_at("udp", 4) == ""
 
 
 def test_parse_bytes_names_the_origin() -> None:

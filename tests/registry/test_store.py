@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from portannot.errors import RegistryError
-from portannot.registry import PortState, load_registry, load_table, resolve_source, store
+from portannot.registry import (
+    PortState,
+    load_registry,
+    load_table,
+    parse_file,
+    resolve_source,
+    store,
+)
 
 
 def test_snapshot_is_the_default_and_works_offline() -> None:
@@ -102,6 +109,29 @@ def test_skipped_records_are_reported(
         table = load_table(path)
     assert "1 record(s) skipped" in caplog.text and f"{path}:" in caplog.text
     assert table.meta["skipped"] == 1
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="portannot.registry"):
+        cached = load_table(path)  # from the cache, no parse: the same warning again
+    assert store.cache_path(resolve_source(path)).is_file()
+    assert cached.meta["skipped"] == 1
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{path}: 1 record(s) skipped; first: {path}:44: "
+        + caplog.text.split(f"{path}:44: ", 1)[1].strip()
+    ]
+
+
+def test_a_csv_cut_between_records_is_not_installed(shared_registry: Path, tmp_path: Path) -> None:
+    """It parses cleanly: only stopping short of port 49151 gives it away."""
+    full = shared_registry / "service-names-port-numbers.csv"
+    lines = full.read_bytes().splitlines(keepends=True)
+    store.update(file=full)
+    before = (store.installed_dir() / "installed.json").read_text()
+    cut = tmp_path / "cut.csv"
+    cut.write_bytes(b"".join(lines[:8000]))
+    assert not parse_file(cut).problems and len(parse_file(cut).records) > 7000
+    with pytest.raises(RegistryError, match=r"port records stop at \d+, .* cut short"):
+        store.update(file=cut)
+    assert (store.installed_dir() / "installed.json").read_text() == before
 
 
 def test_install_validates_before_replacing(fixtures: Path, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -130,9 +131,25 @@ def registry_options(func: Callable[..., Any]) -> Callable[..., Any]:
     )
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _route_registry_warnings()
         return func(*args, **kwargs)
 
     return wrapper
+
+
+class _RegistryWarnings(logging.Handler):
+    """The registry's warnings (records skipped, file and line) as `portannot: warning:`
+    lines, whichever command loaded it."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING:
+            warn(record.getMessage())
+
+
+def _route_registry_warnings() -> None:
+    logger = logging.getLogger("portannot.registry")
+    if not any(isinstance(h, _RegistryWarnings) for h in logger.handlers):
+        logger.addHandler(_RegistryWarnings())
 
 
 def fail(message: str, code: ExitCode) -> None:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import click
 
-from portannot.cli.app import registry_options, stdout_console, warn
+from portannot.cli.app import registry_options, stdout_console
 from portannot.errors import NotFoundError
-from portannot.registry import PortState, Registry, ServiceRecord, load_registry
+from portannot.registry import IANA_FORMATS, PortState, Registry, ServiceRecord, load_registry
 from portannot.transport import TRANSPORT_NAMES
 
 _PORT_QUERY = re.compile(r"^(\d{1,5})(?:/([A-Za-z]+))?$")
@@ -210,7 +209,12 @@ def _why_unknown(registry: Registry, query: str) -> str:
         return f"{query} (no service name or alias)"
     port = int(match.group(1))
     transports = [match.group(2).lower()] if match.group(2) else list(TRANSPORT_NAMES)
-    return f"{query} (no entry: unassigned on {', '.join(transports)})" if port else query
+    if not port:
+        return query
+    if registry.format in IANA_FORMATS:
+        return f"{query} (no entry: unassigned on {', '.join(transports)})"
+    # a services-style file lists names only: no entry says nothing of assignment
+    return f"{query} (no name on {', '.join(transports)} in this {registry.format} file)"
 
 
 def _people(registry: Registry, text: str) -> str:
@@ -233,7 +237,6 @@ def lookup(
     service name (mysql; aliases included; 7ksonar has no port).
     Exit code 1 if any query matches nothing.
     """
-    install_warning_handler()
     reg = load_registry(registry, services)
     results = []
     unknown = []
@@ -261,18 +264,3 @@ def lookup(
         raise NotFoundError(
             "not in the registry: " + "; ".join(unknown) + f" (registry: {reg.source})"
         )
-
-
-class _WarnHandler(logging.Handler):
-    """Registry warnings (skipped records) as one `portannot: warning:` line."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.levelno >= logging.WARNING:
-            warn(record.getMessage())
-
-
-def install_warning_handler() -> None:
-    """Route `portannot.registry` warnings to stderr once (idempotent)."""
-    logger = logging.getLogger("portannot.registry")
-    if not any(isinstance(h, _WarnHandler) for h in logger.handlers):
-        logger.addHandler(_WarnHandler())

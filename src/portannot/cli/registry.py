@@ -8,8 +8,7 @@ from typing import Any
 import click
 
 from portannot.cli.app import print_whole, registry_options, stdout_console
-from portannot.cli.lookup import install_warning_handler
-from portannot.registry import PortState, load_registry, resolve_source, store
+from portannot.registry import IANA_FORMATS, PortState, load_registry, resolve_source, store
 from portannot.transport import TRANSPORT_NAMES
 
 
@@ -61,7 +60,6 @@ def _info(registry_path: str | None, services: str | None) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
 def info(registry: str | None, services: str | None, as_json: bool) -> None:
     """Which registry is in use, its date and source, and counts per transport and state."""
-    install_warning_handler()
     doc = _info(registry, services)
     if as_json:
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
@@ -92,7 +90,10 @@ def info(registry: str | None, services: str | None, as_json: bool) -> None:
     table = Table(title="ports per transport and state", title_justify="left")
     table.add_column("transport")
     for state in PortState:
-        table.add_column(state.label, justify="right")
+        # a services file lists names only: a port it leaves out is not named, of
+        # unknown state (IANA's own files say unassigned and reserved)
+        known = doc["format"] in IANA_FORMATS or state != PortState.UNASSIGNED
+        table.add_column(state.label if known else "not named", justify="right")
     for tname in TRANSPORT_NAMES:
         table.add_row(tname, *(str(doc["ports"][tname][s.label]) for s in PortState))
     print_whole(console, table)

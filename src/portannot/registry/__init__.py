@@ -6,7 +6,7 @@ look-ups by name and for details.
 """
 
 from portannot.registry.catalog import Registry
-from portannot.registry.detect import FORMATS, detect_format, parse_bytes, parse_file
+from portannot.registry.detect import FORMATS, IANA_FORMATS, detect_format, parse_bytes, parse_file
 from portannot.registry.record import ParseProblem, ParseResult, Person, PortState, ServiceRecord
 from portannot.registry.store import (
     IANA_CSV_URL,
@@ -20,6 +20,7 @@ from portannot.registry.table import ServiceTable, build_table
 
 __all__ = [
     "FORMATS",
+    "IANA_FORMATS",
     "IANA_CSV_URL",
     "ParseProblem",
     "ParseResult",

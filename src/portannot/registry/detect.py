@@ -26,6 +26,9 @@ from portannot.registry.services_file import (
 )
 
 FORMATS: tuple[str, ...] = (CSV_FORMAT, XML_FORMAT, SERVICES, NMAP)
+#: the official forms: only they say which ports are reserved or unassigned (a
+#: services file lists names, and a port it leaves out is merely not named)
+IANA_FORMATS: tuple[str, ...] = (CSV_FORMAT, XML_FORMAT)
 _HEAD = 64 * 1024
 
 

@@ -27,6 +27,10 @@ from portannot.registry.record import (
 SERVICES = "services"
 NMAP = "nmap-services"
 
+#: protocols of services(5) lines that are not an IP transport with ports: Debian's
+#: /etc/services lists AppleTalk's DDP sockets (``rtmp 1/ddp``). Valid lines, not ours.
+OTHER_PROTOCOLS = frozenset({"ddp"})
+
 _FREQUENCY = re.compile(r"^\d*\.\d+(?:[eE][-+]?\d+)?$|^[01]$")
 _PORT_SPEC = re.compile(r"^\d+(?:-\d+)?/[A-Za-z]+(?:/[A-Za-z]+)*$")
 
@@ -91,7 +95,10 @@ def parse_services(text: str, path: str = "<services>", nmap: bool = False) -> P
             ports = parse_port(port_text)
             if ports is None:
                 raise ValueError(f"no port in {spec!r}")
-            transports = [parse_transport(p) for p in proto_text.split("/")]
+            protocols = [p.strip().lower() for p in proto_text.split("/")]
+            if "" in protocols:
+                raise ValueError(f"empty protocol in {spec!r}")
+            transports = [parse_transport(p) for p in protocols if p not in OTHER_PROTOCOLS]
         except ValueError as exc:
             problems.append(ParseProblem(path, lineno, f"{exc}; line skipped"))
             continue

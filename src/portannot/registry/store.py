@@ -28,7 +28,7 @@ import platformdirs
 from portannot import __version__
 from portannot.errors import RegistryError
 from portannot.registry.catalog import Registry
-from portannot.registry.detect import parse_bytes, parse_file
+from portannot.registry.detect import IANA_FORMATS, parse_bytes, parse_file
 from portannot.registry.iana_csv import FORMAT as CSV_FORMAT
 from portannot.registry.iana_xml import FORMAT as XML_FORMAT
 from portannot.registry.record import ParseResult
@@ -146,14 +146,16 @@ def resolve_source(registry: str | os.PathLike[str] | None = None) -> RegistrySo
 # -- records -------------------------------------------------------------------
 
 
-def _report(parsed: ParseResult) -> None:
-    """Skipped records are counted and reported, never dropped silently."""
-    if parsed.problems:
-        first = parsed.problems[0]
-        more = f" (and {len(parsed.problems) - 1} more)" if len(parsed.problems) > 1 else ""
-        log.warning(
-            "%s: %d record(s) skipped; first: %s%s", parsed.path, len(parsed.problems), first, more
-        )
+def _report(parsed: ParseResult) -> list[str]:
+    """Skipped records are counted and reported, never dropped silently; the warning
+    is returned too, for the cached table to repeat it on every later run."""
+    if not parsed.problems:
+        return []
+    first = parsed.problems[0]
+    more = f" (and {len(parsed.problems) - 1} more)" if len(parsed.problems) > 1 else ""
+    message = f"{parsed.path}: {len(parsed.problems)} record(s) skipped; first: {first}{more}"
+    log.warning("%s", message)
+    return [message]
 
 
 def load_registry(
@@ -166,13 +168,14 @@ def load_registry(
     """
     src = resolve_source(registry)
     parsed = parse_file(src.path)
-    _report(parsed)
+    warnings = _report(parsed)
     local = None
     if services is not None:
         local = parse_file(services)
-        _report(local)
+        warnings += _report(local)
     date = parsed.date or src.date
-    return Registry(parsed, source=src.source, date=date, local=local, meta={"kind": src.kind})
+    meta = {"kind": src.kind, "warnings": warnings}
+    return Registry(parsed, source=src.source, date=date, local=local, meta=meta)
 
 
 # -- compiled-table cache --------------------------------------------------------
@@ -220,10 +223,15 @@ def load_table(
     path = cache_path(src, services)
     if path.is_file():
         try:
-            return ServiceTable.load(path)
+            table = ServiceTable.load(path)
         except (OSError, ValueError, KeyError) as exc:
             log.debug("ignoring unreadable cached table %s: %s", path, exc)
-    table = load_registry(registry, services).table()
+        else:
+            for message in table.meta.get("warnings", []):
+                log.warning("%s", message)  # as the run that parsed the files said
+            return table
+    reg = load_registry(registry, services)
+    table = reg.table()
     table.meta["kind"] = src.kind
     try:
         table.save(path)
@@ -246,6 +254,7 @@ class Download:
 def download(url: str, timeout: float = 60.0) -> Download:
     """Fetch ``url`` completely or raise RegistryError (short reads included)."""
     import email.utils  # only `registry update` fetches: the HTTP stack stays out of start-up
+    import http.client
     import urllib.error
     import urllib.request
 
@@ -257,8 +266,12 @@ def download(url: str, timeout: float = 60.0) -> Download:
             modified = response.headers.get("Last-Modified", "")
     except urllib.error.HTTPError as exc:
         raise RegistryError(f"{url}: download failed: HTTP {exc.code} {exc.reason}") from None
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
+    except http.client.IncompleteRead as exc:  # a chunked body that stopped early
+        raise RegistryError(
+            f"{url}: download incomplete ({len(exc.partial)} bytes, then the connection ended)"
+        ) from None
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", None) or str(exc) or exc.__class__.__name__
         raise RegistryError(f"{url}: download failed: {reason}") from None
     if len(data) > MAX_DOWNLOAD:
         raise RegistryError(f"{url}: download larger than {MAX_DOWNLOAD} bytes, not a registry")
@@ -269,6 +282,11 @@ def download(url: str, timeout: float = 60.0) -> Download:
         with contextlib.suppress(TypeError, ValueError):
             date = email.utils.parsedate_to_datetime(modified).date().isoformat()
     return Download(data, url, date)
+
+
+#: the last port the IANA registry lists (49151, Reserved; 49152 up are dynamic): a
+#: CSV cut between records parses cleanly, but stops short of it
+IANA_LAST_LISTED = 49151
 
 
 def validate(parsed: ParseResult, min_records: int) -> None:
@@ -284,6 +302,13 @@ def validate(parsed: ParseResult, min_records: int) -> None:
             f"{parsed.path}: only {len(parsed.records)} record(s) ({named_ports} named ports), "
             f"fewer than {min_records}: not a complete registry, not installed"
         )
+    if parsed.format in IANA_FORMATS:
+        last = max((r.port_hi or r.port_lo or 0 for r in parsed.records if r.has_port), default=0)
+        if last < IANA_LAST_LISTED:
+            raise RegistryError(
+                f"{parsed.path}: its port records stop at {last}, and IANA's run to "
+                f"{IANA_LAST_LISTED}: a registry cut short, not installed"
+            )
 
 
 def _file_name(fmt: str) -> str:

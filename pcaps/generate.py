@@ -665,6 +665,13 @@ def cap_fragments() -> bytes:
         late4[1], late4[0], late6[1], late6[0],
         # same id as u4 but different addresses: not part of u4
         *_frag4(v4(src="203.0.113.9", id=0x2001) / udp(43008, 69, b"H" * 200), 160)[1:],
+        # the fragmentable part starts with destination options: the Fragment header names
+        # them (60), not the transport, in the first fragment and in the later ones
+        *_frag6(v6() / IPv6ExtHdrDestOpt() / udp(43009, 53, b"I" * 300), 0x3005, 160),
+        *_frag6(v6() / IPv6ExtHdrDestOpt() / tcp(43010, 443, payload=b"J" * 200), 0x3006, 120),
+        # transport-mode AH over IPv4 (protocol 51), fragmented
+        *_frag4(v4(id=0x2005) / AH(nh=17, payloadlen=4, spi=0x102, seq=3, icv=b"\xdd" * 12)
+                / udp(43011, 500, b"K" * 300), 160),
     ]
     return pcap_bytes(recs(eth(f) for f in frames), LT_ETHERNET)
 
@@ -712,6 +719,11 @@ def cap_transports() -> bytes:
         v4() / udp(44008, 4789) / VXLAN(vni=42) / Ether(src=MAC_B, dst=MAC_A) / inner_tcp,
         v4(proto=2) / Raw(bytes.fromhex("1164ee9b00000000")),                          # IGMP
         v4(proto=89) / Raw(b"\x02\x01" + b"\0" * 22),                                  # OSPF
+        # transport-mode AH over IPv4 (protocol 51): the TCP after it has its ports
+        v4() / AH(nh=6, payloadlen=4, spi=0x103, seq=4, icv=b"\xee" * 12) / tcp(44009, 22, "S"),
+        # IPv6 between the IPv4-mapped forms of frame 11's addresses, same ports: not frame
+        # 11's IPv4 flow
+        v6(src=f"::ffff:{V4_A}", dst=f"::ffff:{V4_B}") / udp(44002, 53, b"\0" * 17),
     ]
     return pcap_bytes(recs(eth(f) for f in frames), LT_ETHERNET)
 

@@ -31,6 +31,7 @@ import json
 import lzma
 import os
 import shutil
+import socket
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -44,7 +45,7 @@ CAPINFOS = shutil.which("capinfos")
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE_DIR = REPO / ".pytest_cache" / "tshark-oracle"
-CACHE_VERSION = "7"
+CACHE_VERSION = "8"
 
 TRANSPORTS = ("tcp", "udp", "sctp", "dccp")
 
@@ -124,10 +125,13 @@ class OracleRow:
 # --------------------------------------------------------------------------- helpers
 
 def canon_addr(text: str) -> str:
-    """Canonical text of an IPv4/IPv6 address (IPv4-mapped IPv6 becomes dotted IPv4)."""
+    """Canonical text of an IPv4/IPv6 address, as tshark writes it (inet_ntop: an IPv6
+    address embedding an IPv4 one ends dotted, ::ffff:192.0.2.1; Python's ipaddress
+    writes ::ffff:c000:201 before 3.13). An IPv4-mapped address stays IPv6: it is
+    another packet's address than the IPv4 one."""
     a = ipaddress.ip_address(text.strip())
-    if isinstance(a, ipaddress.IPv6Address) and a.ipv4_mapped is not None:
-        return str(a.ipv4_mapped)
+    if a.version == 6:
+        return socket.inet_ntop(socket.AF_INET6, a.packed)
     return str(a)
 
 
@@ -218,6 +222,9 @@ def parse_line(cols: dict[str, str], number: int) -> OracleRow:
         if ip_version == 6:
             while j < len(protos) and protos[j] in IPV6_EXT:
                 has_fraghdr |= protos[j] == "ipv6.fraghdr"
+                j += 1
+        else:  # transport-mode IPsec: AH between IPv4 and the transport
+            while j < len(protos) and protos[j] == "ah":
                 j += 1
         next_layer = protos[j] if j < len(protos) else None
         if next_layer in TRANSPORTS:

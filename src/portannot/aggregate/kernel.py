@@ -96,8 +96,11 @@ def _copy_row(rows, r, out, o):
 
 
 @njit(cache=True, nogil=True, forceinline=True)
-def _key(src, dst, transport, sport, dport, i):
-    """(lower address words, higher address words, transport|ports, direction)."""
+def _key(src, dst, transport, ip_version, sport, dport, i):
+    """(lower address words, higher address words, version|transport|ports, direction).
+
+    The IP version is part of the key: IPv4 addresses are held as ::ffff:a.b.c.d, so an
+    IPv6 packet between IPv4-mapped addresses would otherwise join the IPv4 flow."""
     s0 = src[i, 0]
     s1 = src[i, 1]
     d0 = dst[i, 0]
@@ -111,7 +114,7 @@ def _key(src, dst, transport, sport, dport, i):
         forward = s1 < d1
     else:
         forward = sp <= dp
-    t = np.uint64(transport[i]) << np.uint64(32)
+    t = (np.uint64(transport[i]) | (np.uint64(ip_version[i]) << np.uint64(8))) << np.uint64(32)
     if forward:
         return s0, s1, d0, d1, t | (sp << np.uint64(16)) | dp, 0
     return d0, d1, s0, s1, t | (dp << np.uint64(16)) | sp, 1
@@ -152,7 +155,7 @@ def aggregate(index, rows, small, state,
     hashes = np.empty(n, np.uint64)
     for i in range(start, n):
         if status[i] == S.PORTS:
-            a0, a1, b0, b1, tp, d = _key(src, dst, transport, sport, dport, i)
+            a0, a1, b0, b1, tp, d = _key(src, dst, transport, ip_version, sport, dport, i)
             hashes[i] = _hash(a0, a1, b0, b1, tp)
     for i in range(start, n):
         # AHEAD packets on, bring the index slot in; half as far on, the row it names
@@ -176,7 +179,7 @@ def aggregate(index, rows, small, state,
             state[ST_CLOCK] = clock
             return i, GROW, e
         # the key again: a few register operations, cheaper than storing 5 words a packet
-        a0, a1, b0, b1, tp, d = _key(src, dst, transport, sport, dport, i)
+        a0, a1, b0, b1, tp, d = _key(src, dst, transport, ip_version, sport, dport, i)
         h = hashes[i]
         f = np.int32(flags[i])
         ts = ts_ns[i]
@@ -301,7 +304,7 @@ def orient(rows, small, transport, ip_version, orig_addr, orig_port, resp_addr, 
             # direction they were counted in, originator to responder, whatever the basis
             lower = True
         o, r = (0, 1) if lower else (1, 0)
-        transport[k] = np.uint8(tp >> np.uint64(32))
+        transport[k] = np.uint8((tp >> np.uint64(32)) & np.uint64(0xFF))
         ip_version[k] = small[k, M_IPV]
         orig_addr[k, 0] = rows[k, W_A0 + 2 * o]
         orig_addr[k, 1] = rows[k, W_A1 + 2 * o]

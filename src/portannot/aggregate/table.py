@@ -24,7 +24,7 @@ class RawFlows:
 
     @property
     def keys(self) -> np.ndarray:
-        """uint64 (n, 5): lower address words, higher address words, transport|ports."""
+        """uint64 (n, 5): lower address words, higher address words, version|transport|ports."""
         return self.rows[:, K.W_A0:K.W_TP + 1]
 
     @property

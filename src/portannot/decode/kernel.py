@@ -20,6 +20,7 @@ from portannot.decode.ethertype import IPV4, IPV6, MAX_LAYERS, ether_step
 from portannot.decode.fields import CONTINUE, SHORT
 from portannot.decode.fragments import recall, remember
 from portannot.decode.ip import (
+    AH,
     FIRST_FRAGMENT,
     LATER_FRAGMENT,
     MAX_EXTENSIONS,
@@ -92,9 +93,19 @@ def decode_records(data, offset, caplen, length, linktype, link_table, ether_tab
         if kind == IPV4:
             q, ip_end, proto, frag, ident, st = ipv4(data, p, end, src_addr, dst_addr, i)
             version = 4
+            # what every fragment of the datagram names, its first one and its later ones
+            frag_proto = proto
+            hops = 0
+            while st == CONTINUE and frag != LATER_FRAGMENT and proto == AH:
+                hops += 1  # transport-mode IPsec: AH before the transport, as in IPv6
+                if hops > MAX_EXTENSIONS:
+                    st = S.MALFORMED
+                    break
+                q, proto, fkind, fid, st = ipv6_extension(data, q, ip_end, end, proto)
         else:
             q, ip_end, proto, st = ipv6(data, p, end, src_addr, dst_addr, i)
             version = 6
+            frag_proto = proto
             hops = 0
             while st == CONTINUE and frag != LATER_FRAGMENT and is_ipv6_extension(proto):
                 hops += 1
@@ -105,8 +116,11 @@ def decode_records(data, offset, caplen, length, linktype, link_table, ether_tab
                 if fkind != NOT_FRAGMENT:
                     frag = fkind
                     ident = fid
-            if st == CONTINUE and q > ip_end:
-                st = S.MALFORMED
+                    # the Fragment header's next header: the same in the first fragment
+                    # and the later ones, whatever headers follow it before the transport
+                    frag_proto = proto
+        if st == CONTINUE and q > ip_end:  # an extension header runs past the IP payload
+            st = S.MALFORMED
         if q > p:  # the fixed header was there: the addresses are real
             ip_version[i] = version
         ip_proto[i] = proto
@@ -115,9 +129,13 @@ def decode_records(data, offset, caplen, length, linktype, link_table, ether_tab
             continue
         code = proto_table[proto]
         if frag == LATER_FRAGMENT:
-            s = recall(f_keys, f_ports, f_transport, f_stamp, src_addr, dst_addr, i, proto, ident, key)
-            if s < 0 or code == T.NONE:
-                status[i] = S.FRAGMENT if code != T.NONE else S.NO_PORTS
+            s = recall(f_keys, f_ports, f_transport, f_stamp, src_addr, dst_addr, i, frag_proto,
+                       ident, key)
+            if s < 0:
+                # a header that leads on to a transport (an IPv6 extension, AH) may hide one
+                may_carry = code != T.NONE or proto == AH or (
+                    version == 6 and is_ipv6_extension(proto))
+                status[i] = S.FRAGMENT if may_carry else S.NO_PORTS
                 continue
             transport[i] = f_transport[s]
             src_port[i] = f_ports[s] >> 16
@@ -137,5 +155,5 @@ def decode_records(data, offset, caplen, length, linktype, link_table, ether_tab
         tcp_flags[i] = flags
         status[i] = S.PORTS
         if frag == FIRST_FRAGMENT:
-            remember(f_keys, f_ports, f_transport, f_stamp, f_clock, src_addr, dst_addr, i, proto,
-                     ident, code, sport, dport, key)
+            remember(f_keys, f_ports, f_transport, f_stamp, f_clock, src_addr, dst_addr, i,
+                     frag_proto, ident, code, sport, dport, key)

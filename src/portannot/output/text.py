@@ -63,6 +63,22 @@ def _format_addresses(words, version, hexd, out, offsets):
                     best, best_len = run, run_len
             else:
                 run_len = 0
+        if best == 0 and (best_len == 6 or (best_len == 5 and g[5] == 0xFFFF)):
+            # IPv4-mapped (::ffff:a.b.c.d) and IPv4-compatible (::a.b.c.d): the last
+            # 32 bits dotted, as inet_ntop and tshark write them (RFC 5952 section 5)
+            out[o] = 58
+            out[o + 1] = 58
+            o += 2
+            if best_len == 5:
+                for c in (102, 102, 102, 102, 58):  # "ffff:"
+                    out[o] = c
+                    o += 1
+            for j in range(4):
+                o = _put_dec(out, o, b[12 + j])
+                if j < 3:
+                    out[o] = 46
+                    o += 1
+            continue
         j = 0
         while j < 8:
             if j == best:
@@ -90,7 +106,8 @@ def _format_addresses(words, version, hexd, out, offsets):
 
 
 def addresses(words: np.ndarray, version: np.ndarray) -> pa.Array:
-    """Standard text forms (dotted quad, RFC 5952) of address words; null where no IP."""
+    """Standard text forms (dotted quad, RFC 5952; an IPv6 address that embeds an
+    IPv4 one as inet_ntop writes it) of address words; null where no IP."""
     n = words.shape[0]
     out = np.empty(max(n * 39, 1), np.uint8)
     offsets = np.empty(n + 1, np.int32)

@@ -29,22 +29,42 @@ def _table(registry: Registry, services: str | PathLike[str] | None) -> ServiceT
     return load_table(registry, services)
 
 
+def _files(paths: Paths) -> list[str]:
+    """The capture paths as a list, read once at the top of each API call: an iterator
+    (``Path.glob``) handed on as it is would be used up by the first look at it (the
+    `file` column's decision), and the stream would then read nothing. No paths at all
+    is an error rather than an empty table: a glob that matched nothing should say so."""
+    if isinstance(paths, bytes):
+        raise TypeError("capture paths must be str or os.PathLike, not bytes")
+    files = as_paths(paths)
+    if not files:
+        raise ValueError("no capture files given")
+    return files
+
+
 def iter_packets(paths: Paths, *, registry: Registry = None,
                  services: str | PathLike[str] | None = None) -> Iterator[pa.RecordBatch]:
     """One Arrow batch of annotated packets per decoded chunk, in capture order."""
+    files = _files(paths)
     table = _table(registry, services)
-    many = len(as_paths(paths)) > 1
-    for batch in PacketStream(paths):
-        yield packet_batch(batch, table, with_file=many)
+    return _packet_batches(PacketStream(files), table, len(files) > 1)
+
+
+def _packet_batches(stream: PacketStream, table: ServiceTable,
+                    with_file: bool) -> Iterator[pa.RecordBatch]:
+    for batch in stream:
+        yield packet_batch(batch, table, with_file=with_file)
 
 
 def packets(paths: Paths, *, registry: Registry = None,
             services: str | PathLike[str] | None = None) -> pa.Table:
     """Every packet of the captures, annotated, as one table (use iter_packets for big ones)."""
+    files = _files(paths)
     table = _table(registry, services)
-    batches = list(iter_packets(paths, registry=table))
+    many = len(files) > 1
+    batches = list(_packet_batches(PacketStream(files), table, many))
     if not batches:  # no records: no rows, every column all the same
-        batches = [packet_batch(PacketStream.empty(), table, with_file=len(as_paths(paths)) > 1)]
+        batches = [packet_batch(PacketStream.empty(), table, with_file=many)]
     return _concat(batches)
 
 
@@ -52,8 +72,13 @@ def iter_flows(paths: Paths, *, registry: Registry = None,
                services: str | PathLike[str] | None = None, idle_timeout: float | None = None,
                active_timeout: float | None = None) -> Iterator[pa.RecordBatch]:
     """Flows as Arrow batches, as they end (all at the end without timeouts)."""
+    files = _files(paths)
     table = _table(registry, services)
-    stream = FlowStream(paths, table, idle_timeout=idle_timeout, active_timeout=active_timeout)
+    stream = FlowStream(files, table, idle_timeout=idle_timeout, active_timeout=active_timeout)
+    return _flow_batches(stream, table)
+
+
+def _flow_batches(stream: FlowStream, table: ServiceTable) -> Iterator[pa.RecordBatch]:
     for cols in stream:
         yield flow_batch(cols, table)
 
@@ -62,9 +87,10 @@ def flows(paths: Paths, *, registry: Registry = None,
           services: str | PathLike[str] | None = None, idle_timeout: float | None = None,
           active_timeout: float | None = None) -> pa.Table:
     """Bidirectional flows of the captures with their services, one row per flow."""
+    files = _files(paths)
     table = _table(registry, services)
-    batches = list(iter_flows(paths, registry=table, idle_timeout=idle_timeout,
-                              active_timeout=active_timeout))
+    stream = FlowStream(files, table, idle_timeout=idle_timeout, active_timeout=active_timeout)
+    batches = list(_flow_batches(stream, table))
     if not batches:  # no flows: no rows, every column all the same
         batches = [flow_batch(FlowStream.empty(), table)]
     return _concat(batches)
@@ -77,8 +103,9 @@ def summary(paths: Paths, *, registry: Registry = None,
     flows without a named service. No flow rows are kept on the way."""
     from portannot.output.summary import summarize
 
+    files = _files(paths)
     table = _table(registry, services)
-    stream = FlowStream(paths, table)
+    stream = FlowStream(files, table)
     return summarize(stream, stream, table, top)
 
 

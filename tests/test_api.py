@@ -61,3 +61,36 @@ def test_several_files_get_the_file_column_from_a_generator() -> None:
 def test_no_paths_is_an_error_not_an_empty_table(call: str, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no capture files"):
         getattr(portannot, call)(tmp_path.glob("*.pcap"))
+
+
+# ------------------------------------------------------------------ arguments
+
+
+@pytest.mark.parametrize("call", ["flows", "iter_flows"])
+@pytest.mark.parametrize("which", ["idle_timeout", "active_timeout"])
+@pytest.mark.parametrize("value", [0, 0.0, -1, -0.5, float("nan"), float("inf"), 1e10])
+def test_a_timeout_that_is_no_timeout_is_refused(call: str, which: str, value: float) -> None:
+    """0, negatives and NaN used to mean "no timeout" silently (the flow table reads 0
+    as none), where the command refuses them; infinity failed deep in the flow table."""
+    demo = local_capture("demo.pcap")
+    with pytest.raises(ValueError, match=which):
+        getattr(portannot, call)(demo, **{which: value})
+
+
+@pytest.mark.parametrize("value", ["60", True, [1]])
+def test_a_timeout_that_is_not_a_number_is_a_type_error(value) -> None:
+    with pytest.raises(TypeError, match="idle_timeout"):
+        portannot.flows(local_capture("demo.pcap"), idle_timeout=value)
+
+
+def test_a_valid_timeout_splits_flows() -> None:
+    demo = local_capture("demo.pcap")
+    whole = portannot.flows(demo).num_rows
+    assert portannot.flows(demo, idle_timeout=1e-6).num_rows > whole
+    assert portannot.flows(demo, idle_timeout=1e9, active_timeout=1e9).num_rows == whole
+
+
+@pytest.mark.parametrize("top", [0, -1, 2.5, True])
+def test_summary_top_must_be_a_positive_count(top) -> None:
+    with pytest.raises(ValueError, match="top"):
+        portannot.summary(local_capture("demo.pcap"), top=top)

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Iterator
 from os import PathLike
 from typing import Any
@@ -21,6 +23,10 @@ from portannot.pipeline import FlowStream, PacketStream, Paths, as_paths
 from portannot.registry import ServiceTable, load_table
 
 Registry = str | PathLike[str] | ServiceTable | None
+
+#: the longest timeout, in seconds (31 years): the flow table counts in int64
+#: nanoseconds; the command's --idle-timeout and --active-timeout have the same bound
+MAX_TIMEOUT = 1e9
 
 
 def _table(registry: Registry, services: str | PathLike[str] | None) -> ServiceTable:
@@ -40,6 +46,21 @@ def _files(paths: Paths) -> list[str]:
     if not files:
         raise ValueError("no capture files given")
     return files
+
+
+def _timeout(name: str, value: float | None) -> float | None:
+    """A timeout as the flow table takes it. Checked here because the table reads 0 (and
+    so NaN and negatives, through int()) as "no timeout": `idle_timeout=0` asked for
+    flows that end at once and silently got whole-capture flows. None is no timeout."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number of seconds or None, not {type(value).__name__}")
+    seconds = float(value)
+    if not (math.isfinite(seconds) and 0 < seconds <= MAX_TIMEOUT):
+        raise ValueError(f"{name} must be more than 0 and at most {MAX_TIMEOUT:.0f} seconds "
+                         f"(None for no timeout), not {value!r}")
+    return seconds
 
 
 def iter_packets(paths: Paths, *, registry: Registry = None,
@@ -73,9 +94,14 @@ def iter_flows(paths: Paths, *, registry: Registry = None,
                active_timeout: float | None = None) -> Iterator[pa.RecordBatch]:
     """Flows as Arrow batches, as they end (all at the end without timeouts)."""
     files = _files(paths)
-    table = _table(registry, services)
-    stream = FlowStream(files, table, idle_timeout=idle_timeout, active_timeout=active_timeout)
-    return _flow_batches(stream, table)
+    stream = _flow_stream(files, _table(registry, services), idle_timeout, active_timeout)
+    return _flow_batches(stream, stream.table)
+
+
+def _flow_stream(files: list[str], table: ServiceTable, idle_timeout: float | None,
+                 active_timeout: float | None) -> FlowStream:
+    return FlowStream(files, table, idle_timeout=_timeout("idle_timeout", idle_timeout),
+                      active_timeout=_timeout("active_timeout", active_timeout))
 
 
 def _flow_batches(stream: FlowStream, table: ServiceTable) -> Iterator[pa.RecordBatch]:
@@ -89,7 +115,7 @@ def flows(paths: Paths, *, registry: Registry = None,
     """Bidirectional flows of the captures with their services, one row per flow."""
     files = _files(paths)
     table = _table(registry, services)
-    stream = FlowStream(files, table, idle_timeout=idle_timeout, active_timeout=active_timeout)
+    stream = _flow_stream(files, table, idle_timeout, active_timeout)
     batches = list(_flow_batches(stream, table))
     if not batches:  # no flows: no rows, every column all the same
         batches = [flow_batch(FlowStream.empty(), table)]
@@ -103,6 +129,8 @@ def summary(paths: Paths, *, registry: Registry = None,
     flows without a named service. No flow rows are kept on the way."""
     from portannot.output.summary import summarize
 
+    if isinstance(top, bool) or not isinstance(top, numbers.Integral) or top < 1:
+        raise ValueError(f"top must be a whole number of at least 1, not {top!r}")
     files = _files(paths)
     table = _table(registry, services)
     stream = FlowStream(files, table)

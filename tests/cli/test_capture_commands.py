@@ -104,6 +104,19 @@ def test_bad_command_line_exits_2(env):
         assert proc.returncode == ExitCode.USAGE, (name, proc.returncode, err(proc))
 
 
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "-1", "1e10", "soon"])
+@pytest.mark.parametrize("option", ["--idle-timeout", "--active-timeout"])
+def test_a_timeout_must_be_a_finite_positive_number(option, value, capsys):
+    """click's FloatRange let nan and inf through, and the flow table then failed with a
+    traceback converting them to nanoseconds."""
+    from portannot.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["flows", str(local_capture("demo.pcap")), option, value, "-f", "csv"])
+    assert exc.value.code == ExitCode.USAGE
+    assert option in capsys.readouterr().err
+
+
 # ------------------------------------------------------------------ packets
 
 @needs_capinfos

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import io
+import math
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 import numpy as np
@@ -25,7 +26,30 @@ from portannot.registry import load_table
 if TYPE_CHECKING:
     from portannot.output.writers import Output
 
-TIMEOUT = click.FloatRange(min=0, min_open=True)
+#: the longest timeout, in seconds (as api.MAX_TIMEOUT: the flow table counts in int64 ns)
+MAX_TIMEOUT = 1e9
+
+
+class Seconds(click.ParamType):
+    """A timeout: a finite number of seconds above 0. click's FloatRange lets "nan" and
+    "inf" through (no comparison fails on them), and the flow table then failed with a
+    traceback on converting them to nanoseconds."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> float:
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not (math.isfinite(seconds) and 0 < seconds <= MAX_TIMEOUT):
+            self.fail(f"{value}: a timeout is more than 0 and at most {MAX_TIMEOUT:.0f} "
+                      "seconds", param, ctx)
+        return seconds
+
+
+TIMEOUT = Seconds()
 
 
 @click.command()

@@ -3,6 +3,7 @@ paths it accepts, the arguments it refuses, the damage it reports."""
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,71 @@ def test_a_valid_timeout_splits_flows() -> None:
 def test_summary_top_must_be_a_positive_count(top) -> None:
     with pytest.raises(ValueError, match="top"):
         portannot.summary(local_capture("demo.pcap"), top=top)
+
+
+# ------------------------------------------------------------------ damaged input
+
+
+@pytest.fixture(scope="module")
+def damaged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """demo.pcap cut mid-record, and a capture of a link type portannot does not decode
+    (147, a user DLT) next to it: each makes the command exit 3 with a warning."""
+    from capgen import write_pcap
+
+    base = tmp_path_factory.mktemp("damaged")
+    cut = base / "cut.pcap"
+    cut.write_bytes(local_capture("demo.pcap").read_bytes()[:10_000])
+    odd = write_pcap(base / "dlt147.pcap", [(1_000, b"\x00" * 60), (2_000, b"\x01" * 60)],
+                     linktype=147)
+    return {"cut": cut, "link": odd}
+
+
+def _command_warnings(capsys: pytest.CaptureFixture[str], *args: str) -> list[str]:
+    from portannot.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main([*args, "-q"])
+    assert exc.value.code == 3
+    lines = capsys.readouterr().err.splitlines()
+    assert lines and all(ln.startswith("portannot: warning: ") for ln in lines), lines
+    return [ln.removeprefix("portannot: warning: ") for ln in lines]
+
+
+@pytest.mark.parametrize("which", ["cut", "link", "both"])
+@pytest.mark.parametrize("call", ["packets", "iter_packets", "flows", "iter_flows", "summary"])
+def test_damage_is_a_capture_warning_per_command_warning(call, which, damaged, capsys) -> None:
+    """The API used to return the rows of a damaged capture without a word, where the
+    command warns and exits 3: each warning line is now a CaptureWarning, raised when
+    the read is over, at the caller's line."""
+    paths = [damaged["cut"], damaged["link"]] if which == "both" else [damaged[which]]
+    command = "summary" if call == "summary" else call.removeprefix("iter_")
+    fmt = ["--json"] if command == "summary" else ["-f", "csv"]
+    expected = _command_warnings(capsys, command, *map(str, paths), *fmt)
+    assert len(expected) == (2 if which == "both" else 1)
+    with pytest.warns(portannot.CaptureWarning) as caught:
+        result = getattr(portannot, call)(paths)
+        rows = None if call == "summary" else _rows(result)
+    assert [str(w.message) for w in caught] == expected
+    assert {w.filename for w in caught} == {__file__}  # the caller's line, not portannot's
+    assert all(issubclass(w.category, UserWarning) for w in caught)
+    if call == "summary":
+        assert result["warnings"] == expected
+    elif not (which == "link" and "flows" in call):  # frames of that link make no flows
+        assert rows > 0  # the rows are still there
+
+
+def test_iterating_reports_when_the_read_ends(damaged) -> None:
+    batches = portannot.iter_packets(damaged["cut"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", portannot.CaptureWarning)
+        first = next(batches)  # nothing said before the end
+        assert first.num_rows > 0
+        with pytest.raises(portannot.CaptureWarning, match="file ends inside a record"):
+            list(batches)
+
+
+@pytest.mark.parametrize("call", ["packets", "flows", "summary"])
+def test_a_whole_capture_warns_nothing(call) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        getattr(portannot, call)(local_capture("demo.pcap"))

@@ -9,7 +9,16 @@ below join them: ``flows``, ``iter_flows``, ``packets``, ``iter_packets``, ``sum
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["flows", "iter_flows", "iter_packets", "packets", "summary", "__version__"]
+__all__ = ["CaptureWarning", "flows", "iter_flows", "iter_packets", "packets", "summary",
+           "__version__"]
+
+
+class CaptureWarning(UserWarning):
+    """Part of an input could not be read or decoded (a file cut mid-record, a damaged
+    block, a link type portannot does not decode): the API's counterpart of the
+    command's `portannot: warning:` lines and exit code 3. The rows are still
+    returned, so the damage has to be said some other way than an exception; turn it
+    into one with ``warnings.simplefilter("error", portannot.CaptureWarning)``."""
 
 
 def __getattr__(name: str) -> Any:

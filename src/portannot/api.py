@@ -6,20 +6,27 @@
     for batch in portannot.iter_flows(["a.pcap", "b.pcap"], idle_timeout=60):
         ...                                            # pyarrow.RecordBatch as flows end
     report = portannot.summary("capture.pcap")         # dict, as `portannot summary --json`
+
+Damage met on the way (a capture cut mid-record, a damaged block, a link type not
+decoded) does not stop the read, as it does not stop the command: each line the
+command prints as `portannot: warning:` (exiting 3) is a portannot.CaptureWarning here,
+raised once the read is over, so that a caller is told without losing the rows.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections.abc import Iterator
 from os import PathLike
 from typing import Any
 
 import pyarrow as pa
 
+from portannot import CaptureWarning
 from portannot.output.tables import flow_batch, packet_batch
-from portannot.pipeline import FlowStream, PacketStream, Paths, as_paths
+from portannot.pipeline import Accounting, FlowStream, PacketStream, Paths, as_paths
 from portannot.registry import ServiceTable, load_table
 
 Registry = str | PathLike[str] | ServiceTable | None
@@ -63,12 +70,22 @@ def _timeout(name: str, value: float | None) -> float | None:
     return seconds
 
 
+def _report(accounting: Accounting, stacklevel: int) -> None:
+    """One CaptureWarning per line the command prints as `portannot: warning:` (and for
+    which it exits 3), once the read is over. `stacklevel` counts from the caller: 1
+    names its own line, 2 the line that called it (for a generator: the next() that
+    ended the read, the user's for loop)."""
+    for line in accounting.warnings():
+        warnings.warn(line, CaptureWarning, stacklevel=stacklevel + 1)
+
+
 def iter_packets(paths: Paths, *, registry: Registry = None,
                  services: str | PathLike[str] | None = None) -> Iterator[pa.RecordBatch]:
     """One Arrow batch of annotated packets per decoded chunk, in capture order."""
     files = _files(paths)
     table = _table(registry, services)
-    return _packet_batches(PacketStream(files), table, len(files) > 1)
+    stream = PacketStream(files)
+    return _reported(_packet_batches(stream, table, len(files) > 1), stream.accounting)
 
 
 def _packet_batches(stream: PacketStream, table: ServiceTable,
@@ -77,15 +94,25 @@ def _packet_batches(stream: PacketStream, table: ServiceTable,
         yield packet_batch(batch, table, with_file=with_file)
 
 
+def _reported(batches: Iterator[pa.RecordBatch], accounting: Accounting
+              ) -> Iterator[pa.RecordBatch]:
+    """The batches, then the damage met reading them as warnings (see _report), raised
+    where the caller's next() ended the read."""
+    yield from batches
+    _report(accounting, stacklevel=2)
+
+
 def packets(paths: Paths, *, registry: Registry = None,
             services: str | PathLike[str] | None = None) -> pa.Table:
     """Every packet of the captures, annotated, as one table (use iter_packets for big ones)."""
     files = _files(paths)
     table = _table(registry, services)
     many = len(files) > 1
-    batches = list(_packet_batches(PacketStream(files), table, many))
+    stream = PacketStream(files)
+    batches = list(_packet_batches(stream, table, many))
     if not batches:  # no records: no rows, every column all the same
         batches = [packet_batch(PacketStream.empty(), table, with_file=many)]
+    _report(stream.accounting, stacklevel=2)
     return _concat(batches)
 
 
@@ -95,7 +122,7 @@ def iter_flows(paths: Paths, *, registry: Registry = None,
     """Flows as Arrow batches, as they end (all at the end without timeouts)."""
     files = _files(paths)
     stream = _flow_stream(files, _table(registry, services), idle_timeout, active_timeout)
-    return _flow_batches(stream, stream.table)
+    return _reported(_flow_batches(stream, stream.table), stream.accounting)
 
 
 def _flow_stream(files: list[str], table: ServiceTable, idle_timeout: float | None,
@@ -119,6 +146,7 @@ def flows(paths: Paths, *, registry: Registry = None,
     batches = list(_flow_batches(stream, table))
     if not batches:  # no flows: no rows, every column all the same
         batches = [flow_batch(FlowStream.empty(), table)]
+    _report(stream.accounting, stacklevel=2)
     return _concat(batches)
 
 
@@ -134,7 +162,9 @@ def summary(paths: Paths, *, registry: Registry = None,
     files = _files(paths)
     table = _table(registry, services)
     stream = FlowStream(files, table)
-    return summarize(stream, stream, table, top)
+    report = summarize(stream, stream, table, top)
+    _report(stream.accounting, stacklevel=2)
+    return report
 
 
 def _concat(batches: list[pa.RecordBatch]) -> pa.Table:

@@ -163,3 +163,41 @@ def test_a_whole_capture_warns_nothing(call) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         getattr(portannot, call)(local_capture("demo.pcap"))
+
+
+# ------------------------------------------------------------------ registry
+
+
+def test_a_registry_object_names_as_its_file_does(tmp_path: Path) -> None:
+    """load_registry() returns a Registry; passing it failed with a TypeError deep in
+    the registry's file handling."""
+    from capgen import write_registry
+
+    from portannot.registry import load_registry, load_table
+
+    demo = local_capture("demo.pcap")
+    names = write_registry(tmp_path / "names.csv")
+    by_file = portannot.flows(demo, registry=names).column("service").to_pylist()
+    assert any(by_file)
+    for ready in (load_registry(names), load_table(names)):
+        assert portannot.flows(demo, registry=ready).column("service").to_pylist() == by_file
+        assert portannot.summary(demo, registry=ready) == portannot.summary(demo, registry=names)
+
+
+@pytest.mark.parametrize("kind", ["Registry", "ServiceTable"])
+def test_services_beside_a_ready_registry_is_an_error(kind: str, tmp_path: Path) -> None:
+    """The ready object's names are fixed: services= would be ignored without a word."""
+    from capgen import write_registry
+
+    from portannot.registry import load_registry, load_table
+
+    names = write_registry(tmp_path / "names.csv")
+    ready = (load_registry if kind == "Registry" else load_table)(names)
+    for call in ("flows", "iter_flows", "packets", "iter_packets", "summary"):
+        with pytest.raises(ValueError, match=f"services=.*{kind}"):
+            getattr(portannot, call)(local_capture("demo.pcap"), registry=ready, services=names)
+
+
+def test_a_registry_of_another_kind_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="registry must be"):
+        portannot.flows(local_capture("demo.pcap"), registry=80)

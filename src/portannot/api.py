@@ -27,18 +27,32 @@ import pyarrow as pa
 from portannot import CaptureWarning
 from portannot.output.tables import flow_batch, packet_batch
 from portannot.pipeline import Accounting, FlowStream, PacketStream, Paths, as_paths
-from portannot.registry import ServiceTable, load_table
+from portannot.registry import Registry, ServiceTable, load_table
 
-Registry = str | PathLike[str] | ServiceTable | None
+#: what `registry=` takes: a registry file, the records load_registry() parsed, the port
+#: table load_table() built, or None for the default choice (README "Choosing a registry")
+RegistryChoice = str | PathLike[str] | Registry | ServiceTable | None
+#: `services=`: a services(5) file of local names that win over the registry
+ServicesFile = str | PathLike[str] | None
 
 #: the longest timeout, in seconds (31 years): the flow table counts in int64
 #: nanoseconds; the command's --idle-timeout and --active-timeout have the same bound
 MAX_TIMEOUT = 1e9
 
 
-def _table(registry: Registry, services: str | PathLike[str] | None) -> ServiceTable:
-    if isinstance(registry, ServiceTable):
-        return registry
+def _table(registry: RegistryChoice, services: ServicesFile) -> ServiceTable:
+    """The port table the call names services from. A ready Registry or ServiceTable
+    already holds whatever local names it was loaded with, so `services=` beside it
+    would be silently ignored: that is an error instead."""
+    if isinstance(registry, (Registry, ServiceTable)):
+        if services is not None:
+            raise ValueError(
+                f"services= cannot be added to a ready {type(registry).__name__}: give it "
+                "to load_registry() or load_table() instead, or pass registry= as a file")
+        return registry.table() if isinstance(registry, Registry) else registry
+    if registry is not None and not isinstance(registry, (str, PathLike)):
+        raise TypeError("registry must be a file path, a Registry, a ServiceTable or None, "
+                        f"not {type(registry).__name__}")
     return load_table(registry, services)
 
 
@@ -79,8 +93,8 @@ def _report(accounting: Accounting, stacklevel: int) -> None:
         warnings.warn(line, CaptureWarning, stacklevel=stacklevel + 1)
 
 
-def iter_packets(paths: Paths, *, registry: Registry = None,
-                 services: str | PathLike[str] | None = None) -> Iterator[pa.RecordBatch]:
+def iter_packets(paths: Paths, *, registry: RegistryChoice = None,
+                 services: ServicesFile = None) -> Iterator[pa.RecordBatch]:
     """One Arrow batch of annotated packets per decoded chunk, in capture order."""
     files = _files(paths)
     table = _table(registry, services)
@@ -102,8 +116,8 @@ def _reported(batches: Iterator[pa.RecordBatch], accounting: Accounting
     _report(accounting, stacklevel=2)
 
 
-def packets(paths: Paths, *, registry: Registry = None,
-            services: str | PathLike[str] | None = None) -> pa.Table:
+def packets(paths: Paths, *, registry: RegistryChoice = None,
+            services: ServicesFile = None) -> pa.Table:
     """Every packet of the captures, annotated, as one table (use iter_packets for big ones)."""
     files = _files(paths)
     table = _table(registry, services)
@@ -116,8 +130,8 @@ def packets(paths: Paths, *, registry: Registry = None,
     return _concat(batches)
 
 
-def iter_flows(paths: Paths, *, registry: Registry = None,
-               services: str | PathLike[str] | None = None, idle_timeout: float | None = None,
+def iter_flows(paths: Paths, *, registry: RegistryChoice = None,
+               services: ServicesFile = None, idle_timeout: float | None = None,
                active_timeout: float | None = None) -> Iterator[pa.RecordBatch]:
     """Flows as Arrow batches, as they end (all at the end without timeouts)."""
     files = _files(paths)
@@ -136,8 +150,8 @@ def _flow_batches(stream: FlowStream, table: ServiceTable) -> Iterator[pa.Record
         yield flow_batch(cols, table)
 
 
-def flows(paths: Paths, *, registry: Registry = None,
-          services: str | PathLike[str] | None = None, idle_timeout: float | None = None,
+def flows(paths: Paths, *, registry: RegistryChoice = None,
+          services: ServicesFile = None, idle_timeout: float | None = None,
           active_timeout: float | None = None) -> pa.Table:
     """Bidirectional flows of the captures with their services, one row per flow."""
     files = _files(paths)
@@ -150,8 +164,8 @@ def flows(paths: Paths, *, registry: Registry = None,
     return _concat(batches)
 
 
-def summary(paths: Paths, *, registry: Registry = None,
-            services: str | PathLike[str] | None = None, top: int = 10) -> dict[str, Any]:
+def summary(paths: Paths, *, registry: RegistryChoice = None,
+            services: ServicesFile = None, top: int = 10) -> dict[str, Any]:
     """What `portannot summary --json` reports: totals, the packet accounting by status,
     packets, bytes and flows per transport and per service, the `top` talkers and the
     flows without a named service. No flow rows are kept on the way."""

@@ -201,3 +201,33 @@ def test_services_beside_a_ready_registry_is_an_error(kind: str, tmp_path: Path)
 def test_a_registry_of_another_kind_is_a_type_error() -> None:
     with pytest.raises(TypeError, match="registry must be"):
         portannot.flows(local_capture("demo.pcap"), registry=80)
+
+
+# ------------------------------------------------------------------ the package
+
+
+def test_dir_and_help_list_the_lazy_functions_without_loading_them() -> None:
+    import subprocess
+    import sys
+
+    code = ("import portannot, sys; names = dir(portannot); "
+            "print(sorted(set(portannot.__all__) - set(names)), 'portannot.api' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split("]")
+    assert out[0] + "]" == "[]" and out[1].strip() == "False", out
+    import pydoc
+
+    text = pydoc.render_doc(portannot, renderer=pydoc.plaintext)
+    for name in ("flows(", "iter_flows(", "packets(", "iter_packets(", "summary(",
+                 "CaptureWarning"):
+        assert name in text, name
+
+
+def test_the_package_is_marked_typed() -> None:
+    """py.typed (PEP 561) ships with the package, so type checkers read its hints."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    root = Path(portannot.__file__).parent
+    assert (root / "py.typed").is_file()
+    project = tomllib.loads((root.parents[1] / "pyproject.toml").read_text())
+    assert "py.typed" in project["tool"]["setuptools"]["package-data"]["portannot"]

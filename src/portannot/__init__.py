@@ -1,16 +1,23 @@
 """portannot: streaming packet-capture port annotator.
 
 Captures flow one way through the stages, each usable on its own:
-``capture`` (raw records) -> ``decode`` (columns) -> ``flows`` (aggregation)
--> ``output`` (writers), with ``registry`` naming the ports. The functions
-below join them: ``flows``, ``iter_flows``, ``packets``, ``iter_packets``, ``summary``.
+``capture`` (raw record batches) -> ``decode`` (packet columns) -> ``aggregate``
+(the flow table) -> ``output`` (Arrow tables and writers), with ``registry``
+naming the ports. The functions below join them: ``flows``, ``iter_flows``,
+``packets``, ``iter_packets``, ``summary`` (see ``portannot.api``).
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 __all__ = ["CaptureWarning", "flows", "iter_flows", "iter_packets", "packets", "summary",
            "__version__"]
+
+if TYPE_CHECKING:  # what __getattr__ hands out, for type checkers and editors
+    from portannot.api import flows, iter_flows, iter_packets, packets, summary
+
+#: the functions of portannot.api, loaded on first use
+_API = ("flows", "iter_flows", "packets", "iter_packets", "summary")
 
 
 class CaptureWarning(UserWarning):
@@ -23,8 +30,13 @@ class CaptureWarning(UserWarning):
 
 def __getattr__(name: str) -> Any:
     # The API pulls in numba and pyarrow; `portannot --version` should not pay for that.
-    if name in ("flows", "iter_flows", "packets", "iter_packets", "summary"):
+    if name in _API:
         from portannot import api
 
         return getattr(api, name)
-    raise AttributeError(name)
+    raise AttributeError(f"module 'portannot' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # dir() and help() list the lazily loaded functions too, without loading them
+    return sorted({*globals(), *_API})

@@ -405,6 +405,44 @@ def test_packets_table_is_the_csv_aligned(name, env):
     assert lines == expected
 
 
+@pytest.mark.parametrize("name", ["demo.pcap", "transports.pcap", "pcapng-multi.pcapng"])
+def test_packets_table_header_stands_over_its_columns(name, capsys):
+    """Each header name starts where its column's values start (ends where they end, for
+    the numbers), judged from the printed header and the CSV's values alone. The test
+    above lays out the expected header with the command's own widths, so it agreed with
+    a header that stood off its columns: "transport" and the port names are wider than
+    the widths their values had, and every name from src_addr on stood right of them."""
+    from portannot.cli import main
+    from portannot.cli.packets import RIGHT, TABLE_COLUMNS
+
+    def run(*args: str) -> str:
+        with pytest.raises(SystemExit) as exc:
+            main(["packets", str(local_capture(name)), "-q", *args])
+        assert exc.value.code == 0
+        return capsys.readouterr().out
+
+    header, *lines = run().splitlines()
+    rows = list(csv.DictReader(io.StringIO(run("-f", "csv"))))
+    names = [(m.group(), m.start(), m.end()) for m in re.finditer(r"\S+", header)]
+    assert [n for n, _, _ in names] == list(TABLE_COLUMNS)
+    assert len(lines) == len(rows) > 5
+    checked = 0
+    for line, row in zip(lines, rows):
+        for i, (col, start, end) in enumerate(names):
+            value = row[col]
+            if col in RIGHT:
+                assert line[end - len(value):end] == value, (col, header, line)
+                assert end == len(value) or line[end - len(value) - 1] == " ", (col, line)
+            else:
+                assert line[start:start + len(value)] == value, (col, header, line)
+                assert line[start - 1] == " ", (col, header, line)
+                room = names[i + 1][1] - start - 1 if i + 1 < len(names) else len(value)
+                if len(value) > room:  # wider than its column: the rest of the line moves on
+                    break
+            checked += 1
+    assert checked > 5 * len(lines)
+
+
 def test_flows_table_of_a_capture_without_flows(env, tmp_path):
     """A capture with no records: the table view says 0 flows, and exits 0."""
     from capgen import write_pcap

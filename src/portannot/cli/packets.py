@@ -78,7 +78,13 @@ def _write(lines: memoryview) -> None:
         binary.flush()
 
 
-#: column widths of the table view (a wider value pushes the rest of its line on)
-WIDTHS = {"number": 7, "ts": 20, "length": 6, "transport": 5, "src_addr": 24, "src_port": 6,
-          "dst_addr": 24, "dst_port": 6, "src_service": 14, "dst_service": 14, "status": 10}
+#: room for the values of each column of the table view (a wider value pushes the rest
+#: of its line on)
+VALUE_WIDTHS = {"number": 7, "ts": 20, "length": 6, "transport": 4, "src_addr": 24,
+                "src_port": 5, "dst_addr": 24, "dst_port": 5, "src_service": 14,
+                "dst_service": 14, "status": 10}
+#: column widths: never narrower than the header's name, or the names from that column
+#: on stand to the right of their values ("transport" over 5 characters moved src_addr
+#: and every column after it 4 characters off)
+WIDTHS = {c: max(w, len(c)) for c, w in VALUE_WIDTHS.items()}
 RIGHT = {"number", "length"}

@@ -145,6 +145,27 @@ def test_a_services_file_does_not_call_an_unnamed_port_unassigned(
     assert code == 1 and "5000/sctp (no entry: unassigned on sctp)" in err
 
 
+def test_port_0_without_an_entry_says_why(capsys: pytest.CaptureFixture[str]) -> None:
+    """Port 0 matched nothing with the bare query and no reason, unlike every other port."""
+    code, _, err = run(capsys, "lookup", "0")
+    assert code == 1 and "0 (no name on tcp, udp, sctp, dccp in this services file)" in err
+    code, _, err = run(capsys, "lookup", "--registry", str(FIXTURES / "seed.csv"), "0/sctp")
+    assert code == 1 and "0/sctp (no entry on sctp: port 0 is reserved)" in err
+    assert "unassigned" not in err
+
+
+def test_a_dynamic_port_is_found_and_an_unnamed_one_is_not(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The rule README "Looking things up" states: "dynamic" is an answer (exit 0); a port
+    with no record below the dynamic range is not found (exit 1), in every registry."""
+    for registry in ([], ["--registry", str(FIXTURES / "seed.csv")]):
+        code, out, _ = run(capsys, "lookup", *registry, "50000/tcp")
+        assert code == 0 and "50000/tcp (no name) - dynamic" in out
+        code, doc = run_json(capsys, *registry, "50000/tcp", "5000/sctp")
+        assert code == 1 and [d["found"] for d in doc] == [True, False]
+
+
 def test_dynamic_port_and_services_override(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

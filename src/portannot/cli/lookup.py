@@ -204,14 +204,16 @@ def _render(
 
 
 def _why_unknown(registry: Registry, query: str) -> str:
+    """What a query that matched nothing did not find, said so that it cannot be read
+    as more than the registry knows."""
     match = _PORT_QUERY.match(query.strip())
     if not match:
         return f"{query} (no service name or alias)"
     port = int(match.group(1))
     transports = [match.group(2).lower()] if match.group(2) else list(TRANSPORT_NAMES)
-    if not port:
-        return query
     if registry.format in IANA_FORMATS:
+        if not port:  # IANA reserves port 0 everywhere: never "unassigned"
+            return f"{query} (no entry on {', '.join(transports)}: port 0 is reserved)"
         return f"{query} (no entry: unassigned on {', '.join(transports)})"
     # a services-style file lists names only: no entry says nothing of assignment
     return f"{query} (no name on {', '.join(transports)} in this {registry.format} file)"
@@ -235,7 +237,9 @@ def lookup(
 
     QUERY is PORT/TRANSPORT (443/tcp), PORT (3368: every transport) or a
     service name (mysql; aliases included; 7ksonar has no port).
-    Exit code 1 if any query matches nothing.
+    Exit code 1 if any query matches nothing. A port is found when the registry
+    has a record for it or it is in the dynamic range (49152-65535): "dynamic" is
+    an answer; a port without either is not found.
     """
     reg = load_registry(registry, services)
     results = []

@@ -102,6 +102,40 @@ def test_bad_command_line_exits_2(env):
     })
     for name, proc in res.items():
         assert proc.returncode == ExitCode.USAGE, (name, proc.returncode, err(proc))
+        assert "Traceback" not in err(proc) and len(err(proc).splitlines()) == 1, err(proc)
+    assert err(res["no-file"]).startswith("portannot: error: Missing argument")
+
+
+@pytest.mark.parametrize("args,says,command", [
+    (["summary", "x.pcap", "-f", "csv"], "No such option", "portannot summary"),
+    (["nope"], "No such command", "portannot"),
+    (["flows", "x.pcap", "-f", "xml"], "'xml' is not one of", "portannot flows"),
+    (["lookup", "70000"], "70000: port beyond 65535", "portannot lookup"),
+])
+def test_a_usage_error_is_one_line(args, says, command, capsys):
+    """click prints three lines (Usage, Try, Error); every error of ours is one, here
+    naming the help to read (the wording between is click's)."""
+    from portannot.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == ExitCode.USAGE
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    line, = captured.err.splitlines()
+    assert line.startswith("portannot: error: ") and says in line, line
+    assert line.endswith(f" (see '{command} --help')"), line
+
+
+@pytest.mark.parametrize("args", [[], ["registry"]])
+def test_a_group_without_a_command_shows_its_help(args, capsys):
+    from portannot.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == ExitCode.USAGE
+    captured = capsys.readouterr()
+    assert (captured.out + captured.err).startswith("Usage: portannot")
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "-1", "1e10", "soon"])

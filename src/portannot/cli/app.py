@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         fail("interrupted", ExitCode.INTERRUPTED)
     except click.ClickException as exc:
-        exc.show()
+        show_click_error(exc)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         fail("interrupted", ExitCode.INTERRUPTED)
@@ -229,6 +229,22 @@ def main(argv: list[str] | None = None) -> None:
             raise
         fail(f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""), ExitCode.OUTPUT_ERROR)
     sys.exit(int(rv or 0))
+
+
+def show_click_error(exc: click.ClickException) -> None:
+    """click's errors as one `portannot:` line, like every other error: click prints a
+    usage error as three (Usage, Try, Error), which a script reading the last line, or
+    a person reading the first, gets half of. A group run without a command still shows
+    its help, as click does."""
+    no_args = getattr(click.exceptions, "NoArgsIsHelpError", None)  # click 8.2+
+    if no_args is not None and isinstance(exc, no_args):
+        exc.show()
+        return
+    message = exc.format_message().replace("\n", " ").strip().removesuffix(".")
+    if isinstance(exc, click.UsageError):
+        command = exc.ctx.command_path if exc.ctx is not None else "portannot"
+        message += f" (see '{command} --help')"
+    click.echo(f"portannot: error: {message}", err=True)
 
 
 def _silence_stdout() -> None:

@@ -133,7 +133,9 @@ def packets(paths: Paths, *, registry: RegistryChoice = None,
 def iter_flows(paths: Paths, *, registry: RegistryChoice = None,
                services: ServicesFile = None, idle_timeout: float | None = None,
                active_timeout: float | None = None) -> Iterator[pa.RecordBatch]:
-    """Flows as Arrow batches, as they end (all at the end without timeouts)."""
+    """Flows as Arrow batches, as they end: with timeouts, as they time out; the flows
+    still open at the end of the read last, in flow_id order. Rows are in the order
+    flows end, not by flow_id: that is what lets them go as the capture streams past."""
     files = _files(paths)
     stream = _flow_stream(files, _table(registry, services), idle_timeout, active_timeout)
     return _reported(_flow_batches(stream, stream.table), stream.accounting)
@@ -153,7 +155,9 @@ def _flow_batches(stream: FlowStream, table: ServiceTable) -> Iterator[pa.Record
 def flows(paths: Paths, *, registry: RegistryChoice = None,
           services: ServicesFile = None, idle_timeout: float | None = None,
           active_timeout: float | None = None) -> pa.Table:
-    """Bidirectional flows of the captures with their services, one row per flow."""
+    """Bidirectional flows of the captures with their services, one row per flow, in the
+    order the flows ended (as iter_flows gives them; `.sort_by("flow_id")` for the order
+    they began)."""
     files = _files(paths)
     table = _table(registry, services)
     stream = _flow_stream(files, table, idle_timeout, active_timeout)

@@ -28,8 +28,9 @@ from paths import local_capture
 import portannot
 from portannot.cli import main
 from portannot.errors import ExitCode
-from portannot.output import writers
-from portannot.output.writers import textual, top_rows
+from portannot.output import views
+from portannot.output.views import top_rows
+from portannot.output.writers import textual
 
 TS = pa.timestamp("ns", tz="UTC")
 
@@ -359,7 +360,7 @@ def test_write_error_mid_output_exits_5_and_leaves_nothing(fmt, tmp_path):
 def test_top_rows_are_the_largest_in_input_order_on_ties(n, gather, monkeypatch):
     """The table view's selection, against Python's stable sort of the same values."""
     if gather == "taken":
-        monkeypatch.setattr(writers, "SLICED_TAKE", 0)
+        monkeypatch.setattr(views, "SLICED_TAKE", 0)
     values = [5, 9, 1, 9, 5, 0, 7, 9, 5, 2, 5, 7]
     batches = [pa.record_batch({"bytes": pa.array(values[:4], pa.int64()),
                                 "row": pa.array(range(4))}),

@@ -81,7 +81,7 @@ def flows(inputs: tuple[str, ...], fmt: str, output: str | None, force: bool, qu
         from portannot.output import flow_batch
 
         if fmt == "table":
-            from portannot.output.writers import top_indices
+            from portannot.output.views import top_indices
 
             # each piece's own top flows, in their order: the top of those is the top
             # of all, and only they become Arrow rows (text addresses and flags)
@@ -99,7 +99,7 @@ def _print_table(batches, stream: FlowStream, top: int, out: Output | None) -> N
     from rich import box
     from rich.table import Table
 
-    from portannot.output.writers import human_bytes, top_rows
+    from portannot.output.views import human_bytes, top_rows
 
     acc = stream.accounting
     # the shown columns only: a nanosecond timestamp becomes a pandas Timestamp in

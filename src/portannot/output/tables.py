@@ -29,10 +29,6 @@ def _dictionary(codes: np.ndarray, values: pa.Array, valid: np.ndarray | None = 
     return pa.DictionaryArray.from_arrays(arrow(codes, pa.int32(), valid), values)
 
 
-def _masked(values: np.ndarray, valid: np.ndarray, type_: pa.DataType) -> pa.Array:
-    return arrow(values, type_, valid)
-
-
 def _names(table: ServiceTable) -> pa.Array:
     cached = getattr(table, "_arrow_names", None)
     if cached is None:
@@ -55,19 +51,19 @@ def packet_batch(batch: PacketBatch, table: ServiceTable, *, with_file: bool = F
         "length": arrow(batch.length, pa.uint32()),
         "transport": _dictionary(code, _TRANSPORTS, has_ports),
         "src_addr": addresses(words_src, batch.ip_version),
-        "src_port": _masked(batch.src_port, has_ports, pa.uint16()),
+        "src_port": arrow(batch.src_port, pa.uint16(), has_ports),
         "dst_addr": addresses(words_dst, batch.ip_version),
-        "dst_port": _masked(batch.dst_port, has_ports, pa.uint16()),
+        "dst_port": arrow(batch.dst_port, pa.uint16(), has_ports),
         "src_service": _dictionary(src_name, names, src_name > 0),
         "dst_service": _dictionary(dst_name, names, dst_name > 0),
         "status": _dictionary(batch.status, _STATUSES),
         "caplen": arrow(batch.caplen, pa.uint32()),
         "interface": arrow(batch.interface, pa.uint32()),
         "linktype": arrow(batch.linktype, pa.uint16()),
-        "vlan": _masked(batch.vlan, batch.vlan != NO_VLAN, pa.uint16()),
-        "ip_version": _masked(batch.ip_version, batch.ip_version != 0, pa.uint8()),
-        "ip_proto": _masked(batch.ip_proto, batch.ip_version != 0, pa.uint8()),
-        "tcp_flags": _masked(batch.tcp_flags, batch.transport == 0, pa.uint16()),
+        "vlan": arrow(batch.vlan, pa.uint16(), batch.vlan != NO_VLAN),
+        "ip_version": arrow(batch.ip_version, pa.uint8(), batch.ip_version != 0),
+        "ip_proto": arrow(batch.ip_proto, pa.uint8(), batch.ip_version != 0),
+        "tcp_flags": arrow(batch.tcp_flags, pa.uint16(), batch.transport == 0),
     }
     if with_file:
         cols["file"] = arrow(np.full(len(batch), batch.file_index, np.int32), pa.int32())
@@ -93,7 +89,7 @@ def flow_batch(flows: FlowColumns, table: ServiceTable) -> pa.RecordBatch:
         "resp_addr": addresses(flows.resp_addr, flows.ip_version),
         "resp_port": arrow(flows.resp_port, pa.uint16()),
         "service": _dictionary(flows.service, _names(table), named),
-        "service_port": _masked(flows.service_port.astype(np.uint16), named, pa.uint16()),
+        "service_port": arrow(flows.service_port.astype(np.uint16), pa.uint16(), named),
         "service_basis": _dictionary(flows.service_basis, _SERVICE_BASES),
         "direction_basis": _dictionary(flows.direction_basis, _DIRECTION_BASES),
         "first_ts": arrow(flows.first_ts, TIMESTAMP),
@@ -107,7 +103,7 @@ def flow_batch(flows: FlowColumns, table: ServiceTable) -> pa.RecordBatch:
         "bytes": arrow(flows.orig_bytes + flows.resp_bytes, pa.int64()),
         "orig_tcp_flags": tcp_flag_text(flows.orig_flags, is_tcp),
         "resp_tcp_flags": tcp_flag_text(flows.resp_flags, is_tcp),
-        "vlan": _masked(flows.vlan, flows.vlan != NO_VLAN, pa.uint16()),
+        "vlan": arrow(flows.vlan, pa.uint16(), flows.vlan != NO_VLAN),
         "ip_version": arrow(flows.ip_version, pa.uint8()),
     }
     return pa.RecordBatch.from_pydict(cols)

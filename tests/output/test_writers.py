@@ -407,3 +407,59 @@ def test_no_rows_still_make_whole_outputs(kind, which, no_flows, capsys, tmp_pat
     code, out, err = run(capsys, kind, str(cap), "-f", "jsonl")
     assert code == 0, err
     assert len(out.splitlines()) == table.num_rows
+
+
+# ------------------------------------------------------------------ used alone
+
+
+def test_batch_writer_alone_keeps_nanoseconds(tmp_path):
+    """Used outside the commands, BatchWriter cut nanosecond times to 6 digits."""
+    from portannot.output import BatchWriter, Output
+
+    cap = local_capture("pcap-nsec-le.pcap")
+    out = tmp_path / "p.csv"
+    with BatchWriter("csv", Output(str(out))) as writer:
+        for batch in portannot.iter_packets(cap):
+            writer.write(batch)
+    texts = [r["ts"] for r in csv.DictReader(io.StringIO(out.read_text()))]
+    assert texts and [int(Decimal(t) * 10**9) for t in texts] == _capture_ts(cap)
+
+
+@pytest.mark.parametrize("fmt", ["table", "xml"])
+def test_batch_writer_names_the_formats_it_writes(fmt, tmp_path):
+    from portannot.output import BatchWriter, Output
+
+    out = Output(str(tmp_path / "x"))
+    with pytest.raises(ValueError, match="BatchWriter writes csv, jsonl, parquet, not") as exc:
+        BatchWriter(fmt, out)
+    assert ("portannot.cli" in str(exc.value)) == (fmt == "table")
+    out.abort()
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_output_and_writer_as_context_managers(fmt, tmp_path):
+    """A block that ends well puts the whole file in place; one that raises leaves
+    neither the file nor a .portannot-*.part temporary."""
+    from portannot.output import BatchWriter, Output
+
+    demo = portannot.flows(local_capture("demo.pcap"))
+    good, bad = tmp_path / f"good.{fmt}", tmp_path / f"bad.{fmt}"
+    with Output(str(good)) as out, BatchWriter(fmt, out) as writer:
+        for batch in demo.to_batches():
+            writer.write(batch)
+    if fmt == "parquet":
+        assert pq.read_table(good).num_rows == demo.num_rows
+    else:
+        assert len(good.read_text().splitlines()) == demo.num_rows + (fmt == "csv")
+    for managed in ("output", "writer"):
+        with pytest.raises(RuntimeError, match="stop"):
+            if managed == "output":
+                with Output(str(bad)) as out:
+                    BatchWriter(fmt, out).write(demo.to_batches()[0])
+                    raise RuntimeError("stop")
+            else:
+                with BatchWriter(fmt, Output(str(bad))) as writer:
+                    writer.write(demo.to_batches()[0])
+                    raise RuntimeError("stop")
+        assert not bad.exists() and leftovers(tmp_path) == [], managed

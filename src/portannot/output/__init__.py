@@ -1,4 +1,6 @@
-"""Writers: Arrow batches of packets and flows to CSV, JSON Lines, Parquet or a terminal table."""
+"""Arrow batches of packets and flows (packet_batch, flow_batch) and their writers to
+CSV, JSON Lines and Parquet (BatchWriter, Output). The terminal table views are the
+commands' own: portannot.cli.flows and portannot.cli.packets."""
 
 from portannot.output.tables import flow_batch, packet_batch
 from portannot.output.writers import FORMATS, BatchWriter, Output, textual

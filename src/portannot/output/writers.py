@@ -1,8 +1,14 @@
-"""Writers for CSV, JSON Lines, Parquet and a terminal table.
+"""Writers for CSV, JSON Lines and Parquet: BatchWriter streams Arrow batches to an
+Output in one of those formats. (The terminal table views are the commands' own:
+portannot.cli.flows and portannot.cli.packets.)
 
 A file output is written under a temporary name beside the target and renamed
 into place only when complete, so a failed run (disk full, interrupted) never
 leaves a file that looks whole. Text formats go to standard output by default.
+
+    with BatchWriter("parquet", Output("flows.parquet")) as writer:
+        for batch in portannot.iter_flows("capture.pcap"):
+            writer.write(batch)
 """
 
 from __future__ import annotations
@@ -38,11 +44,17 @@ def textual(batch: pa.RecordBatch, ts_digits: int, *, decode: bool = True) -> pa
 
 
 class Output:
-    """Where rows go: a file written atomically, or standard output."""
+    """Where rows go: a file written atomically, or standard output.
+
+    Use it as a context manager: committed (the file renamed into place) when the block
+    ends well, aborted (the temporary removed) when it raises, so that no
+    `.portannot-*.part` file is left behind. commit() and abort() may also be called
+    directly; once one of them has run, both do nothing."""
 
     def __init__(self, path: str | None, *, force: bool = False, binary_ok: bool = True) -> None:
         self.path = None if path in (None, "-") else path
         self.tmp: str | None = None
+        self.finished = False
         if self.path is None:
             if not binary_ok and sys.stdout.isatty():
                 raise OutputError("refusing to write Parquet to a terminal; use -o FILE")
@@ -74,7 +86,20 @@ class Output:
             raise OutputError(f"{self.path}: cannot write: {exc.strerror}") from None
         self.stream = os.fdopen(fd, "wb")
 
+    def __enter__(self) -> Output:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_exc: object) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
     def commit(self) -> None:
+        """Put the whole output in place (or flush standard output)."""
+        if self.finished:
+            return
+        self.finished = True
         if self.tmp is None:
             self.stream.flush()
             if self.path is not None:
@@ -89,6 +114,8 @@ class Output:
         self.tmp = None
 
     def abort(self) -> None:
+        """Remove what was written to a file (a replaced file stays as it was)."""
+        self.finished = True
         if self.tmp is not None:
             try:
                 self.stream.close()
@@ -154,10 +181,24 @@ def parquet_encodings(schema: pa.Schema) -> dict:
     }
 
 
-class BatchWriter:
-    """Streams record batches to an Output in one format."""
+#: the formats BatchWriter writes ("table" is the commands' terminal view, not a writer)
+WRITER_FORMATS = ("csv", "jsonl", "parquet")
 
-    def __init__(self, fmt: str, output: Output, ts_digits: int = 6) -> None:
+
+class BatchWriter:
+    """Streams record batches to an Output in one format.
+
+    `ts_digits` is how many digits after the point CSV and JSON Lines give times: 9 by
+    default, every nanosecond kept; the commands set it to the captures' precision as
+    they learn it (6 for microsecond captures). As a context manager it closes the
+    format (Parquet's footer) and commits the output when the block ends well, and
+    aborts it when the block raises."""
+
+    def __init__(self, fmt: str, output: Output, ts_digits: int = 9) -> None:
+        if fmt not in WRITER_FORMATS:
+            raise ValueError(f"BatchWriter writes {', '.join(WRITER_FORMATS)}, not {fmt!r}"
+                             + (" (the table views are the commands': portannot.cli.flows "
+                                "and portannot.cli.packets)" if fmt == "table" else ""))
         self.fmt, self.output, self.ts_digits = fmt, output, ts_digits
         self._writer = None
         self.rows = 0
@@ -196,13 +237,19 @@ class BatchWriter:
             from portannot.output.jsonl import json_lines
 
             self.output.stream.write(json_lines(textual(batch, self.ts_digits, decode=False)))
-        else:
-            raise ValueError(self.fmt)
+
+    def __enter__(self) -> BatchWriter:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_exc: object) -> None:
+        self.close(exc_type is None)
 
     def close(self, ok: bool = True) -> None:
+        """Finish the format and commit the output (`ok`), or abort it."""
         try:
             if self._writer is not None:
-                self._writer.close()
+                writer, self._writer = self._writer, None
+                writer.close()
             if ok:
                 self.output.commit()
             else:

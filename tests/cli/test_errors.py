@@ -224,21 +224,35 @@ def test_broken_pipe(big, args):
     one_line(proc, ExitCode.OUTPUT_ERROR, contains="broken pipe")
 
 
+@pytest.mark.parametrize("fmt", ["table", "csv"])
 @pytest.mark.parametrize("command", ["packets", "flows"])
-def test_a_command_that_fails_after_it_started_reading_stops_reading(tmp_path, demo, command):
-    """The capture commands start reading before they open their output; when the
-    output then fails (here: it exists), the reading threads stop with the command."""
+def test_a_refused_output_fails_before_reading(tmp_path, demo, command, fmt, monkeypatch):
+    """The output is opened before the captures are read: one that is refused (here: it
+    exists, no --force) ends the command before any reading starts, however big the
+    input (the commands used to start reading first and stop when the output failed),
+    and no reading thread is left behind."""
     import threading
 
+    from portannot import pipeline
     from portannot.cli import main
 
+    started = []
+    for cls in (pipeline.PacketStream, pipeline.FlowStream):
+        real = cls.start
+        monkeypatch.setattr(cls, "start",
+                            lambda self, real=real: started.append(self) or real(self))
     out = tmp_path / "out.csv"
     out.write_text("precious\n")
     with pytest.raises(SystemExit) as exc:
-        main([command, *[str(demo)] * 200, "-f", "csv", "-o", str(out)])
+        main([command, *[str(demo)] * 200, "-f", fmt, "-o", str(out)])
     assert exc.value.code == ExitCode.OUTPUT_ERROR
+    assert started == []
     assert not [t.name for t in threading.enumerate() if t.name.startswith("portannot-")]
     assert out.read_text() == "precious\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
+    with pytest.raises(SystemExit) as exc:  # the control: the same command, allowed
+        main([command, str(demo), "-f", fmt, "-o", str(out), "--force", "-q"])
+    assert exc.value.code == 0 and len(started) == 1
 
 
 @pytest.mark.parametrize("command", COMMANDS)

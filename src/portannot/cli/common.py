@@ -14,7 +14,7 @@ from portannot.cli.app import warn
 from portannot.errors import ExitCode
 
 if TYPE_CHECKING:
-    from portannot.output.writers import Output
+    from portannot.output.files import Output
     from portannot.pipeline import Accounting, FlowStream, PacketStream
 
 #: output formats (kept here so that --help does not load the compiled stages)
@@ -86,16 +86,20 @@ def reading(stream: S) -> Iterator[S]:
 
 
 @contextmanager
-def table_output(output: str | None, force: bool) -> Iterator[Output | None]:
-    """Where a table view goes: None for standard output, else a file written as the
-    other formats write theirs (refused if it exists without --force, in place only
-    once whole). Opened before reading starts, so that a refusal costs nothing."""
-    if output in (None, "-"):
+def output_file(fmt: str, output: str | None, force: bool) -> Iterator[Output | None]:
+    """Where the rows go, opened before the command starts reading, so that a refusal
+    (an existing file without --force, a missing directory, Parquet to a terminal) fails
+    before any of a capture is read: the refused command costs nothing. A file is
+    written as Output writes one (in place only once whole): committed when the block
+    ends well, removed when it raises. None: the table view to standard output, which
+    prints through the console. Output is light (no pyarrow), so opening it first does
+    not delay the reading."""
+    if fmt == "table" and output in (None, "-"):
         yield None
         return
-    from portannot.output.writers import Output, output_error
+    from portannot.output.files import Output, output_error
 
-    out = Output(output, force=force)
+    out = Output(output, force=force, binary_ok=fmt != "parquet")
     try:
         yield out
     except OSError as exc:
@@ -110,18 +114,17 @@ def table_output(output: str | None, force: bool) -> Iterator[Output | None]:
 
 
 def write_stream(stream: FlowStream | PacketStream, to_batch: Callable[[Any], Any], fmt: str,
-                 output: str | None, force: bool, quiet: bool) -> None:
+                 out: Output, quiet: bool) -> None:
     """Write what a stream yields, each item made a record batch by `to_batch` (in a
-    thread of its own, overlapping the writing), in `fmt` to `output` (standard output
-    when None; a file is only replaced once all of it is written), then end the
-    command as finish() does."""
-    from portannot.output import BatchWriter, Output
+    thread of its own, overlapping the writing), in `fmt` to `out` (opened by
+    output_file; a file is only put in place once all of it is written)."""
+    from portannot.output.writers import BatchWriter
     from portannot.pipeline import converted
 
-    writer = BatchWriter(fmt, Output(output, force=force, binary_ok=fmt != "parquet"))
+    writer = BatchWriter(fmt, out)
     # rows streaming to the terminal the progress line is drawn on would splice into it;
     # there the rows themselves show the progress
-    quiet = quiet or (writer.output.path is None and sys.stdout.isatty())
+    quiet = quiet or (out.path is None and sys.stdout.isatty())
     batches = converted(stream, to_batch)
     ok = False
     try:
@@ -134,7 +137,6 @@ def write_stream(stream: FlowStream | PacketStream, to_batch: Callable[[Any], An
     finally:
         batches.close()  # type: ignore[attr-defined]
         writer.close(ok)
-    finish(stream.accounting)
 
 
 def finish(accounting: Accounting) -> None:

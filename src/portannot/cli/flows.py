@@ -14,9 +14,9 @@ from portannot.cli.app import print_whole, registry_options, stdout_console
 from portannot.cli.common import (
     capture_inputs,
     finish,
+    output_file,
     output_options,
     reading,
-    table_output,
     with_progress,
     write_stream,
 )
@@ -24,7 +24,7 @@ from portannot.pipeline import FlowStream
 from portannot.registry import load_table
 
 if TYPE_CHECKING:
-    from portannot.output.writers import Output
+    from portannot.output.files import Output
 
 #: the longest timeout, in seconds (as api.MAX_TIMEOUT: the flow table counts in int64 ns)
 MAX_TIMEOUT = 1e9
@@ -75,24 +75,28 @@ def flows(inputs: tuple[str, ...], fmt: str, output: str | None, force: bool, qu
     packet (column direction_basis); the service is named as column
     service_basis says. Bytes are original frame lengths, as tshark counts them.
     """
-    table = load_table(registry, services)
-    stream = FlowStream(inputs, table, idle_timeout=idle_timeout, active_timeout=active_timeout)
-    with reading(stream):
-        from portannot.output import flow_batch
+    # the output first: one refused (it exists, no --force) fails before any reading
+    with output_file(fmt, output, force) as out:
+        table = load_table(registry, services)
+        stream = FlowStream(inputs, table, idle_timeout=idle_timeout,
+                            active_timeout=active_timeout)
+        with reading(stream):
+            from portannot.output.tables import flow_batch
 
-        if fmt == "table":
-            from portannot.output.views import top_indices
+            if fmt != "table":
+                assert out is not None
+                write_stream(stream, lambda cols: flow_batch(cols, table), fmt, out, quiet)
+            else:
+                from portannot.output.views import top_indices
 
-            # each piece's own top flows, in their order: the top of those is the top
-            # of all, and only they become Arrow rows (text addresses and flags)
-            with table_output(output, force) as out:
+                # each piece's own top flows, in their order: the top of those is the top
+                # of all, and only they become Arrow rows (text addresses and flags)
                 batches = []
                 for cols in with_progress(stream, stream.accounting, quiet):
                     keep = np.sort(top_indices(cols.orig_bytes + cols.resp_bytes, top))
                     batches.append(flow_batch(cols.take(keep), table))
                 _print_table(batches, stream, top, out)
-            finish(stream.accounting)
-        write_stream(stream, lambda cols: flow_batch(cols, table), fmt, output, force, quiet)
+    finish(stream.accounting)
 
 
 def _print_table(batches, stream: FlowStream, top: int, out: Output | None) -> None:

@@ -11,9 +11,9 @@ from portannot.cli.app import registry_options
 from portannot.cli.common import (
     capture_inputs,
     finish,
+    output_file,
     output_options,
     reading,
-    table_output,
     with_progress,
     write_stream,
 )
@@ -21,7 +21,7 @@ from portannot.pipeline import PacketStream
 from portannot.registry import load_table
 
 if TYPE_CHECKING:
-    from portannot.output.writers import Output
+    from portannot.output.files import Output
 
 TABLE_COLUMNS = ("number", "ts", "length", "transport", "src_addr", "src_port", "dst_addr",
                  "dst_port", "src_service", "dst_service", "status")
@@ -37,18 +37,21 @@ def packets(inputs: tuple[str, ...], fmt: str, output: str | None, force: bool, 
 
     Rows are numbered from 1 in each file, like tshark's frame.number.
     """
-    table = load_table(registry, services)
-    stream = PacketStream(inputs)
-    with reading(stream):
-        from portannot.output import packet_batch
+    # the output first: one refused (it exists, no --force) fails before any reading
+    with output_file(fmt, output, force) as out:
+        table = load_table(registry, services)
+        stream = PacketStream(inputs)
+        with reading(stream):
+            if fmt != "table":
+                from portannot.output.tables import packet_batch
 
-        if fmt == "table":
-            with table_output(output, force) as out:
+                assert out is not None
+                several = len(inputs) > 1
+                write_stream(stream, lambda batch: packet_batch(batch, table, with_file=several),
+                             fmt, out, quiet)
+            else:
                 _print_table(stream, table, quiet, out)
-            finish(stream.accounting)
-        several = len(inputs) > 1
-        write_stream(stream, lambda batch: packet_batch(batch, table, with_file=several),
-                     fmt, output, force, quiet)
+    finish(stream.accounting)
 
 
 def _print_table(stream: PacketStream, table, quiet: bool, out: Output | None) -> None:

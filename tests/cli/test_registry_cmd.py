@@ -167,3 +167,27 @@ def test_update_file(capsys: pytest.CaptureFixture[str]) -> None:
     )
     assert code == 0, err
     assert _info(capsys)["format"] == "iana-xml"
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_installed_registry_gets_the_umask_mode(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, umask: int
+) -> None:
+    """The installed file and its metadata are readable as any file the user makes
+    (0666 less the umask), as output files are: mkstemp left them 0600."""
+    import os
+
+    old = os.umask(umask)
+    try:
+        code, _, err = run(
+            capsys, "registry", "update", "--file", str(FIXTURES / "seed.xml"),
+            "--min-records", "10",
+        )
+    finally:
+        os.umask(old)
+    assert code == 0, err
+    folder = tmp_path / "data" / "registry"
+    files = sorted(folder.iterdir())
+    assert {p.name for p in files} == {"installed.json", "service-names-port-numbers.xml"}
+    assert {p.name: p.stat().st_mode & 0o777 for p in files} == dict.fromkeys(
+        (p.name for p in files), 0o666 & ~umask)

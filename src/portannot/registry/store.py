@@ -320,10 +320,16 @@ def _file_name(fmt: str) -> str:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
+    """Write a file whole or not at all. It gets the mode open() would give it (0666
+    less the umask), or keeps that of the file it replaces, as output files do:
+    mkstemp's own 0600 left the installed registry unreadable to other users."""
     import tempfile  # only an install writes here: start-up counts
+
+    from portannot.output.files import file_mode
 
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
     try:
+        os.fchmod(fd, file_mode(path))
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)

@@ -274,7 +274,7 @@ def test_summary_json_totals(env):
         assert doc["warnings"] == []
     demo = json.loads(res["demo"].stdout)
     assert demo["packets"] == 270
-    assert {r["proto"]: r["flows"] for r in demo["by_transport"]} == {
+    assert {r["transport"]: r["flows"] for r in demo["by_transport"]} == {
         "tcp": 6, "udp": 20, "sctp": 1, "dccp": 1}
 
 
@@ -295,11 +295,17 @@ def test_summary_table_says_what_the_json_says(which, env, tmp_path):
                   "Top talkers"):
         assert title in lines
     assert f"{doc['packets']:,} packets" in lines[0] and f"{doc['flows']:,} flows" in lines[0]
-    rows = {line.split()[0]: line.split()[1:] for line in lines if line.strip()}
+    rows: dict[str, list[str]] = {}
+    for line in lines:  # the first row of each name: "tcp" also leads unnamed port rows
+        if line.strip():
+            rows.setdefault(line.split()[0], line.split()[1:])
     for r in doc["by_transport"]:
-        assert rows[r["proto"]] == [f"{r['flows']:,}", f"{r['packets']:,}", f"{r['bytes']:,}"]
+        assert rows[r["transport"]] == [f"{r['flows']:,}", f"{r['packets']:,}",
+                                        f"{r['bytes']:,}"]
+    cells = [line.split() for line in lines]
     for p in u["top_responder_ports"]:
-        assert rows[p["ports"]] == [f"{p['flows']:,}", f"{p['packets']:,}", f"{p['bytes']:,}"]
+        assert [p["transport"], str(p["port"]), f"{p['flows']:,}", f"{p['packets']:,}",
+                f"{p['bytes']:,}"] in cells, p
     for t in doc["top_talkers"]:
         assert rows[t["address"]] == [f"{t[k]:,}" for k in ("flows", "sent", "received", "bytes")]
 
@@ -314,7 +320,7 @@ def test_summary_table_says_none_where_a_section_is_empty(env):
     lines = [line.strip() for line in res["text"].stdout.decode().splitlines()]
     at = lines.index("Flows without a named service: 0 (0 packets, 0 B)")
     assert lines[at + 1] == "none"
-    assert "ports" not in " ".join(lines[at:]).split()
+    assert "port" not in " ".join(lines[at:]).split()
 
 
 # ------------------------------------------------------------------ damaged input

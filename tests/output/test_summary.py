@@ -97,7 +97,7 @@ def test_summary_is_what_tsharks_frames_add_up_to(capture, iana, capsys):
     if cid not in OTHER_LENGTHS:
         assert doc["bytes"] == ref["bytes"], cid
     counts = ("packets", "bytes", "flows")
-    assert _rows(doc["by_transport"], "proto", counts) == ref["transports"], cid
+    assert _rows(doc["by_transport"], "transport", counts) == ref["transports"], cid
     ports = doc["accounting"]["ports"]  # the packets with ports are the flows' packets
     assert [ports["packets"], ports["bytes"]] == [
         sum(v[0] for v in ref["transports"].values()),
@@ -106,7 +106,9 @@ def test_summary_is_what_tsharks_frames_add_up_to(capture, iana, capsys):
     assert _rows(doc["top_talkers"], "address", ("sent", "received", "flows")) == ref["talkers"], cid
     u = doc["unnamed"]
     assert [u["packets"], u["bytes"], u["flows"]] == ref["unnamed"], cid
-    assert _rows(u["top_responder_ports"], "ports", counts) == ref["unnamed_ports"], cid
+    assert {f"{r['transport']}/{r['port']}": [r[f] for f in counts]
+            for r in u["top_responder_ports"]} == ref["unnamed_ports"], cid
+    assert all(isinstance(r["port"], int) for r in u["top_responder_ports"])
 
 
 @pytest.mark.parametrize("name", ["demo.pcap", "random-stacks.pcap"])

@@ -59,18 +59,19 @@ def _print(report: dict[str, Any]) -> None:
             return
         t = Table(box=box.SIMPLE_HEAD)
         for c in columns:
-            t.add_column(c, justify="left" if c in ("service", "proto", "address", "status",
-                                                    "ports") else "right")
+            t.add_column(c, justify="left" if c in ("service", "transport", "address",
+                                                    "status") else "right")
         for r in rows:
-            t.add_row(*[f"{r[c]:,}" if isinstance(r[c], int) else str(r[c]) for c in columns])
+            t.add_row(*[f"{r[c]:,}" if isinstance(r[c], int) and c != "port" else str(r[c])
+                        for c in columns])
         print_whole(console, t)
 
     acc = [{"status": k, **v} for k, v in report["accounting"].items()]
     table("Packet accounting by decode status", acc, ["status", "packets", "bytes"])
-    table("By transport", report["by_transport"], ["proto", "flows", "packets", "bytes"])
+    table("By transport", report["by_transport"], ["transport", "flows", "packets", "bytes"])
     table("By service", report["by_service"], ["service", "flows", "packets", "bytes"])
     table("Top talkers", report["top_talkers"], ["address", "flows", "sent", "received", "bytes"])
     u = report["unnamed"]
     table(f"Flows without a named service: {u['flows']:,} ({u['packets']:,} packets, "
-          f"{human_bytes(u['bytes'])})", u["top_responder_ports"], ["ports", "flows", "packets",
-                                                                   "bytes"])
+          f"{human_bytes(u['bytes'])})", u["top_responder_ports"],
+          ["transport", "port", "flows", "packets", "bytes"])

@@ -70,7 +70,7 @@ class Summary:
             "last_ts": acc.last_ts,
             "accounting": {name: {"packets": int(c), "bytes": int(b)} for name, c, b in
                            zip(acc.by_status(), acc.status_counts, acc.status_bytes)},
-            "by_transport": _rows("proto", TRANSPORT_NAMES, self.by_transport, None),
+            "by_transport": _rows("transport", TRANSPORT_NAMES, self.by_transport, None),
             "by_service": _rows("service", service_names, self.by_service, top),
             "top_talkers": self._talkers(top),
             "unnamed": {
@@ -78,7 +78,7 @@ class Summary:
                 "packets": int(self.unnamed[0].sum()),
                 "bytes": int(self.unnamed[1].sum()),
                 "top_responder_ports": [
-                    {"ports": f"{TRANSPORT_NAMES[k >> 16]}/{k & 0xFFFF}",
+                    {"transport": TRANSPORT_NAMES[k >> 16], "port": k & 0xFFFF,
                      **_counts(self.unnamed[:, k])}
                     for k in unnamed_keys[unnamed_rows].tolist()
                 ],

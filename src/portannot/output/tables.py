@@ -38,6 +38,11 @@ def _names(table: ServiceTable) -> pa.Array:
 
 
 def packet_batch(batch: PacketBatch, table: ServiceTable, *, with_file: bool = False) -> pa.RecordBatch:
+    """The Arrow rows of decoded packets (the columns README "Packets: columns" lists),
+    each port named from `table`. This is where numbers become typed, nullable columns:
+    a port, VLAN or flags field that does not apply is null here, not 0, so that no
+    reader takes it for port 0. `with_file` adds the `file` column (the input's index),
+    which only means something when several files are read together."""
     has_ports = batch.transport != 255
     code = np.where(has_ports, batch.transport, 0)
     src_name = table.lookup(batch.transport, batch.src_port, by="code")
@@ -79,6 +84,10 @@ FLOW_COLUMNS = (
 
 
 def flow_batch(flows: FlowColumns, table: ServiceTable) -> pa.RecordBatch:
+    """The Arrow rows of oriented flows (what aggregate.flow_columns makes of the RawFlows
+    a FlowTable hands out), with FLOW_COLUMNS, the service named from `table`. Counts
+    per direction and their sums both, and duration in seconds, so that the rows read
+    alone; TCP flags as letters (FSPA), the union of each direction's flags."""
     is_tcp = flows.transport == 0
     named = flows.service > 0
     cols = {

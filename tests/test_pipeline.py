@@ -72,7 +72,9 @@ def test_reader_error_reaches_the_consumer(tmp_path):
     bad = tmp_path / "not-a-capture.pcap"
     bad.write_bytes(b"this is not a capture file at all" * 10)
     with pytest.raises(InputError):
-        list(PacketStream([LOCAL_PCAPS / "demo.pcap", bad]))
+        list(PacketStream([bad]))
+    with pytest.raises(InputError):  # the last of several, when none could be read
+        list(PacketStream([bad, bad]))
     assert _stage_threads() == 0
 
 
@@ -193,3 +195,39 @@ def test_converted_errors_and_early_close():
     next(items)
     items.close()
     assert _stage_threads() == 0
+
+
+def test_an_unreadable_input_among_several_costs_only_itself(tmp_path):
+    """Missing, empty, not a capture: reported, skipped; the other inputs all count.
+    Only when no input can be read is the error all there is (as with one file)."""
+    demo = LOCAL_PCAPS / "demo.pcap"
+    empty = tmp_path / "empty.pcap"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.pcap"
+    text.write_text("not a capture\n")
+    alone = PacketStream([demo])
+    n_alone = sum(len(b) for b in alone)
+    stream = PacketStream([tmp_path / "missing.pcap", demo, empty, demo, text])
+    assert sum(len(b) for b in stream) == 2 * n_alone
+    acc = stream.accounting
+    assert acc.records == 2 * n_alone and acc.damaged
+    assert [w.split(":")[0] for w in acc.unreadable] == [
+        str(tmp_path / "missing.pcap"), str(empty), str(text)]
+    assert acc.warnings()[:3] == [f"{w}; skipped, the other inputs read" for w in acc.unreadable]
+    with pytest.raises(InputError, match="missing.pcap: no such file; .*empty.pcap: empty file"):
+        list(PacketStream([tmp_path / "missing.pcap", empty]))
+
+
+def test_an_unreadable_input_among_several_exits_4_with_the_others_written(tmp_path, capsys):
+    from portannot.cli import main
+
+    out = tmp_path / "flows.csv"
+    with pytest.raises(SystemExit) as exc:
+        main(["flows", "-q", "-f", "csv", "-o", str(out), str(LOCAL_PCAPS / "demo.pcap"),
+              str(tmp_path / "missing.pcap")])
+    err = capsys.readouterr().err
+    assert exc.value.code == 4
+    assert err.splitlines() == [
+        f"portannot: warning: {tmp_path / 'missing.pcap'}: no such file; skipped, the other "
+        "inputs read"]
+    assert len(out.read_text().splitlines()) == 1 + 28  # header and demo.pcap's 28 flows

@@ -21,6 +21,7 @@ from portannot.capture import CaptureReader, ReadProblem, RecordBatch
 from portannot.capture.chunks import DEFAULT_CHUNK
 from portannot.compiled import kernel
 from portannot.decode import Decoder, PacketBatch
+from portannot.errors import InputError
 from portannot.registry import ServiceTable
 from portannot.status import STATUS_NAMES, Status
 
@@ -51,6 +52,8 @@ class Accounting:
     status_counts: np.ndarray = field(default_factory=lambda: np.zeros(len(STATUS_NAMES), np.int64))
     status_bytes: np.ndarray = field(default_factory=lambda: np.zeros(len(STATUS_NAMES), np.int64))
     problems: list[ReadProblem] = field(default_factory=list)
+    #: inputs (of several) that could not be read at all, and why
+    unreadable: list[str] = field(default_factory=list)
     unsupported_links: dict[int, int] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     ts_digits: int = 6
@@ -80,13 +83,14 @@ class Accounting:
     @property
     def damaged(self) -> bool:
         """Part of the input could not be read or decoded as a capture."""
-        return bool(self.problems) or bool(self.unsupported_links)
+        return bool(self.problems) or bool(self.unsupported_links) or bool(self.unreadable)
 
     def by_status(self) -> dict[str, int]:
         return {name: int(c) for name, c in zip(STATUS_NAMES, self.status_counts)}
 
     def warnings(self) -> list[str]:
-        out = [str(p) for p in self.problems]
+        out = [f"{why}; skipped, the other inputs read" for why in self.unreadable]
+        out += [str(p) for p in self.problems]
         for lt, count in sorted(self.unsupported_links.items()):
             out.append(f"link type {lt} is not supported: {count} record(s) counted as unsupported-link")
         return out
@@ -111,12 +115,26 @@ class PacketStream:
         self._started: Iterator[PacketBatch | ReadProgress | ReadEnd] | None = None
 
     def _records(self) -> Iterator[RecordBatch | ReadProgress | ReadEnd]:
+        """Each file's records, then its ReadEnd. Of several files, one that cannot be
+        read (missing, not a capture, an I/O error) is reported in its ReadEnd and the
+        others still count: its fault must not cost theirs. Only when none can be read
+        is there nothing to report but the error (as with a single file)."""
+        failures: list[InputError] = []
         for index, path in enumerate(self.paths):
             reader = CaptureReader(path, file_index=index, chunk_size=self.chunk_size)
-            for records in reader:
-                yield ReadProgress(reader.ts_digits)
-                yield records
+            try:
+                for records in reader:
+                    yield ReadProgress(reader.ts_digits)
+                    yield records
+            except InputError as exc:
+                if len(self.paths) == 1:
+                    raise
+                failures.append(exc)
+                yield ReadEnd(reader.problems, reader.ts_digits, unreadable=str(exc))
+                continue
             yield ReadEnd(reader.problems, reader.ts_digits)
+        if failures and len(failures) == len(self.paths):
+            raise InputError("; ".join(str(e) for e in failures))
 
     def _decoded(self, items: Iterator[RecordBatch | ReadProgress | ReadEnd]
                  ) -> Iterator[PacketBatch | ReadProgress | ReadEnd]:
@@ -160,6 +178,8 @@ class PacketStream:
                     continue
                 if isinstance(item, ReadEnd):
                     acc.problems.extend(item.problems)
+                    if item.unreadable:
+                        acc.unreadable.append(item.unreadable)
                     acc.ts_digits = max(acc.ts_digits, item.ts_digits)
                     continue
                 acc.add(item)
@@ -181,6 +201,8 @@ class ReadEnd:
 
     problems: list[ReadProblem]
     ts_digits: int
+    #: why the file could not be read at all ("" if it could), one of several inputs
+    unreadable: str = ""
 
 
 _DONE = object()

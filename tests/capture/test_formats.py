@@ -343,3 +343,18 @@ def test_dropped_batches_lend_their_buffers_again(varied):
         del b
     assert got == _dpkt_frames(path)
     assert len(buffers) <= 4 and reused == batches - len(buffers) > 10
+
+
+def test_a_read_error_is_the_inputs_with_its_name():
+    """/proc/self/mem opens but refuses reads at offset 0 (EIO): the input's fault, exit
+    4 with the file named, not an output error."""
+    import os
+
+    from portannot.capture import CaptureReader
+    from portannot.errors import ExitCode, InputError
+
+    if not os.path.exists("/proc/self/mem"):
+        pytest.skip("no /proc")
+    with pytest.raises(InputError, match=r"^/proc/self/mem: read error \(") as exc:
+        list(CaptureReader("/proc/self/mem"))
+    assert exc.value.exit_code == ExitCode.INPUT_ERROR

@@ -116,7 +116,11 @@ def mappable_size(path: str) -> int | None:
 def open_stream(path: str) -> tuple[BinaryIO, str]:
     """Return (stream positioned at the capture's first byte, compression name or '')."""
     raw = _open_raw(path)
-    head = _read_prefix(raw, 6)
+    try:
+        head = _read_prefix(raw, 6)
+    except OSError as exc:  # /proc/self/mem, a device that refuses reads: the input's fault
+        raw.close()
+        raise InputError(f"{_name(path)}: read error ({exc.strerror or exc})") from None
     if not head:
         raw.close()
         raise CaptureFormatError(f"{_name(path)}: empty file")

@@ -140,9 +140,12 @@ def write_stream(stream: FlowStream | PacketStream, to_batch: Callable[[Any], An
 
 
 def finish(accounting: Accounting) -> None:
-    """Report damage met on the way; exit 3 if there was any, else 0."""
+    """Report damage met on the way; exit 4 if an input (of several) could not be read
+    at all, else 3 if there was damage, else 0."""
     for line in accounting.warnings():
         warn(line)
+    if accounting.unreadable:
+        sys.exit(int(ExitCode.INPUT_ERROR))
     sys.exit(int(ExitCode.DAMAGED_INPUT if accounting.damaged else ExitCode.OK))
 
 

@@ -13,7 +13,14 @@ from typing import Any, NoReturn
 import click
 
 from portannot import __version__
-from portannot.errors import BrokenPipeOutput, ExitCode, PortannotError
+from portannot.errors import BrokenPipeOutput, ExitCode, InputError, OutputError, PortannotError
+from portannot.output.stdio import (
+    STDIN_CLOSED,
+    STDOUT_CLOSED,
+    standard_streams,
+    stdin_closed,
+    stdout_closed,
+)
 
 #: what the user is told when the reader of our output goes away (`| head`)
 BROKEN_PIPE = "output closed early (broken pipe)"
@@ -152,6 +159,19 @@ def _route_registry_warnings() -> None:
         logger.addHandler(_RegistryWarnings())
 
 
+def check_streams(inputs: tuple[str, ...] = (), *, stdout: bool = True) -> None:
+    """Refuse, before any reading, what standard input and output cannot do: "-" given
+    twice (standard input is read once: the second would be empty, or fail), "-" when
+    standard input is closed (exit 4), and a command that prints to a closed standard
+    output (exit 5)."""
+    if sum(1 for i in inputs if i == "-") > 1:
+        raise click.UsageError("standard input ('-') can be given only once")
+    if "-" in inputs and stdin_closed():
+        raise InputError(f"<stdin>: {STDIN_CLOSED}")
+    if stdout and stdout_closed():
+        raise OutputError(STDOUT_CLOSED)
+
+
 def fail(message: str, code: ExitCode) -> None:
     """Print one line on stderr and exit with a documented code."""
     click.echo(f"portannot: {message}", err=True)
@@ -191,7 +211,8 @@ def _exit_now(code: object) -> NoReturn:
         code = 1
     status = 0 if code is None else int(code)  # type: ignore[call-overload]
     try:
-        sys.stdout.flush()
+        if sys.stdout is not None:
+            sys.stdout.flush()
     except BrokenPipeError:
         _report_broken_pipe()
         status = int(ExitCode.OUTPUT_ERROR)
@@ -199,7 +220,8 @@ def _exit_now(code: object) -> NoReturn:
         click.echo(f"portannot: {exc.strerror or exc}", err=True)
         status = int(ExitCode.OUTPUT_ERROR)
     try:
-        sys.stderr.flush()
+        if sys.stderr is not None:
+            sys.stderr.flush()
     finally:
         os._exit(status)
 
@@ -207,12 +229,18 @@ def _exit_now(code: object) -> NoReturn:
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: every known failure becomes one line and an exit code."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    with standard_streams():
+        _main(argv, debug)
+
+
+def _main(argv: list[str] | None, debug: bool) -> None:
     try:
         rv = cli.main(args=argv, prog_name="portannot", standalone_mode=False)
     except PortannotError as exc:
         if debug:
             raise
-        if isinstance(exc, BrokenPipeOutput):
+        if isinstance(exc, OutputError):
+            # what standard output still holds would fail again, a second line, at exit
             _silence_stdout()
         fail(str(exc), exc.exit_code)
     except click.exceptions.Abort:
@@ -227,6 +255,7 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as exc:
         if debug:
             raise
+        _silence_stdout()
         fail(f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""), ExitCode.OUTPUT_ERROR)
     sys.exit(int(rv or 0))
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 import numpy as np
 
-from portannot.cli.app import print_whole, registry_options, stdout_console
+from portannot.cli.app import check_streams, print_whole, registry_options, stdout_console
 from portannot.cli.common import (
     capture_inputs,
     finish,
@@ -75,6 +75,7 @@ def flows(inputs: tuple[str, ...], fmt: str, output: str | None, force: bool, qu
     packet (column direction_basis); the service is named as column
     service_basis says. Bytes are original frame lengths, as tshark counts them.
     """
+    check_streams(inputs, stdout=output in (None, "-"))
     # the output first: one refused (it exists, no --force) fails before any reading
     with output_file(fmt, output, force) as out:
         table = load_table(registry, services)

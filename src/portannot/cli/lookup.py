@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from portannot.cli.app import registry_options, stdout_console
+from portannot.cli.app import check_streams, registry_options, stdout_console
 from portannot.errors import NotFoundError
 from portannot.registry import IANA_FORMATS, PortState, Registry, ServiceRecord, load_registry
 from portannot.transport import TRANSPORT_NAMES
@@ -241,6 +241,7 @@ def lookup(
     has a record for it or it is in the dynamic range (49152-65535): "dynamic" is
     an answer; a port without either is not found.
     """
+    check_streams()
     reg = load_registry(registry, services)
     results = []
     unknown = []

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from portannot.cli.app import registry_options
+from portannot.cli.app import check_streams, registry_options
 from portannot.cli.common import (
     capture_inputs,
     finish,
@@ -37,6 +37,7 @@ def packets(inputs: tuple[str, ...], fmt: str, output: str | None, force: bool, 
 
     Rows are numbered from 1 in each file, like tshark's frame.number.
     """
+    check_streams(inputs, stdout=output in (None, "-"))
     # the output first: one refused (it exists, no --force) fails before any reading
     with output_file(fmt, output, force) as out:
         table = load_table(registry, services)

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from portannot.cli.app import print_whole, registry_options, stdout_console
+from portannot.cli.app import check_streams, print_whole, registry_options, stdout_console
 from portannot.registry import IANA_FORMATS, PortState, load_registry, resolve_source, store
 from portannot.transport import TRANSPORT_NAMES
 
@@ -60,6 +60,7 @@ def _info(registry_path: str | None, services: str | None) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
 def info(registry: str | None, services: str | None, as_json: bool) -> None:
     """Which registry is in use, its date and source, and counts per transport and state."""
+    check_streams()
     doc = _info(registry, services)
     if as_json:
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from portannot.cli.app import print_whole, registry_options, stdout_console
+from portannot.cli.app import check_streams, print_whole, registry_options, stdout_console
 from portannot.cli.common import capture_inputs, finish, reading, with_progress
 from portannot.pipeline import FlowStream
 from portannot.registry import load_table
@@ -25,6 +25,7 @@ def summary(inputs: tuple[str, ...], as_json: bool, top: int, quiet: bool,
             registry: str | None, services: str | None) -> None:
     """Packets, bytes and flows per transport and per service; top talkers; flows
     without a named service; and every packet accounted for by decode status."""
+    check_streams(inputs)
     table = load_table(registry, services)
     stream = FlowStream(inputs, table)
     with reading(stream):

@@ -1,0 +1,120 @@
+"""Standard streams made safe to write to, whatever the process was started with.
+
+- With PYTHONUNBUFFERED=1 (or `python -u`), sys.stdout.buffer is the raw file, whose
+  write() may write less than it was given (a file size limit, a signal) and report
+  only the count: callers that ignore it cut the output short and exit 0. It is
+  replaced by a BufferedWriter, which writes everything or raises, flushed after every
+  write so that the output still goes out as it is written.
+- A standard stream closed at start (`<&-`, `>&-`) is None in Python, and its file
+  descriptor free: the first file opened would take it (a capture read as standard
+  input, an output file that stray prints land in). The descriptor is held with
+  /dev/null; a closed standard output is a stream whose writes fail ("standard output
+  is closed", exit 5), and stdin_closed() tells the commands that read "-".
+
+Light (no pyarrow): the command imports it before anything else.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+STDOUT_CLOSED = "standard output is closed"
+STDIN_CLOSED = "standard input is closed"
+
+
+class WholeWriter(io.BufferedWriter):
+    """A BufferedWriter flushed after each write: every byte written, or an error."""
+
+    def write(self, data) -> int:  # type: ignore[no-untyped-def, override]
+        n = super().write(data)
+        self.flush()
+        return n
+
+
+class _ClosedRaw(io.RawIOBase):
+    """Standard output that was closed when the process started."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def isatty(self) -> bool:
+        return False
+
+    def write(self, _data) -> int:  # type: ignore[no-untyped-def, override]
+        raise OSError(errno.EBADF, STDOUT_CLOSED)
+
+
+def _fd_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+
+def stdin_closed() -> bool:
+    return sys.stdin is None or getattr(sys.stdin, "portannot_closed", False)
+
+
+def stdout_closed() -> bool:
+    return sys.stdout is None or getattr(sys.stdout, "portannot_closed", False)
+
+
+def _text(raw: io.RawIOBase, like: io.TextIOBase | None) -> io.TextIOWrapper:
+    text = io.TextIOWrapper(WholeWriter(raw), encoding=getattr(like, "encoding", None) or "utf-8",
+                            errors=getattr(like, "errors", None) or "strict",
+                            line_buffering=False, write_through=True)
+    return text
+
+
+@contextmanager
+def standard_streams() -> Iterator[None]:
+    """Make the standard streams safe (see the module's doc) for the block; then put
+    back what was there."""
+    saved = sys.stdin, sys.stdout
+    for fd, mode in ((0, os.O_RDONLY), (1, os.O_WRONLY), (2, os.O_WRONLY)):
+        if not _fd_open(fd):
+            try:
+                null = os.open(os.devnull, mode)
+                if null != fd:
+                    os.dup2(null, fd)
+                    os.close(null)
+            except OSError:
+                pass
+    if sys.stdin is None:
+        sys.stdin = io.TextIOWrapper(io.BytesIO())
+        sys.stdin.portannot_closed = True  # type: ignore[attr-defined]
+    if sys.stdout is None:
+        sys.stdout = _text(_ClosedRaw(1), None)
+        sys.stdout.portannot_closed = True  # type: ignore[attr-defined]
+    else:
+        buffer = getattr(sys.stdout, "buffer", None)
+        if isinstance(buffer, io.RawIOBase) and not isinstance(sys.stdout, _Replaced):
+            sys.stdout.flush()
+            raw = io.FileIO(buffer.fileno(), "wb", closefd=False)
+            sys.stdout = _Replaced(WholeWriter(raw), encoding=sys.stdout.encoding,
+                                   errors=sys.stdout.errors, write_through=True)
+    try:
+        yield
+    finally:
+        try:
+            sys.stdout.flush()
+        except (OSError, ValueError):
+            pass
+        sys.stdin, sys.stdout = saved
+
+
+class _Replaced(io.TextIOWrapper):
+    """Standard output over a WholeWriter (see standard_streams)."""

@@ -1,0 +1,114 @@
+"""Standard input and output as a process may be given them: unbuffered
+(PYTHONUNBUFFERED=1, common in containers), closed, or one standard input named twice.
+Each failure is one `portannot:` line and the README's exit code."""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from paths import local_capture, shared_capture
+
+from portannot.errors import ExitCode
+
+DEMO = local_capture("demo.pcap")
+
+
+def run(args: list[str], *, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, preexec=None,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "portannot", *args], stdin=stdin,
+                          stdout=stdout, stderr=subprocess.PIPE, preexec_fn=preexec,
+                          env=dict(os.environ, **(env or {})), timeout=300, check=False)
+
+
+def one_line(proc: subprocess.CompletedProcess, code: int, contains: str = "") -> str:
+    err = proc.stderr.decode(errors="replace")
+    assert proc.returncode == code, f"exit {proc.returncode}, expected {code}: {err[:500]}"
+    assert "Traceback" not in err, err
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("portannot:"), err[:500]
+    assert contains.lower() in lines[0].lower(), lines[0]
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory) -> Path:
+    data = DEMO.read_bytes()
+    path = tmp_path_factory.mktemp("big") / "big.pcap"
+    path.write_bytes(data[:24] + data[24:] * 200)
+    return path
+
+
+def _limit(size: int):
+    def apply() -> None:  # Python ignores SIGXFSZ: a write past the limit fails with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+    return apply
+
+
+UNBUFFERED = {"PYTHONUNBUFFERED": "1"}
+
+
+@pytest.mark.parametrize("args", [
+    ["packets", "-f", "jsonl"], ["packets", "-f", "csv"], ["packets"],
+    ["flows", "-f", "jsonl"], ["flows", "-f", "csv"], ["summary", "--json"],
+])
+def test_unbuffered_standard_output_is_written_whole_or_fails(tmp_path, big, args):
+    """A raw standard output writes less than it is given at the size limit and
+    says so only by the count: ignored, the output was cut short with exit 0."""
+    limit = 2048 if args[0] == "summary" else 16 << 10
+    with open(tmp_path / "out", "wb") as out:
+        proc = run([*args, str(big)], stdout=out, preexec=_limit(limit), env=UNBUFFERED)
+    one_line(proc, ExitCode.OUTPUT_ERROR, contains="file too large")
+
+
+@pytest.mark.parametrize("args", [["packets", "-f", "jsonl"], ["flows", "-f", "jsonl"]])
+def test_unbuffered_broken_pipe_exits_5(args):
+    """`| head -1`: the reader takes a line and goes away while a write is under way
+    (1kxun's rows are one batch: one write, cut short by the pipe, and no other)."""
+    proc = subprocess.Popen([sys.executable, "-m", "portannot", *args,
+                             str(shared_capture("ndpi/1kxun.pcap"))],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=dict(os.environ, **UNBUFFERED))
+    assert proc.stdout is not None and proc.stdout.readline().startswith(b"{")
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=300)
+    one_line(subprocess.CompletedProcess(args, proc.returncode, b"", err),
+             ExitCode.OUTPUT_ERROR, contains="broken pipe")
+
+
+def test_unbuffered_output_is_the_buffered_output():
+    args = ["packets", "-f", "jsonl", str(DEMO)]
+    assert run(args, env=UNBUFFERED).stdout == run(args).stdout
+
+
+@pytest.mark.parametrize("command", ["packets", "flows", "summary"])
+def test_standard_input_given_twice_is_a_usage_error(command):
+    with open(DEMO, "rb") as f:
+        proc = run([command, "-", "-"], stdin=f)
+    one_line(proc, ExitCode.USAGE, contains="only once")
+
+
+@pytest.mark.parametrize("command", ["packets", "flows", "summary"])
+def test_closed_standard_input(command):
+    proc = run([command, "-"], preexec=lambda: os.close(0))
+    one_line(proc, ExitCode.INPUT_ERROR, contains="standard input is closed")
+
+
+@pytest.mark.parametrize("args", [["packets"], ["packets", "-f", "jsonl"], ["flows"],
+                                  ["summary"], ["lookup", "80"], ["registry", "info"]])
+def test_closed_standard_output(args):
+    if args[0] in ("packets", "flows", "summary"):
+        args = [*args, str(DEMO)]
+    proc = run(args, preexec=lambda: os.close(1))
+    one_line(proc, ExitCode.OUTPUT_ERROR, contains="standard output is closed")
+
+
+def test_closed_standard_output_does_not_stop_a_file_output(tmp_path):
+    out = tmp_path / "flows.csv"
+    proc = run(["flows", str(DEMO), "-f", "csv", "-o", str(out)], preexec=lambda: os.close(1))
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_text().startswith('"flow_id"')

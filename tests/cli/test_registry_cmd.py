@@ -191,3 +191,30 @@ def test_installed_registry_gets_the_umask_mode(
     assert {p.name for p in files} == {"installed.json", "service-names-port-numbers.xml"}
     assert {p.name: p.stat().st_mode & 0o777 for p in files} == dict.fromkeys(
         (p.name for p in files), 0o666 & ~umask)
+
+
+@pytest.mark.parametrize("url", ["notaurl", "http://[::1", "http://"])
+def test_update_bad_url_is_one_line_exit_6(capsys: pytest.CaptureFixture[str], url: str) -> None:
+    """urllib refuses these when the request is made, before any connection: that was
+    a traceback (the request was built outside the error handling)."""
+    code, _out, err = run(capsys, "registry", "update", "--url", url, "--timeout", "5")
+    assert code == 6, err
+    assert len(err.splitlines()) == 1 and err.startswith(f"portannot: {url}: download failed")
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "0", "-1", "soon"])
+def test_update_timeout_must_be_finite_and_positive(
+    capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    code, _out, err = run(capsys, "registry", "update", "--url", "http://127.0.0.1:1/x",
+                          "--timeout", value)
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and "--timeout" in err
+
+
+def test_download_with_an_infinite_timeout_is_a_registry_error() -> None:
+    from portannot.errors import RegistryError
+    from portannot.registry import store
+
+    with pytest.raises(RegistryError, match="download failed"):
+        store.download("http://127.0.0.1:1/x", timeout=float("inf"))

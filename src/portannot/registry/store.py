@@ -258,8 +258,9 @@ def download(url: str, timeout: float = 60.0) -> Download:
     import urllib.error
     import urllib.request
 
-    request = urllib.request.Request(url, headers={"User-Agent": f"portannot/{__version__}"})
     try:
+        # a URL Request refuses (no scheme, a broken IPv6 host) is a failed download too
+        request = urllib.request.Request(url, headers={"User-Agent": f"portannot/{__version__}"})
         with urllib.request.urlopen(request, timeout=timeout) as response:
             data = response.read(MAX_DOWNLOAD + 1)
             expected = response.headers.get("Content-Length")
@@ -270,7 +271,8 @@ def download(url: str, timeout: float = 60.0) -> Download:
         raise RegistryError(
             f"{url}: download incomplete ({len(exc.partial)} bytes, then the connection ended)"
         ) from None
-    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError,
+            OverflowError) as exc:
         reason = getattr(exc, "reason", None) or str(exc) or exc.__class__.__name__
         raise RegistryError(f"{url}: download failed: {reason}") from None
     if len(data) > MAX_DOWNLOAD:

@@ -145,3 +145,20 @@ def test_api_summary_is_the_commands(iana, capsys):
         command = json.loads(capsys.readouterr().out)
         api = portannot.summary(paths if len(paths) > 1 else paths[0], registry=registry, top=7)
         assert json.loads(json.dumps(api)) == command
+
+
+def test_json_names_a_file_whose_name_is_not_utf8(tmp_path):
+    """A file name's bytes that are not UTF-8 reached the JSON as themselves (0xE9),
+    which made the document invalid: they are backslash escapes in it."""
+    import os
+    import subprocess
+    import sys
+
+    name = os.path.join(os.fsencode(tmp_path), b"caf\xe9.pcap")
+    with open(name, "wb") as f:
+        f.write(local_capture("demo.pcap").read_bytes())
+    proc = subprocess.run([sys.executable, "-m", "portannot", "summary", "--json", name],
+                          capture_output=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout.decode("utf-8"))  # strict UTF-8: valid JSON text
+    assert report["files"] == [os.fsdecode(tmp_path) + "/caf\\xe9.pcap"]

@@ -10,6 +10,7 @@ with it).
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,6 +27,13 @@ if TYPE_CHECKING:
     from portannot.registry import ServiceTable
 
 NONE = "(none)"
+
+
+def text_path(path: str) -> str:
+    """A file name as text: bytes that are not UTF-8 (which os.fsdecode keeps as lone
+    surrogates, and JSON cannot hold: written out, they made the document invalid)
+    as backslash escapes, b'caf\\xe9.pcap' -> 'caf\\\\xe9.pcap'."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 class Summary:
@@ -62,7 +70,7 @@ class Summary:
         unnamed_keys = np.flatnonzero(self.unnamed[2])
         unnamed_rows = _ranked(self.unnamed[:, unnamed_keys], top)
         return {
-            "files": acc.files,
+            "files": [text_path(f) for f in acc.files],
             "packets": acc.records,
             "bytes": acc.bytes,
             "flows": stream.flow_count,
@@ -83,7 +91,7 @@ class Summary:
                     for k in unnamed_keys[unnamed_rows].tolist()
                 ],
             },
-            "warnings": acc.warnings(),
+            "warnings": [text_path(w) for w in acc.warnings()],
         }
 
     def _talkers(self, top: int) -> list[dict[str, Any]]:

@@ -69,7 +69,8 @@ def test_no_paths_is_an_error_not_an_empty_table(call: str, tmp_path: Path) -> N
 
 @pytest.mark.parametrize("call", ["flows", "iter_flows"])
 @pytest.mark.parametrize("which", ["idle_timeout", "active_timeout"])
-@pytest.mark.parametrize("value", [0, 0.0, -1, -0.5, float("nan"), float("inf"), 1e10])
+@pytest.mark.parametrize("value", [0, 0.0, -1, -0.5, float("nan"), float("inf"), 1e10,
+                                   1e-10, 9e-10])  # less than 1 ns: 0 ns, none
 def test_a_timeout_that_is_no_timeout_is_refused(call: str, which: str, value: float) -> None:
     """0, negatives and NaN used to mean "no timeout" silently (the flow table reads 0
     as none), where the command refuses them; infinity failed deep in the flow table."""
@@ -88,6 +89,7 @@ def test_a_valid_timeout_splits_flows() -> None:
     demo = local_capture("demo.pcap")
     whole = portannot.flows(demo).num_rows
     assert portannot.flows(demo, idle_timeout=1e-6).num_rows > whole
+    assert portannot.flows(demo, active_timeout=1e-9).num_rows > whole  # 1 ns, the least
     assert portannot.flows(demo, idle_timeout=1e9, active_timeout=1e9).num_rows == whole
 
 

@@ -38,6 +38,8 @@ ServicesFile = str | PathLike[str] | None
 #: the longest timeout, in seconds (31 years): the flow table counts in int64
 #: nanoseconds; the command's --idle-timeout and --active-timeout have the same bound
 MAX_TIMEOUT = 1e9
+#: the shortest timeout, in seconds: one nanosecond, the flow table's unit
+MIN_TIMEOUT = 1e-9
 
 
 def _table(registry: RegistryChoice, services: ServicesFile) -> ServiceTable:
@@ -78,9 +80,10 @@ def _timeout(name: str, value: float | None) -> float | None:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number of seconds or None, not {type(value).__name__}")
     seconds = float(value)
-    if not (math.isfinite(seconds) and 0 < seconds <= MAX_TIMEOUT):
-        raise ValueError(f"{name} must be more than 0 and at most {MAX_TIMEOUT:.0f} seconds "
-                         f"(None for no timeout), not {value!r}")
+    # the table counts whole nanoseconds: less than one became 0, no timeout at all
+    if not (math.isfinite(seconds) and MIN_TIMEOUT <= seconds <= MAX_TIMEOUT):
+        raise ValueError(f"{name} must be at least {MIN_TIMEOUT:g} (1 ns) and at most "
+                         f"{MAX_TIMEOUT:.0f} seconds (None for no timeout), not {value!r}")
     return seconds
 
 

@@ -138,7 +138,8 @@ def test_a_group_without_a_command_shows_its_help(args, capsys):
     assert (captured.out + captured.err).startswith("Usage: portannot")
 
 
-@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "-1", "1e10", "soon"])
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "-1", "1e10", "soon",
+                                   "1e-10", "1e-12"])  # less than 1 ns: 0 ns, none
 @pytest.mark.parametrize("option", ["--idle-timeout", "--active-timeout"])
 def test_a_timeout_must_be_a_finite_positive_number(option, value, capsys):
     """click's FloatRange let nan and inf through, and the flow table then failed with a

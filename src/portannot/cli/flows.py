@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 #: the longest timeout, in seconds (as api.MAX_TIMEOUT: the flow table counts in int64 ns)
 MAX_TIMEOUT = 1e9
+#: the shortest, one nanosecond (as api.MIN_TIMEOUT)
+MIN_TIMEOUT = 1e-9
 
 
 class Seconds(click.ParamType):
@@ -43,9 +45,10 @@ class Seconds(click.ParamType):
             seconds = float(value)
         except (TypeError, ValueError):
             self.fail(f"{value!r} is not a number of seconds", param, ctx)
-        if not (math.isfinite(seconds) and 0 < seconds <= MAX_TIMEOUT):
-            self.fail(f"{value}: a timeout is more than 0 and at most {MAX_TIMEOUT:.0f} "
-                      "seconds", param, ctx)
+        # the flow table counts whole nanoseconds: less than one became 0, no timeout
+        if not (math.isfinite(seconds) and MIN_TIMEOUT <= seconds <= MAX_TIMEOUT):
+            self.fail(f"{value}: a timeout is at least {MIN_TIMEOUT:g} (1 ns) and at most "
+                      f"{MAX_TIMEOUT:.0f} seconds", param, ctx)
         return seconds
 
 

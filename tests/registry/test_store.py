@@ -155,3 +155,37 @@ def test_install_validates_before_replacing(fixtures: Path, tmp_path: Path) -> N
         "service-names-port-numbers.xml",
     ]
     assert load_table().state_at("tcp", 0) == PortState.RESERVED
+
+
+def _fifo_of(path: Path, data: bytes) -> Path:
+    """A FIFO (as `<(cat FILE)` gives) that hands out `data` once, to one reader."""
+    import threading
+
+    fifo = path / f"reg-{len(list(path.iterdir()))}.fifo"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with open(fifo, "wb") as f:
+            f.write(data)
+
+    threading.Thread(target=feed, daemon=True).start()
+    return fifo
+
+
+def test_registry_and_services_from_a_pipe(fixtures: Path, tmp_path: Path) -> None:
+    """`--registry <(zcat ...)`: any readable path but a directory works; is_file()
+    called a FIFO "not found". A pipe cannot be cached (nothing tells whether it gives
+    the same again): it is parsed, and nothing is saved."""
+    services = b"localweb 80/tcp\n"
+    fifo = _fifo_of(tmp_path, (fixtures / "wireshark-services").read_bytes())
+    table = load_table(fifo, _fifo_of(tmp_path, services))
+    assert table.name_at("tcp", 80) == "localweb" and table.name_at("udp", 3306) == "mysql"
+    assert not (store.cache_dir() / "tables").exists()
+    assert load_registry(_fifo_of(tmp_path, services)).format == "services"
+
+
+def test_a_directory_is_not_a_registry(tmp_path: Path) -> None:
+    with pytest.raises(RegistryError, match="is a directory"):
+        resolve_source(tmp_path)
+    with pytest.raises(RegistryError, match="not found"):
+        resolve_source(tmp_path / "nope")

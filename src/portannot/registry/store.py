@@ -18,6 +18,7 @@ import datetime as _dt
 import json
 import logging
 import os
+import stat
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,16 +132,32 @@ def resolve_source(registry: str | os.PathLike[str] | None = None) -> RegistrySo
     """Pick the registry by the order of README "Choosing a registry"."""
     if registry is not None:
         path = Path(registry)
-        if not path.is_file():
-            raise RegistryError(f"{path}: registry file not found")
+        _check_readable(path, "registry file")
         return RegistrySource(path, "option", str(path))
     env = os.environ.get(ENV_REGISTRY)
     if env:
         path = Path(env)
-        if not path.is_file():
-            raise RegistryError(f"{path}: registry file not found (from ${ENV_REGISTRY})")
+        _check_readable(path, "registry file", f" (from ${ENV_REGISTRY})")
         return RegistrySource(path, "env", str(path))
     return installed_source() or snapshot_source()
+
+
+def _check_readable(path: Path, what: str, where: str = "") -> None:
+    """A file given by name may be anything readable but a directory: a regular file, a
+    FIFO or a /dev/fd/N (`--registry <(zcat services.gz)`); is_file() refused those."""
+    if path.is_dir():
+        raise RegistryError(f"{path}: is a directory, not a {what}{where}")
+    if not path.exists():
+        raise RegistryError(f"{path}: {what} not found{where}")
+
+
+def _regular(path: str | os.PathLike[str]) -> bool:
+    """A file the table cache can key: a pipe has no size or time that says whether
+    what it gives next is what it gave before."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 # -- records -------------------------------------------------------------------
@@ -218,8 +235,13 @@ def load_table(
     home) only costs the parse each time.
     """
     src = resolve_source(registry)
-    if services is not None and not Path(services).is_file():
-        raise RegistryError(f"{services}: services file not found")
+    if services is not None:
+        _check_readable(Path(services), "services file")
+    cacheable = _regular(src.path) and (services is None or _regular(services))
+    if not cacheable:  # a pipe is read once, and parsed
+        table = load_registry(registry, services).table()
+        table.meta["kind"] = src.kind
+        return table
     path = cache_path(src, services)
     if path.is_file():
         try:

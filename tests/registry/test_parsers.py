@@ -334,3 +334,39 @@ def test_services_empty_protocol_is_malformed_and_ddp_is_not_ours() -> None:
 def test_parse_bytes_names_the_origin() -> None:
     with pytest.raises(RegistryError, match="^http://x/y: "):
         parse_bytes(b"hello world", "http://x/y")
+
+
+def test_a_services_file_with_a_latin1_comment_is_read_with_a_warning(
+    tmp_path, caplog
+) -> None:
+    """One byte that is not UTF-8 (a Latin-1 'ç' in a comment) refused the whole file:
+    in a services or nmap-services file it is read as U+FFFD, the line named in a
+    warning, every record kept; on the cached table's later loads too."""
+    import logging
+
+    from portannot.registry import load_table, parse_bytes
+
+    data = b"# fran\xe7ais\nhttp 80/tcp # caf\xe9\nssh 22/tcp\n"
+    parsed = parse_bytes(data, "latin.services")
+    assert [r.name for r in parsed.records] == ["http", "ssh"] and not parsed.problems
+    assert parsed.notes == ["latin.services:1: not UTF-8 text (byte 0xe7) (and 1 more "
+                            "line(s)): read with U+FFFD in place of the bytes that are not"]
+    path = tmp_path / "latin.services"
+    path.write_bytes(data)
+    for _ in range(2):  # parsed, then from the cache
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="portannot.registry"):
+            assert load_table(path).name_at("tcp", 22) == "ssh"
+        assert [r.getMessage() for r in caplog.records] == [
+            f"{path}:1: not UTF-8 text (byte 0xe7) (and 1 more line(s)): read with U+FFFD "
+            "in place of the bytes that are not"]
+
+
+def test_an_iana_csv_that_is_not_utf8_is_refused(fixtures) -> None:
+    """The IANA CSV and XML are UTF-8 by definition: a byte that is not is damage."""
+    from portannot.errors import RegistryError
+    from portannot.registry import parse_bytes
+
+    data = (fixtures / "seed.csv").read_bytes() + b"\xe9\n"
+    with pytest.raises(RegistryError, match=r"seed.csv:\d+: not UTF-8 text \(byte 0xe9\)"):
+        parse_bytes(data, "seed.csv")

@@ -217,6 +217,8 @@ class ParseResult:
     people: dict[str, Person] = field(default_factory=dict)
     date: str = ""
     problems: list[ParseProblem] = field(default_factory=list)
+    #: warnings that skip no record (a services file's line read with U+FFFD)
+    notes: list[str] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[ServiceRecord]:
         return iter(self.records)

@@ -166,13 +166,15 @@ def _regular(path: str | os.PathLike[str]) -> bool:
 def _report(parsed: ParseResult) -> list[str]:
     """Skipped records are counted and reported, never dropped silently; the warning
     is returned too, for the cached table to repeat it on every later run."""
+    for note in parsed.notes:
+        log.warning("%s", note)
     if not parsed.problems:
-        return []
+        return list(parsed.notes)
     first = parsed.problems[0]
     more = f" (and {len(parsed.problems) - 1} more)" if len(parsed.problems) > 1 else ""
     message = f"{parsed.path}: {len(parsed.problems)} record(s) skipped; first: {first}{more}"
     log.warning("%s", message)
-    return [message]
+    return [*parsed.notes, message]
 
 
 def load_registry(

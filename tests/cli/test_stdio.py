@@ -112,3 +112,21 @@ def test_closed_standard_output_does_not_stop_a_file_output(tmp_path):
     proc = run(["flows", str(DEMO), "-f", "csv", "-o", str(out)], preexec=lambda: os.close(1))
     assert proc.returncode == 0, proc.stderr
     assert out.read_text().startswith('"flow_id"')
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "jsonl"])
+def test_an_unreadable_input_prints_nothing_on_standard_output(tmp_path, fmt):
+    """The packets table printed its header, then found the input missing."""
+    proc = run(["packets", "-f", fmt, str(tmp_path / "nope.pcap")])
+    one_line(proc, ExitCode.INPUT_ERROR, contains="nope.pcap")
+    assert proc.stdout == b""
+
+
+def test_the_packets_table_of_a_capture_without_packets_is_its_header(tmp_path):
+    empty = tmp_path / "header-only.pcap"
+    empty.write_bytes(DEMO.read_bytes()[:24])
+    proc = run(["packets", str(empty)])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == [b"number", b"ts", b"length", b"transport", b"src_addr",
+                                   b"src_port", b"dst_addr", b"dst_port", b"src_service",
+                                   b"dst_service", b"status"]

@@ -63,11 +63,18 @@ def _print_table(stream: PacketStream, table, quiet: bool, out: Output | None) -
     header = " ".join(c.rjust(WIDTHS[c]) if c in RIGHT else c.ljust(WIDTHS[c])
                       for c in TABLE_COLUMNS)
     write = out.stream.write if out else _write
-    write(memoryview(header.rstrip().encode() + b"\n"))
+    # the header once the inputs have given something (or ended well): an input that
+    # cannot be read is its error alone, with no header above nothing on stdout
+    head: memoryview | None = memoryview(header.rstrip().encode() + b"\n")
     for batch in with_progress(stream, stream.accounting, quiet):
         text = textual(packet_batch(batch, table).select(list(TABLE_COLUMNS)),
                        stream.accounting.ts_digits)
-        write(aligned_lines(text, WIDTHS, RIGHT))
+        lines = aligned_lines(text, WIDTHS, RIGHT)
+        if head is not None:
+            lines, head = memoryview(head.tobytes() + lines.tobytes()), None
+        write(lines)
+    if head is not None:
+        write(head)
 
 
 def _write(lines: memoryview) -> None:

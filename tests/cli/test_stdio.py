@@ -130,3 +130,15 @@ def test_the_packets_table_of_a_capture_without_packets_is_its_header(tmp_path):
     assert proc.stdout.split() == [b"number", b"ts", b"length", b"transport", b"src_addr",
                                    b"src_port", b"dst_addr", b"dst_port", b"src_service",
                                    b"dst_service", b"status"]
+
+
+def test_disk_full_under_parquet_on_standard_output_is_one_line():
+    """The error, then the same failure again from the flush at exit: two lines."""
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    with open("/dev/full", "wb") as full:
+        proc = subprocess.run([sys.executable, "-m", "portannot", "packets", "-f", "parquet",
+                               str(DEMO)], stdout=full, stderr=subprocess.PIPE, env=env,
+                              check=False, timeout=300)
+    one_line(proc, ExitCode.OUTPUT_ERROR, contains="no space left")

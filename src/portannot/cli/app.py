@@ -28,6 +28,12 @@ BROKEN_PIPE = "output closed early (broken pipe)"
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
+class Interrupted(PortannotError):
+    """Ctrl-C (SIGINT) while a command ran."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+
 class LazyGroup(click.Group):
     """Each sub-command's module is imported only when that command runs (or help
     lists it): `flows` does not pay for `lookup`'s imports, nor `--version` for any."""
@@ -49,6 +55,10 @@ class LazyGroup(click.Group):
             return super().invoke(ctx)
         except BrokenPipeError:
             raise BrokenPipeOutput(BROKEN_PIPE) from None
+        except KeyboardInterrupt:
+            # click turns it into Abort after printing an empty line on stderr: a second
+            # line above ours
+            raise Interrupted("interrupted") from None
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.lazy:

@@ -266,3 +266,21 @@ def test_text_output_prints_registry_values_as_they_are(
         assert name in out
         assert desc in out
         assert notes in out
+
+
+@pytest.mark.parametrize("query", ["65536", "99999999999999999999999", "9" * 5000,
+                                   "70000/tcp", "", "  "])
+def test_a_port_past_65535_or_an_empty_query_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], query: str
+) -> None:
+    """Past five digits a port query read as a name "not in the registry" (exit 1)."""
+    code, _out, err = run(capsys, "lookup", query)
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and err.startswith("portannot: error:")
+
+
+def test_a_port_is_ascii_digits(capsys: pytest.CaptureFixture[str]) -> None:
+    """\\d matched any script's digits: Arabic-Indic "٨٠" was port 80."""
+    code, _out, err = run(capsys, "lookup", "\u0668\u0660")
+    assert code == 1 and "not in the registry" in err
+    assert run(capsys, "lookup", "00080/tcp")[0] == 0

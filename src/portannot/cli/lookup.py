@@ -14,7 +14,9 @@ from portannot.errors import NotFoundError
 from portannot.registry import IANA_FORMATS, PortState, Registry, ServiceRecord, load_registry
 from portannot.transport import TRANSPORT_NAMES
 
-_PORT_QUERY = re.compile(r"^(\d{1,5})(?:/([A-Za-z]+))?$")
+#: ASCII digits only (\d takes any script's: "٨٠" was port 80), any number of them, so that
+#: every all-digit query past 65535 is the usage error, not a name "not in the registry"
+_PORT_QUERY = re.compile(r"^([0-9]+)(?:/([A-Za-z]+))?$")
 
 
 @dataclass
@@ -118,12 +120,21 @@ def _entries(
     return out
 
 
+def _port(digits: str) -> int:
+    """The port the digits say; past 65535, 65536 (int() refuses thousands of digits)."""
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= 5 else 65536
+
+
 def resolve_query(registry: Registry, query: str) -> tuple[list[Entry], list[dict[str, Any]]]:
     """Entries for one query, plus bare per-transport states for a port without records."""
+    if not query.strip():
+        raise click.BadParameter("an empty query (a port, PORT/TRANSPORT or a name)",
+                                 param_hint="QUERY")
     match = _PORT_QUERY.match(query.strip())
     if not match:
         return _entries(registry, registry.by_name(query.strip())), []
-    port = int(match.group(1))
+    port = _port(match.group(1))
     if port > 65535:
         raise click.BadParameter(f"{query}: port beyond 65535", param_hint="QUERY")
     proto = match.group(2)
@@ -209,7 +220,7 @@ def _why_unknown(registry: Registry, query: str) -> str:
     match = _PORT_QUERY.match(query.strip())
     if not match:
         return f"{query} (no service name or alias)"
-    port = int(match.group(1))
+    port = _port(match.group(1))
     transports = [match.group(2).lower()] if match.group(2) else list(TRANSPORT_NAMES)
     if registry.format in IANA_FORMATS:
         if not port:  # IANA reserves port 0 everywhere: never "unassigned"

@@ -358,3 +358,16 @@ def test_a_read_error_is_the_inputs_with_its_name():
     with pytest.raises(InputError, match=r"^/proc/self/mem: read error \(") as exc:
         list(CaptureReader("/proc/self/mem"))
     assert exc.value.exit_code == ExitCode.INPUT_ERROR
+
+
+def test_garbage_after_a_whole_gzip_stream_costs_no_record(tmp_path):
+    """The gzip stream is whole; only what follows it is not gzip. Every record is read
+    (a read filling its piece past the stream's end took the last ones down with it),
+    and the garbage is reported."""
+    demo = local_capture("demo.pcap")
+    path = tmp_path / "demo.pcap.gz"
+    path.write_bytes(gzip.compress(demo.read_bytes()) + b"GARBAGE AFTER THE STREAM")
+    whole = sum(len(b) for b in CaptureReader(demo))
+    reader = CaptureReader(path)
+    assert sum(len(b) for b in reader) == whole
+    assert [p.message.split(" (")[0] for p in reader.problems] == ["compressed stream is damaged"]

@@ -31,12 +31,23 @@ class ChunkWindow:
         self.stream_errors = stream_errors
         self.error: BaseException | None = None
         self.piece = COMPRESSED_PIECE if stream_errors else 1 << 62
+        self._step = getattr(stream, "readinto1", None) if stream_errors else None
         self.buf = np.empty(max(chunk_size, 4096), dtype=np.uint8)
         self.start = 0  #: first unconsumed byte in buf
         self.end = 0  #: one past the last valid byte in buf
         self.base = 0  #: file offset of buf[0]
         self.eof = False
         self._spare: list[np.ndarray] = []
+
+    def _read_into(self, view: memoryview) -> int:
+        """One read. A compressed stream that can is read with readinto1, one step of
+        its decompressor at a time: readinto goes on filling the piece, so a failure
+        after a complete stream (garbage after the last gzip member) would lose the
+        stream's last bytes with it. (pyarrow's zstd and LZ4 streams have no such
+        step: there the piece in progress is lost.)"""
+        if self._step is not None:
+            return self._step(view)
+        return self.stream.readinto(view)
 
     @property
     def available(self) -> int:
@@ -64,7 +75,7 @@ class ChunkWindow:
             view = memoryview(self.buf)
             while self.end < self.buf.shape[0] and not self.eof:
                 try:
-                    got = self.stream.readinto(view[self.end : self.end + self.piece])
+                    got = self._read_into(view[self.end : self.end + self.piece])
                 except self.stream_errors as exc:
                     self.error = exc
                     self.eof = True

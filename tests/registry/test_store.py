@@ -189,3 +189,20 @@ def test_a_directory_is_not_a_registry(tmp_path: Path) -> None:
         resolve_source(tmp_path)
     with pytest.raises(RegistryError, match="not found"):
         resolve_source(tmp_path / "nope")
+
+
+@pytest.mark.parametrize("meta", ['{"file": 5}', "not json", "[1, 2]", '{"file": "gone.csv"}',
+                                  '{"file": "../../../etc/passwd"}'])
+def test_damaged_install_metadata_warns_and_falls_back_to_the_snapshot(
+    meta: str, fixtures: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = store.installed_dir()
+    folder.mkdir(parents=True)
+    (folder / "installed.json").write_text(meta)
+    store._warned.clear()
+    with caplog.at_level("WARNING", logger="portannot.registry"):
+        assert resolve_source().kind == "snapshot"
+    assert "the installed registry is damaged or gone" in caplog.text
+    # and `registry update` installs over it
+    store.update(file=fixtures / "seed.csv", min_records=10)
+    assert resolve_source().kind == "installed"

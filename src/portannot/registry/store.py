@@ -98,12 +98,18 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 
 def installed_source() -> RegistrySource | None:
-    """The registry `registry update` installed, if any (and its file still exists)."""
-    meta = _read_json(installed_dir() / INSTALLED_META)
-    if not meta or "file" not in meta:
+    """The registry `registry update` installed, if any. Metadata that cannot be read
+    or names no file there is warned about, once a run, and the shipped snapshot used:
+    names from it beat none."""
+    where = installed_dir() / INSTALLED_META
+    if not where.exists():
         return None
-    path = installed_dir() / meta["file"]
-    if not path.is_file():
+    meta = _read_json(where)
+    name = meta.get("file") if isinstance(meta, dict) else None
+    path = installed_dir() / name if isinstance(name, str) and name else None
+    if path is None or path.parent != installed_dir() or not path.is_file():
+        _warn_once(f"{where}: the installed registry is damaged or gone (run `portannot "
+                   "registry update` again); using the shipped snapshot")
         return None
     return RegistrySource(
         path,
@@ -112,6 +118,15 @@ def installed_source() -> RegistrySource | None:
         meta.get("date", ""),
         meta,
     )
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        log.warning("%s", message)
 
 
 def snapshot_source() -> RegistrySource:
@@ -393,8 +408,9 @@ def install(
             "sha256": hashlib.sha256(data).hexdigest(),
         }
         _write_atomic(folder / INSTALLED_META, (json.dumps(meta, indent=2) + "\n").encode())
-        if old and old.get("file") and old["file"] != name:
-            (folder / old["file"]).unlink(missing_ok=True)
+        stale = old.get("file") if isinstance(old, dict) else None
+        if isinstance(stale, str) and stale and stale != name and "/" not in stale:
+            (folder / stale).unlink(missing_ok=True)
     except OSError as exc:
         raise RegistryError(
             f"{folder}: cannot install the registry ({exc.strerror or exc})"

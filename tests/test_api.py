@@ -229,7 +229,9 @@ def test_the_package_is_marked_typed() -> None:
     """py.typed (PEP 561) ships with the package, so type checkers read its hints."""
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
-    root = Path(portannot.__file__).parent
-    assert (root / "py.typed").is_file()
-    project = tomllib.loads((root.parents[1] / "pyproject.toml").read_text())
+    from paths import REPO
+
+    # the package as installed (site-packages in CI, src/ in a development install)
+    assert (Path(portannot.__file__).parent / "py.typed").is_file()
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
     assert "py.typed" in project["tool"]["setuptools"]["package-data"]["portannot"]

@@ -37,6 +37,9 @@ from tshark_oracle import (
 import portannot
 
 PARAMS = capture_params()
+#: damaged captures are part of the set; what portannot.flows() warns of them is tested
+#: in tests/test_api.py, here it is only noise
+pytestmark = pytest.mark.filterwarnings("ignore::portannot.CaptureWarning")
 
 @pytest.fixture(scope="module", autouse=True)
 def _tshark_all():

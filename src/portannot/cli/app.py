@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import gc
 import logging
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -304,3 +305,25 @@ def _report_broken_pipe() -> None:
 def _quiet_broken_pipe() -> None:
     _report_broken_pipe()
     sys.exit(int(ExitCode.OUTPUT_ERROR))
+
+
+class Seconds(click.ParamType):
+    """A number of seconds within [minimum, maximum]. click's FloatRange lets "nan"
+    and "inf" through (no comparison fails on them): the flow table then failed on
+    converting them to nanoseconds, a socket with a traceback (inf) or not at all."""
+
+    name = "seconds"
+
+    def __init__(self, minimum: float, maximum: float) -> None:
+        self.minimum, self.maximum = minimum, maximum
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> float:
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not (math.isfinite(seconds) and self.minimum <= seconds <= self.maximum):
+            self.fail(f"{value}: a timeout is at least {self.minimum:g} and at most "
+                      f"{self.maximum:g} seconds", param, ctx)
+        return seconds

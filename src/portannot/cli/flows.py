@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import io
-import math
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 import numpy as np
 
-from portannot.cli.app import check_streams, print_whole, registry_options, stdout_console
+from portannot.cli.app import (
+    Seconds,
+    check_streams,
+    print_whole,
+    registry_options,
+    stdout_console,
+)
 from portannot.cli.common import (
     capture_inputs,
     finish,
@@ -32,27 +37,8 @@ MAX_TIMEOUT = 1e9
 MIN_TIMEOUT = 1e-9
 
 
-class Seconds(click.ParamType):
-    """A timeout: a finite number of seconds above 0. click's FloatRange lets "nan" and
-    "inf" through (no comparison fails on them), and the flow table then failed with a
-    traceback on converting them to nanoseconds."""
-
-    name = "seconds"
-
-    def convert(self, value: Any, param: click.Parameter | None,
-                ctx: click.Context | None) -> float:
-        try:
-            seconds = float(value)
-        except (TypeError, ValueError):
-            self.fail(f"{value!r} is not a number of seconds", param, ctx)
-        # the flow table counts whole nanoseconds: less than one became 0, no timeout
-        if not (math.isfinite(seconds) and MIN_TIMEOUT <= seconds <= MAX_TIMEOUT):
-            self.fail(f"{value}: a timeout is at least {MIN_TIMEOUT:g} (1 ns) and at most "
-                      f"{MAX_TIMEOUT:.0f} seconds", param, ctx)
-        return seconds
-
-
-TIMEOUT = Seconds()
+# the flow table counts whole nanoseconds: less than one became 0, which is no timeout
+TIMEOUT = Seconds(MIN_TIMEOUT, MAX_TIMEOUT)
 
 
 @click.command()

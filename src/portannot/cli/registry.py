@@ -3,31 +3,22 @@
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 import click
 
-from portannot.cli.app import check_streams, print_whole, registry_options, stdout_console
+from portannot.cli.app import (
+    Seconds,
+    check_streams,
+    print_whole,
+    registry_options,
+    stdout_console,
+)
 from portannot.registry import IANA_FORMATS, PortState, load_registry, resolve_source, store
 from portannot.transport import TRANSPORT_NAMES
 
-
-class Timeout(click.ParamType):
-    """A download timeout: a finite number of seconds above 0. float lets "nan", "inf"
-    and 0 through, and the socket then failed with a traceback (inf) or not at all."""
-
-    name = "seconds"
-
-    def convert(self, value: Any, param: click.Parameter | None,
-                ctx: click.Context | None) -> float:
-        try:
-            seconds = float(value)
-        except (TypeError, ValueError):
-            self.fail(f"{value!r} is not a number of seconds", param, ctx)
-        if not (math.isfinite(seconds) and seconds > 0):
-            self.fail(f"{value}: a timeout is a finite number of seconds above 0", param, ctx)
-        return seconds
+#: a download timeout: at least a millisecond, at most a day
+DOWNLOAD_TIMEOUT = Seconds(1e-3, 86400)
 
 
 @click.group()
@@ -134,7 +125,7 @@ def info(registry: str | None, services: str | None, as_json: bool) -> None:
     help="Refuse a registry with fewer records (a truncated or wrong download).",
 )
 @click.option(
-    "--timeout", type=Timeout(), default=60.0, show_default=True, metavar="SECONDS",
+    "--timeout", type=DOWNLOAD_TIMEOUT, default=60.0, show_default=True, metavar="SECONDS",
     help="Download timeout, seconds."
 )
 def update(url: str | None, file: str | None, min_records: int, timeout: float) -> None:

@@ -28,6 +28,17 @@ def _put_dec(out, o, v):
     return o + 1
 
 
+@njit(cache=True, nogil=True)
+def _put_dotted(out, o, b):
+    """The last four of the 16 address bytes as a dotted quad."""
+    for j in range(4):
+        o = _put_dec(out, o, b[12 + j])
+        if j < 3:
+            out[o] = 46
+            o += 1
+    return o
+
+
 @kernel("i8(u8[:, ::1], u1[::1], u1[::1], u1[::1], i4[::1])")
 def _format_addresses(words, version, hexd, out, offsets):
     """words: (n, 2) uint64 in memory order; version 4, 6 or 0 (no address: empty)."""
@@ -44,11 +55,7 @@ def _format_addresses(words, version, hexd, out, offsets):
             for j in range(8):
                 b[8 * k + j] = (w >> np.uint64(8 * j)) & np.uint64(0xFF)
         if version[i] == 4:
-            for j in range(4):
-                o = _put_dec(out, o, b[12 + j])
-                if j < 3:
-                    out[o] = 46
-                    o += 1
+            o = _put_dotted(out, o, b)
             continue
         for j in range(8):
             g[j] = (np.int64(b[2 * j]) << 8) | np.int64(b[2 * j + 1])
@@ -73,11 +80,7 @@ def _format_addresses(words, version, hexd, out, offsets):
                 for c in (102, 102, 102, 102, 58):  # "ffff:"
                     out[o] = c
                     o += 1
-            for j in range(4):
-                o = _put_dec(out, o, b[12 + j])
-                if j < 3:
-                    out[o] = 46
-                    o += 1
+            o = _put_dotted(out, o, b)
             continue
         j = 0
         while j < 8:

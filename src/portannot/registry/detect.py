@@ -32,45 +32,18 @@ IANA_FORMATS: tuple[str, ...] = (CSV_FORMAT, XML_FORMAT)
 _HEAD = 64 * 1024
 
 
-def decode(data: bytes, path: str, *, strict: bool = True) -> str:
-    """Bytes -> text: gunzip if gzip, then UTF-8 (an error names the line). Not
-    `strict`, bytes that are not UTF-8 are kept as lone surrogates (surrogateescape)
-    for the caller to judge."""
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise RegistryError(f"{path}: damaged gzip data ({exc})") from None
+def _gunzip(data: bytes, path: str) -> bytes:
+    if data[:2] != b"\x1f\x8b":
+        return data
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if not strict:
-            return data.decode("utf-8", "surrogateescape")
-        raise RegistryError(_not_utf8(data, exc.start, path)) from None
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise RegistryError(f"{path}: damaged gzip data ({exc})") from None
 
 
 def _not_utf8(data: bytes, start: int, path: str) -> str:
     line = data[:start].count(b"\n") + 1
     return f"{path}:{line}: not UTF-8 text (byte 0x{data[start]:02x})"
-
-
-def _replace_undecodable(text: str, path: str) -> tuple[str, list[str]]:
-    """A services or nmap-services file in an older 8-bit encoding (a Latin-1 comment):
-    the bytes that are not UTF-8 become U+FFFD and the rest of the file is read, with
-    a warning naming the first such line. (The IANA CSV and XML are UTF-8 by
-    definition: a byte that is not is damage, and refuses the file.)"""
-    raw = text.encode("utf-8", "surrogateescape")
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        first = exc.start
-    else:
-        return text, []
-    bad = sum(1 for line in raw.split(b"\n") if _bad(line))
-    more = f" (and {bad - 1} more line(s))" if bad > 1 else ""
-    note = (f"{_not_utf8(raw, first, path)}{more}: read with U+FFFD in place of the bytes "
-            "that are not")
-    return raw.decode("utf-8", "replace"), [note]
 
 
 def _bad(line: bytes) -> bool:
@@ -98,36 +71,16 @@ def detect_format(text: str) -> str:
     )
 
 
+def _detect(text: str, path: str) -> str:
+    try:
+        return detect_format(text)
+    except RegistryError as exc:
+        raise RegistryError(f"{path}: {exc}") from None
+
+
 def parse_text(text: str, path: str, fmt: str | None = None) -> ParseResult:
     """Parse registry text in the given or detected format."""
-    if fmt is None:
-        try:
-            fmt = detect_format(text)
-        except RegistryError as exc:
-            raise RegistryError(f"{path}: {exc}") from None
-    notes: list[str] = []
-    if _has_surrogates(text):  # from decode(..., strict=False)
-        if fmt not in (SERVICES, NMAP):
-            raw = text.encode("utf-8", "surrogateescape")
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise RegistryError(_not_utf8(raw, exc.start, path)) from None
-        text, notes = _replace_undecodable(text, path)
-    result = _parse(text, path, fmt)
-    result.notes += notes
-    return result
-
-
-def _has_surrogates(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
-def _parse(text: str, path: str, fmt: str) -> ParseResult:
+    fmt = fmt or _detect(text, path)
     if fmt == CSV_FORMAT:
         return parse_iana_csv(text, path)
     if fmt == XML_FORMAT:
@@ -138,8 +91,29 @@ def _parse(text: str, path: str, fmt: str) -> ParseResult:
 
 
 def parse_bytes(data: bytes, path: str, fmt: str | None = None) -> ParseResult:
-    """Parse raw (possibly gzip-compressed) registry bytes."""
-    return parse_text(decode(data, path, strict=False), path, fmt)
+    """Parse raw (possibly gzip-compressed) registry bytes, UTF-8 text.
+
+    A services or nmap-services file in an older 8-bit encoding (a Latin-1 comment)
+    is read with U+FFFD for the bytes that are not UTF-8, and a note naming the first
+    such line. The IANA CSV and XML are UTF-8 by definition: there such a byte is
+    damage, and refuses the file (the error names the line)."""
+    data = _gunzip(data, path)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        first = exc.start
+    else:
+        return parse_text(text, path, fmt)
+    text = data.decode("utf-8", "replace")
+    fmt = fmt or _detect(text, path)
+    if fmt not in (SERVICES, NMAP):
+        raise RegistryError(_not_utf8(data, first, path))
+    bad = sum(1 for line in data.split(b"\n") if _bad(line))
+    more = f" (and {bad - 1} more line(s))" if bad > 1 else ""
+    result = parse_text(text, path, fmt)
+    result.notes.append(f"{_not_utf8(data, first, path)}{more}: read with U+FFFD in place "
+                        "of the bytes that are not")
+    return result
 
 
 def parse_file(path: str | os.PathLike[str], fmt: str | None = None) -> ParseResult:

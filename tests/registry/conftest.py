@@ -2,9 +2,9 @@
 
 fixtures/seed.csv and seed.xml carry the same records in the two IANA formats: the
 rows of the two registry excerpts the project started from (../shared/seeds: ports
-3136-3376 and 49151, the DNS-SD names without a port) and hand-written port 0 and
-port 80 rows (several names on one port, a note over two lines, SCTP), whose text
-is made up for the tests.
+3136-3376, the DNS-SD names without a port) and hand-written rows for ports 0, 80,
+3137 and 49151 (reserved ends of the range, several names on one port, a note over
+two lines, SCTP), whose text is made up for the tests.
 """
 
 from __future__ import annotations

@@ -25,8 +25,9 @@ from typing import Any
 import pyarrow as pa
 
 from portannot import CaptureWarning
+from portannot.capture import Paths, as_paths
 from portannot.output.tables import flow_batch, packet_batch
-from portannot.pipeline import Accounting, FlowStream, PacketStream, Paths, as_paths
+from portannot.pipeline import Accounting, FlowStream, PacketStream
 from portannot.registry import Registry, ServiceTable, load_table
 
 #: what `registry=` takes: a registry file, the records load_registry() parsed, the port
@@ -63,8 +64,6 @@ def _files(paths: Paths) -> list[str]:
     (``Path.glob``) handed on as it is would be used up by the first look at it (the
     `file` column's decision), and the stream would then read nothing. No paths at all
     is an error rather than an empty table: a glob that matched nothing should say so."""
-    if isinstance(paths, bytes):
-        raise TypeError("capture paths must be str or os.PathLike, not bytes")
     files = as_paths(paths)
     if not files:
         raise ValueError("no capture files given")

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from os import PathLike
 from typing import Any, TypeVar
 
 import numpy as np
 
 from portannot.aggregate.rules import FlowColumns, flow_columns
 from portannot.aggregate.table import FlowTable, RawFlows
-from portannot.capture import CaptureReader, ReadProblem, RecordBatch
+from portannot.capture import CaptureReader, Paths, ReadProblem, RecordBatch, as_paths
 from portannot.capture.chunks import DEFAULT_CHUNK
 from portannot.compiled import kernel
 from portannot.decode import Decoder, PacketBatch
@@ -25,14 +24,7 @@ from portannot.errors import InputError
 from portannot.registry import ServiceTable
 from portannot.status import STATUS_NAMES, Status
 
-Paths = str | PathLike[str] | Iterable[str | PathLike[str]]
 T = TypeVar("T")
-
-
-def as_paths(paths: Paths) -> list[str]:
-    if isinstance(paths, (str, PathLike)):
-        return [str(paths)]
-    return [str(p) for p in paths]
 
 
 @kernel("none(u1[::1], u4[::1], i8[::1], i8[::1])")

@@ -2,6 +2,6 @@
 
 from portannot.capture.batch import RecordBatch
 from portannot.capture.problems import ReadProblem
-from portannot.capture.reader import CaptureReader, iter_records
+from portannot.capture.reader import CaptureReader, Paths, as_paths, iter_records
 
-__all__ = ["CaptureReader", "ReadProblem", "RecordBatch", "iter_records"]
+__all__ = ["CaptureReader", "Paths", "ReadProblem", "RecordBatch", "as_paths", "iter_records"]

@@ -100,11 +100,23 @@ def _is_decompression_error(exc: OSError) -> bool:
     return isinstance(exc, gzip.BadGzipFile) or any(m in str(exc) for m in _DAMAGE_MESSAGES)
 
 
-def iter_records(paths: str | PathLike[str] | Iterable[str | PathLike[str]], *,
-                 chunk_size: int = DEFAULT_CHUNK) -> Iterator[RecordBatch]:
+#: one capture or several: what every stage that reads captures accepts
+Paths = str | PathLike[str] | Iterable[str | PathLike[str]]
+
+
+def as_paths(paths: Paths) -> list[str]:
+    """One path or an iterable of them, as a list read once (a generator such as
+    ``Path.glob`` would be used up by the first look). Bytes are refused: iterated, they
+    would read as a list of numbers."""
+    if isinstance(paths, (bytes, bytearray)):
+        raise TypeError("capture paths must be str or os.PathLike, not bytes")
+    if isinstance(paths, (str, PathLike)):
+        return [str(paths)]
+    return [str(p) for p in paths]
+
+
+def iter_records(paths: Paths, *, chunk_size: int = DEFAULT_CHUNK) -> Iterator[RecordBatch]:
     """Record batches of one or several captures, in order (problems are not reported:
     use CaptureReader where they matter)."""
-    if isinstance(paths, (str, PathLike)):
-        paths = [paths]
-    for index, path in enumerate(paths):
+    for index, path in enumerate(as_paths(paths)):
         yield from CaptureReader(path, file_index=index, chunk_size=chunk_size)

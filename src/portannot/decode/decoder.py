@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from os import PathLike
-
 import numpy as np
 
-from portannot.capture import RecordBatch, iter_records
+from portannot.capture import Paths, RecordBatch, iter_records
 from portannot.decode.columns import PacketBatch
 from portannot.decode.ethertype import ETHER_TABLE
 from portannot.decode.fragments import FragmentTable
@@ -64,7 +61,7 @@ def concat(batches: list[PacketBatch]) -> PacketBatch:
     return PacketBatch(**cols, file_index=batches[0].file_index, path=batches[0].path)
 
 
-def decode_file(paths: str | PathLike[str] | Iterable[str | PathLike[str]]) -> PacketBatch:
+def decode_file(paths: Paths) -> PacketBatch:
     """Every record of one or several captures, decoded, in one PacketBatch (for tests and
     small files: the streaming path is `Decoder.decode` over `iter_records`)."""
     decoder = Decoder()

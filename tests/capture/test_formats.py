@@ -11,13 +11,14 @@ import struct
 import subprocess
 from pathlib import Path
 
+import dpkt
 import numpy as np
 import pytest
 from capgen import write_pcap, write_pcapng
 from packing import NAMES, PACK, SUFFIXES
 from paths import local_capture, shared_capture
 
-from portannot.capture import CaptureReader
+from portannot.capture import CaptureReader, as_paths, iter_records
 from portannot.decode import decode_file
 
 TSHARK = shutil.which("tshark")
@@ -371,3 +372,17 @@ def test_garbage_after_a_whole_gzip_stream_costs_no_record(tmp_path):
     reader = CaptureReader(path)
     assert sum(len(b) for b in reader) == whole
     assert [p.message.split(" (")[0] for p in reader.problems] == ["compressed stream is damaged"]
+
+
+def test_paths_one_several_or_a_generator_read_alike():
+    demo = local_capture("demo.pcap")
+    with open(demo, "rb") as f:
+        one = sum(1 for _ in dpkt.pcap.Reader(f))
+    assert sum(len(b) for b in iter_records(demo)) == one
+    assert len(decode_file(str(demo))) == one
+    # a generator is read once, in order; file_index numbers the inputs
+    batches = list(iter_records(p for p in (demo, demo)))
+    assert sum(len(b) for b in batches) == 2 * one
+    assert {b.file_index for b in batches} == {0, 1}
+    with pytest.raises(TypeError, match="not bytes"):
+        as_paths(str(demo).encode())

@@ -30,11 +30,7 @@ def _dictionary(codes: np.ndarray, values: pa.Array, valid: np.ndarray | None = 
 
 
 def _names(table: ServiceTable) -> pa.Array:
-    cached = getattr(table, "_arrow_names", None)
-    if cached is None:
-        cached = strings([str(n) for n in table.names])
-        table._arrow_names = cached  # type: ignore[attr-defined]
-    return cached
+    return table.arrow_names
 
 
 def packet_batch(batch: PacketBatch, table: ServiceTable, *, with_file: bool = False) -> pa.RecordBatch:

@@ -16,7 +16,7 @@ from portannot.output.arrays import arrow, strings
 from portannot.output.text import addresses, tcp_flag_text
 from portannot.registry import ServiceTable
 from portannot.status import STATUS_NAMES
-from portannot.transport import TRANSPORT_NAMES
+from portannot.transport import TRANSPORT_NAMES, Transport
 
 TIMESTAMP = pa.timestamp("ns", tz="UTC")
 _TRANSPORTS = strings(list(TRANSPORT_NAMES))
@@ -39,8 +39,8 @@ def packet_batch(batch: PacketBatch, table: ServiceTable, *, with_file: bool = F
     a port, VLAN or flags field that does not apply is null here, not 0, so that no
     reader takes it for port 0. `with_file` adds the `file` column (the input's index),
     which only means something when several files are read together."""
-    has_ports = batch.transport != 255
-    code = np.where(has_ports, batch.transport, 0)
+    has_ports = batch.transport != Transport.NONE
+    code = np.where(has_ports, batch.transport, 0)  # null there: any valid index will do
     src_name = table.lookup(batch.transport, batch.src_port, by="code")
     dst_name = table.lookup(batch.transport, batch.dst_port, by="code")
     names = _names(table)
@@ -64,7 +64,7 @@ def packet_batch(batch: PacketBatch, table: ServiceTable, *, with_file: bool = F
         "vlan": arrow(batch.vlan, pa.uint16(), batch.vlan != NO_VLAN),
         "ip_version": arrow(batch.ip_version, pa.uint8(), batch.ip_version != 0),
         "ip_proto": arrow(batch.ip_proto, pa.uint8(), batch.ip_version != 0),
-        "tcp_flags": arrow(batch.tcp_flags, pa.uint16(), batch.transport == 0),
+        "tcp_flags": arrow(batch.tcp_flags, pa.uint16(), batch.transport == Transport.TCP),
     }
     if with_file:
         cols["file"] = arrow(np.full(len(batch), batch.file_index, np.int32), pa.int32())
@@ -84,7 +84,7 @@ def flow_batch(flows: FlowColumns, table: ServiceTable) -> pa.RecordBatch:
     a FlowTable hands out), with FLOW_COLUMNS, the service named from `table`. Counts
     per direction and their sums both, and duration in seconds, so that the rows read
     alone; TCP flags as letters (FSPA), the union of each direction's flags."""
-    is_tcp = flows.transport == 0
+    is_tcp = flows.transport == Transport.TCP
     named = flows.service > 0
     cols = {
         "flow_id": arrow(flows.flow_id, pa.int64()),

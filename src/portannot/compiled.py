@@ -21,11 +21,12 @@ from __future__ import annotations
 import functools
 import os
 import re
-import zlib
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from portannot.checksum import checksums
 
 if TYPE_CHECKING:
     import numpy as np
@@ -50,10 +51,11 @@ def source_stamp() -> int:
     """A 63-bit digest of the package's Python sources. The built module carries the
     stamp of the sources it was compiled from; a different stamp means they changed
     since (a developer's checkout), and the JIT compiles the current ones instead."""
-    crc, adler = 0, 1  # zlib's two checksums side by side: hashlib's import costs 3 ms
-    for path in sorted(PACKAGE.rglob("*.py")):
-        for part in (path.relative_to(PACKAGE).as_posix().encode(), path.read_bytes()):
-            crc, adler = zlib.crc32(part, crc), zlib.adler32(part, adler)
+    crc, adler = checksums(
+        part
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for part in (path.relative_to(PACKAGE).as_posix().encode(), path.read_bytes())
+    )
     return (crc << 31) ^ adler
 
 

@@ -19,7 +19,6 @@ import json
 import logging
 import os
 import stat
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from typing import Any
 import platformdirs
 
 from portannot import __version__
+from portannot.checksum import checksums
 from portannot.errors import RegistryError
 from portannot.registry.catalog import Registry
 from portannot.registry.detect import IANA_FORMATS, parse_bytes, parse_file
@@ -225,9 +225,8 @@ def cache_key(src: RegistrySource, services: str | os.PathLike[str] | None) -> s
     parts: list[Any] = [TABLE_VERSION, src.kind, src.source, src.date, _stamp(src.path)]
     if services is not None:
         parts.append(_stamp(Path(services)))
-    text = json.dumps(parts).encode()
-    # a file name, not a security boundary: zlib's checksums spare every run hashlib's 3 ms import
-    return f"{zlib.crc32(text):08x}{zlib.adler32(text):08x}"
+    crc, adler = checksums([json.dumps(parts).encode()])  # a file name, not a security boundary
+    return f"{crc:08x}{adler:08x}"
 
 
 def cache_path(src: RegistrySource, services: str | os.PathLike[str] | None = None) -> Path:

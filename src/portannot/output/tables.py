@@ -29,8 +29,19 @@ def _dictionary(codes: np.ndarray, values: pa.Array, valid: np.ndarray | None = 
     return pa.DictionaryArray.from_arrays(arrow(codes, pa.int32(), valid), values)
 
 
-def _names(table: ServiceTable) -> pa.Array:
-    return table.arrow_names
+def _services(codes: np.ndarray, table: ServiceTable) -> pa.Array:
+    """Service names (int32 indices into `table.names`, 0 for none, which is null) as a
+    dictionary column whose dictionary holds only the names these rows use. With the
+    registry's ~6,000 names as the dictionary, every pandas category list and
+    `groupby(observed=False)` listed thousands of services no row has. One bincount
+    over the indices finds the used ones; no string is compared."""
+    names = table.arrow_names
+    used = np.bincount(codes, minlength=len(names)).astype(bool)
+    used[0] = False
+    kept = np.flatnonzero(used)
+    remap = np.zeros(len(names), np.int32)
+    remap[kept] = np.arange(len(kept), dtype=np.int32)
+    return _dictionary(remap[codes], names.take(pa.array(kept)), codes > 0)
 
 
 def packet_batch(batch: PacketBatch, table: ServiceTable, *, with_file: bool = False) -> pa.RecordBatch:
@@ -43,7 +54,6 @@ def packet_batch(batch: PacketBatch, table: ServiceTable, *, with_file: bool = F
     code = np.where(has_ports, batch.transport, 0)  # null there: any valid index will do
     src_name = table.lookup(batch.transport, batch.src_port, by="code")
     dst_name = table.lookup(batch.transport, batch.dst_port, by="code")
-    names = _names(table)
     words_src = batch.src_addr.view(np.uint64)
     words_dst = batch.dst_addr.view(np.uint64)
     cols = {
@@ -55,8 +65,8 @@ def packet_batch(batch: PacketBatch, table: ServiceTable, *, with_file: bool = F
         "src_port": arrow(batch.src_port, pa.uint16(), has_ports),
         "dst_addr": addresses(words_dst, batch.ip_version),
         "dst_port": arrow(batch.dst_port, pa.uint16(), has_ports),
-        "src_service": _dictionary(src_name, names, src_name > 0),
-        "dst_service": _dictionary(dst_name, names, dst_name > 0),
+        "src_service": _services(src_name, table),
+        "dst_service": _services(dst_name, table),
         "status": _dictionary(batch.status, _STATUSES),
         "caplen": arrow(batch.caplen, pa.uint32()),
         "interface": arrow(batch.interface, pa.uint32()),
@@ -93,7 +103,7 @@ def flow_batch(flows: FlowColumns, table: ServiceTable) -> pa.RecordBatch:
         "orig_port": arrow(flows.orig_port, pa.uint16()),
         "resp_addr": addresses(flows.resp_addr, flows.ip_version),
         "resp_port": arrow(flows.resp_port, pa.uint16()),
-        "service": _dictionary(flows.service, _names(table), named),
+        "service": _services(flows.service, table),
         "service_port": arrow(flows.service_port.astype(np.uint16), pa.uint16(), named),
         "service_basis": _dictionary(flows.service_basis, _SERVICE_BASES),
         "direction_basis": _dictionary(flows.direction_basis, _DIRECTION_BASES),

@@ -64,6 +64,45 @@ def test_no_paths_is_an_error_not_an_empty_table(call: str, tmp_path: Path) -> N
         getattr(portannot, call)(tmp_path.glob("*.pcap"))
 
 
+def _file_objects(capture: Path) -> list:
+    import io
+
+    return [capture.open("rb"), io.BytesIO(capture.read_bytes()), capture.open("r", errors="replace")]
+
+
+@pytest.mark.parametrize("call", ["packets", "iter_packets", "flows", "iter_flows", "summary"])
+def test_an_open_file_is_refused_in_one_short_line(call: str) -> None:
+    """An open file or BytesIO was iterated as paths: each line of the capture became a
+    "no such file", one message of 141 KB."""
+    for obj in _file_objects(local_capture("demo.pcap")):
+        with obj, pytest.raises(TypeError, match="not a file object") as exc:
+            getattr(portannot, call)(obj)
+        assert len(str(exc.value)) < 200 and "\n" not in str(exc.value)
+
+
+@pytest.mark.parametrize("paths", [[b"demo.pcap"], (bytearray(b"demo.pcap"),), [5], 5,
+                                   b"demo.pcap"])
+def test_bytes_and_other_non_paths_are_refused_in_one_short_line(paths) -> None:
+    with pytest.raises(TypeError, match="must be str or os.PathLike") as exc:
+        portannot.flows(paths)
+    assert len(str(exc.value)) < 200
+
+
+def test_a_pathlike_is_read_through_fspath(tmp_path: Path) -> None:
+    """An os.PathLike whose str() is not its path (str() was used on each element)."""
+    demo = local_capture("demo.pcap")
+
+    class Where:
+        def __fspath__(self) -> str:
+            return str(demo)
+
+        def __str__(self) -> str:
+            return "not a path"
+
+    assert portannot.flows([Where()]).num_rows == portannot.flows(demo).num_rows > 0
+    assert portannot.flows(Where()).num_rows > 0
+
+
 # ------------------------------------------------------------------ arguments
 
 

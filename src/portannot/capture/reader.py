@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import gzip
 import lzma
+import os
 import zlib
 from collections.abc import Iterable, Iterator
+from io import IOBase
 from os import PathLike
 
 from portannot.capture import pcap, pcapng
@@ -106,13 +108,36 @@ Paths = str | PathLike[str] | Iterable[str | PathLike[str]]
 
 def as_paths(paths: Paths) -> list[str]:
     """One path or an iterable of them, as a list read once (a generator such as
-    ``Path.glob`` would be used up by the first look). Bytes are refused: iterated, they
-    would read as a list of numbers."""
-    if isinstance(paths, (bytes, bytearray)):
-        raise TypeError("capture paths must be str or os.PathLike, not bytes")
+    ``Path.glob`` would be used up by the first look). Bytes and open files are refused
+    with a short TypeError: iterated, bytes read as numbers and a file as its lines, each
+    then taken for a path (a "no such file" message holding the whole capture)."""
     if isinstance(paths, (str, PathLike)):
-        return [str(paths)]
-    return [str(p) for p in paths]
+        return [_path(paths)]
+    if isinstance(paths, (bytes, bytearray, memoryview)):
+        raise TypeError(f"{_REFUSED}, not {type(paths).__name__}")
+    if isinstance(paths, IOBase) or hasattr(paths, "read"):
+        raise TypeError(f"{_REFUSED}, not a file object ({type(paths).__name__}): give "
+                        "the capture's path, or '-' for standard input")
+    try:
+        items = iter(paths)
+    except TypeError:
+        raise TypeError(f"{_REFUSED}, not {type(paths).__name__}") from None
+    return [_path(p) for p in items]
+
+
+_REFUSED = "capture paths must be str or os.PathLike (or an iterable of them)"
+
+
+def _path(path: object) -> str:
+    """One path as str, through os.fspath (a PathLike's own text, not its repr); bytes,
+    and a PathLike of bytes, refused as in as_paths."""
+    try:
+        text = os.fspath(path)  # type: ignore[call-overload]
+    except TypeError:
+        text = None
+    if not isinstance(text, str):
+        raise TypeError(f"{_REFUSED}, not {type(path).__name__}")
+    return text
 
 
 def iter_records(paths: Paths, *, chunk_size: int = DEFAULT_CHUNK) -> Iterator[RecordBatch]:

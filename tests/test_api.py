@@ -124,6 +124,19 @@ def test_a_timeout_that_is_not_a_number_is_a_type_error(value) -> None:
         portannot.flows(local_capture("demo.pcap"), idle_timeout=value)
 
 
+def test_a_timeout_may_be_a_timedelta() -> None:
+    """pandas users hold durations as Timedelta (a datetime.timedelta): total_seconds()."""
+    from datetime import timedelta
+
+    demo = local_capture("demo.pcap")
+    by_seconds = portannot.flows(demo, idle_timeout=1e-3, active_timeout=2.0)
+    by_delta = portannot.flows(demo, idle_timeout=timedelta(milliseconds=1),
+                               active_timeout=timedelta(seconds=2))
+    assert by_delta.equals(by_seconds) and by_seconds.num_rows > portannot.flows(demo).num_rows
+    with pytest.raises(ValueError, match="idle_timeout"):
+        portannot.flows(demo, idle_timeout=timedelta(0))
+
+
 def test_a_valid_timeout_splits_flows() -> None:
     demo = local_capture("demo.pcap")
     whole = portannot.flows(demo).num_rows

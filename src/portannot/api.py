@@ -15,7 +15,6 @@ raised once the read is over, so that a caller is told without losing the rows.
 
 from __future__ import annotations
 
-import math
 import numbers
 import warnings
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from typing import Any
 import pyarrow as pa
 
 from portannot import CaptureWarning
+from portannot.aggregate.table import Timeout, check_timeout
 from portannot.capture import Paths, as_paths
 from portannot.output.tables import flow_batch, packet_batch
 from portannot.pipeline import Accounting, FlowStream, PacketStream
@@ -35,13 +35,6 @@ from portannot.registry import Registry, ServiceTable, load_table
 RegistryChoice = str | PathLike[str] | Registry | ServiceTable | None
 #: `services=`: a services(5) file of local names that win over the registry
 ServicesFile = str | PathLike[str] | None
-
-#: the longest timeout, in seconds (31 years): the flow table counts in int64
-#: nanoseconds; the command's --idle-timeout and --active-timeout have the same bound
-MAX_TIMEOUT = 1e9
-#: the shortest timeout, in seconds: one nanosecond, the flow table's unit
-MIN_TIMEOUT = 1e-9
-
 
 def _table(registry: RegistryChoice, services: ServicesFile) -> ServiceTable:
     """The port table the call names services from. A ready Registry or ServiceTable
@@ -68,22 +61,6 @@ def _files(paths: Paths) -> list[str]:
     if not files:
         raise ValueError("no capture files given")
     return files
-
-
-def _timeout(name: str, value: float | None) -> float | None:
-    """A timeout as the flow table takes it. Checked here because the table reads 0 (and
-    so NaN and negatives, through int()) as "no timeout": `idle_timeout=0` asked for
-    flows that end at once and silently got whole-capture flows. None is no timeout."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number of seconds or None, not {type(value).__name__}")
-    seconds = float(value)
-    # the table counts whole nanoseconds: less than one became 0, no timeout at all
-    if not (math.isfinite(seconds) and MIN_TIMEOUT <= seconds <= MAX_TIMEOUT):
-        raise ValueError(f"{name} must be at least {MIN_TIMEOUT:g} (1 ns) and at most "
-                         f"{MAX_TIMEOUT:.0f} seconds (None for no timeout), not {value!r}")
-    return seconds
 
 
 def _report(accounting: Accounting, stacklevel: int) -> None:
@@ -133,20 +110,21 @@ def packets(paths: Paths, *, registry: RegistryChoice = None,
 
 
 def iter_flows(paths: Paths, *, registry: RegistryChoice = None,
-               services: ServicesFile = None, idle_timeout: float | None = None,
-               active_timeout: float | None = None) -> Iterator[pa.RecordBatch]:
+               services: ServicesFile = None, idle_timeout: Timeout = None,
+               active_timeout: Timeout = None) -> Iterator[pa.RecordBatch]:
     """Flows as Arrow batches, as they end: with timeouts, as they time out; the flows
     still open at the end of the read last, in flow_id order. Rows are in the order
     flows end, not by flow_id: that is what lets them go as the capture streams past."""
     files = _files(paths)
+    check_timeout(idle_timeout, "idle_timeout")  # before the registry loads
+    check_timeout(active_timeout, "active_timeout")
     stream = _flow_stream(files, _table(registry, services), idle_timeout, active_timeout)
     return _reported(_flow_batches(stream, stream.table), stream.accounting)
 
 
-def _flow_stream(files: list[str], table: ServiceTable, idle_timeout: float | None,
-                 active_timeout: float | None) -> FlowStream:
-    return FlowStream(files, table, idle_timeout=_timeout("idle_timeout", idle_timeout),
-                      active_timeout=_timeout("active_timeout", active_timeout))
+def _flow_stream(files: list[str], table: ServiceTable, idle_timeout: Timeout,
+                 active_timeout: Timeout) -> FlowStream:
+    return FlowStream(files, table, idle_timeout=idle_timeout, active_timeout=active_timeout)
 
 
 def _flow_batches(stream: FlowStream, table: ServiceTable) -> Iterator[pa.RecordBatch]:
@@ -155,12 +133,14 @@ def _flow_batches(stream: FlowStream, table: ServiceTable) -> Iterator[pa.Record
 
 
 def flows(paths: Paths, *, registry: RegistryChoice = None,
-          services: ServicesFile = None, idle_timeout: float | None = None,
-          active_timeout: float | None = None) -> pa.Table:
+          services: ServicesFile = None, idle_timeout: Timeout = None,
+          active_timeout: Timeout = None) -> pa.Table:
     """Bidirectional flows of the captures with their services, one row per flow, in the
     order the flows ended (as iter_flows gives them; `.sort_by("flow_id")` for the order
     they began)."""
     files = _files(paths)
+    check_timeout(idle_timeout, "idle_timeout")  # before the registry loads
+    check_timeout(active_timeout, "active_timeout")
     table = _table(registry, services)
     stream = _flow_stream(files, table, idle_timeout, active_timeout)
     batches = list(_flow_batches(stream, table))

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from portannot.aggregate.rules import FlowColumns, flow_columns
-from portannot.aggregate.table import FlowTable, RawFlows
+from portannot.aggregate.table import FlowTable, RawFlows, Timeout
 from portannot.capture import CaptureReader, Paths, ReadProblem, RecordBatch, as_paths
 from portannot.capture.chunks import DEFAULT_CHUNK
 from portannot.compiled import kernel
@@ -281,8 +281,8 @@ class FlowStream:
     pieces of at most DRAIN_PIECE for that reason.
     """
 
-    def __init__(self, paths: Paths, table: ServiceTable, *, idle_timeout: float | None = None,
-                 active_timeout: float | None = None, chunk_size: int = DEFAULT_CHUNK,
+    def __init__(self, paths: Paths, table: ServiceTable, *, idle_timeout: Timeout = None,
+                 active_timeout: Timeout = None, chunk_size: int = DEFAULT_CHUNK,
                  background: bool = True) -> None:
         self.packets = PacketStream(paths, chunk_size=chunk_size, background=background)
         self.table = table

@@ -9,6 +9,8 @@ batch; drain() the rest, in creation order.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import numpy as np
 import pytest
 from capgen import TEST_SERVICES, write_registry
@@ -304,6 +306,42 @@ def test_reopened_flow_across_batches(services):
     b = _tcp_conv(conv)
     got = _summary(run(FlowTable(), chunks(b, 1)), services)
     assert [g[3] for g in got] == [4, 3]
+
+
+@pytest.mark.parametrize("which", ["idle_timeout", "active_timeout"])
+@pytest.mark.parametrize("value", [0, 0.0, -5, 1e-10, float("nan"), float("inf"), 2e9,
+                                   timedelta(0), timedelta(seconds=-1)])
+def test_a_timeout_that_would_be_none_is_refused(which, value):
+    """FlowTable(idle_timeout=0), -5 or 1e-10 (0 ns) silently meant no timeout, the
+    kernel's 0; NaN failed converting to an integer, with its own message."""
+    with pytest.raises(ValueError, match=which):
+        FlowTable(**{which: value})
+
+
+@pytest.mark.parametrize("value", ["5", True, [5]])
+def test_a_timeout_that_is_not_a_number_is_a_type_error(value):
+    with pytest.raises(TypeError, match="idle_timeout"):
+        FlowTable(idle_timeout=value)
+
+
+def test_a_timeout_as_timedelta_is_its_seconds(services):
+    """datetime.timedelta and so pandas' Timedelta (a subclass) by total_seconds(); whole
+    nanoseconds rounded, not truncated (0.3 s as a float product is 299999999.99... ns)."""
+    secs = [0, 1, 2, 3, 10, 11, 11.5, 30]
+    b = _single_flow([T0 + int(s * SEC) for s in secs])
+    by_delta = _summary(run(FlowTable(idle_timeout=timedelta(seconds=5),
+                                      active_timeout=timedelta(milliseconds=2500)), [b]), services)
+    # by hand: 3 s is 3 past the first packet (> 2.5), 10 s is 7 past 3 s (> 5), 30 s too
+    assert [((a - T0) / SEC, (z - T0) / SEC, p) for _, a, z, p, _ in by_delta] == [
+        (0, 2, 3), (3, 3, 1), (10, 11.5, 3), (30, 30, 1)]
+    assert by_delta == _summary(run(FlowTable(idle_timeout=5, active_timeout=2.5), [b]),
+                                services)
+    assert FlowTable(idle_timeout=0.3).idle_ns == 300_000_000
+    assert FlowTable(active_timeout=timedelta(microseconds=1)).active_ns == 1_000
+    assert FlowTable(idle_timeout=1e-9).idle_ns == 1
+    pd = pytest.importorskip("pandas")
+    assert FlowTable(idle_timeout=pd.Timedelta(1, "ns")).idle_ns == 1
+    assert FlowTable(idle_timeout=pd.Timedelta(minutes=2)).idle_ns == 120 * SEC
 
 
 # ------------------------------------------------------------------ the idle sweep

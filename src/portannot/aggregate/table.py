@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Iterator
+from datetime import timedelta
 
 import numpy as np
 
@@ -10,6 +13,46 @@ from portannot.aggregate import kernel as K
 from portannot.decode.columns import PacketBatch
 
 INITIAL_SLOTS = 1 << 16  # index slots; rows start at half that
+
+#: the shortest timeout, in seconds: one nanosecond, the flow table's unit (less would
+#: round to 0 ns, which the kernel reads as no timeout at all)
+MIN_TIMEOUT = 1e-9
+#: the longest timeout, in seconds (31 years): times are int64 nanoseconds
+MAX_TIMEOUT = 1e9
+
+#: what a timeout may be given as: seconds, a timedelta (pandas' Timedelta is one), None
+Timeout = float | timedelta | None
+
+
+def check_timeout(value: Timeout, name: str = "timeout", *, minimum: float = MIN_TIMEOUT,
+                  maximum: float = MAX_TIMEOUT) -> float | None:
+    """A timeout in seconds, checked: a real number (or a timedelta, by its
+    total_seconds()) from `minimum` to `maximum`; None is no timeout and stays None.
+
+    The one check for the flow table, the API and the command's options, because the
+    kernel reads 0 ns as "no timeout": 0, a negative, NaN or anything under 1 ns would
+    silently give whole-capture flows, and infinity failed converting to nanoseconds.
+    Raises TypeError for what is not a number, ValueError for a number out of range;
+    the message names `name`."""
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number of seconds, a timedelta or None, "
+                        f"not {type(value).__name__}")
+    else:
+        seconds = float(value)
+    if not (math.isfinite(seconds) and minimum <= seconds <= maximum):
+        raise ValueError(f"{name} must be at least {minimum:g} and at most {maximum:g} "
+                         f"seconds, not {value!r}")
+    return seconds
+
+
+def _nanoseconds(seconds: float | None) -> int:
+    """A checked timeout as the kernel takes it: whole ns, 0 for none. Rounded, not
+    truncated: 0.3 s is 299999999.99999994 ns as a float product."""
+    return 0 if seconds is None else round(seconds * 1e9)
 
 
 class RawFlows:
@@ -74,12 +117,13 @@ def _small(rows: np.ndarray) -> np.ndarray:
 class FlowTable:
     """Aggregates PacketBatches into flows. `update` returns the flows that ended
     in that batch (only with timeouts, or a TCP flow reopened after FIN/RST);
-    `drain` returns the rest, in creation order."""
+    `drain` returns the rest, in creation order. Timeouts are in seconds (or
+    timedeltas), checked by check_timeout; None is none."""
 
-    def __init__(self, idle_timeout: float | None = None, active_timeout: float | None = None,
+    def __init__(self, idle_timeout: Timeout = None, active_timeout: Timeout = None,
                  slots: int = INITIAL_SLOTS) -> None:
-        self.idle_ns = int(idle_timeout * 1e9) if idle_timeout else 0
-        self.active_ns = int(active_timeout * 1e9) if active_timeout else 0
+        self.idle_ns = _nanoseconds(check_timeout(idle_timeout, "idle_timeout"))
+        self.active_ns = _nanoseconds(check_timeout(active_timeout, "active_timeout"))
         self.initial_slots = slots
         self.state = np.array([0, 0, K.CLOCK_UNSET], np.int64)  # see kernel.ST_*
         self._reindex(slots, np.empty((slots // 2, K.ROW_WORDS), np.uint64), 0)

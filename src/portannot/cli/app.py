@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import gc
 import logging
-import math
 import os
 import sys
 from collections.abc import Callable
@@ -308,9 +307,10 @@ def _quiet_broken_pipe() -> None:
 
 
 class Seconds(click.ParamType):
-    """A number of seconds within [minimum, maximum]. click's FloatRange lets "nan"
-    and "inf" through (no comparison fails on them): the flow table then failed on
-    converting them to nanoseconds, a socket with a traceback (inf) or not at all."""
+    """A number of seconds within [minimum, maximum], checked by the flow table's own
+    check_timeout (the API's too), so that the command and the API refuse the same
+    values: click's FloatRange let "nan" and "inf" through (no comparison fails on
+    them), and the flow table then failed converting them to nanoseconds."""
 
     name = "seconds"
 
@@ -319,11 +319,17 @@ class Seconds(click.ParamType):
 
     def convert(self, value: Any, param: click.Parameter | None,
                 ctx: click.Context | None) -> float:
+        # here, not at the top: numpy and the kernels, for the commands that take one
+        from portannot.aggregate.table import check_timeout
+
         try:
             seconds = float(value)
         except (TypeError, ValueError):
             self.fail(f"{value!r} is not a number of seconds", param, ctx)
-        if not (math.isfinite(seconds) and self.minimum <= seconds <= self.maximum):
-            self.fail(f"{value}: a timeout is at least {self.minimum:g} and at most "
-                      f"{self.maximum:g} seconds", param, ctx)
-        return seconds
+        try:
+            checked = check_timeout(seconds, "a timeout", minimum=self.minimum,
+                                    maximum=self.maximum)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+        assert checked is not None
+        return checked

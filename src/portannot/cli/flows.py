@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 import numpy as np
 
+from portannot.aggregate.table import MAX_TIMEOUT, MIN_TIMEOUT
 from portannot.cli.app import (
     Seconds,
     check_streams,
@@ -31,13 +32,7 @@ from portannot.registry import load_table
 if TYPE_CHECKING:
     from portannot.output.files import Output
 
-#: the longest timeout, in seconds (as api.MAX_TIMEOUT: the flow table counts in int64 ns)
-MAX_TIMEOUT = 1e9
-#: the shortest, one nanosecond (as api.MIN_TIMEOUT)
-MIN_TIMEOUT = 1e-9
-
-
-# the flow table counts whole nanoseconds: less than one became 0, which is no timeout
+# the flow table's bounds (aggregate.table, where check_timeout says why)
 TIMEOUT = Seconds(MIN_TIMEOUT, MAX_TIMEOUT)
 
 

@@ -29,13 +29,6 @@ MS = 1_000_000
 A, B = "192.0.2.1", "198.51.100.2"  # A < B in portannot's end order
 
 
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PORTANNOT_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("PORTANNOT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("PORTANNOT_REGISTRY", raising=False)
-
-
 @pytest.fixture
 def registry(tmp_path: Path) -> Path:
     return write_registry(tmp_path / "registry.csv")

@@ -29,14 +29,10 @@ from portannot.transport import TRANSPORT_NAMES
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory) -> dict[str, str]:
-    base = tmp_path_factory.mktemp("cli-env")
-    e = dict(os.environ)
-    e["PORTANNOT_CACHE_DIR"] = str(base / "cache")
-    e["PORTANNOT_DATA_DIR"] = str(base / "data")
-    e.pop("PORTANNOT_REGISTRY", None)
-    e["COLUMNS"] = "120"
-    return e
+def env() -> dict[str, str]:
+    """The session's environment (tests/conftest.py: its own cache and data dirs, no
+    $PORTANNOT_REGISTRY), a 120-column terminal."""
+    return dict(os.environ, COLUMNS="120")
 
 
 def _run(env, args, stdin: bytes | None = None) -> subprocess.CompletedProcess:

@@ -9,39 +9,22 @@ import pytest
 from paths import REGISTRY_FIXTURES as FIXTURES
 from paths import SHARED_REGISTRY
 
-from portannot.cli import main
 
-
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PORTANNOT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("PORTANNOT_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("PORTANNOT_REGISTRY", raising=False)
-    monkeypatch.setenv("COLUMNS", "200")
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return int(exc.value.code or 0), out, err
-
-
-def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[dict]]:
-    code, out, _ = run(capsys, "lookup", "--json", *args)
+def run_json(cli, *args: str) -> tuple[int, list[dict]]:
+    code, out, _ = cli("lookup", "--json", *args)
     return code, json.loads(out)
 
 
-def test_snapshot_answers_443_tcp_offline(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "lookup", "443/tcp")
+def test_snapshot_answers_443_tcp_offline(cli) -> None:
+    code, out, err = cli("lookup", "443/tcp")
     assert code == 0, err
     assert "https" in out and "assigned" in out
 
 
 @pytest.mark.parametrize("registry", ["seed.csv", "seed.xml"])
-def test_every_query_kind(capsys: pytest.CaptureFixture[str], registry: str) -> None:
+def test_every_query_kind(cli, registry: str) -> None:
     code, doc = run_json(
-        capsys,
+        cli,
         "--registry",
         str(FIXTURES / registry),
         "3136/tcp",
@@ -79,16 +62,16 @@ def test_every_query_kind(capsys: pytest.CaptureFixture[str], registry: str) -> 
     assert m["alias_of"] == "http"
 
 
-def test_port_shows_primary_and_aliases(capsys: pytest.CaptureFixture[str]) -> None:
-    code, doc = run_json(capsys, "--registry", str(FIXTURES / "seed.csv"), "80/tcp")
+def test_port_shows_primary_and_aliases(cli) -> None:
+    code, doc = run_json(cli, "--registry", str(FIXTURES / "seed.csv"), "80/tcp")
     names = [(m["name"], m["alias_of"]) for m in doc[0]["matches"]]
     assert names == [("http", ""), ("www", "http"), ("www-http", "http")]
     assert doc[0]["matches"][0]["aliases"] == ["www", "www-http"]
 
 
-def test_details_and_people(capsys: pytest.CaptureFixture[str]) -> None:
+def test_details_and_people(cli) -> None:
     code, doc = run_json(
-        capsys, "--registry", str(FIXTURES / "seed.xml"), "iscsi-target", "abi-instrument", "3137"
+        cli, "--registry", str(FIXTURES / "seed.xml"), "iscsi-target", "abi-instrument", "3137"
     )
     (iscsi,) = doc[0]["matches"]
     assert iscsi["reference"] == "[RFC7143]" and iscsi["modification_date"] == "2013-08-27"
@@ -99,9 +82,9 @@ def test_details_and_people(capsys: pytest.CaptureFixture[str]) -> None:
     assert states == {"tcp": ("Unassigned", "unassigned"), "udp": ("Reserved", "reserved")}
 
 
-def test_text_output(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(
-        capsys, "lookup", "--registry", str(FIXTURES / "seed.xml"), "abi-instrument", "3260/udp"
+def test_text_output(cli) -> None:
+    code, out, err = cli(
+        "lookup", "--registry", str(FIXTURES / "seed.xml"), "abi-instrument", "3260/udp"
     )
     assert code == 0
     for text in (
@@ -116,9 +99,8 @@ def test_text_output(capsys: pytest.CaptureFixture[str]) -> None:
         assert text in out
 
 
-def test_unknown_query_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(
-        capsys,
+def test_unknown_query_exit_1(cli) -> None:
+    code, out, err = cli(
         "lookup",
         "--registry",
         str(FIXTURES / "seed.csv"),
@@ -130,53 +112,53 @@ def test_unknown_query_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
     assert "mysql" in out
     assert err.count("\n") == 1 and "no-such-service (no service name or alias)" in err
     assert "5000/sctp (no entry: unassigned on sctp)" in err
-    code, doc = run_json(capsys, "--registry", str(FIXTURES / "seed.csv"), "nothing")
+    code, doc = run_json(cli, "--registry", str(FIXTURES / "seed.csv"), "nothing")
     assert code == 1 and doc == [{"query": "nothing", "found": False, "matches": [], "ports": []}]
 
 
 def test_a_services_file_does_not_call_an_unnamed_port_unassigned(
-    capsys: pytest.CaptureFixture[str],
+    cli,
 ) -> None:
     """The snapshot (a services file) lists names only; IANA's forms list states."""
-    code, out, err = run(capsys, "lookup", "3368/udp")
+    code, out, err = cli("lookup", "3368/udp")
     assert code == 1 and "3368/udp (no name on udp in this services file)" in err
     assert "unassigned" not in err
-    code, out, err = run(capsys, "lookup", "--registry", str(FIXTURES / "seed.csv"), "5000/sctp")
+    code, out, err = cli("lookup", "--registry", str(FIXTURES / "seed.csv"), "5000/sctp")
     assert code == 1 and "5000/sctp (no entry: unassigned on sctp)" in err
 
 
-def test_port_0_without_an_entry_says_why(capsys: pytest.CaptureFixture[str]) -> None:
+def test_port_0_without_an_entry_says_why(cli) -> None:
     """Port 0 matched nothing with the bare query and no reason, unlike every other port."""
-    code, _, err = run(capsys, "lookup", "0")
+    code, _, err = cli("lookup", "0")
     assert code == 1 and "0 (no name on tcp, udp, sctp, dccp in this services file)" in err
-    code, _, err = run(capsys, "lookup", "--registry", str(FIXTURES / "seed.csv"), "0/sctp")
+    code, _, err = cli("lookup", "--registry", str(FIXTURES / "seed.csv"), "0/sctp")
     assert code == 1 and "0/sctp (no entry on sctp: port 0 is reserved)" in err
     assert "unassigned" not in err
 
 
 def test_a_dynamic_port_is_found_and_an_unnamed_one_is_not(
-    capsys: pytest.CaptureFixture[str],
+    cli,
 ) -> None:
     """The rule README "Looking things up" states: "dynamic" is an answer (exit 0); a port
     with no record below the dynamic range is not found (exit 1), in every registry."""
     for registry in ([], ["--registry", str(FIXTURES / "seed.csv")]):
-        code, out, _ = run(capsys, "lookup", *registry, "50000/tcp")
+        code, out, _ = cli("lookup", *registry, "50000/tcp")
         assert code == 0 and "50000/tcp (no name) - dynamic" in out
-        code, doc = run_json(capsys, *registry, "50000/tcp", "5000/sctp")
+        code, doc = run_json(cli, *registry, "50000/tcp", "5000/sctp")
         assert code == 1 and [d["found"] for d in doc] == [True, False]
 
 
 def test_dynamic_port_and_services_override(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
+    cli, tmp_path: Path
 ) -> None:
-    code, doc = run_json(capsys, "--registry", str(FIXTURES / "seed.csv"), "60000/udp")
+    code, doc = run_json(cli, "--registry", str(FIXTURES / "seed.csv"), "60000/udp")
     assert code == 0 and doc[0]["ports"] == [
         {"port": "60000", "transport": "udp", "state": "dynamic", "name": ""}
     ]
     local = tmp_path / "local"
     local.write_text("lab 60000/udp # lab service\n", encoding="utf-8")
     code, doc = run_json(
-        capsys,
+        cli,
         "--registry",
         str(FIXTURES / "seed.csv"),
         "--services",
@@ -188,20 +170,20 @@ def test_dynamic_port_and_services_override(
     assert doc[0]["matches"][0]["source"] == "local" and doc[0]["matches"][0]["state"] == "assigned"
 
 
-def test_bad_registry_is_exit_6(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_bad_registry_is_exit_6(cli, tmp_path: Path) -> None:
     bad = tmp_path / "bad"
     bad.write_text("nonsense\n")
-    code, out, err = run(capsys, "lookup", "--registry", str(bad), "80")
+    code, out, err = cli("lookup", "--registry", str(bad), "80")
     assert code == 6 and "not a registry" in err
 
 
-def test_skipped_records_warned(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_skipped_records_warned(cli, tmp_path: Path) -> None:
     path = tmp_path / "r.csv"
     path.write_text(
         (FIXTURES / "seed.csv").read_text(encoding="utf-8") + "x,99999,tcp,,,,,,,,,\n",
         encoding="utf-8",
     )
-    code, out, err = run(capsys, "lookup", "--registry", str(path), "mysql")
+    code, out, err = cli("lookup", "--registry", str(path), "mysql")
     assert code == 0 and "warning" in err and "1 record(s) skipped" in err and f"{path}:44" in err
 
 
@@ -213,12 +195,12 @@ def test_skipped_records_warned(capsys: pytest.CaptureFixture[str], tmp_path: Pa
         "service-names-port-numbers.xml",
     ],
 )
-def test_seed_facts_on_the_full_registry(capsys: pytest.CaptureFixture[str], registry: str) -> None:
+def test_seed_facts_on_the_full_registry(cli, registry: str) -> None:
     path = SHARED_REGISTRY / registry
     if not path.is_file():
         pytest.skip(f"full IANA registry not available: {path.resolve()} is absent (CI has it)")
     code, doc = run_json(
-        capsys,
+        cli,
         "--registry",
         str(path),
         "3136",
@@ -245,7 +227,7 @@ def test_seed_facts_on_the_full_registry(capsys: pytest.CaptureFixture[str], reg
 
 
 def test_text_output_prints_registry_values_as_they_are(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path
+    cli, tmp_path: Path
 ) -> None:
     """Registry text is data, not terminal markup: brackets (IANA writes "Unassigned
     [was netstat]", "Message Processing Module [recv]") and colon-words that name
@@ -260,7 +242,7 @@ def test_text_output_prints_registry_values_as_they_are(
     registry.write_text("\n".join(
         [CSV_HEADER] + [f'{name},{port},tcp,"{desc}",,,,,,,,"{notes}"'
                         for name, (port, desc, notes) in tricky.items()]) + "\n")
-    code, out, err = run(capsys, "lookup", "--registry", str(registry), "45/tcp", "ok-test")
+    code, out, err = cli("lookup", "--registry", str(registry), "45/tcp", "ok-test")
     assert code == 0, err
     for name, (_port, desc, notes) in tricky.items():
         assert name in out
@@ -271,16 +253,16 @@ def test_text_output_prints_registry_values_as_they_are(
 @pytest.mark.parametrize("query", ["65536", "99999999999999999999999", "9" * 5000,
                                    "70000/tcp", "", "  "])
 def test_a_port_past_65535_or_an_empty_query_is_a_usage_error(
-    capsys: pytest.CaptureFixture[str], query: str
+    cli, query: str
 ) -> None:
     """Past five digits a port query read as a name "not in the registry" (exit 1)."""
-    code, _out, err = run(capsys, "lookup", query)
+    code, _out, err = cli("lookup", query)
     assert code == 2, err
     assert len(err.splitlines()) == 1 and err.startswith("portannot: error:")
 
 
-def test_a_port_is_ascii_digits(capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_port_is_ascii_digits(cli) -> None:
     """\\d matched any script's digits: Arabic-Indic "٨٠" was port 80."""
-    code, _out, err = run(capsys, "lookup", "\u0668\u0660")
+    code, _out, err = cli("lookup", "\u0668\u0660")
     assert code == 1 and "not in the registry" in err
-    assert run(capsys, "lookup", "00080/tcp")[0] == 0
+    assert cli("lookup", "00080/tcp")[0] == 0

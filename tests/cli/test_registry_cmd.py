@@ -11,23 +11,6 @@ from pathlib import Path
 import pytest
 from paths import REGISTRY_FIXTURES as FIXTURES
 
-from portannot.cli import main
-
-
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PORTANNOT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("PORTANNOT_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("PORTANNOT_REGISTRY", raising=False)
-    monkeypatch.setenv("COLUMNS", "200")
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return int(exc.value.code or 0), out, err
-
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     """Serves fixtures; /short lies about its length; /chunked-short ends its chunked body
@@ -83,23 +66,23 @@ def server() -> Iterator[str]:
         thread.join(5)
 
 
-def _info(capsys: pytest.CaptureFixture[str], *args: str) -> dict:
-    code, out, err = run(capsys, "registry", "info", "--json", *args)
+def _info(cli, *args: str) -> dict:
+    code, out, err = cli("registry", "info", "--json", *args)
     assert code == 0, err
     return json.loads(out)
 
 
-def test_info_default_is_the_snapshot(capsys: pytest.CaptureFixture[str]) -> None:
-    doc = _info(capsys)
+def test_info_default_is_the_snapshot(cli) -> None:
+    doc = _info(cli)
     assert doc["in_use"] == "shipped snapshot" and doc["source"].startswith("snapshot:")
     assert doc["date"] and doc["snapshot"]["records"] == doc["records"]
     assert doc["ports"]["tcp"]["dynamic"] == 16384 and sum(doc["ports"]["udp"].values()) == 65536
-    code, out, err = run(capsys, "registry", "info")
+    code, out, err = cli("registry", "info")
     assert code == 0 and "shipped snapshot" in out and "dynamic" in out and "tcp" in out
 
 
-def test_info_counts(capsys: pytest.CaptureFixture[str]) -> None:
-    doc = _info(capsys, "--registry", str(FIXTURES / "seed.xml"))
+def test_info_counts(cli) -> None:
+    doc = _info(cli, "--registry", str(FIXTURES / "seed.xml"))
     assert (
         doc["in_use"] == "--registry"
         and doc["date"] == "2025-10-22"
@@ -112,17 +95,17 @@ def test_info_counts(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_update_url_installs_and_is_used_by_default(
-    capsys: pytest.CaptureFixture[str], server: str
+    cli, server: str
 ) -> None:
-    code, out, err = run(
-        capsys, "registry", "update", "--url", f"{server}/good.csv", "--min-records", "10"
+    code, out, err = cli(
+        "registry", "update", "--url", f"{server}/good.csv", "--min-records", "10"
     )
     assert code == 0, err
     assert "installed 38 records" in out
-    doc = _info(capsys)
+    doc = _info(cli)
     assert doc["in_use"] == "installed by `portannot registry update`"
     assert doc["source"] == f"{server}/good.csv" and doc["date"] == "2026-02-26"  # Last-Modified
-    code, out, err = run(capsys, "lookup", "--json", "3368/udp")
+    code, out, err = cli("lookup", "--json", "3368/udp")
     assert code == 0 and json.loads(out)[0]["matches"][0]["name"] == "satvid-datalnk"
 
     # every failure leaves the installed registry in place
@@ -134,44 +117,44 @@ def test_update_url_installs_and_is_used_by_default(
         ("/chunked-short", "download incomplete"),
         ("/cut.csv", "cut short"),
     ):
-        code, out, err = run(
-            capsys, "registry", "update", "--url", f"{server}{path}", "--min-records", "10"
+        code, out, err = cli(
+            "registry", "update", "--url", f"{server}{path}", "--min-records", "10"
         )
         assert code == 6 and message in err, (path, err)
         assert err.count("\n") == 1 and "Traceback" not in err
-        assert _info(capsys)["source"] == f"{server}/good.csv"
-    code, out, err = run(capsys, "registry", "update", "--url", f"{server}/good.csv")
+        assert _info(cli)["source"] == f"{server}/good.csv"
+    code, out, err = cli("registry", "update", "--url", f"{server}/good.csv")
     assert code == 6 and "fewer than 1000" in err
 
     # a newer registry replaces it; --registry and $PORTANNOT_REGISTRY still come first
-    code, out, err = run(
-        capsys, "registry", "update", "--url", f"{server}/good.xml", "--min-records", "10"
+    code, out, err = cli(
+        "registry", "update", "--url", f"{server}/good.xml", "--min-records", "10"
     )
     assert code == 0, err
-    assert _info(capsys)["date"] == "2025-10-22"
-    assert _info(capsys, "--registry", str(FIXTURES / "nmap-services"))["format"] == "nmap-services"
+    assert _info(cli)["date"] == "2025-10-22"
+    assert _info(cli, "--registry", str(FIXTURES / "nmap-services"))["format"] == "nmap-services"
 
 
-def test_update_refused_port_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+def test_update_refused_port_is_a_clear_error(cli) -> None:
     # Nothing listens on port 9 (discard) of the loopback address.
-    code, out, err = run(
-        capsys, "registry", "update", "--url", "http://127.0.0.1:9/x.csv", "--timeout", "5"
+    code, out, err = cli(
+        "registry", "update", "--url", "http://127.0.0.1:9/x.csv", "--timeout", "5"
     )
     assert code == 6 and "download failed" in err
-    assert _info(capsys)["in_use"] == "shipped snapshot"
+    assert _info(cli)["in_use"] == "shipped snapshot"
 
 
-def test_update_file(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(
-        capsys, "registry", "update", "--file", str(FIXTURES / "seed.xml"), "--min-records", "10"
+def test_update_file(cli) -> None:
+    code, out, err = cli(
+        "registry", "update", "--file", str(FIXTURES / "seed.xml"), "--min-records", "10"
     )
     assert code == 0, err
-    assert _info(capsys)["format"] == "iana-xml"
+    assert _info(cli)["format"] == "iana-xml"
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o027])
 def test_installed_registry_gets_the_umask_mode(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, umask: int
+    cli, tmp_path: Path, umask: int
 ) -> None:
     """The installed file and its metadata are readable as any file the user makes
     (0666 less the umask), as output files are: mkstemp left them 0600."""
@@ -179,8 +162,8 @@ def test_installed_registry_gets_the_umask_mode(
 
     old = os.umask(umask)
     try:
-        code, _, err = run(
-            capsys, "registry", "update", "--file", str(FIXTURES / "seed.xml"),
+        code, _, err = cli(
+            "registry", "update", "--file", str(FIXTURES / "seed.xml"),
             "--min-records", "10",
         )
     finally:
@@ -194,19 +177,19 @@ def test_installed_registry_gets_the_umask_mode(
 
 
 @pytest.mark.parametrize("url", ["notaurl", "http://[::1", "http://"])
-def test_update_bad_url_is_one_line_exit_6(capsys: pytest.CaptureFixture[str], url: str) -> None:
+def test_update_bad_url_is_one_line_exit_6(cli, url: str) -> None:
     """urllib refuses these when the request is made, before any connection: that was
     a traceback (the request was built outside the error handling)."""
-    code, _out, err = run(capsys, "registry", "update", "--url", url, "--timeout", "5")
+    code, _out, err = cli("registry", "update", "--url", url, "--timeout", "5")
     assert code == 6, err
     assert len(err.splitlines()) == 1 and err.startswith(f"portannot: {url}: download failed")
 
 
 @pytest.mark.parametrize("value", ["inf", "-inf", "nan", "0", "-1", "soon"])
 def test_update_timeout_must_be_finite_and_positive(
-    capsys: pytest.CaptureFixture[str], value: str
+    cli, value: str
 ) -> None:
-    code, _out, err = run(capsys, "registry", "update", "--url", "http://127.0.0.1:1/x",
+    code, _out, err = cli("registry", "update", "--url", "http://127.0.0.1:1/x",
                           "--timeout", value)
     assert code == 2, err
     assert len(err.splitlines()) == 1 and "--timeout" in err

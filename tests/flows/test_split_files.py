@@ -48,19 +48,6 @@ def _rows(table) -> list[dict]:
     return sorted(table.to_pylist(), key=lambda r: r["flow_id"])
 
 
-@pytest.fixture(scope="module")
-def _cache(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("portannot-cache")
-
-
-@pytest.fixture(autouse=True)
-def _isolated(_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Own cache/data dirs (shared by the module, so the snapshot is compiled once)."""
-    monkeypatch.setenv("PORTANNOT_CACHE_DIR", str(_cache))
-    monkeypatch.setenv("PORTANNOT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("PORTANNOT_REGISTRY", raising=False)
-
-
 def _diff(a: list[dict], b: list[dict]) -> list[str]:
     out = []
     if len(a) != len(b):

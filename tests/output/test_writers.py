@@ -26,32 +26,12 @@ import pytest
 from paths import local_capture
 
 import portannot
-from portannot.cli import main
 from portannot.errors import ExitCode
 from portannot.output import views
 from portannot.output.views import top_rows
 from portannot.output.writers import textual
 
 TS = pa.timestamp("ns", tz="UTC")
-
-
-@pytest.fixture(scope="module")
-def _cache(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("portannot-cache")
-
-
-@pytest.fixture(autouse=True)
-def _isolated(_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PORTANNOT_CACHE_DIR", str(_cache))
-    monkeypatch.setenv("PORTANNOT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.delenv("PORTANNOT_REGISTRY", raising=False)
-
-
-def run(capsys, *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return int(exc.value.code or 0), out, err
 
 
 def api_table(kind: str, path: Path) -> pa.Table:
@@ -74,10 +54,10 @@ def leftovers(directory: Path) -> list[str]:
 # ------------------------------------------------------------------ round trips
 
 @pytest.mark.parametrize("kind", ["packets", "flows"])
-def test_parquet_round_trip_keeps_types(kind, capsys, tmp_path):
+def test_parquet_round_trip_keeps_types(kind, cli, tmp_path):
     cap = local_capture("demo.pcap")
     out = tmp_path / f"{kind}.parquet"
-    code, _, err = run(capsys, kind, str(cap), "-f", "parquet", "-o", str(out), "-q")
+    code, _, err = cli(kind, str(cap), "-f", "parquet", "-o", str(out), "-q")
     assert code == 0, err
     got = pq.read_table(out)
     expected = api_table(kind, cap)
@@ -125,10 +105,10 @@ def test_parquet_round_trip_keeps_types(kind, capsys, tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["packets", "flows"])
-def test_csv_round_trip(kind, capsys, tmp_path):
+def test_csv_round_trip(kind, cli, tmp_path):
     cap = local_capture("demo.pcap")
     out = tmp_path / f"{kind}.csv"
-    code, _, err = run(capsys, kind, str(cap), "-f", "csv", "-o", str(out), "-q")
+    code, _, err = cli(kind, str(cap), "-f", "csv", "-o", str(out), "-q")
     assert code == 0, err
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
     expected = text_rows(api_table(kind, cap), 6)
@@ -151,19 +131,19 @@ def test_csv_round_trip(kind, capsys, tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["packets", "flows"])
-def test_jsonl_round_trip(kind, capsys, tmp_path):
+def test_jsonl_round_trip(kind, cli, tmp_path):
     cap = local_capture("demo.pcap")
     out = tmp_path / f"{kind}.jsonl"
-    code, _, err = run(capsys, kind, str(cap), "-f", "jsonl", "-o", str(out), "-q")
+    code, _, err = cli(kind, str(cap), "-f", "jsonl", "-o", str(out), "-q")
     assert code == 0, err
     lines = out.read_text().splitlines()
     expected = text_rows(api_table(kind, cap), 6)
     assert [json.loads(ln) for ln in lines] == expected
 
 
-def test_jsonl_to_stdout(capsys):
+def test_jsonl_to_stdout(cli):
     cap = local_capture("pcap-usec-le.pcap")
-    code, out, err = run(capsys, "packets", str(cap), "-f", "jsonl")
+    code, out, err = cli("packets", str(cap), "-f", "jsonl")
     assert code == 0, err
     rows = [json.loads(ln) for ln in out.splitlines()]
     assert [r["number"] for r in rows] == [1, 2, 3, 4]
@@ -180,10 +160,10 @@ def _capture_ts(path: Path) -> list[int]:
     ("pcap-nsec-le.pcap", 9), ("pcap-nsec-be.pcap", 9),
 ])
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
-def test_text_timestamps_at_capture_precision(name, digits, fmt, capsys, tmp_path):
+def test_text_timestamps_at_capture_precision(name, digits, fmt, cli, tmp_path):
     cap = local_capture(name)
     out = tmp_path / f"p.{fmt}"
-    code, _, err = run(capsys, "packets", str(cap), "-f", fmt, "-o", str(out), "-q")
+    code, _, err = cli("packets", str(cap), "-f", fmt, "-o", str(out), "-q")
     assert code == 0, err
     if fmt == "csv":
         texts = [r["ts"] for r in csv.DictReader(io.StringIO(out.read_text()))]
@@ -193,10 +173,10 @@ def test_text_timestamps_at_capture_precision(name, digits, fmt, capsys, tmp_pat
     assert [int(Decimal(t) * 10**9) for t in texts] == _capture_ts(cap)
 
 
-def test_flows_csv_times_at_nanosecond_precision(capsys, tmp_path):
+def test_flows_csv_times_at_nanosecond_precision(cli, tmp_path):
     cap = local_capture("pcap-nsec-le.pcap")
     out = tmp_path / "f.csv"
-    code, _, err = run(capsys, "flows", str(cap), "-f", "csv", "-o", str(out), "-q")
+    code, _, err = cli("flows", str(cap), "-f", "csv", "-o", str(out), "-q")
     assert code == 0, err
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
     table = portannot.flows(cap).to_pylist()
@@ -204,10 +184,10 @@ def test_flows_csv_times_at_nanosecond_precision(capsys, tmp_path):
     assert all(len(r["last_ts"].split(".")[1]) == 9 for r in rows)
 
 
-def test_pcapng_multi_precision_is_the_finest_interface(capsys, tmp_path):
+def test_pcapng_multi_precision_is_the_finest_interface(cli, tmp_path):
     """pcapng-multi has 10^-6, 10^-9 and 2^-20 interfaces: 9 digits, exact values."""
     cap = local_capture("pcapng-multi.pcapng")
-    code, out, err = run(capsys, "packets", str(cap), "-f", "csv")
+    code, out, err = cli("packets", str(cap), "-f", "csv")
     assert code == 0, err
     texts = [r["ts"] for r in csv.DictReader(io.StringIO(out))]
     assert all(len(t.split(".")[1]) == 9 for t in texts)
@@ -217,17 +197,17 @@ def test_pcapng_multi_precision_is_the_finest_interface(capsys, tmp_path):
 # ------------------------------------------------------------------ atomic writes
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
-def test_existing_output_is_refused_without_force(fmt, capsys, tmp_path):
+def test_existing_output_is_refused_without_force(fmt, cli, tmp_path):
     cap = local_capture("demo.pcap")
     out = tmp_path / f"out.{fmt}"
     out.write_bytes(b"precious")
-    code, stdout, err = run(capsys, "flows", str(cap), "-f", fmt, "-o", str(out), "-q")
+    code, stdout, err = cli("flows", str(cap), "-f", fmt, "-o", str(out), "-q")
     assert code == ExitCode.OUTPUT_ERROR
     assert len(err.strip().splitlines()) == 1, err
     assert "--force" in err and str(out) in err
     assert out.read_bytes() == b"precious"
     assert leftovers(tmp_path) == []
-    code, _, err = run(capsys, "flows", str(cap), "-f", fmt, "-o", str(out), "-q", "--force")
+    code, _, err = cli("flows", str(cap), "-f", fmt, "-o", str(out), "-q", "--force")
     assert code == 0, err
     assert out.read_bytes() != b"precious"
     if fmt == "parquet":
@@ -236,7 +216,7 @@ def test_existing_output_is_refused_without_force(fmt, capsys, tmp_path):
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o027, 0o077])
-def test_output_file_mode_is_what_open_would_give(umask, capsys, tmp_path):
+def test_output_file_mode_is_what_open_would_give(umask, cli, tmp_path):
     """The file written through a private temporary is not left private: a new one gets
     0666 less the umask, as `open()` and tshark's -w give it; a replaced one keeps its
     mode."""
@@ -245,67 +225,67 @@ def test_output_file_mode_is_what_open_would_give(umask, capsys, tmp_path):
     try:
         for fmt in ("csv", "parquet"):
             out = tmp_path / f"new.{fmt}"
-            code, _, err = run(capsys, "flows", str(cap), "-f", fmt, "-o", str(out), "-q")
+            code, _, err = cli("flows", str(cap), "-f", fmt, "-o", str(out), "-q")
             assert code == 0, err
             assert out.stat().st_mode & 0o777 == 0o666 & ~umask
         kept = tmp_path / "kept.csv"
         kept.write_bytes(b"old")
         kept.chmod(0o604)
-        code, _, err = run(capsys, "packets", str(cap), "-f", "csv", "-o", str(kept), "-q", "--force")
+        code, _, err = cli("packets", str(cap), "-f", "csv", "-o", str(kept), "-q", "--force")
         assert code == 0, err
         assert kept.stat().st_mode & 0o777 == 0o604 and kept.read_bytes() != b"old"
     finally:
         os.umask(old)
 
 
-def test_output_through_a_symlink_writes_its_target(capsys, tmp_path):
+def test_output_through_a_symlink_writes_its_target(cli, tmp_path):
     """-o LINK writes the file the link names, as `>` in a shell does; the link stays."""
     cap = local_capture("demo.pcap")
-    (tmp_path / "data").mkdir()
-    target = tmp_path / "data" / "flows.csv"
+    (tmp_path / "store").mkdir()
+    target = tmp_path / "store" / "flows.csv"
     target.write_bytes(b"old")
     link = tmp_path / "latest.csv"
     link.symlink_to(target)
-    code, _, err = run(capsys, "flows", str(cap), "-f", "csv", "-o", str(link), "--force", "-q")
+    code, _, err = cli("flows", str(cap), "-f", "csv", "-o", str(link), "--force", "-q")
     assert code == 0, err
     assert link.is_symlink() and link.resolve() == target.resolve()
     rows = list(csv.DictReader(io.StringIO(target.read_text())))
     assert len(rows) == portannot.flows(cap).num_rows
-    assert leftovers(tmp_path) == [] and leftovers(tmp_path / "data") == []
+    assert leftovers(tmp_path) == [] and leftovers(tmp_path / "store") == []
 
 
 @pytest.mark.parametrize("kind", ["packets", "flows"])
-def test_table_format_goes_to_the_output_file(kind, capsys, tmp_path):
+def test_table_format_goes_to_the_output_file(kind, cli, tmp_path):
     """-o FILE with the table format (the default) writes the table there, as standard
     output would have shown it: it was ignored, the table printed and no file made."""
     cap = str(local_capture("demo.pcap"))
-    code, shown, err = run(capsys, kind, cap)
+    code, shown, err = cli(kind, cap)
     assert code == 0, err
     out = tmp_path / "table.txt"
-    code, stdout, err = run(capsys, kind, cap, "-o", str(out), "-q")
+    code, stdout, err = cli(kind, cap, "-o", str(out), "-q")
     assert code == 0, err
     assert stdout == "" and out.read_text() == shown
-    code, _, err = run(capsys, kind, cap, "-o", str(out), "-q")
+    code, _, err = cli(kind, cap, "-o", str(out), "-q")
     assert code == ExitCode.OUTPUT_ERROR and "--force" in err
     assert out.read_text() == shown and leftovers(tmp_path) == []
 
 
-def test_missing_output_directory(capsys, tmp_path):
+def test_missing_output_directory(cli, tmp_path):
     cap = local_capture("demo.pcap")
-    code, _, err = run(capsys, "packets", str(cap), "-f", "csv", "-o", str(tmp_path / "no" / "x.csv"))
+    code, _, err = cli("packets", str(cap), "-f", "csv", "-o", str(tmp_path / "no" / "x.csv"))
     assert code == ExitCode.OUTPUT_ERROR
     assert len(err.strip().splitlines()) == 1
 
 
-def test_output_is_a_directory(capsys, tmp_path):
+def test_output_is_a_directory(cli, tmp_path):
     cap = local_capture("demo.pcap")
-    code, _, err = run(capsys, "packets", str(cap), "-f", "csv", "-o", str(tmp_path), "--force")
+    code, _, err = cli("packets", str(cap), "-f", "csv", "-o", str(tmp_path), "--force")
     assert code == ExitCode.OUTPUT_ERROR
     assert len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
-def test_a_missing_second_input_is_skipped_and_the_rest_written(fmt, capsys, tmp_path):
+def test_a_missing_second_input_is_skipped_and_the_rest_written(fmt, cli, tmp_path):
     """The second input is missing: since 6fe7466 that input is a warning and skipped,
     the first file's rows are written whole and the run exits 4 (README, "Exit codes");
     no temporary file remains."""
@@ -313,18 +293,18 @@ def test_a_missing_second_input_is_skipped_and_the_rest_written(fmt, capsys, tmp
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     out = out_dir / f"p.{fmt}"
-    code, _, err = run(capsys, "packets", str(cap), str(tmp_path / "missing.pcap"), "-f", fmt,
+    code, _, err = cli("packets", str(cap), str(tmp_path / "missing.pcap"), "-f", fmt,
                        "-o", str(out), "-q")
     assert code == ExitCode.INPUT_ERROR, err
     assert len(err.strip().splitlines()) == 1 and "missing.pcap" in err, err
     assert [p.name for p in out_dir.iterdir()] == [out.name]
 
 
-def test_failed_replace_keeps_the_old_file(capsys, tmp_path):
+def test_failed_replace_keeps_the_old_file(cli, tmp_path):
     """No input readable: the error alone, and the file replaced with --force stays."""
     out = tmp_path / "p.csv"
     out.write_text("old\n")
-    code, _, _ = run(capsys, "packets", str(tmp_path / "missing.pcap"), "-f", "csv",
+    code, _, _ = cli("packets", str(tmp_path / "missing.pcap"), "-f", "csv",
                      "-o", str(out), "--force", "-q")
     assert code == ExitCode.INPUT_ERROR
     assert out.read_text() == "old\n"
@@ -385,7 +365,7 @@ def no_flows(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.mark.parametrize("which", ["empty", "arp-only"])
 @pytest.mark.parametrize("kind", ["packets", "flows"])
-def test_no_rows_still_make_whole_outputs(kind, which, no_flows, capsys, tmp_path):
+def test_no_rows_still_make_whole_outputs(kind, which, no_flows, cli, tmp_path):
     """Nothing to write is still a whole output: a CSV header, a Parquet file with every
     column (a 0-byte .parquet is no Parquet file at all), an API table with the schema
     of any other capture's."""
@@ -394,17 +374,17 @@ def test_no_rows_still_make_whole_outputs(kind, which, no_flows, capsys, tmp_pat
     table = api_table(kind, cap)
     assert table.schema.equals(demo.schema)
     assert table.num_rows == (1 if (kind, which) == ("packets", "arp-only") else 0)
-    code, out, err = run(capsys, kind, str(cap), "-f", "csv")
+    code, out, err = cli(kind, str(cap), "-f", "csv")
     assert code == 0, err
     assert out.splitlines()[0] == ",".join(f'"{n}"' for n in demo.schema.names)
     assert len(out.splitlines()) == 1 + table.num_rows
     target = tmp_path / "out.parquet"
-    code, _, err = run(capsys, kind, str(cap), "-f", "parquet", "-o", str(target), "-q")
+    code, _, err = cli(kind, str(cap), "-f", "parquet", "-o", str(target), "-q")
     assert code == 0, err
     written = pq.read_table(target)
     assert written.num_rows == table.num_rows
     assert written.schema.names == demo.schema.names
-    code, out, err = run(capsys, kind, str(cap), "-f", "jsonl")
+    code, out, err = cli(kind, str(cap), "-f", "jsonl")
     assert code == 0, err
     assert len(out.splitlines()) == table.num_rows
 

@@ -30,11 +30,3 @@ def shared_registry() -> Path:
         )
     return SHARED_REGISTRY
 
-
-@pytest.fixture(autouse=True)
-def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Keep every test away from the user's data/cache dirs and $PORTANNOT_REGISTRY."""
-    monkeypatch.setenv("PORTANNOT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("PORTANNOT_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("PORTANNOT_REGISTRY", raising=False)
-    return tmp_path

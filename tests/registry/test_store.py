@@ -64,22 +64,21 @@ def test_services_file_wins(fixtures: Path, tmp_path: Path) -> None:
 
 
 def test_cached_table_skips_parsing_and_rebuilds_on_change(
-    fixtures: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fixtures: Path, tmp_path: Path, own_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reg = tmp_path / "reg.csv"
     shutil.copy(fixtures / "seed.csv", reg)
     first = load_table(reg)
     assert store.cache_path(resolve_source(reg)).is_file()
+    assert list((own_cache / "tables").iterdir()) == [store.cache_path(resolve_source(reg))]
 
     def no_parse(*args: object, **kwargs: object) -> None:
         raise AssertionError("parsed although the cached table is current")
 
-    monkeypatch.setattr(store, "parse_file", no_parse)
-    again = load_table(reg)
+    with monkeypatch.context() as m:
+        m.setattr(store, "parse_file", no_parse)
+        again = load_table(reg)
     assert (again.name_index == first.name_index).all() and again.source == str(reg)
-    monkeypatch.undo()
-    monkeypatch.setenv("PORTANNOT_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("PORTANNOT_CACHE_DIR", str(tmp_path / "cache"))
     # change the source: the table is rebuilt
     reg.write_text(
         reg.read_text(encoding="utf-8").replace("grubd,3136", "grubx,3136"), encoding="utf-8"
@@ -98,7 +97,7 @@ def test_unwritable_cache_still_works(
 
 
 def test_skipped_records_are_reported(
-    fixtures: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    fixtures: Path, tmp_path: Path, own_cache: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = tmp_path / "bad.csv"
     path.write_text(
@@ -172,7 +171,9 @@ def _fifo_of(path: Path, data: bytes) -> Path:
     return fifo
 
 
-def test_registry_and_services_from_a_pipe(fixtures: Path, tmp_path: Path) -> None:
+def test_registry_and_services_from_a_pipe(
+    fixtures: Path, tmp_path: Path, own_cache: Path
+) -> None:
     """`--registry <(zcat ...)`: any readable path but a directory works; is_file()
     called a FIFO "not found". A pipe cannot be cached (nothing tells whether it gives
     the same again): it is parsed, and nothing is saved."""
@@ -180,7 +181,7 @@ def test_registry_and_services_from_a_pipe(fixtures: Path, tmp_path: Path) -> No
     fifo = _fifo_of(tmp_path, (fixtures / "wireshark-services").read_bytes())
     table = load_table(fifo, _fifo_of(tmp_path, services))
     assert table.name_at("tcp", 80) == "localweb" and table.name_at("udp", 3306) == "mysql"
-    assert not (store.cache_dir() / "tables").exists()
+    assert not (own_cache / "tables").exists()
     assert load_registry(_fifo_of(tmp_path, services)).format == "services"
 
 

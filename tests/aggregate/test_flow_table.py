@@ -344,16 +344,19 @@ def test_a_timeout_as_timedelta_is_its_seconds(services):
     assert FlowTable(idle_timeout=pd.Timedelta(minutes=2)).idle_ns == 120 * SEC
 
 
-# ------------------------------------------------------------------ the idle sweep
+# ------------------------------------------------------------------ the sweep
 
-def test_idle_sweep_bounds_live_flows(services):
-    """300k single-packet flows, 1 ms apart, idle timeout 1 s: live flows stay far below
-    the number of flows, and the slot arrays shrink back; nothing is lost."""
+@pytest.mark.parametrize("which", ["idle_timeout", "active_timeout"])
+def test_the_sweep_bounds_live_flows(services, which):
+    """300k single-packet flows, 1 ms apart, a timeout of 1 s: live flows stay far below
+    the number of flows, and the slot arrays shrink back; nothing is lost. With the
+    active timeout alone there was no sweep: every flow waited for the drain (and
+    iter_flows gave nothing until the end of the capture)."""
     n, step = 300_000, 1_000_000
     i = np.arange(n, dtype=np.int64)
     src = (0x0A000000 + i).astype(np.uint32)
     b = batch(src, (1024 + i % 60000).astype(np.uint16), 0xC0000201, 53, T0 + i * step)
-    table = FlowTable(idle_timeout=1)
+    table = FlowTable(**{which: 1})
     peak_live = peak_slots = 0
     handed_out = 0
     for part in chunks(b, 10_000):
@@ -362,17 +365,50 @@ def test_idle_sweep_bounds_live_flows(services):
         peak_slots = max(peak_slots, table.slots)
     rest = table.drain()
     assert handed_out + len(rest) == n
-    # every flow but the last second's (~1000) is idle long before the end
+    # every flow but the last second's (~1000) is over long before the end
     assert handed_out > n // 2, (
         f"only {handed_out} of {n} flows handed out before drain (peak live {peak_live}): "
-        "the idle sweep stopped running")
+        "the sweep stopped running")
     # a sweep runs at least every max(live, 65536) packets
     assert peak_live <= (1 << 16) + 10_000 + 1_000, peak_live
     assert peak_slots <= 1 << 18, peak_slots
     assert table.flows_started == n
 
 
-def test_no_sweep_without_idle_timeout():
+def test_the_active_sweep_hands_out_what_the_next_packet_would_end(services):
+    """A flow past its active timeout comes out once the clock passes it (other flows'
+    packets move the clock), not at the drain; the flows are the ones the kernel makes
+    packet by packet, only handed out sooner."""
+    # flow A (1:40000 <-> 2:53) sends at 0, 1, 2 s; flow B (3:1000 <-> 2:53) every
+    # second from 0.5 s to 9.5 s, moving the clock past A's first packet + 2.5 s
+    a = _single_flow([T0, T0 + SEC, T0 + 2 * SEC])
+    b = batch(np.full(10, 3), 1000, 2, 53, T0 + SEC // 2 + np.arange(10, dtype=np.int64) * SEC)
+    both = _concat_batches(a, b)
+    both = both.take(np.argsort(both.ts_ns, kind="stable"))
+    table = FlowTable(active_timeout=2.5)
+    handed_out, a_out_at = [], None
+    for part in chunks(both, 1):
+        ended = _summary([table.update(part)], services)
+        if any(first == T0 for _, first, _, _, _ in ended):
+            a_out_at = (int(part.ts_ns[0]) - T0) / SEC
+        handed_out += ended
+    # by hand: sweeps run when the clock has moved 2.5 s since the last one: at 2.5 s
+    # (A is not yet more than 2.5 s old), then at 5.5 s, which hands A out
+    assert a_out_at == 5.5
+    got = sorted(handed_out + _summary([table.drain()], services))
+    # by hand: A is one flow of 3 packets; B's next packet ends it every 3 s
+    assert [((f_ - T0) / SEC, (z - T0) / SEC, p) for _, f_, z, p, _ in got] == [
+        (0, 2, 3), (0.5, 2.5, 3), (3.5, 5.5, 3), (6.5, 8.5, 3), (9.5, 9.5, 1)]
+    assert got == sorted(_summary(run(FlowTable(active_timeout=2.5), [both]), services))
+
+
+def _concat_batches(*parts: PacketBatch) -> PacketBatch:
+    from portannot.decode.decoder import concat
+
+    return concat(list(parts))
+
+
+def test_no_sweep_without_a_timeout():
     b = batch((np.arange(70_000) + 1).astype(np.uint32), 1000, 2, 53, T0)
     table = FlowTable()
     assert len(table.update(b)) == 0

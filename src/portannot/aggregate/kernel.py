@@ -253,15 +253,18 @@ def build_index(rows, n, index):
         index[slot] = _entry(h, r)
 
 
-@kernel("UniTuple(i8, 2)(u8[:, ::1], i8, i8, i8, u8[:, ::1])")
-def evict_idle(rows, n, now, idle_ns, ended):
-    """Copy out every flow idle for longer than idle_ns and close the gaps, keeping the
-    others' order. Returns (rows kept, flows copied out); the index must be rebuilt."""
+@kernel("UniTuple(i8, 2)(u8[:, ::1], i8, i8, i8, i8, u8[:, ::1])")
+def evict_ended(rows, n, now, idle_ns, active_ns, ended):
+    """Copy out every flow the clock `now` has ended (idle for longer than idle_ns, or
+    begun more than active_ns ago; 0 is no such timeout), as `aggregate` would on the
+    flow's next packet, and close the gaps, keeping the others' order. Returns (rows
+    kept, flows copied out); the index must be rebuilt."""
     rows, ended = borrow(rows), borrow(ended)
     kept = 0
     e = 0
     for r in range(n):
-        if now - np.int64(rows[r, W_LAST]) > idle_ns:
+        if ((idle_ns > 0 and now - np.int64(rows[r, W_LAST]) > idle_ns)
+                or (active_ns > 0 and now - np.int64(rows[r, W_FIRST]) > active_ns)):
             _copy_row(rows, r, ended, e)
             e += 1
         else:

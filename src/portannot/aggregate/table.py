@@ -124,6 +124,8 @@ class FlowTable:
                  slots: int = INITIAL_SLOTS) -> None:
         self.idle_ns = _nanoseconds(check_timeout(idle_timeout, "idle_timeout"))
         self.active_ns = _nanoseconds(check_timeout(active_timeout, "active_timeout"))
+        #: capture time between sweeps (see update): the shorter timeout, 0 for none
+        self.sweep_ns = min((t for t in (self.idle_ns, self.active_ns) if t), default=0)
         self.initial_slots = slots
         self.state = np.array([0, 0, K.CLOCK_UNSET], np.int64)  # see kernel.ST_*
         self._reindex(slots, np.empty((slots // 2, K.ROW_WORDS), np.uint64), 0)
@@ -175,24 +177,26 @@ class FlowTable:
                 break
             self._grow()
         out = [ended.head(e)]
-        if self.idle_ns and n:
-            # Sweep once per idle period of capture time: no flow outlives twice the
-            # timeout in memory, whatever the mix of long and one-packet flows. The
-            # capture clock decides, as it does packet by packet in the kernel, so a
-            # flow swept here is one the next packet would have ended anyway.
+        if self.sweep_ns and n:
+            # Sweep once per timeout period of capture time (the shorter of the two): no
+            # flow outlives twice its timeout in memory, whatever the mix of long and
+            # one-packet flows, and a flow ended by the active timeout comes out as the
+            # clock passes it, as an idle one does, not at the end of the read. The
+            # capture clock decides, as it does packet by packet in the kernel, so a flow
+            # swept here is one its next packet would have ended anyway.
             now = int(self.state[K.ST_CLOCK])
             if self.last_sweep_ns is None:
                 self.last_sweep_ns = int(batch.ts_ns.min())
-            if now - self.last_sweep_ns >= self.idle_ns:
+            if now - self.last_sweep_ns >= self.sweep_ns:
                 out.append(self._sweep(now))
         return RawFlows.concat(out) if len(out) > 1 else out[0]
 
     def _sweep(self, now: int) -> RawFlows:
-        """Hand out flows idle past the timeout, so memory follows the live flows only."""
+        """Hand out flows ended by a timeout, so memory follows the live flows only."""
         self.last_sweep_ns = now
         n = len(self)
         ended = RawFlows.allocate(n)
-        kept, e = K.evict_idle(self.rows, n, now, self.idle_ns, ended.rows)
+        kept, e = K.evict_ended(self.rows, n, now, self.idle_ns, self.active_ns, ended.rows)
         if e:
             slots = self.index.shape[0]
             while slots > self.initial_slots and kept * 8 < slots:

@@ -227,12 +227,40 @@ def test_damage_is_a_capture_warning_per_command_warning(call, which, damaged, c
         result = getattr(portannot, call)(paths)
         rows = None if call == "summary" else _rows(result)
     assert [str(w.message) for w in caught] == expected
+    # each names its input, in the text and as .path (the link type's line named none)
+    assert [w.message.path for w in caught] == [str(p) for p in paths]
+    assert all(str(w.message).startswith(f"{w.message.path}: ") for w in caught)
     assert {w.filename for w in caught} == {__file__}  # the caller's line, not portannot's
     assert all(issubclass(w.category, UserWarning) for w in caught)
     if call == "summary":
         assert result["warnings"] == expected
     elif not (which == "link" and "flows" in call):  # frames of that link make no flows
         assert rows > 0  # the rows are still there
+
+
+def test_the_same_damage_in_two_files_is_two_warnings(damaged, tmp_path) -> None:
+    """Python shows a warning once per message and line by default: the link type's
+    line, naming no file, was said for the first file of a loop and never again."""
+    other = tmp_path / "also147.pcap"
+    other.write_bytes(damaged["link"].read_bytes())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        for path in (damaged["link"], other):
+            portannot.packets(path)
+    assert [w.message.path for w in caught] == [str(damaged["link"]), str(other)]
+    assert [str(w.message) for w in caught] == [
+        f"{p}: link type 147 is not supported: 2 record(s) counted as unsupported-link"
+        for p in (damaged["link"], other)]
+
+
+def test_an_unreadable_input_of_several_is_a_warning_naming_it(tmp_path) -> None:
+    demo = local_capture("demo.pcap")
+    missing = tmp_path / "missing.pcap"
+    with pytest.warns(portannot.CaptureWarning) as caught:
+        table = portannot.flows([demo, missing])
+    assert table.num_rows == portannot.flows(demo).num_rows
+    assert [(w.message.path, str(w.message)) for w in caught] == [
+        (str(missing), f"{missing}: no such file; skipped, the other inputs read")]
 
 
 def test_iterating_reports_when_the_read_ends(damaged) -> None:

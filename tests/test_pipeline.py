@@ -211,8 +211,9 @@ def test_an_unreadable_input_among_several_costs_only_itself(tmp_path):
     assert sum(len(b) for b in stream) == 2 * n_alone
     acc = stream.accounting
     assert acc.records == 2 * n_alone and acc.damaged
-    assert [w.split(":")[0] for w in acc.unreadable] == [
+    assert [u.path for u in acc.unreadable] == [
         str(tmp_path / "missing.pcap"), str(empty), str(text)]
+    assert all(u.why.startswith(f"{u.path}: ") for u in acc.unreadable)
     assert acc.warnings()[:3] == [f"{w}; skipped, the other inputs read" for w in acc.unreadable]
     with pytest.raises(InputError, match="missing.pcap: no such file; .*empty.pcap: empty file"):
         list(PacketStream([tmp_path / "missing.pcap", empty]))

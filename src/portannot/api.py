@@ -68,8 +68,8 @@ def _report(accounting: Accounting, stacklevel: int) -> None:
     which it exits 3), once the read is over. `stacklevel` counts from the caller: 1
     names its own line, 2 the line that called it (for a generator: the next() that
     ended the read, the user's for loop)."""
-    for line in accounting.warnings():
-        warnings.warn(line, CaptureWarning, stacklevel=stacklevel + 1)
+    for path, line in accounting.warnings_by_input():
+        warnings.warn(CaptureWarning(line, path), stacklevel=stacklevel + 1)
 
 
 def iter_packets(paths: Paths, *, registry: RegistryChoice = None,

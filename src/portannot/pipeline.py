@@ -45,8 +45,9 @@ class Accounting:
     status_bytes: np.ndarray = field(default_factory=lambda: np.zeros(len(STATUS_NAMES), np.int64))
     problems: list[ReadProblem] = field(default_factory=list)
     #: inputs (of several) that could not be read at all, and why
-    unreadable: list[str] = field(default_factory=list)
-    unsupported_links: dict[int, int] = field(default_factory=dict)
+    unreadable: list[Unreadable] = field(default_factory=list)
+    #: records of a link type not decoded, per (input's index, its name, link type)
+    unsupported_links: dict[tuple[int, str, int], int] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     ts_digits: int = 6
     first_ts: int | None = None
@@ -62,7 +63,8 @@ class Accounting:
         if unsupported.any():
             lt, cnt = np.unique(batch.linktype[unsupported], return_counts=True)
             for t, c in zip(lt.tolist(), cnt.tolist()):
-                self.unsupported_links[t] = self.unsupported_links.get(t, 0) + c
+                key = (batch.file_index, batch.path, t)
+                self.unsupported_links[key] = self.unsupported_links.get(key, 0) + c
         lo, hi = int(batch.ts_ns.min()), int(batch.ts_ns.max())
         self.first_ts = lo if self.first_ts is None else min(self.first_ts, lo)
         self.last_ts = hi if self.last_ts is None else max(self.last_ts, hi)
@@ -81,11 +83,29 @@ class Accounting:
         return {name: int(c) for name, c in zip(STATUS_NAMES, self.status_counts)}
 
     def warnings(self) -> list[str]:
-        out = [f"{why}; skipped, the other inputs read" for why in self.unreadable]
-        out += [str(p) for p in self.problems]
-        for lt, count in sorted(self.unsupported_links.items()):
-            out.append(f"link type {lt} is not supported: {count} record(s) counted as unsupported-link")
+        """One line per problem, each starting with the input's name (as ReadProblem's
+        do): of several inputs, a line without one did not say which to look at."""
+        return [line for _, line in self.warnings_by_input()]
+
+    def warnings_by_input(self) -> list[tuple[str, str]]:
+        """(input's name, line) for each of warnings(): the API's CaptureWarning.path."""
+        out = [(u.path, f"{u.why}; skipped, the other inputs read") for u in self.unreadable]
+        out += [(p.path, str(p)) for p in self.problems]
+        for (_, path, lt), count in sorted(self.unsupported_links.items()):
+            out.append((path, f"{path}: link type {lt} is not supported: {count} record(s) "
+                              "counted as unsupported-link"))
         return out
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """An input, of several, that could not be read at all: skipped, the others read."""
+
+    path: str  #: its name as the messages give it ("<stdin>" for "-")
+    why: str  #: the InputError's message, which starts with the name
+
+    def __str__(self) -> str:
+        return self.why
 
 
 class PacketStream:
@@ -122,7 +142,8 @@ class PacketStream:
                 if len(self.paths) == 1:
                     raise
                 failures.append(exc)
-                yield ReadEnd(reader.problems, reader.ts_digits, unreadable=str(exc))
+                yield ReadEnd(reader.problems, reader.ts_digits,
+                              unreadable=Unreadable(reader.display, str(exc)))
                 continue
             yield ReadEnd(reader.problems, reader.ts_digits)
         if failures and len(failures) == len(self.paths):
@@ -170,7 +191,7 @@ class PacketStream:
                     continue
                 if isinstance(item, ReadEnd):
                     acc.problems.extend(item.problems)
-                    if item.unreadable:
+                    if item.unreadable is not None:
                         acc.unreadable.append(item.unreadable)
                     acc.ts_digits = max(acc.ts_digits, item.ts_digits)
                     continue
@@ -193,8 +214,8 @@ class ReadEnd:
 
     problems: list[ReadProblem]
     ts_digits: int
-    #: why the file could not be read at all ("" if it could), one of several inputs
-    unreadable: str = ""
+    #: why the file, one of several inputs, could not be read at all (None if it could)
+    unreadable: Unreadable | None = None
 
 
 _DONE = object()

@@ -1,17 +1,15 @@
-"""Where rows go: a file written atomically (under a temporary name beside it, renamed
-into place only when whole), or standard output; and the permission bits such a file
-gets. Kept apart from the writers, and light (no pyarrow), so that a command can open
+"""Where rows go: a file written atomically (see portannot.atomic_file), or standard
+output. Kept apart from the writers, and light (no pyarrow), so that a command can open
 its output, and refuse an existing one, before it starts reading the captures."""
 
 from __future__ import annotations
 
 import errno
 import os
-import stat
 import sys
-import tempfile
 from typing import BinaryIO
 
+from portannot.atomic_file import AtomicFile
 from portannot.errors import OutputError
 
 
@@ -25,7 +23,7 @@ class Output:
 
     def __init__(self, path: str | None, *, force: bool = False, binary_ok: bool = True) -> None:
         self.path = None if path in (None, "-") else path
-        self.tmp: str | None = None
+        self.file: AtomicFile | None = None  #: the file being written, if the output is one
         self.finished = False
         if self.path is None:
             if not binary_ok and sys.stdout.isatty():
@@ -50,13 +48,10 @@ class Output:
         if os.path.exists(self.path) and not force:
             raise OutputError(f"{self.path}: already exists (use --force to replace it)")
         try:
-            fd, self.tmp = tempfile.mkstemp(prefix=".portannot-", suffix=".part", dir=directory)
-            # mkstemp's file is private (0600); the output gets the mode a plain open()
-            # would give it, or keeps the mode of the file it replaces
-            os.fchmod(fd, file_mode(self.path))
+            self.file = AtomicFile(self.path)
         except OSError as exc:
             raise OutputError(f"{self.path}: cannot write: {exc.strerror}") from None
-        self.stream = os.fdopen(fd, "wb")
+        self.stream = self.file.stream
 
     def __enter__(self) -> Output:
         return self
@@ -72,56 +67,21 @@ class Output:
         if self.finished:
             return
         self.finished = True
-        if self.tmp is None:
+        if self.file is None:
             self.stream.flush()
             if self.path is not None:
                 self.stream.close()
             return
         try:
-            self.stream.close()
-            os.replace(self.tmp, self.path)
+            self.file.commit()  # a failed one has removed the temporary
         except OSError as exc:
-            self.abort()
             raise output_error(self.path, exc) from None
-        self.tmp = None
 
     def abort(self) -> None:
         """Remove what was written to a file (a replaced file stays as it was)."""
         self.finished = True
-        if self.tmp is not None:
-            try:
-                self.stream.close()
-            except OSError:
-                pass
-            try:
-                os.unlink(self.tmp)
-            except OSError:
-                pass
-            self.tmp = None
-
-
-def file_mode(path: str | os.PathLike[str]) -> int:
-    """Permission bits for an output file: those of the file it replaces, else what
-    open() would create under the process's umask."""
-    try:
-        return stat.S_IMODE(os.stat(path).st_mode)
-    except FileNotFoundError:
-        return 0o666 & ~umask()
-
-
-def umask() -> int:
-    """The process's umask, read without changing it where Linux tells it (setting it
-    to read it would race with files other threads create)."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    mask = os.umask(0o22)
-    os.umask(mask)
-    return mask
+        if self.file is not None:
+            self.file.abort()
 
 
 def output_error(path: str | None, exc: OSError) -> OutputError:

@@ -26,7 +26,6 @@ from typing import Any
 import platformdirs
 
 from portannot import __version__
-from portannot.checksum import checksums
 from portannot.errors import RegistryError
 from portannot.registry.catalog import Registry
 from portannot.registry.detect import IANA_FORMATS, parse_bytes, parse_file
@@ -225,6 +224,8 @@ def cache_key(src: RegistrySource, services: str | os.PathLike[str] | None) -> s
     parts: list[Any] = [TABLE_VERSION, src.kind, src.source, src.date, _stamp(src.path)]
     if services is not None:
         parts.append(_stamp(Path(services)))
+    from portannot.checksum import checksums  # only a table from the cache needs it
+
     crc, adler = checksums([json.dumps(parts).encode()])  # a file name, not a security boundary
     return f"{crc:08x}{adler:08x}"
 
@@ -359,25 +360,6 @@ def _file_name(fmt: str) -> str:
     return f"{fmt}.txt"
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write a file whole or not at all. It gets the mode open() would give it (0666
-    less the umask), or keeps that of the file it replaces, as output files do:
-    mkstemp's own 0600 left the installed registry unreadable to other users."""
-    import tempfile  # only an install writes here: start-up counts
-
-    from portannot.output.files import file_mode
-
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-    try:
-        os.fchmod(fd, file_mode(path))
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def install(
     data: bytes, origin: str, *, url: str = "", date: str = "", min_records: int = 1000
 ) -> RegistrySource:
@@ -388,6 +370,8 @@ def install(
     """
     import hashlib
 
+    from portannot.atomic_file import atomic_write  # only an install writes here
+
     parsed = parse_bytes(data, origin)
     validate(parsed, min_records)
     folder = installed_dir()
@@ -395,7 +379,8 @@ def install(
         folder.mkdir(parents=True, exist_ok=True)
         old = _read_json(folder / INSTALLED_META)
         name = _file_name(parsed.format)
-        _write_atomic(folder / name, data)
+        with atomic_write(folder / name) as fh:
+            fh.write(data)
         meta = {
             "file": name,
             "format": parsed.format,
@@ -406,7 +391,8 @@ def install(
             "records": len(parsed.records),
             "sha256": hashlib.sha256(data).hexdigest(),
         }
-        _write_atomic(folder / INSTALLED_META, (json.dumps(meta, indent=2) + "\n").encode())
+        with atomic_write(folder / INSTALLED_META) as fh:
+            fh.write((json.dumps(meta, indent=2) + "\n").encode())
         stale = old.get("file") if isinstance(old, dict) else None
         if isinstance(stale, str) and stale and stale != name and "/" not in stale:
             (folder / stale).unlink(missing_ok=True)

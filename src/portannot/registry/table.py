@@ -176,26 +176,20 @@ class ServiceTable:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the compact binary form (uncompressed .npz, about 1 MB), atomically."""
-        import tempfile  # only writing a table needs it: start-up counts
+        from portannot.atomic_file import atomic_write  # only caching a table writes one
 
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         small = len(self.names) <= np.iinfo(np.uint16).max
         meta = dict(self.meta, version=TABLE_VERSION, source=self.source, date=self.date)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".table-", suffix=".npz")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(
-                    fh,
-                    names=self.names.astype(str),
-                    name_index=self.name_index.astype(np.uint16 if small else np.int32),
-                    state=self.state,
-                    meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
-                )
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_write(path) as fh:
+            np.savez(
+                fh,
+                names=self.names.astype(str),
+                name_index=self.name_index.astype(np.uint16 if small else np.int32),
+                state=self.state,
+                meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
+            )
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ServiceTable:

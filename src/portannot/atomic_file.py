@@ -1,0 +1,109 @@
+"""Files written whole or not at all: under a temporary name beside the target, renamed
+over it only once complete, so that a failed or interrupted write never leaves a file
+that looks whole. Output files, the installed registry and the cached service table
+are all written so.
+
+Light (no numpy, no pyarrow): a command opens its output file with it before it starts
+reading the captures.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import BinaryIO
+
+#: the temporary's name: `.portannot-XXXXXXXX.part`, beside the target
+TEMP_PREFIX, TEMP_SUFFIX = ".portannot-", ".part"
+
+
+class AtomicFile:
+    """A binary file in the making: `stream` writes to a temporary in the target's
+    directory, commit() renames it over the target, abort() removes it. Once one of
+    them has run, both do nothing.
+
+    The file gets the mode open() would give the target (0666 less the umask), or
+    keeps that of the file it replaces: mkstemp's own 0600 left files unreadable to
+    the other users an output or an installed registry is for."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        directory = os.path.dirname(os.path.abspath(self.path))
+        fd, self.tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=directory)
+        try:
+            os.fchmod(fd, file_mode(self.path))
+        except BaseException:
+            os.close(fd)
+            os.unlink(self.tmp)
+            raise
+        self.stream: BinaryIO = os.fdopen(fd, "wb")
+        self.finished = False
+
+    def commit(self) -> None:
+        """Put the whole file in place; if that fails, remove the temporary and raise."""
+        if self.finished:
+            return
+        self.finished = True
+        try:
+            self.stream.close()
+            os.replace(self.tmp, self.path)
+        except BaseException:
+            self._discard()
+            raise
+
+    def abort(self) -> None:
+        """Remove what was written (a file it would have replaced stays as it was)."""
+        if self.finished:
+            return
+        self.finished = True
+        self._discard()
+
+    def _discard(self) -> None:
+        try:
+            self.stream.close()
+        except OSError:
+            pass
+        try:
+            os.unlink(self.tmp)
+        except OSError:
+            pass
+
+
+@contextmanager
+def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """A binary file to write `path` through: put in place when the block ends well,
+    removed when it raises (see AtomicFile)."""
+    file = AtomicFile(path)
+    try:
+        yield file.stream
+    except BaseException:
+        file.abort()
+        raise
+    file.commit()
+
+
+def file_mode(path: str | os.PathLike[str]) -> int:
+    """Permission bits for a file written over `path`: those of the file it replaces,
+    else what open() would create under the process's umask."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~umask()
+
+
+def umask() -> int:
+    """The process's umask, read without changing it where Linux tells it (setting it
+    to read it would race with files other threads create)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o22)
+    os.umask(mask)
+    return mask

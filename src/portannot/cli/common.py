@@ -12,13 +12,11 @@ import click
 
 from portannot.cli.app import warn
 from portannot.errors import ExitCode
+from portannot.output.formats import OUTPUT_FORMATS
 
 if TYPE_CHECKING:
     from portannot.output.files import Output
     from portannot.pipeline import Accounting, FlowStream, PacketStream
-
-#: output formats (kept here so that --help does not load the compiled stages)
-FORMATS = ("table", "csv", "jsonl", "parquet")
 
 T = TypeVar("T")
 S = TypeVar("S", "FlowStream", "PacketStream")
@@ -34,7 +32,7 @@ def output_options(default_format: str) -> Callable[[Callable[..., Any]], Callab
         func = click.option("--force", is_flag=True, help="Replace an existing output file.")(func)
         func = click.option("-o", "--output", type=click.Path(dir_okay=True, path_type=str),
                             help="Output file (default: standard output for text formats).")(func)
-        func = click.option("-f", "--format", "fmt", type=click.Choice(FORMATS),
+        func = click.option("-f", "--format", "fmt", type=click.Choice(OUTPUT_FORMATS),
                             default=default_format, show_default=True, help="Output format.")(func)
         return func
     return deco

@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from portannot.output.files import Output
+    from portannot.output.formats import OUTPUT_FORMATS
     from portannot.output.tables import flow_batch, packet_batch
-    from portannot.output.writers import FORMATS, BatchWriter, textual
+    from portannot.output.writers import BatchWriter, textual
 
 #: name -> the module of this package that holds it
-_HOMES = {"FORMATS": "writers", "BatchWriter": "writers", "textual": "writers",
+_HOMES = {"OUTPUT_FORMATS": "formats", "BatchWriter": "writers", "textual": "writers",
           "Output": "files", "flow_batch": "tables", "packet_batch": "tables"}
-__all__ = ["FORMATS", "BatchWriter", "Output", "flow_batch", "packet_batch", "textual"]
+__all__ = ["OUTPUT_FORMATS", "BatchWriter", "Output", "flow_batch", "packet_batch", "textual"]
 
 
 def __getattr__(name: str) -> Any:

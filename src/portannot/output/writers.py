@@ -17,11 +17,11 @@ import pyarrow as pa
 
 from portannot.output.arrays import numbers
 from portannot.output.files import Output, output_error
+from portannot.output.formats import WRITER_FORMATS
 from portannot.output.text import epoch_seconds
 
-FORMATS = ("table", "csv", "jsonl", "parquet")
-__all__ = ["FORMATS", "WRITER_FORMATS", "BatchWriter", "Output", "output_error",
-           "parquet_encodings", "textual"]
+__all__ = ["WRITER_FORMATS", "BatchWriter", "Output", "output_error", "parquet_encodings",
+           "textual"]
 
 
 def textual(batch: pa.RecordBatch, ts_digits: int, *, decode: bool = True) -> pa.RecordBatch:
@@ -58,10 +58,6 @@ def parquet_encodings(schema: pa.Schema) -> dict:
         "write_statistics": [f.name for f in schema
                              if f.name in numeric or pa.types.is_floating(f.type)],
     }
-
-
-#: the formats BatchWriter writes ("table" is the commands' terminal view, not a writer)
-WRITER_FORMATS = ("csv", "jsonl", "parquet")
 
 
 class BatchWriter:

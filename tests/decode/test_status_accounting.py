@@ -1,8 +1,8 @@
-"""Every record lands in exactly one status, and the statuses add up to capinfos' count.
+"""Every record lands in exactly one status, and the records add up to capinfos' count.
 
-For every capture (pcaps/ and ../shared/pcaps): the per-status counts sum to the number
-of records decoded, which equals capinfos' packet count (records before a mid-record
-cut for a damaged file). Each status is also checked against tshark's view of the
+For every capture (pcaps/ and ../shared/pcaps): each record decoded has one of the
+statuses STATUS_NAMES knows, and the number of records decoded equals capinfos' packet
+count (records before a mid-record cut for a damaged file). Each status is also checked against tshark's view of the
 frame where the meaning is unambiguous (FRAGMENT only for later fragments, NON_IP only
 where tshark found no IP layer, ...), and, for the generated captures whose content is
 known, against the status each frame was built to have (EXPECTED_STATUS).
@@ -94,7 +94,6 @@ def test_status_counts_add_up(capture):
     assert status.dtype == np.uint8
     assert np.all(status < len(STATUS_NAMES)), f"{cid}: unknown status codes {set(status.tolist())}"
     counts = _counts(status)
-    assert sum(counts.values()) == n
     expected = capinfos_count(capture)
     assert n == expected, f"{cid}: {n} records decoded ({counts}), capinfos counts {expected}"
     assert np.array_equal(batch.number, np.arange(1, n + 1)), f"{cid}: frame numbers not 1..{n}"

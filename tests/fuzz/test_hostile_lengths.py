@@ -15,7 +15,6 @@ import time
 import tracemalloc
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from portannot.capture import CaptureReader
@@ -111,8 +110,7 @@ def read(tmp_path: Path, data: bytes, mode: str, timeout: float = 20.0, alloc: b
     n = 0 if got is None else len(got)
     assert n == reader.records
     if got is not None:
-        counts = np.bincount(got.status, minlength=len(STATUS_NAMES))
-        assert len(counts) == len(STATUS_NAMES) and counts.sum() == n
+        assert (got.status < len(STATUS_NAMES)).all(), "a record has no valid status"
     assert seconds < timeout, f"took {seconds:.1f} s"
     assert peak < ALLOC_LIMIT, f"allocated {peak / 2**20:.1f} MiB"
     return got, reader.problems, seconds, peak

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from flow_reference import iana_names
 
 from portannot.registry import PortState, ServiceTable, build_table, parse_file
 from portannot.transport import Transport
@@ -57,13 +58,18 @@ def test_none_transport_bad_ports_and_shapes(table: ServiceTable) -> None:
     assert table.name_at(17, 3136) == "grubd" and table.name_at("tcp", 3136) == "grubd"
 
 
-def test_lookup_matches_a_python_loop(table: ServiceTable) -> None:
+def test_lookup_matches_the_registry_file(table: ServiceTable, fixtures: Path) -> None:
+    """Random look-ups, many on ports the seed names, against the names read from
+    seed.csv with the csv module (tests/flow_reference.iana_names: a port's first name)."""
+    names = iana_names(fixtures / "seed.csv")
+    transports = ("tcp", "udp", "sctp", "dccp")  # the codes 0-3, README order
     rng = np.random.default_rng(7)
     codes = rng.integers(0, 4, 5000).astype(np.uint8)
     ports = rng.integers(0, 65536, 5000).astype(np.uint16)
     ports[:500] = rng.choice([0, 80, 3136, 3260, 3306, 3360, 3367, 3371, 3376], 500)
-    got = table.lookup(codes, ports)
-    want = [table.name_index[c, p] for c, p in zip(codes, ports, strict=True)]
+    got = table.names[table.lookup(codes, ports)]
+    want = [names.get((transports[c], int(p)), "") for c, p in zip(codes, ports, strict=True)]
+    assert sum(1 for w in want if w) > 200  # named ports were drawn (223)
     assert list(got) == want
 
 

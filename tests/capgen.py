@@ -1,5 +1,8 @@
 """Tiny capture writers for tests: pcap (µs or ns, either byte order) and pcapng, from
-raw frames, plus a hand-written IANA CSV registry whose named ports are certain.
+raw frames, plus a hand-written IANA CSV registry whose named ports are certain; and
+the tests' two ways of reading a capture back: dpkt's readers for an intact file
+(`dpkt_frames`), and `layout`, the one hand-written walker, for the byte offsets of
+records and blocks, in damaged files too.
 
 Frames are bytes (or scapy packets, turned into bytes); each comes with its timestamp
 in integer nanoseconds. Nothing here depends on portannot.
@@ -8,7 +11,10 @@ in integer nanoseconds. Nothing here depends on portannot.
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import dpkt
 
 #: IANA CSV columns, as the registry publishes them
 CSV_HEADER = ("Service Name,Port Number,Transport Protocol,Description,Assignee,Contact,"
@@ -82,3 +88,80 @@ def dccp_header(sport: int, dport: int, ptype: int = 0, seq: int = 1) -> bytes:
     (portannot, like tshark, reads the ports whatever the checksum)."""
     return struct.pack("!HHBBHBBHI", sport, dport, 4, 0, 0, (ptype << 1) | 1, 0,
                        seq >> 32, seq & 0xFFFFFFFF)
+
+
+# ---------------------------------------------------------------- reading back
+
+
+def dpkt_frames(path) -> list[tuple[float, bytes]]:
+    """(timestamp, frame) of every packet record of an intact pcap or pcapng file, as
+    dpkt reads them (its pcapng reader knows one section and one byte order only)."""
+    with open(path, "rb") as f:
+        reader_class = dpkt.pcapng.Reader if f.read(4) == SHB else dpkt.pcap.Reader
+        f.seek(0)
+        return [(ts, bytes(buf)) for ts, buf in reader_class(f)]
+
+
+#: pcap magic -> (byte order, record header length): µs, ns, and the 24-byte record
+#: headers of Kuznetzov's modified pcap
+PCAP_MAGICS = {b"\xd4\xc3\xb2\xa1": ("<", 16), b"\x4d\x3c\xb2\xa1": ("<", 16),
+               b"\x34\xcd\xb2\xa1": ("<", 24), b"\xa1\xb2\xc3\xd4": (">", 16),
+               b"\xa1\xb2\x3c\x4d": (">", 16), b"\xa1\xb2\xcd\x34": (">", 24)}
+SHB = b"\x0a\x0d\x0d\x0a"
+#: pcapng block types that hold a packet: the obsolete Packet Block, the Simple and
+#: the Enhanced Packet Block
+PACKET_BLOCKS = (2, 3, 6)
+
+
+@dataclass
+class Layout:
+    """Where the records (pcap) or blocks (pcapng) of a capture are, as far as they parse."""
+
+    kind: str  #: 'pcap', 'pcapng' or 'other'
+    order: str = "<"  #: pcap: the file's byte order
+    header: int = 0  #: pcap file header length
+    hdr_len: int = 16  #: pcap record header length
+    spans: list[tuple[int, int]] = field(default_factory=list)  #: (start, end) per record/block
+    types: list[int] = field(default_factory=list)  #: pcapng: type of each block
+    orders: list[str] = field(default_factory=list)  #: pcapng: byte order of each block
+
+    @property
+    def records(self) -> list[tuple[int, int]]:
+        """(start, end) of every packet record: a pcap record, a pcapng packet block."""
+        if self.kind == "pcap":
+            return list(self.spans)
+        return [s for s, t in zip(self.spans, self.types) if t in PACKET_BLOCKS]
+
+
+def layout(data: bytes, limit: int | None = None) -> Layout:
+    """Walk a pcap or pcapng file by its length fields, stopping at the first record or
+    block that does not fit (a pcapng length below 12, not a multiple of 4, or past the
+    end) or after `limit` of them."""
+    magic = data[:4]
+    full = (lambda spans: False) if limit is None else (lambda spans: len(spans) >= limit)
+    if magic in PCAP_MAGICS:
+        e, hdr = PCAP_MAGICS[magic]
+        lay = Layout("pcap", e, 24, hdr)
+        off = 24
+        while off + hdr <= len(data) and not full(lay.spans):
+            end = off + hdr + struct.unpack_from(e + "I", data, off + 8)[0]
+            if end > len(data):
+                break
+            lay.spans.append((off, end))
+            off = end
+        return lay
+    if magic == SHB:
+        lay = Layout("pcapng")
+        off, e = 0, "<"
+        while off + 12 <= len(data) and not full(lay.spans):
+            if data[off:off + 4] == SHB:
+                e = "<" if data[off + 8:off + 12] == b"\x4d\x3c\x2b\x1a" else ">"
+            btype, blen = struct.unpack_from(e + "II", data, off)
+            if blen < 12 or blen % 4 or off + blen > len(data):
+                break
+            lay.spans.append((off, off + blen))
+            lay.types.append(btype)
+            lay.orders.append(e)
+            off += blen
+        return lay
+    return Layout("other")

@@ -13,8 +13,8 @@ Non-packet records that tshark numbers as frames (pcapng Custom Blocks show up a
 "data" frames without an interface or encapsulation) are dropped, so ``number``
 counts packet records only, like capinfos and portannot.
 
-Compressed captures (gzip, bzip2, xz, zstd, LZ4) are decompressed to a cache file
-first (tshark 4.0 reads only gzip itself).
+Compressed captures (gzip, bzip2, xz, zstd, LZ4: tests/packing.py, told by the file
+name's suffix) are decompressed to a cache file first (tshark 4.0 reads only gzip itself).
 
 Results are cached in memory and on disk (``.pytest_cache/tshark-oracle`` of the repo)
 keyed by (path, size, mtime), so only changed captures run tshark again.
@@ -22,13 +22,9 @@ keyed by (path, size, mtime), so only changed captures run tshark again.
 
 from __future__ import annotations
 
-import bz2
-import contextlib
-import gzip
 import hashlib
 import ipaddress
 import json
-import lzma
 import os
 import shutil
 import socket
@@ -38,7 +34,7 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
 
-import pyarrow as pa
+from packing import UNPACK
 
 TSHARK = shutil.which("tshark")
 CAPINFOS = shutil.which("capinfos")
@@ -145,22 +141,6 @@ def addr_from_bytes(b16, ip_version: int) -> str | None:
     return None
 
 
-def _magic_decompressor(path: Path):
-    with open(path, "rb") as f:
-        head = f.read(6)
-    if head[:2] == b"\x1f\x8b":
-        return gzip.open
-    if head[:3] == b"BZh":
-        return bz2.open
-    if head[:6] == b"\xfd7zXZ\x00":
-        return lzma.open
-    for magic, codec in ((b"\x28\xb5\x2f\xfd", "zstd"), (b"\x50\x2a\x4d\x18", "zstd"),
-                         (b"\x04\x22\x4d\x18", "lz4")):
-        if head[:4] == magic:
-            return lambda p, mode, codec=codec: pa.CompressedInputStream(pa.OSFile(str(p)), codec)
-    return None
-
-
 def _key(path: Path) -> str:
     st = path.stat()
     h = hashlib.sha1(f"{CACHE_VERSION}|{path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())
@@ -170,16 +150,14 @@ def _key(path: Path) -> str:
 def plain_capture(path: str | os.PathLike) -> Path:
     """The path tshark/capinfos should read: the file itself, or its decompressed copy."""
     path = Path(path)
-    opener = _magic_decompressor(path)
-    if opener is None:
+    suffix = next((s for s in UNPACK if path.name.endswith(s)), None)
+    if suffix is None:
         return path
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    out = CACHE_DIR / f"{_key(path)}.{path.name.rsplit('.', 1)[0].rsplit('.', 1)[-1]}"
+    out = CACHE_DIR / f"{_key(path)}.{path.name[:-len(suffix)].rsplit('.', 1)[-1]}"
     if not out.exists():
-        tmp = out.with_suffix(".tmp")
-        with opener(path, "rb") as src, open(tmp, "wb") as dst, \
-                contextlib.suppress(EOFError, OSError):  # damaged stream: keep what decompressed
-            shutil.copyfileobj(src, dst)
+        tmp = out.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(UNPACK[suffix](path.read_bytes()))
         tmp.replace(out)
     return out
 

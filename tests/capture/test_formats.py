@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import gzip
 import shutil
-import struct
 import subprocess
 from pathlib import Path
 
-import dpkt
 import numpy as np
 import pytest
-from capgen import write_pcap, write_pcapng
+from capgen import dpkt_frames, layout, write_pcap, write_pcapng
+from dpkt import pcapng as ng
 from packing import NAMES, PACK, SUFFIXES
 from paths import local_capture, shared_capture
 
@@ -85,28 +84,30 @@ def test_pcap_variants_decode_to_the_same_packet_columns():
 
 # ------------------------------------------------------------------ pcapng against tshark
 
-def pcapng_interfaces(data: bytes) -> list[tuple[int, int, int]]:
-    """Per packet record: (section index, interface id within the section, linktype),
-    parsed here independently of portannot."""
-    out, off, e, section, links = [], 0, "<", -1, []
-    while off + 12 <= len(data):
-        if data[off:off + 4] == b"\x0a\x0d\x0d\x0a":
-            e = "<" if data[off + 8:off + 12] == b"\x4d\x3c\x2b\x1a" else ">"
-            section += 1
-            links = []
-        btype, blen = struct.unpack_from(e + "II", data, off)
-        if btype == 1:
-            links.append(struct.unpack_from(e + "H", data, off + 8)[0])
-        elif btype == 6:
-            iface = struct.unpack_from(e + "I", data, off + 8)[0]
-            out.append((section, iface, links[iface]))
-        elif btype == 3:
-            out.append((section, 0, links[0]))
-        elif btype == 2:
-            iface = struct.unpack_from(e + "H", data, off + 8)[0]
-            out.append((section, iface, links[iface]))
-        off += blen
-    return out
+def pcapng_interfaces(data: bytes) -> tuple[list[tuple[int, int, int]], list[int]]:
+    """Per packet record (section index, interface id within the section, linktype),
+    and the number of interfaces each section describes: the blocks found by
+    tests/capgen.layout, their fields read by dpkt's block classes (dpkt's own pcapng
+    reader knows one section only)."""
+    lay = layout(data)
+    assert lay.kind == "pcapng" and lay.spans[-1][1] == len(data), "not a whole pcapng file"
+    out: list[tuple[int, int, int]] = []
+    sections: list[list[int]] = []  # linktype of each interface, per section
+    for (start, end), btype, order in zip(lay.spans, lay.types, lay.orders):
+        block, le = data[start:end], order == "<"
+        if btype == 0x0A0D0D0A:
+            sections.append([])
+        elif btype == 1:
+            idb = ng.InterfaceDescriptionBlockLE if le else ng.InterfaceDescriptionBlock
+            sections[-1].append(idb(block).linktype)
+        elif btype in (2, 6):
+            cls = {2: (ng.PacketBlockLE, ng.PacketBlock),
+                   6: (ng.EnhancedPacketBlockLE, ng.EnhancedPacketBlock)}[btype][not le]
+            iface = cls(block).iface_id
+            out.append((len(sections) - 1, iface, sections[-1][iface]))
+        elif btype == 3:  # a Simple Packet Block: the section's first interface
+            out.append((len(sections) - 1, 0, sections[-1][0]))
+    return out, [len(links) for links in sections]
 
 
 def tshark_frames(path: Path) -> list[tuple[str, str, int, int]]:
@@ -145,15 +146,12 @@ def test_pcapng_interfaces_and_times_match_tshark(spec):
     path = local_capture(name) if where == "local" else shared_capture(name)
     got, reader = records(path)
     assert not reader.problems
-    ifaces = pcapng_interfaces(path.read_bytes())
+    ifaces, idbs = pcapng_interfaces(path.read_bytes())
     ref = tshark_frames(path)
     assert len(got) == len(ref) == len(ifaces)
     # portannot numbers interfaces through the whole file (section 2's interface 0
     # follows section 1's last); tshark 4.0 restarts the ids in each section
-    data = path.read_bytes()
-    section_base = {}
-    for sec in range(max(s for s, _, _ in ifaces) + 1):
-        section_base[sec] = sum(_idb_count(data, s) for s in range(sec))
+    section_base = [sum(idbs[:sec]) for sec in range(len(idbs))]
     bad = []
     for k, (rec, (sec, local, linktype), (ts, tiface, length, caplen)) in enumerate(
             zip(got, ifaces, ref), 1):
@@ -167,19 +165,6 @@ def test_pcapng_interfaces_and_times_match_tshark(spec):
         if ts and ts_ns != _ns(ts):  # tshark shows no time for a Simple Packet Block
             bad.append((k, "ts", ts_ns, ts))
     assert not bad, bad
-
-
-def _idb_count(data: bytes, want: int) -> int:
-    off, e, section, n = 0, "<", -1, 0
-    while off + 12 <= len(data):
-        if data[off:off + 4] == b"\x0a\x0d\x0d\x0a":
-            e = "<" if data[off + 8:off + 12] == b"\x4d\x3c\x2b\x1a" else ">"
-            section += 1
-        btype, blen = struct.unpack_from(e + "II", data, off)
-        if btype == 1 and section == want:
-            n += 1
-        off += blen
-    return n
 
 
 def test_pcapng_multi_as_documented():
@@ -291,9 +276,12 @@ def test_small_chunks_give_the_same_records(varied, kind, chunk):
 
 def test_small_chunks_on_a_real_capture():
     path = shared_capture("ndpi/1kxun.pcap")
-    default, _ = records(path)
-    got, _ = records(path, chunk_size=64)
-    assert got == default
+    got, reader = records(path, chunk_size=64)
+    assert not reader.problems
+    frames = dpkt_frames(path)
+    assert len(got) == len(frames) > 1000
+    assert [r[6] for r in got] == [f for _, f in frames]
+    assert [r[1] for r in got] == [round(ts * 1e6) * 1000 for ts, _ in frames]  # a µs pcap
 
 
 def test_written_frames_come_back(varied):
@@ -309,10 +297,7 @@ def test_written_frames_come_back(varied):
 
 
 def _dpkt_frames(path) -> list[bytes]:
-    import dpkt
-
-    with open(path, "rb") as f:
-        return [bytes(buf) for _, buf in dpkt.pcap.Reader(f)]
+    return [frame for _, frame in dpkt_frames(path)]
 
 
 @pytest.mark.parametrize("mmap", [False, True], ids=["read", "mmap"])
@@ -376,8 +361,7 @@ def test_garbage_after_a_whole_gzip_stream_costs_no_record(tmp_path):
 
 def test_paths_one_several_or_a_generator_read_alike():
     demo = local_capture("demo.pcap")
-    with open(demo, "rb") as f:
-        one = sum(1 for _ in dpkt.pcap.Reader(f))
+    one = len(dpkt_frames(demo))
     assert sum(len(b) for b in iter_records(demo)) == one
     assert len(decode_file(str(demo))) == one
     # a generator is read once, in order; file_index numbers the inputs

@@ -17,13 +17,13 @@ from __future__ import annotations
 import csv
 import io
 import re
-import struct
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from capgen import dpkt_frames, layout
 from packing import PACK, SUFFIXES
 from paths import local_capture, shared_capture
 
@@ -52,26 +52,7 @@ def _path(spec) -> Path:
 
 def record_spans(data: bytes) -> list[tuple[int, int]]:
     """(start, end) byte offsets of every packet record of a pcap or pcapng file."""
-    magic = data[:4]
-    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
-        e = "<" if magic[0] in (0xD4, 0x4D) else ">"
-        spans, off = [], 24
-        while off + 16 <= len(data):
-            caplen = struct.unpack_from(e + "I", data, off + 8)[0]
-            spans.append((off, off + 16 + caplen))
-            off += 16 + caplen
-        return spans
-    if magic == b"\x0a\x0d\x0d\x0a":
-        spans, off, e = [], 0, "<"
-        while off + 12 <= len(data):
-            if data[off:off + 4] == b"\x0a\x0d\x0d\x0a":
-                e = "<" if data[off + 8:off + 12] == b"\x4d\x3c\x2b\x1a" else ">"
-            btype, blen = struct.unpack_from(e + "II", data, off)
-            if btype in (2, 3, 6):  # obsolete, simple and enhanced packet blocks
-                spans.append((off, off + blen))
-            off += blen
-        return spans
-    raise ValueError("not a pcap or pcapng file")
+    return layout(data).records
 
 
 def read_api(path: Path):
@@ -178,7 +159,7 @@ def test_cli_whole_file_is_not_damaged():
     proc = _cli(["packets", str(path), "-f", "csv"])
     assert proc.returncode == ExitCode.OK, proc.stderr.decode(errors="replace")
     rows = list(csv.DictReader(io.StringIO(proc.stdout.decode())))
-    assert len(rows) == len(record_spans(path.read_bytes()))
+    assert len(rows) == len(dpkt_frames(path))
 
 
 def _damaged(packed: bytes, how: str) -> bytes:

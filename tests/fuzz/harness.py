@@ -1,13 +1,14 @@
 """Fuzz harness shared by the short hypothesis run (tests/fuzz) and the long run
 (scripts/fuzz_long.py): seeds, structure-aware mutations, and the properties.
 
-`mutate(data, rng)` changes bytes, length fields and block structure of a capture;
+`mutate(data, rng)` changes bytes, length fields and block structure of a capture
+(found by tests/capgen.layout, which walks damaged files too);
 `check(data, workdir, chunk_size)` reads and decodes the result and raises
 AssertionError when a property does not hold:
 
 * no exception escapes except PortannotError (a clean one-line refusal);
-* the status counts add up: every record read has exactly one valid status, and
-  the decoded count equals the reader's record count;
+* every record read has a valid status, and the decoder hands back as many records
+  as the reader counted;
 * nothing is read from outside a record: every record lies inside the batch's
   data buffer, records do not overlap, their bytes are bytes of the input, and
   decoding each record copied alone into an exactly-sized slot followed by guard
@@ -30,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from capgen import SHB, Layout
+from capgen import layout as walk
 from packing import PACK, UNPACK
 
 from portannot.capture import CaptureReader, RecordBatch
@@ -46,9 +49,6 @@ CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap")
 #: the pcapng-test-generator files have no suffix
 EXTRA_NAMES = ("output_be", "output_le")
 
-PCAP_MAGICS = {b"\xd4\xc3\xb2\xa1": "<", b"\x4d\x3c\xb2\xa1": "<", b"\x34\xcd\xb2\xa1": "<",
-               b"\xa1\xb2\xc3\xd4": ">", b"\xa1\xb2\x3c\x4d": ">", b"\xa1\xb2\xcd\x34": ">"}
-SHB = b"\x0a\x0d\x0d\x0a"
 GUARD = 64  #: guard bytes after each relocated record
 
 INTERESTING32 = (0, 1, 2, 3, 4, 7, 8, 11, 12, 13, 15, 16, 19, 20, 24, 27, 28, 31, 32, 33, 64,
@@ -104,47 +104,12 @@ def load_seeds(limit: int | None = None) -> list[Seed]:
 # ---------------------------------------------------------------- structure
 
 
-@dataclass
-class Layout:
-    """Where the records (pcap) or blocks (pcapng) of a capture are, as far as they parse."""
-
-    kind: str  #: 'pcap', 'pcapng' or 'other'
-    order: str = "<"
-    header: int = 0  #: pcap file header length
-    hdr_len: int = 16  #: pcap record header length
-    spans: list[tuple[int, int]] = field(default_factory=list)  #: (start, end) per record/block
-    orders: list[str] = field(default_factory=list)  #: pcapng: byte order of each block
+#: a mutated capture is walked as far as its length fields hold, up to this many blocks
+LAYOUT_LIMIT = 100_000
 
 
 def layout(data: bytes) -> Layout:
-    magic = data[:4]
-    if magic in PCAP_MAGICS:
-        e = PCAP_MAGICS[magic]
-        hdr = 24 if magic in (b"\x34\xcd\xb2\xa1", b"\xa1\xb2\xcd\x34") else 16
-        lay = Layout("pcap", e, 24, hdr)
-        off = 24
-        while off + hdr <= len(data) and len(lay.spans) < 100_000:
-            caplen = struct.unpack_from(e + "I", data, off + 8)[0]
-            end = off + hdr + caplen
-            if end > len(data):
-                break
-            lay.spans.append((off, end))
-            off = end
-        return lay
-    if magic == SHB:
-        lay = Layout("pcapng")
-        off, e = 0, "<"
-        while off + 12 <= len(data) and len(lay.spans) < 100_000:
-            if data[off:off + 4] == SHB:
-                e = "<" if data[off + 8:off + 12] == b"\x4d\x3c\x2b\x1a" else ">"
-            blen = struct.unpack_from(e + "I", data, off + 4)[0]
-            if blen < 12 or blen % 4 or off + blen > len(data):
-                break
-            lay.spans.append((off, off + blen))
-            lay.orders.append(e)
-            off += blen
-        return lay
-    return Layout("other")
+    return walk(data, LAYOUT_LIMIT)
 
 
 # ---------------------------------------------------------------- mutations
@@ -374,7 +339,6 @@ def check(data: bytes, workdir: Path, chunk_size: int = DEFAULT_CHUNK, suffix: s
     out.seconds = time.perf_counter() - t0
     assert decoded == reader.records, (decoded, reader.records)
     assert counts[len(STATUS_NAMES):].sum() == 0, "a record has no valid status"
-    assert int(counts.sum()) == decoded
     out.records = decoded
     out.statuses = {STATUS_NAMES[i]: int(c) for i, c in enumerate(counts[:len(STATUS_NAMES)]) if c}
     out.problems = len(reader.problems)

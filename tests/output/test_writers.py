@@ -1,5 +1,7 @@
-"""Writers: CSV, JSON Lines and Parquet round-trips of the packets and flows tables,
-timestamp text at the capture's precision, Parquet types, and the atomic-write
+"""Writers: CSV and JSON Lines outputs of the packets and flows commands read back and
+compared with values worked out without portannot (tshark's frames, dpkt, the README's
+flow rules), Parquet against the API's table with its types, timestamp text at the
+capture's precision, and the atomic-write
 contract (refuse an existing file without --force, replace it with --force, leave
 neither the output nor a ``.part`` temporary behind when a run fails).
 
@@ -20,16 +22,19 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+import dpkt
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from capgen import write_registry
+from flow_reference import expected_row, iana_names, rule_flows
 from paths import local_capture
+from tshark_oracle import TSHARK, oracle
 
 import portannot
 from portannot.errors import ExitCode
 from portannot.output import views
 from portannot.output.views import top_rows
-from portannot.output.writers import textual
 
 TS = pa.timestamp("ns", tz="UTC")
 
@@ -38,12 +43,85 @@ def api_table(kind: str, path: Path) -> pa.Table:
     return portannot.packets(path) if kind == "packets" else portannot.flows(path)
 
 
-def text_rows(table: pa.Table, digits: int) -> list[dict]:
-    """What the text formats must hold: the table through `textual`."""
-    out = []
-    for b in table.to_batches():
-        out += textual(b, digits).to_pylist()
-    return out
+def _text_ts(ns: int) -> str:
+    """A µs capture's time as the text formats write it: seconds, 6 decimals."""
+    assert ns % 1000 == 0, ns
+    return f"{ns // 10**9}.{ns % 10**9 // 1000:06d}"
+
+
+@pytest.fixture(scope="module")
+def demo_truth(tmp_path_factory) -> tuple[Path, Path, dict[str, list[dict]]]:
+    """pcaps/demo.pcap, the hand-written test registry (tests/capgen.py), and the rows
+    a text output of each command must hold, worked out without portannot: packets
+    from tshark's frames (tests/tshark_oracle.py), IP protocol and link type as dpkt
+    reads them; flows by the README's rules applied to tshark's frames
+    (tests/flow_reference.py), named from the registry file read with the csv module."""
+    if TSHARK is None:
+        pytest.skip("tshark not installed")
+    cap = local_capture("demo.pcap")
+    registry = write_registry(tmp_path_factory.mktemp("registry") / "registry.csv")
+    names = iana_names(registry)
+    frames = oracle(cap)
+    with open(cap, "rb") as f:
+        reader = dpkt.pcap.Reader(f)
+        linktype = reader.datalink()
+        ip_protos = []
+        for _, buf in reader:
+            ip = dpkt.ethernet.Ethernet(buf).data
+            ip_protos.append(ip.p if isinstance(ip, (dpkt.ip.IP, dpkt.ip6.IP6)) else None)
+    assert len(frames) == len(ip_protos) and not any(r.malformed or r.is_fragment for r in frames)
+    packets = []
+    for r, proto in zip(frames, ip_protos):
+        t = r.transport
+        packets.append({
+            "number": r.number, "ts": _text_ts(r.ts_ns), "length": r.length, "transport": t,
+            "src_addr": r.src, "src_port": r.src_port, "dst_addr": r.dst,
+            "dst_port": r.dst_port, "src_service": names.get((t, r.src_port)),
+            "dst_service": names.get((t, r.dst_port)),
+            "status": "ports" if t else "no-ports" if r.is_ip else "non-ip",
+            "caplen": r.caplen, "interface": 0, "linktype": linktype, "vlan": r.vlan,
+            "ip_version": r.ip_version or None, "ip_proto": proto,
+            "tcp_flags": r.tcp_flags if t == "tcp" else None,
+        })
+    flows = []
+    for key, runs in rule_flows("pcaps/demo.pcap", frames).items():
+        t, pair = key
+        for f in runs:
+            (orig, dbasis, service, sport, sbasis, oflags, rflags, vlan, first, last,
+             opk, oby, rpk, rby) = expected_row(key, f, names)
+            resp = next((e for e in pair if e != orig), orig)
+            flows.append({
+                "transport": t, "orig_addr": orig[0], "orig_port": orig[1],
+                "resp_addr": resp[0], "resp_port": resp[1], "service": service,
+                "service_port": sport, "service_basis": sbasis, "direction_basis": dbasis,
+                "first_ts": _text_ts(first), "last_ts": _text_ts(last),
+                "duration": (last - first) / 1e9, "orig_packets": opk, "orig_bytes": oby,
+                "resp_packets": rpk, "resp_bytes": rby, "packets": opk + rpk,
+                "bytes": oby + rby, "orig_tcp_flags": oflags, "resp_tcp_flags": rflags,
+                "vlan": vlan, "ip_version": 6 if ":" in orig[0] else 4,
+            })
+    # flow ids in the order the flows start (no two start at once in demo.pcap)
+    flows.sort(key=lambda r: Decimal(r["first_ts"]))
+    assert len({r["first_ts"] for r in flows}) == len(flows) == 28
+    flows = [{"flow_id": i, **r} for i, r in enumerate(flows, 1)]
+    return cap, registry, {"packets": packets, "flows": flows}
+
+
+def assert_rows(got: list[dict], expected: list[dict], columns: list[str], *, text: bool) -> None:
+    """Rows read back from a CSV (text=True: every cell a string, "" for null) or JSON
+    Lines output against expected values, column by column, in `columns` order."""
+    assert len(got) == len(expected) > 0
+    assert all(list(r) == columns for r in got)
+    assert sorted(expected[0]) == sorted(columns), "the expectation misses a column"
+    for i, (g, e) in enumerate(zip(got, expected)):
+        for k in columns:
+            have, want = g[k], e[k]
+            if isinstance(want, float):
+                assert float(have) == pytest.approx(want), (i, k, have, want)
+            elif text:
+                assert have == ("" if want is None else str(want)), (i, k, have, want)
+            else:
+                assert have == want, (i, k, have, want)
 
 
 def leftovers(directory: Path) -> list[str]:
@@ -105,40 +183,25 @@ def test_parquet_round_trip_keeps_types(kind, cli, tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["packets", "flows"])
-def test_csv_round_trip(kind, cli, tmp_path):
-    cap = local_capture("demo.pcap")
+def test_csv_round_trip(kind, cli, tmp_path, demo_truth):
+    cap, registry, truth = demo_truth
     out = tmp_path / f"{kind}.csv"
-    code, _, err = cli(kind, str(cap), "-f", "csv", "-o", str(out), "-q")
+    code, _, err = cli(kind, str(cap), "--registry", str(registry), "-f", "csv",
+                       "-o", str(out), "-q")
     assert code == 0, err
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
-    expected = text_rows(api_table(kind, cap), 6)
-    assert len(rows) == len(expected) > 0
-    assert list(rows[0]) == list(expected[0])
-
-    def as_text(v):
-        if v is None:
-            return ""
-        if isinstance(v, float):
-            return v
-        return str(v)
-
-    for i, (r, e) in enumerate(zip(rows, expected)):
-        for k, v in e.items():
-            if isinstance(v, float):
-                assert float(r[k]) == pytest.approx(v), (i, k)
-            else:
-                assert r[k] == as_text(v), (i, k, r[k], v)
+    assert_rows(rows, truth[kind], api_table(kind, cap).schema.names, text=True)
 
 
 @pytest.mark.parametrize("kind", ["packets", "flows"])
-def test_jsonl_round_trip(kind, cli, tmp_path):
-    cap = local_capture("demo.pcap")
+def test_jsonl_round_trip(kind, cli, tmp_path, demo_truth):
+    cap, registry, truth = demo_truth
     out = tmp_path / f"{kind}.jsonl"
-    code, _, err = cli(kind, str(cap), "-f", "jsonl", "-o", str(out), "-q")
+    code, _, err = cli(kind, str(cap), "--registry", str(registry), "-f", "jsonl",
+                       "-o", str(out), "-q")
     assert code == 0, err
-    lines = out.read_text().splitlines()
-    expected = text_rows(api_table(kind, cap), 6)
-    assert [json.loads(ln) for ln in lines] == expected
+    rows = [json.loads(ln) for ln in out.read_text().splitlines()]
+    assert_rows(rows, truth[kind], api_table(kind, cap).schema.names, text=False)
 
 
 def test_jsonl_to_stdout(cli):

@@ -18,7 +18,7 @@ from portannot.capture import pcap, pcapng
 from portannot.capture.batch import RecordBatch
 from portannot.capture.chunks import DEFAULT_CHUNK, ChunkWindow, MappedWindow
 from portannot.capture.problems import ReadProblem
-from portannot.capture.source import mappable_size, open_stream
+from portannot.capture.source import display_name, mappable_size, open_stream
 from portannot.errors import CaptureFormatError, InputError
 
 #: (sniffer over the first bytes, reader class)
@@ -38,7 +38,7 @@ class CaptureReader:
         #: the cache the copy filled, so the flow pipeline gains nothing (0.145 s mapped,
         #: 0.138 s read; on an AMD EPYC 0.13 and 0.08 s), and mapped pages add ~50 MB RSS
         self.mmap = mmap
-        self.display = "<stdin>" if self.path == "-" else self.path
+        self.display = display_name(self.path)
         self.file_index = file_index
         self.chunk_size = chunk_size
         self.problems: list[ReadProblem] = []

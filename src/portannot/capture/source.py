@@ -120,10 +120,10 @@ def open_stream(path: str) -> tuple[BinaryIO, str]:
         head = _read_prefix(raw, 6)
     except OSError as exc:  # /proc/self/mem, a device that refuses reads: the input's fault
         raw.close()
-        raise InputError(f"{_name(path)}: read error ({exc.strerror or exc})") from None
+        raise InputError(f"{display_name(path)}: read error ({exc.strerror or exc})") from None
     if not head:
         raw.close()
-        raise CaptureFormatError(f"{_name(path)}: empty file")
+        raise CaptureFormatError(f"{display_name(path)}: empty file")
     stream: BinaryIO = io.BufferedReader(_Prefixed(head, raw), 1 << 20)  # type: ignore[arg-type]
     for magic, (name, opener) in COMPRESSIONS.items():
         if head.startswith(magic):
@@ -131,5 +131,10 @@ def open_stream(path: str) -> tuple[BinaryIO, str]:
     return stream, ""
 
 
-def _name(path: str) -> str:
-    return "<stdin>" if path == "-" else path
+#: how messages name standard input, given as "-"
+STDIN_NAME = "<stdin>"
+
+
+def display_name(path: str) -> str:
+    """An input as messages name it: standard input ("-") as STDIN_NAME."""
+    return STDIN_NAME if path == "-" else path

@@ -177,7 +177,9 @@ def check_streams(inputs: tuple[str, ...] = (), *, stdout: bool = True) -> None:
     if sum(1 for i in inputs if i == "-") > 1:
         raise click.UsageError("standard input ('-') can be given only once")
     if "-" in inputs and stdin_closed():
-        raise InputError(f"<stdin>: {STDIN_CLOSED}")
+        from portannot.capture.source import STDIN_NAME  # loaded already by a command with inputs
+
+        raise InputError(f"{STDIN_NAME}: {STDIN_CLOSED}")
     if stdout and stdout_closed():
         raise OutputError(STDOUT_CLOSED)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from portannot.compiled import borrow, kernel, njit, prefetch
+from portannot.words import be16, be32, le16, le32
 
 NEED_MORE = 0  #: the next record is not wholly in the chunk; `need` says how many bytes it takes
 BAD_RECORD = 1  #: a length field is impossible at the returned position
@@ -38,26 +39,13 @@ BYTE_ORDER_MAGIC = 0x1A2B3C4D
 
 @njit(cache=True, nogil=True, inline="always")
 def _u16(buf, p, big):
-    if big:
-        return (np.uint32(buf[p]) << 8) | np.uint32(buf[p + 1])
-    return (np.uint32(buf[p + 1]) << 8) | np.uint32(buf[p])
+    """A 16-bit field in the section's (or file's) byte order."""
+    return be16(buf, p) if big else le16(buf, p)
 
 
 @njit(cache=True, nogil=True, inline="always")
 def _u32(buf, p, big):
-    if big:
-        return (
-            (np.uint32(buf[p]) << 24)
-            | (np.uint32(buf[p + 1]) << 16)
-            | (np.uint32(buf[p + 2]) << 8)
-            | np.uint32(buf[p + 3])
-        )
-    return (
-        (np.uint32(buf[p + 3]) << 24)
-        | (np.uint32(buf[p + 2]) << 16)
-        | (np.uint32(buf[p + 1]) << 8)
-        | np.uint32(buf[p])
-    )
+    return be32(buf, p) if big else le32(buf, p)
 
 
 @njit(cache=True, nogil=True, forceinline=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from portannot.compiled import njit
+from portannot.words import finish64, mix64
 
 SLOTS = 1 << 16
 WAYS = 8
@@ -31,11 +32,7 @@ def _key(src, dst, i, proto, ident, out):
     out[2] = dst[i, 0]
     out[3] = dst[i, 1]
     out[4] = (np.uint64(proto) << np.uint64(32)) | np.uint64(ident)
-    h = (out[0] * np.uint64(0x9E3779B97F4A7C15)) ^ out[1]
-    h = (h * np.uint64(0x9E3779B97F4A7C15)) ^ out[2]
-    h = (h * np.uint64(0x9E3779B97F4A7C15)) ^ out[3]
-    h = (h * np.uint64(0x9E3779B97F4A7C15)) ^ out[4]
-    return h ^ (h >> np.uint64(29))
+    return finish64(mix64(mix64(mix64(mix64(out[0], out[1]), out[2]), out[3]), out[4]))
 
 
 @njit(cache=True, nogil=True, forceinline=True)

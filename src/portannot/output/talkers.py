@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from portannot.compiled import kernel, njit
+from portannot.words import finish64, mix64
 
 #: columns of the key table: IP version, the two address words
 K_VERSION, K_W0, K_W1 = 0, 1, 2
@@ -21,11 +22,7 @@ EMPTY = -1
 @njit(cache=True, nogil=True, forceinline=True)
 def _slot(index, keys, version, w0, w1):
     """The index slot holding the address's row, or the empty slot where it belongs."""
-    m = np.uint64(0x9E3779B97F4A7C15)
-    h = (((version * m) ^ w0) * m) ^ w1
-    h ^= h >> np.uint64(31)
-    h *= np.uint64(0xBF58476D1CE4E5B9)
-    h ^= h >> np.uint64(29)
+    h = finish64(mix64(mix64(version, w0), w1))
     mask = np.uint64(index.shape[0] - 1)
     s = h & mask
     while True:

@@ -1,0 +1,88 @@
+"""Word-level helpers every kernel compiles inline: byte-order readers and hash mixing.
+
+The capture walkers read record headers in either byte order, the decoder reads
+network-order fields, and three hash tables (flows, talkers, fragments) hash
+keys of 64-bit words. One copy of each here, outside the capture and decode
+packages, so that both can import it without importing each other. All are
+inlined where they are called: using them costs nothing at run time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from portannot.compiled import njit
+
+#: 2^64 divided by the golden ratio, odd: multiplying by it spreads a word's bits
+GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def be16(buf, p):
+    return (np.int64(buf[p]) << 8) | np.int64(buf[p + 1])
+
+
+@njit(cache=True, nogil=True, inline="always")
+def be32(buf, p):
+    return (
+        (np.int64(buf[p]) << 24)
+        | (np.int64(buf[p + 1]) << 16)
+        | (np.int64(buf[p + 2]) << 8)
+        | np.int64(buf[p + 3])
+    )
+
+
+@njit(cache=True, nogil=True, inline="always")
+def le16(buf, p):
+    return (np.int64(buf[p + 1]) << 8) | np.int64(buf[p])
+
+
+@njit(cache=True, nogil=True, inline="always")
+def le32(buf, p):
+    return (
+        (np.int64(buf[p + 3]) << 24)
+        | (np.int64(buf[p + 2]) << 16)
+        | (np.int64(buf[p + 1]) << 8)
+        | np.int64(buf[p])
+    )
+
+
+@njit(cache=True, nogil=True, inline="always")
+def mem64(buf, p):
+    """Eight bytes as a native little-endian word: stored into a uint64 view of an
+    address column, the bytes land in the same (network) order."""
+    return (
+        np.uint64(buf[p])
+        | (np.uint64(buf[p + 1]) << np.uint64(8))
+        | (np.uint64(buf[p + 2]) << np.uint64(16))
+        | (np.uint64(buf[p + 3]) << np.uint64(24))
+        | (np.uint64(buf[p + 4]) << np.uint64(32))
+        | (np.uint64(buf[p + 5]) << np.uint64(40))
+        | (np.uint64(buf[p + 6]) << np.uint64(48))
+        | (np.uint64(buf[p + 7]) << np.uint64(56))
+    )
+
+
+@njit(cache=True, nogil=True, inline="always")
+def mem32(buf, p):
+    return (
+        np.uint64(buf[p])
+        | (np.uint64(buf[p + 1]) << np.uint64(8))
+        | (np.uint64(buf[p + 2]) << np.uint64(16))
+        | (np.uint64(buf[p + 3]) << np.uint64(24))
+    )
+
+
+@njit(cache=True, nogil=True, inline="always")
+def mix64(h, word):
+    """Fold one more 64-bit word into a running hash (start from the first word)."""
+    return (h * GOLDEN) ^ word
+
+
+@njit(cache=True, nogil=True, inline="always")
+def finish64(h):
+    """The last two rounds of splitmix64's finalizer: after it every bit of the input
+    words reaches the low bits a table masks its slot from."""
+    h ^= h >> np.uint64(31)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    return h ^ (h >> np.uint64(29))

@@ -22,6 +22,7 @@ import numpy as np
 
 from portannot import status as S
 from portannot.compiled import borrow, kernel, njit, prefetch
+from portannot.words import finish64, mix64
 
 ROW_WORDS = 16
 # words of a row (uint64)
@@ -30,10 +31,6 @@ W_PK0, W_PK1, W_BY0, W_BY1 = range(5, 9)
 W_FIRST, W_LAST, W_SEQ = 9, 10, 11  # int64 values stored as their bits
 W_SMALL = 12  # words 12..15 hold N_SMALL int32 fields
 
-# the same fields as the RawFlows views see them
-K_A0, K_A1, K_B0, K_B1, K_TP = range(5)  # keys = words 0..4
-C_PK0, C_PK1, C_BY0, C_BY1 = range(4)  # counts = words 5..8
-T_FIRST, T_LAST = range(2)  # times = words 9..10
 (M_FLAGS0, M_FLAGS1, M_VLAN, M_FIRST_DIR, M_SYN_DIR, M_SYNACK_DIR, M_CLOSED,
  M_IPV) = range(8)  # small = words 12..15 as int32
 N_SMALL = 8
@@ -56,14 +53,7 @@ AHEAD = 16
 
 @njit(cache=True, nogil=True, forceinline=True)
 def _hash(a0, a1, b0, b1, tp):
-    m = np.uint64(0x9E3779B97F4A7C15)
-    h = (a0 * m) ^ a1
-    h = (h * m) ^ b0
-    h = (h * m) ^ b1
-    h = (h * m) ^ tp
-    h ^= h >> np.uint64(31)
-    h *= np.uint64(0xBF58476D1CE4E5B9)
-    return h ^ (h >> np.uint64(29))
+    return finish64(mix64(mix64(mix64(mix64(a0, a1), b0), b1), tp))
 
 
 @njit(cache=True, nogil=True, forceinline=True)

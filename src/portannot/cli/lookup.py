@@ -4,120 +4,19 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import click
 
 from portannot.cli.app import check_streams, registry_options, stdout_console
 from portannot.errors import NotFoundError
-from portannot.registry import IANA_FORMATS, PortState, Registry, ServiceRecord, load_registry
+from portannot.registry import IANA_FORMATS, Entry, PortState, Registry, load_registry
 from portannot.transport import TRANSPORT_NAMES
 
 #: ASCII digits only (\d takes any script's: "٨٠" was port 80), any number of them, so that
 #: every all-digit query past 65535 is the usage error, not a name "not in the registry"
 _PORT_QUERY = re.compile(r"^([0-9]+)(?:/([A-Za-z]+))?$")
-
-
-@dataclass
-class Entry:
-    """One answer: records equal but for their transport, merged (grubd tcp+udp)."""
-
-    record: ServiceRecord
-    transports: list[str]
-    states: list[str]
-    primary: str = ""  #: the primary name at this port when this record's name is an alias
-    local: bool = False
-    aliases: list[str] = field(default_factory=list)
-
-    def to_dict(self, registry: Registry) -> dict[str, Any]:
-        rec = self.record
-        return {
-            "name": rec.name,
-            "aliases": self.aliases,
-            "alias_of": self.primary,
-            "port": rec.port_text,
-            "port_range": [rec.port_lo, rec.port_hi] if rec.has_port else None,
-            "transports": self.transports,
-            "state": "/".join(self.states),
-            "description": rec.description,
-            "assignee": rec.assignee,
-            "assignee_names": registry.person_names(rec.assignee),
-            "contact": rec.contact,
-            "contact_names": registry.person_names(rec.contact),
-            "registration_date": rec.registration_date,
-            "modification_date": rec.modification_date,
-            "reference": rec.reference,
-            "service_code": rec.service_code,
-            "unauthorized_use_reported": rec.unauthorized_use,
-            "assignment_notes": rec.assignment_notes,
-            "frequency": rec.frequency,
-            "source": "local" if self.local else "registry",
-        }
-
-
-def _merge_key(rec: ServiceRecord) -> tuple[Any, ...]:
-    return (
-        rec.name,
-        rec.port_lo,
-        rec.port_hi,
-        rec.description,
-        rec.assignee,
-        rec.contact,
-        rec.registration_date,
-        rec.modification_date,
-        rec.reference,
-        rec.assignment_notes,
-    )
-
-
-def _entries(
-    registry: Registry, records: list[ServiceRecord], only: str | None = None
-) -> list[Entry]:
-    """Merge records that differ only by transport; attach states and alias facts."""
-    table = registry.table()
-    merged: dict[tuple[Any, ...], Entry] = {}
-    for rec in records:
-        transports = [
-            t
-            for t in (rec.transports or ((rec.transport,) if rec.transport else ()))
-            if only is None or t == only
-        ]
-        if rec.has_port and not transports:
-            continue
-        key = _merge_key(rec) + (registry.is_local(rec),)
-        entry = merged.get(key)
-        if entry is None:
-            entry = merged[key] = Entry(rec, [], [], local=registry.is_local(rec))
-        for t in transports:
-            if t not in entry.transports:
-                entry.transports.append(t)
-    out = list(merged.values())
-    for entry in out:
-        rec = entry.record
-        if rec.has_port and rec.port_lo is not None:
-            states = {
-                table.state_at(t, p).label
-                for t in entry.transports
-                for p in (rec.port_lo, rec.port_hi or rec.port_lo)
-            }
-            primaries = {table.name_at(t, rec.port_lo) for t in entry.transports}
-            primaries.discard("")
-            if rec.name and rec.name not in primaries and primaries:
-                entry.primary = sorted(primaries)[0]
-            entry.states = sorted(states)
-        else:
-            entry.states = ["no port"]
-        entry.aliases = list(rec.aliases)
-        if rec.name and not entry.primary and rec.port_lo is not None:
-            others = [
-                r.name
-                for t in entry.transports
-                for r in registry.at_port(rec.port_lo, t)
-                if r.name and r.name != rec.name and r.port_lo == rec.port_lo
-            ]
-            entry.aliases += [n for n in dict.fromkeys(others) if n not in entry.aliases]
-    return out
 
 
 def _port(digits: str) -> int:
@@ -126,30 +25,54 @@ def _port(digits: str) -> int:
     return int(digits) if len(digits) <= 5 else 65536
 
 
-def resolve_query(registry: Registry, query: str) -> tuple[list[Entry], list[dict[str, Any]]]:
-    """Entries for one query, plus bare per-transport states for a port without records."""
-    if not query.strip():
+@dataclass(frozen=True)
+class Query:
+    """One QUERY: its text as given, and the port (on one transport, or on all) or the
+    name it asks for."""
+
+    text: str
+    name: str = ""  #: a name query's name; "" for a port query
+    port: int | None = None
+    transport: str | None = None  #: PORT/TRANSPORT's transport, lower case
+
+    @property
+    def transports(self) -> list[str]:
+        """The transports a port query asks about."""
+        return [self.transport] if self.transport else list(TRANSPORT_NAMES)
+
+
+def parse_query(text: str) -> Query:
+    """What a QUERY asks for; a usage error for an empty one, a port past 65535 or an
+    unknown transport."""
+    if not text.strip():
         raise click.BadParameter("an empty query (a port, PORT/TRANSPORT or a name)",
                                  param_hint="QUERY")
-    match = _PORT_QUERY.match(query.strip())
+    match = _PORT_QUERY.match(text.strip())
     if not match:
-        return _entries(registry, registry.by_name(query.strip())), []
+        return Query(text, name=text.strip())
     port = _port(match.group(1))
     if port > 65535:
-        raise click.BadParameter(f"{query}: port beyond 65535", param_hint="QUERY")
+        raise click.BadParameter(f"{text}: port beyond 65535", param_hint="QUERY")
     proto = match.group(2)
     if proto is not None:
         proto = proto.lower()
         if proto not in TRANSPORT_NAMES:
             raise click.BadParameter(
-                f"{query}: unknown transport {proto!r} (tcp, udp, sctp, dccp)", param_hint="QUERY"
+                f"{text}: unknown transport {proto!r} (tcp, udp, sctp, dccp)", param_hint="QUERY"
             )
-    transports = [proto] if proto else list(TRANSPORT_NAMES)
-    entries = _entries(registry, registry.at_port(port, proto), proto)
+    return Query(text, port=port, transport=proto)
+
+
+def resolve_query(registry: Registry, query: Query) -> tuple[list[Entry], list[dict[str, Any]]]:
+    """Entries for one query, plus bare per-transport states for a port without records."""
+    if query.port is None:
+        return registry.name_entries(query.name), []
+    port = query.port
+    entries = registry.port_entries(port, query.transport)
     covered = {t for e in entries for t in e.transports}
     table = registry.table()
     bare = []
-    for t in transports:
+    for t in query.transports:
         if t in covered:
             continue
         state = table.state_at(t, port)
@@ -214,20 +137,18 @@ def _render(
         )
 
 
-def _why_unknown(registry: Registry, query: str) -> str:
+def _why_unknown(registry: Registry, query: Query) -> str:
     """What a query that matched nothing did not find, said so that it cannot be read
     as more than the registry knows."""
-    match = _PORT_QUERY.match(query.strip())
-    if not match:
-        return f"{query} (no service name or alias)"
-    port = _port(match.group(1))
-    transports = [match.group(2).lower()] if match.group(2) else list(TRANSPORT_NAMES)
+    if query.port is None:
+        return f"{query.text} (no service name or alias)"
+    transports = ", ".join(query.transports)
     if registry.format in IANA_FORMATS:
-        if not port:  # IANA reserves port 0 everywhere: never "unassigned"
-            return f"{query} (no entry on {', '.join(transports)}: port 0 is reserved)"
-        return f"{query} (no entry: unassigned on {', '.join(transports)})"
+        if not query.port:  # IANA reserves port 0 everywhere: never "unassigned"
+            return f"{query.text} (no entry on {transports}: port 0 is reserved)"
+        return f"{query.text} (no entry: unassigned on {transports})"
     # a services-style file lists names only: no entry says nothing of assignment
-    return f"{query} (no name on {', '.join(transports)} in this {registry.format} file)"
+    return f"{query.text} (no name on {transports} in this {registry.format} file)"
 
 
 def _people(registry: Registry, text: str) -> str:
@@ -256,11 +177,12 @@ def lookup(
     reg = load_registry(registry, services)
     results = []
     unknown = []
-    for query in queries:
+    for text in queries:
+        query = parse_query(text)
         entries, bare = resolve_query(reg, query)
         if not entries and not bare:
             unknown.append(_why_unknown(reg, query))
-        results.append((query, entries, bare))
+        results.append((text, entries, bare))
     if as_json:
         doc = [
             {

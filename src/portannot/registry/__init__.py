@@ -5,7 +5,7 @@ milliseconds from the cache); ``load_registry()`` gives the full records for
 look-ups by name and for details.
 """
 
-from portannot.registry.catalog import Registry
+from portannot.registry.catalog import Entry, Registry
 from portannot.registry.detect import FORMATS, IANA_FORMATS, detect_format, parse_bytes, parse_file
 from portannot.registry.record import ParseProblem, ParseResult, Person, PortState, ServiceRecord
 from portannot.registry.store import (
@@ -19,6 +19,7 @@ from portannot.registry.store import (
 from portannot.registry.table import ServiceTable, build_table
 
 __all__ = [
+    "Entry",
     "FORMATS",
     "IANA_FORMATS",
     "IANA_CSV_URL",

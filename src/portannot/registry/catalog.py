@@ -8,10 +8,66 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from portannot.registry.record import ParseProblem, ParseResult, Person, ServiceRecord, person_ids
 from portannot.registry.table import ServiceTable, build_table
+
+
+@dataclass
+class Entry:
+    """One answer to a look-up: records equal but for their transport, merged (grubd
+    tcp+udp), with the states the table gives their ports and the other names there."""
+
+    record: ServiceRecord
+    transports: list[str]
+    states: list[str]
+    primary: str = ""  #: the primary name at this port when this record's name is an alias
+    local: bool = False
+    aliases: list[str] = field(default_factory=list)
+
+    def to_dict(self, registry: Registry) -> dict[str, Any]:
+        """Plain data (`portannot lookup --json`), people named from `registry`'s list."""
+        rec = self.record
+        return {
+            "name": rec.name,
+            "aliases": self.aliases,
+            "alias_of": self.primary,
+            "port": rec.port_text,
+            "port_range": [rec.port_lo, rec.port_hi] if rec.has_port else None,
+            "transports": self.transports,
+            "state": "/".join(self.states),
+            "description": rec.description,
+            "assignee": rec.assignee,
+            "assignee_names": registry.person_names(rec.assignee),
+            "contact": rec.contact,
+            "contact_names": registry.person_names(rec.contact),
+            "registration_date": rec.registration_date,
+            "modification_date": rec.modification_date,
+            "reference": rec.reference,
+            "service_code": rec.service_code,
+            "unauthorized_use_reported": rec.unauthorized_use,
+            "assignment_notes": rec.assignment_notes,
+            "frequency": rec.frequency,
+            "source": "local" if self.local else "registry",
+        }
+
+
+def _merge_key(rec: ServiceRecord) -> tuple[Any, ...]:
+    """What records must share to be one entry: all but the transport."""
+    return (
+        rec.name,
+        rec.port_lo,
+        rec.port_hi,
+        rec.description,
+        rec.assignee,
+        rec.contact,
+        rec.registration_date,
+        rec.modification_date,
+        rec.reference,
+        rec.assignment_notes,
+    )
 
 
 class Registry:
@@ -102,6 +158,60 @@ class Registry:
         if transport is None:
             return list(found)
         return [r for r in found if transport in r.transports]
+
+    def port_entries(self, port: int, transport: str | None = None) -> list[Entry]:
+        """What the registry says of ``port`` (on ``transport`` if given) as entries."""
+        return self._entries(self.at_port(port, transport), transport)
+
+    def name_entries(self, name: str) -> list[Entry]:
+        """What the registry says of a name or alias (case-insensitive) as entries."""
+        return self._entries(self.by_name(name))
+
+    def _entries(self, records: list[ServiceRecord], only: str | None = None) -> list[Entry]:
+        """Merge records that differ only by transport; attach states and alias facts."""
+        table = self.table()
+        merged: dict[tuple[Any, ...], Entry] = {}
+        for rec in records:
+            transports = [
+                t
+                for t in (rec.transports or ((rec.transport,) if rec.transport else ()))
+                if only is None or t == only
+            ]
+            if rec.has_port and not transports:
+                continue
+            key = _merge_key(rec) + (self.is_local(rec),)
+            entry = merged.get(key)
+            if entry is None:
+                entry = merged[key] = Entry(rec, [], [], local=self.is_local(rec))
+            for t in transports:
+                if t not in entry.transports:
+                    entry.transports.append(t)
+        out = list(merged.values())
+        for entry in out:
+            rec = entry.record
+            if rec.has_port and rec.port_lo is not None:
+                states = {
+                    table.state_at(t, p).label
+                    for t in entry.transports
+                    for p in (rec.port_lo, rec.port_hi or rec.port_lo)
+                }
+                primaries = {table.name_at(t, rec.port_lo) for t in entry.transports}
+                primaries.discard("")
+                if rec.name and rec.name not in primaries and primaries:
+                    entry.primary = sorted(primaries)[0]
+                entry.states = sorted(states)
+            else:
+                entry.states = ["no port"]
+            entry.aliases = list(rec.aliases)
+            if rec.name and not entry.primary and rec.port_lo is not None:
+                others = [
+                    r.name
+                    for t in entry.transports
+                    for r in self.at_port(rec.port_lo, t)
+                    if r.name and r.name != rec.name and r.port_lo == rec.port_lo
+                ]
+                entry.aliases += [n for n in dict.fromkeys(others) if n not in entry.aliases]
+        return out
 
     def person_names(self, field_text: str) -> list[str]:
         """Readable names for an assignee/contact field, from the people list when known."""

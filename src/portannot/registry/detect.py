@@ -116,11 +116,15 @@ def parse_bytes(data: bytes, path: str, fmt: str | None = None) -> ParseResult:
     return result
 
 
-def parse_file(path: str | os.PathLike[str], fmt: str | None = None) -> ParseResult:
-    """Parse a registry file in any supported format, detected from its content."""
+def read_registry_file(path: str | os.PathLike[str]) -> bytes:
+    """A registry file's bytes, or RegistryError saying why they cannot be read."""
     p = Path(path)
     try:
-        data = p.read_bytes()
+        return p.read_bytes()
     except OSError as exc:
         raise RegistryError(f"{p}: cannot read registry ({exc.strerror or exc})") from None
-    return parse_bytes(data, str(p), fmt)
+
+
+def parse_file(path: str | os.PathLike[str], fmt: str | None = None) -> ParseResult:
+    """Parse a registry file in any supported format, detected from its content."""
+    return parse_bytes(read_registry_file(path), str(Path(path)), fmt)

@@ -28,7 +28,7 @@ import platformdirs
 from portannot import __version__
 from portannot.errors import RegistryError
 from portannot.registry.catalog import Registry
-from portannot.registry.detect import IANA_FORMATS, parse_bytes, parse_file
+from portannot.registry.detect import IANA_FORMATS, parse_bytes, parse_file, read_registry_file
 from portannot.registry.iana_csv import FORMAT as CSV_FORMAT
 from portannot.registry.iana_xml import FORMAT as XML_FORMAT
 from portannot.registry.record import ParseResult
@@ -416,11 +416,6 @@ def update(
     if url and file:
         raise RegistryError("give --url or --file, not both")
     if file is not None:
-        path = Path(file)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise RegistryError(f"{path}: cannot read registry ({exc.strerror or exc})") from None
-        return install(data, str(path), min_records=min_records)
+        return install(read_registry_file(file), str(Path(file)), min_records=min_records)
     got = download(url or IANA_CSV_URL, timeout=timeout)
     return install(got.data, got.url, url=got.url, date=got.last_modified, min_records=min_records)

@@ -30,24 +30,9 @@ PROTO_TO_TRANSPORT = np.full(256, Transport.NONE, dtype=np.uint8)
 for _code, _proto in enumerate(IP_PROTOCOLS):
     PROTO_TO_TRANSPORT[_proto] = _code
 
-_BY_NAME = {name: code for code, name in enumerate(TRANSPORT_NAMES)}
-
-
-def transport_code(value: str | int) -> int:
-    """Transport code for a name ('tcp') or an IP protocol number (6)."""
-    if isinstance(value, str):
-        try:
-            return _BY_NAME[value.lower()]
-        except KeyError:
-            raise ValueError(f"unknown transport {value!r}; expected one of {TRANSPORT_NAMES}") from None
-    code = int(PROTO_TO_TRANSPORT[int(value)]) if 0 <= int(value) < 256 else Transport.NONE
-    if code == Transport.NONE:
-        raise ValueError(f"IP protocol {value} has no ports portannot knows")
-    return code
-
-
 def transport_codes(values: np.ndarray) -> np.ndarray:
-    """Vectorized transport_code: names or IP protocol numbers -> uint8 codes (NONE if unknown)."""
+    """Transport names ('tcp', any case) or IP protocol numbers (6) -> uint8 codes, NONE
+    for anything else: the service table takes either."""
     arr = np.asarray(values)
     if arr.dtype.kind in "iu":
         out = np.full(arr.shape, Transport.NONE, dtype=np.uint8)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 from portannot.transport import TRANSPORT_NAMES
@@ -144,9 +144,6 @@ class ServiceRecord:
         hi = self.port_lo if self.port_hi is None else self.port_hi
         return range(self.port_lo, hi + 1)
 
-    def covers(self, port: int) -> bool:
-        return self.port_lo is not None and self.port_lo <= port <= (self.port_hi or self.port_lo)
-
     @property
     def state(self) -> PortState:
         """The state this record gives its ports: a name means assigned."""
@@ -157,12 +154,6 @@ class ServiceRecord:
     @property
     def all_names(self) -> tuple[str, ...]:
         return ((self.name,) if self.name else ()) + self.aliases
-
-    def to_dict(self) -> dict[str, object]:
-        """Plain-data form, for ``--json``."""
-        out = asdict(self)
-        out["port"] = self.port_text
-        return out
 
 
 def parse_port(text: str) -> tuple[int, int] | None:

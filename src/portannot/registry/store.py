@@ -21,7 +21,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
 
@@ -50,7 +50,8 @@ _CACHE_KEEP = 16
 #: A download larger than this is not a registry (the real CSV is ~1.2 MB).
 MAX_DOWNLOAD = 64 * 1024 * 1024
 
-KINDS = ("option", "env", "installed", "snapshot")
+#: how the registry in use was chosen (README, "Choosing a registry")
+Kind = Literal["option", "env", "installed", "snapshot"]
 
 
 def data_dir() -> Path:
@@ -74,7 +75,7 @@ class RegistrySource:
     """The registry file chosen, how it was chosen, and what is known about it."""
 
     path: Path
-    kind: str  #: one of KINDS
+    kind: Kind
     source: str  #: path, URL or 'snapshot:...' shown to users
     date: str = ""  #: registry date known without parsing (install/snapshot metadata)
     meta: dict[str, Any] = field(default_factory=dict)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 import click
@@ -31,15 +32,9 @@ def _info(registry_path: str | None, services: str | None) -> dict[str, Any]:
     reg = load_registry(registry_path, services)
     table = reg.table()
     counts = table.counts()
-    no_port: dict[str, int] = {}
-    for rec in reg.records:
-        if rec.name and not rec.has_port:
-            key = rec.transport or "none"
-            no_port[key] = no_port.get(key, 0) + 1
-    per_transport_records: dict[str, int] = {}
-    for rec in reg.records:
-        key = rec.transport or "none"
-        per_transport_records[key] = per_transport_records.get(key, 0) + 1
+    per_transport_records = Counter(rec.transport or "none" for rec in reg.records)
+    no_port = Counter(rec.transport or "none" for rec in reg.records
+                      if rec.name and not rec.has_port)
     return {
         "in_use": src.how,
         "source": reg.source,
@@ -48,9 +43,9 @@ def _info(registry_path: str | None, services: str | None) -> dict[str, Any]:
         "date": reg.date,
         "newest_record_date": reg.newest_record_date,
         "records": len(reg.records),
-        "records_per_transport": per_transport_records,
+        "records_per_transport": dict(per_transport_records),
         "names_without_port": reg.names_without_port,
-        "names_without_port_per_transport": no_port,
+        "names_without_port_per_transport": dict(no_port),
         "distinct_names": len(table.names) - 1,
         "people": len(reg.people),
         "skipped_records": len(reg.problems),

@@ -13,7 +13,7 @@ class RecordBatch:
 
     ``data`` is the reader's chunk (or the mapped file); readers never overwrite a
     chunk they handed out, so a batch stays valid while it is referenced, and a
-    consumer may decode it in another thread. ``copy()`` makes a compact one.
+    consumer may decode it in another thread.
     """
 
     data: np.ndarray  #: uint8 buffer holding the records' captured bytes
@@ -37,21 +37,3 @@ class RecordBatch:
     def record(self, i: int) -> bytes:
         start = int(self.offset[i])
         return self.data[start : start + int(self.caplen[i])].tobytes()
-
-    def copy(self) -> RecordBatch:
-        """A batch that owns compact copies of its records' bytes."""
-        n = len(self)
-        caplen = self.caplen.astype(np.int64)
-        new_offset = np.zeros(n, dtype=np.int64)
-        if n:
-            np.cumsum(caplen[:-1], out=new_offset[1:])
-        total = int(caplen.sum()) if n else 0
-        data = np.empty(total, dtype=np.uint8)
-        for i in range(n):  # only used off the hot path (tests, tools)
-            s = int(self.offset[i])
-            data[new_offset[i] : new_offset[i] + caplen[i]] = self.data[s : s + caplen[i]]
-        return RecordBatch(
-            data, new_offset, self.caplen.copy(), self.length.copy(), self.ts_ns.copy(),
-            self.linktype.copy(), self.interface.copy(), self.first_number, self.file_index,
-            self.path,
-        )

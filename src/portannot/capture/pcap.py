@@ -9,6 +9,7 @@ import numpy as np
 
 from portannot.capture.batch import RecordBatch
 from portannot.capture.chunks import ChunkWindow
+from portannot.capture.container import ContainerReader
 from portannot.capture.problems import ReadProblem
 from portannot.capture.walk import BAD_RECORD, NEED_MORE, walk_pcap
 from portannot.errors import CaptureFormatError
@@ -30,13 +31,13 @@ def sniff(head: bytes) -> bool:
     return any(int.from_bytes(head[:4], order) in MAGICS for order in ("little", "big"))
 
 
-class PcapReader:
-    """Yields RecordBatches of one pcap stream; problems go to `problems`."""
+class PcapReader(ContainerReader):
+    """One pcap stream: a file header, then records under one link type."""
 
     format_name = "pcap"
 
     def __init__(self, window: ChunkWindow, path: str, file_index: int, problems: list[ReadProblem]):
-        self.window, self.path, self.file_index, self.problems = window, path, file_index, problems
+        super().__init__(window, path, file_index, problems)
         header = window.take(24)
         if header is None:
             raise CaptureFormatError(f"{path}: file ends inside the pcap file header")
@@ -85,10 +86,8 @@ class PcapReader:
                         yield self.tail
                     return
                 incl = self._field(w.start + 8)
-                self.problems.append(ReadProblem(
-                    self.path, w.offset_of(w.start),
-                    f"record header claims {incl} captured bytes (limit {self.max_caplen}); stopped reading",
-                ))
+                self._problem(w.start, f"record header claims {incl} captured bytes "
+                                       f"(limit {self.max_caplen}); stopped reading")
                 return
             if reason == NEED_MORE:
                 if w.eof:
@@ -96,26 +95,18 @@ class PcapReader:
                         yield self.tail
                     return
 
-    def _field(self, pos: int) -> int:
-        return int.from_bytes(self.window.buf[pos : pos + 4].tobytes(), "big" if self.big else "little")
-
     def _partial_tail(self, number: int) -> int:
         """The file ends inside the last record: report it, and keep what it holds when its
         header is whole (a cut record still has addresses and often ports)."""
         w = self.window
         have = w.available
         if have < self.hdr_len:
-            self.problems.append(ReadProblem(
-                self.path, w.offset_of(w.start),
-                f"file ends inside a record header ({have} of {self.hdr_len} bytes present)",
-            ))
+            self._problem(w.start, f"file ends inside a record header ({have} of {self.hdr_len} "
+                                   "bytes present)")
             return 0
         incl = self._field(w.start + 8)
-        self.problems.append(ReadProblem(
-            self.path, w.offset_of(w.start),
-            f"file ends inside a record ({have - self.hdr_len} of {incl} captured bytes present);"
-            " kept what is there",
-        ))
+        self._problem(w.start, f"file ends inside a record ({have - self.hdr_len} of {incl} "
+                               "captured bytes present); kept what is there")
         self.tail = self._tail_batch(number, have - self.hdr_len)
         return 1
 

@@ -13,10 +13,12 @@ import numpy as np
 
 from portannot.capture.batch import RecordBatch
 from portannot.capture.chunks import ChunkWindow
+from portannot.capture.container import ContainerReader
 from portannot.capture.problems import ReadProblem
 from portannot.capture.walk import (
     BAD_RECORD,
     BYTE_ORDER_MAGIC,
+    MIN_SHB,
     NEED_MORE,
     PCAPNG_IDB,
     PCAPNG_SHB,
@@ -102,21 +104,34 @@ def parse_idb_options(body: bytes, big: bool) -> tuple[int, int, int]:
     return kind, exp, off
 
 
-class PcapngReader:
+class PcapngReader(ContainerReader):
+    """One pcapng stream: sections, each with its byte order and its interfaces."""
+
     format_name = "pcapng"
 
     def __init__(self, window: ChunkWindow, path: str, file_index: int, problems: list[ReadProblem]):
-        self.window, self.path, self.file_index, self.problems = window, path, file_index, problems
-        self.big = False
+        super().__init__(window, path, file_index, problems)
         self.interfaces = Interfaces(0)
         self.sections = 0
-        self.ts_digits = 6
         window.fill()
         if window.available < 12:
             raise CaptureFormatError(f"{path}: file ends inside the pcapng section header")
 
-    def _problem(self, pos: int, message: str) -> None:
-        self.problems.append(ReadProblem(self.path, self.window.offset_of(pos), message))
+    def _section_header(self, p: int) -> tuple[bool, int, str]:
+        """(big-endian, length, what is wrong or "") of the section header block at window
+        position p, of which the window holds at least 12 bytes. A sound block the window
+        does not hold whole is not wrong: its length then reaches past the window's end.
+        (walk.resync_pcapng makes the same checks, compiled, when it looks for a block.)"""
+        buf = self.window.buf
+        order = section_byte_order(buf[p + 8 : p + 12].tobytes())
+        if order is None:
+            return False, 0, "section header block with an unknown byte-order magic"
+        blen = int.from_bytes(buf[p + 4 : p + 8].tobytes(), order)
+        if blen < MIN_SHB or blen % 4 or blen > MAX_BLOCK:
+            return False, blen, f"section header block length {blen} is impossible"
+        if p + blen <= self.window.end and int.from_bytes(buf[p + blen - 4 : p + blen].tobytes(), order) != blen:
+            return False, blen, f"section header block length {blen} is not repeated at its end"
+        return order == "big", blen, ""
 
     def _special(self, btype: int) -> bool:
         """Handle the SHB or IDB at the window's start; False when reading must stop."""
@@ -129,20 +144,15 @@ class PcapngReader:
                     self._problem(w.start, "file ends inside a section header block")
                     return False
                 p = w.start
-            order = section_byte_order(w.buf[p + 8 : p + 12].tobytes())
-            if order is None:
-                return self._resync(p, "section header block with an unknown byte-order magic")
-            big = order == "big"
-            blen = int.from_bytes(w.buf[p + 4 : p + 8].tobytes(), order)
-            if blen < 28 or blen % 4 or blen > MAX_BLOCK:
-                return self._resync(p, f"section header block length {blen} is impossible")
-            if w.available < blen:
+            big, blen, wrong = self._section_header(p)
+            if not wrong and w.available < blen:
                 w.fill(blen)
                 p = w.start
                 if w.available < blen:
                     return self._resync(p, f"file ends inside a section header block of {blen} bytes")
-            if int.from_bytes(w.buf[p + blen - 4 : p + blen].tobytes(), order) != blen:
-                return self._resync(p, f"section header block length {blen} is not repeated at its end")
+                big, blen, wrong = self._section_header(p)
+            if wrong:
+                return self._resync(p, wrong)
             w.take(blen)
             self.big = big
             self.sections += 1
@@ -238,19 +248,10 @@ class PcapngReader:
         handling it will not move the window (an IDB the walker returns always is)."""
         if btype == PCAPNG_IDB:
             return True
-        w = self.window
-        if btype != PCAPNG_SHB or w.end - pos < 28:
+        if btype != PCAPNG_SHB or self.window.end - pos < 12:
             return False
-        order = section_byte_order(w.buf[pos + 8 : pos + 12].tobytes())
-        if order is None:
-            return False
-        blen = int.from_bytes(w.buf[pos + 4 : pos + 8].tobytes(), order)
-        if not (28 <= blen <= w.end - pos and blen % 4 == 0 and blen <= MAX_BLOCK):
-            return False
-        return int.from_bytes(w.buf[pos + blen - 4 : pos + blen].tobytes(), order) == blen
-
-    def _field(self, pos: int) -> int:
-        return int.from_bytes(self.window.buf[pos : pos + 4].tobytes(), "big" if self.big else "little")
+        _, blen, wrong = self._section_header(pos)
+        return not wrong and pos + blen <= self.window.end
 
     def _framed(self, pos: int) -> int:
         """Length of the block at pos if it is whole in the window and its two length fields
@@ -277,6 +278,7 @@ class PcapngReader:
             if need == 0 and w.end - q >= 12:
                 found = w.offset_of(q)
                 w.start = q
+                # the window may have moved since: the offset noted before, not _problem(bad)
                 self.problems.append(ReadProblem(
                     self.path, bad_offset,
                     f"{what}; skipped {found - bad_offset} bytes to the next valid block, "
@@ -300,8 +302,4 @@ class PcapngReader:
             q = w.start
 
     def _describe_bad(self, pos: int) -> str:
-        buf = self.window.buf
-        order = "big" if self.big else "little"
-        btype = int.from_bytes(buf[pos : pos + 4].tobytes(), order)
-        blen = int.from_bytes(buf[pos + 4 : pos + 8].tobytes(), order)
-        return f"impossible pcapng block (type 0x{btype:08x}, length {blen})"
+        return f"impossible pcapng block (type 0x{self._field(pos):08x}, length {self._field(pos + 4)})"

@@ -35,6 +35,8 @@ PCAPNG_DSB = 0x0000000A
 PCAPNG_CUSTOM = 0x00000BAD
 PCAPNG_CUSTOM_NOCOPY = 0x40000BAD
 BYTE_ORDER_MAGIC = 0x1A2B3C4D
+#: the smallest section header block: type, length, magic, version, section length, length
+MIN_SHB = 28
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -209,11 +211,10 @@ def resync_pcapng(buf, start, end, big, if_count, max_block):
     while end - q >= 12:
         btype = _u32(buf, q, big)
         order = big
-        if btype == PCAPNG_SHB:
-            bom = _u32(buf, q + 8, True)
-            if bom == BYTE_ORDER_MAGIC:
+        if btype == PCAPNG_SHB:  # its own byte order (pcapng.PcapngReader._section_header)
+            if _u32(buf, q + 8, True) == BYTE_ORDER_MAGIC:
                 order = True
-            elif bom == np.uint32(0x4D3C2B1A):
+            elif _u32(buf, q + 8, False) == BYTE_ORDER_MAGIC:
                 order = False
             else:
                 q += 4
@@ -222,7 +223,7 @@ def resync_pcapng(buf, start, end, big, if_count, max_block):
             q += 4
             continue
         blen = _u32(buf, q + 4, order)
-        if blen < 12 or blen % 4 != 0 or blen > max_block or (btype == PCAPNG_SHB and blen < 28):
+        if blen < 12 or blen % 4 != 0 or blen > max_block or (btype == PCAPNG_SHB and blen < MIN_SHB):
             q += 4
             continue
         if end - q < blen:

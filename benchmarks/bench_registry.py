@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from portannot.registry import ServiceTable, build_table, parse_file
-from portannot.registry.store import snapshot_source
+from portannot.registry.source import snapshot_source
 
 DEFAULT_CSV = (
     Path(__file__).resolve().parents[1]

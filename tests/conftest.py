@@ -25,7 +25,7 @@ _TESTS = str(Path(__file__).resolve().parent)
 if _TESTS not in sys.path:
     sys.path.insert(0, _TESTS)
 
-#: the variables portannot.registry.store reads (spelled out: the tests check them)
+#: the variables portannot.registry reads (spelled out: the tests check them)
 CACHE_DIR, DATA_DIR, REGISTRY = "PORTANNOT_CACHE_DIR", "PORTANNOT_DATA_DIR", "PORTANNOT_REGISTRY"
 
 

@@ -197,7 +197,7 @@ def test_update_timeout_must_be_finite_and_positive(
 
 def test_download_with_an_infinite_timeout_is_a_registry_error() -> None:
     from portannot.errors import RegistryError
-    from portannot.registry import store
+    from portannot.registry.install import download
 
     with pytest.raises(RegistryError, match="download failed"):
-        store.download("http://127.0.0.1:1/x", timeout=float("inf"))
+        download("http://127.0.0.1:1/x", timeout=float("inf"))

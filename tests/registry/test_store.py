@@ -12,18 +12,20 @@ import pytest
 from portannot.errors import RegistryError
 from portannot.registry import (
     PortState,
+    cache,
+    install,
     load_registry,
     load_table,
     parse_file,
     resolve_source,
-    store,
+    source,
 )
 
 
 def test_snapshot_is_the_default_and_works_offline() -> None:
     src = resolve_source()
     assert src.kind == "snapshot" and src.source.startswith("snapshot:")
-    meta = json.loads((store.SNAPSHOT_DIR / store.SNAPSHOT_META).read_text())
+    meta = json.loads((source.SNAPSHOT_DIR / source.SNAPSHOT_META).read_text())
     assert meta["source"] and meta["date"] and meta["records"] > 5000
     table = load_table()
     assert table.source.startswith("snapshot:") and table.date == meta["date"]
@@ -35,7 +37,7 @@ def test_order_option_env_installed_snapshot(
     fixtures: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert resolve_source().kind == "snapshot"
-    store.update(file=fixtures / "seed.xml", min_records=10)
+    install.update(file=fixtures / "seed.xml", min_records=10)
     assert resolve_source().kind == "installed"
     assert load_table().date == "2025-10-22"
     monkeypatch.setenv("PORTANNOT_REGISTRY", str(fixtures / "nmap-services"))
@@ -69,14 +71,14 @@ def test_cached_table_skips_parsing_and_rebuilds_on_change(
     reg = tmp_path / "reg.csv"
     shutil.copy(fixtures / "seed.csv", reg)
     first = load_table(reg)
-    assert store.cache_path(resolve_source(reg)).is_file()
-    assert list((own_cache / "tables").iterdir()) == [store.cache_path(resolve_source(reg))]
+    assert cache.cache_path(resolve_source(reg)).is_file()
+    assert list((own_cache / "tables").iterdir()) == [cache.cache_path(resolve_source(reg))]
 
     def no_parse(*args: object, **kwargs: object) -> None:
         raise AssertionError("parsed although the cached table is current")
 
     with monkeypatch.context() as m:
-        m.setattr(store, "parse_file", no_parse)
+        m.setattr(source, "parse_file", no_parse)
         again = load_table(reg)
     assert (again.name_index == first.name_index).all() and again.source == str(reg)
     # change the source: the table is rebuilt
@@ -111,7 +113,7 @@ def test_skipped_records_are_reported(
     caplog.clear()
     with caplog.at_level("WARNING", logger="portannot.registry"):
         cached = load_table(path)  # from the cache, no parse: the same warning again
-    assert store.cache_path(resolve_source(path)).is_file()
+    assert cache.cache_path(resolve_source(path)).is_file()
     assert cached.meta["skipped"] == 1
     assert [r.getMessage() for r in caplog.records] == [
         f"{path}: 1 record(s) skipped; first: {path}:44: "
@@ -123,33 +125,33 @@ def test_a_csv_cut_between_records_is_not_installed(shared_registry: Path, tmp_p
     """It parses cleanly: only stopping short of port 49151 gives it away."""
     full = shared_registry / "service-names-port-numbers.csv"
     lines = full.read_bytes().splitlines(keepends=True)
-    store.update(file=full)
-    before = (store.installed_dir() / "installed.json").read_text()
+    install.update(file=full)
+    before = (source.installed_dir() / "installed.json").read_text()
     cut = tmp_path / "cut.csv"
     cut.write_bytes(b"".join(lines[:8000]))
     assert not parse_file(cut).problems and len(parse_file(cut).records) > 7000
     with pytest.raises(RegistryError, match=r"port records stop at \d+, .* cut short"):
-        store.update(file=cut)
-    assert (store.installed_dir() / "installed.json").read_text() == before
+        install.update(file=cut)
+    assert (source.installed_dir() / "installed.json").read_text() == before
 
 
 def test_install_validates_before_replacing(fixtures: Path, tmp_path: Path) -> None:
-    store.update(file=fixtures / "seed.csv", min_records=10)
-    before = (store.installed_dir() / "installed.json").read_text()
+    install.update(file=fixtures / "seed.csv", min_records=10)
+    before = (source.installed_dir() / "installed.json").read_text()
     bad = tmp_path / "bad.csv"
     bad.write_text(
         (fixtures / "seed.csv").read_text(encoding="utf-8") + "x,99999,tcp,,,,,,,,,\n",
         encoding="utf-8",
     )
     with pytest.raises(RegistryError, match="malformed record"):
-        store.update(file=bad, min_records=10)
+        install.update(file=bad, min_records=10)
     with pytest.raises(RegistryError, match="fewer than 1000"):
-        store.update(file=fixtures / "seed.csv")
-    assert (store.installed_dir() / "installed.json").read_text() == before
+        install.update(file=fixtures / "seed.csv")
+    assert (source.installed_dir() / "installed.json").read_text() == before
     assert load_table().source.endswith("seed.csv")
     # a new format replaces the old file
-    store.update(file=fixtures / "seed.xml", min_records=10)
-    assert sorted(p.name for p in store.installed_dir().iterdir()) == [
+    install.update(file=fixtures / "seed.xml", min_records=10)
+    assert sorted(p.name for p in source.installed_dir().iterdir()) == [
         "installed.json",
         "service-names-port-numbers.xml",
     ]
@@ -197,13 +199,13 @@ def test_a_directory_is_not_a_registry(tmp_path: Path) -> None:
 def test_damaged_install_metadata_warns_and_falls_back_to_the_snapshot(
     meta: str, fixtures: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    folder = store.installed_dir()
+    folder = source.installed_dir()
     folder.mkdir(parents=True)
     (folder / "installed.json").write_text(meta)
-    store._warned.clear()
+    source._warned.clear()
     with caplog.at_level("WARNING", logger="portannot.registry"):
         assert resolve_source().kind == "snapshot"
     assert "the installed registry is damaged or gone" in caplog.text
     # and `registry update` installs over it
-    store.update(file=fixtures / "seed.csv", min_records=10)
+    install.update(file=fixtures / "seed.csv", min_records=10)
     assert resolve_source().kind == "installed"

@@ -15,7 +15,15 @@ from portannot.cli.app import (
     registry_options,
     stdout_console,
 )
-from portannot.registry import IANA_FORMATS, PortState, load_registry, resolve_source, store
+from portannot.registry import (
+    IANA_CSV_URL,
+    IANA_FORMATS,
+    PortState,
+    load_registry,
+    resolve_source,
+)
+from portannot.registry import update as install_registry
+from portannot.registry.cache import cache_path
 from portannot.transport import TRANSPORT_NAMES
 
 #: a download timeout: at least a millisecond, at most a day
@@ -55,7 +63,7 @@ def _info(registry_path: str | None, services: str | None) -> dict[str, Any]:
         "ports": counts,
         "snapshot": src.meta if src.kind == "snapshot" else None,
         "installed": src.meta if src.kind == "installed" else None,
-        "cache": str(store.cache_path(src, services)),
+        "cache": str(cache_path(src, services)),
     }
 
 
@@ -105,7 +113,7 @@ def info(registry: str | None, services: str | None, as_json: bool) -> None:
 
 
 @registry.command()
-@click.option("--url", help=f"Download from URL instead of IANA ({store.IANA_CSV_URL}).")
+@click.option("--url", help=f"Download from URL instead of IANA ({IANA_CSV_URL}).")
 @click.option(
     "--file",
     "file",
@@ -130,7 +138,7 @@ def update(url: str | None, file: str | None, min_records: int, timeout: float) 
     parses without a malformed record.  The installed registry is used by
     default from then on (after --registry and $PORTANNOT_REGISTRY).
     """
-    src = store.update(url=url, file=file, min_records=min_records, timeout=timeout)
+    src = install_registry(url=url, file=file, min_records=min_records, timeout=timeout)
     meta = src.meta
     date = meta.get("date") or "no date in the file"
     click.echo(

@@ -5,18 +5,17 @@ milliseconds from the cache); ``load_registry()`` gives the full records for
 look-ups by name and for details.
 """
 
+from typing import TYPE_CHECKING, Any
+
+from portannot.registry.cache import load_table
 from portannot.registry.catalog import Entry, Registry
 from portannot.registry.detect import FORMATS, IANA_FORMATS, detect_format, parse_bytes, parse_file
 from portannot.registry.record import ParseProblem, ParseResult, Person, PortState, ServiceRecord
-from portannot.registry.store import (
-    IANA_CSV_URL,
-    RegistrySource,
-    load_registry,
-    load_table,
-    resolve_source,
-    update,
-)
+from portannot.registry.source import RegistrySource, load_registry, resolve_source
 from portannot.registry.table import ServiceTable, build_table
+
+if TYPE_CHECKING:
+    from portannot.registry.install import IANA_CSV_URL, update
 
 __all__ = [
     "Entry",
@@ -40,3 +39,12 @@ __all__ = [
     "resolve_source",
     "update",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # `registry update`'s names load when used: the other commands never install
+    if name in ("IANA_CSV_URL", "update"):
+        from portannot.registry import install
+
+        return getattr(install, name)
+    raise AttributeError(f"module 'portannot.registry' has no attribute {name!r}")

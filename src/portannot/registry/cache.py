@@ -1,0 +1,113 @@
+"""The compiled-table cache: ``load_table``.
+
+The compiled table is cached in the user cache directory under a key made of
+each source file's path, size and modification time (and the table layout
+version), so a changed source is rebuilt and an unchanged one loads in
+milliseconds without parsing a record.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from portannot.registry.source import (
+    RegistrySource,
+    check_readable,
+    load_registry,
+    resolve_source,
+)
+from portannot.registry.table import TABLE_VERSION, ServiceTable
+
+log = logging.getLogger("portannot.registry")
+
+ENV_CACHE_DIR = "PORTANNOT_CACHE_DIR"
+_CACHE_KEEP = 16
+
+
+def cache_dir() -> Path:
+    """User cache directory for compiled tables ($PORTANNOT_CACHE_DIR overrides)."""
+    env = os.environ.get(ENV_CACHE_DIR)
+    return Path(env) if env else Path(platformdirs.user_cache_dir("portannot", appauthor=False))
+
+
+def _regular(path: str | os.PathLike[str]) -> bool:
+    """A file the table cache can key: a pipe has no size or time that says whether
+    what it gives next is what it gave before."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _stamp(path: Path) -> list[Any]:
+    st = path.stat()
+    return [str(path.resolve()), st.st_size, st.st_mtime_ns]
+
+
+def cache_key(src: RegistrySource, services: str | os.PathLike[str] | None) -> str:
+    """Key of the compiled table: changes whenever a source file changes."""
+    parts: list[Any] = [TABLE_VERSION, src.kind, src.source, src.date, _stamp(src.path)]
+    if services is not None:
+        parts.append(_stamp(Path(services)))
+    from portannot.checksum import checksums  # only a table from the cache needs it
+
+    crc, adler = checksums([json.dumps(parts).encode()])  # a file name, not a security boundary
+    return f"{crc:08x}{adler:08x}"
+
+
+def cache_path(src: RegistrySource, services: str | os.PathLike[str] | None = None) -> Path:
+    return cache_dir() / "tables" / f"{cache_key(src, services)}.npz"
+
+
+def _prune(folder: Path, keep: int = _CACHE_KEEP) -> None:
+    with contextlib.suppress(OSError):
+        files = sorted(folder.glob("*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in files[keep:]:
+            old.unlink(missing_ok=True)
+
+
+def load_table(
+    registry: str | os.PathLike[str] | None = None,
+    services: str | os.PathLike[str] | None = None,
+) -> ServiceTable:
+    """The service table of the chosen registry, from the cache when it is current.
+
+    A first use parses the registry and saves the table; later uses load the
+    saved table in milliseconds.  A cache that cannot be written (read-only
+    home) only costs the parse each time.
+    """
+    src = resolve_source(registry)
+    if services is not None:
+        check_readable(Path(services), "services file")
+    cacheable = _regular(src.path) and (services is None or _regular(services))
+    if not cacheable:  # a pipe is read once, and parsed
+        table = load_registry(registry, services).table()
+        table.meta["kind"] = src.kind
+        return table
+    path = cache_path(src, services)
+    if path.is_file():
+        try:
+            table = ServiceTable.load(path)
+        except (OSError, ValueError, KeyError) as exc:
+            log.debug("ignoring unreadable cached table %s: %s", path, exc)
+        else:
+            for message in table.meta.get("warnings", []):
+                log.warning("%s", message)  # as the run that parsed the files said
+            return table
+    reg = load_registry(registry, services)
+    table = reg.table()
+    table.meta["kind"] = src.kind
+    try:
+        table.save(path)
+        _prune(path.parent)
+    except OSError as exc:
+        log.debug("cannot cache the table in %s: %s", path, exc)
+    return table

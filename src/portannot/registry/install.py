@@ -1,0 +1,172 @@
+"""`portannot registry update`: fetch (or read) a registry, validate it, install it.
+
+Nothing in place is touched until the new registry has parsed and passed
+:func:`validate`; its file and metadata then replace the installed ones atomically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from portannot import __version__
+from portannot.errors import RegistryError
+from portannot.registry.detect import IANA_FORMATS, parse_bytes, read_registry_file
+from portannot.registry.iana_csv import FORMAT as CSV_FORMAT
+from portannot.registry.iana_xml import FORMAT as XML_FORMAT
+from portannot.registry.record import ParseResult
+from portannot.registry.source import (
+    INSTALLED_META,
+    RegistrySource,
+    installed_dir,
+    installed_source,
+    read_json,
+)
+
+IANA_CSV_URL = (
+    "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.csv"
+)
+#: A download larger than this is not a registry (the real CSV is ~1.2 MB).
+MAX_DOWNLOAD = 64 * 1024 * 1024
+
+
+@dataclass
+class Download:
+    data: bytes
+    url: str
+    last_modified: str = ""  #: YYYY-MM-DD from the Last-Modified header, if any
+
+
+def download(url: str, timeout: float = 60.0) -> Download:
+    """Fetch ``url`` completely or raise RegistryError (short reads included)."""
+    import email.utils  # only `registry update` fetches: the HTTP stack stays out of start-up
+    import http.client
+    import urllib.error
+    import urllib.request
+
+    try:
+        # a URL Request refuses (no scheme, a broken IPv6 host) is a failed download too
+        request = urllib.request.Request(url, headers={"User-Agent": f"portannot/{__version__}"})
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            data = response.read(MAX_DOWNLOAD + 1)
+            expected = response.headers.get("Content-Length")
+            modified = response.headers.get("Last-Modified", "")
+    except urllib.error.HTTPError as exc:
+        raise RegistryError(f"{url}: download failed: HTTP {exc.code} {exc.reason}") from None
+    except http.client.IncompleteRead as exc:  # a chunked body that stopped early
+        raise RegistryError(
+            f"{url}: download incomplete ({len(exc.partial)} bytes, then the connection ended)"
+        ) from None
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError,
+            OverflowError) as exc:
+        reason = getattr(exc, "reason", None) or str(exc) or exc.__class__.__name__
+        raise RegistryError(f"{url}: download failed: {reason}") from None
+    if len(data) > MAX_DOWNLOAD:
+        raise RegistryError(f"{url}: download larger than {MAX_DOWNLOAD} bytes, not a registry")
+    if expected and expected.isdigit() and int(expected) != len(data):
+        raise RegistryError(f"{url}: download incomplete ({len(data)} of {expected} bytes)")
+    date = ""
+    if modified:
+        with contextlib.suppress(TypeError, ValueError):
+            date = email.utils.parsedate_to_datetime(modified).date().isoformat()
+    return Download(data, url, date)
+
+
+#: the last port the IANA registry lists (49151, Reserved; 49152 up are dynamic): a
+#: CSV cut between records parses cleanly, but stops short of it
+IANA_LAST_LISTED = 49151
+
+
+def validate(parsed: ParseResult, min_records: int) -> None:
+    """Refuse a registry that would make names worse than the one in place."""
+    if parsed.problems:
+        raise RegistryError(
+            f"{parsed.path}: {len(parsed.problems)} malformed record(s), not installed; "
+            f"first: {parsed.problems[0]} (use --registry FILE to use it anyway)"
+        )
+    named_ports = sum(1 for r in parsed.records if r.name and r.has_port)
+    if len(parsed.records) < min_records or named_ports == 0:
+        raise RegistryError(
+            f"{parsed.path}: only {len(parsed.records)} record(s) ({named_ports} named ports), "
+            f"fewer than {min_records}: not a complete registry, not installed"
+        )
+    if parsed.format in IANA_FORMATS:
+        last = max((r.port_hi or r.port_lo or 0 for r in parsed.records if r.has_port), default=0)
+        if last < IANA_LAST_LISTED:
+            raise RegistryError(
+                f"{parsed.path}: its port records stop at {last}, and IANA's run to "
+                f"{IANA_LAST_LISTED}: a registry cut short, not installed"
+            )
+
+
+def _file_name(fmt: str) -> str:
+    if fmt == CSV_FORMAT:
+        return "service-names-port-numbers.csv"
+    if fmt == XML_FORMAT:
+        return "service-names-port-numbers.xml"
+    return f"{fmt}.txt"
+
+
+def install(
+    data: bytes, origin: str, *, url: str = "", date: str = "", min_records: int = 1000
+) -> RegistrySource:
+    """Validate registry bytes and make them the installed registry.
+
+    Nothing in place is touched until the new file has parsed and passed
+    :func:`validate`; the file and its metadata are then replaced atomically.
+    """
+    import hashlib
+
+    from portannot.atomic_file import atomic_write  # only an install writes here
+
+    parsed = parse_bytes(data, origin)
+    validate(parsed, min_records)
+    folder = installed_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        old = read_json(folder / INSTALLED_META)
+        name = _file_name(parsed.format)
+        with atomic_write(folder / name) as fh:
+            fh.write(data)
+        meta = {
+            "file": name,
+            "format": parsed.format,
+            "url": url,
+            "from": origin,
+            "date": parsed.date or date,
+            "installed": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "records": len(parsed.records),
+            "sha256": hashlib.sha256(data).hexdigest(),
+        }
+        with atomic_write(folder / INSTALLED_META) as fh:
+            fh.write((json.dumps(meta, indent=2) + "\n").encode())
+        stale = old.get("file") if isinstance(old, dict) else None
+        if isinstance(stale, str) and stale and stale != name and "/" not in stale:
+            (folder / stale).unlink(missing_ok=True)
+    except OSError as exc:
+        raise RegistryError(
+            f"{folder}: cannot install the registry ({exc.strerror or exc})"
+        ) from None
+    src = installed_source()
+    assert src is not None
+    return src
+
+
+def update(
+    url: str | None = None,
+    file: str | os.PathLike[str] | None = None,
+    *,
+    min_records: int = 1000,
+    timeout: float = 60.0,
+) -> RegistrySource:
+    """`portannot registry update`: fetch (or read) a registry, validate, install."""
+    if url and file:
+        raise RegistryError("give --url or --file, not both")
+    if file is not None:
+        return install(read_registry_file(file), str(Path(file)), min_records=min_records)
+    got = download(url or IANA_CSV_URL, timeout=timeout)
+    return install(got.data, got.url, url=got.url, date=got.last_modified, min_records=min_records)

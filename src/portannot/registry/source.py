@@ -1,0 +1,178 @@
+"""Which registry is in use, and reading its records.
+
+Order (README, "Choosing a registry"): ``--registry FILE``; ``$PORTANNOT_REGISTRY``;
+the registry installed by ``portannot registry update`` in the user data
+directory; the snapshot shipped in the package.  ``--services FILE`` adds local
+names on top of whichever it is.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+
+from portannot.errors import RegistryError
+from portannot.registry.catalog import Registry
+from portannot.registry.detect import parse_file
+from portannot.registry.record import ParseResult
+
+log = logging.getLogger("portannot.registry")
+
+ENV_REGISTRY = "PORTANNOT_REGISTRY"
+ENV_DATA_DIR = "PORTANNOT_DATA_DIR"
+
+SNAPSHOT_DIR = Path(__file__).resolve().parent / "data"
+SNAPSHOT_META = "snapshot.json"
+INSTALLED_META = "installed.json"
+
+#: how the registry in use was chosen (README, "Choosing a registry")
+Kind = Literal["option", "env", "installed", "snapshot"]
+
+
+def data_dir() -> Path:
+    """User data directory ($PORTANNOT_DATA_DIR overrides, for tests and sandboxes)."""
+    env = os.environ.get(ENV_DATA_DIR)
+    return Path(env) if env else Path(platformdirs.user_data_dir("portannot", appauthor=False))
+
+
+def installed_dir() -> Path:
+    """Where `registry update` installs a registry and its metadata."""
+    return data_dir() / "registry"
+
+
+@dataclass
+class RegistrySource:
+    """The registry file chosen, how it was chosen, and what is known about it."""
+
+    path: Path
+    kind: Kind
+    source: str  #: path, URL or 'snapshot:...' shown to users
+    date: str = ""  #: registry date known without parsing (install/snapshot metadata)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def how(self) -> str:
+        return {
+            "option": "--registry",
+            "env": f"${ENV_REGISTRY}",
+            "installed": "installed by `portannot registry update`",
+            "snapshot": "shipped snapshot",
+        }[self.kind]
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    """A metadata file's JSON, or None if it cannot be read or parsed: what damaged
+    metadata means is the caller's to say."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def installed_source() -> RegistrySource | None:
+    """The registry `registry update` installed, if any. Metadata that cannot be read
+    or names no file there is warned about, once a run, and the shipped snapshot used:
+    names from it beat none."""
+    where = installed_dir() / INSTALLED_META
+    if not where.exists():
+        return None
+    meta = read_json(where)
+    name = meta.get("file") if isinstance(meta, dict) else None
+    path = installed_dir() / name if isinstance(name, str) and name else None
+    if path is None or path.parent != installed_dir() or not path.is_file():
+        _warn_once(f"{where}: the installed registry is damaged or gone (run `portannot "
+                   "registry update` again); using the shipped snapshot")
+        return None
+    return RegistrySource(
+        path,
+        "installed",
+        str(meta.get("url") or meta.get("from") or path),
+        meta.get("date", ""),
+        meta,
+    )
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        log.warning("%s", message)
+
+
+def snapshot_source() -> RegistrySource:
+    """The snapshot shipped in the package (see scripts/build_registry_snapshot.py)."""
+    meta = read_json(SNAPSHOT_DIR / SNAPSHOT_META)
+    if not meta or not (SNAPSHOT_DIR / meta.get("file", "")).is_file():
+        raise RegistryError(
+            f"the shipped registry snapshot is missing from {SNAPSHOT_DIR}; "
+            "run `portannot registry update` or pass --registry FILE"
+        )
+    label = f"snapshot:{meta.get('source', 'unknown')}"
+    return RegistrySource(
+        SNAPSHOT_DIR / meta["file"], "snapshot", label, meta.get("date", ""), meta
+    )
+
+
+def resolve_source(registry: str | os.PathLike[str] | None = None) -> RegistrySource:
+    """Pick the registry by the order of README "Choosing a registry"."""
+    if registry is not None:
+        path = Path(registry)
+        check_readable(path, "registry file")
+        return RegistrySource(path, "option", str(path))
+    env = os.environ.get(ENV_REGISTRY)
+    if env:
+        path = Path(env)
+        check_readable(path, "registry file", f" (from ${ENV_REGISTRY})")
+        return RegistrySource(path, "env", str(path))
+    return installed_source() or snapshot_source()
+
+
+def check_readable(path: Path, what: str, where: str = "") -> None:
+    """A file given by name may be anything readable but a directory: a regular file, a
+    FIFO or a /dev/fd/N (`--registry <(zcat services.gz)`); is_file() refused those."""
+    if path.is_dir():
+        raise RegistryError(f"{path}: is a directory, not a {what}{where}")
+    if not path.exists():
+        raise RegistryError(f"{path}: {what} not found{where}")
+
+
+def _report(parsed: ParseResult) -> list[str]:
+    """Skipped records are counted and reported, never dropped silently; the warning
+    is returned too, for the cached table to repeat it on every later run."""
+    for note in parsed.notes:
+        log.warning("%s", note)
+    if not parsed.problems:
+        return list(parsed.notes)
+    first = parsed.problems[0]
+    more = f" (and {len(parsed.problems) - 1} more)" if len(parsed.problems) > 1 else ""
+    message = f"{parsed.path}: {len(parsed.problems)} record(s) skipped; first: {first}{more}"
+    log.warning("%s", message)
+    return [*parsed.notes, message]
+
+
+def load_registry(
+    registry: str | os.PathLike[str] | None = None,
+    services: str | os.PathLike[str] | None = None,
+) -> Registry:
+    """Parse the chosen registry's records (and ``services``' local names).
+
+    Use :func:`load_table` when only the port table is needed: it skips parsing.
+    """
+    src = resolve_source(registry)
+    parsed = parse_file(src.path)
+    warnings = _report(parsed)
+    local = None
+    if services is not None:
+        local = parse_file(services)
+        warnings += _report(local)
+    date = parsed.date or src.date
+    meta = {"kind": src.kind, "warnings": warnings}
+    return Registry(parsed, source=src.source, date=date, local=local, meta=meta)

@@ -1,6 +1,6 @@
 """decode/link.py through the decoder: where each link type's header ends and what it
 says comes next, on frames built here (with scapy, by hand where scapy has no layer),
-one small pcap per case (tests/capgen.write_pcap), read by ``decode_file``.
+written to a small pcap and decoded (``decoded``, tests/decode/conftest.py).
 
 Where a header ends is pinned by cutting. Behind a link header of H bytes (the
 format's own size, worked out by hand below) the frame carries IPv4 (a 20-byte header)
@@ -12,12 +12,9 @@ the frame was built with, or a status the README names for what the header says.
 
 from __future__ import annotations
 
-import ipaddress
 import struct
-from pathlib import Path
 
 import pytest
-from capgen import write_pcap
 from scapy.contrib.chdlc import CHDLC
 from scapy.contrib.mpls import MPLS
 from scapy.layers.dot11 import Dot11, Dot11QoS, RadioTap
@@ -29,21 +26,17 @@ from scapy.layers.ppi import PPI
 from scapy.layers.ppp import HDLC, PPP
 from scapy.packet import Raw
 
-from portannot.decode import decode_file
-from portannot.status import STATUS_NAMES
-from portannot.transport import TRANSPORT_NAMES
-
 A4, B4 = "192.0.2.1", "198.51.100.2"
 A6, B6 = "2001:db8::1", "2001:db8:0:1::2"
 SPORT, DPORT = 40000, 53
 IP4 = bytes(IP(src=A4, dst=B4) / UDP(sport=SPORT, dport=DPORT) / Raw(b"payload!"))
 IP6 = bytes(IPv6(src=A6, dst=B6) / UDP(sport=SPORT, dport=DPORT) / Raw(b"payload!"))
 #: what the decoder must see in a frame carrying IP4 / IP6
-V4 = ("ports", 4, A4, B4, "udp", SPORT, DPORT)
-V6 = ("ports", 6, A6, B6, "udp", SPORT, DPORT)
+V4 = ("ports", 4, A4, B4, "udp", SPORT, DPORT, None)  # tests/decode/conftest.Seen
+V6 = ("ports", 6, A6, B6, "udp", SPORT, DPORT, None)
 MAC = {"src": "02:00:00:00:00:01", "dst": "02:00:00:00:00:02"}
-NON_IP = ("non-ip", 0, None, None, None, 0, 0)
-MALFORMED = ("malformed", 0, None, None, None, 0, 0)
+NON_IP = ("non-ip", 0, None, None, None, 0, 0, None)
+MALFORMED = ("malformed", 0, None, None, None, 0, 0, None)
 
 LINKTYPE_NULL, LINKTYPE_ETHERNET, LINKTYPE_PPP, LINKTYPE_RAW = 0, 1, 9, 101
 LINKTYPE_PPP_HDLC, LINKTYPE_C_HDLC, LINKTYPE_IEEE802_11, LINKTYPE_LOOP = 50, 104, 105, 108
@@ -51,32 +44,9 @@ LINKTYPE_SLL, LINKTYPE_PFLOG, LINKTYPE_RADIOTAP, LINKTYPE_PPI = 113, 117, 127, 1
 LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_NFLOG, LINKTYPE_SLL2 = 228, 229, 239, 276
 
 
-def decoded(tmp_path: Path, linktype: int, frames) -> list[tuple]:
-    """Per frame: (status, IP version, source, destination, transport, ports). A frame is
-    bytes, or (bytes captured, original length) for one the snaplen cut."""
-    records = [(1_700_000_000 * 10**9 + i * 1000, *(f if isinstance(f, tuple) else (f,)))
-               for i, f in enumerate(frames)]
-    path = write_pcap(tmp_path / f"linktype-{linktype}-{len(list(tmp_path.iterdir()))}.pcap",
-                      records, linktype=linktype)
-    b = decode_file(path)
-    assert len(b) == len(frames)
-    out = []
-    for i in range(len(b)):
-        version = int(b.ip_version[i])
-        addr = [None, None]
-        if version:
-            for k, col in enumerate((b.src_addr[i], b.dst_addr[i])):
-                raw = bytes(col)
-                addr[k] = str(ipaddress.ip_address(raw[12:] if version == 4 else raw))
-        t = int(b.transport[i])
-        out.append((STATUS_NAMES[b.status[i]], version, *addr,
-                    TRANSPORT_NAMES[t] if t < len(TRANSPORT_NAMES) else None,
-                    int(b.src_port[i]), int(b.dst_port[i])))
-    return out
-
-
-def one(tmp_path: Path, linktype: int, frame) -> tuple:
-    return decoded(tmp_path, linktype, [frame])[0]
+@pytest.fixture
+def one(decoded):
+    return lambda linktype, frame: decoded(linktype, [frame])[0]
 
 
 # ------------------------------------------------------------------ where a header ends
@@ -124,23 +94,23 @@ CUTS_CHECKED = {"802.3-snap": 14}
 
 
 @pytest.mark.parametrize("name,linktype,header,size", [pytest.param(*h, id=h[0]) for h in HEADERS])
-def test_the_network_layer_starts_where_the_link_header_ends(tmp_path, name, linktype, header,
+def test_the_network_layer_starts_where_the_link_header_ends(decoded, one, name, linktype, header,
                                                              size):
     assert len(header) == size
     frame = header + IP4
     whole = len(frame)
     checked = CUTS_CHECKED.get(name, size)
     cuts = [(frame[:k], whole) for k in range(checked)]  # inside the link header
-    got = decoded(tmp_path, linktype, [frame, (frame[:size + 24], whole),
+    got = decoded(linktype, [frame, (frame[:size + 24], whole),
                                        (frame[:size + 23], whole), *cuts])
     assert got[:2] == [V4, V4]
     assert got[2][0] == "truncated"  # three bytes of the ports
     assert [g[0] for g in got[3:]] == ["truncated"] * checked
     if size and checked == size:  # a frame shorter than its link header that nothing cut
-        assert one(tmp_path, linktype, header[:size - 1])[0] == "malformed"
+        assert one(linktype, header[:size - 1])[0] == "malformed"
 
 
-def test_ipv6_behind_each_link_type(tmp_path):
+def test_ipv6_behind_each_link_type(one):
     """The same headers announcing IPv6 carry it."""
     cases = [
         (LINKTYPE_ETHERNET, bytes(Ether(**MAC, type=0x86DD))),
@@ -155,18 +125,18 @@ def test_ipv6_behind_each_link_type(tmp_path):
                                     / SNAP(OUI=0, code=0x86DD))),
     ]
     for linktype, header in cases:
-        assert one(tmp_path, linktype, header + IP6) == V6, linktype
+        assert one(linktype, header + IP6) == V6, linktype
 
 
 # ------------------------------------------------------------------ Ethernet
 
-def test_ethernet_payloads(tmp_path):
+def test_ethernet_payloads(decoded):
     def dot3(*layers) -> bytes:
         body = b"".join(bytes(x) for x in layers)
         return bytes(Dot3(**MAC, len=len(body))) + body
 
     llc_snap = LLC(dsap=0xAA, ssap=0xAA, ctrl=3)
-    assert decoded(tmp_path, LINKTYPE_ETHERNET, [
+    assert decoded(LINKTYPE_ETHERNET, [
         bytes(Ether(**MAC) / ARP()),
         bytes(Ether(**MAC, type=0x88CC) / Raw(bytes(20))),  # LLDP
         dot3(llc_snap, SNAP(OUI=0, code=0x0800), IP4),  # RFC 1042
@@ -180,7 +150,7 @@ def test_ethernet_payloads(tmp_path):
 # ------------------------------------------------------------------ BSD loopback
 
 @pytest.mark.parametrize("linktype", [LINKTYPE_NULL, LINKTYPE_LOOP])
-def test_null_families_in_either_byte_order(tmp_path, linktype):
+def test_null_families_in_either_byte_order(decoded, linktype):
     """The address family in host order, which the file does not record: either order
     is read. 2 is AF_INET everywhere; AF_INET6 is 24 (NetBSD, OpenBSD), 28 (FreeBSD),
     30 (Darwin) or 10 (Linux); an ethertype in the low half is taken too."""
@@ -190,29 +160,29 @@ def test_null_families_in_either_byte_order(tmp_path, linktype):
         frames += [struct.pack(order + "I", af) + IP6 for af in (24, 28, 30, 10)]
         frames += [struct.pack(order + "I", 7) + IP4]  # AF_IMPLINK: not IP
     frames += [b"\x00\x00\x08\x00" + IP4, b"\x00\x00\x86\xdd" + IP6]
-    assert decoded(tmp_path, linktype, frames) == [
+    assert decoded(linktype, frames) == [
         V4, V6, V6, V6, V6, NON_IP, V4, V6, V6, V6, V6, NON_IP, V4, V6]
 
 
 # ------------------------------------------------------------------ raw IP
 
-def test_raw_ip_is_told_by_its_version(tmp_path):
+def test_raw_ip_is_told_by_its_version(decoded):
     bogus = bytes([0x55]) + IP4[1:]  # version 5
     for linktype in (LINKTYPE_RAW, 12, 14):
-        assert decoded(tmp_path, linktype, [IP4, IP6, bogus]) == [V4, V6, MALFORMED]
+        assert decoded(linktype, [IP4, IP6, bogus]) == [V4, V6, MALFORMED]
     # 228 and 229 say which version: a packet of the other is malformed
-    assert decoded(tmp_path, LINKTYPE_IPV4, [IP4, IP6]) == [V4, MALFORMED]
-    assert decoded(tmp_path, LINKTYPE_IPV6, [IP6, IP4]) == [V6, MALFORMED]
+    assert decoded(LINKTYPE_IPV4, [IP4, IP6]) == [V4, MALFORMED]
+    assert decoded(LINKTYPE_IPV6, [IP6, IP4]) == [V6, MALFORMED]
 
 
 # ------------------------------------------------------------------ PPP, Cisco HDLC
 
 @pytest.mark.parametrize("linktype", [LINKTYPE_PPP, LINKTYPE_PPP_HDLC])
-def test_ppp_framings(tmp_path, linktype):
+def test_ppp_framings(decoded, linktype):
     """Address and control (ff 03) or none; the protocol in two bytes or compressed to
     one (an odd first byte); 0xff marks address and control whatever the control byte."""
     label = bytes(MPLS(label=100, s=1, ttl=64))
-    assert decoded(tmp_path, linktype, [
+    assert decoded(linktype, [
         b"\xff\x03\x00\x21" + IP4,
         b"\x00\x21" + IP4,
         b"\x21" + IP4,
@@ -225,8 +195,8 @@ def test_ppp_framings(tmp_path, linktype):
     ]) == [V4, V4, V4, V4, V4, V6, V4, NON_IP, NON_IP]
 
 
-def test_cisco_hdlc(tmp_path):
-    assert decoded(tmp_path, LINKTYPE_C_HDLC, [
+def test_cisco_hdlc(decoded):
+    assert decoded(LINKTYPE_C_HDLC, [
         b"\x0f\x00\x08\x00" + IP4,  # unicast
         b"\x8f\x00\x08\x00" + IP4,  # broadcast
         b"\x0f\x00\x80\x35" + bytes(20),  # SLARP
@@ -235,10 +205,10 @@ def test_cisco_hdlc(tmp_path):
 
 # ------------------------------------------------------------------ pf log
 
-def test_pflog_header_length_and_family(tmp_path):
+def test_pflog_header_length_and_family(decoded):
     """The header says its length (byte 0, at least 45: OpenBSD 3.4's), padded to 4."""
     scapy_built = bytes(PFLog(addrfamily=2) / IP(IP4))  # scapy's own (longer) header
-    assert decoded(tmp_path, LINKTYPE_PFLOG, [
+    assert decoded(LINKTYPE_PFLOG, [
         scapy_built,
         _pflog(2, 45) + IP4,
         _pflog(2, 61) + IP4,  # 61 -> 64
@@ -263,14 +233,14 @@ def _nflog(family: int, *tlvs: bytes) -> bytes:
     return bytes([family, 0]) + struct.pack(">H", 1) + b"".join(tlvs)
 
 
-def test_nflog_attributes(tmp_path):
+def test_nflog_attributes(decoded, one):
     """The packet is the payload attribute's value; the packet header attribute's
     hardware protocol (else the family) says what it is. Attribute lengths and types
     are in the capturing host's byte order, either one."""
     prefix = _tlv(NFULA_PREFIX, b"dropped\x00")
     hdr6 = _tlv(NFULA_PACKET_HDR, struct.pack(">HBB", 0x86DD, 3, 0))
     whole = _nflog(2, prefix, _tlv(NFULA_PAYLOAD, IP4))
-    assert decoded(tmp_path, LINKTYPE_NFLOG, [
+    assert decoded(LINKTYPE_NFLOG, [
         whole,
         _nflog(2, _tlv(NFULA_PREFIX, b"x\x00", ">"), _tlv(NFULA_PAYLOAD, IP4, ">")),
         _nflog(10, _tlv(NFULA_PAYLOAD, IP6)),
@@ -280,7 +250,7 @@ def test_nflog_attributes(tmp_path):
         _nflog(2, prefix, struct.pack("<HH", 2, NFULA_PREFIX) + bytes(4)),  # a length below 4
     ]) == [V4, V4, V6, V6, NON_IP, NON_IP, MALFORMED]
     # the payload attribute cut by the snaplen: its packet is cut
-    assert one(tmp_path, LINKTYPE_NFLOG, (whole[:len(whole) - 8], len(whole)))[0] == "truncated"
+    assert one(LINKTYPE_NFLOG, (whole[:len(whole) - 8], len(whole)))[0] == "truncated"
 
 
 # ------------------------------------------------------------------ 802.11
@@ -289,12 +259,12 @@ def _llc(code: int = 0x0800) -> bytes:
     return bytes(LLC(dsap=0xAA, ssap=0xAA, ctrl=3) / SNAP(OUI=0, code=code))
 
 
-def test_ieee802_11_frames(tmp_path):
+def test_ieee802_11_frames(decoded):
     """Only data frames with a body in the clear carry IP: 24 bytes of header (30 with
     four addresses), QoS control 2 more, HT control 4 more when the order bit is set,
     an A-MSDU subframe header 14 more; then LLC/SNAP."""
     qos = bytes(Dot11(type=2, subtype=8, FCfield="to_DS"))
-    assert decoded(tmp_path, LINKTYPE_IEEE802_11, [
+    assert decoded(LINKTYPE_IEEE802_11, [
         bytes(Dot11(type=2, subtype=0, FCfield="to_DS")) + _llc() + IP4,
         bytes(Dot11(type=2, subtype=0, FCfield="to_DS+from_DS", addr4="02:00:00:00:00:04"))
         + _llc() + IP4,
@@ -311,13 +281,13 @@ def test_ieee802_11_frames(tmp_path):
     ]) == [V4, V4, V4, V4, V4, NON_IP, NON_IP, NON_IP, NON_IP, NON_IP, NON_IP]
 
 
-def test_radiotap_and_ppi_say_their_length(tmp_path):
+def test_radiotap_and_ppi_say_their_length(decoded):
     data = bytes(Dot11(type=2, subtype=0)) + _llc() + IP4
     long_radiotap = bytes(RadioTap(present="Flags+Rate+Channel", Flags=0, Rate=2,
                                    ChannelFrequency=2412, ChannelFlags=0xA0))
     assert RadioTap(long_radiotap).len == len(long_radiotap) == 14  # 8 + 1 + 1 + 4
     bad = struct.pack("<BBHI", 0, 0, 7, 0)  # a radiotap length below its own 8 bytes
-    assert decoded(tmp_path, LINKTYPE_RADIOTAP, [long_radiotap + data, bad + data]) == [
+    assert decoded(LINKTYPE_RADIOTAP, [long_radiotap + data, bad + data]) == [
         V4, MALFORMED]
     ppi = [
         bytes(PPI(dlt=105)) + data,
@@ -325,7 +295,7 @@ def test_radiotap_and_ppi_say_their_length(tmp_path):
         struct.pack("<BBHI", 0, 0, 12, 1) + bytes(4) + bytes(Ether(**MAC, type=0x0800)) + IP4,
         struct.pack("<BBHI", 0, 0, 8, 127) + bytes(RadioTap()) + data,  # radiotap inside
     ]
-    got = decoded(tmp_path, LINKTYPE_PPI, ppi)
+    got = decoded(LINKTYPE_PPI, ppi)
     assert got[:3] == [V4, V4, V4]
     assert got[3][0] == "unsupported-link"
 
@@ -333,17 +303,17 @@ def test_radiotap_and_ppi_say_their_length(tmp_path):
 # ------------------------------------------------------------------ other link types
 
 @pytest.mark.parametrize("linktype", [147, 2, 65535])  # USER0, an unused value, the last
-def test_a_link_type_without_an_analyzer_is_unsupported(tmp_path, linktype):
-    assert one(tmp_path, linktype, IP4)[0] == "unsupported-link"
+def test_a_link_type_without_an_analyzer_is_unsupported(one, linktype):
+    assert one(linktype, IP4)[0] == "unsupported-link"
 
 
-def test_sll_names_the_protocol_of_what_follows(tmp_path):
-    assert decoded(tmp_path, LINKTYPE_SLL, [
+def test_sll_names_the_protocol_of_what_follows(decoded):
+    assert decoded(LINKTYPE_SLL, [
         bytes(CookedLinux(pkttype=0, proto=0x0800)) + IP4,
         bytes(CookedLinux(pkttype=4, proto=0x86DD)) + IP6,  # outgoing
         bytes(CookedLinux(proto=0x0806) / ARP()),
     ]) == [V4, V6, NON_IP]
-    assert decoded(tmp_path, LINKTYPE_SLL2, [
+    assert decoded(LINKTYPE_SLL2, [
         bytes(CookedLinuxV2(proto=0x0800)) + IP4,
         bytes(CookedLinuxV2(proto=0x0806) / ARP()),
     ]) == [V4, NON_IP]

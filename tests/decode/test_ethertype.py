@@ -1,0 +1,162 @@
+"""decode/ethertype.py through the decoder: what may stand between the link header and
+IP, peeled one header a step: VLAN tags (802.1Q, 802.1ad and the pre-standard QinQ
+types 0x9100 and 0x9200), MPLS label stacks (unicast and multicast) and PPPoE sessions.
+
+Frames are Ethernet, built with scapy and decoded with ``decoded`` (tests/decode/
+conftest.py). What each must give is the packet it was built with, the VLAN id of its
+first tag (the README's ``vlan`` column) and, where a header is cut or lies, the status
+the README names; header sizes (a tag 4 bytes, a label 4, a PPPoE session header 6 and
+its PPP protocol 2) are the standards', worked out by hand.
+"""
+
+from __future__ import annotations
+
+import pytest
+from scapy.contrib.mpls import MPLS
+from scapy.layers.inet import IP, TCP
+from scapy.layers.inet6 import IPv6
+from scapy.layers.l2 import Dot1AD, Dot1Q, Ether
+from scapy.layers.ppp import PPP, PPPoE, PPPoED
+from scapy.packet import Raw
+
+A4, B4 = "192.0.2.1", "198.51.100.2"
+A6, B6 = "2001:db8::1", "2001:db8:0:1::2"
+SPORT, DPORT = 40000, 443
+IP4 = IP(src=A4, dst=B4) / TCP(sport=SPORT, dport=DPORT, flags="S")
+IP6 = IPv6(src=A6, dst=B6) / TCP(sport=SPORT, dport=DPORT, flags="S")
+MAC = {"src": "02:00:00:00:00:01", "dst": "02:00:00:00:00:02"}
+ETHERNET = 1
+
+
+def v4(vlan=None) -> tuple:
+    """What the decoder must see in a frame carrying IP4 (tests/decode/conftest.Seen)."""
+    return ("ports", 4, A4, B4, "tcp", SPORT, DPORT, vlan)
+
+
+def v6(vlan=None) -> tuple:
+    return ("ports", 6, A6, B6, "tcp", SPORT, DPORT, vlan)
+
+
+def non_ip(vlan=None) -> tuple:
+    return ("non-ip", 0, None, None, None, 0, 0, vlan)
+
+
+def ether(*layers) -> bytes:
+    """Ethernet, then `layers` (scapy sets each type field from the layer after it)."""
+    frame = Ether(**MAC)
+    for layer in layers:
+        frame = frame / layer
+    return bytes(frame)
+
+
+def tag(ethertype: int, vlan: int, inner: int, prio: int = 0) -> bytes:
+    """A 4-byte tag by hand: TCI (priority, DEI 0, 12-bit id), then the next ethertype."""
+    return (ethertype.to_bytes(2, "big") + ((prio << 13) | vlan).to_bytes(2, "big")
+            + inner.to_bytes(2, "big"))
+
+
+def by_hand(*parts: bytes) -> bytes:
+    """Ethernet addresses, then the given bytes (the first two are the outer ethertype)."""
+    return bytes(Ether(**MAC))[:12] + b"".join(parts)
+
+
+# ------------------------------------------------------------------ VLAN tags
+
+def test_vlan_tags(decoded):
+    assert decoded(ETHERNET, [
+        ether(IP4),
+        ether(Dot1Q(vlan=100), IP4),
+        ether(Dot1Q(vlan=4094), IP6),
+        ether(Dot1Q(prio=5, dei=1, vlan=123), IP4),  # priority and DEI are not the id
+        ether(Dot1Q(vlan=0), IP4),  # priority-tagged: id 0
+        ether(Dot1AD(vlan=10), Dot1Q(vlan=20), IP4),  # QinQ: the outer (first) tag's id
+        ether(Dot1Q(vlan=30), Dot1Q(vlan=40), IP6),
+        by_hand(tag(0x9100, 50, 0x8100), tag(0x8100, 60, 0x0800)[2:], bytes(IP4)),
+        by_hand(tag(0x9200, 70, 0x0800), bytes(IP4)),
+        ether(Dot1Q(vlan=80, type=0x0806), Raw(bytes(28))),  # ARP
+        by_hand(tag(0x8100, 90, 0x88CC), bytes(30)),  # LLDP
+    ]) == [v4(), v4(100), v6(4094), v4(123), v4(0), v4(10), v6(30), v4(50), v4(70),
+           non_ip(80), non_ip(90)]
+
+
+def test_a_tag_cut_by_the_snaplen(decoded):
+    """Cut after its TCI, an 802.1Q tag's id is there (as tshark shows it); an
+    802.1ad tag is read whole before its id counts."""
+    q = ether(Dot1Q(vlan=100), IP4)
+    ad = ether(Dot1AD(vlan=10), Dot1Q(vlan=20), IP4)
+    got = decoded(ETHERNET, [(q[:16], len(q)), (q[:17], len(q)), (q[:15], len(q)),
+                             (ad[:16], len(ad)), (ad[:20], len(ad)), (q[:18 + 20 + 3], len(q))])
+    assert [(g.status, g.vlan) for g in got] == [
+        ("truncated", 100), ("truncated", 100), ("truncated", None),
+        ("truncated", None), ("truncated", 10), ("truncated", 100)]
+    # a frame that ends inside its tag, cut by nothing, is malformed
+    assert decoded(ETHERNET, [q[:16]])[0].status == "malformed"
+
+
+def test_an_endless_stack_of_tags_is_malformed(decoded):
+    """Stacked headers are followed a bounded number of steps (crafted frames could hold
+    hundreds): a few are read, a stack of 200 is not."""
+    def stack(n: int) -> bytes:
+        return by_hand(*(tag(0x8100, k + 1, 0x8100)[:4] for k in range(n)),
+                       b"\x08\x00", bytes(IP4))
+
+    assert decoded(ETHERNET, [stack(1), stack(4), stack(200)]) == [
+        v4(1), v4(1), ("malformed", 0, None, None, None, 0, 0, 1)]
+
+
+# ------------------------------------------------------------------ MPLS
+
+def test_mpls_label_stacks(decoded):
+    """Labels until the one marked bottom of stack; then no type field: the payload's
+    first nibble says IPv4 (4) or IPv6 (6), anything else (a pseudowire control word,
+    0) is not IP."""
+    bottom = MPLS(label=16, s=1, ttl=64)
+    assert decoded(ETHERNET, [
+        ether(bottom, IP4),
+        ether(MPLS(label=100, s=0), MPLS(label=200, s=0), bottom, IP4),
+        ether(bottom, IP6),
+        by_hand(b"\x88\x48", bytes(bottom), bytes(IP4)),  # multicast
+        by_hand(tag(0x8100, 5, 0x8847), bytes(bottom), bytes(IP4)),
+        ether(bottom, Raw(bytes(4)), Ether(**MAC) / IP4),  # control word, then Ethernet
+    ]) == [v4(), v4(), v6(), v4(), v4(5), non_ip()]
+
+
+def test_mpls_cut_and_endless(decoded):
+    frame = ether(MPLS(label=100, s=0), MPLS(label=16, s=1), IP4)
+    got = decoded(ETHERNET, [(frame[:14 + 6], len(frame)), (frame[:14 + 8], len(frame)),
+                             frame[:14 + 6]])
+    assert [g.status for g in got] == ["truncated", "truncated", "malformed"]
+    labels = by_hand(b"\x88\x47", bytes(MPLS(label=1, s=0)) * 200, bytes(MPLS(s=1)), bytes(IP4))
+    assert decoded(ETHERNET, [labels])[0].status == "malformed"
+
+
+# ------------------------------------------------------------------ PPPoE
+
+def test_pppoe_sessions(decoded):
+    """A session header (6 bytes) and PPP's protocol (2) before IP; the discovery stage
+    and PPP's control protocols carry none."""
+    assert decoded(ETHERNET, [
+        ether(PPPoE(sessionid=7), PPP(proto=0x0021), IP4),
+        ether(PPPoE(sessionid=7), PPP(proto=0x0057), IP6),
+        by_hand(tag(0x8100, 300, 0x8864), bytes(PPPoE(sessionid=7) / PPP(proto=0x0021) / IP4)),
+        ether(PPPoE(sessionid=7), PPP(proto=0xC021), Raw(bytes(8))),  # LCP
+        ether(PPPoED(code=0x09), Raw(bytes(8))),  # PADI, type 0x8863
+    ]) == [v4(), v6(), v4(300), non_ip(), non_ip()]
+
+
+def test_the_pppoe_length_ends_the_packet(decoded):
+    """What follows the session's length is padding, not the packet: an IP packet cut by
+    it is malformed, whatever the snaplen did; bytes after it change nothing."""
+    whole = ether(PPPoE(sessionid=7), PPP(proto=0x0021), IP4)
+    padded = whole + bytes(30)
+    short_ip = ether(PPPoE(sessionid=7, len=2 + 20 + 3), PPP(proto=0x0021), IP4)  # 3 TCP bytes
+    got = decoded(ETHERNET, [padded, short_ip, (short_ip[:14 + 6 + 2 + 20 + 2], len(short_ip)),
+                             (whole[:14 + 7], len(whole))])
+    assert got[0] == v4()
+    assert [g.status for g in got[1:]] == ["malformed", "truncated", "truncated"]
+
+
+@pytest.mark.parametrize("cut", range(14, 14 + 8))
+def test_pppoe_header_cut(decoded, cut):
+    frame = ether(PPPoE(sessionid=7), PPP(proto=0x0021), IP4)
+    assert decoded(ETHERNET, [(frame[:cut], len(frame))])[0].status == "truncated"

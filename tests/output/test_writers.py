@@ -33,8 +33,8 @@ from tshark_oracle import TSHARK, oracle
 
 import portannot
 from portannot.errors import ExitCode
-from portannot.output import views
-from portannot.output.views import top_rows
+from portannot.output import ranking
+from portannot.output.ranking import top_rows
 
 TS = pa.timestamp("ns", tz="UTC")
 
@@ -91,7 +91,7 @@ def demo_truth(tmp_path_factory) -> tuple[Path, Path, dict[str, list[dict]]]:
              opk, oby, rpk, rby) = expected_row(key, f, names)
             resp = next((e for e in pair if e != orig), orig)
             flows.append({
-                "transport": t, "orig_addr": orig[0], "orig_port": orig[1],
+                "flow_id": f.flow_id, "transport": t, "orig_addr": orig[0], "orig_port": orig[1],
                 "resp_addr": resp[0], "resp_port": resp[1], "service": service,
                 "service_port": sport, "service_basis": sbasis, "direction_basis": dbasis,
                 "first_ts": _text_ts(first), "last_ts": _text_ts(last),
@@ -100,10 +100,8 @@ def demo_truth(tmp_path_factory) -> tuple[Path, Path, dict[str, list[dict]]]:
                 "bytes": oby + rby, "orig_tcp_flags": oflags, "resp_tcp_flags": rflags,
                 "vlan": vlan, "ip_version": 6 if ":" in orig[0] else 4,
             })
-    # flow ids in the order the flows start (no two start at once in demo.pcap)
-    flows.sort(key=lambda r: Decimal(r["first_ts"]))
-    assert len({r["first_ts"] for r in flows}) == len(flows) == 28
-    flows = [{"flow_id": i, **r} for i, r in enumerate(flows, 1)]
+    flows.sort(key=lambda r: r["flow_id"])
+    assert len(flows) == 28
     return cap, registry, {"packets": packets, "flows": flows}
 
 
@@ -403,7 +401,7 @@ def test_write_error_mid_output_exits_5_and_leaves_nothing(fmt, tmp_path):
 def test_top_rows_are_the_largest_in_input_order_on_ties(n, gather, monkeypatch):
     """The table view's selection, against Python's stable sort of the same values."""
     if gather == "taken":
-        monkeypatch.setattr(views, "SLICED_TAKE", 0)
+        monkeypatch.setattr(ranking, "SLICED_TAKE", 0)
     values = [5, 9, 1, 9, 5, 0, 7, 9, 5, 2, 5, 7]
     batches = [pa.record_batch({"bytes": pa.array(values[:4], pa.int64()),
                                 "row": pa.array(range(4))}),

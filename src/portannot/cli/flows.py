@@ -72,7 +72,7 @@ def flows(inputs: tuple[str, ...], fmt: str, output: str | None, force: bool, qu
                 assert out is not None
                 write_stream(stream, lambda cols: flow_batch(cols, table), fmt, out, quiet)
             else:
-                from portannot.output.views import top_indices
+                from portannot.output.ranking import top_indices
 
                 # each piece's own top flows, in their order: the top of those is the top
                 # of all, and only they become Arrow rows (text addresses and flags)
@@ -88,7 +88,8 @@ def _print_table(batches, stream: FlowStream, top: int, out: Output | None) -> N
     from rich import box
     from rich.table import Table
 
-    from portannot.output.views import human_bytes, top_rows
+    from portannot.output.ranking import top_rows
+    from portannot.output.text import human_bytes
 
     acc = stream.accounting
     # the shown columns only: a nanosecond timestamp becomes a pandas Timestamp in

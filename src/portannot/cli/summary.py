@@ -44,7 +44,7 @@ def _print(report: dict[str, Any]) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from portannot.output.views import human_bytes
+    from portannot.output.text import human_bytes
 
     console = stdout_console(width=None if sys.stdout.isatty() else 160)
     console.print(Text.assemble((f"{report['packets']:,} packets", "bold"),

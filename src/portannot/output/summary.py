@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from portannot.output.ranking import top_indices
 from portannot.output.talkers import K_VERSION, K_W0, K_W1, S_FLOWS, S_RECEIVED, S_SENT, TalkerTally
 from portannot.output.text import addresses
 from portannot.transport import TRANSPORT_NAMES
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from portannot.registry import ServiceTable
 
 NONE = "(none)"
+#: the rows of the sums: [packets, bytes, flows]
+PACKETS, BYTES, FLOWS = 0, 1, 2
 
 
 def text_path(path: str) -> str:
@@ -67,8 +70,8 @@ class Summary:
         acc = stream.accounting
         names = self.table.names
         service_names = [NONE] + [str(names[i]) for i in range(1, len(names))]
-        unnamed_keys = np.flatnonzero(self.unnamed[2])
-        unnamed_rows = _ranked(self.unnamed[:, unnamed_keys], top)
+        unnamed_keys = np.flatnonzero(self.unnamed[FLOWS])
+        unnamed_rows = top_indices(self.unnamed[BYTES, unnamed_keys], top)
         return {
             "files": [text_path(f) for f in acc.files],
             "packets": acc.records,
@@ -78,13 +81,14 @@ class Summary:
             "last_ts": acc.last_ts,
             "accounting": {name: {"packets": int(c), "bytes": int(b)} for name, c, b in
                            zip(acc.by_status(), acc.status_counts, acc.status_bytes)},
-            "by_transport": _rows("transport", TRANSPORT_NAMES, self.by_transport, None),
+            "by_transport": _rows("transport", TRANSPORT_NAMES, self.by_transport,
+                                  len(TRANSPORT_NAMES)),
             "by_service": _rows("service", service_names, self.by_service, top),
             "top_talkers": self._talkers(top),
             "unnamed": {
-                "flows": int(self.unnamed[2].sum()),
-                "packets": int(self.unnamed[0].sum()),
-                "bytes": int(self.unnamed[1].sum()),
+                "flows": int(self.unnamed[FLOWS].sum()),
+                "packets": int(self.unnamed[PACKETS].sum()),
+                "bytes": int(self.unnamed[BYTES].sum()),
                 "top_responder_ports": [
                     {"transport": TRANSPORT_NAMES[k >> 16], "port": k & 0xFFFF,
                      **_counts(self.unnamed[:, k])}
@@ -98,7 +102,7 @@ class Summary:
         t = self.talkers
         sums = t.sums[: t.count]
         total = sums[:, S_SENT] + sums[:, S_RECEIVED]
-        order = _ranked(total[np.newaxis], top)
+        order = top_indices(total, top)
         keys = t.keys[order]
         text = addresses(np.ascontiguousarray(keys[:, K_W0:K_W1 + 1]),
                          keys[:, K_VERSION].astype(np.uint8)).to_pylist()
@@ -124,20 +128,13 @@ def _add(target: np.ndarray, index: np.ndarray, values: tuple[np.ndarray, ...]) 
         np.add.at(row, index, v)
 
 
-def _ranked(sums: np.ndarray, top: int | None) -> np.ndarray:
-    """Columns of [.., bytes, ..] rows (bytes is row 1, or the only row), largest first,
-    ties in the order they came; the first `top` of them."""
-    nbytes = sums[1] if sums.shape[0] > 1 else sums[0]
-    order = np.argsort(-nbytes, kind="stable")
-    return order if top is None else order[:top]
-
-
 def _counts(column: np.ndarray) -> dict[str, int]:
-    return {"packets": int(column[0]), "bytes": int(column[1]), "flows": int(column[2])}
+    return {"packets": int(column[PACKETS]), "bytes": int(column[BYTES]),
+            "flows": int(column[FLOWS])}
 
 
-def _rows(key: str, labels: Any, sums: np.ndarray, top: int | None) -> list[dict[str, Any]]:
-    """The labels that have flows, as rows ranked by bytes."""
-    present = np.flatnonzero(sums[2])
-    order = present[_ranked(sums[:, present], top)]
+def _rows(key: str, labels: Any, sums: np.ndarray, top: int) -> list[dict[str, Any]]:
+    """The `top` labels that have flows, as rows ranked by bytes."""
+    present = np.flatnonzero(sums[FLOWS])
+    order = present[top_indices(sums[BYTES, present], top)]
     return [{key: labels[i], **_counts(sums[:, i])} for i in order.tolist()]

@@ -1,4 +1,5 @@
-"""Compiled text formatting for the columns people read: addresses and timestamps.
+"""Text for people: addresses and timestamps (compiled: a column at a time), TCP flags as
+letters, byte counts in decimal units.
 
 Python's ipaddress would cost about a microsecond an address; these kernels
 write every string of a column into one buffer that becomes an Arrow string
@@ -182,3 +183,13 @@ def tcp_flag_text(flags: np.ndarray, valid: np.ndarray | None = None) -> pa.Arra
     words = ["".join(ch for bit, ch in enumerate(TCP_FLAG_LETTERS) if int(u) >> bit & 1)
              for u in present]
     return pa.DictionaryArray.from_arrays(arrow(code[flags], pa.int32(), valid), strings(words))
+
+
+def human_bytes(n: float) -> str:
+    """A byte count in decimal units (kB = 1000 B), as capinfos and tshark's tables give
+    them: one decimal from kB on."""
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return str(n)

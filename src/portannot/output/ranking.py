@@ -1,5 +1,5 @@
-"""What the terminal views share (the flows table, the summary): picking the rows with
-the largest values, and byte counts for people. Not writers: those are writers.py."""
+"""The rows with the largest values, largest first and equal ones in the order they
+came: the flows table's top flows, the summary's rankings."""
 
 from __future__ import annotations
 
@@ -37,14 +37,3 @@ def top_rows(batches: list[pa.RecordBatch], column: str, n: int) -> pa.Table:
 
 #: up to this many rows, top_rows gathers them by slicing
 SLICED_TAKE = 1000
-
-
-def human_bytes(n: float) -> str:
-    """A byte count in decimal units (kB = 1000 B), as capinfos and tshark's tables give
-    them: one decimal from kB on."""
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return str(n)
-

@@ -58,6 +58,7 @@ def flag_letters(transport: str, flags: int) -> str | None:
 class RuleFlow:
     """One flow of the rules reference: the evidence the README's direction rule reads."""
 
+    flow_id: int  #: 1, 2, ... in the order the flows start (the README's flow_id)
     first_sender: tuple[str, int]
     vlan: int | None  #: the first packet's
     first_ts: int | None  #: None once a frame without a time (pcapng SPB) joined
@@ -105,6 +106,7 @@ def rule_flows(cid: str, rows, idle_ns: int = 0, active_ns: int = 0) -> dict[tup
     frag_ports = attribute_fragments(rows)
     extra = EXPECTED_DIFFERENCES.get(cid, {})
     flows: dict[tuple, list[RuleFlow]] = {}
+    started = 0
     clock = None
     for r in rows:
         assert r.number not in extra or r.transport is None, \
@@ -125,7 +127,8 @@ def rule_flows(cid: str, rows, idle_ns: int = 0, active_ns: int = 0) -> dict[tup
         opening = t == "tcp" and bool(flags & SYN) and not flags & ACK
         if not runs or (opening and runs[-1].closed) or _timed_out(runs[-1], clock, idle_ns,
                                                                      active_ns):
-            runs.append(RuleFlow(a, r.vlan, r.ts_ns, r.ts_ns))
+            started += 1
+            runs.append(RuleFlow(started, a, r.vlan, r.ts_ns, r.ts_ns))
         f = runs[-1]
         if r.ts_ns is None or f.first_ts is None:
             f.first_ts = f.last_ts = None

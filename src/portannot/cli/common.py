@@ -6,17 +6,21 @@ import gc
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from portannot.cli.app import warn
+from portannot.cli.app import check_streams, warn
 from portannot.errors import ExitCode
 from portannot.output.formats import OUTPUT_FORMATS
+from portannot.registry import load_table
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from portannot.output.files import Output
     from portannot.pipeline import Accounting, FlowStream, PacketStream
+    from portannot.registry import ServiceTable
 
 T = TypeVar("T")
 S = TypeVar("S", "FlowStream", "PacketStream")
@@ -137,7 +141,31 @@ def write_stream(stream: FlowStream | PacketStream, to_batch: Callable[[Any], An
         writer.close(ok)
 
 
-def finish(accounting: Accounting) -> None:
+def run_rows(inputs: tuple[str, ...], fmt: str, output: str | None, force: bool, quiet: bool,
+             registry: str | None, services: str | None, *,
+             open_stream: Callable[[ServiceTable], S],
+             to_batch: Callable[[ServiceTable], Callable[[Any], pa.RecordBatch]],
+             show_table: Callable[[S, ServiceTable, Output | None, bool], None]) -> NoReturn:
+    """What a command that gives rows (flows, packets) does with its options: refuse what
+    the standard streams cannot do; open the output, so that a refused one fails before
+    any reading; load the service table; read the stream `open_stream` makes and write
+    its rows in `fmt` (each item made a record batch by what `to_batch(table)` returns:
+    called once reading has started, so that what it imports loads while the first
+    batches are read) or show them as the terminal table; report the damage and exit."""
+    check_streams(inputs, stdout=output in (None, "-"))
+    with output_file(fmt, output, force) as out:
+        table = load_table(registry, services)
+        stream = open_stream(table)
+        with reading(stream):
+            if fmt == "table":
+                show_table(stream, table, out, quiet)
+            else:
+                assert out is not None
+                write_stream(stream, to_batch(table), fmt, out, quiet)
+    finish(stream.accounting)
+
+
+def finish(accounting: Accounting) -> NoReturn:
     """Report damage met on the way; exit 4 if an input (of several) could not be read
     at all, else 3 if there was damage, else 0."""
     for line in accounting.warnings():

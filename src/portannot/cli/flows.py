@@ -2,35 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import click
 import numpy as np
 
 from portannot.aggregate.table import MAX_TIMEOUT, MIN_TIMEOUT
-from portannot.cli.app import (
-    Seconds,
-    check_streams,
-    print_whole,
-    registry_options,
-    stdout_console,
-)
-from portannot.cli.common import (
-    capture_inputs,
-    finish,
-    output_file,
-    output_options,
-    reading,
-    with_progress,
-    write_stream,
-)
+from portannot.cli.app import Seconds, print_whole, registry_options, stdout_console
+from portannot.cli.common import capture_inputs, output_options, run_rows, with_progress
 from portannot.pipeline import FlowStream
-from portannot.registry import load_table
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from portannot.aggregate.rules import FlowColumns
     from portannot.output.files import Output
+    from portannot.registry import ServiceTable
 
 # the flow table's bounds (aggregate.table, where check_timeout says why)
 TIMEOUT = Seconds(MIN_TIMEOUT, MAX_TIMEOUT)
@@ -59,32 +50,38 @@ def flows(inputs: tuple[str, ...], fmt: str, output: str | None, force: bool, qu
     packet (column direction_basis); the service is named as column
     service_basis says. Bytes are original frame lengths, as tshark counts them.
     """
-    check_streams(inputs, stdout=output in (None, "-"))
-    # the output first: one refused (it exists, no --force) fails before any reading
-    with output_file(fmt, output, force) as out:
-        table = load_table(registry, services)
-        stream = FlowStream(inputs, table, idle_timeout=idle_timeout,
-                            active_timeout=active_timeout)
-        with reading(stream):
-            from portannot.output.tables import flow_batch
-
-            if fmt != "table":
-                assert out is not None
-                write_stream(stream, lambda cols: flow_batch(cols, table), fmt, out, quiet)
-            else:
-                from portannot.output.ranking import top_indices
-
-                # each piece's own top flows, in their order: the top of those is the top
-                # of all, and only they become Arrow rows (text addresses and flags)
-                batches = []
-                for cols in with_progress(stream, stream.accounting, quiet):
-                    keep = np.sort(top_indices(cols.orig_bytes + cols.resp_bytes, top))
-                    batches.append(flow_batch(cols.take(keep), table))
-                _print_table(batches, stream, top, out)
-    finish(stream.accounting)
+    run_rows(inputs, fmt, output, force, quiet, registry, services,
+             open_stream=lambda table: FlowStream(inputs, table, idle_timeout=idle_timeout,
+                                                  active_timeout=active_timeout),
+             to_batch=_flow_rows, show_table=functools.partial(_show_table, top=top))
 
 
-def _print_table(batches, stream: FlowStream, top: int, out: Output | None) -> None:
+def _flow_rows(table: ServiceTable) -> Callable[[FlowColumns], pa.RecordBatch]:
+    """Flow columns -> their Arrow rows, the services named from `table`."""
+    from portannot.output.tables import flow_batch
+
+    return functools.partial(flow_batch, table=table)
+
+
+def _show_table(stream: FlowStream, table: ServiceTable, out: Output | None, quiet: bool, *,
+                top: int) -> None:
+    """The `top` flows by bytes as a table. Each piece's own top flows, in their order: the
+    top of those is the top of all, and only they become Arrow rows (text addresses and
+    flags)."""
+    from portannot.output.ranking import top_indices
+    from portannot.output.tables import flow_batch
+
+    batches = []
+    for cols in with_progress(stream, stream.accounting, quiet):
+        keep = np.sort(top_indices(cols.orig_bytes + cols.resp_bytes, top))
+        batches.append(flow_batch(cols.take(keep), table))
+    _print_table(batches, stream, top, out)
+
+
+def _print_table(batches: list[pa.RecordBatch], stream: FlowStream, top: int,
+                 out: Output | None) -> None:
+    """The table of the `top` flows by bytes of `batches` (a piece's top flows each), and a
+    line of totals, to `out` or standard output."""
     from rich import box
     from rich.table import Table
 

@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import click
 
-from portannot.cli.app import check_streams, registry_options
-from portannot.cli.common import (
-    capture_inputs,
-    finish,
-    output_file,
-    output_options,
-    reading,
-    with_progress,
-    write_stream,
-)
+from portannot.cli.app import registry_options
+from portannot.cli.common import capture_inputs, output_options, run_rows, with_progress
 from portannot.pipeline import PacketStream
-from portannot.registry import load_table
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from portannot.decode import PacketBatch
     from portannot.output.files import Output
+    from portannot.registry import ServiceTable
 
 TABLE_COLUMNS = ("number", "ts", "length", "transport", "src_addr", "src_port", "dst_addr",
                  "dst_port", "src_service", "dst_service", "status")
@@ -37,25 +34,22 @@ def packets(inputs: tuple[str, ...], fmt: str, output: str | None, force: bool, 
 
     Rows are numbered from 1 in each file, like tshark's frame.number.
     """
-    check_streams(inputs, stdout=output in (None, "-"))
-    # the output first: one refused (it exists, no --force) fails before any reading
-    with output_file(fmt, output, force) as out:
-        table = load_table(registry, services)
-        stream = PacketStream(inputs)
-        with reading(stream):
-            if fmt != "table":
-                from portannot.output.tables import packet_batch
-
-                assert out is not None
-                several = len(inputs) > 1
-                write_stream(stream, lambda batch: packet_batch(batch, table, with_file=several),
-                             fmt, out, quiet)
-            else:
-                _print_table(stream, table, quiet, out)
-    finish(stream.accounting)
+    run_rows(inputs, fmt, output, force, quiet, registry, services,
+             open_stream=lambda _table: PacketStream(inputs),
+             to_batch=functools.partial(_packet_rows, with_file=len(inputs) > 1),
+             show_table=_print_table)
 
 
-def _print_table(stream: PacketStream, table, quiet: bool, out: Output | None) -> None:
+def _packet_rows(table: ServiceTable, *, with_file: bool) -> Callable[[PacketBatch], pa.RecordBatch]:
+    """Decoded packets -> their Arrow rows, the ports named from `table`; with the `file`
+    column when several inputs are read."""
+    from portannot.output.tables import packet_batch
+
+    return functools.partial(packet_batch, table=table, with_file=with_file)
+
+
+def _print_table(stream: PacketStream, table: ServiceTable, out: Output | None,
+                 quiet: bool) -> None:
     """Aligned plain columns, streamed: a terminal table that never waits for the end."""
     from portannot.output import packet_batch, textual
     from portannot.output.aligned import aligned_lines

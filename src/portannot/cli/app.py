@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -21,6 +21,10 @@ from portannot.output.stdio import (
     stdin_closed,
     stdout_closed,
 )
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 #: what the user is told when the reader of our output goes away (`| head`)
 BROKEN_PIPE = "output closed early (broken pipe)"
@@ -90,7 +94,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj["debug"] = debug
 
 
-def stdout_console(**kwargs: Any) -> Any:
+def stdout_console(**kwargs: Any) -> Console:
     """A rich Console for standard output whose broken pipe is ours (exit 5), not
     rich's silent exit 1.
 
@@ -112,7 +116,7 @@ def stdout_console(**kwargs: Any) -> Any:
     return _Console(**kwargs)
 
 
-def print_whole(console: Any, table: Any) -> None:
+def print_whole(console: Console, table: Table) -> None:
     """Print a table no narrower than its cells need. Fitted to a narrower console,
     rich cuts cells short ("[2001:db8:1234:5678:9abc:def0:1234:5678]:65…") or drops
     whole columns, and these cells are data: a terminal that is too narrow wraps the

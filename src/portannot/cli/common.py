@@ -27,10 +27,12 @@ S = TypeVar("S", "FlowStream", "PacketStream")
 
 
 def capture_inputs(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the FILE... arguments (captures, "-" for standard input) to a command."""
     return click.argument("inputs", nargs=-1, required=True, metavar="FILE...")(func)
 
 
 def output_options(default_format: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Add --format, --output, --force and --quiet to a command that writes rows."""
     def deco(func: Callable[..., Any]) -> Callable[..., Any]:
         func = click.option("--quiet", "-q", is_flag=True, help="No progress bar.")(func)
         func = click.option("--force", is_flag=True, help="Replace an existing output file.")(func)

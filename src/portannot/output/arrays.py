@@ -51,6 +51,7 @@ def numbers(array: pa.Array) -> np.ndarray:
 
 
 def strings(values: list[str]) -> pa.Array:
+    """An Arrow string array of Python strings, built from its buffers (see the module)."""
     encoded = [v.encode() for v in values]
     offsets = np.zeros(len(encoded) + 1, np.int32)
     np.cumsum([len(e) for e in encoded], out=offsets[1:])

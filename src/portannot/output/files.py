@@ -85,6 +85,8 @@ class Output:
 
 
 def output_error(path: str | None, exc: OSError) -> OutputError:
+    """A failed write as the one line the user reads: a full disk said as such, and that
+    nothing was written (the output is aborted, never left partial)."""
     where = path or "standard output"
     if exc.errno == errno.ENOSPC:
         return OutputError(f"{where}: no space left on device; nothing written")

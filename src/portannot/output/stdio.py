@@ -65,10 +65,12 @@ def _fd_open(fd: int) -> bool:
 
 
 def stdin_closed() -> bool:
+    """Whether standard input was closed when the process started (a "-" input fails)."""
     return sys.stdin is None or getattr(sys.stdin, "portannot_closed", False)
 
 
 def stdout_closed() -> bool:
+    """Whether standard output was closed when the process started (nothing can print)."""
     return sys.stdout is None or getattr(sys.stdout, "portannot_closed", False)
 
 

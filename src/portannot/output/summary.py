@@ -52,6 +52,7 @@ class Summary:
         self.talkers = TalkerTally()
 
     def add(self, flows: FlowColumns) -> None:
+        """Fold a piece of flows into the totals; nothing of it is kept."""
         n = len(flows)
         if not n:
             return
@@ -67,6 +68,9 @@ class Summary:
                          flows.orig_bytes, flows.resp_bytes)
 
     def report(self, stream: FlowStream, top: int) -> dict[str, Any]:
+        """The summary as plain data (`summary --json`): the totals of the flows added,
+        the `top` rows of each ranking, and `stream`'s packet accounting once it has
+        been read to the end."""
         acc = stream.accounting
         names = self.table.names
         service_names = [NONE] + [str(names[i]) for i in range(1, len(names))]

@@ -13,6 +13,8 @@ leaves a file that looks whole. Text formats go to standard output by default.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyarrow as pa
 
 from portannot.output.arrays import numbers
@@ -38,7 +40,7 @@ def textual(batch: pa.RecordBatch, ts_digits: int, *, decode: bool = True) -> pa
     return pa.RecordBatch.from_arrays(cols, names=names)
 
 
-def parquet_encodings(schema: pa.Schema) -> dict:
+def parquet_encodings(schema: pa.Schema) -> dict[str, Any]:
     """Dictionary pages only where values repeat (the dictionary-typed columns): on
     addresses, ports and times Parquet tries a dictionary, finds it too big and falls
     back, which cost 17 % of the writing and made the file larger. Integers and times
@@ -82,6 +84,9 @@ class BatchWriter:
             import pyarrow.parquet  # noqa: F401
 
     def write(self, batch: pa.RecordBatch) -> None:
+        """Write one batch. A write that fails (disk full) aborts the output, so that no
+        partial file stays behind, and is an OutputError naming it; a broken pipe stays
+        one, for the command to say the reader went away."""
         try:
             self._write(batch)
         except BrokenPipeError:

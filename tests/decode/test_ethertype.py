@@ -108,8 +108,8 @@ def test_an_endless_stack_of_tags_is_malformed(decoded):
 
 def test_mpls_label_stacks(decoded):
     """Labels until the one marked bottom of stack; then no type field: the payload's
-    first nibble says IPv4 (4) or IPv6 (6), anything else (a pseudowire control word,
-    0) is not IP."""
+    first nibble says IPv4 (4) or IPv6 (6); a pseudowire's associated channel (1, RFC
+    4385) is not IP."""
     bottom = MPLS(label=16, s=1, ttl=64)
     assert decoded(ETHERNET, [
         ether(bottom, IP4),
@@ -117,7 +117,7 @@ def test_mpls_label_stacks(decoded):
         ether(bottom, IP6),
         by_hand(b"\x88\x48", bytes(bottom), bytes(IP4)),  # multicast
         by_hand(tag(0x8100, 5, 0x8847), bytes(bottom), bytes(IP4)),
-        ether(bottom, Raw(bytes(4)), Ether(**MAC) / IP4),  # control word, then Ethernet
+        ether(bottom, Raw(b"\x10\x00\x00\x21" + bytes(20))),  # a PW associated channel
     ]) == [v4(), v4(), v6(), v4(), v4(5), non_ip()]
 
 

@@ -36,6 +36,8 @@ MAX_DOWNLOAD = 64 * 1024 * 1024
 
 @dataclass
 class Download:
+    """A registry fetched whole: its bytes, the URL, and the date the server gave it."""
+
     data: bytes
     url: str
     last_modified: str = ""  #: YYYY-MM-DD from the Last-Modified header, if any

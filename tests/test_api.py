@@ -280,6 +280,135 @@ def test_a_whole_capture_warns_nothing(call) -> None:
         getattr(portannot, call)(local_capture("demo.pcap"))
 
 
+# ------------------------------------------------------------------ errors and iterators
+
+
+def test_the_error_classes_are_the_packages() -> None:
+    from portannot import errors
+
+    assert portannot.InputError is errors.InputError
+    assert portannot.CaptureFormatError is errors.CaptureFormatError
+    assert issubclass(portannot.CaptureFormatError, portannot.InputError)
+    assert portannot.RegistryError is errors.RegistryError
+    assert {"InputError", "CaptureFormatError", "RegistryError"} <= set(portannot.__all__)
+    with pytest.raises(portannot.RegistryError, match="not found"):
+        portannot.flows(local_capture("demo.pcap"), registry="/nonexistent/registry.csv")
+
+
+@pytest.mark.parametrize("call", ["iter_packets", "iter_flows"])
+@pytest.mark.parametrize("which", ["missing", "directory", "empty"])
+def test_an_iterator_over_one_unopenable_capture_fails_when_called(call, which, tmp_path):
+    """iter_flows("typo.pcap") returned an iterator that failed at its first next(),
+    away from the line that named the file."""
+    path = tmp_path / "x.pcap"
+    if which == "directory":
+        path.mkdir()
+    elif which == "empty":
+        path.write_bytes(b"")
+    with pytest.raises(portannot.InputError, match="x.pcap: ") as exc:
+        getattr(portannot, call)(path)
+    assert str(exc.value).startswith(f"{path}: ")
+
+
+def test_a_fifo_is_not_opened_ahead_of_the_read(tmp_path) -> None:
+    """Looking at a pipe before the read would block the call until a writer came, and
+    take the capture's first bytes: only regular files are looked at when called."""
+    import contextlib
+    import os
+    import threading
+
+    demo = local_capture("demo.pcap")
+    fifo = tmp_path / "pipe.pcap"
+    os.mkfifo(fifo)
+    called = threading.Event()
+    waited_in_vain = []
+
+    def write() -> None:
+        # a call that opened the pipe would block until this opens it: after 20 s
+        if not called.wait(20):
+            waited_in_vain.append(True)
+            with contextlib.suppress(BrokenPipeError):
+                fifo.write_bytes(demo.read_bytes())  # for the look, which drops it
+        fifo.write_bytes(demo.read_bytes())
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    batches = portannot.iter_flows(fifo)
+    called.set()
+    assert pa_table(batches).sort_by("flow_id").equals(
+        portannot.flows(demo).sort_by("flow_id"))
+    writer.join()
+    assert not waited_in_vain, "the call opened the pipe"
+
+
+def pa_table(batches):
+    import pyarrow as pa
+
+    return pa.Table.from_batches(list(batches)).unify_dictionaries()
+
+
+def _reading(path: Path) -> list[str]:
+    """portannot's stage threads alive, and this process's open descriptors of `path`."""
+    import os
+    import threading
+
+    fds = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}") == str(path):
+                fds.append(fd)
+        except OSError:
+            pass
+    return [t.name for t in threading.enumerate() if t.name.startswith("portannot-")] + fds
+
+
+@pytest.mark.parametrize("call", ["iter_packets", "iter_flows"])
+def test_closing_an_iterator_after_break_stops_the_reading(call, long_capture) -> None:
+    """What README and the docstrings promise: .close() (contextlib.closing) after a
+    break stops the threads and closes the file then, the iterator still referenced."""
+    import contextlib
+    import time
+
+    kwargs = {"idle_timeout": 1} if call == "iter_flows" else {}
+    with contextlib.closing(getattr(portannot, call)(long_capture, **kwargs)) as batches:
+        for _ in batches:
+            assert _reading(long_capture)  # the reading runs ahead of the loop
+            break
+    deadline = time.monotonic() + 2
+    while _reading(long_capture) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _reading(long_capture) == []
+    assert batches is not None  # still referenced: it was close() that stopped it
+
+
+@pytest.mark.parametrize("func", ["flows", "iter_flows", "packets", "iter_packets", "summary"])
+def test_help_gives_arguments_columns_exceptions(func: str) -> None:
+    """help(portannot.flows) said one line. The table functions describe each argument,
+    the columns (or where README lists them), exceptions and warnings; the iterators
+    say what they share with them and what they add (when rows come, .close())."""
+    import inspect
+
+    f = getattr(portannot, func)
+    doc = inspect.getdoc(f)
+    assert doc and len(doc.splitlines()) > 8
+    if func.startswith("iter_"):
+        table_func = func.removeprefix("iter_")
+        assert f"as {table_func}()" in doc and ".close()" in doc
+        assert set(inspect.signature(f).parameters) == set(
+            inspect.signature(getattr(portannot, table_func)).parameters)
+        return
+    for name in inspect.signature(f).parameters:
+        assert name in doc, name
+    for word in ("Raises", "Warns", "CaptureWarning"):
+        assert word in doc, word
+    # the exceptions are listed once, in packets(); the others point there
+    assert ("InputError" in doc and "RegistryError" in doc) or "As packets()" in doc
+    if func in ("flows", "packets"):
+        assert "README" in doc and "columns" in doc
+        assert all(c in doc for c in portannot.flows(local_capture("demo.pcap")).column_names) \
+            if func == "flows" else "src_service" in doc
+
+
 # ------------------------------------------------------------------ registry
 
 

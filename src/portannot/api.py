@@ -11,13 +11,16 @@ Damage met on the way (a capture cut mid-record, a damaged block, a link type no
 decoded) does not stop the read, as it does not stop the command: each line the
 command prints as `portannot: warning:` (exiting 3) is a portannot.CaptureWarning here,
 raised once the read is over, so that a caller is told without losing the rows.
+README.md, "Python API", is the reference; the functions' docstrings say the same.
 """
 
 from __future__ import annotations
 
 import numbers
+import os
+import stat
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from os import PathLike
 from typing import Any
 
@@ -26,6 +29,7 @@ import pyarrow as pa
 from portannot import CaptureWarning
 from portannot.aggregate.table import Timeout, check_timeout
 from portannot.capture import Paths, as_paths
+from portannot.capture.source import open_stream
 from portannot.output.tables import flow_batch, packet_batch
 from portannot.pipeline import Accounting, FlowStream, PacketStream
 from portannot.registry import Registry, ServiceTable, load_table
@@ -35,6 +39,7 @@ from portannot.registry import Registry, ServiceTable, load_table
 RegistryChoice = str | PathLike[str] | Registry | ServiceTable | None
 #: `services=`: a services(5) file of local names that win over the registry
 ServicesFile = str | PathLike[str] | None
+
 
 def _table(registry: RegistryChoice, services: ServicesFile) -> ServiceTable:
     """The port table the call names services from. A ready Registry or ServiceTable
@@ -56,35 +61,54 @@ def _files(paths: Paths) -> list[str]:
     """The capture paths as a list, read once at the top of each API call: an iterator
     (``Path.glob``) handed on as it is would be used up by the first look at it (the
     `file` column's decision), and the stream would then read nothing. No paths at all
-    is an error rather than an empty table: a glob that matched nothing should say so."""
+    is an error rather than an empty table: a glob that matched nothing should say so.
+
+    A single input that cannot be opened is its InputError here, when the function is
+    called: the iterators read only as they are iterated, so `iter_flows("typo.pcap")`
+    said so only at the first next(), away from the call that named the file. Of
+    several inputs, one that cannot be opened is a warning, and the others are read."""
     files = as_paths(paths)
     if not files:
         raise ValueError("no capture files given")
+    if len(files) == 1 and _may_open_twice(files[0]):
+        stream, _ = open_stream(files[0])  # raises the same InputError the read would
+        stream.close()
     return files
+
+
+def _may_open_twice(path: str) -> bool:
+    """Whether opening the input ahead of the read costs it nothing: a regular file, a
+    directory or a missing path, not standard input, a pipe or a device, whose first
+    bytes would be taken by the look."""
+    if path == "-":
+        return False
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return True  # open_stream says why, as the read would
+    return stat.S_ISREG(mode) or stat.S_ISDIR(mode)
 
 
 def _report(accounting: Accounting, stacklevel: int) -> None:
     """One CaptureWarning per line the command prints as `portannot: warning:` (and for
-    which it exits 3), once the read is over. `stacklevel` counts from the caller: 1
-    names its own line, 2 the line that called it (for a generator: the next() that
-    ended the read, the user's for loop)."""
+    which it exits 3, or 4 for an input of several that could not be read), once the
+    read is over. `stacklevel` counts from the caller: 1 names its own line, 2 the line
+    that called it (for a generator: the next() that ended the read, the user's loop)."""
     for path, line in accounting.warnings_by_input():
         warnings.warn(CaptureWarning(line, path), stacklevel=stacklevel + 1)
 
 
-def iter_packets(paths: Paths, *, registry: RegistryChoice = None,
-                 services: ServicesFile = None) -> Iterator[pa.RecordBatch]:
-    """One Arrow batch of annotated packets per decoded chunk, in capture order."""
-    files = _files(paths)
-    table = _table(registry, services)
-    stream = PacketStream(files)
-    return _reported(_packet_batches(stream, table, len(files) > 1), stream.accounting)
-
-
-def _packet_batches(stream: PacketStream, table: ServiceTable,
-                    with_file: bool) -> Iterator[pa.RecordBatch]:
-    for batch in stream:
-        yield packet_batch(batch, table, with_file=with_file)
+def _batches(stream: PacketStream | FlowStream, convert: Callable[[Any], pa.RecordBatch]
+             ) -> Iterator[pa.RecordBatch]:
+    """What the stream yields, as Arrow batches; closing this (or leaving a for loop
+    over it with break, then dropping it) stops the stream's threads and closes its
+    files then, not when the garbage collector gets to them."""
+    items = iter(stream)
+    try:
+        for item in items:
+            yield convert(item)
+    finally:
+        items.close()  # type: ignore[attr-defined]
 
 
 def _reported(batches: Iterator[pa.RecordBatch], accounting: Accounting
@@ -95,66 +119,190 @@ def _reported(batches: Iterator[pa.RecordBatch], accounting: Accounting
     _report(accounting, stacklevel=2)
 
 
-def packets(paths: Paths, *, registry: RegistryChoice = None,
-            services: ServicesFile = None) -> pa.Table:
-    """Every packet of the captures, annotated, as one table (use iter_packets for big ones)."""
+def _whole(batches: Iterator[pa.RecordBatch], empty: Callable[[], pa.RecordBatch],
+           accounting: Accounting) -> pa.Table:
+    """Every batch as one table (`empty()`'s columns when there are none: a capture
+    without packets or flows still has the schema), then the damage as warnings at the
+    line that called flows() or packets()."""
+    listed = list(batches) or [empty()]
+    _report(accounting, stacklevel=3)
+    return _concat(listed)
+
+
+def _concat(batches: list[pa.RecordBatch]) -> pa.Table:
+    """The batches as one table, chunks kept (joining them would copy every column
+    for nothing: pandas and pyarrow's compute read chunked columns as they are);
+    string columns share one dictionary across chunks."""
+    return pa.Table.from_batches(batches).unify_dictionaries()
+
+
+def _packet_stream(paths: Paths, registry: RegistryChoice, services: ServicesFile
+                   ) -> tuple[PacketStream, Callable[[Any], pa.RecordBatch]]:
     files = _files(paths)
     table = _table(registry, services)
-    many = len(files) > 1
-    stream = PacketStream(files)
-    batches = list(_packet_batches(stream, table, many))
-    if not batches:  # no records: no rows, every column all the same
-        batches = [packet_batch(PacketStream.empty(), table, with_file=many)]
-    _report(stream.accounting, stacklevel=2)
-    return _concat(batches)
+    many = len(files) > 1  # the `file` column only tells several inputs apart
+    return PacketStream(files), lambda batch: packet_batch(batch, table, with_file=many)
+
+
+def _flow_stream(paths: Paths, registry: RegistryChoice, services: ServicesFile,
+                 idle_timeout: Timeout, active_timeout: Timeout
+                 ) -> tuple[FlowStream, Callable[[Any], pa.RecordBatch]]:
+    files = _files(paths)
+    check_timeout(idle_timeout, "idle_timeout")  # before the registry loads
+    check_timeout(active_timeout, "active_timeout")
+    table = _table(registry, services)
+    stream = FlowStream(files, table, idle_timeout=idle_timeout, active_timeout=active_timeout)
+    return stream, lambda cols: flow_batch(cols, table)
+
+
+def iter_packets(paths: Paths, *, registry: RegistryChoice = None,
+                 services: ServicesFile = None) -> Iterator[pa.RecordBatch]:
+    """The rows of packets() as pyarrow.RecordBatches, one per chunk read, in capture
+    order: memory stays at a few chunks whatever the size of the captures.
+
+    Reading starts at the first next(), in background threads, and stops when the
+    iterator is exhausted or closed. After a ``break``, call ``.close()`` (or loop
+    inside ``contextlib.closing(...)``) to stop the threads and close the files at once,
+    rather than when the iterator is dropped.
+
+    Arguments, exceptions and warnings: as packets(). The CaptureWarnings come from the
+    next() that ends the read; a capture that is not a pcap or pcapng file raises its
+    CaptureFormatError at the first next().
+    """
+    stream, convert = _packet_stream(paths, registry, services)
+    return _reported(_batches(stream, convert), stream.accounting)
+
+
+def packets(paths: Paths, *, registry: RegistryChoice = None,
+            services: ServicesFile = None) -> pa.Table:
+    """Every packet of the captures, annotated, as one pyarrow.Table: one row per
+    record, packets without ports included (their port and service columns null),
+    numbered from 1 in each file as tshark's frame.number. For big captures, use
+    iter_packets.
+
+    Columns (README "Packets: columns"): number, ts, length, transport, src_addr,
+    src_port, dst_addr, dst_port, src_service, dst_service, status, caplen,
+    interface, linktype, vlan, ip_version, ip_proto, tcp_flags; and `file`, the
+    input's position from 0, only when several captures are given.
+
+    Args:
+        paths: one capture (str or os.PathLike; "-" is standard input) or an
+            iterable of them (``Path("d").glob("*.pcap")``), read in order as one.
+            pcap or pcapng, plain or gzip, bzip2, xz, zstd or LZ4 compressed.
+        registry: a registry file (IANA CSV or XML, services(5), nmap-services), a
+            Registry from portannot.registry.load_registry() or a ServiceTable from
+            load_table() (load it once for many calls), or None for the default
+            (README "Choosing a registry").
+        services: a services(5) file of local names that win over the registry;
+            only beside a registry file or the default.
+
+    Raises, when called (before any row is read):
+        ValueError: no paths; `services=` beside a loaded registry.
+        TypeError: paths that are not paths (bytes, an open file object); a
+            `registry=` that is not a path, Registry or ServiceTable.
+        portannot.InputError: the one capture given cannot be opened (missing, a
+            directory, unreadable, empty); not a FileNotFoundError. Of several
+            captures, one that cannot be read is a CaptureWarning and is skipped;
+            only if none can be read is it an InputError.
+        portannot.CaptureFormatError (an InputError): not a pcap or pcapng capture.
+        portannot.RegistryError: the registry or services file is missing or
+            invalid.
+
+    Warns:
+        portannot.CaptureWarning: once the read is over, one per problem the
+            command reports as `portannot: warning:` (a capture cut short, a damaged
+            block, a link type not decoded, a skipped input), its message and
+            `.path` naming the input. The rows read are all returned.
+    """
+    stream, convert = _packet_stream(paths, registry, services)
+    return _whole(_batches(stream, convert), lambda: convert(PacketStream.empty()),
+                  stream.accounting)
 
 
 def iter_flows(paths: Paths, *, registry: RegistryChoice = None,
                services: ServicesFile = None, idle_timeout: Timeout = None,
                active_timeout: Timeout = None) -> Iterator[pa.RecordBatch]:
-    """Flows as Arrow batches, as they end: with timeouts, as they time out; the flows
-    still open at the end of the read last, in flow_id order. Rows are in the order
-    flows end, not by flow_id: that is what lets them go as the capture streams past."""
-    files = _files(paths)
-    check_timeout(idle_timeout, "idle_timeout")  # before the registry loads
-    check_timeout(active_timeout, "active_timeout")
-    stream = _flow_stream(files, _table(registry, services), idle_timeout, active_timeout)
-    return _reported(_flow_batches(stream, stream.table), stream.accounting)
+    """The rows of flows() as pyarrow.RecordBatches, as flows end, in the same order.
 
+    With a timeout, a flow comes out once the capture's clock has passed its end (the
+    table is swept once per timeout period of capture time), so memory follows the
+    flows alive at one time. Without a timeout, flows end only with the read (but for
+    a TCP flow reopened by a SYN after FIN or RST): nothing comes out until the end,
+    and memory is as for flows(). The flows still open at the end come last, in
+    flow_id order.
 
-def _flow_stream(files: list[str], table: ServiceTable, idle_timeout: Timeout,
-                 active_timeout: Timeout) -> FlowStream:
-    return FlowStream(files, table, idle_timeout=idle_timeout, active_timeout=active_timeout)
+    Reading starts at the first next(), in background threads, and stops when the
+    iterator is exhausted or closed. After a ``break``, call ``.close()`` (or loop
+    inside ``contextlib.closing(...)``) to stop the threads and close the files at once,
+    rather than when the iterator is dropped.
 
-
-def _flow_batches(stream: FlowStream, table: ServiceTable) -> Iterator[pa.RecordBatch]:
-    for cols in stream:
-        yield flow_batch(cols, table)
+    Arguments, exceptions and warnings: as flows(). The CaptureWarnings come from the
+    next() that ends the read; a capture that is not a pcap or pcapng file raises its
+    CaptureFormatError at the first next().
+    """
+    stream, convert = _flow_stream(paths, registry, services, idle_timeout, active_timeout)
+    return _reported(_batches(stream, convert), stream.accounting)
 
 
 def flows(paths: Paths, *, registry: RegistryChoice = None,
           services: ServicesFile = None, idle_timeout: Timeout = None,
           active_timeout: Timeout = None) -> pa.Table:
-    """Bidirectional flows of the captures with their services, one row per flow, in the
-    order the flows ended (as iter_flows gives them; `.sort_by("flow_id")` for the order
-    they began)."""
-    files = _files(paths)
-    check_timeout(idle_timeout, "idle_timeout")  # before the registry loads
-    check_timeout(active_timeout, "active_timeout")
-    table = _table(registry, services)
-    stream = _flow_stream(files, table, idle_timeout, active_timeout)
-    batches = list(_flow_batches(stream, table))
-    if not batches:  # no flows: no rows, every column all the same
-        batches = [flow_batch(FlowStream.empty(), table)]
-    _report(stream.accounting, stacklevel=2)
-    return _concat(batches)
+    """Bidirectional flows of the captures with their services, one row per flow, as
+    one pyarrow.Table (``.to_pandas()``: see README "Python API" on the nullable
+    integer columns).
+
+    A flow is a transport (TCP, UDP, SCTP, DCCP) and its two (address, port) ends,
+    both directions together, across every capture given. Packets without ports
+    (ICMP, ESP, GRE, ARP, a later fragment whose first was not seen) are in no flow,
+    by design: they are counted by decode status (summary()'s `accounting`).
+
+    Rows are in the order flows ended, as iter_flows gives them, not by flow_id:
+    ``.sort_by("flow_id")`` for the order they began. Columns (README "Flows:
+    columns"): flow_id, transport, orig_addr, orig_port, resp_addr, resp_port,
+    service, service_port, service_basis, direction_basis, first_ts, last_ts,
+    duration, orig_packets, orig_bytes, resp_packets, resp_bytes, packets, bytes,
+    orig_tcp_flags, resp_tcp_flags, vlan, ip_version.
+
+    Args:
+        paths, registry, services: as packets().
+        idle_timeout: end a flow once the capture's clock (the latest packet time
+            read so far) is more than this past the flow's latest packet: seconds,
+            from 1e-9 to 1e9, or a datetime.timedelta (pandas.Timedelta); None, the
+            default, for no timeout. A packet that finds its flow ended starts a new
+            one.
+        active_timeout: end a flow once the clock is more than this past its first
+            packet; as idle_timeout.
+
+    Raises:
+        As packets(); also ValueError for a timeout out of range (0 and NaN
+        included) and TypeError for one that is not a number or a timedelta.
+
+    Warns:
+        portannot.CaptureWarning: as packets().
+    """
+    stream, convert = _flow_stream(paths, registry, services, idle_timeout, active_timeout)
+    return _whole(_batches(stream, convert), lambda: convert(FlowStream.empty()),
+                  stream.accounting)
 
 
 def summary(paths: Paths, *, registry: RegistryChoice = None,
             services: ServicesFile = None, top: int = 10) -> dict[str, Any]:
-    """What `portannot summary --json` reports: totals, the packet accounting by status,
-    packets, bytes and flows per transport and per service, the `top` talkers and the
-    flows without a named service. No flow rows are kept on the way."""
+    """What `portannot summary --json` reports, as a dict: totals, the packet
+    accounting by decode status (every record in exactly one), packets, bytes and
+    flows per transport and per service, the `top` talkers, the flows without a named
+    service, and `warnings` (the damage lines). No flow rows are kept on the way.
+    Keys: README "Commands" (`portannot summary --json`).
+
+    Args:
+        paths, registry, services: as packets().
+        top: how many rows each ranking holds; a whole number, at least 1.
+
+    Raises:
+        As packets(); also ValueError for `top`.
+
+    Warns:
+        portannot.CaptureWarning: as packets() (the same lines are under `warnings`).
+    """
     from portannot.output.summary import summarize
 
     if isinstance(top, bool) or not isinstance(top, numbers.Integral) or top < 1:
@@ -165,10 +313,3 @@ def summary(paths: Paths, *, registry: RegistryChoice = None,
     report = summarize(stream, stream, table, top)
     _report(stream.accounting, stacklevel=2)
     return report
-
-
-def _concat(batches: list[pa.RecordBatch]) -> pa.Table:
-    """The batches as one table, chunks kept (joining them would copy every column
-    for nothing: pandas and pyarrow's compute read chunked columns as they are);
-    string columns share one dictionary across chunks."""
-    return pa.Table.from_batches(batches).unify_dictionaries()

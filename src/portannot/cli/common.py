@@ -1,4 +1,5 @@
-"""What the capture sub-commands share: inputs, output options, progress, the ending."""
+"""What the capture sub-commands share: inputs, output options, progress, the ending, and
+the whole run of a command that gives rows (run_rows: flows, packets)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The registry's records with indexes for `portannot lookup`, and its table.
+"""The registry's records with indexes for look-ups (by name, by port, merged into
+entries for `portannot lookup`), and its table.
 
 The packet stages only need the :class:`ServiceTable`; the records (a few MB
 of text) are loaded for look-ups by name or for the full details of a port.

@@ -280,6 +280,106 @@ def test_a_whole_capture_warns_nothing(call) -> None:
         getattr(portannot, call)(local_capture("demo.pcap"))
 
 
+# ------------------------------------------------------------------ pandas and nulls
+
+
+def _readme_pandas() -> dict[str, set[str]]:
+    """The column names README's "**pandas.**" paragraph lists as nullable."""
+    import re
+
+    from paths import REPO
+
+    text = (REPO / "README.md").read_text()
+    para = text[text.index("**pandas.**"):text.index("**Errors.**")]
+    flows_part = para[para.index("Among flows:"):para.index("Among packets:")]
+    packets_part = para[para.index("Among packets:"):para.index("Of these the integers")]
+    ints_part = para[para.index("Of these the integers"):]
+    names = lambda part: set(re.findall(r"`([a-z_]+)`", part))  # noqa: E731
+    return {"flows": names(flows_part), "packets": names(packets_part),
+            "integers": names(ints_part)}
+
+
+@pytest.fixture(scope="module")
+def every_local_capture() -> list[Path]:
+    """Every capture in pcaps/ (damaged ones too): ICMP, non-IP, tagged and untagged."""
+    from paths import LOCAL_PCAPS, is_capture
+
+    caps = sorted(p for p in LOCAL_PCAPS.iterdir() if is_capture(p))
+    assert len(caps) > 20
+    return caps
+
+
+@pytest.mark.parametrize("call", ["flows", "packets"])
+def test_the_nullable_columns_are_those_readme_lists(call, every_local_capture) -> None:
+    """README says which columns can be null and why; over every local capture, those
+    are exactly the columns with nulls (so both an undocumented one and a documented
+    one that never is would fail)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", portannot.CaptureWarning)
+        table = getattr(portannot, call)(every_local_capture)
+    with_nulls = {c for c in table.column_names if table.column(c).null_count}
+    assert with_nulls == _readme_pandas()[call]
+    import pyarrow as pa
+
+    documented = _readme_pandas()
+    ints = {c for c in with_nulls if pa.types.is_integer(table.schema.field(c).type)}
+    assert ints == documented["integers"] & with_nulls
+    assert documented["integers"] <= documented["flows"] | documented["packets"]
+
+
+def test_the_pandas_idioms_readme_gives() -> None:
+    """to_pandas() makes a nullable integer float64; the two types_mappers README gives
+    keep it an integer with <NA> (one of them keeping categories)."""
+    pd = pytest.importorskip("pandas")
+    import pyarrow as pa
+
+    table = portannot.flows(local_capture("demo.pcap"))
+    nulls = table.column("service_port").null_count
+    assert nulls > 0
+    assert str(table.to_pandas()["service_port"].dtype) == "float64"
+    arrow = table.to_pandas(types_mapper=pd.ArrowDtype)
+    assert arrow["service_port"].dtype == pd.ArrowDtype(pa.uint16())
+    assert int(arrow["service_port"].isna().sum()) == nulls
+    by_service = arrow.groupby("service").size()
+    assert by_service.sum() == table.num_rows - table.column("service").null_count
+    mapped = table.to_pandas(
+        types_mapper={pa.uint16(): pd.UInt16Dtype(), pa.uint8(): pd.UInt8Dtype()}.get)
+    assert mapped["service_port"].dtype == pd.UInt16Dtype()
+    assert mapped["service"].dtype == "category"
+    assert mapped["service_port"].dropna().tolist() == [
+        v for v in table.column("service_port").to_pylist() if v is not None]
+
+
+def test_service_dictionaries_hold_only_the_names_used(tmp_path) -> None:
+    """The dictionaries held the registry's ~6,200 names: pandas' categories and
+    groupby(observed=False) listed thousands of services no row had, and so did the
+    Parquet the command writes."""
+    import pyarrow.parquet as pq
+
+    demo = local_capture("demo.pcap")
+    flows = portannot.flows(demo)
+    packets = portannot.packets([demo, demo])
+    for table, column in ((flows, "service"), (packets, "src_service"),
+                          (packets, "dst_service")):
+        used = {v for v in table.column(column).to_pylist() if v is not None}
+        assert len(used) > 3
+        for chunk in table.column(column).chunks:
+            assert sorted(chunk.dictionary.to_pylist()) == sorted(used)
+    pytest.importorskip("pandas")
+    df = flows.to_pandas()
+    assert set(df["service"].cat.categories) == set(df["service"].dropna())
+    assert len(df.groupby("service", observed=False).size()) == df["service"].nunique()
+    from portannot.cli import main
+
+    out = tmp_path / "flows.parquet"
+    with pytest.raises(SystemExit) as exc:
+        main(["flows", str(demo), "-f", "parquet", "-o", str(out), "-q"])
+    assert exc.value.code == 0
+    written = pq.read_table(out).column("service")
+    assert sorted(written.chunk(0).dictionary.to_pylist()) == sorted(
+        {v for v in flows.column("service").to_pylist() if v is not None})
+
+
 # ------------------------------------------------------------------ errors and iterators
 
 

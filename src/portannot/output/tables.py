@@ -34,14 +34,16 @@ def _services(codes: np.ndarray, table: ServiceTable) -> pa.Array:
     dictionary column whose dictionary holds only the names these rows use. With the
     registry's ~6,000 names as the dictionary, every pandas category list and
     `groupby(observed=False)` listed thousands of services no row has. One bincount
-    over the indices finds the used ones; no string is compared."""
-    names = table.arrow_names
+    over the indices finds the used ones; no string is compared. The used names are
+    built from their buffers (`strings`): Array.take would load pyarrow.compute and
+    pa.array() pandas, at every command's start."""
+    names = table.names
     used = np.bincount(codes, minlength=len(names)).astype(bool)
     used[0] = False
     kept = np.flatnonzero(used)
     remap = np.zeros(len(names), np.int32)
     remap[kept] = np.arange(len(kept), dtype=np.int32)
-    return _dictionary(remap[codes], names.take(pa.array(kept)), codes > 0)
+    return _dictionary(remap[codes], strings([str(n) for n in names[kept]]), codes > 0)
 
 
 def packet_batch(batch: PacketBatch, table: ServiceTable, *, with_file: bool = False) -> pa.RecordBatch:

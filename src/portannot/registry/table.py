@@ -9,20 +9,16 @@ without a branch.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 
 from portannot.registry.record import DYNAMIC_FIRST, PortState, ServiceRecord, state_of_unnamed
 from portannot.transport import TRANSPORT_NAMES, Transport, transport_codes
-
-if TYPE_CHECKING:
-    import pyarrow as pa
 
 NPORTS = 65536
 NTRANSPORTS = len(TRANSPORT_NAMES)
@@ -143,14 +139,6 @@ class ServiceTable:
         if self._name_ids is None:
             self._name_ids = {str(n): i for i, n in enumerate(self.names)}
         return self._name_ids.get(name, 0)
-
-    @functools.cached_property
-    def arrow_names(self) -> pa.StringArray:
-        """:attr:`names` as an Arrow string array, made once per table: every batch of
-        packets or flows takes it as its service columns' dictionary."""
-        from portannot.output.arrays import strings  # pyarrow: the writers', not lookup's
-
-        return strings([str(n) for n in self.names])
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Ports per transport and state: ``{"tcp": {"assigned": n, ...}, ...}``."""

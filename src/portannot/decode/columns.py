@@ -64,7 +64,12 @@ class PacketBatch:
             path=path,
         )
 
+    @classmethod
+    def array_fields(cls) -> tuple[str, ...]:
+        """The names of the per-row columns (every field but file_index and path)."""
+        return tuple(f.name for f in fields(cls) if f.name not in ("file_index", "path"))
+
     def take(self, index: np.ndarray) -> PacketBatch:
         """Rows selected by a boolean mask or an index array."""
-        cols = {f.name: getattr(self, f.name)[index] for f in fields(self) if f.name not in ("file_index", "path")}
+        cols = {name: getattr(self, name)[index] for name in self.array_fields()}
         return PacketBatch(**cols, file_index=self.file_index, path=self.path)

@@ -21,27 +21,10 @@ class Decoder:
         self.fragments = FragmentTable()
 
     def decode(self, batch: RecordBatch) -> PacketBatch:
-        n = len(batch)
-        out = PacketBatch(
-            number=batch.numbers,
-            ts_ns=batch.ts_ns,
-            caplen=batch.caplen,
-            length=batch.length,
-            interface=batch.interface,
-            linktype=batch.linktype,
-            vlan=np.empty(n, np.uint16),
-            ip_version=np.zeros(n, np.uint8),
-            src_addr=np.zeros((n, 16), np.uint8),
-            dst_addr=np.zeros((n, 16), np.uint8),
-            ip_proto=np.zeros(n, np.uint8),
-            transport=np.full(n, 255, np.uint8),
-            src_port=np.zeros(n, np.uint16),
-            dst_port=np.zeros(n, np.uint16),
-            tcp_flags=np.zeros(n, np.uint16),
-            status=np.empty(n, np.uint8),
-            file_index=batch.file_index,
-            path=batch.path,
-        )
+        out = PacketBatch.empty(len(batch), batch.file_index, batch.path)
+        # the record's own columns are the reader's arrays, not copies
+        out.number, out.ts_ns, out.caplen = batch.numbers, batch.ts_ns, batch.caplen
+        out.length, out.interface, out.linktype = batch.length, batch.interface, batch.linktype
         f = self.fragments
         decode_records(
             batch.data, batch.offset, batch.caplen, batch.length, batch.linktype,
@@ -56,8 +39,7 @@ class Decoder:
 def concat(batches: list[PacketBatch]) -> PacketBatch:
     if not batches:
         return PacketBatch.empty(0)
-    names = [k for k in PacketBatch.__dataclass_fields__ if k not in ("file_index", "path")]
-    cols = {k: np.concatenate([getattr(b, k) for b in batches]) for k in names}
+    cols = {k: np.concatenate([getattr(b, k) for b in batches]) for k in PacketBatch.array_fields()}
     return PacketBatch(**cols, file_index=batches[0].file_index, path=batches[0].path)
 
 

@@ -342,6 +342,58 @@ def cap_link_pppoe() -> bytes:
     return pcap_bytes(recs(frames), LT_ETHERNET)
 
 
+#: a customer's MAC addresses inside provider frames (PBB, pseudowires, NSH)
+CUST_A, CUST_B = "02:00:5e:00:00:0c", "02:00:5e:00:00:0d"
+#: an Ethernet pseudowire's control word (RFC 4448): first nibble 0, sequence number 1
+PW_CW = b"\x00\x00\x00\x01"
+
+
+def _nsh(md_type: int, next_proto: int, context: bytes = b"") -> bytes:
+    """An RFC 8300 network service header: base header (TTL 63, length in 4-byte words),
+    service path 0x00000aff, then the context headers."""
+    words = 2 + len(context) // 4
+    return (struct.pack("!HBB", (63 << 6) | words, md_type, next_proto)
+            + struct.pack("!I", 0xAFF) + context)
+
+
+def cap_link_provider() -> bytes:
+    """Provider encapsulations between Ethernet and IP: 802.3/LLC after a VLAN tag, 802.1ah
+    backbone frames, Ethernet pseudowires over MPLS, network service headers."""
+    ip4t, ip4u, ip6t, ip6u = ip_tcp_udp_v4v6()
+    cust = Ether(src=CUST_A, dst=CUST_B)
+    pbb = struct.pack("!I", 0x00012345)  # I-TAG: priority 0, service instance 0x012345
+    frames = [
+        # 802.1Q, then an 802.3 length and LLC/SNAP, as after the Ethernet header
+        raw(Ether(src=MAC_A, dst=MAC_B) / Dot1Q(vlan=7, type=8 + len(raw(ip4u)))
+            / Raw(SNAP + b"\x08\x00") / ip4u),
+        raw(Ether(src=MAC_A, dst="01:80:c2:00:00:00") / Dot1Q(vlan=7, type=38)
+            / Raw(b"\x42\x42\x03" + bytes(35))),                                 # STP: no IP
+        # 802.1ah: I-TAG, the customer frame's addresses and type
+        raw(Ether(src=MAC_A, dst=MAC_B, type=0x88E7) / Raw(pbb) / cust / ip4t),
+        raw(Ether(src=MAC_A, dst=MAC_B) / Dot1AD(vlan=100, type=0x88E7) / Raw(pbb) / cust
+            / Dot1Q(vlan=20) / ip6u),                                               # B-tag, C-tag
+        raw(Ether(src=MAC_A, dst=MAC_B, type=0x88E7) / Raw(pbb)
+            / Ether(src=CUST_A, dst=CUST_B, type=8 + len(raw(ip4u))) / Raw(SNAP + b"\x08\x00")
+            / ip4u),                                                                # 802.3 inside
+        # Ethernet pseudowires: label(s), control word, the customer frame
+        raw(Ether(src=MAC_A, dst=MAC_B, type=0x8847) / MPLS(label=1000, s=1, ttl=64)
+            / Raw(PW_CW) / cust / ip4u),
+        raw(Ether(src=MAC_A, dst=MAC_B) / Dot1Q(vlan=5, type=0x8847) / MPLS(label=16, s=0, ttl=64)
+            / MPLS(label=1001, s=1, ttl=64) / Raw(PW_CW) / cust / Dot1Q(vlan=30) / ip6t),
+        raw(Ether(src=MAC_A, dst=MAC_B, type=0x8847) / MPLS(label=1002, s=1, ttl=64)
+            / Raw(b"\x10\x00\x00\x07" + bytes(16))),                             # PW ACH: no IP
+        # network service headers: MD type 2 (no context), MD type 1 (16 bytes of context)
+        eth(Raw(_nsh(2, 1)) / ip4u, etype=0x894F),
+        eth(Raw(_nsh(1, 2, bytes(range(16)))) / ip6t, etype=0x894F),
+        eth(Raw(_nsh(2, 3)) / cust / ip4u, etype=0x894F),                           # Ethernet
+        eth(Raw(_nsh(2, 5)) / MPLS(label=2000, s=1, ttl=64) / ip4t, etype=0x894F),  # MPLS
+        eth(Raw(_nsh(2, 0xFE)) / ip4u, etype=0x894F),                               # experimental
+        # transparent Ethernet bridging (0x6558): a whole Ethernet frame follows
+        eth(cust / ip4u, etype=0x6558),
+    ]
+    return pcap_bytes(recs(frames), LT_ETHERNET)
+
+
 def _sll(proto: int, payload: bytes) -> bytes:
     # pkttype 0 (to us), ARPHRD_ETHER 1, address length 6, address (8 bytes), protocol
     return struct.pack("!HHH8sH", 0, 1, 6, bytes.fromhex("02000000000a") + b"\0\0", proto) + payload
@@ -868,12 +920,15 @@ EXT_NUMBER = {IPv6ExtHdrHopByHop: 0, IPv6ExtHdrRouting: 43, IPv6ExtHdrFragment: 
 
 
 def _random_link(rnd: random.Random, ip, six: bool) -> bytes:
-    """Ethernet with VLAN tags, MPLS labels or a PPPoE session around an IP packet."""
-    kind = rnd.choices(["plain", "vlan", "qinq", "mpls", "vlan-mpls", "pppoe"],
-                       [50, 15, 10, 10, 5, 10])[0]
+    """Ethernet with VLAN tags, MPLS labels, a PPPoE session or a provider encapsulation
+    (802.1ah, an Ethernet pseudowire, NSH, LLC/SNAP after a tag) around an IP packet."""
+    kind = rnd.choices(["plain", "vlan", "qinq", "mpls", "vlan-mpls", "pppoe", "provider"],
+                       [50, 15, 10, 10, 5, 10, 12])[0]
     e = Ether(src=MAC_A, dst=MAC_B)
     if kind == "plain":
         return raw(e / ip)
+    if kind == "provider":
+        return _random_provider(rnd, ip, six)
     if kind == "vlan":
         return raw(e / Dot1Q(vlan=rnd.randrange(1, 4095)) / ip)
     if kind == "qinq":
@@ -889,6 +944,27 @@ def _random_link(rnd: random.Random, ip, six: bool) -> bytes:
     if kind == "mpls":
         return raw(Ether(src=MAC_A, dst=MAC_B, type=0x8847) / stack / ip)
     return raw(e / Dot1Q(vlan=rnd.randrange(1, 4095), type=0x8847) / stack / ip)
+
+
+def _random_provider(rnd: random.Random, ip, six: bool) -> bytes:
+    """One of cap_link_provider's encapsulations around an IP packet."""
+    et = b"\x86\xdd" if six else b"\x08\x00"
+    cust = Ether(src=CUST_A, dst=CUST_B)
+    kind = rnd.choice(["vlan-snap", "pbb", "pw", "nsh", "nsh-ethernet"])
+    if kind == "vlan-snap":
+        return raw(Ether(src=MAC_A, dst=MAC_B) / Dot1Q(vlan=rnd.randrange(1, 4095), type=8 + len(raw(ip)))
+                   / Raw(SNAP + et) / ip)
+    if kind == "pbb":
+        return raw(Ether(src=MAC_A, dst=MAC_B, type=0x88E7)
+                   / Raw(struct.pack("!I", rnd.randrange(1 << 24))) / cust / ip)
+    if kind == "pw":
+        return raw(Ether(src=MAC_A, dst=MAC_B, type=0x8847)
+                   / MPLS(label=rnd.randrange(16, 1 << 20), s=1, ttl=64) / Raw(PW_CW) / cust / ip)
+    if kind == "nsh":
+        md1 = rnd.random() < 0.5
+        return eth(Raw(_nsh(1, 2 if six else 1, bytes(16)) if md1 else _nsh(2, 2 if six else 1))
+                   / ip, etype=0x894F)
+    return eth(Raw(_nsh(2, 3)) / cust / ip, etype=0x894F)
 
 
 def _transport_layer(ip):
@@ -1228,6 +1304,7 @@ def captures() -> dict[str, bytes]:
         "link-ethernet-vlan.pcap": cap_link_ethernet(),
         "link-mpls.pcap": cap_link_mpls(),
         "link-pppoe.pcap": cap_link_pppoe(),
+        "link-provider.pcap": cap_link_provider(),
         "link-sll.pcap": cap_link_sll(),
         "link-sll2.pcap": cap_link_sll2(),
         "link-raw101.pcap": cap_link_raw(LT_RAW),

@@ -1,9 +1,12 @@
-"""Ethertype dispatch: VLAN tags, MPLS labels and PPPoE sessions, one header a step.
+"""Ethertype dispatch: the headers that may stand between the link layer and IP.
 
-ETHER_TABLE says what each ethertype is. The kernel looks the ethertype up and,
-until it reaches IPv4 or IPv6, hands the packet to `ether_step`, which peels one
-header and names the ethertype of what follows (an MPLS label that is not the
-bottom of its stack names MPLS again).
+ETHER_TABLE names the analyzer of each ethertype, as link.LINK_TABLE does for link
+types. Until the packet reaches IPv4 or IPv6 the kernel hands it to `ether_step`,
+which calls that analyzer: it peels one header and names the ethertype of what
+follows (an MPLS label that is not the bottom of its stack names MPLS again; a
+header carrying a whole Ethernet frame names ETH_TEB, whose analyzer is the link
+layer's own Ethernet one). Each analyzer returns (position after its header, next
+ethertype, CONTINUE) or (position, 0, final status), as the link analyzers do.
 """
 
 from __future__ import annotations
@@ -13,62 +16,167 @@ import numpy as np
 from portannot import status as S
 from portannot.compiled import njit
 from portannot.decode.fields import CONTINUE, SHORT, be16
-from portannot.decode.link import ppp_to_ethertype
+from portannot.decode.link import (
+    ETH_IPV4,
+    ETH_IPV6,
+    ETH_MPLS,
+    ETH_NSH,
+    ETH_TEB,
+    ethernet,
+    ppp_to_ethertype,
+    type_or_length,
+    version_ethertype,
+)
 
-OTHER, IPV4, IPV6, VLAN, MPLS, PPPOE_SESSION, SERVICE_TAG = range(7)
+# analyzer codes
+OTHER, IPV4, IPV6, VLAN, SERVICE_TAG, MPLS, PPPOE_SESSION, PBB, NSH, ETHERNET = range(10)
 
 ETHERTYPES = {
-    0x0800: IPV4,
-    0x86DD: IPV6,
+    ETH_IPV4: IPV4,
+    ETH_IPV6: IPV6,
     0x8100: VLAN,  # 802.1Q
     0x88A8: SERVICE_TAG,  # 802.1ad: a VLAN tag, read whole before its id counts
     0x9100: VLAN,  # pre-standard QinQ
     0x9200: VLAN,
-    0x8847: MPLS,  # unicast
+    ETH_MPLS: MPLS,  # unicast
     0x8848: MPLS,  # multicast
     0x8864: PPPOE_SESSION,
+    0x88E7: PBB,  # 802.1ah provider backbone bridging: a service instance tag
+    ETH_NSH: NSH,  # RFC 8300 network service header
+    ETH_TEB: ETHERNET,
 }
 ETHER_TABLE = np.zeros(65536, dtype=np.uint8)
 for _et, _kind in ETHERTYPES.items():
     ETHER_TABLE[_et] = _kind
 
-MAX_LAYERS = 16  #: tags + labels followed before giving up (stops crafted endless stacks)
-ETH_MPLS = 0x8847
+MAX_LAYERS = 16  #: headers followed before giving up (stops crafted endless stacks)
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def vlan(buf, p, end, service):
+    """An 802.1Q tag (802.1ad when `service`): the id, then a type field read as after
+    the Ethernet header (an 802.3 length leads to LLC/SNAP). Returns the id too."""
+    if end - p < 4:
+        # a tag cut after its TCI: tshark shows an 802.1Q id, not an 802.1ad one
+        partial = not service and end - p >= 2
+        return p, 0, be16(buf, p) & 0x0FFF if partial else -1, SHORT
+    q, et, st = type_or_length(buf, p + 4, end, be16(buf, p + 2))
+    return q, et, be16(buf, p) & 0x0FFF, st
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def mpls(buf, p, end):
+    """One label. After the bottom of the stack no field names the payload: its first
+    nibble does, IPv4 (4), IPv6 (6) or the control word of an Ethernet pseudowire (0,
+    RFC 4448), four bytes before the frame. (tshark reads a 0 nibble as Ethernet without
+    a control word when it knows the manufacturers of both MAC addresses there; the
+    decoder keeps no such list.)"""
+    if end - p < 4:
+        return p, 0, SHORT
+    bottom = buf[p + 2] & 1
+    p += 4
+    if not bottom:
+        return p, ETH_MPLS, CONTINUE
+    if end - p < 1:
+        return p, 0, SHORT
+    if buf[p] >> 4 == 0:
+        if end - p < 4:
+            return p, 0, SHORT
+        return p + 4, ETH_TEB, CONTINUE
+    et = version_ethertype(buf, p)
+    if et == 0:
+        return p, 0, S.NON_IP  # a PW associated channel (1), or unknown
+    return p, et, CONTINUE
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def pppoe_session(buf, p, end):
+    """The session header and PPP's protocol. The header's length bounds the PPP frame, as
+    an IP length does its packet (tshark reads no further): what lies past it is padding,
+    not the packet. Returns the end of the frame too."""
+    if end - p < 8:
+        return p, 0, end, SHORT
+    et = ppp_to_ethertype(be16(buf, p + 6))
+    if et == 0:
+        return p + 8, 0, end, S.NON_IP
+    return p + 8, et, min(end, p + 6 + be16(buf, p + 4)), CONTINUE
+
+
+#: the I-TAG (4 bytes) and the customer's destination and source addresses
+PBB_HEADER = 16
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def pbb(buf, p, end):
+    """802.1ah: the I-TAG (priority, flags, 24-bit service instance id), the customer
+    frame's addresses, then its type field. That goes to the ethertype table as it is,
+    as tshark reads it: an 802.3 length there is not followed into LLC."""
+    if end - p < PBB_HEADER + 2:
+        return p, 0, SHORT
+    return p + PBB_HEADER + 2, be16(buf, p + PBB_HEADER), CONTINUE
+
+
+#: NSH next protocol -> ethertype (RFC 8300 section 11.2.5)
+NSH_IPV4, NSH_IPV6, NSH_ETHERNET, NSH_NSH, NSH_MPLS = 1, 2, 3, 4, 5
+NSH_MD_TYPE_1, NSH_MD_TYPE_2 = 1, 2
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def _nsh_ethertype(nxt):
+    if nxt == NSH_IPV4:
+        return ETH_IPV4
+    if nxt == NSH_IPV6:
+        return ETH_IPV6
+    if nxt == NSH_ETHERNET:
+        return ETH_TEB
+    if nxt == NSH_NSH:
+        return ETH_NSH
+    if nxt == NSH_MPLS:
+        return ETH_MPLS
+    return 0
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def nsh(buf, p, end):
+    """RFC 8300: base and service path headers (8 bytes), context headers, then the
+    packet the next protocol field names. The header's length (4-byte words) is taken as
+    tshark takes it: MD type 1 is 24 bytes whatever it says, MD type 2 at least 8 and
+    any other type at least 4."""
+    if end - p < 8:
+        return p, 0, SHORT
+    size = np.int64(buf[p + 1] & 0x3F) * 4
+    md_type = buf[p + 2]
+    if md_type == NSH_MD_TYPE_1:
+        size = 24
+    elif md_type == NSH_MD_TYPE_2:
+        size = max(size, 8)
+    else:
+        size = max(size, 4)
+    if end - p < size:
+        return p, 0, SHORT
+    et = _nsh_ethertype(buf[p + 3])
+    if et == 0:
+        return p + size, 0, S.NON_IP
+    return p + size, et, CONTINUE
 
 
 @njit(cache=True, nogil=True, forceinline=True)
 def ether_step(kind, buf, p, end):
-    """Peel one header. Returns (position, next ethertype, VLAN id or -1, end of what
-    follows, status)."""
+    """Dispatch to the analyzer of an ethertype. Returns (position, next ethertype, VLAN id
+    or -1, end of what follows, status)."""
     if kind == VLAN or kind == SERVICE_TAG:
-        if end - p < 4:
-            # a tag cut after its TCI: tshark shows an 802.1Q id, not an 802.1ad one
-            partial = kind == VLAN and end - p >= 2
-            return p, 0, be16(buf, p) & 0x0FFF if partial else -1, end, SHORT
-        return p + 4, be16(buf, p + 2), be16(buf, p) & 0x0FFF, end, CONTINUE
+        p, et, vid, st = vlan(buf, p, end, kind == SERVICE_TAG)
+        return p, et, vid, end, st
     if kind == MPLS:
-        if end - p < 4:
-            return p, 0, -1, end, SHORT
-        bottom = buf[p + 2] & 1
-        p += 4
-        if not bottom:
-            return p, ETH_MPLS, -1, end, CONTINUE
-        if end - p < 1:
-            return p, 0, -1, end, SHORT
-        version = buf[p] >> 4  # no type field: the payload's first nibble says
-        if version == 4:
-            return p, 0x0800, -1, end, CONTINUE
-        if version == 6:
-            return p, 0x86DD, -1, end, CONTINUE
+        p, et, st = mpls(buf, p, end)
+    elif kind == PPPOE_SESSION:
+        p, et, end, st = pppoe_session(buf, p, end)
+    elif kind == PBB:
+        p, et, st = pbb(buf, p, end)
+    elif kind == NSH:
+        p, et, st = nsh(buf, p, end)
+    elif kind == ETHERNET:
+        p, et, st = ethernet(buf, p, end)
+    else:
         return p, 0, -1, end, S.NON_IP
-    if kind == PPPOE_SESSION:
-        if end - p < 8:
-            return p, 0, -1, end, SHORT
-        et = ppp_to_ethertype(be16(buf, p + 6))
-        if et == 0:
-            return p + 8, 0, -1, end, S.NON_IP
-        # the session header's length bounds the PPP frame, as an IP length does its
-        # packet (tshark reads no further): what lies past it is padding, not the packet
-        session_end = p + 6 + be16(buf, p + 4)
-        return p + 8, et, -1, min(end, session_end), CONTINUE
-    return p, 0, -1, end, S.NON_IP
+    return p, et, -1, end, st

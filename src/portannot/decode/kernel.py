@@ -80,8 +80,8 @@ def decode_records(data, offset, caplen, length, linktype, link_table, ether_tab
                 st = S.MALFORMED
                 break
             p, ethertype, vid, end, st = ether_step(kind, data, p, end)
-            if vid >= 0 and vlan[i] == NO_VLAN:
-                vlan[i] = vid
+            if vid >= 0 and layers == 1:  # the frame's tag: the first, right after the link
+                vlan[i] = vid  # header (not one inside a pseudowire or backbone frame)
             kind = ether_table[ethertype]
         if end < frame_end:  # a PPPoE length ends the packet early: short is malformed
             cut = False

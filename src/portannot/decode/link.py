@@ -13,25 +13,33 @@ from portannot import status as S
 from portannot.compiled import njit
 from portannot.decode.fields import CONTINUE, SHORT, be16, be32, le16, le32
 
+#: ethertypes the analyzers (these and decode/ethertype's) hand over with
 ETH_IPV4 = 0x0800
 ETH_IPV6 = 0x86DD
 ETH_MPLS = 0x8847
+ETH_NSH = 0x894F
+#: Transparent Ethernet Bridging: a whole Ethernet frame follows (as GRE names it)
+ETH_TEB = 0x6558
+#: the largest 802.3 length; a type field from 0x0600 on is an ethertype
+MAX_8023_LENGTH = 0x0600
 
 # analyzer codes
 (UNSUPPORTED, ETHERNET, SLL, SLL2, NULL, RAW, RAW4, RAW6, PPP, C_HDLC, PFLOG, NFLOG,
  IEEE802_11, RADIOTAP, PPI) = range(15)
 
+LINKTYPE_ETHERNET, LINKTYPE_IEEE802_11 = 1, 105
+
 #: LINKTYPE_* -> analyzer
 LINK_TYPES = {
     0: NULL,  # BSD loopback, host byte order
-    1: ETHERNET,
+    LINKTYPE_ETHERNET: ETHERNET,
     9: PPP,
     12: RAW,  # DLT_RAW on OpenBSD
     14: RAW,  # DLT_RAW on BSD/OS
     50: PPP,  # PPP in HDLC-like framing
     101: RAW,
     104: C_HDLC,  # Cisco HDLC
-    105: IEEE802_11,  # 802.11 without a radio header
+    LINKTYPE_IEEE802_11: IEEE802_11,  # 802.11 without a radio header
     108: NULL,  # OpenBSD loopback, network byte order (either order is accepted)
     113: SLL,
     117: PFLOG,  # OpenBSD/FreeBSD pf log
@@ -46,9 +54,9 @@ LINK_TABLE = np.zeros(65536, dtype=np.uint8)
 for _lt, _code in LINK_TYPES.items():
     LINK_TABLE[_lt] = _code
 
-#: BSD address families that mean IPv6 (NetBSD/OpenBSD 24, FreeBSD 28, Darwin 30, Linux 10)
+#: BSD address families: IPv4 is 2 everywhere, IPv6 differs by system
 AF_INET = 2
-AF_INET6 = (24, 28, 30, 10)
+AF_INET6_BSD, AF_INET6_FREEBSD, AF_INET6_DARWIN, AF_INET6_LINUX = 24, 28, 30, 10
 
 #: PPP protocol numbers -> ethertype
 PPP_IPV4 = 0x0021
@@ -71,11 +79,16 @@ def ppp_to_ethertype(proto):
 def ethernet(buf, p, end):
     if end - p < 14:
         return p, 0, SHORT
-    et = be16(buf, p + 12)
-    p += 14
-    if et >= 0x0600:
+    return type_or_length(buf, p + 14, end, be16(buf, p + 12))
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def type_or_length(buf, p, end, et):
+    """What follows an Ethernet (or VLAN tag's) type/length field et, p just past it:
+    an ethertype names it; an 802.3 length does not, and only an LLC/SNAP header then
+    carries an ethertype."""
+    if et >= MAX_8023_LENGTH:
         return p, et, CONTINUE
-    # 802.3 length field: only LLC/SNAP carries an ethertype
     if end - p >= 8 and snap_ethertype(buf, p):
         return p + 8, be16(buf, p + 6), CONTINUE
     return p, 0, S.NON_IP
@@ -108,7 +121,7 @@ def sll2(buf, p, end):
 def _af_ethertype(af):
     if af == AF_INET:
         return ETH_IPV4
-    if af == 24 or af == 28 or af == 30 or af == 10:  # AF_INET6 values
+    if af == AF_INET6_BSD or af == AF_INET6_FREEBSD or af == AF_INET6_DARWIN or af == AF_INET6_LINUX:
         return ETH_IPV6
     return 0
 
@@ -132,15 +145,25 @@ def null(buf, p, end):
 
 
 @njit(cache=True, nogil=True, forceinline=True)
+def version_ethertype(buf, p):
+    """The ethertype of an IP packet at p told by its version nibble, 0 if not 4 or 6:
+    for headers that name no protocol (raw IP, the bottom of an MPLS stack)."""
+    version = buf[p] >> 4
+    if version == 4:
+        return ETH_IPV4
+    if version == 6:
+        return ETH_IPV6
+    return 0
+
+
+@njit(cache=True, nogil=True, forceinline=True)
 def raw(buf, p, end):
     if end - p < 1:
         return p, 0, SHORT
-    version = buf[p] >> 4
-    if version == 4:
-        return p, ETH_IPV4, CONTINUE
-    if version == 6:
-        return p, ETH_IPV6, CONTINUE
-    return p, 0, S.MALFORMED
+    et = version_ethertype(buf, p)
+    if et == 0:
+        return p, 0, S.MALFORMED
+    return p, et, CONTINUE
 
 
 @njit(cache=True, nogil=True, forceinline=True)
@@ -272,9 +295,6 @@ def radiotap(buf, p, end):
     return ieee802_11(buf, p + size, end)
 
 
-PPI_DLT_ETHERNET, PPI_DLT_802_11 = 1, 105
-
-
 @njit(cache=True, nogil=True, forceinline=True)
 def ppi(buf, p, end):
     """Header length (little-endian, byte 2) and the link type of what follows."""
@@ -284,9 +304,9 @@ def ppi(buf, p, end):
     dlt = le32(buf, p + 4)
     if end - p < size:
         return p, 0, SHORT
-    if dlt == PPI_DLT_802_11:
+    if dlt == LINKTYPE_IEEE802_11:
         return ieee802_11(buf, p + size, end)
-    if dlt == PPI_DLT_ETHERNET:
+    if dlt == LINKTYPE_ETHERNET:
         return ethernet(buf, p + size, end)
     return p, 0, S.UNSUPPORTED_LINK
 

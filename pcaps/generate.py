@@ -32,7 +32,18 @@ conf.verb = 0
 
 from scapy.compat import raw  # noqa: E402
 from scapy.contrib.mpls import MPLS  # noqa: E402
-from scapy.layers.inet import GRE, ICMP, IP, TCP, UDP, IPOption_NOP, IPOption_RR, IPOption_Timestamp  # noqa: E402
+from scapy.layers.inet import (  # noqa: E402
+    GRE,
+    ICMP,
+    IP,
+    TCP,
+    UDP,
+    IPOption_LSRR,
+    IPOption_NOP,
+    IPOption_RR,
+    IPOption_SSRR,
+    IPOption_Timestamp,
+)
 from scapy.layers.inet6 import (  # noqa: E402
     MIP6MH_BRR,
     ICMPv6DestUnreach,
@@ -44,6 +55,7 @@ from scapy.layers.inet6 import (  # noqa: E402
     IPv6ExtHdrFragment,
     IPv6ExtHdrHopByHop,
     IPv6ExtHdrRouting,
+    IPv6ExtHdrSegmentRouting,
 )
 from scapy.layers.ipsec import AH  # noqa: E402
 from scapy.layers.l2 import ARP, Dot1AD, Dot1Q, Ether  # noqa: E402
@@ -673,6 +685,57 @@ def cap_ipv6_ext() -> bytes:
         eth(v6(nh=59) / Raw(b"ignored after no-next-header")),
     ]
     return pcap_bytes(recs(frames), LT_ETHERNET)
+
+
+def _rpl(addresses: list[str], dst: str, nh: int, segleft: int) -> bytes:
+    """An RPL source routing header (RFC 6554, routing type 3) whose addresses share their
+    first 8 bytes with `dst` (CmprI = CmprE = 8): each carried as its last 8 bytes."""
+    body = b"".join(socket.inet_pton(socket.AF_INET6, a)[8:] for a in addresses)
+    assert all(socket.inet_pton(socket.AF_INET6, a)[:8] == socket.inet_pton(socket.AF_INET6, dst)[:8]
+               for a in addresses)
+    return struct.pack("!BBBBI", nh, len(body) // 8, 3, segleft, (8 << 28) | (8 << 24)) + body
+
+
+def cap_source_routes() -> bytes:
+    """Source-routed requests and their replies: the request's header names the next hop,
+    the reply comes from the final destination; both are one conversation."""
+    c6, c4 = "2001:db8::10", "192.0.2.10"
+    seg, final6 = "2001:db8:ff::1", "2001:db8:1::53"
+    hop4, via4, final4 = "198.51.100.1", "198.51.100.9", "203.0.113.53"
+    query, answer = b"\x12\x34\x01\x00" + bytes(8), b"\x12\x34\x81\x80" + bytes(8)
+    frames = [
+        # SRv6: Segment List [final, seg], one segment left; then segments left 0 at the end
+        v6(src=c6, dst=seg) / IPv6ExtHdrSegmentRouting(addresses=[final6, seg], segleft=1)
+        / udp(40010, 53, query),
+        v6(src=final6, dst=c6) / udp(53, 40010, answer),
+        v6(src=c6, dst=final6) / IPv6ExtHdrSegmentRouting(addresses=[final6, seg], segleft=0)
+        / udp(40010, 53, query),
+        # type 0 (deprecated): two hops to go, the final destination last
+        v6(src=c6, dst="2001:db8:ff::2") / IPv6ExtHdrRouting(
+            addresses=["2001:db8:ff::3", final6], segleft=2) / tcp(40011, 80, "S"),
+        v6(src=final6, dst=c6) / tcp(80, 40011, "SA", seq=5000, ack=1001),
+        # Mobile IPv6 type 2: sent to the care-of address, for the home address
+        v6(src=c6, dst="2001:db8:2::99") / IPv6ExtHdrRouting(
+            type=2, addresses=["2001:db8:2::7"], segleft=1) / udp(40012, 53, query),
+        v6(src="2001:db8:2::7", dst=c6) / udp(53, 40012, answer),
+        # RPL (type 3): compressed addresses, not read; the header's destination stays
+        v6(src=c6, dst="2001:db8:5::1", nh=43) / Raw(
+            _rpl(["2001:db8:5::99", "2001:db8:5::53"], "2001:db8:5::1", 17, 2)
+            + raw(udp(40013, 53, query))),
+        # IPv4 loose source route: one address to go; then the route used up (pointer past
+        # the end: the header's destination is the final one)
+        v4(src=c4, dst=hop4, options=[IPOption_LSRR(routers=[final4], pointer=4)])
+        / udp(40014, 53, query),
+        v4(src=final4, dst=c4) / udp(53, 40014, answer),
+        v4(src=c4, dst=final4, options=[IPOption_LSRR(routers=[hop4], pointer=8)])
+        / udp(40014, 53, query),
+        # strict source route, two addresses to go, after a NOP
+        v4(src=c4, dst=hop4, options=[IPOption_NOP(), IPOption_SSRR(routers=[via4, final4],
+                                                                    pointer=4)])
+        / tcp(40015, 80, "S"),
+        v4(src=final4, dst=c4) / tcp(80, 40015, "SA", seq=5000, ack=1001),
+    ]
+    return pcap_bytes(recs(eth(f) for f in frames), LT_ETHERNET)
 
 
 def _frag4(pkt: IP, fragsize: int) -> list[IP]:
@@ -1330,6 +1393,7 @@ def captures() -> dict[str, bytes]:
         "pcapng-multi.pcapng": cap_pcapng_multi(),
         "ipv4-options.pcap": cap_ipv4_options(),
         "ipv6-ext-headers.pcap": cap_ipv6_ext(),
+        "source-routes.pcap": cap_source_routes(),
         "fragments.pcap": cap_fragments(),
         "transports.pcap": cap_transports(),
         "truncated.pcap": cap_truncated(),

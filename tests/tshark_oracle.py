@@ -41,7 +41,7 @@ CAPINFOS = shutil.which("capinfos")
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE_DIR = REPO / ".pytest_cache" / "tshark-oracle"
-CACHE_VERSION = "8"
+CACHE_VERSION = "9"
 
 TRANSPORTS = ("tcp", "udp", "sctp", "dccp")
 
@@ -60,6 +60,8 @@ FIELDS = (
     "ipv6.nxt", "ipv6.fraghdr.ident", "ipv6.fraghdr.offset", "ipv6.fraghdr.more",
     "vlan.id", "ieee8021ad.id",
     "_ws.malformed", "_ws.expert.message",
+    "ipv6.routing.type", "ipv6.routing.segleft", "ipv6.routing.len", "ipv6.routing.src.addr",
+    "ipv6.routing.mipv6.home_address", "ipv6.routing.srh.addr",
 )
 
 #: frame.protocols names of the tags and type fields that may follow the link header
@@ -83,7 +85,7 @@ class OracleRow:
     protocols: str  #: frame.protocols
     ip_version: int  #: 0 (no IP layer decoded), 4 or 6: the outermost IP layer
     src: str | None  #: outermost IP source, canonical text; None if tshark has none
-    dst: str | None
+    dst: str | None  #: its final destination (see final_ipv6_destination)
     next_layer: str | None  #: frame.protocols name after the outer IP (and IPv6 ext headers)
     transport: str | None  #: tcp/udp/sctp/dccp if tshark decoded that header's ports
     src_port: int | None
@@ -196,11 +198,14 @@ def parse_line(cols: dict[str, str], number: int) -> OracleRow:
         if len(srcs) > n_same_before and len(dsts) > n_same_before:
             src, dst = canon_addr(srcs[n_same_before]), canon_addr(dsts[n_same_before])
         j = ip_at + 1
-        has_fraghdr = False
+        has_fraghdr = has_routing = False
         if ip_version == 6:
             while j < len(protos) and protos[j] in IPV6_EXT:
                 has_fraghdr |= protos[j] == "ipv6.fraghdr"
+                has_routing |= protos[j] == "ipv6.routing"
                 j += 1
+            if has_routing and dst is not None:
+                dst = final_ipv6_destination(cols) or dst
         else:  # transport-mode IPsec: AH between IPv4 and the transport
             while j < len(protos) and protos[j] == "ah":
                 j += 1
@@ -241,6 +246,28 @@ def parse_line(cols: dict[str, str], number: int) -> OracleRow:
         frag_more=frag_more,
         malformed=malformed, expert=expert,
     )
+
+
+def final_ipv6_destination(cols: dict[str, str]) -> str | None:
+    """Where the outermost IPv6 header's routing header sends the packet when it has
+    segments left, as tshark's conversations (and the transport checksum) key it: a type 0
+    source route's last address, Mobile IPv6's (type 2) home address, a segment routing
+    header's (type 4) Segment List[0]. ipv6.dst is the header's, the next hop. None when
+    there is no such address. The outermost header's routing header is the first in the
+    frame, so its fields come first; RPL (type 3) is left out on purpose (README: its
+    compressed addresses are not read). With two routing headers in one chain (which RFC
+    8200 forbids) only the first counts here."""
+    kind = _first(_ints(cols["ipv6.routing.type"]))
+    segleft = _first(_ints(cols["ipv6.routing.segleft"]))
+    if not segleft:
+        return None
+    if kind == 0:
+        count = (_first(_ints(cols["ipv6.routing.len"])) or 0) // 2
+        route = _strs(cols["ipv6.routing.src.addr"])
+        return canon_addr(route[count - 1]) if 0 < count <= len(route) else None
+    field = {2: "ipv6.routing.mipv6.home_address", 4: "ipv6.routing.srh.addr"}.get(kind)
+    first = _first(_strs(cols[field])) if field else None
+    return canon_addr(first) if first else None
 
 
 def epoch_ns(text: str) -> int | None:
@@ -328,6 +355,31 @@ def prefetch(paths, workers: int | None = None) -> None:
         return
     with ThreadPoolExecutor(max_workers=workers or max(2, os.cpu_count() or 2)) as ex:
         list(ex.map(oracle, todo))
+
+
+def conversations(path: str | os.PathLike, transports=("tcp", "udp"), exclude: str = "",
+                  ) -> dict[tuple, dict[tuple[str, int], int]]:
+    """tshark's own conversation tables (``-q -z conv,tcp -z conv,udp``, not built from
+    the per-frame fields): (transport, {end, end}) -> {end: frames it sent}, an end being
+    (canonical address, port). `exclude` is a display filter of frames to leave out."""
+    if TSHARK is None:
+        raise RuntimeError("tshark not found on PATH")
+    cmd = [TSHARK, "-n", "-q", "-r", str(plain_capture(path))]
+    for t in transports:
+        cmd += ["-z", f"conv,{t}" + (f",!({exclude})" if exclude else "")]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    convs: dict[tuple, dict[tuple[str, int], int]] = {}
+    transport = None
+    for line in out.splitlines():
+        if line.endswith("Conversations"):
+            transport = line.split()[0].lower()
+        elif "<->" in line and transport:
+            # A <-> B | frames, bytes B sent (<-) | frames, bytes A sent (->) | ...
+            a, _, b, from_b, _, _, from_a = line.split()[:7]
+            (ha, pa), (hb, pb) = a.rsplit(":", 1), b.rsplit(":", 1)
+            end_a, end_b = (canon_addr(ha), int(pa)), (canon_addr(hb), int(pb))
+            convs[flow_key(transport, end_a, end_b)] = {end_a: int(from_a), end_b: int(from_b)}
+    return convs
 
 
 def capinfos_count(path: str | os.PathLike) -> int:

@@ -34,8 +34,22 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from paths import capture_id, capture_params, local_captures, shared_captures
-from tshark_oracle import addr_from_bytes, attribute_fragments, oracle, prefetch
+from paths import (
+    capture_id,
+    capture_params,
+    local_capture,
+    local_captures,
+    shared_capture,
+    shared_captures,
+)
+from tshark_oracle import (
+    addr_from_bytes,
+    attribute_fragments,
+    conversations,
+    flow_key,
+    oracle,
+    prefetch,
+)
 
 from portannot.decode import NO_VLAN, decode_file
 from portannot.status import STATUS_NAMES, Status
@@ -170,11 +184,40 @@ def test_expected_differences_name_real_captures():
     assert not stale, f"EXPECTED_DIFFERENCES names captures that do not exist: {stale}"
 
 
+#: captures with source routes (pcaps/README.md), and the frames where portannot keeps
+#: the header's destination on purpose: tshark's conversations name an RPL (type 3)
+#: route's last address, portannot does not decompress RPL addresses
+SOURCE_ROUTED: dict[str, tuple[int, ...]] = {
+    "pcaps/source-routes.pcap": (8,),
+    "shared/tcpdump/ipv6-routing-header.pcap": (),
+    "shared/tcpdump/ipv6-srh-insert-cksum.pcap": (),
+    "shared/zeek/ipv6-hbh-routing0.pcap": (),
+}
+
+
+@pytest.mark.parametrize("cid", list(SOURCE_ROUTED))
+def test_source_routed_packets_make_tshark_conversations(cid):
+    """A source-routed packet's destination is the route's final one, as tshark's own
+    conversation tables key it (not its per-frame ipv6.dst, the next hop): a request
+    and the reply from the final destination are one conversation, two-way."""
+    kind, name = cid.split("/", 1)
+    path = local_capture(name) if kind == "pcaps" else shared_capture(name)
+    skip = SOURCE_ROUTED[cid]
+    batch = decode_file(path)
+    ours: dict[tuple, dict[tuple[str, int], int]] = {}
+    for i in range(len(batch)):
+        if int(batch.status[i]) != Status.PORTS or int(batch.number[i]) in skip:
+            continue
+        o = _ours(batch, i)
+        a, b = (o["src"], o["src_port"]), (o["dst"], o["dst_port"])
+        sent = ours.setdefault(flow_key(o["transport"], a, b), {a: 0, b: 0})
+        sent[a] += 1
+    assert ours == conversations(path, exclude=" or ".join(f"frame.number == {n}" for n in skip))
+
+
 def test_oracle_skips_quoted_and_tunnelled_ports():
     """The oracle itself: ICMP-quoted and tunnelled ports are not the packet's own,
     the outer UDP of VXLAN is (pcaps/transports.pcap, see pcaps/README.md)."""
-    from paths import local_capture
-
     rows = {r.number: r for r in oracle(local_capture("transports.pcap"))}
     for n in range(22, 32):  # GRE, IP-in-IP, 6in4, 4in6, 6in6, ICMP/ICMPv6 errors
         assert rows[n].transport is None, rows[n]

@@ -3,6 +3,12 @@
 Each returns the transport header position and the end of the IP payload (from
 the IP length fields; the kernel clips it to the captured bytes). IPv6's chain
 of extension headers is walked one header a step, as the layers below are.
+
+The destination address is the packet's final destination: the header's, unless a
+source route (IPv4 loose or strict, an IPv6 routing header) still has hops to go,
+when the header holds only the next hop. Replies come from the final destination,
+the transport checksum counts it (RFC 791 3.1, RFC 8200 8.1), and tshark's
+conversations are keyed on it; with the next hop a flow would split in two.
 """
 
 from __future__ import annotations
@@ -17,6 +23,10 @@ NOT_FRAGMENT, FIRST_FRAGMENT, LATER_FRAGMENT = 0, 1, 2
 
 # IPv6 extension headers
 HOPOPTS, ROUTING, FRAGMENT, DSTOPTS, AH, MOBILITY, HIP, SHIM6 = 0, 43, 44, 60, 51, 135, 139, 140
+# IPv6 routing types: source route (deprecated), Mobile IPv6, RPL, segment routing
+RT_SOURCE, RT_MIPV6, RT_RPL, RT_SRH = 0, 2, 3, 4
+# IPv4 options: end of list, no-operation, loose and strict source route
+IPOPT_EOL, IPOPT_NOP, IPOPT_LSRR, IPOPT_SSRR = 0, 1, 131, 137
 MAX_EXTENSIONS = 32
 V4_MAPPED = np.uint64(0xFFFF0000)
 
@@ -45,6 +55,8 @@ def ipv4(buf, p, end, src, dst, i):
         ip_end = p + total
     if end - p < ihl:
         return p, ip_end, proto, NOT_FRAGMENT, 0, SHORT
+    if ihl > 20:
+        _source_route(buf, p + 20, p + ihl, dst, i)
     frag = be16(buf, p + 6)
     offset = frag & 0x1FFF
     more = frag & 0x2000
@@ -54,6 +66,34 @@ def ipv4(buf, p, end, src, dst, i):
     elif more:
         kind = FIRST_FRAGMENT
     return p + ihl, ip_end, proto, kind, be16(buf, p + 4), CONTINUE
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def _source_route(buf, o, stop, dst, i):
+    """The options in buf[o:stop]: a loose or strict source route with addresses left
+    (its pointer, 1-based, not past its length) sends the packet on to its last address,
+    the option's last 4 bytes. Read as tshark's conversations read it: a pointer before
+    the first address or inside one leaves the header's destination."""
+    while o < stop:
+        kind = buf[o]
+        if kind == IPOPT_EOL:
+            return
+        if kind == IPOPT_NOP:
+            o += 1
+            continue
+        if o + 1 >= stop:
+            return
+        size = np.int64(buf[o + 1])
+        if size < 2 or o + size > stop:
+            return
+        if kind == IPOPT_LSRR or kind == IPOPT_SSRR:
+            # type, length, pointer, then the addresses (at least one)
+            if size >= 7:
+                pointer = buf[o + 2]
+                if pointer >= 4 and pointer % 4 == 0 and pointer <= size:
+                    dst[i, 1] = V4_MAPPED | (mem32(buf, o + size - 4) << np.uint64(32))
+            return
+        o += size
 
 
 @njit(cache=True, nogil=True, forceinline=True)
@@ -79,8 +119,9 @@ def is_ipv6_extension(nxt):
 
 
 @njit(cache=True, nogil=True, forceinline=True)
-def ipv6_extension(buf, q, ip_end, end, nxt):
-    """Skip one extension header. Returns (position, next header, fragment kind, id, status)."""
+def ipv6_extension(buf, q, ip_end, end, nxt, dst, i):
+    """Skip one extension header (a routing header with segments left also sets the
+    final destination). Returns (position, next header, fragment kind, id, status)."""
     if nxt == FRAGMENT:
         if q + 8 > ip_end:
             return q, nxt, NOT_FRAGMENT, 0, S.MALFORMED
@@ -98,6 +139,8 @@ def ipv6_extension(buf, q, ip_end, end, nxt):
     if end - q < 2:
         return q, nxt, NOT_FRAGMENT, 0, SHORT
     hlen = (buf[q + 1] + 2) * 4 if nxt == AH else (buf[q + 1] + 1) * 8
+    if nxt == ROUTING and end - q >= 4 and buf[q + 3] > 0:
+        _route_destination(buf, q, min(q + hlen, ip_end, end), dst, i)
     if nxt == HOPOPTS or nxt == DSTOPTS:
         options_end = _options_end(buf, q + 2, q + hlen, end)
         if options_end > ip_end:
@@ -105,6 +148,26 @@ def ipv6_extension(buf, q, ip_end, end, nxt):
         if options_end > end:  # past the bytes there are: truncated if cut, else malformed
             return q, nxt, NOT_FRAGMENT, 0, SHORT
     return q + hlen, buf[q], NOT_FRAGMENT, 0, CONTINUE
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def _route_destination(buf, q, stop, dst, i):
+    """The final destination of a routing header at q with segments left, read from
+    buf[q:stop]: a source route's (type 0) last address, Mobile IPv6's (type 2) home
+    address, a segment routing header's (type 4) Segment List[0], the last segment.
+    RPL's (type 3) addresses are compressed against the header's destination: not read,
+    the header's destination stays (tshark's conversations decompress it)."""
+    rtype = buf[q + 2]
+    addresses = buf[q + 1] // 2  # 16-byte entries after the first 8 bytes
+    if rtype == RT_SOURCE and addresses > 0:
+        a = q + 8 + 16 * (addresses - 1)
+    elif (rtype == RT_MIPV6 or rtype == RT_SRH) and addresses > 0:
+        a = q + 8
+    else:
+        return
+    if a + 16 <= stop:
+        dst[i, 0] = mem64(buf, a)
+        dst[i, 1] = mem64(buf, a + 8)
 
 
 @njit(cache=True, nogil=True, forceinline=True)

@@ -101,7 +101,7 @@ def decode_records(data, offset, caplen, length, linktype, link_table, ether_tab
                 if hops > MAX_EXTENSIONS:
                     st = S.MALFORMED
                     break
-                q, proto, fkind, fid, st = ipv6_extension(data, q, ip_end, end, proto)
+                q, proto, fkind, fid, st = ipv6_extension(data, q, ip_end, end, proto, dst_addr, i)
         else:
             q, ip_end, proto, st = ipv6(data, p, end, src_addr, dst_addr, i)
             version = 6
@@ -112,7 +112,7 @@ def decode_records(data, offset, caplen, length, linktype, link_table, ether_tab
                 if hops > MAX_EXTENSIONS:
                     st = S.MALFORMED
                     break
-                q, proto, fkind, fid, st = ipv6_extension(data, q, ip_end, end, proto)
+                q, proto, fkind, fid, st = ipv6_extension(data, q, ip_end, end, proto, dst_addr, i)
                 if fkind != NOT_FRAGMENT:
                     frag = fkind
                     ident = fid

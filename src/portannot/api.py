@@ -27,12 +27,12 @@ from typing import Any
 import pyarrow as pa
 
 from portannot import CaptureWarning
-from portannot.aggregate.table import Timeout, check_timeout
 from portannot.capture import Paths, as_paths
 from portannot.capture.source import open_stream
 from portannot.output.tables import flow_batch, packet_batch
 from portannot.pipeline import Accounting, FlowStream, PacketStream
 from portannot.registry import Registry, ServiceTable, load_table
+from portannot.timeouts import Timeout, check_timeout
 
 #: what `registry=` takes: a registry file, the records load_registry() parsed, the port
 #: table load_table() built, or None for the default choice (README "Choosing a registry")

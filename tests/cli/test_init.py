@@ -64,3 +64,18 @@ def test_flows_loads_only_what_it_uses(tmp_path):
     out = subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True,
                          text=True).stdout
     assert {"portannot.cli.lookup", "xml.etree.ElementTree"} <= set(out.split())
+
+
+def test_a_timeout_option_loads_no_flow_table(tmp_path):
+    """`registry update --timeout` is checked by the same function as the flow timeouts;
+    that check must not bring the flow table's kernels into a registry command."""
+    heavy = ("portannot.aggregate", "portannot._kernels", "numba")
+    code = LOADED.format(names=heavy)
+    args = ["registry", "update", "--file", str(REGISTRY_FIXTURES / "seed.csv"),
+            "--timeout", "5", "--min-records", "1"]
+    env = {**os.environ, "PORTANNOT_CACHE_DIR": str(tmp_path / "c"),
+           "PORTANNOT_DATA_DIR": str(tmp_path / "d")}
+    out = subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True,
+                         text=True, env=env).stdout
+    assert out.splitlines()[0].startswith("installed 38 records")
+    assert out.splitlines()[-1].split() == []

@@ -326,7 +326,7 @@ class Seconds(click.ParamType):
     def convert(self, value: Any, param: click.Parameter | None,
                 ctx: click.Context | None) -> float:
         # here, not at the top: numpy and the kernels, for the commands that take one
-        from portannot.aggregate.table import check_timeout
+        from portannot.timeouts import check_timeout
 
         try:
             seconds = float(value)

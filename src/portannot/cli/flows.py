@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 import click
 import numpy as np
 
-from portannot.aggregate.table import MAX_TIMEOUT, MIN_TIMEOUT
 from portannot.cli.app import Seconds, print_whole, registry_options, stdout_console
 from portannot.cli.common import capture_inputs, output_options, run_rows, with_progress
 from portannot.pipeline import FlowStream
+from portannot.timeouts import MAX_TIMEOUT, MIN_TIMEOUT
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from portannot.output.files import Output
     from portannot.registry import ServiceTable
 
-# the flow table's bounds (aggregate.table, where check_timeout says why)
+# the flow table's bounds (portannot.timeouts, where check_timeout says why)
 TIMEOUT = Seconds(MIN_TIMEOUT, MAX_TIMEOUT)
 
 

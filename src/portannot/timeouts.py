@@ -1,0 +1,43 @@
+"""Flow timeouts as the API, the command line and the flow table take them, checked
+in one place. Kept apart from the flow table so that checking an option
+(`registry update --timeout` too) loads no numpy and no kernels."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from datetime import timedelta
+
+#: the shortest timeout, in seconds: one nanosecond, the flow table's unit (less would
+#: round to 0 ns, which the kernel reads as no timeout at all)
+MIN_TIMEOUT = 1e-9
+#: the longest timeout, in seconds (31 years): times are int64 nanoseconds
+MAX_TIMEOUT = 1e9
+
+#: what a timeout may be given as: seconds, a timedelta (pandas' Timedelta is one), None
+Timeout = float | timedelta | None
+
+
+def check_timeout(value: Timeout, name: str = "timeout", *, minimum: float = MIN_TIMEOUT,
+                  maximum: float = MAX_TIMEOUT) -> float | None:
+    """A timeout in seconds, checked: a real number (or a timedelta, by its
+    total_seconds()) from `minimum` to `maximum`; None is no timeout and stays None.
+
+    The one check for the flow table, the API and the command's options, because the
+    kernel reads 0 ns as "no timeout": 0, a negative, NaN or anything under 1 ns would
+    silently give whole-capture flows, and infinity failed converting to nanoseconds.
+    Raises TypeError for what is not a number, ValueError for a number out of range;
+    the message names `name`."""
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number of seconds, a timedelta or None, "
+                        f"not {type(value).__name__}")
+    else:
+        seconds = float(value)
+    if not (math.isfinite(seconds) and minimum <= seconds <= maximum):
+        raise ValueError(f"{name} must be at least {minimum:g} and at most {maximum:g} "
+                         f"seconds, not {value!r}")
+    return seconds

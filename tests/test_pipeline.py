@@ -214,7 +214,12 @@ def test_an_unreadable_input_among_several_costs_only_itself(tmp_path):
     assert [u.path for u in acc.unreadable] == [
         str(tmp_path / "missing.pcap"), str(empty), str(text)]
     assert all(u.why.startswith(f"{u.path}: ") for u in acc.unreadable)
-    assert acc.warnings()[:3] == [f"{w}; skipped, the other inputs read" for w in acc.unreadable]
+    assert acc.warnings()[:3] == [
+        f"{tmp_path / 'missing.pcap'}: no such file; skipped, the other inputs read",
+        f"{empty}: empty file; skipped, the other inputs read",
+        f"{text}: not a pcap or pcapng capture (starts with 6e6f7420); skipped, the other "
+        "inputs read",  # "not " in hex
+    ]
     with pytest.raises(InputError, match="missing.pcap: no such file; .*empty.pcap: empty file"):
         list(PacketStream([tmp_path / "missing.pcap", empty]))
 

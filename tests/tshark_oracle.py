@@ -41,7 +41,7 @@ CAPINFOS = shutil.which("capinfos")
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE_DIR = REPO / ".pytest_cache" / "tshark-oracle"
-CACHE_VERSION = "9"
+CACHE_VERSION = "10"
 
 TRANSPORTS = ("tcp", "udp", "sctp", "dccp")
 
@@ -55,7 +55,7 @@ FIELDS = (
     "frame.number", "frame.time_epoch", "frame.len", "frame.cap_len", "frame.encap_type", "frame.protocols",
     "ip.src", "ip.dst", "ipv6.src", "ipv6.dst",
     "tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport",
-    "sctp.srcport", "sctp.dstport", "dccp.srcport", "dccp.dstport", "tcp.flags",
+    "sctp.srcport", "sctp.dstport", "dccp.srcport", "dccp.dstport", "tcp.flags", "tcp.seq_raw",
     "ip.proto", "ip.id", "ip.flags.mf", "ip.frag_offset",
     "ipv6.nxt", "ipv6.fraghdr.ident", "ipv6.fraghdr.offset", "ipv6.fraghdr.more",
     "vlan.id", "ieee8021ad.id",
@@ -91,6 +91,7 @@ class OracleRow:
     src_port: int | None
     dst_port: int | None
     tcp_flags: int | None  #: flags of that TCP header, when tshark decoded them
+    tcp_seq: int | None  #: its sequence number as sent (tcp.seq_raw), when tshark shows it
     vlan: int | None  #: id of the outermost VLAN tag right after the link header
     frag_key: tuple | None  #: outer-IP fragment identity, None if not a fragment
     frag_offset: int  #: offset of this fragment (0 for first fragments / whole packets)
@@ -184,7 +185,7 @@ def parse_line(cols: dict[str, str], number: int) -> OracleRow:
     protos = cols["frame.protocols"].split(":") if cols["frame.protocols"] else []
     ip_version, src, dst = 0, None, None
     next_layer = transport = None
-    sport = dport = flags = None
+    sport = dport = flags = seq = None
     frag_key, frag_offset, frag_more = None, 0, False
 
     ip_at = next((i for i, p in enumerate(protos) if p in ("ip", "ipv6")), None)
@@ -218,6 +219,7 @@ def parse_line(cols: dict[str, str], number: int) -> OracleRow:
                 transport, sport, dport = next_layer, sp[k], dp[k]
             if next_layer == "tcp":
                 flags = _first(_ints(cols["tcp.flags"]), k)
+                seq = _first(_ints(cols["tcp.seq_raw"]), k)
         # fragments of the outermost IP header
         if ip_version == 4 and src is not None:
             off = _first(_ints(cols["ip.frag_offset"]))
@@ -242,7 +244,7 @@ def parse_line(cols: dict[str, str], number: int) -> OracleRow:
         caplen=int(cols["frame.cap_len"]),
         protocols=cols["frame.protocols"], ip_version=ip_version if src is not None else 0,
         src=src, dst=dst, next_layer=next_layer, transport=transport, src_port=sport,
-        dst_port=dport, tcp_flags=flags, vlan=vlan, frag_key=frag_key, frag_offset=frag_offset,
+        dst_port=dport, tcp_flags=flags, tcp_seq=seq, vlan=vlan, frag_key=frag_key, frag_offset=frag_offset,
         frag_more=frag_more,
         malformed=malformed, expert=expert,
     )

@@ -20,7 +20,8 @@ Rules, frame by frame (``ours`` = portannot's row, ``tshark`` = the oracle's):
   (tshark drops addresses of some damaged headers it still partly reads).
 * TCP flags: where tshark decoded the outermost TCP header's flags, ours are the same;
   where it did not (the header is cut before them, or its length field is bogus), and
-  on every packet that is not TCP, ours are 0.
+  on every packet that is not TCP, ours are 0. The sequence number likewise, against
+  tshark's tcp.seq_raw.
 * VLAN: ours is the id of the first tag after the link header, as tshark's
   vlan.id / ieee8021ad.id of that tag; none where tshark has none.
 * frame.len, the captured length and the time (frame.time_epoch, to the nanosecond,
@@ -93,6 +94,7 @@ def _ours(batch, i: int) -> dict:
         "src": addr_from_bytes(batch.src_addr[i], ipv),
         "dst": addr_from_bytes(batch.dst_addr[i], ipv),
         "tcp_flags": int(batch.tcp_flags[i]),
+        "tcp_seq": int(batch.tcp_seq[i]),
         "vlan": None if int(batch.vlan[i]) == NO_VLAN else int(batch.vlan[i]),
     }
 
@@ -146,6 +148,8 @@ def compare(batch, rows, expected: dict[int, str]) -> list[str]:
         if o["tcp_flags"] != (r.tcp_flags or 0):
             why.append(f"TCP flags 0x{o['tcp_flags']:03x}, tshark's "
                        + ("none" if r.tcp_flags is None else f"0x{r.tcp_flags:03x}"))
+        if o["tcp_seq"] != (r.tcp_seq or 0):
+            why.append(f"TCP sequence number {o['tcp_seq']}, tshark's {r.tcp_seq}")
         if r.src is not None:
             if o["ip_version"] == 0:
                 if o["status_code"] not in damaged:

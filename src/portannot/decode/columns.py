@@ -34,6 +34,7 @@ class PacketBatch:
     src_port: np.ndarray  #: uint16
     dst_port: np.ndarray  #: uint16
     tcp_flags: np.ndarray  #: uint16, the 12 flag bits of the TCP header
+    tcp_seq: np.ndarray  #: uint32, the TCP sequence number as sent (tshark's tcp.seq_raw)
     status: np.ndarray  #: uint8, portannot.status.Status
     file_index: int = 0
     path: str = ""
@@ -59,6 +60,7 @@ class PacketBatch:
             src_port=np.zeros(n, np.uint16),
             dst_port=np.zeros(n, np.uint16),
             tcp_flags=np.zeros(n, np.uint16),
+            tcp_seq=np.zeros(n, np.uint32),
             status=np.zeros(n, np.uint8),
             file_index=file_index,
             path=path,

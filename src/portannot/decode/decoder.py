@@ -31,7 +31,7 @@ class Decoder:
             LINK_TABLE, ETHER_TABLE, PROTO_TO_TRANSPORT,
             f.keys, f.ports, f.transport, f.stamp, f.clock,
             out.vlan, out.ip_version, out.src_addr.view(np.uint64), out.dst_addr.view(np.uint64), out.ip_proto, out.transport,
-            out.src_port, out.dst_port, out.tcp_flags, out.status,
+            out.src_port, out.dst_port, out.tcp_flags, out.tcp_seq, out.status,
         )
         return out
 

@@ -48,12 +48,12 @@ def _final(status, cut):
     "none("
     "u1[::1], i8[::1], u4[::1], u4[::1], u2[::1], u1[::1], u1[::1], u1[::1], u8[:, ::1], "
     "u4[::1], u1[::1], i8[::1], i8[::1], u2[::1], u1[::1], u8[:, ::1], u8[:, ::1], "
-    "u1[::1], u1[::1], u2[::1], u2[::1], u2[::1], u1[::1])"
+    "u1[::1], u1[::1], u2[::1], u2[::1], u2[::1], u4[::1], u1[::1])"
 )
 def decode_records(data, offset, caplen, length, linktype, link_table, ether_table, proto_table,
                    f_keys, f_ports, f_transport, f_stamp, f_clock,
                    vlan, ip_version, src_addr, dst_addr, ip_proto, transport,
-                   src_port, dst_port, tcp_flags, status):
+                   src_port, dst_port, tcp_flags, tcp_seq, status):
     """src_addr and dst_addr are (n, 2) uint64 views of the (n, 16) address columns."""
     data, src_addr, dst_addr = borrow(data), borrow(src_addr), borrow(dst_addr)
     f_keys, f_ports, f_transport = borrow(f_keys), borrow(f_ports), borrow(f_transport)
@@ -145,7 +145,7 @@ def decode_records(data, offset, caplen, length, linktype, link_table, ether_tab
         if code == T.NONE:
             status[i] = S.NO_PORTS
             continue
-        sport, dport, flags, st = transport_ports(data, q, ip_end, end, code)
+        sport, dport, flags, seq, st = transport_ports(data, q, ip_end, end, code)
         if st != S.PORTS:
             status[i] = _final(st, cut)
             continue
@@ -153,6 +153,7 @@ def decode_records(data, offset, caplen, length, linktype, link_table, ether_tab
         src_port[i] = sport
         dst_port[i] = dport
         tcp_flags[i] = flags
+        tcp_seq[i] = seq
         status[i] = S.PORTS
         if frag == FIRST_FRAGMENT:
             remember(f_keys, f_ports, f_transport, f_stamp, f_clock, src_addr, dst_addr, i,

@@ -289,7 +289,7 @@ def test_summary_table_says_what_the_json_says(which, env, tmp_path):
     heading = f"Flows without a named service: {u['flows']:,} ({u['packets']:,} packets,"
     assert [line for line in lines if line.startswith(heading)], lines
     for title in ("Packet accounting by decode status", "By transport", "By service",
-                  "Top talkers"):
+                  "Top talkers (flows with ports)"):
         assert title in lines
     assert f"{doc['packets']:,} packets" in lines[0] and f"{doc['flows']:,} flows" in lines[0]
     rows: dict[str, list[str]] = {}

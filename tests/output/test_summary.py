@@ -12,6 +12,7 @@ import json
 from collections import defaultdict
 
 import pytest
+from capgen import write_pcap
 from flow_reference import expected_row, iana_names, rule_flows
 from paths import (
     capture_id,
@@ -21,7 +22,7 @@ from paths import (
     shared_captures,
     shared_iana_csv,
 )
-from tshark_oracle import oracle, prefetch
+from tshark_oracle import CAPINFOS, oracle, prefetch
 
 import portannot
 from portannot.cli import main
@@ -162,3 +163,38 @@ def test_json_names_a_file_whose_name_is_not_utf8(tmp_path):
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout.decode("utf-8"))  # strict UTF-8: valid JSON text
     assert report["files"] == [os.fsdecode(tmp_path) + "/caf\\xe9.pcap"]
+
+
+def _capinfos_span(capture) -> tuple[str, str, str]:
+    """(first packet time, last packet time, duration) as capinfos writes them in UTC:
+    dates and seconds at the capture's precision."""
+    import os
+    import subprocess
+
+    out = subprocess.run([CAPINFOS, "-a", "-e", "-u", str(capture)], capture_output=True,
+                         text=True, check=True, env=dict(os.environ, TZ="UTC")).stdout
+    fields = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
+    return (fields["First packet time"].strip(), fields["Last packet time"].strip(),
+            fields["Capture duration"].strip().removesuffix(" seconds"))
+
+
+@pytest.mark.skipif(CAPINFOS is None, reason="capinfos (wireshark) not installed")
+@pytest.mark.parametrize("name", ["demo.pcap", "pcap-nsec-le.pcap", "pcap-usec-be.pcap"])
+def test_text_summary_gives_the_span_capinfos_gives(name, cli):
+    """The text report's span: first and last packet time and the time between, as
+    capinfos gives them (UTC, the capture's digits: 6 for µs, 9 for ns captures)."""
+    first, last, duration = _capinfos_span(local_capture(name))
+    code, out, err = cli("summary", str(local_capture(name)))
+    assert code == 0, err
+    assert f"Capture span: {first} to {last} UTC, {duration} s" in out.splitlines(), out
+
+
+def test_text_summary_span_of_no_packets_and_talkers_heading(cli, tmp_path):
+    """An empty capture has no span to give, and says so; the talkers heading says what
+    the table counts (flows: packets with ports, not every IP packet)."""
+    empty = write_pcap(tmp_path / "empty.pcap", [])
+    code, out, err = cli("summary", str(empty))
+    assert code == 0, err
+    lines = out.splitlines()
+    assert "Capture span: no packets" in lines
+    assert "Top talkers (flows with ports)" in lines

@@ -23,8 +23,9 @@ from portannot.registry import load_table
 @registry_options
 def summary(inputs: tuple[str, ...], as_json: bool, top: int, quiet: bool,
             registry: str | None, services: str | None) -> None:
-    """Packets, bytes and flows per transport and per service; top talkers; flows
-    without a named service; and every packet accounted for by decode status."""
+    """Packets, bytes and flows per transport and per service; top talkers (over the
+    flows: packets with ports); flows without a named service; the capture's time span;
+    and every packet accounted for by decode status."""
     check_streams(inputs)
     table = load_table(registry, services)
     stream = FlowStream(inputs, table)
@@ -35,21 +36,31 @@ def summary(inputs: tuple[str, ...], as_json: bool, top: int, quiet: bool,
         if as_json:
             click.echo(json.dumps(report, indent=2, ensure_ascii=False))
         else:
-            _print(report)
+            _print(report, stream.accounting.ts_digits)
         finish(stream.accounting)
 
 
-def _print(report: dict[str, Any]) -> None:
+def _print(report: dict[str, Any], ts_digits: int) -> None:
+    """The report as tables; times (JSON's epoch nanoseconds) as UTC dates with the
+    capture's `ts_digits` fraction digits."""
+    import numpy as np
     from rich import box
     from rich.table import Table
     from rich.text import Text
 
-    from portannot.output.text import human_bytes
+    from portannot.output.text import epoch_seconds, human_bytes, utc_time
 
     console = stdout_console(width=None if sys.stdout.isatty() else 160)
     console.print(Text.assemble((f"{report['packets']:,} packets", "bold"),
                                 f", {human_bytes(report['bytes'])}, {report['flows']:,} flows "
                                 f"from {len(report['files'])} file(s)"))
+    first, last = report["first_ts"], report["last_ts"]
+    if first is None:
+        console.print("Capture span: no packets")
+    else:
+        span = epoch_seconds(np.array([last - first], np.int64), ts_digits)[0].as_py()
+        console.print(f"Capture span: {utc_time(first, ts_digits)} to {utc_time(last, ts_digits)} "
+                      f"UTC, {span} s")
 
     def table(title: str, rows: list[dict[str, Any]], columns: list[str]) -> None:
         # the title on a line of its own: as a table title, rich wraps it at the
@@ -71,7 +82,7 @@ def _print(report: dict[str, Any]) -> None:
     table("Packet accounting by decode status", acc, ["status", "packets", "bytes"])
     table("By transport", report["by_transport"], ["transport", "flows", "packets", "bytes"])
     table("By service", report["by_service"], ["service", "flows", "packets", "bytes"])
-    table("Top talkers", report["top_talkers"], ["address", "flows", "sent", "received", "bytes"])
+    table("Top talkers (flows with ports)", report["top_talkers"], ["address", "flows", "sent", "received", "bytes"])
     u = report["unnamed"]
     table(f"Flows without a named service: {u['flows']:,} ({u['packets']:,} packets, "
           f"{human_bytes(u['bytes'])})", u["top_responder_ports"],

@@ -8,6 +8,8 @@ array without a copy per value.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import numpy as np
 import pyarrow as pa
 
@@ -168,6 +170,16 @@ def epoch_seconds(ts_ns: np.ndarray, digits: int) -> pa.Array:
     offsets = np.empty(n + 1, np.int32)
     size = _format_epoch(ts_ns.astype(np.int64), int(digits), out, offsets)
     return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(out[:size].copy()))
+
+
+def utc_time(ts_ns: int, digits: int) -> str:
+    """An epoch-nanosecond time as UTC date and time with `digits` fraction digits, as
+    capinfos writes it ("2024-01-01 00:00:00.000000002"): the capture's precision, which
+    a float of seconds loses past the microsecond. The fraction is cut, not rounded, as
+    in epoch_seconds."""
+    sec, frac = divmod(ts_ns, 1_000_000_000)
+    text = (datetime(1970, 1, 1) + timedelta(seconds=sec)).strftime("%Y-%m-%d %H:%M:%S")
+    return f"{text}.{frac // 10 ** (9 - digits):0{digits}d}" if digits else text
 
 
 TCP_FLAG_LETTERS = "FSRPAUECN"

@@ -29,12 +29,16 @@ import pytest
 from capgen import write_registry
 from flow_reference import expected_row, iana_names, rule_flows
 from paths import local_capture
+from scapy.layers.inet import IP, UDP
+from scapy.layers.l2 import Ether
 from tshark_oracle import TSHARK, oracle
 
 import portannot
 from portannot.errors import ExitCode
 from portannot.output import ranking
+from portannot.output.jsonl import json_lines
 from portannot.output.ranking import top_rows
+from portannot.output.writers import JSON_NUMBER, textual
 
 TS = pa.timestamp("ns", tz="UTC")
 
@@ -95,7 +99,7 @@ def demo_truth(tmp_path_factory) -> tuple[Path, Path, dict[str, list[dict]]]:
                 "resp_addr": resp[0], "resp_port": resp[1], "service": service,
                 "service_port": sport, "service_basis": sbasis, "direction_basis": dbasis,
                 "first_ts": _text_ts(first), "last_ts": _text_ts(last),
-                "duration": (last - first) / 1e9, "orig_packets": opk, "orig_bytes": oby,
+                "duration": _text_ts(last - first), "orig_packets": opk, "orig_bytes": oby,
                 "resp_packets": rpk, "resp_bytes": rby, "packets": opk + rpk,
                 "bytes": oby + rby, "orig_tcp_flags": oflags, "resp_tcp_flags": rflags,
                 "vlan": vlan, "ip_version": 6 if ":" in orig[0] else 4,
@@ -103,6 +107,11 @@ def demo_truth(tmp_path_factory) -> tuple[Path, Path, dict[str, list[dict]]]:
     flows.sort(key=lambda r: r["flow_id"])
     assert len(flows) == 28
     return cap, registry, {"packets": packets, "flows": flows}
+
+
+class JsonNumber(str):
+    """A JSON number's literal as it stands in the document (json.loads' parse_float):
+    "0.115000", which a float would make 0.115."""
 
 
 def assert_rows(got: list[dict], expected: list[dict], columns: list[str], *, text: bool) -> None:
@@ -198,8 +207,10 @@ def test_jsonl_round_trip(kind, cli, tmp_path, demo_truth):
     code, _, err = cli(kind, str(cap), "--registry", str(registry), "-f", "jsonl",
                        "-o", str(out), "-q")
     assert code == 0, err
-    rows = [json.loads(ln) for ln in out.read_text().splitlines()]
+    rows = [json.loads(ln, parse_float=JsonNumber) for ln in out.read_text().splitlines()]
     assert_rows(rows, truth[kind], api_table(kind, cap).schema.names, text=False)
+    if kind == "flows":  # a number, not text: it is the number's own literal that is compared
+        assert all(type(r["duration"]) is JsonNumber for r in rows)
 
 
 def test_jsonl_to_stdout(cli):
@@ -253,6 +264,78 @@ def test_pcapng_multi_precision_is_the_finest_interface(cli, tmp_path):
     texts = [r["ts"] for r in csv.DictReader(io.StringIO(out))]
     assert all(len(t.split(".")[1]) == 9 for t in texts)
     assert [int(Decimal(t) * 10**9) for t in texts] == _capture_ts(cap)
+
+
+def _pcapng_ticks(path: Path, tsresol: int, ticks: list[int]) -> Path:
+    """A pcapng of one interface with `if_tsresol` byte `tsresol` and one UDP frame per
+    tick count (the EPB's 64-bit timestamp): capgen.write_pcapng writes µs only."""
+    import struct
+
+    frame = bytes(Ether() / IP(src="192.0.2.1", dst="198.51.100.2") / UDP(sport=43000, dport=53))
+
+    def block(btype: int, body: bytes) -> bytes:
+        body += b"\0" * (-len(body) % 4)
+        return struct.pack("<II", btype, len(body) + 12) + body + struct.pack("<I", len(body) + 12)
+
+    option = struct.pack("<HHB3x", 9, 1, tsresol) + struct.pack("<HH", 0, 0)
+    out = [block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1)),
+           block(1, struct.pack("<HHI", 1, 0, 0) + option)]
+    out += [block(6, struct.pack("<IIIII", 0, t >> 32, t & 0xFFFFFFFF, len(frame), len(frame))
+                  + frame) for t in ticks]
+    path.write_bytes(b"".join(out))
+    return path
+
+
+JAN_2024 = 1_704_067_200  #: 2024-01-01 00:00:00 UTC
+
+
+#: (if_tsresol byte, ticks after JAN_2024, the flow's first_ts, last_ts and duration as
+#: text), worked out by hand: a tick of 2^-30 s is 0.93 ns, so ticks 1 and 3 fall at
+#: 10^9 / 2^30 = 0.93 and 2.79 ns, whole nanoseconds 0 and 2 (the fraction dropped, as
+#: tshark drops it), 9 digits (binary resolutions finer than 10^-6 are written to the
+#: nanosecond); 10^-3 s ticks 123 and 124 are 0.123 and 0.124 s, 6 digits (the fewest
+#: the formats give), 0.001 s apart; 10^0 s ticks 0 and 1 are a second apart.
+DURATION_CASES = [
+    (0x9E, 2**30, [1, 3], "1704067200.000000000", "1704067200.000000002", "0.000000002"),
+    (3, 1000, [123, 124], "1704067200.123000", "1704067200.124000", "0.001000"),
+    (0, 1, [0, 1], "1704067200.000000", "1704067201.000000", "1.000000"),
+]
+
+
+@pytest.mark.parametrize("tsresol,per_second,ticks,first,last,duration", DURATION_CASES)
+def test_duration_is_plain_decimal_at_the_times_precision(tsresol, per_second, ticks, first,
+                                                         last, duration, cli, tmp_path):
+    """The flows' duration in CSV, JSON Lines and the table view: decimal seconds with the
+    timestamps' digits, never a float's exponent form (2e-9)."""
+    cap = _pcapng_ticks(tmp_path / "t.pcapng", tsresol, [JAN_2024 * per_second + t for t in ticks])
+    code, out, err = cli("flows", str(cap), "-f", "csv")
+    assert code == 0, err
+    [row] = list(csv.DictReader(io.StringIO(out)))
+    assert (row["first_ts"], row["last_ts"], row["duration"]) == (first, last, duration)
+    code, out, err = cli("flows", str(cap), "-f", "jsonl")
+    assert code == 0, err
+    assert f'"duration":{duration},' in out  # bare: a JSON number
+    assert json.loads(out)["duration"] == float(duration)
+    code, out, err = cli("flows", str(cap))
+    assert code == 0, err
+    assert f" {duration}s " in out, out
+    # Parquet and the API keep the float of seconds, and the exact times beside it
+    [flow] = portannot.flows(cap).to_pylist()
+    assert flow["duration"] == float(duration)
+    assert flow["last_ts"].value - flow["first_ts"].value == int(Decimal(duration) * 10**9)
+
+
+def test_textual_duration_without_the_times():
+    """A batch of chosen columns, without first_ts and last_ts: the float rounded to the
+    nanosecond, still decimal text; null stays null, and a float no int64 of
+    nanoseconds holds is null rather than a wrong number."""
+    batch = pa.RecordBatch.from_pydict(
+        {"duration": pa.array([2e-9, 1.5, None, float("nan"), 1e12], pa.float64())})
+    text = textual(batch, 9)
+    assert text.column("duration").to_pylist() == ["0.000000002", "1.500000000", None, None, None]
+    assert text.schema.field("duration").metadata == JSON_NUMBER
+    assert bytes(json_lines(textual(batch.slice(0, 2), 6))).decode() == (
+        '{"duration":0.000000}\n{"duration":1.500000}\n')
 
 
 # ------------------------------------------------------------------ atomic writes

@@ -85,14 +85,20 @@ def _print_table(batches: list[pa.RecordBatch], stream: FlowStream, top: int,
     from rich import box
     from rich.table import Table
 
+    from portannot.output.arrays import numbers
     from portannot.output.ranking import top_rows
-    from portannot.output.text import human_bytes
+    from portannot.output.text import epoch_seconds, human_bytes
 
     acc = stream.accounting
-    # the shown columns only: a nanosecond timestamp becomes a pandas Timestamp in
-    # to_pylist, and the first one imports pandas (a quarter of a second)
     shown = top_rows(batches, "bytes", top)
+    durations: list[str] = []
     if shown.num_rows:
+        # as CSV and JSON Lines write it: exact, with the capture's fraction digits, from
+        # the times (the float, at three places, showed a nanosecond-capture flow as 0.000s)
+        first, last = (numbers(shown.column(c).combine_chunks()) for c in ("first_ts", "last_ts"))
+        durations = epoch_seconds(last - first, acc.ts_digits).to_pylist()
+        # the shown columns only: a nanosecond timestamp becomes a pandas Timestamp in
+        # to_pylist, and the first one imports pandas (a quarter of a second)
         shown = shown.select(list(TABLE_FIELDS))
     t = Table(box=box.SIMPLE_HEAD, title=f"Top {min(top, stream.flow_count)} of "
               f"{stream.flow_count:,} flows by bytes", title_justify="left")
@@ -101,13 +107,13 @@ def _print_table(batches: list[pa.RecordBatch], stream: FlowStream, top: int,
                           ("duration", "right"), ("basis", "left")):
         t.add_column(name, justify=justify, no_wrap=True)
     if shown.num_rows:
-        for r in shown.to_pylist():
+        for r, duration in zip(shown.to_pylist(), durations):
             t.add_row(
                 r["transport"], _endpoint(r["orig_addr"], r["orig_port"]),
                 _endpoint(r["resp_addr"], r["resp_port"]), r["service"] or "-",
                 f"{r['orig_packets']:,} / {r['resp_packets']:,}",
                 f"{human_bytes(r['orig_bytes'])} / {human_bytes(r['resp_bytes'])}",
-                f"{r['duration']:.3f}s", r["direction_basis"],
+                f"{duration}s", r["direction_basis"],
             )
     text = io.TextIOWrapper(out.stream, encoding="utf-8") if out else None
     console = stdout_console(file=text, width=160 if text or not sys.stdout.isatty() else None)
@@ -124,7 +130,7 @@ def _print_table(batches: list[pa.RecordBatch], stream: FlowStream, top: int,
 
 #: the flow columns the table shows
 TABLE_FIELDS = ("transport", "orig_addr", "orig_port", "resp_addr", "resp_port", "service",
-                "orig_packets", "resp_packets", "orig_bytes", "resp_bytes", "duration",
+                "orig_packets", "resp_packets", "orig_bytes", "resp_bytes",
                 "direction_basis")
 
 

@@ -35,12 +35,22 @@ def json_lines(batch: pa.RecordBatch) -> memoryview:
     if n == 0:
         return memoryview(b"")
     parts: list[pa.Array | pa.Scalar] = []
-    for i, (name, col) in enumerate(zip(batch.schema.names, batch.columns)):
-        key = ("{" if i == 0 else ",") + json.dumps(name, ensure_ascii=False) + ":"
-        parts += [_text(key), json_values(col)]
+    for i, (field, col) in enumerate(zip(batch.schema, batch.columns)):
+        key = ("{" if i == 0 else ",") + json.dumps(field.name, ensure_ascii=False) + ":"
+        parts += [_text(key), _numbers(col) if _is_number_text(field) else json_values(col)]
     parts.append(_text("}\n"))
     lines = pc.binary_join_element_wise(*parts, _text(""))
     return text_bytes(lines)
+
+
+def _is_number_text(field: pa.Field) -> bool:
+    """A text column of JSON number literals (writers.JSON_NUMBER: the flows' duration,
+    decimal text so that it never reads 2e-09): written bare, not as strings."""
+    return field.metadata is not None and field.metadata.get(b"portannot.json") == b"number"
+
+
+def _numbers(col: pa.Array) -> pa.Array:
+    return pc.fill_null(col, _text("null"))
 
 
 def json_values(col: pa.Array) -> pa.Array:

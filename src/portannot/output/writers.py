@@ -13,11 +13,13 @@ leaves a file that looks whole. Text formats go to standard output by default.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
-from portannot.output.arrays import numbers
+from portannot.output.arrays import numbers, validity
 from portannot.output.files import Output, output_error
 from portannot.output.formats import WRITER_FORMATS
 from portannot.output.text import epoch_seconds
@@ -26,18 +28,49 @@ __all__ = ["WRITER_FORMATS", "BatchWriter", "Output", "output_error", "parquet_e
            "textual"]
 
 
+#: field metadata of a text column whose values are JSON numbers: json_lines writes
+#: them bare, where other text is quoted
+JSON_NUMBER = {b"portannot.json": b"number"}
+
+
 def textual(batch: pa.RecordBatch, ts_digits: int, *, decode: bool = True) -> pa.RecordBatch:
-    """Timestamps as epoch seconds at the capture's precision; dictionaries as plain
-    text unless `decode` is False."""
-    cols, names = [], []
-    for name, col in zip(batch.schema.names, batch.columns):
+    """Timestamps as epoch seconds at the capture's precision; a flow's `duration` as
+    plain decimal seconds at the same precision (see duration_text); dictionaries as
+    plain text unless `decode` is False."""
+    fields, cols = [], []
+    for field, col in zip(batch.schema, batch.columns):
         if pa.types.is_timestamp(col.type):
             col = epoch_seconds(numbers(col), ts_digits)
+        elif field.name == "duration" and pa.types.is_floating(col.type):
+            col = duration_text(batch, ts_digits)
+            field = pa.field(field.name, pa.string(), field.nullable, JSON_NUMBER)
         elif decode and pa.types.is_dictionary(col.type):
             col = col.dictionary_decode()
+        fields.append(pa.field(field.name, col.type, field.nullable, field.metadata))
         cols.append(col)
-        names.append(name)
-    return pa.RecordBatch.from_arrays(cols, names=names)
+    return pa.RecordBatch.from_arrays(cols, schema=pa.schema(fields))
+
+
+def duration_text(batch: pa.RecordBatch, ts_digits: int) -> pa.Array:
+    """The `duration` column (float64 seconds) as decimal text with `ts_digits` fraction
+    digits, as the times it spans are written: "0.000000002", where the float's own text
+    was 2e-9, and "1.000000", not 1. Exact: taken from the batch's first_ts and last_ts
+    nanoseconds when it has them (a float64 of seconds holds whole nanoseconds only up
+    to about 2^51 ns, 26 days), else from the float rounded to the nanosecond."""
+    names = batch.schema.names
+    if "first_ts" in names and "last_ts" in names:
+        first, last = batch.column("first_ts"), batch.column("last_ts")
+        if first.null_count == last.null_count == 0 and pa.types.is_timestamp(first.type) \
+                and first.type == last.type and first.type.unit == "ns":
+            return epoch_seconds(numbers(last) - numbers(first), ts_digits)
+    # a batch of chosen columns without the times: rare, and a Python loop will do; a
+    # value that is not a finite int64 of nanoseconds (NaN, 1e10 s) is null
+    seconds = batch.column("duration").to_pylist()
+    valid = np.array([v is not None and math.isfinite(v) and abs(v) < 9e9 for v in seconds], bool)
+    ns = np.array([round(v * 1e9) if ok else 0 for v, ok in zip(seconds, valid)], np.int64)
+    _, offsets, data = epoch_seconds(ns, ts_digits).buffers()
+    bitmap, nulls = validity(valid)
+    return pa.StringArray.from_buffers(len(ns), offsets, data, bitmap, null_count=nulls)
 
 
 def parquet_encodings(schema: pa.Schema) -> dict[str, Any]:

@@ -12,13 +12,6 @@ from paths import local_capture
 import portannot
 
 
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PORTANNOT_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "api-cache"))
-    monkeypatch.setenv("PORTANNOT_DATA_DIR", str(tmp_path_factory.getbasetemp() / "api-data"))
-    monkeypatch.delenv("PORTANNOT_REGISTRY", raising=False)
-
-
 def _rows(result) -> int:
     if hasattr(result, "num_rows"):
         return result.num_rows

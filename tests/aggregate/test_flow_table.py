@@ -1,6 +1,7 @@
 """FlowTable on its own: growth, equality with a plain-Python aggregation, timeouts,
 FIN/RST + new SYN, the idle sweep that keeps the live table small, and random streams
-against the README's rules applied packet by packet in plain Python.
+against the README's rules as tests/flow_reference.py applies them to tshark's frames
+(the one plain-Python statement of the rules).
 
 Packets are PacketBatches built with numpy (no capture, no decoder), so every field
 the table reads is chosen here. FlowTable.update returns the flows that ended in a
@@ -9,11 +10,14 @@ batch; drain() the rest, in creation order.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
+from ipaddress import IPv4Address
 
 import numpy as np
 import pytest
 from capgen import TEST_SERVICES, write_registry
+from flow_reference import expected_row, flag_letters, rule_flows
 
 from portannot.aggregate import FlowTable, RawFlows, flow_columns
 from portannot.decode import NO_VLAN, PacketBatch
@@ -417,9 +421,10 @@ def test_no_sweep_without_a_timeout():
 
 # ------------------------------------------------------------------ random streams vs the README
 
-#: the names a hand-written registry gives (tests/capgen.py: TEST_SERVICES)
-NAMED = {(["tcp", "udp", "sctp", "dccp"].index(proto), port): name
-         for name, port, proto in TEST_SERVICES}
+#: the transports' codes in the batches built here (0 is TCP: flags go there)
+TRANSPORTS = ("tcp", "udp", "sctp", "dccp")
+#: (transport, port) -> name: what the hand-written registry names (tests/capgen.py)
+NAMES = {(proto, port): name for name, port, proto in TEST_SERVICES}
 PSH = 0x08
 TCP_FLAG_CHOICES = [SYN, SYN | ACK, ACK, PSH | ACK, FIN | ACK, RST, RST | ACK, 0]
 TCP_FLAG_WEIGHTS = [0.06, 0.05, 0.45, 0.25, 0.06, 0.03, 0.03, 0.07]
@@ -462,74 +467,48 @@ def random_stream(seed: int) -> PacketBatch:
     return b
 
 
+@dataclass(frozen=True)
+class Frame:
+    """One packet as tests/flow_reference.py reads tshark's frames (OracleRow's fields
+    that rule_flows uses): text addresses, a transport name only where the packet has
+    ports, no VLAN as None."""
+
+    number: int
+    ts_ns: int
+    length: int
+    transport: str | None
+    src: str
+    src_port: int
+    dst: str
+    dst_port: int
+    tcp_flags: int
+    vlan: int | None
+    frag_key: None = None  #: no fragments here
+    frag_offset: int = 0
+
+
+def frames(b: PacketBatch) -> list[Frame]:
+    """The batch's packets as the reference reads them."""
+    src = b.src_addr[:, 12:16].copy().view(">u4")[:, 0]
+    dst = b.dst_addr[:, 12:16].copy().view(">u4")[:, 0]
+    return [Frame(i + 1, int(b.ts_ns[i]), int(b.length[i]),
+                  TRANSPORTS[b.transport[i]] if b.status[i] == Status.PORTS else None,
+                  str(IPv4Address(int(src[i]))), int(b.src_port[i]),
+                  str(IPv4Address(int(dst[i]))), int(b.dst_port[i]), int(b.tcp_flags[i]),
+                  None if b.vlan[i] == NO_VLAN else int(b.vlan[i]))
+            for i in range(len(b))]
+
+
 def readme_flows(b: PacketBatch, idle_ns: int, active_ns: int) -> dict[int, tuple]:
-    """The flows the README's rules give, one packet at a time: flow id -> row."""
-    clock = None
-    live: dict = {}
-    done = []
-    next_id = 1
-    for i in range(len(b)):
-        ts = int(b.ts_ns[i])
-        clock = ts if clock is None else max(clock, ts)
-        if b.status[i] != Status.PORTS:
-            continue
-        tp, f = int(b.transport[i]), int(b.tcp_flags[i])
-        s = (int(b.src_addr[i, 12:16].view(">u4")[0]), int(b.src_port[i]))
-        d = (int(b.dst_addr[i, 12:16].view(">u4")[0]), int(b.dst_port[i]))
-        key = (tp, frozenset((s, d)))
-        syn = tp == 0 and f & SYN and not f & ACK
-        flow = live.get(key)
-        if flow is not None and (
-                (idle_ns and clock - flow["last"] > idle_ns)
-                or (active_ns and clock - flow["first"] > active_ns)
-                or (flow["closed"] and syn)):
-            done.append(flow)
-            flow = None
-        if flow is None:
-            flow = live[key] = {"id": next_id, "tp": tp, "ends": (s, d),
-                                "first": ts, "last": ts, "first_sender": s,
-                                "syn": None, "synack": None, "closed": False,
-                                "vlan": int(b.vlan[i]), "sent": {}, "flags": {}}
-            next_id += 1
-        pk, by = flow["sent"].get(s, (0, 0))
-        flow["sent"][s] = (pk + 1, by + int(b.length[i]))
-        flow["flags"][s] = flow["flags"].get(s, 0) | f
-        flow["first"], flow["last"] = min(flow["first"], ts), max(flow["last"], ts)
-        if syn and flow["syn"] is None:
-            flow["syn"] = s
-        if tp == 0 and f & SYN and f & ACK and flow["synack"] is None:
-            flow["synack"] = s
-        if tp == 0 and f & (FIN | RST):
-            flow["closed"] = True
+    """The flows the README's rules give (tests/flow_reference.py, the reference the
+    tshark comparisons use, applied one packet at a time): flow id -> (transport,
+    originator, responder, then expected_row's fields after the originator)."""
     out = {}
-    for flow in done + list(live.values()):
-        a, z = flow["ends"]
-        if flow["syn"] is not None:
-            basis, orig = "syn", flow["syn"]
-        elif flow["synack"] is not None:
-            basis, orig = "synack", z if flow["synack"] == a else a
-        else:
-            basis, orig = "first-packet", flow["first_sender"]
-        resp = z if orig == a else a
-        tp = flow["tp"]
-        o_name, r_name = NAMED.get((tp, orig[1])), NAMED.get((tp, resp[1]))
-        if basis != "first-packet":
-            service = (r_name, resp[1], "responder-port") if r_name else (None, None, "none")
-        elif o_name and r_name:
-            low = min(orig[1], resp[1])
-            service = (NAMED[(tp, low)], low, "lower-named-port")
-        elif o_name or r_name:
-            service = (o_name, orig[1], "one-named-port") if o_name else (
-                r_name, resp[1], "one-named-port")
-        else:
-            service = (None, None, "none")
-        if orig == resp:  # one end talking to itself: every packet goes orig -> resp
-            o_sent, r_sent = flow["sent"][orig], (0, 0)
-        else:
-            o_sent, r_sent = flow["sent"].get(orig, (0, 0)), flow["sent"].get(resp, (0, 0))
-        out[flow["id"]] = (tp, orig, resp, basis, *service, flow["first"], flow["last"],
-                           *o_sent, *r_sent, flow["flags"].get(orig, 0),
-                           flow["flags"].get(resp, 0) if orig != resp else 0, flow["vlan"])
+    for key, runs in rule_flows("random", frames(b), idle_ns, active_ns).items():
+        for f in runs:
+            orig, *rest = expected_row(key, f, NAMES)
+            resp = next((e for e in key[1] if e != orig), orig)
+            out[f.flow_id] = (key[0], orig, resp, *rest)
     return out
 
 
@@ -542,21 +521,24 @@ def table_flows(parts: list[RawFlows], table) -> dict[int, tuple]:
     ra = c.resp_addr.view(np.uint8).reshape(-1, 16)[:, 12:16].copy().view(">u4")[:, 0]
     out = {}
     for i in range(len(c)):
+        t = TRANSPORTS[c.transport[i]]
         name = str(table.names[c.service[i]]) or None
         out[int(c.flow_id[i])] = (
-            int(c.transport[i]), (int(oa[i]), int(c.orig_port[i])),
-            (int(ra[i]), int(c.resp_port[i])), DIRECTION_BASES[c.direction_basis[i]], name,
+            t, (str(IPv4Address(int(oa[i]))), int(c.orig_port[i])),
+            (str(IPv4Address(int(ra[i]))), int(c.resp_port[i])),
+            DIRECTION_BASES[c.direction_basis[i]], name,
             int(c.service_port[i]) if name else None, SERVICE_BASES[c.service_basis[i]],
+            flag_letters(t, int(c.orig_flags[i])), flag_letters(t, int(c.resp_flags[i])),
+            None if c.vlan[i] == NO_VLAN else int(c.vlan[i]),
             int(c.first_ts[i]), int(c.last_ts[i]), int(c.orig_packets[i]),
-            int(c.orig_bytes[i]), int(c.resp_packets[i]), int(c.resp_bytes[i]),
-            int(c.orig_flags[i]), int(c.resp_flags[i]), int(c.vlan[i]))
+            int(c.orig_bytes[i]), int(c.resp_packets[i]), int(c.resp_bytes[i]))
     return out
 
 
 @pytest.mark.parametrize("seed", range(40))
 def test_random_streams_follow_the_readme(named_table, seed):
     """Every field of every flow, against the README's rules applied one packet at a
-    time in plain Python: direction and service bases, splits by idle and active
+    time by tests/flow_reference.py: direction and service bases, splits by idle and active
     timeout on the capture clock, FIN/RST then SYN, per-direction counts and flags,
     VLAN, ids; for any cutting of the stream into batches."""
     b = random_stream(seed)
@@ -573,5 +555,5 @@ def test_random_streams_follow_the_readme(named_table, seed):
     differ = [(k, got[k], want[k]) for k in want if got[k] != want[k]]
     assert not differ, f"{len(differ)} of {len(want)} flows differ, e.g. {differ[:2]}"
     ported = b.status == Status.PORTS
-    assert sum(r[9] + r[11] for r in got.values()) == int(ported.sum())
-    assert sum(r[10] + r[12] for r in got.values()) == int(b.length[ported].sum())
+    assert sum(r[12] + r[14] for r in got.values()) == int(ported.sum())
+    assert sum(r[13] + r[15] for r in got.values()) == int(b.length[ported].sum())

@@ -482,6 +482,7 @@ class Frame:
     dst: str
     dst_port: int
     tcp_flags: int
+    tcp_seq: int | None  #: as tshark's tcp.seq_raw: TCP packets only
     vlan: int | None
     frag_key: None = None  #: no fragments here
     frag_offset: int = 0
@@ -495,6 +496,7 @@ def frames(b: PacketBatch) -> list[Frame]:
                   TRANSPORTS[b.transport[i]] if b.status[i] == Status.PORTS else None,
                   str(IPv4Address(int(src[i]))), int(b.src_port[i]),
                   str(IPv4Address(int(dst[i]))), int(b.dst_port[i]), int(b.tcp_flags[i]),
+                  int(b.tcp_seq[i]) if b.status[i] == Status.PORTS and b.transport[i] == 0 else None,
                   None if b.vlan[i] == NO_VLAN else int(b.vlan[i]))
             for i in range(len(b))]
 

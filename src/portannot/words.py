@@ -17,33 +17,56 @@ from portannot.compiled import njit
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
+#: byte offsets 1 to 7 as unsigned numbers, for index arithmetic (see at)
+_1, _2, _3, _4, _5, _6, _7 = (np.uint64(k) for k in range(1, 8))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def at(p):
+    """A position as an unsigned index. numba wraps a signed index below 0 around from the
+    array's end: a compare and a select for every byte read, which also keeps the bytes
+    of one field from being read as one word. The positions the kernels read at are
+    never below 0; unsigned, be32 compiles to one load (movbe) instead of 27
+    instructions, and the decoder runs a third fewer instructions a packet."""
+    return np.uint64(p)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def u8(buf, p):
+    return buf[at(p)]
+
+
 @njit(cache=True, nogil=True, inline="always")
 def be16(buf, p):
-    return (np.int64(buf[p]) << 8) | np.int64(buf[p + 1])
+    u = at(p)
+    return (np.int64(buf[u]) << 8) | np.int64(buf[u + _1])
 
 
 @njit(cache=True, nogil=True, inline="always")
 def be32(buf, p):
+    u = at(p)
     return (
-        (np.int64(buf[p]) << 24)
-        | (np.int64(buf[p + 1]) << 16)
-        | (np.int64(buf[p + 2]) << 8)
-        | np.int64(buf[p + 3])
+        (np.int64(buf[u]) << 24)
+        | (np.int64(buf[u + _1]) << 16)
+        | (np.int64(buf[u + _2]) << 8)
+        | np.int64(buf[u + _3])
     )
 
 
 @njit(cache=True, nogil=True, inline="always")
 def le16(buf, p):
-    return (np.int64(buf[p + 1]) << 8) | np.int64(buf[p])
+    u = at(p)
+    return (np.int64(buf[u + _1]) << 8) | np.int64(buf[u])
 
 
 @njit(cache=True, nogil=True, inline="always")
 def le32(buf, p):
+    u = at(p)
     return (
-        (np.int64(buf[p + 3]) << 24)
-        | (np.int64(buf[p + 2]) << 16)
-        | (np.int64(buf[p + 1]) << 8)
-        | np.int64(buf[p])
+        (np.int64(buf[u + _3]) << 24)
+        | (np.int64(buf[u + _2]) << 16)
+        | (np.int64(buf[u + _1]) << 8)
+        | np.int64(buf[u])
     )
 
 
@@ -51,25 +74,27 @@ def le32(buf, p):
 def mem64(buf, p):
     """Eight bytes as a native little-endian word: stored into a uint64 view of an
     address column, the bytes land in the same (network) order."""
+    u = at(p)
     return (
-        np.uint64(buf[p])
-        | (np.uint64(buf[p + 1]) << np.uint64(8))
-        | (np.uint64(buf[p + 2]) << np.uint64(16))
-        | (np.uint64(buf[p + 3]) << np.uint64(24))
-        | (np.uint64(buf[p + 4]) << np.uint64(32))
-        | (np.uint64(buf[p + 5]) << np.uint64(40))
-        | (np.uint64(buf[p + 6]) << np.uint64(48))
-        | (np.uint64(buf[p + 7]) << np.uint64(56))
+        np.uint64(buf[u])
+        | (np.uint64(buf[u + _1]) << np.uint64(8))
+        | (np.uint64(buf[u + _2]) << np.uint64(16))
+        | (np.uint64(buf[u + _3]) << np.uint64(24))
+        | (np.uint64(buf[u + _4]) << np.uint64(32))
+        | (np.uint64(buf[u + _5]) << np.uint64(40))
+        | (np.uint64(buf[u + _6]) << np.uint64(48))
+        | (np.uint64(buf[u + _7]) << np.uint64(56))
     )
 
 
 @njit(cache=True, nogil=True, inline="always")
 def mem32(buf, p):
+    u = at(p)
     return (
-        np.uint64(buf[p])
-        | (np.uint64(buf[p + 1]) << np.uint64(8))
-        | (np.uint64(buf[p + 2]) << np.uint64(16))
-        | (np.uint64(buf[p + 3]) << np.uint64(24))
+        np.uint64(buf[u])
+        | (np.uint64(buf[u + _1]) << np.uint64(8))
+        | (np.uint64(buf[u + _2]) << np.uint64(16))
+        | (np.uint64(buf[u + _3]) << np.uint64(24))
     )
 
 

@@ -4,9 +4,9 @@ bounds) and the two codes a layer returns besides a final status."""
 
 from __future__ import annotations
 
-from portannot.words import be16, be32, le16, le32, mem32, mem64
+from portannot.words import at, be16, be32, le16, le32, mem32, mem64, u8
 
-__all__ = ["CONTINUE", "SHORT", "be16", "be32", "le16", "le32", "mem32", "mem64"]
+__all__ = ["CONTINUE", "SHORT", "at", "be16", "be32", "le16", "le32", "mem32", "mem64", "u8"]
 
 #: returned by a layer whose header does not fit in the captured bytes; the kernel
 #: turns it into TRUNCATED (the snaplen cut the frame) or MALFORMED (it did not)

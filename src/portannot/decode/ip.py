@@ -17,7 +17,7 @@ import numpy as np
 
 from portannot import status as S
 from portannot.compiled import njit
-from portannot.decode.fields import CONTINUE, SHORT, be16, be32, mem32, mem64
+from portannot.decode.fields import CONTINUE, SHORT, be16, be32, mem32, mem64, u8
 
 NOT_FRAGMENT, FIRST_FRAGMENT, LATER_FRAGMENT = 0, 1, 2
 
@@ -35,16 +35,16 @@ V4_MAPPED = np.uint64(0xFFFF0000)
 def ipv4(buf, p, end, src, dst, i):
     if end - p < 20:
         return p, p, 0, NOT_FRAGMENT, 0, SHORT
-    if buf[p] >> 4 != 4:
+    if u8(buf, p) >> 4 != 4:
         return p, p, 0, NOT_FRAGMENT, 0, S.MALFORMED
     # ::ffff:a.b.c.d in memory order (see fields.mem64)
     src[i, 0] = 0
     dst[i, 0] = 0
     src[i, 1] = V4_MAPPED | (mem32(buf, p + 12) << np.uint64(32))
     dst[i, 1] = V4_MAPPED | (mem32(buf, p + 16) << np.uint64(32))
-    ihl = (buf[p] & 0x0F) * 4
+    ihl = (u8(buf, p) & 0x0F) * 4
     total = be16(buf, p + 2)
-    proto = buf[p + 9]
+    proto = u8(buf, p + 9)
     if ihl < 20:
         return p, p, proto, NOT_FRAGMENT, 0, S.MALFORMED
     if total == 0:  # TSO / BIG TCP super-packet: the frame gives the length
@@ -101,7 +101,7 @@ def ipv6(buf, p, end, src, dst, i):
     """The fixed header; the kernel walks the extension headers with `ipv6_extension`."""
     if end - p < 40:
         return p, p, 0, SHORT
-    if buf[p] >> 4 != 6:
+    if u8(buf, p) >> 4 != 6:
         return p, p, 0, S.MALFORMED
     src[i, 0] = mem64(buf, p + 8)
     src[i, 1] = mem64(buf, p + 16)
@@ -109,7 +109,7 @@ def ipv6(buf, p, end, src, dst, i):
     dst[i, 1] = mem64(buf, p + 32)
     plen = be16(buf, p + 4)
     ip_end = p + 40 + plen if plen else end  # 0: jumbo payload (hop-by-hop option) or TSO
-    return p + 40, ip_end, buf[p + 6], CONTINUE
+    return p + 40, ip_end, u8(buf, p + 6), CONTINUE
 
 
 @njit(cache=True, nogil=True, forceinline=True)

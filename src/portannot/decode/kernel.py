@@ -17,7 +17,7 @@ from portannot import transport as T
 from portannot.compiled import borrow, kernel, njit, prefetch
 from portannot.decode.columns import NO_VLAN
 from portannot.decode.ethertype import IPV4, IPV6, MAX_LAYERS, ether_step
-from portannot.decode.fields import CONTINUE, SHORT
+from portannot.decode.fields import CONTINUE, SHORT, at
 from portannot.decode.fragments import recall, remember
 from portannot.decode.ip import (
     AH,
@@ -72,7 +72,7 @@ def decode_records(data, offset, caplen, length, linktype, link_table, ether_tab
         frame_end = end
         vlan[i] = NO_VLAN
         p, ethertype, st = link_layer(link_table[linktype[i]], data, p, end)
-        kind = ether_table[ethertype]
+        kind = ether_table[at(ethertype)]
         layers = 0
         while st == CONTINUE and kind != IPV4 and kind != IPV6:
             layers += 1
@@ -82,7 +82,7 @@ def decode_records(data, offset, caplen, length, linktype, link_table, ether_tab
             p, ethertype, vid, end, st = ether_step(kind, data, p, end)
             if vid >= 0 and layers == 1:  # the frame's tag: the first, right after the link
                 vlan[i] = vid  # header (not one inside a pseudowire or backbone frame)
-            kind = ether_table[ethertype]
+            kind = ether_table[at(ethertype)]
         if end < frame_end:  # a PPPoE length ends the packet early: short is malformed
             cut = False
         if st != CONTINUE:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from portannot import status as S
 from portannot import transport as T
 from portannot.compiled import njit
-from portannot.decode.fields import SHORT, be16, be32
+from portannot.decode.fields import SHORT, be16, be32, u8
 
 
 @njit(cache=True, nogil=True, forceinline=True)
@@ -33,6 +33,6 @@ def transport_ports(buf, q, ip_end, end, code):
     # under the same condition, but whatever the data offset says.
     if code == T.TCP and q + 16 <= min(ip_end, end):
         seq = be32(buf, q + 4)
-        if buf[q + 12] >> 4 >= 5:
+        if u8(buf, q + 12) >> 4 >= 5:
             flags = be16(buf, q + 12) & 0x0FFF
     return sport, dport, flags, seq, S.PORTS

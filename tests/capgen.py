@@ -83,6 +83,24 @@ def write_pcapng(path: Path, frames, *, linktypes=(1,)) -> Path:
     return path
 
 
+def big_capture(path: Path, demo: Path, *, copies: int = 200, udp_flows: int = 2000) -> Path:
+    """A capture whose outputs run to megabytes, for the write-failure tests: demo.pcap's
+    records `copies` times (many packet rows; as flows they fold into demo's own, the
+    copies' SYNs repeating the same numbers), then `udp_flows` one-packet UDP flows
+    from distinct source ports (many flow rows)."""
+    data = demo.read_bytes()
+    assert data[:4] == b"\xd4\xc3\xb2\xa1", "demo.pcap is a little-endian microsecond pcap"
+    records = [data[24:] * copies]
+    for i in range(udp_flows):
+        udp = dpkt.udp.UDP(sport=10000 + i, dport=53, data=b"q")
+        ip = dpkt.ip.IP(src=bytes([192, 0, 2, 1]), dst=bytes([198, 51, 100, 53]),
+                        p=dpkt.ip.IP_PROTO_UDP, data=udp)
+        frame = bytes(dpkt.ethernet.Ethernet(src=b"\x02" * 6, dst=b"\x04" * 6, data=ip))
+        records.append(struct.pack("<IIII", 1704070800 + i, 0, len(frame), len(frame)) + frame)
+    path.write_bytes(data[:24] + b"".join(records))
+    return path
+
+
 def dccp_header(sport: int, dport: int, ptype: int = 0, seq: int = 1) -> bytes:
     """A 16-byte DCCP generic header (X=1, 48-bit sequence number), checksum left 0
     (portannot, like tshark, reads the ports whatever the checksum)."""

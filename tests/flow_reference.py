@@ -5,8 +5,8 @@ Frames come from tests/tshark_oracle.py (defragmentation off). A frame counts in
 when tshark decoded its outermost transport's ports, or when it is a later IP fragment
 whose first fragment came earlier (tshark shows it as bare data), or when
 EXPECTED_DIFFERENCES says so. Flows are keyed by transport and the unordered pair of
-(address, port) ends; a TCP flow that saw FIN or RST and then a SYN without ACK starts
-over. Service names come from the registry file read here with the csv module.
+(address, port) ends; a SYN without ACK that opens a new TCP connection on the same ends
+starts over (see new_connection). Service names come from the registry file read here with the csv module.
 """
 
 from __future__ import annotations
@@ -66,6 +66,8 @@ class RuleFlow:
     syn_sender: tuple[str, int] | None = None
     synack_receiver: tuple[str, int] | None = None
     closed: bool = False
+    #: per sending end, the sequence number its side started from (tshark's base_seq)
+    base: dict[tuple[str, int], int] = field(default_factory=dict)
     flags: dict[tuple[str, int], int] = field(default_factory=dict)  #: per sending end
     sent: dict[tuple[str, int], list[int]] = field(default_factory=dict)  #: [packets, bytes]
 
@@ -98,8 +100,8 @@ def iana_names(path) -> dict[tuple[str, int], str]:
 
 
 def rule_flows(cid: str, rows, idle_ns: int = 0, active_ns: int = 0) -> dict[tuple, list[RuleFlow]]:
-    """Flows in the order they start, from tshark's frames and TCP flags: a TCP flow that
-    saw FIN or RST and then a SYN without ACK starts over; so does a flow whose next
+    """Flows in the order they start, from tshark's frames, TCP flags and sequence
+    numbers: a SYN without ACK that opens a new connection starts over; so does a flow whose next
     frame comes when the capture clock (the latest time of any frame so far, this one
     included) is more than idle_ns past the flow's latest frame or active_ns past its
     earliest (when those are set; every frame must then have a time)."""
@@ -125,8 +127,8 @@ def rule_flows(cid: str, rows, idle_ns: int = 0, active_ns: int = 0) -> dict[tup
         a, b = (r.src, sp), (r.dst, dp)
         runs = flows.setdefault(flow_key(t, a, b), [])
         opening = t == "tcp" and bool(flags & SYN) and not flags & ACK
-        if not runs or (opening and runs[-1].closed) or _timed_out(runs[-1], clock, idle_ns,
-                                                                     active_ns):
+        if not runs or (opening and new_connection(runs[-1], a, r.tcp_seq)) or _timed_out(
+                runs[-1], clock, idle_ns, active_ns):
             started += 1
             runs.append(RuleFlow(started, a, r.vlan, r.ts_ns, r.ts_ns))
         f = runs[-1]
@@ -140,6 +142,8 @@ def rule_flows(cid: str, rows, idle_ns: int = 0, active_ns: int = 0) -> dict[tup
         if t != "tcp":
             continue
         f.flags[a] = f.flags.get(a, 0) | flags
+        if a not in f.base and flags and r.tcp_seq is not None:
+            f.base[a] = r.tcp_seq if flags & SYN else (r.tcp_seq - 1) % 2**32
         if opening and f.syn_sender is None:
             f.syn_sender = a
         if flags & SYN and flags & ACK and f.synack_receiver is None:
@@ -147,6 +151,17 @@ def rule_flows(cid: str, rows, idle_ns: int = 0, active_ns: int = 0) -> dict[tup
         if flags & (FIN | RST):
             f.closed = True
     return flows
+
+
+def new_connection(f: RuleFlow, sender: tuple[str, int], seq: int | None) -> bool:
+    """The README's rule for a SYN without ACK from `sender`, as tshark's tcp.stream
+    splits: a new connection when its sequence number differs from the base that side
+    started with (its first SYN's number, one less than its first other segment's), a
+    retransmission when equal; a side with no base yet opens a new one only after FIN or
+    RST."""
+    if sender in f.base:
+        return seq != f.base[sender]
+    return f.closed
 
 
 def _timed_out(f: RuleFlow, clock: int | None, idle_ns: int, active_ns: int) -> bool:

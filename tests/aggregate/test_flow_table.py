@@ -37,7 +37,8 @@ def v4_words(addr: np.ndarray) -> np.ndarray:
     return out
 
 
-def batch(src, sport, dst, dport, ts, *, transport=1, length=100, flags=0, status=Status.PORTS):
+def batch(src, sport, dst, dport, ts, *, transport=1, length=100, flags=0, seq=0,
+          status=Status.PORTS):
     """A PacketBatch of IPv4 packets; scalars broadcast."""
     src = np.asarray(src, np.uint32)
     n = len(src)
@@ -61,6 +62,7 @@ def batch(src, sport, dst, dport, ts, *, transport=1, length=100, flags=0, statu
     b.src_port = col(sport, np.uint16)
     b.dst_port = col(dport, np.uint16)
     b.tcp_flags = col(flags, np.uint16)
+    b.tcp_seq = col(seq, np.uint32)
     b.status = col(status, np.uint8)
     return b
 
@@ -265,39 +267,85 @@ def test_timeouts_run_on_the_capture_clock_whatever_the_batches(services):
 
 # ------------------------------------------------------------------ TCP close and reopen
 
-def _tcp_conv(flags_dirs, t0=T0):
-    """[(flags, forward?)] on the ends 1:40000 <-> 2:80."""
-    fwd = np.array([d for _, d in flags_dirs])
+def _tcp_conv(segments, t0=T0):
+    """[(flags, forward?, seq)] on the ends 1:40000 <-> 2:80."""
+    fwd = np.array([d for _, d, _ in segments])
     return batch(np.where(fwd, 1, 2), np.where(fwd, 40000, 80), np.where(fwd, 2, 1),
                  np.where(fwd, 80, 40000), t0 + np.arange(len(fwd), dtype=np.int64) * 1000,
-                 transport=0, flags=[f for f, _ in flags_dirs])
+                 transport=0, flags=[f for f, _, _ in segments],
+                 seq=[s for _, _, s in segments])
 
 
-HANDSHAKE = [(SYN, True), (SYN | ACK, False), (ACK, True)]
+def _handshake(client_isn, server_isn=5000):
+    """SYN, SYN+ACK, ACK with the sequence numbers a real connection has."""
+    return [(SYN, True, client_isn), (SYN | ACK, False, server_isn), (ACK, True, client_isn + 1)]
+
+
+HANDSHAKE = _handshake(1000)
 
 
 @pytest.mark.parametrize("close", [
-    [(FIN | ACK, True), (FIN | ACK, False), (ACK, True)],
-    [(RST, False)],
-    [(RST | ACK, True)],
+    [(FIN | ACK, True, 1001), (FIN | ACK, False, 5001), (ACK, True, 1002)],
+    [(RST, False, 5001)],
+    [(RST | ACK, True, 1001)],
 ], ids=["fin", "rst", "rst-ack"])
 def test_new_syn_after_close_starts_a_new_flow(services, close):
-    conv = HANDSHAKE + close + HANDSHAKE + [(ACK, True)]
+    conv = HANDSHAKE + close + _handshake(9000, 7000) + [(ACK, True, 9001)]
     b = _tcp_conv(conv)
     got = _summary(run(FlowTable(), [b]), services)
     first = len(HANDSHAKE) + len(close)
     assert [(g[0], g[3]) for g in got] == [(1, first), (2, len(conv) - first)]
 
 
-def test_new_syn_without_close_is_the_same_flow(services):
-    """A retransmitted SYN (no FIN/RST before it) does not start a new flow."""
-    b = _tcp_conv(HANDSHAKE + [(SYN, True), (ACK, True)])
+def test_retransmitted_syn_is_the_same_flow(services):
+    """A SYN with the number its side started from is the same SYN again, before or
+    after a FIN (tshark's tcp.stream keeps it too)."""
+    for after in ([], [(FIN | ACK, True, 1001)]):
+        b = _tcp_conv(HANDSHAKE + after + [(SYN, True, 1000), (ACK, True, 1001)])
+        assert len(_summary(run(FlowTable(), [b]), services)) == 1
+
+
+def test_new_isn_without_close_starts_a_new_flow(services):
+    """Ports reused after a close the capture missed: a SYN with another number is a new
+    connection though no FIN or RST was seen (tshark: a new tcp.stream)."""
+    conv = HANDSHAKE + [(ACK, True, 1001)] + _handshake(9000, 7000)
+    got = _summary(run(FlowTable(), [_tcp_conv(conv)]), services)
+    assert [(g[0], g[3]) for g in got] == [(1, 4), (2, 3)]
+
+
+def test_mid_stream_side_gets_a_base_one_below_its_first_segment(services):
+    """A flow seen from mid-stream: a side's base is one less than its first segment's
+    number (tshark's), so a SYN numbered just below that segment is taken for the same
+    connection and any other number for a new one."""
+    mid = [(ACK, True, 3000), (ACK, False, 8000)]
+    same = _tcp_conv(mid + [(SYN, True, 2999)])
+    assert len(_summary(run(FlowTable(), [same]), services)) == 1
+    other = _tcp_conv(mid + [(SYN, True, 3000)])
+    assert len(_summary(run(FlowTable(), [other]), services)) == 2
+
+
+def test_syn_from_a_silent_side_opens_only_after_a_close(services):
+    """A side that has sent nothing has no base: its SYN is new only after FIN or RST."""
+    one_sided = [(ACK, False, 8000)]
+    b = _tcp_conv(one_sided + [(SYN, True, 1000)])
     assert len(_summary(run(FlowTable(), [b]), services)) == 1
+    b = _tcp_conv(one_sided + [(RST, False, 8000), (SYN, True, 1000)])
+    assert len(_summary(run(FlowTable(), [b]), services)) == 2
 
 
 def test_synack_after_close_is_not_a_new_syn(services):
-    b = _tcp_conv(HANDSHAKE + [(FIN, True), (SYN | ACK, False), (ACK, True)])
+    b = _tcp_conv(HANDSHAKE + [(FIN, True, 1001), (SYN | ACK, False, 6000), (ACK, True, 1002)])
     assert len(_summary(run(FlowTable(), [b]), services)) == 1
+
+
+def test_sequence_numbers_above_two_to_the_31_compare_whole(services):
+    """The base is kept in 32 bits of a signed field: numbers with the top bit set must
+    still compare as the same number."""
+    isn = 0xFFFFFFF0
+    b = _tcp_conv(_handshake(isn) + [(SYN, True, isn)])
+    assert len(_summary(run(FlowTable(), [b]), services)) == 1
+    b = _tcp_conv(_handshake(isn) + [(SYN, True, isn - 2**31)])
+    assert len(_summary(run(FlowTable(), [b]), services)) == 2
 
 
 def test_udp_is_never_split_by_flags(services):
@@ -306,7 +354,7 @@ def test_udp_is_never_split_by_flags(services):
 
 
 def test_reopened_flow_across_batches(services):
-    conv = HANDSHAKE + [(RST, True)] + HANDSHAKE
+    conv = HANDSHAKE + [(RST, True, 1001)] + _handshake(9000)
     b = _tcp_conv(conv)
     got = _summary(run(FlowTable(), chunks(b, 1)), services)
     assert [g[3] for g in got] == [4, 3]

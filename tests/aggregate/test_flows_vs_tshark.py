@@ -27,6 +27,7 @@ from flow_reference import expected_row, iana_names, reference_with_expected, ru
 from paths import capture_id, capture_params, local_captures, shared_captures, shared_iana_csv
 from tshark_oracle import (
     TRANSPORTS,
+    TSHARK,
     canon_addr,
     flow_key,
     oracle,
@@ -219,3 +220,64 @@ def test_demo_client_from_port_80_has_no_service(iana):
             if r["resp_port"] == 40500]
     assert [(r["orig_addr"], r["orig_port"], r["direction_basis"], r["service"],
              r["service_basis"]) for r in rows] == [("192.0.2.80", 80, "syn", None, "none")]
+
+
+def _reuse_capture(path):
+    """One client port per case, each a way the same TCP ends see a second SYN."""
+    from scapy.all import IP, TCP, Ether, Raw, wrpcap
+
+    client, server = "192.0.2.1", "198.51.100.2"
+
+    def seg(up, port, flags, seq, ack, t, data=b""):
+        src, dst, sp, dp = (client, server, port, 80) if up else (server, client, 80, port)
+        pkt = Ether() / IP(src=src, dst=dst) / TCP(sport=sp, dport=dp, flags=flags, seq=seq,
+                                                   ack=ack)
+        if data:
+            pkt = pkt / Raw(data)
+        pkt.time = 1704067200 + t
+        return pkt
+
+    def session(port, t, isn=1000, close="fin"):
+        s = [seg(True, port, "S", isn, 0, t), seg(False, port, "SA", 5000, isn + 1, t + .01),
+             seg(True, port, "A", isn + 1, 5001, t + .02),
+             seg(True, port, "PA", isn + 1, 5001, t + .03, b"x" * 10)]
+        if close == "fin":
+            s += [seg(True, port, "FA", isn + 11, 5001, t + .04),
+                  seg(False, port, "FA", 5001, isn + 12, t + .05),
+                  seg(True, port, "A", isn + 12, 5002, t + .06)]
+        elif close == "rst":
+            s += [seg(False, port, "R", 5001, 0, t + .04)]
+        return s
+
+    pkts = (session(40001, 0) + session(40001, 1, isn=9000)  # FIN, then a new SYN
+            + session(40002, 2, close="") + session(40002, 3, isn=9000, close="")  # no close
+            + session(40003, 4, close="rst") + session(40003, 5, isn=9000)  # RST, new SYN
+            + session(40004, 6) + [seg(True, 40004, "S", 1000, 0, 6.5)]  # the old SYN again
+            + session(40005, 7) + [seg(False, 40005, "S", 7777, 0, 7.5),  # the server's
+                                   seg(True, 40005, "SA", 3333, 7778, 7.51)])
+    wrpcap(str(path), pkts)
+    return path
+
+
+@pytest.mark.skipif(TSHARK is None, reason="needs tshark")
+def test_a_new_connection_on_the_same_ends_is_a_new_flow_as_tsharks_tcp_stream(tmp_path):
+    """Ports reused with or without a FIN or RST between, a retransmitted first SYN, a
+    SYN from the other side: each tshark tcp.stream is one flow, and no more."""
+    import subprocess
+
+    path = _reuse_capture(tmp_path / "reuse.pcap")
+    out = subprocess.run([TSHARK, "-r", str(path), "-T", "fields", "-e", "tcp.stream",
+                          "-e", "tcp.srcport", "-e", "tcp.dstport"],
+                         capture_output=True, text=True, check=True).stdout
+    streams: dict[int, list] = {}
+    for line in out.splitlines():
+        stream, sport, dport = map(int, line.split("\t"))
+        streams.setdefault(stream, []).append(sport if dport == 80 else dport)
+    expected = sorted((ports[0], len(ports)) for ports in streams.values())
+    table = portannot.flows(path)
+    client = [o if r == 80 else r for o, r in zip(table["orig_port"].to_pylist(),
+                                                   table["resp_port"].to_pylist())]
+    got = sorted(zip(client, table["packets"].to_pylist()))
+    assert got == expected
+    assert expected == [(40001, 7), (40001, 7), (40002, 4), (40002, 4), (40003, 5),
+                        (40003, 7), (40004, 8), (40005, 2), (40005, 7)]

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from capgen import big_capture
 from paths import local_capture, shared_capture
 
 from portannot.errors import ExitCode
@@ -50,11 +51,8 @@ def demo() -> Path:
 
 @pytest.fixture(scope="module")
 def big(tmp_path_factory, demo) -> Path:
-    """A capture whose CSV / Parquet output is a few MB (demo.pcap 200 times)."""
-    data = demo.read_bytes()
-    path = tmp_path_factory.mktemp("big") / "big.pcap"
-    path.write_bytes(data[:24] + data[24:] * 200)
-    return path
+    """A capture whose CSV / Parquet output is a few MB (capgen.big_capture)."""
+    return big_capture(tmp_path_factory.mktemp("big") / "big.pcap", demo)
 
 
 # ---------------------------------------------------------------- inputs

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from capgen import big_capture
 from paths import local_capture, shared_capture
 
 from portannot.errors import ExitCode
@@ -37,10 +38,7 @@ def one_line(proc: subprocess.CompletedProcess, code: int, contains: str = "") -
 
 @pytest.fixture(scope="module")
 def big(tmp_path_factory) -> Path:
-    data = DEMO.read_bytes()
-    path = tmp_path_factory.mktemp("big") / "big.pcap"
-    path.write_bytes(data[:24] + data[24:] * 200)
-    return path
+    return big_capture(tmp_path_factory.mktemp("big") / "big.pcap", DEMO)
 
 
 def _limit(size: int):

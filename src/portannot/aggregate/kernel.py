@@ -31,9 +31,14 @@ W_PK0, W_PK1, W_BY0, W_BY1 = range(5, 9)
 W_FIRST, W_LAST, W_SEQ = 9, 10, 11  # int64 values stored as their bits
 W_SMALL = 12  # words 12..15 hold N_SMALL int32 fields
 
-(M_FLAGS0, M_FLAGS1, M_VLAN, M_FIRST_DIR, M_SYN_DIR, M_SYNACK_DIR, M_CLOSED,
- M_IPV) = range(8)  # small = words 12..15 as int32
+(M_FLAGS0, M_FLAGS1, M_VLAN, M_SYN_DIR, M_SYNACK_DIR, M_BITS, M_BASE0,
+ M_BASE1) = range(8)  # small = words 12..15 as int32
 N_SMALL = 8
+# M_BITS: the IP version in bits 0..7, then one bit each
+B_FIRST_DIR = 1 << 8  # the first packet went higher end -> lower end (direction 1)
+B_CLOSED = 1 << 9  # a FIN or RST was seen
+B_BASE0 = 1 << 10  # M_BASE0 holds direction 0's base sequence number (B_BASE0 << 1: 1's)
+IPV_MASK = 0xFF
 
 EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
 ROW_MASK = np.uint64(0xFFFFFFFF)
@@ -75,6 +80,24 @@ def _find(index, rows, h, a0, a1, b0, b1, tp):
 
 
 @njit(cache=True, nogil=True, forceinline=True)
+def _new_syn(small, r, d, seq):
+    """Whether a SYN without ACK, sent in direction d of flow r, opens a new connection
+    on the same ends rather than repeating the flow's own opening.
+
+    As tshark's tcp.stream: a SYN whose sequence number differs from the base that
+    direction started with (its first SYN's number, or one less than its first
+    segment's) is a new connection, with or without a FIN or RST between them (ports
+    reused after a close we did not capture, a client that gave up and started over);
+    one with the same number is a retransmission and stays. A direction that has sent
+    nothing yet has no base: there a SYN is new only after the flow was closed by FIN
+    or RST."""
+    bits = small[r, M_BITS]
+    if bits & (B_BASE0 << d):
+        return small[r, M_BASE0 + d] != np.int32(seq)
+    return (bits & B_CLOSED) != 0
+
+
+@njit(cache=True, nogil=True, forceinline=True)
 def _entry(h, r):
     return ((h >> np.uint64(32)) << np.uint64(32)) | np.uint64(r)
 
@@ -113,14 +136,14 @@ def _key(src, dst, transport, ip_version, sport, dport, i):
 @kernel(
     "UniTuple(i8, 3)("
     "u8[::1], u8[:, ::1], i4[:, :], i8[::1], u8[:, ::1], u8[:, ::1], u1[::1], u2[::1], "
-    "u2[::1], u2[::1], u4[::1], i8[::1], u2[::1], u1[::1], u1[::1], i8, i8, i8, "
+    "u2[::1], u2[::1], u4[::1], u4[::1], i8[::1], u2[::1], u1[::1], u1[::1], i8, i8, i8, "
     "u8[:, ::1], i8)"
 )
 def aggregate(index, rows, small, state,
-              src, dst, transport, sport, dport, flags, length, ts_ns, vlan, ip_version, status,
-              start, idle_ns, active_ns, ended, n_ended):
-    """Fold packets[start:] into the table. Flows that end (timeouts, a new SYN after
-    FIN/RST) are copied out to `ended` and their row starts the new flow. Stops
+              src, dst, transport, sport, dport, flags, seq, length, ts_ns, vlan, ip_version,
+              status, start, idle_ns, active_ns, ended, n_ended):
+    """Fold packets[start:] into the table. Flows that end (timeouts, a new SYN: see
+    _new_syn) are copied out to `ended` and their row starts the new flow. Stops
     early when the index is half full or the rows are full.
 
     Timeouts run on the capture clock, the latest timestamp read so far: a flow is
@@ -184,8 +207,8 @@ def aggregate(index, rows, small, state,
             last = np.int64(rows[r, W_LAST])
             if ((idle_ns > 0 and clock - last > idle_ns)
                     or (active_ns > 0 and clock - first > active_ns)
-                    or (transport[i] == TCP and small[r, M_CLOSED]
-                        and (f & TCP_SYN) and not (f & TCP_ACK))):
+                    or (transport[i] == TCP and (f & TCP_SYN) and not (f & TCP_ACK)
+                        and _new_syn(small, r, d, seq[i]))):
                 _copy_row(rows, r, ended, e)
                 e += 1
                 fresh = True
@@ -206,11 +229,9 @@ def aggregate(index, rows, small, state,
             small[r, M_FLAGS0] = 0
             small[r, M_FLAGS1] = 0
             small[r, M_VLAN] = vlan[i]
-            small[r, M_FIRST_DIR] = d
             small[r, M_SYN_DIR] = -1
             small[r, M_SYNACK_DIR] = -1
-            small[r, M_CLOSED] = 0
-            small[r, M_IPV] = ip_version[i]
+            small[r, M_BITS] = np.int32(ip_version[i]) | (B_FIRST_DIR if d else 0)
         rows[r, W_PK0 + d] += np.uint64(1)
         rows[r, W_BY0 + d] += np.uint64(length[i])
         if ts < np.int64(rows[r, W_FIRST]):
@@ -219,6 +240,12 @@ def aggregate(index, rows, small, state,
             rows[r, W_LAST] = np.uint64(ts)
         small[r, M_FLAGS0 + d] |= f
         if transport[i] == TCP:
+            if f and not small[r, M_BITS] & (B_BASE0 << d):
+                # tshark's base: a SYN's own number, one before any other segment's. Flags
+                # 0 is a header cut before its flags (the number is not there either, as
+                # tshark reads it) or a later fragment: no number to take
+                small[r, M_BASE0 + d] = np.int32(seq[i] - np.uint32(0 if f & TCP_SYN else 1))
+                small[r, M_BITS] |= B_BASE0 << d
             if (f & TCP_SYN) and not (f & TCP_ACK):
                 if small[r, M_SYN_DIR] < 0:
                     small[r, M_SYN_DIR] = d
@@ -226,7 +253,7 @@ def aggregate(index, rows, small, state,
                 if small[r, M_SYNACK_DIR] < 0:
                     small[r, M_SYNACK_DIR] = d
             if f & (TCP_FIN | TCP_RST):
-                small[r, M_CLOSED] = 1
+                small[r, M_BITS] |= B_CLOSED
     state[ST_ROWS] = nrows
     state[ST_CLOCK] = clock
     return n, DONE, e
@@ -287,7 +314,7 @@ def orient(rows, small, transport, ip_version, orig_addr, orig_port, resp_addr, 
         elif synack >= 0:  # the SYN+ACK's receiver
             basis, lower = BASIS_SYNACK, synack == 1
         else:  # the first packet's sender
-            basis, lower = BASIS_FIRST_PACKET, small[k, M_FIRST_DIR] == 0
+            basis, lower = BASIS_FIRST_PACKET, not small[k, M_BITS] & B_FIRST_DIR
         tp = rows[k, W_TP]
         ports = (np.uint16((tp >> np.uint64(16)) & np.uint64(0xFFFF)),
                  np.uint16(tp & np.uint64(0xFFFF)))
@@ -298,7 +325,7 @@ def orient(rows, small, transport, ip_version, orig_addr, orig_port, resp_addr, 
             lower = True
         o, r = (0, 1) if lower else (1, 0)
         transport[k] = np.uint8((tp >> np.uint64(32)) & np.uint64(0xFF))
-        ip_version[k] = small[k, M_IPV]
+        ip_version[k] = small[k, M_BITS] & IPV_MASK
         orig_addr[k, 0] = rows[k, W_A0 + 2 * o]
         orig_addr[k, 1] = rows[k, W_A1 + 2 * o]
         resp_addr[k, 0] = rows[k, W_A0 + 2 * r]

@@ -133,7 +133,7 @@ class FlowTable:
             start, reason, e = K.aggregate(
                 self.index, self.rows, _small(self.rows), self.state,
                 src, dst, batch.transport, batch.src_port, batch.dst_port, batch.tcp_flags,
-                batch.length, batch.ts_ns, batch.vlan, batch.ip_version, batch.status,
+                batch.tcp_seq, batch.length, batch.ts_ns, batch.vlan, batch.ip_version, batch.status,
                 start, self.idle_ns, self.active_ns, ended.rows, e,
             )
             if reason == K.DONE:

@@ -227,7 +227,7 @@ def iter_flows(paths: Paths, *, registry: RegistryChoice = None,
     With a timeout, a flow comes out once the capture's clock has passed its end (the
     table is swept once per timeout period of capture time), so memory follows the
     flows alive at one time. Without a timeout, flows end only with the read (but for
-    a TCP flow reopened by a SYN after FIN or RST): nothing comes out until the end,
+    a TCP flow whose ends open a new connection): nothing comes out until the end,
     and memory is as for flows(). The flows still open at the end come last, in
     flow_id order.
 

@@ -71,23 +71,6 @@ def le32(buf, p):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def mem64(buf, p):
-    """Eight bytes as a native little-endian word: stored into a uint64 view of an
-    address column, the bytes land in the same (network) order."""
-    u = at(p)
-    return (
-        np.uint64(buf[u])
-        | (np.uint64(buf[u + _1]) << np.uint64(8))
-        | (np.uint64(buf[u + _2]) << np.uint64(16))
-        | (np.uint64(buf[u + _3]) << np.uint64(24))
-        | (np.uint64(buf[u + _4]) << np.uint64(32))
-        | (np.uint64(buf[u + _5]) << np.uint64(40))
-        | (np.uint64(buf[u + _6]) << np.uint64(48))
-        | (np.uint64(buf[u + _7]) << np.uint64(56))
-    )
-
-
-@njit(cache=True, nogil=True, inline="always")
 def mem32(buf, p):
     u = at(p)
     return (
@@ -96,6 +79,13 @@ def mem32(buf, p):
         | (np.uint64(buf[u + _2]) << np.uint64(16))
         | (np.uint64(buf[u + _3]) << np.uint64(24))
     )
+
+
+@njit(cache=True, nogil=True, inline="always")
+def mem64(buf, p):
+    """Eight bytes as a native little-endian word: stored into a uint64 view of an
+    address column, the bytes land in the same (network) order."""
+    return mem32(buf, p) | (mem32(buf, p + 4) << np.uint64(32))
 
 
 @njit(cache=True, nogil=True, inline="always")

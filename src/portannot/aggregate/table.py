@@ -79,7 +79,7 @@ def _small(rows: np.ndarray) -> np.ndarray:
 
 class FlowTable:
     """Aggregates PacketBatches into flows. `update` returns the flows that ended
-    in that batch (only with timeouts, or a TCP flow reopened after FIN/RST);
+    in that batch (only with timeouts, or a TCP flow whose ends opened a new connection);
     `drain` returns the rest, in creation order. Timeouts are in seconds (or
     timedeltas), checked by check_timeout; None is none."""
 

@@ -72,7 +72,7 @@ def main() -> None:
     ports = rng.integers(0, 65536, args.pairs, dtype=np.uint16)
     for label, fn in (
         ("lookup (codes, by='code')", lambda: table.lookup(codes, ports, by="code")),
-        ("lookup (codes, auto)", lambda: table.lookup(codes, ports)),
+        ("lookup (IP protocols, auto)", lambda: table.lookup(protos, ports)),
         ("lookup (IP protocols)", lambda: table.lookup(protos, ports, by="proto")),
         ("states_of (codes)", lambda: table.states_of(codes, ports, by="code")),
         ("names_of (codes)", lambda: table.names_of(codes, ports, by="code")),

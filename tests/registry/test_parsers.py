@@ -156,6 +156,9 @@ def test_first_name_is_primary_others_are_aliases(fixtures: Path) -> None:
     assert table.name_at("tcp", 80) == "http" and table.name_at("udp", 80) == "http"
     assert table.name_at("sctp", 80) == "http"
     assert [r.name for r in reg.at_port(80, "tcp")] == ["http", "www", "www-http"]
+    assert reg.at_port(80, "TCP") == reg.at_port(80, "tcp")  # as by_name, any case
+    with pytest.raises(TypeError, match="integer"):
+        reg.at_port("80")  # type: ignore[arg-type]
     assert reg.by_name("www-http")[0].port_lo == 80
     assert reg.by_name("WWW")  # case-insensitive
 

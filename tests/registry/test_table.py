@@ -32,29 +32,30 @@ def test_lookup_by_codes_names_and_protocol_numbers(table: ServiceTable) -> None
     protos = np.array([6, 17, 6, 17, 132, 6])
     expected = ["http", "grubd", "mysql", "satvid-datalnk", "http", ""]
     for transports, by in (
-        (codes, "auto"),
         (codes, "code"),
         (names, "auto"),
         (protos, "auto"),
         (protos, "proto"),
     ):
         assert list(table.names_of(transports, ports, by=by)) == expected
-    idx = table.lookup(codes, ports)
+    idx = table.lookup(codes, ports, by="code")
     assert idx.dtype == np.int32 and list(table.names[idx]) == expected
     assert list(table.states_of(protos, ports)) == [1, 1, 1, 1, 1, 0]
 
 
 def test_none_transport_bad_ports_and_shapes(table: ServiceTable) -> None:
-    assert table.lookup(np.array([Transport.NONE, 1], dtype=np.uint8), np.array([80, 80]))[0] == 0
+    assert table.lookup(np.array([Transport.NONE, 1], dtype=np.uint8), np.array([80, 80]),
+                        by="code")[0] == 0
     assert table.lookup(np.array([1, 6]), np.array([80, 80]), by="proto")[0] == 0  # ICMP: no ports
-    assert list(table.lookup(np.array([0, 0, 0]), np.array([-1, 70000, 80]))) == [
+    assert list(table.lookup(np.array([0, 0, 0]), np.array([-1, 70000, 80]), by="code")) == [
         0,
         0,
         table.name_id("http"),
     ]
-    grid = table.names_of(np.zeros((2, 3), dtype=np.uint8), np.full((2, 3), 3306, dtype=np.uint16))
+    grid = table.names_of(np.zeros((2, 3), dtype=np.uint8), np.full((2, 3), 3306, dtype=np.uint16),
+                          by="code")
     assert grid.shape == (2, 3) and (grid == "mysql").all()
-    assert table.states_of(np.array([0]), np.array([60000]))[0] == PortState.DYNAMIC
+    assert table.states_of(np.array([0]), np.array([60000]), by="code")[0] == PortState.DYNAMIC
     assert table.name_at(17, 3136) == "grubd" and table.name_at("tcp", 3136) == "grubd"
 
 
@@ -67,7 +68,7 @@ def test_lookup_matches_the_registry_file(table: ServiceTable, fixtures: Path) -
     codes = rng.integers(0, 4, 5000).astype(np.uint8)
     ports = rng.integers(0, 65536, 5000).astype(np.uint16)
     ports[:500] = rng.choice([0, 80, 3136, 3260, 3306, 3360, 3367, 3371, 3376], 500)
-    got = table.names[table.lookup(codes, ports)]
+    got = table.names[table.lookup(codes, ports, by="code")]
     want = [names.get((transports[c], int(p)), "") for c, p in zip(codes, ports, strict=True)]
     assert sum(1 for w in want if w) > 200  # named ports were drawn (223)
     assert list(got) == want
@@ -96,3 +97,12 @@ def test_overlay_local_names_win(table: ServiceTable, fixtures: Path, tmp_path: 
     )
     assert merged.name_at("tcp", 3136) == "grubd"
     assert merged.state_at("tcp", 0) == PortState.RESERVED
+
+
+def test_integers_are_protocol_numbers_unless_asked(table: ServiceTable) -> None:
+    """A column of IP protocol numbers that happens to hold only 0..3 (ICMP, IGMP) names
+    nothing: integers are read as codes only with by="code"."""
+    ports = np.array([80, 80, 80])
+    assert list(table.names_of(np.array([1, 2, 3]), ports)) == ["", "", ""]
+    assert list(table.names_of(np.array([1, 2, 3], dtype=np.uint8), ports)) == ["", "", ""]
+    assert list(table.names_of(np.array([0, 1, 2]), ports, by="code")) == ["http"] * 3

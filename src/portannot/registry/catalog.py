@@ -7,6 +7,7 @@ of text) are loaded for look-ups by name or for the full details of a port.
 
 from __future__ import annotations
 
+import numbers
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -151,7 +152,12 @@ class Registry:
         return list(self._by_name.get(name.lower(), ()))
 
     def at_port(self, port: int, transport: str | None = None) -> list[ServiceRecord]:
-        """Records covering ``port`` (on ``transport`` if given), named and unnamed."""
+        """Records covering ``port`` (on ``transport`` if given, any case), named and
+        unnamed. A port given as text is refused: it would match nothing, silently."""
+        if isinstance(port, (str, bytes)) or not isinstance(port, numbers.Integral):
+            raise TypeError(f"port must be an integer, not {type(port).__name__}")
+        if transport is not None:
+            transport = transport.lower()
         if self._by_port is None:
             self._index()
         assert self._by_port is not None

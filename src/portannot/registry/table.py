@@ -37,10 +37,10 @@ def _codes(transports: Any, by: By) -> np.ndarray:
         raise TypeError("by='name' needs an array of transport names")
     if arr.dtype.kind not in "iub":
         raise TypeError(f"transports must be codes, names or IP protocol numbers, not {arr.dtype}")
-    if by == "auto":
-        # Codes are 0..3 and 255; protocol numbers with ports are 6, 17, 33, 132.
-        by = "code" if bool(((arr <= 3) | (arr == Transport.NONE)).all()) else "proto"
-    if by == "proto":
+    if by in ("auto", "proto"):
+        # Integers are IP protocol numbers unless asked otherwise: a guess from the values
+        # (all of 0..3 read as codes) named a batch of ICMP (1) or IGMP (2) rows as UDP
+        # and SCTP ports, differently from one chunk of a column to the next.
         return transport_codes(arr)
     if by != "code":
         raise ValueError(f"by must be 'auto', 'code', 'proto' or 'name', not {by!r}")
@@ -110,9 +110,9 @@ class ServiceTable:
         """int32 indices into :attr:`names` (0 = no name), shaped like the broadcast input.
 
         ``transports`` holds codes (uint8 :class:`Transport`), names (``"tcp"``)
-        or IP protocol numbers (6, 17, 132, 33).  ``by="auto"`` treats integers
-        as codes when every value is 0..3 or 255, else as protocol numbers;
-        pass ``by="code"`` or ``by="proto"`` to skip the guess (and its pass).
+        or IP protocol numbers (6, 17, 132, 33).  ``by="auto"`` reads strings as
+        names and integers as IP protocol numbers (a packets table's ``ip_proto``);
+        pass ``by="code"`` for :class:`Transport` codes (a PacketBatch's ``transport``).
         Unknown transports and ports outside 0..65535 give 0.
         """
         return self._flat_index[self._flat(transports, ports, by)]

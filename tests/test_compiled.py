@@ -79,7 +79,7 @@ def test_arguments_the_build_did_not_compile_for_are_refused():
 def test_a_built_kernel_refuses_arrays_of_another_type():
     if compiled.MODE != "ahead-of-time":
         pytest.skip("under the JIT, numba compiles another version instead")
-    from portannot.pipeline import _tally
+    from portannot.accounting import _tally
 
     counts, nbytes = np.zeros(16, np.int64), np.zeros(16, np.int64)
     with pytest.raises(TypeError, match="_tally: argument 1 is uint64"):
@@ -170,7 +170,7 @@ def test_kernels_let_go_of_the_gil():
     import threading
     import time
 
-    from portannot.pipeline import _tally
+    from portannot.accounting import _tally
 
     status = np.zeros(30_000_000, np.uint8)
     length = np.ones(status.shape[0], np.uint32)

@@ -27,10 +27,11 @@ from typing import Any
 import pyarrow as pa
 
 from portannot import CaptureWarning
+from portannot.accounting import Accounting
 from portannot.capture import Paths, as_paths
 from portannot.capture.source import open_stream
 from portannot.output.tables import flow_batch, packet_batch
-from portannot.pipeline import Accounting, FlowStream, PacketStream
+from portannot.pipeline import FlowStream, PacketStream
 from portannot.registry import Registry, ServiceTable, load_table
 from portannot.timeouts import Timeout, check_timeout
 

@@ -41,7 +41,7 @@ KERNEL_MODULES = (
     "portannot.aggregate.kernel",
     "portannot.output.text",
     "portannot.output.talkers",
-    "portannot.pipeline",
+    "portannot.accounting",
 )
 #: every entry point marked so far: export symbol -> (function, signature)
 ENTRIES: dict[str, tuple[Callable[..., Any], str]] = {}

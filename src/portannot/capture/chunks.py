@@ -152,7 +152,7 @@ class MappedWindow(ChunkWindow):
     def _release(self) -> None:
         import mmap
 
-        # Keep the chunks a consumer thread may still be decoding (pipeline.QUEUE_DEPTH
+        # Keep the chunks a consumer thread may still be decoding (background.QUEUE_DEPTH
         # plus the one in hand): pages released under it would fault back in and stay.
         upto = (self.start - KEEP_CHUNKS * self.chunk) & ~(mmap.PAGESIZE - 1)
         if upto - self._released >= 8 * self.chunk and hasattr(self._mmap, "madvise"):

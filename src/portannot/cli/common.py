@@ -19,8 +19,9 @@ from portannot.registry import load_table
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from portannot.accounting import Accounting
     from portannot.output.files import Output
-    from portannot.pipeline import Accounting, FlowStream, PacketStream
+    from portannot.pipeline import FlowStream, PacketStream
     from portannot.registry import ServiceTable
 
 T = TypeVar("T")

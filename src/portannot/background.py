@@ -1,0 +1,86 @@
+"""A generator run in a thread of its own, a bounded queue ahead of its consumer: how
+reading, decoding, aggregating and converting overlap (the compiled kernels, Arrow
+conversion and Parquet encoding all release the GIL)."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
+
+_DONE = object()
+QUEUE_DEPTH = 2
+#: seconds close() waits for a stage to stop (see Background.close)
+CLOSE_WAIT = 0.5
+
+
+class Background(Iterator[T]):
+    """A generator run in a thread from the moment this is made, a bounded queue ahead
+    of the consumer; its errors surface in the consumer, and a consumer that closes or
+    drops it stops it. Starting at once lets a caller begin reading and finish getting
+    ready (imports, opening outputs) while the first batches are on their way."""
+
+    def __init__(self, items: Iterator[T], name: str, depth: int = QUEUE_DEPTH) -> None:
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        # the thread holds the queue and the event, never self: dropping self stops it
+        self._worker = threading.Thread(target=_produce, args=(items, self._queue, self._stop),
+                                        name=name, daemon=True)
+        self._worker.start()
+
+    def __iter__(self) -> Iterator[T]:
+        return self
+
+    def __next__(self) -> T:
+        if self._stop.is_set():
+            raise StopIteration
+        item = self._queue.get()
+        if item is _DONE:
+            self.close()
+            raise StopIteration
+        if isinstance(item, _Failure):
+            self.close()
+            raise item.exc
+        return item
+
+    def close(self) -> None:
+        """Stop the worker. One blocked on input that does not come (a pipe its writer
+        holds open) cannot see the stop until the input moves: it is a daemon thread,
+        left to end then, so that an interrupted command exits instead of waiting."""
+        self._stop.set()
+        self._worker.join(CLOSE_WAIT)
+
+    def __del__(self) -> None:
+        self._stop.set()
+
+
+def _produce(items: Iterator[object], q: queue.Queue, stop: threading.Event) -> None:
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    try:
+        for item in items:
+            if not put(item):
+                return
+    except BaseException as exc:  # handed to the consumer, raised there
+        put(_Failure(exc))
+        return
+    finally:
+        if stop.is_set():
+            items.close()  # type: ignore[attr-defined]
+    put(_DONE)
+
+
+@dataclass
+class _Failure:
+    exc: BaseException

@@ -44,9 +44,10 @@ class Accounting:
         if not n:
             return
         self.records += n
+        before = int(self.status_counts[Status.UNSUPPORTED_LINK])
         _tally(batch.status, batch.length, self.status_counts, self.status_bytes)
-        unsupported = batch.status == Status.UNSUPPORTED_LINK
-        if unsupported.any():
+        if self.status_counts[Status.UNSUPPORTED_LINK] > before:  # the tally says; no pass
+            unsupported = batch.status == Status.UNSUPPORTED_LINK
             lt, cnt = np.unique(batch.linktype[unsupported], return_counts=True)
             for t, c in zip(lt.tolist(), cnt.tolist()):
                 key = (batch.file_index, batch.path, t)

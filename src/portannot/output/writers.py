@@ -13,7 +13,6 @@ leaves a file that looks whole. Text formats go to standard output by default.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -63,11 +62,17 @@ def duration_text(batch: pa.RecordBatch, ts_digits: int) -> pa.Array:
         if first.null_count == last.null_count == 0 and pa.types.is_timestamp(first.type) \
                 and first.type == last.type and first.type.unit == "ns":
             return epoch_seconds(numbers(last) - numbers(first), ts_digits)
-    # a batch of chosen columns without the times: rare, and a Python loop will do; a
-    # value that is not a finite int64 of nanoseconds (NaN, 1e10 s) is null
-    seconds = batch.column("duration").to_pylist()
-    valid = np.array([v is not None and math.isfinite(v) and abs(v) < 9e9 for v in seconds], bool)
-    ns = np.array([round(v * 1e9) if ok else 0 for v, ok in zip(seconds, valid)], np.int64)
+    # a batch of chosen columns without the times: from the float, read off its buffers
+    # (to_numpy would load pandas); a value that is not a finite int64 of nanoseconds
+    # (null, NaN, 1e10 s) is null
+    col = batch.column("duration").cast(pa.float64())
+    end = col.offset + len(col)
+    seconds = np.frombuffer(col.buffers()[1], np.float64, count=end)[col.offset:]
+    valid = np.isfinite(seconds) & (np.abs(seconds) < 9e9)
+    if col.null_count:
+        bits = np.frombuffer(col.buffers()[0], np.uint8)
+        valid &= np.unpackbits(bits, count=end, bitorder="little")[col.offset:].astype(bool)
+    ns = np.where(valid, np.round(np.where(valid, seconds, 0.0) * 1e9), 0).astype(np.int64)
     _, offsets, data = epoch_seconds(ns, ts_digits).buffers()
     bitmap, nulls = validity(valid)
     return pa.StringArray.from_buffers(len(ns), offsets, data, bitmap, null_count=nulls)

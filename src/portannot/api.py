@@ -30,6 +30,7 @@ from portannot import CaptureWarning
 from portannot.accounting import Accounting
 from portannot.capture import Paths, as_paths
 from portannot.capture.source import open_stream
+from portannot.output.provenance import provenance
 from portannot.output.tables import flow_batch, packet_batch
 from portannot.pipeline import FlowStream, PacketStream
 from portannot.registry import Registry, ServiceTable, load_table
@@ -99,15 +100,16 @@ def _report(accounting: Accounting, stacklevel: int) -> None:
         warnings.warn(CaptureWarning(line, path), stacklevel=stacklevel + 1)
 
 
-def _batches(stream: PacketStream | FlowStream, convert: Callable[[Any], pa.RecordBatch]
-             ) -> Iterator[pa.RecordBatch]:
-    """What the stream yields, as Arrow batches; closing this (or leaving a for loop
-    over it with break, then dropping it) stops the stream's threads and closes its
-    files then, not when the garbage collector gets to them."""
+def _batches(stream: PacketStream | FlowStream, convert: Callable[[Any], pa.RecordBatch],
+             metadata: dict[bytes, bytes]) -> Iterator[pa.RecordBatch]:
+    """What the stream yields, as Arrow batches carrying `metadata` (what they were made
+    from: output.provenance); closing this (or leaving a for loop over it with break,
+    then dropping it) stops the stream's threads and closes its files then, not when
+    the garbage collector gets to them."""
     items = iter(stream)
     try:
         for item in items:
-            yield convert(item)
+            yield convert(item).replace_schema_metadata(metadata)
     finally:
         items.close()  # type: ignore[attr-defined]
 
@@ -121,11 +123,11 @@ def _reported(batches: Iterator[pa.RecordBatch], accounting: Accounting
 
 
 def _whole(batches: Iterator[pa.RecordBatch], empty: Callable[[], pa.RecordBatch],
-           accounting: Accounting) -> pa.Table:
+           accounting: Accounting, metadata: dict[bytes, bytes]) -> pa.Table:
     """Every batch as one table (`empty()`'s columns when there are none: a capture
     without packets or flows still has the schema), then the damage as warnings at the
     line that called flows() or packets()."""
-    listed = list(batches) or [empty()]
+    listed = list(batches) or [empty().replace_schema_metadata(metadata)]
     _report(accounting, stacklevel=3)
     return _concat(listed)
 
@@ -138,22 +140,24 @@ def _concat(batches: list[pa.RecordBatch]) -> pa.Table:
 
 
 def _packet_stream(paths: Paths, registry: RegistryChoice, services: ServicesFile
-                   ) -> tuple[PacketStream, Callable[[Any], pa.RecordBatch]]:
+                   ) -> tuple[PacketStream, Callable[[Any], pa.RecordBatch], dict[bytes, bytes]]:
     files = _files(paths)
     table = _table(registry, services)
     many = len(files) > 1  # the `file` column only tells several inputs apart
-    return PacketStream(files), lambda batch: packet_batch(batch, table, with_file=many)
+    return (PacketStream(files), lambda batch: packet_batch(batch, table, with_file=many),
+            provenance("packets", files, table))
 
 
 def _flow_stream(paths: Paths, registry: RegistryChoice, services: ServicesFile,
                  idle_timeout: Timeout, active_timeout: Timeout
-                 ) -> tuple[FlowStream, Callable[[Any], pa.RecordBatch]]:
+                 ) -> tuple[FlowStream, Callable[[Any], pa.RecordBatch], dict[bytes, bytes]]:
     files = _files(paths)
-    check_timeout(idle_timeout, "idle_timeout")  # before the registry loads
-    check_timeout(active_timeout, "active_timeout")
+    idle = check_timeout(idle_timeout, "idle_timeout")  # before the registry loads
+    active = check_timeout(active_timeout, "active_timeout")
     table = _table(registry, services)
     stream = FlowStream(files, table, idle_timeout=idle_timeout, active_timeout=active_timeout)
-    return stream, lambda cols: flow_batch(cols, table)
+    return (stream, lambda cols: flow_batch(cols, table),
+            provenance("flows", files, table, idle_timeout=idle, active_timeout=active))
 
 
 def iter_packets(paths: Paths, *, registry: RegistryChoice = None,
@@ -170,8 +174,8 @@ def iter_packets(paths: Paths, *, registry: RegistryChoice = None,
     next() that ends the read; a capture that is not a pcap or pcapng file raises its
     CaptureFormatError at the first next().
     """
-    stream, convert = _packet_stream(paths, registry, services)
-    return _reported(_batches(stream, convert), stream.accounting)
+    stream, convert, metadata = _packet_stream(paths, registry, services)
+    return _reported(_batches(stream, convert, metadata), stream.accounting)
 
 
 def packets(paths: Paths, *, registry: RegistryChoice = None,
@@ -215,9 +219,9 @@ def packets(paths: Paths, *, registry: RegistryChoice = None,
             block, a link type not decoded, a skipped input), its message and
             `.path` naming the input. The rows read are all returned.
     """
-    stream, convert = _packet_stream(paths, registry, services)
-    return _whole(_batches(stream, convert), lambda: convert(PacketStream.empty()),
-                  stream.accounting)
+    stream, convert, metadata = _packet_stream(paths, registry, services)
+    return _whole(_batches(stream, convert, metadata), lambda: convert(PacketStream.empty()),
+                  stream.accounting, metadata)
 
 
 def iter_flows(paths: Paths, *, registry: RegistryChoice = None,
@@ -241,8 +245,9 @@ def iter_flows(paths: Paths, *, registry: RegistryChoice = None,
     next() that ends the read; a capture that is not a pcap or pcapng file raises its
     CaptureFormatError at the first next().
     """
-    stream, convert = _flow_stream(paths, registry, services, idle_timeout, active_timeout)
-    return _reported(_batches(stream, convert), stream.accounting)
+    stream, convert, metadata = _flow_stream(paths, registry, services, idle_timeout,
+                                             active_timeout)
+    return _reported(_batches(stream, convert, metadata), stream.accounting)
 
 
 def flows(paths: Paths, *, registry: RegistryChoice = None,
@@ -281,9 +286,10 @@ def flows(paths: Paths, *, registry: RegistryChoice = None,
     Warns:
         portannot.CaptureWarning: as packets().
     """
-    stream, convert = _flow_stream(paths, registry, services, idle_timeout, active_timeout)
-    return _whole(_batches(stream, convert), lambda: convert(FlowStream.empty()),
-                  stream.accounting)
+    stream, convert, metadata = _flow_stream(paths, registry, services, idle_timeout,
+                                             active_timeout)
+    return _whole(_batches(stream, convert, metadata), lambda: convert(FlowStream.empty()),
+                  stream.accounting, metadata)
 
 
 def summary(paths: Paths, *, registry: RegistryChoice = None,

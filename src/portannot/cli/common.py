@@ -120,14 +120,15 @@ def output_file(fmt: str, output: str | None, force: bool) -> Iterator[Output | 
 
 
 def write_stream(stream: FlowStream | PacketStream, to_batch: Callable[[Any], Any], fmt: str,
-                 out: Output, quiet: bool) -> None:
+                 out: Output, quiet: bool, metadata: dict[bytes, bytes] | None = None) -> None:
     """Write what a stream yields, each item made a record batch by `to_batch` (in a
     thread of its own, overlapping the writing), in `fmt` to `out` (opened by
-    output_file; a file is only put in place once all of it is written)."""
+    output_file; a file is only put in place once all of it is written), with
+    `metadata` (output.provenance) where the format keeps it."""
     from portannot.output.writers import BatchWriter
     from portannot.pipeline import converted
 
-    writer = BatchWriter(fmt, out)
+    writer = BatchWriter(fmt, out, metadata=metadata)
     # rows streaming to the terminal the progress line is drawn on would splice into it;
     # there the rows themselves show the progress
     quiet = quiet or (out.path is None and sys.stdout.isatty())
@@ -145,17 +146,20 @@ def write_stream(stream: FlowStream | PacketStream, to_batch: Callable[[Any], An
         writer.close(ok)
 
 
-def run_rows(inputs: tuple[str, ...], fmt: str, output: str | None, force: bool, quiet: bool,
-             registry: str | None, services: str | None, *,
+def run_rows(command: str, inputs: tuple[str, ...], fmt: str, output: str | None, force: bool,
+             quiet: bool, registry: str | None, services: str | None, *,
              open_stream: Callable[[ServiceTable], S],
              to_batch: Callable[[ServiceTable], Callable[[Any], pa.RecordBatch]],
-             show_table: Callable[[S, ServiceTable, Output | None, bool], None]) -> NoReturn:
+             show_table: Callable[[S, ServiceTable, Output | None, bool], None],
+             settings: dict[str, Any] | None = None) -> NoReturn:
     """What a command that gives rows (flows, packets) does with its options: refuse what
     the standard streams cannot do; open the output, so that a refused one fails before
     any reading; load the service table; read the stream `open_stream` makes and write
     its rows in `fmt` (each item made a record batch by what `to_batch(table)` returns:
     called once reading has started, so that what it imports loads while the first
-    batches are read) or show them as the terminal table; report the damage and exit."""
+    batches are read) or show them as the terminal table; report the damage and exit.
+    A Parquet file keeps the inputs, the registry and the `settings` that shaped its
+    rows (output.provenance)."""
     check_streams(inputs, stdout=output in (None, "-"))
     with output_file(fmt, output, force) as out:
         table = load_table(registry, services)
@@ -165,7 +169,10 @@ def run_rows(inputs: tuple[str, ...], fmt: str, output: str | None, force: bool,
                 show_table(stream, table, out, quiet)
             else:
                 assert out is not None
-                write_stream(stream, to_batch(table), fmt, out, quiet)
+                from portannot.output.provenance import provenance
+
+                write_stream(stream, to_batch(table), fmt, out, quiet,
+                             provenance(command, inputs, table, **(settings or {})))
     finish(stream.accounting)
 
 

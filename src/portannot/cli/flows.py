@@ -50,10 +50,11 @@ def flows(inputs: tuple[str, ...], fmt: str, output: str | None, force: bool, qu
     packet (column direction_basis); the service is named as column
     service_basis says. Bytes are original frame lengths, as tshark counts them.
     """
-    run_rows(inputs, fmt, output, force, quiet, registry, services,
+    run_rows("flows", inputs, fmt, output, force, quiet, registry, services,
              open_stream=lambda table: FlowStream(inputs, table, idle_timeout=idle_timeout,
                                                   active_timeout=active_timeout),
-             to_batch=_flow_rows, show_table=functools.partial(_show_table, top=top))
+             to_batch=_flow_rows, show_table=functools.partial(_show_table, top=top),
+             settings={"idle_timeout": idle_timeout, "active_timeout": active_timeout})
 
 
 def _flow_rows(table: ServiceTable) -> Callable[[FlowColumns], pa.RecordBatch]:

@@ -34,7 +34,7 @@ def packets(inputs: tuple[str, ...], fmt: str, output: str | None, force: bool, 
 
     Rows are numbered from 1 in each file, like tshark's frame.number.
     """
-    run_rows(inputs, fmt, output, force, quiet, registry, services,
+    run_rows("packets", inputs, fmt, output, force, quiet, registry, services,
              open_stream=lambda _table: PacketStream(inputs),
              to_batch=functools.partial(_packet_rows, with_file=len(inputs) > 1),
              show_table=_print_table)

@@ -107,14 +107,19 @@ class BatchWriter:
     default, every nanosecond kept; the commands set it to the captures' precision as
     they learn it (6 for microsecond captures). As a context manager it closes the
     format (Parquet's footer) and commits the output when the block ends well, and
-    aborts it when the block raises."""
+    aborts it when the block raises.
 
-    def __init__(self, fmt: str, output: Output, ts_digits: int = 9) -> None:
+    `metadata` (see portannot.output.provenance) goes into a Parquet file's schema;
+    CSV and JSON Lines have nowhere to keep it."""
+
+    def __init__(self, fmt: str, output: Output, ts_digits: int = 9,
+                 metadata: dict[bytes, bytes] | None = None) -> None:
         if fmt not in WRITER_FORMATS:
             raise ValueError(f"BatchWriter writes {', '.join(WRITER_FORMATS)}, not {fmt!r}"
                              + (" (the table views are the commands': portannot.cli.flows "
                                 "and portannot.cli.packets)" if fmt == "table" else ""))
         self.fmt, self.output, self.ts_digits = fmt, output, ts_digits
+        self.metadata = metadata
         self._writer = None
         self.rows = 0
         if fmt == "parquet":
@@ -139,8 +144,11 @@ class BatchWriter:
             if self._writer is None:
                 import pyarrow.parquet as pq  # each format loads only its own module
 
+                schema = batch.schema
+                if self.metadata:
+                    schema = schema.with_metadata({**(schema.metadata or {}), **self.metadata})
                 self._writer = pq.ParquetWriter(
-                    self.output.stream, batch.schema, compression="zstd",
+                    self.output.stream, schema, compression="zstd",
                     **parquet_encodings(batch.schema),
                 )
             self._writer.write_batch(batch)

@@ -1,0 +1,53 @@
+"""What a table of rows was made from, kept with the rows: the schema metadata of the
+API's tables and of Parquet files, under the key ``portannot``.
+
+A Parquet file of flows outlives the command that wrote it. Without this, nothing in
+it says which captures it covers (the packets' `file` column is only an index into
+the inputs), which registry named its services, or whether timeouts split its flows:
+an analyst handed the file could not tell two runs' numbers apart.
+
+    import pyarrow.parquet as pq
+    portannot.output.provenance.read(pq.read_schema("flows.parquet"))
+    # {'portannot': '0.1.0', 'command': 'flows', 'inputs': ['a.pcap', 'b.pcap'], ...}
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from portannot import __version__
+from portannot.capture.source import display_name
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from portannot.registry import ServiceTable
+
+#: the schema metadata key
+KEY = b"portannot"
+
+
+def provenance(command: str, inputs: Sequence[str], table: ServiceTable,
+               **settings: Any) -> dict[bytes, bytes]:
+    """The metadata of `command`'s rows over `inputs` (in order: the packets' `file`
+    column indexes this list), named from `table`, with the `settings` that change the
+    rows (the flow timeouts, None when not set)."""
+    record = {
+        "portannot": __version__,
+        "command": command,
+        "inputs": [display_name(p) for p in inputs],
+        "registry": table.source,
+        "registry_date": table.date,
+        "services": table.meta.get("services"),  # the --services file of local names
+        **settings,
+    }
+    return {KEY: json.dumps(record, ensure_ascii=False).encode()}
+
+
+def read(schema: pa.Schema) -> dict[str, Any] | None:
+    """What provenance() recorded in a schema (a Table's, or pyarrow.parquet.read_schema's),
+    or None if it holds none."""
+    raw = (schema.metadata or {}).get(KEY)
+    return None if raw is None else json.loads(raw)

@@ -1,0 +1,75 @@
+"""A Parquet file and an API table say what they were made from (output.provenance):
+the inputs in order (what the packets' `file` column indexes), the registry and local
+services file that named the services, and the flow timeouts."""
+
+from __future__ import annotations
+
+import pyarrow.parquet as pq
+import pytest
+from capgen import dpkt_frames
+from paths import REGISTRY_FIXTURES, local_capture
+
+import portannot
+from portannot.output.provenance import read
+
+SEED = REGISTRY_FIXTURES / "seed.csv"
+
+
+def test_packets_file_column_indexes_the_recorded_inputs(cli, tmp_path):
+    """Each row's file is found again by name: its rows per recorded input are that
+    capture's records, as dpkt counts them."""
+    a, b = local_capture("demo.pcap"), local_capture("transports.pcap")
+    out = tmp_path / "p.parquet"
+    code, _, err = cli("packets", str(b), str(a), "-f", "parquet", "-o", str(out), "-q")
+    assert code == 0, err
+    meta = read(pq.read_schema(out))
+    assert meta["command"] == "packets"
+    assert meta["inputs"] == [str(b), str(a)]
+    files = pq.read_table(out, columns=["file"]).column("file").to_pylist()
+    for index, name in enumerate(meta["inputs"]):
+        assert files.count(index) == len(dpkt_frames(name))
+
+
+def test_flows_parquet_records_registry_services_and_timeouts(cli, tmp_path):
+    services = tmp_path / "local-services"
+    services.write_text("local-thing 9999/tcp\n")
+    out = tmp_path / "f.parquet"
+    demo = local_capture("demo.pcap")
+    code, _, err = cli("flows", str(demo), str(demo), "-f", "parquet", "-o", str(out), "-q",
+                       "--registry", str(SEED), "--services", str(services),
+                       "--idle-timeout", "1.5")
+    assert code == 0, err
+    meta = read(pq.read_schema(out))
+    assert meta["command"] == "flows"
+    assert meta["inputs"] == [str(demo), str(demo)]
+    assert str(SEED) in meta["registry"]
+    assert meta["services"] == str(services)
+    assert meta["idle_timeout"] == 1.5
+    assert meta["active_timeout"] is None
+    assert meta["portannot"] == portannot.__version__
+
+
+@pytest.mark.parametrize("call", ["flows", "packets", "iter_flows", "iter_packets"])
+def test_api_tables_and_batches_carry_it(call):
+    demo = local_capture("demo.pcap")
+    kwargs = {"active_timeout": 30} if "flows" in call else {}
+    result = getattr(portannot, call)([demo], registry=SEED, **kwargs)
+    schema = result.schema if not call.startswith("iter") else next(iter(result)).schema
+    meta = read(schema)
+    assert meta["inputs"] == [str(demo)]
+    assert meta["command"] == call.removeprefix("iter_")
+    assert str(SEED) in meta["registry"]
+    if "flows" in call:
+        assert (meta["idle_timeout"], meta["active_timeout"]) == (None, 30.0)
+        # the values are the rows' own: a flow longer than the timeout would be split
+        table = portannot.flows([demo], registry=SEED, active_timeout=30)
+        assert max(table.column("duration").to_pylist()) <= 30.0
+
+
+def test_a_capture_without_flows_still_says_what_was_read(tmp_path):
+    from capgen import write_pcap
+
+    empty = write_pcap(tmp_path / "empty.pcap", [])
+    table = portannot.flows(empty)
+    assert table.num_rows == 0
+    assert read(table.schema)["inputs"] == [str(empty)]

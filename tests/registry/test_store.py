@@ -209,3 +209,35 @@ def test_damaged_install_metadata_warns_and_falls_back_to_the_snapshot(
     # and `registry update` installs over it
     install.update(file=fixtures / "seed.csv", min_records=10)
     assert resolve_source().kind == "installed"
+
+
+@pytest.mark.parametrize("damage", ["garbage", "cut", "touched"])
+def test_an_installed_file_changed_since_the_install_is_not_used(
+    damage: str, fixtures: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Overwritten or cut short after `registry update` checked it: the garbage stopped
+    every command (exit 6), the cut file lost the names past the cut without a word.
+    Both are now the snapshot and a warning, the table cache included. A file only
+    touched (same bytes, new time) is still the installed one."""
+    install.update(file=fixtures / "seed.csv", min_records=10)
+    installed = resolve_source()
+    assert load_table().name_at("tcp", 3136) == "grubd"  # seed.csv's row; cached now
+    data = installed.path.read_bytes()
+    if damage == "garbage":
+        installed.path.write_bytes(b"\x00not a registry\n" * 100)
+    elif damage == "cut":
+        installed.path.write_bytes(data[: len(data) // 2])
+    else:
+        os.utime(installed.path, ns=(1, 1))
+    source._warned.clear()
+    with caplog.at_level("WARNING", logger="portannot.registry"):
+        chosen = resolve_source()
+        table = load_table()
+    if damage == "touched":
+        assert chosen.kind == "installed" and table.source == installed.source
+        assert "changed since" not in caplog.text
+        return
+    assert chosen.kind == "snapshot" and table.source.startswith("snapshot:")
+    assert f"{installed.path}: the installed registry has changed since" in caplog.text
+    assert table.name_at("tcp", 443) == "https"
+

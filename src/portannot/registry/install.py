@@ -144,6 +144,8 @@ def install(
             "records": len(parsed.records),
             "sha256": hashlib.sha256(data).hexdigest(),
         }
+        st = (folder / name).stat()  # what installed_source checks the file by
+        meta.update(size=st.st_size, mtime_ns=st.st_mtime_ns)
         with atomic_write(folder / INSTALLED_META) as fh:
             fh.write((json.dumps(meta, indent=2) + "\n").encode())
         stale = old.get("file") if isinstance(old, dict) else None

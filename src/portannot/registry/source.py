@@ -89,6 +89,11 @@ def installed_source() -> RegistrySource | None:
         _warn_once(f"{where}: the installed registry is damaged or gone (run `portannot "
                    "registry update` again); using the shipped snapshot")
         return None
+    if not _as_installed(path, meta):
+        _warn_once(f"{path}: the installed registry has changed since `portannot registry "
+                   "update` installed it (its SHA-256 differs: run the update again); using "
+                   "the shipped snapshot")
+        return None
     return RegistrySource(
         path,
         "installed",
@@ -96,6 +101,29 @@ def installed_source() -> RegistrySource | None:
         meta.get("date", ""),
         meta,
     )
+
+
+def _as_installed(path: Path, meta: dict[str, Any]) -> bool:
+    """Whether the installed file is still the one `registry update` checked and
+    installed: a file cut short or overwritten since would be parsed as it is, its
+    names past the damage silently gone, or stop every command. The file's size and
+    time, as the install recorded them, answer without reading it; when they differ
+    (or an older install did not record them), its SHA-256 does."""
+    try:
+        st = path.stat()
+    except OSError:
+        return False
+    if [st.st_size, st.st_mtime_ns] == [meta.get("size"), meta.get("mtime_ns")]:
+        return True
+    digest = meta.get("sha256")
+    if not isinstance(digest, str):
+        return True  # nothing to compare with
+    import hashlib  # only here: 3 ms of every run's start otherwise
+
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest() == digest
+    except OSError:
+        return False
 
 
 _warned: set[str] = set()

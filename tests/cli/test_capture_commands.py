@@ -363,6 +363,22 @@ def test_unreadable_inputs_exit_4(env, tmp_path):
         assert "Traceback" not in err(proc)
 
 
+def test_a_skipped_input_is_not_counted_as_read(cli, tmp_path):
+    """The totals line says how many of the inputs the numbers cover; --json lists the
+    skipped one under `unreadable` (its packets and flows are those of the other)."""
+    demo = local_capture("demo.pcap")
+    missing = str(tmp_path / "missing.pcap")
+    code, out, _ = cli("summary", missing, str(demo), "--json")
+    assert code == ExitCode.INPUT_ERROR
+    report = json.loads(out)
+    assert report["files"] == [missing, str(demo)] and report["unreadable"] == [missing]
+    assert report["packets"] == len(dpkt_frames(demo))
+    code, out, _ = cli("summary", missing, str(demo))
+    assert "from 1 of 2 file(s) (1 could not be read)" in out.splitlines()[0]
+    code, out, _ = cli("flows", str(demo), missing)
+    assert out.rstrip().endswith("from 1 of 2 file(s) (1 could not be read)")
+    code, out, _ = cli("flows", str(demo), str(demo))
+    assert out.rstrip().endswith("from 2 file(s)")
 
 
 # ------------------------------------------------------------------ what a command loads
@@ -422,24 +438,31 @@ def test_flows_table_is_the_same_whatever_the_pieces(piece, monkeypatch, capsys)
     assert [r[0] for r in rows] == [f["transport"] for f in api]
 
 
-@pytest.mark.parametrize("name", ["demo.pcap", "random-stacks.pcap", "pcapng-multi.pcapng"])
-def test_packets_table_is_the_csv_aligned(name, env):
+@pytest.mark.parametrize("names", [["demo.pcap"], ["random-stacks.pcap"], ["pcapng-multi.pcapng"],
+                                   ["demo.pcap", "transports.pcap"]], ids=" ".join)
+def test_packets_table_is_the_csv_aligned(names, env):
     """The terminal view of `packets` holds the CSV's values, each padded to its column
     (numbers to the right), one space apart, trailing spaces cut, a value wider than its
-    column kept whole; laid out here row by row in Python from the CSV."""
+    column kept whole; laid out here row by row in Python from the CSV. Of several
+    files, the `file` column leads: the numbers start again in each file."""
     from portannot.cli.packets import RIGHT, TABLE_COLUMNS, WIDTHS
 
-    capture = local_capture(name)
-    res = run_all(env, {"table": ["packets", capture], "csv": ["packets", capture, "-f", "csv"]})
+    captures = [local_capture(name) for name in names]
+    columns = ["file", *TABLE_COLUMNS] if len(names) > 1 else list(TABLE_COLUMNS)
+    res = run_all(env, {"table": ["packets", *captures],
+                        "csv": ["packets", *captures, "-f", "csv"]})
     assert res["table"].returncode == res["csv"].returncode, err(res["table"])
     lines = res["table"].stdout.decode().splitlines()
     expected = [" ".join(c.rjust(WIDTHS[c]) if c in RIGHT else c.ljust(WIDTHS[c])
-                         for c in TABLE_COLUMNS).rstrip()]
+                         for c in columns).rstrip()]
     for row in csv_rows(res["csv"]):
         expected.append(" ".join(row[c].rjust(WIDTHS[c]) if c in RIGHT else row[c].ljust(WIDTHS[c])
-                                 for c in TABLE_COLUMNS).rstrip())
+                                 for c in columns).rstrip())
     assert len(lines) > 5
     assert lines == expected
+    if len(names) > 1:
+        assert [line.split()[0] for line in lines[1:]] == [
+            str(i) for i, c in enumerate(captures) for _ in dpkt_frames(c)]
 
 
 @pytest.mark.parametrize("name", ["demo.pcap", "transports.pcap", "pcapng-multi.pcapng"])

@@ -88,7 +88,7 @@ def _print_table(batches: list[pa.RecordBatch], stream: FlowStream, top: int,
 
     from portannot.output.arrays import numbers
     from portannot.output.ranking import top_rows
-    from portannot.output.text import epoch_seconds, human_bytes
+    from portannot.output.text import epoch_seconds, files_read, human_bytes
 
     acc = stream.accounting
     shown = top_rows(batches, "bytes", top)
@@ -104,7 +104,8 @@ def _print_table(batches: list[pa.RecordBatch], stream: FlowStream, top: int,
     t = Table(box=box.SIMPLE_HEAD, title=f"Top {min(top, stream.flow_count)} of "
               f"{stream.flow_count:,} flows by bytes", title_justify="left")
     for name, justify in (("transport", "left"), ("originator", "right"), ("responder", "left"),
-                          ("service", "left"), ("packets", "right"), ("bytes", "right"),
+                          ("service", "left"), ("packets orig / resp", "right"),
+                          ("bytes orig / resp", "right"),
                           ("duration", "right"), ("basis", "left")):
         t.add_column(name, justify=justify, no_wrap=True)
     if shown.num_rows:
@@ -122,7 +123,8 @@ def _print_table(batches: list[pa.RecordBatch], stream: FlowStream, top: int,
     ported = int(acc.status_counts[0])
     console.print(
         f"{stream.flow_count:,} flows, {ported:,} packets with ports, "
-        f"{acc.records:,} packets read ({human_bytes(acc.bytes)}) from {len(acc.files)} file(s)"
+        f"{acc.records:,} packets read ({human_bytes(acc.bytes)}) "
+        f"{files_read(len(acc.files), len(acc.unreadable))}"
     )
     if text is not None:
         text.flush()

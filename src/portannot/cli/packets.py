@@ -50,20 +50,25 @@ def _packet_rows(table: ServiceTable, *, with_file: bool) -> Callable[[PacketBat
 
 def _print_table(stream: PacketStream, table: ServiceTable, out: Output | None,
                  quiet: bool) -> None:
-    """Aligned plain columns, streamed: a terminal table that never waits for the end."""
+    """Aligned plain columns, streamed: a terminal table that never waits for the end.
+    Of several inputs, each row starts with its file's position among them (numbers
+    start again at 1 in each file: without it two files' rows could not be told apart)."""
     from portannot.output import packet_batch, textual
     from portannot.output.aligned import aligned_lines
 
+    many = len(stream.paths) > 1
+    columns = ["file", *TABLE_COLUMNS] if many else list(TABLE_COLUMNS)
+    widths = {c: WIDTHS[c] for c in columns}
     header = " ".join(c.rjust(WIDTHS[c]) if c in RIGHT else c.ljust(WIDTHS[c])
-                      for c in TABLE_COLUMNS)
+                      for c in columns)
     write = out.stream.write if out else _write
     # the header once the inputs have given something (or ended well): an input that
     # cannot be read is its error alone, with no header above nothing on stdout
     head: memoryview | None = memoryview(header.rstrip().encode() + b"\n")
     for batch in with_progress(stream, stream.accounting, quiet):
-        text = textual(packet_batch(batch, table).select(list(TABLE_COLUMNS)),
+        text = textual(packet_batch(batch, table, with_file=many).select(columns),
                        stream.accounting.ts_digits)
-        lines = aligned_lines(text, WIDTHS, RIGHT)
+        lines = aligned_lines(text, widths, RIGHT)
         if head is not None:
             lines, head = memoryview(head.tobytes() + lines.tobytes()), None
         write(lines)
@@ -85,11 +90,11 @@ def _write(lines: memoryview) -> None:
 
 #: room for the values of each column of the table view (a wider value pushes the rest
 #: of its line on)
-VALUE_WIDTHS = {"number": 7, "ts": 20, "length": 6, "transport": 4, "src_addr": 24,
+VALUE_WIDTHS = {"file": 4, "number": 7, "ts": 20, "length": 6, "transport": 4, "src_addr": 24,
                 "src_port": 5, "dst_addr": 24, "dst_port": 5, "src_service": 14,
                 "dst_service": 14, "status": 10}
 #: column widths: never narrower than the header's name, or the names from that column
 #: on stand to the right of their values ("transport" over 5 characters moved src_addr
 #: and every column after it 4 characters off)
 WIDTHS = {c: max(w, len(c)) for c, w in VALUE_WIDTHS.items()}
-RIGHT = {"number", "length"}
+RIGHT = {"file", "number", "length"}

@@ -48,12 +48,12 @@ def _print(report: dict[str, Any], ts_digits: int) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from portannot.output.text import epoch_seconds, human_bytes, utc_time
+    from portannot.output.text import epoch_seconds, files_read, human_bytes, utc_time
 
     console = stdout_console(width=None if sys.stdout.isatty() else 160)
     console.print(Text.assemble((f"{report['packets']:,} packets", "bold"),
-                                f", {human_bytes(report['bytes'])}, {report['flows']:,} flows "
-                                f"from {len(report['files'])} file(s)"))
+                                f", {human_bytes(report['bytes'])}, {report['flows']:,} flows ",
+                                files_read(len(report["files"]), len(report["unreadable"]))))
     first, last = report["first_ts"], report["last_ts"]
     if first is None:
         console.print("Capture span: no packets")

@@ -78,6 +78,7 @@ class Summary:
         unnamed_rows = top_indices(self.unnamed[BYTES, unnamed_keys], top)
         return {
             "files": [text_path(f) for f in acc.files],
+            "unreadable": [text_path(u.path) for u in acc.unreadable],
             "packets": acc.records,
             "bytes": acc.bytes,
             "flows": stream.flow_count,

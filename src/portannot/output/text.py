@@ -205,3 +205,11 @@ def human_bytes(n: float) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1000
     return str(n)
+
+
+def files_read(files: int, unreadable: int) -> str:
+    """"from 2 file(s)", or "from 1 of 2 file(s) (1 could not be read)": a total that
+    counts a skipped input as read would overstate what the numbers cover."""
+    if not unreadable:
+        return f"from {files} file(s)"
+    return f"from {files - unreadable} of {files} file(s) ({unreadable} could not be read)"

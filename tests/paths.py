@@ -6,6 +6,7 @@ CATALOG.md); tests that need them are skipped with a clear reason when absent.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -15,15 +16,19 @@ REPO = Path(__file__).resolve().parents[1]
 LOCAL_PCAPS = REPO / "pcaps"
 #: hand-written registry files: the seeds' quirks in each published format
 REGISTRY_FIXTURES = REPO / "tests" / "registry" / "fixtures"
-SHARED_PCAPS = REPO.parent / "shared" / "pcaps"
+#: the shared data: real captures and the full registry, ``<repo>/../shared`` unless
+#: $PORTANNOT_SHARED names another place
+SHARED = Path(os.environ.get("PORTANNOT_SHARED") or REPO.parent / "shared")
+SHARED_PCAPS = SHARED / "pcaps"
 #: the full IANA registry as published (CSV and XML), beside the shared captures
-SHARED_REGISTRY = REPO.parent / "shared" / "registry"
+SHARED_REGISTRY = SHARED / "registry"
 SHARED_IANA_CSV = SHARED_REGISTRY / "service-names-port-numbers.csv"
 
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap")
 COMPRESSED_SUFFIXES = SUFFIXES  #: every format the reader decompresses
 
-SHARED_MISSING = f"shared captures not found at {SHARED_PCAPS} (sibling 'shared/pcaps' of the repo)"
+SHARED_MISSING = (f"shared captures not found at {SHARED_PCAPS} (sibling 'shared/pcaps' of the "
+                  "repo, or $PORTANNOT_SHARED/pcaps)")
 LOCAL_MISSING = f"no generated captures in {LOCAL_PCAPS}: run `python pcaps/generate.py`"
 
 

@@ -23,6 +23,7 @@ import contextlib
 import dataclasses
 import faulthandler
 import inspect
+import os
 import random
 import struct
 import sys
@@ -44,7 +45,8 @@ from portannot.errors import PortannotError
 from portannot.status import STATUS_NAMES
 
 REPO = Path(__file__).resolve().parents[2]
-SEED_DIRS = (REPO / "pcaps", REPO.parent / "shared" / "pcaps")
+SEED_DIRS = (REPO / "pcaps",  # and the shared captures (tests/paths.py: SHARED)
+             Path(os.environ.get("PORTANNOT_SHARED") or REPO.parent / "shared") / "pcaps")
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap")
 #: the pcapng-test-generator files have no suffix
 EXTRA_NAMES = ("output_be", "output_le")

@@ -14,7 +14,8 @@ Non-packet records that tshark numbers as frames (pcapng Custom Blocks show up a
 counts packet records only, like capinfos and portannot.
 
 Compressed captures (gzip, bzip2, xz, zstd, LZ4: tests/packing.py, told by the file
-name's suffix) are decompressed to a cache file first (tshark 4.0 reads only gzip itself).
+name's suffix) are decompressed to a cache file first (tshark 4.0 reads gzip, zstd and
+LZ4 itself, not bzip2 or xz: one path for all).
 
 Results are cached in memory and on disk (``.pytest_cache/tshark-oracle`` of the repo)
 keyed by (path, size, mtime), so only changed captures run tshark again.

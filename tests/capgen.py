@@ -83,6 +83,24 @@ def write_pcapng(path: Path, frames, *, linktypes=(1,)) -> Path:
     return path
 
 
+def write_pcapng_ticks(path: Path, tsresol: int, ticks: list[int], frame=None) -> Path:
+    """A pcapng of one interface whose `if_tsresol` byte is `tsresol`, one frame (a UDP
+    datagram unless given) per tick count, each the EPB's raw 64-bit timestamp as
+    written: write_pcapng writes microseconds only."""
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+
+    frame = _bytes(frame if frame is not None else
+                   Ether() / IP(src="192.0.2.1", dst="198.51.100.2") / UDP(sport=43000, dport=53))
+    option = struct.pack("<HHB3x", 9, 1, tsresol) + struct.pack("<HH", 0, 0)
+    out = [_block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1)),
+           _block(1, struct.pack("<HHI", 1, 0, 0) + option)]
+    out += [_block(6, struct.pack("<IIIII", 0, t >> 32, t & 0xFFFFFFFF, len(frame), len(frame))
+                   + frame) for t in ticks]
+    path.write_bytes(b"".join(out))
+    return path
+
+
 def big_capture(path: Path, demo: Path, *, copies: int = 200, udp_flows: int = 2000) -> Path:
     """A capture whose outputs run to megabytes, for the write-failure tests: demo.pcap's
     records `copies` times (many packet rows; as flows they fold into demo's own, the

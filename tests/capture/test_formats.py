@@ -5,14 +5,16 @@ chunk size (records straddling chunks, records larger than a chunk).
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
-from capgen import dpkt_frames, layout, write_pcap, write_pcapng
+from capgen import dpkt_frames, layout, write_pcap, write_pcapng, write_pcapng_ticks
 from dpkt import pcapng as ng
 from packing import NAMES, PACK, SUFFIXES
 from paths import local_capture, shared_capture
@@ -165,6 +167,56 @@ def test_pcapng_interfaces_and_times_match_tshark(spec):
         if ts and ts_ns != _ns(ts):  # tshark shows no time for a Simple Packet Block
             bad.append((k, "ts", ts_ns, ts))
     assert not bad, bad
+
+
+JAN_2024 = 1_704_067_200  #: 2024-01-01 00:00:00 UTC
+
+
+def _exact_ns(raw: int, tsresol: int) -> int:
+    """The instant a raw EPB timestamp stands for, in whole ns rounded down, worked out
+    with Python's unbounded integers (tshark 4.0 overflows from 2^-35 on: 0.75 s came
+    out as 0.213129088 s, so it cannot be the reference here)."""
+    exp = tsresol & 0x7F
+    if tsresol & 0x80:
+        return raw * 10**9 // 2**exp
+    return raw * 10**9 // 10**exp
+
+
+@pytest.mark.parametrize("tsresol", [0xA2, 0xA3, 0xA8, 0xB0, 0xBF, 0x0A, 0x0C, 0x13])
+def test_pcapng_fine_resolutions_give_exact_times(tsresol, tmp_path):
+    """Binary resolutions from 2^-34 to 2^-63 and decimal ones from 10^-10 to 10^-19:
+    the fraction of a second is taken without the 64-bit product overflowing."""
+    exp = tsresol & 0x7F
+    per_second = 2**exp if tsresol & 0x80 else 10**exp
+    # whole seconds as far as 64 bits of ticks reach, capped at 2024
+    seconds = min(JAN_2024, (2**64 - 1) // per_second - 1)
+    rng = np.random.default_rng(tsresol)
+    fractions = [0, 1, per_second * 3 // 4, per_second - 1,
+                 *(int(f) for f in rng.integers(0, per_second, 20, dtype=np.uint64)
+                   if per_second <= 2**63)]
+    ticks = [seconds * per_second + f for f in fractions]
+    got, reader = records(write_pcapng_ticks(tmp_path / "t.pcapng", tsresol, ticks))
+    assert [r[1] for r in got] == [_exact_ns(t, tsresol) for t in ticks]
+    assert not reader.problems
+
+
+def test_pcapng_times_past_what_nanoseconds_hold_are_kept_and_reported(tmp_path, cli):
+    """A year-3000 microsecond time wrapped round the int64 to 1830 (and the flow's
+    duration went negative, and `summary` failed). The packet is kept, its time held
+    at the limit (2^62 ns, 2116-02-20), and the read reports it (exit 3)."""
+    limit = 1 << 62
+    ticks = [JAN_2024 * 10**6, 32_503_680_000 * 10**6, 9_223_372_036_854_775, JAN_2024 * 10**6]
+    cap = write_pcapng_ticks(tmp_path / "future.pcapng", 6, ticks)
+    got, reader = records(cap)
+    assert [r[1] for r in got] == [JAN_2024 * 10**9, limit, limit, JAN_2024 * 10**9]
+    [problem] = reader.problems
+    # SHB 28, IDB with its option 32, the first EPB: 32 and a 42-byte frame padded to 44
+    assert problem.offset == 28 + 32 + 32 + 44
+    assert "2 record(s) from here with a time nanoseconds cannot hold" in problem.message
+    code, out, err = cli("summary", str(cap))
+    assert code == 3 and "2116-02-20" in out and "cannot hold" in err
+    code, out, err = cli("flows", str(cap), "-f", "csv")
+    assert code == 3 and float(next(csv.DictReader(io.StringIO(out)))["duration"]) > 0
 
 
 def test_pcapng_multi_as_documented():

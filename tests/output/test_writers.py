@@ -26,10 +26,9 @@ import dpkt
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from capgen import write_registry
+from capgen import write_pcapng_ticks, write_registry
 from flow_reference import expected_row, iana_names, rule_flows
 from paths import local_capture
-from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 from tshark_oracle import TSHARK, oracle
 
@@ -266,26 +265,6 @@ def test_pcapng_multi_precision_is_the_finest_interface(cli, tmp_path):
     assert [int(Decimal(t) * 10**9) for t in texts] == _capture_ts(cap)
 
 
-def _pcapng_ticks(path: Path, tsresol: int, ticks: list[int]) -> Path:
-    """A pcapng of one interface with `if_tsresol` byte `tsresol` and one UDP frame per
-    tick count (the EPB's 64-bit timestamp): capgen.write_pcapng writes µs only."""
-    import struct
-
-    frame = bytes(Ether() / IP(src="192.0.2.1", dst="198.51.100.2") / UDP(sport=43000, dport=53))
-
-    def block(btype: int, body: bytes) -> bytes:
-        body += b"\0" * (-len(body) % 4)
-        return struct.pack("<II", btype, len(body) + 12) + body + struct.pack("<I", len(body) + 12)
-
-    option = struct.pack("<HHB3x", 9, 1, tsresol) + struct.pack("<HH", 0, 0)
-    out = [block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1)),
-           block(1, struct.pack("<HHI", 1, 0, 0) + option)]
-    out += [block(6, struct.pack("<IIIII", 0, t >> 32, t & 0xFFFFFFFF, len(frame), len(frame))
-                  + frame) for t in ticks]
-    path.write_bytes(b"".join(out))
-    return path
-
-
 JAN_2024 = 1_704_067_200  #: 2024-01-01 00:00:00 UTC
 
 
@@ -307,7 +286,7 @@ def test_duration_is_plain_decimal_at_the_times_precision(tsresol, per_second, t
                                                          last, duration, cli, tmp_path):
     """The flows' duration in CSV, JSON Lines and the table view: decimal seconds with the
     timestamps' digits, never a float's exponent form (2e-9)."""
-    cap = _pcapng_ticks(tmp_path / "t.pcapng", tsresol, [JAN_2024 * per_second + t for t in ticks])
+    cap = write_pcapng_ticks(tmp_path / "t.pcapng", tsresol, [JAN_2024 * per_second + t for t in ticks])
     code, out, err = cli("flows", str(cap), "-f", "csv")
     assert code == 0, err
     [row] = list(csv.DictReader(io.StringIO(out)))
@@ -500,7 +479,7 @@ def test_top_rows_are_the_largest_in_input_order_on_ties(n, gather, monkeypatch)
 def no_flows(tmp_path_factory) -> dict[str, Path]:
     """A capture with no records, and one whose only frame (ARP) makes no flow."""
     from capgen import write_pcap
-    from scapy.layers.l2 import ARP, Ether
+    from scapy.layers.l2 import ARP
 
     base = tmp_path_factory.mktemp("no-flows")
     return {"empty": write_pcap(base / "empty.pcap", []),

@@ -23,6 +23,7 @@ from portannot.capture.walk import (
     PCAPNG_IDB,
     PCAPNG_SHB,
     SPECIAL_BLOCK,
+    TS_LIMIT,
     resync_pcapng,
     walk_pcapng,
 )
@@ -32,7 +33,9 @@ SHB_MAGIC = b"\x0a\x0d\x0d\x0a"
 MAX_BLOCK = 32 << 20
 OPT_IF_TSRESOL = 9
 OPT_IF_TSOFFSET = 14
-MAX_TSOFFSET = (1 << 62) // 1_000_000_000  #: largest if_tsoffset (s) whose ns fit in int64
+MAX_TSOFFSET = TS_LIMIT // 1_000_000_000  #: largest if_tsoffset (s) whose ns fit in int64
+#: the times -TS_LIMIT and TS_LIMIT ns (UTC), as messages give them
+TIME_HELD = ("1823-11-12 00:06:21", "2116-02-20 23:53:38")
 
 
 def section_byte_order(bom: bytes) -> str | None:
@@ -204,6 +207,7 @@ class PcapngReader(ContainerReader):
             )
             w.start = pos
             if n:
+                self._check_times(ts_ns[:n], offset[:n])
                 local = iface[:n]
                 pending.append((offset[:n].copy(), caplen[:n].copy(), length[:n].copy(),
                                 ts_ns[:n].copy(), ifs.a_linktype[local],
@@ -242,6 +246,17 @@ class PcapngReader(ContainerReader):
                     return
                 need = int(extra)
                 refill = True
+
+    def _check_times(self, ts_ns: np.ndarray, offset: np.ndarray) -> None:
+        """Report the records whose time the walk held at +-TS_LIMIT: the packets are
+        kept (their bytes are sound), their times are not what the file says."""
+        if ts_ns.max() < TS_LIMIT and ts_ns.min() > -TS_LIMIT:
+            return
+        held = np.flatnonzero(np.abs(ts_ns) >= TS_LIMIT)
+        self._problem(int(offset[held[0]]) - 28,  # the packet block's start
+                      f"{len(held)} record(s) from here with a time nanoseconds cannot hold "
+                      f"(after {TIME_HELD[1]} or before {TIME_HELD[0]}): their times are "
+                      "set to that limit")
 
     def _whole_in_window(self, pos: int, btype: int) -> bool:
         """Whether the section or interface block at pos is whole and sound, so that

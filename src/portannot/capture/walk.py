@@ -20,6 +20,12 @@ BAD_RECORD = 1  #: a length field is impossible at the returned position
 SPECIAL_BLOCK = 2  #: pcapng block the Python side handles (SHB, IDB)
 FULL = 3  #: output arrays are full
 
+#: the latest time a record may have, in ns since the epoch (2116-02-20), and minus it the
+#: earliest (1823-11-12): any two times then differ by less than int64 holds, so a
+#: flow's duration cannot overflow. A pcap time always fits (32-bit seconds end in 2106);
+#: a pcapng time past it is set to it and reported (pcapng.TIME_HELD).
+TS_LIMIT = 1 << 62
+
 #: how far past the current record the walk prefetches, bytes
 STREAM_AHEAD = 8192
 
@@ -101,21 +107,51 @@ def walk_pcap(buf, start, end, big, nano, hdr_len, max_caplen,
 
 @njit(cache=True, nogil=True, inline="always")
 def _pcapng_ts(raw, kind, exp, off_ns):
-    """Interface timestamp units -> ns since the epoch (kind 0: 10^-exp s, kind 1: 2^-exp s)."""
+    """Interface timestamp units -> ns since the epoch (kind 0: 10^-exp s, exp <= 19;
+    kind 1: 2^-exp s, exp <= 63), rounded down, exactly, and held within +-TS_LIMIT:
+    a time past it (a damaged block, a wrong resolution) is set to the limit, for the
+    reader to report, instead of wrapping round the int64 into another century."""
     if kind == 0:
         if exp <= 9:
-            m = np.int64(1)
+            m = np.uint64(1)
             for _ in range(9 - exp):
-                m *= 10
-            return np.int64(raw) * m + off_ns
+                m *= np.uint64(10)
+            if raw > np.uint64(TS_LIMIT) // m:
+                return np.int64(TS_LIMIT)  # not moved by the offset: the mark of a time held
+            return _held(np.int64(raw * m) + off_ns)
         d = np.uint64(1)
         for _ in range(exp - 9):
             d *= np.uint64(10)
-        return np.int64(raw // d) + off_ns
+        return _held(np.int64(raw // d) + off_ns)
     sh = np.uint64(exp)
     whole = raw >> sh
+    if whole > np.uint64(TS_LIMIT // 1_000_000_000):
+        return np.int64(TS_LIMIT)  # not moved by the offset: the mark of a time held
     part = raw & ((np.uint64(1) << sh) - np.uint64(1))
-    return np.int64(whole) * 1_000_000_000 + np.int64((part * np.uint64(1_000_000_000)) >> sh) + off_ns
+    return _held(np.int64(whole) * 1_000_000_000 + _binary_fraction_ns(part, exp) + off_ns)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _binary_fraction_ns(part, exp):
+    """floor(part * 10^9 / 2^exp) for part < 2^exp, exp <= 63, without overflow: the
+    product needs up to exp + 30 bits, so from 2^-34 on it is taken in two halves of
+    part (an exact floor: shifting a floor right is the floor of the whole)."""
+    if exp <= 33:
+        return np.int64((part * np.uint64(1_000_000_000)) >> np.uint64(exp))
+    hi = part >> np.uint64(32)
+    lo = part & np.uint64(0xFFFFFFFF)
+    upper = hi * np.uint64(1_000_000_000) + ((lo * np.uint64(1_000_000_000)) >> np.uint64(32))
+    return np.int64(upper >> np.uint64(exp - 32))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _held(ns):
+    """ns within +-TS_LIMIT (its arguments are within 2 * TS_LIMIT: no overflow)."""
+    if ns > TS_LIMIT:
+        return np.int64(TS_LIMIT)
+    if ns < -TS_LIMIT:
+        return np.int64(-TS_LIMIT)
+    return ns
 
 
 @kernel(

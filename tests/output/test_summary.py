@@ -110,6 +110,10 @@ def test_summary_is_what_tsharks_frames_add_up_to(capture, iana, capsys):
     assert {f"{r['transport']}/{r['port']}": [r[f] for f in counts]
             for r in u["top_responder_ports"]} == ref["unnamed_ports"], cid
     assert all(isinstance(r["port"], int) for r in u["top_responder_ports"])
+    # the sizes of the whole rankings, which say when --top cut them
+    assert doc["services"] == len(ref["services"]), cid
+    assert doc["talkers"] == len(ref["talkers"]), cid
+    assert u["responder_ports"] == len(ref["unnamed_ports"]), cid
 
 
 @pytest.mark.parametrize("name", ["demo.pcap", "random-stacks.pcap"])
@@ -133,6 +137,15 @@ def test_rankings_are_by_bytes_and_top_keeps_their_head(name, iana, capsys):
         assert rows(head) == rows(whole)[:3], (name, what)
     assert max(len(rows(whole)) for rows in rankings.values()) > 3  # --top cut something
     assert head["by_transport"] == whole["by_transport"]  # every transport, always
+    assert head["services"] == len(whole["by_service"])
+    assert head["talkers"] == len(whole["top_talkers"])
+    assert head["unnamed"]["responder_ports"] == len(whole["unnamed"]["top_responder_ports"])
+    with pytest.raises(SystemExit):
+        main(["summary", "--top", "3", "--registry", str(registry), str(capture)])
+    titles = [line for line in capsys.readouterr().out.splitlines()
+              if line.startswith(("By service", "Top talkers"))]
+    assert titles == [f"By service, the top 3 of {head['services']} by bytes",
+                      f"Top talkers (flows with ports), the top 3 of {head['talkers']} by bytes"]
 
 
 def test_api_summary_is_the_commands(iana, capsys):

@@ -81,9 +81,20 @@ def _print(report: dict[str, Any], ts_digits: int) -> None:
     acc = [{"status": k, **v} for k, v in report["accounting"].items()]
     table("Packet accounting by decode status", acc, ["status", "packets", "bytes"])
     table("By transport", report["by_transport"], ["transport", "flows", "packets", "bytes"])
-    table("By service", report["by_service"], ["service", "flows", "packets", "bytes"])
-    table("Top talkers (flows with ports)", report["top_talkers"], ["address", "flows", "sent", "received", "bytes"])
+    table("By service" + _shown(report["by_service"], report["services"]), report["by_service"],
+          ["service", "flows", "packets", "bytes"])
+    table("Top talkers (flows with ports)" + _shown(report["top_talkers"], report["talkers"]),
+          report["top_talkers"], ["address", "flows", "sent", "received", "bytes"])
     u = report["unnamed"]
     table(f"Flows without a named service: {u['flows']:,} ({u['packets']:,} packets, "
-          f"{human_bytes(u['bytes'])})", u["top_responder_ports"],
-          ["transport", "port", "flows", "packets", "bytes"])
+          f"{human_bytes(u['bytes'])})" + _shown(u["top_responder_ports"], u["responder_ports"],
+                                                 "responder ports"),
+          u["top_responder_ports"], ["transport", "port", "flows", "packets", "bytes"])
+
+
+def _shown(rows: list[Any], total: int, what: str = "") -> str:
+    """", the top 10 of 57 by bytes" when a ranking shows fewer rows than there are: a
+    cut list read as the whole one."""
+    if len(rows) >= total:
+        return ""
+    return f", the top {len(rows)} of {total:,}{' ' + what if what else ''} by bytes"

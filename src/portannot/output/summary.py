@@ -89,11 +89,14 @@ class Summary:
             "by_transport": _rows("transport", TRANSPORT_NAMES, self.by_transport,
                                   len(TRANSPORT_NAMES)),
             "by_service": _rows("service", service_names, self.by_service, top),
+            "services": int(np.count_nonzero(self.by_service[FLOWS])),
             "top_talkers": self._talkers(top),
+            "talkers": self.talkers.count,
             "unnamed": {
                 "flows": int(self.unnamed[FLOWS].sum()),
                 "packets": int(self.unnamed[PACKETS].sum()),
                 "bytes": int(self.unnamed[BYTES].sum()),
+                "responder_ports": len(unnamed_keys),
                 "top_responder_ports": [
                     {"transport": TRANSPORT_NAMES[k >> 16], "port": k & 0xFFFF,
                      **_counts(self.unnamed[:, k])}

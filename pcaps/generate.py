@@ -56,6 +56,7 @@ from scapy.layers.inet6 import (  # noqa: E402
     IPv6ExtHdrHopByHop,
     IPv6ExtHdrRouting,
     IPv6ExtHdrSegmentRouting,
+    PadN,
 )
 from scapy.layers.ipsec import AH  # noqa: E402
 from scapy.layers.l2 import ARP, Dot1AD, Dot1Q, Ether  # noqa: E402
@@ -791,6 +792,73 @@ def cap_fragments() -> bytes:
     return pcap_bytes(recs(eth(f) for f in frames), LT_ETHERNET)
 
 
+def _piece4(pkt: IP, start: int, stop: int, *, more: bool, at: int | None = None) -> IP:
+    """Bytes [start, stop) of an IPv4 datagram's payload as one fragment, placed at byte
+    `at` of the datagram (default `start`)."""
+    payload = raw(pkt)[(raw(pkt)[0] & 15) * 4:]
+    return IP(src=pkt.src, dst=pkt.dst, id=pkt.id, ttl=pkt.ttl, proto=pkt.proto,
+              flags="MF" if more else 0, frag=(start if at is None else at) // 8) / Raw(
+        payload[start:stop])
+
+
+def _piece6(pkt: IPv6, ident: int, start: int, stop: int, *, more: bool, hbh: bool = False,
+            at: int | None = None) -> IPv6:
+    """Bytes [start, stop) of an IPv6 datagram's payload (all of it fragmentable) behind a
+    Fragment header, at byte `at` (default `start`); `hbh` puts a hop-by-hop header (the
+    unfragmentable part) before the Fragment header."""
+    whole = raw(pkt)
+    head = v6(src=pkt.src, dst=pkt.dst) / IPv6ExtHdrHopByHop() if hbh else v6(src=pkt.src, dst=pkt.dst)
+    return head / IPv6ExtHdrFragment(nh=whole[6], offset=(start if at is None else at) // 8,
+                                     m=int(more), id=ident) / Raw(whole[40:][start:stop])
+
+
+def cap_fragment_ends() -> bytes:
+    """Where a datagram ends: an identification used again (a later fragment past the
+    remembered datagram's end is not of it), and first fragments that end before the ports
+    (RFC 7112's header chain split across fragments). See pcaps/README.md."""
+    q4 = v4(id=77) / udp(43000, 53, b"Q" * 16)                     # payload 24 bytes
+    r4 = v4(id=77) / udp(43001, 53, b"R" * 808)                    # the id again, later
+    q6 = v6() / udp(43000, 53, b"Q" * 16)
+    split6 = v6() / IPv6ExtHdrDestOpt(nh=17, options=[PadN(optdata=b"\0" * 12)]) / udp(
+        43002, 53, b"S" * 8)                                          # dest-opts 16 bytes
+    split4 = v4(id=0x7113) / AH(nh=17, payloadlen=4, spi=0x104, seq=5, icv=b"\xdd" * 12) / udp(
+        43003, 500, b"T" * 8)                                         # AH 24 bytes
+    syn4 = v4(id=0x7114) / tcp(43004, 80, "S")
+    short4 = v4(id=0x7115) / udp(43005, 53, b"U" * 8)
+    cut6 = v6() / IPv6ExtHdrDestOpt(nh=17, options=[PadN(optdata=b"\0" * 12)]) / udp(
+        43006, 53, b"V" * 8)
+    again4 = v4(id=77) / udp(43007, 53, b"W" * 24)
+    frames = [
+        # 1-2 datagram 77 whole: 16 bytes, then the last 8 at 16 (MF=0): it ends at byte 24
+        _piece4(q4, 0, 16, more=True), _piece4(q4, 16, 24, more=False),
+        # 3 id 77 at 800 (MF=1) and 4 at 24 exactly (MF=0): past the end, another datagram
+        _piece4(r4, 800, 808, more=True), _piece4(r4, 16, 24, more=False, at=24),
+        # 5 the last fragment again (at 16): the datagram's
+        _piece4(q4, 16, 24, more=False),
+        # 6-7 a new first fragment with id 77 starts over: its piece at 800 is its own
+        _piece4(r4, 0, 16, more=True), _piece4(r4, 800, 816, more=False),
+        # 8-10 the same over IPv6 with a hop-by-hop header before the Fragment header
+        _piece6(q6, 77, 0, 16, more=True, hbh=True), _piece6(q6, 77, 16, 24, more=False, hbh=True),
+        _piece6(q6, 77, 16, 24, more=False, hbh=True, at=800),
+        # 11-12 RFC 7112: Fragment, dest-opts (next header UDP), the UDP header in the next
+        _piece6(split6, 0x7112, 0, 16, more=True), _piece6(split6, 0x7112, 16, 32, more=False),
+        # 13-14 the IPv4 equivalent: AH fills the first fragment, the UDP header follows
+        _piece4(split4, 0, 24, more=True), _piece4(split4, 24, 40, more=False),
+        # 15-16 TCP in an 8-byte first fragment: ports, no flags; the rest of the header
+        _piece4(syn4, 0, 8, more=True), _piece4(syn4, 8, 20, more=False),
+        # 17 a first fragment holding 2 bytes of the UDP header
+        _piece4(short4, 0, 2, more=True),
+        # 18 a first fragment ending inside its dest-opts header (8 of 16 bytes)
+        _piece6(cut6, 0x7116, 0, 8, more=True),
+        # 19-20 id 77 again: a first fragment without ports, and its piece at 16
+        _piece4(again4, 0, 2, more=True), _piece4(again4, 16, 24, more=True),
+        # 21 an atomic fragment (offset 0, M=0) whose payload length leaves 2 bytes of UDP:
+        # the length is the whole datagram's, malformed
+        v6(plen=10) / IPv6ExtHdrFragment(nh=17, offset=0, m=0, id=0x7117) / udp(43008, 53, b"X" * 8),
+    ]
+    return pcap_bytes(recs(eth(f) for f in frames), LT_ETHERNET)
+
+
 def cap_transports() -> bytes:
     """TCP flags, UDP, SCTP, DCCP over IPv4/IPv6; protocols without ports; ICMP errors; tunnels."""
     inner_udp = v4(src=V4_B, dst=V4_A) / udp(44100, 33434, b"\0" * 12)
@@ -1400,6 +1468,7 @@ def captures() -> dict[str, bytes]:
         "ipv6-ext-headers.pcap": cap_ipv6_ext(),
         "source-routes.pcap": cap_source_routes(),
         "fragments.pcap": cap_fragments(),
+        "fragment-ends.pcap": cap_fragment_ends(),
         "transports.pcap": cap_transports(),
         "truncated.pcap": cap_truncated(),
         "malformed.pcap": cap_malformed(),

@@ -3,8 +3,14 @@ summary tests compare portannot with.
 
 Frames come from tests/tshark_oracle.py (defragmentation off). A frame counts in a flow
 when tshark decoded its outermost transport's ports, or when it is a later IP fragment
-whose first fragment came earlier (tshark shows it as bare data), or when
-EXPECTED_DIFFERENCES says so. Flows are keyed by transport and the unordered pair of
+of a datagram whose first fragment came earlier (tshark shows it as bare data), or when
+EXPECTED_DIFFERENCES says so. Which datagram a later fragment is of, the README's
+fragment rules decide from tshark's fields (tshark_oracle.attribute_fragments): the
+latest first fragment with its identification; not that one's when it showed no ports,
+or when that datagram's last fragment (MF=0) has been seen and ended at or before this
+fragment's offset (ip.frag_offset / ipv6.fraghdr.offset; the end from the last
+fragment's offset plus its payload, ip.len - ip.hdr_len or ipv6.plen less the headers
+up to the Fragment header's end). Flows are keyed by transport and the unordered pair of
 (address, port) ends; a SYN without ACK that opens a new TCP connection on the same ends
 starts over (see new_connection). Service names come from the registry file read here with the csv module.
 """

@@ -42,7 +42,7 @@ CAPINFOS = shutil.which("capinfos")
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE_DIR = REPO / ".pytest_cache" / "tshark-oracle"
-CACHE_VERSION = "10"
+CACHE_VERSION = "11"
 
 TRANSPORTS = ("tcp", "udp", "sctp", "dccp")
 
@@ -57,8 +57,9 @@ FIELDS = (
     "ip.src", "ip.dst", "ipv6.src", "ipv6.dst",
     "tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport",
     "sctp.srcport", "sctp.dstport", "dccp.srcport", "dccp.dstport", "tcp.flags", "tcp.seq_raw",
-    "ip.proto", "ip.id", "ip.flags.mf", "ip.frag_offset",
-    "ipv6.nxt", "ipv6.fraghdr.ident", "ipv6.fraghdr.offset", "ipv6.fraghdr.more",
+    "ip.proto", "ip.id", "ip.flags.mf", "ip.frag_offset", "ip.len", "ip.hdr_len",
+    "ipv6.nxt", "ipv6.fraghdr.ident", "ipv6.fraghdr.offset", "ipv6.fraghdr.more", "ipv6.plen",
+    "ipv6.hopopts.len_oct", "ipv6.routing.len_oct", "ipv6.dstopts.len_oct", "ah.length",
     "vlan.id", "ieee8021ad.id",
     "_ws.malformed", "_ws.expert.message",
     "ipv6.routing.type", "ipv6.routing.segleft", "ipv6.routing.len", "ipv6.routing.src.addr",
@@ -95,8 +96,14 @@ class OracleRow:
     tcp_seq: int | None  #: its sequence number as sent (tcp.seq_raw), when tshark shows it
     vlan: int | None  #: id of the outermost VLAN tag right after the link header
     frag_key: tuple | None  #: outer-IP fragment identity, None if not a fragment
-    frag_offset: int  #: offset of this fragment (0 for first fragments / whole packets)
+    #: offset of this fragment in 8-byte units, as -T fields prints ip.frag_offset and
+    #: ipv6.fraghdr.offset (0 for first fragments / whole packets)
+    frag_offset: int
     frag_more: bool
+    #: the fragment's payload by the IP length fields (IPv4: ip.len - ip.hdr_len; IPv6:
+    #: ipv6.plen less the extension headers up to the Fragment header's end), None for
+    #: a whole packet or where tshark does not give the lengths
+    frag_payload: int | None
     malformed: bool  #: tshark flagged the frame malformed (exception or bogus header)
     expert: str  #: tshark's expert messages, for diagnostics
 
@@ -187,7 +194,7 @@ def parse_line(cols: dict[str, str], number: int) -> OracleRow:
     ip_version, src, dst = 0, None, None
     next_layer = transport = None
     sport = dport = flags = seq = None
-    frag_key, frag_offset, frag_more = None, 0, False
+    frag_key, frag_offset, frag_more, frag_payload = None, 0, False, None
 
     ip_at = next((i for i, p in enumerate(protos) if p in ("ip", "ipv6")), None)
     if ip_at is not None:
@@ -229,12 +236,17 @@ def parse_line(cols: dict[str, str], number: int) -> OracleRow:
             proto = _first(_ints(cols["ip.proto"]))
             if off is not None and mf is not None and (off > 0 or mf):
                 frag_key, frag_offset, frag_more = (4, src, dst, proto, ident), off, mf
+                total = _first(_ints(cols["ip.len"]))
+                header = _first(_ints(cols["ip.hdr_len"]))
+                if total and header is not None and total >= header:
+                    frag_payload = total - header
         elif ip_version == 6 and src is not None and has_fraghdr:
             off = _first(_ints(cols["ipv6.fraghdr.offset"]))
             more = _first(_flag(cols["ipv6.fraghdr.more"]))
             ident = _first(_ints(cols["ipv6.fraghdr.ident"]))
             if off is not None and more is not None and (off > 0 or more):
                 frag_key, frag_offset, frag_more = (6, src, dst, ident), off, more
+                frag_payload = ipv6_fragment_payload(protos, ip_at, cols)
 
     vlan = outer_vlan(protos, cols)
     expert = cols.get("_ws.expert.message", "")
@@ -246,9 +258,37 @@ def parse_line(cols: dict[str, str], number: int) -> OracleRow:
         protocols=cols["frame.protocols"], ip_version=ip_version if src is not None else 0,
         src=src, dst=dst, next_layer=next_layer, transport=transport, src_port=sport,
         dst_port=dport, tcp_flags=flags, tcp_seq=seq, vlan=vlan, frag_key=frag_key, frag_offset=frag_offset,
-        frag_more=frag_more,
+        frag_more=frag_more, frag_payload=frag_payload,
         malformed=malformed, expert=expert,
     )
+
+
+#: the -T fields field holding each IPv6 extension header's length, and its unit: bytes
+#: (len_oct), or AH's 4-byte words less 2
+EXT_LENGTH = {"ipv6.hopopts": "ipv6.hopopts.len_oct", "ipv6.routing": "ipv6.routing.len_oct",
+              "ipv6.dstopts": "ipv6.dstopts.len_oct", "ah": "ah.length"}
+
+
+def ipv6_fragment_payload(protos: list[str], ip_at: int, cols: dict[str, str]) -> int | None:
+    """Bytes after the outermost IPv6 header's Fragment header, by ipv6.plen: the
+    payload less the extension headers before the Fragment header and its own 8 bytes.
+    None for a payload length of 0 (jumbo or TSO) or a header before the Fragment header
+    whose length tshark does not give."""
+    plen = _first(_ints(cols["ipv6.plen"]))
+    if not plen:
+        return None
+    used = 0
+    for j in range(ip_at + 1, len(protos)):
+        name = protos[j]
+        if name == "ipv6.fraghdr":
+            return plen - used - 8
+        if name not in EXT_LENGTH:
+            return None
+        size = _first(_ints(cols[EXT_LENGTH[name]]), protos[:j].count(name))
+        if size is None:
+            return None
+        used += (size + 2) * 4 if name == "ah" else size
+    return None
 
 
 def final_ipv6_destination(cols: dict[str, str]) -> str | None:
@@ -403,19 +443,34 @@ def capinfos_count(path: str | os.PathLike) -> int:
 def attribute_fragments(rows: list[OracleRow]) -> dict[int, tuple[str, int, int]]:
     """Frame number -> (transport, src_port, dst_port) for later fragments whose first
     fragment (offset 0, same outer-IP fragment identity) appeared earlier in the file.
-    The most recent first fragment with that identity wins."""
-    first: dict[tuple, tuple[str, int, int]] = {}
+
+    The most recent first fragment with that identity names the datagram (one that
+    tshark shows without ports, a datagram without). Once a later fragment of it with
+    MF=0, its last, has come, the datagram ends at that fragment's offset plus its
+    payload (the first such fragment decides), and a later fragment that starts there
+    or beyond is another datagram's with the same identification, whose first fragment
+    was not seen."""
+    first: dict[tuple, list] = {}  # identity -> [ports, where the datagram ends or None]
     out = {}
     for r in rows:
         if r.frag_key is None:
             continue
-        if r.frag_offset == 0:
+        start = r.frag_offset * 8
+        if start == 0:
             if r.transport is not None:
-                first[r.frag_key] = (r.transport, r.src_port, r.dst_port)
+                first[r.frag_key] = [(r.transport, r.src_port, r.dst_port), None]
             else:
                 first.pop(r.frag_key, None)
-        elif r.frag_key in first:
-            out[r.number] = first[r.frag_key]
+            continue
+        datagram = first.get(r.frag_key)
+        if datagram is None:
+            continue
+        ports, end = datagram
+        if end is not None and start >= end:
+            continue
+        out[r.number] = ports
+        if not r.frag_more and end is None and r.frag_payload is not None:
+            datagram[1] = start + r.frag_payload
     return out
 
 

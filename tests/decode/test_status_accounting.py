@@ -3,8 +3,8 @@
 For every capture (pcaps/ and ../shared/pcaps): each record decoded has one of the
 statuses STATUS_NAMES knows, and the number of records decoded equals capinfos' packet
 count (records before a mid-record cut for a damaged file). Each status is also checked against tshark's view of the
-frame where the meaning is unambiguous (FRAGMENT only for later fragments, NON_IP only
-where tshark found no IP layer, ...), and, for the generated captures whose content is
+frame where the meaning is unambiguous (FRAGMENT only for fragments tshark shows without
+ports and not malformed, NON_IP only where tshark found no IP layer, ...), and, for the generated captures whose content is
 known, against the status each frame was built to have (EXPECTED_STATUS).
 """
 
@@ -38,6 +38,16 @@ EXPECTED_STATUS: dict[str, dict[int, Status]] = {
         10: FR, 11: FR,            # first fragment never appears
         12: FR, 13: P, 14: FR, 15: P,  # later fragment before its first
         16: FR,                    # same IPv4 id as frames 1-3, other source address
+    },
+    "fragment-ends.pcap": {
+        1: P, 2: P, 3: FR, 4: FR, 5: P,  # id 77 ends at byte 24: pieces at 800 and 24 are not its
+        6: P, 7: P,                # a new first fragment with id 77 starts over
+        8: P, 9: P, 10: FR,        # the same over IPv6
+        11: FR, 12: FR, 13: FR, 14: FR,  # the header chain split across fragments (RFC 7112)
+        15: P, 16: P,              # TCP in an 8-byte first fragment: ports
+        17: FR, 18: FR,            # first fragments ending inside the UDP / dest-opts header
+        19: FR, 20: FR,            # id 77's latest first fragment has no ports
+        21: MAL,                   # an atomic fragment's length leaves 2 bytes of UDP
     },
     "malformed.pcap": {
         1: MAL,  # IPv4 IHL 4
@@ -111,8 +121,10 @@ def test_status_counts_add_up(capture):
 
 @pytest.mark.parametrize("capture", PARAMS)
 def test_status_matches_tshark_classes(capture):
-    """FRAGMENT only on later fragments, NON_IP only where tshark has no IP layer,
-    NO_PORTS only where tshark has one."""
+    """FRAGMENT only on fragments tshark shows without ports and does not call
+    malformed (later fragments, first fragments that end before the ports: tshark's
+    "Unreassembled Packet"), NON_IP only where tshark has no IP layer, NO_PORTS only
+    where tshark has one."""
     cid = capture_id(capture)
     rows = oracle(capture)
     batch = decode_file(capture)
@@ -122,8 +134,10 @@ def test_status_matches_tshark_classes(capture):
         s = Status(int(batch.status[i]))
         layers = r.protocols.split(":")
         tshark_ip = "ip" in layers or "ipv6" in layers
-        if s == Status.FRAGMENT and not r.is_later_fragment:
-            problems.append(f"frame {r.number}: FRAGMENT, tshark: {r.protocols} (not a later fragment)")
+        if s == Status.FRAGMENT and not (r.is_later_fragment or (
+                r.is_first_fragment and r.transport is None and not r.malformed)):
+            problems.append(f"frame {r.number}: FRAGMENT, tshark: {r.protocols} (not a later "
+                            "fragment, nor a first one without ports)")
         if s == Status.NON_IP and tshark_ip:
             problems.append(f"frame {r.number}: NON_IP, tshark: {r.protocols}")
         if s == Status.NO_PORTS and not tshark_ip:

@@ -29,7 +29,7 @@ class Decoder:
         decode_records(
             batch.data, batch.offset, batch.caplen, batch.length, batch.linktype,
             LINK_TABLE, ETHER_TABLE, PROTO_TO_TRANSPORT,
-            f.keys, f.ports, f.transport, f.stamp, f.clock,
+            f.keys, f.ports, f.transport, f.end, f.stamp, f.clock,
             out.vlan, out.ip_version, out.src_addr.view(np.uint64), out.dst_addr.view(np.uint64), out.ip_proto, out.transport,
             out.src_port, out.dst_port, out.tcp_flags, out.tcp_seq, out.status,
         )

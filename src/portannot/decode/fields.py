@@ -6,10 +6,16 @@ from __future__ import annotations
 
 from portannot.words import at, be16, be32, le16, le32, mem32, mem64, u8
 
-__all__ = ["CONTINUE", "SHORT", "at", "be16", "be32", "le16", "le32", "mem32", "mem64", "u8"]
+__all__ = ["CONTINUE", "PAST_END", "SHORT", "at", "be16", "be32", "le16", "le32", "mem32", "mem64", "u8"]
 
 #: returned by a layer whose header does not fit in the captured bytes; the kernel
 #: turns it into TRUNCATED (the snaplen cut the frame) or MALFORMED (it did not)
 SHORT = 100
+#: returned by a layer whose header runs past the end of the IP payload (the IP length
+#: fields leave no room for it). The kernel makes it MALFORMED, except in the
+#: fragmentable part of a first fragment (after the IPv4 header, after the IPv6 Fragment
+#: header): there the IP length is the fragment's, and the rest of the header, ports
+#: included, is in the next fragment (RFC 7112's case): FRAGMENT
+PAST_END = 101
 #: returned by a layer that handed over to the next one
 CONTINUE = 255

@@ -3,6 +3,14 @@
 A fixed-size, set-associative table keyed by (source, destination, protocol,
 identification): memory stays bounded whatever the capture holds; when a set is
 full the oldest entry gives way, which only costs a later fragment its ports.
+
+An identification names one datagram at a time, and is used again for others: each
+entry is the latest first fragment's datagram. Once that datagram's last fragment
+(MF=0) has been seen, the entry also holds where the datagram ends (`end`, in bytes;
+0 while unknown), and a later fragment that starts there or beyond belongs to another
+datagram whose first fragment was not seen. A first fragment that gives no ports (cut,
+ending before them, of a protocol without any) leaves an entry without a transport
+(T.NONE): its later fragments get none, not an older datagram's.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ class FragmentTable:
         self.keys = np.zeros((slots, 5), dtype=np.uint64)
         self.ports = np.zeros(slots, dtype=np.uint32)
         self.transport = np.zeros(slots, dtype=np.uint8)
+        self.end = np.zeros(slots, dtype=np.int64)  # where the datagram ends; 0: not known
         self.stamp = np.zeros(slots, dtype=np.int64)  # 0: empty
         self.clock = np.ones(1, dtype=np.int64)
 
@@ -36,7 +45,10 @@ def _key(src, dst, i, proto, ident, out):
 
 
 @njit(cache=True, nogil=True, forceinline=True)
-def remember(keys, ports, transport, stamp, clock, src, dst, i, proto, ident, code, sport, dport, key):
+def remember(keys, ports, transport, end, stamp, clock, src, dst, i, proto, ident, code, sport, dport,
+             key):
+    """A first fragment's datagram, in its key's slot (the oldest of the set gives way).
+    `code` T.NONE (with ports 0) records a first fragment without ports."""
     h = _key(src, dst, i, proto, ident, key)
     mask = keys.shape[0] - 1
     victim = -1
@@ -57,6 +69,7 @@ def remember(keys, ports, transport, stamp, clock, src, dst, i, proto, ident, co
         keys[victim, j] = key[j]
     ports[victim] = (np.uint32(sport) << 16) | np.uint32(dport)
     transport[victim] = code
+    end[victim] = 0
     stamp[victim] = clock[0]
     clock[0] += 1
 

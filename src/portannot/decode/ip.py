@@ -17,7 +17,7 @@ import numpy as np
 
 from portannot import status as S
 from portannot.compiled import njit
-from portannot.decode.fields import CONTINUE, SHORT, be16, be32, mem32, mem64, u8
+from portannot.decode.fields import CONTINUE, PAST_END, SHORT, be16, be32, mem32, mem64, u8
 
 NOT_FRAGMENT, FIRST_FRAGMENT, LATER_FRAGMENT = 0, 1, 2
 
@@ -121,10 +121,12 @@ def is_ipv6_extension(nxt):
 @njit(cache=True, nogil=True, forceinline=True)
 def ipv6_extension(buf, q, ip_end, end, nxt, dst, i):
     """Skip one extension header (a routing header with segments left also sets the
-    final destination). Returns (position, next header, fragment kind, id, status)."""
+    final destination). Returns (position, next header, fragment kind, id, status); a
+    header that runs past the IP payload is PAST_END (the kernel decides between
+    malformed and a first fragment's end)."""
     if nxt == FRAGMENT:
         if q + 8 > ip_end:
-            return q, nxt, NOT_FRAGMENT, 0, S.MALFORMED
+            return q, nxt, NOT_FRAGMENT, 0, PAST_END
         if end - q < 8:
             return q, nxt, NOT_FRAGMENT, 0, SHORT
         frag = be16(buf, q + 2)
@@ -135,7 +137,7 @@ def ipv6_extension(buf, q, ip_end, end, nxt, dst, i):
             kind = FIRST_FRAGMENT
         return q + 8, buf[q], kind, be32(buf, q + 4), CONTINUE
     if q + 2 > ip_end:
-        return q, nxt, NOT_FRAGMENT, 0, S.MALFORMED
+        return q, nxt, NOT_FRAGMENT, 0, PAST_END
     if end - q < 2:
         return q, nxt, NOT_FRAGMENT, 0, SHORT
     hlen = (buf[q + 1] + 2) * 4 if nxt == AH else (buf[q + 1] + 1) * 8
@@ -144,10 +146,22 @@ def ipv6_extension(buf, q, ip_end, end, nxt, dst, i):
     if nxt == HOPOPTS or nxt == DSTOPTS:
         options_end = _options_end(buf, q + 2, q + hlen, end)
         if options_end > ip_end:
-            return q, nxt, NOT_FRAGMENT, 0, S.MALFORMED
+            return q, nxt, NOT_FRAGMENT, 0, PAST_END
         if options_end > end:  # past the bytes there are: truncated if cut, else malformed
             return q, nxt, NOT_FRAGMENT, 0, SHORT
     return q + hlen, buf[q], NOT_FRAGMENT, 0, CONTINUE
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def fragment_place(buf, word, version):
+    """Where a fragment starts in its datagram, in bytes, and whether more fragments
+    follow it, from its fragment word at `word`: IPv4's flags and offset (header + 6,
+    the offset in 8-byte units), the IPv6 Fragment header's offset and M flag (header
+    + 2, the offset already in bytes)."""
+    w = be16(buf, word)
+    if version == 4:
+        return np.int64(w & 0x1FFF) * 8, (w & 0x2000) != 0
+    return np.int64(w & 0xFFF8), (w & 1) != 0
 
 
 @njit(cache=True, nogil=True, forceinline=True)

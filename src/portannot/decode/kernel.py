@@ -17,7 +17,7 @@ from portannot import transport as T
 from portannot.compiled import borrow, kernel, njit, prefetch
 from portannot.decode.columns import NO_VLAN
 from portannot.decode.ethertype import IPV4, IPV6, MAX_LAYERS, ether_step
-from portannot.decode.fields import CONTINUE, SHORT, at
+from portannot.decode.fields import CONTINUE, PAST_END, SHORT, at
 from portannot.decode.fragments import recall, remember
 from portannot.decode.ip import (
     AH,
@@ -25,6 +25,7 @@ from portannot.decode.ip import (
     LATER_FRAGMENT,
     MAX_EXTENSIONS,
     NOT_FRAGMENT,
+    fragment_place,
     ipv4,
     ipv6,
     ipv6_extension,
@@ -38,26 +39,31 @@ AHEAD = 8
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _final(status, cut):
+def _final(status, cut, first_fragment):
+    """The status of a layer's SHORT (the bytes ran out) and PAST_END (the IP payload ran
+    out): in a first fragment the IP payload is the fragment's, and a header it ends
+    before continues in the next fragment (tshark: an unreassembled fragment)."""
     if status == SHORT:
         return S.TRUNCATED if cut else S.MALFORMED
+    if status == PAST_END:
+        return S.FRAGMENT if first_fragment else S.MALFORMED
     return status
 
 
 @kernel(
     "none("
     "u1[::1], i8[::1], u4[::1], u4[::1], u2[::1], u1[::1], u1[::1], u1[::1], u8[:, ::1], "
-    "u4[::1], u1[::1], i8[::1], i8[::1], u2[::1], u1[::1], u8[:, ::1], u8[:, ::1], "
+    "u4[::1], u1[::1], i8[::1], i8[::1], i8[::1], u2[::1], u1[::1], u8[:, ::1], u8[:, ::1], "
     "u1[::1], u1[::1], u2[::1], u2[::1], u2[::1], u4[::1], u1[::1])"
 )
 def decode_records(data, offset, caplen, length, linktype, link_table, ether_table, proto_table,
-                   f_keys, f_ports, f_transport, f_stamp, f_clock,
+                   f_keys, f_ports, f_transport, f_end, f_stamp, f_clock,
                    vlan, ip_version, src_addr, dst_addr, ip_proto, transport,
                    src_port, dst_port, tcp_flags, tcp_seq, status):
     """src_addr and dst_addr are (n, 2) uint64 views of the (n, 16) address columns."""
     data, src_addr, dst_addr = borrow(data), borrow(src_addr), borrow(dst_addr)
     f_keys, f_ports, f_transport = borrow(f_keys), borrow(f_ports), borrow(f_transport)
-    f_stamp, f_clock = borrow(f_stamp), borrow(f_clock)
+    f_end, f_stamp, f_clock = borrow(f_end), borrow(f_stamp), borrow(f_clock)
     key = np.empty(5, dtype=np.uint64)
     size = data.shape[0]
     n = offset.shape[0]
@@ -86,13 +92,14 @@ def decode_records(data, offset, caplen, length, linktype, link_table, ether_tab
         if end < frame_end:  # a PPPoE length ends the packet early: short is malformed
             cut = False
         if st != CONTINUE:
-            status[i] = _final(st, cut)
+            status[i] = _final(st, cut, False)
             continue
         frag = np.int64(NOT_FRAGMENT)
         ident = 0
         if kind == IPV4:
             q, ip_end, proto, frag, ident, st = ipv4(data, p, end, src_addr, dst_addr, i)
             version = 4
+            word = p + 6  # the fragment word: flags and offset
             # what every fragment of the datagram names, its first one and its later ones
             frag_proto = proto
             hops = 0
@@ -105,6 +112,7 @@ def decode_records(data, offset, caplen, length, linktype, link_table, ether_tab
         else:
             q, ip_end, proto, st = ipv6(data, p, end, src_addr, dst_addr, i)
             version = 6
+            word = p  # set at the Fragment header, if there is one
             frag_proto = proto
             hops = 0
             while st == CONTINUE and frag != LATER_FRAGMENT and is_ipv6_extension(proto):
@@ -112,25 +120,38 @@ def decode_records(data, offset, caplen, length, linktype, link_table, ether_tab
                 if hops > MAX_EXTENSIONS:
                     st = S.MALFORMED
                     break
+                at_header = q
                 q, proto, fkind, fid, st = ipv6_extension(data, q, ip_end, end, proto, dst_addr, i)
                 if fkind != NOT_FRAGMENT:
                     frag = fkind
                     ident = fid
+                    word = at_header + 2  # the Fragment header's offset and M flag
                     # the Fragment header's next header: the same in the first fragment
                     # and the later ones, whatever headers follow it before the transport
                     frag_proto = proto
         if st == CONTINUE and q > ip_end:  # an extension header runs past the IP payload
-            st = S.MALFORMED
+            st = np.int64(PAST_END)
         if q > p:  # the fixed header was there: the addresses are real
             ip_version[i] = version
         ip_proto[i] = proto
         if st != CONTINUE:
-            status[i] = _final(st, cut)
+            status[i] = _final(st, cut, frag == FIRST_FRAGMENT)
+            if frag == FIRST_FRAGMENT:  # a datagram without ports: its later fragments get none
+                remember(f_keys, f_ports, f_transport, f_end, f_stamp, f_clock, src_addr, dst_addr,
+                         i, frag_proto, ident, T.NONE, 0, 0, key)
             continue
         code = proto_table[proto]
         if frag == LATER_FRAGMENT:
             s = recall(f_keys, f_ports, f_transport, f_stamp, src_addr, dst_addr, i, frag_proto,
                        ident, key)
+            if s >= 0:
+                start, more = fragment_place(data, word, version)
+                if f_transport[s] == T.NONE or (f_end[s] != 0 and start >= f_end[s]):
+                    # its first fragment gave no ports, or the remembered datagram ended
+                    # before this fragment starts: the identification's next datagram
+                    s = -1
+                elif not more and f_end[s] == 0:  # the last fragment: the datagram ends here
+                    f_end[s] = start + (ip_end - q)
             if s < 0:
                 # a header that leads on to a transport (an IPv6 extension, AH) may hide one
                 may_carry = code != T.NONE or proto == AH or (
@@ -143,18 +164,19 @@ def decode_records(data, offset, caplen, length, linktype, link_table, ether_tab
             status[i] = S.PORTS
             continue
         if code == T.NONE:
-            status[i] = S.NO_PORTS
-            continue
-        sport, dport, flags, seq, st = transport_ports(data, q, ip_end, end, code)
-        if st != S.PORTS:
-            status[i] = _final(st, cut)
-            continue
-        transport[i] = code
-        src_port[i] = sport
-        dst_port[i] = dport
-        tcp_flags[i] = flags
-        tcp_seq[i] = seq
-        status[i] = S.PORTS
-        if frag == FIRST_FRAGMENT:
-            remember(f_keys, f_ports, f_transport, f_stamp, f_clock, src_addr, dst_addr, i,
+            sport, dport, flags, seq, st = 0, 0, 0, 0, S.NO_PORTS
+        else:
+            sport, dport, flags, seq, st = transport_ports(data, q, ip_end, end, code)
+        if st == S.PORTS:
+            transport[i] = code
+            src_port[i] = sport
+            dst_port[i] = dport
+            tcp_flags[i] = flags
+            tcp_seq[i] = seq
+            status[i] = S.PORTS
+        else:
+            status[i] = _final(st, cut, frag == FIRST_FRAGMENT)
+            code = T.NONE
+        if frag == FIRST_FRAGMENT:  # its datagram, with the ports or without (T.NONE)
+            remember(f_keys, f_ports, f_transport, f_end, f_stamp, f_clock, src_addr, dst_addr, i,
                      frag_proto, ident, code, sport, dport, key)

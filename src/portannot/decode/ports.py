@@ -9,15 +9,15 @@ from __future__ import annotations
 from portannot import status as S
 from portannot import transport as T
 from portannot.compiled import njit
-from portannot.decode.fields import SHORT, be16, be32, u8
+from portannot.decode.fields import PAST_END, SHORT, be16, be32, u8
 
 
 @njit(cache=True, nogil=True, forceinline=True)
 def transport_ports(buf, q, ip_end, end, code):
     """Returns (source port, destination port, TCP flags, TCP sequence number, status) for
-    a port-carrying protocol."""
+    a port-carrying protocol (PAST_END where the IP lengths leave no room for them)."""
     if q + 4 > ip_end:  # the IP lengths leave no room for the ports
-        return 0, 0, 0, 0, S.MALFORMED
+        return 0, 0, 0, 0, PAST_END
     if q + 4 > end:
         return 0, 0, 0, 0, SHORT
     sport = be16(buf, q)

@@ -1,0 +1,183 @@
+"""decode/fragments.py through the decoder: which later IP fragments take their first
+fragment's ports, frame by frame, against values worked out by hand and against tshark
+(its per-frame fields, and the reference rule built on them, tshark_oracle.attribute_fragments).
+
+An identification names one datagram at a time. Its latest first fragment names the
+datagram (with its ports, or without any when that fragment showed none); once the
+datagram's last fragment (MF=0) has been seen, the datagram ends at that fragment's
+offset plus its payload, and a later fragment that starts there or beyond is another
+datagram's, whose first fragment was not seen: status `fragment` (README, "Decode status").
+"""
+
+from __future__ import annotations
+
+import pytest
+from capgen import write_pcap
+from paths import local_capture
+from scapy.layers.inet import IP, UDP
+from scapy.layers.inet6 import IPv6, IPv6ExtHdrFragment
+from scapy.packet import Raw
+from tshark_oracle import TSHARK, attribute_fragments, oracle
+
+from portannot.decode import decode_file
+from portannot.status import STATUS_NAMES
+
+needs_tshark = pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
+
+LINKTYPE_RAW = 101
+A4, B4 = "192.0.2.1", "198.51.100.2"
+A6, B6 = "2001:db8::1", "2001:db8:1::2"
+T0 = 1_700_000_000 * 10**9
+
+# ------------------------------------------------------------------ pcaps/fragment-ends.pcap
+
+#: frame -> (status, transport, source port, destination port), worked out by hand from
+#: pcaps/generate.py's cap_fragment_ends (pcaps/README.md lists the frames)
+ENDS = {
+    1: ("ports", "udp", 43000, 53),   # id 77, first fragment, 16 bytes
+    2: ("ports", "udp", 43000, 53),   # its last (MF=0) at 16, 8 bytes: it ends at byte 24
+    3: ("fragment", None, 0, 0),      # id 77 at 800: past the end, another datagram
+    4: ("fragment", None, 0, 0),      # id 77 at 24, exactly the end
+    5: ("ports", "udp", 43000, 53),   # the last fragment again, at 16
+    6: ("ports", "udp", 43001, 53),   # a new first fragment with id 77: starts over
+    7: ("ports", "udp", 43001, 53),   # ... its piece at 800
+    8: ("ports", "udp", 43000, 53),   # IPv6, hop-by-hop before the Fragment header
+    9: ("ports", "udp", 43000, 53),   # its last at 16, 8 bytes
+    10: ("fragment", None, 0, 0),     # id 77 at 800
+    11: ("fragment", None, 0, 0),     # Fragment, dest-opts, UDP in the next fragment
+    12: ("fragment", None, 0, 0),     # ... that next fragment: its first showed no ports
+    13: ("fragment", None, 0, 0),     # IPv4 AH fills the first fragment
+    14: ("fragment", None, 0, 0),     # ... the UDP header after it
+    15: ("ports", "tcp", 43004, 80),  # 8 bytes of TCP: the ports
+    16: ("ports", "tcp", 43004, 80),  # ... the rest of its header
+    17: ("fragment", None, 0, 0),     # 2 bytes of UDP in a first fragment
+    18: ("fragment", None, 0, 0),     # a first fragment ending inside dest-opts
+    19: ("fragment", None, 0, 0),     # id 77 again, 2 bytes of UDP: a datagram without ports
+    20: ("fragment", None, 0, 0),     # ... its piece at 16 (not frame 6's 43001)
+    21: ("malformed", None, 0, 0),    # an atomic fragment whose length leaves 2 bytes of UDP
+}
+#: what tshark shows: first fragments with ports, and whether it calls a frame malformed
+TSHARK_PORTS = {1: ("udp", 43000, 53), 6: ("udp", 43001, 53), 8: ("udp", 43000, 53),
+                15: ("tcp", 43004, 80)}
+TSHARK_MALFORMED = {21}
+#: the reference rule on tshark's fields: later fragments -> their first fragment's ports
+REFERENCE = {2: ("udp", 43000, 53), 5: ("udp", 43000, 53), 7: ("udp", 43001, 53),
+             9: ("udp", 43000, 53), 16: ("tcp", 43004, 80)}
+
+
+def _seen(batch) -> dict[int, tuple]:
+    out = {}
+    for i in range(len(batch)):
+        t = int(batch.transport[i])
+        out[int(batch.number[i])] = (STATUS_NAMES[batch.status[i]],
+                                     ("tcp", "udp", "sctp", "dccp")[t] if t < 4 else None,
+                                     int(batch.src_port[i]), int(batch.dst_port[i]))
+    return out
+
+
+def test_fragment_ends_by_hand():
+    assert _seen(decode_file(local_capture("fragment-ends.pcap"))) == ENDS
+
+
+@needs_tshark
+def test_fragment_ends_as_tshark_shows_them():
+    rows = oracle(local_capture("fragment-ends.pcap"))
+    assert [r.number for r in rows] == list(ENDS)
+    for r in rows:
+        ports = (r.transport, r.src_port, r.dst_port) if r.transport else None
+        assert ports == TSHARK_PORTS.get(r.number), r
+        assert r.malformed == (r.number in TSHARK_MALFORMED), r
+        assert r.is_fragment == (r.number != 21), r  # 21: offset 0 and M=0, no fragment
+    assert attribute_fragments(rows) == REFERENCE
+    # where tshark shows ports, ours are those; a later fragment with ports has the
+    # reference's; every other frame has none
+    for n, (status, *ports) in ENDS.items():
+        want = TSHARK_PORTS.get(n) or REFERENCE.get(n)
+        assert (tuple(ports) if status == "ports" else None) == want, n
+
+
+# ------------------------------------------------------------------ built datagrams
+
+def _v4(start: int, payload: bytes, more: bool, ident: int = 9) -> bytes:
+    """An IPv4 UDP fragment at byte `start` of datagram `ident`."""
+    return bytes(IP(src=A4, dst=B4, id=ident, proto=17, flags="MF" if more else 0,
+                    frag=start // 8) / Raw(payload))
+
+
+def _v6(start: int, payload: bytes, more: bool, ident: int = 9) -> bytes:
+    return bytes(IPv6(src=A6, dst=B6) / IPv6ExtHdrFragment(nh=17, offset=start // 8, m=int(more),
+                                                           id=ident) / Raw(payload))
+
+
+def _udp(sport: int) -> bytes:
+    """A first fragment's 16 bytes: a UDP header (sport -> 53) and 8 bytes of data."""
+    return bytes(UDP(sport=sport, dport=53, len=1000, chksum=0) / Raw(b"d" * 8))
+
+
+P, FR = "ports", "fragment"
+
+#: (id, fragment builder, [(start, payload, MF)], the statuses by hand)
+SCENARIOS = [
+    # the last fragment before a middle one: the middle one starts before the end (40)
+    ("out-of-order", [(0, _udp(41000), True), (32, b"e" * 8, False), (16, b"m" * 16, True),
+                      (40, b"x" * 8, True)], [P, P, P, FR]),
+    # the first last fragment decides the end (24); a second one, ending at 16, does not
+    # move it: a piece at 16 is still the datagram's, one at 24 is not
+    ("first-last-decides", [(0, _udp(41001), True), (16, b"e" * 8, False),
+                            (8, b"f" * 8, False), (16, b"g" * 8, True), (24, b"h" * 8, True)],
+     [P, P, P, P, FR]),
+    # a last fragment that starts past the end sets nothing: the datagram still ends at 24
+    ("stray-last", [(0, _udp(41002), True), (16, b"e" * 8, False), (800, b"s" * 16, False),
+                    (16, b"e" * 8, False), (24, b"t" * 8, True)], [P, P, FR, P, FR]),
+    # without a last fragment, any offset is the datagram's
+    ("no-end-yet", [(0, _udp(41003), True), (800, b"a" * 8, True), (8, b"b" * 8, True)],
+     [P, P, P]),
+]
+
+
+def _ports(sport: int) -> tuple:
+    return ("udp", sport, 53)
+
+
+@pytest.mark.parametrize("build", [_v4, _v6], ids=["ipv4", "ipv6"])
+@pytest.mark.parametrize(("name", "pieces", "statuses"), SCENARIOS, ids=[s[0] for s in SCENARIOS])
+def test_where_a_datagram_ends(decoded, build, name, pieces, statuses):
+    seen = decoded(LINKTYPE_RAW, [build(*p) for p in pieces])
+    sport = int.from_bytes(pieces[0][1][:2], "big")
+    want = [(s, *(_ports(sport) if s == P else (None, 0, 0))) for s in statuses]
+    assert [(s.status, s.transport, s.src_port, s.dst_port) for s in seen] == want
+
+
+@needs_tshark
+@pytest.mark.parametrize("build", [_v4, _v6], ids=["ipv4", "ipv6"])
+@pytest.mark.parametrize(("name", "pieces", "statuses"), SCENARIOS, ids=[s[0] for s in SCENARIOS])
+def test_the_reference_rule_on_tshark_fields(tmp_path, build, name, pieces, statuses):
+    """The same frames through tshark: the first fragment's ports are shown, the later
+    fragments are bare data, and the reference rule on tshark's fields (offsets, MF,
+    payload lengths) attributes exactly the later fragments the decoder gives ports."""
+    path = write_pcap(tmp_path / f"{name}.pcap",
+                      [(T0 + i * 1000, build(*p)) for i, p in enumerate(pieces)],
+                      linktype=LINKTYPE_RAW)
+    rows = oracle(path)
+    sport = int.from_bytes(pieces[0][1][:2], "big")
+    assert (rows[0].transport, rows[0].src_port, rows[0].dst_port) == _ports(sport)
+    assert all(r.transport is None and r.is_later_fragment for r in rows[1:])
+    assert [r.frag_payload for r in rows] == [len(p[1]) for p in pieces]
+    later = {n for n, s in enumerate(statuses[1:], start=2) if s == P}
+    assert attribute_fragments(rows) == dict.fromkeys(later, _ports(sport))
+
+
+def test_the_datagram_end_holds_across_files(tmp_path):
+    """The fragment table lives as long as the Decoder: across batches and files, a piece
+    past the end of the datagram a first file completed is not of it, and a first
+    fragment in the second file starts the identification over."""
+    a = write_pcap(tmp_path / "a.pcap", [(T0, _v4(0, _udp(42000), True)),
+                                         (T0 + 1000, _v4(16, b"e" * 8, False))],
+                   linktype=LINKTYPE_RAW)
+    b = write_pcap(tmp_path / "b.pcap", [(T0 + 2000, _v4(800, b"s" * 8, False)),
+                                         (T0 + 3000, _v4(0, _udp(42001), True)),
+                                         (T0 + 4000, _v4(800, b"s" * 8, False))],
+                   linktype=LINKTYPE_RAW)
+    batch = decode_file([a, b])
+    got = [(STATUS_NAMES[batch.status[i]], int(batch.src_port[i])) for i in range(len(batch))]
+    assert got == [(P, 42000), (P, 42000), (FR, 0), (P, 42001), (P, 42001)]

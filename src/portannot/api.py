@@ -259,7 +259,7 @@ def flows(paths: Paths, *, registry: RegistryChoice = None,
 
     A flow is a transport (TCP, UDP, SCTP, DCCP) and its two (address, port) ends,
     both directions together, across every capture given. Packets without ports
-    (ICMP, ESP, GRE, ARP, a later fragment whose first was not seen) are in no flow,
+    (ICMP, ESP, GRE, ARP, a fragment whose ports cannot be seen) are in no flow,
     by design: they are counted by decode status (summary()'s `accounting`).
 
     Rows are in the order flows ended, as iter_flows gives them, not by flow_id:

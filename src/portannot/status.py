@@ -9,7 +9,7 @@ class Status(IntEnum):
     PORTS = 0  #: a transport header with both ports was decoded
     NO_PORTS = 1  #: IP packet of a protocol without ports (ICMP, ESP, GRE, ...)
     NON_IP = 2  #: link frame that carries no IP (ARP, LLDP, PPP control, ...)
-    FRAGMENT = 3  #: IP fragment whose first fragment was not seen
+    FRAGMENT = 3  #: IP fragment whose ports cannot be seen (a later one whose first was not seen; a first one that ends before them)
     TRUNCATED = 4  #: the capture's snaplen cut the packet before its ports
     MALFORMED = 5  #: header lengths contradict each other or the frame
     UNSUPPORTED_LINK = 6  #: link type portannot does not decode

@@ -288,8 +288,12 @@ def test_summary_table_says_what_the_json_says(which, env, tmp_path):
     u = doc["unnamed"]
     heading = f"Flows without a named service: {u['flows']:,} ({u['packets']:,} packets,"
     assert [line for line in lines if line.startswith(heading)], lines
-    for title in ("Packet accounting by decode status", "By transport", "By service",
-                  "Top talkers (flows with ports)"):
+    def cut(rows: list, total: int) -> str:  # what the title adds when --top cut its rows
+        return f", the top {len(rows)} of {total:,} by bytes" if len(rows) < total else ""
+
+    for title in ("Packet accounting by decode status", "By transport",
+                  "By service" + cut(doc["by_service"], doc["services"]),
+                  "Top talkers (flows with ports)" + cut(doc["top_talkers"], doc["talkers"])):
         assert title in lines
     assert f"{doc['packets']:,} packets" in lines[0] and f"{doc['flows']:,} flows" in lines[0]
     rows: dict[str, list[str]] = {}

@@ -73,3 +73,21 @@ def test_a_capture_without_flows_still_says_what_was_read(tmp_path):
     table = portannot.flows(empty)
     assert table.num_rows == 0
     assert read(table.schema)["inputs"] == [str(empty)]
+
+
+def test_a_file_name_that_is_not_utf8_is_named_with_escapes(cli, tmp_path):
+    """Linux file names are bytes: the metadata's JSON, which must be UTF-8, failed on
+    one that is not, and took every Parquet output and API call on such a file down
+    with it. It names the file as summary --json does: b'x\\xff.pcap' -> 'x\\\\xff.pcap'."""
+    import os
+    import shutil
+
+    name = os.fsdecode(bytes(tmp_path) + b"/x\xff.pcap")
+    shutil.copyfile(local_capture("demo.pcap"), name)
+    out = tmp_path / "f.parquet"
+    code, _, err = cli("flows", name, "-f", "parquet", "-o", str(out))
+    assert code == 0, err
+    expected = f"{tmp_path}/x\\xff.pcap"
+    assert read(pq.read_schema(out))["inputs"] == [expected]
+    assert read(portannot.flows(name).schema)["inputs"] == [expected]
+    assert pq.read_table(out).num_rows == portannot.flows(name).num_rows > 0

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from portannot import __version__
 from portannot.capture.source import display_name
+from portannot.output.text import text_path
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -33,17 +34,22 @@ def provenance(command: str, inputs: Sequence[str], table: ServiceTable,
                **settings: Any) -> dict[bytes, bytes]:
     """The metadata of `command`'s rows over `inputs` (in order: the packets' `file`
     column indexes this list), named from `table`, with the `settings` that change the
-    rows (the flow timeouts, None when not set)."""
+    rows (the flow timeouts, None when not set). File names that are not UTF-8 are
+    given with backslash escapes (text_path), as summary --json gives them."""
     record = {
         "portannot": __version__,
         "command": command,
-        "inputs": [display_name(p) for p in inputs],
-        "registry": table.source,
+        "inputs": [text_path(display_name(p)) for p in inputs],
+        "registry": text_path(table.source),
         "registry_date": table.date,
-        "services": table.meta.get("services"),  # the --services file of local names
+        "services": _text(table.meta.get("services")),  # the --services file of local names
         **settings,
     }
     return {KEY: json.dumps(record, ensure_ascii=False).encode()}
+
+
+def _text(path: str | None) -> str | None:
+    return None if path is None else text_path(str(path))
 
 
 def read(schema: pa.Schema) -> dict[str, Any] | None:

@@ -10,14 +10,13 @@ with it).
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from portannot.output.ranking import top_indices
 from portannot.output.talkers import K_VERSION, K_W0, K_W1, S_FLOWS, S_RECEIVED, S_SENT, TalkerTally
-from portannot.output.text import addresses
+from portannot.output.text import addresses, text_path
 from portannot.transport import TRANSPORT_NAMES
 
 if TYPE_CHECKING:
@@ -30,13 +29,6 @@ if TYPE_CHECKING:
 NONE = "(none)"
 #: the rows of the sums: [packets, bytes, flows]
 PACKETS, BYTES, FLOWS = 0, 1, 2
-
-
-def text_path(path: str) -> str:
-    """A file name as text: bytes that are not UTF-8 (which os.fsdecode keeps as lone
-    surrogates, and JSON cannot hold: written out, they made the document invalid)
-    as backslash escapes, b'caf\\xe9.pcap' -> 'caf\\\\xe9.pcap'."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 class Summary:

@@ -8,6 +8,7 @@ array without a copy per value.
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -213,3 +214,10 @@ def files_read(files: int, unreadable: int) -> str:
     if not unreadable:
         return f"from {files} file(s)"
     return f"from {files - unreadable} of {files} file(s) ({unreadable} could not be read)"
+
+
+def text_path(path: str) -> str:
+    """A file name as text: bytes that are not UTF-8 (which os.fsdecode keeps as lone
+    surrogates, and JSON cannot hold: written out, they made the document invalid)
+    as backslash escapes, b'caf\\xe9.pcap' -> 'caf\\\\xe9.pcap'."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")

@@ -112,6 +112,23 @@ def test_closed_standard_output_does_not_stop_a_file_output(tmp_path):
     assert out.read_text().startswith('"flow_id"')
 
 
+@pytest.mark.parametrize("command", ["flows", "summary", "packets"])
+def test_closed_standard_error_still_writes_and_exits_by_the_codes(command, tmp_path):
+    """`2>&-`: every capture command failed with exit 1 and wrote nothing (the progress
+    check asked the missing stream whether it was a terminal). The messages go nowhere,
+    as asked; the rows and the exit codes are as ever."""
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(DEMO.read_bytes()[:-10])
+    out = tmp_path / "out.txt"
+    args = [command, str(DEMO)] + (["-f", "csv", "-o", str(out)] if command != "summary" else [])
+    proc = run(args, preexec=lambda: os.close(2))
+    assert proc.returncode == ExitCode.OK
+    assert (out.read_text() if command != "summary" else proc.stdout.decode()).strip()
+    proc = run([command, str(cut), *args[2:], "--force"] if command != "summary"
+               else [command, str(cut)], preexec=lambda: os.close(2))
+    assert proc.returncode == ExitCode.DAMAGED_INPUT
+
+
 @pytest.mark.parametrize("fmt", ["table", "csv", "jsonl"])
 def test_an_unreadable_input_prints_nothing_on_standard_output(tmp_path, fmt):
     """The packets table printed its header, then found the input missing."""

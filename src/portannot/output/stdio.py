@@ -9,7 +9,8 @@
   descriptor free: the first file opened would take it (a capture read as standard
   input, an output file that stray prints land in). The descriptor is held with
   /dev/null; a closed standard output is a stream whose writes fail ("standard output
-  is closed", exit 5), and stdin_closed() tells the commands that read "-".
+  is closed", exit 5), stdin_closed() tells the commands that read "-", and a closed
+  standard error takes the messages to /dev/null (the exit code still tells).
 
 Light (no pyarrow): the command imports it before anything else.
 """
@@ -85,7 +86,7 @@ def _text(raw: io.RawIOBase, like: io.TextIOBase | None) -> io.TextIOWrapper:
 def standard_streams() -> Iterator[None]:
     """Make the standard streams safe (see the module's doc) for the block; then put
     back what was there."""
-    saved = sys.stdin, sys.stdout
+    saved = sys.stdin, sys.stdout, sys.stderr
     for fd, mode in ((0, os.O_RDONLY), (1, os.O_WRONLY), (2, os.O_WRONLY)):
         if not _fd_open(fd):
             try:
@@ -98,6 +99,9 @@ def standard_streams() -> Iterator[None]:
     if sys.stdin is None:
         sys.stdin = io.TextIOWrapper(io.BytesIO())
         sys.stdin.portannot_closed = True  # type: ignore[attr-defined]
+    if sys.stderr is None:  # messages go nowhere, as the closed stream asked; the exit
+        # code still tells (every `sys.stderr.isatty()`, `click.echo(err=True)` failed)
+        sys.stderr = _text(io.FileIO(2, "wb", closefd=False), None)
     if sys.stdout is None:
         sys.stdout = _text(_ClosedRaw(1), None)
         sys.stdout.portannot_closed = True  # type: ignore[attr-defined]
@@ -115,7 +119,7 @@ def standard_streams() -> Iterator[None]:
             sys.stdout.flush()
         except (OSError, ValueError):
             pass
-        sys.stdin, sys.stdout = saved
+        sys.stdin, sys.stdout, sys.stderr = saved
 
 
 class _Replaced(io.TextIOWrapper):

@@ -157,3 +157,29 @@ def test_disk_full_under_parquet_on_standard_output_is_one_line():
                                str(DEMO)], stdout=full, stderr=subprocess.PIPE, env=env,
                               check=False, timeout=300)
     one_line(proc, ExitCode.OUTPUT_ERROR, contains="no space left")
+
+
+def test_an_output_named_by_a_descriptor_is_written_in_place(tmp_path):
+    """-o /dev/stdout into a pipe, a `>>` log, and /dev/fd/N (bash's -o >(cmd)): the link
+    was resolved to /proc/<pid>/fd/1 -> "pipe:[...]" and a temporary file sought beside
+    it (exit 5), and through --force a >> log was replaced whole."""
+    csv_rows = run(["flows", str(DEMO), "-f", "csv"]).stdout
+    assert csv_rows.count(b"\n") > 5
+    piped = run(["flows", str(DEMO), "-f", "csv", "-o", "/dev/stdout"])
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout == csv_rows
+    log = tmp_path / "log.txt"
+    log.write_bytes(b"earlier line\n")
+    with open(log, "ab") as f:
+        appended = run(["flows", str(DEMO), "-f", "csv", "-o", "/dev/stdout"], stdout=f)
+    assert appended.returncode == 0, appended.stderr
+    assert log.read_bytes() == b"earlier line\n" + csv_rows
+    read_end, write_end = os.pipe()
+    proc = subprocess.Popen([sys.executable, "-m", "portannot", "flows", str(DEMO), "-f", "csv",
+                             "-o", f"/dev/fd/{write_end}"], pass_fds=(write_end,),
+                            stderr=subprocess.PIPE)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as r:
+        got = r.read()
+    assert proc.wait(timeout=300) == 0, proc.stderr.read()
+    assert got == csv_rows

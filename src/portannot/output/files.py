@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import sys
 from typing import BinaryIO
 
@@ -30,6 +31,15 @@ class Output:
                 raise OutputError("refusing to write Parquet to a terminal; use -o FILE")
             self.stream: BinaryIO = sys.stdout.buffer
             return
+        if _names_descriptor(self.path) or _special(self.path):
+            # an open descriptor (/dev/stdout, -o >(cmd)), a device or a FIFO, also
+            # through a link: written as it is, appended to (a `>>` log that /dev/stdout
+            # names stays whole); there is no file to replace
+            try:
+                self.stream = open(self.path, "ab")  # noqa: SIM115 - closed by commit/abort
+            except OSError as exc:
+                raise output_error(self.path, exc) from None
+            return
         # through a symbolic link, the file it names is written (replacing the link
         # with a file of its own would leave the target stale)
         self.path = os.path.realpath(self.path) if os.path.islink(self.path) else self.path
@@ -38,13 +48,6 @@ class Output:
             raise OutputError(f"{self.path}: output directory {directory} does not exist")
         if os.path.isdir(self.path):
             raise OutputError(f"{self.path}: is a directory")
-        if os.path.exists(self.path) and not os.path.isfile(self.path):
-            # a device or a FIFO: write to it as it is; there is no file to replace
-            try:
-                self.stream = open(self.path, "wb")  # noqa: SIM115 - closed by commit/abort
-            except OSError as exc:
-                raise output_error(self.path, exc) from None
-            return
         if os.path.exists(self.path) and not force:
             raise OutputError(f"{self.path}: already exists (use --force to replace it)")
         try:
@@ -82,6 +85,24 @@ class Output:
         self.finished = True
         if self.file is not None:
             self.file.abort()
+
+
+def _names_descriptor(path: str) -> bool:
+    """Whether `path` names a descriptor the process holds (/dev/stdout, /dev/fd/3, what
+    bash's >(cmd) gives): resolved as a link, it is /proc/<pid>/fd/N, then a pipe's
+    "pipe:[566110]" or the terminal, neither a place to create a file beside."""
+    return path in ("/dev/stdout", "/dev/stderr") or path.startswith(("/dev/fd/",
+                                                                      "/proc/self/fd/"))
+
+
+def _special(path: str) -> bool:
+    """Whether what `path` leads to (links followed) exists and is neither a regular file
+    nor a directory: a FIFO, a device, a socket."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def output_error(path: str | None, exc: OSError) -> OutputError:

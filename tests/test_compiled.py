@@ -206,3 +206,18 @@ def test_kernels_let_go_of_the_gil():
     # at all while the kernel holds the GIL; about as many (half on one core) if not
     overall = len(readings) / (readings[-1] - readings[0])
     assert len(middle) / (2 * quarter) > overall / 10, (len(middle), len(readings), end - start)
+
+
+def test_the_jit_compiles_where_numba_cannot_keep_its_cache():
+    """A function whose source file numba cannot cache beside (here: none at all, as
+    for a package directory and a home the user may not write) raised "cannot cache
+    function ... no locator available" at import under the JIT: it is compiled
+    without the disk cache instead."""
+    pytest.importorskip("numba")
+    namespace: dict = {}
+    exec("def twice(x):\n    return 2 * x\n", namespace)  # no file: nowhere to cache
+    from numba import njit
+
+    with pytest.raises(RuntimeError, match="cannot cache"):
+        njit(cache=True)(namespace["twice"])
+    assert compiled._jit(namespace["twice"], cache=True, nogil=True)(21) == 42

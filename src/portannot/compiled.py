@@ -119,9 +119,7 @@ def kernel(signature: str) -> Callable[[F], F]:
         ENTRIES[name] = (func, signature)
         if AOT is not None:
             return _checked(getattr(AOT, name), signature, func)  # type: ignore[return-value]
-        from numba import njit as jit
-
-        return jit(cache=True, nogil=True)(func)
+        return _jit(func, cache=True, nogil=True)
 
     return mark
 
@@ -132,11 +130,24 @@ def njit(**options: Any) -> Callable[[F], F]:
     def mark(func: F) -> F:
         if AOT is not None:
             return func
-        from numba import njit as jit
-
-        return jit(**options)(func)
+        return _jit(func, **options)
 
     return mark
+
+
+def _jit(func: F, **options: Any) -> F:
+    """numba.njit(**options)(func); without the on-disk cache where numba finds no
+    place to keep it (a package directory and a home this user may not write: it
+    raised "cannot cache function ... no locator available" at import), at the cost
+    of compiling at every run."""
+    from numba import njit as jit
+
+    try:
+        return jit(**options)(func)
+    except RuntimeError as exc:
+        if not options.get("cache") or "cannot cache" not in str(exc):
+            raise
+        return jit(**{**options, "cache": False})(func)
 
 
 def __getattr__(name: str) -> Any:

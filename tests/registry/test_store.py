@@ -241,3 +241,49 @@ def test_an_installed_file_changed_since_the_install_is_not_used(
     assert f"{installed.path}: the installed registry has changed since" in caplog.text
     assert table.name_at("tcp", 443) == "https"
 
+
+
+def test_a_data_or_cache_directory_this_user_cannot_read_costs_only_the_cache(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another user's HOME, a locked PORTANNOT_DATA_DIR: the installed registry's lookup
+    raised PermissionError, which the command reported as 'standard output: write
+    failed' (exit 5). It is a warning and the snapshot; an unreadable cached table is a
+    cache miss. (Root reads everything, so the errors are made here.)"""
+    real_exists, real_load = Path.exists, cache.ServiceTable.load
+
+    def exists(path: Path) -> bool:
+        if path.name == "installed.json":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_exists(path)
+
+    def load(path):  # noqa: ANN001, ANN202
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(Path, "exists", exists)
+    monkeypatch.setattr(cache.ServiceTable, "load", staticmethod(load))
+    source._warned.clear()
+    with caplog.at_level("WARNING", logger="portannot.registry"):
+        table = load_table()
+    assert table.source.startswith("snapshot:") and table.name_at("tcp", 443) == "https"
+    assert "cannot look for an installed registry (Permission denied)" in caplog.text
+    monkeypatch.setattr(cache.ServiceTable, "load", real_load)
+
+
+def test_a_registry_that_cannot_be_read_is_a_registry_error(
+    fixtures: Path, monkeypatch: pytest.MonkeyPatch, own_cache: Path, cli
+) -> None:
+    """Not an OSError that the command took for its output failing (exit 5)."""
+    def unreadable(path, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(source, "parse_file", unreadable)
+    with pytest.raises(RegistryError, match=r"seed\.csv: cannot read the registry \(Permission"):
+        load_table(fixtures / "seed.csv")
+    with pytest.raises(RegistryError, match="cannot read the registry"):
+        load_registry(fixtures / "seed.csv")
+    code, out, err = cli("flows", str(fixtures.parents[2] / "pcaps" / "demo.pcap"),
+                         "--registry", str(fixtures / "seed.csv"), "-f", "csv")
+    assert code == 6 and not out
+    assert err.strip() == (f"portannot: {fixtures / 'seed.csv'}: cannot read the registry "
+                           "(Permission denied)")

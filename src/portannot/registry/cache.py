@@ -23,6 +23,7 @@ from portannot.registry.source import (
     check_readable,
     load_registry,
     resolve_source,
+    unreadable_as_registry_error,
 )
 from portannot.registry.table import TABLE_VERSION, ServiceTable
 
@@ -84,6 +85,14 @@ def load_table(
     saved table in milliseconds.  A cache that cannot be written (read-only
     home) only costs the parse each time.
     """
+    with unreadable_as_registry_error():
+        return _load_table(registry, services)
+
+
+def _load_table(
+    registry: str | os.PathLike[str] | None,
+    services: str | os.PathLike[str] | None,
+) -> ServiceTable:
     src = resolve_source(registry)
     if services is not None:
         check_readable(Path(services), "services file")
@@ -93,15 +102,16 @@ def load_table(
         table.meta["kind"] = src.kind
         return table
     path = cache_path(src, services)
-    if path.is_file():
-        try:
-            table = ServiceTable.load(path)
-        except (OSError, ValueError, KeyError) as exc:
-            log.debug("ignoring unreadable cached table %s: %s", path, exc)
-        else:
-            for message in table.meta.get("warnings", []):
-                log.warning("%s", message)  # as the run that parsed the files said
-            return table
+    try:
+        table = ServiceTable.load(path)
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError, KeyError) as exc:  # a damaged file, a cache dir not ours
+        log.debug("ignoring unreadable cached table %s: %s", path, exc)
+    else:
+        for message in table.meta.get("warnings", []):
+            log.warning("%s", message)  # as the run that parsed the files said
+        return table
     reg = load_registry(registry, services)
     table = reg.table()
     table.meta["kind"] = src.kind

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -80,7 +82,12 @@ def installed_source() -> RegistrySource | None:
     or names no file there is warned about, once a run, and the shipped snapshot used:
     names from it beat none."""
     where = installed_dir() / INSTALLED_META
-    if not where.exists():
+    try:
+        if not where.exists():
+            return None
+    except OSError as exc:  # a data directory this user may not search (another's HOME)
+        _warn_once(f"{where}: cannot look for an installed registry ({exc.strerror or exc}); "
+                   "using the shipped snapshot")
         return None
     meta = read_json(where)
     name = meta.get("file") if isinstance(meta, dict) else None
@@ -194,6 +201,28 @@ def load_registry(
 
     Use :func:`load_table` when only the port table is needed: it skips parsing.
     """
+    with unreadable_as_registry_error():
+        return _load_registry(registry, services)
+
+
+@contextmanager
+def unreadable_as_registry_error() -> Iterator[None]:
+    """A registry file, or a directory on the way to one, that cannot be read is a
+    RegistryError (exit 6) naming it: as a bare OSError it reached the command's output
+    handling and was reported as "standard output: write failed" (exit 5)."""
+    try:
+        yield
+    except RegistryError:
+        raise
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise RegistryError(f"{where}cannot read the registry ({exc.strerror or exc})") from None
+
+
+def _load_registry(
+    registry: str | os.PathLike[str] | None,
+    services: str | os.PathLike[str] | None,
+) -> Registry:
     src = resolve_source(registry)
     parsed = parse_file(src.path)
     warnings = _report(parsed)

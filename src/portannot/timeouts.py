@@ -14,7 +14,8 @@ MIN_TIMEOUT = 1e-9
 #: the longest timeout, in seconds (31 years): times are int64 nanoseconds
 MAX_TIMEOUT = 1e9
 
-#: what a timeout may be given as: seconds, a timedelta (pandas' Timedelta is one), None
+#: what a timeout may be given as: seconds, a timedelta (pandas' Timedelta is one; numpy's
+#: timedelta64 too), None
 Timeout = float | timedelta | None
 
 
@@ -32,6 +33,9 @@ def check_timeout(value: Timeout, name: str = "timeout", *, minimum: float = MIN
         return None
     if isinstance(value, timedelta):
         seconds = value.total_seconds()
+    elif getattr(getattr(value, "dtype", None), "kind", None) == "m":  # numpy.timedelta64
+        ns = int(value.astype("timedelta64[ns]").astype("int64"))  # type: ignore[union-attr]
+        seconds = math.nan if ns == -(1 << 63) else ns / 1e9  # NaT is no timeout at all
     elif isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number of seconds, a timedelta or None, "
                         f"not {type(value).__name__}")

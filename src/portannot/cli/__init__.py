@@ -1,15 +1,44 @@
 """The `portannot` command: one module per sub-command.
 
-Each sub-command loads through app.LazyGroup when it runs.
+Each sub-command loads through app.LazyGroup when it runs. This module stays light:
+`console`, the installed command, first makes Ctrl-C during the start-up (click,
+then the sub-command's imports) one line and exit 130, as it is once a command runs;
+a KeyboardInterrupt there printed an import traceback.
 """
 
 import os
+import signal
+from typing import TYPE_CHECKING, Any, NoReturn
 
 # The command never calls BLAS, but OpenBLAS starts a worker per core as numpy loads,
 # and each spins for ~0.1 s of CPU before sleeping: on two cores, time taken from
 # the reading threads. Set before numpy loads; a user's own setting wins.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from portannot.cli.app import cli, console, main  # noqa: E402
+if TYPE_CHECKING:
+    from portannot.cli.app import cli, main
 
 __all__ = ["cli", "console", "main"]
+
+
+def console() -> NoReturn:
+    """The installed `portannot` command (see app.console)."""
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _interrupted_at_start)
+    from portannot.cli.app import console as run
+
+    run()
+
+
+def _interrupted_at_start(_signum: int, _frame: Any) -> None:
+    # nothing is written yet, nothing to clean up: say so and go
+    os.write(2, b"portannot: interrupted\n")
+    os._exit(130)
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("cli", "main"):
+        from portannot.cli import app
+
+        return getattr(app, name)
+    raise AttributeError(f"module 'portannot.cli' has no attribute {name!r}")

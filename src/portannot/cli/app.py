@@ -212,6 +212,7 @@ def console() -> NoReturn:
     # as long as the process; the collector walking them again and again costs
     # ~0.05 s. with_progress() turns it back on, those objects frozen, as reading starts.
     gc.disable()
+    _end_start_up_guard()
     try:
         main()
     except SystemExit as exc:
@@ -219,6 +220,17 @@ def console() -> NoReturn:
     else:
         code = 0
     _exit_now(code)
+
+
+def _end_start_up_guard() -> None:
+    """Ctrl-C is a KeyboardInterrupt again, which main() turns into its line and exit 130
+    once any output it must clean up (a temporary file) can exist."""
+    import signal
+
+    from portannot.cli import _interrupted_at_start
+
+    if signal.getsignal(signal.SIGINT) is _interrupted_at_start:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _exit_now(code: object) -> NoReturn:
@@ -262,7 +274,7 @@ def _main(argv: list[str] | None, debug: bool) -> None:
     except click.exceptions.Abort:
         fail("interrupted", ExitCode.INTERRUPTED)
     except click.ClickException as exc:
-        show_click_error(exc)
+        show_click_error(exc, argv if argv is not None else sys.argv[1:])
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         fail("interrupted", ExitCode.INTERRUPTED)
@@ -276,7 +288,7 @@ def _main(argv: list[str] | None, debug: bool) -> None:
     sys.exit(int(rv or 0))
 
 
-def show_click_error(exc: click.ClickException) -> None:
+def show_click_error(exc: click.ClickException, argv: list[str] | None = None) -> None:
     """click's errors as one `portannot:` line, like every other error: click prints a
     usage error as three (Usage, Try, Error), which a script reading the last line, or
     a person reading the first, gets half of. A group run without a command still shows
@@ -287,9 +299,26 @@ def show_click_error(exc: click.ClickException) -> None:
         return
     message = exc.format_message().replace("\n", " ").strip().removesuffix(".")
     if isinstance(exc, click.UsageError):
-        command = exc.ctx.command_path if exc.ctx is not None else "portannot"
+        command = exc.ctx.command_path if exc.ctx is not None else _command_of(argv or [])
         message += f" (see '{command} --help')"
     click.echo(f"portannot: error: {message}", err=True)
+
+
+def _command_of(argv: list[str]) -> str:
+    """The command path an argument list names, for an error click raised without a
+    context (an option missing its value: `flows --registry` pointed at the group's
+    help, which does not list --registry)."""
+    path, group = ["portannot"], cli
+    for arg in argv:
+        ctx = click.Context(group)
+        if arg not in group.list_commands(ctx):
+            continue
+        path.append(arg)
+        command = group.get_command(ctx, arg)
+        if not isinstance(command, click.Group):
+            break
+        group = command
+    return " ".join(path)
 
 
 def _silence_stdout() -> None:

@@ -1,0 +1,42 @@
+"""portannot.timeouts.check_timeout: what a timeout may be given as, and what it refuses
+(the kernel reads 0 ns as no timeout, so nothing may round down to it)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pytest
+from paths import local_capture
+
+import portannot
+from portannot.timeouts import check_timeout
+
+
+@pytest.mark.parametrize("value,seconds", [
+    (5, 5.0), (0.25, 0.25), (timedelta(milliseconds=1500), 1.5),
+    (np.timedelta64(5, "s"), 5.0), (np.timedelta64(1500, "ms"), 1.5),
+    (np.timedelta64(1, "ns"), 1e-9), (np.float32(2.5), 2.5), (None, None),
+])
+def test_seconds_of_each_kind(value, seconds):
+    assert check_timeout(value) == seconds
+
+
+@pytest.mark.parametrize("value,error", [
+    (0, ValueError), (-1, ValueError), (float("nan"), ValueError), (float("inf"), ValueError),
+    (np.timedelta64("NaT"), ValueError), (np.timedelta64(0, "s"), ValueError),
+    (timedelta(0), ValueError), ("5", TypeError), (True, TypeError),
+])
+def test_refused(value, error):
+    with pytest.raises(error, match="timeout"):
+        check_timeout(value)
+
+
+def test_a_numpy_timedelta_splits_as_the_same_seconds_do():
+    """numpy's timedelta64 (what a pandas column's .to_numpy() holds) failed with
+    "float() argument must be ..."."""
+    demo = local_capture("demo.pcap")
+    by_numpy = portannot.flows(demo, idle_timeout=np.timedelta64(1, "ms"))
+    by_float = portannot.flows(demo, idle_timeout=0.001)
+    whole = portannot.flows(demo)
+    assert by_numpy.equals(by_float) and by_float.num_rows > whole.num_rows

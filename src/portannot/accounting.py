@@ -29,6 +29,8 @@ class Accounting:
     records: int = 0
     status_counts: np.ndarray = field(default_factory=lambda: np.zeros(len(STATUS_NAMES), np.int64))
     status_bytes: np.ndarray = field(default_factory=lambda: np.zeros(len(STATUS_NAMES), np.int64))
+    #: the damage met: of each file, the first problems as they are, and beyond them
+    #: one line per kind that stands for the rest (capture.ProblemLog, ReadProblem.count)
     problems: list[ReadProblem] = field(default_factory=list)
     #: inputs (of several) that could not be read at all, and why
     unreadable: list[Unreadable] = field(default_factory=list)
@@ -65,6 +67,11 @@ class Accounting:
     def damaged(self) -> bool:
         """Part of the input could not be read or decoded as a capture."""
         return bool(self.problems) or bool(self.unsupported_links) or bool(self.unreadable)
+
+    @property
+    def problem_count(self) -> int:
+        """Problems met, those counted in a line of their kind included."""
+        return sum(p.count for p in self.problems)
 
     def by_status(self) -> dict[str, int]:
         return {name: int(c) for name, c in zip(STATUS_NAMES, self.status_counts)}

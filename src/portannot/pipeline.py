@@ -57,10 +57,10 @@ class PacketStream:
                 if len(self.paths) == 1:
                     raise
                 failures.append(exc)
-                yield ReadEnd(reader.problems, reader.ts_digits,
+                yield ReadEnd(list(reader.problems), reader.ts_digits,
                               unreadable=Unreadable(reader.display, str(exc)))
                 continue
-            yield ReadEnd(reader.problems, reader.ts_digits)
+            yield ReadEnd(list(reader.problems), reader.ts_digits)
         if failures and len(failures) == len(self.paths):
             raise InputError("; ".join(str(e) for e in failures))
 
@@ -127,6 +127,7 @@ class ReadProgress:
 class ReadEnd:
     """Marks the end of one file in the decoded stream, with what its reader met."""
 
+    #: the reader's ProblemLog as lines: the first problems, then one per kind counted
     problems: list[ReadProblem]
     ts_digits: int
     #: why the file, one of several inputs, could not be read at all (None if it could)

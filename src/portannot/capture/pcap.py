@@ -10,7 +10,7 @@ import numpy as np
 from portannot.capture.batch import RecordBatch
 from portannot.capture.chunks import ChunkWindow
 from portannot.capture.container import ContainerReader
-from portannot.capture.problems import ReadProblem
+from portannot.capture.problems import ProblemLog
 from portannot.capture.walk import BAD_RECORD, NEED_MORE, walk_pcap
 from portannot.errors import CaptureFormatError
 
@@ -36,7 +36,7 @@ class PcapReader(ContainerReader):
 
     format_name = "pcap"
 
-    def __init__(self, window: ChunkWindow, path: str, file_index: int, problems: list[ReadProblem]):
+    def __init__(self, window: ChunkWindow, path: str, file_index: int, problems: ProblemLog):
         super().__init__(window, path, file_index, problems)
         header = window.take(24)
         if header is None:

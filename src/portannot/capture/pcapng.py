@@ -14,14 +14,24 @@ import numpy as np
 from portannot.capture.batch import RecordBatch
 from portannot.capture.chunks import ChunkWindow
 from portannot.capture.container import ContainerReader
-from portannot.capture.problems import ReadProblem
+from portannot.capture.problems import (
+    DAMAGED_BLOCKS,
+    DAMAGED_RANGES,
+    HELD_TIMES,
+    SHORT_INTERFACES,
+    ProblemLog,
+    ReadProblem,
+)
 from portannot.capture.walk import (
     BAD_RECORD,
     BYTE_ORDER_MAGIC,
     MIN_SHB,
     NEED_MORE,
+    PCAPNG_EPB,
     PCAPNG_IDB,
+    PCAPNG_OPB,
     PCAPNG_SHB,
+    PCAPNG_SPB,
     SPECIAL_BLOCK,
     TS_LIMIT,
     resync_pcapng,
@@ -112,7 +122,7 @@ class PcapngReader(ContainerReader):
 
     format_name = "pcapng"
 
-    def __init__(self, window: ChunkWindow, path: str, file_index: int, problems: list[ReadProblem]):
+    def __init__(self, window: ChunkWindow, path: str, file_index: int, problems: ProblemLog):
         super().__init__(window, path, file_index, problems)
         self.interfaces = Interfaces(0)
         self.sections = 0
@@ -168,7 +178,8 @@ class PcapngReader(ContainerReader):
         assert block is not None
         if blen < 20:
             self._problem(p, f"interface description block of {blen} bytes is too short; "
-                             "its packets are counted as of an unsupported link type")
+                             "its packets are counted as of an unsupported link type",
+                          SHORT_INTERFACES)
             self.interfaces.add(0xFFFF, 0, 0, 6, 0)
             return True
         fmt = (">" if self.big else "<") + "HHI"
@@ -187,6 +198,9 @@ class PcapngReader(ContainerReader):
         #: records walked but not yet handed out: interface blocks between packets do not
         #: end a batch (a run of IDB, EPB, IDB, EPB, ... would otherwise cost one batch each)
         pending: list[tuple[np.ndarray, ...]] = []
+        #: damaged packet blocks the walk skipped: where the first start, how many, the last
+        bad_at = np.empty(self.problems.detail + 1, np.int64)
+        skipped = np.zeros(2, np.int64)
         if w.buf[w.start : w.start + 4].tobytes() != SHB_MAGIC:
             raise CaptureFormatError(f"{self.path}: pcapng file does not start with a section header")
         while True:
@@ -204,8 +218,11 @@ class PcapngReader(ContainerReader):
             n, pos, reason, extra = walk_pcapng(
                 w.buf, w.start, w.end, self.big, len(ifs), ifs.a_snaplen, ifs.a_ts_kind,
                 ifs.a_ts_exp, ifs.a_ts_off, MAX_BLOCK, offset, caplen, length, ts_ns, iface,
+                bad_at, skipped,
             )
             w.start = pos
+            if skipped[0]:
+                self._report_skipped(bad_at, int(skipped[0]), int(skipped[1]))
             if n:
                 self._check_times(ts_ns[:n], offset[:n])
                 local = iface[:n]
@@ -225,12 +242,8 @@ class PcapngReader(ContainerReader):
                     if not self._special(int(extra)):
                         return
                 continue
-            if reason == BAD_RECORD:
-                blen = self._framed(pos)
-                if blen:  # the block's two lengths agree: only its content is wrong
-                    self._problem(pos, f"{self._describe_bad(pos)}; skipped the block")
-                    w.start = pos + blen
-                elif not self._resync(pos, self._describe_bad(pos)):
+            if reason == BAD_RECORD:  # a block length no block can have
+                if not self._resync(pos, self._describe_bad(pos)):
                     return
                 continue
             if reason == NEED_MORE:
@@ -256,7 +269,38 @@ class PcapngReader(ContainerReader):
         self._problem(int(offset[held[0]]) - 28,  # the packet block's start
                       f"{len(held)} record(s) from here with a time nanoseconds cannot hold "
                       f"(after {TIME_HELD[1]} or before {TIME_HELD[0]}): their times are "
-                      "set to that limit")
+                      "set to that limit", HELD_TIMES)
+
+    def _report_skipped(self, bad_at: np.ndarray, count: int, last: int) -> None:
+        """Report the damaged packet blocks the walk skipped (their lengths agree, so the
+        next block is known; only the content is impossible): the first ones it noted
+        each as itself, the rest counted. The window still holds them all."""
+        noted = min(count, bad_at.shape[0])
+        for pos in bad_at[:noted].tolist():
+            self._problem(pos, f"{self._describe_content(pos)}; skipped the block", DAMAGED_BLOCKS)
+        # bad_at holds one more than the log keeps: past it, the log counts them already
+        self.problems.count_more(DAMAGED_BLOCKS, count - noted, self.window.offset_of(last))
+
+    def _describe_content(self, pos: int) -> str:
+        """What is impossible in the packet block at pos, whose lengths agree."""
+        btype, blen = self._field(pos), self._field(pos + 4)
+        name = {PCAPNG_EPB: "enhanced packet block", PCAPNG_OPB: "obsolete packet block",
+                PCAPNG_SPB: "simple packet block"}.get(btype, f"block of type 0x{btype:08x}")
+        count = len(self.interfaces)
+        if btype == PCAPNG_SPB:
+            why = "before any interface block" if blen >= 16 else "is too short"
+        elif blen < 32:
+            why = "is too short"
+        else:
+            iface = self._field(pos + 8)
+            if btype == PCAPNG_OPB:
+                iface = iface >> 16 if self.big else iface & 0xFFFF
+            incl = self._field(pos + 20)
+            if iface >= count:
+                why = f"names interface {iface}, of {count} in its section"
+            else:
+                why = f"claims {incl} captured bytes, more than its {blen - 32} bytes of data"
+        return f"{name} of {blen} bytes {why}"
 
     def _whole_in_window(self, pos: int, btype: int) -> bool:
         """Whether the section or interface block at pos is whole and sound, so that
@@ -267,15 +311,6 @@ class PcapngReader(ContainerReader):
             return False
         _, blen, wrong = self._section_header(pos)
         return not wrong and pos + blen <= self.window.end
-
-    def _framed(self, pos: int) -> int:
-        """Length of the block at pos if it is whole in the window and its two length fields
-        agree (so the next block is known), else 0."""
-        w = self.window
-        blen = self._field(pos + 4)
-        if blen < 12 or blen % 4 or blen > MAX_BLOCK or w.end - pos < blen:
-            return 0
-        return blen if self._field(pos + blen - 4) == blen else 0
 
     def _resync(self, bad: int, what: str, at_end: str = "") -> bool:
         """Scan on from the impossible block at window position `bad`, 4 bytes at a time,
@@ -297,7 +332,7 @@ class PcapngReader(ContainerReader):
                 self.problems.append(ReadProblem(
                     self.path, bad_offset,
                     f"{what}; skipped {found - bad_offset} bytes to the next valid block, "
-                    f"at byte offset {found}; the damage starts",
+                    f"at byte offset {found}; the damage starts", DAMAGED_RANGES,
                 ))
                 return True
             at = w.offset_of(q)

@@ -17,7 +17,7 @@ from os import PathLike
 from portannot.capture import pcap, pcapng
 from portannot.capture.batch import RecordBatch
 from portannot.capture.chunks import DEFAULT_CHUNK, ChunkWindow, MappedWindow
-from portannot.capture.problems import ReadProblem
+from portannot.capture.problems import ProblemLog, ReadProblem
 from portannot.capture.source import display_name, mappable_size, open_stream
 from portannot.errors import CaptureFormatError, InputError
 
@@ -27,7 +27,8 @@ FORMATS = ((pcap.sniff, pcap.PcapReader), (pcapng.sniff, pcapng.PcapngReader))
 
 class CaptureReader:
     """One capture input. Iterate it for RecordBatches; afterwards `problems` lists
-    the damage met (each with its byte offset), and `records` counts what was read."""
+    the damage met (each with its byte offset; past the first DETAIL, counted per kind:
+    see ProblemLog), and `records` counts what was read."""
 
     def __init__(self, path: str | PathLike[str], *, file_index: int = 0,
                  chunk_size: int = DEFAULT_CHUNK, mmap: bool = False) -> None:
@@ -41,7 +42,7 @@ class CaptureReader:
         self.display = display_name(self.path)
         self.file_index = file_index
         self.chunk_size = chunk_size
-        self.problems: list[ReadProblem] = []
+        self.problems = ProblemLog()
         self.records = 0
         self.format_name = ""
         self.compression = ""

@@ -154,14 +154,29 @@ def _held(ns):
     return ns
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _skip_bad(p, bad_at, skipped):
+    """Note the damaged block at p (see walk_pcapng's `skipped`)."""
+    k = skipped[0]
+    if k < bad_at.shape[0]:
+        bad_at[k] = p
+    skipped[0] = k + 1
+    skipped[1] = p
+
+
 @kernel(
     "UniTuple(i8, 4)("
     "u1[::1], i8, i8, b1, i8, u4[::1], i8[::1], i8[::1], i8[::1], i8, i8[::1], u4[::1], "
-    "u4[::1], i8[::1], u4[::1])"
+    "u4[::1], i8[::1], u4[::1], i8[::1], i8[::1])"
 )
 def walk_pcapng(buf, start, end, big, if_count, if_snaplen, if_ts_kind, if_ts_exp, if_ts_off,
-                max_block, offset, caplen, length, ts_ns, interface):
+                max_block, offset, caplen, length, ts_ns, interface, bad_at, skipped):
     """Index the packet blocks (EPB, SPB, OPB) in buf[start:end]; skip blocks nobody needs.
+
+    A packet block whose two lengths agree but whose content is impossible (an interface
+    the section has not described, a captured length past the block) is skipped here,
+    not handed back one by one: `skipped` gets how many (skipped[0]) and where the last
+    starts (skipped[1]), `bad_at` where the first of them start, as many as it holds.
 
     Returns (records found, position, reason, bytes needed or block type).
     """
@@ -170,6 +185,7 @@ def walk_pcapng(buf, start, end, big, if_count, if_snaplen, if_ts_kind, if_ts_ex
     cap = offset.shape[0]
     p = start
     ahead = start
+    skipped[0] = 0
     while True:
         if n >= cap:
             return n, p, FULL, 0
@@ -190,14 +206,18 @@ def walk_pcapng(buf, start, end, big, if_count, if_snaplen, if_ts_kind, if_ts_ex
             return n, p, SPECIAL_BLOCK, np.int64(btype)
         if btype == PCAPNG_EPB or btype == PCAPNG_OPB:
             if blen < 32:
-                return n, p, BAD_RECORD, 0
+                _skip_bad(p, bad_at, skipped)
+                p += blen
+                continue
             if btype == PCAPNG_EPB:
                 iface = _u32(buf, p + 8, big)
             else:
                 iface = _u16(buf, p + 8, big)
             incl = _u32(buf, p + 20, big)
             if iface >= if_count or incl > blen - 32:
-                return n, p, BAD_RECORD, 0
+                _skip_bad(p, bad_at, skipped)
+                p += blen
+                continue
             raw = (np.uint64(_u32(buf, p + 12, big)) << np.uint64(32)) | np.uint64(_u32(buf, p + 16, big))
             offset[n] = p + 28
             caplen[n] = incl
@@ -207,7 +227,9 @@ def walk_pcapng(buf, start, end, big, if_count, if_snaplen, if_ts_kind, if_ts_ex
             n += 1
         elif btype == PCAPNG_SPB:
             if blen < 16 or if_count == 0:
-                return n, p, BAD_RECORD, 0
+                _skip_bad(p, bad_at, skipped)
+                p += blen
+                continue
             orig = _u32(buf, p + 8, big)
             incl = orig
             if if_snaplen[0] != 0 and incl > if_snaplen[0]:

@@ -20,7 +20,8 @@ MAGICS = {
     0xA1B23C4D: (True, 16),
     0xA1B2CD34: (False, 24),  # Alexey Kuznetzov's modified format
 }
-#: libpcap's largest snapshot length; a record claiming more than this (or its file's snaplen) is damage
+#: libpcap's largest snapshot length; a record claiming more than this (or its file's snaplen,
+#: whichever is larger, up to HARD_LIMIT) is damage
 MAX_SNAPLEN = 262144
 HARD_LIMIT = 64 << 20
 
@@ -76,15 +77,11 @@ class PcapReader(ContainerReader):
                 )
                 number += n
             if reason == BAD_RECORD:
-                # A length no record can have. If the file ends within one record's reach,
-                # the file was cut there (as tshark and capinfos read it): keep the rest as a
-                # partial record. Anywhere else it is damage: stop rather than make the rest
-                # of the file one record.
-                w.fill(self.hdr_len + self.max_caplen + 1)
-                if w.eof and w.available <= self.hdr_len + self.max_caplen:
-                    if self._partial_tail(number):
-                        yield self.tail
-                    return
+                # A captured length no record can have: damage, wherever it is, and however
+                # much of the file follows (a second file's header in `cat a.pcap b.pcap`
+                # claims a timestamp's worth of bytes). tshark and capinfos stop there too
+                # ("File has N-byte packet, bigger than maximum of 262144"); never a record,
+                # or the rest of the file would become one.
                 incl = self._field(w.start + 8)
                 self._problem(w.start, f"record header claims {incl} captured bytes "
                                        f"(limit {self.max_caplen}); stopped reading")
@@ -96,8 +93,10 @@ class PcapReader(ContainerReader):
                     return
 
     def _partial_tail(self, number: int) -> int:
-        """The file ends inside the last record: report it, and keep what it holds when its
-        header is whole (a cut record still has addresses and often ports)."""
+        """The file ends inside the last record, whose captured length is one a record can
+        have (the walk stops at any other): report it, and keep what it holds when its
+        header is whole (a cut record still has addresses and often ports; tshark and
+        capinfos drop it)."""
         w = self.window
         have = w.available
         if have < self.hdr_len:

@@ -18,7 +18,7 @@ from portannot.capture import pcap, pcapng
 from portannot.capture.batch import RecordBatch
 from portannot.capture.chunks import DEFAULT_CHUNK, ChunkWindow, MappedWindow
 from portannot.capture.problems import ProblemLog, ReadProblem
-from portannot.capture.source import display_name, mappable_size, open_stream
+from portannot.capture.source import TrailingData, display_name, mappable_size, open_stream
 from portannot.errors import CaptureFormatError, InputError
 
 #: (sniffer over the first bytes, reader class)
@@ -94,7 +94,7 @@ class CaptureReader:
 
 #: what a damaged compressed stream raises while it is read (OSError only when it
 #: is a decompression error, see _is_decompression_error)
-DECOMPRESSION_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError)
+DECOMPRESSION_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError, TrailingData)
 #: how bzip2 and pyarrow's zstd and LZ4 streams tell damage from an I/O error
 _DAMAGE_MESSAGES = ("Invalid data stream", "Truncated compressed stream", "decompress failed")
 

@@ -16,7 +16,7 @@ import os
 import stat
 import sys
 from collections.abc import Callable
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from portannot.errors import CaptureFormatError, InputError
 
@@ -31,11 +31,105 @@ def _arrow_codec(codec: str) -> Callable[[BinaryIO], BinaryIO]:
     return opener
 
 
+class TrailingData(ValueError):
+    """Bytes after a whole compressed stream that do not begin another: damage, reported
+    as gzip's own reader reports it (Python's bz2 and lzma readers ignore them)."""
+
+
+class _Streams(io.RawIOBase):
+    """Concatenated bzip2 or xz streams, decompressed one step at a time, as the `bzip2`
+    and `xz` tools read them: a stream after a whole stream is read on, and anything
+    else there is TrailingData. (bz2.BZ2File and lzma.LZMAFile take bytes that fail to
+    start a stream for the end of the file, so garbage after a capture went unseen.)
+    With `padding` (xz), zero bytes in fours between and after streams are the format's
+    stream padding, not damage."""
+
+    def __init__(self, raw: BinaryIO, name: str, new: Callable[[], Any], padding: bool) -> None:
+        self._raw, self._name, self._new, self._padding = raw, name, new, padding
+        self._dec: Any = new()
+        self._read = 0  #: compressed bytes read so far, every one handed to a decompressor
+        self._after = b""  #: bytes after the last whole stream, not yet handed on
+        #: where a stream after a whole one starts, until it gives its first bytes
+        self._unproven: int | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:  # type: ignore[override]
+        size = len(b)
+        while True:
+            dec = self._dec
+            if dec is None:  # between streams
+                out = self._next_stream(size)
+                if out is None:
+                    return 0
+            elif dec.eof:
+                self._after, self._dec = dec.unused_data, None
+                continue
+            else:
+                data = b""
+                if dec.needs_input:
+                    data = self._raw.read(PIECE)
+                    if not data:
+                        if self._unproven is not None:  # (xz: fewer bytes than its header)
+                            raise TrailingData(self._garbage(self._unproven))
+                        raise EOFError("Compressed file ended before the end-of-stream "
+                                       "marker was reached")
+                    self._read += len(data)
+                out = dec.decompress(data, size)
+            if out:
+                self._unproven = None
+                b[: len(out)] = out
+                return len(out)
+
+    def _next_stream(self, size: int) -> bytes | None:
+        """Begin the stream after a whole one and return its first output (perhaps none
+        yet); None at the end of the input. Bytes there that do not begin a stream (after
+        the padding, for xz) are TrailingData, naming their compressed offset."""
+        end = self._read - len(self._after)  #: where the whole stream ended
+        data, zeros = self._after, 0
+        while True:
+            if self._padding:
+                kept = data.lstrip(b"\0")
+                zeros, data = zeros + len(data) - len(kept), kept
+            if data:
+                break
+            data = self._raw.read(PIECE)
+            if not data:
+                break
+            self._read += len(data)
+        at = end + zeros
+        if zeros % 4:
+            raise TrailingData(f"garbage after the {self._name} stream that ends at compressed "
+                               f"byte {end}: {zeros} zero bytes, not stream padding (a multiple "
+                               "of 4)")
+        if not data:
+            return None
+        self._dec, self._unproven = self._new(), at
+        try:
+            return self._dec.decompress(data, size)
+        except (OSError, lzma.LZMAError):
+            raise TrailingData(self._garbage(at)) from None
+
+    def _garbage(self, at: int) -> str:
+        return (f"garbage after the {self._name} stream that ends at compressed byte {at}: "
+                f"not another {self._name} stream")
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+#: compressed bytes read at a time by _Streams
+PIECE = 1 << 16
+
+
 #: first bytes of each compression format -> opener over a byte stream
 COMPRESSIONS: dict[bytes, tuple[str, Callable[[BinaryIO], BinaryIO]]] = {
     b"\x1f\x8b": ("gzip", lambda s: gzip.GzipFile(fileobj=s, mode="rb")),
-    b"BZh": ("bzip2", lambda s: bz2.BZ2File(s, mode="rb")),
-    b"\xfd7zXZ\x00": ("xz", lambda s: lzma.LZMAFile(s, mode="rb")),
+    b"BZh": ("bzip2", lambda s: io.BufferedReader(_Streams(s, "bzip2", bz2.BZ2Decompressor, False))),
+    b"\xfd7zXZ\x00": ("xz", lambda s: io.BufferedReader(_Streams(
+        s, "xz", lambda: lzma.LZMADecompressor(lzma.FORMAT_XZ), True))),
     b"\x28\xb5\x2f\xfd": ("zstd", _arrow_codec("zstd")),
     b"\x50\x2a\x4d\x18": ("zstd", _arrow_codec("zstd")),  # a skippable frame first (pzstd)
     b"\x04\x22\x4d\x18": ("lz4", _arrow_codec("lz4")),  # the LZ4 frame format (`lz4` tool)

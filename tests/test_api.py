@@ -570,3 +570,88 @@ def test_the_package_is_marked_typed() -> None:
     assert (Path(portannot.__file__).parent / "py.typed").is_file()
     project = tomllib.loads((REPO / "pyproject.toml").read_text())
     assert "py.typed" in project["tool"]["setuptools"]["package-data"]["portannot"]
+
+
+# ------------------------------------------------------------------ standard input
+
+
+def test_reading_standard_input_leaves_it_open() -> None:
+    """portannot.flows('-') closed the caller's sys.stdin ('print(sys.stdin.closed)' gave
+    True, and the next read failed with 'ValueError: read of closed file'). Run as the
+    review ran it, stdin a file: open after the read, and a second read finds it empty
+    (an InputError naming it, not a ValueError)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import portannot, sys\n"
+        "print(portannot.flows('-').num_rows, sys.stdin.closed, sys.stdin.buffer.closed)\n"
+        "try:\n"
+        "    portannot.flows('-')\n"
+        "except portannot.InputError as exc:\n"
+        "    print(type(exc).__name__, exc)\n"
+        "print(sys.stdin.read(), 'read again')\n"
+    )
+    demo = local_capture("demo.pcap")
+    with demo.open("rb") as stdin:
+        proc = subprocess.run([sys.executable, "-c", script], stdin=stdin, capture_output=True,
+                              text=True, check=False, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        f"{portannot.flows(demo).num_rows} False False",
+        "CaptureFormatError <stdin>: empty file",
+        " read again",
+    ]
+
+
+def test_a_byte_stream_in_place_of_stdin_is_read_and_left_open(monkeypatch) -> None:
+    import io
+    import sys
+
+    demo = local_capture("demo.pcap")
+    text = io.TextIOWrapper(io.BytesIO(demo.read_bytes()))
+    monkeypatch.setattr(sys, "stdin", text)
+    assert portannot.packets("-").num_rows == 270
+    assert not text.closed and not text.buffer.closed
+    binary = io.BytesIO(demo.read_bytes())  # no .buffer: read as it is
+    monkeypatch.setattr(sys, "stdin", binary)
+    assert portannot.packets("-").num_rows == 270 and not binary.closed
+
+
+@pytest.mark.parametrize("call", ["packets", "iter_packets", "flows", "iter_flows", "summary"])
+def test_standard_input_twice_is_a_value_error_at_the_call(call, monkeypatch) -> None:
+    """As the command's usage error: standard input is read once, the second '-' would
+    find it empty. Said when the function is called, before anything is read."""
+    import io
+    import sys
+
+    stdin = io.BytesIO(local_capture("demo.pcap").read_bytes())
+    monkeypatch.setattr(sys, "stdin", stdin)
+    with pytest.raises(ValueError, match=r"^standard input \('-'\) can be given only once$"):
+        getattr(portannot, call)(["-", local_capture("demo.pcap"), "-"])
+    assert stdin.tell() == 0
+
+
+@pytest.mark.parametrize("stdin, why", [
+    (None, "there is no standard input (sys.stdin is None)"),
+    ("text", "standard input is not a byte stream here (sys.stdin is a StringIO); give the "
+             "capture's path instead"),
+    ("closed", "standard input is closed"),
+])
+@pytest.mark.parametrize("call", ["packets", "iter_packets", "flows", "iter_flows", "summary"])
+def test_no_usable_stdin_is_an_input_error_naming_it(call, stdin, why, monkeypatch) -> None:
+    """Under pythonw sys.stdin is None, in a notebook or a test it may be a StringIO:
+    reading '-' raised AttributeError: 'NoneType' (or 'StringIO') has no 'buffer'. Said
+    when the function is called, as for a file that cannot be opened."""
+    import io
+    import sys
+
+    if stdin == "text":
+        stdin = io.StringIO("not a capture")
+    elif stdin == "closed":
+        stdin = io.TextIOWrapper(io.BytesIO(b""))
+        stdin.close()
+    monkeypatch.setattr(sys, "stdin", stdin)
+    with pytest.raises(portannot.InputError) as exc:
+        getattr(portannot, call)("-")
+    assert str(exc.value) == f"<stdin>: {why}"

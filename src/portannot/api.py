@@ -68,13 +68,20 @@ def _files(paths: Paths) -> list[str]:
     A single input that cannot be opened is its InputError here, when the function is
     called: the iterators read only as they are iterated, so `iter_flows("typo.pcap")`
     said so only at the first next(), away from the call that named the file. Of
-    several inputs, one that cannot be opened is a warning, and the others are read."""
+    several inputs, one that cannot be opened is a warning, and the others are read.
+    Standard input ("-") can be read only once, so it may be named only once."""
     files = as_paths(paths)
     if not files:
         raise ValueError("no capture files given")
+    if files.count("-") > 1:  # read once: the second would find it empty
+        raise ValueError("standard input ('-') can be given only once")
     if len(files) == 1 and _may_open_twice(files[0]):
         stream, _ = open_stream(files[0])  # raises the same InputError the read would
         stream.close()
+    elif files == ["-"]:
+        from portannot.capture.source import stdin_bytes
+
+        stdin_bytes()  # none to read (sys.stdin None, closed, a StringIO): InputError now
     return files
 
 

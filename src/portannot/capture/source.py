@@ -159,9 +159,49 @@ class _Prefixed(io.RawIOBase):
         super().close()
 
 
+class _Borrowed(io.RawIOBase):
+    """Standard input read through a stream of the reader's own: closing it when the
+    read is over leaves sys.stdin open (a second API call, the rest of a notebook)."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:  # type: ignore[override]
+        return self._raw.readinto(b)
+
+
+def _stdin() -> BinaryIO:
+    """Standard input's bytes, or an InputError naming it when there are none to read:
+    sys.stdin None (pythonw, a closed descriptor), closed, or text only (a StringIO put
+    in its place)."""
+    return _Borrowed(stdin_bytes())  # type: ignore[return-value]
+
+
+def stdin_bytes() -> BinaryIO:
+    """The byte stream under sys.stdin, read nothing of; an InputError naming standard
+    input when there is none (see _stdin)."""
+    stdin = sys.stdin
+    if stdin is None:
+        raise InputError(f"{STDIN_NAME}: there is no standard input (sys.stdin is None)")
+    if getattr(stdin, "portannot_closed", False):  # closed at start (output.stdio)
+        raise InputError(f"{STDIN_NAME}: standard input is closed")
+    raw = getattr(stdin, "buffer", None)
+    if raw is None and isinstance(stdin, (io.RawIOBase, io.BufferedIOBase)):
+        raw = stdin  # a byte stream put in its place
+    if raw is None:
+        raise InputError(f"{STDIN_NAME}: standard input is not a byte stream here (sys.stdin "
+                         f"is a {type(stdin).__name__}); give the capture's path instead")
+    if raw.closed:
+        raise InputError(f"{STDIN_NAME}: standard input is closed")
+    return raw
+
+
 def _open_raw(path: str) -> BinaryIO:
     if path == "-":
-        return sys.stdin.buffer
+        return _stdin()
     try:
         st = os.stat(path)
     except FileNotFoundError:

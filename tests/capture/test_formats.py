@@ -219,6 +219,58 @@ def test_pcapng_times_past_what_nanoseconds_hold_are_kept_and_reported(tmp_path,
     assert code == 3 and float(next(csv.DictReader(io.StringIO(out)))["duration"]) > 0
 
 
+def _with_offset(path: Path, tsresol: int, offset_s: int, ticks: list[int]) -> Path:
+    """write_pcapng_ticks' capture with an if_tsoffset of `offset_s` seconds as well."""
+    import struct
+
+    data = write_pcapng_ticks(path, tsresol, ticks).read_bytes()
+    idb_at = 28  # after the 28-byte section header
+    idb_len = int.from_bytes(data[idb_at + 4 : idb_at + 8], "little")
+    # the IDB's options end with opt_endofopt (4 bytes) before its trailing length
+    option = struct.pack("<HHq", 14, 8, offset_s)
+    end = idb_at + idb_len - 8
+    body = data[idb_at + 8 : end] + option + data[end : idb_at + idb_len - 4]
+    n = len(body) + 12
+    idb = struct.pack("<II", 1, n) + body + struct.pack("<I", n)
+    path.write_bytes(data[:idb_at] + idb + data[idb_at + idb_len :])
+    return path
+
+
+LIMIT_S = (1 << 62) // 10**9  #: 4611686018: the whole seconds of the time limit, 2116-02-20
+
+
+@pytest.mark.parametrize("tsresol, offset_s, tick, expect_ns, held", [
+    # the review's ng_tsoff.pcapng: 2024 moved back by -(2^62 // 10^9) - 1 s is 1877;
+    # the offset was dropped as too large for ns, and the time read as 2024 without a word
+    (6, -4611686019, JAN_2024 * 10**6 + 10_000, -2907618818_990_000_000, False),
+    (6, -LIMIT_S, JAN_2024 * 10**6, (JAN_2024 - LIMIT_S) * 10**9, False),
+    # whole seconds (2^0) and a billion seconds back: 1992
+    (0x80, -10**9, JAN_2024, (JAN_2024 - 10**9) * 10**9, False),
+    # 2^-3 s: 4611686018.875 s, moved on by 4611686018 s, is 9223372036.875 s, past the
+    # limit: it came out at -2^62 (1823), the sum having wrapped round the int64 first
+    (0x83, LIMIT_S, (LIMIT_S << 3) | 7, 1 << 62, True),
+    # offsets no int64 of ns holds: held at the limit in their direction, and reported
+    (6, 10**12, 1, 1 << 62, True),
+    (6, -(2**63), 5, -(1 << 62), True),
+    (6, 2**63 - 1, 5, 1 << 62, True),
+    (9, -9_223_372_036, 2**64 - 1, 1 << 62, True),
+])
+def test_pcapng_time_offsets_move_times_without_wrapping(tsresol, offset_s, tick, expect_ns,
+                                                         held, tmp_path):
+    """if_tsoffset (whole seconds, signed 64 bits) added to a time: exactly, as far as
+    int64 ns reach (+-2^62 ns, 1823 to 2116), else the time is held at that limit and the
+    read reports it, as for times of their own past it (c40a2ba)."""
+    cap = _with_offset(tmp_path / "offset.pcapng", tsresol, offset_s, [tick])
+    got, reader = records(cap)
+    assert [r[1] for r in got] == [expect_ns]
+    assert bool(reader.problems) is held
+    if held:
+        assert "1 record(s) from here with a time nanoseconds cannot hold" in str(reader.problems[0])
+    elif TSHARK:  # tshark adds the offset too (its own times have no such limit)
+        [(ts, _, _, _)] = tshark_frames(cap)
+        assert _ns(ts) == expect_ns
+
+
 def test_pcapng_multi_as_documented():
     got, reader = records(local_capture("pcapng-multi.pcapng"))
     assert [r[4] for r in got] == [1, 228, 1, 1, 113, 229, 1]
@@ -249,6 +301,19 @@ def test_compression_is_told_by_content_not_name(suffix, tmp_path):
     odd = tmp_path / "capture.bin"
     odd.write_bytes(PACK[suffix](src.read_bytes()))
     assert records(odd)[0] == records(src)[0]
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_an_empty_compressed_file_says_so(suffix, tmp_path):
+    """A whole stream that decompresses to nothing: 'not a pcap or pcapng capture
+    (starts with )' said nothing of why."""
+    from portannot.errors import CaptureFormatError
+
+    path = tmp_path / f"empty.pcap{suffix}"
+    path.write_bytes(PACK[suffix](b""))
+    with pytest.raises(CaptureFormatError) as exc:
+        records(path)
+    assert str(exc.value) == f"{path}: empty after decompression (a {NAMES[suffix]} stream of no bytes)"
 
 
 #: the command-line tools people compress captures with: one frame with a content

@@ -25,6 +25,7 @@ from portannot.capture.problems import (
 from portannot.capture.walk import (
     BAD_RECORD,
     BYTE_ORDER_MAGIC,
+    MAX_OFFSET_S,
     MIN_SHB,
     NEED_MORE,
     PCAPNG_EPB,
@@ -43,7 +44,6 @@ SHB_MAGIC = b"\x0a\x0d\x0d\x0a"
 MAX_BLOCK = 32 << 20
 OPT_IF_TSRESOL = 9
 OPT_IF_TSOFFSET = 14
-MAX_TSOFFSET = TS_LIMIT // 1_000_000_000  #: largest if_tsoffset (s) whose ns fit in int64
 #: the times -TS_LIMIT and TS_LIMIT ns (UTC), as messages give them
 TIME_HELD = ("1823-11-12 00:06:21", "2116-02-20 23:53:38")
 
@@ -71,14 +71,14 @@ class Interfaces:
         self._cols = {
             "linktype": np.zeros(4, np.uint16), "snaplen": np.zeros(4, np.uint32),
             "ts_kind": np.zeros(4, np.int64), "ts_exp": np.zeros(4, np.int64),
-            "ts_off": np.zeros(4, np.int64),
+            "ts_off": np.zeros(4, np.int64),  # if_tsoffset, whole seconds
         }
         self.freeze()
 
-    def add(self, linktype: int, snaplen: int, ts_kind: int, ts_exp: int, ts_off_ns: int) -> None:
+    def add(self, linktype: int, snaplen: int, ts_kind: int, ts_exp: int, ts_off_s: int) -> None:
         if self.count == self._cols["linktype"].shape[0]:
             self._cols = {k: np.concatenate([v, np.zeros_like(v)]) for k, v in self._cols.items()}
-        for k, v in zip(self._cols, (linktype, snaplen, ts_kind, ts_exp, ts_off_ns)):
+        for k, v in zip(self._cols, (linktype, snaplen, ts_kind, ts_exp, ts_off_s)):
             self._cols[k][self.count] = v
         self.count += 1
         self.freeze()
@@ -96,7 +96,9 @@ class Interfaces:
 
 
 def parse_idb_options(body: bytes, big: bool) -> tuple[int, int, int]:
-    """(ts kind, ts exponent, ts offset ns) from an IDB's options; defaults to microseconds."""
+    """(ts kind, ts exponent, ts offset s) from an IDB's options; defaults to microseconds.
+    An offset beyond +-MAX_OFFSET_S is held there (every time it moves is past what the
+    walk holds either way: held at the limit and reported)."""
     order = ">" if big else "<"
     kind, exp, off = 0, 6, 0
     p = 0
@@ -111,8 +113,7 @@ def parse_idb_options(body: bytes, big: bool) -> tuple[int, int, int]:
             exp = min(exp, 63 if kind else 19)
         elif code == OPT_IF_TSOFFSET and olen >= 8 and len(val) >= 8:
             seconds = struct.unpack(order + "q", val[:8])[0]
-            if abs(seconds) <= MAX_TSOFFSET:  # else not representable in int64 ns: ignored
-                off = seconds * 1_000_000_000
+            off = max(-MAX_OFFSET_S, min(MAX_OFFSET_S, seconds))
         p += (olen + 3) & ~3
     return kind, exp, off
 

@@ -63,6 +63,9 @@ class CaptureReader:
                 raise window.error  # not even the capture's first bytes decompressed
             head = window.buf[: min(window.end, 8)].tobytes()
             reader_class = next((cls for sniff, cls in FORMATS if sniff(head)), None)
+            if not head:  # a whole stream of nothing (a plain empty file fails before)
+                raise CaptureFormatError(f"{self.display}: empty after decompression (a "
+                                         f"{self.compression} stream of no bytes)")
             if reader_class is None:
                 raise CaptureFormatError(
                     f"{self.display}: not a pcap or pcapng capture (starts with {head[:4].hex()})"

@@ -25,6 +25,9 @@ FULL = 3  #: output arrays are full
 #: flow's duration cannot overflow. A pcap time always fits (32-bit seconds end in 2106);
 #: a pcapng time past it is set to it and reported (pcapng.TIME_HELD).
 TS_LIMIT = 1 << 62
+#: the largest if_tsoffset, in seconds, the walk takes as it is; one beyond (in either
+#: direction) is held at it, which moves every time past TS_LIMIT just the same
+MAX_OFFSET_S = 1 << 62
 
 #: how far past the current record the walk prefetches, bytes
 STREAM_AHEAD = 8192
@@ -106,11 +109,12 @@ def walk_pcap(buf, start, end, big, nano, hdr_len, max_caplen,
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _pcapng_ts(raw, kind, exp, off_ns):
+def _pcapng_ts(raw, kind, exp, off_s):
     """Interface timestamp units -> ns since the epoch (kind 0: 10^-exp s, exp <= 19;
-    kind 1: 2^-exp s, exp <= 63), rounded down, exactly, and held within +-TS_LIMIT:
-    a time past it (a damaged block, a wrong resolution) is set to the limit, for the
-    reader to report, instead of wrapping round the int64 into another century."""
+    kind 1: 2^-exp s, exp <= 63), rounded down, exactly, moved by the interface's
+    if_tsoffset (off_s whole seconds), and held within +-TS_LIMIT: a time past it (a
+    damaged block, a wrong resolution or offset) is set to the limit, for the reader to
+    report, instead of wrapping round the int64 into another century."""
     if kind == 0:
         if exp <= 9:
             m = np.uint64(1)
@@ -118,17 +122,33 @@ def _pcapng_ts(raw, kind, exp, off_ns):
                 m *= np.uint64(10)
             if raw > np.uint64(TS_LIMIT) // m:
                 return np.int64(TS_LIMIT)  # not moved by the offset: the mark of a time held
-            return _held(np.int64(raw * m) + off_ns)
+            return _moved(np.int64(raw * m), off_s)
         d = np.uint64(1)
         for _ in range(exp - 9):
             d *= np.uint64(10)
-        return _held(np.int64(raw // d) + off_ns)
+        return _moved(np.int64(raw // d), off_s)
     sh = np.uint64(exp)
     whole = raw >> sh
     if whole > np.uint64(TS_LIMIT // 1_000_000_000):
         return np.int64(TS_LIMIT)  # not moved by the offset: the mark of a time held
     part = raw & ((np.uint64(1) << sh) - np.uint64(1))
-    return _held(np.int64(whole) * 1_000_000_000 + _binary_fraction_ns(part, exp) + off_ns)
+    return _moved(np.int64(whole) * 1_000_000_000 + _binary_fraction_ns(part, exp), off_s)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _moved(t, off_s):
+    """t ns (0 <= t < TS_LIMIT + 10^9) moved by off_s seconds (|off_s| <= MAX_OFFSET_S)
+    and held within +-TS_LIMIT. The sum is taken in seconds first: in ns an offset of
+    more than about 146 years in either direction, or a time near the limit moved by
+    one, would overflow the int64."""
+    if off_s == 0:
+        return _held(t)
+    sec = t // 1_000_000_000 + off_s
+    if sec > TS_LIMIT // 1_000_000_000 + 1:
+        return np.int64(TS_LIMIT)
+    if sec < -(TS_LIMIT // 1_000_000_000) - 1:
+        return np.int64(-TS_LIMIT)
+    return _held(sec * 1_000_000_000 + t % 1_000_000_000)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -146,7 +166,7 @@ def _binary_fraction_ns(part, exp):
 
 @njit(cache=True, nogil=True, inline="always")
 def _held(ns):
-    """ns within +-TS_LIMIT (its arguments are within 2 * TS_LIMIT: no overflow)."""
+    """ns within +-TS_LIMIT."""
     if ns > TS_LIMIT:
         return np.int64(TS_LIMIT)
     if ns < -TS_LIMIT:

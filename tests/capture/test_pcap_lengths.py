@@ -158,3 +158,59 @@ def test_a_cut_last_record_is_kept_where_tshark_drops_it(tmp_path):
         assert count == 5 and "cut short in the middle of a packet" in err
     if CAPINFOS:
         assert _capinfos_count(path) == 5
+
+
+def _versioned(data: bytes, starts: list[int], major: int, minor: int, swap: bool) -> bytes:
+    """demo.pcap with its file header's version set, every record's length on the wire
+    raised by 100 (caplen < length, as a snaplen cut leaves it) and, if `swap`, the two
+    length fields written the other way round."""
+    out = bytearray(data)
+    struct.pack_into("<HH", out, 4, major, minor)
+    for at in starts:
+        incl, orig = struct.unpack_from("<II", data, at + 8)
+        struct.pack_into("<II", out, at + 8, *((orig + 100, incl) if swap else (incl, orig + 100)))
+    return bytes(out)
+
+
+def _tshark_lengths(path: Path) -> list[tuple[int, int]]:
+    proc = subprocess.run([TSHARK, "-n", "-r", str(path), "-T", "fields", "-e", "frame.number",
+                           "-e", "frame.cap_len", "-e", "frame.len"],
+                          capture_output=True, text=True, check=False)
+    return [(int(c), int(ln)) for _, c, ln in (line.split("\t") for line in proc.stdout.splitlines())]
+
+
+@pytest.mark.parametrize("major, minor, swap", [
+    (2, 4, False),  # today's order: captured length first
+    (2, 0, True), (2, 2, True), (543, 0, True),  # before 2.3, and DG/UX: the other way round
+    (2, 3, False), (2, 3, True),  # 2.3: either; a captured length above the other says which
+])
+def test_old_versions_hold_the_lengths_the_other_way_round(major, minor, swap, tmp_path):
+    """libpcap and tshark swap a record's two lengths in files before version 2.3 (and
+    543.0), and in 2.3 when the captured one is the larger. shared/ndpi/fuzz-2021-10-13.pcap,
+    a version 2.0 file, has one record of caplen 197 and length 524,501 so; read in 2.4's
+    order its caplen is more than a record can have."""
+    data, starts = _demo()
+    path = tmp_path / "versioned.pcap"
+    path.write_bytes(_versioned(data, starts, major, minor, swap))
+    got, problems = _read(path)
+    demo, _ = _read(local_capture("demo.pcap"))
+    assert problems == []
+    assert got == [(n, c, ln + 100) for n, c, ln in demo]
+    if TSHARK:
+        assert _tshark_lengths(path) == [(c, ln) for _, c, ln in got]
+
+
+def test_an_impossible_length_in_an_old_file_is_damage(tmp_path):
+    """A version 2.0 file whose 7th record holds 4294967280 where its captured length
+    goes (second, in that version): damage there, as in 2.4's order."""
+    data, starts = _demo()
+    old = bytearray(_versioned(data, starts, 2, 0, True))
+    struct.pack_into("<I", old, starts[6] + 12, HUGE)
+    path = tmp_path / "old.pcap"
+    path.write_bytes(bytes(old))
+    got, problems = _read(path)
+    assert len(got) == 6 and [p.offset for p in problems] == [starts[6]]
+    assert "claims 4294967280 captured bytes" in problems[0].message
+    if TSHARK:
+        count, err = _tshark_count(path)
+        assert count == 6 and "bigger than maximum" in err

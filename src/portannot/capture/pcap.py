@@ -11,7 +11,14 @@ from portannot.capture.batch import RecordBatch
 from portannot.capture.chunks import ChunkWindow
 from portannot.capture.container import ContainerReader
 from portannot.capture.problems import ProblemLog
-from portannot.capture.walk import BAD_RECORD, NEED_MORE, walk_pcap
+from portannot.capture.walk import (
+    BAD_RECORD,
+    LENGTHS_IN_ORDER,
+    LENGTHS_MAYBE_SWAPPED,
+    LENGTHS_SWAPPED,
+    NEED_MORE,
+    walk_pcap,
+)
 from portannot.errors import CaptureFormatError
 
 #: magic as written in the file's own byte order -> (nanosecond timestamps, record header length)
@@ -24,6 +31,18 @@ MAGICS = {
 #: whichever is larger, up to HARD_LIMIT) is damage
 MAX_SNAPLEN = 262144
 HARD_LIMIT = 64 << 20
+
+
+def lengths_order(major: int, minor: int) -> int:
+    """How a file of this version orders a record's two lengths, as libpcap and tshark
+    decide it: version 2.3 swapped them (to match BPF's header), so earlier files, and
+    DG/UX's 543.0, hold the original length first; in 2.3 some writers had not swapped
+    yet, so there a captured length above the original one means they did not."""
+    if major == 2 and minor < 3 or major == 543:
+        return LENGTHS_SWAPPED
+    if major == 2 and minor == 3:
+        return LENGTHS_MAYBE_SWAPPED
+    return LENGTHS_IN_ORDER
 
 
 def sniff(head: bytes) -> bool:
@@ -47,7 +66,9 @@ class PcapReader(ContainerReader):
         magic = int.from_bytes(header[:4], "big" if big else "little")
         self.nano, self.hdr_len = MAGICS[magic]
         self.ts_digits = 9 if self.nano else 6
-        _, _, _, _, snaplen, network = struct.unpack((">" if big else "<") + "HHiIII", header[4:])
+        major, minor, _, _, snaplen, network = struct.unpack((">" if big else "<") + "HHiIII",
+                                                             header[4:])
+        self.swapped = lengths_order(major, minor)
         self.snaplen = snaplen
         self.linktype = network & 0xFFFF  # upper bits carry FCS information
         self.max_caplen = min(max(snaplen, MAX_SNAPLEN), HARD_LIMIT)
@@ -66,7 +87,7 @@ class PcapReader(ContainerReader):
             ts_ns = np.empty(cap, np.int64)
             n, pos, reason, need = walk_pcap(
                 w.buf, w.start, w.end, self.big, self.nano, self.hdr_len, self.max_caplen,
-                offset, caplen, length, ts_ns,
+                self.swapped, offset, caplen, length, ts_ns,
             )
             w.start = pos
             if n:
@@ -82,7 +103,7 @@ class PcapReader(ContainerReader):
                 # claims a timestamp's worth of bytes). tshark and capinfos stop there too
                 # ("File has N-byte packet, bigger than maximum of 262144"); never a record,
                 # or the rest of the file would become one.
-                incl = self._field(w.start + 8)
+                incl, _ = self._lengths(w.start)
                 self._problem(w.start, f"record header claims {incl} captured bytes "
                                        f"(limit {self.max_caplen}); stopped reading")
                 return
@@ -91,6 +112,14 @@ class PcapReader(ContainerReader):
                     if w.available and self._partial_tail(number):
                         yield self.tail
                     return
+
+    def _lengths(self, pos: int) -> tuple[int, int]:
+        """(captured, original) length of the record header at window position pos, in
+        the order the file's version writes them (see lengths_order)."""
+        incl, orig = self._field(pos + 8), self._field(pos + 12)
+        if self.swapped == LENGTHS_SWAPPED or (self.swapped == LENGTHS_MAYBE_SWAPPED and incl > orig):
+            return orig, incl
+        return incl, orig
 
     def _partial_tail(self, number: int) -> int:
         """The file ends inside the last record, whose captured length is one a record can
@@ -103,7 +132,7 @@ class PcapReader(ContainerReader):
             self._problem(w.start, f"file ends inside a record header ({have} of {self.hdr_len} "
                                    "bytes present)")
             return 0
-        incl = self._field(w.start + 8)
+        incl, _ = self._lengths(w.start)
         self._problem(w.start, f"file ends inside a record ({have - self.hdr_len} of {incl} "
                                "captured bytes present); kept what is there")
         self.tail = self._tail_batch(number, have - self.hdr_len)
@@ -115,7 +144,7 @@ class PcapReader(ContainerReader):
         frac = self._field(p + 4) * (1 if self.nano else 1000)
         batch = RecordBatch(
             w.buf, np.array([p + self.hdr_len], np.int64), np.array([present], np.uint32),
-            np.array([self._field(p + 12)], np.uint32),
+            np.array([self._lengths(p)[1]], np.uint32),
             np.array([self._field(p) * 1_000_000_000 + frac], np.int64),
             np.array([self.linktype], np.uint16), np.zeros(1, np.uint32),
             number, self.file_index, self.path,

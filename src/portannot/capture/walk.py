@@ -72,10 +72,18 @@ def _stream_ahead(buf, p, end, ahead):
     return ahead
 
 
-@kernel("UniTuple(i8, 4)(u1[::1], i8, i8, b1, b1, i8, i8, i8[::1], u4[::1], u4[::1], i8[::1])")
-def walk_pcap(buf, start, end, big, nano, hdr_len, max_caplen,
+#: pcap record headers whose captured and original lengths are the other way round
+#: (files before version 2.3, and DG/UX's 543.0): never, always, or when the captured
+#: length is the larger (2.3, which some writers used before swapping), as libpcap and
+#: tshark read them
+LENGTHS_IN_ORDER, LENGTHS_SWAPPED, LENGTHS_MAYBE_SWAPPED = 0, 1, 2
+
+
+@kernel("UniTuple(i8, 4)(u1[::1], i8, i8, b1, b1, i8, i8, i8, i8[::1], u4[::1], u4[::1], i8[::1])")
+def walk_pcap(buf, start, end, big, nano, hdr_len, max_caplen, swapped,
               offset, caplen, length, ts_ns):
-    """Index the complete pcap records in buf[start:end].
+    """Index the complete pcap records in buf[start:end]; `swapped` is one of the
+    LENGTHS_* above.
 
     Returns (records found, position after the last one, reason, bytes the next record needs).
     """
@@ -95,6 +103,8 @@ def walk_pcap(buf, start, end, big, nano, hdr_len, max_caplen,
         frac = _u32(buf, p + 4, big)
         incl = _u32(buf, p + 8, big)
         orig = _u32(buf, p + 12, big)
+        if swapped != LENGTHS_IN_ORDER and (swapped == LENGTHS_SWAPPED or incl > orig):
+            incl, orig = orig, incl
         if incl > max_caplen:
             return n, p, BAD_RECORD, 0
         total = hdr_len + np.int64(incl)

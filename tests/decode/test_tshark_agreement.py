@@ -63,12 +63,6 @@ EXPECTED_DIFFERENCES: dict[str, dict[int, str]] = {
             "12-byte SCTP common header before it shows any field, portannot reports the "
             "ports it has (status PORTS)",
     },
-    "shared/ndpi/fuzz-2021-10-13.pcap": {
-        1: "fuzzed record header (caplen 524501 > length 197, file ends mid-record): tshark's "
-           "pcap reader scores pcap variants by header plausibility and reads this record as "
-           "caplen 197 / length 524501; the standard layout (portannot) has the lengths the "
-           "other way round. Neither finds IP in it (DLT_NULL family 0x6c)",
-    },
 }
 
 PARAMS = capture_params()

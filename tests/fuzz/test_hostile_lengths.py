@@ -138,9 +138,9 @@ def test_pcap_huge_caplen_mid_file(tmp_path, mode, claim):
     offset = 24 + sum(len(r) for r in records[:bad])
     records[bad] = pcap_record(frames[bad], bad, caplen=claim)
     got, problems, _, _ = read(tmp_path, pcap(records), mode)
-    # every record before the fault; the file ends within one record's reach of the bad
-    # header, so (as tshark does with a file cut there) the bytes left may be kept as one
-    # partial record, never more than the file holds
+    # every record before the fault; the claim is either impossible (damage: reading
+    # stops there) or plausible with the file ending inside it (a cut last record, kept
+    # with the bytes present, where tshark drops it): never more than the file holds
     assert ports(got)[:bad] == [1000 + i for i in range(bad)]
     assert len(got) in (bad, bad + 1)
     if len(got) == bad + 1:

@@ -56,6 +56,8 @@ class LazyGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         # click would turn a broken pipe into a silent exit 1; ours is a documented 5
         try:
+            _end_start_up_guard()  # here, where a KeyboardInterrupt is caught as ours:
+            # before, click's own handler printed an empty line above "interrupted"
             return super().invoke(ctx)
         except BrokenPipeError:
             raise BrokenPipeOutput(BROKEN_PIPE) from None
@@ -212,7 +214,6 @@ def console() -> NoReturn:
     # as long as the process; the collector walking them again and again costs
     # ~0.05 s. with_progress() turns it back on, those objects frozen, as reading starts.
     gc.disable()
-    _end_start_up_guard()
     try:
         main()
     except SystemExit as exc:
@@ -223,8 +224,8 @@ def console() -> NoReturn:
 
 
 def _end_start_up_guard() -> None:
-    """Ctrl-C is a KeyboardInterrupt again, which main() turns into its line and exit 130
-    once any output it must clean up (a temporary file) can exist."""
+    """Ctrl-C is a KeyboardInterrupt again, which LazyGroup.invoke turns into its line
+    and exit 130, before any output it must clean up (a temporary file) can exist."""
     import signal
 
     from portannot.cli import _interrupted_at_start

@@ -162,7 +162,7 @@ def _flow_stream(paths: Paths, registry: RegistryChoice, services: ServicesFile,
     idle = check_timeout(idle_timeout, "idle_timeout")  # before the registry loads
     active = check_timeout(active_timeout, "active_timeout")
     table = _table(registry, services)
-    stream = FlowStream(files, table, idle_timeout=idle_timeout, active_timeout=active_timeout)
+    stream = FlowStream(files, table, idle_timeout=idle, active_timeout=active)
     return (stream, lambda cols: flow_batch(cols, table),
             provenance("flows", files, table, idle_timeout=idle, active_timeout=active))
 

@@ -1,8 +1,9 @@
 """Compressors and decompressors for the tests, one pair per format the reader knows.
 
 gzip, bzip2 and xz through Python's own modules; zstd and LZ4 through pyarrow's codecs,
-which are also the reader's, so tests/capture/test_formats.py reads files made by the
-`zstd`, `pzstd` and `lz4` tools as well, where they are installed.
+an implementation other than the reader's (backports.zstd, python-lz4).
+tests/capture/test_formats.py reads files made by the `zstd`, `pzstd` and `lz4` tools
+as well, where they are installed.
 """
 
 from __future__ import annotations

@@ -43,8 +43,7 @@ class ChunkWindow:
         """One read. A compressed stream that can is read with readinto1, one step of
         its decompressor at a time: readinto goes on filling the piece, so a failure
         after a complete stream (garbage after the last gzip member) would lose the
-        stream's last bytes with it. (pyarrow's zstd and LZ4 streams have no such
-        step: there the piece in progress is lost.)"""
+        stream's last bytes with it."""
         if self._step is not None:
             return self._step(view)
         return self.stream.readinto(view)

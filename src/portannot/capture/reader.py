@@ -7,7 +7,6 @@ layer is chosen by the link type further down the pipeline.
 from __future__ import annotations
 
 import gzip
-import lzma
 import os
 import zlib
 from collections.abc import Iterable, Iterator
@@ -18,7 +17,13 @@ from portannot.capture import pcap, pcapng
 from portannot.capture.batch import RecordBatch
 from portannot.capture.chunks import DEFAULT_CHUNK, ChunkWindow, MappedWindow
 from portannot.capture.problems import ProblemLog, ReadProblem
-from portannot.capture.source import TrailingData, display_name, mappable_size, open_stream
+from portannot.capture.source import (
+    DamagedStream,
+    TrailingData,
+    display_name,
+    mappable_size,
+    open_stream,
+)
 from portannot.errors import CaptureFormatError, InputError
 
 #: (sniffer over the first bytes, reader class)
@@ -96,14 +101,12 @@ class CaptureReader:
 
 
 #: what a damaged compressed stream raises while it is read (OSError only when it
-#: is a decompression error, see _is_decompression_error)
-DECOMPRESSION_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError, TrailingData)
-#: how bzip2 and pyarrow's zstd and LZ4 streams tell damage from an I/O error
-_DAMAGE_MESSAGES = ("Invalid data stream", "Truncated compressed stream", "decompress failed")
+#: is gzip's BadGzipFile; any other is the file's own I/O error)
+DECOMPRESSION_ERRORS = (EOFError, OSError, zlib.error, DamagedStream, TrailingData)
 
 
 def _is_decompression_error(exc: OSError) -> bool:
-    return isinstance(exc, gzip.BadGzipFile) or any(m in str(exc) for m in _DAMAGE_MESSAGES)
+    return isinstance(exc, gzip.BadGzipFile)
 
 
 #: one capture or several: what every stage that reads captures accepts

@@ -1,6 +1,9 @@
 """Open a capture input (file, '-' for stdin, compressed or not) as a plain byte stream.
 
-gzip, bzip2 and xz are read with Python's own modules, zstd and LZ4 with pyarrow's.
+gzip, bzip2 and xz are read with Python's own modules; zstd with Python's own from 3.14
+(compression.zstd) and its backport before; LZ4 with python-lz4. bzip2, xz, zstd and LZ4
+share one reader (_Streams) that hands on each step of the decompressor as it comes, so
+that a damaged stream costs only the step in progress.
 
 The container is recognised from its first bytes, never from the file name, so
 `capture.pcap.gz`, `capture` and a pipe all work the same.
@@ -21,14 +24,20 @@ from typing import Any, BinaryIO
 from portannot.errors import CaptureFormatError, InputError
 
 
-def _arrow_codec(codec: str) -> Callable[[BinaryIO], BinaryIO]:
-    """zstd and LZ4 through the codecs pyarrow ships (Python has neither before 3.14):
-    concatenated frames and skippable frames (pzstd's) included."""
-    def opener(stream: BinaryIO) -> BinaryIO:
-        import pyarrow as pa
+def _zstd_frames(stream: BinaryIO) -> BinaryIO:
+    """Concatenated zstd frames, skippable ones (pzstd's) included."""
+    try:
+        from compression import zstd  # type: ignore[import-not-found]  # Python 3.14+
+    except ImportError:
+        from backports import zstd  # type: ignore[no-redef]
+    return _stepwise(stream, "zstd", zstd.ZstdDecompressor, (zstd.ZstdError,))
 
-        return pa.CompressedInputStream(stream, codec)  # type: ignore[return-value]
-    return opener
+
+def _lz4_frames(stream: BinaryIO) -> BinaryIO:
+    """Concatenated LZ4 frames, the format of the `lz4` tool."""
+    import lz4.frame
+
+    return _stepwise(stream, "LZ4", lz4.frame.LZ4FrameDecompressor, (RuntimeError,))
 
 
 class TrailingData(ValueError):
@@ -36,16 +45,27 @@ class TrailingData(ValueError):
     as gzip's own reader reports it (Python's bz2 and lzma readers ignore them)."""
 
 
-class _Streams(io.RawIOBase):
-    """Concatenated bzip2 or xz streams, decompressed one step at a time, as the `bzip2`
-    and `xz` tools read them: a stream after a whole stream is read on, and anything
-    else there is TrailingData. (bz2.BZ2File and lzma.LZMAFile take bytes that fail to
-    start a stream for the end of the file, so garbage after a capture went unseen.)
-    With `padding` (xz), zero bytes in fours between and after streams are the format's
-    stream padding, not damage."""
+class DamagedStream(ValueError):
+    """What a decompressor raised on damage (bz2's OSError, LZMAError, ZstdError, lz4's
+    RuntimeError), under one name: an OSError from the file itself stays an I/O error."""
 
-    def __init__(self, raw: BinaryIO, name: str, new: Callable[[], Any], padding: bool) -> None:
+
+class _Streams(io.RawIOBase):
+    """Concatenated bzip2, xz, zstd or LZ4 streams (frames), decompressed one step at a
+    time, as the `bzip2`, `xz`, `zstd` and `lz4` tools read them: a stream after a whole
+    stream is read on, and anything else there is TrailingData. (bz2.BZ2File and
+    lzma.LZMAFile take bytes that fail to start a stream for the end of the file, so
+    garbage after a capture went unseen.) With `padding` (xz), zero bytes in fours
+    between and after streams are the format's stream padding, not damage.
+
+    Each read returns one step's output, at most the size asked for: a decompressor
+    that fails loses only that step. (pyarrow's zstd and LZ4 streams, read before, lost
+    up to 256 KiB of good output before a damaged block or a failed content checksum.)"""
+
+    def __init__(self, raw: BinaryIO, name: str, new: Callable[[], Any], padding: bool,
+                 errors: tuple[type[Exception], ...]) -> None:
         self._raw, self._name, self._new, self._padding = raw, name, new, padding
+        self._errors = errors  #: what the decompressor raises on damage
         self._dec: Any = new()
         self._read = 0  #: compressed bytes read so far, every one handed to a decompressor
         self._after = b""  #: bytes after the last whole stream, not yet handed on
@@ -64,7 +84,7 @@ class _Streams(io.RawIOBase):
                 if out is None:
                     return 0
             elif dec.eof:
-                self._after, self._dec = dec.unused_data, None
+                self._after, self._dec = dec.unused_data or b"", None  # (lz4: None for none)
                 continue
             else:
                 data = b""
@@ -76,7 +96,7 @@ class _Streams(io.RawIOBase):
                         raise EOFError("Compressed file ended before the end-of-stream "
                                        "marker was reached")
                     self._read += len(data)
-                out = dec.decompress(data, size)
+                out = self._step(dec, data, size)
             if out:
                 self._unproven = None
                 b[: len(out)] = out
@@ -107,9 +127,15 @@ class _Streams(io.RawIOBase):
             return None
         self._dec, self._unproven = self._new(), at
         try:
-            return self._dec.decompress(data, size)
-        except (OSError, lzma.LZMAError):
+            return self._step(self._dec, data, size)
+        except DamagedStream:
             raise TrailingData(self._garbage(at)) from None
+
+    def _step(self, dec: Any, data: bytes, size: int) -> bytes:
+        try:
+            return dec.decompress(data, size)
+        except self._errors as exc:
+            raise DamagedStream(str(exc) or type(exc).__name__) from None
 
     def _garbage(self, at: int) -> str:
         return (f"garbage after the {self._name} stream that ends at compressed byte {at}: "
@@ -124,15 +150,20 @@ class _Streams(io.RawIOBase):
 PIECE = 1 << 16
 
 
+def _stepwise(stream: BinaryIO, name: str, new: Callable[[], Any],
+              errors: tuple[type[Exception], ...], padding: bool = False) -> BinaryIO:
+    return io.BufferedReader(_Streams(stream, name, new, padding, errors))  # type: ignore[arg-type,return-value]
+
+
 #: first bytes of each compression format -> opener over a byte stream
 COMPRESSIONS: dict[bytes, tuple[str, Callable[[BinaryIO], BinaryIO]]] = {
     b"\x1f\x8b": ("gzip", lambda s: gzip.GzipFile(fileobj=s, mode="rb")),
-    b"BZh": ("bzip2", lambda s: io.BufferedReader(_Streams(s, "bzip2", bz2.BZ2Decompressor, False))),
-    b"\xfd7zXZ\x00": ("xz", lambda s: io.BufferedReader(_Streams(
-        s, "xz", lambda: lzma.LZMADecompressor(lzma.FORMAT_XZ), True))),
-    b"\x28\xb5\x2f\xfd": ("zstd", _arrow_codec("zstd")),
-    b"\x50\x2a\x4d\x18": ("zstd", _arrow_codec("zstd")),  # a skippable frame first (pzstd)
-    b"\x04\x22\x4d\x18": ("lz4", _arrow_codec("lz4")),  # the LZ4 frame format (`lz4` tool)
+    b"BZh": ("bzip2", lambda s: _stepwise(s, "bzip2", bz2.BZ2Decompressor, (OSError,))),
+    b"\xfd7zXZ\x00": ("xz", lambda s: _stepwise(
+        s, "xz", lambda: lzma.LZMADecompressor(lzma.FORMAT_XZ), (lzma.LZMAError,), padding=True)),
+    b"\x28\xb5\x2f\xfd": ("zstd", _zstd_frames),
+    b"\x50\x2a\x4d\x18": ("zstd", _zstd_frames),  # a skippable frame first (pzstd)
+    b"\x04\x22\x4d\x18": ("lz4", _lz4_frames),  # the LZ4 frame format (`lz4` tool)
 }
 
 

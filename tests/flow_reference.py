@@ -89,8 +89,11 @@ class RuleFlow:
 def iana_names(path) -> dict[tuple[str, int], str]:
     """(transport, port) -> the first name the registry file gives it, read with csv.
     A row with ports but no transport (active-net 3322-3325) names them on tcp and udp,
-    as the README says."""
+    as the README says. A placeholder row (a name with no description and a conflict
+    note: shilp on 2049, before nfs) names a port only where no other row does, as
+    Wireshark's make-services.py leaves shilp out."""
     names: dict[tuple[str, int], str] = {}
+    held: dict[tuple[str, int], str] = {}
     with open(path, newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
             name = row["Service Name"].strip()
@@ -98,11 +101,13 @@ def iana_names(path) -> dict[tuple[str, int], str]:
             transport = row["Transport Protocol"].strip().lower()
             if not (name and port):
                 continue
+            placeholder = (not row["Description"].strip()
+                           and "conflict" in row["Assignment Notes"].lower())
             lo, _, hi = port.partition("-")
             for t in [transport] if transport else ["tcp", "udp"]:
                 for p in range(int(lo), int(hi or lo) + 1):
-                    names.setdefault((t, p), name)
-    return names
+                    (held if placeholder else names).setdefault((t, p), name)
+    return {**held, **names}
 
 
 def rule_flows(cid: str, rows, idle_ns: int = 0, active_ns: int = 0) -> dict[tuple, list[RuleFlow]]:

@@ -162,3 +162,14 @@ def test_people_names_from_xml(xml_0226: Registry) -> None:
     (acsp,) = xml_0226.by_name("acsp-server")
     assert xml_0226.person_names(acsp.contact)[0].startswith("Joachim Ståhl")
     assert "Stéphane Magnenat" in xml_0226.person_names("[S_Magnenat]")[0]
+
+
+def test_port_2049_is_nfs_and_lookup_lists_it_first(csv_registry: Registry) -> None:
+    """The CSV's first row on 2049 is shilp, a conflict placeholder (no description);
+    nfs is the port's assignment, as Wireshark names it."""
+    table = csv_registry.table()
+    for t in ("tcp", "udp"):
+        assert table.name_at(t, 2049) == "nfs"
+        entries = csv_registry.port_entries(2049, t)
+        assert [e.record.name for e in entries] == ["nfs", "shilp"]
+        assert entries[1].primary == "nfs"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from flow_reference import iana_names
 
-from portannot.registry import PortState, ServiceTable, build_table, parse_file
+from portannot.registry import PortState, ServiceRecord, ServiceTable, build_table, parse_file
 from portannot.transport import Transport
 
 
@@ -106,3 +106,22 @@ def test_integers_are_protocol_numbers_unless_asked(table: ServiceTable) -> None
     assert list(table.names_of(np.array([1, 2, 3]), ports)) == ["", "", ""]
     assert list(table.names_of(np.array([1, 2, 3], dtype=np.uint8), ports)) == ["", "", ""]
     assert list(table.names_of(np.array([0, 1, 2]), ports, by="code")) == ["http"] * 3
+
+
+def test_a_conflict_placeholder_yields_to_the_ports_assignment() -> None:
+    """IANA lists `shilp` on 2049 (no description, "<== NOTE Conflict on 2049 !")
+    before `nfs`; Wireshark's services file leaves shilp out and names the port nfs.
+    A placeholder alone on its port still names it; a name without a description but
+    with no conflict note (`ident` before `auth` on 113) stays first, as in Wireshark."""
+    note = "<== NOTE Conflict on 2049 !"
+    records = [
+        ServiceRecord("shilp", 2049, 2049, "tcp", assignment_notes=note),
+        ServiceRecord("nfs", 2049, 2049, "tcp", description="Network File System"),
+        ServiceRecord("lonely", 7001, 7001, "udp", assignment_notes="Conflict on 7001"),
+        ServiceRecord("ident", 113, 113, "tcp"),
+        ServiceRecord("auth", 113, 113, "tcp", description="Authentication Service"),
+    ]
+    table = build_table(records)
+    ports = np.array([2049, 7001, 113], dtype=np.uint16)
+    assert list(table.names_of(np.array(["tcp", "udp", "tcp"]), ports)) == [
+        "nfs", "lonely", "ident"]

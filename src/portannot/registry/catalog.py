@@ -167,8 +167,11 @@ class Registry:
         return [r for r in found if transport in r.transports]
 
     def port_entries(self, port: int, transport: str | None = None) -> list[Entry]:
-        """What the registry says of ``port`` (on ``transport`` if given) as entries."""
-        return self._entries(self.at_port(port, transport), transport)
+        """What the registry says of ``port`` (on ``transport`` if given) as entries, the
+        port's own names before aliases (a placeholder listed first, shilp before nfs on
+        2049, comes after), each group in registry order."""
+        entries = self._entries(self.at_port(port, transport), transport)
+        return sorted(entries, key=lambda e: bool(e.primary))
 
     def name_entries(self, name: str) -> list[Entry]:
         """What the registry says of a name or alias (case-insensitive) as entries."""

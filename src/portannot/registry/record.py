@@ -112,6 +112,14 @@ class ServiceRecord:
     line: int = field(default=0, compare=False)
 
     @property
+    def placeholder(self) -> bool:
+        """A name IANA holds on a port in conflict, with no description, before the
+        port's real assignment (``shilp`` 2049, "<== NOTE Conflict on 2049 !", before
+        ``nfs``); Wireshark's make-services.py leaves it out."""
+        return bool(self.name) and not self.description.strip() and (
+            "conflict" in self.assignment_notes.lower())
+
+    @property
     def has_port(self) -> bool:
         return self.port_lo is not None
 

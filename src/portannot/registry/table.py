@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -206,6 +206,13 @@ class ServiceTable:
         )
 
 
+def _spans(rec: ServiceRecord, rows: dict[str, int]) -> Iterator[tuple[int, int, int]]:
+    """(transport row, first port, one past the last) for each of a record's transports."""
+    lo = rec.port_lo
+    hi = (lo if rec.port_hi is None else rec.port_hi) + 1
+    return ((rows[t], lo, hi) for t in rec.transports)
+
+
 def build_table(
     records: Iterable[ServiceRecord],
     source: str = "",
@@ -215,8 +222,11 @@ def build_table(
 ) -> ServiceTable:
     """Build the table from records in registry order.
 
-    * The first named record on a (transport, port) gives its primary name;
-      later ones are aliases (found by name in the records, not in the table).
+    * The first named record on a (transport, port) gives its primary name; later
+      ones are aliases (found by name in the records, not in the table). A
+      placeholder (see ServiceRecord.placeholder: ``shilp`` on 2049, "<== NOTE
+      Conflict on 2049 !", listed before ``nfs``) names a port only where nothing
+      else does, as Wireshark's services file, which leaves it out, has it.
     * A record with a port but no transport fills tcp and udp.
     * Records without a port never enter the table.
     * A record without a name marks its ports reserved or unassigned (the first
@@ -229,30 +239,30 @@ def build_table(
     state = np.zeros((NTRANSPORTS, NPORTS), dtype=np.uint8)
     marked = np.zeros((NTRANSPORTS, NPORTS), dtype=bool)
     rows = {name: code for code, name in enumerate(TRANSPORT_NAMES)}
+    named: list[tuple[ServiceRecord, int]] = []
     for rec in records:
         if rec.port_lo is None:
             continue
-        lo = rec.port_lo
-        hi = (lo if rec.port_hi is None else rec.port_hi) + 1
         if rec.name:
             nid = ids.get(rec.name)
             if nid is None:
                 nid = ids[rec.name] = len(names)
                 names.append(rec.name)
-            for t in rec.transports:
-                row = rows[t]
-                seg = index[row, lo:hi]
-                free = seg == 0
-                seg[free] = nid
-                state[row, lo:hi][free] = PortState.ASSIGNED
-                marked[row, lo:hi] = True
+            named.append((rec, nid))
         else:
             word = state_of_unnamed(rec.description)
-            for t in rec.transports:
-                row = rows[t]
-                free = ~marked[row, lo:hi]
-                state[row, lo:hi][free] = word
-                marked[row, lo:hi] = True
+            for t, lo, hi in _spans(rec, rows):
+                free = ~marked[t, lo:hi]
+                state[t, lo:hi][free] = word
+                marked[t, lo:hi] = True
+    # placeholders last, each group in registry order (sorted is stable)
+    for rec, nid in sorted(named, key=lambda r: r[0].placeholder):
+        for t, lo, hi in _spans(rec, rows):
+            seg = index[t, lo:hi]
+            free = seg == 0
+            seg[free] = nid
+            state[t, lo:hi][free] = PortState.ASSIGNED
+            marked[t, lo:hi] = True
     if dynamic:
         tail = state[:, DYNAMIC_FIRST:]
         tail[index[:, DYNAMIC_FIRST:] == 0] = PortState.DYNAMIC

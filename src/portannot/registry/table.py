@@ -23,7 +23,7 @@ from portannot.transport import TRANSPORT_NAMES, Transport, transport_codes
 NPORTS = 65536
 NTRANSPORTS = len(TRANSPORT_NAMES)
 #: Bumped whenever the saved layout or the build rules change (invalidates caches).
-TABLE_VERSION = 1
+TABLE_VERSION = 2
 
 By = Literal["auto", "code", "proto", "name"]
 

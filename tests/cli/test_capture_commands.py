@@ -533,3 +533,29 @@ def test_registry_warnings_on_every_run(env, tmp_path):
             lines = err(proc).splitlines()
             assert lines == [f"portannot: warning: {bad}: 1 record(s) skipped; first: {bad}:44: "
                              + lines[0].split(f"{bad}:44: ", 1)[1]], (command, lines)
+
+
+def test_output_name_chooses_the_format_when_f_is_not_given(env, tmp_path):
+    """`-o flows.csv` writes CSV, not the table view of the top 20 flows in a file named
+    .csv; -f, when given, wins over the name; a name that says no format gets the table."""
+    demo = str(local_capture("demo.pcap"))
+    paths = {name: tmp_path / name for name in ("f.csv", "f.PARQUET", "f.ndjson", "f.txt",
+                                                "forced.csv", "reference.csv")}
+    procs = run_all(env, {
+        "csv": ["flows", demo, "-q", "-o", str(paths["f.csv"])],
+        "parquet": ["flows", demo, "-q", "-o", str(paths["f.PARQUET"])],
+        "jsonl": ["packets", demo, "-q", "-o", str(paths["f.ndjson"])],
+        "table": ["flows", demo, "-q", "-o", str(paths["f.txt"])],
+        "forced": ["flows", demo, "-q", "-f", "jsonl", "-o", str(paths["forced.csv"])],
+        "reference": ["flows", demo, "-q", "-f", "csv", "-o", str(paths["reference.csv"])],
+    })
+    for name, proc in procs.items():
+        assert proc.returncode == 0, (name, err(proc))
+    assert paths["f.csv"].read_bytes() == paths["reference.csv"].read_bytes()
+    import pyarrow.parquet as pq
+
+    assert pq.read_table(paths["f.PARQUET"]).num_rows == len(
+        list(csv.DictReader(io.StringIO(paths["reference.csv"].read_text()))))
+    assert all(json.loads(line)["number"] for line in paths["f.ndjson"].read_text().splitlines())
+    assert paths["f.txt"].read_text().startswith("Top ")
+    assert json.loads(paths["forced.csv"].read_text().splitlines()[0])["flow_id"] == 1

@@ -13,7 +13,7 @@ import click
 
 from portannot.cli.app import check_streams, warn
 from portannot.errors import ExitCode
-from portannot.output.formats import OUTPUT_FORMATS
+from portannot.output.formats import OUTPUT_FORMATS, resolve_format
 from portannot.registry import load_table
 
 if TYPE_CHECKING:
@@ -41,7 +41,8 @@ def output_options(default_format: str) -> Callable[[Callable[..., Any]], Callab
         func = click.option("-o", "--output", type=click.Path(dir_okay=True, path_type=str),
                             help="Output file (default: standard output for text formats).")(func)
         func = click.option("-f", "--format", "fmt", type=click.Choice(OUTPUT_FORMATS),
-                            default=default_format, show_default=True, help="Output format.")(func)
+                            help=f"Output format. Default: as the -o file's name ends (.csv, "
+                            f".jsonl or .ndjson, .parquet or .pq), else {default_format}.")(func)
         return func
     return deco
 
@@ -146,7 +147,7 @@ def write_stream(stream: FlowStream | PacketStream, to_batch: Callable[[Any], An
         writer.close(ok)
 
 
-def run_rows(command: str, inputs: tuple[str, ...], fmt: str, output: str | None, force: bool,
+def run_rows(command: str, inputs: tuple[str, ...], fmt: str | None, output: str | None, force: bool,
              quiet: bool, registry: str | None, services: str | None, *,
              open_stream: Callable[[ServiceTable], S],
              to_batch: Callable[[ServiceTable], Callable[[Any], pa.RecordBatch]],
@@ -161,6 +162,7 @@ def run_rows(command: str, inputs: tuple[str, ...], fmt: str, output: str | None
     A Parquet file keeps the inputs, the registry and the `settings` that shaped its
     rows (output.provenance)."""
     check_streams(inputs, stdout=output in (None, "-"))
+    fmt = resolve_format(fmt, output, "table")
     with output_file(fmt, output, force) as out:
         table = load_table(registry, services)
         stream = open_stream(table)

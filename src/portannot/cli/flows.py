@@ -39,7 +39,7 @@ TIMEOUT = Seconds(MIN_TIMEOUT, MAX_TIMEOUT)
 @click.option("--top", type=click.IntRange(min=1), default=20, show_default=True,
               help="Flows shown by the table format (largest by bytes).")
 @registry_options
-def flows(inputs: tuple[str, ...], fmt: str, output: str | None, force: bool, quiet: bool,
+def flows(inputs: tuple[str, ...], fmt: str | None, output: str | None, force: bool, quiet: bool,
           idle_timeout: float | None, active_timeout: float | None, top: int,
           registry: str | None, services: str | None) -> None:
     """Per-flow summaries: who talked to whom, over which service, how much, when.

@@ -28,7 +28,7 @@ TABLE_COLUMNS = ("number", "ts", "length", "transport", "src_addr", "src_port", 
 @capture_inputs
 @output_options("table")
 @registry_options
-def packets(inputs: tuple[str, ...], fmt: str, output: str | None, force: bool, quiet: bool,
+def packets(inputs: tuple[str, ...], fmt: str | None, output: str | None, force: bool, quiet: bool,
             registry: str | None, services: str | None) -> None:
     """One row per packet: addresses, transport, ports, the services they name, status.
 

@@ -281,6 +281,81 @@ def test_ieee802_11_frames(decoded):
     ]) == [V4, V4, V4, V4, V4, NON_IP, NON_IP, NON_IP, NON_IP, NON_IP, NON_IP]
 
 
+#: 802.11 addresses: addr1, addr2, addr3 (and addr4) of the frames below
+W1, W2, W3, W4 = (f"02:00:00:00:00:a{k}" for k in range(1, 5))
+
+
+def _wlan(fcfield: str, subtype: int = 0) -> bytes:
+    """A data frame's header (24 bytes; 30 with four addresses), addresses W1-W4 and
+    sequence control 0x0010 (sequence number 1, fragment 0)."""
+    return bytes(Dot11(type=2, subtype=subtype, FCfield=fcfield, addr1=W1, addr2=W2,
+                       addr3=W3, addr4=W4, SC=0x0010))
+
+
+def test_ieee802_11_mesh_control(decoded):
+    """An 802.11s Mesh Control field (flags, TTL, 4-byte sequence number, then 6 bytes
+    for each extra address the flags' address extension names) between the header and
+    LLC. tshark 4.0 looks for it in frames from the DS whatever the QoS control's Mesh
+    Control Present bit (bit 8) says: valid flags, and 0xaa 0xaa right after the field.
+    Each frame here was checked with tshark (wlan.mesh.control_field, ports 40000->53)."""
+    mesh_qos = b"\x00\x01"  # QoS control with Mesh Control Present
+    ae0 = b"\x00\x1f" + struct.pack("<I", 7)  # flags 0, TTL 31, sequence number 7
+    ae2 = b"\x02\x1f" + struct.pack("<I", 7) + bytes(12)  # two more addresses: 18 bytes
+    ae3 = b"\x03\x1f" + struct.pack("<I", 7) + bytes(18)  # address extension 3: reserved
+    assert decoded(LINKTYPE_IEEE802_11, [
+        _wlan("to_DS+from_DS", 8) + mesh_qos + ae0 + _llc() + IP4,  # 30 + 2 + 6 + 8
+        _wlan("from_DS", 8) + mesh_qos + ae2 + _llc() + IP4,  # 24 + 2 + 18 + 8
+        _wlan("from_DS") + ae0 + _llc() + IP4,  # no QoS control: still read (tshark)
+        _wlan("to_DS", 8) + mesh_qos + ae0 + _llc() + IP4,  # not from the DS: no mesh field
+        _wlan("from_DS", 8) + mesh_qos + ae3 + _llc() + IP4,
+        _wlan("from_DS", 8) + mesh_qos + ae0 + b"\x08\x00" + IP4,  # no LLC after it
+    ]) == [V4, V4, V4, NON_IP, NON_IP, NON_IP]
+
+
+def test_ieee802_11_bodies_without_llc(decoded):
+    """A body that does not start with 0xaa 0xaa: tshark 4.0 reads it, in this order, as
+    an Ethernet frame when its first address is the 802.11 destination or its second
+    the source (which header address each is depends on the DS bits); IPX for 0xffff;
+    LLC after two stray bytes when they are 0x0000 (OLPC) or the sequence control again
+    (Atheros: 10 00); else a bare ethertype. Each was checked with tshark."""
+    eth = bytes(Ether(dst=W3, src="02:00:00:00:00:99", type=0x0800))  # to DS: dst addr3
+    eth_sa = bytes(Ether(dst="02:00:00:00:00:99", src=W2, type=0x86DD))  # source addr2
+    from_ds = bytes(Ether(dst=W1, src=W3, type=0x0800))  # from DS: dst addr1, source addr3
+    assert decoded(LINKTYPE_IEEE802_11, [
+        _wlan("to_DS") + eth + IP4,
+        _wlan("to_DS") + eth_sa + IP6,
+        _wlan("from_DS") + from_ds + IP4,
+        _wlan("to_DS+from_DS") + bytes(Ether(dst=W3, src=W4, type=0x0800)) + IP4,
+        _wlan("to_DS") + bytes(Ether(dst=W1, src=W3, type=0x0800)) + IP4,  # not its addresses
+        _wlan("to_DS") + b"\xff\xff" + IP4,  # IPX
+        _wlan("to_DS") + b"\x00\x00" + _llc() + IP4,  # OLPC
+        _wlan("to_DS") + b"\x10\x00" + _llc() + IP4,  # sequence control repeated
+        _wlan("to_DS") + b"\x00\x00" + b"\x08\x00" + IP4,  # only LLC after stray bytes
+        _wlan("to_DS") + b"\x08\x00" + IP4,  # bare ethertypes
+        _wlan("to_DS") + b"\x86\xdd" + IP6,
+        _wlan("to_DS") + b"\x05\xdc" + IP4,  # below 0x0600: an LLC header (SAP 0x05)
+    ]) == [V4, V6, V4, V4, NON_IP, NON_IP, V4, V4, NON_IP, V4, V6, NON_IP]
+
+
+def test_radiotap_data_pad(decoded):
+    """Flags bit 0x20 (data pad): the 802.11 header is padded to a multiple of 4 bytes,
+    so a QoS data header of 26 bytes takes 28 (tshark agrees). The Flags field follows
+    the present words and the 8-byte TSFT field when that is present (aligned to 8);
+    a Flags field the header's length leaves out does not count."""
+    qos = _wlan("to_DS", 8) + b"\x00\x00"  # 26 bytes
+    flags = struct.pack("<BBHI", 0, 0, 9, 0x02)  # present: Flags; length 9
+    tsft = struct.pack("<BBHI", 0, 0, 17, 0x03) + bytes(8)  # TSFT, then Flags; length 17
+    outside = struct.pack("<BBHI", 0, 0, 8, 0x02)  # Flags present, length 8: not in it
+    assert decoded(LINKTYPE_RADIOTAP, [
+        flags + b"\x20" + qos + b"\x00\x00" + _llc() + IP4,
+        tsft + b"\x20" + qos + b"\x00\x00" + _llc() + IP4,
+        flags + b"\x00" + qos + _llc() + IP4,  # no pad
+        flags + b"\x20" + _wlan("to_DS+from_DS", 8) + b"\x00\x00" + _llc() + IP4,  # 32: whole
+        # QoS data + CF-Poll: its frame control byte (0xa8) would be flags with a pad
+        outside + _wlan("to_DS", 10) + b"\x00\x00" + _llc() + IP4,
+    ]) == [V4, V4, V4, V4, V4]
+
+
 def test_radiotap_and_ppi_say_their_length(decoded):
     data = bytes(Dot11(type=2, subtype=0)) + _llc() + IP4
     long_radiotap = bytes(RadioTap(present="Flags+Rate+Channel", Flags=0, Rate=2,

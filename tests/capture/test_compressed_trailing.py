@@ -14,6 +14,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import lzma
+import re
 import shutil
 import subprocess
 
@@ -22,7 +23,8 @@ from paths import local_capture
 
 from portannot.capture import CaptureReader
 
-PACK = {"gzip": lambda b: gzip.compress(b, mtime=0), "bzip2": bz2.compress, "xz": lzma.compress}
+PACK = {"gzip": lambda b: gzip.compress(b, mtime=0), "bzip2": lambda b: bz2.compress(b, 1),
+        "xz": lzma.compress}
 GARBAGE = b"garbage\n"
 
 
@@ -49,7 +51,7 @@ def test_garbage_after_the_stream_is_damage_after_every_record(codec, tmp_path):
     got, problems = _read(path)
     assert got == _plain() and len(got) == 270
     assert [p.offset for p in problems] == [len(data)]  # 41,777: the whole capture read
-    assert problems[0].message.startswith("compressed stream is damaged (")
+    assert problems[0].message.startswith(f"{codec} stream is damaged (")
     assert problems[0].message.endswith("); stopped reading")
     if codec != "gzip":
         assert (f"garbage after the {codec} stream that ends at compressed byte {len(stream)}: "
@@ -119,9 +121,9 @@ def test_bzip2_trailing_garbage_through_the_command(tmp_path, cli):
     code, out, err = cli("summary", "--json", str(path))
     assert code == 3
     assert err.splitlines() == [
-        f"portannot: warning: {path}: compressed stream is damaged (garbage after the bzip2 "
+        f"portannot: warning: {path}: bzip2 stream is damaged (garbage after the bzip2 "
         f"stream that ends at compressed byte {len(stream)}: not another bzip2 stream); "
-        f"stopped reading at byte offset {len(data)}"]
+        f"stopped reading at decompressed byte offset {len(data)}"]
     code, out, err = cli("packets", str(path), "-f", "csv")
     assert code == 3 and len(out.splitlines()) == 1 + 270
 
@@ -135,4 +137,22 @@ def test_a_stream_cut_short_after_a_whole_one_is_damage(codec, tmp_path):
     path.write_bytes(PACK[codec](data) + second[: len(second) // 2])
     got, problems = _read(path)
     assert got[:270] == _plain() and len(problems) >= 1
-    assert problems[-1].message.startswith("compressed stream is damaged")
+    assert problems[-1].message.startswith((f"{codec} stream is damaged",
+                                            f"{codec} stream cut short"))
+
+
+@pytest.mark.parametrize("codec", ["gzip", "bzip2", "xz"])
+def test_a_file_cut_short_is_called_so(codec, tmp_path, cli):
+    """A compressed capture that simply stops (a copy or download cut short) is 'cut
+    short', not 'damaged', and its offsets say they count decompressed bytes: the
+    compressed file is smaller than the offsets. (Five copies of the capture's records:
+    bzip2 gives nothing of a 100 KB block until its end.)"""
+    data = _demo()
+    stream = PACK[codec](data + data[24:] * 4)
+    path = tmp_path / "cut.pcap.x"
+    path.write_bytes(stream[: len(stream) * 3 // 4])
+    code, _, err = cli("summary", "--json", str(path))
+    assert code == 3
+    last = err.splitlines()[-1]
+    assert f"{path}: {codec} stream cut short (" in last
+    assert re.search(r"stopped reading at decompressed byte offset \d+$", last), last

@@ -473,7 +473,7 @@ def test_garbage_after_a_whole_gzip_stream_costs_no_record(tmp_path):
     whole = sum(len(b) for b in CaptureReader(demo))
     reader = CaptureReader(path)
     assert sum(len(b) for b in reader) == whole
-    assert [p.message.split(" (")[0] for p in reader.problems] == ["compressed stream is damaged"]
+    assert [p.message.split(" (")[0] for p in reader.problems] == ["gzip stream is damaged"]
 
 
 def test_paths_one_several_or_a_generator_read_alike():

@@ -10,7 +10,7 @@ whatever the file holds.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 #: problems of one file kept as they are; later ones are counted per kind
 DETAIL = 20
@@ -35,12 +35,14 @@ class ReadProblem:
     count: int = 1
     #: with count > 1: the byte offset where the last of them starts
     last_offset: int = -1
+    #: what the offsets count: "decompressed byte offset" in a compressed file
+    unit: str = "byte offset"
 
     def __str__(self) -> str:
         if self.count > 1:
-            return (f"{self.path}: {self.message}, from byte offset {self.offset} "
+            return (f"{self.path}: {self.message}, from {self.unit} {self.offset} "
                     f"to {self.last_offset}")
-        return f"{self.path}: {self.message} at byte offset {self.offset}"
+        return f"{self.path}: {self.message} at {self.unit} {self.offset}"
 
 
 class ProblemLog:
@@ -52,6 +54,8 @@ class ProblemLog:
 
     def __init__(self, detail: int = DETAIL) -> None:
         self.detail = detail
+        #: what offsets count, given to each problem reported (see ReadProblem.unit)
+        self.unit = "byte offset"
         self.total = 0  #: every problem met, kept or counted
         self._kept: list[ReadProblem] = []
         #: kind -> [its first problem not kept, how many, where the last starts]
@@ -92,7 +96,12 @@ class ProblemLog:
         return self.lines()[index]
 
     def lines(self) -> list[ReadProblem]:
-        """The problems to report: each kept one, then one per kind counted beyond them."""
+        """The problems to report: each kept one, then one per kind counted beyond them,
+        their offsets named as `unit` says."""
+        return [p if p.unit == self.unit else replace(p, unit=self.unit)
+                for p in self._lines()]
+
+    def _lines(self) -> list[ReadProblem]:
         out = list(self._kept)
         kinds = {p.kind for p in self._kept}
         for kind, (first, count, last) in self._counted.items():
@@ -105,6 +114,6 @@ class ProblemLog:
             else:
                 out.append(ReadProblem(first.path, first.offset,
                                        f"{count:,} more {kind} (the first: {first.message} "
-                                       f"at byte offset {first.offset})",
+                                       f"at {self.unit} {first.offset})",
                                        kind, count, last))
         return out

@@ -55,6 +55,8 @@ class CaptureReader:
 
     def __iter__(self) -> Iterator[RecordBatch]:
         stream, self.compression = open_stream(self.path)
+        if self.compression:  # offsets count the capture's bytes, not the file's
+            self.problems.unit = "decompressed byte offset"
         size = mappable_size(self.path) if self.mmap else None
         if size is not None:
             window = MappedWindow(self.path, size, self.chunk_size)
@@ -86,14 +88,11 @@ class CaptureReader:
         except DECOMPRESSION_ERRORS as exc:  # damaged compressed stream, I/O error mid-file
             if isinstance(exc, OSError) and not _is_decompression_error(exc):
                 raise InputError(f"{self.display}: read error ({exc.strerror or exc})") from None
+            what = _stream_failure(self.compression, exc)
             if reader is None:  # not even the capture's header could be decompressed
-                raise CaptureFormatError(
-                    f"{self.display}: {self.compression or 'compressed'} stream is damaged ({exc})"
-                ) from None
+                raise CaptureFormatError(f"{self.display}: {what}") from None
             self.problems.append(ReadProblem(
-                self.display, window.offset_of(window.end),
-                f"compressed stream is damaged ({exc}); stopped reading",
-            ))
+                self.display, window.offset_of(window.end), f"{what}; stopped reading"))
         finally:
             if isinstance(window, MappedWindow):
                 window.close()
@@ -103,6 +102,14 @@ class CaptureReader:
 #: what a damaged compressed stream raises while it is read (OSError only when it
 #: is gzip's BadGzipFile; any other is the file's own I/O error)
 DECOMPRESSION_ERRORS = (EOFError, OSError, zlib.error, DamagedStream, TrailingData)
+
+
+def _stream_failure(compression: str, exc: BaseException) -> str:
+    """What went wrong with a compressed stream, in words: a file that simply stops (a
+    download or copy cut short) is not called damaged."""
+    if isinstance(exc, EOFError):
+        return f"{compression} stream cut short ({exc})"
+    return f"{compression} stream is damaged ({exc})"
 
 
 def _is_decompression_error(exc: OSError) -> bool:

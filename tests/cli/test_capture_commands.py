@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from capgen import dpkt_frames
 from paths import local_capture, shared_capture
-from tshark_oracle import CAPINFOS, capinfos_count
+from tshark_oracle import CAPINFOS, TSHARK, capinfos_count
 
 import portannot
 from portannot import __version__
@@ -378,11 +378,11 @@ def test_a_skipped_input_is_not_counted_as_read(cli, tmp_path):
     assert report["files"] == [missing, str(demo)] and report["unreadable"] == [missing]
     assert report["packets"] == len(dpkt_frames(demo))
     code, out, _ = cli("summary", missing, str(demo))
-    assert "from 1 of 2 file(s) (1 could not be read)" in out.splitlines()[0]
+    assert "from 1 of 2 files (1 could not be read)" in out.splitlines()[0]
     code, out, _ = cli("flows", str(demo), missing)
-    assert out.rstrip().endswith("from 1 of 2 file(s) (1 could not be read)")
+    assert out.rstrip().endswith("from 1 of 2 files (1 could not be read)")
     code, out, _ = cli("flows", str(demo), str(demo))
-    assert out.rstrip().endswith("from 2 file(s)")
+    assert out.rstrip().endswith("from 2 files")
 
 
 # ------------------------------------------------------------------ what a command loads
@@ -446,9 +446,10 @@ def test_flows_table_is_the_same_whatever_the_pieces(piece, monkeypatch, capsys)
                                    ["demo.pcap", "transports.pcap"]], ids=" ".join)
 def test_packets_table_is_the_csv_aligned(names, env):
     """The terminal view of `packets` holds the CSV's values, each padded to its column
-    (numbers to the right), one space apart, trailing spaces cut, a value wider than its
-    column kept whole; laid out here row by row in Python from the CSV. Of several
-    files, the `file` column leads: the numbers start again in each file."""
+    (numbers to the right), one space apart, trailing spaces cut; laid out here row by
+    row in Python from the CSV, a row without a transport showing its IP protocol's
+    IANA keyword (IP_KEYWORDS) there. Of several files, the `file` column leads: the
+    numbers start again in each file."""
     from portannot.cli.packets import RIGHT, TABLE_COLUMNS, WIDTHS
 
     captures = [local_capture(name) for name in names]
@@ -460,6 +461,7 @@ def test_packets_table_is_the_csv_aligned(names, env):
     expected = [" ".join(c.rjust(WIDTHS[c]) if c in RIGHT else c.ljust(WIDTHS[c])
                          for c in columns).rstrip()]
     for row in csv_rows(res["csv"]):
+        row["transport"] = row["transport"] or IP_KEYWORDS.get(row["ip_proto"], row["ip_proto"])
         expected.append(" ".join(row[c].rjust(WIDTHS[c]) if c in RIGHT else row[c].ljust(WIDTHS[c])
                                  for c in columns).rstrip())
     assert len(lines) > 5
@@ -559,3 +561,201 @@ def test_output_name_chooses_the_format_when_f_is_not_given(env, tmp_path):
     assert all(json.loads(line)["number"] for line in paths["f.ndjson"].read_text().splitlines())
     assert paths["f.txt"].read_text().startswith("Top ")
     assert json.loads(paths["forced.csv"].read_text().splitlines()[0])["flow_id"] == 1
+
+
+# ------------------------------------------------------------------ the analyst review's text
+
+#: IANA's "Assigned Internet Protocol Numbers" keywords, lower case (IPIP for 4, ICMPv6 for
+#: 58, as Wireshark names them): what the packets table shows for a row without ports
+IP_KEYWORDS = {"1": "icmp", "2": "igmp", "4": "ipip", "6": "tcp", "17": "udp", "33": "dccp",
+               "41": "ipv6", "43": "ipv6-route", "44": "ipv6-frag", "47": "gre", "50": "esp",
+               "51": "ah", "58": "icmpv6", "89": "ospf", "132": "sctp"}
+#: tshark's frame.protocols name of the layer after the outer IP -> the table's text
+TSHARK_LAYER = {"icmp": "icmp", "icmpv6": "icmpv6", "esp": "esp", "gre": "gre", "ip": "ipip",
+                "ipv6": "ipv6", "igmp": "igmp", "ospf": "ospf"}
+needs_tshark = pytest.mark.skipif(TSHARK is None, reason="tshark (wireshark) not installed")
+
+
+def _header_columns(header: str) -> list[tuple[str, int, int]]:
+    return [(m.group(), m.start(), m.end()) for m in re.finditer(r"\S+", header)]
+
+
+def _assert_under_header(header: str, line: str, values: dict[str, str], right: set[str]) -> None:
+    """Every value of the row stands in its header's column: left-aligned ones start where
+    their name starts, right-aligned ones end where it ends; none moved by a wide one."""
+    for col, start, end in _header_columns(header):
+        value = values[col]
+        if col in right:
+            assert line[end - len(value):end] == value, (col, header, line)
+        else:
+            assert line[start:start + len(value)] == value, (col, header, line)
+            assert line[start - 1] == " ", (col, header, line)
+
+
+def _ipv6_frames() -> list[tuple[int, bytes]]:
+    """Ethernet frames: UDP from the longest text an IPv6 address has (39 characters) to a
+    short one, ICMPv6 back, UDP over IPv4, and UDP to port 5353."""
+    import ipaddress
+    import struct
+
+    long6, short6 = (ipaddress.ip_address(a).packed for a in
+                     ("ffff:eeee:dddd:cccc:bbbb:aaaa:9999:8888", "2001:db8::1"))
+
+    def eth(ethertype: int, payload: bytes) -> bytes:
+        return b"\x02" * 6 + b"\x04" * 6 + struct.pack("!H", ethertype) + payload
+
+    def ip6(src: bytes, dst: bytes, nxt: int, payload: bytes) -> bytes:
+        return eth(0x86DD, struct.pack("!IHBB", 0x60000000, len(payload), nxt, 64) + src + dst
+                   + payload)
+
+    def udp(sport: int, dport: int) -> bytes:
+        return struct.pack("!HHHH", sport, dport, 12, 0) + b"data"
+
+    ip4 = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 32, 1, 0, 64, 17, 0, bytes([192, 0, 2, 1]),
+                      bytes([198, 51, 100, 2])) + udp(40000, 53)
+    return [(1_700_000_000_000_000_000 + i * 1000, f) for i, f in enumerate([
+        ip6(long6, short6, 17, udp(40000, 53)),
+        ip6(short6, long6, 58, b"\x81\x00\x00\x00\x00\x01\x00\x01"),
+        eth(0x0800, ip4),
+        ip6(short6, long6, 17, udp(40001, 5353)),
+    ])]
+
+
+@pytest.mark.parametrize("which", ["zeek/ipv6-fragmented-dns.pcap", "tcpdump/babel.pcap",
+                                   "longest addresses"])
+def test_packets_table_columns_stay_aligned_whatever_the_address(which, tmp_path, capsys):
+    """An IPv6 address longer than its column pushed the rest of its row right: every
+    value now stands under its header, judged from the printed header and the CSV's
+    values (the transport cell of a row without one: its IP protocol's IANA keyword).
+    A service name longer than IANA's longest (15 characters, RFC 6335), from a
+    --services file, is cut to 14 and "…"."""
+    from capgen import write_pcap
+
+    from portannot.cli import main
+    from portannot.cli.packets import RIGHT
+
+    if which == "longest addresses":
+        capture = write_pcap(tmp_path / "long.pcap", _ipv6_frames())
+    else:
+        capture = shared_capture(which)
+    services = tmp_path / "services"
+    services.write_text("an-overly-long-service-name 5353/udp\n", encoding="utf-8")
+
+    def run(*args: str) -> str:
+        with pytest.raises(SystemExit) as exc:
+            main(["packets", str(capture), "-q", "--services", str(services), *args])
+        assert exc.value.code in (ExitCode.OK, ExitCode.DAMAGED_INPUT)
+        return capsys.readouterr().out
+
+    header, *lines = run().splitlines()
+    rows = list(csv.DictReader(io.StringIO(run("-f", "csv"))))
+    assert len(lines) == len(rows) > 0
+    for line, row in zip(lines, rows):
+        row["transport"] = row["transport"] or IP_KEYWORDS.get(row["ip_proto"], row["ip_proto"])
+        for col in ("src_service", "dst_service"):
+            if len(row[col]) > 15:
+                row[col] = row[col][:14] + "\u2026"
+        _assert_under_header(header, line, row, RIGHT)
+    if which == "longest addresses":
+        addresses = [r["src_addr"] for r in rows]
+        assert "ffff:eeee:dddd:cccc:bbbb:aaaa:9999:8888" in addresses
+        assert [line.split()[-2] for line in lines if "5353" in line] == ["an-overly-long\u2026"]
+
+
+@needs_tshark
+def test_packets_table_names_the_ip_protocol_of_rows_without_ports(capsys):
+    """ICMP, ESP, GRE and the other packets without ports had empty, identical transport
+    cells: the table shows the protocol after the outer IP header, as tshark names it
+    (frame.protocols), while the CSV keeps `transport` empty there."""
+    from tshark_oracle import oracle
+
+    from portannot.cli import main
+
+    capture = local_capture("transports.pcap")
+
+    def run(*args: str) -> str:
+        with pytest.raises(SystemExit) as exc:
+            main(["packets", str(capture), "-q", *args])
+        assert exc.value.code == 0
+        return capsys.readouterr().out
+
+    header, *lines = run().splitlines()
+    at = header.index("transport")
+    rows = list(csv.DictReader(io.StringIO(run("-f", "csv"))))
+    shown = {}
+    for frame, line, row in zip(oracle(capture), lines, rows):
+        cell = line[at:].split()[0]
+        if frame.transport is None:
+            assert row["transport"] == "", row
+            assert cell == TSHARK_LAYER[frame.next_layer], (frame.number, line)
+            shown[frame.next_layer] = cell
+        else:
+            assert cell == row["transport"] == frame.transport, (frame.number, line)
+    assert {"icmp", "icmpv6", "esp", "gre", "igmp", "ospf"} <= set(shown.values())
+
+
+@needs_tshark
+def test_summary_counts_read_in_words(tmp_path, cli):
+    """"1 packets, 454 B, 1 flows from 1 file(s)": one of a thing is singular, a file count
+    no placeholder; a capture with a header and no packets says so instead of a table
+    headed "Top 0 of 0 flows by bytes"."""
+    from tshark_oracle import oracle
+
+    one = shared_capture("arkime/ipv6-gtp6.pcap")
+    (frame,) = oracle(one)
+    code, out, err = cli("summary", "-q", str(one))
+    assert code == 0, err
+    assert out.splitlines()[0] == f"1 packet, {frame.length} B, 1 flow from 1 file"
+    code, out, err = cli("flows", "-q", str(one))
+    assert code == 0, err
+    assert out.splitlines()[0].rstrip() == "Top 1 of 1 flow by bytes"
+    assert out.rstrip().endswith(
+        f"1 flow, 1 packet with ports, 1 packet read ({frame.length} B) from 1 file")
+
+    header_only = tmp_path / "header-only.pcap"
+    header_only.write_bytes(bytes.fromhex("d4c3b2a1 0200 0400 00000000 00000000 ffff0000 01000000"))
+    assert header_only.stat().st_size == 24
+    code, out, err = cli("flows", "-q", str(header_only))
+    assert code == 0, err
+    assert out.splitlines() == ["No flows",
+                                "0 flows, 0 packets with ports, 0 packets read (0 B) from 1 file"]
+    code, out, err = cli("summary", "-q", str(header_only))
+    assert code == 0, err
+    assert out.splitlines()[0] == "0 packets, 0 B, 0 flows from 1 file"
+    assert "(s)" not in out and "Top 0" not in out
+
+
+@needs_tshark
+def test_summary_unnamed_service_row_is_null_in_json_and_counted_apart(cli):
+    """The by_service row of the flows without a named service was "(none)" in JSON where
+    `flows` and `packets` have null: it is null, "(none)" in the text only; `services`
+    counts the named services, not that row, and the cut title says both. demo.pcap's
+    one unnamed flow is TCP to port 40500 (the snapshot names no 40500/tcp), 12 frames
+    in tshark's view; its table heads that port "responder port"."""
+    import gzip as gz
+
+    from tshark_oracle import oracle
+
+    from portannot.registry.source import snapshot_source
+
+    demo = local_capture("demo.pcap")
+    snapshot = gz.decompress(snapshot_source().path.read_bytes()).decode()
+    assert not re.search(r"^\S+\s+40500/tcp\b", snapshot, re.M)
+    frames = [f for f in oracle(demo) if f.transport == "tcp" and 40500 in (f.src_port, f.dst_port)]
+    code, out, err = cli("summary", "--json", str(demo))
+    assert code == 0, err
+    doc = json.loads(out)
+    unnamed = [r for r in doc["by_service"] if r["service"] is None]
+    assert unnamed == [{"service": None, "packets": len(frames),
+                        "bytes": sum(f.length for f in frames), "flows": 1}]
+    assert "(none)" not in out
+    named = [r["service"] for r in doc["by_service"] if r["service"] is not None]
+    assert doc["services"] == len(named) == len(doc["by_service"]) - 1
+    code, out, err = cli("summary", "--top", "3", str(demo))
+    assert code == 0, err
+    lines = [line.strip() for line in out.splitlines()]
+    assert (f"By service, the top 3 of {len(named) + 1} rows ({len(named)} services and "
+            "(none)) by bytes") in lines
+    at = next(i for i, line in enumerate(lines) if line.startswith("Flows without a named"))
+    assert lines[at + 2].split() == ["transport", "responder", "port", "flows", "packets", "bytes"]
+    assert lines[at + 4].split()[:3] == ["tcp", "40500", "1"]

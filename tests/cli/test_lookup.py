@@ -38,21 +38,22 @@ def test_every_query_kind(cli, registry: str) -> None:
     (m,) = grubd["matches"]
     assert (m["name"], m["port"], m["transports"], m["state"]) == (
         "grubd",
-        "3136",
+        3136,
         ["tcp"],
         "assigned",
     )
     (m,) = satvid["matches"]
-    assert (m["name"], m["port"], m["transports"]) == (
+    assert (m["name"], m["port"], m["port_range"], m["transports"]) == (
         "satvid-datalnk",
-        "3367-3371",
+        None,
+        [3367, 3371],
         ["tcp", "udp"],
     )
     (m,) = mysql["matches"]
-    assert (m["port"], m["transports"], m["assignee"]) == ("3306", ["tcp", "udp"], "[Monty]")
+    assert (m["port"], m["transports"], m["assignee"]) == (3306, ["tcp", "udp"], "[Monty]")
     (m,) = ksonar["matches"]
     assert (m["port"], m["port_range"], m["transports"], m["state"]) == (
-        "",
+        None,
         None,
         ["tcp", "udp"],
         "no port",
@@ -65,7 +66,7 @@ def test_every_query_kind(cli, registry: str) -> None:
 def test_port_shows_primary_and_aliases(cli) -> None:
     code, doc = run_json(cli, "--registry", str(FIXTURES / "seed.csv"), "80/tcp")
     names = [(m["name"], m["alias_of"]) for m in doc[0]["matches"]]
-    assert names == [("http", ""), ("www", "http"), ("www-http", "http")]
+    assert names == [("http", None), ("www", "http"), ("www-http", "http")]
     assert doc[0]["matches"][0]["aliases"] == ["www", "www-http"]
 
 
@@ -153,7 +154,7 @@ def test_dynamic_port_and_services_override(
 ) -> None:
     code, doc = run_json(cli, "--registry", str(FIXTURES / "seed.csv"), "60000/udp")
     assert code == 0 and doc[0]["ports"] == [
-        {"port": "60000", "transport": "udp", "state": "dynamic", "name": ""}
+        {"port": 60000, "transport": "udp", "state": "dynamic", "name": None}
     ]
     local = tmp_path / "local"
     local.write_text("lab 60000/udp # lab service\n", encoding="utf-8")
@@ -216,13 +217,13 @@ def test_seed_facts_on_the_full_registry(cli, registry: str) -> None:
     grubd, satvid, iscsi, mysql, onep, ksonar, kv, https = (d["matches"] for d in doc)
     assert [(m["name"], m["transports"]) for m in grubd] == [("grubd", ["tcp", "udp"])]
     assert [(m["name"], m["port"], m["transports"]) for m in satvid] == [
-        ("satvid-datalnk", "3367-3371", ["tcp"])
+        ("satvid-datalnk", None, ["tcp"])
     ]
     assert iscsi[0]["name"] == "iscsi-target" and iscsi[0]["reference"] == "[RFC7143]"
     assert iscsi[0]["transports"] == ["tcp", "udp"]
-    assert mysql[0]["port"] == "3306"
-    assert onep[0]["port"] == "" and onep[0]["transports"] == []
-    assert ksonar[0]["port"] == "" and ksonar[0]["transports"] == ["tcp", "udp"]
+    assert mysql[0]["port"] == 3306
+    assert onep[0]["port"] is None and onep[0]["transports"] == []
+    assert ksonar[0]["port"] is None and ksonar[0]["transports"] == ["tcp", "udp"]
     assert kv[0]["name"] == "kv-server" and https[0]["name"] == "https"
 
 
@@ -266,3 +267,61 @@ def test_a_port_is_ascii_digits(cli) -> None:
     code, _out, err = cli("lookup", "\u0668\u0660")
     assert code == 1 and "not in the registry" in err
     assert cli("lookup", "00080/tcp")[0] == 0
+
+
+def _strings(doc: object) -> list[str]:
+    """Every string value anywhere in a JSON document."""
+    if isinstance(doc, str):
+        return [doc]
+    if isinstance(doc, dict):
+        return [s for v in doc.values() for s in _strings(v)]
+    if isinstance(doc, list):
+        return [s for v in doc for s in _strings(v)]
+    return []
+
+
+def test_json_ports_are_integers_and_missing_values_null(cli) -> None:
+    """"port" was a string ("443") beside an integer port_range, and a value the registry
+    lacks was "": ports are integers (null for a range or no port) and missing values
+    null. Checked against the IANA CSV's own rows, read with the csv module."""
+    import csv
+
+    path = SHARED_REGISTRY / "service-names-port-numbers.csv"
+    if not path.is_file():
+        pytest.skip(f"full IANA registry not available: {path.resolve()} is absent (CI has it)")
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    (https,) = [r for r in rows if r["Service Name"] == "https"
+                and r["Port Number"] == "443" and r["Transport Protocol"] == "tcp"]
+    (satvid,) = [r for r in rows if r["Service Name"] == "satvid-datalnk"]  # no transport
+    code, doc = run_json(cli, "--registry", str(path), "443/tcp", "3368/tcp", "7ksonar",
+                         "50000/udp")
+    assert code == 0
+    (m,) = [m for m in doc[0]["matches"] if m["name"] == "https"]
+    assert m["port"] == 443 and m["port_range"] == [443, 443]
+    for key, column in (("registration_date", "Registration Date"),
+                        ("modification_date", "Modification Date"),
+                        ("service_code", "Service Code"), ("reference", "Reference")):
+        assert m[key] == (https[column] or None), key
+    (m,) = doc[1]["matches"]
+    lo, hi = map(int, satvid["Port Number"].split("-"))
+    assert m["port"] is None and m["port_range"] == [lo, hi] and lo < 3368 < hi
+    (m,) = doc[2]["matches"]
+    assert m["port"] is None and m["port_range"] is None
+    assert doc[3]["ports"] == [{"port": 50000, "transport": "udp", "state": "dynamic",
+                                "name": None}]
+    assert "" not in _strings(doc)
+
+
+def test_not_found_names_what_the_snapshot_was_built_from(cli) -> None:
+    """The shipped snapshot's source read "snapshot:debian libwireshark-data ...
+    (/usr/share/wireshark/services)", as if that file on this machine were read."""
+    from portannot.registry.source import SNAPSHOT_DIR, SNAPSHOT_META
+
+    meta = json.loads((SNAPSHOT_DIR / SNAPSHOT_META).read_text(encoding="utf-8"))
+    code, _out, err = cli("lookup", "1/dccp")
+    assert code == 1
+    assert err.rstrip().endswith(
+        f"(registry: the shipped snapshot, built from Wireshark's services file in Debian's "
+        f"{meta['package']} {meta['version']})")
+    assert "/usr/share" not in err

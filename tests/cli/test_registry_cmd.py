@@ -201,3 +201,26 @@ def test_download_with_an_infinite_timeout_is_a_registry_error() -> None:
 
     with pytest.raises(RegistryError, match="download failed"):
         download("http://127.0.0.1:1/x", timeout=float("inf"))
+
+
+def test_info_says_what_the_snapshot_was_built_from(cli, tmp_path: Path) -> None:
+    """The source line read "snapshot:debian libwireshark-data ... (/usr/share/wireshark/
+    services)", which suggests that local file is read: it says the shipped snapshot was
+    built from Wireshark's services file, of the package and version its metadata names.
+    A count of one is singular ("1 malformed record", not "record(s)")."""
+    from portannot.registry.source import SNAPSHOT_DIR, SNAPSHOT_META
+
+    meta = json.loads((SNAPSHOT_DIR / SNAPSHOT_META).read_text(encoding="utf-8"))
+    code, out, err = cli("registry", "info")
+    assert code == 0, err
+    registry_line = out.splitlines()[0]
+    assert registry_line.split(None, 1) == [
+        "registry", f"the shipped snapshot, built from Wireshark's services file in Debian's "
+        f"{meta['package']} {meta['version']}"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text((FIXTURES / "seed.csv").read_text(encoding="utf-8")
+                   + "x,99999,tcp,,,,,,,,,\n", encoding="utf-8")
+    code, out, err = cli("registry", "info", "--registry", str(bad))
+    assert code == 0, err
+    (skipped,) = [line for line in out.splitlines() if line.startswith("skipped")]
+    assert skipped.split(None, 1)[1].startswith(f"1 malformed record; first: {bad}:44: ")

@@ -30,7 +30,6 @@ from portannot.errors import ExitCode
 
 PARAMS = capture_params()
 EVERY_ROW = "1000000"
-NONE = "(none)"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -64,7 +63,7 @@ def reference_summary(cid: str, rows, names) -> dict:
             orig, _basis, service = expected_row(key, f, names)[:3]
             resp = next((e for e in key[1] if e != orig), orig)
             adds = [f.packets, f.bytes, 1]
-            targets = [transports[t], services[service or NONE]]
+            targets = [transports[t], services[service]]  # None: the unnamed flows' row
             if service is None:
                 targets += [unnamed, unnamed_ports[f"{t}/{resp[1]}"]]
             for target in targets:
@@ -106,8 +105,10 @@ def test_summary_is_what_tsharks_frames_add_up_to(capture, iana, capsys):
     assert {f"{r['transport']}/{r['port']}": [r[f] for f in counts]
             for r in u["top_responder_ports"]} == ref["unnamed_ports"], cid
     assert all(isinstance(r["port"], int) for r in u["top_responder_ports"])
-    # the sizes of the whole rankings, which say when --top cut them
-    assert doc["services"] == len(ref["services"]), cid
+    # the sizes of the whole rankings, which say when --top cut them; `services` counts
+    # the named services, not the row of flows without one (service null)
+    assert doc["services"] == len([s for s in ref["services"] if s is not None]), cid
+    assert (None in ref["services"]) == (u["flows"] > 0), cid
     assert doc["talkers"] == len(ref["talkers"]), cid
     assert u["responder_ports"] == len(ref["unnamed_ports"]), cid
 
@@ -133,14 +134,16 @@ def test_rankings_are_by_bytes_and_top_keeps_their_head(name, iana, capsys):
         assert rows(head) == rows(whole)[:3], (name, what)
     assert max(len(rows(whole)) for rows in rankings.values()) > 3  # --top cut something
     assert head["by_transport"] == whole["by_transport"]  # every transport, always
-    assert head["services"] == len(whole["by_service"])
+    named = [r["service"] for r in whole["by_service"] if r["service"] is not None]
+    assert head["services"] == len(named) and len(whole["by_service"]) == len(named) + 1
     assert head["talkers"] == len(whole["top_talkers"])
     assert head["unnamed"]["responder_ports"] == len(whole["unnamed"]["top_responder_ports"])
     with pytest.raises(SystemExit):
         main(["summary", "--top", "3", "--registry", str(registry), str(capture)])
     titles = [line for line in capsys.readouterr().out.splitlines()
               if line.startswith(("By service", "Top talkers"))]
-    assert titles == [f"By service, the top 3 of {head['services']} by bytes",
+    assert titles == [f"By service, the top 3 of {len(named) + 1} rows "
+                      f"({len(named)} services and (none)) by bytes",
                       f"Top talkers (flows with ports), the top 3 of {head['talkers']} by bytes"]
 
 

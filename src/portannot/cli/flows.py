@@ -87,6 +87,7 @@ def _print_table(batches: list[pa.RecordBatch], stream: FlowStream, top: int,
     from rich.table import Table
 
     from portannot.output.arrays import numbers
+    from portannot.output.plural import counted
     from portannot.output.ranking import top_rows
     from portannot.output.text import epoch_seconds, files_read, human_bytes
 
@@ -101,8 +102,7 @@ def _print_table(batches: list[pa.RecordBatch], stream: FlowStream, top: int,
         # the shown columns only: a nanosecond timestamp becomes a pandas Timestamp in
         # to_pylist, and the first one imports pandas (a quarter of a second)
         shown = shown.select(list(TABLE_FIELDS))
-    t = Table(box=box.SIMPLE_HEAD, title=f"Top {min(top, stream.flow_count)} of "
-              f"{stream.flow_count:,} flows by bytes", title_justify="left")
+    t = Table(box=box.SIMPLE_HEAD, title=_title(top, stream.flow_count), title_justify="left")
     for name, justify in (("transport", "left"), ("originator", "right"), ("responder", "left"),
                           ("service", "left"), ("packets orig / resp", "right"),
                           ("bytes orig / resp", "right"),
@@ -119,16 +119,29 @@ def _print_table(batches: list[pa.RecordBatch], stream: FlowStream, top: int,
             )
     text = io.TextIOWrapper(out.stream, encoding="utf-8") if out else None
     console = stdout_console(file=text, width=160 if text or not sys.stdout.isatty() else None)
-    print_whole(console, t)
+    if shown.num_rows:
+        print_whole(console, t)
+    else:  # column names over no rows read as rows gone missing
+        console.print(_title(top, 0))
     ported = int(acc.status_counts[0])
     console.print(
-        f"{stream.flow_count:,} flows, {ported:,} packets with ports, "
-        f"{acc.records:,} packets read ({human_bytes(acc.bytes)}) "
+        f"{counted(stream.flow_count, 'flow')}, {counted(ported, 'packet')} with ports, "
+        f"{counted(acc.records, 'packet')} read ({human_bytes(acc.bytes)}) "
         f"{files_read(len(acc.files), len(acc.unreadable))}"
     )
     if text is not None:
         text.flush()
         text.detach()  # the file stays open for table_output to commit
+
+
+def _title(top: int, flows: int) -> str:
+    """"Top 20 of 1,234 flows by bytes", "Top 1 of 1 flow by bytes"; "No flows" for a
+    capture without any ("Top 0 of 0 flows" read as a ranking that lost its rows)."""
+    from portannot.output.plural import noun
+
+    if not flows:
+        return "No flows"
+    return f"Top {min(top, flows):,} of {flows:,} {noun(flows, 'flow')} by bytes"
 
 
 #: the flow columns the table shows

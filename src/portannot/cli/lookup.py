@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from portannot.cli.app import check_streams, registry_options, stdout_console
+from portannot.cli.registry import source_text
 from portannot.errors import NotFoundError
 from portannot.registry import IANA_FORMATS, Entry, PortState, Registry, load_registry
 from portannot.transport import TRANSPORT_NAMES
@@ -79,10 +80,10 @@ def resolve_query(registry: Registry, query: Query) -> tuple[list[Entry], list[d
         if state == PortState.DYNAMIC or table.name_at(t, port):
             bare.append(
                 {
-                    "port": str(port),
+                    "port": port,
                     "transport": t,
                     "state": state.label,
-                    "name": table.name_at(t, port),
+                    "name": table.name_at(t, port) or None,
                 }
             )
     return entries, bare
@@ -137,6 +138,17 @@ def _render(
         )
 
 
+def json_match(match: dict[str, Any]) -> dict[str, Any]:
+    """A registry entry as `lookup --json` gives it: a value the record lacks is null, not
+    "" (as a port or a date, "" is no value a program can take for one), and `port` is
+    the port as an integer when the record has one port, null for a range (`port_range`
+    gives it, [lo, hi]) or no port; the registry's own text was "3306" or "3367-3371"."""
+    doc = {k: None if v == "" else v for k, v in match.items()}
+    lo_hi = match["port_range"]
+    doc["port"] = lo_hi[0] if lo_hi and lo_hi[0] == lo_hi[1] else None
+    return doc
+
+
 def _why_unknown(registry: Registry, query: Query) -> str:
     """What a query that matched nothing did not find, said so that it cannot be read
     as more than the registry knows."""
@@ -188,7 +200,7 @@ def lookup(
             {
                 "query": q,
                 "found": bool(e or b),
-                "matches": [x.to_dict(reg) for x in e],
+                "matches": [json_match(x.to_dict(reg)) for x in e],
                 "ports": b,
             }
             for q, e, b in results
@@ -200,5 +212,5 @@ def lookup(
                 _render(reg, q, e, b)
     if unknown:
         raise NotFoundError(
-            "not in the registry: " + "; ".join(unknown) + f" (registry: {reg.source})"
+            "not in the registry: " + "; ".join(unknown) + f" (registry: {source_text(reg.source)})"
         )

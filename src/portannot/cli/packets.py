@@ -66,14 +66,30 @@ def _print_table(stream: PacketStream, table: ServiceTable, out: Output | None,
     # cannot be read is its error alone, with no header above nothing on stdout
     head: memoryview | None = memoryview(header.rstrip().encode() + b"\n")
     for batch in with_progress(stream, stream.accounting, quiet):
-        text = textual(packet_batch(batch, table, with_file=many).select(columns),
-                       stream.accounting.ts_digits)
-        lines = aligned_lines(text, widths, RIGHT)
+        rows = packet_batch(batch, table, with_file=many)
+        text = textual(rows.select(columns), stream.accounting.ts_digits)
+        text = _with_protocols(text, rows.column("ip_proto"))
+        lines = aligned_lines(text, widths, RIGHT, CUT)
         if head is not None:
             lines, head = memoryview(head.tobytes() + lines.tobytes()), None
         write(lines)
     if head is not None:
         write(head)
+
+
+def _with_protocols(text: pa.RecordBatch, ip_proto: pa.Array) -> pa.RecordBatch:
+    """The rows with their IP protocol (`icmp`, `esp`, `gre`, or its number) in the
+    transport column where there is no transport: without it an ICMP, an ESP and a GRE
+    packet had the same empty cell, where Wireshark's Protocol column tells them apart.
+    Only the table's text: CSV, JSON Lines and Parquet keep `transport` null there, with
+    the number in `ip_proto`."""
+    import pyarrow.compute as pc
+
+    from portannot.output.text import ip_protocol_text
+
+    at = text.schema.get_field_index("transport")
+    shown = pc.coalesce(text.column(at), ip_protocol_text(ip_proto))
+    return text.set_column(at, "transport", shown)
 
 
 def _write(lines: memoryview) -> None:
@@ -88,13 +104,20 @@ def _write(lines: memoryview) -> None:
         binary.flush()
 
 
-#: room for the values of each column of the table view (a wider value pushes the rest
-#: of its line on)
-VALUE_WIDTHS = {"file": 4, "number": 7, "ts": 20, "length": 6, "transport": 4, "src_addr": 24,
-                "src_port": 5, "dst_addr": 24, "dst_port": 5, "src_service": 14,
-                "dst_service": 14, "status": 10}
+#: room for the values of each column of the table view, enough for every value a column
+#: can hold, so that the columns stay aligned: 39 characters, the longest text of an
+#: IPv6 address (RFC 5952); 10 digits for a frame number or length (a 32-bit length);
+#: 21 for a time (a sign, 10 digits of seconds and 9 of fraction); 15 for a service
+#: name, IANA's longest (RFC 6335), a longer one from a --services file cut to it (CUT);
+#: 10 for a transport or IP protocol name (output.text.IP_PROTOCOL_NAMES);
+#: the last column's values may run on, nothing stands right of them
+VALUE_WIDTHS = {"file": 4, "number": 10, "ts": 21, "length": 10, "transport": 10,
+                "src_addr": 39, "src_port": 5, "dst_addr": 39, "dst_port": 5,
+                "src_service": 15, "dst_service": 15, "status": 10}
 #: column widths: never narrower than the header's name, or the names from that column
 #: on stand to the right of their values ("transport" over 5 characters moved src_addr
 #: and every column after it 4 characters off)
 WIDTHS = {c: max(w, len(c)) for c, w in VALUE_WIDTHS.items()}
 RIGHT = {"file", "number", "length"}
+#: the columns of free text whose values may be wider than their column, cut to it
+CUT = frozenset({"src_service", "dst_service"})

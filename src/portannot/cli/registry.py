@@ -15,6 +15,7 @@ from portannot.cli.app import (
     registry_options,
     stdout_console,
 )
+from portannot.output.plural import counted
 from portannot.registry import (
     IANA_CSV_URL,
     IANA_FORMATS,
@@ -67,6 +68,29 @@ def _info(registry_path: str | None, services: str | None) -> dict[str, Any]:
     }
 
 
+#: how portannot.registry labels the shipped snapshot's source: "snapshot:" and what it
+#: was built from
+SNAPSHOT_LABEL = "snapshot:"
+
+
+def source_text(source: str) -> str:
+    """A registry's source for people. The snapshot's label names the file it was built
+    from, "debian libwireshark-data 4.0.17 (/usr/share/wireshark/services)", which read
+    as if that file on this machine were read: said here as what the shipped snapshot
+    was built from."""
+    if not source.startswith(SNAPSHOT_LABEL):
+        return source
+    from portannot.registry.source import snapshot_source
+
+    meta = snapshot_source().meta
+    if meta.get("kind") == "wireshark-services" and meta.get("package"):
+        built_from = (f"Wireshark's services file in Debian's {meta['package']} "
+                      f"{meta.get('version', '')}").rstrip()
+    else:
+        built_from = source.removeprefix(SNAPSHOT_LABEL)
+    return f"the shipped snapshot, built from {built_from}"
+
+
 @registry.command()
 @registry_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
@@ -85,7 +109,7 @@ def info(registry: str | None, services: str | None, as_json: bool) -> None:
     def line(label: str, text: str) -> None:
         console.print(Text.assemble((label, "bold"), " " * (10 - len(label)), text), soft_wrap=True)
 
-    line("registry", doc["source"])
+    line("registry", source_text(doc["source"]))
     line("chosen by", f"{doc['in_use']}  ({doc['path']})")
     line("format", doc["format"])
     date = doc["date"] or "(not in the file)"
@@ -99,7 +123,8 @@ def info(registry: str | None, services: str | None, as_json: bool) -> None:
     if doc["services"]:
         line("services", f"{doc['services']} ({doc['local_records']} local records win)")
     if doc["skipped_records"]:
-        line("skipped", f"{doc['skipped_records']} malformed record(s); first: {doc['problems'][0]}")
+        line("skipped", f"{counted(doc['skipped_records'], 'malformed record')}; "
+             f"first: {doc['problems'][0]}")
     table = Table(title="ports per transport and state", title_justify="left")
     table.add_column("transport")
     for state in PortState:

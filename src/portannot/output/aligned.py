@@ -9,11 +9,18 @@ import pyarrow.compute as pc
 
 from portannot.output.arrays import scalar, text_bytes
 
+#: the mark that ends a value cut to its column
+ELLIPSIS = "\u2026"
 
-def aligned_lines(batch: pa.RecordBatch, widths: dict[str, int], right: set[str]) -> memoryview:
+
+def aligned_lines(batch: pa.RecordBatch, widths: dict[str, int], right: set[str],
+                  cut: frozenset[str] | set[str] = frozenset()) -> memoryview:
     """UTF-8 lines, one per row: each column's text (empty for null) padded to its
     width, right-aligned for the columns in `right`, the columns one space apart and
-    trailing spaces cut; a value wider than its column is kept whole."""
+    trailing spaces cut. A value wider than its column is cut to it, ending in "…", in
+    the columns in `cut` (free text: a wider one would push the rest of its line off
+    the columns above and below), and kept whole in the others (the caller's widths
+    hold every value those can have)."""
     if batch.num_rows == 0:
         return memoryview(b"")
     empty, space = scalar("", pa.string()), scalar(" ", pa.string())
@@ -22,7 +29,20 @@ def aligned_lines(batch: pa.RecordBatch, widths: dict[str, int], right: set[str]
         col = batch.column(name)
         text = col if pa.types.is_string(col.type) else pc.cast(col, pa.string())
         text = pc.fill_null(text, empty)
+        if name in cut:
+            text = _cut(text, widths[name])
         pad = pc.utf8_lpad if name in right else pc.utf8_rpad
         cells.append(pad(text, width=widths[name], padding=" "))
     lines = pc.utf8_rtrim_whitespace(pc.binary_join_element_wise(*cells, space))
     return text_bytes(pc.binary_join_element_wise(lines, scalar("\n", pa.string()), empty))
+
+
+def _cut(text: pa.Array, width: int) -> pa.Array:
+    """The values longer than `width` characters cut to width - 1 and "…"; the rest as
+    they are."""
+    lengths = pc.utf8_length(text)
+    if pc.max(lengths).as_py() <= width:
+        return text
+    short = pc.binary_join_element_wise(pc.utf8_slice_codeunits(text, 0, width - 1),
+                                        scalar(ELLIPSIS, pa.string()), scalar("", pa.string()))
+    return pc.if_else(pc.greater(lengths, scalar(width, lengths.type)), short, text)

@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from portannot.pipeline import FlowStream
     from portannot.registry import ServiceTable
 
-NONE = "(none)"
 #: the rows of the sums: [packets, bytes, flows]
 PACKETS, BYTES, FLOWS = 0, 1, 2
 
@@ -65,7 +64,7 @@ class Summary:
         been read to the end."""
         acc = stream.accounting
         names = self.table.names
-        service_names = [NONE] + [str(names[i]) for i in range(1, len(names))]
+        service_names = [None] + [str(names[i]) for i in range(1, len(names))]
         unnamed_keys = np.flatnonzero(self.unnamed[FLOWS])
         unnamed_rows = top_indices(self.unnamed[BYTES, unnamed_keys], top)
         return {
@@ -81,7 +80,9 @@ class Summary:
             "by_transport": _rows("transport", TRANSPORT_NAMES, self.by_transport,
                                   len(TRANSPORT_NAMES)),
             "by_service": _rows("service", service_names, self.by_service, top),
-            "services": int(np.count_nonzero(self.by_service[FLOWS])),
+            # the named services only: the row of unnamed flows (service null) is no
+            # service, and `unnamed` says whether it is there
+            "services": int(np.count_nonzero(self.by_service[FLOWS, 1:])),
             "top_talkers": self._talkers(top),
             "talkers": self.talkers.count,
             "unnamed": {

@@ -8,6 +8,7 @@ array without a copy per value.
 
 from __future__ import annotations
 
+import functools
 import os
 from datetime import datetime, timedelta
 
@@ -16,6 +17,7 @@ import pyarrow as pa
 
 from portannot.compiled import borrow, kernel, njit
 from portannot.output.arrays import arrow, strings, validity
+from portannot.output.plural import counted
 
 HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
@@ -209,11 +211,12 @@ def human_bytes(n: float) -> str:
 
 
 def files_read(files: int, unreadable: int) -> str:
-    """"from 2 file(s)", or "from 1 of 2 file(s) (1 could not be read)": a total that
-    counts a skipped input as read would overstate what the numbers cover."""
+    """"from 1 file", "from 2 files", or "from 1 of 2 files (1 could not be read)": a
+    total that counts a skipped input as read would overstate what the numbers cover."""
     if not unreadable:
-        return f"from {files} file(s)"
-    return f"from {files - unreadable} of {files} file(s) ({unreadable} could not be read)"
+        return f"from {counted(files, 'file')}"
+    return (f"from {files - unreadable:,} of {counted(files, 'file')} "
+            f"({unreadable:,} could not be read)")
 
 
 def text_path(path: str) -> str:
@@ -221,3 +224,28 @@ def text_path(path: str) -> str:
     surrogates, and JSON cannot hold: written out, they made the document invalid)
     as backslash escapes, b'caf\\xe9.pcap' -> 'caf\\\\xe9.pcap'."""
     return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+#: IP protocol numbers -> the names a Wireshark user reads in its Protocol column and in
+#: `ip.proto` ("ICMPv6", "ESP", "IPIP (4)"), lower case like the transports; a number
+#: not here is shown as itself
+IP_PROTOCOL_NAMES = {
+    0: "hopopt", 1: "icmp", 2: "igmp", 4: "ipip", 6: "tcp", 8: "egp", 17: "udp", 33: "dccp",
+    41: "ipv6", 43: "ipv6-route", 44: "ipv6-frag", 46: "rsvp", 47: "gre", 50: "esp",
+    51: "ah", 58: "icmpv6", 59: "ipv6-nonxt", 60: "ipv6-opts", 88: "eigrp", 89: "ospf",
+    103: "pim", 108: "ipcomp", 112: "vrrp", 115: "l2tp", 132: "sctp", 136: "udplite",
+    137: "mpls",
+}
+
+
+def ip_protocol_text(ip_proto: pa.Array) -> pa.Array:
+    """IP protocol numbers (uint8, null where no IP) as names (`icmp`, `esp`, `gre`), or
+    the number as text where unnamed (`253`): the packets table shows them for rows
+    without ports, which otherwise all looked alike."""
+    return _protocol_names().take(ip_proto)
+
+
+@functools.cache
+def _protocol_names() -> pa.Array:
+    """The text of every protocol number, 0 to 255, made once."""
+    return strings([IP_PROTOCOL_NAMES.get(p, str(p)) for p in range(256)])

@@ -52,29 +52,51 @@ def _print_table(stream: PacketStream, table: ServiceTable, out: Output | None,
                  quiet: bool) -> None:
     """Aligned plain columns, streamed: a terminal table that never waits for the end.
     Of several inputs, each row starts with its file's position among them (numbers
-    start again at 1 in each file: without it two files' rows could not be told apart)."""
+    start again at 1 in each file: without it two files' rows could not be told apart).
+    The columns are sized on the first batch of rows (see table_widths)."""
     from portannot.output import packet_batch, textual
     from portannot.output.aligned import aligned_lines
 
     many = len(stream.paths) > 1
     columns = ["file", *TABLE_COLUMNS] if many else list(TABLE_COLUMNS)
-    widths = {c: WIDTHS[c] for c in columns}
-    header = " ".join(c.rjust(WIDTHS[c]) if c in RIGHT else c.ljust(WIDTHS[c])
-                      for c in columns)
     write = out.stream.write if out else _write
     # the header once the inputs have given something (or ended well): an input that
     # cannot be read is its error alone, with no header above nothing on stdout
-    head: memoryview | None = memoryview(header.rstrip().encode() + b"\n")
+    widths: dict[str, int] | None = None
     for batch in with_progress(stream, stream.accounting, quiet):
         rows = packet_batch(batch, table, with_file=many)
         text = textual(rows.select(columns), stream.accounting.ts_digits)
         text = _with_protocols(text, rows.column("ip_proto"))
-        lines = aligned_lines(text, widths, RIGHT, CUT)
-        if head is not None:
-            lines, head = memoryview(head.tobytes() + lines.tobytes()), None
-        write(lines)
-    if head is not None:
-        write(head)
+        head = b""
+        if widths is None:
+            widths = table_widths(text)
+            head = _header(widths)
+        write(memoryview(head + aligned_lines(text, widths, RIGHT, CUT).tobytes()))
+    if widths is None:
+        write(memoryview(_header({c: max(len(c), FLOOR.get(c, 0)) for c in columns})))
+
+
+def table_widths(first: pa.RecordBatch) -> dict[str, int]:
+    """Each column as wide as the widest of its name, its values in the first batch of
+    rows and its floor (FLOOR: an IPv4 address, a 7-digit frame number), at most
+    LIMIT for the names cut to it. Sized on what the capture holds, an IPv4 capture's
+    table stays within a terminal (an IPv6 address takes 39 characters); a later value
+    wider than its column (an IPv6 address first met past the first batch) is written
+    whole and pushes the rest of its row right."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    widths = {}
+    for name in first.schema.names:
+        longest = pc.max(pc.utf8_length(pc.cast(first.column(name), pa.string()))).as_py()
+        width = max(len(name), FLOOR.get(name, 0), longest or 0)
+        widths[name] = min(width, LIMIT[name]) if name in LIMIT else width
+    return widths
+
+
+def _header(widths: dict[str, int]) -> bytes:
+    return (" ".join(c.rjust(w) if c in RIGHT else c.ljust(w) for c, w in widths.items())
+            .rstrip().encode() + b"\n")
 
 
 def _with_protocols(text: pa.RecordBatch, ip_proto: pa.Array) -> pa.RecordBatch:
@@ -104,20 +126,13 @@ def _write(lines: memoryview) -> None:
         binary.flush()
 
 
-#: room for the values of each column of the table view, enough for every value a column
-#: can hold, so that the columns stay aligned: 39 characters, the longest text of an
-#: IPv6 address (RFC 5952); 10 digits for a frame number or length (a 32-bit length);
-#: 21 for a time (a sign, 10 digits of seconds and 9 of fraction); 15 for a service
-#: name, IANA's longest (RFC 6335), a longer one from a --services file cut to it (CUT);
-#: 10 for a transport or IP protocol name (output.text.IP_PROTOCOL_NAMES);
-#: the last column's values may run on, nothing stands right of them
-VALUE_WIDTHS = {"file": 4, "number": 10, "ts": 21, "length": 10, "transport": 10,
-                "src_addr": 39, "src_port": 5, "dst_addr": 39, "dst_port": 5,
-                "src_service": 15, "dst_service": 15, "status": 10}
-#: column widths: never narrower than the header's name, or the names from that column
-#: on stand to the right of their values ("transport" over 5 characters moved src_addr
-#: and every column after it 4 characters off)
-WIDTHS = {c: max(w, len(c)) for c, w in VALUE_WIDTHS.items()}
+#: the least width of a column's values: an IPv4 address, a 7-digit frame number, a
+#: 5-digit length or port, so that later rows of a batch-sized table keep to it
+FLOOR = {"number": 7, "length": 5, "src_addr": 15, "src_port": 5, "dst_addr": 15,
+         "dst_port": 5}
+#: the most a column of free text takes: a service name from a --services file longer
+#: than IANA's longest, 15 characters (RFC 6335), is cut to it (CUT)
+LIMIT = {"src_service": 15, "dst_service": 15}
 RIGHT = {"file", "number", "length"}
 #: the columns of free text whose values may be wider than their column, cut to it
 CUT = frozenset({"src_service", "dst_service"})

@@ -242,7 +242,7 @@ def test_the_same_damage_in_two_files_is_two_warnings(damaged, tmp_path) -> None
             portannot.packets(path)
     assert [w.message.path for w in caught] == [str(damaged["link"]), str(other)]
     assert [str(w.message) for w in caught] == [
-        f"{p}: link type 147 is not supported: 2 record(s) counted as unsupported-link"
+        f"{p}: link type 147 is not supported: 2 records counted as unsupported-link"
         for p in (damaged["link"], other)]
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from portannot.capture import ReadProblem
 from portannot.compiled import kernel
 from portannot.decode import PacketBatch
+from portannot.output.plural import counted
 from portannot.status import STATUS_NAMES, Status
 
 
@@ -86,8 +87,8 @@ class Accounting:
         out = [(u.path, f"{u.why}; skipped, the other inputs read") for u in self.unreadable]
         out += [(p.path, str(p)) for p in self.problems]
         for (_, path, lt), count in sorted(self.unsupported_links.items()):
-            out.append((path, f"{path}: link type {lt} is not supported: {count} record(s) "
-                              "counted as unsupported-link"))
+            out.append((path, f"{path}: link type {lt} is not supported: "
+                              f"{counted(count, 'record')} counted as unsupported-link"))
         return out
 
 

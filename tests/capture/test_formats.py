@@ -212,7 +212,7 @@ def test_pcapng_times_past_what_nanoseconds_hold_are_kept_and_reported(tmp_path,
     [problem] = reader.problems
     # SHB 28, IDB with its option 32, the first EPB: 32 and a 42-byte frame padded to 44
     assert problem.offset == 28 + 32 + 32 + 44
-    assert "2 record(s) from here with a time nanoseconds cannot hold" in problem.message
+    assert "2 records from here with a time nanoseconds cannot hold" in problem.message
     code, out, err = cli("summary", str(cap))
     assert code == 3 and "2116-02-20" in out and "cannot hold" in err
     code, out, err = cli("flows", str(cap), "-f", "csv")
@@ -265,7 +265,7 @@ def test_pcapng_time_offsets_move_times_without_wrapping(tsresol, offset_s, tick
     assert [r[1] for r in got] == [expect_ns]
     assert bool(reader.problems) is held
     if held:
-        assert "1 record(s) from here with a time nanoseconds cannot hold" in str(reader.problems[0])
+        assert "1 record from here with a time nanoseconds cannot hold" in str(reader.problems[0])
     elif TSHARK:  # tshark adds the offset too (its own times have no such limit)
         [(ts, _, _, _)] = tshark_frames(cap)
         assert _ns(ts) == expect_ns

@@ -541,7 +541,7 @@ def test_registry_warnings_on_every_run(env, tmp_path):
             proc = _run(env, [command, demo, "-q", *fmt, "--registry", bad])
             assert proc.returncode == 0, err(proc)
             lines = err(proc).splitlines()
-            assert lines == [f"portannot: warning: {bad}: 1 record(s) skipped; first: {bad}:44: "
+            assert lines == [f"portannot: warning: {bad}: 1 record skipped; first: {bad}:44: "
                              + lines[0].split(f"{bad}:44: ", 1)[1]], (command, lines)
 
 

@@ -353,7 +353,7 @@ def test_a_services_file_with_a_latin1_comment_is_read_with_a_warning(
     parsed = parse_bytes(data, "latin.services")
     assert [r.name for r in parsed.records] == ["http", "ssh"] and not parsed.problems
     assert parsed.notes == ["latin.services:1: not UTF-8 text (byte 0xe7) (and 1 more "
-                            "line(s)): read with U+FFFD in place of the bytes that are not"]
+                            "line): read with U+FFFD in place of the bytes that are not"]
     path = tmp_path / "latin.services"
     path.write_bytes(data)
     for _ in range(2):  # parsed, then from the cache
@@ -361,7 +361,7 @@ def test_a_services_file_with_a_latin1_comment_is_read_with_a_warning(
         with caplog.at_level(logging.WARNING, logger="portannot.registry"):
             assert load_table(path).name_at("tcp", 22) == "ssh"
         assert [r.getMessage() for r in caplog.records] == [
-            f"{path}:1: not UTF-8 text (byte 0xe7) (and 1 more line(s)): read with U+FFFD "
+            f"{path}:1: not UTF-8 text (byte 0xe7) (and 1 more line): read with U+FFFD "
             "in place of the bytes that are not"]
 
 

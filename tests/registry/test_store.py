@@ -108,7 +108,7 @@ def test_skipped_records_are_reported(
     )
     with caplog.at_level("WARNING", logger="portannot.registry"):
         table = load_table(path)
-    assert "1 record(s) skipped" in caplog.text and f"{path}:" in caplog.text
+    assert "1 record skipped" in caplog.text and f"{path}:" in caplog.text
     assert table.meta["skipped"] == 1
     caplog.clear()
     with caplog.at_level("WARNING", logger="portannot.registry"):
@@ -116,7 +116,7 @@ def test_skipped_records_are_reported(
     assert cache.cache_path(resolve_source(path)).is_file()
     assert cached.meta["skipped"] == 1
     assert [r.getMessage() for r in caplog.records] == [
-        f"{path}: 1 record(s) skipped; first: {path}:44: "
+        f"{path}: 1 record skipped; first: {path}:44: "
         + caplog.text.split(f"{path}:44: ", 1)[1].strip()
     ]
 

@@ -39,6 +39,7 @@ from portannot.capture.walk import (
     walk_pcapng,
 )
 from portannot.errors import CaptureFormatError
+from portannot.output.plural import counted
 
 SHB_MAGIC = b"\x0a\x0d\x0d\x0a"
 MAX_BLOCK = 32 << 20
@@ -268,7 +269,7 @@ class PcapngReader(ContainerReader):
             return
         held = np.flatnonzero(np.abs(ts_ns) >= TS_LIMIT)
         self._problem(int(offset[held[0]]) - 28,  # the packet block's start
-                      f"{len(held)} record(s) from here with a time nanoseconds cannot hold "
+                      f"{counted(len(held), 'record')} from here with a time nanoseconds cannot hold "
                       f"(after {TIME_HELD[1]} or before {TIME_HELD[0]}): their times are "
                       "set to that limit", HELD_TIMES)
 

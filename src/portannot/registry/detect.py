@@ -12,6 +12,7 @@ import zlib
 from pathlib import Path
 
 from portannot.errors import RegistryError
+from portannot.output.plural import counted
 from portannot.registry.iana_csv import FORMAT as CSV_FORMAT
 from portannot.registry.iana_csv import looks_like_iana_csv, parse_iana_csv
 from portannot.registry.iana_xml import FORMAT as XML_FORMAT
@@ -109,7 +110,7 @@ def parse_bytes(data: bytes, path: str, fmt: str | None = None) -> ParseResult:
     if fmt not in (SERVICES, NMAP):
         raise RegistryError(_not_utf8(data, first, path))
     bad = sum(1 for line in data.split(b"\n") if _bad(line))
-    more = f" (and {bad - 1} more line(s))" if bad > 1 else ""
+    more = f" (and {counted(bad - 1, 'more line')})" if bad > 1 else ""
     result = parse_text(text, path, fmt)
     result.notes.append(f"{_not_utf8(data, first, path)}{more}: read with U+FFFD in place "
                         "of the bytes that are not")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from portannot import __version__
 from portannot.errors import RegistryError
+from portannot.output.plural import counted
 from portannot.registry.detect import IANA_FORMATS, parse_bytes, read_registry_file
 from portannot.registry.iana_csv import FORMAT as CSV_FORMAT
 from portannot.registry.iana_xml import FORMAT as XML_FORMAT
@@ -87,13 +88,14 @@ def validate(parsed: ParseResult, min_records: int) -> None:
     """Refuse a registry that would make names worse than the one in place."""
     if parsed.problems:
         raise RegistryError(
-            f"{parsed.path}: {len(parsed.problems)} malformed record(s), not installed; "
+            f"{parsed.path}: {counted(len(parsed.problems), 'malformed record')}, not installed; "
             f"first: {parsed.problems[0]} (use --registry FILE to use it anyway)"
         )
     named_ports = sum(1 for r in parsed.records if r.name and r.has_port)
     if len(parsed.records) < min_records or named_ports == 0:
         raise RegistryError(
-            f"{parsed.path}: only {len(parsed.records)} record(s) ({named_ports} named ports), "
+            f"{parsed.path}: only {counted(len(parsed.records), 'record')} "
+            f"({counted(named_ports, 'named port')}), "
             f"fewer than {min_records}: not a complete registry, not installed"
         )
     if parsed.format in IANA_FORMATS:

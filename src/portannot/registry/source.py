@@ -20,6 +20,7 @@ from typing import Any, Literal
 import platformdirs
 
 from portannot.errors import RegistryError
+from portannot.output.plural import counted
 from portannot.registry.catalog import Registry
 from portannot.registry.detect import parse_file
 from portannot.registry.record import ParseResult
@@ -188,7 +189,7 @@ def _report(parsed: ParseResult) -> list[str]:
         return list(parsed.notes)
     first = parsed.problems[0]
     more = f" (and {len(parsed.problems) - 1} more)" if len(parsed.problems) > 1 else ""
-    message = f"{parsed.path}: {len(parsed.problems)} record(s) skipped; first: {first}{more}"
+    message = f"{parsed.path}: {counted(len(parsed.problems), 'record')} skipped; first: {first}{more}"
     log.warning("%s", message)
     return [*parsed.notes, message]
 

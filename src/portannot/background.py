@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -27,8 +28,10 @@ class Background(Iterator[T]):
     def __init__(self, items: Iterator[T], name: str, depth: int = QUEUE_DEPTH) -> None:
         self._queue: queue.Queue = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
-        # the thread holds the queue and the event, never self: dropping self stops it
-        self._worker = threading.Thread(target=_produce, args=(items, self._queue, self._stop),
+        # the thread holds the queue, the event and a weak reference to self, never self:
+        # dropping self stops it (see _stopped)
+        stopped = _stopped(self._stop, weakref.ref(self))
+        self._worker = threading.Thread(target=_produce, args=(items, self._queue, stopped),
                                         name=name, daemon=True)
         self._worker.start()
 
@@ -54,13 +57,21 @@ class Background(Iterator[T]):
         self._stop.set()
         self._worker.join(CLOSE_WAIT)
 
-    def __del__(self) -> None:
-        self._stop.set()
+
+def _stopped(stop: threading.Event, owner: weakref.ref) -> Callable[[], bool]:
+    """Whether the worker is to stop: closed, or its Background dropped. The worker
+    sees the drop through the weak reference, instead of a __del__ setting the event:
+    a finalizer runs in whichever thread drops the last reference, often the main one,
+    and a KeyboardInterrupt landing in it printed "Exception ignored in ..." and was
+    swallowed, the command carrying on as if Ctrl-C had not been pressed."""
+    def stopped() -> bool:
+        return stop.is_set() or owner() is None
+    return stopped
 
 
-def _produce(items: Iterator[object], q: queue.Queue, stop: threading.Event) -> None:
+def _produce(items: Iterator[object], q: queue.Queue, stopped: Callable[[], bool]) -> None:
     def put(item: object) -> bool:
-        while not stop.is_set():
+        while not stopped():
             try:
                 q.put(item, timeout=0.1)
                 return True
@@ -76,7 +87,7 @@ def _produce(items: Iterator[object], q: queue.Queue, stop: threading.Event) -> 
         put(_Failure(exc))
         return
     finally:
-        if stop.is_set():
+        if stopped():
             items.close()  # type: ignore[attr-defined]
     put(_DONE)
 

@@ -6,6 +6,7 @@ import functools
 import gc
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -224,14 +225,34 @@ def console() -> NoReturn:
 
 
 def _end_start_up_guard() -> None:
-    """Ctrl-C is a KeyboardInterrupt again, which LazyGroup.invoke turns into its line
-    and exit 130, before any output it must clean up (a temporary file) can exist."""
-    import signal
-
+    """Ctrl-C is a KeyboardInterrupt again (_interrupt), which LazyGroup.invoke turns
+    into its line and exit 130, before any output it must clean up (a temporary file)
+    can exist."""
     from portannot.cli import _interrupted_at_start
 
     if signal.getsignal(signal.SIGINT) is _interrupted_at_start:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGINT, _interrupt)
+
+
+def _interrupt(_signum: int, _frame: Any) -> None:
+    """Ctrl-C while the command works: a KeyboardInterrupt, once. Later ones are ignored:
+    raised in the cleanup the first one started (a finally, a generator closed as it is
+    dropped, Background.close waiting for its thread), a second cut that cleanup short,
+    left a temporary file, or printed "Exception ignored in ..." from a finalizer."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def reading_ended() -> None:
+    """The command has read its input (or stopped reading): what is left is closing
+    the stages, committing the output and printing what it has, all bounded. A Ctrl-C
+    from here on is ignored and the command ends as it would have. Raised there, the
+    KeyboardInterrupt landed in that cleanup (a finally, a generator finalized in the
+    main thread): it cut the cleanup short, printed "Exception ignored in ..." or a
+    traceback, or was swallowed. Only the installed command's own handler is replaced:
+    in-process callers (main(), tests) keep theirs."""
+    if signal.getsignal(signal.SIGINT) is _interrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _exit_now(code: object) -> NoReturn:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from portannot.cli.app import check_streams, warn
+from portannot.cli.app import check_streams, reading_ended, warn
 from portannot.errors import ExitCode
 from portannot.output.formats import OUTPUT_FORMATS, resolve_format
 from portannot.registry import load_table
@@ -53,8 +53,9 @@ def with_progress(items: Iterable[T], accounting: Accounting, quiet: bool) -> It
     The line is drawn from the accounting on rich's own refresh (10 a second), not
     when an item passes: `flows` without timeouts hands on nothing until the end.
     Starting to read also ends start-up for the collector (see app.console): the
-    imported modules' objects are frozen out of its scans, and collection resumes."""
-    items = _collecting(items)
+    imported modules' objects are frozen out of its scans, and collection resumes.
+    Its end, however it comes, ends what a Ctrl-C interrupts (app.reading_ended)."""
+    items = _reading(items)
     if quiet or not sys.stderr.isatty():
         yield from items
         return
@@ -188,8 +189,15 @@ def finish(accounting: Accounting) -> NoReturn:
     sys.exit(int(ExitCode.DAMAGED_INPUT if accounting.damaged else ExitCode.OK))
 
 
-def _collecting(items: Iterable[T]) -> Iterator[T]:
+def _reading(items: Iterable[T]) -> Iterator[T]:
+    """`items`, with the collector on while they come, and Ctrl-C ignored once they end.
+
+    reading_ended runs here, before `items` (a Background) is let go: closing it waits
+    in the main thread for its stage to stop, where a KeyboardInterrupt must not land."""
     if not gc.isenabled():
         gc.freeze()
         gc.enable()
-    yield from items
+    try:
+        yield from items
+    finally:
+        reading_ended()

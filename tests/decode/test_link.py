@@ -15,16 +15,20 @@ from __future__ import annotations
 import struct
 
 import pytest
+from capgen import write_pcap
 from scapy.contrib.chdlc import CHDLC
 from scapy.contrib.mpls import MPLS
 from scapy.layers.dot11 import Dot11, Dot11QoS, RadioTap
-from scapy.layers.inet import IP, UDP
+from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import ARP, LLC, SNAP, CookedLinux, CookedLinuxV2, Dot3, Ether
 from scapy.layers.pflog import PFLog
 from scapy.layers.ppi import PPI
 from scapy.layers.ppp import HDLC, PPP
 from scapy.packet import Raw
+
+from portannot.decode import decode_file
+from portannot.status import STATUS_NAMES
 
 A4, B4 = "192.0.2.1", "198.51.100.2"
 A6, B6 = "2001:db8::1", "2001:db8:0:1::2"
@@ -149,19 +153,52 @@ def test_ethernet_payloads(decoded):
 
 # ------------------------------------------------------------------ BSD loopback
 
-@pytest.mark.parametrize("linktype", [LINKTYPE_NULL, LINKTYPE_LOOP])
-def test_null_families_in_either_byte_order(decoded, linktype):
-    """The address family in host order, which the file does not record: either order
-    is read. 2 is AF_INET everywhere; AF_INET6 is 24 (NetBSD, OpenBSD), 28 (FreeBSD),
-    30 (Darwin) or 10 (Linux); an ethertype in the low half is taken too."""
-    frames = []
-    for order in "<>":
-        frames += [struct.pack(order + "I", 2) + IP4]
-        frames += [struct.pack(order + "I", af) + IP6 for af in (24, 28, 30, 10)]
-        frames += [struct.pack(order + "I", 7) + IP4]  # AF_IMPLINK: not IP
-    frames += [b"\x00\x00\x08\x00" + IP4, b"\x00\x00\x86\xdd" + IP6]
-    assert decoded(linktype, frames) == [
-        V4, V6, V6, V6, V6, NON_IP, V4, V6, V6, V6, V6, NON_IP, V4, V6]
+#: DLT_NULL words (the first 4 bytes, then IP4 or IP6 as the word says) and what
+#: tshark 4.0 reads in them (packet-null.c on a little-endian machine); each checked with
+#: tshark, and so were all 160,000 words of 20 byte values (tshark's protocols, udp ports)
+NULL_WORDS = [
+    (struct.pack("<I", 2), V4),  # AF_INET, little-endian host
+    (struct.pack(">I", 2), V4),  # big-endian host: the upper half is not 0, swapped
+    *((struct.pack(order + "I", af), V6) for order in "<>" for af in (24, 28, 30)),
+    (struct.pack("<I", 10), NON_IP),  # Linux's AF_INET6 is no BSD family: data
+    (struct.pack(">I", 10), NON_IP),
+    (struct.pack("<I", 7), NON_IP),  # BSD AF_ISO: tshark reads OSI, no IP
+    (b"\x02\x00\x02\x00", V4),  # IRIX/UNICOS snoop: a 16-bit family, then 2 zero bytes
+    (b"\x00\x02\x00\x00", V4),  # the same written in the other byte order
+    (b"\x00\x00\x08\x00", V4),  # old Linux: an ethertype in the low half
+    (b"\x00\x00\x86\xdd", V6),
+    (b"\x12\x34\x08\x00", V4),  # above 1500 once swapped: tshark keeps 16 bits of it
+    (b"\xff\x03\x00\x21", V4),  # ff 03: PPP in HDLC framing, protocol IPv4
+]
+
+
+def test_null_family_read_as_tshark_reads_it(decoded):
+    """DLT_NULL's address family is in the capturing host's byte order, which the file
+    does not record: tshark's guess (upper half nonzero: swapped, unless it looks like a
+    16-bit family; above 1500: an ethertype; ff 03: PPP) is the decoder's too."""
+    frames = [word + (IP6 if want == V6 else IP4) for word, want in NULL_WORDS]
+    assert decoded(LINKTYPE_NULL, frames) == [want for _, want in NULL_WORDS]
+
+
+def test_null_ethertype_goes_on_through_the_ethertype_table(decoded):
+    """A word that is an ethertype hands over as Ethernet's would: an 802.1Q tag (0x8100,
+    swapped from 02 00 81 00: tshark's null:vlan) is read with its VLAN id."""
+    tagged = b"\x02\x00\x81\x00" + struct.pack(">HH", 7, 0x0800) + IP4
+    assert decoded(LINKTYPE_NULL, [tagged]) == [V4[:-1] + (7,)]
+
+
+def test_loop_family_is_big_endian(decoded):
+    """DLT_LOOP says network byte order and tshark reads only that (ntohl, no guess): a
+    little-endian 2 is family 0x02000000, not IP. Checked with tshark."""
+    assert decoded(LINKTYPE_LOOP, [
+        struct.pack(">I", 2) + IP4,
+        *(struct.pack(">I", af) + IP6 for af in (24, 28, 30)),
+        struct.pack("<I", 2) + IP4,
+        struct.pack("<I", 24) + IP6,
+        struct.pack(">I", 10) + IP6,  # Linux's AF_INET6
+        b"\x00\x00\x08\x00" + IP4,  # an ethertype is no family here
+        b"\xff\x03\x00\x21" + IP4,  # nor PPP
+    ]) == [V4, V6, V6, V6, NON_IP, NON_IP, NON_IP, NON_IP, NON_IP]
 
 
 # ------------------------------------------------------------------ raw IP
@@ -196,11 +233,23 @@ def test_ppp_framings(decoded, linktype):
 
 
 def test_cisco_hdlc(decoded):
+    """Only the protocols Cisco HDLC carries (tshark's chdlc.protocol table: IPv4, IPv6,
+    MPLS, bridged Ethernet); a VLAN, PPPoE, 802.1ah or NSH ethertype tshark shows as
+    data. Checked with tshark."""
+    label = bytes(MPLS(label=100, s=1, ttl=64))
+    tag = struct.pack(">HH", 5, 0x0800)
     assert decoded(LINKTYPE_C_HDLC, [
         b"\x0f\x00\x08\x00" + IP4,  # unicast
         b"\x8f\x00\x08\x00" + IP4,  # broadcast
         b"\x0f\x00\x80\x35" + bytes(20),  # SLARP
-    ]) == [V4, V4, NON_IP]
+        b"\x0f\x00\x88\x47" + label + IP4,  # MPLS unicast
+        b"\x0f\x00\x88\x48" + label + IP4,  # MPLS multicast
+        b"\x0f\x00\x65\x58" + bytes(Ether(**MAC, type=0x0800)) + IP4,  # bridged Ethernet
+        b"\x0f\x00\x81\x00" + tag + IP4,  # 802.1Q
+        b"\x8f\x00\x91\x00" + tag + IP4,  # QinQ
+        b"\x0f\x00\x88\x64" + bytes.fromhex("11000001") + struct.pack(">HH", 2 + len(IP4), 0x21)
+        + IP4,  # PPPoE session
+    ]) == [V4, V4, NON_IP, V4, V4, V4, NON_IP, NON_IP, NON_IP]
 
 
 # ------------------------------------------------------------------ pf log
@@ -354,6 +403,65 @@ def test_radiotap_data_pad(decoded):
         # QoS data + CF-Poll: its frame control byte (0xa8) would be flags with a pad
         outside + _wlan("to_DS", 10) + b"\x00\x00" + _llc() + IP4,
     ]) == [V4, V4, V4, V4, V4]
+
+
+#: a radiotap header with a Flags field (length 9) and the flags byte
+def _radiotap_flags(flags: int) -> bytes:
+    return struct.pack("<BBHIB", 0, 0, 9, 0x02, flags)
+
+
+FCS = b"\xde\xad\xbe\xef"
+
+
+def _ipv4_length(total: int, transport: bytes, proto: int = 17) -> bytes:
+    """IP4's header (UDP unless proto says) with total length `total`, then `transport`."""
+    header = bytearray(bytes(IP(src=A4, dst=B4, proto=proto)))
+    header[2:4] = struct.pack(">H", total)
+    return bytes(header) + transport
+
+
+def test_radiotap_fcs_ends_the_packet(decoded):
+    """Flags bit 0x10: the frame ends with the 802.11 FCS, which tshark cuts off before
+    it reads the 802.11 frame: an IP length that runs into those 4 bytes runs past the
+    packet (malformed, no ports, where they are not whole before the FCS), and an IPv4
+    total length of 0 (length from the frame) stops before them. A snaplen that cut the
+    frame inside the FCS left the packet whole (malformed, not truncated); one that cut
+    it before the FCS cut the packet. Each frame was checked with tshark (no udp ports
+    where this says no ports)."""
+    fcs, plain = _radiotap_flags(0x10), _radiotap_flags(0x00)
+    head = bytes(Dot11(type=2, subtype=0, FCfield="to_DS")) + _llc()
+    udp2 = bytes(UDP(sport=SPORT, dport=DPORT))[:2]  # 2 bytes of UDP before the FCS
+    into_fcs = fcs + head + _ipv4_length(24, udp2) + FCS  # UDP's ports: 2 bytes + FCS
+    v6 = bytearray(IP6[:40])
+    v6[4:6] = struct.pack(">H", 4)  # a payload of 4 bytes: 2 of UDP, 2 of FCS
+    short4 = ("malformed", 4, A4, B4, None, 0, 0, None)
+    assert decoded(LINKTYPE_RADIOTAP, [
+        fcs + head + IP4 + FCS,
+        fcs + head + _ipv4_length(0, udp2) + FCS,  # length from the frame: without the FCS
+        plain + head + _ipv4_length(0, udp2) + FCS,  # no FCS flag: its first 2 bytes a port
+        into_fcs,
+        (into_fcs[:-2], len(into_fcs)),  # cut inside the FCS: the packet is all there
+        (into_fcs[:-5], len(into_fcs)),  # cut before it: the packet is cut
+        fcs + head + _ipv4_length(28, bytes(UDP(sport=SPORT, dport=DPORT))[:4]) + FCS,  # the ports
+        fcs + head[:-4] + FCS,  # LLC cut by the FCS (tshark: malformed LLC)
+        fcs + head[:-2] + b"\x86\xdd" + bytes(v6) + udp2 + FCS,
+    ]) == [V4, short4, ("ports", 4, A4, B4, "udp", SPORT, 0xDEAD, None), short4, short4,
+           ("truncated", 4, A4, B4, None, 0, 0, None), V4, MALFORMED,
+           ("malformed", 6, A6, B6, None, 0, 0, None)]
+
+
+def test_radiotap_fcs_and_tcp_flags(tmp_path):
+    """TCP flags only from 16 header bytes before the FCS: an IPv4 total length of 0
+    with 12 bytes of TCP before it gives ports and no flags, as in tshark (tcp.flags
+    absent); with 16 bytes, the flags (SYN)."""
+    head = _radiotap_flags(0x10) + bytes(Dot11(type=2, subtype=0, FCfield="to_DS")) + _llc()
+    syn = bytes(TCP(sport=SPORT, dport=80, flags="S"))
+    frames = [head + _ipv4_length(0, syn[:12], 6) + FCS, head + _ipv4_length(0, syn[:16], 6) + FCS]
+    b = decode_file(write_pcap(tmp_path / "fcs.pcap", [(i * 1000, f) for i, f in enumerate(frames)],
+                               linktype=LINKTYPE_RADIOTAP))
+    assert [STATUS_NAMES[s] for s in b.status] == ["ports", "ports"]
+    assert list(b.src_port) == [SPORT, SPORT]
+    assert [int(f) for f in b.tcp_flags] == [0, 0x002]
 
 
 def test_radiotap_and_ppi_say_their_length(decoded):

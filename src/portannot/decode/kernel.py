@@ -77,7 +77,8 @@ def decode_records(data, offset, caplen, length, linktype, link_table, ether_tab
         cut = caplen[i] < length[i]
         frame_end = end
         vlan[i] = NO_VLAN
-        p, ethertype, st = link_layer(link_table[linktype[i]], data, p, end)
+        p, ethertype, end, st = link_layer(link_table[linktype[i]], data, p, end,
+                                           offset[i] + np.int64(length[i]))
         kind = ether_table[at(ethertype)]
         layers = 0
         while st == CONTINUE and kind != IPV4 and kind != IPV6:
@@ -89,8 +90,8 @@ def decode_records(data, offset, caplen, length, linktype, link_table, ether_tab
             if vid >= 0 and layers == 1:  # the frame's tag: the first, right after the link
                 vlan[i] = vid  # header (not one inside a pseudowire or backbone frame)
             kind = ether_table[at(ethertype)]
-        if end < frame_end:  # a PPPoE length ends the packet early: short is malformed
-            cut = False
+        if end < frame_end:  # a PPPoE length or an FCS ends the packet early: what is
+            cut = False  # short of it was not cut by the snaplen, it is malformed
         if st != CONTINUE:
             status[i] = _final(st, cut, False)
             continue

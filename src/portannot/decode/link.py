@@ -3,6 +3,8 @@
 An analyzer returns (position after its header, ethertype of what follows,
 CONTINUE) or (position, 0, final status). Its choice of ethertype hands the
 packet to the network dispatch, as Zeek's packet analyzers hand over by table.
+`link_layer` also returns where the packet's bytes end: the captured end, except
+where the link header says a trailer (an 802.11 FCS) ends the frame.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from portannot.decode.fields import CONTINUE, SHORT, be16, be32, le16, le32
 ETH_IPV4 = 0x0800
 ETH_IPV6 = 0x86DD
 ETH_MPLS = 0x8847
+ETH_MPLS_MULTICAST = 0x8848
 ETH_NSH = 0x894F
 #: Transparent Ethernet Bridging: a whole Ethernet frame follows (as GRE names it)
 ETH_TEB = 0x6558
@@ -25,7 +28,7 @@ MAX_8023_LENGTH = 0x0600
 
 # analyzer codes
 (UNSUPPORTED, ETHERNET, SLL, SLL2, NULL, RAW, RAW4, RAW6, PPP, C_HDLC, PFLOG, NFLOG,
- IEEE802_11, RADIOTAP, PPI) = range(15)
+ IEEE802_11, RADIOTAP, PPI, LOOP) = range(16)
 
 LINKTYPE_ETHERNET, LINKTYPE_IEEE802_11 = 1, 105
 
@@ -40,7 +43,7 @@ LINK_TYPES = {
     101: RAW,
     104: C_HDLC,  # Cisco HDLC
     LINKTYPE_IEEE802_11: IEEE802_11,  # 802.11 without a radio header
-    108: NULL,  # OpenBSD loopback, network byte order (either order is accepted)
+    108: LOOP,  # OpenBSD loopback, network byte order
     113: SLL,
     117: PFLOG,  # OpenBSD/FreeBSD pf log
     127: RADIOTAP,  # 802.11 behind a radiotap header
@@ -127,18 +130,65 @@ def _af_ethertype(af):
 
 
 @njit(cache=True, nogil=True, forceinline=True)
+def _bsd_af_ethertype(af):
+    """A BSD address family's ethertype: the families a BSD loopback header can name
+    (Linux's AF_INET6, 10, is not one; tshark shows it as data)."""
+    if af == AF_INET:
+        return ETH_IPV4
+    if af == AF_INET6_BSD or af == AF_INET6_FREEBSD or af == AF_INET6_DARWIN:
+        return ETH_IPV6
+    return 0
+
+
+#: Wireshark's IEEE_802_3_MAX_LEN: a DLT_NULL word above it is an ethertype
+NULL_MAX_FAMILY = 1500
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def null_word(word):
+    """DLT_NULL's 4-byte word, read little-endian, made into an address family or an
+    ethertype the way tshark 4.0 (packet-null.c, on a little-endian machine) does, so the
+    two agree on words that damage or odd stacks made: a nonzero upper half is a
+    big-endian family (swapped whole), unless its top byte is zero and the next below 6
+    (IRIX/UNICOS snoop: a 16-bit big-endian family, then two zero bytes, read on the other
+    byte order); a zero upper half is the family itself, or, with a zero low byte and
+    the next below 6, that snoop header in this order (the 16 bits swapped). A result
+    above 1500 is an ethertype (old Linux loopback), of which tshark keeps 16 bits."""
+    if word & 0xFFFF0000:
+        if (word & 0xFF000000) == 0 and (word & 0x00FF0000) < 0x00060000:
+            return word >> 16
+        return (((word & 0xFF) << 24) | ((word & 0xFF00) << 8)
+                | ((word >> 8) & 0xFF00) | (word >> 24))
+    if (word & 0xFF) == 0 and (word & 0xFF00) < 0x0600:
+        return word >> 8
+    return word
+
+
+@njit(cache=True, nogil=True, forceinline=True)
 def null(buf, p, end):
-    """The 4-byte address family, in whichever byte order the capturing host wrote it;
-    some stacks put an ethertype in the low-order half instead (as Wireshark accepts)."""
+    """BSD loopback (DLT_NULL): the address family in the capturing host's byte order,
+    which the file does not record, read as tshark reads it (`null_word`); a frame that
+    starts ff 03 is PPP in HDLC framing (an ISDN driver's), as tshark takes it."""
+    if end - p >= 2 and buf[p] == 0xFF and buf[p + 1] == 0x03:
+        return ppp(buf, p, end)
     if end - p < 4:
         return p, 0, SHORT
-    et = _af_ethertype(le32(buf, p))
+    word = null_word(le32(buf, p))
+    if word > NULL_MAX_FAMILY:  # an ethertype: the ethertype table goes on (VLAN, MPLS...)
+        return p + 4, word & 0xFFFF, CONTINUE
+    et = _bsd_af_ethertype(word)
     if et == 0:
-        et = _af_ethertype(be32(buf, p))
-    if et == 0:
-        half = be16(buf, p + 2)
-        if half == ETH_IPV4 or half == ETH_IPV6:
-            et = half
+        return p + 4, 0, S.NON_IP
+    return p + 4, et, CONTINUE
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def loop(buf, p, end):
+    """OpenBSD loopback (DLT_LOOP): the address family in network byte order, as the
+    link type says and as tshark reads it (no guessing at the order, unlike DLT_NULL)."""
+    if end - p < 4:
+        return p, 0, SHORT
+    et = _bsd_af_ethertype(be32(buf, p))
     if et == 0:
         return p + 4, 0, S.NON_IP
     return p + 4, et, CONTINUE
@@ -193,10 +243,16 @@ def ppp(buf, p, end):
 
 @njit(cache=True, nogil=True, forceinline=True)
 def c_hdlc(buf, p, end):
-    """Address, control, then an ethertype."""
+    """Address, control, then a protocol number from the ethertype space. Only the ones
+    Cisco HDLC carries, which are the ones tshark's table for it (chdlc.protocol) has:
+    IPv4, IPv6, MPLS and a bridged Ethernet frame. A VLAN, PPPoE, 802.1ah or NSH
+    ethertype there tshark shows as data, and so this is non-IP."""
     if end - p < 4:
         return p, 0, SHORT
-    return p + 4, be16(buf, p + 2), CONTINUE
+    et = be16(buf, p + 2)
+    if et == ETH_IPV4 or et == ETH_IPV6 or et == ETH_MPLS or et == ETH_MPLS_MULTICAST or et == ETH_TEB:
+        return p + 4, et, CONTINUE
+    return p + 4, 0, S.NON_IP
 
 
 #: pf's smallest log header (OpenBSD 3.4); the header is padded to 4 bytes
@@ -258,8 +314,10 @@ def nflog(buf, p, end):
 
 #: 802.11 frame control flags (the second byte)
 WLAN_FROM_DS, WLAN_MORE_FRAGMENTS, WLAN_PROTECTED, WLAN_ORDER = 0x02, 0x04, 0x40, 0x80
-#: radiotap Flags field: the 802.11 header is padded to a multiple of 4 bytes
-RADIOTAP_DATA_PAD = 0x20
+#: radiotap Flags field: the frame ends with the 4-byte 802.11 FCS; the 802.11 header is
+#: padded to a multiple of 4 bytes
+RADIOTAP_FCS, RADIOTAP_DATA_PAD = 0x10, 0x20
+FCS_SIZE = 4
 
 
 @njit(cache=True, nogil=True, forceinline=True)
@@ -383,18 +441,25 @@ def radiotap_flags(buf, p, size):
 
 
 @njit(cache=True, nogil=True, forceinline=True)
-def radiotap(buf, p, end):
+def radiotap(buf, p, end, wire_end):
     """The radio header says its own length (little-endian, at byte 2), and in its Flags
-    field whether the 802.11 header is padded."""
+    field whether the 802.11 header is padded and whether the frame ends with the FCS.
+    Returns the end of the packet's bytes too: without the FCS, as tshark cuts it off
+    before it reads the 802.11 frame (so an IP length that runs into the FCS runs past
+    the packet). The FCS is the last 4 bytes on the wire (wire_end): a snaplen that cut
+    the frame before them leaves the captured end as it is."""
     if end - p < 4:
-        return p, 0, SHORT
+        return p, 0, end, SHORT
     size = le16(buf, p + 2)
     if size < 8:
-        return p, 0, S.MALFORMED
+        return p, 0, end, S.MALFORMED
     if end - p < size:
-        return p, 0, SHORT
-    pad = radiotap_flags(buf, p, size) & RADIOTAP_DATA_PAD != 0
-    return ieee802_11(buf, p + size, end, pad)
+        return p, 0, end, SHORT
+    flags = radiotap_flags(buf, p, size)
+    if flags & RADIOTAP_FCS:
+        end = max(min(end, wire_end - FCS_SIZE), p + size)
+    q, et, st = ieee802_11(buf, p + size, end, flags & RADIOTAP_DATA_PAD != 0)
+    return q, et, end, st
 
 
 @njit(cache=True, nogil=True, forceinline=True)
@@ -414,34 +479,40 @@ def ppi(buf, p, end):
 
 
 @njit(cache=True, nogil=True, forceinline=True)
-def link_layer(kind, buf, p, end):
-    """Dispatch to the analyzer of a link type."""
+def link_layer(kind, buf, p, end, wire_end):
+    """Dispatch to the analyzer of a link type. Returns (position, ethertype, end of the
+    packet's bytes, status); wire_end is where the frame ended on the wire (offset plus
+    original length), for a link whose frames end with a trailer."""
     if kind == ETHERNET:
-        return ethernet(buf, p, end)
-    if kind == SLL:
-        return sll(buf, p, end)
-    if kind == SLL2:
-        return sll2(buf, p, end)
-    if kind == NULL:
-        return null(buf, p, end)
-    if kind == RAW:
-        return raw(buf, p, end)
-    if kind == RAW4:
-        return p, ETH_IPV4, CONTINUE
-    if kind == RAW6:
-        return p, ETH_IPV6, CONTINUE
-    if kind == PPP:
-        return ppp(buf, p, end)
-    if kind == C_HDLC:
-        return c_hdlc(buf, p, end)
-    if kind == PFLOG:
-        return pflog(buf, p, end)
-    if kind == NFLOG:
-        return nflog(buf, p, end)
-    if kind == IEEE802_11:
-        return ieee802_11(buf, p, end)
-    if kind == RADIOTAP:
-        return radiotap(buf, p, end)
-    if kind == PPI:
-        return ppi(buf, p, end)
-    return p, 0, S.UNSUPPORTED_LINK
+        p, et, st = ethernet(buf, p, end)
+    elif kind == RAW:
+        p, et, st = raw(buf, p, end)
+    elif kind == RAW4:
+        et, st = ETH_IPV4, CONTINUE
+    elif kind == RAW6:
+        et, st = ETH_IPV6, CONTINUE
+    elif kind == SLL:
+        p, et, st = sll(buf, p, end)
+    elif kind == SLL2:
+        p, et, st = sll2(buf, p, end)
+    elif kind == NULL:
+        p, et, st = null(buf, p, end)
+    elif kind == LOOP:
+        p, et, st = loop(buf, p, end)
+    elif kind == PPP:
+        p, et, st = ppp(buf, p, end)
+    elif kind == C_HDLC:
+        p, et, st = c_hdlc(buf, p, end)
+    elif kind == PFLOG:
+        p, et, st = pflog(buf, p, end)
+    elif kind == NFLOG:
+        p, et, st = nflog(buf, p, end)
+    elif kind == IEEE802_11:
+        p, et, st = ieee802_11(buf, p, end)
+    elif kind == RADIOTAP:
+        return radiotap(buf, p, end, wire_end)
+    elif kind == PPI:
+        p, et, st = ppi(buf, p, end)
+    else:
+        et, st = 0, S.UNSUPPORTED_LINK
+    return p, et, end, st

@@ -392,6 +392,35 @@ def test_a_second_interrupt_during_the_cleanup_is_ignored(tmp_path, demo, comman
     assert list(tmp_path.iterdir()) == []
 
 
+_BROKEN_BY_INTERRUPT = """
+import os, signal, sys, threading, time
+import portannot.output.writers as writers
+
+def init(self, *args, **kwargs):  # an import that a Ctrl-C breaks into another error
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)
+    except KeyboardInterrupt:
+        raise TypeError("expected a message argument") from None
+writers.BatchWriter.__init__ = init
+from portannot.cli import console
+console()
+"""
+
+
+def test_an_error_the_interrupt_caused_is_the_interruption(tmp_path, demo):
+    """A Ctrl-C that lands inside an import can come out as another exception (in
+    `import pyarrow.parquet`: "TypeError: expected a message argument", exit 1): once
+    the interrupt was raised, whatever escapes the command is the one line and 130."""
+    out = tmp_path / "out.parquet"
+    proc = subprocess.run([sys.executable, "-c", _BROKEN_BY_INTERRUPT, "flows", str(demo),
+                           "-f", "parquet", "-o", str(out), "-q"],
+                          capture_output=True, timeout=120, check=False)
+    assert proc.returncode == ExitCode.INTERRUPTED, proc.stderr
+    assert proc.stderr.decode().splitlines() == ["portannot: interrupted"]
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_dropped_stage_stops_its_thread():
     """A Background let go of unfinished stops its thread, seen from the thread (a weak
     reference) rather than by a finalizer: a Ctrl-C landing in a __del__ run in the

@@ -66,6 +66,10 @@ class LazyGroup(click.Group):
             # click turns it into Abort after printing an empty line on stderr: a second
             # line above ours
             raise Interrupted("interrupted") from None
+        except Exception:
+            if _INTERRUPTED:  # what the interrupt broke, not an error of the command
+                raise Interrupted("interrupted") from None
+            raise
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.lazy:
@@ -240,7 +244,14 @@ def _interrupt(_signum: int, _frame: Any) -> None:
     dropped, Background.close waiting for its thread), a second cut that cleanup short,
     left a temporary file, or printed "Exception ignored in ..." from a finalizer."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _INTERRUPTED.append(True)
     raise KeyboardInterrupt
+
+
+#: not empty once _interrupt has raised: an exception that escapes the command after
+#: that is the interrupt's doing (one landing inside `import pyarrow.parquet` came out
+#: as "TypeError: expected a message argument", exit 1), reported as the interruption
+_INTERRUPTED: list[bool] = []
 
 
 def reading_ended() -> None:

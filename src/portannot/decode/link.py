@@ -277,39 +277,75 @@ def pflog(buf, p, end):
 
 
 NFULA_PACKET_HDR, NFULA_PAYLOAD = 1, 9
+#: NFLOG's family byte: netfilter's NFPROTO_IPV4 and NFPROTO_IPV6 (not BSD families)
+NFPROTO_IPV4, NFPROTO_IPV6 = 2, 10
+#: an NFULA_PACKET_HDR attribute: length and type, hardware protocol, hook, padding
+NFLOG_PACKET_HDR_SIZE = 8
 
 
 @njit(cache=True, nogil=True, forceinline=True)
-def nflog(buf, p, end):
-    """A family byte, then type-length-value attributes; the packet is the payload
-    attribute's value, of the hardware protocol the packet header attribute names (else
-    of the family). Lengths and types are in the capturing host's byte order, which
-    the file does not record: little-endian when the first length fits the record (the
-    order of nearly every Linux host), else big-endian. A payload cut short ends the
-    packet, as in tshark."""
-    if end - p < 8:
-        return p, 0, SHORT
-    et = _af_ethertype(buf[p])
+def _nflog_family_ethertype(family):
+    """The family byte's ethertype, for an entry whose packet header names no hardware
+    protocol: netfilter's two IP families only, as tshark reads it (24, 28 or 30 there is
+    not IPv6: they are BSD numbers, and NFLOG is Linux's)."""
+    if family == NFPROTO_IPV4:
+        return ETH_IPV4
+    if family == NFPROTO_IPV6:
+        return ETH_IPV6
+    return 0
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def _nflog_attribute_fault(o, size, end, wire_end):
+    """CONTINUE if an attribute of `size` bytes at o is well formed and captured whole,
+    else why not: a length below 4 (tshark stops there and dissects nothing), past the
+    frame (tshark: an exception, malformed), past the captured bytes only (SHORT)."""
+    if size < 4:
+        return S.MALFORMED
+    if o + size > wire_end and o + size > end:
+        return S.MALFORMED
+    if o + size > end:
+        return SHORT
+    return CONTINUE
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def nflog(buf, p, end, wire_end):
+    """A family byte, version and resource id, then type-length-value attributes; the
+    packet is the payload attribute's value, ending where that attribute ends. Read as
+    tshark 4.0 reads an entry, so damaged entries come out the same: every attribute to
+    the end of the frame is walked, and one that is malformed or runs past the bytes
+    leaves no packet at all, wherever it is (a payload attribute shortened by damage
+    makes the rest of the packet read as attributes). The last payload and the last
+    8-byte packet header attribute count; a nonzero hardware protocol in that header goes
+    to the ethertype table, else the family byte says IPv4 or IPv6. Lengths and types are
+    in the capturing host's byte order, which the file does not record: little-endian
+    when the first length fits the record (nearly every Linux host), else big-endian.
+    Returns the end of the packet's bytes too."""
+    if end - p < 6:
+        return p, 0, end, SHORT
     o = p + 4
     little = 4 <= le16(buf, o) <= end - o
-    while end - o >= 4:
+    payload, payload_end, hw = np.int64(-1), end, np.int64(0)
+    while max(wire_end, end) - o >= 4:
+        if end - o < 4:
+            return o, 0, end, SHORT
         size = le16(buf, o) if little else be16(buf, o)
         kind = (le16(buf, o + 2) if little else be16(buf, o + 2)) & 0x7FFF
-        if size < 4:
-            return o, 0, S.MALFORMED
-        if kind == NFULA_PACKET_HDR and size >= 6 and end - o >= 6:
+        fault = _nflog_attribute_fault(o, size, end, wire_end)
+        if fault != CONTINUE:
+            return o, 0, end, fault
+        if kind == NFULA_PACKET_HDR and size == NFLOG_PACKET_HDR_SIZE:
             hw = be16(buf, o + 4)
-            et = hw if hw == ETH_IPV4 or hw == ETH_IPV6 else 0
-        if kind == NFULA_PAYLOAD:
-            if end - o < size:
-                return o, 0, SHORT
-            if et == 0:
-                return o + 4, 0, S.NON_IP
-            return o + 4, et, CONTINUE
+        elif kind == NFULA_PAYLOAD:
+            payload, payload_end = o + 4, o + size
         o += (size + 3) & ~3
-    if o < end:
-        return o, 0, SHORT
-    return o, 0, S.NON_IP  # no packet logged
+    if payload < 0:
+        return min(o, end), 0, end, S.NON_IP  # no packet logged
+    et = hw if hw != 0 else _nflog_family_ethertype(buf[p])
+    if et == 0:
+        return payload, 0, payload_end, S.NON_IP
+    return payload, et, payload_end, CONTINUE
 
 
 #: 802.11 frame control flags (the second byte)
@@ -506,7 +542,7 @@ def link_layer(kind, buf, p, end, wire_end):
     elif kind == PFLOG:
         p, et, st = pflog(buf, p, end)
     elif kind == NFLOG:
-        p, et, st = nflog(buf, p, end)
+        return nflog(buf, p, end, wire_end)
     elif kind == IEEE802_11:
         p, et, st = ieee802_11(buf, p, end)
     elif kind == RADIOTAP:

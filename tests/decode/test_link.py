@@ -13,6 +13,7 @@ the frame was built with, or a status the README names for what the header says.
 from __future__ import annotations
 
 import struct
+import subprocess
 
 import pytest
 from capgen import write_pcap
@@ -20,8 +21,8 @@ from scapy.contrib.chdlc import CHDLC
 from scapy.contrib.mpls import MPLS
 from scapy.layers.dot11 import Dot11, Dot11QoS, RadioTap
 from scapy.layers.inet import IP, TCP, UDP
-from scapy.layers.inet6 import IPv6
-from scapy.layers.l2 import ARP, LLC, SNAP, CookedLinux, CookedLinuxV2, Dot3, Ether
+from scapy.layers.inet6 import IPv6, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop
+from scapy.layers.l2 import ARP, LLC, SNAP, CookedLinux, CookedLinuxV2, Dot1Q, Dot3, Ether
 from scapy.layers.pflog import PFLog
 from scapy.layers.ppi import PPI
 from scapy.layers.ppp import HDLC, PPP
@@ -208,9 +209,58 @@ def test_raw_ip_is_told_by_its_version(decoded):
     bogus = bytes([0x55]) + IP4[1:]  # version 5
     for linktype in (LINKTYPE_RAW, 12, 14):
         assert decoded(linktype, [IP4, IP6, bogus]) == [V4, V6, MALFORMED]
-    # 228 and 229 say which version: a packet of the other is malformed
-    assert decoded(LINKTYPE_IPV4, [IP4, IP6]) == [V4, MALFORMED]
+    # 228 and 229 say which version: IPv6 under 228 is read all the same (next test), IPv4
+    # under 229 is malformed (tshark's IPv6 dissector hands nothing over)
+    assert decoded(LINKTYPE_IPV4, [IP4, IP6, bogus]) == [V4, V6, MALFORMED]
     assert decoded(LINKTYPE_IPV6, [IP6, IP4]) == [V6, MALFORMED]
+
+
+def ipv6_where_ipv4_is_announced() -> list[tuple[int, bytes | tuple, tuple]]:
+    """(link type, frame, what the decoder sees): a version-6 header under ethertype
+    0x0800 or LINKTYPE_IPV4 is IPv6 to tshark 4.0, whose IPv4 dissector hands it to its
+    IPv6 one (extension headers, fragments and all); another version is still malformed."""
+    v4_type = bytes(Ether(**MAC, type=0x0800))
+    hbh_tcp = bytes(IPv6(src=A6, dst=B6) / IPv6ExtHdrHopByHop() / TCP(sport=SPORT, dport=80))
+    first = bytes(IPv6(src=A6, dst=B6) / IPv6ExtHdrFragment(m=1, id=7) / UDP(sport=SPORT, dport=DPORT)
+                  / Raw(b"payload!"))
+    tagged = bytes(Ether(**MAC) / Dot1Q(vlan=12, type=0x0800)) + IP6
+    return [
+        (LINKTYPE_ETHERNET, v4_type + IP6, V6),
+        (LINKTYPE_ETHERNET, tagged, V6[:-1] + (12,)),
+        (LINKTYPE_ETHERNET, v4_type + hbh_tcp, ("ports", 6, A6, B6, "tcp", SPORT, 80, None)),
+        (LINKTYPE_ETHERNET, v4_type + first, V6),
+        (LINKTYPE_ETHERNET, (v4_type + IP6[:30], 14 + len(IP6)),
+         ("truncated", 0, None, None, None, 0, 0, None)),
+        (LINKTYPE_ETHERNET, v4_type + bytes([0x55]) + IP4[1:], MALFORMED),
+        (LINKTYPE_IPV4, IP6, V6),
+    ]
+
+
+def test_ipv6_where_ipv4_is_announced(decoded):
+    for linktype, frame, seen in ipv6_where_ipv4_is_announced():
+        assert decoded(linktype, [frame]) == [seen], frame
+
+
+@pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
+def test_ipv6_where_ipv4_is_announced_as_tshark_shows_it(tmp_path):
+    """The same frames through tshark 4.0, its IPv6 layer's fields read directly
+    (tests/tshark_oracle keys on the first IP layer, here the IPv4 dissector that
+    showed no field): its addresses and ports are the decoder's."""
+    fields = ("ipv6.src", "ipv6.dst", "tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport")
+    for n, (linktype, frame, seen) in enumerate(ipv6_where_ipv4_is_announced()):
+        data, length = frame if isinstance(frame, tuple) else (frame, len(frame))
+        path = write_pcap(tmp_path / f"v6-{n}.pcap", [(0, data, length)], linktype=linktype)
+        cmd = [TSHARK, "-n", "-r", str(path), "-o", "ipv6.defragment:FALSE", "-T", "fields",
+               "-E", "occurrence=f"]
+        for f in fields:
+            cmd += ["-e", f]
+        src, dst, *ports = subprocess.run(cmd, capture_output=True, text=True,
+                                          check=True).stdout.rstrip("\n").split("\t")
+        sport, dport = (int(x) for x in (ports[:2] if ports[0] else ports[2:]) or (0, 0)) \
+            if any(ports) else (0, 0)
+        if seen[0] == "truncated":  # tshark shows the source the cut header holds, no more
+            src = seen[2]
+        assert (src or None, dst or None, sport, dport) == (seen[2], seen[3], seen[5], seen[6])
 
 
 # ------------------------------------------------------------------ PPP, Cisco HDLC

@@ -1,6 +1,6 @@
 """What a layer analyzer reads and returns: the network-order field readers (shared
 with the capture walkers in portannot.words, compiled inline; the caller checks the
-bounds) and the two codes a layer returns besides a final status."""
+bounds) and the codes a layer returns besides a final status."""
 
 from __future__ import annotations
 
@@ -17,5 +17,9 @@ SHORT = 100
 #: header): there the IP length is the fragment's, and the rest of the header, ports
 #: included, is in the next fragment (RFC 7112's case): FRAGMENT
 PAST_END = 101
+#: returned by the IPv4 layer for a version-6 header where IPv4 was announced (ethertype
+#: 0x0800, LINKTYPE_IPV4): the kernel reads it as IPv6, as tshark's IPv4 dissector hands
+#: it to IPv6. Only the failed version check returns it, so IPv4 itself pays nothing
+IPV6_INSTEAD = 102
 #: returned by a layer that handed over to the next one
 CONTINUE = 255

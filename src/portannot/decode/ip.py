@@ -17,7 +17,17 @@ import numpy as np
 
 from portannot import status as S
 from portannot.compiled import njit
-from portannot.decode.fields import CONTINUE, PAST_END, SHORT, be16, be32, mem32, mem64, u8
+from portannot.decode.fields import (
+    CONTINUE,
+    IPV6_INSTEAD,
+    PAST_END,
+    SHORT,
+    be16,
+    be32,
+    mem32,
+    mem64,
+    u8,
+)
 
 NOT_FRAGMENT, FIRST_FRAGMENT, LATER_FRAGMENT = 0, 1, 2
 
@@ -36,7 +46,7 @@ def ipv4(buf, p, end, src, dst, i):
     if end - p < 20:
         return p, p, 0, NOT_FRAGMENT, 0, SHORT
     if u8(buf, p) >> 4 != 4:
-        return p, p, 0, NOT_FRAGMENT, 0, S.MALFORMED
+        return p, p, 0, NOT_FRAGMENT, 0, _not_ipv4(buf, p)
     # ::ffff:a.b.c.d in memory order (see fields.mem64)
     src[i, 0] = 0
     dst[i, 0] = 0
@@ -66,6 +76,16 @@ def ipv4(buf, p, end, src, dst, i):
     elif more:
         kind = FIRST_FRAGMENT
     return p + ihl, ip_end, proto, kind, be16(buf, p + 4), CONTINUE
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def _not_ipv4(buf, p):
+    """The status of a header announced as IPv4 whose version is not 4: a version-6 one
+    is read as IPv6 (IPV6_INSTEAD), as tshark 4.0's IPv4 dissector hands it over and
+    shows its ports; any other version is malformed ("Bogus IPv4 version")."""
+    if u8(buf, p) >> 4 == 6:
+        return IPV6_INSTEAD
+    return S.MALFORMED
 
 
 @njit(cache=True, nogil=True, forceinline=True)

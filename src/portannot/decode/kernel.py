@@ -17,7 +17,7 @@ from portannot import transport as T
 from portannot.compiled import borrow, kernel, njit, prefetch
 from portannot.decode.columns import NO_VLAN
 from portannot.decode.ethertype import IPV4, IPV6, MAX_LAYERS, ether_step
-from portannot.decode.fields import CONTINUE, PAST_END, SHORT, at
+from portannot.decode.fields import CONTINUE, IPV6_INSTEAD, PAST_END, SHORT, at
 from portannot.decode.fragments import recall, remember
 from portannot.decode.ip import (
     AH,
@@ -99,6 +99,9 @@ def decode_records(data, offset, caplen, length, linktype, link_table, ether_tab
         ident = 0
         if kind == IPV4:
             q, ip_end, proto, frag, ident, st = ipv4(data, p, end, src_addr, dst_addr, i)
+            if st == IPV6_INSTEAD:  # version 6 where IPv4 was announced (its failure path)
+                kind = np.uint8(IPV6)
+        if kind == IPV4:
             version = 4
             word = p + 6  # the fragment word: flags and offset
             # what every fragment of the datagram names, its first one and its later ones

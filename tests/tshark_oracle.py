@@ -42,7 +42,7 @@ CAPINFOS = shutil.which("capinfos")
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE_DIR = REPO / ".pytest_cache" / "tshark-oracle"
-CACHE_VERSION = "11"
+CACHE_VERSION = "12"
 
 TRANSPORTS = ("tcp", "udp", "sctp", "dccp")
 
@@ -197,6 +197,9 @@ def parse_line(cols: dict[str, str], number: int) -> OracleRow:
     frag_key, frag_offset, frag_more, frag_payload = None, 0, False, None
 
     ip_at = next((i for i, p in enumerate(protos) if p in ("ip", "ipv6")), None)
+    if (ip_at is not None and protos[ip_at] == "ip" and protos[ip_at + 1 : ip_at + 2] == ["ipv6"]
+            and not cols["ip.src"]):
+        ip_at += 1  # an IPv6 header under an IPv4 type: tshark's ip hands it to ipv6
     if ip_at is not None:
         outer = protos[ip_at]
         ip_version = 4 if outer == "ip" else 6

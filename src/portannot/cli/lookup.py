@@ -10,9 +10,9 @@ from typing import Any
 import click
 
 from portannot.cli.app import check_streams, registry_options, stdout_console
-from portannot.cli.registry import source_text
 from portannot.errors import NotFoundError
 from portannot.registry import IANA_FORMATS, Entry, PortState, Registry, load_registry
+from portannot.registry.source import source_text
 from portannot.transport import TRANSPORT_NAMES
 
 #: ASCII digits only (\d takes any script's: "٨٠" was port 80), any number of them, so that

@@ -135,4 +135,4 @@ FLOOR = {"number": 7, "length": 5, "src_addr": 15, "src_port": 5, "dst_addr": 15
 LIMIT = {"src_service": 15, "dst_service": 15}
 RIGHT = {"file", "number", "length"}
 #: the columns of free text whose values may be wider than their column, cut to it
-CUT = frozenset({"src_service", "dst_service"})
+CUT = frozenset(LIMIT)

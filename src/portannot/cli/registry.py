@@ -25,6 +25,7 @@ from portannot.registry import (
 )
 from portannot.registry import update as install_registry
 from portannot.registry.cache import cache_path
+from portannot.registry.source import source_text
 from portannot.transport import TRANSPORT_NAMES
 
 #: a download timeout: at least a millisecond, at most a day
@@ -66,29 +67,6 @@ def _info(registry_path: str | None, services: str | None) -> dict[str, Any]:
         "installed": src.meta if src.kind == "installed" else None,
         "cache": str(cache_path(src, services)),
     }
-
-
-#: how portannot.registry labels the shipped snapshot's source: "snapshot:" and what it
-#: was built from
-SNAPSHOT_LABEL = "snapshot:"
-
-
-def source_text(source: str) -> str:
-    """A registry's source for people. The snapshot's label names the file it was built
-    from, "debian libwireshark-data 4.0.17 (/usr/share/wireshark/services)", which read
-    as if that file on this machine were read: said here as what the shipped snapshot
-    was built from."""
-    if not source.startswith(SNAPSHOT_LABEL):
-        return source
-    from portannot.registry.source import snapshot_source
-
-    meta = snapshot_source().meta
-    if meta.get("kind") == "wireshark-services" and meta.get("package"):
-        built_from = (f"Wireshark's services file in Debian's {meta['package']} "
-                      f"{meta.get('version', '')}").rstrip()
-    else:
-        built_from = source.removeprefix(SNAPSHOT_LABEL)
-    return f"the shipped snapshot, built from {built_from}"
 
 
 @registry.command()

@@ -143,6 +143,10 @@ def _warn_once(message: str) -> None:
         log.warning("%s", message)
 
 
+#: how the shipped snapshot's source is labelled: this, then what it was built from
+SNAPSHOT_LABEL = "snapshot:"
+
+
 def snapshot_source() -> RegistrySource:
     """The snapshot shipped in the package (see scripts/build_registry_snapshot.py)."""
     meta = read_json(SNAPSHOT_DIR / SNAPSHOT_META)
@@ -151,10 +155,26 @@ def snapshot_source() -> RegistrySource:
             f"the shipped registry snapshot is missing from {SNAPSHOT_DIR}; "
             "run `portannot registry update` or pass --registry FILE"
         )
-    label = f"snapshot:{meta.get('source', 'unknown')}"
+    label = f"{SNAPSHOT_LABEL}{meta.get('source', 'unknown')}"
     return RegistrySource(
         SNAPSHOT_DIR / meta["file"], "snapshot", label, meta.get("date", ""), meta
     )
+
+
+def source_text(source: str) -> str:
+    """A registry's source for people. The snapshot's label names the file it was built
+    from, "debian libwireshark-data 4.0.17 (/usr/share/wireshark/services)", which read
+    as if that file on this machine were read: said here as what the shipped snapshot
+    was built from."""
+    if not source.startswith(SNAPSHOT_LABEL):
+        return source
+    meta = snapshot_source().meta
+    if meta.get("kind") == "wireshark-services" and meta.get("package"):
+        built_from = (f"Wireshark's services file in Debian's {meta['package']} "
+                      f"{meta.get('version', '')}").rstrip()
+    else:
+        built_from = source.removeprefix(SNAPSHOT_LABEL)
+    return f"the shipped snapshot, built from {built_from}"
 
 
 def resolve_source(registry: str | os.PathLike[str] | None = None) -> RegistrySource:

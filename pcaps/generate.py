@@ -85,6 +85,7 @@ V6_A, V6_B = "2001:db8::1", "2001:db8:1::2"
 LT_NULL, LT_ETHERNET, LT_PPP, LT_RAW, LT_LOOP, LT_SLL = 0, 1, 9, 101, 108, 113
 LT_IPV4, LT_IPV6, LT_SLL2 = 228, 229, 276
 LT_C_HDLC, LT_IEEE802_11, LT_PFLOG, LT_RADIOTAP, LT_PPI, LT_NFLOG = 104, 105, 117, 127, 192, 239
+LT_PRISM, LT_AVS = 119, 163
 
 
 @dataclass
@@ -581,11 +582,63 @@ def cap_link_radiotap() -> bytes:
     return pcap_bytes(recs(frames), LT_RADIOTAP)
 
 
+def _prism(code: int = 0x44, msglen: int = 144, order: str = "<") -> bytes:
+    """A Prism monitor-mode header: message code, length, device name and the ten
+    12-byte items of the wlan-ng layout (DID, status, length, data), 144 bytes."""
+    head = struct.pack(order + "II", code, msglen) + b"wlan0".ljust(16, b"\0")
+    for i, value in enumerate((1000, 12345, 6, 40, 0, 40, 2, 22, 0, 128)):
+        head += struct.pack(order + "IHHI", 0x1041 + 0x1000 * i, 0, 4, value)
+    return head
+
+
+def _avs(version: int = 1, size: int = 64) -> bytes:
+    """An AVS (wlan-ng) capture header of `size` bytes, big-endian: magic word with the
+    version, header length, then the version 1 fields (times, PHY, channel, rate,
+    antenna, priority, signal), zero-padded to `size`."""
+    head = struct.pack(">IIQQIIIIIIiiII", 0x80211000 + version, size, 12345, 67890,
+                       4, 6, 110, 1, 0, 2, -40, -95, 1, 1)
+    return head + bytes(size - len(head))
+
+
+def cap_link_prism() -> bytes:
+    """LINKTYPE_PRISM_HEADER (119): 802.11 frames behind a Prism header with message
+    code 0x44 and 0x41, one in big-endian order, one whose length field says 0 (tshark
+    reads 144 bytes whatever it says); behind AVS headers of version 1 and 2 (some
+    drivers write them under this link type); a frame with no radio header at all
+    (the first word no code tshark knows); a beacon behind a Prism header (no IP)."""
+    w = _wlan_frames()
+    frames = [_prism(0x44) + w[0], _prism(0x41) + w[1], _prism(0x44, order=">") + w[2],
+              _prism(0x44, msglen=0) + w[3], _avs(1, 64) + w[0], _avs(2, 80) + w[1],
+              w[2], _prism(0x44) + w[7]]
+    return pcap_bytes(recs(frames), LT_PRISM)
+
+
+def cap_link_avs() -> bytes:
+    """LINKTYPE_IEEE802_11_AVS (163): 802.11 frames behind AVS headers of version 1 (64
+    bytes), version 2 (80), version 1 saying 72 (the 802.11 frame starts where the
+    length says) and a version tshark does not know (3, 40 bytes: its fields are not
+    read, the length still counts); a protected frame behind one (no IP to read)."""
+    w = _wlan_frames()
+    v3 = struct.pack(">II", 0x80211003, 40) + bytes(32)
+    frames = [_avs(1, 64) + w[0], _avs(2, 80) + w[1], _avs(1, 72) + w[2], v3 + w[3],
+              _avs(1, 64) + w[6]]
+    return pcap_bytes(recs(frames), LT_AVS)
+
+
 def cap_link_ppi() -> bytes:
-    """Per-Packet Information (192): 8-byte headers naming 802.11 (105) or Ethernet (1)."""
-    ip4t = ip_tcp_udp_v4v6()[0]
-    frames = [struct.pack("<BBHI", 0, 0, 8, LT_IEEE802_11) + f for f in _wlan_frames()[:4]]
-    frames.append(struct.pack("<BBHI", 0, 0, 8, LT_ETHERNET) + eth(ip4t))
+    """Per-Packet Information (192): 8-byte headers naming 802.11 (105), Ethernet (1),
+    Prism (119), AVS (163), raw IP (101) and Linux cooked (113): tshark hands on to any
+    link type by its table, and so does portannot."""
+    ip4t, ip4u, ip6t, ip6u = ip_tcp_udp_v4v6()
+    w = _wlan_frames()
+
+    def ppi(dlt: int) -> bytes:
+        return struct.pack("<BBHI", 0, 0, 8, dlt)
+
+    frames = [ppi(LT_IEEE802_11) + f for f in w[:4]]
+    frames.append(ppi(LT_ETHERNET) + eth(ip4t))
+    frames += [ppi(LT_PRISM) + _prism() + w[0], ppi(LT_AVS) + _avs() + w[1],
+               ppi(LT_RAW) + raw(ip6t), ppi(LT_SLL) + _sll(0x0800, raw(ip4u))]
     return pcap_bytes(recs(frames), LT_PPI)
 
 
@@ -1183,7 +1236,7 @@ def _random_on_link(rnd: random.Random, linktype: int, ip, six: bool) -> bytes:
         return _pflog(rnd.choice([100, 61, 69]), rnd.choice([24, 28, 30]) if six else 2) + body
     if linktype == LT_NFLOG:
         return _nflog(10 if six else 2, body, "<")
-    if linktype in (LT_IEEE802_11, LT_RADIOTAP, LT_PPI):
+    if linktype in (LT_IEEE802_11, LT_RADIOTAP, LT_PPI, LT_PRISM, LT_AVS):
         flags = rnd.choice([0x01, 0x02, 0x03])
         qos = rnd.choice([None, 0, 5])
         if qos is not None and rnd.random() < 0.3:
@@ -1194,6 +1247,10 @@ def _random_on_link(rnd: random.Random, linktype: int, ip, six: bool) -> bytes:
             return struct.pack("<BBHI", 0, 0, 8, 0) + frame
         if linktype == LT_PPI:
             return struct.pack("<BBHI", 0, 0, 8, LT_IEEE802_11) + frame
+        if linktype == LT_PRISM:
+            return rnd.choice([_prism(0x44), _prism(0x41), _avs(1, 64)]) + frame
+        if linktype == LT_AVS:
+            return rnd.choice([_avs(1, 64), _avs(2, 80)]) + frame
         return frame
     return body  # LT_RAW, LT_IPV4, LT_IPV6
 
@@ -1205,7 +1262,8 @@ def cap_random_links(seed: int = 20261203, count: int = 1200) -> bytes:
     rnd = random.Random(seed)
     links = [(LT_ETHERNET, 6), (LT_SLL, 9), (LT_SLL2, 0x94), (LT_RAW, 3), (LT_NULL, 6),
              (LT_LOOP, 9), (LT_PPP, 6), (LT_IPV4, 9), (LT_IPV6, 6), (LT_C_HDLC, 6),
-             (LT_PFLOG, 6), (LT_NFLOG, 9), (LT_IEEE802_11, 6), (LT_RADIOTAP, 9), (LT_PPI, 6)]
+             (LT_PFLOG, 6), (LT_NFLOG, 9), (LT_IEEE802_11, 6), (LT_RADIOTAP, 9), (LT_PPI, 6),
+             (LT_PRISM, 6), (LT_AVS, 9)]
     blocks = [shb("<")] + [idb("<", lt, tsresol=res) for lt, res in links]
     t0 = BASE_TS * 10**9
     for n in range(count):
@@ -1458,6 +1516,8 @@ def captures() -> dict[str, bytes]:
         "link-80211.pcap": cap_link_80211(),
         "link-radiotap.pcap": cap_link_radiotap(),
         "link-ppi.pcap": cap_link_ppi(),
+        "link-prism.pcap": cap_link_prism(),
+        "link-avs.pcap": cap_link_avs(),
         "pcap-usec-le.pcap": cap_pcap_variant("<", False),
         "pcap-usec-be.pcap": cap_pcap_variant(">", False),
         "pcap-nsec-le.pcap": cap_pcap_variant("<", True),

@@ -48,6 +48,18 @@ LINKTYPE_NULL, LINKTYPE_ETHERNET, LINKTYPE_PPP, LINKTYPE_RAW = 0, 1, 9, 101
 LINKTYPE_PPP_HDLC, LINKTYPE_C_HDLC, LINKTYPE_IEEE802_11, LINKTYPE_LOOP = 50, 104, 105, 108
 LINKTYPE_SLL, LINKTYPE_PFLOG, LINKTYPE_RADIOTAP, LINKTYPE_PPI = 113, 117, 127, 192
 LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_NFLOG, LINKTYPE_SLL2 = 228, 229, 239, 276
+LINKTYPE_PRISM, LINKTYPE_AVS = 119, 163
+
+
+def _prism(code: int = 0x44, msglen: int = 144, order: str = "<") -> bytes:
+    """A Prism header: message code, length, 16-byte device name, ten 12-byte items."""
+    items = b"".join(struct.pack(order + "IHHI", 0x1041 + 0x1000 * i, 0, 4, i) for i in range(10))
+    return struct.pack(order + "II", code, msglen) + b"wlan0".ljust(16, b"\0") + items
+
+
+def _avs(magic: int = 0x80211001, size: int = 64, pad: int | None = None) -> bytes:
+    """An AVS header: big-endian magic and length, then `pad` bytes (size - 8 unless given)."""
+    return struct.pack(">II", magic, size) + bytes(size - 8 if pad is None else pad)
 
 
 @pytest.fixture
@@ -90,6 +102,13 @@ HEADERS = [
     ("ppi-802.11", LINKTYPE_PPI, bytes(PPI(dlt=105) / Dot11(type=2, subtype=0)
                                        / LLC(dsap=0xAA, ssap=0xAA, ctrl=3)
                                        / SNAP(OUI=0, code=0x0800)), 8 + 32),
+    ("ppi-raw", LINKTYPE_PPI, bytes(PPI(dlt=101)), 8),
+    ("prism", LINKTYPE_PRISM, _prism() + bytes(Dot11(type=2, subtype=0)
+                                               / LLC(dsap=0xAA, ssap=0xAA, ctrl=3)
+                                               / SNAP(OUI=0, code=0x0800)), 144 + 32),
+    ("avs", LINKTYPE_AVS, _avs() + bytes(Dot11(type=2, subtype=0)
+                                         / LLC(dsap=0xAA, ssap=0xAA, ctrl=3)
+                                         / SNAP(OUI=0, code=0x0800)), 64 + 32),
 ]
 
 
@@ -588,10 +607,74 @@ def test_radiotap_and_ppi_say_their_length(decoded):
         struct.pack("<BBHI", 0, 0, 4, 1) + bytes(Ether(**MAC, type=0x0800)) + IP4,  # length < 8: 8
         struct.pack("<BBHI", 0, 0, 12, 1) + bytes(4) + bytes(Ether(**MAC, type=0x0800)) + IP4,
         struct.pack("<BBHI", 0, 0, 8, 127) + bytes(RadioTap()) + data,  # radiotap inside
+        struct.pack("<BBHI", 0, 0, 8, 147) + IP4,  # USER0: no analyzer
+        struct.pack("<BBHI", 0, 0, 8, 192) + struct.pack("<BBHI", 0, 0, 8, 228) + IP4,  # PPI in PPI
     ]
     got = decoded(LINKTYPE_PPI, ppi)
-    assert got[:3] == [V4, V4, V4]
-    assert got[3][0] == "unsupported-link"
+    assert got[:4] == [V4, V4, V4, V4]
+    assert got[4][0] == "unsupported-link"
+    assert got[5] == V4
+
+
+# ------------------------------------------------------------------ Prism and AVS
+
+def prism_and_avs_frames() -> list[tuple[int, bytes, tuple]]:
+    """(link type, frame, what the decoder must see), as tshark 4.0 reads these headers:
+    under Prism's link type an AVS header of version 1 or 2 (magic 0x80211001/2), a
+    Prism header (code 0x41 or 0x44, either byte order: 144 bytes, whatever its length
+    field says), else an 802.11 frame with no radio header. An AVS header's length
+    (bytes 4-8) says where 802.11 starts, whatever the version; tshark first reads the
+    fixed fields of versions 0 and 1 (64 bytes) and 2 (80)."""
+    wlan = bytes(Dot11(type=2, subtype=0, FCfield="to_DS")) + _llc() + IP4
+    beacon = bytes(Dot11(type=0, subtype=8)) + bytes(12)
+    return [
+        (LINKTYPE_PRISM, _prism(0x44) + wlan, V4),
+        (LINKTYPE_PRISM, _prism(0x41) + wlan, V4),
+        (LINKTYPE_PRISM, _prism(0x44, order=">") + wlan, V4),
+        (LINKTYPE_PRISM, _prism(0x44, msglen=100) + wlan, V4),
+        (LINKTYPE_PRISM, _prism(0x44, msglen=200) + wlan, V4),
+        (LINKTYPE_PRISM, _prism(0x99) + wlan, NON_IP),  # no code: 802.11 at byte 0
+        (LINKTYPE_PRISM, wlan, V4),
+        (LINKTYPE_PRISM, _prism(0x44) + beacon, NON_IP),
+        (LINKTYPE_PRISM, _prism(0x44)[:100], MALFORMED),
+        (LINKTYPE_PRISM, _avs(0x80211001, 64) + wlan, V4),
+        (LINKTYPE_PRISM, _avs(0x80211002, 80) + wlan, V4),
+        (LINKTYPE_PRISM, _avs(0x80211003, 64) + wlan, NON_IP),  # not AVS: 802.11 at byte 0
+        (LINKTYPE_AVS, _avs(0x80211001, 64) + wlan, V4),
+        (LINKTYPE_AVS, _avs(0x80211001, 72) + wlan, V4),
+        (LINKTYPE_AVS, _avs(0x80211002, 80) + wlan, V4),
+        (LINKTYPE_AVS, _avs(0x80211003, 24) + wlan, V4),  # fields unknown, length counts
+        (LINKTYPE_AVS, _avs(0x12345678, 16) + wlan, V4),
+        (LINKTYPE_AVS, _avs(0x80211002, 64) + wlan[:10], MALFORMED),  # 74 < version 2's 80
+        (LINKTYPE_AVS, _avs(0x80211001, 2000, pad=56) + wlan, MALFORMED),  # length past the frame
+        (LINKTYPE_AVS, _prism(0x44) + wlan, MALFORMED),  # no magic check: length 0x90000000
+        (LINKTYPE_PPI, struct.pack("<BBHI", 0, 0, 8, LINKTYPE_PRISM) + _prism() + wlan, V4),
+        (LINKTYPE_PPI, struct.pack("<BBHI", 0, 0, 8, LINKTYPE_AVS) + _avs() + wlan, V4),
+    ]
+
+
+def test_prism_and_avs_headers(decoded):
+    cases = prism_and_avs_frames()
+    for linktype in (LINKTYPE_PRISM, LINKTYPE_AVS, LINKTYPE_PPI):
+        mine = [(frame, seen) for lt, frame, seen in cases if lt == linktype]
+        assert decoded(linktype, [f for f, _ in mine]) == [s for _, s in mine], linktype
+
+
+@pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
+def test_prism_and_avs_headers_as_tshark_shows_them(tmp_path):
+    """The same frames through tshark 4.0: its ports where the decoder has them, none
+    where it has none, and malformed where the decoder says malformed."""
+    cases = prism_and_avs_frames()
+    for linktype in (LINKTYPE_PRISM, LINKTYPE_AVS, LINKTYPE_PPI):
+        mine = [seen for lt, _, seen in cases if lt == linktype]
+        path = write_pcap(tmp_path / f"{linktype}.pcap",
+                          [(i * 1000, f) for i, (lt, f, _) in
+                           enumerate(c for c in cases if c[0] == linktype)], linktype=linktype)
+        for row, seen in zip(oracle(path), mine, strict=True):
+            assert (row.src, row.dst, row.src_port or 0, row.dst_port or 0) == (
+                seen[2], seen[3], seen[5], seen[6]), (linktype, row.number, row.protocols)
+            if seen[0] == "malformed":
+                assert row.malformed, (linktype, row.number, row.protocols)
 
 
 # ------------------------------------------------------------------ other link types

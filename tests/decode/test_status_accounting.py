@@ -76,7 +76,9 @@ EXPECTED_STATUS: dict[str, dict[int, Status]] = {
     # data frames with IP; ARP, null data, protected, beacon
     "link-80211.pcap": {1: P, 2: P, 3: P, 4: P, 5: NON, 6: NON, 7: NON, 8: NON},
     "link-radiotap.pcap": {1: P, 2: P, 3: P, 4: P, 5: NON, 6: NON, 7: NON, 8: NON},
-    "link-ppi.pcap": {1: P, 2: P, 3: P, 4: P, 5: P},
+    "link-ppi.pcap": {n: P for n in range(1, 10)},
+    "link-prism.pcap": {**{n: P for n in range(1, 8)}, 8: NON},  # 8: a beacon
+    "link-avs.pcap": {1: P, 2: P, 3: P, 4: P, 5: NON},  # 5: a protected frame
     "link-sll.pcap": {1: P, 2: P, 3: P, 4: NON},
     "link-sll2.pcap": {1: P, 2: P, 3: P, 4: NON},
     "link-mpls.pcap": {n: P for n in range(1, 7)},

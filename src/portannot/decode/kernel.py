@@ -77,7 +77,7 @@ def decode_records(data, offset, caplen, length, linktype, link_table, ether_tab
         cut = caplen[i] < length[i]
         frame_end = end
         vlan[i] = NO_VLAN
-        p, ethertype, end, st = link_layer(link_table[linktype[i]], data, p, end,
+        p, ethertype, end, st = link_layer(link_table, np.int64(linktype[i]), data, p, end,
                                            offset[i] + np.int64(length[i]))
         kind = ether_table[at(ethertype)]
         layers = 0

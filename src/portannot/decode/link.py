@@ -28,7 +28,7 @@ MAX_8023_LENGTH = 0x0600
 
 # analyzer codes
 (UNSUPPORTED, ETHERNET, SLL, SLL2, NULL, RAW, RAW4, RAW6, PPP, C_HDLC, PFLOG, NFLOG,
- IEEE802_11, RADIOTAP, PPI, LOOP) = range(16)
+ IEEE802_11, RADIOTAP, PPI, LOOP, PRISM, AVS) = range(18)
 
 LINKTYPE_ETHERNET, LINKTYPE_IEEE802_11 = 1, 105
 
@@ -46,8 +46,10 @@ LINK_TYPES = {
     108: LOOP,  # OpenBSD loopback, network byte order
     113: SLL,
     117: PFLOG,  # OpenBSD/FreeBSD pf log
+    119: PRISM,  # 802.11 behind a Prism monitor-mode header (or an AVS one)
     127: RADIOTAP,  # 802.11 behind a radiotap header
-    192: PPI,  # 802.11 (or Ethernet) behind a Per-Packet Information header
+    163: AVS,  # 802.11 behind an AVS (wlan-ng) capture header
+    192: PPI,  # any of these link types behind a Per-Packet Information header
     228: RAW4,
     229: RAW6,
     239: NFLOG,  # Linux netfilter log
@@ -500,25 +502,75 @@ def radiotap(buf, p, end, wire_end):
 
 @njit(cache=True, nogil=True, forceinline=True)
 def ppi(buf, p, end):
-    """Header length (little-endian, byte 2) and the link type of what follows."""
+    """Header length (little-endian, byte 2) and the link type of what follows, which
+    any analyzer here may read, as tshark hands it on by its table of link types.
+    Returns (position after the header, that link type, status)."""
     if end - p < 8:
         return p, 0, SHORT
     size = max(le16(buf, p + 2), 8)  # the fixed part is there whatever the length says
-    dlt = le32(buf, p + 4)
     if end - p < size:
         return p, 0, SHORT
-    if dlt == LINKTYPE_IEEE802_11:
-        return ieee802_11(buf, p + size, end)
-    if dlt == LINKTYPE_ETHERNET:
-        return ethernet(buf, p + size, end)
-    return p, 0, S.UNSUPPORTED_LINK
+    return p + size, le32(buf, p + 4), CONTINUE
+
+
+#: Prism message codes (little-endian in the files seen; tshark tries both orders)
+PRISM_MSGCODES = (0x41, 0x44)
+#: the Prism header: code, length, device name, ten 12-byte items; tshark reads the
+#: 802.11 frame after it whatever the length field says
+PRISM_HEADER_SIZE = 144
+#: AVS capture headers start with 0x80211000 plus a version (big-endian)
+AVS_MAGIC = 0x80211000
 
 
 @njit(cache=True, nogil=True, forceinline=True)
-def link_layer(kind, buf, p, end, wire_end):
-    """Dispatch to the analyzer of a link type. Returns (position, ethertype, end of the
-    packet's bytes, status); wire_end is where the frame ended on the wire (offset plus
-    original length), for a link whose frames end with a trailer."""
+def prism(buf, p, end):
+    """LINKTYPE_PRISM_HEADER, read as tshark 4.0 reads it: an AVS header where the first
+    word is AVS version 1 or 2 (some drivers put one under this link type), a Prism
+    header where it is a Prism message code in either byte order, else no radio header
+    at all (an 802.11 frame straight away, as some captures mix)."""
+    if end - p < 4:
+        return p, 0, SHORT
+    first = be32(buf, p)
+    if first == AVS_MAGIC + 1 or first == AVS_MAGIC + 2:
+        return avs(buf, p, end)
+    code = le32(buf, p)
+    if code == PRISM_MSGCODES[0] or code == PRISM_MSGCODES[1] \
+            or first == PRISM_MSGCODES[0] or first == PRISM_MSGCODES[1]:
+        if end - p < PRISM_HEADER_SIZE:
+            return p, 0, SHORT
+        return ieee802_11(buf, p + PRISM_HEADER_SIZE, end)
+    return ieee802_11(buf, p, end)
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def avs(buf, p, end):
+    """An AVS (wlan-ng) capture header: its length (big-endian, byte 4) says where the
+    802.11 frame starts, whatever the magic word says. tshark first reads the fixed
+    fields of versions 0 and 1 (64 bytes) and 2 (80), so a frame shorter than those
+    has no 802.11 frame to it."""
+    if end - p < 8:
+        return p, 0, SHORT
+    version = be32(buf, p) - AVS_MAGIC
+    need = 64 if 0 <= version <= 1 else (80 if version == 2 else 8)
+    size = be32(buf, p + 4)
+    if end - p < need or end - p < size:
+        return p, 0, SHORT
+    return ieee802_11(buf, p + size, end)
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def link_layer(link_table, linktype, buf, p, end, wire_end):
+    """Dispatch to the analyzer of a link type (link_table: LINK_TABLE). Returns
+    (position, ethertype, end of the packet's bytes, status); wire_end is where the
+    frame ended on the wire (offset plus original length), for a link whose frames end
+    with a trailer. A PPI header names the link type after it, which is dispatched the
+    same way."""
+    kind = link_table[linktype] if 0 <= linktype < link_table.shape[0] else UNSUPPORTED
+    while kind == PPI:
+        p, linktype, st = ppi(buf, p, end)
+        if st != CONTINUE:
+            return p, 0, end, st
+        kind = link_table[linktype] if 0 <= linktype < link_table.shape[0] else UNSUPPORTED
     if kind == ETHERNET:
         p, et, st = ethernet(buf, p, end)
     elif kind == RAW:
@@ -547,8 +599,10 @@ def link_layer(kind, buf, p, end, wire_end):
         p, et, st = ieee802_11(buf, p, end)
     elif kind == RADIOTAP:
         return radiotap(buf, p, end, wire_end)
-    elif kind == PPI:
-        p, et, st = ppi(buf, p, end)
+    elif kind == PRISM:
+        p, et, st = prism(buf, p, end)
+    elif kind == AVS:
+        p, et, st = avs(buf, p, end)
     else:
         et, st = 0, S.UNSUPPORTED_LINK
     return p, et, end, st

@@ -1,4 +1,4 @@
-"""decode/link.py through the decoder: where each link type's header ends and what it
+"""decode/link/ through the decoder: where each link type's header ends and what it
 says comes next, on frames built here (with scapy, by hand where scapy has no layer),
 written to a small pcap and decoded (``decoded``, tests/decode/conftest.py).
 

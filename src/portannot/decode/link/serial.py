@@ -1,0 +1,72 @@
+"""PPP and Cisco HDLC: serial-line framings whose protocol field names IP or MPLS.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from portannot import status as S
+from portannot.compiled import njit
+from portannot.decode.fields import CONTINUE, SHORT, be16
+from portannot.decode.link.ethernet import (
+    ETH_IPV4,
+    ETH_IPV6,
+    ETH_MPLS,
+    ETH_MPLS_MULTICAST,
+    ETH_TEB,
+)
+
+#: PPP protocol numbers -> ethertype
+PPP_IPV4 = 0x0021
+PPP_IPV6 = 0x0057
+PPP_MPLS = 0x0281
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def ppp_to_ethertype(proto):
+    if proto == PPP_IPV4:
+        return ETH_IPV4
+    if proto == PPP_IPV6:
+        return ETH_IPV6
+    if proto == PPP_MPLS:
+        return ETH_MPLS
+    return 0
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def ppp(buf, p, end):
+    if end - p < 2:
+        return p, 0, SHORT
+    # HDLC address and control. No protocol field begins with 0xff (an uncompressed one
+    # begins with an even byte; 0x00ff, which would compress to it, is reserved), so
+    # 0xff alone says they are there, whatever the control byte: as tshark reads it.
+    if buf[p] == 0xFF:
+        p += 2
+    if end - p < 1:
+        return p, 0, SHORT
+    if buf[p] & 1:  # protocol field compressed to one byte
+        proto = np.int64(buf[p])
+        p += 1
+    else:
+        if end - p < 2:
+            return p, 0, SHORT
+        proto = be16(buf, p)
+        p += 2
+    et = ppp_to_ethertype(proto)
+    if et == 0:
+        return p, 0, S.NON_IP
+    return p, et, CONTINUE
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def c_hdlc(buf, p, end):
+    """Address, control, then a protocol number from the ethertype space. Only the ones
+    Cisco HDLC carries, which are the ones tshark's table for it (chdlc.protocol) has:
+    IPv4, IPv6, MPLS and a bridged Ethernet frame. A VLAN, PPPoE, 802.1ah or NSH
+    ethertype there tshark shows as data, and so this is non-IP."""
+    if end - p < 4:
+        return p, 0, SHORT
+    et = be16(buf, p + 2)
+    if et == ETH_IPV4 or et == ETH_IPV6 or et == ETH_MPLS or et == ETH_MPLS_MULTICAST or et == ETH_TEB:
+        return p + 4, et, CONTINUE
+    return p + 4, 0, S.NON_IP

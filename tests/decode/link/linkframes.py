@@ -1,0 +1,58 @@
+"""Frames and expectations the link-layer tests share: the IPv4 and IPv6 packets
+each link header carries, what the decoder must see in them, link-type numbers, and
+builders of the headers scapy has no layer for."""
+
+from __future__ import annotations
+
+import struct
+
+from scapy.layers.inet import IP, UDP
+from scapy.layers.inet6 import IPv6
+from scapy.layers.l2 import LLC, SNAP
+from scapy.packet import Raw
+
+A4, B4 = "192.0.2.1", "198.51.100.2"
+A6, B6 = "2001:db8::1", "2001:db8:0:1::2"
+SPORT, DPORT = 40000, 53
+IP4 = bytes(IP(src=A4, dst=B4) / UDP(sport=SPORT, dport=DPORT) / Raw(b"payload!"))
+IP6 = bytes(IPv6(src=A6, dst=B6) / UDP(sport=SPORT, dport=DPORT) / Raw(b"payload!"))
+#: what the decoder must see in a frame carrying IP4 / IP6
+V4 = ("ports", 4, A4, B4, "udp", SPORT, DPORT, None)  # tests/decode/conftest.Seen
+V6 = ("ports", 6, A6, B6, "udp", SPORT, DPORT, None)
+MAC = {"src": "02:00:00:00:00:01", "dst": "02:00:00:00:00:02"}
+NON_IP = ("non-ip", 0, None, None, None, 0, 0, None)
+MALFORMED = ("malformed", 0, None, None, None, 0, 0, None)
+
+LINKTYPE_NULL, LINKTYPE_ETHERNET, LINKTYPE_PPP, LINKTYPE_RAW = 0, 1, 9, 101
+LINKTYPE_PPP_HDLC, LINKTYPE_C_HDLC, LINKTYPE_IEEE802_11, LINKTYPE_LOOP = 50, 104, 105, 108
+LINKTYPE_SLL, LINKTYPE_PFLOG, LINKTYPE_RADIOTAP, LINKTYPE_PPI = 113, 117, 127, 192
+LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_NFLOG, LINKTYPE_SLL2 = 228, 229, 239, 276
+LINKTYPE_PRISM, LINKTYPE_AVS = 119, 163
+
+
+def prism_header(code: int = 0x44, msglen: int = 144, order: str = "<") -> bytes:
+    """A Prism header: message code, length, 16-byte device name, ten 12-byte items."""
+    items = b"".join(struct.pack(order + "IHHI", 0x1041 + 0x1000 * i, 0, 4, i) for i in range(10))
+    return struct.pack(order + "II", code, msglen) + b"wlan0".ljust(16, b"\0") + items
+
+
+def avs_header(magic: int = 0x80211001, size: int = 64, pad: int | None = None) -> bytes:
+    """An AVS header: big-endian magic and length, then `pad` bytes (size - 8 unless given)."""
+    return struct.pack(">II", magic, size) + bytes(size - 8 if pad is None else pad)
+
+
+def pflog_header(family: int, size: int = 48) -> bytes:
+    """A pf log header that says it is `size` bytes long (byte 0), padded to a multiple
+    of 4, with the address family at byte 1."""
+    return bytes([size, family]) + bytes(-(-size // 4) * 4 - 2)
+
+
+def llc(code: int = 0x0800) -> bytes:
+    return bytes(LLC(dsap=0xAA, ssap=0xAA, ctrl=3) / SNAP(OUI=0, code=code))
+
+
+def ipv4_length(total: int, transport: bytes, proto: int = 17) -> bytes:
+    """IP4's header (UDP unless proto says) with total length `total`, then `transport`."""
+    header = bytearray(bytes(IP(src=A4, dst=B4, proto=proto)))
+    header[2:4] = struct.pack(">H", total)
+    return bytes(header) + transport

@@ -10,6 +10,8 @@ batch; drain() the rest, in creation order.
 
 from __future__ import annotations
 
+import mmap
+import os
 from dataclasses import dataclass
 from datetime import timedelta
 from ipaddress import IPv4Address
@@ -20,6 +22,7 @@ from capgen import TEST_SERVICES, write_registry
 from flow_reference import expected_row, flag_letters, rule_flows
 
 from portannot.aggregate import FlowTable, RawFlows, flow_columns
+from portannot.aggregate.table import SMALL_PAGES_FROM, table_array
 from portannot.decode import NO_VLAN, PacketBatch
 from portannot.status import Status
 
@@ -171,6 +174,36 @@ def test_many_flows_grow_the_table_and_match_python(services):
         if (t, ends_) != key or sides != rsides or (first, last) != (rfirst, rlast) or fid != order + 1:
             mism.append((fid, t, sides, rsides, first, rfirst, last, rlast))
     assert not mism, f"{len(mism)} flows differ, e.g. {mism[:3]}"
+
+
+def _vm_flags(address: int) -> list[str]:
+    """The kernel's VmFlags for the mapping that holds `address` (/proc/self/smaps)."""
+    inside = False
+    for line in open("/proc/self/smaps"):
+        head = line.split()[0]
+        if "-" in head and not head.endswith(":"):
+            lo, hi = (int(x, 16) for x in head.split("-"))
+            inside = lo <= address < hi
+        elif inside and head == "VmFlags:":
+            return line.split()[1:]
+    raise AssertionError(f"no mapping holds {address:#x}")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/smaps") or not hasattr(mmap, "MADV_NOHUGEPAGE"),
+                    reason="Linux's smaps and madvise only")
+def test_the_table_arrays_refuse_huge_pages():
+    """The rows and index of a large table are mapped with MADV_NOHUGEPAGE, as the
+    kernel itself reports ('nh' in the mapping's VmFlags); small ones are numpy's."""
+    big = table_array((SMALL_PAGES_FROM // 128, 16), np.uint64)
+    big[:] = 7  # writable, every page touched
+    assert big.shape == (SMALL_PAGES_FROM // 128, 16) and big.flags.c_contiguous
+    assert "nh" in _vm_flags(big.ctypes.data)
+    assert int(big.sum()) == 7 * big.size
+    small = table_array(1000, np.uint64)
+    assert small.base is None  # a plain numpy allocation
+    table = FlowTable(slots=1 << 20)  # an index of 8 MiB, rows of 64 MiB
+    assert "nh" in _vm_flags(table.index.ctypes.data)
+    assert "nh" in _vm_flags(table.rows.ctypes.data)
 
 
 def test_packets_without_ports_are_ignored(services):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Iterator
 
 import numpy as np
@@ -11,6 +12,28 @@ from portannot.decode.columns import PacketBatch
 from portannot.timeouts import Timeout, check_timeout
 
 INITIAL_SLOTS = 1 << 16  # index slots; rows start at half that
+#: from this size on, the table's arrays are mapped in small pages (see table_array)
+SMALL_PAGES_FROM = 4 << 20
+
+
+def table_array(shape: int | tuple[int, ...], dtype: type) -> np.ndarray:
+    """An uninitialised array for the flow table's rows or index, in 4 KiB pages.
+
+    numpy asks the kernel for transparent huge pages on every array of 4 MiB or more,
+    and the kernel then zeroes a fresh 2 MiB page on first touch. On a VM that cost
+    swings from run to run with how the host backs the memory: portannot.flows() on
+    flows-1m (a million flows, the table doubling to 128 MiB of rows) took 0.33 to
+    1.28 s with huge pages on a 2-core Xeon VM, 40 % of it in the kernel's page
+    clearing, and a steady 0.41-0.44 s without. The table's growth copies and hash
+    probes touch these pages first, so they are mapped here with huge pages refused
+    (MADV_NOHUGEPAGE); every other array keeps numpy's choice."""
+    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    if nbytes < SMALL_PAGES_FROM or not hasattr(mmap, "MADV_NOHUGEPAGE"):
+        return np.empty(shape, dtype)
+    pages = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE)  # anonymous memory, not shared
+    pages.madvise(mmap.MADV_NOHUGEPAGE)
+    return np.frombuffer(pages, dtype).reshape(shape)
+
 
 def _nanoseconds(seconds: float | None) -> int:
     """A checked timeout as the kernel takes it: whole ns, 0 for none. Rounded, not
@@ -91,14 +114,15 @@ class FlowTable:
         self.sweep_ns = min((t for t in (self.idle_ns, self.active_ns) if t), default=0)
         self.initial_slots = slots
         self.state = np.array([0, 0, K.CLOCK_UNSET], np.int64)  # see kernel.ST_*
-        self._reindex(slots, np.empty((slots // 2, K.ROW_WORDS), np.uint64), 0)
+        self._reindex(slots, table_array((slots // 2, K.ROW_WORDS), np.uint64), 0)
         self.last_sweep_ns: int | None = None
 
     def _reindex(self, slots: int, rows: np.ndarray, n: int) -> None:
         """Hold rows[:n] under a fresh index of `slots` slots."""
         self.rows = rows
         self.state[K.ST_ROWS] = n
-        self.index = np.full(slots, K.EMPTY, np.uint64)
+        self.index = table_array(slots, np.uint64)
+        self.index.fill(K.EMPTY)
         if n:
             K.build_index(rows, n, self.index)
 
@@ -117,7 +141,7 @@ class FlowTable:
     def _grow(self) -> None:
         n = len(self)
         if n >= self.rows.shape[0]:
-            rows = np.empty((self.rows.shape[0] * 2, K.ROW_WORDS), np.uint64)
+            rows = table_array((self.rows.shape[0] * 2, K.ROW_WORDS), np.uint64)
             rows[:n] = self.rows[:n]
             self.rows = rows
         if n >= self.index.shape[0] // 2:
@@ -180,5 +204,5 @@ class FlowTable:
         elif n < self.rows.shape[0] // 2:
             rows = rows.copy()  # do not pin the whole row array
         slots = self.initial_slots
-        self._reindex(slots, np.empty((slots // 2, K.ROW_WORDS), np.uint64), 0)
+        self._reindex(slots, table_array((slots // 2, K.ROW_WORDS), np.uint64), 0)
         return RawFlows(rows)

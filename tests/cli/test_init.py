@@ -38,6 +38,22 @@ def test_user_setting_wins():
     assert out.strip() == "2"
 
 
+POOL = "import pyarrow as pa; print(pa.default_memory_pool().backend_name)"
+
+
+def test_command_gives_arrow_the_system_allocator():
+    """Arrow allocates through the system's malloc in the command's process (small
+    pages: see portannot/cli/__init__.py), unless the user chose a pool."""
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+
+    def pool(prelude: str, **extra: str) -> str:
+        return subprocess.run([sys.executable, "-c", prelude + POOL], env={**env, **extra},
+                              check=True, capture_output=True, text=True).stdout.strip()
+
+    assert pool("import portannot.cli; ") == "system"
+    assert pool("import portannot.cli; ", ARROW_DEFAULT_MEMORY_POOL="jemalloc") == "jemalloc"
+
+
 #: modules only other commands (or other registry formats) need; each costs start-up
 NOT_FOR_FLOWS = ("portannot.cli.lookup", "portannot.cli.registry", "portannot.cli.packets",
                  "xml.etree.ElementTree", "hashlib", "numba", "rich")

@@ -14,6 +14,13 @@ from typing import TYPE_CHECKING, Any, NoReturn
 # and each spins for ~0.1 s of CPU before sleeping: on two cores, time taken from
 # the reading threads. Set before numpy loads; a user's own setting wins.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# Arrow's default allocator (mimalloc) takes transparent huge pages for its arenas, and
+# the kernel zeroing each fresh 2 MiB page was 15 % of small-5m's CPU (perf: Parquet
+# encoding's buffers), swinging from run to run on a VM as the flow table's pages did
+# (aggregate.table.table_array). The system allocator takes small pages: small-5m to
+# Parquet in 0.45-0.46 s against 0.45-0.66 s (5 interleaved runs), 12-16 MB less peak
+# RSS. Read when pyarrow first allocates; a user's own setting wins.
+os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
 if TYPE_CHECKING:
     from portannot.cli.app import cli, main

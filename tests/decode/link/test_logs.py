@@ -37,8 +37,9 @@ def test_pflog_header_length_and_family(decoded):
         pflog_header(2, 64) + IP4,
         pflog_header(28, 48) + IP6,
         pflog_header(7, 48) + IP4,  # not an IP family
+        pflog_header(10, 48) + IP6,  # Linux's AF_INET6, not a BSD one: tshark shows data
         pflog_header(2, 44) + IP4,  # shorter than any pf header
-    ]) == [V4, V4, V4, V4, V6, NON_IP, MALFORMED]
+    ]) == [V4, V4, V4, V4, V6, NON_IP, NON_IP, MALFORMED]
 
 
 NFULA_PACKET_HDR, NFULA_PAYLOAD, NFULA_PREFIX = 1, 9, 10

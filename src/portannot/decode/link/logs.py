@@ -10,7 +10,7 @@ from portannot import status as S
 from portannot.compiled import njit
 from portannot.decode.fields import CONTINUE, SHORT, be16, le16
 from portannot.decode.link.ethernet import ETH_IPV4, ETH_IPV6
-from portannot.decode.link.loopback import af_ethertype
+from portannot.decode.link.loopback import bsd_af_ethertype
 
 #: pf's smallest log header (OpenBSD 3.4); the header is padded to 4 bytes
 PFLOG_MIN_HEADER = 45
@@ -24,7 +24,7 @@ def pflog(buf, p, end):
     size = np.int64(buf[p])
     if size < PFLOG_MIN_HEADER:
         return p, 0, S.MALFORMED
-    et = af_ethertype(buf[p + 1])
+    et = bsd_af_ethertype(buf[p + 1])
     size = (size + 3) & ~3
     if end - p < size:
         return p, 0, SHORT

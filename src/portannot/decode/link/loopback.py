@@ -12,22 +12,13 @@ from portannot.decode.link.serial import ppp
 
 #: BSD address families: IPv4 is 2 everywhere, IPv6 differs by system
 AF_INET = 2
-AF_INET6_BSD, AF_INET6_FREEBSD, AF_INET6_DARWIN, AF_INET6_LINUX = 24, 28, 30, 10
+AF_INET6_BSD, AF_INET6_FREEBSD, AF_INET6_DARWIN = 24, 28, 30
 
 
 @njit(cache=True, nogil=True, forceinline=True)
-def af_ethertype(af):
-    if af == AF_INET:
-        return ETH_IPV4
-    if af == AF_INET6_BSD or af == AF_INET6_FREEBSD or af == AF_INET6_DARWIN or af == AF_INET6_LINUX:
-        return ETH_IPV6
-    return 0
-
-
-@njit(cache=True, nogil=True, forceinline=True)
-def _bsd_af_ethertype(af):
-    """A BSD address family's ethertype: the families a BSD loopback header can name
-    (Linux's AF_INET6, 10, is not one; tshark shows it as data)."""
+def bsd_af_ethertype(af):
+    """A BSD address family's ethertype: the families a BSD loopback or pf log header
+    can name (Linux's AF_INET6, 10, is not one; tshark shows it as data)."""
     if af == AF_INET:
         return ETH_IPV4
     if af == AF_INET6_BSD or af == AF_INET6_FREEBSD or af == AF_INET6_DARWIN:
@@ -71,7 +62,7 @@ def null(buf, p, end):
     word = null_word(le32(buf, p))
     if word > NULL_MAX_FAMILY:  # an ethertype: the ethertype table goes on (VLAN, MPLS...)
         return p + 4, word & 0xFFFF, CONTINUE
-    et = _bsd_af_ethertype(word)
+    et = bsd_af_ethertype(word)
     if et == 0:
         return p + 4, 0, S.NON_IP
     return p + 4, et, CONTINUE
@@ -83,7 +74,7 @@ def loop(buf, p, end):
     link type says and as tshark reads it (no guessing at the order, unlike DLT_NULL)."""
     if end - p < 4:
         return p, 0, SHORT
-    et = _bsd_af_ethertype(be32(buf, p))
+    et = bsd_af_ethertype(be32(buf, p))
     if et == 0:
         return p + 4, 0, S.NON_IP
     return p + 4, et, CONTINUE

@@ -41,8 +41,11 @@ class CaptureReader:
         #: map regular uncompressed files instead of reading them. Off by default: the
         #: walk alone is faster mapped (mixed-1m on a 2-core Xeon: 0.08 s, read 0.12 s),
         #: but the decoder then takes its packet headers from memory rather than from
-        #: the cache the copy filled, so the flow pipeline gains nothing (0.145 s mapped,
-        #: 0.138 s read; on an AMD EPYC 0.13 and 0.08 s), and mapped pages add ~50 MB RSS
+        #: the cache the copy filled (its CPU time doubles, 0.04 -> 0.08 s), so the
+        #: threads together spend as much as reading does (0.26 s of CPU either way).
+        #: portannot.flows() on mixed-1m gains from the better balance (0.16-0.18 s
+        #: against 0.18-0.19 s), the command nothing (0.31-0.32 s both: its start and
+        #: pyarrow's import share the cores), and mapped pages add ~50 MB RSS
         self.mmap = mmap
         self.display = display_name(self.path)
         self.file_index = file_index

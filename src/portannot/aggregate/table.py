@@ -41,6 +41,13 @@ def _nanoseconds(seconds: float | None) -> int:
     return 0 if seconds is None else round(seconds * 1e9)
 
 
+def _copied(rows: np.ndarray) -> np.ndarray:
+    """A copy of table rows, in pages as table_array gives them."""
+    out = table_array(rows.shape, rows.dtype.type)
+    out[...] = rows
+    return out
+
+
 class RawFlows:
     """Flows as the kernel keeps them, one 16-word row each (see kernel.py): canonical
     ends, per-direction counters. The named fields are views of the rows."""
@@ -190,7 +197,7 @@ class FlowTable:
                 slots //= 2
             rows = self.rows
             if rows.shape[0] > slots // 2:
-                rows = rows[:slots // 2].copy()
+                rows = _copied(rows[:slots // 2])
             self._reindex(slots, rows, kept)
         return ended.head(e)
 
@@ -200,9 +207,10 @@ class FlowTable:
         rows = self.rows[:n]
         seq = rows[:, K.W_SEQ].view(np.int64)
         if n > 1 and np.any(seq[1:] < seq[:-1]):
-            rows = rows[np.argsort(seq, kind="stable")]
+            rows = np.take(rows, np.argsort(seq, kind="stable"), axis=0,
+                           out=table_array(rows.shape, np.uint64))
         elif n < self.rows.shape[0] // 2:
-            rows = rows.copy()  # do not pin the whole row array
+            rows = _copied(rows)  # do not pin the whole row array
         slots = self.initial_slots
         self._reindex(slots, table_array((slots // 2, K.ROW_WORDS), np.uint64), 0)
         return RawFlows(rows)

@@ -63,18 +63,24 @@ def ppi(buf, p, end):
 
 
 @njit(cache=True, nogil=True, forceinline=True)
+def _analyzer(link_table, linktype):
+    """The analyzer of a link type; a number past the table (a PPI header's 32 bits) has none."""
+    return link_table[linktype] if 0 <= linktype < link_table.shape[0] else UNSUPPORTED
+
+
+@njit(cache=True, nogil=True, forceinline=True)
 def link_layer(link_table, linktype, buf, p, end, wire_end):
     """Dispatch to the analyzer of a link type (link_table: LINK_TABLE). Returns
     (position, ethertype, end of the packet's bytes, status); wire_end is where the
     frame ended on the wire (offset plus original length), for a link whose frames end
     with a trailer. A PPI header names the link type after it, which is dispatched the
     same way."""
-    kind = link_table[linktype] if 0 <= linktype < link_table.shape[0] else UNSUPPORTED
+    kind = _analyzer(link_table, linktype)
     while kind == PPI:
         p, linktype, st = ppi(buf, p, end)
         if st != CONTINUE:
             return p, 0, end, st
-        kind = link_table[linktype] if 0 <= linktype < link_table.shape[0] else UNSUPPORTED
+        kind = _analyzer(link_table, linktype)
     if kind == ETHERNET:
         p, et, st = ethernet(buf, p, end)
     elif kind == RAW:

@@ -11,7 +11,6 @@ compile time on its own.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
@@ -21,6 +20,7 @@ from harness import (
     BENCH_DIR,
     PYTHON,
     Row,
+    arguments,
     failed,
     measure,
     portannot_missing,
@@ -74,17 +74,7 @@ def compile_rows(path, capture: str, missing: str) -> tuple[list[Row], dict]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="100k-packet captures")
-    ap.add_argument(
-        "--skip",
-        action="append",
-        default=[],
-        choices=[*PEERS, "portannot"],
-        help="leave a tool out (repeatable)",
-    )
-    ap.add_argument("--repeat", type=int, default=3, help="best of N for the fast tools")
-    args = ap.parse_args(argv)
+    args = arguments(__doc__, PEERS, "100k-packet captures", "best of N for the fast tools", argv)
     began = time.perf_counter()
     missing = portannot_missing("portannot.capture", "portannot.decode")
     if "portannot" in args.skip:

@@ -12,7 +12,6 @@ peak RSS that stays flat when the capture doubles (mixed-1m -> mixed-2m).
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from harness import (
     BENCH_DIR,
     PYTHON,
     Row,
+    arguments,
     failed,
     measure,
     portannot_missing,
@@ -193,17 +193,7 @@ def like_for_like(mine: list[Row], peer_rows: dict) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="a tenth of the packets")
-    ap.add_argument(
-        "--skip",
-        action="append",
-        default=[],
-        choices=[*PEERS, "portannot"],
-        help="leave a tool out (repeatable)",
-    )
-    ap.add_argument("--repeat", type=int, default=3, help="best of N for portannot")
-    args = ap.parse_args(argv)
+    args = arguments(__doc__, PEERS, "a tenth of the packets", "best of N for portannot", argv)
     began = time.perf_counter()
     if "portannot" in args.skip:
         cli, api_missing = "skipped", "skipped"

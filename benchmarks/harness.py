@@ -13,6 +13,7 @@ tree, so pages shared between its processes count once.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -294,6 +295,17 @@ def _jsonable(obj):
     if isinstance(obj, Row):
         return {**asdict(obj), "pps": obj.pps, "mbps": obj.mbps}
     raise TypeError(type(obj))
+
+
+def arguments(doc: str | None, peers: tuple[str, ...], quick: str, repeat: str,
+              argv: list[str] | None) -> argparse.Namespace:
+    """The options both benchmark commands take: --quick, --skip TOOL, --repeat N."""
+    ap = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help=quick)
+    ap.add_argument("--skip", action="append", default=[], choices=[*peers, "portannot"],
+                    help="leave a tool out (repeatable)")
+    ap.add_argument("--repeat", type=int, default=3, help=repeat)
+    return ap.parse_args(argv)
 
 
 def prepare_portannot() -> dict:

@@ -360,6 +360,9 @@ def cap_link_pppoe() -> bytes:
 CUST_A, CUST_B = "02:00:5e:00:00:0c", "02:00:5e:00:00:0d"
 #: an Ethernet pseudowire's control word (RFC 4448): first nibble 0, sequence number 1
 PW_CW = b"\x00\x00\x00\x01"
+#: a customer's addresses of manufacturers tshark's database knows (Intel, VMware): its
+#: cue that a pseudowire has no control word (see pcaps/README.md)
+VENDOR_A, VENDOR_B = "00:50:56:aa:bb:cc", "00:1b:21:11:22:33"
 
 
 def _nsh(md_type: int, next_proto: int, context: bytes = b"") -> bytes:
@@ -404,6 +407,11 @@ def cap_link_provider() -> bytes:
         eth(Raw(_nsh(2, 0xFE)) / ip4u, etype=0x894F),                               # experimental
         # transparent Ethernet bridging (0x6558): a whole Ethernet frame follows
         eth(cust / ip4u, etype=0x6558),
+        # Ethernet pseudowires without a control word, the customer addresses' first nibble 0
+        raw(Ether(src=MAC_A, dst=MAC_B, type=0x8847) / MPLS(label=1003, s=1, ttl=64)
+            / Ether(src=VENDOR_A, dst=VENDOR_B) / ip4u),
+        raw(Ether(src=MAC_A, dst=MAC_B, type=0x8847) / MPLS(label=1004, s=1, ttl=64)
+            / Ether(src=VENDOR_B, dst=VENDOR_A) / Dot1Q(vlan=30) / ip6t),
     ]
     return pcap_bytes(recs(frames), LT_ETHERNET)
 

@@ -12,12 +12,14 @@ its PPP protocol 2) are the standards', worked out by hand.
 from __future__ import annotations
 
 import pytest
+from capgen import write_pcap
 from scapy.contrib.mpls import MPLS
 from scapy.layers.inet import IP, TCP
 from scapy.layers.inet6 import IPv6
-from scapy.layers.l2 import Dot1AD, Dot1Q, Ether
+from scapy.layers.l2 import ARP, Dot1AD, Dot1Q, Ether
 from scapy.layers.ppp import PPP, PPPoE, PPPoED
 from scapy.packet import Raw
+from tshark_oracle import TSHARK, oracle
 
 A4, B4 = "192.0.2.1", "198.51.100.2"
 A6, B6 = "2001:db8::1", "2001:db8:0:1::2"
@@ -128,6 +130,76 @@ def test_mpls_cut_and_endless(decoded):
     assert [g.status for g in got] == ["truncated", "truncated", "malformed"]
     labels = by_hand(b"\x88\x47", bytes(MPLS(label=1, s=0)) * 200, bytes(MPLS(s=1)), bytes(IP4))
     assert decoded(ETHERNET, [labels])[0].status == "malformed"
+
+
+#: a control word (RFC 4448): first nibble 0, then flags, fragment bits, length and a
+#: sequence number, here 0 or 0x1234
+CW_ZERO, CW_SEQ = b"\x00\x00\x00\x00", b"\x00\x00\x12\x34"
+#: customer addresses: manufacturers' (Intel, VMware: tshark knows both), locally
+#: administered (02:, 0a:), a multicast group
+VENDORS = {"dst": "00:1b:21:11:22:33", "src": "00:50:56:aa:bb:cc"}
+LOCAL = {"dst": "0a:00:00:00:00:01", "src": "0a:00:00:00:00:02"}
+CUSTOMER = {"dst": "02:00:5e:00:00:0d", "src": "02:00:5e:00:00:0c"}
+ZEROS = {"dst": "02:00:00:00:00:01", "src": "02:00:00:00:00:02"}
+GROUP = {"dst": "01:00:5e:00:00:01", "src": "00:50:56:aa:bb:cc"}
+
+
+def pseudowire(cw: bytes, macs: dict, *inner) -> bytes:
+    """An Ethernet pseudowire: one label, the control word (or none), the customer frame."""
+    customer = Ether(**macs)
+    for layer in inner:
+        customer = customer / layer
+    return ether(MPLS(label=100, s=1, ttl=64), Raw(cw + bytes(customer)))
+
+
+def pseudowires() -> list[tuple[bytes, tuple, bool]]:
+    """(frame, what the decoder must see, whether tshark 4.0 reads it so too). A first
+    nibble of 0 after the bottom label is a control word or a customer address starting
+    with a 0 nibble; the customer frame's type field, at byte 16 or at byte 12, tells."""
+    arp = ARP(psrc=A4, pdst=B4)
+    return [
+        (pseudowire(CW_SEQ, CUSTOMER, IP4), v4(), True),
+        (pseudowire(CW_SEQ, VENDORS, IP6), v6(), True),
+        (pseudowire(CW_ZERO, VENDORS, Dot1Q(vlan=30), IP4), v4(), True),  # inner tag: not ours
+        (pseudowire(b"", VENDORS, IP4), v4(), True),  # no control word (a Cisco default)
+        (pseudowire(b"", VENDORS, Dot1Q(vlan=30), IP6), v6(), True),
+        (pseudowire(b"", VENDORS, arp), non_ip(), True),  # ARP: its protocol type is not ours
+        (pseudowire(CW_SEQ, CUSTOMER, arp), non_ip(), True),
+        # tshark's manufacturer guess errs: addresses it does not know, so a control word
+        # read into the frame ...
+        (pseudowire(b"", LOCAL, IP4), v4(), False),
+        (pseudowire(b"", GROUP, IP6), v6(), False),
+        # ... and a zero word whose bytes, with the addresses', read as two of Xerox's
+        (pseudowire(CW_ZERO, ZEROS, IP4), v4(), False),
+    ]
+
+
+def test_ethernet_pseudowires_with_and_without_a_control_word(decoded):
+    cases = pseudowires()
+    assert decoded(ETHERNET, [f for f, _, _ in cases]) == [seen for _, seen, _ in cases]
+
+
+def test_a_pseudowire_too_short_to_tell_keeps_the_control_word(decoded):
+    """Without 18 bytes from where the frame would start (its type field and what
+    follows, ARP's protocol type) the word is read, as RFC 8469 recommends: cut there,
+    the frame is short."""
+    frame = pseudowire(b"", VENDORS, IP4)
+    mpls_end = 14 + 4
+    assert decoded(ETHERNET, [frame[:mpls_end + 17], (frame[:mpls_end + 17], len(frame))]) == [
+        ("malformed", 0, None, None, None, 0, 0, None),
+        ("truncated", 0, None, None, None, 0, 0, None)]
+
+
+@pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
+def test_pseudowires_as_tshark_reads_them(tmp_path):
+    """The same frames through tshark 4.0: where its manufacturer guess is right it shows
+    the decoder's ports; where pcaps/README.md says it errs it shows none."""
+    cases = pseudowires()
+    path = write_pcap(tmp_path / "pw.pcap", [(i * 1000, f) for i, (f, _, _) in enumerate(cases)],
+                      linktype=ETHERNET)
+    for row, (_, seen, agrees) in zip(oracle(path), cases, strict=True):
+        ports = (row.src_port or 0, row.dst_port or 0)
+        assert ports == ((seen[5], seen[6]) if agrees else (0, 0)), (row.number, row.protocols)
 
 
 # ------------------------------------------------------------------ PPPoE

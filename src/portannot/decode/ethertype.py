@@ -64,13 +64,57 @@ def vlan(buf, p, end, service):
     return q, et, be16(buf, p) & 0x0FFF, st
 
 
+#: an Ethernet header's length: the customer frame's addresses and type field
+ETH_HEADER = 14
+#: ARP (non-IP, so not in the table): over Ethernet its hardware type is 1 and the
+#: protocol type IPv4's
+ETH_ARP, ARP_ETHERNET = 0x0806, 1
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def _reads_as_ethernet(buf, q, end):
+    """Whether an Ethernet header at q names a header this table reads, an IP one followed
+    by its own version nibble, or an Ethernet ARP: the evidence that a customer frame
+    starts at q (ARP, the commonest frame that is not IP, would else be read 4 bytes off
+    and its protocol type, IPv4's, taken for the frame's)."""
+    if end - q < ETH_HEADER + 4:
+        return False
+    et = be16(buf, q + 12)
+    if et == ETH_ARP:
+        return be16(buf, q + ETH_HEADER) == ARP_ETHERNET and be16(buf, q + 16) == ETH_IPV4
+    if ETHER_TABLE[et] == OTHER:
+        return False
+    if et == ETH_IPV4 or et == ETH_IPV6:
+        return version_ethertype(buf, q + ETH_HEADER) == et
+    return True
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def pseudowire(buf, p, end):
+    """An Ethernet pseudowire (RFC 4448) after the bottom label, its payload's first
+    nibble 0: a control word (first nibble 0 too) then the customer frame, or the frame
+    at once, whose destination address may start with a 0 nibble. Nothing in the packet
+    says which; the customer frame's type field does, at byte 12 of one reading and 16
+    of the other. The control word is read unless only the frame without it names a
+    header (RFC 8469 recommends the word; a frame too short to tell, under 18 bytes from
+    where the customer frame would start, keeps it).
+
+    tshark 4.0 guesses from the manufacturer database instead: no control word when the
+    first 12 bytes read as two MAC addresses of known manufacturers. That agrees on
+    frames with vendors' addresses and errs on locally administered or multicast ones,
+    and on a zero control word before addresses whose third and fourth bytes are zero
+    (00:00:00 is Xerox's): pcaps/README.md."""
+    if end - p < 4:
+        return p, 0, SHORT
+    if not _reads_as_ethernet(buf, p + 4, end) and _reads_as_ethernet(buf, p, end):
+        return p, ETH_TEB, CONTINUE
+    return p + 4, ETH_TEB, CONTINUE
+
+
 @njit(cache=True, nogil=True, forceinline=True)
 def mpls(buf, p, end):
     """One label. After the bottom of the stack no field names the payload: its first
-    nibble does, IPv4 (4), IPv6 (6) or the control word of an Ethernet pseudowire (0,
-    RFC 4448), four bytes before the frame. (tshark reads a 0 nibble as Ethernet without
-    a control word when it knows the manufacturers of both MAC addresses there; the
-    decoder keeps no such list.)"""
+    nibble does, IPv4 (4), IPv6 (6) or an Ethernet pseudowire (0)."""
     if end - p < 4:
         return p, 0, SHORT
     bottom = buf[p + 2] & 1
@@ -80,9 +124,7 @@ def mpls(buf, p, end):
     if end - p < 1:
         return p, 0, SHORT
     if buf[p] >> 4 == 0:
-        if end - p < 4:
-            return p, 0, SHORT
-        return p + 4, ETH_TEB, CONTINUE
+        return pseudowire(buf, p, end)
     et = version_ethertype(buf, p)
     if et == 0:
         return p, 0, S.NON_IP  # a PW associated channel (1), or unknown

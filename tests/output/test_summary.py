@@ -201,6 +201,23 @@ def test_text_summary_gives_the_span_capinfos_gives(name, cli):
     assert f"Capture span: {first} to {last} UTC, {duration} s" in out.splitlines(), out
 
 
+@pytest.mark.skipif(CAPINFOS is None, reason="capinfos (wireshark) not installed")
+def test_a_long_span_is_told_in_days_and_hours_too(cli, tmp_path):
+    """Beside capinfos's seconds, a span of a minute or more in its two largest units:
+    three packets a day, an hour, a minute and a second apart (90,061 s: 1 d 1 h)."""
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+
+    frame = Ether() / IP(src="192.0.2.1", dst="198.51.100.2") / UDP(sport=43000, dport=53)
+    t0 = 1_700_000_000 * 10**9
+    capture = write_pcap(tmp_path / "long.pcap",
+                         [(t0, frame), (t0 + 5 * 10**9, frame), (t0 + 90_061 * 10**9, frame)])
+    first, last, duration = _capinfos_span(capture)
+    code, out, err = cli("summary", str(capture))
+    assert code == 0, err
+    assert f"Capture span: {first} to {last} UTC, {duration} s (1 d 1 h)" in out.splitlines(), out
+
+
 def test_text_summary_span_of_no_packets_and_talkers_heading(cli, tmp_path):
     """An empty capture has no span to give, and says so; the talkers heading says what
     the table counts (flows: packets with ports, not every IP packet)."""

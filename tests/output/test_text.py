@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portannot.output.text import addresses, epoch_seconds, tcp_flag_text
+from portannot.output.text import addresses, epoch_seconds, human_duration, tcp_flag_text
 
 
 def _words(raw: list[bytes]) -> np.ndarray:
@@ -162,3 +162,22 @@ def test_tcp_flag_letters():
     flags = np.array([0x002, 0x012, 0x011, 0x004, 0x018, 0x0C2, 0x100, 0x000, 0x1FF], np.uint16)
     got = tcp_flag_text(flags).to_pylist()
     assert got == ["S", "SA", "FA", "R", "PA", "SEC", "N", "", "FSRPAUECN"]
+
+
+S = 1_000_000_000
+
+
+@pytest.mark.parametrize("ns, told", [
+    (0, ""),
+    (59 * S + S - 1, ""),  # 59.999999999 s: under a minute, the seconds say it
+    (60 * S, "1 min 0 s"),
+    (3 * 60 * S + 5 * S + 123, "3 min 5 s"),
+    (3_600 * S, "1 h 0 min"),  # two units, the smaller one even when 0
+    (90_061 * S, "1 d 1 h"),  # 1 d 1 h 1 min 1 s: two units, cut, not rounded
+    (86_399 * S, "23 h 59 min"),
+    # 1kxun.pcap (ndpi): 2016-08-02 02:19:33.025824 to 2022-06-04 23:27:16.487007
+    (184_280_863_461_183_000, "2,132 d 21 h"),
+    (-90_061 * S, "-1 d 1 h"),  # times out of order across files
+])
+def test_human_duration(ns, told):
+    assert human_duration(ns) == told

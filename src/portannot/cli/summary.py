@@ -50,7 +50,13 @@ def _print(report: dict[str, Any], ts_digits: int) -> None:
     import numpy as np
     from rich.text import Text
 
-    from portannot.output.text import epoch_seconds, files_read, human_bytes, utc_time
+    from portannot.output.text import (
+        epoch_seconds,
+        files_read,
+        human_bytes,
+        human_duration,
+        utc_time,
+    )
 
     console = stdout_console(width=None if sys.stdout.isatty() else 160)
     console.print(Text.assemble((counted(report["packets"], "packet"), "bold"),
@@ -62,8 +68,9 @@ def _print(report: dict[str, Any], ts_digits: int) -> None:
         console.print("Capture span: no packets")
     else:
         span = epoch_seconds(np.array([last - first], np.int64), ts_digits)[0].as_py()
+        told = human_duration(last - first)
         console.print(f"Capture span: {utc_time(first, ts_digits)} to {utc_time(last, ts_digits)} "
-                      f"UTC, {span} s")
+                      f"UTC, {span} s" + (f" ({told})" if told else ""))
 
     acc = [{"status": k, **v} for k, v in report["accounting"].items()]
     _table(console, "Packet accounting by decode status", acc, ["status", "packets", "bytes"])

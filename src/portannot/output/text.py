@@ -210,6 +210,28 @@ def human_bytes(n: float) -> str:
     return str(n)
 
 
+#: the units a long span is told in, largest first, and their length in seconds
+DURATION_UNITS = (("d", 86_400), ("h", 3_600), ("min", 60), ("s", 1))
+
+
+def human_duration(ns: int) -> str:
+    """A span of a minute or more in its two largest units, whole ("2,132 d 21 h",
+    "1 h 0 min", "3 min 5 s"), beside the exact seconds: 184280863.461183 s does not say
+    at a glance that a capture's clock jumped six years. Shorter spans: "" (their
+    seconds say it)."""
+    seconds = abs(ns) // 1_000_000_000
+    if seconds < 60:
+        return ""
+    parts = []
+    for unit, size in DURATION_UNITS:
+        if parts or seconds >= size:
+            parts.append(f"{seconds // size:,} {unit}")
+            seconds %= size
+        if len(parts) == 2:
+            break
+    return ("-" if ns < 0 else "") + " ".join(parts)
+
+
 def files_read(files: int, unreadable: int) -> str:
     """"from 1 file", "from 2 files", or "from 1 of 2 files (1 could not be read)": a
     total that counts a skipped input as read would overstate what the numbers cover."""

@@ -1,11 +1,16 @@
-"""capture/source: the pipe an input comes through gets a wider kernel buffer.
+"""capture/source: how an input is opened.
 
-Through Linux's default 64 KiB pipe, `cat capture | portannot flows -` switched
-between writer and reader every 64 KiB and read at a fraction of the file's speed
-(source.widen_pipe). The size is read back from the kernel (F_GETPIPE_SZ)."""
+The pipe an input comes through gets a wider kernel buffer: through Linux's default
+64 KiB pipe, `cat capture | portannot flows -` switched between writer and reader every
+64 KiB and read at a fraction of the file's speed (source.widen_pipe). The size is read
+back from the kernel (F_GETPIPE_SZ).
+
+gzip is read through ISA-L where python-isal is installed, else through Python's gzip
+module: both give the bytes Python's gzip.decompress gives."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import os
 import sys
@@ -15,11 +20,15 @@ import pytest
 from paths import local_capture
 
 import portannot
-from portannot.capture.source import PIPE_BUFFER, widen_pipe
+from portannot.capture import CaptureReader
+from portannot.capture.source import PIPE_BUFFER, open_stream, widen_pipe
 
-fcntl = pytest.importorskip("fcntl")
-pytestmark = pytest.mark.skipif(not hasattr(fcntl, "F_SETPIPE_SZ"),
-                                reason="no pipe sizes on this system (Linux only)")
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+linux_pipes = pytest.mark.skipif(not hasattr(fcntl, "F_SETPIPE_SZ"),
+                                 reason="no pipe sizes on this system (Linux only)")
 
 
 def expected_size() -> int:
@@ -32,6 +41,7 @@ def pipe_size(fd: int) -> int:
     return fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ)
 
 
+@linux_pipes
 def test_a_pipe_is_widened_to_what_the_system_allows():
     r, w = os.pipe()
     try:
@@ -44,6 +54,7 @@ def test_a_pipe_is_widened_to_what_the_system_allows():
         os.close(w)
 
 
+@linux_pipes
 def test_what_is_not_a_pipe_is_left_alone(tmp_path):
     """A regular file and a stream without a descriptor: no error, nothing to set."""
     path = tmp_path / "f"
@@ -53,6 +64,7 @@ def test_what_is_not_a_pipe_is_left_alone(tmp_path):
     widen_pipe(io.BytesIO(b"x"))  # type: ignore[arg-type]
 
 
+@linux_pipes
 def test_standard_input_from_a_pipe_is_widened_and_read_whole(monkeypatch):
     """portannot.packets("-") with standard input a pipe: every packet of
     random-stacks.pcap (1,500 packets, three times the default pipe, so the writer waits
@@ -75,3 +87,28 @@ def test_standard_input_from_a_pipe_is_widened_and_read_whole(monkeypatch):
         assert pipe_size(keep) == expected_size()
     finally:
         os.close(keep)
+
+
+@pytest.mark.parametrize("isal", [True, False], ids=["isal", "python-gzip"])
+def test_gzip_through_isal_or_pythons_gzip_alike(isal, monkeypatch, tmp_path):
+    """Two members cut inside a record, zero bytes between and after them (which
+    GzipFile and `gzip -d` skip): the capture whole, as gzip.decompress has it, and
+    its records those of the plain file. Without isal, Python's GzipFile reads it."""
+    if isal:
+        pytest.importorskip("isal")
+    else:
+        monkeypatch.setitem(sys.modules, "isal", None)  # import isal: ImportError
+    demo = local_capture("demo.pcap")
+    data = demo.read_bytes()
+    blob = gzip.compress(data[:1000], mtime=0) + bytes(7) + gzip.compress(data[1000:]) + bytes(3)
+    assert gzip.decompress(blob) == data
+    path = tmp_path / "demo.pcap.gz"
+    path.write_bytes(blob)
+    stream, name = open_stream(str(path))
+    with stream:
+        assert name == "gzip" and stream.read() == data
+        assert isinstance(stream, gzip.GzipFile) is not isal
+    reader = CaptureReader(path)
+    records = [b.record(i) for b in reader for i in range(len(b))]
+    assert records == [b.record(i) for b in CaptureReader(demo) for i in range(len(b))]
+    assert list(reader.problems) == []

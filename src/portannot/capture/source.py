@@ -1,7 +1,8 @@
 """Open a capture input (file, '-' for stdin, compressed or not) as a plain byte stream.
 
-gzip, bzip2 and xz are read with Python's own modules; zstd with Python's own from 3.14
-(compression.zstd) and its backport before; LZ4 with python-lz4. bzip2, xz, zstd and LZ4
+gzip is read with ISA-L (python-isal) where it is installed, else Python's gzip; bzip2
+and xz with Python's own modules; zstd with Python's own from 3.14
+(compression.zstd) and its backport before; LZ4 with python-lz4. All but Python's gzip
 share one reader (_Streams) that hands on each step of the decompressor as it comes, so
 that a damaged stream costs only the step in progress.
 
@@ -27,6 +28,21 @@ try:
     import fcntl
 except ImportError:  # Windows: no pipe sizes to set
     fcntl = None  # type: ignore[assignment]
+
+
+def _gzip_members(stream: BinaryIO) -> BinaryIO:
+    """Concatenated gzip members. Through ISA-L (python-isal) where it is installed, a
+    step at a time like the other formats: mixed-1m's 644 MB inflate in 0.27 s, against
+    0.83 s through gzip.GzipFile, which stays for a platform without isal's wheels. (isal's
+    own IGzipFile reads ahead of the member's end and, on garbage after it, raised before
+    handing on the member's last 10 records.) Its decompressor checks each member's CRC-32
+    and length, as GzipFile does."""
+    try:
+        from isal import igzip_lib, isal_zlib
+    except ImportError:
+        return gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[return-value]
+    return _stepwise(stream, "gzip", lambda: igzip_lib.IgzipDecompressor(igzip_lib.DECOMP_GZIP),
+                     (isal_zlib.error,), padding=1)
 
 
 def _zstd_frames(stream: BinaryIO) -> BinaryIO:
@@ -56,18 +72,19 @@ class DamagedStream(ValueError):
 
 
 class _Streams(io.RawIOBase):
-    """Concatenated bzip2, xz, zstd or LZ4 streams (frames), decompressed one step at a
-    time, as the `bzip2`, `xz`, `zstd` and `lz4` tools read them: a stream after a whole
-    stream is read on, and anything else there is TrailingData. (bz2.BZ2File and
-    lzma.LZMAFile take bytes that fail to start a stream for the end of the file, so
-    garbage after a capture went unseen.) With `padding` (xz), zero bytes in fours
-    between and after streams are the format's stream padding, not damage.
+    """Concatenated gzip members or bzip2, xz, zstd or LZ4 streams (frames), decompressed
+    one step at a time, as the `gzip`, `bzip2`, `xz`, `zstd` and `lz4` tools read them: a
+    stream after a whole stream is read on, and anything else there is TrailingData.
+    (bz2.BZ2File and lzma.LZMAFile take bytes that fail to start a stream for the end of
+    the file, so garbage after a capture went unseen.) With `padding`, zero bytes between
+    and after streams are padding, not damage: in fours for xz (its format's stream
+    padding), any number for gzip (as gzip.GzipFile and `gzip -d` skip them).
 
     Each read returns one step's output, at most the size asked for: a decompressor
     that fails loses only that step. (pyarrow's zstd and LZ4 streams, read before, lost
     up to 256 KiB of good output before a damaged block or a failed content checksum.)"""
 
-    def __init__(self, raw: BinaryIO, name: str, new: Callable[[], Any], padding: bool,
+    def __init__(self, raw: BinaryIO, name: str, new: Callable[[], Any], padding: int,
                  errors: tuple[type[Exception], ...]) -> None:
         self._raw, self._name, self._new, self._padding = raw, name, new, padding
         self._errors = errors  #: what the decompressor raises on damage
@@ -110,7 +127,7 @@ class _Streams(io.RawIOBase):
     def _next_stream(self, size: int) -> bytes | None:
         """Begin the stream after a whole one and return its first output (perhaps none
         yet); None at the end of the input. Bytes there that do not begin a stream (after
-        the padding, for xz) are TrailingData, naming their compressed offset."""
+        the padding, for xz and gzip) are TrailingData, naming their compressed offset."""
         end = self._read - len(self._after)  #: where the whole stream ended
         data, zeros = self._after, 0
         while True:
@@ -124,7 +141,7 @@ class _Streams(io.RawIOBase):
                 break
             self._read += len(data)
         at = end + zeros
-        if zeros % 4:
+        if self._padding and zeros % self._padding:
             raise TrailingData(f"garbage after the {self._name} stream that ends at compressed "
                                f"byte {end}: {zeros} zero bytes, not stream padding (a multiple "
                                "of 4)")
@@ -156,16 +173,16 @@ PIECE = 1 << 16
 
 
 def _stepwise(stream: BinaryIO, name: str, new: Callable[[], Any],
-              errors: tuple[type[Exception], ...], padding: bool = False) -> BinaryIO:
+              errors: tuple[type[Exception], ...], padding: int = 0) -> BinaryIO:
     return io.BufferedReader(_Streams(stream, name, new, padding, errors))  # type: ignore[arg-type,return-value]
 
 
 #: first bytes of each compression format -> opener over a byte stream
 COMPRESSIONS: dict[bytes, tuple[str, Callable[[BinaryIO], BinaryIO]]] = {
-    b"\x1f\x8b": ("gzip", lambda s: gzip.GzipFile(fileobj=s, mode="rb")),
+    b"\x1f\x8b": ("gzip", _gzip_members),
     b"BZh": ("bzip2", lambda s: _stepwise(s, "bzip2", bz2.BZ2Decompressor, (OSError,))),
     b"\xfd7zXZ\x00": ("xz", lambda s: _stepwise(
-        s, "xz", lambda: lzma.LZMADecompressor(lzma.FORMAT_XZ), (lzma.LZMAError,), padding=True)),
+        s, "xz", lambda: lzma.LZMADecompressor(lzma.FORMAT_XZ), (lzma.LZMAError,), padding=4)),
     b"\x28\xb5\x2f\xfd": ("zstd", _zstd_frames),
     b"\x50\x2a\x4d\x18": ("zstd", _zstd_frames),  # a skippable frame first (pzstd)
     b"\x04\x22\x4d\x18": ("lz4", _lz4_frames),  # the LZ4 frame format (`lz4` tool)

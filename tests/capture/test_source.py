@@ -3,14 +3,10 @@
 The pipe an input comes through gets a wider kernel buffer: through Linux's default
 64 KiB pipe, `cat capture | portannot flows -` switched between writer and reader every
 64 KiB and read at a fraction of the file's speed (source.widen_pipe). The size is read
-back from the kernel (F_GETPIPE_SZ).
-
-gzip is read through ISA-L where python-isal is installed, else through Python's gzip
-module: both give the bytes Python's gzip.decompress gives."""
+back from the kernel (F_GETPIPE_SZ)."""
 
 from __future__ import annotations
 
-import gzip
 import io
 import os
 import sys
@@ -20,8 +16,7 @@ import pytest
 from paths import local_capture
 
 import portannot
-from portannot.capture import CaptureReader
-from portannot.capture.source import PIPE_BUFFER, open_stream, widen_pipe
+from portannot.capture.source import PIPE_BUFFER, widen_pipe
 
 try:
     import fcntl
@@ -88,27 +83,3 @@ def test_standard_input_from_a_pipe_is_widened_and_read_whole(monkeypatch):
     finally:
         os.close(keep)
 
-
-@pytest.mark.parametrize("isal", [True, False], ids=["isal", "python-gzip"])
-def test_gzip_through_isal_or_pythons_gzip_alike(isal, monkeypatch, tmp_path):
-    """Two members cut inside a record, zero bytes between and after them (which
-    GzipFile and `gzip -d` skip): the capture whole, as gzip.decompress has it, and
-    its records those of the plain file. Without isal, Python's GzipFile reads it."""
-    if isal:
-        pytest.importorskip("isal")
-    else:
-        monkeypatch.setitem(sys.modules, "isal", None)  # import isal: ImportError
-    demo = local_capture("demo.pcap")
-    data = demo.read_bytes()
-    blob = gzip.compress(data[:1000], mtime=0) + bytes(7) + gzip.compress(data[1000:]) + bytes(3)
-    assert gzip.decompress(blob) == data
-    path = tmp_path / "demo.pcap.gz"
-    path.write_bytes(blob)
-    stream, name = open_stream(str(path))
-    with stream:
-        assert name == "gzip" and stream.read() == data
-        assert isinstance(stream, gzip.GzipFile) is not isal
-    reader = CaptureReader(path)
-    records = [b.record(i) for b in reader for i in range(len(b))]
-    assert records == [b.record(i) for b in CaptureReader(demo) for i in range(len(b))]
-    assert list(reader.problems) == []

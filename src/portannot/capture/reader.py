@@ -16,14 +16,9 @@ from os import PathLike
 from portannot.capture import pcap, pcapng
 from portannot.capture.batch import RecordBatch
 from portannot.capture.chunks import DEFAULT_CHUNK, ChunkWindow, MappedWindow
+from portannot.capture.compression import DamagedStream, TrailingData
 from portannot.capture.problems import ProblemLog, ReadProblem
-from portannot.capture.source import (
-    DamagedStream,
-    TrailingData,
-    display_name,
-    mappable_size,
-    open_stream,
-)
+from portannot.capture.source import display_name, mappable_size, open_stream
 from portannot.errors import CaptureFormatError, InputError
 
 #: (sniffer over the first bytes, reader class)

@@ -1,0 +1,40 @@
+"""capture/compression: gzip through ISA-L where python-isal is installed, else through
+Python's gzip module; both give the bytes Python's gzip.decompress gives. (Damage and
+what follows a stream, for every format: test_compressed_damage.py and
+test_compressed_trailing.py.)"""
+
+from __future__ import annotations
+
+import gzip
+import sys
+
+import pytest
+from paths import local_capture
+
+from portannot.capture import CaptureReader
+from portannot.capture.source import open_stream
+
+
+@pytest.mark.parametrize("isal", [True, False], ids=["isal", "python-gzip"])
+def test_gzip_through_isal_or_pythons_gzip_alike(isal, monkeypatch, tmp_path):
+    """Two members cut inside a record, zero bytes between and after them (which
+    GzipFile and `gzip -d` skip): the capture whole, as gzip.decompress has it, and
+    its records those of the plain file. Without isal, Python's GzipFile reads it."""
+    if isal:
+        pytest.importorskip("isal")
+    else:
+        monkeypatch.setitem(sys.modules, "isal", None)  # import isal: ImportError
+    demo = local_capture("demo.pcap")
+    data = demo.read_bytes()
+    blob = gzip.compress(data[:1000], mtime=0) + bytes(7) + gzip.compress(data[1000:]) + bytes(3)
+    assert gzip.decompress(blob) == data
+    path = tmp_path / "demo.pcap.gz"
+    path.write_bytes(blob)
+    stream, name = open_stream(str(path))
+    with stream:
+        assert name == "gzip" and stream.read() == data
+        assert isinstance(stream, gzip.GzipFile) is not isal
+    reader = CaptureReader(path)
+    records = [b.record(i) for b in reader for i in range(len(b))]
+    assert records == [b.record(i) for b in CaptureReader(demo) for i in range(len(b))]
+    assert list(reader.problems) == []

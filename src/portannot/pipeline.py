@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from portannot.accounting import Accounting, Unreadable
 from portannot.aggregate.rules import FlowColumns, flow_columns
@@ -21,9 +21,40 @@ from portannot.errors import InputError
 from portannot.registry import ServiceTable
 
 T = TypeVar("T")
+Item = TypeVar("Item")  # what a stream's stages yield
+S = TypeVar("S", bound="_Stages[Any]")
 
 
-class PacketStream:
+class _Stages(Generic[Item]):
+    """A stream whose stages run in background threads once started: start() begins the
+    read before the first iteration (the CLI opens its output meanwhile), and the next
+    iteration takes the started stages over."""
+
+    background: bool
+    _started: Iterator[Item] | None = None
+
+    def _stages(self) -> Iterator[Item]:
+        raise NotImplementedError
+
+    def start(self: S) -> S:
+        """Begin reading now, in the background, for the next iteration to take over."""
+        if self.background and self._started is None:
+            self._started = self._stages()
+        return self
+
+    def close(self) -> None:
+        """Stop a started stream that will not be iterated (its threads hold it alive)."""
+        if self._started is not None:
+            self._started.close()  # type: ignore[attr-defined]
+            self._started = None
+
+    def _take(self) -> Iterator[Item]:
+        """The started stages, or new ones."""
+        started, self._started = self._started, None
+        return started if started is not None else self._stages()
+
+
+class PacketStream(_Stages["PacketBatch | ReadProgress | ReadEnd"]):
     """Decoded PacketBatches of one or several captures, in order; `accounting` fills
     in as it goes.
 
@@ -39,7 +70,6 @@ class PacketStream:
         self.background = background
         self.accounting = Accounting(files=list(self.paths))
         self.decoder = Decoder()
-        self._started: Iterator[PacketBatch | ReadProgress | ReadEnd] | None = None
 
     def _records(self) -> Iterator[RecordBatch | ReadProgress | ReadEnd]:
         """Each file's records, then its ReadEnd. Of several files, one that cannot be
@@ -72,32 +102,20 @@ class PacketStream:
         finally:
             items.close()  # type: ignore[attr-defined]
 
-    def start(self) -> PacketStream:
-        """Begin reading now, in the background, for the next iteration to take over."""
-        if self.background and self._started is None:
-            self._started = self._items()
-        return self
-
-    def close(self) -> None:
-        """Stop a started stream that will not be iterated (its threads hold it alive)."""
-        if self._started is not None:
-            self._started.close()  # type: ignore[attr-defined]
-            self._started = None
-
     @staticmethod
     def empty() -> PacketBatch:
         """No packets: what a capture without records makes, for outputs that still
         need their columns (a CSV header, a Parquet schema)."""
         return PacketBatch.empty(0)
 
-    def _items(self) -> Iterator[PacketBatch | ReadProgress | ReadEnd]:
+    def _stages(self) -> Iterator[PacketBatch | ReadProgress | ReadEnd]:
         if self.background:
             read = Background(self._records(), "portannot-read")
             return Background(self._decoded(read), "portannot-decode")
         return self._decoded(self._records())
 
     def __iter__(self) -> Iterator[PacketBatch]:
-        items, self._started = self._started or self._items(), None
+        items = self._take()
         acc = self.accounting
         try:
             for item in items:
@@ -134,7 +152,7 @@ class ReadEnd:
     unreadable: Unreadable | None = None
 
 
-class FlowStream:
+class FlowStream(_Stages[FlowColumns]):
     """Flows of one or several captures: iterate for FlowColumns as flows end (all of
     them at the end when no timeout is set).
 
@@ -152,23 +170,10 @@ class FlowStream:
         self.flows = FlowTable(idle_timeout, active_timeout)
         self.flow_count = 0
         self.background = background
-        self._started: Iterator[FlowColumns] | None = None
 
     @property
     def accounting(self) -> Accounting:
         return self.packets.accounting
-
-    def start(self) -> FlowStream:
-        """Begin reading now, in the background, for the next iteration to take over."""
-        if self.background and self._started is None:
-            self._started = Background(self._columns(), "portannot-flows")
-        return self
-
-    def close(self) -> None:
-        """Stop a started stream that will not be iterated (its threads hold it alive)."""
-        if self._started is not None:
-            self._started.close()  # type: ignore[attr-defined]
-            self._started = None
 
     @staticmethod
     def empty() -> FlowColumns:
@@ -176,9 +181,9 @@ class FlowStream:
         return FlowColumns.empty(0)
 
     def __iter__(self) -> Iterator[FlowColumns]:
-        if self._started is not None:
-            started, self._started = self._started, None
-            return started
+        return self._take()
+
+    def _stages(self) -> Iterator[FlowColumns]:
         if self.background:
             return Background(self._columns(), "portannot-flows")
         return self._columns()

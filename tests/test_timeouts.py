@@ -17,6 +17,7 @@ from portannot.timeouts import check_timeout
     (5, 5.0), (0.25, 0.25), (timedelta(milliseconds=1500), 1.5),
     (np.timedelta64(5, "s"), 5.0), (np.timedelta64(1500, "ms"), 1.5),
     (np.timedelta64(1, "ns"), 1e-9), (np.float32(2.5), 2.5), (None, None),
+    (np.timedelta64(2, "W"), 1_209_600.0), (np.timedelta64(10**9, "s"), 1e9),
 ])
 def test_seconds_of_each_kind(value, seconds):
     assert check_timeout(value) == seconds
@@ -26,6 +27,11 @@ def test_seconds_of_each_kind(value, seconds):
     (0, ValueError), (-1, ValueError), (float("nan"), ValueError), (float("inf"), ValueError),
     (np.timedelta64("NaT"), ValueError), (np.timedelta64(0, "s"), ValueError),
     (timedelta(0), ValueError), ("5", TypeError), (True, TypeError),
+    # beyond int64 nanoseconds: a cast to ns wrapped these round to 1,526 s and 0.29 s
+    (np.timedelta64(213504, "D"), ValueError), (np.timedelta64(18446744074, "s"), ValueError),
+    (np.timedelta64(1 << 62, "W"), ValueError),
+    (10**400, ValueError), (-(10**400), ValueError),  # float() overflows: not OverflowError
+    (np.timedelta64(1, "Y"), TypeError), (np.timedelta64(3), TypeError),  # no fixed length
 ])
 def test_refused(value, error):
     with pytest.raises(error, match="timeout"):

@@ -34,14 +34,36 @@ def check_timeout(value: Timeout, name: str = "timeout", *, minimum: float = MIN
     if isinstance(value, timedelta):
         seconds = value.total_seconds()
     elif getattr(getattr(value, "dtype", None), "kind", None) == "m":  # numpy.timedelta64
-        ns = int(value.astype("timedelta64[ns]").astype("int64"))  # type: ignore[union-attr]
-        seconds = math.nan if ns == -(1 << 63) else ns / 1e9  # NaT is no timeout at all
+        seconds = _timedelta64_seconds(value, name)
     elif isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number of seconds, a timedelta or None, "
                         f"not {type(value).__name__}")
     else:
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:  # an int or Fraction beyond any float: out of range
+            seconds = math.inf
     if not (math.isfinite(seconds) and minimum <= seconds <= maximum):
         raise ValueError(f"{name} must be at least {minimum:g} and at most {maximum:g} "
                          f"seconds, not {value!r}")
     return seconds
+
+
+#: seconds in one of each numpy timedelta64 unit of fixed length (years and months are not)
+TIMEDELTA64_UNITS = {"W": 604_800, "D": 86_400, "h": 3_600, "m": 60, "s": 1, "ms": 1e-3,
+                     "us": 1e-6, "ns": 1e-9, "ps": 1e-12, "fs": 1e-15, "as": 1e-18}
+
+
+def _timedelta64_seconds(value: object, name: str) -> float:
+    """A numpy timedelta64's seconds, from its count and unit: a cast to nanoseconds
+    first wraps round silently beyond 292 years (584 years came out as 1,526 s). NaT is
+    NaN (no timeout at all, refused)."""
+    import numpy as np
+
+    if np.isnat(value):
+        return math.nan
+    unit, step = np.datetime_data(value.dtype)  # type: ignore[attr-defined]
+    if unit not in TIMEDELTA64_UNITS:
+        raise TypeError(f"{name} must be a timedelta of fixed length, not {value!r}")
+    count = int(value.astype("int64"))  # type: ignore[attr-defined]
+    return count * step * TIMEDELTA64_UNITS[unit]

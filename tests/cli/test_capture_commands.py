@@ -767,3 +767,43 @@ def test_summary_unnamed_service_row_is_null_in_json_and_counted_apart(cli):
     at = next(i for i, line in enumerate(lines) if line.startswith("Flows without a named"))
     assert lines[at + 2].split() == ["transport", "responder", "port", "flows", "packets", "bytes"]
     assert lines[at + 4].split()[:3] == ["tcp", "40500", "1"]
+
+
+def test_packets_table_shows_registry_names_whole_after_the_first_batch(capsys):
+    """The service columns were sized on the first batch alone: afs.pcap's names, read
+    after a capture whose names were short, came out as "afs3-callb…". Their floor is
+    IANA's longest name (15 characters), so no registry name is cut, whichever batch
+    it comes in; each is compared with the CSV's."""
+    from portannot.cli import main
+
+    captures = [str(shared_capture("tcpdump/802.1ad_QinQ.pcap")),
+                str(shared_capture("tcpdump/afs.pcap"))]
+
+    def run(*args: str) -> str:
+        with pytest.raises(SystemExit) as exc:
+            main(["packets", *captures, "-q", *args])
+        assert exc.value.code == 0
+        return capsys.readouterr().out
+
+    lines = run().splitlines()[1:]
+    rows = list(csv.DictReader(io.StringIO(run("-f", "csv"))))
+    assert len(lines) == len(rows)
+    names = {r[c] for r in rows if r["file"] == "1" for c in ("src_service", "dst_service")}
+    assert {"afs3-callback", "afs3-fileserver"} <= names
+    shown = 0
+    for line, row in zip(lines, rows):
+        for col in ("src_service", "dst_service"):
+            if row[col]:
+                assert f" {row[col]} " in f" {line} ", (row[col], line)
+                shown += 1
+    assert shown > len(lines) and "\u2026" not in "".join(lines)
+
+
+def test_tcp_flags_of_a_silent_direction_are_empty_not_null(tmp_path):
+    """A TCP flow whose responder sent nothing has resp_tcp_flags "" (TCP, no flags
+    seen), a UDP flow null (no TCP flags at all): README "Flows: columns"."""
+    table = portannot.flows(local_capture("ipv4-options.pcap"))
+    rows = {r["transport"]: r for r in table.to_pylist()}
+    assert rows["tcp"]["resp_packets"] == 0
+    assert rows["tcp"]["orig_tcp_flags"] == "S" and rows["tcp"]["resp_tcp_flags"] == ""
+    assert rows["udp"]["orig_tcp_flags"] is None and rows["udp"]["resp_tcp_flags"] is None

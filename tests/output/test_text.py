@@ -13,7 +13,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portannot.output.text import addresses, epoch_seconds, human_duration, tcp_flag_text
+from portannot.output.text import (
+    addresses,
+    epoch_seconds,
+    human_bytes,
+    human_duration,
+    tcp_flag_text,
+)
 
 
 def _words(raw: list[bytes]) -> np.ndarray:
@@ -181,3 +187,15 @@ S = 1_000_000_000
 ])
 def test_human_duration(ns, told):
     assert human_duration(ns) == told
+
+
+@pytest.mark.parametrize("n, told", [
+    (0, "0 B"), (999, "999 B"), (1000, "1.0 kB"), (1_234, "1.2 kB"),
+    (999_949, "999.9 kB"),
+    (999_950, "1.0 MB"), (999_960, "1.0 MB"),  # was "1000.0 kB": unit chosen before rounding
+    (999_950_000, "1.0 GB"), (631_000_000, "631.0 MB"),
+    (5 * 10**15, "5000.0 TB"),  # the largest unit takes what is left
+])
+def test_human_bytes(n, told):
+    """capinfos' decimal units, one decimal from kB on; no "1000.0" of a unit."""
+    assert human_bytes(n) == told

@@ -127,9 +127,11 @@ def _write(lines: memoryview) -> None:
 
 
 #: the least width of a column's values: an IPv4 address, a 7-digit frame number, a
-#: 5-digit length or port, so that later rows of a batch-sized table keep to it
+#: 5-digit length or port, IANA's longest service name (15 characters, RFC 6335), so
+#: that later rows of a batch-sized table keep to it (a service column sized on the
+#: first batch cut "afs3-callback" met later to "afs3-callb…")
 FLOOR = {"number": 7, "length": 5, "src_addr": 15, "src_port": 5, "dst_addr": 15,
-         "dst_port": 5}
+         "dst_port": 5, "src_service": 15, "dst_service": 15}
 #: the most a column of free text takes: a service name from a --services file longer
 #: than IANA's longest, 15 characters (RFC 6335), is cut to it (CUT)
 LIMIT = {"src_service": 15, "dst_service": 15}

@@ -202,10 +202,12 @@ def tcp_flag_text(flags: np.ndarray, valid: np.ndarray | None = None) -> pa.Arra
 
 def human_bytes(n: float) -> str:
     """A byte count in decimal units (kB = 1000 B), as capinfos and tshark's tables give
-    them: one decimal from kB on."""
+    them: one decimal from kB on. The unit is chosen after rounding: 999,960 B is
+    "1.0 MB", not "1000.0 kB"."""
     for unit in ("B", "kB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        shown = f"{n:.0f}" if unit == "B" else f"{n:.1f}"
+        if abs(float(shown)) < 1000 or unit == "TB":
+            return f"{shown} {unit}"
         n /= 1000
     return str(n)
 

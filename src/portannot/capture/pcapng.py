@@ -16,6 +16,7 @@ from portannot.capture.chunks import ChunkWindow
 from portannot.capture.container import ContainerReader
 from portannot.capture.problems import (
     DAMAGED_BLOCKS,
+    DAMAGED_OPTIONS,
     DAMAGED_RANGES,
     HELD_TIMES,
     SHORT_INTERFACES,
@@ -96,26 +97,37 @@ class Interfaces:
         return self.count
 
 
-def parse_idb_options(body: bytes, big: bool) -> tuple[int, int, int]:
-    """(ts kind, ts exponent, ts offset s) from an IDB's options; defaults to microseconds.
-    An offset beyond +-MAX_OFFSET_S is held there (every time it moves is past what the
-    walk holds either way: held at the limit and reported)."""
+def block_options(body: bytes, big: bool) -> tuple[list[tuple[int, bytes]], bool]:
+    """A block's options, (code, value) up to the end-of-options, and whether one ran
+    past the block (wiretap: "Not enough data to handle option of length ...", the
+    file damaged); the options before that one are kept."""
     order = ">" if big else "<"
-    kind, exp, off = 0, 6, 0
+    found = []
     p = 0
     while p + 4 <= len(body):
         code, olen = struct.unpack_from(order + "HH", body, p)
         p += 4
         if code == 0:
             break
-        val = body[p : p + olen]  # may be shorter than olen in a damaged block
-        if code == OPT_IF_TSRESOL and olen >= 1 and len(val) >= 1:
+        if p + olen > len(body):
+            return found, True
+        found.append((code, body[p : p + olen]))
+        p += (olen + 3) & ~3
+    return found, False
+
+
+def parse_idb_options(options: list[tuple[int, bytes]], big: bool) -> tuple[int, int, int]:
+    """(ts kind, ts exponent, ts offset s) from an IDB's options; defaults to microseconds.
+    An offset beyond +-MAX_OFFSET_S is held there (every time it moves is past what the
+    walk holds either way: held at the limit and reported)."""
+    kind, exp, off = 0, 6, 0
+    for code, val in options:
+        if code == OPT_IF_TSRESOL and len(val) >= 1:
             kind, exp = (1, val[0] & 0x7F) if val[0] & 0x80 else (0, val[0])
             exp = min(exp, 63 if kind else 19)
-        elif code == OPT_IF_TSOFFSET and olen >= 8 and len(val) >= 8:
-            seconds = struct.unpack(order + "q", val[:8])[0]
+        elif code == OPT_IF_TSOFFSET and len(val) >= 8:
+            seconds = struct.unpack((">" if big else "<") + "q", val[:8])[0]
             off = max(-MAX_OFFSET_S, min(MAX_OFFSET_S, seconds))
-        p += (olen + 3) & ~3
     return kind, exp, off
 
 
@@ -168,6 +180,9 @@ class PcapngReader(ContainerReader):
                 big, blen, wrong = self._section_header(p)
             if wrong:
                 return self._resync(p, wrong)
+            if block_options(w.buf[p + 24 : p + blen - 4].tobytes(), big)[1]:
+                self._problem(p, f"section header block of {blen} bytes has an option running "
+                                 "past its end", DAMAGED_OPTIONS)
             w.take(blen)
             self.big = big
             self.sections += 1
@@ -186,7 +201,11 @@ class PcapngReader(ContainerReader):
             return True
         fmt = (">" if self.big else "<") + "HHI"
         linktype, _, snaplen = struct.unpack_from(fmt, block, 8)
-        kind, exp, off = parse_idb_options(block[16 : blen - 4], self.big)
+        options, overrun = block_options(block[16 : blen - 4], self.big)
+        if overrun:
+            self._problem(p, f"interface description block of {blen} bytes has an option "
+                             "running past its end; read the options before it", DAMAGED_OPTIONS)
+        kind, exp, off = parse_idb_options(options, self.big)
         self.interfaces.add(linktype, snaplen, kind, exp, off)
         self.ts_digits = max(self.ts_digits, 9 if kind else min(exp, 9))
         return True
@@ -202,7 +221,9 @@ class PcapngReader(ContainerReader):
         pending: list[tuple[np.ndarray, ...]] = []
         #: damaged packet blocks the walk skipped: where the first start, how many, the last
         bad_at = np.empty(self.problems.detail + 1, np.int64)
-        skipped = np.zeros(2, np.int64)
+        #: packet blocks kept whose options run past them: where the first start
+        opt_bad_at = np.empty(self.problems.detail + 1, np.int64)
+        skipped = np.zeros(4, np.int64)
         if w.buf[w.start : w.start + 4].tobytes() != SHB_MAGIC:
             raise CaptureFormatError(f"{self.path}: pcapng file does not start with a section header")
         while True:
@@ -220,11 +241,13 @@ class PcapngReader(ContainerReader):
             n, pos, reason, extra = walk_pcapng(
                 w.buf, w.start, w.end, self.big, len(ifs), ifs.a_snaplen, ifs.a_ts_kind,
                 ifs.a_ts_exp, ifs.a_ts_off, MAX_BLOCK, offset, caplen, length, ts_ns, iface,
-                bad_at, skipped,
+                bad_at, opt_bad_at, skipped,
             )
             w.start = pos
             if skipped[0]:
                 self._report_skipped(bad_at, int(skipped[0]), int(skipped[1]))
+            if skipped[2]:
+                self._report_bad_options(opt_bad_at, int(skipped[2]), int(skipped[3]))
             if n:
                 self._check_times(ts_ns[:n], offset[:n])
                 local = iface[:n]
@@ -282,6 +305,16 @@ class PcapngReader(ContainerReader):
             self._problem(pos, f"{self._describe_content(pos)}; skipped the block", DAMAGED_BLOCKS)
         # bad_at holds one more than the log keeps: past it, the log counts them already
         self.problems.count_more(DAMAGED_BLOCKS, count - noted, self.window.offset_of(last))
+
+    def _report_bad_options(self, at: np.ndarray, count: int, last: int) -> None:
+        """Report the packet blocks kept whose options run past them, as _report_skipped
+        does the blocks skipped."""
+        noted = min(count, at.shape[0])
+        for pos in at[:noted].tolist():
+            name = "enhanced" if self._field(pos) == PCAPNG_EPB else "obsolete"
+            self._problem(pos, f"{name} packet block of {self._field(pos + 4)} bytes has an "
+                          "option running past its end; kept its packet", DAMAGED_OPTIONS)
+        self.problems.count_more(DAMAGED_OPTIONS, count - noted, self.window.offset_of(last))
 
     def _describe_content(self, pos: int) -> str:
         """What is impossible in the packet block at pos, whose lengths agree."""

@@ -194,19 +194,43 @@ def _skip_bad(p, bad_at, skipped):
     skipped[1] = p
 
 
+@njit(cache=True, nogil=True, inline="always")
+def options_overrun(buf, q, end, big):
+    """Whether the options from q to end (4-byte aligned) hold one whose length runs
+    past end, before an end-of-options: wiretap calls the file damaged there ("Not
+    enough data to handle option of length ...") and stops reading it."""
+    while end - q >= 4:
+        if _u16(buf, q, big) == 0:
+            return False
+        q += 4 + ((_u16(buf, q + 2, big) + 3) & ~3)
+    return q > end
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _note_bad_options(p, opt_bad_at, skipped):
+    """Note the packet block at p whose options run past it (see walk_pcapng)."""
+    k = skipped[2]
+    if k < opt_bad_at.shape[0]:
+        opt_bad_at[k] = p
+    skipped[2] = k + 1
+    skipped[3] = p
+
+
 @kernel(
     "UniTuple(i8, 4)("
     "u1[::1], i8, i8, b1, i8, u4[::1], i8[::1], i8[::1], i8[::1], i8, i8[::1], u4[::1], "
-    "u4[::1], i8[::1], u4[::1], i8[::1], i8[::1])"
+    "u4[::1], i8[::1], u4[::1], i8[::1], i8[::1], i8[::1])"
 )
 def walk_pcapng(buf, start, end, big, if_count, if_snaplen, if_ts_kind, if_ts_exp, if_ts_off,
-                max_block, offset, caplen, length, ts_ns, interface, bad_at, skipped):
+                max_block, offset, caplen, length, ts_ns, interface, bad_at, opt_bad_at, skipped):
     """Index the packet blocks (EPB, SPB, OPB) in buf[start:end]; skip blocks nobody needs.
 
     A packet block whose two lengths agree but whose content is impossible (an interface
     the section has not described, a captured length past the block) is skipped here,
     not handed back one by one: `skipped` gets how many (skipped[0]) and where the last
     starts (skipped[1]), `bad_at` where the first of them start, as many as it holds.
+    A packet block whose options run past its end keeps its packet (the bytes are
+    where the lengths say) and is noted the same way: skipped[2] and [3], `opt_bad_at`.
 
     Returns (records found, position, reason, bytes needed or block type).
     """
@@ -216,6 +240,7 @@ def walk_pcapng(buf, start, end, big, if_count, if_snaplen, if_ts_kind, if_ts_ex
     p = start
     ahead = start
     skipped[0] = 0
+    skipped[2] = 0
     while True:
         if n >= cap:
             return n, p, FULL, 0
@@ -248,6 +273,9 @@ def walk_pcapng(buf, start, end, big, if_count, if_snaplen, if_ts_kind, if_ts_ex
                 _skip_bad(p, bad_at, skipped)
                 p += blen
                 continue
+            if blen - 32 > ((incl + 3) & ~3) and options_overrun(
+                    buf, p + 28 + ((incl + 3) & ~3), p + blen - 4, big):
+                _note_bad_options(p, opt_bad_at, skipped)
             raw = (np.uint64(_u32(buf, p + 12, big)) << np.uint64(32)) | np.uint64(_u32(buf, p + 16, big))
             offset[n] = p + 28
             caplen[n] = incl

@@ -1,0 +1,182 @@
+"""pcapng options that run past their block: damage, reported, with the packets kept.
+
+wiretap stops reading a file at such an option ("Not enough data to handle option of
+length ..."), so tshark shows the packets before it and calls the file damaged.
+portannot read on silently: an interface whose timestamp resolution came after a bad
+option had its times read as microseconds, exit 0, no warning. Now each such block is
+a warning (exit 3); an interface keeps the options before the bad one, a packet block
+its packet (its lengths still say where the bytes are).
+
+The captures are built here block by block (SHB 28 bytes, IDB 20 + options, EPB 32 +
+its 42-byte frame padded to 44 + options), so each expected offset is a sum.
+"""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+from tshark_oracle import TSHARK
+
+from portannot.capture import CaptureReader
+from portannot.capture.problems import DAMAGED_OPTIONS, DETAIL
+from portannot.decode import Decoder, concat
+
+
+def _block(btype: int, body: bytes) -> bytes:
+    body += bytes(-len(body) % 4)
+    n = 12 + len(body)
+    return struct.pack("<II", btype, n) + body + struct.pack("<I", n)
+
+
+def _option(code: int, value: bytes, claimed: int | None = None) -> bytes:
+    size = len(value) if claimed is None else claimed
+    return struct.pack("<HH", code, size) + value + bytes(-len(value) % 4)
+
+
+END_OF_OPTIONS = struct.pack("<HH", 0, 0)
+#: an option claiming 0xfff0 bytes, in a block far shorter
+OVERRUN = _option(2, b"eth0", claimed=0xFFF0)
+TSRESOL_NS = _option(9, b"\x09")
+
+
+def _shb(options: bytes = b"") -> bytes:
+    return _block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1) + options)
+
+
+def _idb(options: bytes = b"") -> bytes:
+    return _block(1, struct.pack("<HHI", 1, 0, 0) + options)
+
+
+def _frame(i: int) -> bytes:
+    """Ethernet / IPv4 / UDP 192.0.2.1:(1000 + i) -> 198.51.100.2:53, 42 bytes."""
+    udp = struct.pack(">HHHH", 1000 + i, 53, 8, 0)
+    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 28, i, 0, 64, 17, 0,
+                     bytes([192, 0, 2, 1]), bytes([198, 51, 100, 2]))
+    return b"\x02" * 6 + b"\x04" * 6 + b"\x08\x00" + ip + udp
+
+
+def _epb(i: int, options: bytes = b"", ticks: int = 1_700_000_000_000_000) -> bytes:
+    frame = _frame(i)
+    ts = ticks + i
+    return _block(6, struct.pack("<IIIII", 0, ts >> 32, ts & 0xFFFFFFFF, len(frame),
+                                 len(frame)) + frame + bytes(-len(frame) % 4) + options)
+
+
+def _read(path: Path, **kw) -> tuple[list[int], list[int], CaptureReader]:
+    reader = CaptureReader(str(path), **kw)
+    batch = concat([Decoder().decode(b) for b in reader])
+    return batch.src_port.tolist(), batch.ts_ns.tolist(), reader
+
+
+def _tshark(path: Path) -> tuple[int, str]:
+    """(frames tshark shows, its error output)."""
+    res = subprocess.run([TSHARK, "-n", "-r", str(path), "-T", "fields", "-e", "frame.number"],
+                         capture_output=True, text=True, timeout=60)
+    return len(res.stdout.split()), res.stderr
+
+
+needs_tshark = pytest.mark.skipif(TSHARK is None, reason="tshark is not installed")
+
+
+def test_an_interface_keeps_the_options_before_a_bad_one(tmp_path):
+    """The resolution after the bad option is lost, so the times read as microseconds:
+    1.7e15 ticks is 1970-01-20 (not 2023): said in a warning, not silently."""
+    path = tmp_path / "idb.pcapng"
+    path.write_bytes(_shb() + _idb(OVERRUN + TSRESOL_NS) + _epb(0) + _epb(1))
+    ports, times, reader = _read(path)
+    assert ports == [1000, 1001]
+    assert times == [(1_700_000_000_000_000 + i) * 1000 for i in range(2)]
+    (problem,) = reader.problems
+    assert problem.kind == DAMAGED_OPTIONS and problem.offset == 28
+    assert str(problem) == (f"{path}: interface description block of 36 bytes has an option "
+                            "running past its end; read the options before it at byte offset 28")
+    # the options before it still count: a resolution first, then the bad option
+    path.write_bytes(_shb() + _idb(TSRESOL_NS + OVERRUN) + _epb(0))
+    _, times, reader = _read(path)
+    assert times == [1_700_000_000_000_000] and len(reader.problems) == 1
+
+
+def test_a_packet_block_with_a_bad_option_keeps_its_packet(tmp_path):
+    path = tmp_path / "epb.pcapng"
+    good = _epb(0) + _epb(1, _option(1, b"a comment") + END_OF_OPTIONS)
+    bad = _epb(2, OVERRUN)
+    path.write_bytes(_shb() + _idb() + good + bad + _epb(3))
+    ports, _, reader = _read(path)
+    assert ports == [1000, 1001, 1002, 1003]
+    (problem,) = reader.problems
+    at = 28 + 20 + len(good)
+    assert (problem.kind, problem.offset) == (DAMAGED_OPTIONS, at)
+    assert problem.message == ("enhanced packet block of 84 bytes has an option running past "
+                               "its end; kept its packet")
+
+
+def test_sound_options_are_no_problem(tmp_path):
+    """Comments, flags, hashes and an end-of-options marker, or options filling the
+    block exactly without one: nothing to report."""
+    path = tmp_path / "fine.pcapng"
+    flags = _option(2, struct.pack("<I", 1))
+    path.write_bytes(
+        _shb(_option(3, b"linux") + END_OF_OPTIONS) + _idb(_option(2, b"eth0") + TSRESOL_NS)
+        + _epb(0, _option(1, b"x" * 5) + flags + END_OF_OPTIONS) + _epb(1, flags)
+        + _epb(2, _option(3, bytes(17))))
+    ports, _, reader = _read(path)
+    assert ports == [1000, 1001, 1002] and not reader.problems
+
+
+def test_a_section_header_with_a_bad_option_is_reported(tmp_path):
+    path = tmp_path / "shb.pcapng"
+    path.write_bytes(_shb(OVERRUN) + _idb() + _epb(0))
+    ports, _, reader = _read(path)
+    assert ports == [1000]
+    (problem,) = reader.problems
+    assert (problem.kind, problem.offset) == (DAMAGED_OPTIONS, 0)
+
+
+@pytest.mark.parametrize("chunk", [None, 1 << 16])
+def test_many_bad_packet_blocks_keep_twenty_and_count_the_rest(tmp_path, chunk):
+    n = 5_000
+    path = tmp_path / "many.pcapng"
+    head = _shb() + _idb() + _epb(0)
+    bad = _epb(1, OVERRUN)
+    path.write_bytes(head + bad * n + _epb(2))
+    ports, _, reader = _read(path, **({"chunk_size": chunk} if chunk else {}))
+    assert ports == [1000] + [1001] * n + [1002]
+    problems = list(reader.problems)
+    assert reader.problems.total == n and len(problems) == DETAIL + 1
+    assert [p.offset for p in problems[:DETAIL]] == [len(head) + k * len(bad) for k in range(DETAIL)]
+    assert (problems[-1].count, problems[-1].last_offset) == (n - DETAIL, len(head) + (n - 1) * len(bad))
+    assert "more blocks with options past their end" in str(problems[-1])
+
+
+def test_the_command_exits_3_with_every_packet(tmp_path, cli):
+    path = tmp_path / "epb.pcapng"
+    path.write_bytes(_shb() + _idb() + _epb(0) + _epb(1, OVERRUN) + _epb(2))
+    code, out, err = cli("packets", "-f", "csv", str(path))
+    assert code == 3
+    assert len(out.splitlines()) == 1 + 3
+    assert err.splitlines() == [f"portannot: warning: {path}: enhanced packet block of 84 bytes "
+                                "has an option running past its end; kept its packet at byte "
+                                f"offset {28 + 20 + 76}"]
+
+
+@needs_tshark
+@pytest.mark.parametrize("where", ["shb", "idb", "epb"])
+def test_tshark_calls_the_same_blocks_damaged(tmp_path, where):
+    """The independent word that these blocks are damage: tshark stops at each of them
+    with wiretap's message, where the sound file beside it reads whole."""
+    blocks = {"shb": (_shb(OVERRUN), _idb(), _epb(0)),
+              "idb": (_shb(), _idb(OVERRUN), _epb(0)),
+              "epb": (_shb(), _idb(), _epb(0, OVERRUN))}[where]
+    path = tmp_path / f"{where}.pcapng"
+    path.write_bytes(b"".join(blocks) + _epb(1))
+    frames, error = _tshark(path)
+    assert "option of length" in error and frames == 0
+    _, _, reader = _read(path)
+    assert len(reader.problems) == 1 and next(iter(reader.problems)).kind == DAMAGED_OPTIONS
+    sound = tmp_path / "sound.pcapng"
+    sound.write_bytes(_shb() + _idb() + _epb(0, _option(1, b"fine") + END_OF_OPTIONS) + _epb(1))
+    frames, error = _tshark(sound)
+    assert frames == 2 and "damaged" not in error and "option" not in error

@@ -11,6 +11,7 @@ import io
 import os
 import sys
 import threading
+import warnings
 
 import pytest
 from paths import local_capture
@@ -83,3 +84,76 @@ def test_standard_input_from_a_pipe_is_widened_and_read_whole(monkeypatch):
     finally:
         os.close(keep)
 
+
+
+class _FailingDisk(io.RawIOBase):
+    """A file whose bytes from `limit` on cannot be read (EIO), as on a bad disk."""
+
+    def __init__(self, path: str, limit: int) -> None:
+        self.f = open(path, "rb")  # noqa: SIM115
+        self.limit = limit
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        left = self.limit - self.f.tell()
+        if left <= 0:
+            raise OSError(5, "Input/output error")
+        return self.f.readinto(memoryview(b)[:left])
+
+    def close(self) -> None:
+        self.f.close()
+        super().close()
+
+
+@pytest.mark.parametrize("kind", ["pcap", "pcapng"])
+def test_an_io_error_mid_file_keeps_the_records_before_it(kind, tmp_path, monkeypatch, cli):
+    """An I/O error after records were read is damage (exit 3), the records before it
+    kept: it was "could not be read at all" (exit 4), which lost them all with -o and in
+    the API, and of several inputs called the file skipped while keeping its records.
+    Every record ending before the error's offset is read, as dpkt reads the same bytes."""
+    from capgen import dpkt_frames, layout, write_pcap, write_pcapng
+
+    import portannot.capture.source as source
+    from portannot.capture import CaptureReader
+
+    frames = [f for _ts, f in dpkt_frames(local_capture("demo.pcap"))] * 20
+    path = tmp_path / f"big.{kind}"
+    if kind == "pcap":
+        write_pcap(path, [(i * 1000, f) for i, f in enumerate(frames)])
+    else:
+        write_pcapng(path, [(i * 1000, f, 0) for i, f in enumerate(frames)])
+    data = path.read_bytes()
+    limit = len(data) * 2 // 3
+    real_open = source._open_raw
+    monkeypatch.setattr(source, "_open_raw",
+                        lambda p: _FailingDisk(p, limit) if p == str(path) else real_open(p))
+
+    reader = CaptureReader(str(path), chunk_size=1 << 16)
+    got = [b.record(i) for b in reader for i in range(len(b))]
+    *cut, problem = reader.problems
+    assert problem.message == "read error (Input/output error); stopped reading"
+    assert problem.offset == limit  # every byte the disk gave
+    whole = [end for _start, end in layout(data).records if end <= limit]
+    assert len(whole) > 1000 and got[:len(whole)] == frames[:len(whole)]
+    if kind == "pcap":  # the record the error cut is kept as far as it came, and said so
+        assert len(got) == len(whole) + 1 and frames[len(whole)].startswith(got[-1])
+        assert [p.message.split(" (")[0] for p in cut] == ["file ends inside a record"]
+    else:  # a cut block is lost, as in tshark
+        assert len(got) == len(whole)
+        assert [p.message.split(" (")[0] for p in cut] == ["file ends inside a block"]
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rows = portannot.packets(str(path)).num_rows
+    assert [str(w.message).split(": ", 1)[1].split(" (")[0] for w in caught] == [
+        p.message.split(" (")[0] for p in reader.problems]
+    assert rows == len(got)
+    out = tmp_path / "out.csv"
+    code, _out, err = cli("packets", "-q", str(path), "-o", str(out))
+    assert code == 3 and "read error (Input/output error); stopped reading" in err
+    assert len(out.read_text().splitlines()) == 1 + rows
+    code, _out, err = cli("flows", "-q", str(path), str(local_capture("demo.pcap")),
+                          "-f", "csv")
+    assert code == 3 and "skipped" not in err

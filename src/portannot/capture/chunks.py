@@ -29,9 +29,15 @@ class ChunkWindow:
         self.stream = stream
         #: errors of a damaged (compressed) stream: reading stops there, keeping what came before
         self.stream_errors = stream_errors
+        #: what stops reading, kept in `error`: those and the file's own I/O error (a bad
+        #: disk), whose bytes before it are good data
+        self._stopping = (*stream_errors, OSError)
         self.error: BaseException | None = None
         self.piece = COMPRESSED_PIECE if stream_errors else 1 << 62
-        self._step = getattr(stream, "readinto1", None) if stream_errors else None
+        #: one read of the stream below per call: BufferedReader.readinto goes on
+        #: reading to fill the request, and an error on a later read inside it loses the
+        #: bytes the earlier ones brought (an I/O error mid-file cost the whole window)
+        self._step = getattr(stream, "readinto1", None)
         self.buf = np.empty(max(chunk_size, 4096), dtype=np.uint8)
         self.start = 0  #: first unconsumed byte in buf
         self.end = 0  #: one past the last valid byte in buf
@@ -40,10 +46,10 @@ class ChunkWindow:
         self._spare: list[np.ndarray] = []
 
     def _read_into(self, view: memoryview) -> int:
-        """One read. A compressed stream that can is read with readinto1, one step of
-        its decompressor at a time: readinto goes on filling the piece, so a failure
-        after a complete stream (garbage after the last gzip member) would lose the
-        stream's last bytes with it."""
+        """One read. A stream that can is read with readinto1: of a compressed stream,
+        one step of its decompressor at a time (readinto goes on filling the piece, so a
+        failure after a complete stream, garbage after the last gzip member, would lose
+        the stream's last bytes with it); of a file, one read of the file."""
         if self._step is not None:
             return self._step(view)
         return self.stream.readinto(view)
@@ -75,7 +81,7 @@ class ChunkWindow:
             while self.end < self.buf.shape[0] and not self.eof:
                 try:
                     got = self._read_into(view[self.end : self.end + self.piece])
-                except self.stream_errors as exc:
+                except self._stopping as exc:
                     self.error = exc
                     self.eof = True
                     break

@@ -85,7 +85,13 @@ class CaptureReader:
                 raise window.error
         except DECOMPRESSION_ERRORS as exc:  # damaged compressed stream, I/O error mid-file
             if isinstance(exc, OSError) and not _is_decompression_error(exc):
-                raise InputError(f"{self.display}: read error ({exc.strerror or exc})") from None
+                what = f"read error ({exc.strerror or exc})"
+                if reader is None:  # nothing read: the input could not be read at all
+                    raise InputError(f"{self.display}: {what}") from None
+                # the records before it are good data: kept, and the rest reported lost
+                self.problems.append(ReadProblem(
+                    self.display, window.offset_of(window.end), f"{what}; stopped reading"))
+                return
             what = _stream_failure(self.compression, exc)
             if reader is None:  # not even the capture's header could be decompressed
                 raise CaptureFormatError(f"{self.display}: {what}") from None

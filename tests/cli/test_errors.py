@@ -69,6 +69,27 @@ def test_missing_file_with_debug_shows_traceback(tmp_path):
     assert proc.returncode != 0 and b"Traceback" in proc.stderr
 
 
+@pytest.mark.parametrize("args,code", [
+    (["flows", "{tmp}/nope.pcap"], ExitCode.INPUT_ERROR),
+    (["flows", "{demo}", "-o", "{tmp}/missing/x.csv"], ExitCode.OUTPUT_ERROR),
+    (["flows", "{demo}", "--registry", "{tmp}/nope.csv"], ExitCode.REGISTRY_ERROR),
+])
+def test_debug_keeps_the_exit_code(args, code, tmp_path, demo):
+    """--debug shows the traceback instead of the line, and exits as without it: a
+    traceback left to Python exited 1, which README gives `lookup` finding nothing."""
+    args = [a.format(tmp=tmp_path, demo=demo) for a in args]
+    one_line(run(args), code)
+    proc = run(["--debug", *args])
+    assert proc.returncode == code and b"Traceback" in proc.stderr
+
+
+def test_a_name_with_a_newline_is_still_one_line(tmp_path):
+    """A control character in a file name is escaped in the message (a newline made it
+    two lines)."""
+    line = one_line(run(["flows", str(tmp_path / "two\nlines.pcap")]), ExitCode.INPUT_ERROR)
+    assert "two\\nlines.pcap" in line
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_directory(command, tmp_path):
     one_line(run([command, str(tmp_path)]), ExitCode.INPUT_ERROR, contains="directory")

@@ -325,3 +325,15 @@ def test_not_found_names_what_the_snapshot_was_built_from(cli) -> None:
         f"(registry: the shipped snapshot, built from Wireshark's services file in Debian's "
         f"{meta['package']} {meta['version']})")
     assert "/usr/share" not in err
+
+
+@pytest.mark.parametrize("text", ["", "# local names: none yet\n\n   # indented\n"])
+def test_a_services_file_naming_nothing_adds_nothing(cli, tmp_path: Path, text: str) -> None:
+    """An empty or comments-only services(5) file is valid and names nothing: it was
+    refused as "not a registry" (exit 6)."""
+    local = tmp_path / "services"
+    local.write_text(text, encoding="utf-8")
+    args = ["--registry", str(FIXTURES / "seed.csv"), "3136/tcp", "60000/udp"]
+    plain = run_json(cli, *args)
+    with_local = run_json(cli, *args[:2], "--services", str(local), *args[2:])
+    assert with_local == plain and plain[0] == 0

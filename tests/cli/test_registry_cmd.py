@@ -224,3 +224,33 @@ def test_info_says_what_the_snapshot_was_built_from(cli, tmp_path: Path) -> None
     assert code == 0, err
     (skipped,) = [line for line in out.splitlines() if line.startswith("skipped")]
     assert skipped.split(None, 1)[1].startswith(f"1 malformed record; first: {bad}:44: ")
+
+
+@pytest.mark.parametrize("args", [["--url", "http://127.0.0.1:1/x.csv", "--file", "x.csv"],
+                                  ["--url", ""], ["--url", "  "]])
+def test_update_usage_errors_are_exit_2(cli, args: list[str]) -> None:
+    """Both sources named, or an empty URL (which fell back to IANA's silently): usage
+    errors, exit 2 with the help to read; "not both" was exit 6, the registry's."""
+    code, _out, err = cli("registry", "update", *args)
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and "registry update --help" in err
+    assert _info(cli)["in_use"] == "shipped snapshot"
+
+
+@pytest.mark.parametrize("how", ["--registry", "--services", "update --file", "environment"])
+def test_a_directory_for_a_registry_is_exit_6_however_given(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """README: 6 is the registry missing or invalid. A directory given by option was
+    click's usage error (2), by $PORTANNOT_REGISTRY the registry's (6): 6 for all."""
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    if how == "update --file":
+        code, _out, err = cli("registry", "update", "--file", str(folder))
+    elif how == "environment":
+        monkeypatch.setenv("PORTANNOT_REGISTRY", str(folder))
+        code, _out, err = cli("lookup", "80/tcp")
+    else:
+        code, _out, err = cli("lookup", how, str(folder), "80/tcp")
+    assert code == 6, err
+    assert len(err.splitlines()) == 1 and str(folder) in err and "directory" in err.lower()

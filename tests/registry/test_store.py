@@ -243,6 +243,30 @@ def test_an_installed_file_changed_since_the_install_is_not_used(
 
 
 
+@pytest.mark.parametrize("digest", ["missing", None, 5, "abc", "A" * 64])
+def test_an_install_record_without_its_digest_is_damaged(
+    digest: object, fixtures: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The file edited (80/tcp renamed) and the digest gone from installed.json: the
+    edit was taken as installed, without a word ("nothing to compare with"). Without
+    the SHA-256 `registry update` always records, the record is damaged: a warning
+    and the snapshot."""
+    install.update(file=fixtures / "seed.csv", min_records=10)
+    installed = resolve_source()
+    meta_path = source.installed_dir() / "installed.json"
+    meta = json.loads(meta_path.read_text())
+    if digest == "missing":
+        del meta["sha256"]
+    else:
+        meta["sha256"] = digest
+    meta_path.write_text(json.dumps(meta))
+    installed.path.write_bytes(installed.path.read_bytes() + b"\n")  # size and time move
+    source._warned.clear()
+    with caplog.at_level("WARNING", logger="portannot.registry"):
+        assert resolve_source().kind == "snapshot"
+    assert "the installed registry is damaged or gone" in caplog.text
+
+
 def test_a_data_or_cache_directory_this_user_cannot_read_costs_only_the_cache(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

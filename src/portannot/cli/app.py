@@ -146,7 +146,7 @@ def registry_options(func: Callable[..., Any]) -> Callable[..., Any]:
     @click.option(
         "--registry",
         "registry",
-        type=click.Path(dir_okay=False, path_type=str),
+        type=click.Path(path_type=str),  # a directory: the registry's error, exit 6
         envvar=None,
         help="Registry file (IANA CSV or XML, services(5), nmap-services). "
         "Default: $PORTANNOT_REGISTRY, then `portannot registry update`'s, then the shipped snapshot.",
@@ -154,7 +154,7 @@ def registry_options(func: Callable[..., Any]) -> Callable[..., Any]:
     @click.option(
         "--services",
         "services",
-        type=click.Path(dir_okay=False, path_type=str),
+        type=click.Path(path_type=str),  # a directory: the registry's error, exit 6
         help="services(5)-style file of local names that win over the registry.",
     )
     @functools.wraps(func)
@@ -197,12 +197,22 @@ def check_streams(inputs: tuple[str, ...] = (), *, stdout: bool = True) -> None:
 
 def fail(message: str, code: ExitCode) -> None:
     """Print one line on stderr and exit with a documented code."""
-    click.echo(f"portannot: {message}", err=True)
+    click.echo(f"portannot: {one_line(message)}", err=True)
     sys.exit(int(code))
 
 
 def warn(message: str) -> None:
-    click.echo(f"portannot: warning: {message}", err=True)
+    click.echo(f"portannot: warning: {one_line(message)}", err=True)
+
+
+#: control characters as escapes: a file name holding a newline made an error two lines
+_ESCAPES = {c: f"\\x{c:02x}" for c in [*range(32), 127]} | {9: "\\t", 10: "\\n", 13: "\\r"}
+
+
+def one_line(message: str) -> str:
+    """`message` with its control characters escaped (a newline as \\n), so that it
+    stays the one line a script reading stderr line by line expects."""
+    return message.translate(_ESCAPES)
 
 
 def console() -> NoReturn:
@@ -299,7 +309,7 @@ def _main(argv: list[str] | None, debug: bool) -> None:
         rv = cli.main(args=argv, prog_name="portannot", standalone_mode=False)
     except PortannotError as exc:
         if debug:
-            raise
+            _traceback_and_exit(exc.exit_code)
         if isinstance(exc, OutputError):
             # what standard output still holds would fail again, a second line, at exit
             _silence_stdout()
@@ -315,10 +325,19 @@ def _main(argv: list[str] | None, debug: bool) -> None:
         _quiet_broken_pipe()
     except OSError as exc:
         if debug:
-            raise
+            _traceback_and_exit(ExitCode.OUTPUT_ERROR)
         _silence_stdout()
         fail(f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""), ExitCode.OUTPUT_ERROR)
     sys.exit(int(rv or 0))
+
+
+def _traceback_and_exit(code: ExitCode) -> NoReturn:
+    """--debug: the traceback instead of the one line, and the same exit code (a
+    traceback left to Python exited 1 whatever the failure)."""
+    import traceback
+
+    traceback.print_exc()
+    sys.exit(int(code))
 
 
 def show_click_error(exc: click.ClickException, argv: list[str] | None = None) -> None:
@@ -334,7 +353,7 @@ def show_click_error(exc: click.ClickException, argv: list[str] | None = None) -
     if isinstance(exc, click.UsageError):
         command = exc.ctx.command_path if exc.ctx is not None else _command_of(argv or [])
         message += f" (see '{command} --help')"
-    click.echo(f"portannot: error: {message}", err=True)
+    click.echo(f"portannot: error: {one_line(message)}", err=True)
 
 
 def _command_of(argv: list[str]) -> str:

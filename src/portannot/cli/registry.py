@@ -120,7 +120,7 @@ def info(registry: str | None, services: str | None, as_json: bool) -> None:
 @click.option(
     "--file",
     "file",
-    type=click.Path(dir_okay=False, path_type=str),
+    type=click.Path(path_type=str),  # a directory: the registry's error, exit 6
     help="Install a registry file already on disk (IANA CSV or XML, services, nmap-services).",
 )
 @click.option(
@@ -141,6 +141,10 @@ def update(url: str | None, file: str | None, min_records: int, timeout: float) 
     parses without a malformed record.  The installed registry is used by
     default from then on (after --registry and $PORTANNOT_REGISTRY).
     """
+    if url is not None and file is not None:
+        raise click.UsageError("give --url or --file, not both")
+    if url is not None and not url.strip():
+        raise click.BadParameter("an empty URL (leave --url out for IANA's)", param_hint="'--url'")
     src = install_registry(url=url, file=file, min_records=min_records, timeout=timeout)
     meta = src.meta
     date = meta.get("date") or "no date in the file"

@@ -21,6 +21,7 @@ from portannot.registry.record import ParseResult
 from portannot.registry.services_file import (
     NMAP,
     SERVICES,
+    data_lines,
     looks_like_nmap,
     looks_like_services,
     parse_services,
@@ -129,3 +130,14 @@ def read_registry_file(path: str | os.PathLike[str]) -> bytes:
 def parse_file(path: str | os.PathLike[str], fmt: str | None = None) -> ParseResult:
     """Parse a registry file in any supported format, detected from its content."""
     return parse_bytes(read_registry_file(path), str(Path(path)), fmt)
+
+
+def parse_local_file(path: str | os.PathLike[str]) -> ParseResult:
+    """A --services file: any registry format, or a services(5) file that names nothing
+    (empty, or comments only), which is valid and adds no names: as "not a registry"
+    it stopped the command (exit 6)."""
+    data = read_registry_file(path)
+    plain = _gunzip(data, str(Path(path)))
+    if not data_lines(plain.decode("utf-8", "replace"), limit=1):
+        return parse_services("", str(Path(path)))
+    return parse_bytes(data, str(Path(path)))

@@ -170,8 +170,10 @@ def update(
     timeout: float = 60.0,
 ) -> RegistrySource:
     """`portannot registry update`: fetch (or read) a registry, validate, install."""
-    if url and file:
-        raise RegistryError("give --url or --file, not both")
+    if url is not None and file is not None:
+        raise ValueError("give url or file, not both")
+    if url is not None and not url.strip():
+        raise ValueError("an empty url: give None for IANA's")
     if file is not None:
         return install(read_registry_file(file), str(Path(file)), min_records=min_records)
     got = download(url or IANA_CSV_URL, timeout=timeout)

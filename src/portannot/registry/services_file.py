@@ -35,7 +35,7 @@ _FREQUENCY = re.compile(r"^\d*\.\d+(?:[eE][-+]?\d+)?$|^[01]$")
 _PORT_SPEC = re.compile(r"^\d+(?:-\d+)?/[A-Za-z]+(?:/[A-Za-z]+)*$")
 
 
-def _data_lines(text: str, limit: int | None = None) -> list[list[str]]:
+def data_lines(text: str, limit: int | None = None) -> list[list[str]]:
     out: list[list[str]] = []
     for raw in text.splitlines():
         tokens = raw.split("#", 1)[0].split()
@@ -48,7 +48,7 @@ def _data_lines(text: str, limit: int | None = None) -> list[list[str]]:
 
 def looks_like_services(head: str) -> bool:
     """True if most data lines read as ``name port/proto``."""
-    lines = _data_lines(head, limit=50)
+    lines = data_lines(head, limit=50)
     if not lines:
         return False
     good = sum(1 for t in lines if len(t) >= 2 and _PORT_SPEC.match(t[1]))
@@ -59,7 +59,7 @@ def looks_like_nmap(head: str) -> bool:
     """True for services text whose third column is nmap's open frequency."""
     if "nmap-services" in head[:4096].lower():
         return True
-    lines = _data_lines(head, limit=50)
+    lines = data_lines(head, limit=50)
     if not lines:
         return False
     freq = sum(1 for t in lines if len(t) >= 3 and _FREQUENCY.match(t[2]))

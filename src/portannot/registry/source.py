@@ -22,7 +22,7 @@ import platformdirs
 from portannot.errors import RegistryError
 from portannot.output.plural import counted
 from portannot.registry.catalog import Registry
-from portannot.registry.detect import parse_file
+from portannot.registry.detect import parse_file, parse_local_file
 from portannot.registry.record import ParseResult
 
 log = logging.getLogger("portannot.registry")
@@ -93,7 +93,9 @@ def installed_source() -> RegistrySource | None:
     meta = read_json(where)
     name = meta.get("file") if isinstance(meta, dict) else None
     path = installed_dir() / name if isinstance(name, str) and name else None
-    if path is None or path.parent != installed_dir() or not path.is_file():
+    # without the digest the install recorded, a changed file could not be told: damaged
+    if (path is None or path.parent != installed_dir() or not path.is_file()
+            or not _is_digest(meta.get("sha256"))):
         _warn_once(f"{where}: the installed registry is damaged or gone (run `portannot "
                    "registry update` again); using the shipped snapshot")
         return None
@@ -116,22 +118,26 @@ def _as_installed(path: Path, meta: dict[str, Any]) -> bool:
     installed: a file cut short or overwritten since would be parsed as it is, its
     names past the damage silently gone, or stop every command. The file's size and
     time, as the install recorded them, answer without reading it; when they differ
-    (or an older install did not record them), its SHA-256 does."""
+    (or the install could not record them), its SHA-256 does."""
     try:
         st = path.stat()
     except OSError:
         return False
     if [st.st_size, st.st_mtime_ns] == [meta.get("size"), meta.get("mtime_ns")]:
         return True
-    digest = meta.get("sha256")
-    if not isinstance(digest, str):
-        return True  # nothing to compare with
+    digest = meta["sha256"]
     import hashlib  # only here: 3 ms of every run's start otherwise
 
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest() == digest
     except OSError:
         return False
+
+
+def _is_digest(value: object) -> bool:
+    """Whether `value` is a SHA-256 as hex, as `registry update` records it."""
+    return (isinstance(value, str) and len(value) == 64
+            and all(c in "0123456789abcdef" for c in value))
 
 
 _warned: set[str] = set()
@@ -249,7 +255,7 @@ def _load_registry(
     warnings = _report(parsed)
     local = None
     if services is not None:
-        local = parse_file(services)
+        local = parse_local_file(services)
         warnings += _report(local)
     date = parsed.date or src.date
     meta = {"kind": src.kind, "warnings": warnings}

@@ -215,7 +215,8 @@ def measure(
     # other work on the machine skews the times: keep the 1-minute load average
     row.extra["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     if max(row.extra["load_average"]) > (os.cpu_count() or 1) + 0.5:
-        row.note = "; ".join(x for x in (row.note, "machine busy (load average > cores)") if x)
+        row.note = "; ".join(x for x in (row.note, "machine busy (load average > cores + 0.5)")
+                             if x)
     if "packets" in row.extra:
         counted = int(row.extra["packets"])
         if counted != packets:

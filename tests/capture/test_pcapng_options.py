@@ -92,11 +92,13 @@ def test_an_interface_keeps_the_options_before_a_bad_one(tmp_path):
     (problem,) = reader.problems
     assert problem.kind == DAMAGED_OPTIONS and problem.offset == 28
     assert str(problem) == (f"{path}: interface description block of 36 bytes has an option "
-                            "running past its end; read the options before it at byte offset 28")
+                            "running past its end; read the options before it (times in "
+                            "microseconds) at byte offset 28")
     # the options before it still count: a resolution first, then the bad option
     path.write_bytes(_shb() + _idb(TSRESOL_NS + OVERRUN) + _epb(0))
     _, times, reader = _read(path)
     assert times == [1_700_000_000_000_000] and len(reader.problems) == 1
+    assert next(iter(reader.problems)).message.endswith("(times in nanoseconds)")
 
 
 def test_a_packet_block_with_a_bad_option_keeps_its_packet(tmp_path):

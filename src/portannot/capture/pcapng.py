@@ -131,6 +131,15 @@ def parse_idb_options(options: list[tuple[int, bytes]], big: bool) -> tuple[int,
     return kind, exp, off
 
 
+def _time_unit(kind: int, exp: int) -> str:
+    """An interface's time unit in words: if_tsresol's kind (0 decimal, 1 binary) and
+    exponent."""
+    if kind:
+        return f"units of 2^-{exp} s"
+    return {0: "seconds", 3: "milliseconds", 6: "microseconds", 9: "nanoseconds"}.get(
+        exp, f"units of 10^-{exp} s")
+
+
 class PcapngReader(ContainerReader):
     """One pcapng stream: sections, each with its byte order and its interfaces."""
 
@@ -202,10 +211,11 @@ class PcapngReader(ContainerReader):
         fmt = (">" if self.big else "<") + "HHI"
         linktype, _, snaplen = struct.unpack_from(fmt, block, 8)
         options, overrun = block_options(block[16 : blen - 4], self.big)
+        kind, exp, off = parse_idb_options(options, self.big)
         if overrun:
             self._problem(p, f"interface description block of {blen} bytes has an option "
-                             "running past its end; read the options before it", DAMAGED_OPTIONS)
-        kind, exp, off = parse_idb_options(options, self.big)
+                             "running past its end; read the options before it (times in "
+                             f"{_time_unit(kind, exp)})", DAMAGED_OPTIONS)
         self.interfaces.add(linktype, snaplen, kind, exp, off)
         self.ts_digits = max(self.ts_digits, 9 if kind else min(exp, 9))
         return True

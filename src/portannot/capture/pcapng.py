@@ -24,6 +24,7 @@ from portannot.capture.problems import (
     ReadProblem,
 )
 from portannot.capture.walk import (
+    BAD_OPTIONS,
     BAD_RECORD,
     BYTE_ORDER_MAGIC,
     MAX_OFFSET_S,
@@ -34,6 +35,7 @@ from portannot.capture.walk import (
     PCAPNG_OPB,
     PCAPNG_SHB,
     PCAPNG_SPB,
+    SKIPPED,
     SPECIAL_BLOCK,
     TS_LIMIT,
     resync_pcapng,
@@ -254,10 +256,11 @@ class PcapngReader(ContainerReader):
                 bad_at, opt_bad_at, skipped,
             )
             w.start = pos
-            if skipped[0]:
-                self._report_skipped(bad_at, int(skipped[0]), int(skipped[1]))
-            if skipped[2]:
-                self._report_bad_options(opt_bad_at, int(skipped[2]), int(skipped[3]))
+            if skipped[SKIPPED]:
+                self._report_skipped(bad_at, int(skipped[SKIPPED]), int(skipped[SKIPPED + 1]))
+            if skipped[BAD_OPTIONS]:
+                self._report_bad_options(opt_bad_at, int(skipped[BAD_OPTIONS]),
+                                         int(skipped[BAD_OPTIONS + 1]))
             if n:
                 self._check_times(ts_ns[:n], offset[:n])
                 local = iface[:n]

@@ -184,14 +184,20 @@ def _held(ns):
     return ns
 
 
+#: where walk_pcapng's `skipped` counts the packet blocks skipped, and those kept whose
+#: options run past them: [k] how many, [k + 1] where the last starts
+SKIPPED, BAD_OPTIONS = 0, 2
+
+
 @njit(cache=True, nogil=True, inline="always")
-def _skip_bad(p, bad_at, skipped):
-    """Note the damaged block at p (see walk_pcapng's `skipped`)."""
-    k = skipped[0]
-    if k < bad_at.shape[0]:
-        bad_at[k] = p
-    skipped[0] = k + 1
-    skipped[1] = p
+def _note(p, at, counts, k):
+    """Note the block at p: in `at` while it has room, counted in counts[k], the last
+    in counts[k + 1] (see walk_pcapng's `skipped`)."""
+    n = counts[k]
+    if n < at.shape[0]:
+        at[n] = p
+    counts[k] = n + 1
+    counts[k + 1] = p
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -204,16 +210,6 @@ def options_overrun(buf, q, end, big):
             return False
         q += 4 + ((_u16(buf, q + 2, big) + 3) & ~3)
     return q > end
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _note_bad_options(p, opt_bad_at, skipped):
-    """Note the packet block at p whose options run past it (see walk_pcapng)."""
-    k = skipped[2]
-    if k < opt_bad_at.shape[0]:
-        opt_bad_at[k] = p
-    skipped[2] = k + 1
-    skipped[3] = p
 
 
 @kernel(
@@ -239,8 +235,8 @@ def walk_pcapng(buf, start, end, big, if_count, if_snaplen, if_ts_kind, if_ts_ex
     cap = offset.shape[0]
     p = start
     ahead = start
-    skipped[0] = 0
-    skipped[2] = 0
+    skipped[SKIPPED] = 0
+    skipped[BAD_OPTIONS] = 0
     while True:
         if n >= cap:
             return n, p, FULL, 0
@@ -261,7 +257,7 @@ def walk_pcapng(buf, start, end, big, if_count, if_snaplen, if_ts_kind, if_ts_ex
             return n, p, SPECIAL_BLOCK, np.int64(btype)
         if btype == PCAPNG_EPB or btype == PCAPNG_OPB:
             if blen < 32:
-                _skip_bad(p, bad_at, skipped)
+                _note(p, bad_at, skipped, SKIPPED)
                 p += blen
                 continue
             if btype == PCAPNG_EPB:
@@ -270,12 +266,12 @@ def walk_pcapng(buf, start, end, big, if_count, if_snaplen, if_ts_kind, if_ts_ex
                 iface = _u16(buf, p + 8, big)
             incl = _u32(buf, p + 20, big)
             if iface >= if_count or incl > blen - 32:
-                _skip_bad(p, bad_at, skipped)
+                _note(p, bad_at, skipped, SKIPPED)
                 p += blen
                 continue
             if blen - 32 > ((incl + 3) & ~3) and options_overrun(
                     buf, p + 28 + ((incl + 3) & ~3), p + blen - 4, big):
-                _note_bad_options(p, opt_bad_at, skipped)
+                _note(p, opt_bad_at, skipped, BAD_OPTIONS)
             raw = (np.uint64(_u32(buf, p + 12, big)) << np.uint64(32)) | np.uint64(_u32(buf, p + 16, big))
             offset[n] = p + 28
             caplen[n] = incl
@@ -285,7 +281,7 @@ def walk_pcapng(buf, start, end, big, if_count, if_snaplen, if_ts_kind, if_ts_ex
             n += 1
         elif btype == PCAPNG_SPB:
             if blen < 16 or if_count == 0:
-                _skip_bad(p, bad_at, skipped)
+                _note(p, bad_at, skipped, SKIPPED)
                 p += blen
                 continue
             orig = _u32(buf, p + 8, big)

@@ -94,6 +94,17 @@ def mix64(h, word):
     return (h * GOLDEN) ^ word
 
 
+def hash_key() -> int:
+    """A random key for one hash table's lifetime (63 bits: an int64 holds it). The
+    tables probe linearly, and the hash without a key is invertible: a capture can be
+    made whose every flow (or address) lands on one slot, each new one probing past all
+    the others (160,000 such flows took minutes, as many ordinary ones 0.1 s). Keyed, the
+    slots cannot be aimed at; the key never changes what the tables hold or give out."""
+    import os  # not `secrets`: it imports hashlib, 3 ms of every start
+
+    return int.from_bytes(os.urandom(8), "little") >> 1
+
+
 @njit(cache=True, nogil=True, inline="always")
 def finish64(h):
     """The last two rounds of splitmix64's finalizer: after it every bit of the input

@@ -46,8 +46,8 @@ ROW_MASK = np.uint64(0xFFFFFFFF)
 TCP_FIN, TCP_SYN, TCP_RST, TCP_ACK = 0x01, 0x02, 0x04, 0x10
 TCP = 0
 
-# state: [rows in use, next sequence number, capture clock (ns)]
-ST_ROWS, ST_SEQ, ST_CLOCK = 0, 1, 2
+# state: [rows in use, next sequence number, capture clock (ns), hash key (words.hash_key)]
+ST_ROWS, ST_SEQ, ST_CLOCK, ST_KEY = 0, 1, 2, 3
 #: the capture clock before any packet
 CLOCK_UNSET = np.iinfo(np.int64).min
 # returned reasons
@@ -57,8 +57,9 @@ AHEAD = 16
 
 
 @njit(cache=True, nogil=True, forceinline=True)
-def _hash(a0, a1, b0, b1, tp):
-    return finish64(mix64(mix64(mix64(mix64(a0, a1), b0), b1), tp))
+def _hash(a0, a1, b0, b1, tp, key):
+    """The key's hash, under the table's random `key` (words.hash_key)."""
+    return finish64(mix64(mix64(mix64(mix64(a0 ^ key, a1), b0), b1), tp))
 
 
 @njit(cache=True, nogil=True, forceinline=True)
@@ -165,11 +166,12 @@ def aggregate(index, rows, small, state,
     n = status.shape[0]
     nrows = state[ST_ROWS]
     clock = state[ST_CLOCK]
+    key = np.uint64(state[ST_KEY])
     hashes = np.empty(n, np.uint64)
     for i in range(start, n):
         if status[i] == S.PORTS:
             a0, a1, b0, b1, tp, d = _key(src, dst, transport, ip_version, sport, dport, i)
-            hashes[i] = _hash(a0, a1, b0, b1, tp)
+            hashes[i] = _hash(a0, a1, b0, b1, tp, key)
     for i in range(start, n):
         # AHEAD packets on, bring the index slot in; half as far on, the row it names
         j = i + AHEAD
@@ -259,12 +261,13 @@ def aggregate(index, rows, small, state,
     return n, DONE, e
 
 
-@kernel("none(u8[:, ::1], i8, u8[::1])")
-def build_index(rows, n, index):
-    """Fill an empty index with rows[:n]."""
+@kernel("none(u8[:, ::1], i8, u8[::1], i8)")
+def build_index(rows, n, index, key):
+    """Fill an empty index with rows[:n], hashed under `key`."""
     rows, index = borrow(rows), borrow(index)
+    k = np.uint64(key)
     for r in range(n):
-        h = _hash(rows[r, W_A0], rows[r, W_A1], rows[r, W_B0], rows[r, W_B1], rows[r, W_TP])
+        h = _hash(rows[r, W_A0], rows[r, W_A1], rows[r, W_B0], rows[r, W_B1], rows[r, W_TP], k)
         slot, _ = _find(index, rows, h, rows[r, W_A0], rows[r, W_A1], rows[r, W_B0],
                         rows[r, W_B1], rows[r, W_TP])
         index[slot] = _entry(h, r)

@@ -10,6 +10,7 @@ import numpy as np
 from portannot.aggregate import kernel as K
 from portannot.decode.columns import PacketBatch
 from portannot.timeouts import Timeout, check_timeout
+from portannot.words import hash_key
 
 INITIAL_SLOTS = 1 << 16  # index slots; rows start at half that
 #: from this size on, the table's arrays are mapped in small pages (see table_array)
@@ -120,7 +121,7 @@ class FlowTable:
         #: capture time between sweeps (see update): the shorter timeout, 0 for none
         self.sweep_ns = min((t for t in (self.idle_ns, self.active_ns) if t), default=0)
         self.initial_slots = slots
-        self.state = np.array([0, 0, K.CLOCK_UNSET], np.int64)  # see kernel.ST_*
+        self.state = np.array([0, 0, K.CLOCK_UNSET, hash_key()], np.int64)  # kernel.ST_*
         self._reindex(slots, table_array((slots // 2, K.ROW_WORDS), np.uint64), 0)
         self.last_sweep_ns: int | None = None
 
@@ -131,7 +132,7 @@ class FlowTable:
         self.index = table_array(slots, np.uint64)
         self.index.fill(K.EMPTY)
         if n:
-            K.build_index(rows, n, self.index)
+            K.build_index(rows, n, self.index, int(self.state[K.ST_KEY]))
 
     def __len__(self) -> int:
         return int(self.state[K.ST_ROWS])

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from portannot.compiled import kernel, njit
-from portannot.words import finish64, mix64
+from portannot.words import finish64, hash_key, mix64
 
 #: columns of the key table: IP version, the two address words
 K_VERSION, K_W0, K_W1 = 0, 1, 2
@@ -20,9 +20,10 @@ EMPTY = -1
 
 
 @njit(cache=True, nogil=True, forceinline=True)
-def _slot(index, keys, version, w0, w1):
-    """The index slot holding the address's row, or the empty slot where it belongs."""
-    h = finish64(mix64(mix64(version, w0), w1))
+def _slot(index, keys, version, w0, w1, key):
+    """The index slot holding the address's row, or the empty slot where it belongs;
+    hashed under the tally's random `key` (words.hash_key)."""
+    h = finish64(mix64(mix64(version ^ key, w0), w1))
     mask = np.uint64(index.shape[0] - 1)
     s = h & mask
     while True:
@@ -34,9 +35,9 @@ def _slot(index, keys, version, w0, w1):
 
 
 @njit(cache=True, nogil=True, forceinline=True)
-def _row(index, keys, count, version, w0, w1):
+def _row(index, keys, count, version, w0, w1, key):
     """(row of the address, rows in use): a new row at the end when it is not there yet."""
-    s = _slot(index, keys, version, w0, w1)
+    s = _slot(index, keys, version, w0, w1, key)
     r = index[s]
     if r != EMPTY:
         return r, count
@@ -48,14 +49,15 @@ def _row(index, keys, count, version, w0, w1):
 
 
 @kernel("i8(u8[:, ::1], u8[:, ::1], u1[::1], i8[::1], i8[::1], i8[::1], u8[:, ::1], "
-        "i8[:, ::1], i8)")
-def tally_flows(orig, resp, version, orig_bytes, resp_bytes, index, keys, sums, count):
+        "i8[:, ::1], i8, i8)")
+def tally_flows(orig, resp, version, orig_bytes, resp_bytes, index, keys, sums, count, key):
     """Add each flow to both its addresses; returns the rows in use. The caller makes
     room first: `index` at least twice, `keys` and `sums` once, the rows there may be."""
+    k = np.uint64(key)
     for i in range(version.shape[0]):
         v = np.uint64(version[i])
-        o, count = _row(index, keys, count, v, orig[i, 0], orig[i, 1])
-        r, count = _row(index, keys, count, v, resp[i, 0], resp[i, 1])
+        o, count = _row(index, keys, count, v, orig[i, 0], orig[i, 1], k)
+        r, count = _row(index, keys, count, v, resp[i, 0], resp[i, 1], k)
         sums[o, S_SENT] += orig_bytes[i]
         sums[o, S_RECEIVED] += resp_bytes[i]
         sums[o, S_FLOWS] += 1
@@ -66,11 +68,12 @@ def tally_flows(orig, resp, version, orig_bytes, resp_bytes, index, keys, sums, 
     return count
 
 
-@kernel("none(u8[:, ::1], i8, i8[::1])")
-def reindex(keys, count, index):
+@kernel("none(u8[:, ::1], i8, i8[::1], i8)")
+def reindex(keys, count, index, key):
     """Fill an empty index with the rows in use (after it grew)."""
+    k = np.uint64(key)
     for r in range(count):
-        index[_slot(index, keys, keys[r, K_VERSION], keys[r, K_W0], keys[r, K_W1])] = r
+        index[_slot(index, keys, keys[r, K_VERSION], keys[r, K_W0], keys[r, K_W1], k)] = r
 
 
 class TalkerTally:
@@ -81,13 +84,15 @@ class TalkerTally:
         self.keys = np.zeros((capacity, 3), np.uint64)
         self.sums = np.zeros((capacity, 3), np.int64)
         self.index = np.full(2 * capacity, EMPTY, np.int64)
+        self.key = hash_key()
 
     def add(self, orig: np.ndarray, resp: np.ndarray, version: np.ndarray,
             orig_bytes: np.ndarray, resp_bytes: np.ndarray) -> None:
         self._make_room(self.count + 2 * len(version))
         self.count = tally_flows(np.ascontiguousarray(orig), np.ascontiguousarray(resp),
                                  np.ascontiguousarray(version, np.uint8), orig_bytes,
-                                 resp_bytes, self.index, self.keys, self.sums, self.count)
+                                 resp_bytes, self.index, self.keys, self.sums, self.count,
+                                 self.key)
 
     def _make_room(self, rows: int) -> None:
         capacity = self.keys.shape[0]
@@ -101,4 +106,4 @@ class TalkerTally:
         sums[: self.count] = self.sums[: self.count]
         self.keys, self.sums = keys, sums
         self.index = np.full(2 * capacity, EMPTY, np.int64)
-        reindex(self.keys, self.count, self.index)
+        reindex(self.keys, self.count, self.index, self.key)

@@ -186,3 +186,26 @@ def test_the_command_prints_twenty_one_lines_and_exits_3(tmp_path, cli):
     assert len(err.splitlines()) == 21
     assert json.loads(out)["warnings"] == [line.removeprefix("portannot: warning: ")
                                            for line in err.splitlines()]
+
+
+@pytest.mark.parametrize("between", [b"\xde\xad\xbe\xef", IDB])
+def test_damage_or_interfaces_between_single_packets_do_not_split_batches(tmp_path, between):
+    """A damaged word (or an interface block) before every packet block: each walk then
+    finds one record, and each was handed out as a batch of its own, one Parquet row
+    group each (a 2.4 MB capture to Parquet: 36 s and 900 MB). Records held across
+    them make batches of up to pcapng.MAX_PENDING walks; every record is read, in order,
+    and every damaged range reported (counted past the first 20)."""
+    from portannot.capture.pcapng import MAX_PENDING
+
+    n = 3000
+    path = tmp_path / "every-block.pcapng"
+    path.write_bytes(SHB + IDB + b"".join(between + _epb(i) for i in range(n)))
+    reader = CaptureReader(str(path))
+    batches = list(reader)
+    ports = concat([Decoder().decode(b) for b in batches]).src_port.tolist()
+    assert ports == [(1000 + i) & 0xFFFF for i in range(n)]
+    assert len(batches) <= n // MAX_PENDING + 2
+    assert [b.first_number for b in batches] == [
+        1 + sum(len(b) for b in batches[:k]) for k in range(len(batches))]
+    damaged = n if between != IDB else 0
+    assert reader.problems.total == damaged

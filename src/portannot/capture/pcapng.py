@@ -45,6 +45,9 @@ from portannot.errors import CaptureFormatError
 from portannot.output.plural import counted
 
 SHB_MAGIC = b"\x0a\x0d\x0d\x0a"
+#: walks of records held for one batch at the most (see PcapngReader.__iter__): a long
+#: run of interface blocks or damage between single packets still hands out batches
+MAX_PENDING = 1024
 MAX_BLOCK = 32 << 20
 OPT_IF_TSRESOL = 9
 OPT_IF_TSOFFSET = 14
@@ -228,9 +231,11 @@ class PcapngReader(ContainerReader):
         need = 0
         refill = True
         cols = None
-        #: records walked but not yet handed out: interface blocks between packets do not
-        #: end a batch (a run of IDB, EPB, IDB, EPB, ... would otherwise cost one batch each)
+        #: records walked but not yet handed out, all in the buffer `held`: interface
+        #: blocks and damage between packets do not end a batch (a run of IDB, EPB, IDB,
+        #: EPB, ... or of garbage and EPB cost one batch, a Parquet row group, each)
         pending: list[tuple[np.ndarray, ...]] = []
+        held = w.buf
         #: damaged packet blocks the walk skipped: where the first start, how many, the last
         bad_at = np.empty(self.problems.detail + 1, np.int64)
         #: packet blocks kept whose options run past them: where the first start
@@ -262,27 +267,33 @@ class PcapngReader(ContainerReader):
                 self._report_bad_options(opt_bad_at, int(skipped[BAD_OPTIONS]),
                                          int(skipped[BAD_OPTIONS + 1]))
             if n:
+                if pending and held is not w.buf:  # the window moved: theirs is the old one
+                    batch = self._batch(held, pending, number)
+                    pending, number = [], number + len(batch)
+                    yield batch
+                held = w.buf
                 self._check_times(ts_ns[:n], offset[:n])
                 local = iface[:n]
                 pending.append((offset[:n].copy(), caplen[:n].copy(), length[:n].copy(),
                                 ts_ns[:n].copy(), ifs.a_linktype[local],
                                 local + np.uint32(ifs.first_global)))
-            if pending and not (reason == SPECIAL_BLOCK and self._whole_in_window(pos, int(extra))):
-                # the window is about to move (or reading ends): hand out what it holds
-                parts = list(zip(*pending)) if len(pending) > 1 else [[c] for c in pending[0]]
-                batch = RecordBatch(w.buf, *(c[0] if len(c) == 1 else np.concatenate(c) for c in parts),
-                                    number, self.file_index, self.path)
-                pending = []
-                number += len(batch)
+            # hand out what is held when the window is about to move to new bytes or reading
+            # ends; past a section or interface block the window holds, or a damaged range
+            # (a resync moving the window is no matter: `held` keeps the records' buffer)
+            hold = reason == BAD_RECORD or (reason == SPECIAL_BLOCK
+                                            and self._whole_in_window(pos, int(extra)))
+            if pending and (not hold or len(pending) >= MAX_PENDING):
+                batch = self._batch(held, pending, number)
+                pending, number = [], number + len(batch)
                 yield batch
             if reason == SPECIAL_BLOCK:
                 if extra == PCAPNG_IDB or extra == PCAPNG_SHB:
                     if not self._special(int(extra)):
-                        return
+                        break
                 continue
             if reason == BAD_RECORD:  # a block length no block can have
                 if not self._resync(pos, self._describe_bad(pos)):
-                    return
+                    break
                 continue
             if reason == NEED_MORE:
                 if w.eof:
@@ -290,13 +301,22 @@ class PcapngReader(ContainerReader):
                         cut = f"file ends inside a block ({w.available} of {extra} bytes present)"
                         if not self._resync(w.start, f"block length {extra} points past the end of "
                                             "the file", at_end=cut):
-                            return
+                            break
                         continue
                     if w.available:
                         self._problem(w.start, f"file ends inside a block ({w.available} of {extra} bytes present)")
-                    return
+                    break
                 need = int(extra)
                 refill = True
+        if pending:
+            yield self._batch(held, pending, number)
+
+    def _batch(self, buf: np.ndarray, pending: list[tuple[np.ndarray, ...]],
+               number: int) -> RecordBatch:
+        """The records walked into `pending`, all in `buf`, as one batch."""
+        parts = list(zip(*pending)) if len(pending) > 1 else [[c] for c in pending[0]]
+        return RecordBatch(buf, *(c[0] if len(c) == 1 else np.concatenate(c) for c in parts),
+                           number, self.file_index, self.path)
 
     def _check_times(self, ts_ns: np.ndarray, offset: np.ndarray) -> None:
         """Report the records whose time the walk held at +-TS_LIMIT: the packets are

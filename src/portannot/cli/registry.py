@@ -25,6 +25,7 @@ from portannot.registry import (
 )
 from portannot.registry import update as install_registry
 from portannot.registry.cache import cache_path
+from portannot.registry.install import check_source
 from portannot.registry.source import source_text
 from portannot.transport import TRANSPORT_NAMES
 
@@ -141,10 +142,10 @@ def update(url: str | None, file: str | None, min_records: int, timeout: float) 
     parses without a malformed record.  The installed registry is used by
     default from then on (after --registry and $PORTANNOT_REGISTRY).
     """
-    if url is not None and file is not None:
-        raise click.UsageError("give --url or --file, not both")
-    if url is not None and not url.strip():
-        raise click.BadParameter("an empty URL (leave --url out for IANA's)", param_hint="'--url'")
+    try:
+        check_source(url, file)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
     src = install_registry(url=url, file=file, min_records=min_records, timeout=timeout)
     meta = src.meta
     date = meta.get("date") or "no date in the file"

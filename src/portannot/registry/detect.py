@@ -140,4 +140,4 @@ def parse_local_file(path: str | os.PathLike[str]) -> ParseResult:
     plain = _gunzip(data, str(Path(path)))
     if not data_lines(plain.decode("utf-8", "replace"), limit=1):
         return parse_services("", str(Path(path)))
-    return parse_bytes(data, str(Path(path)))
+    return parse_bytes(plain, str(Path(path)))  # inflated once

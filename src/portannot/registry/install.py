@@ -162,6 +162,15 @@ def install(
     return src
 
 
+def check_source(url: str | None, file: str | os.PathLike[str] | None) -> None:
+    """ValueError unless at most one of `url` and `file` is given, and a URL not empty
+    (which fell back to IANA's without a word)."""
+    if url is not None and file is not None:
+        raise ValueError("give a URL or a file, not both")
+    if url is not None and not url.strip():
+        raise ValueError("an empty URL (give none for IANA's)")
+
+
 def update(
     url: str | None = None,
     file: str | os.PathLike[str] | None = None,
@@ -170,10 +179,7 @@ def update(
     timeout: float = 60.0,
 ) -> RegistrySource:
     """`portannot registry update`: fetch (or read) a registry, validate, install."""
-    if url is not None and file is not None:
-        raise ValueError("give url or file, not both")
-    if url is not None and not url.strip():
-        raise ValueError("an empty url: give None for IANA's")
+    check_source(url, file)
     if file is not None:
         return install(read_registry_file(file), str(Path(file)), min_records=min_records)
     got = download(url or IANA_CSV_URL, timeout=timeout)

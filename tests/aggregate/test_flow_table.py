@@ -460,6 +460,35 @@ def test_the_sweep_bounds_live_flows(services, which):
     assert table.flows_started == n
 
 
+@pytest.mark.parametrize("which", ["idle_timeout", "active_timeout"])
+def test_a_packet_from_the_future_does_not_stop_the_sweep(services, which):
+    """One packet stamped a day ahead moves the clock past every flow there is and every
+    flow to come until the times catch up: each later flow is over at its first packet
+    (README: the clock's catch). The periodic sweep waits for the clock to move a timeout
+    on, so those flows used to stay until the drain, the table growing with each (300k
+    flows after such a packet: 2^20 slots). A full table now first hands out what the
+    clock has ended, and grows only if that does not make room."""
+    n = 300_000
+    i = np.arange(n, dtype=np.int64)
+    future = batch([9], 9, 2, 53, T0 + 86_400 * SEC)
+    later = batch((0x0A000000 + i).astype(np.uint32), (1024 + i % 60000).astype(np.uint16),
+                  0xC0000201, 53, T0 + SEC + i * 1_000)
+    table = FlowTable(**{which: 60})
+    handed_out, peak_slots = [], 0
+    for part in [future, *chunks(later, 10_000)]:
+        handed_out.append(table.update(part))
+        peak_slots = max(peak_slots, table.slots)
+    assert peak_slots <= 1 << 17, peak_slots
+    got = _summary([*handed_out, table.drain()], services)
+    # by hand: n + 1 flows of one packet each, every one of them whole
+    assert len(got) == n + 1 and {g[3] for g in got} == {1}
+    assert sorted(g[0] for g in got) == list(range(1, n + 2))
+    # the same flows as packet by packet, where every later packet ends its flow's
+    # predecessor, here none: batch boundaries change when flows come out, not which
+    whole = _summary(run(FlowTable(**{which: 60}), [future, later]), services)
+    assert sorted(got) == sorted(whole)
+
+
 def test_the_active_sweep_hands_out_what_the_next_packet_would_end(services):
     """A flow past its active timeout comes out once the clock passes it (other flows'
     packets move the clock), not at the drain; the flows are the ones the kernel makes

@@ -160,7 +160,8 @@ class FlowTable:
         ended = RawFlows.allocate(n)
         src = batch.src_addr.view(np.uint64)
         dst = batch.dst_addr.view(np.uint64)
-        start, e = 0, 0
+        out: list[RawFlows] = []
+        start, e, mark = 0, 0, 0
         while True:
             start, reason, e = K.aggregate(
                 self.index, self.rows, _small(self.rows), self.state,
@@ -170,8 +171,17 @@ class FlowTable:
             )
             if reason == K.DONE:
                 break
+            if self.sweep_ns:
+                # Full: first hand out what the clock has ended. Growing instead kept
+                # flows no packet would ever extend: after one packet stamped in the
+                # future, every flow seen later is over by the clock at once, and the
+                # periodic sweep below waits for the clock to move again.
+                out += [RawFlows(ended.rows[mark:e]), self._sweep(int(self.state[K.ST_CLOCK]))]
+                mark = e
+                if len(self) < self.index.shape[0] // 4:
+                    continue
             self._grow()
-        out = [ended.head(e)]
+        out.append(RawFlows(ended.rows[mark:e]))
         if self.sweep_ns and n:
             # Sweep once per timeout period of capture time (the shorter of the two): no
             # flow outlives twice its timeout in memory, whatever the mix of long and

@@ -17,7 +17,7 @@ from portannot.errors import InputError
 from portannot.pipeline import PacketStream
 from portannot.status import STATUS_NAMES
 
-SMALL_CHUNK = 4096  # many batches from a small capture
+SMALL_CHUNK = 4096  # many batches from a small capture (gather=False: kept apart)
 
 
 PACKET_COLUMNS = ("number", "ts_ns", "length", "status", "transport", "src_port", "dst_port",
@@ -39,8 +39,8 @@ MIXED = ["fragments.pcap", "pcapng-multi.pcapng.gz", "truncated.pcap", "malforme
 @pytest.mark.parametrize("names", [["demo.pcap"], MIXED], ids=["one-file", "several-files"])
 def test_threads_change_nothing(names):
     path = [LOCAL_PCAPS / n for n in names]
-    threaded = PacketStream(path, chunk_size=SMALL_CHUNK)
-    inline = PacketStream(path, chunk_size=SMALL_CHUNK, background=False)
+    threaded = PacketStream(path, chunk_size=SMALL_CHUNK, gather=False)
+    inline = PacketStream(path, chunk_size=SMALL_CHUNK, background=False, gather=False)
     a, b = list(threaded), list(inline)
     assert len(a) == len(b) > 1
     ca, cb = _columns(a), _columns(b)
@@ -61,7 +61,7 @@ def _stage_threads() -> int:
 
 
 def test_stopping_early_stops_the_threads():
-    stream = iter(PacketStream([LOCAL_PCAPS / "demo.pcap"] * 20, chunk_size=SMALL_CHUNK))
+    stream = iter(PacketStream([LOCAL_PCAPS / "demo.pcap"] * 20, chunk_size=SMALL_CHUNK, gather=False))
     next(stream)
     assert _stage_threads() == 2  # reader and decoder, running ahead
     stream.close()
@@ -87,8 +87,8 @@ def test_flows_in_pieces_from_their_own_thread(monkeypatch):
     monkeypatch.setattr(pipeline, "DRAIN_PIECE", 5)
     table = load_table(None, None)
     path = [LOCAL_PCAPS / n for n in MIXED]
-    threaded = pipeline.FlowStream(path, table, chunk_size=SMALL_CHUNK)
-    inline = pipeline.FlowStream(path, table, chunk_size=SMALL_CHUNK, background=False)
+    threaded = pipeline.FlowStream(path, table, chunk_size=SMALL_CHUNK, gather=False)
+    inline = pipeline.FlowStream(path, table, chunk_size=SMALL_CHUNK, background=False, gather=False)
     pieces = list(threaded)
     assert _stage_threads() == 0
     assert all(1 <= len(p) <= 5 for p in pieces) and len(pieces) > 2
@@ -105,7 +105,7 @@ def test_flow_thread_stops_with_its_consumer():
     from portannot.registry import load_table
 
     stream = iter(FlowStream([LOCAL_PCAPS / "demo.pcap"] * 20, load_table(None, None),
-                             idle_timeout=0.001, chunk_size=SMALL_CHUNK))
+                             idle_timeout=0.001, chunk_size=SMALL_CHUNK, gather=False))
     next(stream)
     assert _stage_threads() == 3  # reader, decoder and flows
     stream.close()
@@ -132,13 +132,13 @@ def test_started_streams_read_before_they_are_iterated():
 
     table = load_table(None, None)
     path = [LOCAL_PCAPS / n for n in MIXED]
-    flows = FlowStream(path, table, chunk_size=SMALL_CHUNK).start()
-    packets = PacketStream(path, chunk_size=SMALL_CHUNK).start()
+    flows = FlowStream(path, table, chunk_size=SMALL_CHUNK, gather=False).start()
+    packets = PacketStream(path, chunk_size=SMALL_CHUNK, gather=False).start()
     assert _wait_for(lambda: flows.accounting.records > 0)  # read, nothing iterated yet
     started_flows, started_packets = list(flows), list(packets)
     assert _stage_threads() == 0
-    plain_flows = list(FlowStream(path, table, chunk_size=SMALL_CHUNK))
-    plain_packets = list(PacketStream(path, chunk_size=SMALL_CHUNK))
+    plain_flows = list(FlowStream(path, table, chunk_size=SMALL_CHUNK, gather=False))
+    plain_packets = list(PacketStream(path, chunk_size=SMALL_CHUNK, gather=False))
     a, b = _columns(started_flows, FLOW_COLUMNS), _columns(plain_flows, FLOW_COLUMNS)
     for k in a:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
@@ -155,8 +155,8 @@ def test_closing_a_started_stream_unread_stops_its_threads():
 
     many = [LOCAL_PCAPS / "demo.pcap"] * 50
     flows = FlowStream(many, load_table(None, None), idle_timeout=0.001,
-                       chunk_size=SMALL_CHUNK).start()
-    packets = PacketStream(many, chunk_size=SMALL_CHUNK).start()
+                       chunk_size=SMALL_CHUNK, gather=False).start()
+    packets = PacketStream(many, chunk_size=SMALL_CHUNK, gather=False).start()
     # each stage waits on the full queue of the next: flows 3 threads, packets 2
     assert _wait_for(lambda: _stage_threads() == 5)
     flows.close()
@@ -171,9 +171,9 @@ def test_converted_in_order_with_the_precision_known_then():
     from portannot.pipeline import converted
 
     path = [LOCAL_PCAPS / n for n in MIXED]
-    inline_stream = PacketStream(path, chunk_size=SMALL_CHUNK, background=False)
+    inline_stream = PacketStream(path, chunk_size=SMALL_CHUNK, background=False, gather=False)
     inline = [(b.number.copy(), inline_stream.accounting.ts_digits) for b in inline_stream]
-    got = list(converted(PacketStream(path, chunk_size=SMALL_CHUNK), lambda b: b.number.copy()))
+    got = list(converted(PacketStream(path, chunk_size=SMALL_CHUNK, gather=False), lambda b: b.number.copy()))
     assert len(got) == len(inline) > 1
     assert len({d for _, d in inline}) > 1  # the precision does change along these files
     for (a, da), (b, db) in zip(got, inline):
@@ -191,7 +191,7 @@ def test_converted_errors_and_early_close():
     with pytest.raises(ValueError, match="conversion failed"):
         list(converted(PacketStream([LOCAL_PCAPS / "demo.pcap"]), boom))
     assert _stage_threads() == 0
-    items = converted(PacketStream([LOCAL_PCAPS / "demo.pcap"] * 20, chunk_size=SMALL_CHUNK), len)
+    items = converted(PacketStream([LOCAL_PCAPS / "demo.pcap"] * 20, chunk_size=SMALL_CHUNK, gather=False), len)
     next(items)
     items.close()
     assert _stage_threads() == 0
@@ -237,3 +237,79 @@ def test_an_unreadable_input_among_several_exits_4_with_the_others_written(tmp_p
         f"portannot: warning: {tmp_path / 'missing.pcap'}: no such file; skipped, the other "
         "inputs read"]
     assert len(out.read_text().splitlines()) == 1 + 28  # header and demo.pcap's 28 flows
+
+
+# ------------------------------------------------------------------ gathering small batches
+
+def test_small_files_are_joined_with_each_row_s_input(tmp_path):
+    """Of many small files, the batches are joined (a few batches, not one per file),
+    each row still saying its input (`files`) and its number in that file; the rows are
+    those of the files read apart, in order, and the accounting is the same."""
+    from portannot.pipeline import GATHERED
+
+    names = MIXED * 8
+    path = [LOCAL_PCAPS / n for n in names]
+    apart = PacketStream(path, gather=False, background=False)
+    gathered = PacketStream(path)
+    a, b = list(apart), list(gathered)
+    assert len(a) >= len(names) and len(b) < 3
+    assert all(len(x) <= GATHERED + len(max(a, key=len)) for x in b)
+    ca, cb = _columns(a), _columns(b)
+    for k in ca:
+        np.testing.assert_array_equal(ca[k], cb[k], err_msg=k)
+    # each row's input, as the batches read apart give it
+    expected = np.concatenate([np.full(len(x), x.file_index, np.int32) for x in a])
+    np.testing.assert_array_equal(np.concatenate([x.file_indices() for x in b]), expected)
+    assert sorted(set(expected.tolist())) == list(range(len(names)))
+    assert gathered.accounting.records == apart.accounting.records == len(expected)
+    np.testing.assert_array_equal(gathered.accounting.status_counts,
+                                  apart.accounting.status_counts)
+    assert [str(p) for p in gathered.accounting.problems] == [
+        str(p) for p in apart.accounting.problems]
+
+
+def test_large_batches_are_not_joined():
+    """A batch of SMALL_BATCH rows or more goes on as it is: no copy for big captures."""
+    from portannot.pipeline import SMALL_BATCH
+
+    stream = PacketStream([LOCAL_PCAPS / "demo.pcap"], chunk_size=4096)
+    stream_apart = PacketStream([LOCAL_PCAPS / "demo.pcap"], chunk_size=4096, gather=False)
+    apart = list(stream_apart)
+    assert all(len(x) < SMALL_BATCH for x in apart) and len(apart) > 1
+    joined = list(stream)
+    assert len(joined) == 1 and joined[0].files is None  # one file: no per-row inputs
+    big = PacketStream([LOCAL_PCAPS / "demo.pcap"])
+    import portannot.pipeline as pipeline
+
+    try:
+        pipeline.SMALL_BATCH, saved = 1, pipeline.SMALL_BATCH
+        assert len(list(big)) == 1 and len(list(PacketStream([LOCAL_PCAPS / "demo.pcap"] * 3))) == 3
+    finally:
+        pipeline.SMALL_BATCH = saved
+
+
+def test_a_parcel_in_hand_reaches_the_consumer_before_the_failure():
+    """The stages hand on parcels of records; a failure in the middle of one hands on
+    what came before it first, then raises."""
+    from portannot.capture import RecordBatch
+    from portannot.pipeline import _parcels
+
+    def batch(n):
+        z = np.zeros(n, np.int64)
+        return RecordBatch(np.zeros(1, np.uint8), z, z.astype(np.uint32), z.astype(np.uint32),
+                           z, z.astype(np.uint16), z.astype(np.uint32), 1)
+
+    def items():
+        yield "progress"
+        yield batch(3)
+        yield batch(2)
+        yield "end"
+        yield batch(1)
+        raise InputError("broken")
+
+    got = []
+    with pytest.raises(InputError, match="broken"):
+        for parcel in _parcels(items(), 5):
+            got.append([x if isinstance(x, str) else len(x) for x in parcel])
+    assert got == [["progress", 3, 2], ["end", 1]]
+    assert [[len(x) for x in p] for p in _parcels((batch(1) for _ in range(5)), 2)] == [[1, 1], [1, 1], [1]]

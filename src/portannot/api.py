@@ -170,7 +170,8 @@ def _flow_stream(paths: Paths, registry: RegistryChoice, services: ServicesFile,
 def iter_packets(paths: Paths, *, registry: RegistryChoice = None,
                  services: ServicesFile = None) -> Iterator[pa.RecordBatch]:
     """The rows of packets() as pyarrow.RecordBatches, one per chunk read, in capture
-    order: memory stays at a few chunks whatever the size of the captures.
+    order: memory stays at a few chunks whatever the size of the captures. Small
+    batches (small files, each file's end) are joined, across files, up to 65,536 rows.
 
     Reading starts at the first next(), in background threads, and stops when the
     iterator is exhausted or closed. After a ``break``, call ``.close()`` (or loop

@@ -8,8 +8,10 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import os
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -487,3 +489,27 @@ def test_paths_one_several_or_a_generator_read_alike():
     assert {b.file_index for b in batches} == {0, 1}
     with pytest.raises(TypeError, match="not bytes"):
         as_paths(str(demo).encode())
+
+
+def test_a_small_file_gets_a_window_of_its_own_size(varied, tmp_path):
+    """A regular file smaller than a chunk is read into a buffer of its size (and one
+    byte, to meet the end at once): many small files keep hundreds of buffers alive in
+    the stages' queues. A pipe or a compressed stream, whose size is not known, gets
+    whole chunks, and the records are the same."""
+    path = varied["pcap"]
+    size = path.stat().st_size
+    batches = list(CaptureReader(str(path)))
+    assert {b.data.shape[0] for b in batches} == {size + 1}
+    gz = list(CaptureReader(str(varied["pcap.gz"])))
+    assert gz[0].data.shape[0] == 4 << 20
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_bytes(path.read_bytes()))
+    writer.start()
+    piped = list(CaptureReader(str(fifo)))
+    writer.join()
+    assert piped[0].data.shape[0] == 4 << 20
+    frames = [b.record(i) for b in batches for i in range(len(b))]
+    assert frames == _dpkt_frames(path)
+    for other in (gz, piped):
+        assert [b.record(i) for b in other for i in range(len(b))] == frames

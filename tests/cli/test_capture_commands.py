@@ -450,9 +450,9 @@ def test_packets_table_is_the_csv_aligned(names, env):
     row in Python from the CSV, a row without a transport showing its IP protocol's
     IANA keyword (IP_KEYWORDS) there. A column is as wide as the widest of its name, its
     floor (an IPv4 address, a 7-digit number) and the values of the first batch: here
-    the first file's rows (each file is a batch of its own; these fit in one), so the
-    IPv6 rows of transports.pcap after demo.pcap's run past their columns. Of several
-    files, the `file` column leads: the numbers start again in each file."""
+    every row, of both files (small files' batches are joined: pipeline.GATHERED), so
+    the IPv6 rows of transports.pcap after demo.pcap's are in their columns too. Of
+    several files, the `file` column leads: the numbers start again in each file."""
     from portannot.cli.packets import FLOOR, LIMIT, RIGHT, TABLE_COLUMNS
 
     captures = [local_capture(name) for name in names]
@@ -464,8 +464,10 @@ def test_packets_table_is_the_csv_aligned(names, env):
     rows = csv_rows(res["csv"])
     for row in rows:
         row["transport"] = row["transport"] or IP_KEYWORDS.get(row["ip_proto"], row["ip_proto"])
-    first = [r for r in rows if r.get("file", "0") == "0"]
-    widths = {c: max([len(c), FLOOR.get(c, 0)] + [len(r[c]) for r in first]) for c in columns}
+    from portannot.pipeline import GATHERED
+
+    assert len(rows) < GATHERED
+    widths = {c: max([len(c), FLOOR.get(c, 0)] + [len(r[c]) for r in rows]) for c in columns}
     widths.update({c: min(widths[c], w) for c, w in LIMIT.items()})
     expected = [" ".join(c.rjust(widths[c]) if c in RIGHT else c.ljust(widths[c])
                          for c in columns).rstrip()]

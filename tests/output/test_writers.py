@@ -566,3 +566,35 @@ def test_output_and_writer_as_context_managers(fmt, tmp_path):
                     writer.write(demo.to_batches()[0])
                     raise RuntimeError("stop")
         assert not bad.exists() and leftovers(tmp_path) == [], managed
+
+
+def test_parquet_row_groups_gather_small_batches(tmp_path):
+    """Batches of a few rows (a small file each, a few flows ended by a timeout) are
+    written as row groups of ROW_GROUP_ROWS rows or more (up to one batch more), not one
+    group each; the rows,
+    their order, their types and the dictionaries' values come back as written."""
+    from portannot.output.files import Output
+    from portannot.output.writers import ROW_GROUP_ROWS, BatchWriter
+
+    names = pa.array(["http", "dns", "ssh"])
+    sizes = [7, 1, 300] * 700 + [5]  # 215,605 rows in 2,101 batches
+    batches, start = [], 0
+    for i, n in enumerate(sizes):
+        ids = pa.array(range(start, start + n), pa.int64())
+        codes = pa.array([(start + k + i) % 3 for k in range(n)], pa.int32())
+        batches.append(pa.record_batch([ids, pa.DictionaryArray.from_arrays(codes, names)],
+                                       names=["id", "service"]))
+        start += n
+    path = tmp_path / "rows.parquet"
+    with BatchWriter("parquet", Output(str(path))) as writer:
+        for b in batches:
+            writer.write(b)
+    f = pq.ParquetFile(path)
+    groups = [f.metadata.row_group(i).num_rows for i in range(f.metadata.num_row_groups)]
+    assert sum(groups) == start and len(groups) == start // ROW_GROUP_ROWS + 1 < 10
+    assert all(ROW_GROUP_ROWS <= g < ROW_GROUP_ROWS + 300 for g in groups[:-1])
+    got = f.read()
+    assert got.column("id").to_pylist() == list(range(start))
+    assert pa.types.is_dictionary(got.schema.field("service").type)
+    assert got.column("service").to_pylist() == pa.Table.from_batches(batches).column(
+        "service").to_pylist()

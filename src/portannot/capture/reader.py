@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import stat
 import zlib
 from collections.abc import Iterable, Iterator
 from io import IOBase
@@ -58,9 +59,10 @@ class CaptureReader:
         size = mappable_size(self.path) if self.mmap else None
         if size is not None:
             window = MappedWindow(self.path, size, self.chunk_size)
+        elif self.compression:
+            window = ChunkWindow(stream, self.chunk_size, DECOMPRESSION_ERRORS)
         else:
-            window = ChunkWindow(stream, self.chunk_size,
-                                 DECOMPRESSION_ERRORS if self.compression else ())
+            window = ChunkWindow(stream, min(self.chunk_size, _whole_file(self.path)))
         reader = None
         try:
             window.fill()
@@ -101,6 +103,20 @@ class CaptureReader:
             if isinstance(window, MappedWindow):
                 window.close()
             stream.close()
+
+
+def _whole_file(path: str) -> int:
+    """A window that holds all of a regular file (one byte more, so that its first fill
+    meets the end), or no limit. A window's buffer stays allocated while any batch of it
+    is referenced, and reading many small files keeps hundreds of them alive in the
+    stages' queues: 4 MiB each, where the file is a few KiB, was 60 MB more peak RSS."""
+    if path == "-":
+        return 1 << 62
+    try:
+        st = os.stat(path)
+    except OSError:
+        return 1 << 62
+    return st.st_size + 1 if stat.S_ISREG(st.st_mode) else 1 << 62
 
 
 #: what a damaged compressed stream raises while it is read (OSError only when it

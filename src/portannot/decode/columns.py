@@ -38,6 +38,9 @@ class PacketBatch:
     status: np.ndarray  #: uint8, portannot.status.Status
     file_index: int = 0
     path: str = ""
+    #: int32, each row's input index, where a batch joins rows of several inputs (see
+    #: join); None: every row is of input `file_index`
+    files: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.number.shape[0])
@@ -69,9 +72,31 @@ class PacketBatch:
     @classmethod
     def array_fields(cls) -> tuple[str, ...]:
         """The names of the per-row columns (every field but file_index and path)."""
-        return tuple(f.name for f in fields(cls) if f.name not in ("file_index", "path"))
+        return tuple(f.name for f in fields(cls) if f.name not in ("file_index", "path", "files"))
+
+    def file_indices(self) -> np.ndarray:
+        """int32, each row's input index."""
+        if self.files is not None:
+            return self.files
+        return np.full(len(self), self.file_index, np.int32)
 
     def take(self, index: np.ndarray) -> PacketBatch:
         """Rows selected by a boolean mask or an index array."""
         cols = {name: getattr(self, name)[index] for name in self.array_fields()}
-        return PacketBatch(**cols, file_index=self.file_index, path=self.path)
+        files = None if self.files is None else self.files[index]
+        return PacketBatch(**cols, file_index=self.file_index, path=self.path, files=files)
+
+    @classmethod
+    def join(cls, batches: list[PacketBatch]) -> PacketBatch:
+        """The rows of `batches`, in order, as one batch; `files` says each row's input
+        when they are of more than one (file_index and path are the first's)."""
+        if not batches:
+            return cls.empty(0)
+        if len(batches) == 1:
+            return batches[0]
+        cols = {k: np.concatenate([getattr(b, k) for b in batches]) for k in cls.array_fields()}
+        first = batches[0]
+        files = None
+        if any(b.files is not None or b.file_index != first.file_index for b in batches):
+            files = np.concatenate([b.file_indices() for b in batches])
+        return cls(**cols, file_index=first.file_index, path=first.path, files=files)

@@ -37,10 +37,8 @@ class Decoder:
 
 
 def concat(batches: list[PacketBatch]) -> PacketBatch:
-    if not batches:
-        return PacketBatch.empty(0)
-    cols = {k: np.concatenate([getattr(b, k) for b in batches]) for k in PacketBatch.array_fields()}
-    return PacketBatch(**cols, file_index=batches[0].file_index, path=batches[0].path)
+    """The batches' rows as one batch (PacketBatch.join)."""
+    return PacketBatch.join(batches)
 
 
 def decode_file(paths: Paths) -> PacketBatch:

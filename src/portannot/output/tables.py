@@ -79,7 +79,7 @@ def packet_batch(batch: PacketBatch, table: ServiceTable, *, with_file: bool = F
         "tcp_flags": arrow(batch.tcp_flags, pa.uint16(), batch.transport == Transport.TCP),
     }
     if with_file:
-        cols["file"] = arrow(np.full(len(batch), batch.file_index, np.int32), pa.int32())
+        cols["file"] = arrow(batch.file_indices(), pa.int32())
     return pa.RecordBatch.from_pydict(cols)
 
 

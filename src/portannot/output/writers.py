@@ -100,6 +100,13 @@ def parquet_encodings(schema: pa.Schema) -> dict[str, Any]:
     }
 
 
+#: rows a Parquet row group gathers before it is written (a group is written once it
+#: has at least this many; what ends the read ends the last one). Larger groups cost
+#: the overlap of encoding with reading: small-1m's packets, in 52,000-row batches,
+#: took 10 % longer and 11 MB more gathered by 131,072
+ROW_GROUP_ROWS = 1 << 15
+
+
 class BatchWriter:
     """Streams record batches to an Output in one format.
 
@@ -122,6 +129,9 @@ class BatchWriter:
         self.metadata = metadata
         self._writer = None
         self.rows = 0
+        #: Parquet: batches not yet written, and their rows (see ROW_GROUP_ROWS)
+        self._pending: list[pa.RecordBatch] = []
+        self._pending_rows = 0
         if fmt == "parquet":
             # loaded now, while a started stream reads, rather than after the last batch
             import pyarrow.parquet  # noqa: F401
@@ -151,7 +161,10 @@ class BatchWriter:
                     self.output.stream, schema, compression="zstd",
                     **parquet_encodings(batch.schema),
                 )
-            self._writer.write_batch(batch)
+            self._pending.append(batch)
+            self._pending_rows += batch.num_rows
+            if self._pending_rows >= ROW_GROUP_ROWS:
+                self._write_pending()
         elif self.fmt == "csv":
             text = textual(batch, self.ts_digits)
             if self._writer is None:
@@ -164,6 +177,16 @@ class BatchWriter:
 
             self.output.stream.write(json_lines(textual(batch, self.ts_digits, decode=False)))
 
+    def _write_pending(self) -> None:
+        """The batches held back, as one row group. Each batch was a row group of its own:
+        a capture's worth of 4 MiB chunks (6,500 packets each on mixed-1m), a few flows at
+        a time under a timeout, and one group per input file, 8,000 of them for 8,000
+        small files (15 s and 365 MB to write 400,000 packets, the footer alone listing
+        every column of every group)."""
+        pending, self._pending, self._pending_rows = self._pending, [], 0
+        if pending and self._writer is not None:
+            self._writer.write_table(pa.Table.from_batches(pending), row_group_size=1 << 62)
+
     def __enter__(self) -> BatchWriter:
         return self
 
@@ -174,6 +197,8 @@ class BatchWriter:
         """Finish the format and commit the output (`ok`), or abort it."""
         try:
             if self._writer is not None:
+                if ok:
+                    self._write_pending()
                 writer, self._writer = self._writer, None
                 writer.close()
             if ok:

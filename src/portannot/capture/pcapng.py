@@ -38,6 +38,7 @@ from portannot.capture.walk import (
     SKIPPED,
     SPECIAL_BLOCK,
     TS_LIMIT,
+    find_options,
     resync_pcapng,
     walk_pcapng,
 )
@@ -102,38 +103,40 @@ class Interfaces:
         return self.count
 
 
-def block_options(body: bytes, big: bool) -> tuple[list[tuple[int, bytes]], bool]:
-    """A block's options, (code, value) up to the end-of-options, and whether one ran
-    past the block (wiretap: "Not enough data to handle option of length ...", the
-    file damaged); the options before that one are kept."""
-    order = ">" if big else "<"
-    found = []
-    p = 0
-    while p + 4 <= len(body):
-        code, olen = struct.unpack_from(order + "HH", body, p)
-        p += 4
-        if code == 0:
-            break
-        if p + olen > len(body):
-            return found, True
-        found.append((code, body[p : p + olen]))
-        p += (olen + 3) & ~3
-    return found, False
+#: the interface options read (if_tsresol, if_tsoffset), and the bytes each has
+IDB_OPTIONS = np.array([OPT_IF_TSRESOL, OPT_IF_TSOFFSET], np.uint16)
+IDB_OPTION_BYTES = np.array([1, 8], np.int64)
+_NO_OPTIONS = np.empty(0, np.uint16)
 
 
-def parse_idb_options(options: list[tuple[int, bytes]], big: bool) -> tuple[int, int, int]:
-    """(ts kind, ts exponent, ts offset s) from an IDB's options; defaults to microseconds.
-    An offset beyond +-MAX_OFFSET_S is held there (every time it moves is past what the
-    walk holds either way: held at the limit and reported)."""
+def options_overrun(buf: np.ndarray, start: int, end: int, big: bool) -> bool:
+    """Whether an option of the block whose options are buf[start:end] runs past its end
+    (wiretap: "Not enough data to handle option of length ...", the file damaged)."""
+    return bool(find_options(buf, start, end, big, _NO_OPTIONS, IDB_OPTION_BYTES[:0],
+                             np.empty(0, np.int64)))
+
+
+def interface_options(buf: np.ndarray, start: int, end: int, big: bool
+                      ) -> tuple[int, int, int, bool]:
+    """(ts kind, ts exponent, ts offset s, an option ran past the block) from the options
+    of an interface block, buf[start:end], as wiretap reads them: the time unit defaults
+    to microseconds, an option of the wrong size is ignored, and of one given twice the
+    first counts. An offset beyond +-MAX_OFFSET_S is held
+    there (every time it moves is past what the walk holds either way: held at the limit
+    and reported)."""
+    found = np.empty(2, np.int64)
+    overrun = bool(find_options(buf, start, end, big, IDB_OPTIONS, IDB_OPTION_BYTES, found))
     kind, exp, off = 0, 6, 0
-    for code, val in options:
-        if code == OPT_IF_TSRESOL and len(val) >= 1:
-            kind, exp = (1, val[0] & 0x7F) if val[0] & 0x80 else (0, val[0])
-            exp = min(exp, 63 if kind else 19)
-        elif code == OPT_IF_TSOFFSET and len(val) >= 8:
-            seconds = struct.unpack((">" if big else "<") + "q", val[:8])[0]
-            off = max(-MAX_OFFSET_S, min(MAX_OFFSET_S, seconds))
-    return kind, exp, off
+    resol, offset = int(found[0]), int(found[1])
+    if resol >= 0:
+        value = int(buf[resol])
+        kind, exp = (1, value & 0x7F) if value & 0x80 else (0, value)
+        exp = min(exp, 63 if kind else 19)
+    if offset >= 0:
+        seconds = int.from_bytes(buf[offset : offset + 8].tobytes(), "big" if big else "little",
+                                 signed=True)
+        off = max(-MAX_OFFSET_S, min(MAX_OFFSET_S, seconds))
+    return kind, exp, off, overrun
 
 
 def _time_unit(kind: int, exp: int) -> str:
@@ -194,7 +197,7 @@ class PcapngReader(ContainerReader):
                 big, blen, wrong = self._section_header(p)
             if wrong:
                 return self._resync(p, wrong)
-            if block_options(w.buf[p + 24 : p + blen - 4].tobytes(), big)[1]:
+            if options_overrun(w.buf, p + 24, p + blen - 4, big):
                 self._problem(p, f"section header block of {blen} bytes has an option running "
                                  "past its end", DAMAGED_OPTIONS)
             w.take(blen)
@@ -202,11 +205,12 @@ class PcapngReader(ContainerReader):
             self.sections += 1
             self.interfaces = Interfaces(self.interfaces.first_global + len(self.interfaces))
             return True
-        # IDB: the walker has checked its length fields
+        # IDB: the walker has checked its length fields, and the window holds it whole
         order = "big" if self.big else "little"
         blen = int.from_bytes(w.buf[p + 4 : p + 8].tobytes(), order)
+        buf = w.buf
         block = w.take(blen)
-        assert block is not None
+        assert block is not None and w.buf is buf
         if blen < 20:
             self._problem(p, f"interface description block of {blen} bytes is too short; "
                              "its packets are counted as of an unsupported link type",
@@ -215,8 +219,7 @@ class PcapngReader(ContainerReader):
             return True
         fmt = (">" if self.big else "<") + "HHI"
         linktype, _, snaplen = struct.unpack_from(fmt, block, 8)
-        options, overrun = block_options(block[16 : blen - 4], self.big)
-        kind, exp, off = parse_idb_options(options, self.big)
+        kind, exp, off, overrun = interface_options(buf, p + 16, p + blen - 4, self.big)
         if overrun:
             self._problem(p, f"interface description block of {blen} bytes has an option "
                              "running past its end; read the options before it (times in "

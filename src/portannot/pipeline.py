@@ -131,10 +131,14 @@ class PacketStream(_Stages["list[PacketBatch | ReadProgress | ReadEnd]"]):
         return self._decoded(self._records())
 
     def __iter__(self) -> Iterator[PacketBatch]:
+        batches = self._accounted()
+        return _joined(batches) if self.gather else batches
+
+    def _accounted(self) -> Iterator[PacketBatch]:
+        """The decoded batches, each counted in `accounting` as it comes, with what the
+        readers met."""
         items = self._take()
         acc = self.accounting
-        held: list[PacketBatch] = []
-        rows = 0
         try:
             for item in (item for parcel in items for item in parcel):
                 if isinstance(item, ReadProgress):
@@ -147,20 +151,32 @@ class PacketStream(_Stages["list[PacketBatch | ReadProgress | ReadEnd]"]):
                     acc.ts_digits = max(acc.ts_digits, item.ts_digits)
                     continue
                 acc.add(item)
-                if self.gather and len(item) < SMALL_BATCH:
-                    held.append(item)
-                    rows += len(item)
-                    if rows < GATHERED:
-                        continue
-                    item = PacketBatch.join(held)
-                elif held:
-                    yield PacketBatch.join(held)
-                held, rows = [], 0
                 yield item
-            if held:
-                yield PacketBatch.join(held)
         finally:
             items.close()  # type: ignore[attr-defined]
+
+
+def _joined(batches: Iterator[PacketBatch]) -> Iterator[PacketBatch]:
+    """`batches`, those of fewer than SMALL_BATCH rows joined (in order, across files)
+    until they hold GATHERED rows; a larger batch goes on as it is."""
+    held: list[PacketBatch] = []
+    rows = 0
+    try:
+        for batch in batches:
+            if len(batch) < SMALL_BATCH:
+                held.append(batch)
+                rows += len(batch)
+                if rows < GATHERED:
+                    continue
+                batch = PacketBatch.join(held)
+            elif held:
+                yield PacketBatch.join(held)
+            held, rows = [], 0
+            yield batch
+    finally:
+        batches.close()  # type: ignore[attr-defined]
+    if held:
+        yield PacketBatch.join(held)
 
 
 def _parcels(items: Iterator[T], least: int) -> Iterator[list[T]]:

@@ -106,14 +106,14 @@ class Interfaces:
 #: the interface options read (if_tsresol, if_tsoffset), and the bytes each has
 IDB_OPTIONS = np.array([OPT_IF_TSRESOL, OPT_IF_TSOFFSET], np.uint16)
 IDB_OPTION_BYTES = np.array([1, 8], np.int64)
-_NO_OPTIONS = np.empty(0, np.uint16)
 
 
-def options_overrun(buf: np.ndarray, start: int, end: int, big: bool) -> bool:
-    """Whether an option of the block whose options are buf[start:end] runs past its end
-    (wiretap: "Not enough data to handle option of length ...", the file damaged)."""
-    return bool(find_options(buf, start, end, big, _NO_OPTIONS, IDB_OPTION_BYTES[:0],
-                             np.empty(0, np.int64)))
+def section_options_overrun(buf: np.ndarray, start: int, end: int, big: bool) -> bool:
+    """Whether an option of the section header whose options are buf[start:end] runs
+    past its end (wiretap: "Not enough data to handle option of length ...", the file
+    damaged); none of its options is read."""
+    none = np.empty(0, np.int64)
+    return bool(find_options(buf, start, end, big, none.astype(np.uint16), none, none))
 
 
 def interface_options(buf: np.ndarray, start: int, end: int, big: bool
@@ -121,9 +121,8 @@ def interface_options(buf: np.ndarray, start: int, end: int, big: bool
     """(ts kind, ts exponent, ts offset s, an option ran past the block) from the options
     of an interface block, buf[start:end], as wiretap reads them: the time unit defaults
     to microseconds, an option of the wrong size is ignored, and of one given twice the
-    first counts. An offset beyond +-MAX_OFFSET_S is held
-    there (every time it moves is past what the walk holds either way: held at the limit
-    and reported)."""
+    first counts. An offset beyond +-MAX_OFFSET_S is held there (every time it moves is
+    past what the walk holds either way: held at the limit and reported)."""
     found = np.empty(2, np.int64)
     overrun = bool(find_options(buf, start, end, big, IDB_OPTIONS, IDB_OPTION_BYTES, found))
     kind, exp, off = 0, 6, 0
@@ -197,7 +196,7 @@ class PcapngReader(ContainerReader):
                 big, blen, wrong = self._section_header(p)
             if wrong:
                 return self._resync(p, wrong)
-            if options_overrun(w.buf, p + 24, p + blen - 4, big):
+            if section_options_overrun(w.buf, p + 24, p + blen - 4, big):
                 self._problem(p, f"section header block of {blen} bytes has an option running "
                                  "past its end", DAMAGED_OPTIONS)
             w.take(blen)
@@ -205,12 +204,13 @@ class PcapngReader(ContainerReader):
             self.sections += 1
             self.interfaces = Interfaces(self.interfaces.first_global + len(self.interfaces))
             return True
-        # IDB: the walker has checked its length fields, and the window holds it whole
+        # IDB: the walker has checked its length fields, and the window holds it whole:
+        # read in place (taken as bytes, a 32 MiB block was copied for its 16-byte head)
         order = "big" if self.big else "little"
         blen = int.from_bytes(w.buf[p + 4 : p + 8].tobytes(), order)
+        assert w.available >= blen
+        w.start += blen
         buf = w.buf
-        block = w.take(blen)
-        assert block is not None and w.buf is buf
         if blen < 20:
             self._problem(p, f"interface description block of {blen} bytes is too short; "
                              "its packets are counted as of an unsupported link type",
@@ -218,7 +218,7 @@ class PcapngReader(ContainerReader):
             self.interfaces.add(0xFFFF, 0, 0, 6, 0)
             return True
         fmt = (">" if self.big else "<") + "HHI"
-        linktype, _, snaplen = struct.unpack_from(fmt, block, 8)
+        linktype, _, snaplen = struct.unpack_from(fmt, buf, p + 8)
         kind, exp, off, overrun = interface_options(buf, p + 16, p + blen - 4, self.big)
         if overrun:
             self._problem(p, f"interface description block of {blen} bytes has an option "

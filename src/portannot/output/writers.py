@@ -184,7 +184,7 @@ class BatchWriter:
         small files (15 s and 365 MB to write 400,000 packets, the footer alone listing
         every column of every group)."""
         pending, self._pending, self._pending_rows = self._pending, [], 0
-        if pending and self._writer is not None:
+        if pending:
             self._writer.write_table(pa.Table.from_batches(pending), row_group_size=1 << 62)
 
     def __enter__(self) -> BatchWriter:

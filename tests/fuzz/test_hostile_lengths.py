@@ -342,3 +342,24 @@ def test_pcapng_damaged_section_header_resynchronises(tmp_path, mode):
     assert ports(got)[:10] == [1000 + i for i in range(10)]
     assert ports(got)[-5:] == [1000 + i for i in range(5)]
     assert problems and problems[0].offset == len(s1)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("valid_after", [True, False])
+def test_pcapng_run_of_block_heads_claiming_past_end_of_file(tmp_path, mode, valid_after):
+    """After an impossible block, 1 MiB of words that each look like the head of a packet
+    block of 32 MiB - 16 bytes: every one runs past the end of the file and is no block.
+    The packets after the run are found; with none after it, reading stops at the end
+    of the file with the damage reported once."""
+    data, offsets = pcapng(100)
+    k = 60
+    heads = struct.pack("<II", 6, (32 << 20) - 16) * (1 << 17)
+    after = data[offsets[k + 1]:] if valid_after else b""
+    damaged = _damage_epb(data, offsets, k, blen=7)[:offsets[k + 1]] + heads + after
+    got, problems, _, _ = read(tmp_path, damaged, mode, alloc=True)
+    assert ports(got) == [1000 + i for i in range(100) if i != k and (valid_after or i < k)]
+    assert [p.offset for p in problems] == [offsets[k]]
+    if valid_after:
+        assert f"byte offset {offsets[k + 1] + len(heads)}" in str(problems[0])
+    else:
+        assert "no valid block after it" in str(problems[0])

@@ -392,9 +392,9 @@ class PcapngReader(ContainerReader):
         bad_offset = w.offset_of(bad)
         w.start = bad
         q = bad + 4
-        filled_for = -1
         while True:
-            q, need = resync_pcapng(w.buf, q, w.end, self.big, len(self.interfaces), MAX_BLOCK)
+            q, need = resync_pcapng(w.buf, q, w.end, self.big, len(self.interfaces), MAX_BLOCK,
+                                    w.eof)
             need = int(need)
             if need == 0 and w.end - q >= 12:
                 found = w.offset_of(q)
@@ -406,10 +406,6 @@ class PcapngReader(ContainerReader):
                     f"at byte offset {found}; the damage starts", DAMAGED_RANGES,
                 ))
                 return True
-            at = w.offset_of(q)
-            if need and (w.eof or filled_for == at):
-                q += 4  # the candidate runs past the end of the file
-                continue
             if need == 0 and w.eof:
                 w.start = w.end
                 self.problems.append(ReadProblem(
@@ -418,7 +414,6 @@ class PcapngReader(ContainerReader):
             # read more: keep the bytes from q on (twice the candidate's length, so that a
             # run of candidates does not move the window once each)
             w.start = q
-            filled_for = at
             w.fill(2 * need)
             q = w.start
 

@@ -27,7 +27,7 @@ from portannot.capture.walk import (
     BAD_OPTIONS,
     BAD_RECORD,
     BYTE_ORDER_MAGIC,
-    MAX_OFFSET_S,
+    IF_COUNT,
     MIN_SHB,
     NEED_MORE,
     PCAPNG_EPB,
@@ -39,6 +39,7 @@ from portannot.capture.walk import (
     SPECIAL_BLOCK,
     TS_LIMIT,
     find_options,
+    interface_options,
     resync_pcapng,
     walk_pcapng,
 )
@@ -50,8 +51,6 @@ SHB_MAGIC = b"\x0a\x0d\x0d\x0a"
 #: run of interface blocks or damage between single packets still hands out batches
 MAX_PENDING = 1024
 MAX_BLOCK = 32 << 20
-OPT_IF_TSRESOL = 9
-OPT_IF_TSOFFSET = 14
 #: the times -TS_LIMIT and TS_LIMIT ns (UTC), as messages give them
 TIME_HELD = ("1823-11-12 00:06:21", "2116-02-20 23:53:38")
 
@@ -69,43 +68,39 @@ def sniff(head: bytes) -> bool:
 
 
 class Interfaces:
-    """Per-interface fields of the current section, as arrays the walker can index.
-
-    The arrays grow by doubling, so a section of many interfaces costs linear time."""
+    """Per-interface fields of the current section, as arrays the walker indexes and
+    fills: it adds the interfaces it meets while the arrays have room (walk_pcapng), and
+    `add` makes room by doubling, so a section of many interfaces costs linear time."""
 
     def __init__(self, first_global: int) -> None:
         self.first_global = first_global
         self.count = 0
-        self._cols = {
-            "linktype": np.zeros(4, np.uint16), "snaplen": np.zeros(4, np.uint32),
-            "ts_kind": np.zeros(4, np.int64), "ts_exp": np.zeros(4, np.int64),
-            "ts_off": np.zeros(4, np.int64),  # if_tsoffset, whole seconds
-        }
-        self.freeze()
+        self.linktype = np.zeros(4, np.uint16)
+        self.snaplen = np.zeros(4, np.uint32)
+        self.ts_kind = np.zeros(4, np.int64)
+        self.ts_exp = np.zeros(4, np.int64)
+        self.ts_off = np.zeros(4, np.int64)  # if_tsoffset, whole seconds
+
+    def columns(self) -> tuple[np.ndarray, ...]:
+        """The arrays, whole (the walker's argument order): [count:] is room to fill."""
+        return self.linktype, self.snaplen, self.ts_kind, self.ts_exp, self.ts_off
 
     def add(self, linktype: int, snaplen: int, ts_kind: int, ts_exp: int, ts_off_s: int) -> None:
-        if self.count == self._cols["linktype"].shape[0]:
-            self._cols = {k: np.concatenate([v, np.zeros_like(v)]) for k, v in self._cols.items()}
-        for k, v in zip(self._cols, (linktype, snaplen, ts_kind, ts_exp, ts_off_s)):
-            self._cols[k][self.count] = v
+        if self.count == self.linktype.shape[0]:
+            for name, col in zip(("linktype", "snaplen", "ts_kind", "ts_exp", "ts_off"),
+                                 self.columns()):
+                setattr(self, name, np.concatenate([col, np.zeros_like(col)]))
+        for col, value in zip(self.columns(), (linktype, snaplen, ts_kind, ts_exp, ts_off_s)):
+            col[self.count] = value
         self.count += 1
-        self.freeze()
 
-    def freeze(self) -> None:
-        n = self.count
-        self.a_linktype = self._cols["linktype"][:n]
-        self.a_snaplen = self._cols["snaplen"][:n]
-        self.a_ts_kind = self._cols["ts_kind"][:n]
-        self.a_ts_exp = self._cols["ts_exp"][:n]
-        self.a_ts_off = self._cols["ts_off"][:n]
+    def ts_digits(self, since: int) -> int:
+        """Fraction digits the times of interfaces [since:] need (binary units: 9)."""
+        kind, exp = self.ts_kind[since:self.count], self.ts_exp[since:self.count]
+        return int(np.where(kind != 0, 9, np.minimum(exp, 9)).max(initial=0))
 
     def __len__(self) -> int:
         return self.count
-
-
-#: the interface options read (if_tsresol, if_tsoffset), and the bytes each has
-IDB_OPTIONS = np.array([OPT_IF_TSRESOL, OPT_IF_TSOFFSET], np.uint16)
-IDB_OPTION_BYTES = np.array([1, 8], np.int64)
 
 
 def section_options_overrun(buf: np.ndarray, start: int, end: int, big: bool) -> bool:
@@ -114,28 +109,6 @@ def section_options_overrun(buf: np.ndarray, start: int, end: int, big: bool) ->
     damaged); none of its options is read."""
     none = np.empty(0, np.int64)
     return bool(find_options(buf, start, end, big, none.astype(np.uint16), none, none))
-
-
-def interface_options(buf: np.ndarray, start: int, end: int, big: bool
-                      ) -> tuple[int, int, int, bool]:
-    """(ts kind, ts exponent, ts offset s, an option ran past the block) from the options
-    of an interface block, buf[start:end], as wiretap reads them: the time unit defaults
-    to microseconds, an option of the wrong size is ignored, and of one given twice the
-    first counts. An offset beyond +-MAX_OFFSET_S is held there (every time it moves is
-    past what the walk holds either way: held at the limit and reported)."""
-    found = np.empty(2, np.int64)
-    overrun = bool(find_options(buf, start, end, big, IDB_OPTIONS, IDB_OPTION_BYTES, found))
-    kind, exp, off = 0, 6, 0
-    resol, offset = int(found[0]), int(found[1])
-    if resol >= 0:
-        value = int(buf[resol])
-        kind, exp = (1, value & 0x7F) if value & 0x80 else (0, value)
-        exp = min(exp, 63 if kind else 19)
-    if offset >= 0:
-        seconds = int.from_bytes(buf[offset : offset + 8].tobytes(), "big" if big else "little",
-                                 signed=True)
-        off = max(-MAX_OFFSET_S, min(MAX_OFFSET_S, seconds))
-    return kind, exp, off, overrun
 
 
 def _time_unit(kind: int, exp: int) -> str:
@@ -219,13 +192,14 @@ class PcapngReader(ContainerReader):
             return True
         fmt = (">" if self.big else "<") + "HHI"
         linktype, _, snaplen = struct.unpack_from(fmt, buf, p + 8)
-        kind, exp, off, overrun = interface_options(buf, p + 16, p + blen - 4, self.big)
+        kind, exp, off, overrun = (int(v) for v in interface_options(buf, p + 16, p + blen - 4,
+                                                                      self.big))
         if overrun:
             self._problem(p, f"interface description block of {blen} bytes has an option "
                              "running past its end; read the options before it (times in "
                              f"{_time_unit(kind, exp)})", DAMAGED_OPTIONS)
         self.interfaces.add(linktype, snaplen, kind, exp, off)
-        self.ts_digits = max(self.ts_digits, 9 if kind else min(exp, 9))
+        self.ts_digits = max(self.ts_digits, self.interfaces.ts_digits(len(self.interfaces) - 1))
         return True
 
     def __iter__(self) -> Iterator[RecordBatch]:
@@ -243,7 +217,7 @@ class PcapngReader(ContainerReader):
         bad_at = np.empty(self.problems.detail + 1, np.int64)
         #: packet blocks kept whose options run past them: where the first start
         opt_bad_at = np.empty(self.problems.detail + 1, np.int64)
-        skipped = np.zeros(4, np.int64)
+        skipped = np.zeros(5, np.int64)
         if w.buf[w.start : w.start + 4].tobytes() != SHB_MAGIC:
             raise CaptureFormatError(f"{self.path}: pcapng file does not start with a section header")
         while True:
@@ -258,12 +232,15 @@ class PcapngReader(ContainerReader):
                 cols = (np.empty(cap, np.int64), np.empty(cap, np.uint32), np.empty(cap, np.uint32),
                         np.empty(cap, np.int64), np.empty(cap, np.uint32))
             offset, caplen, length, ts_ns, iface = cols
+            known = len(ifs)
             n, pos, reason, extra = walk_pcapng(
-                w.buf, w.start, w.end, self.big, len(ifs), ifs.a_snaplen, ifs.a_ts_kind,
-                ifs.a_ts_exp, ifs.a_ts_off, MAX_BLOCK, offset, caplen, length, ts_ns, iface,
-                bad_at, opt_bad_at, skipped,
+                w.buf, w.start, w.end, self.big, known, *ifs.columns(), MAX_BLOCK, offset,
+                caplen, length, ts_ns, iface, bad_at, opt_bad_at, skipped,
             )
             w.start = pos
+            if skipped[IF_COUNT] > known:  # interface blocks the walk read
+                ifs.count = int(skipped[IF_COUNT])
+                self.ts_digits = max(self.ts_digits, ifs.ts_digits(known))
             if skipped[SKIPPED]:
                 self._report_skipped(bad_at, int(skipped[SKIPPED]), int(skipped[SKIPPED + 1]))
             if skipped[BAD_OPTIONS]:
@@ -278,7 +255,7 @@ class PcapngReader(ContainerReader):
                 self._check_times(ts_ns[:n], offset[:n])
                 local = iface[:n]
                 pending.append((offset[:n].copy(), caplen[:n].copy(), length[:n].copy(),
-                                ts_ns[:n].copy(), ifs.a_linktype[local],
+                                ts_ns[:n].copy(), ifs.linktype[local],
                                 local + np.uint32(ifs.first_global)))
             # hand out what is held when the window is about to move to new bytes or reading
             # ends; past a section or interface block the window holds, or a damaged range

@@ -86,12 +86,16 @@ def _ns(ticks: int, resol: int | None, offset: int | None) -> int:
 
 
 def _capture(n_if: int, n_pkt: int, seed: int, order: str, bad_every: int = 0,
-             short_every: int = 0, sections: int = 1, resolutions: list | None = None):
-    """Sections of n_if interfaces each, declared in runs between packets; returns the
-    bytes and per packet (global interface id, link type, expected ns)."""
+             short_every: int = 0, sections: int = 1, resolutions: list | None = None,
+             mixed: bool = False):
+    """Sections of n_if interfaces and n_pkt packets each, the interfaces declared in
+    runs between packets, all in `order` or (mixed) each section in one at random;
+    returns the bytes, per packet (interface id in the file, link type, ns), and per
+    packet its interface's id in its section (tshark 4.0's frame.interface_id)."""
     rng = random.Random(seed)
-    out, expect, first_global = b"", [], 0
+    out, expect, local, first_global = b"", [], [], 0
     for _ in range(sections):
+        order = rng.choice("<>") if mixed else order
         out += _shb(order)
         ifaces: list[tuple[int, int | None, int | None]] = []
         i = 0
@@ -113,9 +117,10 @@ def _capture(n_if: int, n_pkt: int, seed: int, order: str, bad_every: int = 0,
                 ticks = TICKS + rng.randrange(10**12)
                 out += _epb(order, k, 1 if link == 0xFFFF else link, i, ticks)
                 expect.append((first_global + k, link, _ns(ticks, resol, offset)))
+                local.append(k)
                 i += 1
         first_global += len(ifaces)
-    return out, expect
+    return out, expect, local
 
 
 def _records(path: Path, chunk_size: int | None = None):
@@ -128,7 +133,7 @@ def _records(path: Path, chunk_size: int | None = None):
 @pytest.mark.parametrize("order", ["<", ">"])
 @pytest.mark.parametrize("chunk", [None, 1 << 16])
 def test_every_packet_gets_its_own_interface(tmp_path, order, chunk):
-    data, expect = _capture(n_if=3000, n_pkt=6000, seed=7, order=order, sections=2)
+    data, expect, _ = _capture(n_if=3000, n_pkt=6000, seed=7, order=order, sections=2)
     path = tmp_path / "many.pcapng"
     path.write_bytes(data)
     got, reader = _records(path, chunk)
@@ -141,7 +146,7 @@ def test_interfaces_the_python_side_reads_keep_the_numbering(tmp_path, chunk):
     """Every 7th interface has an option running past its block (reported, its
     options lost: microseconds), every 11th is too short for a link type: those go
     back to Python, between interfaces the walk reads; the ids stay in order."""
-    data, expect = _capture(n_if=400, n_pkt=2000, seed=11, order="<", bad_every=7,
+    data, expect, _ = _capture(n_if=400, n_pkt=2000, seed=11, order="<", bad_every=7,
                             short_every=11)
     path = tmp_path / "mixed.pcapng"
     path.write_bytes(data)
@@ -173,7 +178,7 @@ def test_interfaces_and_times_agree_with_tshark(tmp_path, order):
     """Without picoseconds: wiretap's fraction of a second overflows 64 bits there
     (tests/capture/test_formats.py, fine resolutions)."""
     coarse = [r for r in RESOLUTIONS if r != 12]
-    data, _ = _capture(n_if=200, n_pkt=600, seed=3, order=order, resolutions=coarse)
+    data, _, _ = _capture(n_if=200, n_pkt=600, seed=3, order=order, resolutions=coarse)
     path = tmp_path / "ifaces.pcapng"
     path.write_bytes(data)
     res = subprocess.run([TSHARK, "-n", "-r", str(path), "-T", "fields", "-e",
@@ -184,3 +189,50 @@ def test_interfaces_and_times_agree_with_tshark(tmp_path, order):
     assert not reader.problems
     ours = [[str(i), f"{t // 10**9}.{t % 10**9:09d}"] for i, _, t in got]
     assert ours == theirs
+
+
+@pytest.mark.parametrize("mixed", [False, True])
+@pytest.mark.parametrize("chunk", [None, 1 << 16])
+def test_many_sections_number_their_interfaces_on(tmp_path, mixed, chunk):
+    """600 sections of 1 to 4 interfaces: a section header read inside the walk starts
+    its interfaces again while the file's numbering goes on; one of the other byte
+    order (mixed) goes back to Python, with the same result."""
+    data, expect, _ = _capture(n_if=4, n_pkt=5, seed=5, order="<", sections=600, mixed=mixed)
+    path = tmp_path / "sections.pcapng"
+    path.write_bytes(data)
+    got, reader = _records(path, chunk)
+    assert got == expect and not reader.problems and len(got) == 600 * 5
+
+
+@pytest.mark.skipif(TSHARK is None, reason="tshark is not installed")
+def test_sections_agree_with_tshark(tmp_path):
+    coarse = [r for r in RESOLUTIONS if r != 12]
+    data, expect, local = _capture(n_if=3, n_pkt=4, seed=9, order="<", sections=60,
+                                   mixed=True, resolutions=coarse)
+    path = tmp_path / "sections.pcapng"
+    path.write_bytes(data)
+    res = subprocess.run([TSHARK, "-n", "-r", str(path), "-T", "fields", "-e",
+                          "frame.interface_id", "-e", "frame.time_epoch"],
+                         capture_output=True, text=True, timeout=120, check=True)
+    theirs = [line.split("\t") for line in res.stdout.splitlines()]
+    got, reader = _records(path)
+    assert not reader.problems and got == expect
+    # tshark 4.0 numbers each section's interfaces from 0 (portannot: through the file)
+    assert [[str(k), f"{t // 10**9}.{t % 10**9:09d}"] for k, (_, _, t) in zip(local, got)] == theirs
+
+
+@pytest.mark.parametrize("then", ["idb", "shb"])
+def test_a_skipped_block_is_reported_with_the_interfaces_before_it(tmp_path, then):
+    """A packet block naming an interface not yet described, then more interfaces (or a
+    new section): the report counts the interfaces there were at the bad block."""
+    bad = _epb("<", 2, 1, 1, TICKS)
+    after = (_idb("<", 1, None, None) * 3 if then == "idb"
+             else _shb("<") + _idb("<", 1, None, None) * 3)
+    head = _shb("<") + _idb("<", 1, None, None) + _epb("<", 0, 1, 0, TICKS)
+    path = tmp_path / "bad.pcapng"
+    path.write_bytes(head + bad + after + _epb("<", 2, 1, 2, TICKS))
+    got, reader = _records(path)
+    assert [g[0] for g in got] == [0, 2 if then == "idb" else 1 + 2]
+    (problem,) = reader.problems
+    assert problem.offset == len(head)
+    assert "names interface 2, of 1 in its section; skipped the block" in problem.message

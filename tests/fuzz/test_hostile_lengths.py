@@ -277,9 +277,9 @@ def test_pcapng_endless_run_of_empty_blocks(tmp_path, mode, btype):
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("kind", ["shb", "idb", "idb+epb"])
 def test_pcapng_endless_run_of_header_blocks(tmp_path, mode, kind):
-    """Section headers go back to Python one by one, and so do the interface blocks
-    the walk cannot add: a run of 100,000 of them (50,000 here) must cost time linear in
-    their number, not in number x window size."""
+    """Section headers and interface blocks are read in the walk, and go back to Python
+    one by one where it cannot read them: a run of 100,000 of them (50,000 here) must
+    cost time linear in their number, not in number x window size."""
     n = 50_000
     if kind == "shb":
         body = shb() * n + idb() + epb(frame(1), 1)

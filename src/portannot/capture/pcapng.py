@@ -27,6 +27,7 @@ from portannot.capture.walk import (
     BAD_OPTIONS,
     BAD_RECORD,
     BYTE_ORDER_MAGIC,
+    CLOSED,
     IF_COUNT,
     MIN_SHB,
     NEED_MORE,
@@ -35,8 +36,10 @@ from portannot.capture.walk import (
     PCAPNG_OPB,
     PCAPNG_SHB,
     PCAPNG_SPB,
+    SECTIONS,
     SKIPPED,
     SPECIAL_BLOCK,
+    STATE_SIZE,
     TS_LIMIT,
     find_options,
     interface_options,
@@ -217,7 +220,7 @@ class PcapngReader(ContainerReader):
         bad_at = np.empty(self.problems.detail + 1, np.int64)
         #: packet blocks kept whose options run past them: where the first start
         opt_bad_at = np.empty(self.problems.detail + 1, np.int64)
-        skipped = np.zeros(5, np.int64)
+        state = np.zeros(STATE_SIZE, np.int64)
         if w.buf[w.start : w.start + 4].tobytes() != SHB_MAGIC:
             raise CaptureFormatError(f"{self.path}: pcapng file does not start with a section header")
         while True:
@@ -230,22 +233,27 @@ class PcapngReader(ContainerReader):
             cap = max(w.available // 16 + 1, 16)
             if cols is None or cols[0].shape[0] < cap:
                 cols = (np.empty(cap, np.int64), np.empty(cap, np.uint32), np.empty(cap, np.uint32),
-                        np.empty(cap, np.int64), np.empty(cap, np.uint32))
-            offset, caplen, length, ts_ns, iface = cols
+                        np.empty(cap, np.int64), np.empty(cap, np.uint32), np.empty(cap, np.uint16))
+            offset, caplen, length, ts_ns, iface, linktype = cols
             known = len(ifs)
             n, pos, reason, extra = walk_pcapng(
-                w.buf, w.start, w.end, self.big, known, *ifs.columns(), MAX_BLOCK, offset,
-                caplen, length, ts_ns, iface, bad_at, opt_bad_at, skipped,
+                w.buf, w.start, w.end, self.big, ifs.first_global, known, *ifs.columns(),
+                MAX_BLOCK, offset, caplen, length, ts_ns, iface, linktype, bad_at, opt_bad_at,
+                state,
             )
             w.start = pos
-            if skipped[IF_COUNT] > known:  # interface blocks the walk read
-                ifs.count = int(skipped[IF_COUNT])
+            if state[SECTIONS]:  # section headers the walk read: their packets' ids go on
+                self.sections += int(state[SECTIONS])
+                ifs.first_global += int(state[CLOSED])
+                known = 0
+            if state[IF_COUNT] != len(ifs) or known == 0:  # interface blocks the walk read
+                ifs.count = int(state[IF_COUNT])
                 self.ts_digits = max(self.ts_digits, ifs.ts_digits(known))
-            if skipped[SKIPPED]:
-                self._report_skipped(bad_at, int(skipped[SKIPPED]), int(skipped[SKIPPED + 1]))
-            if skipped[BAD_OPTIONS]:
-                self._report_bad_options(opt_bad_at, int(skipped[BAD_OPTIONS]),
-                                         int(skipped[BAD_OPTIONS + 1]))
+            if state[SKIPPED]:
+                self._report_skipped(bad_at, int(state[SKIPPED]), int(state[SKIPPED + 1]))
+            if state[BAD_OPTIONS]:
+                self._report_bad_options(opt_bad_at, int(state[BAD_OPTIONS]),
+                                         int(state[BAD_OPTIONS + 1]))
             if n:
                 if pending and held is not w.buf:  # the window moved: theirs is the old one
                     batch = self._batch(held, pending, number)
@@ -253,10 +261,8 @@ class PcapngReader(ContainerReader):
                     yield batch
                 held = w.buf
                 self._check_times(ts_ns[:n], offset[:n])
-                local = iface[:n]
-                pending.append((offset[:n].copy(), caplen[:n].copy(), length[:n].copy(),
-                                ts_ns[:n].copy(), ifs.linktype[local],
-                                local + np.uint32(ifs.first_global)))
+                pending.append(tuple(c[:n].copy() for c in (offset, caplen, length, ts_ns,
+                                                            linktype, iface)))
             # hand out what is held when the window is about to move to new bytes or reading
             # ends; past a section or interface block the window holds, or a damaged range
             # (a resync moving the window is no matter: `held` keeps the records' buffer)

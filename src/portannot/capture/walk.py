@@ -3,8 +3,8 @@
 Each walker scans from `start` to `end` of the chunk and fills index arrays
 (offset, caplen, length, timestamp, interface) for every *complete* record. It
 stops, and says why, when the next record is incomplete (the caller reads more),
-when a block needs the Python side (pcapng section headers, and the interface
-blocks the walk cannot add or must report), or
+when a block needs the Python side (a pcapng section header or interface block the
+walk cannot read, or one to report), or
 when a length field is impossible (the caller reports the byte offset).
 Nothing is read outside [start, end).
 """
@@ -185,16 +185,18 @@ def _held(ns):
     return ns
 
 
-#: where walk_pcapng's `skipped` counts the packet blocks skipped, and those kept whose
-#: options run past them: [k] how many, [k + 1] where the last starts; [IF_COUNT] the
-#: section's interfaces when it returns
-SKIPPED, BAD_OPTIONS, IF_COUNT = 0, 2, 4
+#: walk_pcapng's `state`: [SKIPPED] the packet blocks skipped and [BAD_OPTIONS] those kept
+#: whose options run past them ([k] how many, [k + 1] where the last starts); when it
+#: returns, [IF_COUNT] the section's interfaces, [SECTIONS] the section headers it read,
+#: [CLOSED] the interfaces of the sections they ended
+SKIPPED, BAD_OPTIONS, IF_COUNT, SECTIONS, CLOSED = 0, 2, 4, 5, 6
+STATE_SIZE = 7
 
 
 @njit(cache=True, nogil=True, inline="always")
 def _note(p, at, counts, k):
     """Note the block at p: in `at` while it has room, counted in counts[k], the last
-    in counts[k + 1] (see walk_pcapng's `skipped`)."""
+    in counts[k + 1] (see walk_pcapng's `state`)."""
     n = counts[k]
     if n < at.shape[0]:
         at[n] = p
@@ -295,27 +297,33 @@ def _interface_options(buf, q, end, big, codes, sizes, found):
 
 @kernel(
     "UniTuple(i8, 4)("
-    "u1[::1], i8, i8, b1, i8, u2[::1], u4[::1], i8[::1], i8[::1], i8[::1], i8, i8[::1], "
-    "u4[::1], u4[::1], i8[::1], u4[::1], i8[::1], i8[::1], i8[::1])"
+    "u1[::1], i8, i8, b1, i8, i8, u2[::1], u4[::1], i8[::1], i8[::1], i8[::1], i8, i8[::1], "
+    "u4[::1], u4[::1], i8[::1], u4[::1], u2[::1], i8[::1], i8[::1], i8[::1])"
 )
-def walk_pcapng(buf, start, end, big, if_count, if_linktype, if_snaplen, if_ts_kind, if_ts_exp,
-                if_ts_off, max_block, offset, caplen, length, ts_ns, interface, bad_at,
-                opt_bad_at, skipped):
+def walk_pcapng(buf, start, end, big, first_global, if_count, if_linktype, if_snaplen,
+                if_ts_kind, if_ts_exp, if_ts_off, max_block, offset, caplen, length, ts_ns,
+                interface, linktype, bad_at, opt_bad_at, state):
     """Index the packet blocks (EPB, SPB, OPB) in buf[start:end]; skip blocks nobody needs.
 
-    The section's interfaces are if_linktype[:if_count] and the rest of the if_ arrays;
-    an interface block adds one at if_count while the arrays have room, and
-    skipped[IF_COUNT] says how many there are when the walk returns. One the Python
-    side must see (no room, too short to hold a link type, an option running past it)
-    is handed back. Handed back one by one, interface blocks cost 8 us each: 500,000 in
-    one section took 4.1 s, 0.23 s read here (the command's whole run).
+    The section's interfaces are if_linktype[:if_count] and the rest of the if_ arrays,
+    numbered in the file from first_global on; an interface block adds one at if_count
+    while the arrays have room, and state[IF_COUNT] says how many there are when the
+    walk returns. A section header read here starts the arrays again at 0, the file's
+    numbering going on (state[SECTIONS], [CLOSED]); each packet gets its interface's
+    number in the file and link type. A block the Python side must see is handed back:
+    an interface with no room left, too short to hold a link type or with an option
+    running past it; a section header of the other byte order, not wholly in the
+    window, or with something wrong; either kind after a packet block skipped (its
+    report names the interfaces there were). Handed back one by one, interface blocks cost
+    8 us each and section headers 15 us (500,000 interfaces in one section: 4.1 s,
+    0.23 s read here; both times the command's whole run).
 
     A packet block whose two lengths agree but whose content is impossible (an interface
     the section has not described, a captured length past the block) is skipped here,
-    not handed back one by one: `skipped` gets how many (skipped[0]) and where the last
-    starts (skipped[1]), `bad_at` where the first of them start, as many as it holds.
+    not handed back one by one: state[SKIPPED] gets how many and state[SKIPPED + 1]
+    where the last starts, `bad_at` where the first of them start, as many as it holds.
     A packet block whose options run past its end keeps its packet (the bytes are
-    where the lengths say) and is noted the same way: skipped[2] and [3], `opt_bad_at`.
+    where the lengths say) and is noted the same way: state[BAD_OPTIONS], `opt_bad_at`.
 
     Returns (records found, position, reason, bytes needed or block type).
     """
@@ -324,9 +332,11 @@ def walk_pcapng(buf, start, end, big, if_count, if_linktype, if_snaplen, if_ts_k
     cap = offset.shape[0]
     p = start
     ahead = start
-    skipped[SKIPPED] = 0
-    skipped[BAD_OPTIONS] = 0
-    skipped[IF_COUNT] = if_count
+    state[SKIPPED] = 0
+    state[BAD_OPTIONS] = 0
+    state[IF_COUNT] = if_count
+    state[SECTIONS] = 0
+    state[CLOSED] = 0
     codes, sizes, found = _idb_codes(), _idb_sizes(), np.empty(2, np.int64)
     while True:
         if n >= cap:
@@ -336,7 +346,19 @@ def walk_pcapng(buf, start, end, big, if_count, if_linktype, if_snaplen, if_ts_k
         ahead = _stream_ahead(buf, p, end, ahead)
         btype = _u32(buf, p, big)
         if btype == PCAPNG_SHB:
-            return n, p, SPECIAL_BLOCK, np.int64(btype)
+            # one of the other byte order goes back too: with `big` fixed for the whole
+            # walk the compiler keeps a loop per order (mixed-1m as pcapng: 0.085 s, 0.10 s
+            # when a section header could change it here)
+            blen = _section_header(buf, p, end, max_block, big) if state[SKIPPED] == 0 else 0
+            if blen == 0:
+                return n, p, SPECIAL_BLOCK, np.int64(btype)
+            state[SECTIONS] += 1
+            state[CLOSED] += if_count
+            first_global += if_count
+            if_count = 0
+            state[IF_COUNT] = 0
+            p += blen
+            continue
         blen = _u32(buf, p + 4, big)
         if blen < 12 or blen % 4 != 0 or blen > max_block:
             return n, p, BAD_RECORD, 0
@@ -345,7 +367,7 @@ def walk_pcapng(buf, start, end, big, if_count, if_linktype, if_snaplen, if_ts_k
         if _u32(buf, p + blen - 4, big) != blen:
             return n, p, BAD_RECORD, 0
         if btype == PCAPNG_IDB:
-            if blen < 20 or if_count == if_linktype.shape[0]:
+            if blen < 20 or if_count == if_linktype.shape[0] or state[SKIPPED]:
                 return n, p, SPECIAL_BLOCK, np.int64(btype)
             kind, exp, off, overrun = _interface_options(buf, p + 16, p + blen - 4, big,
                                                          codes, sizes, found)
@@ -357,10 +379,10 @@ def walk_pcapng(buf, start, end, big, if_count, if_linktype, if_snaplen, if_ts_k
             if_ts_exp[if_count] = exp
             if_ts_off[if_count] = off
             if_count += 1
-            skipped[IF_COUNT] = if_count
+            state[IF_COUNT] = if_count
         elif btype == PCAPNG_EPB or btype == PCAPNG_OPB:
             if blen < 32:
-                _note(p, bad_at, skipped, SKIPPED)
+                _note(p, bad_at, state, SKIPPED)
                 p += blen
                 continue
             if btype == PCAPNG_EPB:
@@ -369,22 +391,23 @@ def walk_pcapng(buf, start, end, big, if_count, if_linktype, if_snaplen, if_ts_k
                 iface = _u16(buf, p + 8, big)
             incl = _u32(buf, p + 20, big)
             if iface >= if_count or incl > blen - 32:
-                _note(p, bad_at, skipped, SKIPPED)
+                _note(p, bad_at, state, SKIPPED)
                 p += blen
                 continue
             if blen - 32 > ((incl + 3) & ~3) and options_overrun(
                     buf, p + 28 + ((incl + 3) & ~3), p + blen - 4, big):
-                _note(p, opt_bad_at, skipped, BAD_OPTIONS)
+                _note(p, opt_bad_at, state, BAD_OPTIONS)
             raw = (np.uint64(_u32(buf, p + 12, big)) << np.uint64(32)) | np.uint64(_u32(buf, p + 16, big))
             offset[n] = p + 28
             caplen[n] = incl
             length[n] = _u32(buf, p + 24, big)
             ts_ns[n] = _pcapng_ts(raw, if_ts_kind[iface], if_ts_exp[iface], if_ts_off[iface])
-            interface[n] = iface
+            interface[n] = first_global + iface
+            linktype[n] = if_linktype[iface]
             n += 1
         elif btype == PCAPNG_SPB:
             if blen < 16 or if_count == 0:
-                _note(p, bad_at, skipped, SKIPPED)
+                _note(p, bad_at, state, SKIPPED)
                 p += blen
                 continue
             orig = _u32(buf, p + 8, big)
@@ -397,9 +420,26 @@ def walk_pcapng(buf, start, end, big, if_count, if_linktype, if_snaplen, if_ts_k
             caplen[n] = incl
             length[n] = orig
             ts_ns[n] = 0
-            interface[n] = 0
+            interface[n] = first_global
+            linktype[n] = if_linktype[0]
             n += 1
         p += blen
+
+
+@njit(cache=True, nogil=True)
+def _section_header(buf, p, end, max_block, big):
+    """The length of the sound section header block at p, of byte order `big`, wholly in
+    buf[:end] (its byte-order magic, a possible length repeated at its end, no option
+    running past it: pcapng.PcapngReader._section_header's checks); 0 if it is not
+    that."""
+    if _u32(buf, p + 8, big) != BYTE_ORDER_MAGIC:
+        return 0
+    blen = _u32(buf, p + 4, big)
+    if blen < MIN_SHB or blen % 4 != 0 or blen > max_block or end - p < blen:
+        return 0
+    if _u32(buf, p + blen - 4, big) != blen or options_overrun(buf, p + 24, p + blen - 4, big):
+        return 0
+    return np.int64(blen)
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -1,5 +1,5 @@
-"""link/ethernet: Ethernet, 802.3 LLC/SNAP, Linux cooked headers; and IPv6 where an
-ethertype or link type announces IPv4.
+"""link/ethernet: Ethernet, 802.3 LLC (SNAP and IP's own SAP), Linux cooked headers;
+and IPv6 where an ethertype or link type announces IPv4.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from linkframes import (
     IP4,
     IP6,
     LINKTYPE_ETHERNET,
+    LINKTYPE_IEEE802_11,
     LINKTYPE_IPV4,
     LINKTYPE_SLL,
     LINKTYPE_SLL2,
@@ -25,11 +26,12 @@ from linkframes import (
     V4,
     V6,
 )
+from scapy.layers.dot11 import Dot11
 from scapy.layers.inet import TCP, UDP
 from scapy.layers.inet6 import IPv6, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop
 from scapy.layers.l2 import ARP, LLC, SNAP, CookedLinux, CookedLinuxV2, Dot1Q, Dot3, Ether
 from scapy.packet import Raw
-from tshark_oracle import TSHARK
+from tshark_oracle import TSHARK, oracle
 
 
 def test_ethernet_payloads(decoded):
@@ -107,3 +109,60 @@ def test_ipv6_where_ipv4_is_announced_as_tshark_shows_it(tmp_path):
         if seen[0] == "truncated":  # tshark shows the source the cut header holds, no more
             src = seen[2]
         assert (src or None, dst or None, sport, dport) == (seen[2], seen[3], seen[5], seen[6])
+
+
+def llc_sap_ip_frames() -> list[tuple[int, bytes, tuple]]:
+    """(link type, frame, what the decoder sees): IP under the LLC SAP 0x06, in every
+    place an LLC header is read. tshark 4.0 hands the DSAP 0x06 (whatever the SSAP) to
+    IPv4 in a UI frame (control 0x03) and an I frame (2 control bytes); the P/F bit, an
+    S frame or the group DSAP 0x07 leave data; a Linux cooked header's protocol 0x0004
+    is LLC (SNAP too); an 802.11 body starting 0x06 is LLC, not a bare ethertype."""
+    def dot3(*layers, tag: int | None = None) -> bytes:
+        body = b"".join(bytes(x) for x in layers)
+        if tag is None:
+            return bytes(Dot3(**MAC, len=len(body))) + body
+        return bytes(Ether(**MAC) / Dot1Q(vlan=tag, type=len(body))) + body
+
+    ui = LLC(dsap=6, ssap=6, ctrl=3)
+    wlan = bytes(Dot11(type=2, subtype=0, addr1="02:00:00:00:00:0a", addr2="02:00:00:00:00:0b",
+                       addr3="02:00:00:00:00:0c", SC=0x0010))
+    cooked = bytes(CookedLinux(pkttype=0, proto=0x0004))
+    return [
+        (LINKTYPE_ETHERNET, dot3(ui, IP4), V4),
+        (LINKTYPE_ETHERNET, dot3(LLC(dsap=6, ssap=0x42, ctrl=3), IP4), V4),  # any SSAP
+        (LINKTYPE_ETHERNET, dot3(b"\x06\x06\x02\x04", IP4), V4),  # I frame
+        (LINKTYPE_ETHERNET, dot3(ui, IP4, tag=12), V4[:-1] + (12,)),
+        (LINKTYPE_ETHERNET, dot3(LLC(dsap=7, ssap=6, ctrl=3), IP4), NON_IP),
+        (LINKTYPE_ETHERNET, dot3(b"\x06\x06\x13", IP4), NON_IP),  # UI with the P/F bit
+        (LINKTYPE_ETHERNET, dot3(b"\x06\x06\x01\x00", IP4), NON_IP),  # S frame
+        (LINKTYPE_ETHERNET, dot3(b"\x06\x06"), MALFORMED),  # no control field
+        (LINKTYPE_ETHERNET, dot3(b"\x06\x06\x02"), MALFORMED),  # half an I frame's
+        (LINKTYPE_SLL, cooked + bytes(ui) + IP4, V4),
+        (LINKTYPE_SLL, cooked + bytes(LLC(dsap=0xAA, ssap=0xAA, ctrl=3) / SNAP(code=0x0800)) + IP4,
+         V4),
+        (LINKTYPE_SLL, cooked + bytes(LLC(dsap=0x42, ssap=0x42, ctrl=3)) + bytes(35), NON_IP),
+        (LINKTYPE_SLL2, bytes(CookedLinuxV2(proto=0x0004)) + b"\x06\x06\x00\x00" + IP4, V4),
+        (LINKTYPE_IEEE802_11, wlan + bytes(ui) + IP4, V4),
+        (LINKTYPE_IEEE802_11, wlan + b"\x06\x42\x00\x00" + IP4, V4),
+        (LINKTYPE_IEEE802_11, wlan + b"\x07\x06\x03" + IP4, NON_IP),
+    ]
+
+
+def test_ip_under_its_own_llc_sap(decoded):
+    for linktype, frame, seen in llc_sap_ip_frames():
+        assert decoded(linktype, [frame]) == [seen], frame
+
+
+@pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
+def test_ip_under_its_own_llc_sap_as_tshark_shows_it(tmp_path):
+    """The same frames through tshark: its addresses and ports where the decoder has
+    them, none where it has none, malformed where the decoder says so."""
+    for linktype in (LINKTYPE_ETHERNET, LINKTYPE_SLL, LINKTYPE_SLL2, LINKTYPE_IEEE802_11):
+        cases = [(f, seen) for lt, f, seen in llc_sap_ip_frames() if lt == linktype]
+        path = write_pcap(tmp_path / f"{linktype}.pcap",
+                          [(i * 1000, f) for i, (f, _) in enumerate(cases)], linktype=linktype)
+        for row, (_, seen) in zip(oracle(path), cases, strict=True):
+            assert (row.src, row.dst, row.src_port or 0, row.dst_port or 0) == (
+                seen[2], seen[3], seen[5], seen[6]), (linktype, row.number, row.protocols)
+            if seen[0] == "malformed":  # (DNS on port 53 finds "payload!" malformed too)
+                assert row.malformed, (linktype, row.number, row.protocols)

@@ -18,6 +18,11 @@ ETH_NSH = 0x894F
 ETH_TEB = 0x6558
 #: the largest 802.3 length; a type field from 0x0600 on is an ethertype
 MAX_8023_LENGTH = 0x0600
+#: the 802.2 LLC service access point of IP (DSAP 0x06; RFC 1042 carries IP in SNAP, but
+#: some old stacks used the SAP, and tshark reads it as IPv4)
+LLC_SAP_IP = 0x06
+#: Linux cooked captures' protocol for an 802.2 LLC header (LINUX_SLL_P_802_2)
+SLL_P_802_2 = 0x0004
 
 
 @njit(cache=True, nogil=True, forceinline=True)
@@ -34,9 +39,30 @@ def type_or_length(buf, p, end, et):
     carries an ethertype."""
     if et >= MAX_8023_LENGTH:
         return p, et, CONTINUE
+    return llc(buf, p, end)
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def llc(buf, p, end):
+    """An 802.2 LLC header at p and what it names: SNAP's ethertype, or IPv4 for IP's
+    own SAP, as tshark reads it: the DSAP 0x06 (any SSAP), in an unnumbered information
+    frame (control 0x03, the P/F bit clear: 3 bytes) or an information frame (control
+    bit 0 clear: 2 bytes of control, 4 in all). A SNAP header cut short, any other SAP
+    or frame: no IP. A SAP 6 header cut short: SHORT (tshark: malformed)."""
     if end - p >= 8 and snap_ethertype(buf, p):
         return p + 8, be16(buf, p + 6), CONTINUE
-    return p, 0, S.NON_IP
+    if end - p < 1 or buf[p] != LLC_SAP_IP:
+        return p, 0, S.NON_IP
+    if end - p < 3:
+        return p, 0, SHORT
+    control = buf[p + 2]
+    if control == 0x03:
+        return p + 3, ETH_IPV4, CONTINUE
+    if control & 1:
+        return p, 0, S.NON_IP
+    if end - p < 4:
+        return p, 0, SHORT
+    return p + 4, ETH_IPV4, CONTINUE
 
 
 @njit(cache=True, nogil=True, forceinline=True)
@@ -62,11 +88,21 @@ def llc_snap(buf, p, end):
 def sll(buf, p, end):
     if end - p < 16:
         return p, 0, SHORT
-    return p + 16, be16(buf, p + 14), CONTINUE
+    return _cooked(buf, p + 16, end, be16(buf, p + 14))
 
 
 @njit(cache=True, nogil=True, forceinline=True)
 def sll2(buf, p, end):
     if end - p < 20:
         return p, 0, SHORT
-    return p + 20, be16(buf, p), CONTINUE
+    return _cooked(buf, p + 20, end, be16(buf, p))
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def _cooked(buf, p, end, protocol):
+    """What follows a Linux cooked header whose protocol field is `protocol`: an
+    ethertype, or an 802.2 LLC header (the other small values, Novell 802.3, CAN and
+    the like, carry no IP: the ethertype table has none of them)."""
+    if protocol == SLL_P_802_2:
+        return llc(buf, p, end)
+    return p, protocol, CONTINUE

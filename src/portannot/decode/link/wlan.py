@@ -9,7 +9,7 @@ import numpy as np
 from portannot import status as S
 from portannot.compiled import njit
 from portannot.decode.fields import CONTINUE, SHORT, be16, be32, le16, le32
-from portannot.decode.link.ethernet import MAX_8023_LENGTH, ethernet, llc_snap
+from portannot.decode.link.ethernet import LLC_SAP_IP, MAX_8023_LENGTH, ethernet, llc, llc_snap
 
 #: 802.11 frame control flags (the second byte)
 WLAN_FROM_DS, WLAN_MORE_FRAGMENTS, WLAN_PROTECTED, WLAN_ORDER = 0x02, 0x04, 0x40, 0x80
@@ -71,7 +71,8 @@ def wlan_body(buf, h, p, end):
     LLC/SNAP, but some hardware sends other things, and tshark guesses at them in this
     order, so portannot does too: a whole Ethernet frame (its addresses repeat the
     802.11 header's), Netware IPX (0xffff), two stray bytes (0x0000, or the sequence
-    control repeated: OLPC, Atheros) before LLC, a bare ethertype."""
+    control repeated: OLPC, Atheros) before LLC, LLC of IP's SAP (0x06), a bare
+    ethertype."""
     if end - p < 2:
         return p, 0, SHORT
     if buf[p] == 0xAA and buf[p + 1] == 0xAA:
@@ -82,6 +83,8 @@ def wlan_body(buf, h, p, end):
         return p, 0, S.NON_IP
     if (buf[p] == 0 and buf[p + 1] == 0) or (buf[p] == buf[h + 22] and buf[p + 1] == buf[h + 23]):
         return llc_snap(buf, p + 2, end)
+    if buf[p] == LLC_SAP_IP:  # before the ethertype guess: tshark reads LLC here
+        return llc(buf, p, end)
     et = be16(buf, p)
     if et >= MAX_8023_LENGTH:
         return p + 2, et, CONTINUE

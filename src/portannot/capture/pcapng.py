@@ -98,9 +98,10 @@ class Interfaces:
         self.count += 1
 
     def ts_digits(self, since: int) -> int:
-        """Fraction digits the times of interfaces [since:] need (binary units: 9)."""
-        kind, exp = self.ts_kind[since:self.count], self.ts_exp[since:self.count]
-        return int(np.where(kind != 0, 9, np.minimum(exp, 9)).max(initial=0))
+        """Fraction digits the times of interfaces [since:] need (binary units: 9). In
+        Python, not numpy: mostly one interface, at the start of each file."""
+        kinds, exps = self.ts_kind[since:self.count].tolist(), self.ts_exp[since:self.count].tolist()
+        return max((9 if kind else min(exp, 9) for kind, exp in zip(kinds, exps)), default=0)
 
     def __len__(self) -> int:
         return self.count

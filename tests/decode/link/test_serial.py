@@ -5,10 +5,12 @@ from __future__ import annotations
 import struct
 
 import pytest
+from capgen import write_pcap
 from linkframes import (
     IP4,
     IP6,
     LINKTYPE_C_HDLC,
+    LINKTYPE_ETHERNET,
     LINKTYPE_PPP,
     LINKTYPE_PPP_HDLC,
     MAC,
@@ -18,6 +20,7 @@ from linkframes import (
 )
 from scapy.contrib.mpls import MPLS
 from scapy.layers.l2 import Ether
+from tshark_oracle import TSHARK, oracle
 
 
 @pytest.mark.parametrize("linktype", [LINKTYPE_PPP, LINKTYPE_PPP_HDLC])
@@ -36,6 +39,48 @@ def test_ppp_framings(decoded, linktype):
         b"\xff\x03\xc0\x21" + bytes(8),  # LCP
         b"\xff\x03\x80\x21" + bytes(8),  # IPCP
     ]) == [V4, V4, V4, V4, V4, V6, V4, NON_IP, NON_IP]
+
+
+def ppp_protocol_numbers() -> list[tuple[int, bytes, tuple]]:
+    """(link type, frame, what the decoder sees): the PPP protocol numbers tshark's table
+    has besides 0x0021 and 0x0057: MPLS multicast (0x0283), and IPv4's and IPv6's
+    ethertypes (0x0800, 0x86dd), with and without address and control, over PPP and
+    PPPoE; MPLS's ethertype (0x8847) there is data to tshark."""
+    label = bytes(MPLS(label=100, s=1, ttl=64))
+
+    def pppoe(proto: int, body: bytes) -> bytes:
+        payload = struct.pack(">H", proto) + body
+        return (bytes(Ether(**MAC, type=0x8864)) + struct.pack(">BBHH", 0x11, 0, 1, len(payload))
+                + payload)
+
+    return [
+        (LINKTYPE_PPP, b"\xff\x03\x08\x00" + IP4, V4),
+        (LINKTYPE_PPP, b"\x08\x00" + IP4, V4),
+        (LINKTYPE_PPP, b"\xff\x03\x86\xdd" + IP6, V6),
+        (LINKTYPE_PPP, b"\x86\xdd" + IP6, V6),
+        (LINKTYPE_PPP, b"\xff\x03\x02\x83" + label + IP4, V4),
+        (LINKTYPE_PPP, b"\xff\x03\x88\x47" + label + IP4, NON_IP),
+        (LINKTYPE_PPP, b"\xff\x03\x08\x00" + IP6, V6),  # IPv4's dissector hands IPv6 on
+        (LINKTYPE_ETHERNET, pppoe(0x0800, IP4), V4),
+        (LINKTYPE_ETHERNET, pppoe(0x86DD, IP6), V6),
+        (LINKTYPE_ETHERNET, pppoe(0x0283, label + IP4), V4),
+    ]
+
+
+def test_ppp_protocol_numbers(decoded):
+    for linktype, frame, seen in ppp_protocol_numbers():
+        assert decoded(linktype, [frame]) == [seen], frame
+
+
+@pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
+def test_ppp_protocol_numbers_as_tshark_shows_them(tmp_path):
+    for linktype in (LINKTYPE_PPP, LINKTYPE_ETHERNET):
+        cases = [(f, seen) for lt, f, seen in ppp_protocol_numbers() if lt == linktype]
+        path = write_pcap(tmp_path / f"{linktype}.pcap",
+                          [(i * 1000, f) for i, (f, _) in enumerate(cases)], linktype=linktype)
+        for row, (_, seen) in zip(oracle(path), cases, strict=True):
+            assert (row.src, row.dst, row.src_port or 0, row.dst_port or 0) == (
+                seen[2], seen[3], seen[5], seen[6]), (linktype, row.number, row.protocols)
 
 
 def test_cisco_hdlc(decoded):

@@ -20,16 +20,23 @@ from portannot.decode.link.ethernet import (
 PPP_IPV4 = 0x0021
 PPP_IPV6 = 0x0057
 PPP_MPLS = 0x0281
+PPP_MPLS_MULTICAST = 0x0283
 
 
 @njit(cache=True, nogil=True, forceinline=True)
 def ppp_to_ethertype(proto):
-    if proto == PPP_IPV4:
+    """The ethertype of what a PPP protocol number names, 0 for no IP. As tshark's table
+    of PPP protocols has them: PPP's own numbers for IPv4, IPv6 and MPLS (unicast and
+    multicast), and IPv4's and IPv6's ethertypes too, which some stacks send there (an
+    ethertype for MPLS or anything else tshark shows as data)."""
+    if proto == PPP_IPV4 or proto == ETH_IPV4:
         return ETH_IPV4
-    if proto == PPP_IPV6:
+    if proto == PPP_IPV6 or proto == ETH_IPV6:
         return ETH_IPV6
     if proto == PPP_MPLS:
         return ETH_MPLS
+    if proto == PPP_MPLS_MULTICAST:
+        return ETH_MPLS_MULTICAST
     return 0
 
 

@@ -20,7 +20,7 @@ import pytest
 from tshark_oracle import TSHARK
 
 from portannot.capture import CaptureReader
-from portannot.capture.problems import DAMAGED_OPTIONS, SHORT_INTERFACES
+from portannot.capture.problems import DAMAGED_BLOCKS, DAMAGED_OPTIONS, SHORT_INTERFACES
 
 #: if_tsresol bytes (None: no option, microseconds), each giving TICKS a time between
 #: 1970 and 2116: decimal 10^-6 to 10^-12 s, binary 2^-20 to 2^-30 s
@@ -225,3 +225,32 @@ def test_a_skipped_block_is_reported_with_the_interfaces_before_it(tmp_path, the
     (problem,) = reader.problems
     assert problem.offset == len(head)
     assert "names interface 2, of 1 in its section; skipped the block" in problem.message
+
+
+@pytest.mark.parametrize("chunk", [None, 1 << 16])
+def test_time_digits_of_a_section_the_walk_ended(tmp_path, chunk):
+    """A nanosecond section, then one in microseconds read in the same walk: the
+    precision is the first section's too (the walk's arrays start again at the second
+    section header, so the digits are kept as the interfaces are added)."""
+    path = tmp_path / "two.pcapng"
+    path.write_bytes(_shb("<") + _idb("<", 1, 9, None) + _epb("<", 0, 1, 0, TICKS)
+                     + _shb("<") + _idb("<", 1, None, None) + _epb("<", 0, 1, 1, TICKS))
+    assert _records(path, chunk)[1].ts_digits == 9
+
+
+def test_reports_within_one_walk_are_in_file_order(tmp_path):
+    """A packet block whose option runs past it, then (past an interface block the walk
+    reads) one naming an interface that does not exist: reported in that order."""
+    overrun = _option(2, b"eth0", "<", claimed=0xFFF0)
+    good = _epb("<", 0, 1, 0, TICKS)
+    bad_option = good[:-4] + overrun + good[-4:]
+    bad_option = bad_option[:4] + struct.pack("<I", len(bad_option)) + bad_option[8:-4] \
+        + struct.pack("<I", len(bad_option))
+    head = _shb("<") + _idb("<", 1, None, None)
+    mid = _idb("<", 1, None, None)
+    path = tmp_path / "order.pcapng"
+    path.write_bytes(head + bad_option + mid + _epb("<", 5, 1, 1, TICKS) + good)
+    got, reader = _records(path)
+    assert len(got) == 2
+    assert [(p.offset, p.kind) for p in reader.problems] == [
+        (len(head), DAMAGED_OPTIONS), (len(head) + len(bad_option) + len(mid), DAMAGED_BLOCKS)]

@@ -28,6 +28,7 @@ from portannot.capture.walk import (
     BAD_RECORD,
     BYTE_ORDER_MAGIC,
     CLOSED,
+    DIGITS,
     IF_COUNT,
     MIN_SHB,
     NEED_MORE,
@@ -96,12 +97,6 @@ class Interfaces:
         for col, value in zip(self.columns(), (linktype, snaplen, ts_kind, ts_exp, ts_off_s)):
             col[self.count] = value
         self.count += 1
-
-    def ts_digits(self, since: int) -> int:
-        """Fraction digits the times of interfaces [since:] need (binary units: 9). In
-        Python, not numpy: mostly one interface, at the start of each file."""
-        kinds, exps = self.ts_kind[since:self.count].tolist(), self.ts_exp[since:self.count].tolist()
-        return max((9 if kind else min(exp, 9) for kind, exp in zip(kinds, exps)), default=0)
 
     def __len__(self) -> int:
         return self.count
@@ -203,7 +198,7 @@ class PcapngReader(ContainerReader):
                              "running past its end; read the options before it (times in "
                              f"{_time_unit(kind, exp)})", DAMAGED_OPTIONS)
         self.interfaces.add(linktype, snaplen, kind, exp, off)
-        self.ts_digits = max(self.ts_digits, self.interfaces.ts_digits(len(self.interfaces) - 1))
+        self.ts_digits = max(self.ts_digits, 9 if kind else min(exp, 9))
         return True
 
     def __iter__(self) -> Iterator[RecordBatch]:
@@ -236,9 +231,8 @@ class PcapngReader(ContainerReader):
                 cols = (np.empty(cap, np.int64), np.empty(cap, np.uint32), np.empty(cap, np.uint32),
                         np.empty(cap, np.int64), np.empty(cap, np.uint32), np.empty(cap, np.uint16))
             offset, caplen, length, ts_ns, iface, linktype = cols
-            known = len(ifs)
             n, pos, reason, extra = walk_pcapng(
-                w.buf, w.start, w.end, self.big, ifs.first_global, known, *ifs.columns(),
+                w.buf, w.start, w.end, self.big, ifs.first_global, len(ifs), *ifs.columns(),
                 MAX_BLOCK, offset, caplen, length, ts_ns, iface, linktype, bad_at, opt_bad_at,
                 state,
             )
@@ -246,15 +240,10 @@ class PcapngReader(ContainerReader):
             if state[SECTIONS]:  # section headers the walk read: their packets' ids go on
                 self.sections += int(state[SECTIONS])
                 ifs.first_global += int(state[CLOSED])
-                known = 0
-            if state[IF_COUNT] != len(ifs) or known == 0:  # interface blocks the walk read
-                ifs.count = int(state[IF_COUNT])
-                self.ts_digits = max(self.ts_digits, ifs.ts_digits(known))
-            if state[SKIPPED]:
-                self._report_skipped(bad_at, int(state[SKIPPED]), int(state[SKIPPED + 1]))
-            if state[BAD_OPTIONS]:
-                self._report_bad_options(opt_bad_at, int(state[BAD_OPTIONS]),
-                                         int(state[BAD_OPTIONS + 1]))
+            ifs.count = int(state[IF_COUNT])  # with the interface blocks the walk read
+            self.ts_digits = max(self.ts_digits, int(state[DIGITS]))
+            if state[SKIPPED] or state[BAD_OPTIONS]:
+                self._report_noted(bad_at, opt_bad_at, state)
             if n:
                 if pending and held is not w.buf:  # the window moved: theirs is the old one
                     batch = self._batch(held, pending, number)
@@ -316,25 +305,26 @@ class PcapngReader(ContainerReader):
                       f"(after {TIME_HELD[1]} or before {TIME_HELD[0]}): their times are "
                       "set to that limit", HELD_TIMES)
 
-    def _report_skipped(self, bad_at: np.ndarray, count: int, last: int) -> None:
-        """Report the damaged packet blocks the walk skipped (their lengths agree, so the
-        next block is known; only the content is impossible): the first ones it noted
-        each as itself, the rest counted. The window still holds them all."""
-        noted = min(count, bad_at.shape[0])
-        for pos in bad_at[:noted].tolist():
-            self._problem(pos, f"{self._describe_content(pos)}; skipped the block", DAMAGED_BLOCKS)
-        # bad_at holds one more than the log keeps: past it, the log counts them already
-        self.problems.count_more(DAMAGED_BLOCKS, count - noted, self.window.offset_of(last))
-
-    def _report_bad_options(self, at: np.ndarray, count: int, last: int) -> None:
-        """Report the packet blocks kept whose options run past them, as _report_skipped
-        does the blocks skipped."""
-        noted = min(count, at.shape[0])
-        for pos in at[:noted].tolist():
-            name = "enhanced" if self._field(pos) == PCAPNG_EPB else "obsolete"
-            self._problem(pos, f"{name} packet block of {self._field(pos + 4)} bytes has an "
-                          "option running past its end; kept its packet", DAMAGED_OPTIONS)
-        self.problems.count_more(DAMAGED_OPTIONS, count - noted, self.window.offset_of(last))
+    def _report_noted(self, bad_at: np.ndarray, opt_bad_at: np.ndarray, state: np.ndarray) -> None:
+        """Report the packet blocks the walk noted: the damaged ones it skipped (their
+        lengths agree, so the next block is known; only the content is impossible) and
+        those kept whose options run past them. The first ones of each kind it noted
+        each as itself, in file order, the rest counted. The window still holds them."""
+        noted = []
+        for at, k, kind in ((bad_at, SKIPPED, DAMAGED_BLOCKS), (opt_bad_at, BAD_OPTIONS, DAMAGED_OPTIONS)):
+            noted += [(pos, kind) for pos in at[:min(int(state[k]), at.shape[0])].tolist()]
+        for pos, kind in sorted(noted):
+            if kind == DAMAGED_BLOCKS:
+                self._problem(pos, f"{self._describe_content(pos)}; skipped the block", kind)
+            else:
+                name = "enhanced" if self._field(pos) == PCAPNG_EPB else "obsolete"
+                self._problem(pos, f"{name} packet block of {self._field(pos + 4)} bytes has an "
+                              "option running past its end; kept its packet", kind)
+        # each array holds one more than the log keeps: past it, the log counts them already
+        for at, k, kind in ((bad_at, SKIPPED, DAMAGED_BLOCKS), (opt_bad_at, BAD_OPTIONS, DAMAGED_OPTIONS)):
+            count = int(state[k])
+            self.problems.count_more(kind, count - min(count, at.shape[0]),
+                                     self.window.offset_of(int(state[k + 1])))
 
     def _describe_content(self, pos: int) -> str:
         """What is impossible in the packet block at pos, whose lengths agree."""

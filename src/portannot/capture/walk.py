@@ -188,9 +188,10 @@ def _held(ns):
 #: walk_pcapng's `state`: [SKIPPED] the packet blocks skipped and [BAD_OPTIONS] those kept
 #: whose options run past them ([k] how many, [k + 1] where the last starts); when it
 #: returns, [IF_COUNT] the section's interfaces, [SECTIONS] the section headers it read,
-#: [CLOSED] the interfaces of the sections they ended
-SKIPPED, BAD_OPTIONS, IF_COUNT, SECTIONS, CLOSED = 0, 2, 4, 5, 6
-STATE_SIZE = 7
+#: [CLOSED] the interfaces of the sections they ended, [DIGITS] the most fraction digits
+#: the times of an interface it added need (a section it ended keeps none of them)
+SKIPPED, BAD_OPTIONS, IF_COUNT, SECTIONS, CLOSED, DIGITS = 0, 2, 4, 5, 6, 7
+STATE_SIZE = 8
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -337,6 +338,7 @@ def walk_pcapng(buf, start, end, big, first_global, if_count, if_linktype, if_sn
     state[IF_COUNT] = if_count
     state[SECTIONS] = 0
     state[CLOSED] = 0
+    state[DIGITS] = 0
     codes, sizes, found = _idb_codes(), _idb_sizes(), np.empty(2, np.int64)
     while True:
         if n >= cap:
@@ -380,6 +382,7 @@ def walk_pcapng(buf, start, end, big, first_global, if_count, if_linktype, if_sn
             if_ts_off[if_count] = off
             if_count += 1
             state[IF_COUNT] = if_count
+            state[DIGITS] = max(state[DIGITS], 9 if kind else min(exp, 9))
         elif btype == PCAPNG_EPB or btype == PCAPNG_OPB:
             if blen < 32:
                 _note(p, bad_at, state, SKIPPED)

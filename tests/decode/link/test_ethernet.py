@@ -25,13 +25,14 @@ from linkframes import (
     SPORT,
     V4,
     V6,
+    agree_with_tshark,
 )
 from scapy.layers.dot11 import Dot11
 from scapy.layers.inet import TCP, UDP
 from scapy.layers.inet6 import IPv6, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop
 from scapy.layers.l2 import ARP, LLC, SNAP, CookedLinux, CookedLinuxV2, Dot1Q, Dot3, Ether
 from scapy.packet import Raw
-from tshark_oracle import TSHARK, oracle
+from tshark_oracle import TSHARK
 
 
 def test_ethernet_payloads(decoded):
@@ -155,14 +156,4 @@ def test_ip_under_its_own_llc_sap(decoded):
 
 @pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
 def test_ip_under_its_own_llc_sap_as_tshark_shows_it(tmp_path):
-    """The same frames through tshark: its addresses and ports where the decoder has
-    them, none where it has none, malformed where the decoder says so."""
-    for linktype in (LINKTYPE_ETHERNET, LINKTYPE_SLL, LINKTYPE_SLL2, LINKTYPE_IEEE802_11):
-        cases = [(f, seen) for lt, f, seen in llc_sap_ip_frames() if lt == linktype]
-        path = write_pcap(tmp_path / f"{linktype}.pcap",
-                          [(i * 1000, f) for i, (f, _) in enumerate(cases)], linktype=linktype)
-        for row, (_, seen) in zip(oracle(path), cases, strict=True):
-            assert (row.src, row.dst, row.src_port or 0, row.dst_port or 0) == (
-                seen[2], seen[3], seen[5], seen[6]), (linktype, row.number, row.protocols)
-            if seen[0] == "malformed":  # (DNS on port 53 finds "payload!" malformed too)
-                assert row.malformed, (linktype, row.number, row.protocols)
+    agree_with_tshark(tmp_path, llc_sap_ip_frames())

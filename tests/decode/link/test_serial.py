@@ -5,11 +5,9 @@ from __future__ import annotations
 import struct
 
 import pytest
-from capgen import write_pcap
 from linkframes import (
     IP4,
     IP6,
-    LINKTYPE_C_HDLC,
     LINKTYPE_ETHERNET,
     LINKTYPE_PPP,
     LINKTYPE_PPP_HDLC,
@@ -17,10 +15,11 @@ from linkframes import (
     NON_IP,
     V4,
     V6,
+    agree_with_tshark,
 )
 from scapy.contrib.mpls import MPLS
 from scapy.layers.l2 import Ether
-from tshark_oracle import TSHARK, oracle
+from tshark_oracle import TSHARK
 
 
 @pytest.mark.parametrize("linktype", [LINKTYPE_PPP, LINKTYPE_PPP_HDLC])
@@ -74,30 +73,4 @@ def test_ppp_protocol_numbers(decoded):
 
 @pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
 def test_ppp_protocol_numbers_as_tshark_shows_them(tmp_path):
-    for linktype in (LINKTYPE_PPP, LINKTYPE_ETHERNET):
-        cases = [(f, seen) for lt, f, seen in ppp_protocol_numbers() if lt == linktype]
-        path = write_pcap(tmp_path / f"{linktype}.pcap",
-                          [(i * 1000, f) for i, (f, _) in enumerate(cases)], linktype=linktype)
-        for row, (_, seen) in zip(oracle(path), cases, strict=True):
-            assert (row.src, row.dst, row.src_port or 0, row.dst_port or 0) == (
-                seen[2], seen[3], seen[5], seen[6]), (linktype, row.number, row.protocols)
-
-
-def test_cisco_hdlc(decoded):
-    """Only the protocols Cisco HDLC carries (tshark's chdlc.protocol table: IPv4, IPv6,
-    MPLS, bridged Ethernet); a VLAN, PPPoE, 802.1ah or NSH ethertype tshark shows as
-    data. Checked with tshark."""
-    label = bytes(MPLS(label=100, s=1, ttl=64))
-    tag = struct.pack(">HH", 5, 0x0800)
-    assert decoded(LINKTYPE_C_HDLC, [
-        b"\x0f\x00\x08\x00" + IP4,  # unicast
-        b"\x8f\x00\x08\x00" + IP4,  # broadcast
-        b"\x0f\x00\x80\x35" + bytes(20),  # SLARP
-        b"\x0f\x00\x88\x47" + label + IP4,  # MPLS unicast
-        b"\x0f\x00\x88\x48" + label + IP4,  # MPLS multicast
-        b"\x0f\x00\x65\x58" + bytes(Ether(**MAC, type=0x0800)) + IP4,  # bridged Ethernet
-        b"\x0f\x00\x81\x00" + tag + IP4,  # 802.1Q
-        b"\x8f\x00\x91\x00" + tag + IP4,  # QinQ
-        b"\x0f\x00\x88\x64" + bytes.fromhex("11000001") + struct.pack(">HH", 2 + len(IP4), 0x21)
-        + IP4,  # PPPoE session
-    ]) == [V4, V4, NON_IP, V4, V4, V4, NON_IP, NON_IP, NON_IP]
+    agree_with_tshark(tmp_path, ppp_protocol_numbers())

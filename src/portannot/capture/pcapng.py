@@ -1,7 +1,8 @@
 """pcapng files: blocks, several sections (each with its own byte order) and interfaces.
 
-The compiled walker indexes packet blocks; section and interface blocks come
-back here because they change how the following packets are read.
+The compiled walker indexes packet blocks and reads the sound section and interface
+blocks itself (walk.walk_pcapng); those it cannot read (a section in the other byte
+order, no room for another interface) or that must be reported come back here.
 """
 
 from __future__ import annotations
@@ -149,7 +150,8 @@ class PcapngReader(ContainerReader):
         return order == "big", blen, ""
 
     def _special(self, btype: int) -> bool:
-        """Handle the SHB or IDB at the window's start; False when reading must stop."""
+        """Handle the SHB or IDB at the window's start that the walk handed back; False
+        when reading must stop."""
         w = self.window
         p = w.start
         if btype == PCAPNG_SHB:

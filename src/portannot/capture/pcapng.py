@@ -312,9 +312,9 @@ class PcapngReader(ContainerReader):
         lengths agree, so the next block is known; only the content is impossible) and
         those kept whose options run past them. The first ones of each kind it noted
         each as itself, in file order, the rest counted. The window still holds them."""
-        noted = []
-        for at, k, kind in ((bad_at, SKIPPED, DAMAGED_BLOCKS), (opt_bad_at, BAD_OPTIONS, DAMAGED_OPTIONS)):
-            noted += [(pos, kind) for pos in at[:min(int(state[k]), at.shape[0])].tolist()]
+        notes = ((bad_at, SKIPPED, DAMAGED_BLOCKS), (opt_bad_at, BAD_OPTIONS, DAMAGED_OPTIONS))
+        noted = [(pos, kind) for at, k, kind in notes
+                 for pos in at[:min(int(state[k]), at.shape[0])].tolist()]
         for pos, kind in sorted(noted):
             if kind == DAMAGED_BLOCKS:
                 self._problem(pos, f"{self._describe_content(pos)}; skipped the block", kind)
@@ -323,7 +323,7 @@ class PcapngReader(ContainerReader):
                 self._problem(pos, f"{name} packet block of {self._field(pos + 4)} bytes has an "
                               "option running past its end; kept its packet", kind)
         # each array holds one more than the log keeps: past it, the log counts them already
-        for at, k, kind in ((bad_at, SKIPPED, DAMAGED_BLOCKS), (opt_bad_at, BAD_OPTIONS, DAMAGED_OPTIONS)):
+        for at, k, kind in notes:
             count = int(state[k])
             self.problems.count_more(kind, count - min(count, at.shape[0]),
                                      self.window.offset_of(int(state[k + 1])))

@@ -248,10 +248,9 @@ def _find_options(buf, q, end, big, codes, sizes, found):
     return 0
 
 
-#: the interface options read (if_tsresol, if_tsoffset), and the bytes each has
-OPT_IF_TSRESOL = 9
-OPT_IF_TSOFFSET = 14
-IDB_OPTION_BYTES = (1, 8)
+#: the interface options read, and the bytes each must have to count
+OPT_IF_TSRESOL, IF_TSRESOL_BYTES = 9, 1
+OPT_IF_TSOFFSET, IF_TSOFFSET_BYTES = 14, 8
 
 
 @kernel("UniTuple(i8, 4)(u1[::1], i8, i8, b1)")
@@ -273,7 +272,7 @@ def _idb_codes():
 
 @njit(cache=True, nogil=True, inline="always")
 def _idb_sizes():
-    return np.array([IDB_OPTION_BYTES[0], IDB_OPTION_BYTES[1]], np.int64)
+    return np.array([IF_TSRESOL_BYTES, IF_TSOFFSET_BYTES], np.int64)
 
 
 @njit(cache=True, nogil=True)

@@ -46,6 +46,11 @@ RSS_FLAT = 1.10  # 2x the packets may cost at most 10% more peak RSS
 SUBJECT = str(BENCH_DIR / "subject.py")
 PEERS_PY = str(BENCH_DIR / "peers.py")
 TINY = BENCH_DIR.parent / "pcaps" / "demo.pcap"
+#: what any `portannot flows -f parquet` process must load: the interpreter, numpy (the
+#: reader and decoder hold packets in its arrays) and pyarrow's Parquet writer. With
+#: OpenBLAS held to one thread, as the command sets it (portannot.cli)
+FLOOR_CMD = [PYTHON, "-c", "import numpy, pyarrow.parquet"]
+FLOOR_ENV = {"OPENBLAS_NUM_THREADS": "1"}
 
 
 def portannot_cli() -> list[str] | str:
@@ -192,6 +197,26 @@ def like_for_like(mine: list[Row], peer_rows: dict) -> dict:
     return out
 
 
+def budgets(cli: Row, peer_rows: dict, floor: Row | None) -> dict:
+    """Each target as a time: how long the whole `portannot flows` process may take on
+    the capture to meet it (the peer's time for the same packets over the target), beside
+    the command's own time and the floor no Python process with numpy and pyarrow gets
+    under. A budget below the floor is a target this design cannot meet on that capture,
+    however fast its reading becomes."""
+    out: dict = {}
+    if cli.error or not cli.pps:
+        return out
+    for name, target in TARGETS.items():
+        peer = peer_rows.get(name)
+        if peer and not peer.error and peer.pps:
+            out[name] = round(cli.packets / (peer.pps * target), 3)
+    if out:
+        out["portannot"] = round(cli.seconds, 3)
+        if floor is not None and not floor.error:
+            out["import floor"] = round(floor.seconds, 3)
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     args = arguments(__doc__, PEERS, "a tenth of the packets", "best of N for portannot", argv)
     began = time.perf_counter()
@@ -214,6 +239,7 @@ def main(argv: list[str] | None = None) -> None:
     summary: dict[str, dict] = {}
     readings: dict[str, dict] = {}
     flat: dict[str, dict] = {}
+    budget: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="bench-flows-") as tmp:
         out = str(Path(tmp) / "flows.parquet")
         startup = None
@@ -226,6 +252,8 @@ def main(argv: list[str] | None = None) -> None:
                 file_bytes=0,
                 repeat=args.repeat,
             )
+        floor = measure("python + numpy + pyarrow.parquet imports", "-", FLOOR_CMD, packets=0,
+                        file_bytes=0, repeat=args.repeat, env=FLOOR_ENV)
         for name in dict.fromkeys(CAPTURES + DOUBLED):
             path, meta = ensure(name, args.quick)
             capture = path.name
@@ -247,6 +275,7 @@ def main(argv: list[str] | None = None) -> None:
                 summary[capture] = verdicts(mine[0], peer_rows)
                 summary[capture]["flow count"] = same_table(mine[1], peer_rows.get("dpkt"))
                 readings[capture] = like_for_like(mine, peer_rows)
+                budget[capture] = budgets(mine[0], peer_rows, floor)
 
     elapsed = time.perf_counter() - began
     print()
@@ -257,6 +286,13 @@ def main(argv: list[str] | None = None) -> None:
         for basis, ratios in readings.get(capture, {}).items():
             shown = ", ".join(f"{r:,.1f}x {name}" for name, r in ratios.items())
             print(f"  - {capture}, {basis}: {shown or 'not measured'}")
+        if budget.get(capture):
+            allowed = budget[capture]
+            shown = ", ".join(f"{name} {allowed[name]:.3f} s" for name in TARGETS if name in allowed)
+            print(f"  - {capture}, whole process the targets allow: {shown}; portannot took "
+                  f"{allowed['portannot']:.3f} s"
+                  + (f"; the imports alone take {allowed['import floor']:.3f} s"
+                     if "import floor" in allowed else ""))
     flatness = {}
     for tool, by_capture in flat.items():
         small, big = (by_capture.get(c) for c in DOUBLED)
@@ -285,6 +321,8 @@ def main(argv: list[str] | None = None) -> None:
             "like_for_like": readings,
             "rss_flatness": flatness,
             "startup": startup,
+            "import_floor": floor,
+            "budgets": budget,
             "portannot": build,
             "elapsed_seconds": elapsed,
             "argv": sys.argv[1:],

@@ -22,7 +22,7 @@ from capgen import TEST_SERVICES, write_registry
 from flow_reference import expected_row, flag_letters, rule_flows
 
 from portannot.aggregate import FlowTable, RawFlows, flow_columns
-from portannot.aggregate.table import SMALL_PAGES_FROM, table_array
+from portannot.aggregate.table import SMALL_PAGES_FROM, mapping_of, table_array
 from portannot.decode import NO_VLAN, PacketBatch
 from portannot.status import Status
 
@@ -131,7 +131,11 @@ def python_flows(b: PacketBatch) -> dict:
 
 # ------------------------------------------------------------------ growth and equality
 
-def test_many_flows_grow_the_table_and_match_python(services):
+@pytest.mark.parametrize("view_held", [False, True], ids=["in-place", "view-held"])
+def test_many_flows_grow_the_table_and_match_python(services, view_held):
+    """The rows grow past their first mapping (4 MiB, 32,768 flows). In place when
+    nothing else looks at them; with a view held elsewhere, mremap is refused and the
+    rows are copied, the view still reading the old rows."""
     rng = np.random.default_rng(7)
     n_flows = 50_000
     # distinct flows: client address i, port from i; server one of 8 addresses
@@ -158,7 +162,16 @@ def test_many_flows_grow_the_table_and_match_python(services):
               status=status)
 
     table = FlowTable()
-    got = run(table, chunks(b, 8192))
+    first_pages = mapping_of(table.rows)
+    assert first_pages is not None and table.rows.shape[0] < n_flows
+    held = table.rows[:1] if view_held else None
+    for part in chunks(b, 8192):
+        assert len(table.update(part)) == 0
+    assert table.rows.shape[0] >= n_flows
+    assert (mapping_of(table.rows) is first_pages) is not view_held
+    if held is not None:
+        assert int(held[0, 0]) == int(table.rows[0, 0])  # the first flow, copied
+    got = [table.drain()]
     assert len(got) == 1, "no timeouts: every flow comes out at drain"
     raw = got[0]
     assert len(raw) == n_flows

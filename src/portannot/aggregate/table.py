@@ -175,8 +175,8 @@ class FlowTable:
             del self.rows  # the table's own view: mremap refuses while any exists
             try:
                 pages.resize(size * K.ROW_WORDS * 8)
-            except (BufferError, OSError, SystemError):  # another view, or no mremap here
-                pass
+            except (BufferError, OSError, SystemError, TypeError, ValueError):
+                pass  # a view of it held elsewhere, or no mremap on this system: copied below
             self.rows = np.frombuffer(pages, np.uint64).reshape(-1, K.ROW_WORDS)
             if self.rows.shape[0] == size:
                 return

@@ -85,7 +85,7 @@ V6_A, V6_B = "2001:db8::1", "2001:db8:1::2"
 LT_NULL, LT_ETHERNET, LT_PPP, LT_RAW, LT_LOOP, LT_SLL = 0, 1, 9, 101, 108, 113
 LT_IPV4, LT_IPV6, LT_SLL2 = 228, 229, 276
 LT_C_HDLC, LT_IEEE802_11, LT_PFLOG, LT_RADIOTAP, LT_PPI, LT_NFLOG = 104, 105, 117, 127, 192, 239
-LT_PRISM, LT_AVS = 119, 163
+LT_PRISM, LT_AVS, LT_PPP_WITH_DIR = 119, 163, 204
 
 
 @dataclass
@@ -492,6 +492,23 @@ def cap_link_ppp() -> bytes:
         b"\xff\x43\x00\x21" + raw(ip4t),  # address 0xff, a control byte other than 0x03
     ]
     return pcap_bytes(recs(frames), LT_PPP)
+
+
+def cap_link_ppp_dir() -> bytes:
+    """PPP with a direction byte (204: 0 received, 1 sent): with and without HDLC
+    address/control; IPv4, IPv6, LCP (non-IP); a control byte without the 0xff address,
+    which PPP reads as a one-byte protocol (0x03, non-IP), as tshark does."""
+    ip4t, ip4u, ip6t, ip6u = ip_tcp_udp_v4v6()
+    lcp = raw(PPP_LCP(code=1, id=7))
+    frames = [
+        b"\x01\xff\x03\x00\x21" + raw(ip4t),
+        b"\x00\xff\x03\x00\x57" + raw(ip6u),
+        b"\x01\x00\x21" + raw(ip4u),
+        b"\x00\x57" + raw(ip6t),  # the protocol compressed to one byte
+        b"\x01\xff\x03\xc0\x21" + lcp,
+        b"\x00\x03\x00\x21" + raw(ip4t),
+    ]
+    return pcap_bytes(recs(frames), LT_PPP_WITH_DIR)
 
 
 def cap_link_chdlc() -> bytes:
@@ -1517,6 +1534,7 @@ def captures() -> dict[str, bytes]:
         "link-null-swapped.pcap": cap_link_null("<", ">"),
         "link-loop.pcap": cap_link_loop(),
         "link-ppp.pcap": cap_link_ppp(),
+        "link-ppp-dir.pcap": cap_link_ppp_dir(),
         "link-chdlc.pcap": cap_link_chdlc(),
         "link-pflog.pcap": cap_link_pflog(),
         "link-nflog.pcap": cap_link_nflog("<"),

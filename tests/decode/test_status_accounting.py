@@ -69,6 +69,7 @@ EXPECTED_STATUS: dict[str, dict[int, Status]] = {
     "link-ethernet-vlan.pcap": {**{n: P for n in range(1, 9)}, 9: NON, 10: NON, 11: NON},
     "link-pppoe.pcap": {1: NON, 2: NON, 3: NON, 4: P, 5: P, 6: P, 7: MAL, 8: P},
     "link-ppp.pcap": {1: P, 2: P, 3: P, 4: P, 5: NON, 6: P},
+    "link-ppp-dir.pcap": {1: P, 2: P, 3: P, 4: P, 5: NON, 6: NON},
     "link-chdlc.pcap": {1: P, 2: P, 3: NON},
     "link-pflog.pcap": {1: P, 2: P, 3: P, 4: P, 5: NON},
     "link-nflog.pcap": {1: P, 2: P, 3: P, 4: NON},

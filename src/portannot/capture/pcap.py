@@ -11,6 +11,7 @@ from portannot.capture.batch import RecordBatch
 from portannot.capture.chunks import ChunkWindow
 from portannot.capture.container import ContainerReader
 from portannot.capture.problems import ProblemLog
+from portannot.capture.pseudo_headers import PSEUDO_HEADERS, strip_pseudo_headers
 from portannot.capture.walk import (
     BAD_RECORD,
     LENGTHS_IN_ORDER,
@@ -91,11 +92,7 @@ class PcapReader(ContainerReader):
             )
             w.start = pos
             if n:
-                yield RecordBatch(
-                    w.buf, offset[:n], caplen[:n], length[:n], ts_ns[:n],
-                    np.full(n, self.linktype, np.uint16), np.zeros(n, np.uint32),
-                    number, self.file_index, self.path,
-                )
+                yield self._batch(offset[:n], caplen[:n], length[:n], ts_ns[:n], number)
                 number += n
             if reason == BAD_RECORD:
                 # A captured length no record can have: damage, wherever it is, and however
@@ -142,12 +139,20 @@ class PcapReader(ContainerReader):
         w = self.window
         p = w.start
         frac = self._field(p + 4) * (1 if self.nano else 1000)
-        batch = RecordBatch(
-            w.buf, np.array([p + self.hdr_len], np.int64), np.array([present], np.uint32),
+        batch = self._batch(
+            np.array([p + self.hdr_len], np.int64), np.array([present], np.uint32),
             np.array([self._lengths(p)[1]], np.uint32),
-            np.array([self._field(p) * 1_000_000_000 + frac], np.int64),
-            np.array([self.linktype], np.uint16), np.zeros(1, np.uint32),
-            number, self.file_index, self.path,
+            np.array([self._field(p) * 1_000_000_000 + frac], np.int64), number,
         )
         w.start = w.end
         return batch
+
+    def _batch(self, offset: np.ndarray, caplen: np.ndarray, length: np.ndarray,
+               ts_ns: np.ndarray, number: int) -> RecordBatch:
+        """Records of the window as a batch, the link type's pseudo-header (if it has
+        one) taken off each."""
+        linktype = np.full(len(offset), self.linktype, np.uint16)
+        if self.linktype in PSEUDO_HEADERS:
+            offset, caplen, length = strip_pseudo_headers(offset, caplen, length, linktype)
+        return RecordBatch(self.window.buf, offset, caplen, length, ts_ns, linktype,
+                           np.zeros(len(offset), np.uint32), number, self.file_index, self.path)

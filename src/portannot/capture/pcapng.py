@@ -24,6 +24,7 @@ from portannot.capture.problems import (
     ProblemLog,
     ReadProblem,
 )
+from portannot.capture.pseudo_headers import strip_pseudo_headers
 from portannot.capture.walk import (
     BAD_OPTIONS,
     BAD_RECORD,
@@ -293,8 +294,11 @@ class PcapngReader(ContainerReader):
                number: int) -> RecordBatch:
         """The records walked into `pending`, all in `buf`, as one batch."""
         parts = list(zip(*pending)) if len(pending) > 1 else [[c] for c in pending[0]]
-        return RecordBatch(buf, *(c[0] if len(c) == 1 else np.concatenate(c) for c in parts),
-                           number, self.file_index, self.path)
+        offset, caplen, length, ts_ns, linktype, iface = (
+            c[0] if len(c) == 1 else np.concatenate(c) for c in parts)
+        offset, caplen, length = strip_pseudo_headers(offset, caplen, length, linktype)
+        return RecordBatch(buf, offset, caplen, length, ts_ns, linktype, iface, number,
+                           self.file_index, self.path)
 
     def _check_times(self, ts_ns: np.ndarray, offset: np.ndarray) -> None:
         """Report the records whose time the walk held at +-TS_LIMIT: the packets are

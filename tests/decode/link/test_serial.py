@@ -1,4 +1,4 @@
-"""link/serial: PPP and Cisco HDLC."""
+"""link/serial: PPP (also behind a direction byte) and Cisco HDLC."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from linkframes import (
     LINKTYPE_ETHERNET,
     LINKTYPE_PPP,
     LINKTYPE_PPP_HDLC,
+    LINKTYPE_PPP_WITH_DIR,
     MAC,
     NON_IP,
     V4,
@@ -69,6 +70,33 @@ def ppp_protocol_numbers() -> list[tuple[int, bytes, tuple]]:
 def test_ppp_protocol_numbers(decoded):
     for linktype, frame, seen in ppp_protocol_numbers():
         assert decoded(linktype, [frame]) == [seen], frame
+
+
+def ppp_with_direction() -> list[tuple[int, bytes, tuple]]:
+    """LINKTYPE_PPP_WITH_DIR (204): a direction byte (0 received, else sent), then PPP
+    framed as on link type 9. A control byte without the 0xff address before it is a
+    one-byte protocol number (0x03, no IP): tshark reads it so."""
+    frames = [
+        (b"\x00\xff\x03\x00\x21" + IP4, V4),
+        (b"\x01\xff\x03\x00\x57" + IP6, V6),
+        (b"\x07\x00\x21" + IP4, V4),
+        (b"\x00\x21" + IP4, V4),
+        (b"\x01\x57" + IP6, V6),
+        (b"\x01\xff\x03\xc0\x21" + bytes(8), NON_IP),  # LCP
+        (b"\x00\x03\x00\x21" + IP4, NON_IP),
+        (b"\x00\xff\x03\x08\x00" + IP4, V4),
+    ]
+    return [(LINKTYPE_PPP_WITH_DIR, frame, seen) for frame, seen in frames]
+
+
+def test_ppp_with_direction(decoded):
+    cases = ppp_with_direction()
+    assert decoded(LINKTYPE_PPP_WITH_DIR, [f for _, f, _ in cases]) == [s for _, _, s in cases]
+
+
+@pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
+def test_ppp_with_direction_as_tshark_shows_it(tmp_path):
+    agree_with_tshark(tmp_path, ppp_with_direction())
 
 
 @pytest.mark.skipif(TSHARK is None, reason="tshark not installed")

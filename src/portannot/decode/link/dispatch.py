@@ -39,6 +39,7 @@ LINK_TYPES = {
     127: RADIOTAP,  # 802.11 behind a radiotap header
     163: AVS,  # 802.11 behind an AVS (wlan-ng) capture header
     192: PPI,  # any of these link types behind a Per-Packet Information header
+    204: PPP,  # PPP behind a direction byte, which the reader takes off (capture.pseudo_headers)
     228: RAW4,
     229: RAW6,
     239: NFLOG,  # Linux netfilter log

@@ -1252,8 +1252,9 @@ def _random_on_link(rnd: random.Random, linktype: int, ip, six: bool) -> bytes:
         return struct.pack("<I", rnd.choice([24, 28, 30]) if six else 2) + body
     if linktype == LT_LOOP:
         return struct.pack("!I", rnd.choice([24, 28, 30]) if six else 2) + body
-    if linktype == LT_PPP:
-        return rnd.choice([b"\xff\x03", b""]) + (b"\x00\x57" if six else b"\x00\x21") + body
+    if linktype in (LT_PPP, LT_PPP_WITH_DIR):
+        ppp = rnd.choice([b"\xff\x03", b""]) + (b"\x00\x57" if six else b"\x00\x21") + body
+        return (rnd.choice([b"\x00", b"\x01"]) if linktype == LT_PPP_WITH_DIR else b"") + ppp
     ethertype = b"\x86\xdd" if six else b"\x08\x00"
     if linktype == LT_C_HDLC:
         return rnd.choice([b"\x0f\x00", b"\x8f\x00"]) + ethertype + body
@@ -1288,7 +1289,7 @@ def cap_random_links(seed: int = 20261203, count: int = 1200) -> bytes:
     links = [(LT_ETHERNET, 6), (LT_SLL, 9), (LT_SLL2, 0x94), (LT_RAW, 3), (LT_NULL, 6),
              (LT_LOOP, 9), (LT_PPP, 6), (LT_IPV4, 9), (LT_IPV6, 6), (LT_C_HDLC, 6),
              (LT_PFLOG, 6), (LT_NFLOG, 9), (LT_IEEE802_11, 6), (LT_RADIOTAP, 9), (LT_PPI, 6),
-             (LT_PRISM, 6), (LT_AVS, 9)]
+             (LT_PRISM, 6), (LT_AVS, 9), (LT_PPP_WITH_DIR, 6)]
     blocks = [shb("<")] + [idb("<", lt, tsresol=res) for lt, res in links]
     t0 = BASE_TS * 10**9
     for n in range(count):

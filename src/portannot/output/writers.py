@@ -115,12 +115,15 @@ def parquet_encodings(schema: pa.Schema) -> dict[str, Any]:
 PARQUET_DEFAULTS = {"version": "2.6", "writer_engine_version": "V2", "data_page_version": "1.0"}
 
 
-def _load_parquet() -> None:
-    """Import what parquet_writer will use: the engine, or the public module without it."""
+def _engine() -> Any:
+    """pyarrow's Parquet engine class (pyarrow._parquet.ParquetWriter), or None where
+    pyarrow has none: then pyarrow.parquet, imported here, writes (parquet_writer)."""
     try:
-        import pyarrow._parquet  # noqa: F401
+        from pyarrow._parquet import ParquetWriter
     except ImportError:
         import pyarrow.parquet  # noqa: F401
+        return None
+    return ParquetWriter
 
 
 def parquet_writer(sink: Any, schema: pa.Schema, **options: Any) -> Any:
@@ -131,14 +134,15 @@ def parquet_writer(sink: Any, schema: pa.Schema, **options: Any) -> Any:
     wrapper adds only the filesystem paths a file object does not need and a schema
     check the engine makes too. A pyarrow whose engine takes other arguments gets the
     wrapper; tests/output/test_writers.py holds the two files byte for byte equal."""
-    try:
-        from pyarrow._parquet import ParquetWriter
+    engine = _engine()
+    if engine is not None:
+        try:
+            return engine(sink, schema, **PARQUET_DEFAULTS, **options)
+        except TypeError:
+            pass
+    import pyarrow.parquet as pq
 
-        return ParquetWriter(sink, schema, **PARQUET_DEFAULTS, **options)
-    except (ImportError, TypeError):
-        import pyarrow.parquet as pq
-
-        return pq.ParquetWriter(sink, schema, **options)
+    return pq.ParquetWriter(sink, schema, **options)
 
 
 #: rows a Parquet row group gathers before it is written (a group is written once it
@@ -175,7 +179,7 @@ class BatchWriter:
         self._pending_rows = 0
         if fmt == "parquet":
             # loaded now, while a started stream reads, rather than after the last batch
-            _load_parquet()
+            _engine()
 
     def write(self, batch: pa.RecordBatch) -> None:
         """Write one batch. A write that fails (disk full) aborts the output, so that no

@@ -22,31 +22,39 @@ from portannot.output.plural import counted
 HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 
-@njit(cache=True, nogil=True)
-def _put_dec(out, o, v):
-    if v >= 100:
-        out[o] = 48 + v // 100
-        o += 1
-    if v >= 10:
-        out[o] = 48 + (v // 10) % 10
-        o += 1
-    out[o] = 48 + v % 10
-    return o + 1
+def _octet_table() -> tuple[np.ndarray, np.ndarray]:
+    """Each octet value's decimal digits and a dot, in 4 bytes ("7." and two spare), and
+    how many of them it uses: a dotted quad is four table copies, no division."""
+    text = np.zeros((256, 4), np.uint8)
+    size = np.zeros(256, np.int64)
+    for v in range(256):
+        digits = f"{v}.".encode()
+        text[v, : len(digits)] = np.frombuffer(digits, np.uint8)
+        size[v] = len(digits)
+    return text, size
+
+
+OCTET_TEXT, OCTET_SIZE = _octet_table()
 
 
 @njit(cache=True, nogil=True)
-def _put_dotted(out, o, b):
-    """The last four of the 16 address bytes as a dotted quad."""
+def _put_dotted(out, o, w, octet_text, octet_size):
+    """The high 32 bits of `w` (an address's second word in memory order, so its last
+    four bytes) as a dotted quad. Each octet's 4 table bytes are stored whole and the
+    position moves by its length: the spare bytes are overwritten by the next octet, or
+    lie past the text (addresses() leaves room for them)."""
     for j in range(4):
-        o = _put_dec(out, o, b[12 + j])
-        if j < 3:
-            out[o] = 46
-            o += 1
-    return o
+        v = np.int64((w >> np.uint64(32 + 8 * j)) & np.uint64(0xFF))
+        out[o] = octet_text[v, 0]
+        out[o + 1] = octet_text[v, 1]
+        out[o + 2] = octet_text[v, 2]
+        out[o + 3] = octet_text[v, 3]
+        o += octet_size[v]
+    return o - 1  # no dot after the last octet
 
 
-@kernel("i8(u8[:, ::1], u1[::1], u1[::1], u1[::1], i4[::1])")
-def _format_addresses(words, version, hexd, out, offsets):
+@kernel("i8(u8[:, ::1], u1[::1], u1[::1], u1[:, ::1], i8[::1], u1[::1], i4[::1])")
+def _format_addresses(words, version, hexd, octet_text, octet_size, out, offsets):
     """words: (n, 2) uint64 in memory order; version 4, 6 or 0 (no address: empty)."""
     out = borrow(out)
     o = 0
@@ -56,13 +64,13 @@ def _format_addresses(words, version, hexd, out, offsets):
         offsets[i] = o
         if version[i] == 0:
             continue
+        if version[i] == 4:
+            o = _put_dotted(out, o, words[i, 1], octet_text, octet_size)
+            continue
         for k in range(2):
             w = words[i, k]
             for j in range(8):
                 b[8 * k + j] = (w >> np.uint64(8 * j)) & np.uint64(0xFF)
-        if version[i] == 4:
-            o = _put_dotted(out, o, b)
-            continue
         for j in range(8):
             g[j] = (np.int64(b[2 * j]) << 8) | np.int64(b[2 * j + 1])
         # longest run of zero groups (at least two), leftmost on a tie: RFC 5952
@@ -86,7 +94,7 @@ def _format_addresses(words, version, hexd, out, offsets):
                 for c in (102, 102, 102, 102, 58):  # "ffff:"
                     out[o] = c
                     o += 1
-            o = _put_dotted(out, o, b)
+            o = _put_dotted(out, o, words[i, 1], octet_text, octet_size)
             continue
         j = 0
         while j < 8:
@@ -114,16 +122,40 @@ def _format_addresses(words, version, hexd, out, offsets):
     return o
 
 
+@kernel("i8(u8[:, ::1], u1[::1], i8[::1])")
+def _text_bound(words, version, octet_size):
+    """Bytes the text of these addresses takes: exact for IPv4 (its octets' digits), 39
+    (the longest form) for IPv6."""
+    total = 0
+    for i in range(words.shape[0]):
+        if version[i] == 4:
+            w = words[i, 1]
+            for j in range(4):
+                total += octet_size[np.int64((w >> np.uint64(32 + 8 * j)) & np.uint64(0xFF))]
+            total -= 1
+        elif version[i] != 0:
+            total += 39
+    return total
+
+
 def addresses(words: np.ndarray, version: np.ndarray) -> pa.Array:
     """Standard text forms (dotted quad, RFC 5952; an IPv6 address that embeds an
-    IPv4 one as inet_ntop writes it) of address words; null where no IP."""
+    IPv4 one as inet_ntop writes it) of address words; null where no IP.
+
+    The text buffer is sized by a first pass (_text_bound): a column of IPv4
+    addresses is written in place, where a buffer of 39 bytes an address, cut to
+    size by a copy, had cost more than the formatting."""
     n = words.shape[0]
-    out = np.empty(max(n * 39, 1), np.uint8)
+    words = np.ascontiguousarray(words)
+    version = version.astype(np.uint8)
+    bound = _text_bound(words, version, OCTET_SIZE)
+    out = np.empty(bound + 3, np.uint8)  # + 3: the dotted quad's whole 4-byte stores
     offsets = np.empty(n + 1, np.int32)
-    size = _format_addresses(np.ascontiguousarray(words), version.astype(np.uint8), HEX, out, offsets)
+    size = _format_addresses(words, version, HEX, OCTET_TEXT, OCTET_SIZE, out, offsets)
+    data = out[:size] if size == bound else out[:size].copy()  # IPv6 shorter than 39
     bitmap, nulls = validity(version != 0)
     return pa.StringArray.from_buffers(
-        n, pa.py_buffer(offsets), pa.py_buffer(out[:size].copy()), bitmap, null_count=nulls,
+        n, pa.py_buffer(offsets), pa.py_buffer(data), bitmap, null_count=nulls,
     )
 
 

@@ -112,3 +112,15 @@ def finish64(h):
     h ^= h >> np.uint64(31)
     h *= np.uint64(0xBF58476D1CE4E5B9)
     return h ^ (h >> np.uint64(29))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def keyed(h, key):
+    """A running hash with a table's random key (hash_key) folded in and carried through
+    finish64, before the next words are mixed in. mix64 multiplies, and a product's bits
+    depend only on the bits below them: with the key merely XORed into the first word,
+    flows solved to share one hash without the key still collided under it about once
+    in a hundred keys (4,000 such flows, 17 keys of 2,000), their differences following
+    the key's low bits. Through the finalizer every bit of the key reaches every bit of
+    the state, and the words folded in after it cannot cancel what they cannot know."""
+    return finish64(h ^ key)

@@ -22,7 +22,7 @@ import numpy as np
 
 from portannot import status as S
 from portannot.compiled import borrow, kernel, njit, prefetch
-from portannot.words import finish64, mix64
+from portannot.words import finish64, keyed, mix64
 
 ROW_WORDS = 16
 # words of a row (uint64)
@@ -59,7 +59,7 @@ AHEAD = 16
 @njit(cache=True, nogil=True, forceinline=True)
 def _hash(a0, a1, b0, b1, tp, key):
     """The key's hash, under the table's random `key` (words.hash_key)."""
-    return finish64(mix64(mix64(mix64(mix64(a0 ^ key, a1), b0), b1), tp))
+    return finish64(mix64(mix64(mix64(mix64(keyed(a0, key), a1), b0), b1), tp))
 
 
 @njit(cache=True, nogil=True, forceinline=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from portannot.compiled import kernel, njit
-from portannot.words import finish64, hash_key, mix64
+from portannot.words import finish64, hash_key, keyed, mix64
 
 #: columns of the key table: IP version, the two address words
 K_VERSION, K_W0, K_W1 = 0, 1, 2
@@ -23,7 +23,7 @@ EMPTY = -1
 def _slot(index, keys, version, w0, w1, key):
     """The index slot holding the address's row, or the empty slot where it belongs;
     hashed under the tally's random `key` (words.hash_key)."""
-    h = finish64(mix64(mix64(version ^ key, w0), w1))
+    h = finish64(mix64(keyed(mix64(version, w0), key), w1))
     mask = np.uint64(index.shape[0] - 1)
     s = h & mask
     while True:

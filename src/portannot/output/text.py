@@ -37,6 +37,17 @@ def _octet_table() -> tuple[np.ndarray, np.ndarray]:
 OCTET_TEXT, OCTET_SIZE = _octet_table()
 
 
+#: the longest text of an IPv6 address (eight groups of four hex digits and seven colons)
+IPV6_TEXT_MAX = 39
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _octet(w, j):
+    """Octet j of the dotted quad held in the high 32 bits of `w` (an address's second
+    word in memory order)."""
+    return np.int64((w >> np.uint64(32 + 8 * j)) & np.uint64(0xFF))
+
+
 @njit(cache=True, nogil=True)
 def _put_dotted(out, o, w, octet_text, octet_size):
     """The high 32 bits of `w` (an address's second word in memory order, so its last
@@ -44,7 +55,7 @@ def _put_dotted(out, o, w, octet_text, octet_size):
     position moves by its length: the spare bytes are overwritten by the next octet, or
     lie past the text (addresses() leaves room for them)."""
     for j in range(4):
-        v = np.int64((w >> np.uint64(32 + 8 * j)) & np.uint64(0xFF))
+        v = _octet(w, j)
         out[o] = octet_text[v, 0]
         out[o + 1] = octet_text[v, 1]
         out[o + 2] = octet_text[v, 2]
@@ -124,17 +135,17 @@ def _format_addresses(words, version, hexd, octet_text, octet_size, out, offsets
 
 @kernel("i8(u8[:, ::1], u1[::1], i8[::1])")
 def _text_bound(words, version, octet_size):
-    """Bytes the text of these addresses takes: exact for IPv4 (its octets' digits), 39
-    (the longest form) for IPv6."""
+    """Bytes the text of these addresses takes: exact for IPv4 (its octets' digits),
+    IPV6_TEXT_MAX for IPv6."""
     total = 0
     for i in range(words.shape[0]):
         if version[i] == 4:
             w = words[i, 1]
             for j in range(4):
-                total += octet_size[np.int64((w >> np.uint64(32 + 8 * j)) & np.uint64(0xFF))]
+                total += octet_size[_octet(w, j)]
             total -= 1
         elif version[i] != 0:
-            total += 39
+            total += IPV6_TEXT_MAX
     return total
 
 
@@ -152,7 +163,7 @@ def addresses(words: np.ndarray, version: np.ndarray) -> pa.Array:
     out = np.empty(bound + 3, np.uint8)  # + 3: the dotted quad's whole 4-byte stores
     offsets = np.empty(n + 1, np.int32)
     size = _format_addresses(words, version, HEX, OCTET_TEXT, OCTET_SIZE, out, offsets)
-    data = out[:size] if size == bound else out[:size].copy()  # IPv6 shorter than 39
+    data = out[:size] if size == bound else out[:size].copy()  # IPv6 shorter than its bound
     bitmap, nulls = validity(version != 0)
     return pa.StringArray.from_buffers(
         n, pa.py_buffer(offsets), pa.py_buffer(data), bitmap, null_count=nulls,

@@ -291,8 +291,12 @@ class FlowStream(_Stages[FlowColumns]):
         yield self.flows.drain()
 
 
-#: flows oriented and handed on at a time when many end at once
-DRAIN_PIECE = 1 << 17
+#: flows oriented and handed on at a time when many end at once. Each piece becomes a
+#: Parquet row group, and with the row groups encoded in parallel (output.parquet_parts)
+#: five pieces are alive at once (orienting, converting, two encoding, one waiting):
+#: flows-1m to Parquet with 131,072 took as long and 61 MB more peak RSS (339 MB
+#: against 278), with 32,768 40 MB less but 10 % longer (medians of 16 runs)
+DRAIN_PIECE = 1 << 16
 
 
 def converted(stream: PacketStream | FlowStream, convert: Callable[[Any], T]

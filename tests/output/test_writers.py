@@ -191,14 +191,17 @@ def test_parquet_round_trip_keeps_types(kind, cli, tmp_path):
                 assert (col.statistics.min, col.statistics.max) == (min(values), max(values)), f.name
 
 
+@pytest.mark.parametrize("encoders", [1, 2, 4])
 @pytest.mark.parametrize("engine", ["direct", "refused"])
 @pytest.mark.parametrize("kind", ["packets", "flows"])
-def test_parquet_file_is_the_public_writers(kind, engine, tmp_path, monkeypatch):
+def test_parquet_file_is_the_public_writers(kind, engine, encoders, tmp_path, monkeypatch):
     """BatchWriter makes pyarrow.parquet.ParquetWriter's engine itself (parquet_writer, to
     spare the command pyarrow.fs's import): its file must be the one the public class
     writes with the same options, byte for byte, row groups (several: batches of 20,000
     rows, groups of ROW_GROUP_ROWS) and metadata included. An engine that refuses the
-    arguments (another pyarrow) leaves it to the public class."""
+    arguments (another pyarrow) leaves it to the public class. With several encoders
+    each row group is a file of its own, encoded in a thread, and the parts joined
+    (output.parquet_parts): still that one file."""
     from portannot.output import writers
     from portannot.output.files import Output
     from portannot.output.writers import ROW_GROUP_ROWS, BatchWriter, parquet_encodings
@@ -211,11 +214,15 @@ def test_parquet_file_is_the_public_writers(kind, engine, tmp_path, monkeypatch)
     public_class = pq.ParquetWriter
     if engine == "refused":  # an argument this engine does not know: its TypeError
         monkeypatch.setitem(writers.PARQUET_DEFAULTS, "not_an_argument", 1)
-    with BatchWriter("parquet", Output(str(ours)), metadata=metadata) as writer:
+    with BatchWriter("parquet", Output(str(ours)), metadata=metadata,
+                     encoders=encoders) as writer:
         for batch in batches:
             writer.write(batch)
         made = writer._writer
-        assert isinstance(made, public_class) == (engine == "refused"), type(made)
+        if encoders == 1:
+            assert isinstance(made, public_class) == (engine == "refused"), type(made)
+        else:
+            assert made is None and writer._pool is not None
     public = tmp_path / "public.parquet"
     schema = table.schema.with_metadata(metadata)
     with open(public, "wb") as f, pq.ParquetWriter(f, schema, compression="zstd",
@@ -497,7 +504,7 @@ def _limit_file_size():
     resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
 
 
-@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
 def test_write_error_mid_output_exits_5_and_leaves_nothing(fmt, tmp_path):
     """The file system refuses more than 4 kB (RLIMIT_FSIZE, like a full disk):
     exit 5, one line, no output, no temporary."""
@@ -514,6 +521,61 @@ def test_write_error_mid_output_exits_5_and_leaves_nothing(fmt, tmp_path):
     assert len(err.strip().splitlines()) == 1, err
     assert not out.exists()
     assert list(out_dir.iterdir()) == []
+
+
+class _FillingStream(io.RawIOBase):
+    """A file that takes `room` bytes and then fails as a full disk does."""
+
+    def __init__(self, room: int) -> None:
+        self.room, self.data = room, bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b) -> int:
+        if len(self.data) + len(b) > self.room:
+            raise OSError(28, "No space left on device")
+        self.data += b
+        return len(b)
+
+
+@pytest.mark.parametrize("room", [0, 3, 20_000, 60_000])
+def test_parquet_parts_write_error_aborts_and_stops_the_encoders(room, monkeypatch):
+    """Row groups encoded in parallel, the disk full before the first part, inside one,
+    or before the footer: an OutputError naming the file, the output aborted, and no
+    encoding thread left running."""
+    import threading
+
+    from portannot.errors import OutputError
+    from portannot.output import writers
+    from portannot.output.writers import BatchWriter
+
+    monkeypatch.setattr(writers, "ROW_GROUP_ROWS", 100)
+    table = api_table("packets", local_capture("demo.pcap"))
+    table = pa.concat_tables([table] * 8).combine_chunks()
+
+    class FullOutput:
+        path = "full.parquet"
+        aborted = committed = False
+
+        def __init__(self) -> None:
+            self.stream = _FillingStream(room)
+
+        def abort(self) -> None:
+            self.aborted = True
+
+        def commit(self) -> None:
+            self.committed = True
+
+    out = FullOutput()
+    writer = BatchWriter("parquet", out, encoders=2)  # type: ignore[arg-type]
+    with pytest.raises(OutputError, match="full.parquet"):
+        for batch in table.to_batches(max_chunksize=60):
+            writer.write(batch)
+        writer.close()
+    writer.close(ok=False)
+    assert out.aborted and not out.committed
+    assert not [t for t in threading.enumerate() if t.name.startswith("portannot-parquet")]
 
 
 @pytest.mark.parametrize("gather", ["sliced", "taken"])

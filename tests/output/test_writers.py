@@ -523,6 +523,36 @@ def test_write_error_mid_output_exits_5_and_leaves_nothing(fmt, tmp_path):
     assert list(out_dir.iterdir()) == []
 
 
+@pytest.mark.parametrize("groups", [0, 1, 5])
+def test_parquet_parts_unreadable_footer_falls_back_to_one_writer(groups, tmp_path, monkeypatch):
+    """A pyarrow whose part footers thrift_compact cannot read: the first part fails
+    before anything is written, and the rows go through one writer instead, all of
+    them, into the same file."""
+    from portannot.output import parquet_parts, writers
+    from portannot.output.files import Output
+    from portannot.output.writers import BatchWriter
+
+    def unreadable(data):
+        raise ValueError("thrift type 13 (not in a Parquet footer)")
+
+    monkeypatch.setattr(writers, "ROW_GROUP_ROWS", 100)
+    table = api_table("packets", local_capture("demo.pcap"))
+    table = pa.concat_tables([table] * 3).combine_chunks().slice(0, groups * 100)
+    files = {}
+    for mode in ("one", "parts"):
+        if mode == "parts":
+            monkeypatch.setattr(parquet_parts.Part, "of", classmethod(lambda cls, d: unreadable(d)))
+        files[mode] = tmp_path / f"{mode}.parquet"
+        with BatchWriter("parquet", Output(str(files[mode])),
+                         encoders=1 if mode == "one" else 2) as writer:
+            for batch in table.to_batches(max_chunksize=60):
+                writer.write(batch)
+            if not groups:  # a schema alone
+                writer.write(pa.RecordBatch.from_pylist([], schema=table.schema))
+    assert files["parts"].read_bytes() == files["one"].read_bytes()
+    assert pq.read_table(files["parts"]).num_rows == groups * 100
+
+
 class _FillingStream(io.RawIOBase):
     """A file that takes `room` bytes and then fails as a full disk does."""
 

@@ -214,7 +214,7 @@ class BatchWriter:
         #: Parquet in parts: the writer's schema and settings, the parts being encoded
         #: (oldest first), the joiner writing the finished ones
         self._parquet: tuple[pa.Schema, dict[str, Any]] | None = None
-        self._parts: deque[Future[memoryview]] = deque()
+        self._parts: deque[tuple[Future[memoryview], list[pa.RecordBatch] | None]] = deque()
         self._pool: ThreadPoolExecutor | None = None
         self._joiner: PartJoiner | None = None
         if fmt == "parquet":
@@ -276,15 +276,40 @@ class BatchWriter:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.encoders, thread_name_prefix="portannot-parquet")
             self._joiner = PartJoiner(self.output.stream)
-        self._parts.append(self._pool.submit(_encoded, pending, *self._parquet))
+        assert self._joiner is not None
+        future = self._pool.submit(_encoded, pending, *self._parquet)
+        # the rows are kept until a part has joined: see _join_parts
+        self._parts.append((future, None if self._joiner.position else pending))
         # no more parts in the making than there are encoders
         self._join_parts(keep=self.encoders)
 
     def _join_parts(self, keep: int) -> None:
-        """Write the finished parts, in order, until at most `keep` remain."""
+        """Write the finished parts, in order, until at most `keep` remain. Should the
+        first part's footer not read (a pyarrow whose footer holds what thrift_compact
+        does not know), nothing has been written yet: the rows go to one writer."""
         assert self._joiner is not None
-        while self._parts and (len(self._parts) > keep or self._parts[0].done()):
-            self._joiner.add(Part.of(self._parts.popleft().result()))
+        while self._parts and (len(self._parts) > keep or self._parts[0][0].done()):
+            future, _ = self._parts[0]
+            try:
+                part = Part.of(future.result())
+            except ValueError:
+                if self._joiner.position:
+                    raise
+                self._write_unjoined()
+                return
+            self._parts.popleft()
+            self._joiner.add(part)
+
+    def _write_unjoined(self) -> None:
+        """The parts' rows, not yet written, through one writer instead of in parts."""
+        assert self._parquet is not None
+        schema, options = self._parquet
+        self._writer = parquet_writer(self.output.stream, schema, **options)
+        parts, self._parts = self._parts, deque()
+        self._stop_parts()
+        for _, batches in parts:
+            assert batches is not None  # kept: no part has joined
+            self._writer.write_table(pa.Table.from_batches(batches), row_group_size=1 << 62)
 
     def _finish_parts(self) -> None:
         """The parts still encoding, then the footer; a Parquet file with no row group
@@ -294,11 +319,13 @@ class BatchWriter:
             schema, options = self._parquet
             parquet_writer(self.output.stream, schema, **options).close()
             return
+        joiner = self._joiner
         self._join_parts(keep=0)
-        self._joiner.finish()
+        if self._writer is None:  # not written by one writer after all: _join_parts
+            joiner.finish()
 
     def _stop_parts(self) -> None:
-        pool, self._pool, self._parquet = self._pool, None, None
+        pool, self._pool, self._parquet, self._joiner = self._pool, None, None, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 
@@ -312,14 +339,13 @@ class BatchWriter:
         """Finish the format and commit the output (`ok`), or abort it."""
         try:
             try:
+                if ok and (self._writer is not None or self._parquet is not None):
+                    self._write_pending()
+                    if self._parquet is not None:  # still in parts
+                        self._finish_parts()
                 if self._writer is not None:
-                    if ok:
-                        self._write_pending()
                     writer, self._writer = self._writer, None
                     writer.close()
-                elif self._parquet is not None and ok:
-                    self._write_pending()
-                    self._finish_parts()
             finally:
                 self._stop_parts()
             if ok:

@@ -20,6 +20,7 @@ from portannot.output.thrift_compact import (
     I64,
     LIST,
     STRUCT,
+    Encoded,
     List,
     Struct,
     read_struct,
@@ -113,3 +114,13 @@ def test_set_and_get():
     assert (s.get(1), s.get(4), s.get(2)) == (5, 9, None)
     with pytest.raises(KeyError):
         s.set(2, 1)
+
+
+def test_encoded_values_are_copied_as_they_are():
+    """A list of structs kept as their bytes writes as the list of the structs."""
+    inner = [Struct([[1, I32, k], [2, BINARY, b"x" * k]]) for k in range(20)]
+    as_trees = Struct([[1, I64, 7], [4, LIST, List(STRUCT, inner)]])
+    as_bytes = Struct([[1, I64, 7], [4, LIST, List(STRUCT, [Encoded(write_struct(i))
+                                                            for i in inner])]])
+    assert write_struct(as_bytes) == write_struct(as_trees)
+    assert read_struct(write_struct(as_bytes))[0] == as_trees

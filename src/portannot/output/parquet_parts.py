@@ -17,7 +17,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from portannot.output.thrift_compact import LIST, STRUCT, List, Struct, read_struct, write_struct
+from portannot.output.thrift_compact import (
+    LIST,
+    STRUCT,
+    Encoded,
+    List,
+    Struct,
+    read_struct,
+    write_struct,
+)
 
 MAGIC = b"PAR1"
 #: the footer's length (4 bytes, little-endian) and the closing magic
@@ -64,7 +72,9 @@ class PartJoiner:
         self.stream = stream
         self.position = 0  #: bytes written
         self.rows = 0
-        self.row_groups: list[Struct] = []
+        #: the row groups listed so far, each already written (as pyarrow's writer keeps
+        #: them: a footer grows with the groups, and their trees would take ~40x more)
+        self.row_groups: list[Encoded] = []
         self.template: Struct | None = None  #: the first part's footer: schema, metadata
 
     def add(self, part: Part) -> None:
@@ -74,10 +84,11 @@ class PartJoiner:
         self._write(part.body)
         for group in _row_groups(part.meta):
             _move(group, shift, ordinal=len(self.row_groups))
-            self.row_groups.append(group)
+            self.row_groups.append(Encoded(write_struct(group)))
         self.rows += part.meta.get(FILE_NUM_ROWS) or 0
         if self.template is None:
             self.template = part.meta
+            self.template.set(FILE_ROW_GROUPS, List(STRUCT, [], LIST))
 
     def finish(self) -> None:
         """The footer, after the last part (at least one must have been added)."""

@@ -53,6 +53,14 @@ class List:
     kind: int = LIST
 
 
+@dataclass
+class Encoded:
+    """A value already written in the compact protocol (a list element, a field's value),
+    copied as it is: a long list kept as bytes costs a fraction of its tree."""
+
+    data: bytes
+
+
 def read_struct(data: bytes | memoryview, pos: int = 0) -> tuple[Struct, int]:
     """The struct that starts at `pos`, and the position after it."""
     reader = _Reader(data, pos)
@@ -151,7 +159,9 @@ class _Writer:
         self.varint((n << 1) ^ (n >> 63))
 
     def value(self, t: int, v: Any) -> None:
-        if t in (I16, I32, I64):
+        if isinstance(v, Encoded):
+            self.out += v.data
+        elif t in (I16, I32, I64):
             self.zigzag(v)
         elif t == BINARY:
             self.varint(len(v))

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from paths import local_capture
 
 import portannot
@@ -124,3 +126,34 @@ def test_encoded_values_are_copied_as_they_are():
                                                             for i in inner])]])
     assert write_struct(as_bytes) == write_struct(as_trees)
     assert read_struct(write_struct(as_bytes))[0] == as_trees
+
+
+def _demo_footer() -> bytes:
+    import io
+
+    sink = io.BytesIO()
+    pq.write_table(portannot.flows(local_capture("demo.pcap")), sink)
+    return _footer(sink.getvalue())[0]
+
+
+FOOTER = _demo_footer()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, len(FOOTER) - 1), st.integers(0, 255)), max_size=6),
+       st.integers(0, len(FOOTER)))
+def test_damaged_footers_read_or_raise_value_error(changes, cut):
+    """A footer with bytes changed or cut short either reads or is a ValueError: the
+    joiner's fallback catches that one (writers.BatchWriter._join_parts)."""
+    data = bytearray(FOOTER)
+    for pos, value in changes:
+        data[pos] = value
+    try:
+        read_struct(bytes(data[:cut]))
+    except ValueError:
+        pass
+
+
+def test_deep_nesting_is_a_value_error():
+    with pytest.raises(ValueError, match="too deep"):
+        read_struct(bytes([0x1C]) * 100_000 + bytes(100_000))

@@ -64,7 +64,10 @@ class Encoded:
 def read_struct(data: bytes | memoryview, pos: int = 0) -> tuple[Struct, int]:
     """The struct that starts at `pos`, and the position after it."""
     reader = _Reader(data, pos)
-    return reader.struct(), reader.pos
+    try:
+        return reader.struct(), reader.pos
+    except RecursionError:  # structs nested thousands deep: no footer is
+        raise ValueError(f"thrift structs nested too deep at byte {reader.pos}") from None
 
 
 def write_struct(value: Struct) -> bytes:

@@ -553,6 +553,38 @@ def test_parquet_parts_unreadable_footer_falls_back_to_one_writer(groups, tmp_pa
     assert pq.read_table(files["parts"]).num_rows == groups * 100
 
 
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+@pytest.mark.parametrize("kind", ["packets", "flows"])
+def test_text_made_in_parallel_is_the_same_text(kind, fmt, tmp_path, monkeypatch):
+    """With several encoders each batch's CSV or JSON Lines is made in a thread (in
+    pieces of TEXT_ROWS) and written in order: byte for byte the text one writer makes,
+    the CSV header once, each batch at the time precision set when it was written (the
+    commands raise it mid-stream when a pcapng interface is finer), no rows a header."""
+    from portannot.output import writers
+    from portannot.output.files import Output
+    from portannot.output.writers import BatchWriter
+
+    monkeypatch.setattr(writers, "TEXT_ROWS", 7)
+    table = api_table(kind, local_capture("demo.pcap"))
+    table = pa.concat_tables([table] * 3).combine_chunks()
+    batches = table.to_batches(max_chunksize=40)
+    digits = [6, 6, 9] + [9] * len(batches)
+    for rows in ("some", "none"):
+        texts = []
+        for encoders in (1, 2, 3):
+            path = tmp_path / f"{rows}-{encoders}.{fmt}"
+            with BatchWriter(fmt, Output(str(path)), encoders=encoders) as writer:
+                if rows == "none":
+                    writer.write(pa.RecordBatch.from_pylist([], schema=table.schema))
+                for batch, ts in zip(batches if rows == "some" else [], digits):
+                    writer.ts_digits = ts
+                    writer.write(batch)
+            texts.append(path.read_bytes())
+        assert texts[0] == texts[1] == texts[2], (rows, encoders)
+        lines = texts[0].decode().splitlines()
+        assert len(lines) == (table.num_rows if rows == "some" else 0) + (fmt == "csv")
+
+
 class _FillingStream(io.RawIOBase):
     """A file that takes `room` bytes and then fails as a full disk does."""
 

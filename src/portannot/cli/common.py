@@ -127,11 +127,11 @@ def write_stream(stream: FlowStream | PacketStream, to_batch: Callable[[Any], An
     thread of its own, overlapping the writing), in `fmt` to `out` (opened by
     output_file; a file is only put in place once all of it is written), with
     `metadata` (output.provenance) where the format keeps it."""
-    from portannot.output.writers import MAX_PARQUET_ENCODERS, BatchWriter, usable_cores
+    from portannot.output.writers import MAX_ENCODERS, BatchWriter, usable_cores
     from portannot.pipeline import converted
 
     writer = BatchWriter(fmt, out, metadata=metadata,
-                         encoders=min(usable_cores(), MAX_PARQUET_ENCODERS))
+                         encoders=min(usable_cores(), MAX_ENCODERS))
     # rows streaming to the terminal the progress line is drawn on would splice into it;
     # there the rows themselves show the progress
     quiet = quiet or (out.path is None and sys.stdout.isatty())

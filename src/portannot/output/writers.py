@@ -28,7 +28,7 @@ from portannot.output.parquet_parts import Part, PartJoiner
 from portannot.output.text import epoch_seconds
 
 __all__ = ["REPEATED_TEXT", "WRITER_FORMATS", "BatchWriter", "Output", "output_error",
-           "MAX_PARQUET_ENCODERS", "parquet_encodings", "parquet_writer", "textual",
+           "MAX_ENCODERS", "parquet_encodings", "parquet_writer", "textual",
            "usable_cores"]
 
 
@@ -150,10 +150,11 @@ def parquet_writer(sink: Any, schema: pa.Schema, **options: Any) -> Any:
     return pq.ParquetWriter(sink, schema, **options)
 
 
-#: Parquet row groups the commands encode at once, at most (one a core up to this): each
-#: holds its rows (a piece of flows, DRAIN_PIECE, is 10 MB of Arrow) and its encoder's
-#: buffers, and beyond a few the threads making the rows cannot keep more of them busy
-MAX_PARQUET_ENCODERS = 4
+#: Parquet row groups or pieces of text the commands make at once, at most (one a core
+#: up to this): each holds its rows (a piece of flows, DRAIN_PIECE, is 10 MB of Arrow)
+#: and its encoder's buffers, and beyond a few the threads making the rows cannot keep
+#: more of them busy
+MAX_ENCODERS = 4
 
 
 def usable_cores() -> int:

@@ -285,9 +285,7 @@ class BatchWriter:
                 self._writer = pacsv.CSVWriter(self.output.stream, text.schema)
             self._writer.write_batch(text)
         elif self.fmt == "jsonl":
-            from portannot.output.jsonl import json_lines
-
-            self.output.stream.write(json_lines(textual(batch, self.ts_digits, decode=False)))
+            self.output.stream.write(_jsonl_text(batch, self.ts_digits, False))
 
     def _submit_text(self, batch: pa.RecordBatch) -> None:
         """A batch's CSV or JSON Lines made in a thread of the pool; the texts are written
@@ -346,11 +344,16 @@ class BatchWriter:
             self._parts.popleft()
             self._joiner.add(part)
 
-    def _write_unjoined(self) -> None:
-        """The parts' rows, not yet written, through one writer instead of in parts."""
+    def _one_writer(self) -> Any:
+        """One pyarrow writer of the whole file after all, on the output, with the settings
+        the parts were encoded with."""
         assert self._parquet is not None
         schema, options = self._parquet
-        self._writer = parquet_writer(self.output.stream, schema, **options)
+        return parquet_writer(self.output.stream, schema, **options)
+
+    def _write_unjoined(self) -> None:
+        """The parts' rows, not yet written, through one writer instead of in parts."""
+        self._writer = self._one_writer()
         parts, self._parts = self._parts, deque()
         self._stop_parts()
         for _, batches in parts:
@@ -361,9 +364,7 @@ class BatchWriter:
         """The parts still encoding, then the footer; a Parquet file with no row group
         (a schema alone) as one writer writes it."""
         if self._joiner is None:
-            assert self._parquet is not None
-            schema, options = self._parquet
-            parquet_writer(self.output.stream, schema, **options).close()
+            self._one_writer().close()
             return
         joiner = self._joiner
         self._join_parts(keep=0)

@@ -58,6 +58,14 @@ def ipv4_length(total: int, transport: bytes, proto: int = 17) -> bytes:
     return bytes(header) + transport
 
 
+def decoded_as_listed(decoded, cases: list[tuple[int, bytes, tuple]]) -> None:
+    """(link type, frame, what the decoder sees) cases through the decoder, one capture
+    per link type: it sees what each case lists."""
+    for linktype in dict.fromkeys(lt for lt, _, _ in cases):
+        mine = [(f, seen) for lt, f, seen in cases if lt == linktype]
+        assert decoded(linktype, [f for f, _ in mine]) == [s for _, s in mine], linktype
+
+
 def agree_with_tshark(tmp_path, cases: list[tuple[int, bytes, tuple]]) -> None:
     """(link type, frame, what the decoder sees) cases through tshark, one capture per
     link type: its addresses and ports are the decoder's (none where it has none), and

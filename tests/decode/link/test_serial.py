@@ -17,6 +17,7 @@ from linkframes import (
     V4,
     V6,
     agree_with_tshark,
+    decoded_as_listed,
 )
 from scapy.contrib.mpls import MPLS
 from scapy.layers.l2 import Ether
@@ -90,8 +91,7 @@ def ppp_with_direction() -> list[tuple[int, bytes, tuple]]:
 
 
 def test_ppp_with_direction(decoded):
-    cases = ppp_with_direction()
-    assert decoded(LINKTYPE_PPP_WITH_DIR, [f for _, f, _ in cases]) == [s for _, _, s in cases]
+    decoded_as_listed(decoded, ppp_with_direction())
 
 
 @pytest.mark.skipif(TSHARK is None, reason="tshark not installed")

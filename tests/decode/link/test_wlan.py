@@ -26,6 +26,7 @@ from linkframes import (
     V6,
     agree_with_tshark,
     avs_header,
+    decoded_as_listed,
     ipv4_length,
     llc,
     prism_header,
@@ -33,7 +34,7 @@ from linkframes import (
 from scapy.layers.dot11 import Dot11, Dot11QoS, RadioTap
 from scapy.layers.inet import TCP, UDP
 from scapy.layers.l2 import LLC, Ether
-from tshark_oracle import TSHARK, oracle
+from tshark_oracle import TSHARK
 
 from portannot.decode import decode_file
 from portannot.status import STATUS_NAMES
@@ -86,8 +87,7 @@ def fragment_frames() -> list[tuple[int, bytes, tuple]]:
 
 
 def test_ieee802_11_fragments(decoded):
-    cases = fragment_frames()
-    assert decoded(LINKTYPE_IEEE802_11, [f for _, f, _ in cases]) == [s for _, _, s in cases]
+    decoded_as_listed(decoded, fragment_frames())
 
 
 @pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
@@ -264,24 +264,11 @@ def prism_and_avs_frames() -> list[tuple[int, bytes, tuple]]:
 
 
 def test_prism_and_avs_headers(decoded):
-    cases = prism_and_avs_frames()
-    for linktype in (LINKTYPE_PRISM, LINKTYPE_AVS, LINKTYPE_PPI):
-        mine = [(frame, seen) for lt, frame, seen in cases if lt == linktype]
-        assert decoded(linktype, [f for f, _ in mine]) == [s for _, s in mine], linktype
+    decoded_as_listed(decoded, prism_and_avs_frames())
 
 
 @pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
 def test_prism_and_avs_headers_as_tshark_shows_them(tmp_path):
     """The same frames through tshark 4.0: its ports where the decoder has them, none
     where it has none, and malformed where the decoder says malformed."""
-    cases = prism_and_avs_frames()
-    for linktype in (LINKTYPE_PRISM, LINKTYPE_AVS, LINKTYPE_PPI):
-        mine = [seen for lt, _, seen in cases if lt == linktype]
-        path = write_pcap(tmp_path / f"{linktype}.pcap",
-                          [(i * 1000, f) for i, (lt, f, _) in
-                           enumerate(c for c in cases if c[0] == linktype)], linktype=linktype)
-        for row, seen in zip(oracle(path), mine, strict=True):
-            assert (row.src, row.dst, row.src_port or 0, row.dst_port or 0) == (
-                seen[2], seen[3], seen[5], seen[6]), (linktype, row.number, row.protocols)
-            if seen[0] == "malformed":
-                assert row.malformed, (linktype, row.number, row.protocols)
+    agree_with_tshark(tmp_path, prism_and_avs_frames())

@@ -2,7 +2,7 @@
 
     python benchmarks/subject.py decode FILE      # Decoder.decode over iter_records
     python benchmarks/subject.py compile FILE     # first-batch cost vs steady state
-    python benchmarks/subject.py flows-api FILE   # portannot.flows(path)
+    python benchmarks/subject.py flows-api FILE...   # portannot.flows(paths)
 
 Each prints one line `RESULT {json}` (see peers.py).
 """
@@ -61,8 +61,8 @@ def compile_cost(path: str) -> dict:
     }
 
 
-def flows_api(path: str) -> dict:
-    """portannot.flows(path), timed from the call to the table. One untimed call on a
+def flows_api(*paths: str) -> dict:
+    """portannot.flows(paths), timed from the call to the table. One untimed call on a
     tiny capture first loads the kernels and the registry, so this is the steady
     state (the CLI rows carry the fixed costs)."""
     import portannot
@@ -73,7 +73,7 @@ def flows_api(path: str) -> dict:
     portannot.flows(TINY)
     warmup = time.perf_counter() - start
     start = time.perf_counter()
-    result = portannot.flows(path)
+    result = portannot.flows(list(paths))
     seconds = time.perf_counter() - start
     out = {"seconds": seconds, "warmup_seconds": warmup}
     if hasattr(result, "__len__"):
@@ -87,9 +87,11 @@ COMMANDS = {"decode": decode, "compile": compile_cost, "flows-api": flows_api}
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description="Run one portannot measurement, print RESULT {json}.")
     ap.add_argument("what", choices=sorted(COMMANDS))
-    ap.add_argument("path")
+    ap.add_argument("paths", nargs="+", metavar="path")
     args = ap.parse_args(argv)
-    print("RESULT " + json.dumps(COMMANDS[args.what](args.path)), flush=True)
+    if args.what != "flows-api" and len(args.paths) > 1:
+        ap.error(f"{args.what} takes one capture")
+    print("RESULT " + json.dumps(COMMANDS[args.what](*args.paths)), flush=True)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from portannot.aggregate.rules import FlowColumns, flow_columns
 from portannot.aggregate.table import FlowTable, RawFlows, Timeout
 from portannot.background import Background
 from portannot.capture import CaptureReader, Paths, ReadProblem, RecordBatch, as_paths
-from portannot.capture.chunks import DEFAULT_CHUNK
+from portannot.capture.chunks import DEFAULT_CHUNK, BufferPool
 from portannot.decode import Decoder, PacketBatch
 from portannot.errors import InputError
 from portannot.registry import ServiceTable
@@ -62,8 +62,8 @@ class PacketStream(_Stages["list[PacketBatch | ReadProgress | ReadEnd]"]):
     release the GIL), a bounded queue apart, while the consumer aggregates or
     writes: three stages of one pass, spread over the cores there are.
 
-    With `gather` (the default), batches of fewer than SMALL_BATCH rows (small files,
-    the end of each file) are joined, across files, until they hold GATHERED rows: what
+    With `gather` (the default), batches of fewer than `small_batch` rows (SMALL_BATCH
+    unless given: small files, the end of each file) are joined, across files, until they hold GATHERED rows: what
     is done per batch (a flow table pass, Arrow conversion, a Parquet row group) then
     is not done per file; a joined batch's `files` says each row's input. The stages
     hand each other parcels of PARCEL_ROWS records (_parcels) for the same reason.
@@ -71,11 +71,14 @@ class PacketStream(_Stages["list[PacketBatch | ReadProgress | ReadEnd]"]):
     """
 
     def __init__(self, paths: Paths, *, chunk_size: int = DEFAULT_CHUNK,
-                 background: bool = True, gather: bool = True) -> None:
+                 background: bool = True, gather: bool = True,
+                 small_batch: int | None = None) -> None:
         self.paths = as_paths(paths)
         self.chunk_size = chunk_size
         self.background = background
         self.gather = gather
+        #: batches with fewer rows than this are joined (None: SMALL_BATCH)
+        self.small_batch = small_batch
         self.accounting = Accounting(files=list(self.paths))
         self.decoder = Decoder()
 
@@ -89,8 +92,10 @@ class PacketStream(_Stages["list[PacketBatch | ReadProgress | ReadEnd]"]):
 
     def _items(self) -> Iterator[RecordBatch | ReadProgress | ReadEnd]:
         failures: list[InputError] = []
+        buffers = BufferPool()  # one file's spent chunk buffers are the next one's
         for index, path in enumerate(self.paths):
-            reader = CaptureReader(path, file_index=index, chunk_size=self.chunk_size)
+            reader = CaptureReader(path, file_index=index, chunk_size=self.chunk_size,
+                                   buffers=buffers)
             try:
                 for records in reader:
                     yield ReadProgress(reader.ts_digits)
@@ -132,7 +137,9 @@ class PacketStream(_Stages["list[PacketBatch | ReadProgress | ReadEnd]"]):
 
     def __iter__(self) -> Iterator[PacketBatch]:
         batches = self._accounted()
-        return _joined(batches) if self.gather else batches
+        if not self.gather:
+            return batches
+        return _joined(batches, SMALL_BATCH if self.small_batch is None else self.small_batch)
 
     def _accounted(self) -> Iterator[PacketBatch]:
         """The decoded batches, each counted in `accounting` as it comes, with what the
@@ -156,14 +163,14 @@ class PacketStream(_Stages["list[PacketBatch | ReadProgress | ReadEnd]"]):
             items.close()  # type: ignore[attr-defined]
 
 
-def _joined(batches: Iterator[PacketBatch]) -> Iterator[PacketBatch]:
-    """`batches`, those of fewer than SMALL_BATCH rows joined (in order, across files)
+def _joined(batches: Iterator[PacketBatch], small: int) -> Iterator[PacketBatch]:
+    """`batches`, those of fewer than `small` rows joined (in order, across files)
     until they hold GATHERED rows; a larger batch goes on as it is."""
     held: list[PacketBatch] = []
     rows = 0
     try:
         for batch in batches:
-            if len(batch) < SMALL_BATCH:
+            if len(batch) < small:
                 held.append(batch)
                 rows += len(batch)
                 if rows < GATHERED:
@@ -216,6 +223,11 @@ PARCEL_ROWS = 1 << 12
 SMALL_BATCH = 1 << 12
 #: ... until they hold this many
 GATHERED = 1 << 16
+#: the same for a FlowStream: a flow table pass costs less per batch than a row group or
+#: an Arrow conversion does, and joining is a copy of every column. Of 625 files of
+#: 1,600 packets, portannot.flows() took 0.22 s joining them, 0.17 s not; `packets`
+#: to Parquet took 0.59 -> 0.92 s without the joins (medians of 7 runs)
+FLOW_SMALL_BATCH = 1 << 10
 
 
 @dataclass
@@ -250,7 +262,7 @@ class FlowStream(_Stages[FlowColumns]):
                  active_timeout: Timeout = None, chunk_size: int = DEFAULT_CHUNK,
                  background: bool = True, gather: bool = True) -> None:
         self.packets = PacketStream(paths, chunk_size=chunk_size, background=background,
-                                    gather=gather)
+                                    gather=gather, small_batch=FLOW_SMALL_BATCH)
         self.table = table
         self.flows = FlowTable(idle_timeout, active_timeout)
         self.flow_count = 0

@@ -494,12 +494,22 @@ def test_paths_one_several_or_a_generator_read_alike():
 def test_a_small_file_gets_a_window_of_its_own_size(varied, tmp_path):
     """A regular file smaller than a chunk is read into a buffer of its size (and one
     byte, to meet the end at once): many small files keep hundreds of buffers alive in
-    the stages' queues. A pipe or a compressed stream, whose size is not known, gets
-    whole chunks, and the records are the same."""
+    the stages' queues. From POOLED_FROM on the size is rounded up to a power of two,
+    for files of about the same size to reuse each other's buffers. A pipe or a
+    compressed stream, whose size is not known, gets whole chunks, and the records are
+    the same."""
+    from portannot.capture.reader import POOLED_FROM
+
+    demo = local_capture("demo.pcap")
+    assert demo.stat().st_size + 1 < POOLED_FROM
+    assert {b.data.shape[0] for b in CaptureReader(str(demo))} == {demo.stat().st_size + 1}
     path = varied["pcap"]
     size = path.stat().st_size
+    assert POOLED_FROM <= size + 1 < 4 << 20
     batches = list(CaptureReader(str(path)))
-    assert {b.data.shape[0] for b in batches} == {size + 1}
+    window = batches[0].data.shape[0]
+    assert {b.data.shape[0] for b in batches} == {window}
+    assert window & (window - 1) == 0 and size + 1 <= window < 2 * (size + 1)
     gz = list(CaptureReader(str(varied["pcap.gz"])))
     assert gz[0].data.shape[0] == 4 << 20
     fifo = tmp_path / "fifo"
@@ -513,3 +523,49 @@ def test_a_small_file_gets_a_window_of_its_own_size(varied, tmp_path):
     assert frames == _dpkt_frames(path)
     for other in (gz, piped):
         assert [b.record(i) for b in other for i in range(len(b))] == frames
+
+
+def _cut_in_files(path: Path, folder: Path, parts: int) -> list[Path]:
+    """`path`'s records in `parts` pcap files of about the same size, each with the
+    file header, as `tcpdump -C` or `editcap -c` leave a capture."""
+    data = path.read_bytes()
+    cuts = [start for start, _ in layout(data).records]  # each record's header
+    step = len(cuts) // parts
+    bounds = [cuts[i * step] for i in range(parts)] + [len(data)]
+    out = []
+    for i in range(parts):
+        piece = folder / f"part{i}.pcap"
+        piece.write_bytes(data[:24] + data[bounds[i]:bounds[i + 1]])
+        out.append(piece)
+    return out
+
+
+def test_files_of_one_stream_reuse_spent_buffers_and_held_batches_stay_intact(varied, tmp_path):
+    """The files of one stream share their spent chunk buffers (BufferPool): a chunk or a
+    file read after another takes a buffer once no batch refers to it, instead of fresh
+    memory. A batch still held (by a caller, or a stage's queue) keeps its buffer: its
+    records are the file's, byte for byte, whatever is read after it."""
+    from portannot.capture.chunks import BufferPool
+
+    parts = _cut_in_files(varied["pcap"], tmp_path, 3)
+    expected = [_dpkt_frames(p) for p in parts]
+    chunk = 16 << 10
+    assert all(p.stat().st_size > 4 * chunk for p in parts)
+    pool = BufferPool()
+    buffers = set()  # ids: a reference would itself keep a buffer from coming back
+    for part, frames in zip(parts, expected):  # nothing held: buffers come back
+        count = 0
+        for b in CaptureReader(str(part), chunk_size=chunk, buffers=pool):
+            assert b.data.shape[0] == chunk
+            assert [b.record(i) for i in range(len(b))] == frames[count:count + len(b)]
+            count += len(b)
+            buffers.add(id(b.data))
+        assert count == len(frames)
+    # 400 KB in 16 KiB chunks, through three buffers: the batch in hand's, the one
+    # being filled, and the one the previous batch held until the loop let it go
+    assert len(buffers) <= 3
+    held = [list(CaptureReader(str(p), chunk_size=chunk, buffers=pool)) for p in parts]
+    batches = [b for file in held for b in file]
+    assert len({id(b.data) for b in batches}) == len(batches)  # none shared while held
+    for file, frames in zip(held, expected):
+        assert [b.record(i) for b in file for i in range(len(b))] == frames

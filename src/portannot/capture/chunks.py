@@ -19,13 +19,45 @@ KEEP_CHUNKS = 6
 
 #: read size for compressed streams: a damaged stream loses at most this much before the damage
 COMPRESSED_PIECE = 1 << 13
-#: chunk buffers a window keeps to reuse once no batch refers to them any more
+#: chunk buffers a stream keeps to reuse once no batch refers to them any more (BufferPool)
 SPARE_BUFFERS = 8
+
+
+class BufferPool:
+    """Chunk buffers that no batch holds any more, for the windows of one stream to
+    reuse, across its files too. Fresh memory costs a page fault per 4 KiB on its first
+    touch, about as much as reading the file into it (and keeps the allocator growing
+    its heap). A buffer is given back while batches may still view it (they stay valid
+    while another thread decodes them, or for as long as a caller keeps them), and
+    taken again only once nothing else refers to it."""
+
+    def __init__(self, keep: int = SPARE_BUFFERS) -> None:
+        self.keep = keep
+        self._held: list[np.ndarray] = []
+
+    def give(self, buf: np.ndarray) -> None:
+        """Hold `buf` for a later take; past `keep` buffers the oldest is let go."""
+        self._held.append(buf)
+        if len(self._held) > self.keep:
+            del self._held[0]
+
+    def take(self, size: int) -> np.ndarray:
+        """A held buffer of `size` bytes that nothing else refers to, else a new one."""
+        held = self._held
+        for i in range(len(held)):
+            buf = held[i]
+            # three references: the list, `buf`, getrefcount's argument; any batch,
+            # view or array handed out adds one
+            if buf.shape[0] == size and sys.getrefcount(buf) <= 3:
+                del held[i]
+                return buf
+        return np.empty(size, dtype=np.uint8)
 
 
 class ChunkWindow:
     def __init__(self, stream: BinaryIO, chunk_size: int = DEFAULT_CHUNK,
-                 stream_errors: tuple[type[BaseException], ...] = ()) -> None:
+                 stream_errors: tuple[type[BaseException], ...] = (),
+                 buffers: BufferPool | None = None) -> None:
         self.stream = stream
         #: errors of a damaged (compressed) stream: reading stops there, keeping what came before
         self.stream_errors = stream_errors
@@ -38,12 +70,13 @@ class ChunkWindow:
         #: reading to fill the request, and an error on a later read inside it loses the
         #: bytes the earlier ones brought (an I/O error mid-file cost the whole window)
         self._step = getattr(stream, "readinto1", None)
-        self.buf = np.empty(max(chunk_size, 4096), dtype=np.uint8)
+        #: where spent buffers go and fresh ones come from (one per stream of files)
+        self.buffers = buffers if buffers is not None else BufferPool()
+        self.buf = self.buffers.take(max(chunk_size, 4096))
         self.start = 0  #: first unconsumed byte in buf
         self.end = 0  #: one past the last valid byte in buf
         self.base = 0  #: file offset of buf[0]
         self.eof = False
-        self._spare: list[np.ndarray] = []
 
     def _read_into(self, view: memoryview) -> int:
         """One read. A stream that can is read with readinto1: of a compressed stream,
@@ -69,12 +102,10 @@ class ChunkWindow:
         thread decodes them, or for as long as a caller keeps them."""
         if self.start:
             rest = self.end - self.start
-            fresh = self._fresh(self.buf.shape[0])
+            fresh = self.buffers.take(self.buf.shape[0])
             fresh[:rest] = self.buf[self.start : self.end]
             self.base += self.start
-            self._spare.append(self.buf)
-            if len(self._spare) > SPARE_BUFFERS:
-                del self._spare[0]
+            self.buffers.give(self.buf)
             self.buf, self.start, self.end = fresh, 0, rest
         while True:
             view = memoryview(self.buf)
@@ -97,19 +128,10 @@ class ChunkWindow:
             grown[: self.end] = self.buf[: self.end]
             self.buf = grown
 
-    def _fresh(self, size: int) -> np.ndarray:
-        """A spare buffer of `size` bytes that no batch holds any more, else a new one.
-        Reusing saves the page faults of fresh memory, which cost about as much as
-        reading the file (and keeps the allocator from growing its heap)."""
-        spare = self._spare
-        for i in range(len(spare)):
-            buf = spare[i]
-            # three references: the list, `buf`, getrefcount's argument; any batch,
-            # view or array handed out adds one
-            if buf.shape[0] == size and sys.getrefcount(buf) <= 3:
-                del spare[i]
-                return buf
-        return np.empty(size, dtype=np.uint8)
+    def close(self) -> None:
+        """The file is read: its buffer goes back for the next window, to be used again
+        once no batch refers to it."""
+        self.buffers.give(self.buf)
 
     def take(self, n: int) -> bytes | None:
         """Consume n bytes as a bytes object (headers the Python side parses)."""

@@ -182,11 +182,30 @@ def open_stream(path: str) -> tuple[BinaryIO, str]:
     if not head:
         raw.close()
         raise CaptureFormatError(f"{display_name(path)}: empty file")
+    compressed = next(((name, opener) for magic, (name, opener) in COMPRESSIONS.items()
+                       if head.startswith(magic)), None)
+    if compressed is None and _rewound(raw):
+        return raw, ""
     stream: BinaryIO = io.BufferedReader(_Prefixed(head, raw), 1 << 20)  # type: ignore[arg-type]
-    for magic, (name, opener) in COMPRESSIONS.items():
-        if head.startswith(magic):
-            return opener(stream), name
+    if compressed is not None:
+        name, opener = compressed
+        return opener(stream), name
     return stream, ""
+
+
+def _rewound(raw: BinaryIO) -> bool:
+    """Whether `raw` is a regular file, now back at its first byte: the reader then reads
+    it as it is, each read one read of the file straight into the reader's window. Through
+    a BufferedReader, a file smaller than its 1 MiB buffer was read into that buffer and
+    copied again, into fresh memory each time: 625 files of 1 MB (one capture cut up, as
+    `tcpdump -C 1` writes them) were read at a third of the whole file's speed."""
+    try:
+        if not stat.S_ISREG(os.fstat(raw.fileno()).st_mode):
+            return False
+        raw.seek(0)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return False
+    return True
 
 
 #: how messages name standard input, given as "-"

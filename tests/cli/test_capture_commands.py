@@ -199,6 +199,60 @@ def test_multiple_files_and_stdin(env, tmp_path):
         (r["flow_id"], r["orig_addr"], r["orig_port"], r["packets"], r["bytes"]) for r in api]
 
 
+def test_files_from_a_list_read_as_if_given(env, tmp_path):
+    """--files-from LIST reads the captures LIST names (one path a line, as `find`
+    prints them: spaces kept, empty lines skipped) after any FILE given, as one capture
+    with them: the rows are those of the same files given as arguments, in that order.
+    '-' reads the list from standard input."""
+    demo = local_capture("demo.pcap")
+    multi = local_capture("pcapng-multi.pcapng")
+    spaced = tmp_path / "a capture with spaces.pcap"
+    spaced.write_bytes(local_capture("transports.pcap").read_bytes())
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"{multi}\n\n{spaced}\r\n")  # a blank line; a CRLF ending
+    res = run_all(env, {
+        "given": ["packets", demo, multi, spaced, "-f", "csv"],
+        "listed": ["packets", demo, "--files-from", listing, "-f", "csv"],
+        "stdin": (["packets", demo, "--files-from", "-", "-f", "csv"],
+                  f"{multi}\n{spaced}\n".encode()),
+        "flows-given": ["flows", demo, multi, spaced, "-f", "csv", "-q"],
+        "flows-listed": (["flows", "--files-from", "-", "-f", "csv", "-q"],
+                         f"{demo}\n{multi}\n{spaced}".encode()),  # no final newline
+    })
+    for name, proc in res.items():
+        assert proc.returncode == 0, (name, err(proc))
+    given = csv_rows(res["given"])
+    assert {r["file"] for r in given} == {"0", "1", "2"}
+    assert csv_rows(res["listed"]) == csv_rows(res["stdin"]) == given
+    assert res["flows-listed"].stdout == res["flows-given"].stdout
+
+
+def test_files_from_errors_are_one_line(env, tmp_path):
+    """A list that cannot be read is an input that cannot be (exit 4); a list naming no
+    capture and no FILE, or standard input asked for twice, a usage error (exit 2)."""
+    demo = local_capture("demo.pcap")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n")
+    res = run_all(env, {
+        "missing": ["flows", "--files-from", tmp_path / "nope.txt"],
+        "directory": ["summary", "--files-from", tmp_path],
+        "empty": ["packets", "--files-from", empty],
+        "stdin-twice": (["flows", "-", "--files-from", "-"], b""),
+        "listed-stdin": (["flows", "--files-from", "-"], f"{demo}\n-\n".encode()),
+    })
+    expected = {"missing": ExitCode.INPUT_ERROR, "directory": ExitCode.INPUT_ERROR,
+                "empty": ExitCode.USAGE, "stdin-twice": ExitCode.USAGE,
+                "listed-stdin": ExitCode.USAGE}
+    for name, proc in res.items():
+        line, = err(proc).splitlines()
+        assert proc.returncode == expected[name], (name, proc.returncode, line)
+        assert line.startswith("portannot: ") and "Traceback" not in line, line
+    assert f"--files-from {tmp_path / 'nope.txt'}: No such file" in err(res["missing"])
+    assert "Missing argument 'FILE...' (the --files-from list names none)" in err(res["empty"])
+    assert "holds the --files-from list" in err(res["stdin-twice"])
+    assert "holds the --files-from list" in err(res["listed-stdin"])
+
+
 def _letters_and_emoji_codes(tmp_path) -> str:
     """IPv6 ends that terminal markup would eat: a link-local and a multicast address
     (a tag to rich: "[fe80::1]"), and :a: and :ab: inside addresses (emoji codes); and

@@ -3,7 +3,9 @@ the whole run of a command that gives rows (run_rows: flows, packets)."""
 
 from __future__ import annotations
 
+import functools
 import gc
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -12,7 +14,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 from portannot.cli.app import check_streams, reading_ended, warn
-from portannot.errors import ExitCode
+from portannot.errors import ExitCode, InputError
 from portannot.output.formats import OUTPUT_FORMATS, resolve_format
 from portannot.registry import load_table
 
@@ -29,8 +31,57 @@ S = TypeVar("S", "FlowStream", "PacketStream")
 
 
 def capture_inputs(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Add the FILE... arguments (captures, "-" for standard input) to a command."""
-    return click.argument("inputs", nargs=-1, required=True, metavar="FILE...")(func)
+    """Add the FILE... arguments (captures, "-" for standard input) and --files-from to a
+    command, which gets both as one tuple of inputs: those given, then those listed."""
+
+    @click.argument("inputs", nargs=-1, metavar="FILE...")
+    @click.option("--files-from", "files_from", metavar="LIST",
+                  type=click.Path(dir_okay=True, allow_dash=True, path_type=str),
+                  help="Also read the captures listed in LIST, one path a line, after any "
+                  "FILE ('-': the list on standard input): more files than a command line "
+                  "holds, e.g. `find DIR -name '*.pcap' | sort | portannot flows "
+                  "--files-from -`.")
+    @functools.wraps(func)
+    def command(*args: Any, inputs: tuple[str, ...], files_from: str | None,
+                **kwargs: Any) -> Any:
+        if files_from == "-" and "-" in inputs:
+            raise click.UsageError(STDIN_TWICE)
+        if files_from is not None:
+            inputs = (*inputs, *listed_inputs(files_from))
+        if not inputs:
+            raise click.UsageError("Missing argument 'FILE...'" + (
+                " (the --files-from list names none)" if files_from is not None else ""))
+        return func(*args, inputs=inputs, **kwargs)
+
+    return command
+
+
+def listed_inputs(files_from: str) -> list[str]:
+    """The paths a --files-from list names, in order: one a line, as `find` prints them
+    (a line is a whole path, spaces and all; empty lines are skipped; bytes a file system
+    allows but UTF-8 does not come back as they were, os.fsdecode's escapes). "-" reads
+    the list from standard input, which then is no capture's."""
+    from portannot.capture.source import STDIN_NAME, stdin_bytes
+
+    try:
+        if files_from == "-":
+            data = stdin_bytes().read()
+        else:
+            with open(files_from, "rb") as f:
+                data = f.read()
+    except InputError as exc:
+        raise InputError(f"--files-from: {exc}") from None
+    except OSError as exc:
+        name = STDIN_NAME if files_from == "-" else files_from
+        raise InputError(f"--files-from {name}: {exc.strerror or exc}") from None
+    paths = [os.fsdecode(line.removesuffix(b"\r")) for line in data.split(b"\n")]
+    paths = [p for p in paths if p]
+    if files_from == "-" and "-" in paths:
+        raise click.UsageError(STDIN_TWICE)
+    return paths
+
+
+STDIN_TWICE = "standard input ('-') holds the --files-from list: it cannot be a capture too"
 
 
 def output_options(default_format: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -128,7 +128,8 @@ def test_an_io_error_mid_file_keeps_the_records_before_it(kind, tmp_path, monkey
     limit = len(data) * 2 // 3
     real_open = source._open_raw
     monkeypatch.setattr(source, "_open_raw",
-                        lambda p: _FailingDisk(p, limit) if p == str(path) else real_open(p))
+                        lambda p: (_FailingDisk(p, limit), None) if p == str(path)
+                        else real_open(p))
 
     reader = CaptureReader(str(path), chunk_size=1 << 16)
     got = [b.record(i) for b in reader for i in range(len(b))]

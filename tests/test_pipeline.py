@@ -60,7 +60,10 @@ def _stage_threads() -> int:
     return sum(t.name.startswith("portannot-") for t in threading.enumerate())
 
 
-def test_stopping_early_stops_the_threads():
+def test_stopping_early_stops_the_threads(monkeypatch):
+    import portannot.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "SMALL_FILES_FROM", 1 << 30)  # the stages, of small files too
     stream = iter(PacketStream([LOCAL_PCAPS / "demo.pcap"] * 20, chunk_size=SMALL_CHUNK, gather=False))
     next(stream)
     assert _stage_threads() == 2  # reader and decoder, running ahead
@@ -339,11 +342,11 @@ def _cut(path, folder, parts: int) -> list:
     return out
 
 
-def test_many_small_files_are_read_in_the_flow_stage_and_give_the_same_flows(tmp_path):
+def test_many_small_files_are_read_in_the_consumer_s_thread_and_give_the_same_rows(tmp_path):
     """Of many small files (SMALL_FILES_FROM or more, their median size under
-    SMALL_FILE_BYTES) a FlowStream reads and decodes in its own thread instead of two
-    stages more; few files, or large ones, keep the stages. The flows are those of the
-    capture read whole either way."""
+    SMALL_FILE_BYTES) a PacketStream reads and decodes in its consumer's thread (a
+    FlowStream's own) instead of two stages more; few files, or large ones, keep the
+    stages. The flows and packets are those of the capture read whole either way."""
     import portannot
     from portannot.pipeline import SMALL_FILES_FROM, FlowStream, small_files
     from portannot.registry import load_table
@@ -353,9 +356,15 @@ def test_many_small_files_are_read_in_the_flow_stage_and_give_the_same_flows(tmp
     assert len(parts) >= SMALL_FILES_FROM
     table = load_table()
     many = FlowStream(parts, table)
-    assert many.packets.background is False
+    assert many.packets.background is False and PacketStream(parts).background is False
     assert FlowStream(parts[:SMALL_FILES_FROM - 1], table).packets.background is True
+    assert PacketStream(parts[:SMALL_FILES_FROM - 1]).background is True
     assert FlowStream(parts, table, background=False).packets.background is False
+    # the packets of the files are those of the capture read whole
+    apart = _columns(list(PacketStream(parts)), [c for c in PACKET_COLUMNS if c != "number"])
+    whole = _columns(list(PacketStream([demo])), [c for c in PACKET_COLUMNS if c != "number"])
+    for k in whole:
+        np.testing.assert_array_equal(apart[k], whole[k], err_msg=k)
     keys = ["transport", "orig_addr", "orig_port", "resp_addr", "resp_port", "service",
             "orig_packets", "orig_bytes", "resp_packets", "resp_bytes", "direction_basis"]
     whole = portannot.flows(demo).select(keys).to_pylist()

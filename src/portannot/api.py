@@ -173,10 +173,11 @@ def iter_packets(paths: Paths, *, registry: RegistryChoice = None,
     order: memory stays at a few chunks whatever the size of the captures. Small
     batches (small files, each file's end) are joined, across files, up to 65,536 rows.
 
-    Reading starts at the first next(), in background threads, and stops when the
-    iterator is exhausted or closed. After a ``break``, call ``.close()`` (or loop
-    inside ``contextlib.closing(...)``) to stop the threads and close the files at once,
-    rather than when the iterator is dropped.
+    Reading starts at the first next(), in background threads (of 16 or more small
+    files, in the calling thread: README "Performance"), and stops when the iterator is
+    exhausted or closed. After a ``break``, call ``.close()`` (or loop inside
+    ``contextlib.closing(...)``) to stop the threads and close the files at once, rather
+    than when the iterator is dropped.
 
     Arguments, exceptions and warnings: as packets(). The CaptureWarnings come from the
     next() that ends the read; a capture that is not a pcap or pcapng file raises its
@@ -247,7 +248,8 @@ def iter_flows(paths: Paths, *, registry: RegistryChoice = None,
     Reading starts at the first next(), in background threads, and stops when the
     iterator is exhausted or closed. After a ``break``, call ``.close()`` (or loop
     inside ``contextlib.closing(...)``) to stop the threads and close the files at once,
-    rather than when the iterator is dropped.
+    rather than when the iterator is dropped. (Of 16 or more small files, the files are
+    read in the flow table's thread: README "Performance".)
 
     Arguments, exceptions and warnings: as flows(). The CaptureWarnings come from the
     next() that ends the read; a capture that is not a pcap or pcapng file raises its

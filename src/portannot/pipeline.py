@@ -78,7 +78,8 @@ class PacketStream(_Stages["list[PacketBatch | ReadProgress | ReadEnd]"]):
                  small_batch: int | None = None) -> None:
         self.paths = as_paths(paths)
         self.chunk_size = chunk_size
-        self.background = background
+        # of many small files, read and decode in the consumer's thread: see SMALL_FILE_BYTES
+        self.background = background and not small_files(self.paths)
         self.gather = gather
         #: batches with fewer rows than this are joined (None: SMALL_BATCH)
         self.small_batch = small_batch
@@ -266,9 +267,6 @@ class FlowStream(_Stages[FlowColumns]):
                  background: bool = True, gather: bool = True) -> None:
         self.packets = PacketStream(paths, chunk_size=chunk_size, background=background,
                                     gather=gather, small_batch=FLOW_SMALL_BATCH)
-        if small_files(self.packets.paths):
-            # read and decode in the flow stage's own thread: see SMALL_FILE_BYTES
-            self.packets.background = False
         self.table = table
         self.flows = FlowTable(idle_timeout, active_timeout)
         self.flow_count = 0
@@ -335,13 +333,15 @@ def small_files(paths: list[str]) -> bool:
     return bool(sizes) and statistics.median(sizes) < SMALL_FILE_BYTES
 
 
-#: Of many small files, a FlowStream reads and decodes in its own thread rather than in
-#: stages of their own: each file is a dozen steps of Python in the reading stage (open,
-#: stat, sniff, walk) and a few more in the decoding one, and three threads taking turns
-#: at the interpreter's lock for them spent more than they overlapped. `portannot flows`
-#: (medians of 5-8 interleaved runs) over mixed-1m cut into files of 50 kB: 1.96 -> 1.46 s;
-#: of 200 kB: 0.95 -> 0.70 s; of 500 kB: 0.62 -> 0.53 s; of 1 MB, where the stages win
-#: again: 0.40 s in stages, 0.42 s not
+#: Of many small files, a PacketStream reads and decodes in its consumer's thread (a
+#: FlowStream's flow stage, the command's conversion stage) rather than in stages of their
+#: own: each file is a dozen steps of Python in the reading stage (open, stat, sniff,
+#: walk) and a few more in the decoding one, and threads taking turns at the
+#: interpreter's lock for them spent more than they overlapped. Over mixed-1m cut into
+#: files of 50 kB, 200 kB, 500 kB, 1 MB (medians of 4-8 interleaved runs): `portannot
+#: flows` 1.96 -> 1.46 s, 0.95 -> 0.70 s, 0.62 -> 0.53 s, and where the stages win again
+#: 0.40 s in stages, 0.42 s not; `portannot packets -f parquet` 2.49 -> 1.72 s, -, 0.94 ->
+#: 0.75 s, 0.69 against 0.65 s (minima 0.54 against 0.62 s)
 SMALL_FILE_BYTES = 768 << 10
 #: ... when there are at least this many inputs
 SMALL_FILES_FROM = 16

@@ -66,9 +66,9 @@ class PacketStream(_Stages["list[PacketBatch | ReadProgress | ReadEnd]"]):
     writes: three stages of one pass, spread over the cores there are.
 
     With `gather` (the default), batches of fewer than `small_batch` rows (SMALL_BATCH
-    unless given: small files, the end of each file) are joined, across files, until they hold GATHERED rows: what
-    is done per batch (a flow table pass, Arrow conversion, a Parquet row group) then
-    is not done per file; a joined batch's `files` says each row's input. The stages
+    unless given: small files, the end of each file) are joined, across files, until
+    they hold GATHERED rows: what is done per batch (a flow table pass, Arrow
+    conversion, a Parquet row group) then is not done per file; a joined batch's `files` says each row's input. The stages
     hand each other parcels of PARCEL_ROWS records (_parcels) for the same reason.
     Without it, each batch is one chunk of one file, handed on as it comes.
     """

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import stat
 import zlib
 from collections.abc import Iterable, Iterator
 from io import IOBase
@@ -19,7 +18,7 @@ from portannot.capture.batch import RecordBatch
 from portannot.capture.chunks import DEFAULT_CHUNK, BufferPool, ChunkWindow, MappedWindow
 from portannot.capture.compression import DamagedStream, TrailingData
 from portannot.capture.problems import ProblemLog, ReadProblem
-from portannot.capture.source import display_name, mappable_size, open_stream
+from portannot.capture.source import display_name, mappable_size, open_capture
 from portannot.errors import CaptureFormatError, InputError
 
 #: (sniffer over the first bytes, reader class)
@@ -56,7 +55,7 @@ class CaptureReader:
         self.ts_digits = 6  #: fraction digits of the capture's timestamps
 
     def __iter__(self) -> Iterator[RecordBatch]:
-        stream, self.compression = open_stream(self.path)
+        stream, self.compression, file_size = open_capture(self.path)
         if self.compression:  # offsets count the capture's bytes, not the file's
             self.problems.unit = "decompressed byte offset"
         size = mappable_size(self.path) if self.mmap else None
@@ -65,7 +64,7 @@ class CaptureReader:
         elif self.compression:
             window = ChunkWindow(stream, self.chunk_size, DECOMPRESSION_ERRORS, self.buffers)
         else:
-            window = ChunkWindow(stream, _window_size(self.path, self.chunk_size), (),
+            window = ChunkWindow(stream, _window_size(file_size, self.chunk_size), (),
                                  self.buffers)
         reader = None
         try:
@@ -108,23 +107,18 @@ class CaptureReader:
             stream.close()
 
 
-def _window_size(path: str, chunk_size: int) -> int:
+def _window_size(file_size: int | None, chunk_size: int) -> int:
     """The window for a file: all of a regular file smaller than a chunk (one byte more,
-    so that its first fill meets the end), else a chunk. A window's buffer stays
-    allocated while any batch of it is referenced, and reading many small files keeps
-    hundreds of them alive in the stages' queues: 4 MiB each, where the file is a few
-    KiB, was 60 MB more peak RSS. From POOLED_FROM on, the size is rounded up to a power
-    of two, so that files of about the same size take each other's spent buffers (see
-    BufferPool) instead of fresh memory; below it the allocator reuses its own."""
-    if path == "-":
+    so that its first fill meets the end), else a chunk (None: not a regular file). A
+    window's buffer stays allocated while any batch of it is referenced, and reading many
+    small files keeps hundreds of them alive in the stages' queues: 4 MiB each, where the
+    file is a few KiB, was 60 MB more peak RSS. From POOLED_FROM on, the size is rounded
+    up to a power of two, so that files of about the same size take each other's spent
+    buffers (see BufferPool) instead of fresh memory; below it the allocator reuses its
+    own."""
+    if file_size is None:
         return chunk_size
-    try:
-        st = os.stat(path)
-    except OSError:
-        return chunk_size
-    if not stat.S_ISREG(st.st_mode):
-        return chunk_size
-    size = st.st_size + 1
+    size = file_size + 1
     if size >= POOLED_FROM:
         size = 1 << (size - 1).bit_length()
     return min(size, chunk_size)

@@ -177,8 +177,17 @@ def mappable_size(path: str) -> int | None:
 
 def open_stream(path: str) -> tuple[BinaryIO, str]:
     """Return (stream positioned at the capture's first byte, compression name or '')."""
+    stream, compression, _size = open_capture(path)
+    return stream, compression
+
+
+def open_capture(path: str) -> tuple[BinaryIO, str, int | None]:
+    """open_stream's stream and compression name, and the file's size when it is a
+    regular one (None for a pipe, a device or standard input): what stat said as the
+    file was opened, so that the reader sizes its window without asking again."""
     raw, st = _open_raw(path)
-    regular = st is not None and stat.S_ISREG(st.st_mode)
+    size = st.st_size if st is not None and stat.S_ISREG(st.st_mode) else None
+    regular = size is not None
     try:
         # a regular file's first bytes are read where they are, the file left at its start
         head = os.pread(raw.fileno(), 6, 0) if regular else _read_prefix(raw, 6)
@@ -196,13 +205,13 @@ def open_stream(path: str) -> tuple[BinaryIO, str]:
         # buffer and copied again, into fresh memory each time: 625 files of 1 MB (one
         # capture cut up, as `tcpdump -C 1` writes them) were read at a third of the
         # whole file's speed
-        return raw, ""
+        return raw, "", size
     source = raw if regular else _Prefixed(head, raw)  # a pipe cannot go back to its start
     stream: BinaryIO = io.BufferedReader(source, 1 << 20)  # type: ignore[arg-type]
     if compressed is not None:
         name, opener = compressed
-        return opener(stream), name
-    return stream, ""
+        return opener(stream), name, size
+    return stream, "", size
 
 
 #: how messages name standard input, given as "-"

@@ -59,6 +59,37 @@ def test_edited_sources_drop_the_jit_cache(tmp_path, monkeypatch):
     assert compiled.JIT_STAMP.read_text() == str(compiled.source_stamp())
 
 
+def test_sources_are_read_again_only_when_a_file_changed(tmp_path, monkeypatch):
+    """Every start checks the built kernels against the sources: by a stat of each file
+    when the last check noted the same sizes and times, by their contents otherwise."""
+    pkg = tmp_path / "portannot"
+    (pkg / "decode" / "__pycache__").mkdir(parents=True)
+    helper = pkg / "decode" / "ports.py"
+    helper.write_text("FLAGS_FROM = 14\n")
+    (pkg / "decode" / "__pycache__" / "stale.py").write_text("not a source")
+    monkeypatch.setattr(compiled, "PACKAGE", pkg)
+    monkeypatch.setattr(compiled, "AOT_STAMP", pkg / "__pycache__" / "aot-sources.stamp")
+    built = compiled.source_stamp()
+    reads = []
+    read = compiled.source_stamp
+    monkeypatch.setattr(compiled, "source_stamp", lambda: reads.append(1) or read())
+
+    assert compiled.sources_current(built) and len(reads) == 1  # no note yet: read
+    assert compiled.sources_current(built) and len(reads) == 1  # noted: a stat each
+    mtime = helper.stat().st_mtime_ns
+    os.utime(helper, ns=(mtime, mtime + 10**9))  # touched, not changed
+    assert compiled.sources_current(built) and len(reads) == 2
+    assert compiled.sources_current(built) and len(reads) == 2
+    helper.write_text("FLAGS_FROM = 13\n")  # edited: the built kernels are not its
+    assert not compiled.sources_current(built) and len(reads) == 3
+    assert not compiled.sources_current(built) and len(reads) == 4
+    assert compiled.sources_current(read()) and len(reads) == 5  # kernels built anew
+    (pkg / "decode" / "fields.py").write_text("")  # a source added
+    assert not compiled.sources_current(built)
+    monkeypatch.setattr(compiled, "AOT_STAMP", tmp_path / "no-such-dir" / "x" / "stamp")
+    assert compiled.sources_current(read()) and compiled.sources_current(read())  # unwritable
+
+
 def _sum_first(a, b):  # stands in for a compiled entry point
     return int(a[0]) + int(b[0, 0])
 

@@ -47,16 +47,49 @@ KERNEL_MODULES = (
 ENTRIES: dict[str, tuple[Callable[..., Any], str]] = {}
 
 
+def sources() -> list[tuple[str, os.DirEntry[str]]]:
+    """The package's Python sources (not what __pycache__ holds), by path inside it."""
+    found = []
+    folders = [(str(PACKAGE), "")]
+    while folders:
+        folder, prefix = folders.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name != "__pycache__":
+                        folders.append((entry.path, f"{prefix}{entry.name}/"))
+                elif entry.name.endswith(".py"):
+                    found.append((prefix + entry.name, entry))
+    return sorted(found, key=lambda source: source[0])
+
+
 def source_stamp() -> int:
     """A 63-bit digest of the package's Python sources. The built module carries the
     stamp of the sources it was compiled from; a different stamp means they changed
     since (a developer's checkout), and the JIT compiles the current ones instead."""
     crc, adler = checksums(
-        part
-        for path in sorted(PACKAGE.rglob("*.py"))
-        for part in (path.relative_to(PACKAGE).as_posix().encode(), path.read_bytes())
+        part for name, entry in sources() for part in (name.encode(), _read(entry.path))
     )
     return (crc << 31) ^ adler
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def source_listing() -> str:
+    """The sources by name, size and modification time: a change source_stamp would see
+    shows here too, from a stat of each file (0.6 ms) instead of reading them all (4.4 ms
+    of every command's start on a 2-core VM)."""
+    found = [(name, entry.stat().st_size, entry.stat().st_mtime_ns) for name, entry in sources()]
+    crc, adler = checksums([repr(found).encode()])
+    return f"{crc:08x}{adler:08x}"
+
+
+#: where a process that found the built kernels current notes the sources' listing,
+#: so that later ones read the sources again only when a file's size or time changed
+AOT_STAMP = PACKAGE / "__pycache__" / "aot-sources.stamp"
 
 
 def _ahead_of_time() -> ModuleType | None:
@@ -66,7 +99,25 @@ def _ahead_of_time() -> ModuleType | None:
         from portannot import _kernels  # type: ignore[attr-defined]
     except ImportError:
         return None
-    return _kernels if _kernels.source_stamp() == source_stamp() else None
+    return _kernels if sources_current(_kernels.source_stamp()) else None
+
+
+def sources_current(built: int) -> bool:
+    """Whether the sources are those the kernels were built from (stamp `built`)."""
+    note = f"{built} {source_listing()}"
+    try:
+        if AOT_STAMP.read_text() == note:
+            return True
+    except OSError:
+        pass
+    if source_stamp() != built:
+        return False
+    try:
+        AOT_STAMP.parent.mkdir(exist_ok=True)
+        AOT_STAMP.write_text(note)  # a torn read of it only means reading the sources
+    except OSError:  # a read-only install: its sources are read at every start
+        pass
+    return True
 
 
 #: numba cache files of this package (beside each kernel module, in __pycache__)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import stat
-import statistics
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -330,7 +329,11 @@ def small_files(paths: list[str]) -> bool:
             continue
         if stat.S_ISREG(st.st_mode):
             sizes.append(st.st_size)
-    return bool(sizes) and statistics.median(sizes) < SMALL_FILE_BYTES
+    if not sizes:
+        return False
+    sizes.sort()  # the median as statistics.median has it, without its 1.5 ms import
+    half = len(sizes) // 2
+    return (sizes[half] if len(sizes) % 2 else (sizes[half - 1] + sizes[half]) / 2) < SMALL_FILE_BYTES
 
 
 #: Of many small files, a PacketStream reads and decodes in its consumer's thread (a

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from portannot.errors import RegistryError
 from portannot.registry import (
     PortState,
     cache,
+    detect,
     install,
     load_registry,
     load_table,
@@ -78,7 +81,7 @@ def test_cached_table_skips_parsing_and_rebuilds_on_change(
         raise AssertionError("parsed although the cached table is current")
 
     with monkeypatch.context() as m:
-        m.setattr(source, "parse_file", no_parse)
+        m.setattr(detect, "parse_file", no_parse)
         again = load_table(reg)
     assert (again.name_index == first.name_index).all() and again.source == str(reg)
     # change the source: the table is rebuilt
@@ -301,7 +304,7 @@ def test_a_registry_that_cannot_be_read_is_a_registry_error(
     def unreadable(path, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(source, "parse_file", unreadable)
+    monkeypatch.setattr(detect, "parse_file", unreadable)
     with pytest.raises(RegistryError, match=r"seed\.csv: cannot read the registry \(Permission"):
         load_table(fixtures / "seed.csv")
     with pytest.raises(RegistryError, match="cannot read the registry"):
@@ -311,3 +314,23 @@ def test_a_registry_that_cannot_be_read_is_a_registry_error(
     assert code == 6 and not out
     assert err.strip() == (f"portannot: {fixtures / 'seed.csv'}: cannot read the registry "
                            "(Permission denied)")
+
+
+def test_the_table_loads_without_the_parsers() -> None:
+    """The packet commands need the table only: the records and parsers load when a
+    registry is parsed or looked up (they were ~8 ms of every command's start)."""
+    code = ("import sys, portannot.registry as r; r.load_table(); "
+            "print(sorted(m for m in sys.modules if m.startswith('portannot.registry.')))")
+    def run() -> str:
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              check=True).stdout
+
+    run()  # a cache still empty parses the registry once
+    loaded = run()
+    assert "registry.table" in loaded
+    for parser_side in ("catalog", "record", "detect", "iana_csv", "iana_xml", "services_file"):
+        assert f"registry.{parser_side}'" not in loaded
+    from portannot.registry import Registry, ServiceRecord, parse_file  # still there on use
+
+    assert Registry.__name__ == "Registry" and ServiceRecord.__module__.endswith("record")
+    assert callable(parse_file) and "Registry" in dir(__import__("portannot.registry").registry)

@@ -8,14 +8,30 @@ look-ups by name and for details.
 from typing import TYPE_CHECKING, Any
 
 from portannot.registry.cache import load_table
-from portannot.registry.catalog import Entry, Registry
-from portannot.registry.detect import FORMATS, IANA_FORMATS, detect_format, parse_bytes, parse_file
-from portannot.registry.record import ParseProblem, ParseResult, Person, PortState, ServiceRecord
 from portannot.registry.source import RegistrySource, load_registry, resolve_source
+from portannot.registry.state import PortState
 from portannot.registry.table import ServiceTable, build_table
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # what __getattr__ hands out, for type checkers and editors
+    from portannot.registry.catalog import Entry, Registry
+    from portannot.registry.detect import (
+        FORMATS,
+        IANA_FORMATS,
+        detect_format,
+        parse_bytes,
+        parse_file,
+    )
     from portannot.registry.install import IANA_CSV_URL, update
+    from portannot.registry.record import ParseProblem, ParseResult, Person, ServiceRecord
+
+#: names loaded on first use, by module: the packet commands need only the table, and
+#: the records' classes and the parsers were ~8 ms of every command's start
+_LAZY = {
+    "catalog": ("Entry", "Registry"),
+    "detect": ("FORMATS", "IANA_FORMATS", "detect_format", "parse_bytes", "parse_file"),
+    "install": ("IANA_CSV_URL", "update"),  # `registry update`'s: the others never install
+    "record": ("ParseProblem", "ParseResult", "Person", "ServiceRecord"),
+}
 
 __all__ = [
     "Entry",
@@ -42,9 +58,13 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # `registry update`'s names load when used: the other commands never install
-    if name in ("IANA_CSV_URL", "update"):
-        from portannot.registry import install
+    import importlib
 
-        return getattr(install, name)
+    for module, names in _LAZY.items():
+        if name in names:
+            return getattr(importlib.import_module(f"portannot.registry.{module}"), name)
     raise AttributeError(f"module 'portannot.registry' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *(n for names in _LAZY.values() for n in names)})

@@ -11,44 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from enum import IntEnum
 
+from portannot.registry.state import MAX_PORT, PortState, state_of_unnamed
 from portannot.transport import TRANSPORT_NAMES
 
-#: First port of the Dynamic and/or Private range (RFC 6335, section 6).
-DYNAMIC_FIRST = 49152
-MAX_PORT = 65535
-
 _ID_RE = re.compile(r"\[([^\[\]]+)\]")
-
-
-class PortState(IntEnum):
-    """What the registry says about one (transport, port)."""
-
-    UNASSIGNED = 0
-    ASSIGNED = 1
-    RESERVED = 2
-    DYNAMIC = 3
-
-    @property
-    def label(self) -> str:
-        return self.name.lower()
-
-
-def state_of_unnamed(description: str) -> PortState:
-    """State a record without a service name gives its ports.
-
-    IANA writes "Reserved", "Reserved - IANA", "Unassigned", "unassigned",
-    "Unassigned [was netstat]", "De-registered", "Removed" ...; and a few
-    "any private mail system"-style rows that set a port aside for private use.
-    Those and every "reserved" wording are RESERVED; the rest (unassigned,
-    removed, de-registered, decommissioned) leave the port UNASSIGNED.  The
-    description itself is kept on the record, so the registry's word survives.
-    """
-    text = description.lower()
-    if "reserved" in text or text.startswith("any private"):
-        return PortState.RESERVED
-    return PortState.UNASSIGNED
 
 
 @dataclass(frozen=True, slots=True)

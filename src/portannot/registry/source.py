@@ -15,15 +15,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import platformdirs
 
 from portannot.errors import RegistryError
 from portannot.output.plural import counted
-from portannot.registry.catalog import Registry
-from portannot.registry.detect import parse_file, parse_local_file
-from portannot.registry.record import ParseResult
+
+if TYPE_CHECKING:  # loaded when a registry is parsed (see the package's _LAZY)
+    from portannot.registry.catalog import Registry
+    from portannot.registry.record import ParseResult
 
 log = logging.getLogger("portannot.registry")
 
@@ -250,6 +251,9 @@ def _load_registry(
     registry: str | os.PathLike[str] | None,
     services: str | os.PathLike[str] | None,
 ) -> Registry:
+    from portannot.registry.catalog import Registry
+    from portannot.registry.detect import parse_file, parse_local_file
+
     src = resolve_source(registry)
     parsed = parse_file(src.path)
     warnings = _report(parsed)

@@ -13,12 +13,15 @@ import json
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from portannot.registry.record import DYNAMIC_FIRST, PortState, ServiceRecord, state_of_unnamed
+from portannot.registry.state import DYNAMIC_FIRST, PortState, state_of_unnamed
 from portannot.transport import TRANSPORT_NAMES, Transport, transport_codes
+
+if TYPE_CHECKING:  # records are built by the parsers; the table only reads them
+    from portannot.registry.record import ServiceRecord
 
 NPORTS = 65536
 NTRANSPORTS = len(TRANSPORT_NAMES)

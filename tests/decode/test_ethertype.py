@@ -81,6 +81,37 @@ def test_vlan_tags(decoded):
            non_ip(80), non_ip(90)]
 
 
+def tags_before_a_length() -> list[tuple[bytes, tuple]]:
+    """(frame, what the decoder must see): a tag, then an 802.3 length and LLC/SNAP
+    carrying IPv4. After an 802.1Q tag (and the pre-standard 0x9100, which tshark reads
+    as one) that is IP; after an 802.1ad tag the type field is always an ethertype, as
+    tshark's 802.1ad dissector reads it, and a length is not one it knows."""
+    snap = bytes.fromhex("aaaa03" "000000" "0800") + bytes(IP4)
+    length = len(snap).to_bytes(2, "big")
+    return [
+        (by_hand(tag(0x8100, 7, 0)[:4], length, snap), v4(7)),
+        (by_hand(tag(0x9100, 8, 0)[:4], length, snap), v4(8)),
+        (by_hand(tag(0x88A8, 9, 0)[:4], length, snap), non_ip(9)),
+        # an 802.1Q tag inside the 802.1ad one reads the length as after Ethernet
+        (by_hand(tag(0x88A8, 10, 0x8100), tag(0x8100, 20, 0)[2:4], length, snap), v4(10)),
+    ]
+
+
+def test_a_length_after_a_tag(decoded):
+    cases = tags_before_a_length()
+    assert decoded(ETHERNET, [f for f, _ in cases]) == [seen for _, seen in cases]
+
+
+@pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
+def test_a_length_after_a_tag_as_tshark_reads_it(tmp_path):
+    cases = tags_before_a_length()
+    path = write_pcap(tmp_path / "lengths.pcap",
+                      [(i * 1000, f) for i, (f, _) in enumerate(cases)], linktype=ETHERNET)
+    for row, (_, seen) in zip(oracle(path), cases, strict=True):
+        assert (row.src_port or 0, row.dst_port or 0, row.vlan) == seen[5:], (
+            row.number, row.protocols)
+
+
 def test_a_tag_cut_by_the_snaplen(decoded):
     """Cut after its TCI, an 802.1Q tag's id is there (as tshark shows it); an
     802.1ad tag is read whole before its id counts."""

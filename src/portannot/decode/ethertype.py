@@ -35,7 +35,8 @@ ETHERTYPES = {
     ETH_IPV4: IPV4,
     ETH_IPV6: IPV6,
     0x8100: VLAN,  # 802.1Q
-    0x88A8: SERVICE_TAG,  # 802.1ad: a VLAN tag, read whole before its id counts
+    0x88A8: SERVICE_TAG,  # 802.1ad: a VLAN tag, read whole before its id counts,
+    # then always an ethertype (see vlan)
     0x9100: VLAN,  # pre-standard QinQ
     0x9200: VLAN,
     ETH_MPLS: MPLS,  # unicast
@@ -54,14 +55,20 @@ MAX_LAYERS = 16  #: headers followed before giving up (stops crafted endless sta
 
 @njit(cache=True, nogil=True, forceinline=True)
 def vlan(buf, p, end, service):
-    """An 802.1Q tag (802.1ad when `service`): the id, then a type field read as after
-    the Ethernet header (an 802.3 length leads to LLC/SNAP). Returns the id too."""
+    """An 802.1Q tag (802.1ad when `service`): the id, then a type field. After an 802.1Q
+    tag it is read as after the Ethernet header (an 802.3 length leads to LLC/SNAP); after
+    an 802.1ad tag it goes to the ethertype table as it is, as tshark reads it ("802.1ad
+    tags are always followed by an ethertype"): a length there is not IP. Returns the
+    id too."""
     if end - p < 4:
         # a tag cut after its TCI: tshark shows an 802.1Q id, not an 802.1ad one
         partial = not service and end - p >= 2
         return p, 0, be16(buf, p) & 0x0FFF if partial else -1, SHORT
+    vid = be16(buf, p) & 0x0FFF
+    if service:
+        return p + 4, be16(buf, p + 2), vid, CONTINUE
     q, et, st = type_or_length(buf, p + 4, end, be16(buf, p + 2))
-    return q, et, be16(buf, p) & 0x0FFF, st
+    return q, et, vid, st
 
 
 #: an Ethernet header's length: the customer frame's addresses and type field

@@ -22,6 +22,7 @@ from capgen import TEST_SERVICES, write_registry
 from flow_reference import expected_row, flag_letters, rule_flows
 
 from portannot.aggregate import FlowTable, RawFlows, flow_columns
+from portannot.aggregate import kernel as K
 from portannot.aggregate.table import SMALL_PAGES_FROM, mapping_of, table_array
 from portannot.decode import NO_VLAN, PacketBatch
 from portannot.status import Status
@@ -187,6 +188,30 @@ def test_many_flows_grow_the_table_and_match_python(services, view_held):
         if (t, ends_) != key or sides != rsides or (first, last) != (rfirst, rlast) or fid != order + 1:
             mism.append((fid, t, sides, rsides, first, rfirst, last, rlast))
     assert not mism, f"{len(mism)} flows differ, e.g. {mism[:3]}"
+
+
+def test_the_index_doubles_from_its_own_entries(services):
+    """From 64 slots to 32,768: each doubling fills the wider index from the old one's
+    entries (kernel.widen_index), not from the rows. Every flow is still found after
+    the nine doublings (its second packet, sent the other way once all flows exist,
+    adds to it), and the index names each row exactly once."""
+    n_flows = 10_000
+    client = (0x0A000000 + np.arange(n_flows)).astype(np.uint32)
+    server = np.full(n_flows, 0xC6336401, np.uint32)
+    cport = (1024 + np.arange(n_flows) % 50_000).astype(np.uint16)
+    ts = T0 + np.arange(2 * n_flows, dtype=np.int64)
+    b = batch(np.concatenate([client, server]), np.concatenate([cport, np.full(n_flows, 53)]),
+              np.concatenate([server, client]), np.concatenate([np.full(n_flows, 53), cport]),
+              ts, length=np.concatenate([np.full(n_flows, 100), np.full(n_flows, 300)]))
+    table = FlowTable(slots=64)
+    for part in chunks(b, 1000):
+        assert len(table.update(part)) == 0
+    assert table.slots == 32_768
+    entries = table.index[table.index != K.EMPTY]
+    assert sorted((entries & np.uint64(0xFFFFFFFF)).tolist()) == list(range(n_flows))
+    got = rows(table.drain(), services)
+    assert len(got) == n_flows
+    assert all(sorted(sides.values()) == [(1, 100), (1, 300)] for _, _, sides, *_ in got)
 
 
 def _vm_flags(address: int) -> list[str]:

@@ -160,7 +160,10 @@ class FlowTable:
         if n >= self.rows.shape[0]:
             self._double_rows(n)
         if n >= self.index.shape[0] // 2:
-            self._reindex(self.index.shape[0] * 2, self.rows, n)
+            index = table_array(self.index.shape[0] * 2, np.uint64)
+            index.fill(K.EMPTY)
+            K.widen_index(self.index, index)
+            self.index = index
 
     def _double_rows(self, n: int) -> None:
         """Twice the rows, the first n kept. A mapped row array grows in place

@@ -208,7 +208,7 @@ def test_the_index_doubles_from_its_own_entries(services):
         assert len(table.update(part)) == 0
     assert table.slots == 32_768
     entries = table.index[table.index != K.EMPTY]
-    assert sorted((entries & np.uint64(0xFFFFFFFF)).tolist()) == list(range(n_flows))
+    assert sorted((entries & K.ROW_MASK).tolist()) == list(range(n_flows))
     got = rows(table.drain(), services)
     assert len(got) == n_flows
     assert all(sorted(sides.values()) == [(1, 100), (1, 300)] for _, _, sides, *_ in got)

@@ -51,6 +51,13 @@ def _nanoseconds(seconds: float | None) -> int:
     return 0 if seconds is None else round(seconds * 1e9)
 
 
+def _empty_index(slots: int) -> np.ndarray:
+    """An index of `slots` slots, every one empty."""
+    index = table_array(slots, np.uint64)
+    index.fill(K.EMPTY)
+    return index
+
+
 def _copied(rows: np.ndarray) -> np.ndarray:
     """A copy of table rows, in pages as table_array gives them."""
     out = table_array(rows.shape, rows.dtype.type)
@@ -138,8 +145,7 @@ class FlowTable:
         """Hold rows[:n] under a fresh index of `slots` slots."""
         self.rows = rows
         self.state[K.ST_ROWS] = n
-        self.index = table_array(slots, np.uint64)
-        self.index.fill(K.EMPTY)
+        self.index = _empty_index(slots)
         if n:
             K.build_index(rows, n, self.index, int(self.state[K.ST_KEY]))
 
@@ -160,8 +166,7 @@ class FlowTable:
         if n >= self.rows.shape[0]:
             self._double_rows(n)
         if n >= self.index.shape[0] // 2:
-            index = table_array(self.index.shape[0] * 2, np.uint64)
-            index.fill(K.EMPTY)
+            index = _empty_index(self.index.shape[0] * 2)
             K.widen_index(self.index, index)
             self.index = index
 

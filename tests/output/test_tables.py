@@ -1,0 +1,58 @@
+"""output.tables: which columns the Arrow schemas declare nullable, against the rows
+themselves, README's column table, and the Parquet file's repetition of each column."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from paths import local_capture
+
+import portannot
+
+
+def api_table(kind: str, path: Path) -> pa.Table:
+    return portannot.packets(path) if kind == "packets" else portannot.flows(path)
+
+
+#: captures whose packets between them leave every optional column empty somewhere:
+#: non-IP frames, ICMP, fragments, untagged and tagged frames, flows of every transport
+#: with and without a named service
+NULL_CAPTURES = ("demo.pcap", "transports.pcap", "fragments.pcap", "link-ethernet-vlan.pcap",
+                 "malformed.pcap", "truncated.pcap")
+
+
+def _readme_nullable_flow_columns() -> set[str]:
+    """The flow columns README's "Flows: columns" table calls nullable."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = text.split("### Flows: columns", 1)[1].split("\n\n| column |", 1)[1].split("\n\n", 1)[0]
+    found = set()
+    for row in table.splitlines()[2:]:
+        names, kind = row.split("|")[1:3]
+        if "nullable" in kind:
+            found.update(n.strip(" `") for n in names.split(","))
+    return found
+
+
+@pytest.mark.parametrize("kind", ["packets", "flows"])
+def test_columns_declared_not_null_are_never_null(kind, cli, tmp_path):
+    """The schema says which columns may hold nulls, and Parquet keeps a not-null column
+    as REQUIRED (no definition levels). The declaration must be true of the rows (a
+    column declared not null never has one, on captures of every kind of packet), and
+    no looser than needed (each nullable column does have a null in them); for flows
+    it is the README's table."""
+    tables = [api_table(kind, local_capture(name)) for name in NULL_CAPTURES]
+    schema = tables[0].schema
+    assert all(t.schema == schema for t in tables)
+    nullable = {f.name for f in schema if f.nullable}
+    nulls = {name: sum(t.column(name).null_count for t in tables) for name in schema.names}
+    assert {name for name, n in nulls.items() if n} == nullable, nulls
+    if kind == "flows":
+        assert nullable == _readme_nullable_flow_columns()
+    out = tmp_path / f"{kind}.parquet"
+    code, _, err = cli(kind, str(local_capture("demo.pcap")), "-f", "parquet", "-o", str(out), "-q")
+    assert code == 0, err
+    levels = {c.name: c.max_definition_level for c in pq.ParquetFile(out).schema}
+    assert {name for name, level in levels.items() if level} == nullable

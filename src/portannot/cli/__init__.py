@@ -32,6 +32,9 @@ def console() -> NoReturn:
     """The installed `portannot` command (see app.console)."""
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _interrupted_at_start)
+    from portannot.cli.preload import preload
+
+    preload()
     from portannot.cli.app import console as run
 
     run()

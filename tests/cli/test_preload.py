@@ -53,3 +53,14 @@ def test_the_libraries_are_mapped_before_their_import():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() in ("mapped first", "one core")
+
+
+def test_a_failing_helper_says_nothing(monkeypatch, capfd):
+    """A head start only: whatever goes wrong in the helper stays there (a traceback on
+    stderr would break the command's one-line errors)."""
+    def broken() -> list[bytes]:
+        raise RuntimeError("no such layout")
+
+    monkeypatch.setattr(preload, "_paths", broken)
+    preload._load()
+    assert capfd.readouterr() == ("", "")

@@ -8,11 +8,13 @@ thread loads the libraries while the main thread imports click, numpy and the
 command's modules; the import then finds them loaded and only initialises the
 modules. `portannot flows` on demo.pcap 5-7 ms sooner (0.148 -> 0.141 s and 0.138
 -> 0.133 s, medians of two sets of 40 interleaved runs); on a capture of a million
-packets no change, pyarrow's import there running beside the read. pyarrow only: numpy's library loads in ~3 ms, and the dynamic
-loader takes one library at a time, so a load by the helper while numpy's import
-loads its own modules would keep the main thread waiting. Nothing waits for the
-helper: an import that comes first loads the library itself, as before. One core,
-or a library not found: nothing is done.
+packets no change, pyarrow's import there running beside the read.
+
+pyarrow's only: numpy's library loads in ~3 ms, and the dynamic loader takes one
+library at a time, so a load by the helper while numpy's import loads its own
+modules would keep the main thread waiting. Nothing waits for the helper: an import
+that comes first loads the library itself, as before. One core, a library not
+found, or anything going wrong in the helper: nothing is done, and nothing said.
 """
 
 from __future__ import annotations
@@ -45,14 +47,17 @@ def _paths() -> list[bytes]:
 
 
 def _load() -> None:
-    import ctypes
+    try:
+        import ctypes
 
-    dlopen = ctypes.CDLL(None).dlopen
-    dlopen.argtypes = (ctypes.c_char_p, ctypes.c_int)
-    dlopen.restype = ctypes.c_void_p
-    for path in _paths():
-        # as CPython's import opens an extension module (sys.getdlopenflags())
-        dlopen(path, sys.getdlopenflags())
+        dlopen = ctypes.CDLL(None).dlopen
+        dlopen.argtypes = (ctypes.c_char_p, ctypes.c_int)
+        dlopen.restype = ctypes.c_void_p
+        for path in _paths():
+            # as CPython's import opens an extension module (sys.getdlopenflags())
+            dlopen(path, sys.getdlopenflags())
+    except Exception:  # noqa: BLE001 - a head start only: the import does it anyway
+        return
 
 
 def preload() -> threading.Thread | None:

@@ -3,6 +3,7 @@ themselves, README's column table, and the Parquet file's repetition of each col
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pyarrow as pa
@@ -36,13 +37,23 @@ def _readme_nullable_flow_columns() -> set[str]:
     return found
 
 
+def _readme_nullable_columns_in_the_pandas_note() -> dict[str, set[str]]:
+    """The columns README's pandas note lists as null where they do not apply."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    note = " ".join(text.split("A value is null where it does not apply", 1)[1]
+                    .split("Of these the integers", 1)[0].split())
+    flows, packets = note.split("Among flows:", 1)[1].split("Among packets:", 1)
+    return {"flows": set(re.findall(r"`(\w+)`", flows)),
+            "packets": set(re.findall(r"`(\w+)`", packets))}
+
+
 @pytest.mark.parametrize("kind", ["packets", "flows"])
 def test_columns_declared_not_null_are_never_null(kind, cli, tmp_path):
     """The schema says which columns may hold nulls, and Parquet keeps a not-null column
     as REQUIRED (no definition levels). The declaration must be true of the rows (a
     column declared not null never has one, on captures of every kind of packet), and
-    no looser than needed (each nullable column does have a null in them); for flows
-    it is the README's table."""
+    no looser than needed (each nullable column does have a null in them); it is what
+    README says: the flows' column table, and the pandas note's lists for both."""
     tables = [api_table(kind, local_capture(name)) for name in NULL_CAPTURES]
     schema = tables[0].schema
     assert all(t.schema == schema for t in tables)
@@ -51,6 +62,7 @@ def test_columns_declared_not_null_are_never_null(kind, cli, tmp_path):
     assert {name for name, n in nulls.items() if n} == nullable, nulls
     if kind == "flows":
         assert nullable == _readme_nullable_flow_columns()
+    assert nullable == _readme_nullable_columns_in_the_pandas_note()[kind]
     out = tmp_path / f"{kind}.parquet"
     code, _, err = cli(kind, str(local_capture("demo.pcap")), "-f", "parquet", "-o", str(out), "-q")
     assert code == 0, err

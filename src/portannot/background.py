@@ -4,6 +4,7 @@ conversion and Parquet encoding all release the GIL)."""
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import weakref
@@ -17,6 +18,14 @@ _DONE = object()
 QUEUE_DEPTH = 2
 #: seconds close() waits for a stage to stop (see Background.close)
 CLOSE_WAIT = 0.5
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 class Background(Iterator[T]):

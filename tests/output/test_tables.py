@@ -25,10 +25,12 @@ NULL_CAPTURES = ("demo.pcap", "transports.pcap", "fragments.pcap", "link-etherne
                  "malformed.pcap", "truncated.pcap")
 
 
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+
+
 def _readme_nullable_flow_columns() -> set[str]:
     """The flow columns README's "Flows: columns" table calls nullable."""
-    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    table = text.split("### Flows: columns", 1)[1].split("\n\n| column |", 1)[1].split("\n\n", 1)[0]
+    table = README.split("### Flows: columns", 1)[1].split("\n\n| column |", 1)[1].split("\n\n", 1)[0]
     found = set()
     for row in table.splitlines()[2:]:
         names, kind = row.split("|")[1:3]
@@ -39,8 +41,7 @@ def _readme_nullable_flow_columns() -> set[str]:
 
 def _readme_nullable_columns_in_the_pandas_note() -> dict[str, set[str]]:
     """The columns README's pandas note lists as null where they do not apply."""
-    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    note = " ".join(text.split("A value is null where it does not apply", 1)[1]
+    note = " ".join(README.split("A value is null where it does not apply", 1)[1]
                     .split("Of these the integers", 1)[0].split())
     flows, packets = note.split("Among flows:", 1)[1].split("Among packets:", 1)
     return {"flows": set(re.findall(r"`(\w+)`", flows)),

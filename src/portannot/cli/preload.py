@@ -25,6 +25,8 @@ import threading
 from importlib.machinery import EXTENSION_SUFFIXES
 from importlib.util import find_spec
 
+from portannot.background import usable_cores
+
 #: (package, its extension modules the packet commands import), in the order needed
 LIBRARIES = (("pyarrow", ("lib", "_parquet")),)
 
@@ -63,12 +65,7 @@ def _load() -> None:
 def preload() -> threading.Thread | None:
     """Start loading the libraries in a daemon thread (Linux, two cores or more), and
     return it; None where nothing is started."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        if len(os.sched_getaffinity(0)) < 2:
-            return None
-    except OSError:
+    if not sys.platform.startswith("linux") or usable_cores() < 2:
         return None
     thread = threading.Thread(target=_load, name="portannot-preload", daemon=True)
     thread.start()

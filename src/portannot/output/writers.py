@@ -13,7 +13,6 @@ leaves a file that looks whole. Text formats go to standard output by default.
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -28,8 +27,7 @@ from portannot.output.parquet_parts import Part, PartJoiner
 from portannot.output.text import epoch_seconds
 
 __all__ = ["REPEATED_TEXT", "WRITER_FORMATS", "BatchWriter", "Output", "output_error",
-           "MAX_ENCODERS", "parquet_encodings", "parquet_writer", "textual",
-           "usable_cores"]
+           "MAX_ENCODERS", "parquet_encodings", "parquet_writer", "textual"]
 
 
 #: field metadata of a text column whose values are JSON numbers: json_lines writes
@@ -155,14 +153,6 @@ def parquet_writer(sink: Any, schema: pa.Schema, **options: Any) -> Any:
 #: and its encoder's buffers, and beyond a few the threads making the rows cannot keep
 #: more of them busy
 MAX_ENCODERS = 4
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity, not the machine's count)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def _encoded(batches: list[pa.RecordBatch], schema: pa.Schema, options: dict[str, Any]

@@ -6,6 +6,8 @@ the file is cut at EVERY byte offset strictly inside each of its last three reco
 (packet blocks for pcapng). The Python API (CaptureReader + Decoder) is used for every
 offset; the CLI (`python -m portannot packets FILE -f csv`, and once through stdin) for
 a sample of offsets. A cut exactly on a record boundary leaves a valid, shorter file.
+A cut inside the capture's own header leaves no capture at all (exit 4, like a file
+that is not a capture).
 
 The reader may also keep the record the cut falls in (number k+1) when its own
 header is whole, with the bytes that are present: then its caplen is smaller than the
@@ -224,3 +226,61 @@ def test_damaged_compressed_stream_keeps_what_came_before(suffix, how, tmp_path)
     assert problems, "the damage was not reported"
     whole_before = sum(1 for _, end in spans if end <= min(same, len(readable)) - COMPRESSED_PIECE)
     assert k >= whole_before, f"kept {k} records, {whole_before} lie wholly before the damage"
+
+
+def _header_length(data: bytes) -> int:
+    """Bytes of the capture's own header: a pcap's 24, or a pcapng's first section header
+    block, whose length the block states in the byte order its magic gives."""
+    if data[:4] != b"\x0a\x0d\x0d\x0a":
+        return 24
+    order = "little" if data[8:12] == b"\x4d\x3c\x2b\x1a" else "big"
+    return int.from_bytes(data[4:8], order)
+
+
+@pytest.mark.parametrize("spec", CAPTURES)
+def test_a_cut_inside_the_capture_header_leaves_no_capture(spec, tmp_path):
+    """A file that ends inside its header (a pcap's 24 bytes, a pcapng's first section
+    header block) holds no capture: CaptureFormatError, as for a file that is not one,
+    never an empty capture with a warning. Cut right after the header it is a capture of
+    no packets, read without a problem."""
+    data = _path(spec).read_bytes()
+    head = _header_length(data)
+    cut_file = tmp_path / ("cut" + _path(spec).suffix)
+    wrong = []
+    for cut in range(1, head):
+        cut_file.write_bytes(data[:cut])
+        try:
+            got, problems = read_api(cut_file)
+        except CaptureFormatError as exc:
+            if cut >= 12 and f"({cut} of {head} bytes)" not in str(exc) and head != 24:
+                wrong.append(f"cut at {cut}: {exc}")
+            continue
+        wrong.append(f"cut at {cut}: read as a capture ({0 if got is None else len(got)} "
+                     f"records, problems {[str(p) for p in problems]})")
+    assert not wrong, "\n".join(wrong[:10])
+    cut_file.write_bytes(data[:head])
+    got, problems = read_api(cut_file)
+    assert got is None and not problems
+
+
+def test_cli_skips_a_pcapng_cut_inside_its_section_header(tmp_path):
+    """The CLI's side: alone, exit 4 and one line; beside a good capture, that one is
+    read in full, the cut one is named as skipped, and the command exits 4; from standard
+    input the same."""
+    data = local_capture("pcapng-multi.pcapng").read_bytes()
+    cut = _header_length(data) - 20
+    cut_file = tmp_path / "cut.pcapng"
+    cut_file.write_bytes(data[:cut])
+    alone = _cli(["flows", str(cut_file), "-f", "csv", "-q"])
+    assert alone.returncode == ExitCode.INPUT_ERROR
+    assert alone.stderr.decode().splitlines() == [
+        f"portannot: {cut_file}: file ends inside the pcapng section header block "
+        f"({cut} of {_header_length(data)} bytes)"]
+    piped = _cli(["flows", "-", "-f", "csv", "-q"], stdin=data[:cut])
+    assert piped.returncode == ExitCode.INPUT_ERROR and b"<stdin>" in piped.stderr
+    demo = local_capture("demo.pcap")
+    both = _cli(["flows", str(cut_file), str(demo), "-f", "csv", "-q"])
+    only = _cli(["flows", str(demo), "-f", "csv", "-q"])
+    assert both.returncode == ExitCode.INPUT_ERROR
+    assert "skipped" in both.stderr.decode() and str(cut_file) in both.stderr.decode()
+    assert both.stdout == only.stdout and only.returncode == ExitCode.OK

@@ -133,6 +133,24 @@ class PcapngReader(ContainerReader):
         window.fill()
         if window.available < 12:
             raise CaptureFormatError(f"{path}: file ends inside the pcapng section header")
+        self._first_section_whole(path)
+
+    def _first_section_whole(self, path: str) -> None:
+        """The first section header block is the capture's header, as a pcap's 24 bytes
+        are: a file that ends inside it holds no capture at all (exit 4, one of several
+        inputs skipped), not a capture cut short. A block whose length is impossible is
+        another matter: the walk reports it and looks for a sound block after it."""
+        w = self.window
+        _, blen, wrong = self._section_header(w.start)
+        if wrong or w.available >= blen:
+            return
+        w.fill(blen)
+        if w.available >= blen:
+            return
+        if getattr(w, "error", None) is not None:
+            raise w.error  # a damaged compressed stream or an I/O error: its own message
+        raise CaptureFormatError(f"{path}: file ends inside the pcapng section header block "
+                                 f"({w.available} of {blen} bytes)")
 
     def _section_header(self, p: int) -> tuple[bool, int, str]:
         """(big-endian, length, what is wrong or "") of the section header block at window

@@ -175,7 +175,7 @@ def test_closing_a_started_stream_unread_stops_its_threads(monkeypatch):
 def test_converted_in_order_with_the_precision_known_then():
     """converted() runs the conversion in its own thread: the same items in the same
     order as converting inline, each with the timestamp precision the accounting had
-    when the item came (the text writers print with it; pcapng-multi raises it)."""
+    when the batch was read (the text writers print with it; pcapng-multi raises it)."""
     from portannot.pipeline import converted
 
     path = [LOCAL_PCAPS / n for n in MIXED]
@@ -376,3 +376,21 @@ def test_many_small_files_are_read_in_the_consumer_s_thread_and_give_the_same_ro
     big = tmp_path / "big.pcap"
     big.write_bytes(b"\0" * (1 << 20))
     assert not small_files([str(big)] * 20 + [str(p) for p in parts[:10]])
+
+
+@pytest.mark.parametrize("small_batch", [None, 1 << 20])
+def test_joined_batches_keep_each_files_precision(small_batch):
+    """Small batches are joined across files (the default), but not across a change of
+    precision: a microsecond capture's rows keep 6 digits when a nanosecond capture
+    follows, however the batches fall; the rows after the nanosecond one have 9 (the
+    finest read so far, as README says). small_batch 2^20 joins every batch it may."""
+    from portannot.pipeline import converted
+
+    names = ["demo.pcap", "pcap-usec-le.pcap", "pcap-nsec-le.pcap", "demo.pcap"]
+    want = {0: 6, 1: 6, 2: 9, 3: 9}
+    stream = PacketStream([LOCAL_PCAPS / n for n in names], small_batch=small_batch)
+    rows = 0
+    for files, digits in converted(stream, lambda b: b.file_indices().copy()):
+        assert {want[int(f)] for f in files} == {digits}, (set(files.tolist()), digits)
+        rows += len(files)
+    assert rows == stream.accounting.records > 0

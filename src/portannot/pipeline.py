@@ -161,6 +161,7 @@ class PacketStream(_Stages["list[PacketBatch | ReadProgress | ReadEnd]"]):
                     acc.ts_digits = max(acc.ts_digits, item.ts_digits)
                     continue
                 acc.add(item)
+                item.ts_digits = acc.ts_digits  # its own, before a later file's can raise it
                 yield item
         finally:
             items.close()  # type: ignore[attr-defined]
@@ -168,11 +169,16 @@ class PacketStream(_Stages["list[PacketBatch | ReadProgress | ReadEnd]"]):
 
 def _joined(batches: Iterator[PacketBatch], small: int) -> Iterator[PacketBatch]:
     """`batches`, those of fewer than `small` rows joined (in order, across files)
-    until they hold GATHERED rows; a larger batch goes on as it is."""
+    until they hold GATHERED rows; a larger batch goes on as it is. Batches of different
+    timestamp precision are not joined: each keeps the digits its own rows are written
+    with (a microsecond file's last rows are not given a nanosecond file's nine)."""
     held: list[PacketBatch] = []
     rows = 0
     try:
         for batch in batches:
+            if held and batch.ts_digits != held[-1].ts_digits:
+                yield PacketBatch.join(held)
+                held, rows = [], 0
             if len(batch) < small:
                 held.append(batch)
                 rows += len(batch)
@@ -355,7 +361,8 @@ SIZE_SAMPLE = 32
 def converted(stream: PacketStream | FlowStream, convert: Callable[[Any], T]
               ) -> Iterator[tuple[T, int]]:
     """What a stream yields, each item passed through `convert` in a thread of its own,
-    with the timestamp precision known when the item came: the consumer writes one
+    with its timestamp precision (a packet batch's own; for flows, the finest of the
+    inputs read when the item came): the consumer writes one
     while the next converts (Arrow conversion and Parquet encoding both release the
     GIL). Close it if it is not iterated to the end."""
     # one converted item ahead of the writer is enough to overlap them; two held 20 MB
@@ -368,7 +375,8 @@ def _converting(stream: PacketStream | FlowStream, convert: Callable[[Any], T]
     items = iter(stream)
     try:
         for item in items:
-            yield convert(item), stream.accounting.ts_digits
+            digits = item.ts_digits if isinstance(item, PacketBatch) else stream.accounting.ts_digits
+            yield convert(item), digits
     finally:
         # now, not when a failure's traceback lets go of this frame: the stages stop here
         items.close()  # type: ignore[attr-defined]

@@ -7,6 +7,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 NO_VLAN = 0xFFFF
+#: PacketBatch's fields that are not a column of rows
+_NOT_ROWS = ("file_index", "path", "files", "ts_digits")
 
 
 @dataclass
@@ -41,6 +43,9 @@ class PacketBatch:
     #: int32, each row's input index, where a batch joins rows of several inputs (see
     #: join); None: every row is of input `file_index`
     files: np.ndarray | None = None
+    #: fraction digits its times are written with: the finest precision of the inputs
+    #: read up to this batch (set by the pipeline; a pcapng may raise it mid-file)
+    ts_digits: int = 6
 
     def __len__(self) -> int:
         return int(self.number.shape[0])
@@ -72,7 +77,7 @@ class PacketBatch:
     @classmethod
     def array_fields(cls) -> tuple[str, ...]:
         """The names of the per-row columns (every field but file_index and path)."""
-        return tuple(f.name for f in fields(cls) if f.name not in ("file_index", "path", "files"))
+        return tuple(f.name for f in fields(cls) if f.name not in _NOT_ROWS)
 
     def file_indices(self) -> np.ndarray:
         """int32, each row's input index."""
@@ -84,7 +89,8 @@ class PacketBatch:
         """Rows selected by a boolean mask or an index array."""
         cols = {name: getattr(self, name)[index] for name in self.array_fields()}
         files = None if self.files is None else self.files[index]
-        return PacketBatch(**cols, file_index=self.file_index, path=self.path, files=files)
+        return PacketBatch(**cols, file_index=self.file_index, path=self.path, files=files,
+                           ts_digits=self.ts_digits)
 
     @classmethod
     def join(cls, batches: list[PacketBatch]) -> PacketBatch:
@@ -99,4 +105,5 @@ class PacketBatch:
         files = None
         if any(b.files is not None or b.file_index != first.file_index for b in batches):
             files = np.concatenate([b.file_indices() for b in batches])
-        return cls(**cols, file_index=first.file_index, path=first.path, files=files)
+        return cls(**cols, file_index=first.file_index, path=first.path, files=files,
+                   ts_digits=max(b.ts_digits for b in batches))

@@ -337,3 +337,16 @@ def test_a_services_file_naming_nothing_adds_nothing(cli, tmp_path: Path, text: 
     plain = run_json(cli, *args)
     with_local = run_json(cli, *args[:2], "--services", str(local), *args[2:])
     assert with_local == plain and plain[0] == 0
+
+
+def test_each_heading_is_one_line(cli, tmp_path: Path) -> None:
+    """An entry's heading (query, name, the primary name it is an alias of) is one line,
+    however narrow the table under it: a local name for port 80 makes IANA's `http` its
+    alias, and the heading of that entry is longer than the table's columns."""
+    services = tmp_path / "services"
+    services.write_text("mywebthing-of-some-length 80/tcp\n")
+    code, out, err = cli("lookup", "--services", str(services), "80/tcp")
+    assert code == 0, err
+    headings = [line.rstrip() for line in out.splitlines() if line.startswith("80/tcp: ")]
+    assert headings == ["80/tcp: mywebthing-of-some-length",
+                        "80/tcp: http (alias of mywebthing-of-some-length)"]

@@ -93,6 +93,7 @@ def _render(
     registry: Registry, query: str, entries: list[Entry], bare: list[dict[str, Any]]
 ) -> None:
     from rich.table import Table
+    from rich.text import Text
 
     console = stdout_console(highlight=False, soft_wrap=False)
     for entry in entries:
@@ -100,13 +101,10 @@ def _render(
         title = rec.name or "(no name)"
         if entry.primary:
             title += f" (alias of {entry.primary})"
-        grid = Table(
-            title=f"{query}: {title}",
-            show_header=False,
-            title_justify="left",
-            box=None,
-            pad_edge=False,
-        )
+        # the heading on a line of its own: as a table's title it was wrapped to the
+        # width of the table's columns ("80/tcp: http (alias of" / "mywebthing)")
+        console.print(Text(f"{query}: {title}", style="italic"), soft_wrap=True)
+        grid = Table(show_header=False, box=None, pad_edge=False)
         grid.add_column(style="bold")
         grid.add_column(overflow="fold")
         rows = [

@@ -183,3 +183,32 @@ def test_an_output_named_by_a_descriptor_is_written_in_place(tmp_path):
         got = r.read()
     assert proc.wait(timeout=300) == 0, proc.stderr.read()
     assert got == csv_rows
+
+
+@pytest.mark.parametrize("command", ["flows", "packets"])
+def test_parquet_goes_to_a_pipe_but_not_to_a_terminal(command, tmp_path):
+    """`-f parquet` without `-o`: piped, the Parquet file is standard output (the same
+    table as written with -o); on a terminal it is refused, exit 5, nothing written."""
+    import pty
+
+    import pyarrow.parquet as pq
+
+    main_fd, term_fd = pty.openpty()
+    try:
+        on_term = run([command, str(DEMO), "-f", "parquet"], stdout=term_fd)
+        os.close(term_fd)
+        os.set_blocking(main_fd, False)
+        try:
+            shown = os.read(main_fd, 65536)
+        except OSError:  # nothing there: EAGAIN, or EIO once no process holds the terminal
+            shown = b""
+    finally:
+        os.close(main_fd)
+    one_line(on_term, ExitCode.OUTPUT_ERROR, contains="refusing to write Parquet to a terminal")
+    assert shown == b""
+    piped = run([command, str(DEMO), "-f", "parquet"])
+    assert piped.returncode == ExitCode.OK, piped.stderr
+    (tmp_path / "piped.parquet").write_bytes(piped.stdout)
+    assert run([command, str(DEMO), "-o", str(tmp_path / "file.parquet")]).returncode == 0
+    got = pq.read_table(tmp_path / "piped.parquet")
+    assert got.num_rows > 0 and got.equals(pq.read_table(tmp_path / "file.parquet"))

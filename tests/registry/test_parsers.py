@@ -47,6 +47,16 @@ def test_format_detected_from_content(fixtures: Path, tmp_path: Path, name: str,
     assert detect_format((fixtures / name).read_text(encoding="utf-8")) == fmt
 
 
+def test_a_services_file_that_mentions_nmap_keeps_its_aliases() -> None:
+    """The third column decides nmap-services, not the word in a comment: a services(5)
+    line's aliases are not frequencies (they were: the line was skipped as a bad one)."""
+    text = "mydns 53/udp\nmyweb\t80/tcp\tw1 w2\t# as in nmap-services\n"
+    assert detect_format(text) == "services"
+    parsed = parse_services(text, "s")
+    assert not parsed.problems
+    assert [(r.name, r.aliases) for r in parsed.records] == [("mydns", ()), ("myweb", ("w1", "w2"))]
+
+
 def test_gzip_is_read(fixtures: Path, tmp_path: Path) -> None:
     import gzip
 

@@ -69,6 +69,7 @@ def _merge_key(rec: ServiceRecord) -> tuple[Any, ...]:
         rec.modification_date,
         rec.reference,
         rec.assignment_notes,
+        rec.frequency,  # nmap's: a port's open frequency differs by transport
     )
 
 
@@ -170,15 +171,22 @@ class Registry:
         """What the registry says of ``port`` (on ``transport`` if given) as entries, the
         port's own names before aliases (a placeholder listed first, shilp before nfs on
         2049, comes after), each group in registry order."""
-        entries = self._entries(self.at_port(port, transport), transport)
+        entries = self._entries(self.at_port(port, transport), transport, at=port)
         return sorted(entries, key=lambda e: bool(e.primary))
 
     def name_entries(self, name: str) -> list[Entry]:
         """What the registry says of a name or alias (case-insensitive) as entries."""
         return self._entries(self.by_name(name))
 
-    def _entries(self, records: list[ServiceRecord], only: str | None = None) -> list[Entry]:
-        """Merge records that differ only by transport; attach states and alias facts."""
+    def _entries(self, records: list[ServiceRecord], only: str | None = None,
+                 at: int | None = None) -> list[Entry]:
+        """Merge records that differ only by transport; attach states and alias facts.
+
+        The facts are the table's at one port: `at`, the port asked about, else the
+        record's own (a range's first). A record's name can be the port's own name on one
+        transport and an alias on another (auth is 113/udp's name, an alias of ident on
+        113/tcp): the transports are merged only where the name's standing is the same,
+        so each entry's `alias_of` is true of every transport it lists."""
         table = self.table()
         merged: dict[tuple[Any, ...], Entry] = {}
         for rec in records:
@@ -189,36 +197,34 @@ class Registry:
             ]
             if rec.has_port and not transports:
                 continue
-            key = _merge_key(rec) + (self.is_local(rec),)
-            entry = merged.get(key)
-            if entry is None:
-                entry = merged[key] = Entry(rec, [], [], local=self.is_local(rec))
-            for t in transports:
-                if t not in entry.transports:
+            port = at if at is not None else rec.port_lo
+            local = self.is_local(rec)
+            for t in transports or [None]:
+                primary = ""
+                if t is not None and port is not None and rec.name:
+                    name = table.name_at(t, port)
+                    primary = name if name and name != rec.name else ""
+                key = _merge_key(rec) + (local, primary)
+                entry = merged.get(key)
+                if entry is None:
+                    entry = merged[key] = Entry(rec, [], [], primary=primary, local=local)
+                if t is not None and t not in entry.transports:
                     entry.transports.append(t)
         out = list(merged.values())
         for entry in out:
             rec = entry.record
-            if rec.has_port and rec.port_lo is not None:
-                states = {
-                    table.state_at(t, p).label
-                    for t in entry.transports
-                    for p in (rec.port_lo, rec.port_hi or rec.port_lo)
-                }
-                primaries = {table.name_at(t, rec.port_lo) for t in entry.transports}
-                primaries.discard("")
-                if rec.name and rec.name not in primaries and primaries:
-                    entry.primary = sorted(primaries)[0]
-                entry.states = sorted(states)
+            port = at if at is not None else rec.port_lo
+            if rec.has_port and port is not None:
+                entry.states = sorted({table.state_at(t, port).label for t in entry.transports})
             else:
                 entry.states = ["no port"]
             entry.aliases = list(rec.aliases)
-            if rec.name and not entry.primary and rec.port_lo is not None:
+            if rec.name and not entry.primary and port is not None:
                 others = [
                     r.name
                     for t in entry.transports
-                    for r in self.at_port(rec.port_lo, t)
-                    if r.name and r.name != rec.name and r.port_lo == rec.port_lo
+                    for r in self.at_port(port, t)
+                    if r.name and r.name != rec.name and r.port_lo == port  # not a range's
                 ]
                 entry.aliases += [n for n in dict.fromkeys(others) if n not in entry.aliases]
         return out

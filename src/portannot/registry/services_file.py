@@ -56,9 +56,9 @@ def looks_like_services(head: str) -> bool:
 
 
 def looks_like_nmap(head: str) -> bool:
-    """True for services text whose third column is nmap's open frequency."""
-    if "nmap-services" in head[:4096].lower():
-        return True
+    """True for services text whose third column is nmap's open frequency. The column
+    decides, not the words "nmap-services" in a comment: a services(5) file that
+    mentions nmap is still one, and its aliases are not frequencies."""
     lines = data_lines(head, limit=50)
     if not lines:
         return False

@@ -81,6 +81,22 @@ def test_info_default_is_the_snapshot(cli) -> None:
     assert code == 0 and "shipped snapshot" in out and "dynamic" in out and "tcp" in out
 
 
+def test_info_names_only_the_states_the_format_tells(cli) -> None:
+    """A services file (the snapshot) names ports and says nothing of the others: they
+    are `not_named` in the JSON and "not named" in the table, never unassigned, and it
+    reserves none. An IANA file has all four states. Either way each transport's
+    counts add up to its 65,536 ports."""
+    snap = _info(cli)
+    assert snap["format"] == "services"
+    iana = _info(cli, "--registry", str(FIXTURES / "seed.xml"))
+    for doc, keys in ((snap, ["not_named", "assigned", "dynamic"]),
+                      (iana, ["unassigned", "assigned", "reserved", "dynamic"])):
+        for counts in doc["ports"].values():
+            assert list(counts) == keys and sum(counts.values()) == 65536
+    code, out, err = cli("registry", "info")
+    assert code == 0 and "not named" in out and "unassigned" not in out and "reserved" not in out
+
+
 def test_info_counts(cli) -> None:
     doc = _info(cli, "--registry", str(FIXTURES / "seed.xml"))
     assert (
@@ -254,3 +270,16 @@ def test_a_directory_for_a_registry_is_exit_6_however_given(
         code, _out, err = cli("lookup", how, str(folder), "80/tcp")
     assert code == 6, err
     assert len(err.splitlines()) == 1 and str(folder) in err and "directory" in err.lower()
+
+
+@pytest.mark.parametrize("args", [["lookup", "80"], ["registry", "info"],
+                                  ["flows", "{demo}", "-f", "csv"]])
+def test_a_missing_services_file_is_one_message_whatever_the_command(cli, tmp_path: Path,
+                                                                     args: list[str]) -> None:
+    from paths import local_capture
+
+    missing = tmp_path / "nope.services"
+    argv = [a.format(demo=local_capture("demo.pcap")) for a in args]
+    code, out, err = cli(*argv, "--services", str(missing))
+    assert code == 6 and out == ""
+    assert err.strip() == f"portannot: {missing}: services file not found"

@@ -38,11 +38,26 @@ def registry() -> None:
     """The port registry: which one is in use, and updating it."""
 
 
+def _state_keys(fmt: str, counts: dict[str, dict[str, int]]) -> list[tuple[PortState, str]]:
+    """The port states a registry of this format tells, each with its key. A services
+    file lists names: a port it leaves out is not named, of a state it does not know
+    (IANA's own files say unassigned and reserved), and it reserves none unless a
+    nameless line says so (nmap's `unknown ... # Reserved`)."""
+    if fmt in IANA_FORMATS:
+        return [(state, state.label) for state in PortState]
+    reserves = any(c[PortState.RESERVED.label] for c in counts.values())
+    return [(state, "not_named" if state == PortState.UNASSIGNED else state.label)
+            for state in PortState if reserves or state != PortState.RESERVED]
+
+
 def _info(registry_path: str | None, services: str | None) -> dict[str, Any]:
     src = resolve_source(registry_path)
     reg = load_registry(registry_path, services)
     table = reg.table()
-    counts = table.counts()
+    by_state = table.counts()
+    keys = _state_keys(reg.format, by_state)
+    counts = {t: {key: per_state[state.label] for state, key in keys}
+              for t, per_state in by_state.items()}
     per_transport_records = Counter(rec.transport or "none" for rec in reg.records)
     no_port = Counter(rec.transport or "none" for rec in reg.records
                       if rec.name and not rec.has_port)
@@ -97,8 +112,8 @@ def info(registry: str | None, services: str | None, as_json: bool) -> None:
     line("date", date)
     line("records", f"{doc['records']} ("
          + ", ".join(f"{k} {v}" for k, v in doc["records_per_transport"].items())
-         + f"); names without a port {doc['names_without_port']}; distinct names "
-         f"{doc['distinct_names']}")
+         + f"); names without a port {doc['names_without_port']}; distinct names on a "
+         f"port {doc['distinct_names']}")
     if doc["services"]:
         line("services", f"{doc['services']} ({doc['local_records']} local records win)")
     if doc["skipped_records"]:
@@ -106,13 +121,11 @@ def info(registry: str | None, services: str | None, as_json: bool) -> None:
              f"first: {doc['problems'][0]}")
     table = Table(title="ports per transport and state", title_justify="left")
     table.add_column("transport")
-    for state in PortState:
-        # a services file lists names only: a port it leaves out is not named, of
-        # unknown state (IANA's own files say unassigned and reserved)
-        known = doc["format"] in IANA_FORMATS or state != PortState.UNASSIGNED
-        table.add_column(state.label if known else "not named", justify="right")
+    keys = list(doc["ports"]["tcp"])
+    for key in keys:
+        table.add_column(key.replace("_", " "), justify="right")
     for tname in TRANSPORT_NAMES:
-        table.add_row(tname, *(str(doc["ports"][tname][s.label]) for s in PortState))
+        table.add_row(tname, *(str(doc["ports"][tname][key]) for key in keys))
     print_whole(console, table)
 
 

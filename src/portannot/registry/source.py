@@ -259,6 +259,7 @@ def _load_registry(
     warnings = _report(parsed)
     local = None
     if services is not None:
+        check_readable(Path(services), "services file")  # worded as load_table words it
         local = parse_local_file(services)
         warnings += _report(local)
     date = parsed.date or src.date

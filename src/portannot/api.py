@@ -238,9 +238,10 @@ def iter_flows(paths: Paths, *, registry: RegistryChoice = None,
                active_timeout: Timeout = None) -> Iterator[pa.RecordBatch]:
     """The rows of flows() as pyarrow.RecordBatches, as flows end, in the same order.
 
-    With a timeout, a flow comes out once the capture's clock has passed its end (the
-    table is swept once per timeout period of capture time), so memory follows the
-    flows alive at one time. Without a timeout, flows end only with the read (but for
+    With a timeout, a flow comes out soon after the capture's clock has passed its end
+    (the table is swept after a batch of packets once a timeout period of capture time
+    has passed since the last sweep: README, Streaming), so memory follows the flows
+    alive over that span. Without a timeout, flows end only with the read (but for
     a TCP flow whose ends open a new connection): nothing comes out until the end,
     and memory is as for flows(). The flows still open at the end come last, in
     flow_id order.

@@ -462,9 +462,23 @@ def test_a_timeout_as_timedelta_is_its_seconds(services):
     assert FlowTable(idle_timeout=0.3).idle_ns == 300_000_000
     assert FlowTable(active_timeout=timedelta(microseconds=1)).active_ns == 1_000
     assert FlowTable(idle_timeout=1e-9).idle_ns == 1
+    assert FlowTable(idle_timeout=2.9999999999e-9).idle_ns == 2
+    assert FlowTable(active_timeout=0.1 + 0.2).active_ns == 300_000_000  # 0.30000000000000004
     pd = pytest.importorskip("pandas")
     assert FlowTable(idle_timeout=pd.Timedelta(1, "ns")).idle_ns == 1
     assert FlowTable(idle_timeout=pd.Timedelta(minutes=2)).idle_ns == 120 * SEC
+
+
+@pytest.mark.parametrize(("which", "times", "flows"), [
+    ("idle_timeout", [0, 1, 3], [(0, 1, 2), (3, 3, 1)]),  # gaps of 1 and 2 ns
+    ("active_timeout", [0, 1, 2], [(0, 1, 2), (2, 2, 1)]),  # 1 and 2 ns past the first
+])
+def test_a_timeout_between_whole_nanoseconds_splits_a_longer_gap(services, which, times, flows):
+    """A timeout of 1.5 ns: 1 ns is not more than it, 2 ns is (rounded to the nearest
+    ns the timeout was 2 ns, and all three packets stayed in one flow)."""
+    b = _single_flow([T0 + t for t in times])
+    got = _summary(run(FlowTable(**{which: 1.5e-9}), [b]), services)
+    assert [(a - T0, z - T0, p) for _, a, z, p, _ in got] == flows
 
 
 # ------------------------------------------------------------------ the sweep

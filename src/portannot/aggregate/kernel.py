@@ -97,9 +97,9 @@ def _new_syn(small, r, d, seq):
     direction started with (its first SYN's number, or one less than its first
     segment's) is a new connection, with or without a FIN or RST between them (ports
     reused after a close we did not capture, a client that gave up and started over);
-    one with the same number is a retransmission and stays. A direction that has sent
-    nothing yet has no base: there a SYN is new only after the flow was closed by FIN
-    or RST."""
+    one with the same number is a retransmission and stays. A direction without a base
+    yet (it has sent nothing, or only segments without flags, taken for ones cut before
+    their flags): there a SYN is new only after the flow was closed by FIN or RST."""
     bits = small[r, M_BITS]
     if bits & (B_BASE0 << d):
         return small[r, M_BASE0 + d] != np.int32(seq)

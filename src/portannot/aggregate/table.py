@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import mmap
 from collections.abc import Iterator
 
@@ -46,9 +47,15 @@ def mapping_of(array: np.ndarray) -> mmap.mmap | None:
 
 
 def _nanoseconds(seconds: float | None) -> int:
-    """A checked timeout as the kernel takes it: whole ns, 0 for none. Rounded, not
-    truncated: 0.3 s is 299999999.99999994 ns as a float product."""
-    return 0 if seconds is None else round(seconds * 1e9)
+    """A checked timeout as the kernel takes it: whole ns, 0 for none. Rounded down from
+    the number's decimal digits: times are whole ns, so a gap is more than T exactly when
+    it is more than T's whole ns (2 ns is more than 1.5e-9 s, which rounding made 2 ns),
+    and the digits keep 0.3 s at 300,000,000 ns (299999999.99999994 as a float product)."""
+    if seconds is None:
+        return 0
+    from decimal import Decimal  # only with a timeout: its import is not free
+
+    return math.floor(Decimal(repr(seconds)) * 1_000_000_000)
 
 
 def _empty_index(slots: int) -> np.ndarray:
@@ -220,9 +227,10 @@ class FlowTable:
             self._grow()
         out.append(RawFlows(ended.rows[mark:e]))
         if self.sweep_ns and n:
-            # Sweep once per timeout period of capture time (the shorter of the two): no
-            # flow outlives twice its timeout in memory, whatever the mix of long and
-            # one-packet flows, and a flow ended by the active timeout comes out as the
+            # Sweep once per timeout period of capture time (the shorter of the two), at
+            # the end of a batch: no flow stays in memory past the batch in which the clock
+            # passes its end by twice its timeout, whatever the mix of long and one-packet
+            # flows, and a flow ended by the active timeout comes out as the
             # clock passes it, as an idle one does, not at the end of the read. The
             # capture clock decides, as it does packet by packet in the kernel, so a flow
             # swept here is one its next packet would have ended anyway.

@@ -22,6 +22,7 @@ from packing import NAMES, PACK, SUFFIXES
 from paths import local_capture, shared_capture
 
 from portannot.capture import CaptureReader, as_paths, iter_records
+from portannot.capture.walk import TS_LIMIT
 from portannot.decode import decode_file
 
 TSHARK = shutil.which("tshark")
@@ -205,8 +206,8 @@ def test_pcapng_fine_resolutions_give_exact_times(tsresol, tmp_path):
 def test_pcapng_times_past_what_nanoseconds_hold_are_kept_and_reported(tmp_path, cli):
     """A year-3000 microsecond time wrapped round the int64 to 1830 (and the flow's
     duration went negative, and `summary` failed). The packet is kept, its time held
-    at the limit (2^62 ns, 2116-02-20), and the read reports it (exit 3)."""
-    limit = 1 << 62
+    at the limit (2^62 - 1 ns, 2116-02-20), and the read reports it (exit 3)."""
+    limit = TS_LIMIT
     ticks = [JAN_2024 * 10**6, 32_503_680_000 * 10**6, 9_223_372_036_854_775, JAN_2024 * 10**6]
     cap = write_pcapng_ticks(tmp_path / "future.pcapng", 6, ticks)
     got, reader = records(cap)
@@ -219,6 +220,27 @@ def test_pcapng_times_past_what_nanoseconds_hold_are_kept_and_reported(tmp_path,
     assert code == 3 and "2116-02-20" in out and "cannot hold" in err
     code, out, err = cli("flows", str(cap), "-f", "csv")
     assert code == 3 and float(next(csv.DictReader(io.StringIO(out)))["duration"]) > 0
+
+
+def test_times_held_at_both_limits_make_a_duration_an_int64_holds(tmp_path, cli):
+    """One flow's two packets held at the two limits, the earliest and the latest time
+    (an offset of -2^63 s moves one before 1823; 2^64 - 1 ns is past 2116): its duration
+    is the whole span, 2 * (2^62 - 1) ns. With the limits at +-2^62 it was 2^63 ns, one
+    more than an int64 holds: negative in the API and Parquet, a crash (SIGSEGV) in CSV,
+    JSON Lines and the table, a traceback in `summary`."""
+    import portannot
+
+    cap = _with_offset(tmp_path / "span.pcapng", 9, -(2**63), [5, 2**64 - 1])
+    assert [r[1] for r in records(cap)[0]] == [-TS_LIMIT, TS_LIMIT]
+    with pytest.warns(portannot.CaptureWarning, match="cannot hold"):
+        [row] = portannot.flows(cap).to_pylist()
+    assert row["packets"] == 2 and row["duration"] == 2 * TS_LIMIT / 1e9 > 0
+    code, out, err = cli("flows", str(cap), "-f", "csv")
+    [flow] = list(csv.DictReader(io.StringIO(out)))
+    assert code == 3 and flow["duration"] == f"{2 * TS_LIMIT // 10**9}.{2 * TS_LIMIT % 10**9:09d}"
+    for args in (["flows", "-f", "jsonl"], ["flows"], ["summary"], ["summary", "--json"]):
+        code, out, err = cli(*args, str(cap))
+        assert code == 3 and "Traceback" not in err and "cannot hold" in err, args
 
 
 def _with_offset(path: Path, tsresol: int, offset_s: int, ticks: list[int]) -> Path:
@@ -238,7 +260,7 @@ def _with_offset(path: Path, tsresol: int, offset_s: int, ticks: list[int]) -> P
     return path
 
 
-LIMIT_S = (1 << 62) // 10**9  #: 4611686018: the whole seconds of the time limit, 2116-02-20
+LIMIT_S = TS_LIMIT // 10**9  #: 4611686018: the whole seconds of the time limit, 2116-02-20
 
 
 @pytest.mark.parametrize("tsresol, offset_s, tick, expect_ns, held", [
@@ -250,17 +272,17 @@ LIMIT_S = (1 << 62) // 10**9  #: 4611686018: the whole seconds of the time limit
     (0x80, -10**9, JAN_2024, (JAN_2024 - 10**9) * 10**9, False),
     # 2^-3 s: 4611686018.875 s, moved on by 4611686018 s, is 9223372036.875 s, past the
     # limit: it came out at -2^62 (1823), the sum having wrapped round the int64 first
-    (0x83, LIMIT_S, (LIMIT_S << 3) | 7, 1 << 62, True),
+    (0x83, LIMIT_S, (LIMIT_S << 3) | 7, TS_LIMIT, True),
     # offsets no int64 of ns holds: held at the limit in their direction, and reported
-    (6, 10**12, 1, 1 << 62, True),
-    (6, -(2**63), 5, -(1 << 62), True),
-    (6, 2**63 - 1, 5, 1 << 62, True),
-    (9, -9_223_372_036, 2**64 - 1, 1 << 62, True),
+    (6, 10**12, 1, TS_LIMIT, True),
+    (6, -(2**63), 5, -TS_LIMIT, True),
+    (6, 2**63 - 1, 5, TS_LIMIT, True),
+    (9, -9_223_372_036, 2**64 - 1, TS_LIMIT, True),
 ])
 def test_pcapng_time_offsets_move_times_without_wrapping(tsresol, offset_s, tick, expect_ns,
                                                          held, tmp_path):
     """if_tsoffset (whole seconds, signed 64 bits) added to a time: exactly, as far as
-    int64 ns reach (+-2^62 ns, 1823 to 2116), else the time is held at that limit and the
+    int64 ns reach (+-(2^62 - 1) ns, 1823 to 2116), else the time is held at that limit and the
     read reports it, as for times of their own past it (c40a2ba)."""
     cap = _with_offset(tmp_path / "offset.pcapng", tsresol, offset_s, [tick])
     got, reader = records(cap)

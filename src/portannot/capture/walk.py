@@ -22,10 +22,12 @@ SPECIAL_BLOCK = 2  #: pcapng block the Python side handles (an SHB, an IDB: see 
 FULL = 3  #: output arrays are full
 
 #: the latest time a record may have, in ns since the epoch (2116-02-20), and minus it the
-#: earliest (1823-11-12): any two times then differ by less than int64 holds, so a
-#: flow's duration cannot overflow. A pcap time always fits (32-bit seconds end in 2106);
-#: a pcapng time past it is set to it and reported (pcapng.TIME_HELD).
-TS_LIMIT = 1 << 62
+#: earliest (1823-11-12): any two times then differ by at most 2^63 - 2 ns, which an int64
+#: holds, so a flow's duration cannot overflow (at 2^62 the two limits were 2^63 apart, one
+#: more than int64 holds: the duration wrapped negative, and formatting it crashed). A pcap
+#: time always fits (32-bit seconds end in 2106); a pcapng time at it or past it is set to
+#: it and reported (pcapng.TIME_HELD).
+TS_LIMIT = (1 << 62) - 1
 #: the largest if_tsoffset, in seconds, the walk takes as it is; one beyond (in either
 #: direction) is held at it, which moves every time past TS_LIMIT just the same
 MAX_OFFSET_S = 1 << 62

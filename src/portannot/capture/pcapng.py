@@ -168,6 +168,11 @@ class PcapngReader(ContainerReader):
             return False, blen, f"section header block length {blen} is not repeated at its end"
         return order == "big", blen, ""
 
+    def _new_section(self, big: bool) -> None:
+        self.big = big
+        self.sections += 1
+        self.interfaces = Interfaces(self.interfaces.first_global + len(self.interfaces))
+
     def _special(self, btype: int) -> bool:
         """Handle the SHB or IDB at the window's start that the walk handed back; False
         when reading must stop."""
@@ -188,14 +193,20 @@ class PcapngReader(ContainerReader):
                     return self._resync(p, f"file ends inside a section header block of {blen} bytes")
                 big, blen, wrong = self._section_header(p)
             if wrong:
+                order = section_byte_order(w.buf[p + 8 : p + 12].tobytes())
+                if order is not None:
+                    # its type and byte-order magic say a section starts here, only its
+                    # length is damaged: the blocks after it are of this section, with its
+                    # byte order and none of the last section's interfaces (their packets
+                    # went to the old interface 0 and were read under its link type)
+                    self._new_section(order == "big")
+                    wrong += "; a new section begins there"
                 return self._resync(p, wrong)
             if section_options_overrun(w.buf, p + 24, p + blen - 4, big):
                 self._problem(p, f"section header block of {blen} bytes has an option running "
                                  "past its end", DAMAGED_OPTIONS)
             w.take(blen)
-            self.big = big
-            self.sections += 1
-            self.interfaces = Interfaces(self.interfaces.first_global + len(self.interfaces))
+            self._new_section(big)
             return True
         # IDB: the walker has checked its length fields, and the window holds it whole:
         # read in place (taken as bytes, a 32 MiB block was copied for its 16-byte head)
@@ -357,7 +368,15 @@ class PcapngReader(ContainerReader):
                 PCAPNG_SPB: "simple packet block"}.get(btype, f"block of type 0x{btype:08x}")
         count = len(self.interfaces)
         if btype == PCAPNG_SPB:
-            why = "before any interface block" if blen >= 16 else "is too short"
+            if blen < 16:
+                why = "is too short"
+            elif not count:
+                why = "before any interface block"
+            else:
+                orig, snap = self._field(pos + 8), int(self.interfaces.snaplen[0])
+                want = min(orig, snap) if snap else orig
+                why = (f"has room for {blen - 16} bytes of data, fewer than its packet's {want} "
+                       f"(original length {orig}, interface snaplen {snap or 'none'})")
         elif blen < 32:
             why = "is too short"
         else:
@@ -382,14 +401,14 @@ class PcapngReader(ContainerReader):
         return not wrong and pos + blen <= self.window.end
 
     def _resync(self, bad: int, what: str, at_end: str = "") -> bool:
-        """Scan on from the impossible block at window position `bad`, 4 bytes at a time,
+        """Scan on from the impossible block at window position `bad`, byte by byte,
         for the next plausible block (see walk.resync_pcapng), reading more as needed.
         True: the window now starts at it and the skipped range is reported. False: there
         is none before the end of the file; reported as `at_end` if given."""
         w = self.window
         bad_offset = w.offset_of(bad)
         w.start = bad
-        q = bad + 4
+        q = bad + 1
         while True:
             q, need = resync_pcapng(w.buf, q, w.end, self.big, len(self.interfaces), MAX_BLOCK,
                                     w.eof)

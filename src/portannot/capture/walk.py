@@ -419,7 +419,11 @@ def walk_pcapng(buf, start, end, big, first_global, if_count, if_linktype, if_sn
             if if_snaplen[0] != 0 and incl > if_snaplen[0]:
                 incl = if_snaplen[0]
             if incl > blen - 16:
-                incl = blen - 16
+                # no room for what its length and the snaplen say it holds (as tshark:
+                # damaged): cut to the block, its padding would be read as packet bytes
+                _note(p, bad_at, state, SKIPPED)
+                p += blen
+                continue
             offset[n] = p + 12
             caplen[n] = incl
             length[n] = orig
@@ -456,7 +460,7 @@ def _known_block(btype):
 
 @kernel("UniTuple(i8, 2)(u1[::1], i8, i8, b1, i8, i8, b1)")
 def resync_pcapng(buf, start, end, big, if_count, max_block, at_eof):
-    """After an impossible block: the first position from `start`, in 4-byte steps, where a
+    """After an impossible block: the first position from `start`, byte by byte, where a
     plausible block begins (a known type, a possible length, the same length repeated at
     its end; a section header also needs its byte-order magic, a packet block an existing
     interface and a captured length that fits).
@@ -465,6 +469,10 @@ def resync_pcapng(buf, start, end, big, if_count, max_block, at_eof):
     there; need 0 and fewer than 12 bytes left: none in this chunk (read more and call
     again from position); need > 0: the candidate at position runs past `end` and needs
     `need` bytes to be checked. Reads only [start, end).
+
+    Byte by byte, not in the 4-byte steps blocks keep among themselves: damage that drops
+    or adds a byte or two (a copy that lost bytes, a stray write) shifts every block
+    after it off that step, and they are whole all the same.
 
     `at_eof`: `end` is the end of the file, so a candidate running past it is no block and
     the scan goes on here. Returned to Python one by one, the candidates of a damaged
@@ -480,22 +488,22 @@ def resync_pcapng(buf, start, end, big, if_count, max_block, at_eof):
             elif _u32(buf, q + 8, False) == BYTE_ORDER_MAGIC:
                 order = False
             else:
-                q += 4
+                q += 1
                 continue
         elif not _known_block(btype):
-            q += 4
+            q += 1
             continue
         blen = _u32(buf, q + 4, order)
         if blen < 12 or blen % 4 != 0 or blen > max_block or (btype == PCAPNG_SHB and blen < MIN_SHB):
-            q += 4
+            q += 1
             continue
         if end - q < blen:
             if at_eof:
-                q += 4
+                q += 1
                 continue
             return q, np.int64(blen)
         if _u32(buf, q + blen - 4, order) != blen:
-            q += 4
+            q += 1
             continue
         ok = True
         if btype == PCAPNG_EPB or btype == PCAPNG_OPB:
@@ -510,5 +518,5 @@ def resync_pcapng(buf, start, end, big, if_count, max_block, at_eof):
             ok = blen >= 20
         if ok:
             return q, np.int64(0)
-        q += 4
+        q += 1
     return q, np.int64(0)

@@ -38,3 +38,25 @@ def test_gzip_through_isal_or_pythons_gzip_alike(isal, monkeypatch, tmp_path):
     records = [b.record(i) for b in reader for i in range(len(b))]
     assert records == [b.record(i) for b in CaptureReader(demo) for i in range(len(b))]
     assert list(reader.problems) == []
+
+
+@pytest.mark.parametrize("nibble", [0x0, 0x3, 0xF])
+def test_zstd_starting_with_any_skippable_frame(nibble, tmp_path):
+    """A zstd file may begin with a skippable frame of any magic 0x184D2A50-0x184D2A5F
+    (`zstd -dc` skips them all): only 0x184D2A50 (pzstd's) was known, the rest refused
+    as not a capture. The records are the plain file's."""
+    import shutil
+    import struct
+    import subprocess
+
+    if shutil.which("zstd") is None:
+        pytest.skip("the zstd tool is not installed")
+    demo = local_capture("demo.pcap")
+    frames = subprocess.run(["zstd", "-q", "-c", str(demo)], capture_output=True, check=True).stdout
+    path = tmp_path / "demo.pcap.zst"
+    path.write_bytes(struct.pack("<II", 0x184D2A50 | nibble, 5) + b"hello" + frames)
+    assert subprocess.run(["zstd", "-dc", str(path)], capture_output=True).stdout == demo.read_bytes()
+    reader = CaptureReader(path)
+    records = [b.record(i) for b in reader for i in range(len(b))]
+    assert records == [b.record(i) for b in CaptureReader(demo) for i in range(len(b))]
+    assert reader.compression == "zstd" and list(reader.problems) == []

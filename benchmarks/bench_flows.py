@@ -1,6 +1,6 @@
 """Issue 4: `portannot flows` side by side with its peers, in one run.
 
-    python benchmarks/bench_flows.py            # the full captures (about 7 minutes)
+    python benchmarks/bench_flows.py            # the full captures (5 to 10 minutes)
     python benchmarks/bench_flows.py --quick    # a tenth of the packets, a smoke run
     python benchmarks/bench_flows.py --skip tshark --skip scapy
 

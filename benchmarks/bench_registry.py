@@ -40,11 +40,13 @@ def best_of(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--csv", type=Path, default=DEFAULT_CSV)
+    parser.add_argument("--csv", type=Path, default=None)
     parser.add_argument("--pairs", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    path = args.csv if args.csv.is_file() else snapshot_source().path
+    if args.csv is not None and not args.csv.is_file():  # named, so meant: not replaced
+        parser.error(f"--csv {args.csv}: no such file")
+    path = args.csv or (DEFAULT_CSV if DEFAULT_CSV.is_file() else snapshot_source().path)
     print(f"registry: {path.resolve()}")
 
     t_parse, parsed = best_of(lambda: parse_file(path), args.repeat)
@@ -77,7 +79,7 @@ def main() -> None:
         ("states_of (codes)", lambda: table.states_of(codes, ports, by="code")),
         ("names_of (codes)", lambda: table.names_of(codes, ports, by="code")),
     ):
-        t, _ = best_of(fn, 3)
+        t, _ = best_of(fn, args.repeat)
         print(
             f"{label:27s} {args.pairs / t / 1e6:8.1f} M look-ups/s  ({t * 1e3:.0f} ms for {args.pairs:,} pairs)"
         )

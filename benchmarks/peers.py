@@ -51,7 +51,9 @@ def dpkt_decode(path: str, limit: int = 0) -> dict:
             if isinstance(ip, (dpkt.ip.IP, dpkt.ip6.IP6)):
                 version = 4 if isinstance(ip, dpkt.ip.IP) else 6
                 src, dst = ip.src, ip.dst
-                proto = ip.p if version == 4 else ip.nxt
+                # IPv6: the transport after the extension headers (nxt is the first; dpkt
+                # sets p where it walked a chain to its end)
+                proto = ip.p if version == 4 else getattr(ip, "p", ip.nxt)
                 sport = dport = flags = 0
                 if proto in PORT_PROTOCOLS:
                     l4 = ip.data
@@ -100,7 +102,8 @@ def dpkt_flows(path: str, limit: int = 0) -> dict:
             packets += 1
             ip = dpkt.ethernet.Ethernet(buf).data
             if isinstance(ip, (dpkt.ip.IP, dpkt.ip6.IP6)):
-                proto = ip.p if isinstance(ip, dpkt.ip.IP) else ip.nxt
+                # IPv6: after the extension headers, as portannot keys it (see dpkt_decode)
+                proto = ip.p if isinstance(ip, dpkt.ip.IP) else getattr(ip, "p", ip.nxt)
                 if proto in PORT_PROTOCOLS:  # flows are of packets with ports, as portannot's
                     sport, dport = _ports(ip.data)
                     key, forward = _flow_key(proto, ip.src, sport, ip.dst, dport)
@@ -114,8 +117,18 @@ def dpkt_flows(path: str, limit: int = 0) -> dict:
 def scapy_flows(path: str, limit: int = 20_000) -> dict:
     """The same flow table with scapy's PcapReader (slow: meant for a prefix, scaled)."""
     from scapy.layers.inet import IP
-    from scapy.layers.inet6 import IPv6
+    from scapy.layers.inet6 import (
+        IPv6,
+        IPv6ExtHdrDestOpt,
+        IPv6ExtHdrFragment,
+        IPv6ExtHdrHopByHop,
+        IPv6ExtHdrRouting,
+    )
+    from scapy.layers.ipsec import AH
     from scapy.utils import PcapReader
+
+    IPV6_EXTENSIONS = (IPv6ExtHdrHopByHop, IPv6ExtHdrRouting, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment,
+                       AH)
 
     table: dict = {}
     packets = 0
@@ -125,15 +138,17 @@ def scapy_flows(path: str, limit: int = 20_000) -> dict:
             packets += 1
             ip = pkt.getlayer(IP) or pkt.getlayer(IPv6)
             if ip is not None:
-                proto = ip.proto if ip.version == 4 else ip.nh
+                proto, l4 = (ip.proto, ip.payload) if ip.version == 4 else (ip.nh, ip.payload)
+                while isinstance(l4, IPV6_EXTENSIONS):  # to the transport, as portannot does
+                    proto, l4 = l4.nh, l4.payload
                 if proto in PORT_PROTOCOLS:
-                    l4 = ip.payload
                     if hasattr(l4, "sport"):
                         sport, dport = l4.sport, l4.dport
                     else:
                         sport, dport = _ports(bytes(l4))
                     key, forward = _flow_key(proto, ip.src.encode(), sport, ip.dst.encode(), dport)
-                    _add(table, key, forward, len(pkt), float(pkt.time))
+                    size = pkt.wirelen if pkt.wirelen is not None else len(pkt.original)
+                    _add(table, key, forward, size, float(pkt.time))
             if limit and packets >= limit:
                 break
     seconds = time.perf_counter() - start

@@ -263,3 +263,24 @@ def test_the_pppoe_length_ends_the_packet(decoded):
 def test_pppoe_header_cut(decoded, cut):
     frame = ether(PPPoE(sessionid=7), PPP(proto=0x0021), IP4)
     assert decoded(ETHERNET, [(frame[:cut], len(frame))])[0].status == "truncated"
+
+
+def test_pppoe_with_a_one_byte_ppp_protocol(decoded):
+    """PPP's protocol field compressed to one byte (odd: 0x21 IPv4, 0x57 IPv6), which
+    RFC 2516 leaves allowed over PPPoE (it forbids address and control compression) and
+    tshark reads: it was taken for the two bytes 0x21 0x45, no IP. The session length
+    counts the one byte."""
+    def session(proto: bytes, packet) -> bytes:
+        ppp = proto + bytes(packet)
+        return by_hand(b"\x88\x64", bytes([0x11, 0, 0, 7]), len(ppp).to_bytes(2, "big"), ppp)
+
+    assert decoded(ETHERNET, [session(b"\x21", IP4), session(b"\x57", IP6),
+                              session(b"\x00\x21", IP4)]) == [v4(), v6(), v4()]
+
+
+def test_a_deep_label_stack_behind_qinq_is_read(decoded):
+    """Two tags and sixteen labels (a segment-routing stack behind QinQ): 18 headers,
+    past the 16 followed before; 64 are now, as README's `malformed` row says."""
+    labels = b"".join(bytes(MPLS(label=100 + k, s=0)) for k in range(15)) + bytes(MPLS(s=1))
+    frame = by_hand(tag(0x88A8, 10, 0x8100), tag(0x8100, 20, 0x8847)[2:], labels, bytes(IP4))
+    assert decoded(ETHERNET, [frame]) == [v4(10)]

@@ -141,3 +141,29 @@ def test_tshark_shows_them_so(tmp_path):
         if ours[0] == "fragment":  # (an empty one tshark does not try to dissect)
             assert r.is_first_fragment, (name, r)
             assert r.frag_payload == 0 or "Unreassembled" in r.expert, (name, r)
+
+
+def _length_zero(version: int) -> bytes:
+    """A whole UDP packet whose IP length field is 0, as TSO and BIG TCP leave it."""
+    if version == 4:
+        frame = bytearray(bytes(IP(src=A4, dst=B4, proto=17) / Raw(UDP16)))
+        frame[2:4] = b"\0\0"
+        return bytes(frame)
+    return bytes(IPv6(src=A6, dst=B6, nh=17, plen=0) / Raw(UDP16))
+
+
+@pytest.mark.parametrize(("version", "captured", "ours"), [
+    (4, None, ("ports", 4, "udp", 43000, 53)),  # the frame gives the length
+    (4, 22, ("truncated", 4, None, 0, 0)),  # the snaplen cut 2 bytes into the UDP header
+    (4, 20, ("truncated", 4, None, 0, 0)),  # ... right after the IPv4 header
+    (6, None, ("ports", 6, "udp", 43000, 53)),
+    (6, 42, ("truncated", 6, None, 0, 0)),
+    (6, 40, ("truncated", 6, None, 0, 0)),
+])
+def test_an_ip_length_of_0_ends_where_the_frame_does_on_the_wire(decoded, version, captured,
+                                                                  ours):
+    """An IP length of 0 takes the packet's end from the frame: from its length on the
+    wire, not from what the snaplen kept, so a header the snaplen cut is truncated as in
+    any packet (it was malformed: the cut bytes were taken for the packet's end)."""
+    (seen,) = decoded(LINKTYPE_RAW, [_frame(_length_zero(version), captured)])
+    assert (seen.status, seen.ip_version, seen.transport, seen.src_port, seen.dst_port) == ours

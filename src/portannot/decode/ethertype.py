@@ -50,7 +50,10 @@ ETHER_TABLE = np.zeros(65536, dtype=np.uint8)
 for _et, _kind in ETHERTYPES.items():
     ETHER_TABLE[_et] = _kind
 
-MAX_LAYERS = 16  #: headers followed before giving up (stops crafted endless stacks)
+#: headers between the link's and IP followed before giving up (tags, labels, PPPoE,
+#: pseudowires and provider frames together; stops crafted endless stacks): a
+#: segment-routing label stack behind QinQ runs past 16, which was the limit
+MAX_LAYERS = 64
 
 
 @njit(cache=True, nogil=True, forceinline=True)
@@ -143,12 +146,21 @@ def pppoe_session(buf, p, end):
     """The session header and PPP's protocol. The header's length bounds the PPP frame, as
     an IP length does its packet (tshark reads no further): what lies past it is padding,
     not the packet. Returns the end of the frame too."""
-    if end - p < 8:
+    if end - p < 7:
         return p, 0, end, SHORT
-    et = ppp_to_ethertype(be16(buf, p + 6))
+    q = p + 6
+    if buf[q] & 1:  # PPP's protocol field compressed to one byte (RFC 1661 PFC: RFC 2516
+        proto = np.int64(buf[q])  # forbids only address and control compression)
+        q += 1
+    elif end - p < 8:
+        return p, 0, end, SHORT
+    else:
+        proto = be16(buf, q)
+        q += 2
+    et = ppp_to_ethertype(proto)
     if et == 0:
-        return p + 8, 0, end, S.NON_IP
-    return p + 8, et, min(end, p + 6 + be16(buf, p + 4)), CONTINUE
+        return q, 0, end, S.NON_IP
+    return q, et, min(end, p + 6 + be16(buf, p + 4)), CONTINUE
 
 
 #: the I-TAG (4 bytes) and the customer's destination and source addresses

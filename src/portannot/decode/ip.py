@@ -37,12 +37,16 @@ HOPOPTS, ROUTING, FRAGMENT, DSTOPTS, AH, MOBILITY, HIP, SHIM6 = 0, 43, 44, 60, 5
 RT_SOURCE, RT_MIPV6, RT_RPL, RT_SRH = 0, 2, 3, 4
 # IPv4 options: end of list, no-operation, loose and strict source route
 IPOPT_EOL, IPOPT_NOP, IPOPT_LSRR, IPOPT_SSRR = 0, 1, 131, 137
+#: IPv6 extension headers (and IPv4 AH headers) followed before giving up
 MAX_EXTENSIONS = 32
 V4_MAPPED = np.uint64(0xFFFF0000)
 
 
 @njit(cache=True, nogil=True, forceinline=True)
-def ipv4(buf, p, end, src, dst, i):
+def ipv4(buf, p, end, whole, src, dst, i):
+    """The fixed header and its options' route. `end`: the bytes there are; `whole`: where
+    the frame ends on the wire (its captured end unless the snaplen cut it), which ends
+    a packet whose total length is 0."""
     if end - p < 20:
         return p, p, 0, NOT_FRAGMENT, 0, SHORT
     if u8(buf, p) >> 4 != 4:
@@ -58,7 +62,7 @@ def ipv4(buf, p, end, src, dst, i):
     if ihl < 20:
         return p, p, proto, NOT_FRAGMENT, 0, S.MALFORMED
     if total == 0:  # TSO / BIG TCP super-packet: the frame gives the length
-        ip_end = end
+        ip_end = whole
     elif total < ihl:
         return p, p, proto, NOT_FRAGMENT, 0, S.MALFORMED
     else:
@@ -117,8 +121,9 @@ def _source_route(buf, o, stop, dst, i):
 
 
 @njit(cache=True, nogil=True, forceinline=True)
-def ipv6(buf, p, end, src, dst, i):
-    """The fixed header; the kernel walks the extension headers with `ipv6_extension`."""
+def ipv6(buf, p, end, whole, src, dst, i):
+    """The fixed header; the kernel walks the extension headers with `ipv6_extension`.
+    `whole`: where the frame ends, for a payload length of 0 (as ipv4's)."""
     if end - p < 40:
         return p, p, 0, SHORT
     if u8(buf, p) >> 4 != 6:
@@ -128,7 +133,7 @@ def ipv6(buf, p, end, src, dst, i):
     dst[i, 0] = mem64(buf, p + 24)
     dst[i, 1] = mem64(buf, p + 32)
     plen = be16(buf, p + 4)
-    ip_end = p + 40 + plen if plen else end  # 0: jumbo payload (hop-by-hop option) or TSO
+    ip_end = p + 40 + plen if plen else whole  # 0: jumbo payload (hop-by-hop option) or TSO
     return p + 40, ip_end, u8(buf, p + 6), CONTINUE
 
 

@@ -97,8 +97,12 @@ def decode_records(data, offset, caplen, length, linktype, link_table, ether_tab
             continue
         frag = np.int64(NOT_FRAGMENT)
         ident = 0
+        # where an IP length of 0 (TSO, BIG TCP) ends the packet: the frame's end, on the
+        # wire where the snaplen cut it (a header past the cut is truncated, not past the
+        # packet's end)
+        whole = offset[i] + np.int64(length[i]) if cut else end
         if kind == IPV4:
-            q, ip_end, proto, frag, ident, st = ipv4(data, p, end, src_addr, dst_addr, i)
+            q, ip_end, proto, frag, ident, st = ipv4(data, p, end, whole, src_addr, dst_addr, i)
             if st == IPV6_INSTEAD:  # version 6 where IPv4 was announced (its failure path)
                 kind = np.uint8(IPV6)
         if kind == IPV4:
@@ -114,7 +118,7 @@ def decode_records(data, offset, caplen, length, linktype, link_table, ether_tab
                     break
                 q, proto, fkind, fid, st = ipv6_extension(data, q, ip_end, end, proto, dst_addr, i)
         else:
-            q, ip_end, proto, st = ipv6(data, p, end, src_addr, dst_addr, i)
+            q, ip_end, proto, st = ipv6(data, p, end, whole, src_addr, dst_addr, i)
             version = 6
             word = p  # set at the Fragment header, if there is one
             frag_proto = proto

@@ -157,3 +157,13 @@ def test_ip_under_its_own_llc_sap(decoded):
 @pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
 def test_ip_under_its_own_llc_sap_as_tshark_shows_it(tmp_path):
     agree_with_tshark(tmp_path, llc_sap_ip_frames())
+
+
+def test_a_type_field_between_1500_and_1536_is_neither(decoded):
+    """Up to 1500 an 802.3 length, from 1536 (0x0600) an ethertype; between them neither
+    (tshark: "Invalid length/type", data): not an 802.3 frame whose LLC/SNAP is read."""
+    def typed(value: int) -> bytes:
+        return (bytes(Ether(**MAC))[:12] + value.to_bytes(2, "big")
+                + bytes(LLC(dsap=0xAA, ssap=0xAA, ctrl=3) / SNAP(OUI=0, code=0x0800)) + IP4)
+
+    assert decoded(LINKTYPE_ETHERNET, [typed(1500), typed(1501), typed(1535)]) == [V4, NON_IP, NON_IP]

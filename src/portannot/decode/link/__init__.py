@@ -6,8 +6,8 @@ packet to the network dispatch, as Zeek's packet analyzers hand over by table.
 `link_layer` also returns where the packet's bytes end: the captured end, except
 where the link header says a trailer (an 802.11 FCS) ends the frame.
 
-Each analyzer is in the module of its family: `ethernet` (Ethernet, 802.3 LLC/SNAP,
-Linux cooked), `loopback` (BSD null and loop, raw IP), `serial` (PPP, Cisco HDLC),
+Each analyzer is in the module of its family: `ethernet` (Ethernet, 802.3 LLC/SNAP),
+`cooked` (Linux cooked, SLL and SLL2), `loopback` (BSD null and loop, raw IP), `serial` (PPP, Cisco HDLC),
 `logs` (pf, NFLOG), `wlan` (802.11 behind radiotap, Prism and AVS headers);
 `dispatch` holds the table of link types and `link_layer`, which the kernel calls.
 """

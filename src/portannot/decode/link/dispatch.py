@@ -9,7 +9,8 @@ import numpy as np
 from portannot import status as S
 from portannot.compiled import njit
 from portannot.decode.fields import CONTINUE, SHORT, le16, le32
-from portannot.decode.link.ethernet import ETH_IPV4, ETH_IPV6, ethernet, sll, sll2
+from portannot.decode.link.cooked import sll, sll2
+from portannot.decode.link.ethernet import ETH_IPV4, ETH_IPV6, ethernet
 from portannot.decode.link.logs import nflog, pflog
 from portannot.decode.link.loopback import loop, null, raw
 from portannot.decode.link.serial import c_hdlc, ppp

@@ -1,4 +1,4 @@
-"""Ethernet, 802.3 LLC/SNAP and Linux cooked headers: the links that name an ethertype,
+"""Ethernet and 802.3 LLC/SNAP headers: the links that name an ethertype,
 and the ethertypes the link analyzers hand over with.
 """
 
@@ -16,13 +16,13 @@ ETH_MPLS_MULTICAST = 0x8848
 ETH_NSH = 0x894F
 #: Transparent Ethernet Bridging: a whole Ethernet frame follows (as GRE names it)
 ETH_TEB = 0x6558
-#: the largest 802.3 length; a type field from 0x0600 on is an ethertype
+#: a type field from 0x0600 on is an ethertype; up to 1500 an 802.3 length; between
+#: the two it is neither (tshark: "Invalid length/type", data)
 MAX_8023_LENGTH = 0x0600
+MAX_8023_PAYLOAD = 1500
 #: the 802.2 LLC service access point of IP (DSAP 0x06; RFC 1042 carries IP in SNAP, but
 #: some old stacks used the SAP, and tshark reads it as IPv4)
 LLC_SAP_IP = 0x06
-#: Linux cooked captures' protocol for an 802.2 LLC header (LINUX_SLL_P_802_2)
-SLL_P_802_2 = 0x0004
 
 
 @njit(cache=True, nogil=True, forceinline=True)
@@ -39,6 +39,8 @@ def type_or_length(buf, p, end, et):
     carries an ethertype."""
     if et >= MAX_8023_LENGTH:
         return p, et, CONTINUE
+    if et > MAX_8023_PAYLOAD:
+        return p, 0, S.NON_IP
     return llc(buf, p, end)
 
 
@@ -82,27 +84,3 @@ def llc_snap(buf, p, end):
     if snap_ethertype(buf, p):
         return p + 8, be16(buf, p + 6), CONTINUE
     return p, 0, S.NON_IP
-
-
-@njit(cache=True, nogil=True, forceinline=True)
-def sll(buf, p, end):
-    if end - p < 16:
-        return p, 0, SHORT
-    return _cooked(buf, p + 16, end, be16(buf, p + 14))
-
-
-@njit(cache=True, nogil=True, forceinline=True)
-def sll2(buf, p, end):
-    if end - p < 20:
-        return p, 0, SHORT
-    return _cooked(buf, p + 20, end, be16(buf, p))
-
-
-@njit(cache=True, nogil=True, forceinline=True)
-def _cooked(buf, p, end, protocol):
-    """What follows a Linux cooked header whose protocol field is `protocol`: an
-    ethertype, or an 802.2 LLC header (the other small values, Novell 802.3, CAN and
-    the like, carry no IP: the ethertype table has none of them)."""
-    if protocol == SLL_P_802_2:
-        return llc(buf, p, end)
-    return p, protocol, CONTINUE

@@ -59,11 +59,15 @@ def test_quiet_and_pipes_get_no_progress():
     assert piped.returncode == 0 and b"packets" not in piped.stderr
 
 
+@pytest.mark.parametrize("width", [250, 80])
 @pytest.mark.parametrize("fmt", ["table", "csv", "jsonl"])
-def test_rows_on_the_terminal_are_not_spliced_into_the_progress_line(fmt):
+def test_rows_on_the_terminal_are_not_spliced_into_the_progress_line(fmt, width):
     """`packets` with its rows and the progress line on one terminal: every row comes
     out whole (rows written past rich's hold on the terminal landed in the middle of
-    the progress line): the table prints above it, CSV and JSON Lines go without it."""
+    the progress line): the rows are the progress, none is drawn. On a terminal
+    narrower than a row (80 columns), a table row is not broken either: printed above
+    a progress line, each row went through rich, which wrapped it in two (and took 50
+    times as long)."""
     import fcntl
     import struct
     import termios
@@ -71,10 +75,10 @@ def test_rows_on_the_terminal_are_not_spliced_into_the_progress_line(fmt):
 
     capture = LOCAL_PCAPS / "demo.pcap"
     main_fd, term_fd = pty.openpty()
-    fcntl.ioctl(term_fd, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 250, 0, 0))
+    fcntl.ioctl(term_fd, termios.TIOCSWINSZ, struct.pack("HHHH", 50, width, 0, 0))
     args = [sys.executable, "-m", "portannot", "packets", str(capture), "-f", fmt]
     proc = subprocess.Popen(args, stdout=term_fd, stderr=term_fd, stdin=subprocess.DEVNULL,
-                            env=dict(os.environ, COLUMNS="250"))
+                            env=dict(os.environ, COLUMNS=str(width)))
     os.close(term_fd)
     chunks: list[bytes] = []
 
@@ -99,3 +103,4 @@ def test_rows_on_the_terminal_are_not_spliced_into_the_progress_line(fmt):
     rows = [line.strip() for line in piped.stdout.decode().splitlines()]
     assert len(rows) > 100
     assert [line for line in lines if line in rows] == rows
+    assert "packets" not in "".join(line for line in lines if line not in rows)  # no progress

@@ -91,3 +91,23 @@ def test_a_file_name_that_is_not_utf8_is_named_with_escapes(cli, tmp_path):
     assert read(pq.read_schema(out))["inputs"] == [expected]
     assert read(portannot.flows(name).schema)["inputs"] == [expected]
     assert pq.read_table(out).num_rows == portannot.flows(name).num_rows > 0
+
+
+def test_standard_input_is_named_alike_in_metadata_and_summary(tmp_path):
+    """"-" read as an input is "<stdin>" in the Parquet metadata's inputs and in
+    `summary --json`'s files, as in its `unreadable` list and the messages; the summary
+    said "-" while the metadata said "<stdin>" for the same run's inputs."""
+    import json
+    import subprocess
+    import sys
+
+    demo = local_capture("demo.pcap")
+    out = tmp_path / "flows.parquet"
+    run = [sys.executable, "-m", "portannot"]
+    flows = subprocess.run([*run, "flows", "-", str(demo), "-o", str(out), "-q"],
+                           input=demo.read_bytes(), capture_output=True, check=True)
+    summary = subprocess.run([*run, "summary", "--json", "-", str(demo)],
+                             input=demo.read_bytes(), capture_output=True, check=True)
+    assert flows.returncode == 0
+    assert read(pq.read_schema(out))["inputs"] == ["<stdin>", str(demo)]
+    assert json.loads(summary.stdout)["files"] == ["<stdin>", str(demo)]

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from portannot.capture.source import display_name
 from portannot.output.ranking import top_indices
 from portannot.output.talkers import K_VERSION, K_W0, K_W1, S_FLOWS, S_RECEIVED, S_SENT, TalkerTally
 from portannot.output.text import addresses, text_path
@@ -68,7 +69,8 @@ class Summary:
         unnamed_keys = np.flatnonzero(self.unnamed[FLOWS])
         unnamed_rows = top_indices(self.unnamed[BYTES, unnamed_keys], top)
         return {
-            "files": [text_path(f) for f in acc.files],
+            # named as `unreadable` and the Parquet metadata name them: "-" as "<stdin>"
+            "files": [text_path(display_name(f)) for f in acc.files],
             "unreadable": [text_path(u.path) for u in acc.unreadable],
             "packets": acc.records,
             "bytes": acc.bytes,

@@ -12,19 +12,14 @@ import struct
 
 import numpy as np
 import pytest
-from capgen import dpkt_frames
+from capgen import _block, dpkt_frames
+from paths import local_capture
 
 from portannot.capture import CaptureReader
 from portannot.decode import Decoder, concat
 from portannot.status import Status
 
-ORDER = "<"
-
-
-def _block(btype: int, body: bytes) -> bytes:
-    body += bytes(-len(body) % 4)
-    n = 12 + len(body)
-    return struct.pack(ORDER + "II", btype, n) + body + struct.pack(ORDER + "I", n)
+ORDER = "<"  #: capgen._block writes little-endian blocks
 
 
 def _shb() -> bytes:
@@ -123,3 +118,47 @@ def test_a_simple_packet_block_too_short_for_its_packet_is_skipped(tmp_path):
     assert not problems
     assert got.caplen.tolist() == [50, len(frame)] and got.length.tolist() == [100, len(frame)]
     assert np.array_equal(got.src_port, [7, 8])
+
+
+@pytest.mark.parametrize("blen", [0x10000, 0x7FFFFFF0])
+def test_the_first_section_header_with_a_damaged_length_loses_no_block(tmp_path, blen):
+    """The file's first section header with a length past the end of the file (a flipped
+    bit), or one no block can have: the blocks after it are read, the damage reported.
+    Taken for a file cut inside its header, the first was refused whole (exit 4)."""
+    data = bytearray(local_capture("pcapng-simple.pcapng").read_bytes())
+    whole = len(dpkt_frames(local_capture("pcapng-simple.pcapng")))
+    data[4:8] = struct.pack("<I", blen)
+    damaged = tmp_path / "first.pcapng"
+    damaged.write_bytes(bytes(data))
+    got, problems = _read(damaged)
+    assert len(got) == whole > 0
+    [problem] = problems
+    assert problem.offset == 0 and "skipped 28 bytes" in problem.message
+
+
+def test_a_section_header_of_impossible_length_still_starts_its_section(tmp_path):
+    """As with a length not repeated at its end: a length no block can have (over 32 MiB),
+    with the type and byte-order magic whole, still starts the section."""
+    shb2 = bytearray(_shb())
+    shb2[4:8] = struct.pack(ORDER + "I", 0x7FFFFFF0)
+    first = _shb() + _idb(1) + _epb(_eth(1))
+    damaged = tmp_path / "shb.pcapng"
+    damaged.write_bytes(first + bytes(shb2) + _idb(228) + _epb(_ip_udp(2)))
+    got, problems = _read(damaged)
+    assert got.linktype.tolist() == [1, 228] and got.interface.tolist() == [0, 1]
+    [problem] = problems
+    assert "a new section begins there" in problem.message
+
+
+def test_the_resync_passes_a_simple_packet_block_the_walk_would_refuse(tmp_path):
+    """After damage the scan takes the next plausible block; a simple packet block too
+    short for its packet is not one (the walk skips it as damaged): one report covering
+    both, not a resync onto it and then a second report of it."""
+    head = _shb() + _idb(1) + _epb(_eth(1))
+    short = _spb(_eth(7)[:50], 100)
+    damaged = tmp_path / "spb.pcapng"
+    damaged.write_bytes(head + b"\xee" * 8 + short + _epb(_eth(2)))
+    got, problems = _read(damaged)
+    assert got.src_port.tolist() == [1, 2]
+    [problem] = problems
+    assert problem.offset == len(head) and f"skipped {8 + len(short)} bytes" in problem.message

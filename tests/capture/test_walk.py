@@ -21,7 +21,7 @@ def _epb(payload: bytes = bytes(60)) -> bytes:
 
 def _scan(data: bytes, start: int, at_eof: bool, end: int | None = None) -> tuple[int, int]:
     buf = np.frombuffer(data, np.uint8).copy()
-    q, need = resync_pcapng(buf, start, len(data) if end is None else end, False, 1,
+    q, need = resync_pcapng(buf, start, len(data) if end is None else end, False, 1, 0,
                             MAX_BLOCK, at_eof)
     return int(q), int(need)
 

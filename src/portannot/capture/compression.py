@@ -171,7 +171,9 @@ COMPRESSIONS: dict[bytes, tuple[str, Callable[[BinaryIO], BinaryIO]]] = {
     b"\xfd7zXZ\x00": ("xz", lambda s: _stepwise(
         s, "xz", lambda: lzma.LZMADecompressor(lzma.FORMAT_XZ), (lzma.LZMAError,), padding=4)),
     b"\x28\xb5\x2f\xfd": ("zstd", _zstd_frames),
-    # a skippable frame first (pzstd writes 0x184D2A50; the format allows 0x184D2A50-5F)
+    # a skippable frame first (pzstd writes 0x184D2A50; the format allows 0x184D2A50-5F).
+    # LZ4's frame format has the same skippable frames: one before an LZ4 frame is read
+    # as zstd's and reported as damage, where before it was refused as not a capture
     **{bytes([0x50 + k]) + b"\x2a\x4d\x18": ("zstd", _zstd_frames) for k in range(16)},
     b"\x04\x22\x4d\x18": ("lz4", _lz4_frames),  # the LZ4 frame format (`lz4` tool)
 }

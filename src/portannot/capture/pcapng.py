@@ -137,11 +137,12 @@ class PcapngReader(ContainerReader):
 
     def _first_section_whole(self, path: str) -> None:
         """The first section header block is the capture's header, as a pcap's 24 bytes
-        are: a file that ends inside it holds no capture at all (exit 4, one of several
-        inputs skipped), not a capture cut short. A block whose length is impossible is
-        another matter: the walk reports it and looks for a sound block after it."""
+        are: a file that ends inside it, with no block after it, holds no capture at all
+        (exit 4, one of several inputs skipped), not a capture cut short. A length that
+        is impossible, or that runs past the end where sound blocks follow (a damaged
+        length, not a cut file), is damage the walk reports and reads past."""
         w = self.window
-        _, blen, wrong = self._section_header(w.start)
+        big, blen, wrong = self._section_header(w.start)
         if wrong or w.available >= blen:
             return
         w.fill(blen)
@@ -149,6 +150,9 @@ class PcapngReader(ContainerReader):
             return
         if getattr(w, "error", None) is not None:
             raise w.error  # a damaged compressed stream or an I/O error: its own message
+        q, need = resync_pcapng(w.buf, w.start + 1, w.end, big, 0, 0, MAX_BLOCK, True)
+        if need == 0 and w.end - q >= 12:
+            return
         raise CaptureFormatError(f"{path}: file ends inside the pcapng section header block "
                                  f"({w.available} of {blen} bytes)")
 
@@ -189,8 +193,10 @@ class PcapngReader(ContainerReader):
             if not wrong and w.available < blen:
                 w.fill(blen)
                 p = w.start
-                if w.available < blen:
-                    return self._resync(p, f"file ends inside a section header block of {blen} bytes")
+                if w.available < blen:  # a damaged length where blocks follow: its type
+                    self._new_section(big)  # and byte order say a section starts here
+                    return self._resync(p, f"file ends inside a section header block of {blen} "
+                                           "bytes; a new section begins there")
                 big, blen, wrong = self._section_header(p)
             if wrong:
                 order = section_byte_order(w.buf[p + 8 : p + 12].tobytes())
@@ -410,8 +416,9 @@ class PcapngReader(ContainerReader):
         w.start = bad
         q = bad + 1
         while True:
-            q, need = resync_pcapng(w.buf, q, w.end, self.big, len(self.interfaces), MAX_BLOCK,
-                                    w.eof)
+            ifs = self.interfaces
+            q, need = resync_pcapng(w.buf, q, w.end, self.big, len(ifs),
+                                    int(ifs.snaplen[0]) if len(ifs) else 0, MAX_BLOCK, w.eof)
             need = int(need)
             if need == 0 and w.end - q >= 12:
                 found = w.offset_of(q)

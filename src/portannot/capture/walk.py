@@ -458,12 +458,13 @@ def _known_block(btype):
             or btype == PCAPNG_CUSTOM_NOCOPY)
 
 
-@kernel("UniTuple(i8, 2)(u1[::1], i8, i8, b1, i8, i8, b1)")
-def resync_pcapng(buf, start, end, big, if_count, max_block, at_eof):
+@kernel("UniTuple(i8, 2)(u1[::1], i8, i8, b1, i8, i8, i8, b1)")
+def resync_pcapng(buf, start, end, big, if_count, snaplen0, max_block, at_eof):
     """After an impossible block: the first position from `start`, byte by byte, where a
     plausible block begins (a known type, a possible length, the same length repeated at
     its end; a section header also needs its byte-order magic, a packet block an existing
-    interface and a captured length that fits).
+    interface and a captured length that fits: for a simple packet block, the one its
+    original length and interface 0's snaplen, `snaplen0`, give, as walk_pcapng takes it).
 
     Returns (position, need): need 0 and at least 12 bytes from position: a block starts
     there; need 0 and fewer than 12 bytes left: none in this chunk (read more and call
@@ -514,6 +515,11 @@ def resync_pcapng(buf, start, end, big, if_count, max_block, at_eof):
                 ok = iface < if_count and _u32(buf, q + 20, big) <= blen - 32
         elif btype == PCAPNG_SPB:
             ok = blen >= 16 and if_count > 0
+            if ok:
+                incl = np.int64(_u32(buf, q + 8, big))
+                if snaplen0 != 0 and incl > snaplen0:
+                    incl = snaplen0
+                ok = incl <= blen - 16
         elif btype == PCAPNG_IDB:
             ok = blen >= 20
         if ok:

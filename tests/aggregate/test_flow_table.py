@@ -462,7 +462,9 @@ def test_a_timeout_as_timedelta_is_its_seconds(services):
     assert FlowTable(idle_timeout=0.3).idle_ns == 300_000_000
     assert FlowTable(active_timeout=timedelta(microseconds=1)).active_ns == 1_000
     assert FlowTable(idle_timeout=1e-9).idle_ns == 1
-    assert FlowTable(idle_timeout=2.9999999999e-9).idle_ns == 2
+    assert FlowTable(idle_timeout=2.9999e-9).idle_ns == 2
+    assert FlowTable(idle_timeout=np.timedelta64(5, "us")).idle_ns == 5_000  # 4.99...96e-06 s
+    assert FlowTable(idle_timeout=3 * 1e-6).idle_ns == 3_000
     assert FlowTable(active_timeout=0.1 + 0.2).active_ns == 300_000_000  # 0.30000000000000004
     pd = pytest.importorskip("pandas")
     assert FlowTable(idle_timeout=pd.Timedelta(1, "ns")).idle_ns == 1

@@ -47,15 +47,17 @@ def mapping_of(array: np.ndarray) -> mmap.mmap | None:
 
 
 def _nanoseconds(seconds: float | None) -> int:
-    """A checked timeout as the kernel takes it: whole ns, 0 for none. Rounded down from
-    the number's decimal digits: times are whole ns, so a gap is more than T exactly when
-    it is more than T's whole ns (2 ns is more than 1.5e-9 s, which rounding made 2 ns),
-    and the digits keep 0.3 s at 300,000,000 ns (299999999.99999994 as a float product)."""
+    """A checked timeout as the kernel takes it: whole ns, 0 for none. Rounded down: times
+    are whole ns, so a gap is more than T exactly when it is more than T's whole ns (2 ns
+    is more than 1.5e-9 s, which rounding to the nearest made 2 ns). From the number's
+    decimal digits, first rounded to a millionth of a ns, so that what a float's last
+    bit gets wrong is not taken off: 0.3 s (299999999.99999994 ns as a float product) and
+    numpy's 5 us (4.9999999999999996e-06 s) are 300,000,000 and 5,000 ns."""
     if seconds is None:
         return 0
     from decimal import Decimal  # only with a timeout: its import is not free
 
-    return math.floor(Decimal(repr(seconds)) * 1_000_000_000)
+    return math.floor(round(Decimal(repr(seconds)) * 1_000_000_000, 6))
 
 
 def _empty_index(slots: int) -> np.ndarray:

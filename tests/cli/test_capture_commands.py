@@ -863,3 +863,15 @@ def test_tcp_flags_of_a_silent_direction_are_empty_not_null(tmp_path):
     assert rows["tcp"]["resp_packets"] == 0
     assert rows["tcp"]["orig_tcp_flags"] == "S" and rows["tcp"]["resp_tcp_flags"] == ""
     assert rows["udp"]["orig_tcp_flags"] is None and rows["udp"]["resp_tcp_flags"] is None
+
+
+def test_the_packets_table_keeps_each_files_digits():
+    """The table view writes each file's times with its own precision, as CSV does: a
+    microsecond capture's rows 6 digits, the nanosecond one's after it 9 (the table took
+    the precision known when it printed a batch, the next file's by then)."""
+    demo, nsec = local_capture("demo.pcap"), local_capture("pcap-nsec-le.pcap")
+    proc = subprocess.run([sys.executable, "-m", "portannot", "packets", "-f", "table",
+                           str(demo), str(nsec)], capture_output=True, check=True)
+    rows = [line.split() for line in proc.stdout.decode().splitlines()[1:]]
+    digits = {(file, len(ts.split(".")[1])) for file, _number, ts, *_ in rows}
+    assert digits == {("0", 6), ("1", 9)}

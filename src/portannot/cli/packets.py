@@ -78,7 +78,7 @@ def _print_table(stream: PacketStream, table: ServiceTable, out: Output | None,
     widths: dict[str, int] | None = None
     for batch in with_progress(stream, stream.accounting, quiet):
         rows = packet_batch(batch, table, with_file=many)
-        text = textual(rows.select(columns), stream.accounting.ts_digits)
+        text = textual(rows.select(columns), batch.ts_digits)  # its own: see PacketStream
         text = _with_protocols(text, rows.column("ip_proto"))
         head = b""
         if widths is None:

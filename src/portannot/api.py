@@ -172,7 +172,8 @@ def iter_packets(paths: Paths, *, registry: RegistryChoice = None,
     """The rows of packets() as pyarrow.RecordBatches, one per chunk read, in capture
     order: memory stays at a few chunks whatever the size of the captures. Small
     batches (small files, each file's end) are joined, across files, until they hold
-    65,536 rows (the last one joined may take a batch past that by up to 4,095).
+    65,536 rows (the last one joined may take a batch past that by up to 4,095) or the
+    timestamp precision changes (a microsecond file's rows keep their 6 digits).
 
     Reading starts at the first next(), in background threads (of 16 or more small
     files, in the calling thread: README "Performance"), and stops when the iterator is

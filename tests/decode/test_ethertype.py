@@ -270,17 +270,28 @@ def test_pppoe_with_a_one_byte_ppp_protocol(decoded):
     RFC 2516 leaves allowed over PPPoE (it forbids address and control compression) and
     tshark reads: it was taken for the two bytes 0x21 0x45, no IP. The session length
     counts the one byte."""
-    def session(proto: bytes, packet) -> bytes:
+    def session(proto: bytes, packet, length: int | None = None) -> bytes:
         ppp = proto + bytes(packet)
-        return by_hand(b"\x88\x64", bytes([0x11, 0, 0, 7]), len(ppp).to_bytes(2, "big"), ppp)
+        size = (len(ppp) if length is None else length).to_bytes(2, "big")
+        return by_hand(b"\x88\x64", bytes([0x11, 0, 0, 7]), size, ppp, bytes(12))  # padding
 
+    # a session length that holds the protocol byte, the IPv4 header and 4 bytes of TCP:
+    # the ports; one byte less leaves 3 (the padding after is not the packet's)
+    malformed = ("malformed", 4, A4, B4, None, 0, 0, None)
     assert decoded(ETHERNET, [session(b"\x21", IP4), session(b"\x57", IP6),
-                              session(b"\x00\x21", IP4)]) == [v4(), v6(), v4()]
+                              session(b"\x00\x21", IP4), session(b"\x21", IP4, 1 + 20 + 4),
+                              session(b"\x21", IP4, 1 + 20 + 3)]) == [
+        v4(), v6(), v4(), v4(), malformed]
 
 
 def test_a_deep_label_stack_behind_qinq_is_read(decoded):
     """Two tags and sixteen labels (a segment-routing stack behind QinQ): 18 headers,
-    past the 16 followed before; 64 are now, as README's `malformed` row says."""
-    labels = b"".join(bytes(MPLS(label=100 + k, s=0)) for k in range(15)) + bytes(MPLS(s=1))
-    frame = by_hand(tag(0x88A8, 10, 0x8100), tag(0x8100, 20, 0x8847)[2:], labels, bytes(IP4))
-    assert decoded(ETHERNET, [frame]) == [v4(10)]
+    past the 16 followed before; 64 are now, as README's `malformed` row says, and the
+    65th is one too many."""
+    def frame(n_labels: int) -> bytes:
+        labels = b"".join(bytes(MPLS(label=100 + k, s=0)) for k in range(n_labels - 1))
+        return by_hand(tag(0x88A8, 10, 0x8100), tag(0x8100, 20, 0x8847)[2:],
+                       labels + bytes(MPLS(s=1)), bytes(IP4))
+
+    assert decoded(ETHERNET, [frame(16), frame(62), frame(63)]) == [
+        v4(10), v4(10), ("malformed", 0, None, None, None, 0, 0, 10)]

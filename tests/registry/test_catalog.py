@@ -29,7 +29,9 @@ def test_alias_of_is_per_transport(iana: Registry) -> None:
 
 def test_every_named_port_agrees_with_the_table(iana: Registry) -> None:
     """For every name with a single port, on every transport an entry lists, alias_of is
-    the table's name at that port when it is another name, else none."""
+    the table's name at that port when it is another name, else none: the entries agree
+    with the table (which test_table.py holds to the registry file); the facts above
+    are the ones read off the file by hand."""
     table = iana.table()
     wrong = []
     for name in sorted({r.name for r in iana.records if r.name and r.has_port}):

@@ -76,7 +76,7 @@ class PacketBatch:
 
     @classmethod
     def array_fields(cls) -> tuple[str, ...]:
-        """The names of the per-row columns (every field but file_index and path)."""
+        """The names of the per-row columns (every field but those of _NOT_ROWS)."""
         return tuple(f.name for f in fields(cls) if f.name not in _NOT_ROWS)
 
     def file_indices(self) -> np.ndarray:

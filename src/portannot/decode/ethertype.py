@@ -23,6 +23,7 @@ from portannot.decode.link import (
     ETH_NSH,
     ETH_TEB,
     ethernet,
+    ppp_protocol,
     ppp_to_ethertype,
     type_or_length,
     version_ethertype,
@@ -146,17 +147,13 @@ def pppoe_session(buf, p, end):
     """The session header and PPP's protocol. The header's length bounds the PPP frame, as
     an IP length does its packet (tshark reads no further): what lies past it is padding,
     not the packet. Returns the end of the frame too."""
-    if end - p < 7:
+    if end - p < 6:
         return p, 0, end, SHORT
-    q = p + 6
-    if buf[q] & 1:  # PPP's protocol field compressed to one byte (RFC 1661 PFC: RFC 2516
-        proto = np.int64(buf[q])  # forbids only address and control compression)
-        q += 1
-    elif end - p < 8:
-        return p, 0, end, SHORT
-    else:
-        proto = be16(buf, q)
-        q += 2
+    # the protocol field may be compressed to one byte (RFC 2516 forbids only address and
+    # control compression over PPPoE)
+    q, proto, st = ppp_protocol(buf, p + 6, end)
+    if st != CONTINUE:
+        return p, 0, end, st
     et = ppp_to_ethertype(proto)
     if et == 0:
         return q, 0, end, S.NON_IP

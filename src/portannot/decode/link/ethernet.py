@@ -16,8 +16,9 @@ ETH_MPLS_MULTICAST = 0x8848
 ETH_NSH = 0x894F
 #: Transparent Ethernet Bridging: a whole Ethernet frame follows (as GRE names it)
 ETH_TEB = 0x6558
-#: a type field from 0x0600 on is an ethertype; up to 1500 an 802.3 length; between
-#: the two it is neither (tshark: "Invalid length/type", data)
+#: the first ethertype: a type field from 0x0600 on is one (the name is the historical
+#: one, kept: other modules test `et >= MAX_8023_LENGTH`); up to MAX_8023_PAYLOAD, 1500,
+#: it is an 802.3 length; between the two neither (tshark: "Invalid length/type", data)
 MAX_8023_LENGTH = 0x0600
 MAX_8023_PAYLOAD = 1500
 #: the 802.2 LLC service access point of IP (DSAP 0x06; RFC 1042 carries IP in SNAP, but
@@ -36,7 +37,7 @@ def ethernet(buf, p, end):
 def type_or_length(buf, p, end, et):
     """What follows an Ethernet (or VLAN tag's) type/length field et, p just past it:
     an ethertype names it; an 802.3 length does not, and only an LLC/SNAP header then
-    carries an ethertype."""
+    carries an ethertype; a value between the two (1501-1535) is neither: no IP."""
     if et >= MAX_8023_LENGTH:
         return p, et, CONTINUE
     if et > MAX_8023_PAYLOAD:

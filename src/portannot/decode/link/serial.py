@@ -49,20 +49,26 @@ def ppp(buf, p, end):
     # 0xff alone says they are there, whatever the control byte: as tshark reads it.
     if buf[p] == 0xFF:
         p += 2
-    if end - p < 1:
-        return p, 0, SHORT
-    if buf[p] & 1:  # protocol field compressed to one byte
-        proto = np.int64(buf[p])
-        p += 1
-    else:
-        if end - p < 2:
-            return p, 0, SHORT
-        proto = be16(buf, p)
-        p += 2
+    p, proto, st = ppp_protocol(buf, p, end)
+    if st != CONTINUE:
+        return p, 0, st
     et = ppp_to_ethertype(proto)
     if et == 0:
         return p, 0, S.NON_IP
     return p, et, CONTINUE
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def ppp_protocol(buf, p, end):
+    """PPP's protocol field at p: (position after it, protocol, CONTINUE or SHORT). Two
+    bytes, or one where it was compressed (RFC 1661 PFC: an odd first byte)."""
+    if end - p < 1:
+        return p, 0, SHORT
+    if buf[p] & 1:
+        return p + 1, np.int64(buf[p]), CONTINUE
+    if end - p < 2:
+        return p, 0, SHORT
+    return p + 2, be16(buf, p), CONTINUE
 
 
 @njit(cache=True, nogil=True, forceinline=True)

@@ -92,6 +92,55 @@ def test_cached_table_skips_parsing_and_rebuilds_on_change(
     assert load_table(reg).name_at("tcp", 3136) == "grubx"
 
 
+@pytest.mark.parametrize("damage", ["cut", "empty", "flipped"])
+def test_a_damaged_cached_table_is_rebuilt(
+    fixtures: Path, tmp_path: Path, own_cache: Path, damage: str
+) -> None:
+    """A cached table cut short (a crash while it was written), empty or with changed
+    bytes: the table is built again from the registry and written over it. It broke
+    every command that names ports, run after run (a BadZipFile traceback; an empty
+    file's EOFError read as Ctrl-C: "interrupted", exit 130)."""
+    reg = tmp_path / "reg.csv"
+    shutil.copy(fixtures / "seed.csv", reg)
+    first = load_table(reg)
+    cached = cache.cache_path(resolve_source(reg))
+    data = bytearray(cached.read_bytes())
+    if damage == "cut":
+        data = data[: len(data) // 2]
+    elif damage == "empty":
+        data = bytearray()
+    else:
+        data[len(data) // 2 : len(data) // 2 + 4] = b"\xff\x00\xff\x00"
+    cached.write_bytes(bytes(data))
+    again = load_table(reg)
+    assert (again.name_index == first.name_index).all()
+    assert again.name_at("tcp", 3306) == "mysql"
+    assert cached.read_bytes() != bytes(data)  # written over with a sound table
+    assert (load_table(reg).name_index == first.name_index).all()
+
+
+def test_the_table_is_keyed_on_the_source_it_was_parsed_from(
+    fixtures: Path, tmp_path: Path, own_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The registry is resolved once: the cache's key and the parse are of the same
+    source. Resolved again for the parse, a registry installed in between was parsed and
+    its table cached under the snapshot's key, for every later run to use."""
+    calls = []
+    real = source.resolve_source
+
+    def resolve_twice_differently(registry=None):
+        calls.append(registry)
+        return real(registry if len(calls) == 1 else fixtures / "seed.csv")
+
+    monkeypatch.setattr(cache, "resolve_source", resolve_twice_differently)
+    monkeypatch.setattr(source, "resolve_source", resolve_twice_differently)
+    table = load_table()
+    assert table.meta["kind"] == "snapshot" and table.name_at("tcp", 443) == "https"
+    assert len(calls) == 1
+    monkeypatch.undo()
+    assert load_table().source == resolve_source().source
+
+
 def test_unwritable_cache_still_works(
     fixtures: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -98,7 +98,7 @@ def _load_table(
         check_readable(Path(services), "services file")
     cacheable = _regular(src.path) and (services is None or _regular(services))
     if not cacheable:  # a pipe is read once, and parsed
-        table = load_registry(registry, services).table()
+        table = load_registry(registry, services, src=src).table()
         table.meta["kind"] = src.kind
         return table
     path = cache_path(src, services)
@@ -106,18 +106,19 @@ def _load_table(
         table = ServiceTable.load(path)
     except FileNotFoundError:
         pass
-    except (OSError, ValueError, KeyError) as exc:  # a damaged file, a cache dir not ours
+    except Exception as exc:  # noqa: BLE001 - any damage (a cut or empty file: BadZipFile,
+        # EOFError) is a miss, rebuilt and written over; it broke every command before
         log.debug("ignoring unreadable cached table %s: %s", path, exc)
     else:
         for message in table.meta.get("warnings", []):
             log.warning("%s", message)  # as the run that parsed the files said
         return table
-    reg = load_registry(registry, services)
-    table = reg.table()
+    table = load_registry(registry, services, src=src).table()  # the source the key is of
     table.meta["kind"] = src.kind
     try:
-        table.save(path)
-        _prune(path.parent)
+        if cache_path(src, services) == path:  # not replaced while it was parsed
+            table.save(path)
+            _prune(path.parent)
     except OSError as exc:
         log.debug("cannot cache the table in %s: %s", path, exc)
     return table

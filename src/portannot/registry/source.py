@@ -224,13 +224,16 @@ def _report(parsed: ParseResult) -> list[str]:
 def load_registry(
     registry: str | os.PathLike[str] | None = None,
     services: str | os.PathLike[str] | None = None,
+    *,
+    src: RegistrySource | None = None,
 ) -> Registry:
-    """Parse the chosen registry's records (and ``services``' local names).
+    """Parse the chosen registry's records (and ``services``' local names); `src`: the
+    registry already resolved from `registry` (see _load_registry).
 
     Use :func:`load_table` when only the port table is needed: it skips parsing.
     """
     with unreadable_as_registry_error():
-        return _load_registry(registry, services)
+        return _load_registry(registry, services, src)
 
 
 @contextmanager
@@ -250,11 +253,14 @@ def unreadable_as_registry_error() -> Iterator[None]:
 def _load_registry(
     registry: str | os.PathLike[str] | None,
     services: str | os.PathLike[str] | None,
+    src: RegistrySource | None = None,
 ) -> Registry:
+    """`src`: the registry already resolved (load_table keys its cache on it: resolved
+    again here, a registry installed meanwhile was parsed under the other's key)."""
     from portannot.registry.catalog import Registry
     from portannot.registry.detect import parse_file, parse_local_file
 
-    src = resolve_source(registry)
+    src = src or resolve_source(registry)
     parsed = parse_file(src.path)
     warnings = _report(parsed)
     local = None

@@ -156,21 +156,24 @@ class PcapngReader(ContainerReader):
         raise CaptureFormatError(f"{path}: file ends inside the pcapng section header block "
                                  f"({w.available} of {blen} bytes)")
 
-    def _section_header(self, p: int) -> tuple[bool, int, str]:
+    def _section_header(self, p: int) -> tuple[bool | None, int, str]:
         """(big-endian, length, what is wrong or "") of the section header block at window
-        position p, of which the window holds at least 12 bytes. A sound block the window
-        does not hold whole is not wrong: its length then reaches past the window's end.
-        (walk.resync_pcapng makes the same checks, compiled, when it looks for a block.)"""
+        position p, of which the window holds at least 12 bytes; big-endian is None where
+        the byte-order magic is unknown, else the magic's order, also when the length is
+        wrong. A sound block the window does not hold whole is not wrong: its length then
+        reaches past the window's end. (walk.resync_pcapng makes the same checks,
+        compiled, when it looks for a block.)"""
         buf = self.window.buf
         order = section_byte_order(buf[p + 8 : p + 12].tobytes())
         if order is None:
-            return False, 0, "section header block with an unknown byte-order magic"
+            return None, 0, "section header block with an unknown byte-order magic"
+        big = order == "big"
         blen = int.from_bytes(buf[p + 4 : p + 8].tobytes(), order)
         if blen < MIN_SHB or blen % 4 or blen > MAX_BLOCK:
-            return False, blen, f"section header block length {blen} is impossible"
+            return big, blen, f"section header block length {blen} is impossible"
         if p + blen <= self.window.end and int.from_bytes(buf[p + blen - 4 : p + blen].tobytes(), order) != blen:
-            return False, blen, f"section header block length {blen} is not repeated at its end"
-        return order == "big", blen, ""
+            return big, blen, f"section header block length {blen} is not repeated at its end"
+        return big, blen, ""
 
     def _new_section(self, big: bool) -> None:
         self.big = big
@@ -199,13 +202,12 @@ class PcapngReader(ContainerReader):
                                            "bytes; a new section begins there")
                 big, blen, wrong = self._section_header(p)
             if wrong:
-                order = section_byte_order(w.buf[p + 8 : p + 12].tobytes())
-                if order is not None:
+                if big is not None:
                     # its type and byte-order magic say a section starts here, only its
                     # length is damaged: the blocks after it are of this section, with its
                     # byte order and none of the last section's interfaces (their packets
                     # went to the old interface 0 and were read under its link type)
-                    self._new_section(order == "big")
+                    self._new_section(big)
                     wrong += "; a new section begins there"
                 return self._resync(p, wrong)
             if section_options_overrun(w.buf, p + 24, p + blen - 4, big):

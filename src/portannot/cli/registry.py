@@ -52,7 +52,7 @@ def _state_keys(fmt: str, counts: dict[str, dict[str, int]]) -> list[tuple[PortS
 
 def _info(registry_path: str | None, services: str | None) -> dict[str, Any]:
     src = resolve_source(registry_path)
-    reg = load_registry(registry_path, services)
+    reg = load_registry(registry_path, services, src=src)  # the registry `src` describes
     table = reg.table()
     by_state = table.counts()
     keys = _state_keys(reg.format, by_state)

@@ -20,7 +20,7 @@ import numbers
 import os
 import stat
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from os import PathLike
 from typing import Any
 
@@ -41,6 +41,9 @@ from portannot.timeouts import Timeout, check_timeout
 RegistryChoice = str | PathLike[str] | Registry | ServiceTable | None
 #: `services=`: a services(5) file of local names that win over the registry
 ServicesFile = str | PathLike[str] | None
+#: what iter_packets and iter_flows return: a generator, so that a type checker knows the
+#: .close() (and contextlib.closing) that README and the docstrings tell a caller to use
+Batches = Generator[pa.RecordBatch, None, None]
 
 
 def _table(registry: RegistryChoice, services: ServicesFile) -> ServiceTable:
@@ -121,8 +124,7 @@ def _batches(stream: PacketStream | FlowStream, convert: Callable[[Any], pa.Reco
         items.close()  # type: ignore[attr-defined]
 
 
-def _reported(batches: Iterator[pa.RecordBatch], accounting: Accounting
-              ) -> Iterator[pa.RecordBatch]:
+def _reported(batches: Iterator[pa.RecordBatch], accounting: Accounting) -> Batches:
     """The batches, then the damage met reading them as warnings (see _report), raised
     where the caller's next() ended the read."""
     yield from batches
@@ -168,7 +170,7 @@ def _flow_stream(paths: Paths, registry: RegistryChoice, services: ServicesFile,
 
 
 def iter_packets(paths: Paths, *, registry: RegistryChoice = None,
-                 services: ServicesFile = None) -> Iterator[pa.RecordBatch]:
+                 services: ServicesFile = None) -> Batches:
     """The rows of packets() as pyarrow.RecordBatches, one per chunk read, in capture
     order: memory stays at a few chunks whatever the size of the captures. Small
     batches (small files, each file's end) are joined, across files, until they hold
@@ -237,7 +239,7 @@ def packets(paths: Paths, *, registry: RegistryChoice = None,
 
 def iter_flows(paths: Paths, *, registry: RegistryChoice = None,
                services: ServicesFile = None, idle_timeout: Timeout = None,
-               active_timeout: Timeout = None) -> Iterator[pa.RecordBatch]:
+               active_timeout: Timeout = None) -> Batches:
     """The rows of flows() as pyarrow.RecordBatches, as flows end, in the same order.
 
     With a timeout, a flow comes out soon after the capture's clock has passed its end

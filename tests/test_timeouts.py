@@ -46,3 +46,24 @@ def test_a_numpy_timedelta_splits_as_the_same_seconds_do():
     by_float = portannot.flows(demo, idle_timeout=0.001)
     whole = portannot.flows(demo)
     assert by_numpy.equals(by_float) and by_float.num_rows > whole.num_rows
+
+
+@pytest.mark.slow  # mypy reads numpy's stubs: about 15 s
+def test_the_type_hint_takes_what_the_check_takes(tmp_path) -> None:
+    """README says a timeout may be a numpy.timedelta64, and check_timeout takes numpy's
+    numbers (test_seconds_of_each_kind); the hint, float | timedelta | None, had a type
+    checker refuse them in a caller's code (portannot.flows(..., idle_timeout=
+    np.timedelta64(5, "s")): incompatible type "timedelta64")."""
+    mypy = pytest.importorskip("mypy.api")
+    user = tmp_path / "user.py"
+    user.write_text(
+        "import numpy as np\n"
+        "import portannot\n"
+        "portannot.flows('a.pcap', idle_timeout=np.timedelta64(5, 's'))\n"
+        "portannot.iter_flows('a.pcap', active_timeout=np.int64(60))\n"
+        "portannot.flows('a.pcap', idle_timeout=np.float32(0.5))\n"
+        "portannot.flows('a.pcap', idle_timeout='60')  # refused: the check still types\n")
+    out, _, status = mypy.run([str(user), "--ignore-missing-imports", "--no-incremental",
+                               "--cache-dir", str(tmp_path / "cache")])
+    errors = [line for line in out.splitlines() if ": error:" in line]
+    assert [line.split(":")[1] for line in errors] == ["6"], out

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import numbers
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 #: the shortest timeout, in seconds: one nanosecond, the flow table's unit (less would
 #: round to 0 ns, which the kernel reads as no timeout at all)
@@ -14,9 +15,15 @@ MIN_TIMEOUT = 1e-9
 #: the longest timeout, in seconds (31 years): times are int64 nanoseconds
 MAX_TIMEOUT = 1e9
 
-#: what a timeout may be given as: seconds, a timedelta (pandas' Timedelta is one; numpy's
-#: timedelta64 too), None
-Timeout = float | timedelta | None
+#: what a timeout may be given as: seconds (numpy's numbers too), a timedelta (pandas'
+#: Timedelta is one; numpy's timedelta64 too), None. Type checkers see numpy's types;
+#: at run time the alias leaves them out, so that checking an option loads no numpy.
+if TYPE_CHECKING:
+    import numpy as np
+
+    Timeout = float | np.integer | np.floating | timedelta | np.timedelta64 | None
+else:
+    Timeout = float | timedelta | None
 
 
 def check_timeout(value: Timeout, name: str = "timeout", *, minimum: float = MIN_TIMEOUT,

@@ -544,6 +544,15 @@ def test_a_registry_of_another_kind_is_a_type_error() -> None:
         portannot.flows(local_capture("demo.pcap"), registry=80)
 
 
+@pytest.mark.parametrize("services", [80, b"services", ["services"]])
+def test_a_services_file_of_another_kind_is_a_type_error_naming_it(services) -> None:
+    """registry= of the wrong kind was refused by name, services= not: the TypeError
+    came from deep in the loader ("expected str, bytes or os.PathLike object, not int",
+    which offers bytes, refused too) without saying which argument was wrong."""
+    with pytest.raises(TypeError, match="^services must be a file path or None, not "):
+        portannot.flows(local_capture("demo.pcap"), services=services)
+
+
 # ------------------------------------------------------------------ the package
 
 

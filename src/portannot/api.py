@@ -59,6 +59,8 @@ def _table(registry: RegistryChoice, services: ServicesFile) -> ServiceTable:
     if registry is not None and not isinstance(registry, (str, PathLike)):
         raise TypeError("registry must be a file path, a Registry, a ServiceTable or None, "
                         f"not {type(registry).__name__}")
+    if services is not None and not isinstance(services, (str, PathLike)):
+        raise TypeError(f"services must be a file path or None, not {type(services).__name__}")
     return load_table(registry, services)
 
 
@@ -217,7 +219,8 @@ def packets(paths: Paths, *, registry: RegistryChoice = None,
     Raises, when called (before any row is read):
         ValueError: no paths; `services=` beside a loaded registry.
         TypeError: paths that are not paths (bytes, an open file object); a
-            `registry=` that is not a path, Registry or ServiceTable.
+            `registry=` that is not a path, Registry or ServiceTable; a `services=`
+            that is not a path.
         portannot.InputError: the one capture given cannot be opened (missing, a
             directory, unreadable, empty); not a FileNotFoundError. Of several
             captures, one that cannot be read is a CaptureWarning and is skipped;

@@ -274,6 +274,33 @@ def test_a_refused_output_fails_before_reading(tmp_path, demo, command, fmt, mon
     assert exc.value.code == 0 and len(started) == 1
 
 
+@pytest.mark.parametrize("name", ["", "new/", "new/.", "out.csv/"])
+@pytest.mark.parametrize("command", ["packets", "flows"])
+def test_an_output_name_that_is_no_file_fails_before_reading(tmp_path, demo, command, name,
+                                                               monkeypatch, capsys):
+    """-o "" or -o DIR/ (DIR missing) was refused only by the rename once the whole
+    capture had been read and written (exit 5 after all the work), "" as "standard
+    output: write failed". Now before any reading, naming what was given."""
+    from portannot import pipeline
+    from portannot.cli import main
+
+    started = []
+    for cls in (pipeline.PacketStream, pipeline.FlowStream):
+        real = cls.start
+        monkeypatch.setattr(cls, "start",
+                            lambda self, real=real: started.append(self) or real(self))
+    (tmp_path / "out.csv").write_text("precious\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main([command, str(demo), "-f", "csv", "-o", name])
+    assert exc.value.code == ExitCode.OUTPUT_ERROR
+    assert started == []
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("portannot:"), err
+    assert "standard output" not in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_interrupt_while_input_is_held_open(tmp_path, command):
     """Ctrl-C while the reader waits on a pipe whose writer neither writes nor closes:

@@ -26,6 +26,10 @@ class Output:
         self.path = None if path in (None, "-") else path
         self.file: AtomicFile | None = None  #: the file being written, if the output is one
         self.finished = False
+        if self.path == "":
+            # refused here, not by the rename at the end (after the whole read), which
+            # failed as "standard output: write failed"
+            raise OutputError("an empty output file name")
         if self.path is None:
             if not binary_ok and sys.stdout.isatty():
                 raise OutputError("refusing to write Parquet to a terminal; use -o FILE")
@@ -48,6 +52,10 @@ class Output:
             raise OutputError(f"{self.path}: output directory {directory} does not exist")
         if os.path.isdir(self.path):
             raise OutputError(f"{self.path}: is a directory")
+        if os.path.basename(self.path) in ("", ".", ".."):
+            # "new/", "new/.": abspath drops the end, so the checks above looked at the
+            # parent, and only the rename once all was written failed (ENOTDIR)
+            raise OutputError(f"{self.path}: not a file name (it names a directory)")
         if os.path.exists(self.path) and not force:
             raise OutputError(f"{self.path}: already exists (use --force to replace it)")
         try:

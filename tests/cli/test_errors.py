@@ -176,6 +176,36 @@ def test_disk_full_on_standard_output(demo):
     one_line(proc, ExitCode.OUTPUT_ERROR, contains="space")
 
 
+@pytest.mark.parametrize("args", [["packets", "-f", "csv"], ["packets", "-f", "jsonl"],
+                                  ["flows", "-f", "csv"], ["packets", "-f", "csv", "-o", "/dev/full"]])
+def test_disk_full_in_place_does_not_claim_nothing_was_written(demo, args):
+    """Standard output (and a device written in place) keeps what went out before the
+    disk filled: `packets -f csv big.pcap > small-fs/out.csv` left 64 KiB of rows there
+    under "no space left on device; nothing written", which only a file written whole
+    (-o FILE, removed on failure) can say."""
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    with open("/dev/full", "wb") as full:
+        proc = run([args[0], str(demo), *args[1:]], stdout=full)
+    line = one_line(proc, ExitCode.OUTPUT_ERROR, contains="no space left")
+    assert "nothing written" not in line, line
+
+
+def test_disk_full_says_nothing_written_only_of_a_file_written_whole(tmp_path):
+    from portannot.output.files import Output, output_error
+
+    full = OSError(28, "No space left on device")
+    file = Output(str(tmp_path / "out.csv"))
+    try:
+        assert file.whole
+        assert str(output_error(file.path, full, whole=file.whole)).endswith("; nothing written")
+    finally:
+        file.abort()
+    stdout = Output(None)
+    assert not stdout.whole
+    assert "nothing written" not in str(output_error(None, full, whole=stdout.whole))
+
+
 def _file_size_limit(limit: int):
     def apply() -> None:  # Python ignores SIGXFSZ: writes past the limit fail with EFBIG
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))

@@ -165,7 +165,7 @@ def output_file(fmt: str, output: str | None, force: bool) -> Iterator[Output | 
         out.abort()
         if isinstance(exc, BrokenPipeError):
             raise
-        raise output_error(out.path, exc) from None
+        raise output_error(out.path, exc, whole=out.whole) from None
     except BaseException:
         out.abort()
         raise

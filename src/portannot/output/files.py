@@ -42,7 +42,7 @@ class Output:
             try:
                 self.stream = open(self.path, "ab")  # noqa: SIM115 - closed by commit/abort
             except OSError as exc:
-                raise output_error(self.path, exc) from None
+                raise output_error(self.path, exc, whole=False) from None
             return
         # through a symbolic link, the file it names is written (replacing the link
         # with a file of its own would leave the target stale)
@@ -64,6 +64,13 @@ class Output:
             raise OutputError(f"{self.path}: cannot write: {exc.strerror}") from None
         self.stream = self.file.stream
 
+    @property
+    def whole(self) -> bool:
+        """Whether the output is a file written whole or not at all (AtomicFile): a
+        failure leaves nothing. Standard output, a device, a FIFO or a descriptor keep
+        what was written before it."""
+        return self.file is not None
+
     def __enter__(self) -> Output:
         return self
 
@@ -79,9 +86,14 @@ class Output:
             return
         self.finished = True
         if self.file is None:
-            self.stream.flush()
-            if self.path is not None:
-                self.stream.close()
+            try:
+                self.stream.flush()
+                if self.path is not None:
+                    self.stream.close()
+            except BrokenPipeError:
+                raise
+            except OSError as exc:
+                raise output_error(self.path, exc, whole=False) from None
             return
         try:
             self.file.commit()  # a failed one has removed the temporary
@@ -113,10 +125,13 @@ def _special(path: str) -> bool:
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
-def output_error(path: str | None, exc: OSError) -> OutputError:
-    """A failed write as the one line the user reads: a full disk said as such, and that
-    nothing was written (the output is aborted, never left partial)."""
+def output_error(path: str | None, exc: OSError, *, whole: bool = True) -> OutputError:
+    """A failed write as the one line the user reads: a full disk said as such, and, for
+    a file written whole (`whole`: aborted, never left partial), that nothing was
+    written. Standard output and what is written in place (a device, a FIFO, a
+    descriptor) keep what went out before the failure: there, no such claim."""
     where = path or "standard output"
     if exc.errno == errno.ENOSPC:
-        return OutputError(f"{where}: no space left on device; nothing written")
+        return OutputError(f"{where}: no space left on device"
+                           + ("; nothing written" if whole else ""))
     return OutputError(f"{where}: write failed: {exc.strerror or exc}")

@@ -247,7 +247,7 @@ class BatchWriter:
             raise
         except OSError as exc:
             self.output.abort()
-            raise output_error(self.output.path, exc) from None
+            raise output_error(self.output.path, exc, whole=_whole(self.output)) from None
         self.rows += batch.num_rows
 
     def _write(self, batch: pa.RecordBatch) -> None:
@@ -398,4 +398,10 @@ class BatchWriter:
             raise
         except OSError as exc:
             self.output.abort()
-            raise output_error(self.output.path, exc) from None
+            raise output_error(self.output.path, exc, whole=_whole(self.output)) from None
+
+
+def _whole(output: Output) -> bool:
+    """Whether `output` is written whole or not at all (Output.whole); an output-like
+    object without the attribute is taken as one, as every file output is."""
+    return getattr(output, "whole", True)

@@ -168,6 +168,30 @@ def test_output_exists_needs_force(tmp_path, demo, command):
     assert out.read_text().startswith(("number", "flow", "first", "transport")) or len(out.read_text()) > 100
 
 
+@pytest.mark.parametrize("how", ["same", "link", "second", "stdin"])
+@pytest.mark.parametrize("command", ["packets", "flows"])
+def test_an_input_is_not_the_output(tmp_path, demo, command, how):
+    """`-o x.pcap --force x.pcap` replaced the capture with the rows read from it (and
+    without --force the refusal said to use --force): refused, exit 5, the capture
+    untouched, by any name of the file and when standard input is it."""
+    capture = tmp_path / "in.pcap"
+    shutil.copyfile(demo, capture)
+    link = tmp_path / "link.pcap"
+    link.symlink_to(capture)
+    inputs = {"same": [str(capture)], "link": [str(capture)], "second": [str(demo), str(capture)],
+              "stdin": ["-"]}[how]
+    out = link if how == "link" else capture
+    for force in ([], ["--force"]):
+        with open(capture, "rb") as stdin:
+            proc = subprocess.run([sys.executable, "-m", "portannot", command, *inputs, "-f",
+                                   "csv", "-o", str(out), *force], stdin=stdin,
+                                  capture_output=True, timeout=300, check=False)
+        line = one_line(proc, ExitCode.OUTPUT_ERROR, contains="is an input too")
+        assert "--force" not in line
+        assert capture.read_bytes() == demo.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.pcap", "link.pcap"]
+
+
 def test_disk_full_on_standard_output(demo):
     if not os.path.exists("/dev/full"):
         pytest.skip("no /dev/full")

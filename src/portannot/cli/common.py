@@ -172,6 +172,34 @@ def output_file(fmt: str, output: str | None, force: bool) -> Iterator[Output | 
     out.commit()
 
 
+def refuse_an_input_as_output(inputs: tuple[str, ...], output: str | None) -> None:
+    """Refuse an -o file that is one of the inputs (the same file, by any name; "-"
+    when standard input is it): with --force it was replaced by the rows read from it,
+    the capture gone; without, the refusal said to use --force. Only an existing regular
+    file can be one, so an output that does not exist yet costs one stat."""
+    import stat
+
+    from portannot.errors import OutputError
+
+    if output in (None, "-"):
+        return
+    try:
+        out = os.stat(output)
+    except (OSError, ValueError):
+        return
+    if not stat.S_ISREG(out.st_mode):
+        return  # a device, a FIFO: written in place, as README says
+    for name in inputs:
+        try:
+            st = os.fstat(0) if name == "-" else os.stat(name)
+        except (OSError, ValueError):
+            continue  # the reading reports it
+        if (st.st_dev, st.st_ino) == (out.st_dev, out.st_ino):
+            shown = "standard input" if name == "-" else name
+            raise OutputError(f"{output}: is an input too ({shown}); "
+                              "give another output file")
+
+
 def write_stream(stream: FlowStream | PacketStream, to_batch: Callable[[Any], Any], fmt: str,
                  out: Output, quiet: bool, metadata: dict[bytes, bytes] | None = None) -> None:
     """Write what a stream yields, each item made a record batch by `to_batch` (in a
@@ -216,6 +244,7 @@ def run_rows(command: str, inputs: tuple[str, ...], fmt: str | None, output: str
     A Parquet file keeps the inputs, the registry and the `settings` that shaped its
     rows (output.provenance)."""
     check_streams(inputs, stdout=output in (None, "-"))
+    refuse_an_input_as_output(inputs, output)
     fmt = resolve_format(fmt, output, "table")
     with output_file(fmt, output, force) as out:
         table = load_table(registry, services)

@@ -30,8 +30,14 @@ __all__ = ["cli", "console", "main"]
 
 def console() -> NoReturn:
     """The installed `portannot` command (see app.console)."""
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        signal.signal(signal.SIGINT, _interrupted_at_start)
+    try:
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, _interrupted_at_start)
+    except KeyboardInterrupt:
+        # a Ctrl-C that came before the handler was in place is delivered at the first
+        # check Python makes, here (inside signal.signal's own Python code): it was a
+        # traceback through console
+        _interrupted_at_start(signal.SIGINT, None)
     from portannot.cli.preload import preload
 
     preload()

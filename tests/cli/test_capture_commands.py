@@ -124,6 +124,21 @@ def test_a_usage_error_is_one_line(args, says, command, capsys):
     assert line.endswith(f" (see '{command} --help')"), line
 
 
+@pytest.mark.parametrize("command", ["packets", "flows"])
+def test_the_output_help_says_parquet_goes_to_a_pipe(command, capsys):
+    """-o's help said "default: standard output for text formats", as if Parquet needed
+    -o; README (and the command) write Parquet to a pipe or a file on standard output,
+    refusing only a terminal."""
+    from portannot.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main([command, "--help"])
+    assert exc.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "text formats" not in text
+    assert "Parquet there only when it is a pipe or a file, not a terminal" in text
+
+
 @pytest.mark.parametrize("args", [[], ["registry"]])
 def test_a_group_without_a_command_shows_its_help(args, capsys):
     from portannot.cli import main

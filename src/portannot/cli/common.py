@@ -90,7 +90,8 @@ def output_options(default_format: str) -> Callable[[Callable[..., Any]], Callab
         func = click.option("--quiet", "-q", is_flag=True, help="No progress bar.")(func)
         func = click.option("--force", is_flag=True, help="Replace an existing output file.")(func)
         func = click.option("-o", "--output", type=click.Path(dir_okay=True, path_type=str),
-                            help="Output file (default: standard output for text formats).")(func)
+                            help="Output file (default: standard output; Parquet there only when it is a "
+                            "pipe or a file, not a terminal).")(func)
         func = click.option("-f", "--format", "fmt", type=click.Choice(OUTPUT_FORMATS),
                             help=f"Output format. Default: as the -o file's name ends (.csv, "
                             f".jsonl or .ndjson, .parquet or .pq), else {default_format}.")(func)

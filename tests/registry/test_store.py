@@ -68,6 +68,27 @@ def test_services_file_wins(fixtures: Path, tmp_path: Path) -> None:
         load_table(fixtures / "seed.csv", services=tmp_path / "absent")
 
 
+def test_cached_table_names_the_services_file_as_given(
+    fixtures: Path, tmp_path: Path, own_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cache is keyed by the services file itself (its resolved path), so one file
+    given under another name (relative, from another directory) loads the same cached
+    table; the table still names the file as given this time. It named it as the run
+    that built the cache had spelled it, and a Parquet file's provenance said
+    `../x/mine` for a file given as `/abs/x/mine`."""
+    local = tmp_path / "x" / "mine"
+    local.parent.mkdir()
+    local.write_text("corp-web 80/tcp\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    first = load_table(fixtures / "seed.csv", services=Path("x") / "mine")
+    assert first.meta["services"] == str(Path("x") / "mine")
+    assert len(list((own_cache / "tables").glob("*.npz"))) == 1
+    again = load_table(fixtures / "seed.csv", services=local)  # from the cache
+    assert again.name_at("tcp", 80) == "corp-web"
+    assert again.meta["services"] == str(local)
+    assert len(list((own_cache / "tables").glob("*.npz"))) == 1  # the same entry
+
+
 def test_cached_table_skips_parsing_and_rebuilds_on_change(
     fixtures: Path, tmp_path: Path, own_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -110,6 +110,11 @@ def _load_table(
         # EOFError) is a miss, rebuilt and written over; it broke every command before
         log.debug("ignoring unreadable cached table %s: %s", path, exc)
     else:
+        if services is not None:
+            # the key is of the file, not of how it was named: one given under another
+            # name (relative, from elsewhere) loads this table, built by a run that named
+            # it its own way; the table names it as given now, as a parse would
+            table.meta["services"] = str(Path(services))
         for message in table.meta.get("warnings", []):
             log.warning("%s", message)  # as the run that parsed the files said
         return table

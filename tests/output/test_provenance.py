@@ -49,6 +49,19 @@ def test_flows_parquet_records_registry_services_and_timeouts(cli, tmp_path):
     assert meta["portannot"] == portannot.__version__
 
 
+def test_a_registry_without_a_date_records_null(cli, tmp_path):
+    """The IANA CSV carries no date (`registry info`: "not in the file"): the record
+    says null, as it says null for no --services file, not "" (a string no date reader
+    takes); a registry with one (the XML's <updated>) records it."""
+    out = tmp_path / "f.parquet"
+    demo = local_capture("demo.pcap")
+    code, _, err = cli("flows", str(demo), "-o", str(out), "-q", "--registry", str(SEED))
+    assert code == 0, err
+    assert read(pq.read_schema(out))["registry_date"] is None
+    table = portannot.flows(demo, registry=REGISTRY_FIXTURES / "seed.xml")
+    assert read(table.schema)["registry_date"] == "2025-10-22"
+
+
 @pytest.mark.parametrize("call", ["flows", "packets", "iter_flows", "iter_packets"])
 def test_api_tables_and_batches_carry_it(call):
     demo = local_capture("demo.pcap")

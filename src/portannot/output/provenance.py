@@ -41,7 +41,7 @@ def provenance(command: str, inputs: Sequence[str], table: ServiceTable,
         "command": command,
         "inputs": [text_path(display_name(p)) for p in inputs],
         "registry": text_path(table.source),
-        "registry_date": table.date,
+        "registry_date": table.date or None,  # the IANA CSV has none: null, not ""
         "services": _text(table.meta.get("services")),  # the --services file of local names
         **settings,
     }

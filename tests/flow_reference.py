@@ -74,6 +74,9 @@ class RuleFlow:
     closed: bool = False
     #: per sending end, the sequence number its side started from (tshark's base_seq)
     base: dict[tuple[str, int], int] = field(default_factory=dict)
+    #: the sending ends that sent a segment with ACK (tshark takes the other side's base
+    #: from the first)
+    acked: set[tuple[str, int]] = field(default_factory=set)
     flags: dict[tuple[str, int], int] = field(default_factory=dict)  #: per sending end
     sent: dict[tuple[str, int], list[int]] = field(default_factory=dict)  #: [packets, bytes]
 
@@ -161,6 +164,8 @@ def rule_flows(cid: str, rows, idle_ns: int = 0, active_ns: int = 0) -> dict[tup
             f.synack_receiver = b
         if flags & (FIN | RST):
             f.closed = True
+        if flags & ACK:
+            f.acked.add(a)
     return flows
 
 
@@ -169,10 +174,12 @@ def new_connection(f: RuleFlow, sender: tuple[str, int], seq: int | None) -> boo
     splits: a new connection when its sequence number differs from the base that side
     started with (its first SYN's number, one less than its first other segment's), a
     retransmission when equal; a side with no base yet opens a new one only after FIN or
-    RST."""
+    RST, and only where tshark has a base for it: the side sent segments without flags,
+    or the other side acknowledged something."""
     if sender in f.base:
         return seq != f.base[sender]
-    return f.closed
+    others_acked = any(end != sender for end in f.acked)
+    return f.closed and (sender in f.sent or others_acked)
 
 
 def _timed_out(f: RuleFlow, clock: int | None, idle_ns: int, active_ns: int) -> bool:

@@ -404,6 +404,19 @@ def test_syn_from_a_silent_side_opens_only_after_a_close(services):
     assert len(_summary(run(FlowTable(), [b]), services)) == 2
 
 
+@pytest.mark.parametrize("close", [FIN, RST], ids=["fin", "rst"])
+def test_syn_from_a_silent_side_after_an_unacknowledging_close_stays(services, close):
+    """A SYN, then a FIN or RST without ACK from the same side, then a SYN from the
+    other side, which has sent nothing: tshark has no base for that side (it takes one
+    from the other side's first ACK, and none came), so its tcp.stream keeps the three
+    frames together; so must the flow. Once that side has been acknowledged, tshark has a
+    base and its SYN after the close is a new connection."""
+    b = _tcp_conv([(SYN, True, 100), (close, True, 101), (SYN, False, 5)])
+    assert len(_summary(run(FlowTable(), [b]), services)) == 1
+    b = _tcp_conv([(SYN, True, 100), (close | ACK, True, 101), (SYN, False, 5)])
+    assert len(_summary(run(FlowTable(), [b]), services)) == 2
+
+
 def test_synack_after_close_is_not_a_new_syn(services):
     b = _tcp_conv(HANDSHAKE + [(FIN, True, 1001), (SYN | ACK, False, 6000), (ACK, True, 1002)])
     assert len(_summary(run(FlowTable(), [b]), services)) == 1

@@ -38,6 +38,7 @@ N_SMALL = 8
 B_FIRST_DIR = 1 << 8  # the first packet went higher end -> lower end (direction 1)
 B_CLOSED = 1 << 9  # a FIN or RST was seen
 B_BASE0 = 1 << 10  # M_BASE0 holds direction 0's base sequence number (B_BASE0 << 1: 1's)
+B_ACK0 = 1 << 12  # direction 0 sent a TCP segment with ACK set (B_ACK0 << 1: direction 1)
 IPV_MASK = 0xFF
 
 EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
@@ -89,7 +90,7 @@ def _find(index, rows, h, a0, a1, b0, b1, tp):
 
 
 @njit(cache=True, nogil=True, forceinline=True)
-def _new_syn(small, r, d, seq):
+def _new_syn(rows, small, r, d, seq):
     """Whether a SYN without ACK, sent in direction d of flow r, opens a new connection
     on the same ends rather than repeating the flow's own opening.
 
@@ -99,11 +100,17 @@ def _new_syn(small, r, d, seq):
     reused after a close we did not capture, a client that gave up and started over);
     one with the same number is a retransmission and stays. A direction without a base
     yet (it has sent nothing, or only segments without flags, taken for ones cut before
-    their flags): there a SYN is new only after the flow was closed by FIN or RST."""
+    their flags): there a SYN is new only after the flow was closed by FIN or RST, and
+    only if tshark would have a base for that side to differ from: the side sent
+    segments without flags, or the other side acknowledged something (tshark takes a
+    base from the other side's first ACK). With neither, tshark has no base and keeps
+    the SYN in the stream (a SYN, a RST without ACK, then a SYN from the other end)."""
     bits = small[r, M_BITS]
     if bits & (B_BASE0 << d):
         return small[r, M_BASE0 + d] != np.int32(seq)
-    return (bits & B_CLOSED) != 0
+    if not bits & B_CLOSED:
+        return False
+    return rows[r, W_PK0 + d] > np.uint64(0) or (bits & (B_ACK0 << (1 - d))) != 0
 
 
 @njit(cache=True, nogil=True, forceinline=True)
@@ -218,7 +225,7 @@ def aggregate(index, rows, small, state,
             if ((idle_ns > 0 and clock - last > idle_ns)
                     or (active_ns > 0 and clock - first > active_ns)
                     or (transport[i] == TCP and (f & TCP_SYN) and not (f & TCP_ACK)
-                        and _new_syn(small, r, d, seq[i]))):
+                        and _new_syn(rows, small, r, d, seq[i]))):
                 _copy_row(rows, r, ended, e)
                 e += 1
                 fresh = True
@@ -264,6 +271,8 @@ def aggregate(index, rows, small, state,
                     small[r, M_SYNACK_DIR] = d
             if f & (TCP_FIN | TCP_RST):
                 small[r, M_BITS] |= B_CLOSED
+            if f & TCP_ACK:
+                small[r, M_BITS] |= B_ACK0 << d
     state[ST_ROWS] = nrows
     state[ST_CLOCK] = clock
     return n, DONE, e

@@ -157,3 +157,56 @@ def test_a_file_cut_short_is_called_so(codec, tmp_path, cli):
     last = err.splitlines()[-1]
     assert f"{path}: {codec} stream cut short (" in last
     assert re.search(r"stopped reading at decompressed byte offset \d+$", last), last
+
+
+def _zstd(data: bytes) -> bytes:
+    try:
+        from compression import zstd  # type: ignore[import-not-found]
+    except ImportError:
+        from backports import zstd  # type: ignore[no-redef]
+    return zstd.compress(data)
+
+
+def _lz4(data: bytes) -> bytes:
+    import lz4.frame
+
+    return lz4.frame.compress(data)
+
+
+STREAMS = {**PACK, "zstd": _zstd, "LZ4": _lz4}
+
+
+@pytest.mark.parametrize("keep", [2, 8, "half"])
+@pytest.mark.parametrize("codec", list(STREAMS))
+def test_a_second_stream_cut_before_its_first_bytes_is_cut_short(codec, keep, tmp_path):
+    """Two streams, the second cut before it gave any output (inside its magic, its
+    header, or for bzip2 and LZ4 its first block: `pbzip2` writes a stream per 900 kB
+    block, so a cut copy of its output stops so almost anywhere). The file simply
+    stops: "cut short", as the tools say ("Compressed file ends unexpectedly"), not
+    "garbage after the stream: not another stream", which it was called."""
+    data = _demo()
+    first, second = STREAMS[codec](data), STREAMS[codec](data[24:])
+    cut = len(second) // 2 if keep == "half" else keep
+    if keep == "half" and codec not in ("bzip2", "LZ4"):
+        cut = min(cut, 8)  # the others give output before half their (small) stream
+    path = tmp_path / "cut.pcap.x"
+    path.write_bytes(first + second[:cut])
+    got, problems = _read(path)
+    assert got[:270] == _plain()
+    name = "lz4" if codec == "LZ4" else codec
+    assert problems[-1].message.startswith(f"{name} stream cut short ("), problems[-1].message
+    assert "garbage" not in problems[-1].message
+
+
+def test_a_second_zstd_frame_damaged_in_its_header_is_damage_not_garbage(tmp_path):
+    """A frame that begins with zstd's magic and a reserved header bit set is a damaged
+    frame, not bytes that are "not another zstd stream"."""
+    data = _demo()
+    second = bytearray(_zstd(data[24:]))
+    second[4] |= 0x08  # a reserved bit of the frame header descriptor
+    path = tmp_path / "damaged.pcap.zst"
+    path.write_bytes(_zstd(data) + bytes(second))
+    got, problems = _read(path)
+    assert got == _plain()
+    assert problems[-1].message.startswith("zstd stream is damaged (")
+    assert "garbage" not in problems[-1].message

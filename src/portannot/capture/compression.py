@@ -80,6 +80,8 @@ class _Streams(io.RawIOBase):
         self._after = b""  #: bytes after the last whole stream, not yet handed on
         #: where a stream after a whole one starts, until it gives its first bytes
         self._unproven: int | None = None
+        #: that stream's first bytes (up to HEAD), to tell another stream from garbage
+        self._head = b""
 
     def readable(self) -> bool:
         return True
@@ -100,11 +102,17 @@ class _Streams(io.RawIOBase):
                 if dec.needs_input:
                     data = self._raw.read(PIECE)
                     if not data:
-                        if self._unproven is not None:  # (xz: fewer bytes than its header)
+                        # a stream after a whole one that began with its format's magic
+                        # and stops before its first output (bzip2 and LZ4 give none
+                        # until a block is whole) was cut short; anything else there
+                        # is garbage (xz: fewer bytes than its header)
+                        if self._unproven is not None and not self._begins_stream():
                             raise TrailingData(self._garbage(self._unproven))
                         raise EOFError("Compressed file ended before the end-of-stream "
                                        "marker was reached")
                     self._read += len(data)
+                    if self._unproven is not None and len(self._head) < HEAD:
+                        self._head += data[: HEAD - len(self._head)]
                 out = self._step(dec, data, size)
             if out:
                 self._unproven = None
@@ -134,11 +142,19 @@ class _Streams(io.RawIOBase):
                                "of 4)")
         if not data:
             return None
-        self._dec, self._unproven = self._new(), at
+        self._dec, self._unproven, self._head = self._new(), at, data[:HEAD]
         try:
             return self._step(self._dec, data, size)
         except DamagedStream:
+            if self._begins_stream():  # another stream, damaged early: not garbage
+                raise
             raise TrailingData(self._garbage(at)) from None
+
+    def _begins_stream(self) -> bool:
+        """Whether the bytes after the last whole stream begin with (or, cut inside it,
+        are the start of) a magic of this format: another stream, not garbage."""
+        head = self._head
+        return any(head.startswith(m) or m.startswith(head) for m in MAGICS[self._name])
 
     def _step(self, dec: Any, data: bytes, size: int) -> bytes:
         try:
@@ -157,6 +173,16 @@ class _Streams(io.RawIOBase):
 
 #: compressed bytes read at a time by _Streams
 PIECE = 1 << 16
+#: first bytes of a stream kept by _Streams to check its magic (the longest, xz's, is 6)
+HEAD = 6
+
+#: zstd's (and LZ4's) skippable frames: magic 0x184D2A50 to 0x184D2A5F, little-endian
+_SKIPPABLE = tuple(bytes([0x50 + k]) + b"\x2a\x4d\x18" for k in range(16))
+#: _Streams' names -> the magics a stream of that format starts with
+MAGICS: dict[str, tuple[bytes, ...]] = {
+    "gzip": (b"\x1f\x8b",), "bzip2": (b"BZh",), "xz": (b"\xfd7zXZ\x00",),
+    "zstd": (b"\x28\xb5\x2f\xfd", *_SKIPPABLE), "LZ4": (b"\x04\x22\x4d\x18", *_SKIPPABLE),
+}
 
 
 def _stepwise(stream: BinaryIO, name: str, new: Callable[[], Any],

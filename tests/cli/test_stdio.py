@@ -4,6 +4,7 @@ Each failure is one `portannot:` line and the README's exit code."""
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import subprocess
@@ -94,6 +95,25 @@ def test_standard_input_given_twice_is_a_usage_error(command):
 def test_closed_standard_input(command):
     proc = run([command, "-"], preexec=lambda: os.close(0))
     one_line(proc, ExitCode.INPUT_ERROR, contains="standard input is closed")
+
+
+@pytest.mark.parametrize("command", ["packets", "flows", "summary"])
+def test_closed_standard_input_among_other_inputs_is_skipped(command):
+    """README: of several inputs, one that cannot be read is a warning and skipped, the
+    others read and written in full, exit 4. A closed standard input among them stopped
+    the command before any reading: no output at all."""
+    fmt = ["-f", "csv"] if command != "summary" else ["--json"]
+    proc = run([command, *fmt, str(DEMO), "-"], preexec=lambda: os.close(0))
+    assert proc.returncode == ExitCode.INPUT_ERROR, proc.stderr
+    assert proc.stderr.decode().splitlines() == [
+        "portannot: warning: <stdin>: standard input is closed; skipped, the other inputs read"]
+    alone = run([command, *fmt, str(DEMO)])
+    assert alone.returncode == ExitCode.OK
+    if command == "summary":
+        got, want = json.loads(proc.stdout), json.loads(alone.stdout)
+        assert got["packets"] == want["packets"] == 270 and got["unreadable"] == ["<stdin>"]
+    else:  # (packets rows name their file when there are several inputs)
+        assert len(proc.stdout.splitlines()) == len(alone.stdout.splitlines()) > 1
 
 
 @pytest.mark.parametrize("args", [["packets"], ["packets", "-f", "jsonl"], ["flows"],

@@ -182,12 +182,13 @@ def _route_registry_warnings() -> None:
 
 def check_streams(inputs: tuple[str, ...] = (), *, stdout: bool = True) -> None:
     """Refuse, before any reading, what standard input and output cannot do: "-" given
-    twice (standard input is read once: the second would be empty, or fail), "-" when
-    standard input is closed (exit 4), and a command that prints to a closed standard
-    output (exit 5)."""
+    twice (standard input is read once: the second would be empty, or fail), "-" as the
+    only input when standard input is closed (exit 4; among other inputs it is skipped
+    as any input that cannot be read is, the others read: capture.source), and a command
+    that prints to a closed standard output (exit 5)."""
     if sum(1 for i in inputs if i == "-") > 1:
         raise click.UsageError("standard input ('-') can be given only once")
-    if "-" in inputs and stdin_closed():
+    if inputs == ("-",) and stdin_closed():
         from portannot.capture.source import STDIN_NAME  # loaded already by a command with inputs
 
         raise InputError(f"{STDIN_NAME}: {STDIN_CLOSED}")

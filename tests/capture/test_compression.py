@@ -5,8 +5,10 @@ test_compressed_trailing.py.)"""
 
 from __future__ import annotations
 
+import gc
 import gzip
 import sys
+import warnings
 
 import pytest
 from paths import local_capture
@@ -38,6 +40,29 @@ def test_gzip_through_isal_or_pythons_gzip_alike(isal, monkeypatch, tmp_path):
     records = [b.record(i) for b in reader for i in range(len(b))]
     assert records == [b.record(i) for b in CaptureReader(demo) for i in range(len(b))]
     assert list(reader.problems) == []
+
+
+@pytest.mark.parametrize("isal", [True, False], ids=["isal", "python-gzip"])
+def test_a_gzip_input_closes_its_file(isal, monkeypatch, tmp_path):
+    """Closing the stream closes the file under it, with or without isal: Python's
+    GzipFile left the file open (a ResourceWarning per .gz input, its descriptor held
+    until the garbage collector came)."""
+    if isal:
+        pytest.importorskip("isal")
+    else:
+        monkeypatch.setitem(sys.modules, "isal", None)
+    path = tmp_path / "demo.pcap.gz"
+    path.write_bytes(gzip.compress(local_capture("demo.pcap").read_bytes()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResourceWarning)
+        stream, _ = open_stream(str(path))
+        under = stream.fileobj if isinstance(stream, gzip.GzipFile) else stream.raw._raw
+        stream.read()
+        stream.close()
+        assert under.closed
+        reader = CaptureReader(path)
+        assert sum(len(b) for b in reader) == 270
+        gc.collect()
 
 
 @pytest.mark.parametrize("nibble", [0x0, 0x3, 0xF])

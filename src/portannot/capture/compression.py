@@ -27,9 +27,23 @@ def _gzip_members(stream: BinaryIO) -> BinaryIO:
     try:
         from isal import igzip_lib, isal_zlib
     except ImportError:
-        return gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[return-value]
+        return _OwnedGzipFile(fileobj=stream, mode="rb")  # type: ignore[return-value]
     return _stepwise(stream, "gzip", lambda: igzip_lib.IgzipDecompressor(igzip_lib.DECOMP_GZIP),
                      (isal_zlib.error,), padding=1)
+
+
+class _OwnedGzipFile(gzip.GzipFile):
+    """A GzipFile that closes the stream it reads when it is closed, as _Streams does
+    (GzipFile leaves a fileobj given to it open: every .gz input read without isal left
+    its file open until the garbage collector found it, a ResourceWarning)."""
+
+    def close(self) -> None:
+        stream = self.fileobj
+        try:
+            super().close()
+        finally:
+            if stream is not None:
+                stream.close()
 
 
 def _zstd_frames(stream: BinaryIO) -> BinaryIO:

@@ -1,7 +1,9 @@
 """`portannot registry update`: fetch (or read) a registry, validate it, install it.
 
 Nothing in place is touched until the new registry has parsed and passed
-:func:`validate`; its file and metadata then replace the installed ones atomically.
+:func:`validate`; its file is then written under a name of its own, and its
+metadata, replacing the installed metadata atomically, is the one step that switches
+registries: an install killed at any point leaves the old registry or the new one.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import contextlib
 import datetime as _dt
 import json
 import os
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,12 +111,50 @@ def validate(parsed: ParseResult, min_records: int) -> None:
             )
 
 
-def _file_name(fmt: str) -> str:
+def _file_name(fmt: str, digest: str) -> str:
+    """The installed file's name: its format's, with the first 16 hex digits of its
+    SHA-256, so that a new registry never overwrites the one the metadata names (see
+    install)."""
     if fmt == CSV_FORMAT:
-        return "service-names-port-numbers.csv"
-    if fmt == XML_FORMAT:
-        return "service-names-port-numbers.xml"
-    return f"{fmt}.txt"
+        stem, ext = "service-names-port-numbers", "csv"
+    elif fmt == XML_FORMAT:
+        stem, ext = "service-names-port-numbers", "xml"
+    else:
+        stem, ext = fmt, "txt"
+    return f"{stem}.{digest[:16]}.{ext}"
+
+
+#: files an install leaves in its folder: registries (named as now, or without the
+#: digest, as older versions named them) and the temporaries of installs killed midway
+_OURS = re.compile(
+    r"^(?:(?:service-names-port-numbers|services|nmap-services)(?:\.[0-9a-f]{16})?"
+    r"\.(?:csv|xml|txt)|\.portannot-.*\.part)$"
+)
+
+
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    """The install folder, locked against other installs (flock on the folder itself:
+    released however the process ends, kill -9 included)."""
+    try:
+        import fcntl
+    except ImportError:  # no flock here: installs are not serialised
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _tidy(folder: Path, keep: set[str]) -> None:
+    """Remove earlier registries and the leftovers of killed installs, but `keep`."""
+    for path in folder.iterdir():
+        if path.name not in keep and _OURS.match(path.name):
+            with contextlib.suppress(OSError):
+                path.unlink()
 
 
 def install(
@@ -121,7 +163,8 @@ def install(
     """Validate registry bytes and make them the installed registry.
 
     Nothing in place is touched until the new file has parsed and passed
-    :func:`validate`; the file and its metadata are then replaced atomically.
+    :func:`validate`; the file is then written beside the one in place, and the
+    metadata, replaced atomically, switches to it.
     """
     import hashlib
 
@@ -129,30 +172,38 @@ def install(
 
     parsed = parse_bytes(data, origin)
     validate(parsed, min_records)
+    digest = hashlib.sha256(data).hexdigest()
+    name = _file_name(parsed.format, digest)
     folder = installed_dir()
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        old = read_json(folder / INSTALLED_META)
-        name = _file_name(parsed.format)
-        with atomic_write(folder / name) as fh:
-            fh.write(data)
-        meta = {
-            "file": name,
-            "format": parsed.format,
-            "url": url,
-            "from": origin,
-            "date": parsed.date or date,
-            "installed": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "records": len(parsed.records),
-            "sha256": hashlib.sha256(data).hexdigest(),
-        }
-        st = (folder / name).stat()  # what installed_source checks the file by
-        meta.update(size=st.st_size, mtime_ns=st.st_mtime_ns)
-        with atomic_write(folder / INSTALLED_META) as fh:
-            fh.write((json.dumps(meta, indent=2) + "\n").encode())
-        stale = old.get("file") if isinstance(old, dict) else None
-        if isinstance(stale, str) and stale and stale != name and "/" not in stale:
-            (folder / stale).unlink(missing_ok=True)
+        with _locked(folder):
+            old = read_json(folder / INSTALLED_META)
+            # The file goes in under a name of its own, and the metadata, renamed over the
+            # old, is the one step that switches registries: written over the file the
+            # metadata named, a kill -9 or a failure (disk full) between the two renames
+            # left the new file under the old metadata, a registry "changed since the
+            # install", and neither registry in use.
+            with atomic_write(folder / name) as fh:
+                fh.write(data)
+            meta = {
+                "file": name,
+                "format": parsed.format,
+                "url": url,
+                "from": origin,
+                "date": parsed.date or date,
+                "installed": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                "records": len(parsed.records),
+                "sha256": digest,
+            }
+            st = (folder / name).stat()  # what installed_source checks the file by
+            meta.update(size=st.st_size, mtime_ns=st.st_mtime_ns)
+            with atomic_write(folder / INSTALLED_META) as fh:
+                fh.write((json.dumps(meta, indent=2) + "\n").encode())
+            # the registry replaced stays, for a command that chose it just before the
+            # switch and has yet to open it; those before it go
+            previous = old.get("file") if isinstance(old, dict) else None
+            _tidy(folder, {name, previous if isinstance(previous, str) else name})
     except OSError as exc:
         raise RegistryError(
             f"{folder}: cannot install the registry ({exc.strerror or exc})"

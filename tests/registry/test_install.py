@@ -1,0 +1,80 @@
+"""`registry update`'s install step: what a kill or a failure midway leaves."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from portannot.registry import install, resolve_source, source
+
+#: installs `argv[1]`, SIGKILLed right after the rename numbered `argv[2]`
+_KILLED = """
+import os, signal, sys
+from portannot.registry import install
+real, n, at = os.replace, [0], int(sys.argv[2])
+def replace(a, b):
+    real(a, b)
+    n[0] += 1
+    if n[0] == at:
+        os.kill(os.getpid(), signal.SIGKILL)
+os.replace = replace
+install.update(file=sys.argv[1], min_records=10)
+"""
+
+
+@pytest.mark.parametrize("new", ["seed.csv", "seed.xml"])
+def test_an_install_killed_between_its_renames_leaves_the_old_registry(
+    new: str, fixtures: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The file was renamed over the one the metadata named, then the metadata: a kill
+    -9 between the two left the new file under the old metadata ("changed since the
+    install"), and the snapshot in use instead of either registry."""
+    old = tmp_path / "old.csv"
+    old.write_bytes((fixtures / "seed.csv").read_bytes().replace(b"grubd", b"grubx"))
+    install.update(file=old, min_records=10)
+    before = resolve_source()
+    proc = subprocess.run([sys.executable, "-c", _KILLED, str(fixtures / new), "1"],
+                          env=dict(os.environ), capture_output=True)
+    assert proc.returncode == -9, proc.stderr
+    source._warned.clear()
+    with caplog.at_level("WARNING", logger="portannot.registry"):
+        after = resolve_source()
+    assert caplog.text == ""
+    assert after.kind == "installed" and after.path == before.path
+    assert after.meta["sha256"] == before.meta["sha256"]
+    # the next install tidies what the killed one left, and is used
+    install.update(file=fixtures / new, min_records=10)
+    assert resolve_source().source == str(fixtures / new)
+    left = sorted(p.name for p in source.installed_dir().iterdir())
+    assert len(left) == 3 and "installed.json" in left  # the new one, and the one before
+
+
+def test_an_install_whose_metadata_cannot_be_written_keeps_the_old_registry(
+    fixtures: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure writing the metadata (a full disk) is "cannot install": the registry
+    in place must still be the one in use, as README says."""
+    old = tmp_path / "old.csv"
+    old.write_bytes((fixtures / "seed.csv").read_bytes().replace(b"grubd", b"grubx"))
+    install.update(file=old, min_records=10)
+    before = resolve_source()
+    import portannot.atomic_file as af  # install() imports atomic_write from it
+
+    original = af.atomic_write
+
+    def failing(path):  # the metadata's write fails
+        if Path(path).name == "installed.json":
+            raise OSError(28, "No space left on device")
+        return original(path)
+
+    monkeypatch.setattr(af, "atomic_write", failing)
+    with pytest.raises(Exception, match="cannot install the registry"):
+        install.update(file=fixtures / "seed.csv", min_records=10)
+    source._warned.clear()
+    after = resolve_source()
+    assert after.kind == "installed" and after.meta["sha256"] == before.meta["sha256"]
+    assert after.path.read_bytes() == old.read_bytes()

@@ -78,3 +78,52 @@ def test_an_install_whose_metadata_cannot_be_written_keeps_the_old_registry(
     after = resolve_source()
     assert after.kind == "installed" and after.meta["sha256"] == before.meta["sha256"]
     assert after.path.read_bytes() == old.read_bytes()
+
+
+def _serve(handler: type) -> tuple[object, str]:
+    import http.server
+    import threading
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd, f"http://127.0.0.1:{httpd.server_address[1]}/"
+
+
+def test_the_download_timeout_bounds_the_whole_download(fixtures: Path) -> None:
+    """`--timeout` bounded each wait on the socket only: a server sending a little every
+    0.2 s kept a 1 s timeout going until its body ended (8 s here)."""
+    import http.server
+    import time
+
+    from portannot.errors import RegistryError
+
+    body = (fixtures / "seed.csv").read_bytes()
+    step = len(body) // 40 + 1
+
+    class Trickle(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                for i in range(0, len(body), step):
+                    self.wfile.write(body[i:i + step])
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            except OSError:
+                pass
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd, url = _serve(Trickle)
+    try:
+        start = time.monotonic()
+        with pytest.raises(RegistryError, match="download failed"):
+            install.download(url, timeout=1.0)
+        assert time.monotonic() - start < 2.5
+        # a timeout the trickle fits in: the download is whole
+        assert install.download(url, timeout=30).data == body
+    finally:
+        httpd.shutdown()

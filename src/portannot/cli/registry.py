@@ -146,7 +146,7 @@ def info(registry: str | None, services: str | None, as_json: bool) -> None:
 )
 @click.option(
     "--timeout", type=DOWNLOAD_TIMEOUT, default=60.0, show_default=True, metavar="SECONDS",
-    help="Download timeout, seconds."
+    help="Download timeout, seconds: the whole download, not each wait."
 )
 def update(url: str | None, file: str | None, min_records: int, timeout: float) -> None:
     """Download the official registry CSV (or --url/--file), validate it, install it.

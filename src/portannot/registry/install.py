@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from portannot import __version__
 from portannot.errors import RegistryError
@@ -52,16 +53,18 @@ def download(url: str, timeout: float = 60.0) -> Download:
     """Fetch ``url`` completely or raise RegistryError (short reads included)."""
     import email.utils  # only `registry update` fetches: the HTTP stack stays out of start-up
     import http.client
+    import time
     import urllib.error
     import urllib.request
 
     try:
         # a URL Request refuses (no scheme, a broken IPv6 host) is a failed download too
         request = urllib.request.Request(url, headers={"User-Agent": f"portannot/{__version__}"})
+        deadline = time.monotonic() + timeout
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            data = response.read(MAX_DOWNLOAD + 1)
             expected = response.headers.get("Content-Length")
             modified = response.headers.get("Last-Modified", "")
+            data = _read_by(response, deadline, url, timeout)
     except urllib.error.HTTPError as exc:
         raise RegistryError(f"{url}: download failed: HTTP {exc.code} {exc.reason}") from None
     except http.client.IncompleteRead as exc:  # a chunked body that stopped early
@@ -82,6 +85,41 @@ def download(url: str, timeout: float = 60.0) -> Download:
             date = email.utils.parsedate_to_datetime(modified).date().isoformat()
     return Download(data, url, date)
 
+
+def _read_by(response: Any, deadline: float, url: str, timeout: float) -> bytes:
+    """The body, up to MAX_DOWNLOAD + 1 bytes, read whole by `deadline`: urlopen's
+    timeout bounds each wait on the socket, so a server that sent a little now and then
+    kept `--timeout 2` going for as long as it liked."""
+    import http.client
+    import time
+
+    # the socket under http.client's buffered reader (none for a file: URL)
+    sock = getattr(getattr(getattr(response, "fp", None), "raw", None), "_sock", None)
+    # read1: one wait on the socket at most (read(n) waits until it has all n bytes)
+    read = getattr(response, "read1", response.read)
+    chunks: list[bytes] = []
+    got = 0
+    while got <= MAX_DOWNLOAD:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise RegistryError(
+                f"{url}: download failed: not complete after {timeout:g} s ({got} bytes)"
+            )
+        if sock is not None and not response.isclosed():  # closed: the body is in
+            sock.settimeout(left)  # the last wait ends at the deadline too
+        try:
+            chunk = read(min(_STEP, MAX_DOWNLOAD + 1 - got))
+        except http.client.IncompleteRead as exc:  # said of the whole body, not this step
+            exc.partial = b"".join(chunks) + exc.partial
+            raise
+        if not chunk:
+            break
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+_STEP = 64 * 1024
 
 #: the last port the IANA registry lists (49151, Reserved; 49152 up are dynamic): a
 #: CSV cut between records parses cleanly, but stops short of it

@@ -127,3 +127,27 @@ def test_the_download_timeout_bounds_the_whole_download(fixtures: Path) -> None:
         assert install.download(url, timeout=30).data == body
     finally:
         httpd.shutdown()
+
+
+def test_a_gzip_registry_is_held_to_the_size_limit_inflated(
+    fixtures: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The limit was on the bytes as they came: a small gzip body that inflates past it
+    (a gzip bomb, Content-Encoding: gzip or a .gz) was parsed whole and installed, and
+    inflated again by every later command."""
+    import gzip
+
+    from portannot.errors import RegistryError
+
+    monkeypatch.setattr(install, "MAX_DOWNLOAD", 1 << 20)
+    seed = (fixtures / "seed.csv").read_bytes()
+    bomb = tmp_path / "bomb.csv.gz"
+    bomb.write_bytes(gzip.compress(seed + b"\n" * (2 << 20)))
+    assert bomb.stat().st_size < 1 << 16
+    with pytest.raises(RegistryError, match="larger than 1048576 bytes uncompressed"):
+        install.update(file=bomb, min_records=10)
+    assert not source.installed_dir().exists() or not any(source.installed_dir().iterdir())
+    small = tmp_path / "seed.csv.gz"
+    small.write_bytes(gzip.compress(seed))
+    install.update(file=small, min_records=10)  # within the limit inflated: installed
+    assert resolve_source().kind == "installed"

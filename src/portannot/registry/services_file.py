@@ -35,9 +35,22 @@ _FREQUENCY = re.compile(r"^\d*\.\d+(?:[eE][-+]?\d+)?$|^[01]$")
 _PORT_SPEC = re.compile(r"^\d+(?:-\d+)?/[A-Za-z]+(?:/[A-Za-z]+)*$")
 
 
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+def lines(text: str) -> list[str]:
+    """The file's lines, ended by LF, CRLF or CR only, as a file opened in text mode
+    reads them: str.splitlines() also ends a line at a vertical tab, a form feed,
+    U+001C-U+001E, U+0085, U+2028 and U+2029, which glibc reads as spaces (or, in a
+    comment, not at all), so an alias after a vertical tab became a line of its own
+    ("expected 'name port/protocol'"), the file refused by `registry update`, and text
+    after a form feed in a comment a record."""
+    return _NEWLINE.split(text)
+
+
 def data_lines(text: str, limit: int | None = None) -> list[list[str]]:
     out: list[list[str]] = []
-    for raw in text.splitlines():
+    for raw in lines(text):
         tokens = raw.split("#", 1)[0].split()
         if tokens:
             out.append(tokens)
@@ -73,7 +86,7 @@ def parse_services(text: str, path: str = "<services>", nmap: bool = False) -> P
     """
     records: list[ServiceRecord] = []
     problems: list[ParseProblem] = []
-    for lineno, raw in enumerate(text.splitlines(), start=1):
+    for lineno, raw in enumerate(lines(text), start=1):
         data, hash_, comment = raw.partition("#")
         tokens = data.split()
         if not tokens:

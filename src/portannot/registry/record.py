@@ -140,7 +140,9 @@ def parse_port(text: str) -> tuple[int, int] | None:
     if not text:
         return None
     lo_text, sep, hi_text = text.partition("-")
-    if not lo_text.isdigit() or (sep and not hi_text.isdigit()):
+    # ASCII digits only: isdigit() and int() take any script's ("٨٠" was port 80, as
+    # glibc's strtoul never reads it) and "²" passed isdigit() for int() to refuse
+    if not _digits(lo_text) or (sep and not _digits(hi_text)):
         raise ValueError(f"bad port number {text!r}")
     lo = int(lo_text)
     hi = int(hi_text) if sep else lo
@@ -149,6 +151,10 @@ def parse_port(text: str) -> tuple[int, int] | None:
     if hi < lo:
         raise ValueError(f"port range {text!r} runs backwards")
     return lo, hi
+
+
+def _digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
 
 
 def parse_transport(text: str) -> str | None:

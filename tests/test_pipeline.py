@@ -232,6 +232,26 @@ def test_an_unreadable_input_among_several_costs_only_itself(tmp_path):
         list(PacketStream([tmp_path / "missing.pcap", empty]))
 
 
+@pytest.mark.parametrize("n", [20, 21, 5000])
+def test_the_error_when_no_input_can_be_read_names_the_first_few(tmp_path, n):
+    """Of many inputs none of which can be read, the one error line names the first 20
+    and counts the rest: it listed every one (5,000 missing files: a line of 200 kB)."""
+    paths = [tmp_path / f"missing{i:05d}.pcap" for i in range(n)]
+    with pytest.raises(InputError) as caught:
+        list(PacketStream(paths))
+    text = str(caught.value)
+    for p in paths[:20]:
+        assert f"{p}: no such file" in text
+    assert str(paths[20]) not in text if n > 20 else True
+    more = n - 20
+    if more:
+        assert text.endswith(f"; and {more:,} more {'input' if more == 1 else 'inputs'} that "
+                             "could not be read")
+    else:
+        assert text.endswith(f"{paths[-1]}: no such file")
+    assert len(text) < 200 * (len(str(tmp_path)) + 40)
+
+
 def test_an_unreadable_input_among_several_exits_4_with_the_others_written(tmp_path, capsys):
     from portannot.cli import main
 

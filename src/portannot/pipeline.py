@@ -112,7 +112,7 @@ class PacketStream(_Stages["list[PacketBatch | ReadProgress | ReadEnd]"]):
                 continue
             yield ReadEnd(list(reader.problems), reader.ts_digits)
         if failures and len(failures) == len(self.paths):
-            raise InputError("; ".join(str(e) for e in failures))
+            raise InputError(_unreadable(failures))
 
     def _decoded(self, parcels: Iterator[list[RecordBatch | ReadProgress | ReadEnd]]
                  ) -> Iterator[list[PacketBatch | ReadProgress | ReadEnd]]:
@@ -165,6 +165,20 @@ class PacketStream(_Stages["list[PacketBatch | ReadProgress | ReadEnd]"]):
                 yield item
         finally:
             items.close()  # type: ignore[attr-defined]
+
+
+def _unreadable(failures: list[InputError]) -> str:
+    """The one error line when no input could be read: why, for the first FAILURES_NAMED
+    of them, and how many more there were (5,000 missing files made a line of 200 kB)."""
+    text = "; ".join(str(e) for e in failures[:FAILURES_NAMED])
+    more = len(failures) - FAILURES_NAMED
+    if more > 0:
+        text += f"; and {more:,} more {'input' if more == 1 else 'inputs'} that could not be read"
+    return text
+
+
+#: of inputs none of which could be read, how many the error names
+FAILURES_NAMED = 20
 
 
 def _joined(batches: Iterator[PacketBatch], small: int) -> Iterator[PacketBatch]:

@@ -232,3 +232,31 @@ def test_parquet_goes_to_a_pipe_but_not_to_a_terminal(command, tmp_path):
     assert run([command, str(DEMO), "-o", str(tmp_path / "file.parquet")]).returncode == 0
     got = pq.read_table(tmp_path / "piped.parquet")
     assert got.num_rows > 0 and got.equals(pq.read_table(tmp_path / "file.parquet"))
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+@pytest.mark.parametrize("command", [["lookup", "80/tcp"], ["flows", "-f", "table", str(DEMO)],
+                                     ["summary", str(DEMO)]])
+def test_a_narrow_output_encoding_escapes_what_it_cannot_hold(tmp_path, encoding, command):
+    """With PYTHONIOENCODING=ascii (or a Latin-1 locale) the first name beyond the encoding
+    raised UnicodeEncodeError: a traceback. Now what the encoding lacks is a backslash
+    escape, the rest as it was."""
+    services = tmp_path / "services"
+    services.write_text("caf\u00e9\u2192x 80/tcp\n", encoding="utf-8")
+    proc = run([command[0], "--services", str(services), *command[1:]],
+               env={"PYTHONIOENCODING": encoding})
+    err = proc.stderr.decode(errors="replace")
+    assert proc.returncode == 0 and "Traceback" not in err, err[-600:]
+    out = proc.stdout.decode(encoding)
+    want = "caf\\xe9\\u2192x" if encoding == "ascii" else "caf\u00e9\\u2192x"
+    assert want in out, out[-600:]
+
+
+def test_data_formats_stay_utf8_whatever_the_output_encoding(tmp_path):
+    """CSV (and JSON Lines, Parquet) are data files: UTF-8 always, not escaped."""
+    services = tmp_path / "services"
+    services.write_text("caf\u00e9 80/tcp\n", encoding="utf-8")
+    proc = run(["flows", "-f", "csv", "--services", str(services), str(DEMO)],
+               env={"PYTHONIOENCODING": "ascii"})
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")[-600:]
+    assert ",caf\u00e9,".encode() in proc.stdout.replace(b'"', b"")

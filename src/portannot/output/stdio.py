@@ -11,12 +11,17 @@
   /dev/null; a closed standard output is a stream whose writes fail ("standard output
   is closed", exit 5), stdin_closed() tells the commands that read "-", and a closed
   standard error takes the messages to /dev/null (the exit code still tells).
+- A text stream whose encoding cannot hold every character (PYTHONIOENCODING=ascii, a
+  Latin-1 locale) raised UnicodeEncodeError, a traceback, on the first registry
+  description or service name beyond it ("FORTÉ"): such characters are written as
+  backslash escapes instead, for the block only.
 
 Light (no pyarrow): the command imports it before anything else.
 """
 
 from __future__ import annotations
 
+import codecs
 import errno
 import io
 import os
@@ -112,6 +117,9 @@ def standard_streams() -> Iterator[None]:
             raw = io.FileIO(buffer.fileno(), "wb", closefd=False)
             sys.stdout = _Replaced(WholeWriter(raw), encoding=sys.stdout.encoding,
                                    errors=sys.stdout.errors, write_through=True)
+    narrow = [stream for stream in (sys.stdout, sys.stderr) if _narrow(stream)]
+    for stream in narrow:
+        stream.reconfigure(errors="backslashreplace")
     try:
         yield
     finally:
@@ -119,7 +127,20 @@ def standard_streams() -> Iterator[None]:
             sys.stdout.flush()
         except (OSError, ValueError):
             pass
+        for stream in narrow:
+            try:
+                stream.reconfigure(errors="strict")
+            except (OSError, ValueError):
+                pass
         sys.stdin, sys.stdout, sys.stderr = saved
+
+
+def _narrow(stream: object) -> bool:
+    """Whether `stream` is a text stream that fails on characters its encoding lacks."""
+    encoding = getattr(stream, "encoding", None)
+    if not isinstance(stream, io.TextIOWrapper) or not encoding:
+        return False
+    return stream.errors == "strict" and codecs.lookup(encoding).name != "utf-8"
 
 
 class _Replaced(io.TextIOWrapper):

@@ -476,6 +476,9 @@ def test_a_timeout_as_timedelta_is_its_seconds(services):
     assert FlowTable(active_timeout=timedelta(microseconds=1)).active_ns == 1_000
     assert FlowTable(idle_timeout=1e-9).idle_ns == 1
     assert FlowTable(idle_timeout=2.9999e-9).idle_ns == 2
+    # typed digits floored as typed: rounded to a millionth of a ns first, this was 3 ns
+    assert FlowTable(idle_timeout=2.9999999999e-9).idle_ns == 2
+    assert FlowTable(idle_timeout=1.99999999999999e-3).idle_ns == 1_999_999  # 15 digits
     assert FlowTable(idle_timeout=np.timedelta64(5, "us")).idle_ns == 5_000  # 4.99...96e-06 s
     assert FlowTable(idle_timeout=3 * 1e-6).idle_ns == 3_000
     assert FlowTable(active_timeout=0.1 + 0.2).active_ns == 300_000_000  # 0.30000000000000004

@@ -50,14 +50,26 @@ def _nanoseconds(seconds: float | None) -> int:
     """A checked timeout as the kernel takes it: whole ns, 0 for none. Rounded down: times
     are whole ns, so a gap is more than T exactly when it is more than T's whole ns (2 ns
     is more than 1.5e-9 s, which rounding to the nearest made 2 ns). From the number's
-    decimal digits, first rounded to a millionth of a ns, so that what a float's last
-    bit gets wrong is not taken off: 0.3 s (299999999.99999994 ns as a float product) and
-    numpy's 5 us (4.9999999999999996e-06 s) are 300,000,000 and 5,000 ns."""
+    shortest decimal digits: 0.3 s is 300,000,000 ns (299999999.99999994 as a float
+    product). Digits that fill a float's whole precision (16 or 17: 4.9999999999999996e-06,
+    numpy's 5 us; 0.1 + 0.2) are a float's last bit, not a typed value, and are first
+    rounded to a millionth of a ns, so that the error is not taken off (5,000 ns); fewer
+    are what was typed, floored as they are (2.9999999999e-9 s is 2 ns, which rounding
+    them too made 3)."""
     if seconds is None:
         return 0
     from decimal import Decimal  # only with a timeout: its import is not free
 
-    return math.floor(round(Decimal(repr(seconds)) * 1_000_000_000, 6))
+    typed = Decimal(repr(seconds))
+    ns = typed * 1_000_000_000
+    if len(typed.as_tuple().digits) > FLOAT_TYPED_DIGITS:
+        ns = round(ns, 6)
+    return math.floor(ns)
+
+
+#: the most significant digits a typed decimal keeps through a float (its shortest repr
+#: gives them back); more are a float's own last bit
+FLOAT_TYPED_DIGITS = 15
 
 
 def _empty_index(slots: int) -> np.ndarray:

@@ -151,3 +151,14 @@ def test_a_gzip_registry_is_held_to_the_size_limit_inflated(
     small.write_bytes(gzip.compress(seed))
     install.update(file=small, min_records=10)  # within the limit inflated: installed
     assert resolve_source().kind == "installed"
+
+
+def test_a_file_given_by_a_relative_name_is_recorded_in_full(
+    fixtures: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`registry update --file x.csv` recorded "x.csv": `registry info` (and every
+    Parquet file's provenance) run from another directory named a file that is not there."""
+    monkeypatch.chdir(fixtures)
+    install.update(file="seed.csv", min_records=10)
+    monkeypatch.chdir("/")
+    assert resolve_source().source == str(fixtures / "seed.csv")

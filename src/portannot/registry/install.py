@@ -215,7 +215,8 @@ def _tidy(folder: Path, keep: set[str]) -> None:
 
 
 def install(
-    data: bytes, origin: str, *, url: str = "", date: str = "", min_records: int = 1000
+    data: bytes, origin: str, *, url: str = "", date: str = "", min_records: int = 1000,
+    recorded: str = "",
 ) -> RegistrySource:
     """Validate registry bytes and make them the installed registry.
 
@@ -251,7 +252,7 @@ def install(
                 "file": name,
                 "format": parsed.format,
                 "url": url,
-                "from": origin,
+                "from": recorded or origin,
                 "date": parsed.date or date,
                 "installed": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                 "records": len(parsed.records),
@@ -293,6 +294,8 @@ def update(
     """`portannot registry update`: fetch (or read) a registry, validate, install."""
     check_source(url, file)
     if file is not None:
-        return install(read_registry_file(file), str(Path(file)), min_records=min_records)
+        # parse messages name the file as given; the record, read from anywhere, in full
+        return install(read_registry_file(file), str(Path(file)), min_records=min_records,
+                       recorded=os.path.abspath(file))
     got = download(url or IANA_CSV_URL, timeout=timeout)
     return install(got.data, got.url, url=got.url, date=got.last_modified, min_records=min_records)

@@ -162,3 +162,25 @@ def test_a_file_given_by_a_relative_name_is_recorded_in_full(
     install.update(file="seed.csv", min_records=10)
     monkeypatch.chdir("/")
     assert resolve_source().source == str(fixtures / "seed.csv")
+
+
+def test_only_files_the_metadata_named_are_removed(fixtures: Path, tmp_path: Path) -> None:
+    """The install folder may be one PORTANNOT_DATA_DIR names, holding a user's own
+    files: an install removed every file named like a registry there
+    (service-names-port-numbers.csv, services.txt ...). Now only the registry two
+    installs back goes, as the metadata named it."""
+    folder = source.installed_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    mine = ["service-names-port-numbers.csv", "services.txt",
+            "service-names-port-numbers.0123456789abcdef.xml", "notes.txt"]
+    for name in mine:
+        (folder / name).write_text("a user's file\n")
+    variants = []
+    for k in range(3):
+        path = tmp_path / f"v{k}.csv"
+        path.write_bytes((fixtures / "seed.csv").read_bytes().replace(b"grubd", b"grub%d" % k))
+        install.update(file=path, min_records=10)
+        variants.append(resolve_source().path.name)
+    left = {p.name for p in folder.iterdir()}
+    assert left == {*mine, "installed.json", variants[1], variants[2]}
+    assert all((folder / name).read_text() == "a user's file\n" for name in mine)

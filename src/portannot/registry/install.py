@@ -12,7 +12,6 @@ import contextlib
 import datetime as _dt
 import json
 import os
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,12 +180,9 @@ def _file_name(fmt: str, digest: str) -> str:
     return f"{stem}.{digest[:16]}.{ext}"
 
 
-#: files an install leaves in its folder: registries (named as now, or without the
-#: digest, as older versions named them) and the temporaries of installs killed midway
-_OURS = re.compile(
-    r"^(?:(?:service-names-port-numbers|services|nmap-services)(?:\.[0-9a-f]{16})?"
-    r"\.(?:csv|xml|txt)|\.portannot-.*\.part)$"
-)
+#: a killed install's temporary (atomic_file's name) is removed once it is this old: a
+#: younger one may be another command's file being written (an -o into this folder)
+STALE_TEMP_SECONDS = 86_400
 
 
 @contextlib.contextmanager
@@ -206,11 +202,22 @@ def _locked(folder: Path) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
-def _tidy(folder: Path, keep: set[str]) -> None:
-    """Remove earlier registries and the leftovers of killed installs, but `keep`."""
-    for path in folder.iterdir():
-        if path.name not in keep and _OURS.match(path.name):
-            with contextlib.suppress(OSError):
+def _tidy(folder: Path, stale: object, keep: set[str]) -> None:
+    """Remove the registry two installs back (`stale`, as the metadata replaced named
+    it), unless it is one of `keep`, and killed installs' temporaries a day old. Only
+    names the metadata gave are removed: the folder may be one PORTANNOT_DATA_DIR names,
+    holding a user's own registry files under the same names."""
+    import time
+
+    from portannot.atomic_file import TEMP_PREFIX, TEMP_SUFFIX
+
+    if isinstance(stale, str) and stale and "/" not in stale and stale not in keep:
+        with contextlib.suppress(OSError):
+            (folder / stale).unlink()
+    now = time.time()
+    for path in folder.glob(f"{TEMP_PREFIX}*{TEMP_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            if now - path.stat().st_mtime > STALE_TEMP_SECONDS:
                 path.unlink()
 
 
@@ -258,14 +265,17 @@ def install(
                 "records": len(parsed.records),
                 "sha256": digest,
             }
+            # the registry replaced stays, for a command that chose it just before the
+            # switch and has yet to open it; the next install removes it
+            previous = old.get("file") if isinstance(old, dict) else None
+            if isinstance(previous, str) and previous != name:
+                meta["previous"] = previous
             st = (folder / name).stat()  # what installed_source checks the file by
             meta.update(size=st.st_size, mtime_ns=st.st_mtime_ns)
             with atomic_write(folder / INSTALLED_META) as fh:
                 fh.write((json.dumps(meta, indent=2) + "\n").encode())
-            # the registry replaced stays, for a command that chose it just before the
-            # switch and has yet to open it; those before it go
-            previous = old.get("file") if isinstance(old, dict) else None
-            _tidy(folder, {name, previous if isinstance(previous, str) else name})
+            stale = old.get("previous") if isinstance(old, dict) else None
+            _tidy(folder, stale, {name, meta.get("previous", name)})
     except OSError as exc:
         raise RegistryError(
             f"{folder}: cannot install the registry ({exc.strerror or exc})"

@@ -260,3 +260,35 @@ def test_data_formats_stay_utf8_whatever_the_output_encoding(tmp_path):
                env={"PYTHONIOENCODING": "ascii"})
     assert proc.returncode == 0, proc.stderr.decode(errors="replace")[-600:]
     assert ",caf\u00e9,".encode() in proc.stdout.replace(b'"', b"")
+
+
+@pytest.mark.parametrize("env", [{"PYTHONIOENCODING": "ascii:surrogateescape"},
+                                 {"LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}])
+def test_a_surrogateescape_output_escapes_what_it_cannot_hold(tmp_path, env):
+    """Python's own stdout for a C/POSIX locale without UTF-8 mode is ASCII with
+    surrogateescape, which fails on any other character as strict does: it was a
+    UnicodeEncodeError traceback on the first name beyond ASCII."""
+    services = tmp_path / "services"
+    services.write_text("caf\u00e9\u2192x 80/tcp\n", encoding="utf-8")
+    proc = run(["lookup", "--services", str(services), "80/tcp"], env=env)
+    err = proc.stderr.decode(errors="replace")
+    assert proc.returncode == 0 and "Traceback" not in err, err[-600:]
+    assert b"caf\\xe9\\u2192x" in proc.stdout, proc.stdout[-600:]
+
+
+def test_surrogateescape_still_writes_undecodable_bytes_back(monkeypatch):
+    """Under surrogateescape, a lone surrogate (an undecodable byte of a name) still goes
+    out as the byte it came from; other characters are escaped; the stream's own error
+    handler is back once the block ends."""
+    import io
+
+    from portannot.output.stdio import standard_streams
+
+    buffer = io.BytesIO()
+    stream = io.TextIOWrapper(buffer, encoding="ascii", errors="surrogateescape",
+                              write_through=True)
+    monkeypatch.setattr(sys, "stdout", stream)
+    with standard_streams():
+        sys.stdout.write("caf\u00e9\udcff\u2192\udce9")
+    assert buffer.getvalue() == b"caf\\xe9\xff\\u2192\xe9"
+    assert stream.errors == "surrogateescape"

@@ -117,9 +117,9 @@ def standard_streams() -> Iterator[None]:
             raw = io.FileIO(buffer.fileno(), "wb", closefd=False)
             sys.stdout = _Replaced(WholeWriter(raw), encoding=sys.stdout.encoding,
                                    errors=sys.stdout.errors, write_through=True)
-    narrow = [stream for stream in (sys.stdout, sys.stderr) if _narrow(stream)]
-    for stream in narrow:
-        stream.reconfigure(errors="backslashreplace")
+    narrow = [(stream, stream.errors) for stream in (sys.stdout, sys.stderr) if _narrow(stream)]
+    for stream, errors in narrow:
+        stream.reconfigure(errors=_ESCAPING[errors])
     try:
         yield
     finally:
@@ -127,20 +127,40 @@ def standard_streams() -> Iterator[None]:
             sys.stdout.flush()
         except (OSError, ValueError):
             pass
-        for stream in narrow:
+        for stream, errors in narrow:
             try:
-                stream.reconfigure(errors="strict")
+                stream.reconfigure(errors=errors)
             except (OSError, ValueError):
                 pass
         sys.stdin, sys.stdout, sys.stderr = saved
 
 
 def _narrow(stream: object) -> bool:
-    """Whether `stream` is a text stream that fails on characters its encoding lacks."""
+    """Whether `stream` is a text stream that fails on characters its encoding lacks:
+    "strict", or "surrogateescape" (Python's own choice for a C/POSIX locale without
+    UTF-8 mode, PYTHONIOENCODING=ascii:surrogateescape), which writes back only the
+    undecodable bytes a name was read with and fails on any other character."""
     encoding = getattr(stream, "encoding", None)
     if not isinstance(stream, io.TextIOWrapper) or not encoding:
         return False
-    return stream.errors == "strict" and codecs.lookup(encoding).name != "utf-8"
+    return stream.errors in _ESCAPING and codecs.lookup(encoding).name != "utf-8"
+
+
+def _surrogate_or_backslash(exc: UnicodeError) -> tuple[str | bytes, int]:
+    """surrogateescape where it applies (an undecodable byte goes out as it came), else
+    a backslash escape: one character at a time, so that a run mixing both is split."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    char = exc.object[exc.start]
+    if 0xDC80 <= ord(char) <= 0xDCFF:
+        return bytes([ord(char) - 0xDC00]), exc.start + 1
+    return codecs.backslashreplace_errors(
+        UnicodeEncodeError(exc.encoding, char, 0, 1, exc.reason))[0], exc.start + 1
+
+
+codecs.register_error("portannot.surrogateescape", _surrogate_or_backslash)
+#: a narrow stream's error handler -> the one the command writes with
+_ESCAPING = {"strict": "backslashreplace", "surrogateescape": "portannot.surrogateescape"}
 
 
 class _Replaced(io.TextIOWrapper):

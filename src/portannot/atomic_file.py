@@ -9,6 +9,7 @@ reading the captures.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import tempfile
@@ -31,7 +32,14 @@ class AtomicFile:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
-        directory = os.path.dirname(os.path.abspath(self.path))
+        # beside the target as the system resolves the name ("link/../x" is beside
+        # what the link names, not beside the link), so that the rename stays in one
+        # directory, and a missing one fails here rather than at the rename
+        # (mkstemp takes its abspath: resolved first, links and all)
+        directory = os.path.dirname(self.path) or os.curdir
+        if not stat.S_ISDIR(os.stat(directory).st_mode):
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), directory)
+        directory = os.path.realpath(directory)
         fd, self.tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=directory)
         try:
             os.fchmod(fd, file_mode(self.path))

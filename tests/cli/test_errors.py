@@ -328,7 +328,8 @@ def test_a_refused_output_fails_before_reading(tmp_path, demo, command, fmt, mon
     assert exc.value.code == 0 and len(started) == 1
 
 
-@pytest.mark.parametrize("name", ["", "new/", "new/.", "out.csv/"])
+@pytest.mark.parametrize("name", ["", "new/", "new/.", "out.csv/", "new/../x.csv",
+                                  "out.csv/../x.csv"])
 @pytest.mark.parametrize("command", ["packets", "flows"])
 def test_an_output_name_that_is_no_file_fails_before_reading(tmp_path, demo, command, name,
                                                                monkeypatch, capsys):

@@ -47,9 +47,13 @@ class Output:
         # through a symbolic link, the file it names is written (replacing the link
         # with a file of its own would leave the target stale)
         self.path = os.path.realpath(self.path) if os.path.islink(self.path) else self.path
-        directory = os.path.dirname(os.path.abspath(self.path))
+        # the directory as the system resolves it: abspath would fold "missing/../x.csv"
+        # to "./x.csv" (and "link/../x.csv" to a directory the link is not in), so that
+        # only the rename after the whole read failed
+        directory = os.path.dirname(self.path) or os.curdir
         if not os.path.isdir(directory):
-            raise OutputError(f"{self.path}: output directory {directory} does not exist")
+            shown = os.path.abspath(directory) if ".." not in directory.split(os.sep) else directory
+            raise OutputError(f"{self.path}: output directory {shown} does not exist")
         if os.path.isdir(self.path):
             raise OutputError(f"{self.path}: is a directory")
         if os.path.basename(self.path) in ("", ".", ".."):

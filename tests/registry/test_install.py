@@ -184,3 +184,28 @@ def test_only_files_the_metadata_named_are_removed(fixtures: Path, tmp_path: Pat
     left = {p.name for p in folder.iterdir()}
     assert left == {*mine, "installed.json", variants[1], variants[2]}
     assert all((folder / name).read_text() == "a user's file\n" for name in mine)
+
+
+def test_a_response_that_is_not_http_is_read_whole() -> None:
+    # an ftp: URL's response: a socket's file under urllib's addinfourl, no isclosed()
+    # (AttributeError traceback from `registry update --url ftp://...` before)
+    import socket
+    import threading
+    import time
+    import urllib.response
+
+    ours, theirs = socket.socketpair()
+    body = b"x" * 200_000
+
+    def send() -> None:
+        theirs.sendall(body)
+        theirs.close()
+
+    threading.Thread(target=send).start()
+    response = urllib.response.addinfourl(ours.makefile("rb"), {}, "ftp://host/reg.csv")
+    try:
+        got = install._read_by(response, time.monotonic() + 30, "ftp://host/reg.csv", 30)
+    finally:
+        response.close()
+        ours.close()
+    assert got == body

@@ -93,8 +93,11 @@ def _read_by(response: Any, deadline: float, url: str, timeout: float) -> bytes:
     import http.client
     import time
 
-    # the socket under http.client's buffered reader (none for a file: URL)
-    sock = getattr(getattr(getattr(response, "fp", None), "raw", None), "_sock", None)
+    # the socket under http.client's buffered reader (none for a file: URL; an ftp: URL's
+    # response, which has a socket but no isclosed(), keeps urlopen's wait per read)
+    sock = None
+    if isinstance(response, http.client.HTTPResponse):
+        sock = getattr(getattr(getattr(response, "fp", None), "raw", None), "_sock", None)
     # read1: one wait on the socket at most (read(n) waits until it has all n bytes)
     read = getattr(response, "read1", response.read)
     chunks: list[bytes] = []

@@ -37,3 +37,19 @@ def test_a_vertical_tab_or_form_feed_between_fields_is_a_space(sep: str) -> None
     assert not parsed.problems
     assert (parsed.records[0].name, parsed.records[0].aliases) == ("ws", ("alias92",))
     assert looks_like_services(text)
+
+
+@pytest.mark.parametrize("sep", ["\x1c", "\x1d", "\x1e", "\x1f", "\x85", "\xa0", "\u2028",
+                                 "\u3000"])
+def test_only_ascii_whitespace_separates_fields(sep: str) -> None:
+    """glibc splits fields at C's isspace() only: for `fs 95/tcp<sep>alias95` its
+    protocol is 'tcp<sep>alias95', and getservbyport(95, 'tcp') finds nothing (checked
+    with U+001C, U+0085 and U+00A0 bound over /etc/services). str.split() split there
+    too, so 95/tcp was named fs, with an alias."""
+    result = parse_services(f"fs 95/tcp{sep}alias95\nnext 96/tcp\n", "s")
+    assert [(r.name, r.port_lo) for r in result.records] == [("next", 96)]
+    assert [p.line for p in result.problems] == [1]
+    assert "unknown transport protocol" in result.problems[0].message
+    # a name that holds such a character is one name, as glibc reads it
+    named = parse_services(f"a{sep}b 97/tcp\n", "s")
+    assert [(r.name, r.port_lo) for r in named.records] == [(f"a{sep}b", 97)]

@@ -36,13 +36,22 @@ _PORT_SPEC = re.compile(r"^\d+(?:-\d+)?/[A-Za-z]+(?:/[A-Za-z]+)*$")
 
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
+#: what separates fields: C's isspace() (glibc's parser, nmap's sscanf), not str.split()'s
+#: Unicode whitespace, which also splits at U+001C-U+001F, U+0085, U+00A0, U+2028...
+_FIELD_SEP = re.compile(r"[ \t\n\v\f\r]+")
+
+
+def fields(text: str) -> list[str]:
+    """`text` split into fields as glibc splits a services line: at ASCII whitespace
+    only ('fs 95/tcp<U+001C>x' is one field 'tcp<U+001C>x' for glibc, no 95/tcp)."""
+    return [t for t in _FIELD_SEP.split(text) if t]
 
 
 def lines(text: str) -> list[str]:
     """The file's lines, ended by LF, CRLF or CR only, as a file opened in text mode
     reads them: str.splitlines() also ends a line at a vertical tab, a form feed,
-    U+001C-U+001E, U+0085, U+2028 and U+2029, which glibc reads as spaces (or, in a
-    comment, not at all), so an alias after a vertical tab became a line of its own
+    U+001C-U+001E, U+0085, U+2028 and U+2029, none of which ends a line for glibc (a
+    vertical tab and a form feed are spaces to it, the others part of a field), so an alias after a vertical tab became a line of its own
     ("expected 'name port/protocol'"), the file refused by `registry update`, and text
     after a form feed in a comment a record."""
     return _NEWLINE.split(text)
@@ -51,7 +60,7 @@ def lines(text: str) -> list[str]:
 def data_lines(text: str, limit: int | None = None) -> list[list[str]]:
     out: list[list[str]] = []
     for raw in lines(text):
-        tokens = raw.split("#", 1)[0].split()
+        tokens = fields(raw.split("#", 1)[0])
         if tokens:
             out.append(tokens)
             if limit is not None and len(out) >= limit:
@@ -88,7 +97,7 @@ def parse_services(text: str, path: str = "<services>", nmap: bool = False) -> P
     problems: list[ParseProblem] = []
     for lineno, raw in enumerate(lines(text), start=1):
         data, hash_, comment = raw.partition("#")
-        tokens = data.split()
+        tokens = fields(data)
         if not tokens:
             continue
         if len(tokens) < 2:
@@ -108,7 +117,7 @@ def parse_services(text: str, path: str = "<services>", nmap: bool = False) -> P
             ports = parse_port(port_text)
             if ports is None:
                 raise ValueError(f"no port in {spec!r}")
-            protocols = [p.strip().lower() for p in proto_text.split("/")]
+            protocols = [p.lower() for p in proto_text.split("/")]
             if "" in protocols:
                 raise ValueError(f"empty protocol in {spec!r}")
             transports = [parse_transport(p) for p in protocols if p not in OTHER_PROTOCOLS]

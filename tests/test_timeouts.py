@@ -67,3 +67,18 @@ def test_the_type_hint_takes_what_the_check_takes(tmp_path) -> None:
                                "--cache-dir", str(tmp_path / "cache")])
     errors = [line for line in out.splitlines() if ": error:" in line]
     assert [line.split(":")[1] for line in errors] == ["6"], out
+
+
+@pytest.mark.parametrize(("count", "unit", "ns"), [
+    (706_481_438, "us", 706_481_438_000),
+    (795_419_293, "us", 795_419_293_000),
+    (123_456_789_012, "ms", 123_456_789_012_000_000),
+    (1_500, "ps", 1),
+])
+def test_a_timedelta64_of_a_finer_unit_is_its_whole_nanoseconds(count: int, unit: str,
+                                                                 ns: int) -> None:
+    """706,481,438 us was count * 1e-6 = 706.4814379999999 s, 706,481,437,999 ns: a
+    nanosecond short, too far off for the rounding to a millionth of a ns to mend."""
+    from portannot.aggregate.table import _nanoseconds
+
+    assert _nanoseconds(check_timeout(np.timedelta64(count, unit))) == ns

@@ -57,8 +57,12 @@ def check_timeout(value: Timeout, name: str = "timeout", *, minimum: float = MIN
 
 
 #: seconds in one of each numpy timedelta64 unit of fixed length (years and months are not)
-TIMEDELTA64_UNITS = {"W": 604_800, "D": 86_400, "h": 3_600, "m": 60, "s": 1, "ms": 1e-3,
-                     "us": 1e-6, "ns": 1e-9, "ps": 1e-12, "fs": 1e-15, "as": 1e-18}
+#: (the finer ones as the power of ten they divide by: a division by an exact integer is
+#: correctly rounded, a product with 1e-6 is not: 706,481,438 us came out as
+#: 706.4814379999999 s, a nanosecond short)
+TIMEDELTA64_UNITS = {"W": 604_800, "D": 86_400, "h": 3_600, "m": 60, "s": 1}
+TIMEDELTA64_FINER = {"ms": 10**3, "us": 10**6, "ns": 10**9, "ps": 10**12, "fs": 10**15,
+                     "as": 10**18}
 
 
 def _timedelta64_seconds(value: object, name: str) -> float:
@@ -70,7 +74,9 @@ def _timedelta64_seconds(value: object, name: str) -> float:
     if np.isnat(value):
         return math.nan
     unit, step = np.datetime_data(value.dtype)  # type: ignore[attr-defined]
-    if unit not in TIMEDELTA64_UNITS:
+    if unit not in TIMEDELTA64_UNITS and unit not in TIMEDELTA64_FINER:
         raise TypeError(f"{name} must be a timedelta of fixed length, not {value!r}")
     count = int(value.astype("int64"))  # type: ignore[attr-defined]
+    if unit in TIMEDELTA64_FINER:
+        return count * step / TIMEDELTA64_FINER[unit]
     return count * step * TIMEDELTA64_UNITS[unit]

@@ -7,6 +7,7 @@ its name, or gzip-compressed (the shipped snapshot), so the bytes decide.
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import zlib
 from pathlib import Path
@@ -34,13 +35,18 @@ IANA_FORMATS: tuple[str, ...] = (CSV_FORMAT, XML_FORMAT)
 _HEAD = 64 * 1024
 
 
-def _gunzip(data: bytes, path: str) -> bytes:
-    if data[:2] != b"\x1f\x8b":
-        return data
-    try:
-        return gzip.decompress(data)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise RegistryError(f"{path}: damaged gzip data ({exc})") from None
+def _gunzip(data: bytes, path: str, limit: int | None = None) -> bytes:
+    """The bytes, inflated if they are gzip; with a `limit`, refused past it without
+    inflating more (a 478 kB gzip body inflated to 200 MB: `registry update`)."""
+    if data[:2] == b"\x1f\x8b":
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+                data = stream.read(-1 if limit is None else limit + 1)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise RegistryError(f"{path}: damaged gzip data ({exc})") from None
+    if limit is not None and len(data) > limit:
+        raise RegistryError(f"{path}: larger than {limit} bytes uncompressed, not a registry")
+    return data
 
 
 def _not_utf8(data: bytes, start: int, path: str) -> str:
@@ -92,14 +98,16 @@ def parse_text(text: str, path: str, fmt: str | None = None) -> ParseResult:
     raise ValueError(f"unknown registry format {fmt!r}; expected one of {FORMATS}")
 
 
-def parse_bytes(data: bytes, path: str, fmt: str | None = None) -> ParseResult:
+def parse_bytes(data: bytes, path: str, fmt: str | None = None, *,
+                limit: int | None = None) -> ParseResult:
     """Parse raw (possibly gzip-compressed) registry bytes, UTF-8 text.
 
     A services or nmap-services file in an older 8-bit encoding (a Latin-1 comment)
     is read with U+FFFD for the bytes that are not UTF-8, and a note naming the first
     such line. The IANA CSV and XML are UTF-8 by definition: there such a byte is
-    damage, and refuses the file (the error names the line)."""
-    data = _gunzip(data, path)
+    damage, and refuses the file (the error names the line). Bytes past `limit`,
+    inflated, are no registry (RegistryError)."""
+    data = _gunzip(data, path, limit)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

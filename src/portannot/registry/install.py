@@ -152,24 +152,6 @@ def validate(parsed: ParseResult, min_records: int) -> None:
             )
 
 
-def _larger_than(data: bytes, limit: int) -> bool:
-    """Whether `data`, inflated if it is gzip, holds more than `limit` bytes, found
-    without inflating more than that: MAX_DOWNLOAD was checked on the bytes as they
-    came, so a gzip body (Content-Encoding, or a .gz) of 478 kB inflated to 200 MB was
-    installed after a minute and 1.5 GB, and cost every later command the same."""
-    if data[:2] != b"\x1f\x8b":
-        return len(data) > limit
-    import gzip
-    import io
-    import zlib
-
-    try:
-        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
-            return len(stream.read(limit + 1)) > limit
-    except (OSError, EOFError, zlib.error):
-        return False  # damaged: the parser says how
-
-
 def _file_name(fmt: str, digest: str) -> str:
     """The installed file's name: its format's, with the first 16 hex digits of its
     SHA-256, so that a new registry never overwrites the one the metadata names (see
@@ -238,11 +220,7 @@ def install(
 
     from portannot.atomic_file import atomic_write  # only an install writes here
 
-    if _larger_than(data, MAX_DOWNLOAD):
-        raise RegistryError(
-            f"{origin}: larger than {MAX_DOWNLOAD} bytes uncompressed, not a registry"
-        )
-    parsed = parse_bytes(data, origin)
+    parsed = parse_bytes(data, origin, limit=MAX_DOWNLOAD)
     validate(parsed, min_records)
     digest = hashlib.sha256(data).hexdigest()
     name = _file_name(parsed.format, digest)

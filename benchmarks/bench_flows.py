@@ -34,7 +34,8 @@ from harness import (
     table,
     warm,
 )
-from peers import tshark_conv_cmd
+from peers import PORT_PROTOCOLS, TSHARK_TRANSPORTS, tshark_conv_cmd, tshark_conv_counts
+from subject import by_transport
 
 CAPTURES = ("mixed-1m", "small-5m", "flows-1m")
 DOUBLED = ("mixed-1m", "mixed-2m")  # peak RSS must not grow with the capture
@@ -84,6 +85,7 @@ def ours(
                 note="whole process: start, imports, parquet written",
             )
         )
+        read_back(rows[-1], out)
     if api_missing:
         rows.append(failed("portannot.flows (API)", capture, api_missing))
     else:
@@ -100,6 +102,29 @@ def ours(
         )
         note_flows(rows[-1])
     return rows
+
+
+def read_back(row: Row, out: str) -> None:
+    """The CLI's Parquet file read back into its row: flows and packets per transport,
+    held against the API's table like every peer's (the command's output was not
+    looked at, so a command that wrote less would have passed). No file is an error."""
+    if row.error:
+        return
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(out, columns=["transport", "packets"])
+    except (OSError, ValueError) as e:  # pyarrow's ArrowInvalid is a ValueError
+        row.error = f"no Parquet file read back: {e}"[:200]
+        return
+    row.extra["flows"] = len(table)
+    row.extra["by_transport"] = by_transport(table)
+    note_flows(row)
+
+
+def tshark_table(output: str) -> dict:
+    """tshark's conversation tables as a row's `extra`: its flow table by transport."""
+    return {"by_transport": tshark_conv_counts(output)}
 
 
 def note_flows(row: Row) -> None:
@@ -138,6 +163,7 @@ def peers(path: Path, capture: str, n: int, size: int, skip: list[str], quick: b
             packets=k,
             file_bytes=size * k // n,
             note=scale_note(k, n) if k < n else "",
+            parse=tshark_table,
         )
     if "nfstream" not in skip:
         rows["nfstream"] = measure(
@@ -152,14 +178,36 @@ def peers(path: Path, capture: str, n: int, size: int, skip: list[str], quick: b
     return rows
 
 
-def same_table(api: Row, dpkt_row: Row | None) -> str:
-    """Whether the dpkt loop keyed as many flows as portannot: a check that both
-    built the same table, so the ratio compares like with like."""
-    ours_n = api.extra.get("flows")
-    theirs = dpkt_row.extra.get("flows") if dpkt_row else None
-    if ours_n is None or theirs is None:
-        return "not compared"
-    return f"portannot {ours_n:,}, dpkt {theirs:,} ({'same' if ours_n == theirs else 'DIFFER'})"
+def same_tables(mine: list[Row], peer_rows: dict[str, Row], n: int) -> str:
+    """Whether each tool that built a flow table of the whole capture keyed the flows and
+    packets portannot.flows() did, transport by transport: the CLI (its Parquet file read
+    back), the dpkt loop, NFStream (its flows of port transports) and tshark (TCP and UDP,
+    the tables it prints). A tool that silently did less shows as DIFFER, for its ratio
+    compares unlike work; one timed on a prefix (scapy) is not compared."""
+    cli, api = mine[0], mine[1]
+    ref_row = api if "by_transport" in api.extra else cli
+    ref = ref_row.extra.get("by_transport")
+    if ref is None:
+        return "not compared (no portannot table)"
+    flows, packets = (sum(v[i] for v in ref.values()) for i in (0, 1))
+    parts = [f"portannot {flows:,} flows, {packets:,} packets"]
+    tools = {"CLI": cli, **peer_rows}
+    for name, row in tools.items():
+        if row is ref_row:
+            continue
+        covered = TSHARK_TRANSPORTS if name == "tshark" else tuple(PORT_PROTOCOLS.values())
+        label = f"{name} ({', '.join(covered)})" if name == "tshark" else name
+        theirs = row.extra.get("by_transport")
+        if row.error or theirs is None:
+            parts.append(f"{label} not compared ({'failed' if row.error else 'no table'})")
+        elif row.packets < n:
+            parts.append(f"{label} not compared (first {row.packets:,} packets)")
+        else:
+            differ = [t for t in covered if theirs.get(t, [0, 0]) != ref.get(t, [0, 0])]
+            parts.append(f"{label} same" if not differ else f"{label} DIFFER (" + "; ".join(
+                "{}: {:,} flows, {:,} packets against {:,}, {:,}".format(
+                    t, *theirs.get(t, [0, 0]), *ref.get(t, [0, 0])) for t in differ) + ")")
+    return "; ".join(parts)
 
 
 def verdicts(reference: Row | None, peer_rows: dict) -> dict:
@@ -273,7 +321,7 @@ def main(argv: list[str] | None = None) -> None:
                 peer_rows = peers(path, capture, n, size, args.skip, args.quick)
                 rows.extend(peer_rows.values())
                 summary[capture] = verdicts(mine[0], peer_rows)
-                summary[capture]["flow count"] = same_table(mine[1], peer_rows.get("dpkt"))
+                summary[capture]["same table"] = same_tables(mine, peer_rows, n)
                 readings[capture] = like_for_like(mine, peer_rows)
                 budget[capture] = budgets(mine[0], peer_rows, floor)
 

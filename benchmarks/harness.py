@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -189,10 +190,13 @@ def measure(
     timeout: float = 3600,
     env: dict | None = None,
     stdout_to_null: bool = False,
+    parse: Callable[[str], dict] | None = None,
 ) -> Row:
     """Best of `repeat` runs of `cmd`. A child that prints RESULT {json} supplies its
     own seconds (its loop, imports excluded) and packet count; otherwise the
-    process's wall time and the given packet count are used."""
+    process's wall time and the given packet count are used. `parse` reads a command's
+    output into the row's `extra` instead (tshark's tables: what it counted); output it
+    does not understand (ValueError) fails the row, as an exit code would."""
     row = Row(tool, capture, packets=packets, file_bytes=file_bytes, note=note)
     print(f"  {tool} on {capture} ...", end="", file=sys.stderr, flush=True)
     load_before = os.getloadavg()[0]
@@ -202,7 +206,12 @@ def measure(
             row.error = r.error()
             print(f" failed: {row.error}", file=sys.stderr)
             return row
-        result = r.result() or {}
+        try:
+            result = parse(r.stdout) if parse else r.result() or {}
+        except ValueError as e:
+            row.error = f"output not understood: {e}"[:200]
+            print(f" failed: {row.error}", file=sys.stderr)
+            return row
         seconds = float(result.get("seconds", r.wall))
         if row.runs == 0 or seconds < row.seconds:
             row.seconds = seconds

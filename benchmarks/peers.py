@@ -8,20 +8,25 @@ Python peers (plain per-packet loops, on purpose):
     python benchmarks/peers.py nfstream-flows FILE
 
 Each prints one line `RESULT {json}` with the packets it handled and the seconds
-its loop took (imports excluded). Command peers (tshark, cat) are argument lists
-built by `tshark_conv_cmd` and `cat_cmd`, timed from outside.
+its loop took (imports excluded); the flow peers add `by_transport`, the flows and
+packets they keyed per transport, which bench_flows compares with portannot's table.
+Command peers (tshark, cat) are argument lists built by `tshark_conv_cmd` and
+`cat_cmd`, timed from outside; `tshark_conv_counts` reads tshark's tables back.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import struct
 import sys
 import time
 
 #: IP protocols whose first 4 bytes are source and destination port
 PORT_PROTOCOLS = {6: "tcp", 17: "udp", 132: "sctp", 33: "dccp"}
+#: the transports tshark's `-z conv,tcp -z conv,udp` tables cover
+TSHARK_TRANSPORTS = ("tcp", "udp")
 
 
 def _ports(l4) -> tuple[int, int]:
@@ -89,6 +94,18 @@ def _add(table: dict, key, forward: bool, size: int, ts: float) -> None:
     row[5] = ts
 
 
+def _by_transport(table: dict) -> dict[str, list[int]]:
+    """Flows and packets per transport of a flow table (named as portannot's `transport`
+    column): what bench_flows holds against portannot's table, so that a peer keying
+    fewer packets shows, not only one keying fewer flows."""
+    out: dict[str, list[int]] = {}
+    for (proto, _a, _b), row in table.items():
+        entry = out.setdefault(PORT_PROTOCOLS[proto], [0, 0])
+        entry[0] += 1
+        entry[1] += row[0] + row[2]
+    return out
+
+
 def dpkt_flows(path: str, limit: int = 0) -> dict:
     """The bidirectional flow table portannot builds: key transport + two (address,
     port) ends, per direction packets and bytes, first and last timestamp."""
@@ -111,7 +128,8 @@ def dpkt_flows(path: str, limit: int = 0) -> dict:
             if limit and packets >= limit:
                 break
     seconds = time.perf_counter() - start
-    return {"packets": packets, "seconds": seconds, "flows": len(table)}
+    return {"packets": packets, "seconds": seconds, "flows": len(table),
+            "by_transport": _by_transport(table)}
 
 
 def scapy_flows(path: str, limit: int = 20_000) -> dict:
@@ -125,7 +143,13 @@ def scapy_flows(path: str, limit: int = 20_000) -> dict:
         IPv6ExtHdrRouting,
     )
     from scapy.layers.ipsec import AH
+    from scapy.layers.l2 import Dot1AD, Ether
+    from scapy.packet import bind_layers
     from scapy.utils import PcapReader
+
+    # the outer tag of the 0x9100 kind, which dpkt and portannot read and scapy leaves raw
+    # (its frames' packets fell out of the table while their flows were still counted)
+    bind_layers(Ether, Dot1AD, type=0x9100)
 
     IPV6_EXTENSIONS = (IPv6ExtHdrHopByHop, IPv6ExtHdrRouting, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment,
                        AH)
@@ -152,16 +176,20 @@ def scapy_flows(path: str, limit: int = 20_000) -> dict:
             if limit and packets >= limit:
                 break
     seconds = time.perf_counter() - start
-    return {"packets": packets, "seconds": seconds, "flows": len(table)}
+    return {"packets": packets, "seconds": seconds, "flows": len(table),
+            "by_transport": _by_transport(table)}
 
 
 def nfstream_flows(path: str, limit: int = 0) -> dict:
     """NFStream with DPI and statistics off: its meter builds the flow table in C,
     the Python side iterates the finished flows. `packets` is the sum of the flows'
-    packets (NFStream skips what it cannot key, so it may be below the file's count)."""
+    packets (NFStream skips what it cannot key, so it may be below the file's count);
+    `by_transport` counts the flows of port transports only, as portannot keys them
+    (NFStream keys ICMP and other protocols too)."""
     from nfstream import NFStreamer
 
     flows = packets = 0
+    by_transport: dict[str, list[int]] = {}
     start = time.perf_counter()
     streamer = NFStreamer(
         source=path,
@@ -173,10 +201,15 @@ def nfstream_flows(path: str, limit: int = 0) -> dict:
     for flow in streamer:
         flows += 1
         packets += flow.bidirectional_packets
+        transport = PORT_PROTOCOLS.get(flow.protocol)
+        if transport is not None:
+            entry = by_transport.setdefault(transport, [0, 0])
+            entry[0] += 1
+            entry[1] += flow.bidirectional_packets
         if limit and packets >= limit:
             break
     seconds = time.perf_counter() - start
-    return {"packets": packets, "seconds": seconds, "flows": flows}
+    return {"packets": packets, "seconds": seconds, "flows": flows, "by_transport": by_transport}
 
 
 PYTHON_PEERS = {
@@ -191,6 +224,31 @@ def tshark_conv_cmd(path: str, limit: int = 0) -> list[str]:
     """tshark's TCP and UDP conversation tables (limit: read only the first packets)."""
     cmd = ["tshark", "-q", "-z", "conv,tcp", "-z", "conv,udp", "-r", path]
     return [*cmd, "-c", str(limit)] if limit else cmd
+
+
+#: a conversation line: "A <-> B", then frames and bytes (a number and its unit) each way
+#: and in total; the total frames are kept
+_CONV_LINE = re.compile(r"<->\s+\S+\s+(?:\d+\s+\d+\s+\S+\s+){2}(\d+)\s+\d+\s+\S+\s")
+
+
+def tshark_conv_counts(text: str) -> dict[str, list[int]]:
+    """Conversations and their total frames per transport, read from the tables
+    `tshark -q -z conv,tcp -z conv,udp` prints: tshark's side of the flow table, held
+    against portannot's TCP and UDP flows. A conversation line in a layout not
+    understood is a ValueError: counting it as nothing would hide a peer doing less."""
+    out: dict[str, list[int]] = {}
+    current = None
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) == 2 and words[1] == "Conversations":
+            current = out.setdefault(words[0].lower(), [0, 0])
+        elif "<->" in line:
+            match = _CONV_LINE.search(line)
+            if current is None or match is None:
+                raise ValueError(f"tshark conversation line not understood: {line.strip()!r}")
+            current[0] += 1
+            current[1] += int(match.group(1))
+    return out
 
 
 def cat_cmd(path: str) -> list[str]:

@@ -19,12 +19,15 @@ from gen_captures import ensure
 from harness import (
     BENCH_DIR,
     PYTHON,
+    SKIPPED,
     Row,
     arguments,
     failed,
+    finish,
     measure,
     portannot_missing,
     prepare_portannot,
+    problems,
     save,
     table,
     warm,
@@ -78,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
     began = time.perf_counter()
     missing = portannot_missing("portannot.capture", "portannot.decode")
     if "portannot" in args.skip:
-        missing = "skipped"
+        missing = SKIPPED
     build = {} if missing else prepare_portannot()
 
     rows: list[Row] = []
@@ -159,6 +162,7 @@ def main(argv: list[str] | None = None) -> None:
         },
     )
     print(f"- results: {out}")
+    finish(problems([*rows, *compile_runs]))
 
 
 def _summary(ours: Row, peers: dict[str, Row]) -> dict:
@@ -170,11 +174,15 @@ def _summary(ours: Row, peers: dict[str, Row]) -> dict:
         ratio = ours.pps / dpkt.pps
         verdict = "met" if ratio >= TARGET_VS_DPKT else "NOT met"
         s["vs dpkt"] = f"{ratio:,.1f}x (target {TARGET_VS_DPKT}x: {verdict})"
+    elif dpkt:
+        s["vs dpkt"] = f"not measured ({dpkt.error or 'no time'})"
     cat = peers.get("cat")
     if cat and not cat.error and cat.mbps:
         s["bytes/s vs cat"] = (
             f"{ours.mbps / cat.mbps:.1%} ({ours.mbps:,.0f} of {cat.mbps:,.0f} MB/s)"
         )
+    elif cat:
+        s["bytes/s vs cat"] = f"not measured ({cat.error or 'no time'})"
     return s
 
 

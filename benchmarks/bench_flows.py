@@ -23,12 +23,15 @@ from gen_captures import ensure
 from harness import (
     BENCH_DIR,
     PYTHON,
+    SKIPPED,
     Row,
     arguments,
     failed,
+    finish,
     measure,
     portannot_missing,
     prepare_portannot,
+    problems,
     save,
     scale_note,
     table,
@@ -221,6 +224,8 @@ def verdicts(reference: Row | None, peer_rows: dict) -> dict:
             out[f"vs {name}"] = (
                 f"{ratio:,.1f}x (target {target}x: {'met' if ratio >= target else 'NOT met'})"
             )
+        elif peer:  # run and failed: said, not left out of the line
+            out[f"vs {name}"] = f"not measured ({peer.error or 'no time'})"
     return out
 
 
@@ -269,7 +274,7 @@ def main(argv: list[str] | None = None) -> None:
     args = arguments(__doc__, PEERS, "a tenth of the packets", "best of N for portannot", argv)
     began = time.perf_counter()
     if "portannot" in args.skip:
-        cli, api_missing = "skipped", "skipped"
+        cli, api_missing = SKIPPED, SKIPPED
     else:
         cli = portannot_cli()
         api_missing = portannot_missing()
@@ -377,6 +382,9 @@ def main(argv: list[str] | None = None) -> None:
         },
     )
     print(f"- results: {path}")
+    differ = [f"{capture}: {s['same table']}" for capture, s in summary.items()
+              if "DIFFER" in s.get("same table", "")]
+    finish(problems([*rows, startup, floor]) + differ)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from bench_flows import SUBJECT, note_flows, portannot_cli
 from gen_captures import ensure
-from harness import PYTHON, Row, failed, measure, prepare_portannot, save, warm
+from harness import PYTHON, Row, failed, finish, measure, prepare_portannot, problems, save, warm
 
 PCAP_HEADER = 24
 RECORD_HEADER = 16
@@ -129,6 +129,7 @@ def main(argv: list[str] | None = None) -> None:
         "argv": sys.argv[1:],
     })
     print(f"- saved {saved}")
+    finish(problems(rows) + ([] if same else [f"flows: {flows[0]} whole, {flows[1]} cut"]))
 
 
 if __name__ == "__main__":

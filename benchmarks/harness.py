@@ -238,6 +238,34 @@ def failed(tool: str, capture: str, reason: str) -> Row:
     return Row(tool, capture, error=reason)
 
 
+SKIPPED = "skipped"  #: the error of a row left out by --skip: not a failure
+
+
+def problems(rows: list[Row | None]) -> list[str]:
+    """What makes a run's figures not what they claim: a tool that failed (its ratio and
+    verdict are missing), or one that handled another number of packets than its rate is
+    computed on (a peer that stopped early, or skipped what it could not read)."""
+    out = []
+    for r in rows:
+        if r is None or r.error == SKIPPED:
+            continue
+        if r.error:
+            out.append(f"{r.tool} on {r.capture} failed: {r.error}")
+        elif "packets" in r.extra and int(r.extra["packets"]) != r.packets:
+            out.append(f"{r.tool} on {r.capture} handled {int(r.extra['packets']):,} packets, "
+                       f"its rate is of {r.packets:,}")
+    return out
+
+
+def finish(found: list[str]) -> None:
+    """Exit 1 with each problem on standard error, after the table and the JSON are out:
+    a run with a failed or short tool must not pass for a complete one."""
+    if found:
+        for line in found:
+            print(f"FAILED: {line}", file=sys.stderr)
+        sys.exit(1)
+
+
 def scale_note(done: int, total: int) -> str:
     return f"first {done:,} of {total:,} packets, rate applies to all"
 

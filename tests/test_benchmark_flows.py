@@ -87,3 +87,16 @@ def test_tshark_output_not_understood_fails_the_row():
     ok = measure("tshark", "c", ["printf", "TCP Conversations\\n"], packets=1, file_bytes=1,
                  parse=bench_flows.tshark_table)
     assert not ok.error and ok.extra["by_transport"] == {"tcp": [0, 0]}
+
+
+def test_a_failed_peer_is_said_in_the_verdicts():
+    """A peer that was run and failed is 'not measured' in the summary line, not left out
+    of it as if it had been skipped."""
+    ours = _row("portannot flows (CLI)", TABLE)
+    peers = {"dpkt": _row("dpkt", TABLE, packets=N), "nfstream": _row("nfstream", None,
+                                                                        error="ImportError: x")}
+    peers["dpkt"].seconds = 100.0
+    line = bench_flows.verdicts(ours, peers)
+    assert line["vs dpkt"] == "100.0x (target 50x: met)"
+    assert line["vs nfstream"] == "not measured (ImportError: x)"
+    assert "vs tshark" not in line  # skipped: not run

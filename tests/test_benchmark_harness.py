@@ -1,0 +1,46 @@
+"""The benchmarks' harness (benchmarks/harness.py): a run in which a tool failed, or
+handled fewer packets than its rate is computed on, ends with exit status 1 and says so.
+Before, bench_flows, bench_decode and bench_split exited 0 whatever failed: a missing
+NFStream was an error cell in the table and a verdict left out of the summary line."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from paths import REPO
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+import bench_decode  # noqa: E402
+from harness import SKIPPED, Row, finish, measure, problems  # noqa: E402
+
+
+def test_problems_are_failures_and_short_counts():
+    ok = Row("dpkt", "c", packets=10, seconds=1.0, extra={"packets": 10})
+    short = Row("nfstream", "c", packets=10, seconds=1.0, extra={"packets": 7})
+    broken = Row("tshark", "c", error="exit code 2")
+    skipped = Row("portannot", "c", error=SKIPPED)
+    assert problems([ok, short, broken, skipped, None]) == [
+        "nfstream on c handled 7 packets, its rate is of 10",
+        "tshark on c failed: exit code 2",
+    ]
+
+
+def test_a_failing_command_is_a_problem():
+    row = measure("false", "c", ["false"], packets=1, file_bytes=1)
+    assert problems([row]) == ["false on c failed: exit code 1"]
+
+
+def test_finish_exits_1_with_the_problems(capsys):
+    finish([])  # nothing found: returns
+    with pytest.raises(SystemExit) as stop:
+        finish(["tshark on c failed: exit code 2"])
+    assert stop.value.code == 1
+    assert "FAILED: tshark on c failed: exit code 2" in capsys.readouterr().err
+
+
+def test_the_decode_summary_says_a_failed_peer():
+    ours = Row("portannot decode", "c", packets=100, seconds=1.0, file_bytes=100)
+    dpkt = Row("dpkt decode loop", "c", error="ModuleNotFoundError: No module named 'dpkt'")
+    assert bench_decode._summary(ours, {"dpkt": dpkt}) == {
+        "vs dpkt": "not measured (ModuleNotFoundError: No module named 'dpkt')"}

@@ -36,7 +36,10 @@ SPECS: dict[str, dict] = {
         "ipv6": 0.1,
         "seed": 1,
     },
-    "mixed-2m": {  # mixed-1m's 25 k flows, each twice as long: the capture alone doubles
+    # as many flows as mixed-1m (25 k), each twice as long: the capture alone doubles. The same
+    # seed draws them alike, not the same ones: once the packets are shared out among the flows
+    # (twice as many), every later draw differs, and no flow of mixed-1m is in it
+    "mixed-2m": {
         "packets": 2_000_000,
         "sizes": "mixed",
         "packets_per_flow": 80,

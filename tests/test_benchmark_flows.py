@@ -100,3 +100,27 @@ def test_a_failed_peer_is_said_in_the_verdicts():
     assert line["vs dpkt"] == "100.0x (target 50x: met)"
     assert line["vs nfstream"] == "not measured (ImportError: x)"
     assert "vs tshark" not in line  # skipped: not run
+
+
+def _imported(cmd: list[str], env: dict | None = None) -> set[str]:
+    """The modules a Python process imports, from its -X importtime report."""
+    import os
+    import subprocess
+
+    r = subprocess.run([cmd[0], "-X", "importtime", *cmd[1:]], capture_output=True, text=True,
+                       env={**os.environ, **(env or {})}, check=True)
+    return {line.rsplit("|", 1)[1].strip() for line in r.stderr.splitlines()
+            if line.startswith("import time:") and "|" in line}
+
+
+def test_the_import_floor_imports_nothing_the_command_does_not(tmp_path):
+    """The floor is 'what any portannot flows -f parquet process must load': every module
+    it imports is one the command imports too, so no target is called out of reach by
+    imports the command itself does without. It imported pyarrow.parquet, whose
+    pyarrow.fs, ssl and S3/GCS/Azure/HDFS bindings (~15 ms) the command never loads."""
+    demo = str(LOCAL_PCAPS / "demo.pcap")
+    cli = _imported([sys.executable, "-m", "portannot", "flows", demo, "-f", "parquet", "-o",
+                     str(tmp_path / "f.parquet"), "--quiet"])
+    floor = _imported(bench_flows.FLOOR_CMD, bench_flows.FLOOR_ENV)
+    assert "pyarrow._parquet" in floor and "numpy" in floor
+    assert floor - cli == set()

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from harness import positive
 
 from portannot.registry import ServiceTable, build_table, parse_file
 from portannot.registry.source import snapshot_source
@@ -38,12 +39,12 @@ def best_of(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
     return min(times), result
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--csv", type=Path, default=None)
-    parser.add_argument("--pairs", type=int, default=10_000_000)
-    parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
+    parser.add_argument("--pairs", type=positive(int), default=10_000_000)
+    parser.add_argument("--repeat", type=positive(int), default=5)
+    args = parser.parse_args(argv)
     if args.csv is not None and not args.csv.is_file():  # named, so meant: not replaced
         parser.error(f"--csv {args.csv}: no such file")
     path = args.csv or (DEFAULT_CSV if DEFAULT_CSV.is_file() else snapshot_source().path)

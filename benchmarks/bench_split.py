@@ -25,8 +25,19 @@ import time
 from pathlib import Path
 
 from bench_flows import SUBJECT, note_flows, portannot_cli
-from gen_captures import ensure
-from harness import PYTHON, Row, failed, finish, measure, prepare_portannot, problems, save, warm
+from gen_captures import SPECS, ensure
+from harness import (
+    PYTHON,
+    Row,
+    failed,
+    finish,
+    measure,
+    positive,
+    prepare_portannot,
+    problems,
+    save,
+    warm,
+)
 
 PCAP_HEADER = 24
 RECORD_HEADER = 16
@@ -77,9 +88,10 @@ def runs(label: str, capture: str, paths: list[Path], n: int, size: int, cli: li
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("--capture", default="mixed-1m", help="a gen_captures name (default mixed-1m)")
-    ap.add_argument("--size", type=float, default=1.0, help="MB a piece (default 1)")
-    ap.add_argument("--repeat", type=int, default=5, help="best of N (default 5)")
+    ap.add_argument("--capture", default="mixed-1m", choices=sorted(SPECS),
+                    help="a gen_captures name (default mixed-1m)")
+    ap.add_argument("--size", type=positive(float), default=1.0, help="MB a piece (default 1)")
+    ap.add_argument("--repeat", type=positive(int), default=5, help="best of N (default 5)")
     ap.add_argument("--quick", action="store_true", help="a tenth of the packets")
     args = ap.parse_args(argv)
     began = time.perf_counter()

@@ -335,6 +335,23 @@ def _jsonable(obj):
     raise TypeError(type(obj))
 
 
+def positive(kind: type) -> Callable[[str], int | float]:
+    """An argparse type: a number of `kind` above 0. A --repeat of 0 measured nothing and
+    printed rows of 0.000 s with no error; a --size of 0 cut a capture into no files."""
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be above 0: {text}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
 def arguments(doc: str | None, peers: tuple[str, ...], quick: str, repeat: str,
               argv: list[str] | None) -> argparse.Namespace:
     """The options both benchmark commands take: --quick, --skip TOOL, --repeat N."""
@@ -342,7 +359,7 @@ def arguments(doc: str | None, peers: tuple[str, ...], quick: str, repeat: str,
     ap.add_argument("--quick", action="store_true", help=quick)
     ap.add_argument("--skip", action="append", default=[], choices=[*peers, "portannot"],
                     help="leave a tool out (repeatable)")
-    ap.add_argument("--repeat", type=int, default=3, help=repeat)
+    ap.add_argument("--repeat", type=positive(int), default=3, help=repeat)
     return ap.parse_args(argv)
 
 

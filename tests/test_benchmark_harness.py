@@ -44,3 +44,30 @@ def test_the_decode_summary_says_a_failed_peer():
     dpkt = Row("dpkt decode loop", "c", error="ModuleNotFoundError: No module named 'dpkt'")
     assert bench_decode._summary(ours, {"dpkt": dpkt}) == {
         "vs dpkt": "not measured (ModuleNotFoundError: No module named 'dpkt')"}
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "x"])
+def test_repeat_must_be_a_positive_count(value, capsys):
+    """--repeat 0 ran no measurement and reported 0.000 s rows with no error; bench_registry
+    stopped on min() of nothing."""
+    from harness import arguments
+
+    with pytest.raises(SystemExit) as stop:
+        arguments("doc", ("dpkt",), "q", "r", ["--repeat", value])
+    assert stop.value.code == 2
+    import bench_registry
+
+    with pytest.raises(SystemExit) as stop:
+        bench_registry.main(["--repeat", value])
+    assert stop.value.code == 2
+
+
+@pytest.mark.parametrize("argv", [["--capture", "nosuch"], ["--size", "0"], ["--repeat", "0"]])
+def test_bench_split_refuses_what_it_cannot_run(argv):
+    """An unknown capture was a KeyError traceback; --size 0 cut no files and ran the tools on
+    none; --repeat 0 measured nothing. Refused before any capture is made."""
+    import bench_split
+
+    with pytest.raises(SystemExit) as stop:
+        bench_split.main(argv)
+    assert stop.value.code == 2

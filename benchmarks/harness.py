@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -200,6 +201,7 @@ def measure(
     row = Row(tool, capture, packets=packets, file_bytes=file_bytes, note=note)
     print(f"  {tool} on {capture} ...", end="", file=sys.stderr, flush=True)
     load_before = os.getloadavg()[0]
+    times: list[float] = []
     for _ in range(repeat):
         r = run(cmd, env=env, timeout=timeout, stdout_to_null=stdout_to_null)
         if r.returncode != 0:
@@ -213,6 +215,7 @@ def measure(
             print(f" failed: {row.error}", file=sys.stderr)
             return row
         seconds = float(result.get("seconds", r.wall))
+        times.append(seconds)
         if row.runs == 0 or seconds < row.seconds:
             row.seconds = seconds
             row.extra = {k: v for k, v in result.items() if k not in ("seconds",)}
@@ -221,6 +224,10 @@ def measure(
         row.tree_pss_mb = max(row.tree_pss_mb, r.tree_pss_mb)
         row.processes = max(row.processes, r.processes)
         row.runs += 1
+    # best of N favours a tool run N times over one run once: keep every run's time
+    # and the median beside the best, so a reader can weigh the rows alike
+    row.extra["run_seconds"] = [round(t, 4) for t in times]
+    row.extra["median_seconds"] = round(statistics.median(times), 4)
     # other work on the machine skews the times: keep the 1-minute load average
     row.extra["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     if max(row.extra["load_average"]) > (os.cpu_count() or 1) + 0.5:

@@ -2,13 +2,15 @@
 """Registry benchmark: parse the full CSV, build the table, load the saved table, look-ups/s.
 
 Usage: python benchmarks/bench_registry.py [--csv FILE] [--pairs N]
-(default CSV: ../shared/registry/service-names-port-numbers.csv beside the repo;
-falls back to the shipped snapshot when it is absent).
+(default CSV: registry/service-names-port-numbers.csv in $PORTANNOT_SHARED, as the tests
+read it, else in ../shared beside the repo; falls back to the shipped snapshot when it
+is absent, and says so).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -21,13 +23,8 @@ from harness import positive
 from portannot.registry import ServiceTable, build_table, parse_file
 from portannot.registry.source import snapshot_source
 
-DEFAULT_CSV = (
-    Path(__file__).resolve().parents[1]
-    / ".."
-    / "shared"
-    / "registry"
-    / "service-names-port-numbers.csv"
-)
+SHARED = Path(os.environ.get("PORTANNOT_SHARED") or Path(__file__).resolve().parents[2] / "shared")
+DEFAULT_CSV = SHARED / "registry" / "service-names-port-numbers.csv"
 
 
 def best_of(fn: Callable[[], object], repeat: int) -> tuple[float, object]:

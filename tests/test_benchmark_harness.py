@@ -5,6 +5,7 @@ NFStream was an error cell in the table and a verdict left out of the summary li
 
 from __future__ import annotations
 
+import os
 import sys
 
 import pytest
@@ -83,3 +84,14 @@ def test_every_run_time_and_the_median_are_kept(tmp_path):
     assert row.seconds == 1
     assert row.extra["run_seconds"] == [3, 1, 2]
     assert row.extra["median_seconds"] == 2
+
+
+def test_bench_registry_reads_the_shared_registry_where_the_tests_do(tmp_path):
+    """Its default CSV ignored $PORTANNOT_SHARED: from a clone elsewhere it quietly timed
+    the bundled snapshot instead of the full registry the tests read."""
+    import subprocess
+    code = "import bench_registry; print(bench_registry.DEFAULT_CSV)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO / "benchmarks", text=True,
+                         capture_output=True, check=True,
+                         env={**os.environ, "PORTANNOT_SHARED": str(tmp_path)}).stdout
+    assert out.strip() == str(tmp_path / "registry" / "service-names-port-numbers.csv")

@@ -91,7 +91,14 @@ def from_iana_csv(path: Path) -> tuple[bytes, dict[str, str]]:
     return data, meta
 
 
+def _inflated(data: bytes) -> bytes:
+    """The source as text: a gzip file (``--iana-csv x.csv.gz``) was checked inflated
+    but shipped as it was, gzip inside registry.gz, which no command can read."""
+    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+
+
 def write_snapshot(data: bytes, meta: dict[str, str], out: Path) -> dict[str, object]:
+    data = _inflated(data)
     parsed = parse_bytes(data, meta["source"])
     if parsed.problems or len(parsed.records) < MIN_RECORDS:
         raise SystemExit(

@@ -29,12 +29,16 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from portannot.errors import RegistryError
 from portannot.registry.detect import parse_bytes
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "src" / "portannot" / "registry" / "data"
 PACKAGE = "libwireshark-data"
 MEMBER = "./usr/share/wireshark/services"
 MIN_RECORDS = 5000
+#: the format each source must parse as: --iana-csv took an XML or a services file,
+#: shipped labelled "IANA service-names-port-numbers.csv", kind iana-csv
+FORMAT_OF_KIND = {"iana-csv": "iana-csv", "wireshark-services": "services"}
 
 
 def _run(*cmd: str, cwd: Path | None = None) -> str:
@@ -99,7 +103,16 @@ def _inflated(data: bytes) -> bytes:
 
 def write_snapshot(data: bytes, meta: dict[str, str], out: Path) -> dict[str, object]:
     data = _inflated(data)
-    parsed = parse_bytes(data, meta["source"])
+    try:
+        parsed = parse_bytes(data, meta["source"])
+    except RegistryError as exc:
+        raise SystemExit(f"refusing to write a snapshot: {exc}") from None
+    expected = FORMAT_OF_KIND[meta["kind"]]
+    if parsed.format != expected:
+        raise SystemExit(
+            f"refusing to write a snapshot: {meta['source']} is {parsed.format}, "
+            f"not an {'IANA CSV' if expected == 'iana-csv' else expected + ' file'}"
+        )
     if parsed.problems or len(parsed.records) < MIN_RECORDS:
         raise SystemExit(
             f"refusing to write a snapshot: {len(parsed.records)} records, {len(parsed.problems)} problems"

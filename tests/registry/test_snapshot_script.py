@@ -50,3 +50,24 @@ def test_a_gzip_iana_csv_is_shipped_as_its_text(
     assert gzip.decompress(shipped.read_bytes()) == text
     meta = json.loads((tmp_path / "out" / "snapshot.json").read_text())
     assert meta["sha256"] == __import__("hashlib").sha256(text).hexdigest()
+
+
+@pytest.mark.parametrize("fixture", ["seed.xml", "wireshark-services"])
+def test_iana_csv_refuses_another_format(
+    script: ModuleType, fixtures: Path, tmp_path: Path, fixture: str
+) -> None:
+    """--iana-csv took any registry: an XML or a services file was shipped labelled
+    "IANA service-names-port-numbers.csv", kind iana-csv, for `registry info` to repeat."""
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit, match="not an IANA CSV"):
+        script.main(["--iana-csv", str(fixtures / fixture), "--out", str(out)])
+    assert not out.exists()
+
+
+def test_a_file_that_is_no_registry_is_refused_without_a_traceback(
+    script: ModuleType, tmp_path: Path
+) -> None:
+    source = tmp_path / "notes.txt"
+    source.write_text("hello\n")
+    with pytest.raises(SystemExit, match="refusing to write a snapshot: .*not a registry"):
+        script.main(["--iana-csv", str(source), "--out", str(tmp_path / "out")])

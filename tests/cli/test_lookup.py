@@ -350,3 +350,16 @@ def test_each_heading_is_one_line(cli, tmp_path: Path) -> None:
     headings = [line.rstrip() for line in out.splitlines() if line.startswith("80/tcp: ")]
     assert headings == ["80/tcp: mywebthing-of-some-length",
                         "80/tcp: http (alias of mywebthing-of-some-length)"]
+
+
+def test_a_query_with_a_control_character_keeps_its_heading_one_line(cli) -> None:
+    """A query matches with the whitespace around it ignored ('3136\\n', '443/tcp\\r' from
+    a list given as $(cat ports.txt)), but its heading printed it raw: '3136\\n' split the
+    heading over two lines (a '\\r' rich dropped). It is escaped as in error messages."""
+    args = ["lookup", "--registry", str(FIXTURES / "seed.csv")]
+    code, out, err = cli(*args, "3136/tcp\r", "3136\n", "60000/udp\r")
+    assert code == 0, err
+    assert "\r" not in out
+    lines = out.splitlines()
+    assert "3136/tcp\\r: grubd" in lines and "3136\\n: grubd" in lines
+    assert "60000/udp\\r: 60000/udp (no name) - dynamic" in lines

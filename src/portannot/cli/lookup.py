@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from portannot.cli.app import check_streams, registry_options, stdout_console
+from portannot.cli.app import check_streams, one_line, registry_options, stdout_console
 from portannot.errors import NotFoundError
 from portannot.registry import IANA_FORMATS, Entry, PortState, Registry, load_registry
 from portannot.registry.source import source_text
@@ -96,6 +96,9 @@ def _render(
     from rich.text import Text
 
     console = stdout_console(highlight=False, soft_wrap=False)
+    # escaped as in error messages: a query matches with the whitespace around it ignored,
+    # and '3136\n' (from a list given as $(cat ports.txt)) split its heading over two lines
+    query = one_line(query)
     for entry in entries:
         rec = entry.record
         title = rec.name or "(no name)"

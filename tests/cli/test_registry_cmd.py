@@ -97,6 +97,28 @@ def test_info_names_only_the_states_the_format_tells(cli) -> None:
     assert code == 0 and "not named" in out and "unassigned" not in out and "reserved" not in out
 
 
+def test_info_names_no_cache_for_a_registry_read_from_a_pipe(cli, tmp_path: Path) -> None:
+    """A registry from a FIFO (`--registry <(zcat x.gz)`) is parsed on every run, never
+    cached, but `cache` named a table file as if it were kept there."""
+    import os
+
+    fifo = tmp_path / "registry.fifo"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with open(fifo, "wb") as fh:
+            fh.write((FIXTURES / "seed.csv").read_bytes())
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    try:
+        doc = _info(cli, "--registry", str(fifo))
+    finally:
+        writer.join(5)
+    assert doc["records"] > 30 and doc["cache"] is None
+    assert _info(cli, "--registry", str(FIXTURES / "seed.csv"))["cache"].endswith(".npz")
+
+
 def test_info_counts(cli) -> None:
     doc = _info(cli, "--registry", str(FIXTURES / "seed.xml"))
     assert (

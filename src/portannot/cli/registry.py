@@ -24,7 +24,7 @@ from portannot.registry import (
     resolve_source,
 )
 from portannot.registry import update as install_registry
-from portannot.registry.cache import cache_path
+from portannot.registry.cache import cache_path, cacheable
 from portannot.registry.install import check_source
 from portannot.registry.source import source_text
 from portannot.transport import TRANSPORT_NAMES
@@ -81,7 +81,8 @@ def _info(registry_path: str | None, services: str | None) -> dict[str, Any]:
         "ports": counts,
         "snapshot": src.meta if src.kind == "snapshot" else None,
         "installed": src.meta if src.kind == "installed" else None,
-        "cache": str(cache_path(src, services)),
+        # a pipe's table is never cached: naming a file for it said one was kept
+        "cache": str(cache_path(src, services)) if cacheable(src, services) else None,
     }
 
 

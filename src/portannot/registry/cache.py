@@ -48,6 +48,11 @@ def _regular(path: str | os.PathLike[str]) -> bool:
         return False
 
 
+def cacheable(src: RegistrySource, services: str | os.PathLike[str] | None) -> bool:
+    """Whether the table of these files is cached: of regular files only."""
+    return _regular(src.path) and (services is None or _regular(services))
+
+
 def _stamp(path: Path) -> list[Any]:
     st = path.stat()
     return [str(path.resolve()), st.st_size, st.st_mtime_ns]
@@ -96,8 +101,7 @@ def _load_table(
     src = resolve_source(registry)
     if services is not None:
         check_readable(Path(services), "services file")
-    cacheable = _regular(src.path) and (services is None or _regular(services))
-    if not cacheable:  # a pipe is read once, and parsed
+    if not cacheable(src, services):  # a pipe is read once, and parsed
         table = load_registry(registry, services, src=src).table()
         table.meta["kind"] = src.kind
         return table

@@ -203,6 +203,20 @@ def test_pcapng_fine_resolutions_give_exact_times(tsresol, tmp_path):
     assert not reader.problems
 
 
+@pytest.mark.parametrize("tsresol", [0x14, 0x1C, 0x1D, 0x7F, 0xC0, 0xDF, 0xE0, 0xFF])
+def test_pcapng_resolutions_finer_than_64_bits_of_ticks_give_exact_times(tsresol, tmp_path):
+    """if_tsresol's 7 exponent bits go up to 10^-127 and 2^-127 s: units so fine that 64
+    bits of ticks span less than a second (10^-20 s: 0.18 s). They were taken as 10^-19
+    and 2^-63 s, 10 and 2 times too coarse or more: 1.7e19 ticks of 10^-20 s came out
+    as 1.7 s, not 0.17 s, and 2^64 - 1 ticks of 2^-127 s as 1.999999999 s, not 0."""
+    rng = np.random.default_rng(tsresol)
+    ticks = [0, 1, 10**9, 2**63 + 2**62, 17 * 10**18, 2**64 - 1,
+             *(int(t) for t in rng.integers(0, 2**64 - 1, 20, dtype=np.uint64))]
+    got, reader = records(write_pcapng_ticks(tmp_path / "t.pcapng", tsresol, ticks))
+    assert [r[1] for r in got] == [_exact_ns(t, tsresol) for t in ticks]
+    assert not reader.problems
+
+
 def test_pcapng_times_past_what_nanoseconds_hold_are_kept_and_reported(tmp_path, cli):
     """A year-3000 microsecond time wrapped round the int64 to 1830 (and the flow's
     duration went negative, and `summary` failed). The packet is kept, its time held

@@ -123,9 +123,9 @@ def walk_pcap(buf, start, end, big, nano, hdr_len, max_caplen, swapped,
 
 @njit(cache=True, nogil=True, inline="always")
 def _pcapng_ts(raw, kind, exp, off_s):
-    """Interface timestamp units -> ns since the epoch (kind 0: 10^-exp s, exp <= 19;
-    kind 1: 2^-exp s, exp <= 63), rounded down, exactly, moved by the interface's
-    if_tsoffset (off_s whole seconds), and held within +-TS_LIMIT: a time past it (a
+    """Interface timestamp units -> ns since the epoch (kind 0: 10^-exp s, kind 1:
+    2^-exp s; exp <= 127, if_tsresol's 7 bits), rounded down, exactly, moved by the
+    interface's if_tsoffset (off_s whole seconds), and held within +-TS_LIMIT: a time past it (a
     damaged block, a wrong resolution or offset) is set to the limit, for the reader to
     report, instead of wrapping round the int64 into another century."""
     if kind == 0:
@@ -136,10 +136,14 @@ def _pcapng_ts(raw, kind, exp, off_s):
             if raw > np.uint64(TS_LIMIT) // m:
                 return np.int64(TS_LIMIT)  # not moved by the offset: the mark of a time held
             return _moved(np.int64(raw * m), off_s)
+        if exp > 28:  # 10^(exp - 9) > 2^64 > raw: under a nanosecond
+            return _moved(np.int64(0), off_s)
         d = np.uint64(1)
         for _ in range(exp - 9):
             d *= np.uint64(10)
         return _moved(np.int64(raw // d), off_s)
+    if exp >= 64:  # 64 bits of ticks span under a second (a shift by 64 is undefined)
+        return _moved(_binary_fraction_ns(raw, exp), off_s)
     sh = np.uint64(exp)
     whole = raw >> sh
     if whole > np.uint64(TS_LIMIT // 1_000_000_000):
@@ -166,9 +170,12 @@ def _moved(t, off_s):
 
 @njit(cache=True, nogil=True, inline="always")
 def _binary_fraction_ns(part, exp):
-    """floor(part * 10^9 / 2^exp) for part < 2^exp, exp <= 63, without overflow: the
-    product needs up to exp + 30 bits, so from 2^-34 on it is taken in two halves of
-    part (an exact floor: shifting a floor right is the floor of the whole)."""
+    """floor(part * 10^9 / 2^exp) for part < 2^min(exp, 64), exp <= 127, without
+    overflow: the product needs up to exp + 30 bits, so from 2^-34 on it is taken in two
+    halves of part (an exact floor: shifting a floor right is the floor of the whole).
+    From 2^-96 on the result is 0: what is shifted is under 2^62."""
+    if exp >= 96:
+        return np.int64(0)
     if exp <= 33:
         return np.int64((part * np.uint64(1_000_000_000)) >> np.uint64(exp))
     hi = part >> np.uint64(32)
@@ -284,9 +291,9 @@ def _interface_options(buf, q, end, big, codes, sizes, found):
     if found[0] >= 0:
         value = np.int64(buf[found[0]])
         if value & 0x80:
-            kind, exp = 1, min(value & 0x7F, 63)
+            kind, exp = 1, value & 0x7F
         else:
-            kind, exp = 0, min(value, 19)
+            kind, exp = 0, value
     if found[1] >= 0:
         o = found[1]
         if big:

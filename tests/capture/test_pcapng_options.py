@@ -214,3 +214,23 @@ def test_interface_times_follow_the_options_as_tshark_reads_them(tmp_path, optio
     expected = _tshark_times(path)
     assert len(expected) == 2
     assert [f"{t // 10**9}.{t % 10**9:09d}" for t in times] == expected
+
+
+@pytest.mark.parametrize("what", ["nrb", "isb", "flags", "dropcount", "version"])
+def test_fields_portannot_does_not_read_are_no_damage(tmp_path, what):
+    """As README says: a name resolution block of 12 bytes, a statistics block of 16, an
+    epb_flags of 3 bytes, an epb_dropcount of 3 and a section of version 2.0 are skipped
+    unread, no warning, every packet kept; tshark stops at each (pcaps/README.md)."""
+    shb2 = _block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 2, 0, -1)) + _idb()
+    bad = {"nrb": _block(4, b""), "isb": _block(5, bytes(4)),
+           "flags": _epb(1, _option(2, b"\x01\x02\x03") + END_OF_OPTIONS),
+           "dropcount": _epb(1, _option(4, b"\x01\x02\x03") + END_OF_OPTIONS),
+           "version": shb2 + _epb(1)}[what]
+    path = tmp_path / f"{what}.pcapng"
+    path.write_bytes(_shb() + _idb() + _epb(0) + bad + _epb(2))
+    ports, _, reader = _read(path)
+    assert ports == ([1000, 1002] if what in ("nrb", "isb") else [1000, 1001, 1002])
+    assert not reader.problems
+    if TSHARK:
+        frames, error = _tshark(path)
+        assert frames == 1 and error.strip()

@@ -69,15 +69,3 @@ def test_columns_declared_not_null_are_never_null(kind, cli, tmp_path):
     assert code == 0, err
     levels = {c.name: c.max_definition_level for c in pq.ParquetFile(out).schema}
     assert {name for name, level in levels.items() if level} == nullable
-
-
-def test_later_tcp_fragments_have_flags_zero_as_readme_says():
-    """A later fragment of a TCP datagram takes its first fragment's ports (transport
-    tcp) but has no TCP header: tshark shows no tcp.flags for fragments.pcap 5, 9 and 20
-    (defragmentation off). README says its `tcp_flags` is 0, not null, like a header cut
-    before its flags; the first fragments (4, 8, 19) carry PSH+ACK, 0x018."""
-    rows = portannot.packets(local_capture("fragments.pcap")).to_pylist()
-    got = {r["number"]: (r["transport"], r["tcp_flags"]) for r in rows if r["number"] in (4, 5, 8, 9, 19, 20)}
-    assert got == {4: ("tcp", 0x18), 5: ("tcp", 0), 8: ("tcp", 0x18), 9: ("tcp", 0),
-                   19: ("tcp", 0x18), 20: ("tcp", 0)}
-    assert "and a later IP fragment" in " ".join(README.split())

@@ -181,3 +181,18 @@ def test_the_datagram_end_holds_across_files(tmp_path):
     batch = decode_file([a, b])
     got = [(STATUS_NAMES[batch.status[i]], int(batch.src_port[i])) for i in range(len(batch))]
     assert got == [(P, 42000), (P, 42000), (FR, 0), (P, 42001), (P, 42001)]
+
+
+def test_ipv4_and_ipv6_fragments_are_kept_apart(decoded):
+    """IPv4 addresses are held as ::ffff:a.b.c.d, but an IPv6 fragment between those
+    IPv4-mapped addresses is no fragment of the IPv4 datagram with the same
+    identification and protocol (README: IPv4 and IPv6 are kept apart; tshark, keying
+    IPv4 and IPv6 fragments apart, shows it as bare data with no first fragment), nor the
+    other way round."""
+    mapped = IPv6(src="::ffff:" + A4, dst="::ffff:" + B4)
+    v6_first = bytes(mapped / IPv6ExtHdrFragment(nh=17, offset=0, m=1, id=9) / Raw(_udp(42100)))
+    v6_later = bytes(mapped / IPv6ExtHdrFragment(nh=17, offset=2, m=1, id=9) / Raw(b"m" * 8))
+    seen = decoded(LINKTYPE_RAW, [_v4(0, _udp(42101), True), v6_later,
+                                  v6_first, _v4(16, b"e" * 8, True)])
+    assert [(s.status, s.ip_version, s.src_port) for s in seen] == [
+        (P, 4, 42101), (FR, 6, 0), (P, 6, 42100), (P, 4, 42101)]

@@ -1,7 +1,7 @@
 """Ports for later IP fragments, remembered from their first fragment.
 
-A fixed-size, set-associative table keyed by (source, destination, protocol,
-identification): memory stays bounded whatever the capture holds; when a set is
+A fixed-size, set-associative table keyed by (IP version, source, destination,
+protocol, identification): memory stays bounded whatever the capture holds; when a set is
 full the oldest entry gives way, which only costs a later fragment its ports.
 
 An identification names one datagram at a time, and is used again for others: each
@@ -35,21 +35,25 @@ class FragmentTable:
 
 
 @njit(cache=True, nogil=True, forceinline=True)
-def _key(src, dst, i, proto, ident, out):
+def _key(src, dst, i, version, proto, ident, out):
+    """The datagram's key in `out`, and its hash. The IP version is part of it: IPv4
+    addresses are held as ::ffff:a.b.c.d, so an IPv6 fragment between IPv4-mapped
+    addresses would otherwise find an IPv4 datagram's ports."""
     out[0] = src[i, 0]
     out[1] = src[i, 1]
     out[2] = dst[i, 0]
     out[3] = dst[i, 1]
-    out[4] = (np.uint64(proto) << np.uint64(32)) | np.uint64(ident)
+    out[4] = ((np.uint64(version) << np.uint64(40)) | (np.uint64(proto) << np.uint64(32))
+              | np.uint64(ident))
     return finish64(mix64(mix64(mix64(mix64(out[0], out[1]), out[2]), out[3]), out[4]))
 
 
 @njit(cache=True, nogil=True, forceinline=True)
-def remember(keys, ports, transport, end, stamp, clock, src, dst, i, proto, ident, code, sport, dport,
-             key):
+def remember(keys, ports, transport, end, stamp, clock, src, dst, i, version, proto, ident, code,
+             sport, dport, key):
     """A first fragment's datagram, in its key's slot (the oldest of the set gives way).
     `code` T.NONE (with ports 0) records a first fragment without ports."""
-    h = _key(src, dst, i, proto, ident, key)
+    h = _key(src, dst, i, version, proto, ident, key)
     mask = keys.shape[0] - 1
     victim = -1
     oldest = np.int64(1) << np.int64(62)
@@ -75,9 +79,9 @@ def remember(keys, ports, transport, end, stamp, clock, src, dst, i, proto, iden
 
 
 @njit(cache=True, nogil=True, forceinline=True)
-def recall(keys, ports, transport, stamp, src, dst, i, proto, ident, key):
+def recall(keys, ports, transport, stamp, src, dst, i, version, proto, ident, key):
     """Slot of the first fragment's entry, or -1."""
-    h = _key(src, dst, i, proto, ident, key)
+    h = _key(src, dst, i, version, proto, ident, key)
     mask = keys.shape[0] - 1
     for w in range(WAYS):
         s = (np.int64(h) + w) & mask

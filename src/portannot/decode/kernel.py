@@ -146,12 +146,12 @@ def decode_records(data, offset, caplen, length, linktype, link_table, ether_tab
             status[i] = _final(st, cut, frag == FIRST_FRAGMENT)
             if frag == FIRST_FRAGMENT:  # a datagram without ports: its later fragments get none
                 remember(f_keys, f_ports, f_transport, f_end, f_stamp, f_clock, src_addr, dst_addr,
-                         i, frag_proto, ident, T.NONE, 0, 0, key)
+                         i, version, frag_proto, ident, T.NONE, 0, 0, key)
             continue
         code = proto_table[proto]
         if frag == LATER_FRAGMENT:
-            s = recall(f_keys, f_ports, f_transport, f_stamp, src_addr, dst_addr, i, frag_proto,
-                       ident, key)
+            s = recall(f_keys, f_ports, f_transport, f_stamp, src_addr, dst_addr, i, version,
+                       frag_proto, ident, key)
             if s >= 0:
                 start, more = fragment_place(data, word, version)
                 if f_transport[s] == T.NONE or (f_end[s] != 0 and start >= f_end[s]):
@@ -187,4 +187,4 @@ def decode_records(data, offset, caplen, length, linktype, link_table, ether_tab
             code = T.NONE
         if frag == FIRST_FRAGMENT:  # its datagram, with the ports or without (T.NONE)
             remember(f_keys, f_ports, f_transport, f_end, f_stamp, f_clock, src_addr, dst_addr, i,
-                     frag_proto, ident, code, sport, dport, key)
+                     version, frag_proto, ident, code, sport, dport, key)

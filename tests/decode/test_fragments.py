@@ -14,11 +14,12 @@ from __future__ import annotations
 import pytest
 from capgen import write_pcap
 from paths import local_capture
-from scapy.layers.inet import IP, UDP
+from scapy.layers.inet import IP, TCP, UDP, fragment
 from scapy.layers.inet6 import IPv6, IPv6ExtHdrFragment
 from scapy.packet import Raw
 from tshark_oracle import TSHARK, attribute_fragments, oracle
 
+import portannot
 from portannot.decode import decode_file
 from portannot.status import STATUS_NAMES
 
@@ -196,3 +197,24 @@ def test_ipv4_and_ipv6_fragments_are_kept_apart(decoded):
                                   v6_first, _v4(16, b"e" * 8, True)])
     assert [(s.status, s.ip_version, s.src_port) for s in seen] == [
         (P, 4, 42101), (FR, 6, 0), (P, 6, 42100), (P, 4, 42101)]
+
+
+def test_a_later_tcp_fragment_has_no_flags(tmp_path):
+    """A later fragment of a TCP segment takes its first fragment's ports, but holds no
+    TCP header: its tcp_flags is null, as tshark shows no tcp.flags there (README: null
+    where a value does not apply; 0 only for a header cut before its flags, which caplen
+    tells apart, or a segment sent without flags). It was 0, which no column told apart
+    from a segment sent with no flags (a null scan). The flow's flags are the first
+    fragment's."""
+    segment = IP(src=A4, dst=B4, id=11) / TCP(sport=42200, dport=80, flags="PA") / Raw(b"a" * 2000)
+    pieces = [bytes(f) for f in fragment(segment, 1000)]
+    bare = bytes(IP(src=A4, dst=B4) / TCP(sport=42200, dport=80, flags=""))
+    path = write_pcap(tmp_path / "tcp-fragments.pcap",
+                      [(T0 + i * 1000, f) for i, f in enumerate([*pieces, bare])],
+                      linktype=LINKTYPE_RAW)
+    rows = portannot.packets(path).to_pydict()
+    assert rows["status"] == [P] * 4
+    assert rows["src_port"] == [42200] * 4
+    assert rows["tcp_flags"] == [0x18, None, None, 0]
+    flows = portannot.flows(path).to_pydict()
+    assert (flows["orig_packets"], flows["orig_tcp_flags"]) == ([4], ["PA"])

@@ -22,6 +22,7 @@ import numpy as np
 
 from portannot import status as S
 from portannot.compiled import borrow, kernel, njit, prefetch
+from portannot.decode.columns import TCP_FLAG_BITS
 from portannot.words import finish64, keyed, mix64
 
 ROW_WORDS = 16
@@ -211,7 +212,7 @@ def aggregate(index, rows, small, state,
         # the key again: a few register operations, cheaper than storing 5 words a packet
         a0, a1, b0, b1, tp, d = _key(src, dst, transport, ip_version, sport, dport, i)
         h = hashes[i]
-        f = np.int32(flags[i])
+        f = np.int32(flags[i]) & TCP_FLAG_BITS  # a later fragment's NO_TCP_HEADER: no flags
         ts = ts_ns[i]
         slot, r = _find(index, rows, h, a0, a1, b0, b1, tp)
         fresh = r < 0

@@ -7,6 +7,12 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 NO_VLAN = 0xFFFF
+#: `tcp_flags` of a packet with transport TCP but no TCP header of its own: a later IP
+#: fragment, whose ports are its first fragment's (bits above the 12 flag bits, so that
+#: masking with TCP_FLAG_BITS leaves no flags)
+NO_TCP_HEADER = 0xF000
+#: the bits of `tcp_flags` that are the TCP header's flags
+TCP_FLAG_BITS = 0x0FFF
 #: PacketBatch's fields that are not a column of rows
 _NOT_ROWS = ("file_index", "path", "files", "ts_digits")
 
@@ -35,7 +41,7 @@ class PacketBatch:
     transport: np.ndarray  #: uint8, portannot.transport.Transport
     src_port: np.ndarray  #: uint16
     dst_port: np.ndarray  #: uint16
-    tcp_flags: np.ndarray  #: uint16, the 12 flag bits of the TCP header
+    tcp_flags: np.ndarray  #: uint16, the 12 flag bits of the TCP header (NO_TCP_HEADER: none)
     tcp_seq: np.ndarray  #: uint32, the TCP sequence number as sent (tshark's tcp.seq_raw)
     status: np.ndarray  #: uint8, portannot.status.Status
     file_index: int = 0

@@ -15,7 +15,7 @@ import numpy as np
 from portannot import status as S
 from portannot import transport as T
 from portannot.compiled import borrow, kernel, njit, prefetch
-from portannot.decode.columns import NO_VLAN
+from portannot.decode.columns import NO_TCP_HEADER, NO_VLAN
 from portannot.decode.ethertype import IPV4, IPV6, MAX_LAYERS, ether_step
 from portannot.decode.fields import CONTINUE, IPV6_INSTEAD, PAST_END, SHORT, at
 from portannot.decode.fragments import recall, remember
@@ -169,6 +169,8 @@ def decode_records(data, offset, caplen, length, linktype, link_table, ether_tab
             transport[i] = f_transport[s]
             src_port[i] = f_ports[s] >> 16
             dst_port[i] = f_ports[s] & 0xFFFF
+            if f_transport[s] == T.TCP:  # the ports are the first fragment's; no flags here
+                tcp_flags[i] = NO_TCP_HEADER
             status[i] = S.PORTS
             continue
         if code == T.NONE:

@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from portannot.aggregate.rules import DIRECTION_BASES, SERVICE_BASES, FlowColumns
 from portannot.decode import NO_VLAN, PacketBatch
+from portannot.decode.columns import NO_TCP_HEADER
 from portannot.output.arrays import arrow, strings
 from portannot.output.text import addresses, tcp_flag_text
 from portannot.registry import ServiceTable
@@ -93,7 +94,9 @@ def packet_batch(batch: PacketBatch, table: ServiceTable, *, with_file: bool = F
         "vlan": arrow(batch.vlan, pa.uint16(), batch.vlan != NO_VLAN),
         "ip_version": arrow(batch.ip_version, pa.uint8(), batch.ip_version != 0),
         "ip_proto": arrow(batch.ip_proto, pa.uint8(), batch.ip_version != 0),
-        "tcp_flags": arrow(batch.tcp_flags, pa.uint16(), batch.transport == Transport.TCP),
+        # null for other transports, and for a later fragment: it has no TCP header
+        "tcp_flags": arrow(batch.tcp_flags, pa.uint16(),
+                           (batch.transport == Transport.TCP) & (batch.tcp_flags != NO_TCP_HEADER)),
     }
     if with_file:
         cols["file"] = arrow(batch.file_indices(), pa.int32())

@@ -218,3 +218,16 @@ def test_a_later_tcp_fragment_has_no_flags(tmp_path):
     assert rows["tcp_flags"] == [0x18, None, None, 0]
     flows = portannot.flows(path).to_pydict()
     assert (flows["orig_packets"], flows["orig_tcp_flags"]) == ([4], ["PA"])
+
+
+def test_an_ipv6_later_fragment_is_found_whatever_its_next_header(decoded):
+    """RFC 8200 4.5: the Next Header values in the Fragment headers of one packet's
+    fragments may differ, and only the first fragment's is used; IPv6 reassembly
+    (tshark's, Linux's) keys a datagram by its addresses and identification alone. A
+    later fragment naming another next header (59 here) lost its datagram's ports."""
+    pair = IPv6(src="2001:db8::1", dst="2001:db8::2")
+    first = bytes(pair / IPv6ExtHdrFragment(nh=17, offset=0, m=1, id=77) / Raw(_udp(42300)))
+    later = bytes(pair / IPv6ExtHdrFragment(nh=59, offset=2, m=0, id=77) / Raw(b"n" * 8))
+    other = bytes(pair / IPv6ExtHdrFragment(nh=17, offset=2, m=0, id=78) / Raw(b"o" * 8))
+    seen = decoded(LINKTYPE_RAW, [first, later, other])
+    assert [(s.status, s.src_port) for s in seen] == [(P, 42300), (P, 42300), (FR, 0)]

@@ -1,7 +1,7 @@
 """Ports for later IP fragments, remembered from their first fragment.
 
 A fixed-size, set-associative table keyed by (IP version, source, destination,
-protocol, identification): memory stays bounded whatever the capture holds; when a set is
+protocol (IPv4's only), identification): memory stays bounded whatever the capture holds; when a set is
 full the oldest entry gives way, which only costs a later fragment its ports.
 
 An identification names one datagram at a time, and is used again for others: each
@@ -38,7 +38,12 @@ class FragmentTable:
 def _key(src, dst, i, version, proto, ident, out):
     """The datagram's key in `out`, and its hash. The IP version is part of it: IPv4
     addresses are held as ::ffff:a.b.c.d, so an IPv6 fragment between IPv4-mapped
-    addresses would otherwise find an IPv4 datagram's ports."""
+    addresses would otherwise find an IPv4 datagram's ports. The protocol is IPv4's
+    only: an IPv6 datagram's fragments may name different next headers, the first
+    fragment's alone counting (RFC 8200 4.5), so IPv6 reassembly keys by addresses and
+    identification."""
+    if version == 6:
+        proto = 0
     out[0] = src[i, 0]
     out[1] = src[i, 1]
     out[2] = dst[i, 0]

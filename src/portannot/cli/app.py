@@ -22,6 +22,7 @@ from portannot.output.stdio import (
     stdin_closed,
     stdout_closed,
 )
+from portannot.printable import one_line
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -204,16 +205,6 @@ def fail(message: str, code: ExitCode) -> None:
 
 def warn(message: str) -> None:
     click.echo(f"portannot: warning: {one_line(message)}", err=True)
-
-
-#: control characters as escapes: a file name holding a newline made an error two lines
-_ESCAPES = {c: f"\\x{c:02x}" for c in [*range(32), 127]} | {9: "\\t", 10: "\\n", 13: "\\r"}
-
-
-def one_line(message: str) -> str:
-    """`message` with its control characters escaped (a newline as \\n), so that it
-    stays the one line a script reading stderr line by line expects."""
-    return message.translate(_ESCAPES)
 
 
 def console() -> NoReturn:

@@ -14,6 +14,7 @@ import numpy as np
 from portannot.cli.app import Seconds, print_whole, registry_options, stdout_console
 from portannot.cli.common import capture_inputs, output_options, run_rows, with_progress
 from portannot.pipeline import FlowStream
+from portannot.printable import one_line
 from portannot.timeouts import MAX_TIMEOUT, MIN_TIMEOUT
 
 if TYPE_CHECKING:
@@ -112,7 +113,7 @@ def _print_table(batches: list[pa.RecordBatch], stream: FlowStream, top: int,
         for r, duration in zip(shown.to_pylist(), durations):
             t.add_row(
                 r["transport"], _endpoint(r["orig_addr"], r["orig_port"]),
-                _endpoint(r["resp_addr"], r["resp_port"]), r["service"] or "-",
+                _endpoint(r["resp_addr"], r["resp_port"]), one_line(r["service"] or "-"),
                 f"{r['orig_packets']:,} / {r['resp_packets']:,}",
                 f"{human_bytes(r['orig_bytes'])} / {human_bytes(r['resp_bytes'])}",
                 f"{duration}s", r["direction_basis"],

@@ -106,7 +106,7 @@ def _render(
             title += f" (alias of {entry.primary})"
         # the heading on a line of its own: as a table's title it was wrapped to the
         # width of the table's columns ("80/tcp: http (alias of" / "mywebthing)")
-        console.print(Text(f"{query}: {title}", style="italic"), soft_wrap=True)
+        console.print(Text(f"{query}: {one_line(title)}", style="italic"), soft_wrap=True)
         grid = Table(show_header=False, box=None, pad_edge=False)
         grid.add_column(style="bold")
         grid.add_column(overflow="fold")
@@ -130,12 +130,13 @@ def _render(
         ]
         for label, value in rows:
             if value or label in ("name", "port", "transport", "state", "description"):
-                grid.add_row(label, value)
+                grid.add_row(label, one_line(value))
         console.print(grid)
         console.print()
     for item in bare:
         console.print(
-            f"{query}: {item['port']}/{item['transport']} {item['name'] or '(no name)'} - {item['state']}"
+            f"{query}: {item['port']}/{item['transport']} {one_line(item['name'] or '(no name)')}"
+            f" - {item['state']}"
         )
 
 

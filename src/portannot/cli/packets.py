@@ -64,7 +64,7 @@ def _print_table(stream: PacketStream, table: ServiceTable, out: Output | None,
     start again at 1 in each file: without it two files' rows could not be told apart).
     The columns are sized on the first batch of rows (see table_widths)."""
     from portannot.output import packet_batch, textual
-    from portannot.output.aligned import aligned_lines
+    from portannot.output.aligned import aligned_lines, printable
 
     many = len(stream.paths) > 1
     columns = ["file", *TABLE_COLUMNS] if many else list(TABLE_COLUMNS)
@@ -78,7 +78,7 @@ def _print_table(stream: PacketStream, table: ServiceTable, out: Output | None,
     widths: dict[str, int] | None = None
     for batch in with_progress(stream, stream.accounting, quiet):
         rows = packet_batch(batch, table, with_file=many)
-        text = textual(rows.select(columns), batch.ts_digits)  # its own: see PacketStream
+        text = textual(printable(rows.select(columns)), batch.ts_digits)  # its own: see PacketStream
         text = _with_protocols(text, rows.column("ip_proto"))
         head = b""
         if widths is None:

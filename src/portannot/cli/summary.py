@@ -12,6 +12,7 @@ from portannot.cli.app import check_streams, print_whole, registry_options, stdo
 from portannot.cli.common import capture_inputs, finish, reading, with_progress
 from portannot.output.plural import counted, noun
 from portannot.pipeline import FlowStream
+from portannot.printable import one_line
 from portannot.registry import load_table
 
 if TYPE_CHECKING:
@@ -117,7 +118,7 @@ def _table(console: Console, title: str, rows: list[dict[str, Any]], columns: li
         t.add_column(HEADINGS.get(c, c), justify="left" if c in TEXT_COLUMNS else "right")
     for r in rows:
         # a port is a name, not a quantity: no thousands separator
-        t.add_row(*[f"{r[c]:,}" if isinstance(r[c], int) and c != "port" else str(r[c])
+        t.add_row(*[f"{r[c]:,}" if isinstance(r[c], int) and c != "port" else one_line(str(r[c]))
                     for c in columns])
     print_whole(console, t)
 

@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from portannot.output.arrays import scalar, text_bytes
+from portannot.printable import CONTROL_CLASS, one_line
 
 #: the mark that ends a value cut to its column
 ELLIPSIS = "\u2026"
@@ -35,6 +36,24 @@ def aligned_lines(batch: pa.RecordBatch, widths: dict[str, int], right: set[str]
         cells.append(pad(text, width=widths[name], padding=" "))
     lines = pc.utf8_rtrim_whitespace(pc.binary_join_element_wise(*cells, space))
     return text_bytes(pc.binary_join_element_wise(lines, scalar("\n", pa.string()), empty))
+
+
+def printable(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """The batch with its dictionaries' control characters escaped (see
+    portannot.printable): service names come from files portannot does not control, and
+    an ESC in one, written to the table raw, drove the terminal. Escaped in the
+    dictionary, a few thousand names at most, not row by row."""
+    cols = [_printable(c) if pa.types.is_dictionary(c.type) else c for c in batch.columns]
+    return pa.RecordBatch.from_arrays(cols, schema=batch.schema)
+
+
+def _printable(col: pa.DictionaryArray) -> pa.DictionaryArray:
+    values = col.dictionary
+    if not pa.types.is_string(values.type) or len(values) == 0 or \
+            not pc.any(pc.match_substring_regex(values, CONTROL_CLASS)).as_py():
+        return col
+    shown = pa.array([None if v is None else one_line(v) for v in values.to_pylist()], pa.string())
+    return pa.DictionaryArray.from_arrays(col.indices, shown)
 
 
 def _cut(text: pa.Array, width: int) -> pa.Array:

@@ -1,0 +1,24 @@
+"""Text made safe to show on a terminal line: control characters as escapes.
+
+Service names and descriptions come from files portannot does not control (a
+`--services` file, a registry fetched with `registry update --url`), and so do file
+names. Written raw, an ESC in one is a terminal escape sequence (colours, a cleared
+screen, a retitled window) and a newline splits a message a script reads line by line.
+The data formats keep such text exactly (CSV and JSON escape it their own way); what is
+shown to a person goes through here. No imports: the error path and `lookup` use it
+without loading numpy.
+"""
+
+from __future__ import annotations
+
+#: C0 controls and DEL as \\xNN, with the three common ones by their usual names
+ESCAPES = {c: f"\\x{c:02x}" for c in [*range(32), 127]} | {9: "\\t", 10: "\\n", 13: "\\r"}
+
+#: the same controls as a regular expression's character class (for Arrow's kernels)
+CONTROL_CLASS = "[\\x00-\\x1f\\x7f]"
+
+
+def one_line(text: str) -> str:
+    """`text` with its control characters escaped (a newline as \\n), so that it stays
+    on the one line it is shown on and cannot drive the terminal."""
+    return text.translate(ESCAPES)

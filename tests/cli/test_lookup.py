@@ -363,3 +363,21 @@ def test_a_query_with_a_control_character_keeps_its_heading_one_line(cli) -> Non
     lines = out.splitlines()
     assert "3136/tcp\\r: grubd" in lines and "3136\\n: grubd" in lines
     assert "60000/udp\\r: 60000/udp (no name) - dynamic" in lines
+
+
+@pytest.mark.parametrize("registry", ["service-names-port-numbers.csv",
+                                      "service-names-port-numbers.xml"])
+def test_a_port_with_its_own_reserved_record_is_reserved(cli, registry: str) -> None:
+    """udp 7997: an "Unassigned" range (7983-7997) and the port's own "Reserved" record.
+    `lookup` said "state unassigned" next to "description Reserved"; the port's own
+    record gives the state, on every entry listed for the port."""
+    path = SHARED_REGISTRY / registry
+    if not path.is_file():
+        pytest.skip(f"full IANA registry not available: {path.resolve()} is absent (CI has it)")
+    code, doc = run_json(cli, "--registry", str(path), "7997/udp", "7775/udp", "7996/udp")
+    assert code == 0
+    own, own_7775, free = (d["matches"] for d in doc)
+    assert [(m["port"], m["description"], m["state"]) for m in own] == [
+        (None, "Unassigned", "reserved"), (7997, "Reserved", "reserved")]
+    assert {m["state"] for m in own_7775} == {"reserved"}
+    assert [m["state"] for m in free] == ["unassigned"]

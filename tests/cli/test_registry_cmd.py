@@ -306,3 +306,23 @@ def test_a_missing_services_file_is_one_message_whatever_the_command(cli, tmp_pa
     code, out, err = cli(*argv, "--services", str(missing))
     assert code == 6 and out == ""
     assert err.strip() == f"portannot: {missing}: services file not found"
+
+
+@pytest.mark.parametrize("registry", ["service-names-port-numbers.csv",
+                                      "service-names-port-numbers.xml"])
+def test_info_counts_every_state_as_the_file_read_independently(cli, registry: str) -> None:
+    """Per transport and state, as tests/iana_reference.py reads the file (csv /
+    xml.etree): udp 7775 and 7997, each with a "Reserved" record of its own inside an
+    earlier "Unassigned" range, were counted unassigned."""
+    from collections import Counter
+
+    import iana_reference
+    from paths import SHARED_REGISTRY
+
+    path = SHARED_REGISTRY / registry
+    if not path.is_file():
+        pytest.skip(f"full IANA registry not available: {path.resolve()} is absent (CI has it)")
+    want = {t: Counter(column) for t, column in iana_reference.states(path).items()}
+    got = _info(cli, "--registry", str(path))["ports"]
+    assert got == {t: {s: want[t][s] for s in ("unassigned", "assigned", "reserved", "dynamic")}
+                   for t in want}

@@ -173,3 +173,24 @@ def test_port_2049_is_nfs_and_lookup_lists_it_first(csv_registry: Registry) -> N
         entries = csv_registry.port_entries(2049, t)
         assert [e.record.name for e in entries] == ["nfs", "shilp"]
         assert entries[1].primary == "nfs"
+
+
+@pytest.mark.parametrize("name", [FULL_CSV, FULL_XML])
+def test_every_port_state_as_the_file_read_independently(shared_registry: Path, name: str) -> None:
+    """All 4 x 65,536 states against the file read with csv / xml.etree
+    (tests/iana_reference.py). udp 7775 and 7997 lie in an earlier "Unassigned" range
+    (7748-7776, 7983-7997, no transport) and have a later record of their own saying
+    "Reserved": the range's word won, so the table called them unassigned while
+    `lookup` showed "Reserved" beside it. The port's own, narrowest record wins."""
+    import iana_reference
+
+    path = shared_registry / name
+    want = iana_reference.states(path)
+    table = Registry(parse_file(path)).table()
+    for t, transport in enumerate(TRANSPORT_NAMES):
+        got = [PortState(s).label for s in table.state[t]]
+        wrong = [(transport, p, got[p], want[transport][p])
+                 for p in range(65536) if got[p] != want[transport][p]]
+        assert not wrong, wrong[:10]
+    assert table.state_at("udp", 7775) == table.state_at("udp", 7997) == PortState.RESERVED
+    assert table.state_at("udp", 7776) == table.state_at("udp", 7996) == PortState.UNASSIGNED

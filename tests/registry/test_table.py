@@ -125,3 +125,23 @@ def test_a_conflict_placeholder_yields_to_the_ports_assignment() -> None:
     ports = np.array([2049, 7001, 113], dtype=np.uint16)
     assert list(table.names_of(np.array(["tcp", "udp", "tcp"]), ports)) == [
         "nfs", "lonely", "ident"]
+
+
+def test_the_narrowest_unnamed_record_gives_the_state() -> None:
+    """IANA covers udp 7997 by the range ",7983-7997,,Unassigned" and, later, by its own
+    ",7997,udp,Reserved": the first record won, so the port was unassigned. A port's own
+    (narrowest) record wins whatever the order; of two as narrow, reserved wins."""
+    wide = ServiceRecord("", 7983, 7997, None, description="Unassigned")
+    own = ServiceRecord("", 7997, 7997, "udp", description="Reserved")
+    wide_reserved = ServiceRecord("", 100, 120, "tcp", description="Reserved")
+    narrow_free = ServiceRecord("", 110, 110, "tcp", description="De-registered")
+    twin_free = ServiceRecord("", 200, 200, "tcp", description="Unassigned")
+    twin_reserved = ServiceRecord("", 200, 200, "tcp", description="Reserved")
+    for records in ([wide, own, wide_reserved, narrow_free, twin_free, twin_reserved],
+                    [own, wide, narrow_free, wide_reserved, twin_reserved, twin_free]):
+        table = build_table(records)
+        assert table.state_at("udp", 7997) == PortState.RESERVED
+        assert table.state_at("tcp", 7997) == table.state_at("udp", 7996) == PortState.UNASSIGNED
+        assert table.state_at("tcp", 110) == PortState.UNASSIGNED
+        assert table.state_at("tcp", 109) == table.state_at("tcp", 111) == PortState.RESERVED
+        assert table.state_at("tcp", 200) == PortState.RESERVED

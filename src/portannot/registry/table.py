@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # records are built by the parsers; the table only reads them
 NPORTS = 65536
 NTRANSPORTS = len(TRANSPORT_NAMES)
 #: Bumped whenever the saved layout or the build rules change (invalidates caches).
-TABLE_VERSION = 2
+TABLE_VERSION = 3
 
 By = Literal["auto", "code", "proto", "name"]
 
@@ -216,6 +216,17 @@ def _spans(rec: ServiceRecord, rows: dict[str, int]) -> Iterator[tuple[int, int,
     return ((rows[t], lo, hi) for t in rec.transports)
 
 
+def _unnamed_order(rec: ServiceRecord) -> tuple[int, bool]:
+    """Which unnamed record's word a port takes when several cover it: the narrowest
+    first, then reserved before unassigned (sorted() keeps registry order after that).
+
+    IANA covers udp 7997 by ",7983-7997,,Unassigned" and, later, by the port's own
+    ",7997,udp,Reserved": the range's word, first in the file, made the port unassigned
+    beside a record saying otherwise.
+    """
+    return len(rec.ports()), state_of_unnamed(rec.description) != PortState.RESERVED
+
+
 def build_table(
     records: Iterable[ServiceRecord],
     source: str = "",
@@ -232,8 +243,9 @@ def build_table(
       else does, as Wireshark's services file, which leaves it out, has it.
     * A record with a port but no transport fills tcp and udp.
     * Records without a port never enter the table.
-    * A record without a name marks its ports reserved or unassigned (the first
-      such word wins); a name always wins over such a mark.
+    * A record without a name marks its ports reserved or unassigned; where several
+      cover a port, the narrowest (the port's own) wins, and of two as narrow, reserved
+      (see _unnamed_order); a name always wins over such a mark.
     * With ``dynamic``, unnamed ports 49152-65535 are DYNAMIC.
     """
     names: list[str] = [""]
@@ -243,6 +255,7 @@ def build_table(
     marked = np.zeros((NTRANSPORTS, NPORTS), dtype=bool)
     rows = {name: code for code, name in enumerate(TRANSPORT_NAMES)}
     named: list[tuple[ServiceRecord, int]] = []
+    unnamed: list[ServiceRecord] = []
     for rec in records:
         if rec.port_lo is None:
             continue
@@ -253,11 +266,13 @@ def build_table(
                 names.append(rec.name)
             named.append((rec, nid))
         else:
-            word = state_of_unnamed(rec.description)
-            for t, lo, hi in _spans(rec, rows):
-                free = ~marked[t, lo:hi]
-                state[t, lo:hi][free] = word
-                marked[t, lo:hi] = True
+            unnamed.append(rec)
+    for rec in sorted(unnamed, key=_unnamed_order):
+        word = state_of_unnamed(rec.description)
+        for t, lo, hi in _spans(rec, rows):
+            free = ~marked[t, lo:hi]
+            state[t, lo:hi][free] = word
+            marked[t, lo:hi] = True
     # placeholders last, each group in registry order (sorted is stable)
     for rec, nid in sorted(named, key=lambda r: r[0].placeholder):
         for t, lo, hi in _spans(rec, rows):

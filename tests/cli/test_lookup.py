@@ -381,3 +381,23 @@ def test_a_port_with_its_own_reserved_record_is_reserved(cli, registry: str) -> 
         (None, "Unassigned", "reserved"), (7997, "Reserved", "reserved")]
     assert {m["state"] for m in own_7775} == {"reserved"}
     assert [m["state"] for m in free] == ["unassigned"]
+
+
+@pytest.mark.parametrize("registry", ["service-names-port-numbers.csv",
+                                      "service-names-port-numbers.xml"])
+def test_a_ports_name_is_listed_before_the_unnamed_range_around_it(cli, registry: str) -> None:
+    """7775/tcp (inetfs) and 7997/tcp (pushns) lie in "Unassigned" ranges IANA lists
+    first: "(no name)" led the text and `matches[0].name` was null for a named port.
+    Named entries come first; the others keep their order."""
+    path = SHARED_REGISTRY / registry
+    if not path.is_file():
+        pytest.skip(f"full IANA registry not available: {path.resolve()} is absent (CI has it)")
+    code, doc = run_json(cli, "--registry", str(path), "7775/tcp", "7997/tcp", "80/tcp")
+    assert code == 0
+    assert [[m["name"] for m in d["matches"]] for d in doc] == [
+        ["inetfs", None], ["pushns", None], ["http", "www", "www-http"]]
+    code, out, err = cli("lookup", "--registry", str(path), "7775/tcp", "7997")
+    assert code == 0, err
+    headings = [line for line in out.splitlines() if line.startswith(("7775/tcp:", "7997:"))]
+    assert headings == ["7775/tcp: inetfs", "7775/tcp: (no name)",
+                        "7997: pushns", "7997: (no name)", "7997: (no name)"]

@@ -194,3 +194,19 @@ def test_every_port_state_as_the_file_read_independently(shared_registry: Path, 
         assert not wrong, wrong[:10]
     assert table.state_at("udp", 7775) == table.state_at("udp", 7997) == PortState.RESERVED
     assert table.state_at("udp", 7776) == table.state_at("udp", 7996) == PortState.UNASSIGNED
+
+
+def test_a_ports_names_come_before_its_unnamed_records(shared_registry: Path) -> None:
+    """7775/tcp and 7997/tcp lie in "Unassigned" ranges listed before their own names
+    (inetfs, pushns): the range came first, so a script reading the first match got no
+    name for a named port. On every port of the full registry, named entries lead."""
+    reg = Registry(parse_file(shared_registry / FULL_XML))
+    mixed = []
+    for port in range(65536):
+        for transport in TRANSPORT_NAMES:
+            named = [bool(e.record.name) for e in reg.port_entries(port, transport)]
+            if any(named) and not all(named):
+                mixed.append((port, transport))
+                assert named == sorted(named, reverse=True), (port, transport, named)
+    assert (7775, "tcp") in mixed and (7997, "tcp") in mixed
+    assert [e.record.name for e in reg.port_entries(7775, "tcp")] == ["inetfs", ""]

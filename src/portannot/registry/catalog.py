@@ -168,11 +168,15 @@ class Registry:
         return [r for r in found if transport in r.transports]
 
     def port_entries(self, port: int, transport: str | None = None) -> list[Entry]:
-        """What the registry says of ``port`` (on ``transport`` if given) as entries, the
-        port's own names before aliases (a placeholder listed first, shilp before nfs on
-        2049, comes after), each group in registry order."""
+        """What the registry says of ``port`` (on ``transport`` if given) as entries: the
+        port's own names, then aliases (a placeholder listed first, shilp before nfs on
+        2049, comes after), then records without a name, each group in registry order.
+
+        Names lead so that the first entry names a named port: IANA lists the
+        "Unassigned" range 7748-7776 before 7775/tcp's own ``inetfs``.
+        """
         entries = self._entries(self.at_port(port, transport), transport, at=port)
-        return sorted(entries, key=lambda e: bool(e.primary))
+        return sorted(entries, key=lambda e: (not e.record.name, bool(e.primary)))
 
     def name_entries(self, name: str) -> list[Entry]:
         """What the registry says of a name or alias (case-insensitive) as entries."""

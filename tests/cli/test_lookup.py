@@ -401,3 +401,43 @@ def test_a_ports_name_is_listed_before_the_unnamed_range_around_it(cli, registry
     headings = [line for line in out.splitlines() if line.startswith(("7775/tcp:", "7997:"))]
     assert headings == ["7775/tcp: inetfs", "7775/tcp: (no name)",
                         "7997: pushns", "7997: (no name)", "7997: (no name)"]
+
+
+@pytest.mark.parametrize("query", ["-1", "443/", "443/tcp/udp", "+443", "443 /tcp", "443-445",
+                                   "7\n0000", ":443", "443.0", "-1/tcp", "443/ tcp", "4-"])
+def test_a_malformed_port_query_is_a_usage_error(cli, query: str) -> None:
+    """Queries that look like a port or PORT/TRANSPORT but are malformed were looked up
+    as service names ("not in the registry ... no service name or alias", exit 1), while
+    70000 or 443/xyz were usage errors: no service name is made so (RFC 6335 5.1: a name
+    has a letter; none of IANA's starts with a sign, or with digits then '/' or a space)."""
+    code, out, err = cli("lookup", "--registry", str(FIXTURES / "seed.csv"), "--", query)
+    assert code == 2, err
+    assert not out and len(err.splitlines()) == 1 and err.startswith("portannot: error:")
+    assert "QUERY" in err and "not in the registry" not in err
+    assert f"QUERY: {query.replace(chr(10), chr(92) + 'n')}: " in err  # '7\\n0000' escaped
+
+
+@pytest.mark.parametrize("registry", ["service-names-port-numbers.csv",
+                                      "service-names-port-numbers.xml"])
+def test_every_iana_service_name_is_still_a_name_query(cli, registry: str) -> None:
+    """Names with '/', '+', '-', '.' or leading digits (914c/g, whois++, 802-11-iapp,
+    3com-tsmux, cl/1, EtherNet/IP-1) are names, not malformed ports: every name of the
+    full registry (read with csv / xml.etree) is asked for by name and found; those not
+    made of letters, digits and inner hyphens alone through the command itself."""
+    import iana_reference
+
+    from portannot.cli.lookup import parse_query
+    from portannot.registry import Registry, parse_file
+
+    path = SHARED_REGISTRY / registry
+    if not path.is_file():
+        pytest.skip(f"full IANA registry not available: {path.resolve()} is absent (CI has it)")
+    names = sorted(iana_reference.names(path))
+    reg = Registry(parse_file(path))
+    assert len(names) > 7000
+    for name in names:
+        assert parse_query(name).name == name and reg.name_entries(name), name
+    odd = [n for n in names if n[0].isdigit() or not n.replace("-", "").isalnum()]
+    assert {"914c/g", "whois++", "802-11-iapp", "cl/1", "EtherNet/IP-1"} <= set(odd)
+    code, doc = run_json(cli, "--registry", str(path), *odd)
+    assert code == 0 and all(d["found"] for d in doc)

@@ -17,7 +17,10 @@ from portannot.transport import TRANSPORT_NAMES
 
 #: ASCII digits only (\d takes any script's: "٨٠" was port 80), any number of them, so that
 #: every all-digit query past 65535 is the usage error, not a name "not in the registry"
-_PORT_QUERY = re.compile(r"^([0-9]+)(?:/([A-Za-z]+))?$")
+_PORT_QUERY = re.compile(r"^([0-9]+)(?:/(.*))?$", re.DOTALL)
+#: the start of a query written as a port: a sign or not, digits, then no letter, digit or
+#: '-' ('3com-tsmux', '4-tieropmcli', '914c/g' are IANA names; '443/', '+443', '-1' not)
+_PORT_START = re.compile(r"^[+-]?[0-9]+(?![^\W_]|-)")
 
 
 def _port(digits: str) -> int:
@@ -42,25 +45,47 @@ class Query:
         return [self.transport] if self.transport else list(TRANSPORT_NAMES)
 
 
+def looks_like_port(text: str) -> bool:
+    """Whether a query is written as a port or PORT/TRANSPORT, well or not: it starts as
+    a port does (see _PORT_START), or it has an ASCII digit and no letter at all
+    ('443-445', ':443'). No service name looks so: RFC 6335 (5.1) gives every name a
+    letter, and none of IANA's (914c/g, whois++, 802-11-iapp) starts with a sign, or
+    with digits followed by anything but a letter, a digit or '-'."""
+    if _PORT_START.match(text):
+        return True
+    return any(c in "0123456789" for c in text) and not any(c.isalpha() for c in text)
+
+
+def _usage(text: str, why: str) -> click.BadParameter:
+    """A usage error for the query `text`, its control characters escaped as in the
+    heading ('7\\n0000', not a newline the error's one line turns into a space)."""
+    return click.BadParameter(f"{one_line(text)}: {why}", param_hint="QUERY")
+
+
 def parse_query(text: str) -> Query:
-    """What a QUERY asks for; a usage error for an empty one, a port past 65535 or an
-    unknown transport."""
+    """What a QUERY asks for; a usage error for an empty one, one written as a port but
+    malformed ('443/', '+443', '-1', '443/tcp/udp'), a port past 65535 or an unknown
+    transport. A malformed port was looked up as a name, "not in the registry" (exit 1)."""
     if not text.strip():
         raise click.BadParameter("an empty query (a port, PORT/TRANSPORT or a name)",
                                  param_hint="QUERY")
-    match = _PORT_QUERY.match(text.strip())
+    query = text.strip()
+    match = _PORT_QUERY.match(query)
     if not match:
-        return Query(text, name=text.strip())
+        if looks_like_port(query):
+            raise _usage(text, "not a port (0-65535, digits only), PORT/TRANSPORT (443/tcp) "
+                               "or service name")
+        return Query(text, name=query)
     port = _port(match.group(1))
     if port > 65535:
-        raise click.BadParameter(f"{text}: port beyond 65535", param_hint="QUERY")
+        raise _usage(text, "port beyond 65535")
     proto = match.group(2)
+    if proto == "":
+        raise _usage(text, "no transport after '/' (tcp, udp, sctp, dccp)")
     if proto is not None:
         proto = proto.lower()
         if proto not in TRANSPORT_NAMES:
-            raise click.BadParameter(
-                f"{text}: unknown transport {proto!r} (tcp, udp, sctp, dccp)", param_hint="QUERY"
-            )
+            raise _usage(text, f"unknown transport {proto!r} (tcp, udp, sctp, dccp)")
     return Query(text, port=port, transport=proto)
 
 

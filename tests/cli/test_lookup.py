@@ -132,9 +132,31 @@ def test_port_0_without_an_entry_says_why(cli) -> None:
     """Port 0 matched nothing with the bare query and no reason, unlike every other port."""
     code, _, err = cli("lookup", "0")
     assert code == 1 and "0 (no name on tcp, udp, sctp, dccp in this services file)" in err
-    code, _, err = cli("lookup", "--registry", str(FIXTURES / "seed.csv"), "0/sctp")
-    assert code == 1 and "0/sctp (no entry on sctp: port 0 is reserved)" in err
-    assert "unassigned" not in err
+
+
+@pytest.mark.parametrize("registry", [FIXTURES / "seed.csv",
+                                      SHARED_REGISTRY / "service-names-port-numbers.csv",
+                                      SHARED_REGISTRY / "service-names-port-numbers.xml"])
+def test_port_0_has_the_state_its_records_give_everywhere(cli, registry: Path) -> None:
+    """tcp and udp port 0 are reserved by records of their own (",0,tcp,Reserved",
+    [RFC6335]); IANA has none for sctp or dccp port 0 (where it reserves an sctp or dccp
+    port it says so: 8282). `lookup 0/sctp` said "port 0 is reserved" while the table
+    and `registry info` counted the port unassigned: it is unassigned, as every sctp or
+    dccp port without a record, in all three."""
+    if not registry.is_file():
+        pytest.skip(f"full IANA registry not available: {registry.resolve()} is absent (CI has it)")
+    from portannot.registry import load_registry
+
+    table = load_registry(str(registry)).table()
+    for transport in ("sctp", "dccp"):
+        assert table.state_at(transport, 0).label == "unassigned"
+        code, _, err = cli("lookup", "--registry", str(registry), f"0/{transport}")
+        assert code == 1 and f"0/{transport} (no entry: unassigned on {transport})" in err
+        assert "reserved" not in err
+    code, doc = run_json(cli, "--registry", str(registry), "0")
+    matches = doc[0]["matches"]
+    assert code == 0 and {m["state"] for m in matches} == {"reserved"}
+    assert sorted(t for m in matches for t in m["transports"]) == ["tcp", "udp"]
 
 
 def test_a_dynamic_port_is_found_and_an_unnamed_one_is_not(

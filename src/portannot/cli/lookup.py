@@ -183,8 +183,8 @@ def _why_unknown(registry: Registry, query: Query) -> str:
         return f"{query.text} (no service name or alias)"
     transports = ", ".join(query.transports)
     if registry.format in IANA_FORMATS:
-        if not query.port:  # IANA reserves port 0 everywhere: never "unassigned"
-            return f"{query.text} (no entry on {transports}: port 0 is reserved)"
+        # port 0 too: IANA reserves it by records of their own on tcp and udp, which are
+        # found; it has none for sctp or dccp port 0, unassigned there as in the table
         return f"{query.text} (no entry: unassigned on {transports})"
     # a services-style file lists names only: no entry says nothing of assignment
     return f"{query.text} (no name on {transports} in this {registry.format} file)"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import pytest
 from capgen import write_pcap
-from scapy.layers.inet import IP, TCP, UDP
+from scapy.layers.inet import IP, TCP, UDP, IPOption_LSRR
 from scapy.layers.inet6 import (
     IPv6,
     IPv6ExtHdrDestOpt,
@@ -167,3 +167,24 @@ def test_an_ip_length_of_0_ends_where_the_frame_does_on_the_wire(decoded, versio
     any packet (it was malformed: the cut bytes were taken for the packet's end)."""
     (seen,) = decoded(LINKTYPE_RAW, [_frame(_length_zero(version), captured)])
     assert (seen.status, seen.ip_version, seen.transport, seen.src_port, seen.dst_port) == ours
+
+
+def test_an_ipv4_header_cut_inside_its_options_gives_no_addresses(tmp_path):
+    """README ('A value is null where it does not apply'): an IPv4 header the snaplen
+    cut before its end, options included, is `truncated` with no addresses, IP version
+    or protocol: a source-route option cut short could change the destination. A header
+    captured whole but for its payload keeps them."""
+    import portannot
+
+    routed = bytes(IP(src=A4, dst=B4, options=[IPOption_LSRR(routers=["203.0.113.9"])])
+                   / UDP(sport=40000, dport=53) / Raw(b"q" * 20))
+    plain = bytes(IP(src=A4, dst=B4) / UDP(sport=40001, dport=53) / Raw(b"q" * 20))
+    path = write_pcap(tmp_path / "cut.pcap", [(T0, routed[:22], len(routed)),
+                                              (T0 + 1, plain[:22], len(plain))],
+                      linktype=LINKTYPE_RAW)
+    rows = portannot.packets(path).to_pydict()
+    assert rows["status"] == ["truncated", "truncated"]
+    assert rows["src_addr"] == [None, A4]
+    assert rows["dst_addr"] == [None, B4]
+    assert rows["ip_version"] == [None, 4]
+    assert rows["ip_proto"] == [None, 17]

@@ -14,6 +14,7 @@ Here: link/dispatch, where every link type's header ends, and PPI's hand-over.
 
 from __future__ import annotations
 
+import re
 import struct
 
 import pytest
@@ -45,11 +46,15 @@ from linkframes import (
     pflog_header,
     prism_header,
 )
+from paths import LOCAL_PCAPS, REPO
 from scapy.contrib.chdlc import CHDLC
 from scapy.layers.dot11 import Dot11, RadioTap
 from scapy.layers.l2 import LLC, SNAP, CookedLinux, CookedLinuxV2, Dot3, Ether
 from scapy.layers.ppi import PPI
 from scapy.layers.ppp import HDLC, PPP
+
+import portannot
+from portannot.decode.link.dispatch import LINK_TYPES
 
 #: (id, link type, link header for IPv4, its length H in bytes, worked out by hand)
 HEADERS = [
@@ -148,3 +153,17 @@ def test_ppi_says_its_length_and_hands_on_to_the_link_type_it_names(decoded):
 @pytest.mark.parametrize("linktype", [147, 2, 65535])  # USER0, an unused value, the last
 def test_a_link_type_without_an_analyzer_is_unsupported(one, linktype):
     assert one(linktype, IP4)[0] == "unsupported-link"
+
+
+def test_readme_counts_the_link_types_of_the_random_captures():
+    """README's decode section says over how many link types the random stacks run:
+    the link types of pcaps/random-*.pcap*, which are every one the dispatch table
+    reads but those that share another's analyzer (50 with 9, 12 and 14 with 101)."""
+    seen: set[int] = set()
+    for path in sorted(LOCAL_PCAPS.glob("random-*.pcap*")):
+        if path.suffix in (".pcap", ".pcapng"):
+            seen |= set(portannot.packets(str(path))["linktype"].to_pylist())
+    assert seen == set(LINK_TYPES) - {12, 14, 50}
+    said = re.search(r"random layer stacks over (\w+) link types", (REPO / "README.md").read_text())
+    words = {"sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20}
+    assert said and words.get(said.group(1)) == len(seen), said and said.group(0)

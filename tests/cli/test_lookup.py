@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from paths import REGISTRY_FIXTURES as FIXTURES
-from paths import SHARED_REGISTRY
+from paths import REPO, SHARED_REGISTRY
 
 
 def run_json(cli, *args: str) -> tuple[int, list[dict]]:
@@ -463,3 +464,9 @@ def test_every_iana_service_name_is_still_a_name_query(cli, registry: str) -> No
     assert {"914c/g", "whois++", "802-11-iapp", "cl/1", "EtherNet/IP-1"} <= set(odd)
     code, doc = run_json(cli, "--registry", str(path), *odd)
     assert code == 0 and all(d["found"] for d in doc)
+
+def test_readme_quotes_the_dynamic_answer_whole(cli) -> None:
+    """README quotes what `portannot lookup 50000/tcp` prints: that line, query and all."""
+    said = re.search(r"`portannot lookup 50000/tcp` prints `([^`]*)`", (REPO / "README.md").read_text())
+    code, out, _ = cli("lookup", "50000/tcp")
+    assert said and code == 0 and out.splitlines() == [said.group(1)]

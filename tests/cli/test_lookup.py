@@ -465,6 +465,7 @@ def test_every_iana_service_name_is_still_a_name_query(cli, registry: str) -> No
     code, doc = run_json(cli, "--registry", str(path), *odd)
     assert code == 0 and all(d["found"] for d in doc)
 
+
 def test_readme_quotes_the_dynamic_answer_whole(cli) -> None:
     """README quotes what `portannot lookup 50000/tcp` prints: that line, query and all."""
     said = re.search(r"`portannot lookup 50000/tcp` prints `([^`]*)`", (REPO / "README.md").read_text())

@@ -10,7 +10,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 T = TypeVar("T")
 
@@ -56,7 +56,7 @@ class Background(Iterator[T]):
             raise StopIteration
         if isinstance(item, _Failure):
             self.close()
-            raise item.exc
+            _raise(item.take())
         return item
 
     def close(self) -> None:
@@ -101,6 +101,24 @@ def _produce(items: Iterator[object], q: queue.Queue, stopped: Callable[[], bool
     put(_DONE)
 
 
+def _raise(exc: BaseException) -> NoReturn:
+    """Raise `exc` from a frame that keeps no reference to it. A frame holding the
+    exception it raises (a local, or the _Failure that carried it) is in the
+    exception's own traceback: a reference cycle, which kept the failed read's stages
+    (its 4 MiB buffer, the flow table, the decoder) alive until the cycle collector's
+    next full pass, long after the caller had dropped the exception."""
+    try:
+        raise exc
+    finally:
+        del exc
+
+
 @dataclass
 class _Failure:
-    exc: BaseException
+    exc: BaseException | None
+
+    def take(self) -> BaseException:
+        """The exception, no longer held here (see _raise)."""
+        exc, self.exc = self.exc, None
+        assert exc is not None
+        return exc

@@ -94,7 +94,9 @@ class PacketStream(_Stages["list[PacketBatch | ReadProgress | ReadEnd]"]):
         return _parcels(self._items(), PARCEL_ROWS if self.gather else 1)
 
     def _items(self) -> Iterator[RecordBatch | ReadProgress | ReadEnd]:
-        failures: list[InputError] = []
+        # why each could not be read, as text: an exception kept here holds this frame in
+        # its traceback (a cycle keeping the readers alive until the cycle collector came)
+        failures: list[str] = []
         buffers = BufferPool()  # one file's spent chunk buffers are the next one's
         for index, path in enumerate(self.paths):
             reader = CaptureReader(path, file_index=index, chunk_size=self.chunk_size,
@@ -106,7 +108,7 @@ class PacketStream(_Stages["list[PacketBatch | ReadProgress | ReadEnd]"]):
             except InputError as exc:
                 if len(self.paths) == 1:
                     raise
-                failures.append(exc)
+                failures.append(str(exc))
                 yield ReadEnd(list(reader.problems), reader.ts_digits,
                               unreadable=Unreadable(reader.display, str(exc)))
                 continue
@@ -167,10 +169,10 @@ class PacketStream(_Stages["list[PacketBatch | ReadProgress | ReadEnd]"]):
             items.close()  # type: ignore[attr-defined]
 
 
-def _unreadable(failures: list[InputError]) -> str:
+def _unreadable(failures: list[str]) -> str:
     """The one error line when no input could be read: why, for the first FAILURES_NAMED
     of them, and how many more there were (5,000 missing files made a line of 200 kB)."""
-    text = "; ".join(str(e) for e in failures[:FAILURES_NAMED])
+    text = "; ".join(failures[:FAILURES_NAMED])
     more = len(failures) - FAILURES_NAMED
     if more > 0:
         text += f"; and {more:,} more {'input' if more == 1 else 'inputs'} that could not be read"

@@ -130,8 +130,11 @@ class ChunkWindow:
 
     def close(self) -> None:
         """The file is read: its buffer goes back for the next window, to be used again
-        once no batch refers to it."""
+        once no batch refers to it. The error kept is let go: its traceback holds fill()'s
+        frame, which holds this window, a reference cycle that kept the window and its
+        reader alive after a damaged stream until the cycle collector came."""
         self.buffers.give(self.buf)
+        self.error = None
 
     def take(self, n: int) -> bytes | None:
         """Consume n bytes as a bytes object (headers the Python side parses)."""

@@ -386,6 +386,37 @@ def test_interrupt_while_input_is_held_open(tmp_path, command):
     assert not out.exists()
 
 
+
+@pytest.mark.parametrize("command", ["flows", "packets"])
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_terminate_while_reading_leaves_no_temporary(tmp_path, command, fmt):
+    """SIGTERM (kill, timeout, a service manager) killed the command where it stood:
+    its temporary `.portannot-*.part` was left beside the -o target, as large as what
+    had been written. The temporary is removed, and the command still ends by SIGTERM,
+    as its caller expects."""
+    import signal
+    import struct
+
+    fifo = tmp_path / "live.pcap"
+    os.mkfifo(fifo)
+    out = tmp_path / f"out.{fmt}"
+    proc = subprocess.Popen([sys.executable, "-m", "portannot", command, str(fifo), "-o",
+                             str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    writer = os.open(fifo, os.O_WRONLY)  # returns once the command's reader has opened it
+    try:
+        os.write(writer, struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        assert _blocked_reading(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        os.close(writer)
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGTERM, err
+    assert b"Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["live.pcap"]
+
+
 def _blocked_reading(pid: int) -> bool:
     """Wait until one of the process's threads sleeps in a read (of the FIFO)."""
     import time

@@ -66,10 +66,10 @@ class LazyGroup(click.Group):
         except KeyboardInterrupt:
             # click turns it into Abort after printing an empty line on stderr: a second
             # line above ours
-            raise Interrupted("interrupted") from None
+            raise Interrupted(_interruption()) from None
         except Exception:
             if _INTERRUPTED:  # what the interrupt broke, not an error of the command
-                raise Interrupted("interrupted") from None
+                raise Interrupted(_interruption()) from None
             raise
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
@@ -233,11 +233,14 @@ def console() -> NoReturn:
 def _end_start_up_guard() -> None:
     """Ctrl-C is a KeyboardInterrupt again (_interrupt), which LazyGroup.invoke turns
     into its line and exit 130, before any output it must clean up (a temporary file)
-    can exist."""
+    can exist; SIGTERM, unless the caller set its own handling, is the same cleanup
+    (_terminate)."""
     from portannot.cli import _interrupted_at_start
 
     if signal.getsignal(signal.SIGINT) is _interrupted_at_start:
         signal.signal(signal.SIGINT, _interrupt)
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _terminate)
 
 
 def _interrupt(_signum: int, _frame: Any) -> None:
@@ -245,9 +248,31 @@ def _interrupt(_signum: int, _frame: Any) -> None:
     raised in the cleanup the first one started (a finally, a generator closed as it is
     dropped, Background.close waiting for its thread), a second cut that cleanup short,
     left a temporary file, or printed "Exception ignored in ..." from a finalizer."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for signum in _STOPPING:
+        if signal.getsignal(signum) in (_interrupt, _terminate):
+            signal.signal(signum, signal.SIG_IGN)
     _INTERRUPTED.append(True)
     raise KeyboardInterrupt
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    """SIGTERM while the command works: the cleanup of a Ctrl-C (_interrupt), then the
+    process ends by SIGTERM all the same (_exit_now), as whoever sent it expects.
+    Python's default, dying where it stood, left the output's temporary file (as large
+    as what had been written) beside the -o target."""
+    _TERMINATED.append(True)
+    _interrupt(signum, frame)
+
+
+#: the signals that interrupt a command, ignored once one of them has
+_STOPPING = (signal.SIGINT, signal.SIGTERM)
+#: not empty once SIGTERM has interrupted the command (see _terminate)
+_TERMINATED: list[bool] = []
+
+
+def _interruption() -> str:
+    """The line that says what stopped the command."""
+    return "terminated" if _TERMINATED else "interrupted"
 
 
 #: not empty once _interrupt has raised: an exception that escapes the command after
@@ -259,13 +284,14 @@ _INTERRUPTED: list[bool] = []
 def reading_ended() -> None:
     """The command has read its input (or stopped reading): what is left is closing
     the stages, committing the output and printing what it has, all bounded. A Ctrl-C
-    from here on is ignored and the command ends as it would have. Raised there, the
+    (or SIGTERM) from here on is ignored and the command ends as it would have. Raised there, the
     KeyboardInterrupt landed in that cleanup (a finally, a generator finalized in the
     main thread): it cut the cleanup short, printed "Exception ignored in ..." or a
     traceback, or was swallowed. Only the installed command's own handler is replaced:
     in-process callers (main(), tests) keep theirs."""
-    if signal.getsignal(signal.SIGINT) is _interrupt:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for signum in _STOPPING:
+        if signal.getsignal(signum) in (_interrupt, _terminate):
+            signal.signal(signum, signal.SIG_IGN)
 
 
 def _exit_now(code: object) -> NoReturn:
@@ -286,6 +312,9 @@ def _exit_now(code: object) -> NoReturn:
         if sys.stderr is not None:
             sys.stderr.flush()
     finally:
+        if _TERMINATED:  # cleaned up: now end as SIGTERM ends a process (_terminate)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
         os._exit(status)
 
 
@@ -307,12 +336,12 @@ def _main(argv: list[str] | None, debug: bool) -> None:
             _silence_stdout()
         fail(str(exc), exc.exit_code)
     except click.exceptions.Abort:
-        fail("interrupted", ExitCode.INTERRUPTED)
+        fail(_interruption(), ExitCode.INTERRUPTED)
     except click.ClickException as exc:
         show_click_error(exc, argv if argv is not None else sys.argv[1:])
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        fail("interrupted", ExitCode.INTERRUPTED)
+        fail(_interruption(), ExitCode.INTERRUPTED)
     except BrokenPipeError:
         _quiet_broken_pipe()
     except OSError as exc:

@@ -292,3 +292,34 @@ def test_surrogateescape_still_writes_undecodable_bytes_back(monkeypatch):
         sys.stdout.write("caf\u00e9\udcff\u2192\udce9")
     assert buffer.getvalue() == b"caf\\xe9\xff\\u2192\xe9"
     assert stream.errors == "surrogateescape"
+
+
+@pytest.mark.parametrize(("args", "code"), [
+    (["flows", "CUT", "-o", "OUT"], ExitCode.DAMAGED_INPUT),
+    (["packets", "CUT", "-f", "csv"], ExitCode.DAMAGED_INPUT),
+    (["summary", "CUT"], ExitCode.DAMAGED_INPUT),
+    (["flows", "MISSING"], ExitCode.INPUT_ERROR),
+    (["lookup", "nosuchservicexyz"], ExitCode.NOT_FOUND),
+    (["flows", "--no-such-option"], ExitCode.USAGE),
+])
+def test_a_standard_error_nobody_reads_changes_no_exit_code(tmp_path, args, code):
+    """Standard error a pipe whose reader has gone (`2>&1 | head -1`, a log reader that
+    died): the first message raised BrokenPipeError, and the command exited 1 (a
+    traceback nobody saw) whatever the outcome.
+    The messages go nowhere, as a closed standard error's do; the exit code still tells,
+    and the output is written."""
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(DEMO.read_bytes()[:20_000])
+    out = tmp_path / "out.csv"
+    names = {"CUT": str(cut), "OUT": str(out), "MISSING": str(tmp_path / "missing.pcap")}
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "portannot",
+                               *[names.get(a, a) for a in args]],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=write,
+                              timeout=300, check=False)
+    finally:
+        os.close(write)
+    assert proc.returncode == code
+    assert out.exists() == ("OUT" in args)

@@ -10,7 +10,9 @@
   input, an output file that stray prints land in). The descriptor is held with
   /dev/null; a closed standard output is a stream whose writes fail ("standard output
   is closed", exit 5), stdin_closed() tells the commands that read "-", and a closed
-  standard error takes the messages to /dev/null (the exit code still tells).
+  standard error takes the messages to /dev/null (the exit code still tells), and so
+  does one whose reader has gone (`2>&1 | head -1`): the first message after that was a
+  BrokenPipeError, and the command exited 1 whatever had happened.
 - A text stream whose encoding cannot hold every character (PYTHONIOENCODING=ascii, a
   Latin-1 locale) raised UnicodeEncodeError, a traceback, on the first registry
   description or service name beyond it ("FORTÉ"): such characters are written as
@@ -62,6 +64,41 @@ class _ClosedRaw(io.RawIOBase):
         raise OSError(errno.EBADF, STDOUT_CLOSED)
 
 
+class _Messages(io.RawIOBase):
+    """Standard error whose reader may go away: what cannot reach it is dropped, as
+    messages to a closed standard error are, so that the exit code still tells."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def isatty(self) -> bool:
+        return os.isatty(self._fd)
+
+    def write(self, data) -> int:  # type: ignore[no-untyped-def, override]
+        try:
+            return os.write(self._fd, data)
+        except BrokenPipeError:
+            return len(memoryview(data))  # nobody reads them any more
+
+
+def _messages(stderr: object) -> bool:
+    """Whether `stderr` is Python's own standard error, to be replaced by _Messages
+    (not a test's capture, not ours already)."""
+    if not isinstance(stderr, io.TextIOWrapper) or isinstance(stderr.buffer, WholeWriter):
+        return False
+    try:
+        return stderr.fileno() == 2
+    except (OSError, ValueError):
+        return False
+
+
 def _fd_open(fd: int) -> bool:
     try:
         os.fstat(fd)
@@ -107,6 +144,9 @@ def standard_streams() -> Iterator[None]:
     if sys.stderr is None:  # messages go nowhere, as the closed stream asked; the exit
         # code still tells (every `sys.stderr.isatty()`, `click.echo(err=True)` failed)
         sys.stderr = _text(io.FileIO(2, "wb", closefd=False), None)
+    elif _messages(sys.stderr):
+        sys.stderr.flush()
+        sys.stderr = _text(_Messages(2), sys.stderr)
     if sys.stdout is None:
         sys.stdout = _text(_ClosedRaw(1), None)
         sys.stdout.portannot_closed = True  # type: ignore[attr-defined]

@@ -233,14 +233,15 @@ def console() -> NoReturn:
 def _end_start_up_guard() -> None:
     """Ctrl-C is a KeyboardInterrupt again (_interrupt), which LazyGroup.invoke turns
     into its line and exit 130, before any output it must clean up (a temporary file)
-    can exist; SIGTERM, unless the caller set its own handling, is the same cleanup
-    (_terminate)."""
+    can exist; SIGTERM and SIGHUP, unless the caller set their handling, are the same
+    cleanup (_terminate)."""
     from portannot.cli import _interrupted_at_start
 
     if signal.getsignal(signal.SIGINT) is _interrupted_at_start:
         signal.signal(signal.SIGINT, _interrupt)
-        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-            signal.signal(signal.SIGTERM, _terminate)
+        for signum in _ENDING:
+            if signal.getsignal(signum) is signal.SIG_DFL:  # nohup's SIG_IGN stays
+                signal.signal(signum, _terminate)
 
 
 def _interrupt(_signum: int, _frame: Any) -> None:
@@ -256,23 +257,28 @@ def _interrupt(_signum: int, _frame: Any) -> None:
 
 
 def _terminate(signum: int, frame: Any) -> None:
-    """SIGTERM while the command works: the cleanup of a Ctrl-C (_interrupt), then the
-    process ends by SIGTERM all the same (_exit_now), as whoever sent it expects.
-    Python's default, dying where it stood, left the output's temporary file (as large
-    as what had been written) beside the -o target."""
-    _TERMINATED.append(True)
+    """SIGTERM (or SIGHUP: the terminal closed) while the command works: the cleanup of
+    a Ctrl-C (_interrupt), then the process ends by that signal all the same
+    (_exit_now), as whoever sent it expects. Python's default, dying where it stood,
+    left the output's temporary file (as large as what had been written) beside the -o
+    target."""
+    _TERMINATED.append(signum)
     _interrupt(signum, frame)
 
 
+#: the signals that end a command as their default would, after its cleanup
+_ENDING = (signal.SIGTERM, signal.SIGHUP)
 #: the signals that interrupt a command, ignored once one of them has
-_STOPPING = (signal.SIGINT, signal.SIGTERM)
-#: not empty once SIGTERM has interrupted the command (see _terminate)
-_TERMINATED: list[bool] = []
+_STOPPING = (signal.SIGINT, *_ENDING)
+#: the signal that ended the command, once one of _ENDING has (see _terminate)
+_TERMINATED: list[int] = []
 
 
 def _interruption() -> str:
     """The line that says what stopped the command."""
-    return "terminated" if _TERMINATED else "interrupted"
+    if not _TERMINATED:
+        return "interrupted"
+    return "hung up" if _TERMINATED[0] == signal.SIGHUP else "terminated"
 
 
 #: not empty once _interrupt has raised: an exception that escapes the command after
@@ -312,9 +318,9 @@ def _exit_now(code: object) -> NoReturn:
         if sys.stderr is not None:
             sys.stderr.flush()
     finally:
-        if _TERMINATED:  # cleaned up: now end as SIGTERM ends a process (_terminate)
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            os.kill(os.getpid(), signal.SIGTERM)
+        if _TERMINATED:  # cleaned up: now end as the signal ends a process (_terminate)
+            signal.signal(_TERMINATED[0], signal.SIG_DFL)
+            os.kill(os.getpid(), _TERMINATED[0])
         os._exit(status)
 
 

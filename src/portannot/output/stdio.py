@@ -86,6 +86,10 @@ class _Messages(io.RawIOBase):
             return os.write(self._fd, data)
         except BrokenPipeError:
             return len(memoryview(data))  # nobody reads them any more
+        except OSError as exc:
+            if exc.errno != errno.EIO:
+                raise
+            return len(memoryview(data))  # a terminal hung up: nobody sees them
 
 
 def _messages(stderr: object) -> bool:

@@ -642,6 +642,63 @@ def test_output_name_chooses_the_format_when_f_is_not_given(env, tmp_path):
     assert json.loads(paths["forced.csv"].read_text().splitlines()[0])["flow_id"] == 1
 
 
+#: -o suffix -> the tool that decompresses it (README: gzip, bzip2, xz, zstd, lz4 -dc)
+COMPRESSED_SUFFIXES = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zst": "zstd",
+                       ".zstd": "zstd", ".lz4": "lz4", ".GZ": "gzip"}
+
+
+def test_a_compressed_output_name_writes_the_text_compressed(env, tmp_path):
+    """`-o flows.csv.gz` is gzip-compressed CSV (it was the table view, uncompressed, in
+    a file named .gz): each compression's own tool gives back exactly the bytes of the
+    uncompressed output, flows as CSV, packets as JSON Lines, and -f still says the
+    format."""
+    demo = str(local_capture("demo.pcap"))
+    commands = {"flows.csv": ["flows", demo, "-q", "-f", "csv"],
+                "packets.jsonl": ["packets", demo, "-q", "-f", "jsonl"]}
+    outputs = {name + suffix: [*args[:3], "-o", str(tmp_path / (name + suffix))]
+               for name, args in commands.items() for suffix in COMPRESSED_SUFFIXES
+               if name == "flows.csv" or suffix in (".gz", ".xz")}
+    # -f wins over the name: JSON Lines in a file named .csv.zst, zstd-compressed
+    outputs["forced.csv.zst"] = ["flows", demo, "-q", "-f", "jsonl", "-o",
+                                 str(tmp_path / "forced.csv.zst")]
+    procs = run_all(env, {**commands, "flows.jsonl": ["flows", demo, "-q", "-f", "jsonl"],
+                          **outputs})
+    for name, proc in procs.items():
+        assert proc.returncode == 0 and not proc.stderr, (name, err(proc))
+    expected = {name: procs[name].stdout for name in (*commands, "flows.jsonl")}
+    expected["forced.csv"] = expected["flows.jsonl"]
+    for name in outputs:
+        base, suffix = os.path.splitext(name)
+        proc = subprocess.run([COMPRESSED_SUFFIXES[suffix], "-dc", str(tmp_path / name)],
+                              capture_output=True, check=False)
+        assert proc.returncode == 0, (name, proc.stderr)
+        assert proc.stdout == expected[base] and expected[base], name
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(outputs)
+
+
+@pytest.mark.parametrize("args,says", [
+    (["flows", "-o", "x.parquet.gz"], "Parquet"),
+    (["flows", "-f", "parquet", "-o", "x.csv.zst"], "Parquet"),
+    (["flows", "-o", "x.gz"], "not the table"),
+    (["packets", "-o", "x.txt.xz"], "not the table"),
+    (["packets", "-f", "table", "-o", "x.csv.lz4"], "not the table"),
+])
+def test_parquet_or_the_table_to_a_compressed_name_is_a_usage_error(args, says, tmp_path,
+                                                                    capsys):
+    """Parquet compresses its pages itself, and the table is a view for a person: neither
+    is written compressed. One line, exit 2, before any reading, no file left."""
+    from portannot.cli import main
+
+    demo = str(local_capture("demo.pcap"))
+    args = [str(tmp_path / a) if a.startswith("x.") else a for a in args]
+    with pytest.raises(SystemExit) as exc:
+        main([args[0], demo, "-q", *args[1:]])
+    assert exc.value.code == ExitCode.USAGE
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("portannot: error: ") and says in lines[0]
+    assert list(tmp_path.iterdir()) == []
+
+
 # ------------------------------------------------------------------ the analyst review's text
 
 #: IANA's "Assigned Internet Protocol Numbers" keywords, lower case (IPIP for 4, ICMPv6 for

@@ -259,6 +259,59 @@ def test_failed_write_keeps_the_old_file(tmp_path, big):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
 
 
+@pytest.mark.parametrize("command,name", [("packets", "out.csv.gz"), ("packets", "out.jsonl.zst"),
+                                          ("packets", "out.csv.xz"), ("flows", "out.jsonl.lz4")])
+def test_a_failed_compressed_write_leaves_no_file(tmp_path, big, command, name):
+    """A compressed output (`-o out.csv.gz`) is written as any -o file: refused half-way
+    (a file size limit, as a full disk), exit 5, one line, nothing at the path, and a
+    file it would have replaced (--force) left as it was."""
+    out = tmp_path / name
+    proc = run([command, str(big), "-o", str(out), "--quiet"], preexec=_file_size_limit(16 << 10))
+    one_line(proc, ExitCode.OUTPUT_ERROR)
+    assert list(tmp_path.iterdir()) == [], "a file or temporary left behind"
+    out.write_text("old\n")
+    proc = run([command, str(big), "-o", str(out), "--quiet", "--force"],
+               preexec=_file_size_limit(16 << 10))
+    one_line(proc, ExitCode.OUTPUT_ERROR)
+    assert out.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+
+
+def test_a_compressed_output_on_a_full_device_is_written_in_place(tmp_path, demo):
+    """`-o x.csv.gz` naming a device (through a link: /dev/full) is compressed into it
+    in place, as an uncompressed one is: disk full, exit 5, without "nothing written",
+    and the link stays a link."""
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    link = tmp_path / "x.csv.gz"
+    link.symlink_to("/dev/full")
+    proc = run(["flows", str(demo), "-q", "-o", str(link), "--force"])
+    line = one_line(proc, ExitCode.OUTPUT_ERROR, contains="no space left")
+    assert "nothing written" not in line, line
+    assert link.is_symlink()
+
+
+def test_a_compressed_output_into_a_closed_fifo_is_a_broken_pipe(tmp_path, big):
+    """A FIFO named .csv.gz whose reader goes away: the broken pipe's one line, exit 5."""
+    fifo = tmp_path / "rows.csv.gz"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen([sys.executable, "-m", "portannot", "packets", str(big), "-q",
+                             "-o", str(fifo)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    with open(fifo, "rb") as reader:  # opened once the command opens it for writing
+        reader.read(10)
+    out, err = proc.communicate(timeout=300)
+    proc = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+    one_line(proc, ExitCode.OUTPUT_ERROR, contains="broken pipe")
+
+
+def test_a_compressed_output_is_never_an_input(tmp_path, demo):
+    capture = tmp_path / "in.pcap.gz"
+    shutil.copyfile(demo, capture)
+    proc = run(["flows", str(capture), "-q", "-f", "csv", "-o", str(capture), "--force"])
+    one_line(proc, ExitCode.OUTPUT_ERROR, contains="is an input too")
+    assert capture.read_bytes() == demo.read_bytes()
+
+
 def test_output_to_a_device_is_not_replaced(tmp_path, demo):
     """`-o DEVICE --force` must write to the device (here a copy of /dev/full, so: disk
     full), never replace the device node with a regular file."""

@@ -15,7 +15,12 @@ import click
 
 from portannot.cli.app import check_streams, reading_ended, warn
 from portannot.errors import ExitCode, InputError
-from portannot.output.formats import OUTPUT_FORMATS, resolve_format
+from portannot.output.formats import (
+    OUTPUT_FORMATS,
+    compression_refusal,
+    output_compression,
+    resolve_format,
+)
 from portannot.registry import load_table
 
 if TYPE_CHECKING:
@@ -91,10 +96,13 @@ def output_options(default_format: str) -> Callable[[Callable[..., Any]], Callab
         func = click.option("--force", is_flag=True, help="Replace an existing output file.")(func)
         func = click.option("-o", "--output", type=click.Path(dir_okay=True, path_type=str),
                             help="Output file (default: standard output; Parquet there only when it is a "
-                            "pipe or a file, not a terminal).")(func)
+                            "pipe or a file, not a terminal). A name ending .gz, .bz2, .xz, .zst "
+                            "or .lz4 is written so compressed: CSV or JSON Lines, as the name "
+                            "before it says (flows.csv.gz) or -f.")(func)
         func = click.option("-f", "--format", "fmt", type=click.Choice(OUTPUT_FORMATS),
                             help=f"Output format. Default: as the -o file's name ends (.csv, "
-                            f".jsonl or .ndjson, .parquet or .pq), else {default_format}.")(func)
+                            f".jsonl or .ndjson, .parquet or .pq, a compression suffix set "
+                            f"aside), else {default_format}.")(func)
         return func
     return deco
 
@@ -150,8 +158,9 @@ def output_file(fmt: str, output: str | None, force: bool) -> Iterator[Output | 
     """Where the rows go, opened before the command starts reading, so that a refusal
     (an existing file without --force, a missing directory, Parquet to a terminal) fails
     before any of a capture is read: the refused command costs nothing. A file is
-    written as Output writes one (in place only once whole): committed when the block
-    ends well, removed when it raises. None: the table view to standard output, which
+    written as Output writes one (in place only once whole; compressed when its name
+    ends .gz, .zst and the like): committed when the block ends well, removed when it
+    raises. None: the table view to standard output, which
     prints through the console. Output is light (no pyarrow), so opening it first does
     not delay the reading."""
     if fmt == "table" and output in (None, "-"):
@@ -159,7 +168,8 @@ def output_file(fmt: str, output: str | None, force: bool) -> Iterator[Output | 
         return
     from portannot.output.files import Output, output_error
 
-    out = Output(output, force=force, binary_ok=fmt != "parquet")
+    out = Output(output, force=force, binary_ok=fmt != "parquet",
+                 compression=output_compression(output))
     try:
         yield out
     except OSError as exc:
@@ -245,8 +255,11 @@ def run_rows(command: str, inputs: tuple[str, ...], fmt: str | None, output: str
     A Parquet file keeps the inputs, the registry and the `settings` that shaped its
     rows (output.provenance)."""
     check_streams(inputs, stdout=output in (None, "-"))
-    refuse_an_input_as_output(inputs, output)
     fmt = resolve_format(fmt, output, "table")
+    refusal = compression_refusal(fmt, output)
+    if refusal is not None:
+        raise click.UsageError(refusal)
+    refuse_an_input_as_output(inputs, output)
     with output_file(fmt, output, force) as out:
         table = load_table(registry, services)
         stream = open_stream(table)

@@ -8,10 +8,13 @@ import errno
 import os
 import stat
 import sys
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from portannot.atomic_file import AtomicFile
 from portannot.errors import OutputError
+
+if TYPE_CHECKING:
+    from portannot.output.compressed import CompressedWriter
 
 
 class Output:
@@ -22,8 +25,28 @@ class Output:
     `.portannot-*.part` file is left behind. commit() and abort() may also be called
     directly; once one of them has run, both do nothing."""
 
-    def __init__(self, path: str | None, *, force: bool = False, binary_ok: bool = True) -> None:
+    def __init__(self, path: str | None, *, force: bool = False, binary_ok: bool = True,
+                 compression: str | None = None) -> None:
+        """`compression` (output.formats.COMPRESSION_SUFFIXES' values): `stream`
+        compresses what is written to the file (output.compressed), ended on commit;
+        not for standard output, which users compress through a pipe."""
         self.path = None if path in (None, "-") else path
+        if compression is not None and self.path is None:
+            raise ValueError("compressed output goes to a file, not standard output")
+        self._compressed: CompressedWriter | None = None
+        self._init(force, binary_ok)
+        if compression is not None:
+            from portannot.output.compressed import CompressedWriter
+
+            try:
+                self._compressed = CompressedWriter(self.stream, compression)
+            except BaseException:
+                self.abort()
+                raise
+            self.stream = self._compressed  # type: ignore[assignment]
+
+    def _init(self, force: bool, binary_ok: bool) -> None:
+        """Open the file (or take standard output), refusing what README refuses."""
         self.file: AtomicFile | None = None  #: the file being written, if the output is one
         self.finished = False
         if self.path == "":
@@ -91,6 +114,8 @@ class Output:
         self.finished = True
         if self.file is None:
             try:
+                if self._compressed is not None:
+                    self._compressed.finish()
                 self.stream.flush()
                 if self.path is not None:
                     self.stream.close()
@@ -100,6 +125,12 @@ class Output:
                 raise output_error(self.path, exc, whole=False) from None
             return
         try:
+            if self._compressed is not None:
+                try:
+                    self._compressed.finish()  # the stream's end, before the rename
+                except BaseException:
+                    self.file.abort()
+                    raise
             self.file.commit()  # a failed one has removed the temporary
         except OSError as exc:
             raise output_error(self.path, exc) from None

@@ -7,7 +7,8 @@ Each is a compressor object fed the text as it is written, so that the writing s
 and an error of the file underneath (a full disk, a broken pipe) is the OSError it was:
 the commands' exit 5 and their broken-pipe message come from it. (pyarrow's
 CompressedOutputStream has no xz, and its gzip, at zlib's level 9, wrote 11 MB/s of
-CSV where ISA-L's default level writes 780 MB/s, the file 20 % larger.)
+CSV. ISA-L's default level, 2, deflated flows-1m --quick's 16.6 MB of CSV in 0.05 s to
+3.15 MB; zlib's level 6, `gzip`'s, took 0.73 s to 2.64 MB.)
 
 Light: nothing is imported until a compressor is made.
 """

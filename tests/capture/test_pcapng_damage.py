@@ -9,11 +9,13 @@ file's, read by dpkt (capgen.dpkt_frames), or said by hand.
 from __future__ import annotations
 
 import struct
+import subprocess
 
 import numpy as np
 import pytest
 from capgen import _block, dpkt_frames
 from paths import local_capture
+from tshark_oracle import TSHARK
 
 from portannot.capture import CaptureReader
 from portannot.decode import Decoder, concat
@@ -162,3 +164,32 @@ def test_the_resync_passes_a_simple_packet_block_the_walk_would_refuse(tmp_path)
     assert got.src_port.tolist() == [1, 2]
     [problem] = problems
     assert problem.offset == len(head) and f"skipped {8 + len(short)} bytes" in problem.message
+
+
+@pytest.mark.parametrize("snaplen, spare", [(0, 8), (0, 4), (40, 16)],
+                         ids=["8-spare", "4-spare", "snaplen-40"])
+def test_a_simple_packet_block_holding_more_than_its_packet_is_reported(tmp_path, snaplen, spare):
+    """A simple packet block's data is exactly min(original length, snaplen) bytes and
+    their padding (pcapng spec, 4.4): one holding more is damaged (tshark 4.0: "total
+    block lengths (first 80 and second 0) don't match", no frame at all). Its packet is
+    where the block says, so it is kept, counted as read (README: every record read in
+    one status), and the block reported once with its byte offset, as a packet block
+    whose options run past it is; the next block is read. It was read silently."""
+    frame = _eth(7)
+    want = min(len(frame), snaplen or len(frame))
+    head = _shb() + _idb(1, snaplen=snaplen)
+    surplus = _spb(frame + bytes(spare), len(frame))
+    damaged = tmp_path / "surplus.pcapng"
+    damaged.write_bytes(head + surplus + _spb(frame[:want], len(frame)) + _epb(_eth(8)))
+    got, problems = _read(damaged)
+    assert got.src_port.tolist() == [7, 7, 8]
+    assert got.caplen.tolist() == [want, want, len(frame)]
+    [problem] = problems
+    assert problem.offset == len(head)
+    assert (f"simple packet block of {len(surplus)} bytes holds {len(surplus) - 16} bytes of "
+            f"data, more than its packet's {want}") in problem.message
+    assert "kept its packet" in problem.message
+    if TSHARK:
+        res = subprocess.run([TSHARK, "-n", "-r", str(damaged)], capture_output=True, text=True,
+                             timeout=60)
+        assert not res.stdout and "don't match" in res.stderr

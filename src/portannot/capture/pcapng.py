@@ -21,6 +21,7 @@ from portannot.capture.problems import (
     DAMAGED_RANGES,
     HELD_TIMES,
     SHORT_INTERFACES,
+    SURPLUS_DATA,
     ProblemLog,
     ReadProblem,
 )
@@ -43,6 +44,7 @@ from portannot.capture.walk import (
     SKIPPED,
     SPECIAL_BLOCK,
     STATE_SIZE,
+    SURPLUS,
     TS_LIMIT,
     find_options,
     interface_options,
@@ -256,6 +258,8 @@ class PcapngReader(ContainerReader):
         bad_at = np.empty(self.problems.detail + 1, np.int64)
         #: packet blocks kept whose options run past them: where the first start
         opt_bad_at = np.empty(self.problems.detail + 1, np.int64)
+        #: simple packet blocks kept that hold more than their packet: where the first start
+        surplus_at = np.empty(self.problems.detail + 1, np.int64)
         state = np.zeros(STATE_SIZE, np.int64)
         if w.buf[w.start : w.start + 4].tobytes() != SHB_MAGIC:
             raise CaptureFormatError(f"{self.path}: pcapng file does not start with a section header")
@@ -274,7 +278,7 @@ class PcapngReader(ContainerReader):
             n, pos, reason, extra = walk_pcapng(
                 w.buf, w.start, w.end, self.big, ifs.first_global, len(ifs), *ifs.columns(),
                 MAX_BLOCK, offset, caplen, length, ts_ns, iface, linktype, bad_at, opt_bad_at,
-                state,
+                surplus_at, state,
             )
             w.start = pos
             if state[SECTIONS]:  # section headers the walk read: their packets' ids go on
@@ -282,8 +286,8 @@ class PcapngReader(ContainerReader):
                 ifs.first_global += int(state[CLOSED])
             ifs.count = int(state[IF_COUNT])  # with the interface blocks the walk read
             self.ts_digits = max(self.ts_digits, int(state[DIGITS]))
-            if state[SKIPPED] or state[BAD_OPTIONS]:
-                self._report_noted(bad_at, opt_bad_at, state)
+            if state[SKIPPED] or state[BAD_OPTIONS] or state[SURPLUS]:
+                self._report_noted(bad_at, opt_bad_at, surplus_at, state)
             if n:
                 if pending and held is not w.buf:  # the window moved: theirs is the old one
                     batch = self._batch(held, pending, number)
@@ -348,17 +352,22 @@ class PcapngReader(ContainerReader):
                       f"(after {TIME_HELD[1]} or before {TIME_HELD[0]}): their times are "
                       "set to that limit", HELD_TIMES)
 
-    def _report_noted(self, bad_at: np.ndarray, opt_bad_at: np.ndarray, state: np.ndarray) -> None:
+    def _report_noted(self, bad_at: np.ndarray, opt_bad_at: np.ndarray, surplus_at: np.ndarray,
+                      state: np.ndarray) -> None:
         """Report the packet blocks the walk noted: the damaged ones it skipped (their
-        lengths agree, so the next block is known; only the content is impossible) and
-        those kept whose options run past them. The first ones of each kind it noted
-        each as itself, in file order, the rest counted. The window still holds them."""
-        notes = ((bad_at, SKIPPED, DAMAGED_BLOCKS), (opt_bad_at, BAD_OPTIONS, DAMAGED_OPTIONS))
+        lengths agree, so the next block is known; only the content is impossible), those
+        kept whose options run past them and the simple packet blocks kept that hold more
+        than their packet. The first ones of each kind it noted each as itself, in file
+        order, the rest counted. The window still holds them."""
+        notes = ((bad_at, SKIPPED, DAMAGED_BLOCKS), (opt_bad_at, BAD_OPTIONS, DAMAGED_OPTIONS),
+                 (surplus_at, SURPLUS, SURPLUS_DATA))
         noted = [(pos, kind) for at, k, kind in notes
                  for pos in at[:min(int(state[k]), at.shape[0])].tolist()]
         for pos, kind in sorted(noted):
             if kind == DAMAGED_BLOCKS:
                 self._problem(pos, f"{self._describe_content(pos)}; skipped the block", kind)
+            elif kind == SURPLUS_DATA:
+                self._problem(pos, f"{self._describe_surplus(pos)}; kept its packet", kind)
             else:
                 name = "enhanced" if self._field(pos) == PCAPNG_EPB else "obsolete"
                 self._problem(pos, f"{name} packet block of {self._field(pos + 4)} bytes has an "
@@ -397,6 +406,16 @@ class PcapngReader(ContainerReader):
             else:
                 why = f"claims {incl} captured bytes, more than its {blen - 32} bytes of data"
         return f"{name} of {blen} bytes {why}"
+
+    def _describe_surplus(self, pos: int) -> str:
+        """The simple packet block at pos, which holds more than its packet: the spec makes
+        its data min(original length, interface 0's snaplen) bytes and their padding."""
+        blen, orig = self._field(pos + 4), self._field(pos + 8)
+        snap = int(self.interfaces.snaplen[0])
+        want = min(orig, snap) if snap else orig
+        return (f"simple packet block of {blen} bytes holds {blen - 16} bytes of data, more "
+                f"than its packet's {want} and their padding (original length {orig}, "
+                f"interface snaplen {snap or 'none'})")
 
     def _whole_in_window(self, pos: int, btype: int) -> bool:
         """Whether the section or interface block at pos is whole and sound, so that

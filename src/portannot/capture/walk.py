@@ -194,13 +194,14 @@ def _held(ns):
     return ns
 
 
-#: walk_pcapng's `state`: [SKIPPED] the packet blocks skipped and [BAD_OPTIONS] those kept
-#: whose options run past them ([k] how many, [k + 1] where the last starts); when it
-#: returns, [IF_COUNT] the section's interfaces, [SECTIONS] the section headers it read,
-#: [CLOSED] the interfaces of the sections they ended, [DIGITS] the most fraction digits
-#: the times of an interface it added need (a section it ended keeps none of them)
-SKIPPED, BAD_OPTIONS, IF_COUNT, SECTIONS, CLOSED, DIGITS = 0, 2, 4, 5, 6, 7
-STATE_SIZE = 8
+#: walk_pcapng's `state`: [SKIPPED] the packet blocks skipped, [BAD_OPTIONS] those kept
+#: whose options run past them and [SURPLUS] the simple packet blocks kept that hold more
+#: than their packet ([k] how many, [k + 1] where the last starts); when it returns,
+#: [IF_COUNT] the section's interfaces, [SECTIONS] the section headers it read, [CLOSED]
+#: the interfaces of the sections they ended, [DIGITS] the most fraction digits the
+#: times of an interface it added need (a section it ended keeps none of them)
+SKIPPED, BAD_OPTIONS, IF_COUNT, SECTIONS, CLOSED, DIGITS, SURPLUS = 0, 2, 4, 5, 6, 7, 8
+STATE_SIZE = 10
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -307,11 +308,11 @@ def _interface_options(buf, q, end, big, codes, sizes, found):
 @kernel(
     "UniTuple(i8, 4)("
     "u1[::1], i8, i8, b1, i8, i8, u2[::1], u4[::1], i8[::1], i8[::1], i8[::1], i8, i8[::1], "
-    "u4[::1], u4[::1], i8[::1], u4[::1], u2[::1], i8[::1], i8[::1], i8[::1])"
+    "u4[::1], u4[::1], i8[::1], u4[::1], u2[::1], i8[::1], i8[::1], i8[::1], i8[::1])"
 )
 def walk_pcapng(buf, start, end, big, first_global, if_count, if_linktype, if_snaplen,
                 if_ts_kind, if_ts_exp, if_ts_off, max_block, offset, caplen, length, ts_ns,
-                interface, linktype, bad_at, opt_bad_at, state):
+                interface, linktype, bad_at, opt_bad_at, surplus_at, state):
     """Index the packet blocks (EPB, SPB, OPB) in buf[start:end]; skip blocks nobody needs.
 
     The section's interfaces are if_linktype[:if_count] and the rest of the if_ arrays,
@@ -332,7 +333,10 @@ def walk_pcapng(buf, start, end, big, first_global, if_count, if_linktype, if_sn
     not handed back one by one: state[SKIPPED] gets how many and state[SKIPPED + 1]
     where the last starts, `bad_at` where the first of them start, as many as it holds.
     A packet block whose options run past its end keeps its packet (the bytes are
-    where the lengths say) and is noted the same way: state[BAD_OPTIONS], `opt_bad_at`.
+    where the lengths say) and is noted the same way: state[BAD_OPTIONS], `opt_bad_at`;
+    so is a simple packet block holding more than its packet and its padding (the spec
+    makes its data exactly that long; tshark calls it damaged): state[SURPLUS],
+    `surplus_at`.
 
     Returns (records found, position, reason, bytes needed or block type).
     """
@@ -343,6 +347,7 @@ def walk_pcapng(buf, start, end, big, first_global, if_count, if_linktype, if_sn
     ahead = start
     state[SKIPPED] = 0
     state[BAD_OPTIONS] = 0
+    state[SURPLUS] = 0
     state[IF_COUNT] = if_count
     state[SECTIONS] = 0
     state[CLOSED] = 0
@@ -431,6 +436,8 @@ def walk_pcapng(buf, start, end, big, first_global, if_count, if_linktype, if_sn
                 _note(p, bad_at, state, SKIPPED)
                 p += blen
                 continue
+            if blen - 16 > ((incl + 3) & ~3):  # more than its packet: kept, reported
+                _note(p, surplus_at, state, SURPLUS)
             offset[n] = p + 12
             caplen[n] = incl
             length[n] = orig

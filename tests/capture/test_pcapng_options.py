@@ -219,9 +219,10 @@ def test_interface_times_follow_the_options_as_tshark_reads_them(tmp_path, optio
 @pytest.mark.parametrize("what", ["nrb", "isb", "flags", "dropcount", "version"])
 def test_fields_portannot_does_not_read_are_no_damage(tmp_path, what):
     """As README says: a name resolution block of 12 bytes, a statistics block of 16, an
-    epb_flags of 3 bytes, an epb_dropcount of 3 and a section of version 2.0 are skipped
-    unread, no warning, every packet kept; tshark stops at each (pcaps/README.md)."""
-    shb2 = _block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 2, 0, -1)) + _idb()
+    epb_flags of 3 bytes, an epb_dropcount of 3 and a section of version 1.1 (a minor
+    version: compatible, the spec says) are skipped unread or read as 1.0, no warning,
+    every packet kept; tshark stops at each (pcaps/README.md)."""
+    shb2 = _shb_version(1, 1) + _idb()
     bad = {"nrb": _block(4, b""), "isb": _block(5, bytes(4)),
            "flags": _epb(1, _option(2, b"\x01\x02\x03") + END_OF_OPTIONS),
            "dropcount": _epb(1, _option(4, b"\x01\x02\x03") + END_OF_OPTIONS),
@@ -234,3 +235,71 @@ def test_fields_portannot_does_not_read_are_no_damage(tmp_path, what):
     if TSHARK:
         frames, error = _tshark(path)
         assert frames == 1 and error.strip()
+
+
+def _shb_version(major: int, minor: int) -> bytes:
+    return _block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, major, minor, -1))
+
+
+@pytest.mark.parametrize("major, minor", [(2, 0), (0, 0), (0xFFFF, 3)])
+def test_a_section_of_another_major_version_is_skipped(tmp_path, major, minor):
+    """A new major version is not backward compatible (pcapng spec, 4.1): its blocks
+    cannot be read as 1.0's. Its section, up to the next section header, is skipped with
+    one warning, its bytes counted as a damaged range's are; its interfaces get no
+    number (numbering goes on from the sections read); exit 3. It was read as 1.0
+    without a word. tshark stops at it ("unknown SHB version 2.0")."""
+    first = _shb() + _idb() + _epb(0)
+    skipped = _shb_version(major, minor) + _idb() + _epb(1) + _block(4, bytes(4)) + _epb(2)
+    path = tmp_path / "v2.pcapng"
+    path.write_bytes(first + skipped + _shb() + _idb() + _epb(3))
+    ports, _, reader = _read(path)
+    assert ports == [1000, 1003]
+    (problem,) = reader.problems
+    assert problem.offset == len(first)
+    assert problem.message == (
+        f"section header block of version {major}.{minor}, a major version other than 1 "
+        f"(not readable as 1.x): skipped its section, {len(skipped)} bytes to the next section "
+        f"header at byte offset {len(first + skipped)}; the section starts")
+    if TSHARK:
+        frames, error = _tshark(path)
+        assert frames == 1 and f"unknown SHB version {major}.{minor}" in error
+
+
+@pytest.mark.parametrize("chunk", [None, 64])
+def test_a_first_section_of_another_major_version_is_skipped(tmp_path, chunk):
+    """The first section too (tshark: the whole file unread); a file of that section alone
+    is read to its end, no packet, the same one warning."""
+    skipped = _shb_version(2, 0) + _idb() + b"".join(_epb(i) for i in range(5))
+    path = tmp_path / "first.pcapng"
+    path.write_bytes(skipped + _shb() + _idb() + _epb(7))
+    kw = {"chunk_size": chunk} if chunk else {}
+    ports, _, reader = _read(path, **kw)
+    assert ports == [1007]
+    (problem,) = reader.problems
+    assert problem.offset == 0 and f"section, {len(skipped)} bytes to the next section header" in problem.message
+    path.write_bytes(skipped)
+    reader = CaptureReader(str(path), **kw)
+    assert sum(len(b.offset) for b in reader) == 0
+    (problem,) = reader.problems
+    assert problem.message.endswith(f"its section, {len(skipped)} bytes to the end of the file; "
+                                   "the section starts")
+
+
+def test_a_skipped_section_damaged_inside_still_ends_at_the_next_section(tmp_path):
+    """Blocks of the skipped section whose lengths break: it still ends at the next
+    section header, found by the scan for a valid block (one warning)."""
+    skipped = _shb_version(2, 0) + _idb() + _epb(1) + b"\xee" * 5 + _epb(2)
+    path = tmp_path / "broken.pcapng"
+    path.write_bytes(_shb() + _idb() + _epb(0) + skipped + _shb() + _idb() + _epb(3))
+    ports, _, reader = _read(path)
+    assert ports == [1000, 1003]
+    (problem,) = reader.problems
+    assert f"its section, {len(skipped)} bytes to the next section header" in problem.message
+
+
+def test_the_command_exits_3_for_a_skipped_section(tmp_path, cli):
+    path = tmp_path / "v2.pcapng"
+    path.write_bytes(_shb() + _idb() + _epb(0) + _shb_version(2, 0) + _idb() + _epb(1))
+    code, out, err = cli("packets", "-f", "csv", str(path))
+    assert code == 3 and len(out.splitlines()) == 1 + 1
+    assert len(err.splitlines()) == 1 and "version 2.0" in err

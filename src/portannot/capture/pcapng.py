@@ -22,6 +22,7 @@ from portannot.capture.problems import (
     HELD_TIMES,
     SHORT_INTERFACES,
     SURPLUS_DATA,
+    UNKNOWN_SECTIONS,
     ProblemLog,
     ReadProblem,
 )
@@ -41,6 +42,7 @@ from portannot.capture.walk import (
     PCAPNG_SHB,
     PCAPNG_SPB,
     SECTIONS,
+    SHB_MAJOR,
     SKIPPED,
     SPECIAL_BLOCK,
     STATE_SIZE,
@@ -49,6 +51,7 @@ from portannot.capture.walk import (
     find_options,
     interface_options,
     resync_pcapng,
+    skip_section,
     walk_pcapng,
 )
 from portannot.errors import CaptureFormatError
@@ -177,6 +180,49 @@ class PcapngReader(ContainerReader):
             return big, blen, f"section header block length {blen} is not repeated at its end"
         return big, blen, ""
 
+    def _version(self, p: int, big: bool) -> tuple[int, int]:
+        """(major, minor) of the section header block at window position p."""
+        order = "big" if big else "little"
+        buf = self.window.buf
+        return (int.from_bytes(buf[p + 12 : p + 14].tobytes(), order),
+                int.from_bytes(buf[p + 14 : p + 16].tobytes(), order))
+
+    def _skip_section(self, p: int, blen: int, big: bool) -> bool:
+        """Skip the section whose sound header, whole in the window at p, is of a major
+        version other than 1: the spec makes a new major version one that 1.x readers
+        cannot read, so none of its blocks is (its interfaces get no number), up to the
+        next section header, which the walk then reads, or the end of the file. Reported
+        in one warning with the bytes skipped, as a damaged range is. False: the file
+        ended inside the section."""
+        w = self.window
+        at = w.offset_of(p)
+        major, minor = self._version(p, big)
+        self._new_section(big)
+        w.start = p + blen
+        found = True
+        while True:
+            pos, reason, need = (int(v) for v in skip_section(w.buf, w.start, w.end, big, MAX_BLOCK))
+            w.start = pos
+            if reason == SPECIAL_BLOCK:
+                break
+            if reason == BAD_RECORD:  # its framing broken: scan on for a valid block
+                if not self._scan(pos + 1):
+                    found = False
+                    break
+            elif w.eof:
+                w.start, found = w.end, False
+                break
+            else:
+                w.fill(need)
+        end = w.offset_of(w.start)
+        where = (f"to the next section header at byte offset {end}" if found
+                 else "to the end of the file")
+        self.problems.append(ReadProblem(
+            self.path, at, f"section header block of version {major}.{minor}, a major version "
+            f"other than {SHB_MAJOR} (not readable as {SHB_MAJOR}.x): skipped its section, "
+            f"{end - at} bytes {where}; the section starts", UNKNOWN_SECTIONS))
+        return found
+
     def _new_section(self, big: bool) -> None:
         self.big = big
         self.sections += 1
@@ -212,6 +258,8 @@ class PcapngReader(ContainerReader):
                     self._new_section(big)
                     wrong += "; a new section begins there"
                 return self._resync(p, wrong)
+            if self._version(p, big)[0] != SHB_MAJOR:
+                return self._skip_section(p, blen, big)
             if section_options_overrun(w.buf, p + 24, p + blen - 4, big):
                 self._problem(p, f"section header block of {blen} bytes has an option running "
                                  "past its end", DAMAGED_OPTIONS)
@@ -424,8 +472,9 @@ class PcapngReader(ContainerReader):
             return True
         if btype != PCAPNG_SHB or self.window.end - pos < 12:
             return False
-        _, blen, wrong = self._section_header(pos)
-        return not wrong and pos + blen <= self.window.end
+        big, blen, wrong = self._section_header(pos)
+        return (not wrong and pos + blen <= self.window.end
+                and self._version(pos, big)[0] == SHB_MAJOR)  # another's section is skipped
 
     def _resync(self, bad: int, what: str, at_end: str = "") -> bool:
         """Scan on from the impossible block at window position `bad`, byte by byte,
@@ -435,26 +484,34 @@ class PcapngReader(ContainerReader):
         w = self.window
         bad_offset = w.offset_of(bad)
         w.start = bad
-        q = bad + 1
+        if self._scan(bad + 1):
+            found = w.offset_of(w.start)
+            # the window may have moved since: the offset noted before, not _problem(bad)
+            self.problems.append(ReadProblem(
+                self.path, bad_offset,
+                f"{what}; skipped {found - bad_offset} bytes to the next valid block, "
+                f"at byte offset {found}; the damage starts", DAMAGED_RANGES,
+            ))
+            return True
+        self.problems.append(ReadProblem(
+            self.path, bad_offset, at_end or f"{what}; no valid block after it, stopped reading"))
+        return False
+
+    def _scan(self, q: int) -> bool:
+        """Move the window to the next plausible block from window position q on (see
+        walk.resync_pcapng), reading more as needed. True: the window starts at it.
+        False: there is none before the end of the file (the window is emptied)."""
+        w = self.window
         while True:
             ifs = self.interfaces
             q, need = resync_pcapng(w.buf, q, w.end, self.big, len(ifs),
                                     int(ifs.snaplen[0]) if len(ifs) else 0, MAX_BLOCK, w.eof)
             need = int(need)
             if need == 0 and w.end - q >= 12:
-                found = w.offset_of(q)
                 w.start = q
-                # the window may have moved since: the offset noted before, not _problem(bad)
-                self.problems.append(ReadProblem(
-                    self.path, bad_offset,
-                    f"{what}; skipped {found - bad_offset} bytes to the next valid block, "
-                    f"at byte offset {found}; the damage starts", DAMAGED_RANGES,
-                ))
                 return True
             if need == 0 and w.eof:
                 w.start = w.end
-                self.problems.append(ReadProblem(
-                    self.path, bad_offset, at_end or f"{what}; no valid block after it, stopped reading"))
                 return False
             # read more: keep the bytes from q on (twice the candidate's length, so that a
             # run of candidates does not move the window once each)

@@ -21,6 +21,7 @@ DAMAGED_RANGES = "damaged byte ranges"
 SHORT_INTERFACES = "interface blocks too short"
 DAMAGED_OPTIONS = "blocks with options past their end"
 SURPLUS_DATA = "simple packet blocks holding more than their packet"
+UNKNOWN_SECTIONS = "sections of another major version skipped"
 HELD_TIMES = "runs of records with times held"
 #: what ends the read (a cut, a length no record can have): once a file
 END = "problems"

@@ -49,6 +49,9 @@ PCAPNG_CUSTOM_NOCOPY = 0x40000BAD
 BYTE_ORDER_MAGIC = 0x1A2B3C4D
 #: the smallest section header block: type, length, magic, version, section length, length
 MIN_SHB = 28
+#: the only major version read: another is not backward compatible (pcapng spec, 4.1), and
+#: its sections are skipped; minor versions are compatible (1.1, 1.2 read as 1.0)
+SHB_MAJOR = 1
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -452,9 +455,9 @@ def walk_pcapng(buf, start, end, big, first_global, if_count, if_linktype, if_sn
 def _section_header(buf, p, end, max_block, big):
     """The length of the sound section header block at p, of byte order `big`, wholly in
     buf[:end] (its byte-order magic, a possible length repeated at its end, no option
-    running past it: pcapng.PcapngReader._section_header's checks); 0 if it is not
-    that."""
-    if _u32(buf, p + 8, big) != BYTE_ORDER_MAGIC:
+    running past it: pcapng.PcapngReader._section_header's checks) and of major version
+    1; 0 if it is not that (a section of another major version is skipped, in Python)."""
+    if _u32(buf, p + 8, big) != BYTE_ORDER_MAGIC or _u16(buf, p + 12, big) != SHB_MAJOR:
         return 0
     blen = _u32(buf, p + 4, big)
     if blen < MIN_SHB or blen % 4 != 0 or blen > max_block or end - p < blen:
@@ -462,6 +465,33 @@ def _section_header(buf, p, end, max_block, big):
     if _u32(buf, p + blen - 4, big) != blen or options_overrun(buf, p + 24, p + blen - 4, big):
         return 0
     return np.int64(blen)
+
+
+@kernel("UniTuple(i8, 3)(u1[::1], i8, i8, b1, i8)")
+def skip_section(buf, start, end, big, max_block):
+    """Pass over the blocks of a section that is not read (another major version), from
+    `start`, by their lengths alone, none of their content read: compiled, as a section
+    may hold millions of blocks.
+
+    Returns (position, reason, bytes needed): reason SPECIAL_BLOCK, a section header
+    starts at position; NEED_MORE, the block there is not wholly in [start, end) and needs
+    that many bytes; BAD_RECORD, its lengths are impossible or disagree (the caller scans
+    on for a valid block). Reads only [start, end)."""
+    buf = borrow(buf)
+    p = start
+    while True:
+        if end - p < 12:
+            return p, NEED_MORE, np.int64(12)
+        if _u32(buf, p, big) == PCAPNG_SHB:  # the same bytes in either order
+            return p, SPECIAL_BLOCK, np.int64(0)
+        blen = _u32(buf, p + 4, big)
+        if blen < 12 or blen % 4 != 0 or blen > max_block:
+            return p, BAD_RECORD, np.int64(0)
+        if end - p < blen:
+            return p, NEED_MORE, np.int64(blen)
+        if _u32(buf, p + blen - 4, big) != blen:
+            return p, BAD_RECORD, np.int64(0)
+        p += blen
 
 
 @njit(cache=True, nogil=True, inline="always")

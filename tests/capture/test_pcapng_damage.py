@@ -19,6 +19,7 @@ from tshark_oracle import TSHARK
 
 from portannot.capture import CaptureReader
 from portannot.decode import Decoder, concat
+from portannot.errors import CaptureFormatError
 from portannot.status import Status
 
 ORDER = "<"  #: capgen._block writes little-endian blocks
@@ -193,3 +194,64 @@ def test_a_simple_packet_block_holding_more_than_its_packet_is_reported(tmp_path
         res = subprocess.run([TSHARK, "-n", "-r", str(damaged)], capture_output=True, text=True,
                              timeout=60)
         assert not res.stdout and "don't match" in res.stderr
+
+
+def _bom_damaged(name: str) -> bytes:
+    """pcaps/NAME with its first section header's byte-order magic overwritten."""
+    data = bytearray(local_capture(name).read_bytes())
+    data[8:12] = b"\xde\xad\xbe\xef"
+    return bytes(data)
+
+
+@pytest.mark.parametrize("name, order", [("pcapng-simple.pcapng", "little-endian"),
+                                         ("pcapng-multi.pcapng", "big-endian")])
+def test_the_first_section_header_with_an_unknown_magic_takes_its_lengths_order(tmp_path, name,
+                                                                                order):
+    """The file's first section header with its byte-order magic damaged: its length is
+    at both of its ends, and they agree in only one byte order, which the section is then
+    read in, the damage reported. The reader resynced assuming little-endian: a
+    little-endian file was read, a big-endian one (pcapng-multi's first section, 4 of its
+    7 packets) lost whole; tshark: "isn't a capture file in a format TShark understands"."""
+    damaged = tmp_path / name
+    damaged.write_bytes(_bom_damaged(name))
+    got, problems = _read(damaged)
+    whole, _ = _read(local_capture(name))
+    assert len(got) == len(whole) > 0
+    assert got.src_port.tolist() == whole.src_port.tolist()
+    assert got.ts_ns.tolist() == whole.ts_ns.tolist()
+    [problem] = problems
+    assert problem.offset == 0
+    assert (f"section header block with an unknown byte-order magic (deadbeef); its lengths "
+            f"agree only as {order}: read as a {order} section") == problem.message
+
+
+def test_the_first_section_header_with_an_unknown_magic_and_no_order_is_no_capture(tmp_path, cli):
+    """Its lengths agreeing in neither byte order (its trailing length damaged too, or a
+    file cut inside it), nothing says how to read the file: not a pcapng capture, exit 4,
+    as tshark says and as a file cut inside that block is."""
+    data = bytearray(_bom_damaged("pcapng-simple.pcapng"))
+    data[24:28] = b"\x00\x00\x00\x01"
+    path = tmp_path / "neither.pcapng"
+    path.write_bytes(bytes(data))
+    with pytest.raises(CaptureFormatError, match="not a pcapng capture: .* agree in neither"):
+        list(CaptureReader(str(path)))
+    code, out, err = cli("summary", str(path))
+    assert code == 4 and "not a pcapng capture" in err
+    path.write_bytes(bytes(data[:20]))
+    with pytest.raises(CaptureFormatError, match="not a pcapng capture"):
+        list(CaptureReader(str(path)))
+
+
+def test_the_first_section_header_whose_lengths_agree_both_ways_is_no_capture(tmp_path):
+    """A length of 256 (00 01 00 00) reads 65,536 big-endian: where the bytes at both
+    ends agree both ways, the byte order is not known, and the file is refused."""
+    shb = struct.pack("<IIIHHq", 0x0A0D0D0A, 256, 0xEFBEADDE, 1, 0, -1)
+    shb += bytes(256 - 4 - len(shb)) + struct.pack("<I", 256)
+    head = shb + _idb(1)
+    frame = bytearray(_eth(1, extra=0)) + bytearray(70_000)
+    at = 65_532 - len(head) - 28  # the frame's byte at file offset 65,532
+    frame[at : at + 4] = b"\x00\x01\x00\x00"
+    path = tmp_path / "both.pcapng"
+    path.write_bytes(head + _epb(bytes(frame)))
+    with pytest.raises(CaptureFormatError, match="agree in both byte orders"):
+        list(CaptureReader(str(path)))

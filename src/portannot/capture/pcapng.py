@@ -135,6 +135,9 @@ class PcapngReader(ContainerReader):
         super().__init__(window, path, file_index, problems)
         self.interfaces = Interfaces(0)
         self.sections = 0
+        #: the first section header's byte order, taken from its lengths where its
+        #: byte-order magic is unknown (see _first_order); None where the magic says it
+        self._first_order: str | None = None
         window.fill()
         if window.available < 12:
             raise CaptureFormatError(f"{path}: file ends inside the pcapng section header")
@@ -148,6 +151,9 @@ class PcapngReader(ContainerReader):
         length, not a cut file), is damage the walk reports and reads past."""
         w = self.window
         big, blen, wrong = self._section_header(w.start)
+        if big is None:
+            self._first_order = self._order_from_lengths(path)
+            big, blen, wrong = self._section_header(w.start)
         if wrong or w.available >= blen:
             return
         w.fill(blen)
@@ -161,6 +167,46 @@ class PcapngReader(ContainerReader):
         raise CaptureFormatError(f"{path}: file ends inside the pcapng section header block "
                                  f"({w.available} of {blen} bytes)")
 
+    def _order_from_lengths(self, path: str) -> str:
+        """The byte order of the file's first section header block, whose byte-order
+        magic is unknown, from its length: at both of its ends, the two agree in one
+        byte order only (a length of 28, 1c 00 00 00, is 469,762,076 big-endian, more
+        than a block can have). That order is reported and the section read in it.
+        Where they agree in neither (a length damaged too, a file cut inside the block)
+        or in both (a rare length such as 256, 00 01 00 00, whose big-endian 65,536 also
+        finds itself repeated), nothing says how to read the file: not a pcapng capture
+        (exit 4, as tshark: "isn't a capture file in a format TShark understands");
+        a later section header's unknown magic is damage read past in its section's
+        order, with good data before it."""
+        w = self.window
+        bom = w.buf[w.start + 8 : w.start + 12].tobytes().hex()
+        agree = [order for order in ("little", "big") if self._lengths_agree(order)]
+        if len(agree) != 1:
+            how = "in neither byte order" if not agree else "in both byte orders"
+            raise CaptureFormatError(
+                f"{path}: not a pcapng capture: its first section header block has an unknown "
+                f"byte-order magic ({bom}) and lengths that agree {how}")
+        self._problem(w.start, f"section header block with an unknown byte-order magic ({bom}); "
+                               f"its lengths agree only as {agree[0]}-endian: read as a "
+                               f"{agree[0]}-endian section", DAMAGED_BLOCKS)
+        return agree[0]
+
+    def _lengths_agree(self, order: str) -> bool:
+        """Whether the block at the window's start has a length a section header can have
+        in `order`, repeated at its end (read to it as needed)."""
+        w = self.window
+        blen = int.from_bytes(w.buf[w.start + 4 : w.start + 8].tobytes(), order)
+        if blen < MIN_SHB or blen % 4 or blen > MAX_BLOCK:
+            return False
+        if w.available < blen:
+            w.fill(blen)
+            if w.available < blen:
+                if getattr(w, "error", None) is not None:
+                    raise w.error  # a damaged compressed stream or an I/O error
+                return False
+        end = w.start + blen
+        return int.from_bytes(w.buf[end - 4 : end].tobytes(), order) == blen
+
     def _section_header(self, p: int) -> tuple[bool | None, int, str]:
         """(big-endian, length, what is wrong or "") of the section header block at window
         position p, of which the window holds at least 12 bytes; big-endian is None where
@@ -170,6 +216,8 @@ class PcapngReader(ContainerReader):
         compiled, when it looks for a block.)"""
         buf = self.window.buf
         order = section_byte_order(buf[p + 8 : p + 12].tobytes())
+        if order is None and self._first_order and self.window.offset_of(p) == 0:
+            order = self._first_order  # reported once, when it was found
         if order is None:
             return None, 0, "section header block with an unknown byte-order magic"
         big = order == "big"

@@ -290,12 +290,12 @@ def flows(paths: Paths, *, registry: RegistryChoice = None,
     Args:
         paths, registry, services: as packets().
         idle_timeout: end a flow once the capture's clock (the latest packet time
-            read so far) is more than this past the flow's latest packet: seconds,
+            read so far) is more than this past the flow's latest packet time: seconds,
             from 1e-9 to 1e9, or a timedelta (datetime, pandas or numpy.timedelta64); None, the
             default, for no timeout. A packet that finds its flow ended starts a new
             one.
-        active_timeout: end a flow once the clock is more than this past its first
-            packet; as idle_timeout.
+        active_timeout: end a flow once the clock is more than this past its earliest
+            packet time (first_ts); as idle_timeout.
 
     Raises:
         As packets(); also ValueError for a timeout out of range (0 and NaN

@@ -69,3 +69,25 @@ def test_columns_declared_not_null_are_never_null(kind, cli, tmp_path):
     assert code == 0, err
     levels = {c.name: c.max_definition_level for c in pq.ParquetFile(out).schema}
     assert {name for name, level in levels.items() if level} == nullable
+
+
+def test_first_ts_and_last_ts_are_the_earliest_and_latest_times(tmp_path, cli):
+    """A flow whose packets come out of time order (a capture merged from two taps, a
+    clock stepped back): first_ts and last_ts are its earliest and latest packet times,
+    not its first and last packets' (dpkt's times of the three frames: 5, 3 and 9 s,
+    so 3 and 9, duration 6). README's column table and --help said "the flow's first and
+    last packet" and "after its first packet" (--active-timeout, timed from first_ts)."""
+    from capgen import write_pcap
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+
+    frame = bytes(Ether() / IP(src="192.0.2.1", dst="198.51.100.2") / UDP(sport=4000, dport=53))
+    path = write_pcap(tmp_path / "order.pcap", [(t * 10**9, frame) for t in (5, 3, 9)])
+    row = portannot.flows(path).to_pylist()[0]
+    assert (row["first_ts"].timestamp(), row["last_ts"].timestamp(), row["duration"]) == (3, 9, 6)
+    table = README.split("### Flows: columns", 1)[1]
+    [line] = [ln for ln in table.splitlines() if ln.startswith("| `first_ts`, `last_ts` |")]
+    assert "earliest and latest packet times" in line and "first and last packet |" not in line
+    code, out, _ = cli("flows", "--help")
+    assert code == 0 and "after its first packet" not in " ".join(out.split())
+    assert "earliest packet time" in " ".join(out.split())

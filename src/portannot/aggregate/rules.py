@@ -37,8 +37,8 @@ class FlowColumns:
     service_port: np.ndarray  #: int32, -1 = none
     service_basis: np.ndarray  #: uint8 index into SERVICE_BASES
     direction_basis: np.ndarray  #: uint8 index into DIRECTION_BASES
-    first_ts: np.ndarray
-    last_ts: np.ndarray
+    first_ts: np.ndarray  #: int64 ns, the earliest packet time (not the first packet's)
+    last_ts: np.ndarray  #: int64 ns, the latest packet time
     orig_packets: np.ndarray
     orig_bytes: np.ndarray
     resp_packets: np.ndarray

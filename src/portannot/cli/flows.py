@@ -32,10 +32,11 @@ TIMEOUT = Seconds(MIN_TIMEOUT, MAX_TIMEOUT)
 @capture_inputs
 @output_options("table")
 @click.option("--idle-timeout", type=TIMEOUT, metavar="SECONDS",
-              help="End a flow after this long without packets (NetFlow style), by the "
-              "capture's clock: its latest packet time so far. Default: none.")
+              help="End a flow once the capture's clock (its latest packet time so far) "
+              "is this long past the flow's latest packet time (NetFlow style). Default: none.")
 @click.option("--active-timeout", type=TIMEOUT, metavar="SECONDS",
-              help="End a flow this long after its first packet, by the same clock. "
+              help="End a flow this long after its earliest packet time, by the same "
+              "clock. "
               "Default: none.")
 @click.option("--top", type=click.IntRange(min=1), default=20, show_default=True,
               help="Flows shown by the table format (largest by bytes).")

@@ -59,15 +59,18 @@ def test_quiet_and_pipes_get_no_progress():
     assert piped.returncode == 0 and b"packets" not in piped.stderr
 
 
+@pytest.mark.parametrize("to", [(), ("-o", "/dev/stdout"), ("-o", "/dev/tty")])
 @pytest.mark.parametrize("width", [250, 80])
 @pytest.mark.parametrize("fmt", ["table", "csv", "jsonl"])
-def test_rows_on_the_terminal_are_not_spliced_into_the_progress_line(fmt, width):
+def test_rows_on_the_terminal_are_not_spliced_into_the_progress_line(fmt, width, to):
     """`packets` with its rows and the progress line on one terminal: every row comes
     out whole (rows written past rich's hold on the terminal landed in the middle of
     the progress line): the rows are the progress, none is drawn. On a terminal
     narrower than a row (80 columns), a table row is not broken either: printed above
     a progress line, each row went through rich, which wrapped it in two (and took 50
-    times as long)."""
+    times as long). The terminal named by -o (/dev/stdout, /dev/tty: README's
+    descriptors written in place) is that terminal too: the line was drawn there, and
+    its redraws erased the start of the rows written after it."""
     import fcntl
     import struct
     import termios
@@ -77,8 +80,14 @@ def test_rows_on_the_terminal_are_not_spliced_into_the_progress_line(fmt, width)
     main_fd, term_fd = pty.openpty()
     fcntl.ioctl(term_fd, termios.TIOCSWINSZ, struct.pack("HHHH", 50, width, 0, 0))
     args = [sys.executable, "-m", "portannot", "packets", str(capture), "-f", fmt]
-    proc = subprocess.Popen(args, stdout=term_fd, stderr=term_fd, stdin=subprocess.DEVNULL,
-                            env=dict(os.environ, COLUMNS=str(width)))
+
+    def own_terminal() -> None:  # /dev/tty is the terminal the process controls
+        os.setsid()
+        fcntl.ioctl(term_fd, termios.TIOCSCTTY, 0)
+
+    proc = subprocess.Popen([*args, *to], stdout=term_fd, stderr=term_fd,
+                            stdin=subprocess.DEVNULL, env=dict(os.environ, COLUMNS=str(width)),
+                            preexec_fn=own_terminal)
     os.close(term_fd)
     chunks: list[bytes] = []
 

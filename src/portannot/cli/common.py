@@ -225,7 +225,7 @@ def write_stream(stream: FlowStream | PacketStream, to_batch: Callable[[Any], An
                          encoders=min(usable_cores(), MAX_ENCODERS))
     # rows streaming to the terminal the progress line is drawn on would splice into it;
     # there the rows themselves show the progress
-    quiet = quiet or (out.path is None and sys.stdout.isatty())
+    quiet = quiet or out.terminal
     batches = converted(stream, to_batch)
     ok = False
     try:

@@ -72,7 +72,7 @@ def _print_table(stream: PacketStream, table: ServiceTable, out: Output | None,
     # rows streaming to a terminal are the progress, as CSV's are (common.write_stream):
     # printed above a progress line, each went through rich, which re-rendered and
     # wrapped it (150,000 rows: 35 s against 0.7 s, a long row broken in two)
-    quiet = quiet or (out is None and sys.stdout.isatty())
+    quiet = quiet or (out.terminal if out else sys.stdout.isatty())
     # the header once the inputs have given something (or ended well): an input that
     # cannot be read is its error alone, with no header above nothing on stdout
     widths: dict[str, int] | None = None

@@ -98,6 +98,18 @@ class Output:
         what was written before it."""
         return self.file is not None
 
+    @property
+    def terminal(self) -> bool:
+        """Whether the rows go to a terminal: standard output's, or one -o names
+        (/dev/stdout, /dev/tty), written in place. There the rows are the progress: a
+        progress line drawn on stderr's terminal beside them splices into them."""
+        if self.file is not None:
+            return False
+        try:
+            return self.stream.isatty()
+        except (OSError, ValueError):
+            return False
+
     def __enter__(self) -> Output:
         return self
 

@@ -41,6 +41,9 @@ class Accounting:
     ts_digits: int = 6
     first_ts: int | None = None
     last_ts: int | None = None
+    #: time.monotonic() when the reading began (None: not yet): the progress line's
+    #: rate counts from it, the reading starting before the line is drawn
+    reading_since: float | None = None
 
     def add(self, batch: PacketBatch) -> None:
         n = len(batch)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -94,6 +95,8 @@ class PacketStream(_Stages["list[PacketBatch | ReadProgress | ReadEnd]"]):
         return _parcels(self._items(), PARCEL_ROWS if self.gather else 1)
 
     def _items(self) -> Iterator[RecordBatch | ReadProgress | ReadEnd]:
+        if self.accounting.reading_since is None:
+            self.accounting.reading_since = time.monotonic()
         # why each could not be read, as text: an exception kept here holds this frame in
         # its traceback (a cycle keeping the readers alive until the cycle collector came)
         failures: list[str] = []

@@ -13,13 +13,14 @@ from capgen import big_capture, dpkt_frames
 from paths import LOCAL_PCAPS
 
 
-def _run_on_terminal(*args: str) -> tuple[str, bytes, int]:
+def _run_on_terminal(*args: str, env: dict[str, str] | None = None) -> tuple[str, bytes, int]:
     """Run portannot with stderr on a pseudo-terminal: (terminal text, stdout, exit)."""
     import threading
 
     main_fd, term_fd = pty.openpty()
     proc = subprocess.Popen([sys.executable, "-m", "portannot", *args], stdout=subprocess.PIPE,
-                            stderr=term_fd, stdin=subprocess.DEVNULL)
+                            stderr=term_fd, stdin=subprocess.DEVNULL,
+                            env=dict(os.environ, **(env or {})))
     os.close(term_fd)
     out: list[bytes] = []
     reader = threading.Thread(target=lambda: out.append(proc.stdout.read()))
@@ -66,6 +67,17 @@ def test_the_rate_is_of_the_time_spent_reading(tmp_path):
     assert frames, f"no progress line on the terminal: {term!r}"
     rates = [float(rate) * 1e6 for _, rate in frames]
     assert max(rates) < CEILING, frames
+
+
+@pytest.mark.parametrize("term", ["dumb", "unknown"])
+def test_a_dumb_terminal_gets_nothing(term):
+    """A terminal that cannot move its cursor (TERM=dumb: Emacs's shell, some CI logs)
+    has no line drawn, rich being unable to redraw one; it got an empty line instead,
+    left above whatever came next on stderr, at the end of every run."""
+    capture = LOCAL_PCAPS / "demo.pcap"
+    shown, out, code = _run_on_terminal("flows", str(capture), "-f", "csv", env={"TERM": term})
+    assert code == 0 and out.startswith(b"\"flow_id\",")
+    assert shown == ""
 
 
 def test_quiet_and_pipes_get_no_progress():

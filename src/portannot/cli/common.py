@@ -108,7 +108,8 @@ def output_options(default_format: str) -> Callable[[Callable[..., Any]], Callab
 
 
 def with_progress(items: Iterable[T], accounting: Accounting, quiet: bool) -> Iterator[T]:
-    """Pass items through, showing packets read and rate on stderr when it is a terminal.
+    """Pass items through, showing packets read and rate on stderr when it is a terminal
+    (one that can move its cursor back: not TERM=dumb).
 
     The line is drawn from the accounting on rich's own refresh (10 a second), not
     when an item passes: `flows` without timeouts hands on nothing until the end.
@@ -122,8 +123,14 @@ def with_progress(items: Iterable[T], accounting: Accounting, quiet: bool) -> It
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TimeElapsedColumn
 
+    console = Console(stderr=True)
+    if console.is_dumb_terminal:
+        # TERM=dumb: no cursor to move back, so rich draws nothing, but ending the
+        # display still wrote a newline: an empty line on stderr at the end of every run
+        yield from items
+        return
     with Progress(SpinnerColumn(), _packets_column(accounting), TimeElapsedColumn(),
-                  console=Console(stderr=True), transient=True) as progress:
+                  console=console, transient=True) as progress:
         progress.add_task("reading", total=None)
         yield from items
 

@@ -244,11 +244,18 @@ def _end_start_up_guard() -> None:
                 signal.signal(signum, _terminate)
 
 
-def _interrupt(_signum: int, _frame: Any) -> None:
+def _interrupt(_signum: int, frame: Any) -> None:
     """Ctrl-C while the command works: a KeyboardInterrupt, once. Later ones are ignored:
     raised in the cleanup the first one started (a finally, a generator closed as it is
     dropped, Background.close waiting for its thread), a second cut that cleanup short,
-    left a temporary file, or printed "Exception ignored in ..." from a finalizer."""
+    left a temporary file, or printed "Exception ignored in ..." from a finalizer.
+
+    Not inside the import machinery (see _in_import_machinery): there it is raised a
+    moment later, once the main thread has left it."""
+    if _in_import_machinery(frame) and hasattr(signal, "setitimer"):
+        signal.signal(signal.SIGALRM, _interrupt_again)
+        signal.setitimer(signal.ITIMER_REAL, INTERRUPT_RETRY)
+        return
     for signum in _STOPPING:
         if signal.getsignal(signum) in (_interrupt, _terminate):
             signal.signal(signum, signal.SIG_IGN)
@@ -279,6 +286,28 @@ def _interruption() -> str:
     if not _TERMINATED:
         return "interrupted"
     return "hung up" if _TERMINATED[0] == signal.SIGHUP else "terminated"
+
+
+#: seconds after which an interrupt that came inside the import machinery is tried again
+INTERRUPT_RETRY = 0.01
+
+
+def _in_import_machinery(frame: Any) -> bool:
+    """Whether the main thread is in importlib's own code (not a module being imported).
+    A KeyboardInterrupt raised there was lost: in the weak reference callback that drops
+    a module's lock (`_get_module_lock.<locals>.cb`, run as the command imports numba
+    and pyarrow) it was printed as "Exception ignored" and swallowed, the handler then
+    ignoring Ctrl-C, and raised just after that callback took the global import lock, it
+    left the lock held: the reading thread's next import waited for it for ever. About
+    one Ctrl-C in 50 during the start-up hung the command that way."""
+    return frame is not None and frame.f_code.co_filename.startswith("<frozen importlib")
+
+
+def _interrupt_again(signum: int, frame: Any) -> None:
+    """The interrupt put off by _interrupt, unless reading has ended meanwhile (which
+    ignores Ctrl-C from then on: reading_ended)."""
+    if signal.getsignal(signal.SIGINT) is _interrupt:
+        _interrupt(signum, frame)
 
 
 #: not empty once _interrupt has raised: an exception that escapes the command after

@@ -69,13 +69,15 @@ def test_the_rate_is_of_the_time_spent_reading(tmp_path):
     assert max(rates) < CEILING, frames
 
 
-@pytest.mark.parametrize("term", ["dumb", "unknown"])
-def test_a_dumb_terminal_gets_nothing(term):
-    """A terminal that cannot move its cursor (TERM=dumb: Emacs's shell, some CI logs)
-    has no line drawn, rich being unable to redraw one; it got an empty line instead,
-    left above whatever came next on stderr, at the end of every run."""
+@pytest.mark.parametrize("env", [{"TERM": "dumb"}, {"TERM": "unknown"},
+                                 {"TTY_INTERACTIVE": "0"}, {"TERM": "dumb", "TTY_INTERACTIVE": "1"}])
+def test_a_dumb_terminal_gets_nothing(env):
+    """A terminal that cannot move its cursor (TERM=dumb: Emacs's shell, some CI logs),
+    or one rich is told is not interactive (TTY_INTERACTIVE=0), has no line drawn, rich
+    drawing none there; it got an empty line instead, left above whatever came next on
+    stderr, at the end of every run."""
     capture = LOCAL_PCAPS / "demo.pcap"
-    shown, out, code = _run_on_terminal("flows", str(capture), "-f", "csv", env={"TERM": term})
+    shown, out, code = _run_on_terminal("flows", str(capture), "-f", "csv", env=env)
     assert code == 0 and out.startswith(b"\"flow_id\",")
     assert shown == ""
 

@@ -124,9 +124,10 @@ def with_progress(items: Iterable[T], accounting: Accounting, quiet: bool) -> It
     from rich.progress import Progress, SpinnerColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
-    if console.is_dumb_terminal:
-        # TERM=dumb: no cursor to move back, so rich draws nothing, but ending the
-        # display still wrote a newline: an empty line on stderr at the end of every run
+    if console.is_dumb_terminal or not console.is_interactive:
+        # TERM=dumb (no cursor to move back) or TTY_INTERACTIVE=0 (rich told the
+        # terminal is a log): rich draws nothing, but ending the display still wrote a
+        # newline, an empty line on stderr at the end of every run
         yield from items
         return
     with Progress(SpinnerColumn(), _packets_column(accounting), TimeElapsedColumn(),

@@ -33,7 +33,7 @@ class CaptureReader:
     def __init__(self, path: str | PathLike[str], *, file_index: int = 0,
                  chunk_size: int = DEFAULT_CHUNK, mmap: bool = False,
                  buffers: BufferPool | None = None) -> None:
-        self.path = str(path)
+        self.path = one_path(path)
         #: chunk buffers shared with the stream's other readers (see BufferPool)
         self.buffers = buffers
         #: map regular uncompressed files instead of reading them. Off by default: the
@@ -158,9 +158,7 @@ def as_paths(paths: Paths) -> list[str]:
         return [_path(paths)]
     if isinstance(paths, (bytes, bytearray, memoryview)):
         raise TypeError(f"{_REFUSED}, not {type(paths).__name__}")
-    if isinstance(paths, IOBase) or hasattr(paths, "read"):
-        raise TypeError(f"{_REFUSED}, not a file object ({type(paths).__name__}): give "
-                        "the capture's path, or '-' for standard input")
+    _refuse_file_object(paths)
     try:
         items = iter(paths)
     except TypeError:
@@ -169,6 +167,20 @@ def as_paths(paths: Paths) -> list[str]:
 
 
 _REFUSED = "capture paths must be str or os.PathLike (or an iterable of them)"
+
+
+def _refuse_file_object(obj: object) -> None:
+    """A TypeError saying to give a path, for an open file or BytesIO."""
+    if isinstance(obj, IOBase) or hasattr(obj, "read"):
+        raise TypeError(f"{_REFUSED}, not a file object ({type(obj).__name__}): give "
+                        "the capture's path, or '-' for standard input")
+
+
+def one_path(path: object) -> str:
+    """One capture's path as str, refused as as_paths refuses it: str() of an open file,
+    or of b'/x/a.pcap', was taken for a path and reported as "no such file"."""
+    _refuse_file_object(path)
+    return _path(path)
 
 
 def _path(path: object) -> str:

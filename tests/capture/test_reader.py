@@ -1,0 +1,36 @@
+"""CaptureReader used on its own, as README's "Each stage stands alone" shows it."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from paths import local_capture
+
+from portannot.capture import CaptureReader
+
+DEMO = local_capture("demo.pcap")
+
+
+def _not_paths(capture: Path) -> list[object]:
+    return [capture.open("rb"), io.BytesIO(capture.read_bytes()), bytes(capture),
+            bytearray(bytes(capture))]
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_a_file_object_or_bytes_is_refused_as_the_api_refuses_it(index: int) -> None:
+    """CaptureReader took str() of what it was given: an open file or BytesIO became the
+    path "<_io.BufferedReader name=...>", and b'/x/demo.pcap' the path "b'/x/demo.pcap'",
+    both an InputError "no such file" for a capture that exists. iter_records and
+    portannot.flows() refuse them with a TypeError saying what to give."""
+    arg = _not_paths(DEMO)[index]
+    with pytest.raises(TypeError, match="capture paths must be str or os.PathLike"):
+        CaptureReader(arg)  # type: ignore[arg-type]
+    if isinstance(arg, io.IOBase):
+        arg.close()
+
+
+def test_a_pathlike_and_standard_input_name_are_taken() -> None:
+    assert sum(len(b) for b in CaptureReader(DEMO)) == 270
+    assert CaptureReader("-").display == "<stdin>"

@@ -34,3 +34,21 @@ def test_a_file_object_or_bytes_is_refused_as_the_api_refuses_it(index: int) -> 
 def test_a_pathlike_and_standard_input_name_are_taken() -> None:
     assert sum(len(b) for b in CaptureReader(DEMO)) == 270
     assert CaptureReader("-").display == "<stdin>"
+
+
+def test_reading_again_counts_one_read(tmp_path: Path) -> None:
+    """Iterated twice, the reader read the file twice and added the second read to the
+    first: `records` said 540 for demo.pcap's 270, and each problem was listed twice."""
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(DEMO.read_bytes()[:-10])  # ends inside its last record
+    reader = CaptureReader(cut)
+    first = sum(len(b) for b in reader)
+    problems = [str(p) for p in reader.problems]
+    again = sum(len(b) for b in reader)
+    assert again == first == reader.records
+    assert len(problems) == 1
+    assert [str(p) for p in reader.problems] == problems
+    demo = CaptureReader(DEMO)
+    for _ in range(2):
+        assert sum(len(b) for b in demo) == 270
+    assert demo.records == 270

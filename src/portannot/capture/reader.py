@@ -55,6 +55,9 @@ class CaptureReader:
         self.ts_digits = 6  #: fraction digits of the capture's timestamps
 
     def __iter__(self) -> Iterator[RecordBatch]:
+        # each iteration is a read of its own: a second one added to the first's counts
+        self.problems = ProblemLog()
+        self.records = 0
         stream, self.compression, file_size = open_capture(self.path)
         if self.compression:  # offsets count the capture's bytes, not the file's
             self.problems.unit = "decompressed byte offset"

@@ -21,6 +21,9 @@ class Decoder:
         self.fragments = FragmentTable()
 
     def decode(self, batch: RecordBatch) -> PacketBatch:
+        """The batch's records decoded. A batch a caller built is checked first (see
+        check_records): the compiled loop trusts its arrays."""
+        check_records(batch)
         out = PacketBatch.empty(len(batch), batch.file_index, batch.path)
         # the record's own columns are the reader's arrays, not copies
         out.number, out.ts_ns, out.caplen = batch.numbers, batch.ts_ns, batch.caplen
@@ -34,6 +37,37 @@ class Decoder:
             out.src_port, out.dst_port, out.tcp_flags, out.tcp_seq, out.status,
         )
         return out
+
+
+#: RecordBatch's columns and the one type each must have (its docstring's)
+RECORD_COLUMNS = (("offset", np.int64), ("caplen", np.uint32), ("length", np.uint32),
+                  ("ts_ns", np.int64), ("linktype", np.uint16), ("interface", np.uint32))
+
+
+def check_records(batch: RecordBatch) -> None:
+    """A TypeError or ValueError for a batch the kernel would misread: it reads every
+    column up to `offset`'s length and the data at each offset unchecked below 0, so a
+    shorter column or a negative offset was read outside its array (garbage rows, or a
+    segmentation fault), and a column of another type was a numba error naming an
+    argument number. The readers' batches always pass; the cost is one min() a batch."""
+    _check_type("data", batch.data, np.uint8, 1)
+    n = len(batch.offset) if isinstance(batch.offset, np.ndarray) else 0
+    for name, dtype in RECORD_COLUMNS:
+        column = getattr(batch, name)
+        _check_type(name, column, dtype, 1)
+        if column.shape[0] != n:
+            raise ValueError(f"RecordBatch.{name} has {column.shape[0]} rows, offset {n}")
+    if n and int(batch.offset.min()) < 0:
+        raise ValueError("RecordBatch.offset holds a negative offset (before the data)")
+
+
+def _check_type(name: str, column: object, dtype: type, ndim: int) -> None:
+    if not (isinstance(column, np.ndarray) and column.dtype == dtype and column.ndim == ndim
+            and column.flags.c_contiguous):
+        what = (f"{column.dtype}, {column.ndim}-D" if isinstance(column, np.ndarray)
+                else type(column).__name__)
+        raise TypeError(f"RecordBatch.{name} must be a contiguous 1-D numpy array of "
+                        f"{np.dtype(dtype)}, not {what}")
 
 
 def concat(batches: list[PacketBatch]) -> PacketBatch:

@@ -739,3 +739,23 @@ def test_random_streams_follow_the_readme(named_table, seed):
     ported = b.status == Status.PORTS
     assert sum(r[12] + r[14] for r in got.values()) == int(ported.sum())
     assert sum(r[13] + r[15] for r in got.values()) == int(b.length[ported].sum())
+
+
+@pytest.mark.parametrize("slots", [0, 1, 3, 100, 65_535, -64])
+def test_slots_not_a_power_of_two_are_refused(slots: int) -> None:
+    """The index is probed with `hash & (slots - 1)`, which reaches every slot only for a
+    power of two: FlowTable(slots=3) (or 100, or 1) never found a free slot and the first
+    update looped for ever, and slots=0 was a segmentation fault."""
+    with pytest.raises(ValueError, match="slots must be a power of two"):
+        FlowTable(slots=slots)
+
+
+@pytest.mark.parametrize("slots", [2, 4, 1 << 16])
+def test_the_smallest_powers_of_two_aggregate(slots: int) -> None:
+    n = 300
+    client = (0x0A000000 + np.arange(n)).astype(np.uint32)
+    server = np.full(n, 0xC6336401, np.uint32)
+    b = batch(client, np.full(n, 40000), server, np.full(n, 53),
+              T0 + np.arange(n, dtype=np.int64))
+    table = FlowTable(slots=slots)
+    assert len(table.update(b)) + len(table.drain()) == n

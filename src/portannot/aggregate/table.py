@@ -145,14 +145,24 @@ def _small(rows: np.ndarray) -> np.ndarray:
     return rows[:, K.W_SMALL:].view(np.int32)
 
 
+def _check_slots(slots: int) -> None:
+    """A ValueError unless `slots` is a power of two of at least 2. The kernel probes
+    the index with ``hash & (slots - 1)``, which reaches every slot only then: 3 or 100
+    slots left the first update looking for a free slot for ever, and 0 crashed."""
+    if not isinstance(slots, int) or slots < 2 or slots & (slots - 1):
+        raise ValueError(f"slots must be a power of two, at least 2, not {slots!r}")
+
+
 class FlowTable:
     """Aggregates PacketBatches into flows. `update` returns the flows that ended
     in that batch (only with timeouts, or a TCP flow whose ends opened a new connection);
     `drain` returns the rest, in creation order. Timeouts are in seconds (or
-    timedeltas), checked by check_timeout; None is none."""
+    timedeltas), checked by check_timeout; None is none. `slots`, the index's first
+    size (it doubles as flows come), is a power of two."""
 
     def __init__(self, idle_timeout: Timeout = None, active_timeout: Timeout = None,
                  slots: int = INITIAL_SLOTS) -> None:
+        _check_slots(slots)
         self.idle_ns = _nanoseconds(check_timeout(idle_timeout, "idle_timeout"))
         self.active_ns = _nanoseconds(check_timeout(active_timeout, "active_timeout"))
         #: capture time between sweeps (see update): the shorter timeout, 0 for none

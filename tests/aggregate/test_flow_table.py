@@ -759,3 +759,33 @@ def test_the_smallest_powers_of_two_aggregate(slots: int) -> None:
               T0 + np.arange(n, dtype=np.int64))
     table = FlowTable(slots=slots)
     assert len(table.update(b)) + len(table.drain()) == n
+
+
+def _three_flows() -> PacketBatch:
+    n = 3
+    return batch(np.arange(n) + 0x0A000001, np.full(n, 40000), np.full(n, 0xC6336401),
+                 np.full(n, 53), T0 + np.arange(n, dtype=np.int64))
+
+
+@pytest.mark.parametrize("field", ["status", "ts_ns", "length", "src_port", "transport",
+                                   "src_addr", "vlan"])
+def test_columns_of_another_length_are_refused(field: str) -> None:
+    """The kernel reads every column up to `status`'s length and writes ended flows into
+    rows sized by len(batch): a PacketBatch whose status had 2,000,000 rows over 270
+    packets was 'corrupted double-linked list' (abort), and shorter columns were read past
+    their end without a word."""
+    b = _three_flows()
+    column = getattr(b, field)
+    setattr(b, field, np.concatenate([column, column[:1]]))
+    with pytest.raises(ValueError, match=f"PacketBatch.{field} has 4 rows, 3 packets"):
+        FlowTable().update(b)
+
+
+@pytest.mark.parametrize(("field", "dtype"), [("ts_ns", np.float64), ("src_port", np.int32),
+                                              ("src_addr", np.uint16), ("status", np.int64)])
+def test_a_column_of_another_type_says_which_and_what(field: str, dtype: type) -> None:
+    """numba's message named an argument number of the kernel's signature."""
+    b = _three_flows()
+    setattr(b, field, getattr(b, field).astype(dtype))
+    with pytest.raises(TypeError, match=f"PacketBatch.{field} must be"):
+        FlowTable().update(b)

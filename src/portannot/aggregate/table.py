@@ -145,6 +145,36 @@ def _small(rows: np.ndarray) -> np.ndarray:
     return rows[:, K.W_SMALL:].view(np.int32)
 
 
+#: the PacketBatch columns the kernel reads, with their documented types and row shape
+PACKET_COLUMNS = (
+    ("src_addr", np.uint8, (16,)), ("dst_addr", np.uint8, (16,)), ("transport", np.uint8, ()),
+    ("src_port", np.uint16, ()), ("dst_port", np.uint16, ()), ("tcp_flags", np.uint16, ()),
+    ("tcp_seq", np.uint32, ()), ("length", np.uint32, ()), ("ts_ns", np.int64, ()),
+    ("vlan", np.uint16, ()), ("ip_version", np.uint8, ()), ("status", np.uint8, ()),
+)
+
+
+def check_packets(batch: PacketBatch) -> None:
+    """A TypeError or ValueError for a PacketBatch the kernel would misread. It reads
+    each column up to `status`'s length and writes the flows it ends into rows sized by
+    len(batch), unchecked: a longer status corrupted the heap (an abort), a shorter column
+    was read past its end, and a column of another type was numba's error naming an
+    argument number. The decoder's batches always pass; the cost is a few shape
+    comparisons a batch."""
+    n = len(batch)
+    for name, dtype, row in PACKET_COLUMNS:
+        column = getattr(batch, name)
+        if not (isinstance(column, np.ndarray) and column.dtype == dtype
+                and column.shape[1:] == row and column.flags.c_contiguous):
+            shape = f"(n, {row[0]})" if row else "1-D"
+            what = (f"{column.dtype} of shape {column.shape}" if isinstance(column, np.ndarray)
+                    else type(column).__name__)
+            raise TypeError(f"PacketBatch.{name} must be a contiguous {shape} numpy array "
+                            f"of {np.dtype(dtype)}, not {what}")
+        if column.shape[0] != n:
+            raise ValueError(f"PacketBatch.{name} has {column.shape[0]} rows, {n} packets")
+
+
 def _check_slots(slots: int) -> None:
     """A ValueError unless `slots` is a power of two of at least 2. The kernel probes
     the index with ``hash & (slots - 1)``, which reaches every slot only then: 3 or 100
@@ -224,6 +254,9 @@ class FlowTable:
         self.rows = rows
 
     def update(self, batch: PacketBatch) -> RawFlows:
+        """The flows this batch ends (see the class). A batch a caller built is checked
+        first (check_packets): the compiled kernel trusts its arrays."""
+        check_packets(batch)
         n = len(batch)
         ended = RawFlows.allocate(n)
         src = batch.src_addr.view(np.uint64)

@@ -25,12 +25,13 @@ class Output:
     `.portannot-*.part` file is left behind. commit() and abort() may also be called
     directly; once one of them has run, both do nothing."""
 
-    def __init__(self, path: str | None, *, force: bool = False, binary_ok: bool = True,
-                 compression: str | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str] | None, *, force: bool = False,
+                 binary_ok: bool = True, compression: str | None = None) -> None:
         """`compression` (output.formats.COMPRESSION_SUFFIXES' values): `stream`
         compresses what is written to the file (output.compressed), ended on commit;
         not for standard output, which users compress through a pipe."""
-        self.path = None if path in (None, "-") else path
+        text = None if path is None else _text(path)
+        self.path = None if text in (None, "-") else text
         if compression is not None and self.path is None:
             raise ValueError("compressed output goes to a file, not standard output")
         self._compressed: CompressedWriter | None = None
@@ -152,6 +153,16 @@ class Output:
         self.finished = True
         if self.file is not None:
             self.file.abort()
+
+
+def _text(path: str | os.PathLike[str]) -> str:
+    """The path as str, a Path's own text: a Path was taken as it was and failed as an
+    AttributeError (no startswith); bytes are refused, as the capture paths are."""
+    text = os.fspath(path)
+    if not isinstance(text, str):
+        raise TypeError(f"the output path must be str or os.PathLike[str], not "
+                        f"{type(path).__name__}")
+    return text
 
 
 def _names_descriptor(path: str) -> bool:

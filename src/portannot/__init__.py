@@ -10,11 +10,11 @@ naming the ports. The functions below join them: ``flows``, ``iter_flows``,
 from typing import TYPE_CHECKING, Any
 
 # the errors the functions raise (the module imports nothing: no cost at start-up)
-from portannot.errors import CaptureFormatError, InputError, RegistryError
+from portannot.errors import CaptureFormatError, InputError, OutputError, RegistryError
 
 __version__ = "0.1.0"
-__all__ = ["CaptureFormatError", "CaptureWarning", "InputError", "RegistryError", "flows",
-           "iter_flows", "iter_packets", "packets", "summary", "__version__"]
+__all__ = ["CaptureFormatError", "CaptureWarning", "InputError", "OutputError", "RegistryError",
+           "flows", "iter_flows", "iter_packets", "packets", "summary", "__version__"]
 
 if TYPE_CHECKING:  # what __getattr__ hands out, for type checkers and editors
     from portannot.api import flows, iter_flows, iter_packets, packets, summary

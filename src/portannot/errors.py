@@ -36,6 +36,9 @@ class CaptureFormatError(InputError):
 
 
 class OutputError(PortannotError):
+    """The output cannot be written: it exists (without force), its directory is
+    missing, or a write failed (a full disk)."""
+
     exit_code = ExitCode.OUTPUT_ERROR
 
 

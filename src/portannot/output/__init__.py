@@ -9,6 +9,9 @@ pyarrow, which the command imports while the first batches are read.
 
 from typing import TYPE_CHECKING, Any
 
+# what Output and BatchWriter raise (the module imports nothing)
+from portannot.errors import OutputError
+
 if TYPE_CHECKING:
     from portannot.output.files import Output
     from portannot.output.formats import OUTPUT_FORMATS
@@ -18,7 +21,8 @@ if TYPE_CHECKING:
 #: name -> the module of this package that holds it
 _HOMES = {"OUTPUT_FORMATS": "formats", "BatchWriter": "writers", "textual": "writers",
           "Output": "files", "flow_batch": "tables", "packet_batch": "tables"}
-__all__ = ["OUTPUT_FORMATS", "BatchWriter", "Output", "flow_batch", "packet_batch", "textual"]
+__all__ = ["OUTPUT_FORMATS", "BatchWriter", "Output", "OutputError", "flow_batch", "packet_batch",
+           "textual"]
 
 
 def __getattr__(name: str) -> Any:

@@ -780,3 +780,27 @@ def test_parquet_row_groups_gather_small_batches(tmp_path):
     assert pa.types.is_dictionary(got.schema.field("service").type)
     assert got.column("service").to_pylist() == pa.Table.from_batches(batches).column(
         "service").to_pylist()
+
+
+@pytest.mark.parametrize("encoders", [1, 2])
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_a_table_is_written_as_its_batches(fmt, encoders, tmp_path):
+    """writer.write(portannot.flows(...)), a Table where README writes batches, failed
+    deep inside: "'pyarrow.lib.ChunkedArray' object has no attribute 'dictionary_decode'"
+    (CSV), "... no attribute 'buffers'" (JSON Lines), "Cannot convert pyarrow.lib.Table
+    to pyarrow.lib.RecordBatch" (Parquet, at the end of the block). A Table is its
+    batches, written in order: the same file as writing them one by one."""
+    from portannot.output import BatchWriter, Output
+
+    demo = portannot.flows(local_capture("demo.pcap"))
+    whole, apart = tmp_path / f"whole.{fmt}", tmp_path / f"apart.{fmt}"
+    with BatchWriter(fmt, Output(whole), encoders=encoders) as writer:
+        writer.write(demo)
+    with BatchWriter(fmt, Output(apart), encoders=encoders) as writer:
+        for batch in demo.to_batches():
+            writer.write(batch)
+    assert writer.rows == demo.num_rows
+    assert whole.read_bytes() == apart.read_bytes()
+    with BatchWriter(fmt, Output(tmp_path / f"x.{fmt}")) as writer, \
+            pytest.raises(TypeError, match="a pyarrow RecordBatch or Table, not dict"):
+        writer.write({"a": [1]})  # type: ignore[arg-type]

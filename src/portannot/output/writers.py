@@ -237,10 +237,19 @@ class BatchWriter:
             # loaded now, while a started stream reads, rather than after the last batch
             _engine()
 
-    def write(self, batch: pa.RecordBatch) -> None:
-        """Write one batch. A write that fails (disk full) aborts the output, so that no
-        partial file stays behind, and is an OutputError naming it; a broken pipe stays
-        one, for the command to say the reader went away."""
+    def write(self, batch: pa.RecordBatch | pa.Table) -> None:
+        """Write one batch, or a Table as its batches in order (what portannot.flows()
+        returns: it failed deep inside, on a ChunkedArray). A write that fails (disk
+        full) aborts the output, so that no partial file stays behind, and is an
+        OutputError naming it; a broken pipe stays one, for the command to say the
+        reader went away."""
+        if isinstance(batch, pa.Table):
+            for piece in batch.to_batches():
+                self.write(piece)
+            return
+        if not isinstance(batch, pa.RecordBatch):
+            raise TypeError(f"BatchWriter.write takes a pyarrow RecordBatch or Table, not "
+                            f"{type(batch).__name__}")
         try:
             self._write(batch)
         except BrokenPipeError:

@@ -804,3 +804,41 @@ def test_a_table_is_written_as_its_batches(fmt, encoders, tmp_path):
     with BatchWriter(fmt, Output(tmp_path / f"x.{fmt}")) as writer, \
             pytest.raises(TypeError, match="a pyarrow RecordBatch or Table, not dict"):
         writer.write({"a": [1]})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_batches_of_other_columns_are_refused(fmt, tmp_path):
+    """A writer makes one table: packets' rows after flows' made a CSV whose rows are not
+    its header's (packets then flows), JSON Lines of two kinds, and a Parquet error only
+    when the block ended; flows then packets to CSV was a segmentation fault (below).
+    The batch that does not fit is refused where it is written, and nothing is left."""
+    from portannot.output import BatchWriter, Output
+
+    demo = local_capture("demo.pcap")
+    packets, flows = portannot.packets(demo), portannot.flows(demo)
+    out = tmp_path / f"mixed.{fmt}"
+    said = r"columns \(flow_id, transport, .*\) where the first batch had \(number, ts, "
+    with pytest.raises(ValueError, match=said), BatchWriter(fmt, Output(out)) as writer:
+        writer.write(packets.to_batches()[0])
+        writer.write(flows.to_batches()[0])
+    assert not out.exists() and leftovers(tmp_path) == []
+    with BatchWriter(fmt, Output(out)) as writer:  # the same columns, other metadata
+        writer.write(flows.to_batches()[0])
+        writer.write(flows.to_batches()[0].replace_schema_metadata(None))
+
+
+def test_packets_after_flows_to_csv_does_not_crash(tmp_path):
+    """pyarrow's CSVWriter given a batch of another schema crashed the process."""
+    code = ("import portannot, sys\n"
+            "from portannot.output import BatchWriter, Output\n"
+            f"p = {str(local_capture('demo.pcap'))!r}\n"
+            "fl, pk = portannot.flows(p), portannot.packets(p)\n"
+            "try:\n"
+            f"    with BatchWriter('csv', Output({str(tmp_path / 'x.csv')!r})) as w:\n"
+            "        w.write(fl.to_batches()[0]); w.write(pk.to_batches()[0])\n"
+            "except ValueError as exc:\n"
+            "    print('refused', exc)\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0 and run.stdout.startswith("refused"), (run.returncode,
+                                                                        run.stderr[-500:])

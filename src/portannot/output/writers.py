@@ -219,6 +219,8 @@ class BatchWriter:
         self.fmt, self.output, self.ts_digits = fmt, output, ts_digits
         self.metadata = metadata
         self._writer = None
+        #: the first batch's schema: every later batch has its columns (_check_columns)
+        self._columns: pa.Schema | None = None
         self.rows = 0
         #: Parquet: batches not yet written, and their rows (see ROW_GROUP_ROWS)
         self._pending: list[pa.RecordBatch] = []
@@ -250,6 +252,7 @@ class BatchWriter:
         if not isinstance(batch, pa.RecordBatch):
             raise TypeError(f"BatchWriter.write takes a pyarrow RecordBatch or Table, not "
                             f"{type(batch).__name__}")
+        self._check_columns(batch.schema)
         try:
             self._write(batch)
         except BrokenPipeError:
@@ -258,6 +261,26 @@ class BatchWriter:
             self.output.abort()
             raise output_error(self.output.path, exc, whole=_whole(self.output)) from None
         self.rows += batch.num_rows
+
+    def _check_columns(self, schema: pa.Schema) -> None:
+        """A ValueError for a batch whose columns (names and types; metadata may differ)
+        are not the first batch's: the file is one table. pyarrow's CSVWriter crashed the
+        process on flows' rows after packets', wrote them under the other header the
+        other way round, and Parquet failed only when the block ended."""
+        first = self._columns
+        if first is None:
+            self._columns = schema
+            return
+        if schema.names == first.names and schema.types == first.types:
+            return
+        if schema.names != first.names:
+            said = (f"columns ({', '.join(schema.names)}) where the first batch had "
+                    f"({', '.join(first.names)})")
+        else:
+            said = "columns of other types: " + ", ".join(
+                f"{f.name} {f.type}, was {g.type}" for f, g in zip(schema, first)
+                if f.type != g.type)
+        raise ValueError(f"BatchWriter: a batch of {said}; one writer writes one table")
 
     def _write(self, batch: pa.RecordBatch) -> None:
         if self.fmt == "parquet":

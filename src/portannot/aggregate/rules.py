@@ -29,7 +29,10 @@ class FlowColumns:
     flow_id: np.ndarray
     transport: np.ndarray  #: uint8 Transport code
     ip_version: np.ndarray
-    orig_addr: np.ndarray  #: uint64 (n, 2), address words as in PacketBatch
+    #: uint64 (n, 2): PacketBatch's 16 address bytes (network order, IPv4 as ::ffff:a.b.c.d)
+    #: held as two words; ``orig_addr.view(np.uint8).reshape(-1, 16)`` gives the bytes
+    #: back (the words' values are not the address's numbers on a little-endian machine)
+    orig_addr: np.ndarray
     orig_port: np.ndarray
     resp_addr: np.ndarray
     resp_port: np.ndarray

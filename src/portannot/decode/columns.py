@@ -24,7 +24,12 @@ class PacketBatch:
     Addresses are 16 bytes each in network order: IPv6 as is, IPv4 as the
     IPv4-mapped IPv6 address (::ffff:a.b.c.d), with ``ip_version`` telling which.
     Fields a packet does not have are zero (ports, flags, addresses), NO_VLAN
-    for ``vlan`` and Transport.NONE for ``transport``.
+    for ``vlan`` and Transport.NONE for ``transport``; ``tcp_flags`` of a later TCP
+    fragment, which has no TCP header of its own, is NO_TCP_HEADER.
+
+    Every column is an array of this batch's own: none is a buffer the reader or the
+    decoder reuses, so a batch may be kept across iterations. ``ts_ns``, ``caplen``,
+    ``length``, ``interface`` and ``linktype`` are the RecordBatch's arrays themselves.
     """
 
     number: np.ndarray  #: int64, frame number within its file, from 1

@@ -789,3 +789,32 @@ def test_a_column_of_another_type_says_which_and_what(field: str, dtype: type) -
     setattr(b, field, getattr(b, field).astype(dtype))
     with pytest.raises(TypeError, match=f"PacketBatch.{field} must be"):
         FlowTable().update(b)
+
+
+def _held(raw: RawFlows) -> int:
+    """Bytes of memory the RawFlows keeps alive: its rows' whole allocation."""
+    base = raw.rows
+    while isinstance(base.base, np.ndarray):
+        base = base.base
+    return int(base.nbytes)
+
+
+@pytest.mark.parametrize("idle", [None, 60.0])
+def test_what_update_returns_holds_the_flows_it_ended_not_the_batch(idle) -> None:
+    """update returned a view into rows allocated for every packet of the batch (128
+    bytes each) however few flows ended: README's loop, which keeps each update's
+    RawFlows until the end, held 128 bytes of address space per packet read (10,000
+    packets, no flow ended: 1.28 MB for nothing). Untouched, most of it was not
+    resident, but it counts against an address-space limit (ulimit -v) and a strict
+    overcommit policy."""
+    n = 10_000
+    client = (0x0A000000 + np.arange(n) % 50).astype(np.uint32)
+    b = batch(client, np.full(n, 40000), np.full(n, 0xC6336401), np.full(n, 53),
+              T0 + np.arange(n, dtype=np.int64))
+    table = FlowTable(idle_timeout=idle)
+    kept = [table.update(b) for _ in range(3)]
+    assert all(len(raw) == 0 for raw in kept)
+    assert all(_held(raw) <= 16 * 128 for raw in kept), [_held(raw) for raw in kept]
+    late = batch(client[:1], [40000], [0xC6336401], [53], [T0 + 200 * SEC])
+    ended = table.update(late)  # the clock passes every flow's end (idle) or nothing
+    assert _held(ended) <= max(1, len(ended)) * 2 * 128

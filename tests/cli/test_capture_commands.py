@@ -699,6 +699,56 @@ def test_parquet_or_the_table_to_a_compressed_name_is_a_usage_error(args, says, 
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("args,says", [
+    (["flows", "-o", "x.json"], "JSON is not written; JSON Lines is: -f jsonl or name it .jsonl"),
+    (["flows", "-o", "x.tsv"], "TSV is not written"),
+    (["packets", "-o", "x.JSON.gz"], "name it .jsonl.gz"),
+    (["flows", "-o", "x.feather"], "Parquet is"),
+    (["packets", "-o", "x.xlsx"], "Excel"),
+    (["flows", "-o", "x.pcap"], "a capture is not written"),
+])
+def test_a_data_format_that_is_not_written_is_a_usage_error(args, says, tmp_path, capsys,
+                                                           monkeypatch):
+    """`-o flows.json` and `-o flows.tsv` wrote the terminal table (the top 20 flows) in a
+    file named for a data format, exit 0. Now a usage error: one line, exit 2, before
+    any reading, no file left."""
+    from portannot import pipeline
+    from portannot.cli import main
+
+    started = []
+    for cls in (pipeline.PacketStream, pipeline.FlowStream):
+        monkeypatch.setattr(cls, "start", lambda self: started.append(self))
+    demo = str(local_capture("demo.pcap"))
+    args = [str(tmp_path / a) if a.startswith("x.") else a for a in args]
+    with pytest.raises(SystemExit) as exc:
+        main([args[0], demo, "-q", *args[1:]])
+    assert exc.value.code == ExitCode.USAGE
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("portannot: error: -o ") and says in lines[0]
+    assert started == [] and list(tmp_path.iterdir()) == []
+
+
+def test_f_writes_a_name_of_a_format_not_written_and_plain_names_get_the_table(env, tmp_path):
+    """-f wins over any name (`-f csv -o flows.tsv` is CSV, as `-f jsonl -o x.csv` is JSON
+    Lines); a name without a suffix, or .txt, .log, .out, still gets the table."""
+    demo = str(local_capture("demo.pcap"))
+    names = ("forced.tsv", "forced.json.gz", "plain", "f.log", "f.out", "reference.csv")
+    paths = {name: tmp_path / name for name in names}
+    procs = run_all(env, {
+        "forced.tsv": ["flows", demo, "-q", "-f", "csv", "-o", paths["forced.tsv"]],
+        "forced.json.gz": ["flows", demo, "-q", "-f", "jsonl", "-o", paths["forced.json.gz"]],
+        "reference.csv": ["flows", demo, "-q", "-o", paths["reference.csv"]],
+        **{name: ["flows", demo, "-q", "-o", paths[name]] for name in ("plain", "f.log", "f.out")},
+    })
+    for name, proc in procs.items():
+        assert proc.returncode == 0 and not proc.stderr, (name, err(proc))
+    assert paths["forced.tsv"].read_bytes() == paths["reference.csv"].read_bytes()
+    lines = gzip.decompress(paths["forced.json.gz"].read_bytes()).decode().splitlines()
+    assert json.loads(lines[0])["flow_id"] == 1
+    for name in ("plain", "f.log", "f.out"):
+        assert paths[name].read_text().startswith("Top "), name
+
+
 # ------------------------------------------------------------------ the analyst review's text
 
 #: IANA's "Assigned Internet Protocol Numbers" keywords, lower case (IPIP for 4, ICMPv6 for

@@ -18,6 +18,7 @@ from portannot.errors import ExitCode, InputError
 from portannot.output.formats import (
     OUTPUT_FORMATS,
     compression_refusal,
+    name_refusal,
     output_compression,
     resolve_format,
 )
@@ -102,7 +103,8 @@ def output_options(default_format: str) -> Callable[[Callable[..., Any]], Callab
         func = click.option("-f", "--format", "fmt", type=click.Choice(OUTPUT_FORMATS),
                             help=f"Output format. Default: as the -o file's name ends (.csv, "
                             f".jsonl or .ndjson, .parquet or .pq, a compression suffix set "
-                            f"aside), else {default_format}.")(func)
+                            f"aside), else {default_format}; a name of a data format not written, "
+                            f".json, .tsv, .xlsx, .arrow and the like, is refused.")(func)
         return func
     return deco
 
@@ -273,8 +275,9 @@ def run_rows(command: str, inputs: tuple[str, ...], fmt: str | None, output: str
     A Parquet file keeps the inputs, the registry and the `settings` that shaped its
     rows (output.provenance)."""
     check_streams(inputs, stdout=output in (None, "-"))
+    refusal = name_refusal(fmt, output)
     fmt = resolve_format(fmt, output, "table")
-    refusal = compression_refusal(fmt, output)
+    refusal = refusal or compression_refusal(fmt, output)
     if refusal is not None:
         raise click.UsageError(refusal)
     refuse_an_input_as_output(inputs, output)

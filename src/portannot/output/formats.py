@@ -21,10 +21,43 @@ COMPRESSION_SUFFIXES = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zst": "zs
 COMPRESSIBLE_FORMATS = ("csv", "jsonl")
 
 
+#: what -o's name may say that is a data format not written -> (its name, what is
+#: written instead: the -f value, or None for any). These are the formats that the
+#: tools rows are loaded into (pandas' read_* functions, polars, DuckDB, spreadsheets)
+#: read by that name, and the captures portannot itself reads: such a name got the
+#: terminal table, exit 0, which each of them then refused or misread. A name that says
+#: no data format (none, .txt, .log, .out, ...) still gets the table.
+UNWRITTEN_FORMATS: dict[str, tuple[str, str | None]] = {
+    ".tsv": ("TSV", "csv"),
+    ".json": ("JSON", "jsonl"),
+    ".xml": ("XML", "jsonl"),
+    ".xlsx": ("Excel", "csv"),
+    ".xls": ("Excel", "csv"),
+    ".ods": ("OpenDocument", "csv"),
+    ".arrow": ("Arrow IPC", "parquet"),
+    ".arrows": ("Arrow IPC", "parquet"),
+    ".ipc": ("Arrow IPC", "parquet"),
+    ".feather": ("Feather", "parquet"),
+    ".orc": ("ORC", "parquet"),
+    ".avro": ("Avro", "parquet"),
+    ".sqlite": ("SQLite", "parquet"),
+    ".sqlite3": ("SQLite", "parquet"),
+    ".duckdb": ("DuckDB", "parquet"),
+    ".pcap": ("a capture", None),
+    ".pcapng": ("a capture", None),
+}
+#: each written format's name, as the refusals give it
+FORMAT_NAMES = {"csv": "CSV", "jsonl": "JSON Lines", "parquet": "Parquet"}
+
+
 def _suffix(name: str) -> str:
-    """The file name's last suffix, lower case (`.CSV` is `.csv`), or "" if it has none."""
-    dot = name.rfind(".")
-    return name[dot:].lower() if dot > max(name.rfind("/"), 0) else ""
+    """The file name's last suffix, lower case (`.CSV` is `.csv`), or "" if it has none.
+    A name whose only dot is its first character is a dot file's whole name, not a
+    suffix (as os.path.splitext and pathlib take it), in any directory: `.csv` and
+    `dir/.csv` alike."""
+    base = name[name.rfind("/") + 1:]
+    dot = base.rfind(".")
+    return base[dot:].lower() if dot > 0 else ""
 
 
 def output_compression(output: str | None) -> str | None:
@@ -59,3 +92,24 @@ def compression_refusal(fmt: str, output: str | None) -> str | None:
                 f"pages itself, zstd): drop {suffix} from the name, or give -f csv or -f jsonl")
     return (f"-o {output}: a {suffix} file is written as CSV or JSON Lines, not the table: end "
             f"its name .csv{suffix} or .jsonl{suffix}, or give -f csv or -f jsonl")
+
+
+def name_refusal(fmt: str | None, output: str | None) -> str | None:
+    """Why -o's name cannot be written when -f is not given (`fmt` None), as the one line
+    of a usage error: it says a data format portannot does not write (UNWRITTEN_FORMATS),
+    also before a compression suffix (`flows.json.gz`). None if it can be written, or -f
+    says the format (it wins over any name, as over `.csv`)."""
+    if fmt is not None or output in (None, "-"):
+        return None
+    compression = output[output.rfind("."):] if output_compression(output) else ""
+    unwritten = UNWRITTEN_FORMATS.get(_suffix(output[: len(output) - len(compression)]))
+    if unwritten is None:
+        return None
+    name, instead = unwritten
+    if instead is None:
+        return (f"-o {output}: {name} is not written, rows are: name it .csv, .jsonl or "
+                f".parquet, or give -f csv, -f jsonl or -f parquet")
+    # the compression suffix kept where the format is written so (never Parquet)
+    suffix = f".{instead}" + (compression if instead in COMPRESSIBLE_FORMATS else "")
+    return (f"-o {output}: {name} is not written; {FORMAT_NAMES[instead]} is: -f {instead} "
+            f"or name it {suffix}")

@@ -674,3 +674,69 @@ def test_a_dropped_stage_stops_its_thread():
         time.sleep(0.02)
     assert not worker.is_alive()
     assert "portannot-test-stage" not in [t.name for t in threading.enumerate()]
+
+
+# The rows still in the making once reading has ended (CSV pieces or Parquet row groups
+# in the encoders' pool, then written): each piece made slow, and a signal sent after
+# reading ended, at once (argv[2] "0": as the next line runs, before the writing goes
+# on) or from a timer (argv[2] seconds later: while the command waits for the pieces)
+_SIGNAL_AFTER_READING = """
+import os, signal, sys, threading, time
+import portannot.cli.app as app
+import portannot.cli.common as common
+import portannot.output.writers as writers
+
+signum, delay = getattr(signal, sys.argv[1]), float(sys.argv[2])
+sys.argv[1:3] = []
+
+def slowed(make):
+    def slow(*args):
+        time.sleep(3)
+        return make(*args)
+    return slow
+
+writers._csv_text = slowed(writers._csv_text)
+writers._encoded = slowed(writers._encoded)
+ended, sent = app.reading_ended, []
+
+def reading_ended():
+    ended()
+    if not sent:
+        sent.append(True)
+        if delay:
+            threading.Timer(delay, os.kill, (os.getpid(), signum)).start()
+        else:
+            os.kill(os.getpid(), signum)
+
+app.reading_ended = common.reading_ended = reading_ended
+from portannot.cli import console
+console()
+"""
+
+
+@pytest.mark.parametrize("delay", [0, 0.3])
+@pytest.mark.parametrize(("signame", "line"), [("SIGINT", "interrupted"),
+                                               ("SIGTERM", "terminated")])
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_signal_while_the_last_rows_are_written_interrupts(tmp_path, demo, fmt, signame,
+                                                             line, delay):
+    """Reading ends before the rows are all written: the pieces still being encoded, and
+    with xz their compression, took seconds (flows-1m's last pieces). A Ctrl-C or SIGTERM
+    then, or one that came as the reading ended, was ignored and the command wrote on
+    (exit 0). Now it interrupts as during the reading: one line, the exit code README
+    gives, no file and no temporary left."""
+    import signal
+
+    from portannot.background import usable_cores
+
+    if usable_cores() < 2:
+        pytest.skip("one encoder: the rows are written as they come, none left at the end")
+    out = tmp_path / f"out.{fmt}"
+    proc = subprocess.run([sys.executable, "-c", _SIGNAL_AFTER_READING, signame, str(delay),
+                           "flows", str(demo), "-o", str(out), "-q"],
+                          capture_output=True, timeout=120, check=False)
+    signum = getattr(signal, signame)
+    code = ExitCode.INTERRUPTED if signum == signal.SIGINT else -signum
+    assert proc.returncode == code, proc.stderr
+    assert proc.stderr.decode().splitlines() == [f"portannot: {line}"]
+    assert list(tmp_path.iterdir()) == []

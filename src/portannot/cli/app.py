@@ -8,7 +8,8 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
@@ -317,16 +318,48 @@ _INTERRUPTED: list[bool] = []
 
 
 def reading_ended() -> None:
-    """The command has read its input (or stopped reading): what is left is closing
-    the stages, committing the output and printing what it has, all bounded. A Ctrl-C
-    (or SIGTERM) from here on is ignored and the command ends as it would have. Raised there, the
+    """The command has read its input (or stopped reading): closing the stages, ending
+    and committing the output and printing what it has are bounded, and a Ctrl-C (or
+    SIGTERM, SIGHUP) from here on is held (_hold), not raised: the command ends as it
+    would have, unless rows are still to be written (interruptible). Raised there, the
     KeyboardInterrupt landed in that cleanup (a finally, a generator finalized in the
     main thread): it cut the cleanup short, printed "Exception ignored in ..." or a
-    traceback, or was swallowed. Only the installed command's own handler is replaced:
+    traceback, or was swallowed. Only the installed command's own handlers are replaced:
     in-process callers (main(), tests) keep theirs."""
     for signum in _STOPPING:
         if signal.getsignal(signum) in (_interrupt, _terminate):
-            signal.signal(signum, signal.SIG_IGN)
+            signal.signal(signum, _hold)
+
+
+def _hold(signum: int, _frame: Any) -> None:
+    """A signal once reading has ended: kept for interruptible (the first one), which
+    interrupts the rows still to be written with it; nothing raised here."""
+    if not _HELD:
+        _HELD.append(signum)
+
+
+#: the signal held since reading ended (_hold), until interruptible takes it
+_HELD: list[int] = []
+
+
+@contextmanager
+def interruptible() -> Iterator[None]:
+    """Rows still being written once reading has ended (`flows` writes every row then;
+    the last pieces being encoded, the text being compressed): a Ctrl-C or SIGTERM
+    interrupts them again, as during the reading (exit 130 or the signal, the output's
+    temporary removed), and one held since reading ended interrupts as the block starts.
+    After it, signals are held again: the output's end, its commit and the report are
+    bounded, not interrupted (reading_ended)."""
+    held = [signum for signum in _STOPPING if signal.getsignal(signum) is _hold]
+    for signum in held:
+        signal.signal(signum, _interrupt if signum == signal.SIGINT else _terminate)
+    try:
+        if held and _HELD:
+            signum = _HELD.pop()
+            (_interrupt if signum == signal.SIGINT else _terminate)(signum, None)
+        yield
+    finally:
+        reading_ended()
 
 
 def _exit_now(code: object) -> NoReturn:

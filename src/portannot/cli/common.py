@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from portannot.cli.app import check_streams, reading_ended, warn
+from portannot.cli.app import check_streams, interruptible, reading_ended, warn
 from portannot.errors import ExitCode, InputError
 from portannot.output.formats import (
     OUTPUT_FORMATS,
@@ -117,7 +117,8 @@ def with_progress(items: Iterable[T], accounting: Accounting, quiet: bool) -> It
     when an item passes: `flows` without timeouts hands on nothing until the end.
     Starting to read also ends start-up for the collector (see app.console): the
     imported modules' objects are frozen out of its scans, and collection resumes.
-    Its end, however it comes, ends what a Ctrl-C interrupts (app.reading_ended)."""
+    Its end, however it comes, holds a Ctrl-C (app.reading_ended) until the rows still
+    to be written are (app.interruptible)."""
     items = _reading(items)
     if quiet or not sys.stderr.isatty():
         yield from items
@@ -252,8 +253,12 @@ def write_stream(stream: FlowStream | PacketStream, to_batch: Callable[[Any], An
         for batch, ts_digits in with_progress(batches, stream.accounting, quiet):
             writer.ts_digits = ts_digits
             writer.write(batch)
-        if not writer.rows:  # still a whole file: a CSV header, a Parquet schema
-            writer.write(to_batch(stream.empty()))
+        # reading has ended, the writing not (the last pieces being made, compressed):
+        # a Ctrl-C still stops it; then the output's end and commit go uninterrupted
+        with interruptible():
+            if not writer.rows:  # still a whole file: a CSV header, a Parquet schema
+                writer.write(to_batch(stream.empty()))
+            writer.drain()
         ok = True
     finally:
         batches.close()  # type: ignore[attr-defined]
@@ -307,7 +312,7 @@ def finish(accounting: Accounting) -> NoReturn:
 
 
 def _reading(items: Iterable[T]) -> Iterator[T]:
-    """`items`, with the collector on while they come, and Ctrl-C ignored once they end.
+    """`items`, with the collector on while they come, and Ctrl-C held once they end.
 
     reading_ended runs here, before `items` (a Background) is let go: closing it waits
     in the main thread for its stage to stop, where a KeyboardInterrupt must not land."""

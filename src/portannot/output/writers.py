@@ -14,7 +14,9 @@ leaves a file that looks whole. Text formats go to standard output by default.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -253,14 +255,34 @@ class BatchWriter:
             raise TypeError(f"BatchWriter.write takes a pyarrow RecordBatch or Table, not "
                             f"{type(batch).__name__}")
         self._check_columns(batch.schema)
-        try:
+        with self._failing_aborts():
             self._write(batch)
+        self.rows += batch.num_rows
+
+    def drain(self) -> None:
+        """Write every row given so far: the Parquet rows held back for a row group, and
+        the row groups and pieces of text still being made in the pool. What close()
+        then does is bounded (a footer, the output's commit), where this grows with the
+        rows: the commands run it where a Ctrl-C interrupts (app.interruptible). A
+        failed write fails as in write()."""
+        with self._failing_aborts():
+            if self._writer is not None or self._parquet is not None:
+                self._write_pending()
+            if self._joiner is not None:
+                self._join_parts(keep=0)
+            self._write_texts(keep=0)
+
+    @contextmanager
+    def _failing_aborts(self) -> Iterator[None]:
+        """An OSError of the writing aborts the output and is the OutputError naming it;
+        a broken pipe stays one."""
+        try:
+            yield
         except BrokenPipeError:
             raise
         except OSError as exc:
             self.output.abort()
             raise output_error(self.output.path, exc, whole=_whole(self.output)) from None
-        self.rows += batch.num_rows
 
     def _check_columns(self, schema: pa.Schema) -> None:
         """A ValueError for a batch whose columns (names and types; metadata may differ)

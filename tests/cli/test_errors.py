@@ -443,22 +443,29 @@ def test_interrupt_while_input_is_held_open(tmp_path, command):
 @pytest.mark.parametrize("command", ["flows", "packets"])
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 @pytest.mark.parametrize(("signame", "line"), [("SIGTERM", "terminated"), ("SIGHUP", "hung up")])
-def test_terminate_while_reading_leaves_no_temporary(tmp_path, command, fmt, signame, line):
+@pytest.mark.parametrize("sigint", ["default", "ignored"])
+def test_terminate_while_reading_leaves_no_temporary(tmp_path, command, fmt, signame, line,
+                                                     sigint):
     """SIGTERM (kill, timeout, a service manager) and SIGHUP (the terminal closed, an ssh
     session dropped) killed the command where it stood: its temporary
     `.portannot-*.part` was left beside the -o target, as large as what had been
     written. The temporary is removed, and the command still ends by that signal, as
-    its caller expects."""
+    its caller expects. Also when SIGINT is ignored, as in a job a script starts with
+    `&` (POSIX shells ignore SIGINT there): SIGTERM was then not handled at all."""
     import signal
     import struct
 
     signum = getattr(signal, signame)
 
+    def ignore_sigint() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
     fifo = tmp_path / "live.pcap"
     os.mkfifo(fifo)
     out = tmp_path / f"out.{fmt}"
     proc = subprocess.Popen([sys.executable, "-m", "portannot", command, str(fifo), "-o",
-                             str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=ignore_sigint if sigint == "ignored" else None)
     writer = os.open(fifo, os.O_WRONLY)  # returns once the command's reader has opened it
     try:
         os.write(writer, struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))

@@ -222,6 +222,7 @@ def console() -> NoReturn:
     # as long as the process; the collector walking them again and again costs
     # ~0.05 s. with_progress() turns it back on, those objects frozen, as reading starts.
     gc.disable()
+    _CONSOLE.append(True)
     try:
         main()
     except SystemExit as exc:
@@ -235,14 +236,23 @@ def _end_start_up_guard() -> None:
     """Ctrl-C is a KeyboardInterrupt again (_interrupt), which LazyGroup.invoke turns
     into its line and exit 130, before any output it must clean up (a temporary file)
     can exist; SIGTERM and SIGHUP, unless the caller set their handling, are the same
-    cleanup (_terminate)."""
+    cleanup (_terminate). Also where SIGINT is ignored, which it stays: a job a script
+    starts with `&` has it so (POSIX shells), and SIGTERM, left to its default there,
+    killed the command where it stood, its output's temporary left behind."""
     from portannot.cli import _interrupted_at_start
 
-    if signal.getsignal(signal.SIGINT) is _interrupted_at_start:
+    sigint = signal.getsignal(signal.SIGINT)
+    if sigint is _interrupted_at_start:
         signal.signal(signal.SIGINT, _interrupt)
-        for signum in _ENDING:
-            if signal.getsignal(signum) is signal.SIG_DFL:  # nohup's SIG_IGN stays
-                signal.signal(signum, _terminate)
+    elif not (_CONSOLE and sigint is signal.SIG_IGN):
+        return  # an in-process caller's handling (main(), tests): theirs
+    for signum in _ENDING:
+        if signal.getsignal(signum) is signal.SIG_DFL:  # nohup's SIG_IGN stays
+            signal.signal(signum, _terminate)
+
+
+#: not empty in the installed command (console), whose signals are its own to handle
+_CONSOLE: list[bool] = []
 
 
 def _interrupt(_signum: int, frame: Any) -> None:

@@ -687,6 +687,13 @@ def test_parquet_or_the_table_to_a_compressed_name_is_a_usage_error(args, says, 
                                                                     capsys):
     """Parquet compresses its pages itself, and the table is a view for a person: neither
     is written compressed. One line, exit 2, before any reading, no file left."""
+    line = _one_usage_error(args, tmp_path, capsys)
+    assert line.startswith("portannot: error: ") and says in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def _one_usage_error(args: list[str], tmp_path, capsys) -> str:
+    """The command (`x.` names under tmp_path) on demo.pcap: exit 2 and its one line."""
     from portannot.cli import main
 
     demo = str(local_capture("demo.pcap"))
@@ -695,8 +702,8 @@ def test_parquet_or_the_table_to_a_compressed_name_is_a_usage_error(args, says, 
         main([args[0], demo, "-q", *args[1:]])
     assert exc.value.code == ExitCode.USAGE
     lines = capsys.readouterr().err.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("portannot: error: ") and says in lines[0]
-    assert list(tmp_path.iterdir()) == []
+    assert len(lines) == 1
+    return lines[0]
 
 
 @pytest.mark.parametrize("args,says", [
@@ -713,18 +720,12 @@ def test_a_data_format_that_is_not_written_is_a_usage_error(args, says, tmp_path
     file named for a data format, exit 0. Now a usage error: one line, exit 2, before
     any reading, no file left."""
     from portannot import pipeline
-    from portannot.cli import main
 
     started = []
     for cls in (pipeline.PacketStream, pipeline.FlowStream):
         monkeypatch.setattr(cls, "start", lambda self: started.append(self))
-    demo = str(local_capture("demo.pcap"))
-    args = [str(tmp_path / a) if a.startswith("x.") else a for a in args]
-    with pytest.raises(SystemExit) as exc:
-        main([args[0], demo, "-q", *args[1:]])
-    assert exc.value.code == ExitCode.USAGE
-    lines = capsys.readouterr().err.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("portannot: error: -o ") and says in lines[0]
+    line = _one_usage_error(args, tmp_path, capsys)
+    assert line.startswith("portannot: error: -o ") and says in line
     assert started == [] and list(tmp_path.iterdir()) == []
 
 

@@ -44,8 +44,8 @@ class WholeWriter(io.BufferedWriter):
         return n
 
 
-class _ClosedRaw(io.RawIOBase):
-    """Standard output that was closed when the process started."""
+class _Descriptor(io.RawIOBase):
+    """A writable raw stream over one of the standard descriptors, by number."""
 
     def __init__(self, fd: int) -> None:
         super().__init__()
@@ -56,6 +56,10 @@ class _ClosedRaw(io.RawIOBase):
 
     def fileno(self) -> int:
         return self._fd
+
+
+class _ClosedRaw(_Descriptor):
+    """Standard output that was closed when the process started."""
 
     def isatty(self) -> bool:
         return False
@@ -64,19 +68,9 @@ class _ClosedRaw(io.RawIOBase):
         raise OSError(errno.EBADF, STDOUT_CLOSED)
 
 
-class _Messages(io.RawIOBase):
+class _Messages(_Descriptor):
     """Standard error whose reader may go away: what cannot reach it is dropped, as
     messages to a closed standard error are, so that the exit code still tells."""
-
-    def __init__(self, fd: int) -> None:
-        super().__init__()
-        self._fd = fd
-
-    def writable(self) -> bool:
-        return True
-
-    def fileno(self) -> int:
-        return self._fd
 
     def isatty(self) -> bool:
         return os.isatty(self._fd)

@@ -255,7 +255,7 @@ def _end_start_up_guard() -> None:
 _CONSOLE: list[bool] = []
 
 
-def _interrupt(_signum: int, frame: Any) -> None:
+def _interrupt(signum: int, frame: Any) -> None:
     """Ctrl-C while the command works: a KeyboardInterrupt, once. Later ones are ignored:
     raised in the cleanup the first one started (a finally, a generator closed as it is
     dropped, Background.close waiting for its thread), a second cut that cleanup short,
@@ -264,12 +264,13 @@ def _interrupt(_signum: int, frame: Any) -> None:
     Not inside the import machinery (see _in_import_machinery): there it is raised a
     moment later, once the main thread has left it."""
     if _in_import_machinery(frame) and hasattr(signal, "setitimer"):
+        _DEFERRED[:] = [signum]
         signal.signal(signal.SIGALRM, _interrupt_again)
         signal.setitimer(signal.ITIMER_REAL, INTERRUPT_RETRY)
         return
-    for signum in _STOPPING:
-        if signal.getsignal(signum) in (_interrupt, _terminate):
-            signal.signal(signum, signal.SIG_IGN)
+    for stopping in _STOPPING:
+        if signal.getsignal(stopping) in (_interrupt, _terminate):
+            signal.signal(stopping, signal.SIG_IGN)
     _INTERRUPTED.append(True)
     raise KeyboardInterrupt
 
@@ -314,11 +315,21 @@ def _in_import_machinery(frame: Any) -> bool:
     return frame is not None and frame.f_code.co_filename.startswith("<frozen importlib")
 
 
-def _interrupt_again(signum: int, frame: Any) -> None:
-    """The interrupt put off by _interrupt, unless reading has ended meanwhile (which
-    ignores Ctrl-C from then on: reading_ended)."""
-    if signal.getsignal(signal.SIGINT) is _interrupt:
+def _interrupt_again(_alarm: int, frame: Any) -> None:
+    """The interrupt put off by _interrupt, by the signal that asked for it: raised if
+    that signal's handler is still ours, held if reading has ended meanwhile
+    (reading_ended). It asked SIGINT's handler, which a job started with `&` ignores:
+    a SIGTERM or SIGHUP put off there was dropped, and the command read on for ever."""
+    signum = _DEFERRED.pop() if _DEFERRED else signal.SIGINT
+    handler = signal.getsignal(signum)
+    if handler in (_interrupt, _terminate):
         _interrupt(signum, frame)
+    elif handler is _hold:
+        _hold(signum, frame)
+
+
+#: the signal whose interrupt _interrupt put off (see _interrupt_again)
+_DEFERRED: list[int] = []
 
 
 #: not empty once _interrupt has raised: an exception that escapes the command after

@@ -67,6 +67,15 @@ def output_compression(output: str | None) -> str | None:
     return COMPRESSION_SUFFIXES.get(_suffix(output))
 
 
+def _split_compression(output: str) -> tuple[str, str]:
+    """-o's name and its compression suffix apart (`flows.csv.gz`: `flows.csv` and
+    `.gz`); the suffix is "" where the name asks for no compression."""
+    if output_compression(output) is None:
+        return output, ""
+    dot = output.rfind(".")
+    return output[:dot], output[dot:]
+
+
 def resolve_format(fmt: str | None, output: str | None, default: str) -> str:
     """-f when given; else what the -o file's name says (`-o flows.csv` is CSV, not the
     table view of the top rows in a file named .csv), the compression suffix set aside
@@ -74,19 +83,16 @@ def resolve_format(fmt: str | None, output: str | None, default: str) -> str:
     if fmt is not None:
         return fmt
     if output not in (None, "-"):
-        if output_compression(output) is not None:
-            output = output[: output.rfind(".")]
-        return SUFFIX_FORMATS.get(_suffix(output), default)
+        return SUFFIX_FORMATS.get(_suffix(_split_compression(output)[0]), default)
     return default
 
 
 def compression_refusal(fmt: str, output: str | None) -> str | None:
     """Why `fmt` cannot be written compressed to `output`, as the one line of a usage
     error, or None if it can (or the name asks for no compression)."""
-    compression = output_compression(output)
-    if compression is None or fmt in COMPRESSIBLE_FORMATS:
+    if output is None or output_compression(output) is None or fmt in COMPRESSIBLE_FORMATS:
         return None
-    suffix = output[output.rfind("."):] if output else ""
+    suffix = _split_compression(output)[1]
     if fmt == "parquet":
         return (f"-o {output}: Parquet is not written {suffix}-compressed (it compresses its "
                 f"pages itself, zstd): drop {suffix} from the name, or give -f csv or -f jsonl")
@@ -101,8 +107,8 @@ def name_refusal(fmt: str | None, output: str | None) -> str | None:
     says the format (it wins over any name, as over `.csv`)."""
     if fmt is not None or output in (None, "-"):
         return None
-    compression = output[output.rfind("."):] if output_compression(output) else ""
-    unwritten = UNWRITTEN_FORMATS.get(_suffix(output[: len(output) - len(compression)]))
+    stem, compression = _split_compression(output)
+    unwritten = UNWRITTEN_FORMATS.get(_suffix(stem))
     if unwritten is None:
         return None
     name, instead = unwritten

@@ -18,6 +18,8 @@ _DONE = object()
 QUEUE_DEPTH = 2
 #: seconds close() waits for a stage to stop (see Background.close)
 CLOSE_WAIT = 0.5
+#: seconds between a waiting consumer's looks at its signals (see Background._take)
+WAKE_EVERY = 0.1
 
 
 def usable_cores() -> int:
@@ -50,7 +52,7 @@ class Background(Iterator[T]):
     def __next__(self) -> T:
         if self._stop.is_set():
             raise StopIteration
-        item = self._queue.get()
+        item = self._take()
         if item is _DONE:
             self.close()
             raise StopIteration
@@ -58,6 +60,18 @@ class Background(Iterator[T]):
             self.close()
             _raise(item.take())
         return item
+
+    def _take(self) -> object:
+        """The next item, waking every WAKE_EVERY s meanwhile. Python runs its signal
+        handlers in the main thread only, and a process's signal may be delivered to any
+        of its threads: a Ctrl-C or SIGTERM the kernel gave the reading thread (asleep in
+        a read of a pipe) woke neither it nor the main thread, asleep in an untimed
+        wait, and the command waited for ever, the interrupt unseen."""
+        while True:
+            try:
+                return self._queue.get(timeout=WAKE_EVERY)
+            except queue.Empty:
+                continue
 
     def close(self) -> None:
         """Stop the worker. One blocked on input that does not come (a pipe its writer

@@ -481,8 +481,62 @@ def test_terminate_while_reading_leaves_no_temporary(tmp_path, command, fmt, sig
     assert sorted(p.name for p in tmp_path.iterdir()) == ["live.pcap"]
 
 
-def _blocked_reading(pid: int) -> bool:
-    """Wait until one of the process's threads sleeps in a read (of the FIFO)."""
+@pytest.mark.parametrize("command", COMMANDS)
+def test_an_interrupt_delivered_to_the_reading_thread_ends_the_command(tmp_path, command):
+    """The kernel may deliver a process's Ctrl-C to any of its threads, and Python runs
+    handlers in the main thread only: given to the reading thread, asleep in a read of a
+    pipe held open, it left the main thread asleep in its wait for the first batch, and
+    the command hung (a 1-in-hundreds timeout of the test above under load). Sent here
+    to that thread (tgkill): exit 130 with the one line, no output file."""
+    import ctypes
+    import signal
+    import struct
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if not hasattr(libc, "tgkill"):
+        pytest.skip("no tgkill in this C library")
+    fifo = tmp_path / "live.pcap"
+    os.mkfifo(fifo)
+    out = tmp_path / "out.csv"
+    args = [command, str(fifo)] + ([] if command == "summary" else ["-f", "csv", "-o", str(out)])
+    proc = subprocess.Popen([sys.executable, "-m", "portannot", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    writer = os.open(fifo, os.O_WRONLY)
+    try:
+        os.write(writer, struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        reader = _reading_thread(proc.pid)
+        assert reader is not None and reader != proc.pid
+        assert _waiting(proc.pid)  # the main thread asleep in its wait for a batch
+        assert libc.tgkill(proc.pid, reader, signal.SIGINT) == 0
+        _, err = proc.communicate(timeout=30)
+    finally:
+        os.close(writer)
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == ExitCode.INTERRUPTED, err
+    assert err.decode().splitlines() == ["portannot: interrupted"]
+    assert not out.exists()
+
+
+def _waiting(pid: int) -> bool:
+    """Wait until the process's main thread sleeps on a lock (a futex) for a while."""
+    import time
+
+    deadline = time.monotonic() + 30
+    asleep = 0
+    while time.monotonic() < deadline and asleep < 10:
+        try:
+            wchan = Path(f"/proc/{pid}/task/{pid}/wchan").read_text()
+        except OSError:
+            return False
+        asleep = asleep + 1 if "futex" in wchan else 0
+        time.sleep(0.02)
+    return asleep >= 10
+
+
+def _reading_thread(pid: int) -> int | None:
+    """The id of the process's thread asleep in a read of a pipe, once there is one."""
     import time
 
     deadline = time.monotonic() + 30
@@ -490,11 +544,16 @@ def _blocked_reading(pid: int) -> bool:
         for task in Path(f"/proc/{pid}/task").iterdir():
             try:
                 if "pipe_read" in (task / "wchan").read_text():
-                    return True
+                    return int(task.name)
             except OSError:
                 continue
         time.sleep(0.02)
-    return False
+    return None
+
+
+def _blocked_reading(pid: int) -> bool:
+    """Wait until one of the process's threads sleeps in a read (of the FIFO)."""
+    return _reading_thread(pid) is not None
 
 
 @pytest.mark.parametrize("delay", [0.04, 0.07, 0.1, 0.13, 0.16, 0.2, 0.25])

@@ -10,11 +10,13 @@
   empty data dir, so a `registry update` in one test is not another's registry. A test
   that needs an empty cache of its own asks for ``own_cache``.
 * COLUMNS is fixed, so click's help text wraps the same on every machine.
+* SIGINT is not ignored (see _sigint_as_from_a_terminal).
 * ``cli``: the CLI run in-process, giving (exit code, stdout, stderr).
 """
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,6 +29,21 @@ if _TESTS not in sys.path:
 
 #: the variables portannot.registry reads (spelled out: the tests check them)
 CACHE_DIR, DATA_DIR, REGISTRY = "PORTANNOT_CACHE_DIR", "PORTANNOT_DATA_DIR", "PORTANNOT_REGISTRY"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sigint_as_from_a_terminal() -> Iterator[None]:
+    """The tests that Ctrl-C the command expect it to start with SIGINT's default, as
+    from a terminal. A job a non-interactive shell starts with `&` has SIGINT ignored
+    (POSIX), and every process it starts inherits that: `pytest &` in a script failed
+    all 18 of them (the command, rightly, ignored the Ctrl-C and read on or ended 0).
+    Those that test an ignored SIGINT set it in the child themselves."""
+    ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    if ignored:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    if ignored:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @pytest.fixture(scope="session", autouse=True)

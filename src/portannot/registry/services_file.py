@@ -23,6 +23,7 @@ from portannot.registry.record import (
     parse_port,
     parse_transport,
 )
+from portannot.registry.state import MAX_PORT
 
 SERVICES = "services"
 NMAP = "nmap-services"
@@ -32,10 +33,11 @@ NMAP = "nmap-services"
 OTHER_PROTOCOLS = frozenset({"ddp"})
 
 _FREQUENCY = re.compile(r"^\d*\.\d+(?:[eE][-+]?\d+)?$|^[01]$")
-_PORT_SPEC = re.compile(r"^\d+(?:-\d+)?/[A-Za-z]+(?:/[A-Za-z]+)*$")
+_NUMBER = r"(?:0[xX][0-9A-Fa-f]+|\d+)"
+_PORT_SPEC = re.compile(rf"^{_NUMBER}(?:-{_NUMBER})?/[A-Za-z]+(?:/[A-Za-z]+)*$")
+#: a port as C's strtoul(text, &end, 0) reads it whole: hex after 0x, octal after a 0
+_C_NUMBER = re.compile(r"0[xX](?P<hex>[0-9A-Fa-f]+)|0(?P<oct>[0-7]*)|(?P<dec>[1-9][0-9]*)")
 
-
-_NEWLINE = re.compile(r"\r\n|\r|\n")
 #: what separates fields: C's isspace() (glibc's parser, nmap's sscanf), not str.split()'s
 #: Unicode whitespace, which also splits at U+001C-U+001F, U+0085, U+00A0, U+2028...
 _FIELD_SEP = re.compile(r"[ \t\n\v\f\r]+")
@@ -48,13 +50,42 @@ def fields(text: str) -> list[str]:
 
 
 def lines(text: str) -> list[str]:
-    """The file's lines, ended by LF, CRLF or CR only, as a file opened in text mode
-    reads them: str.splitlines() also ends a line at a vertical tab, a form feed,
-    U+001C-U+001E, U+0085, U+2028 and U+2029, none of which ends a line for glibc (a
-    vertical tab and a form feed are spaces to it, the others part of a field), so an alias after a vertical tab became a line of its own
-    ("expected 'name port/protocol'"), the file refused by `registry update`, and text
-    after a form feed in a comment a record."""
-    return _NEWLINE.split(text)
+    """The file's lines, ended by LF only, as glibc (fgets), Wireshark and nmap read
+    them. A CR is a space to all three (a CRLF line's CR falls away with the spaces),
+    so `cra 81/tcp<CR>crb 82/tcp` is one line, crb an alias; str.splitlines() also
+    ended a line at a CR, a vertical tab, a form feed, U+001C-U+001E, U+0085, U+2028
+    and U+2029 (an alias after a vertical tab became a bad line of its own, the file
+    refused by `registry update`, and text after a form feed in a comment a record)."""
+    return text.split("\n")
+
+
+def c_port(text: str) -> int:
+    """`text` read as glibc's services parser and Wireshark's port ranges read it, C's
+    strtoul with base 0: ``0x50`` is 80, ``010`` is 8, and ``080`` is no number (strtoul
+    stops at the 8, and glibc drops the line). ValueError past :data:`MAX_PORT` (glibc
+    would wrap 70000 to 4464) or for anything else."""
+    match = _C_NUMBER.fullmatch(text)
+    if match is None:
+        raise ValueError(f"bad port number {text!r}")
+    digits, base = next((match[g], b) for g, b in (("hex", 16), ("oct", 8), ("dec", 10))
+                        if match[g] is not None)
+    port = int(digits or "0", base)
+    if port > MAX_PORT:
+        raise ValueError(f"port {text!r} is beyond {MAX_PORT}")
+    return port
+
+
+def parse_services_port(text: str, nmap: bool) -> tuple[int, int] | None:
+    """A services line's port or ``lo-hi`` range: nmap reads decimal (sscanf's %hu),
+    services(5) and Wireshark files as :func:`c_port` does; None for an empty one."""
+    if nmap or not text:
+        return parse_port(text)
+    lo_text, sep, hi_text = text.partition("-")
+    lo = c_port(lo_text)
+    hi = c_port(hi_text) if sep else lo
+    if hi < lo:
+        raise ValueError(f"port range {text!r} runs backwards")
+    return lo, hi
 
 
 def data_lines(text: str, limit: int | None = None) -> list[list[str]]:
@@ -114,7 +145,7 @@ def parse_services(text: str, path: str = "<services>", nmap: bool = False) -> P
         try:
             if not slash:
                 raise ValueError(f"expected port/protocol, found {spec!r}")
-            ports = parse_port(port_text)
+            ports = parse_services_port(port_text, nmap)
             if ports is None:
                 raise ValueError(f"no port in {spec!r}")
             protocols = [p.lower() for p in proto_text.split("/")]

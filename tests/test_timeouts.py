@@ -79,6 +79,82 @@ def test_a_timedelta64_of_a_finer_unit_is_its_whole_nanoseconds(count: int, unit
                                                                  ns: int) -> None:
     """706,481,438 us was count * 1e-6 = 706.4814379999999 s, 706,481,437,999 ns: a
     nanosecond short, too far off for the rounding to a millionth of a ns to mend."""
-    from portannot.aggregate.table import _nanoseconds
+    from portannot.timeouts import timeout_ns
 
-    assert _nanoseconds(check_timeout(np.timedelta64(count, unit))) == ns
+    assert timeout_ns(np.timedelta64(count, unit)) == ns
+
+
+def _usage_error(capsys, *args: str) -> str:
+    """The one-line error `portannot flows demo.pcap ARGS` gives (exit 2)."""
+    from portannot.cli import main
+    from portannot.errors import ExitCode
+
+    with pytest.raises(SystemExit) as exc:
+        main(["flows", str(local_capture("demo.pcap")), "-f", "csv", *args])
+    assert exc.value.code == ExitCode.USAGE
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize("typed", ["0", "0.0e5", "-1", "-0", "1e10", "000", "1e-10",
+                                   "0.000000000999"])
+def test_an_out_of_range_timeout_is_echoed_as_typed(typed: str, capsys) -> None:
+    """The error said "not 0.0" for `--idle-timeout 0`, "not -0.0" for -0: the parsed
+    float, not what was typed."""
+    err = _usage_error(capsys, "--idle-timeout", typed)
+    assert f"at most 1e+09 seconds, not {typed!r}" in err
+
+
+@pytest.mark.parametrize("typed", ["1_000", " 5 ", "5 ", "\u0665", "\uff15", "0x10", "5s", "",
+                                   "nan", "inf", "-inf", "infinity", "1e", ".", "e5"])
+def test_only_plain_decimal_text_is_a_timeout(typed: str, capsys) -> None:
+    """float() took `1_000` (Python's digit separator), ' 5 ', and digits of any script
+    ('\u0665', Arabic-Indic five, was 5 s); README's SECONDS is a plain decimal number."""
+    err = _usage_error(capsys, "--active-timeout", typed)
+    assert f"{typed!r} is not a number of seconds" in err
+
+
+@pytest.mark.parametrize(("typed", "ns"), [
+    ("60", 60 * 10**9), ("+60", 60 * 10**9), ("0.5", 5 * 10**8), (".5", 5 * 10**8),
+    ("5.", 5 * 10**9), ("1e3", 10**12), ("1E-9", 1), ("1.5e+2", 150 * 10**9),
+    ("123456789.123456789", 123_456_789_123_456_789),
+    ("100000000.000000001", 100_000_000_000_000_001),
+    ("999999999.999999999", 999_999_999_999_999_999),
+    ("1.0000000019", 1_000_000_001),  # finer than a ns: dropped
+    ("0.0000000019999999999999999999999999999", 1),  # no rounding up on the way
+])
+def test_a_typed_timeout_is_its_exact_nanoseconds(typed: str, ns: int) -> None:
+    """A float holds 15-17 digits: 123456789.123456789 s was 123,456,789,123,456,790 ns
+    (a ns more than typed) and 100000000.000000001 s lost its last ns."""
+    from portannot.aggregate.table import FlowTable
+    from portannot.cli.flows import TIMEOUT
+
+    assert FlowTable(idle_timeout=TIMEOUT.convert(typed, None, None)).idle_ns == ns
+
+
+def test_a_nanosecond_timeout_past_1e8_s_splits_as_typed(tmp_path) -> None:
+    """Two packets 123,456,789.123456790 s apart are two flows under an idle timeout of
+    123456789.123456789 s (the gap is 1 ns more); read as a float the timeout was the
+    gap itself, and the flow one."""
+    from capgen import write_pcap
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+
+    from portannot.cli import main
+
+    frame = Ether() / IP(src="192.0.2.1", dst="198.51.100.2") / UDP(sport=4000, dport=53)
+    pcap = write_pcap(tmp_path / "gap.pcap", [(0, frame), (123_456_789_123_456_790, frame)],
+                      nsec=True)
+    out = tmp_path / "flows.csv"
+    with pytest.raises(SystemExit) as exc:
+        main(["flows", str(pcap), "--idle-timeout", "123456789.123456789", "-o", str(out),
+              "-q"])
+    assert exc.value.code == 0
+    assert len(out.read_text().splitlines()) == 1 + 2
+
+
+def test_a_timedelta64_past_2_to_53_ns_is_its_exact_nanoseconds() -> None:
+    """np.timedelta64(123456789123456789, 'ns') went through float seconds: 790 ns."""
+    from portannot.aggregate.table import FlowTable
+
+    ns = 123_456_789_123_456_789
+    assert FlowTable(active_timeout=np.timedelta64(ns, "ns")).active_ns == ns

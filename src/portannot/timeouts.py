@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
+import sys
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 #: the shortest timeout, in seconds: one nanosecond, the flow table's unit (less would
 #: round to 0 ns, which the kernel reads as no timeout at all)
@@ -19,17 +21,41 @@ MAX_TIMEOUT = 1e9
 #: Timedelta is one; numpy's timedelta64 too), None. Type checkers see numpy's types;
 #: at run time the alias leaves them out, so that checking an option loads no numpy.
 if TYPE_CHECKING:
+    from decimal import Decimal
+    from fractions import Fraction
+
     import numpy as np
 
-    Timeout = float | np.integer | np.floating | timedelta | np.timedelta64 | None
+    Timeout = float | Decimal | np.integer | np.floating | timedelta | np.timedelta64 | None
 else:
     Timeout = float | timedelta | None
 
+#: what the command line takes as SECONDS: ASCII decimal digits, an optional sign, fraction
+#: and exponent (float() also took `1_000`, ' 5 ', any script's digits, nan and inf)
+SECONDS_TEXT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def parse_seconds(text: str) -> Decimal:
+    """A command line's SECONDS, exactly (a float keeps 15-17 digits: 100000000.000000001
+    s lost its last ns); ValueError for any other form than :data:`SECONDS_TEXT`."""
+    if not SECONDS_TEXT.fullmatch(text):
+        raise ValueError(f"{text!r} is not a number of seconds")
+    from decimal import Decimal  # here: its import costs every command some 8 ms
+
+    return Decimal(text)
+
+
+def _is_decimal(value: object) -> TypeGuard[Decimal]:
+    """True for a decimal.Decimal, without importing decimal: none exists before it is."""
+    decimal = sys.modules.get("decimal")
+    return decimal is not None and isinstance(value, decimal.Decimal)
+
 
 def check_timeout(value: Timeout, name: str = "timeout", *, minimum: float = MIN_TIMEOUT,
-                  maximum: float = MAX_TIMEOUT) -> float | None:
-    """A timeout in seconds, checked: a real number (or a timedelta, by its
+                  maximum: float = MAX_TIMEOUT, shown: str | None = None) -> float | None:
+    """A timeout in seconds, checked: a real number or a Decimal (or a timedelta, by its
     total_seconds()) from `minimum` to `maximum`; None is no timeout and stays None.
+    An error shows the value as `shown` (the text typed), else as its repr.
 
     The one check for the flow table, the API and the command's options, because the
     kernel reads 0 ns as "no timeout": 0, a negative, NaN or anything under 1 ns would
@@ -38,6 +64,12 @@ def check_timeout(value: Timeout, name: str = "timeout", *, minimum: float = MIN
     the message names `name`."""
     if value is None:
         return None
+    if _is_decimal(value):
+        from decimal import Decimal  # imported already: `value` is one
+
+        if not (value.is_finite() and Decimal(repr(minimum)) <= value <= Decimal(repr(maximum))):
+            raise ValueError(out_of_range(name, minimum, maximum, shown or repr(value)))
+        return float(value)
     if isinstance(value, timedelta):
         seconds = value.total_seconds()
     elif getattr(getattr(value, "dtype", None), "kind", None) == "m":  # numpy.timedelta64
@@ -51,9 +83,63 @@ def check_timeout(value: Timeout, name: str = "timeout", *, minimum: float = MIN
         except OverflowError:  # an int or Fraction beyond any float: out of range
             seconds = math.inf
     if not (math.isfinite(seconds) and minimum <= seconds <= maximum):
-        raise ValueError(f"{name} must be at least {minimum:g} and at most {maximum:g} "
-                         f"seconds, not {value!r}")
+        raise ValueError(out_of_range(name, minimum, maximum, shown or repr(value)))
     return seconds
+
+
+def out_of_range(name: str, minimum: float, maximum: float, shown: str) -> str:
+    """The message for a timeout out of range, `shown` as the caller gave it."""
+    return f"{name} must be at least {minimum:g} and at most {maximum:g} seconds, not {shown}"
+
+
+def timeout_ns(value: Timeout, name: str = "timeout") -> int:
+    """A timeout as the flow table's kernel takes it, checked: whole ns, 0 for none.
+    Exact for what holds it exactly (a Decimal, as the command line passes its text, an
+    integer, a timedelta64), and floored: times are whole ns, so a gap is more than T
+    exactly when it is more than T's whole ns (2 ns is more than 1.5e-9 s)."""
+    seconds = check_timeout(value, name)
+    if seconds is None:
+        return 0
+    exact = _exact_seconds(value)
+    return math.floor(exact * 1_000_000_000) if exact is not None else float_nanoseconds(
+        seconds)
+
+
+def _exact_seconds(value: object) -> Fraction | None:
+    """`value`'s seconds as an exact fraction, or None for a float (its digits are
+    rounded, which :func:`float_nanoseconds` allows for) or a timedelta (microseconds
+    that a float holds exactly to 285 years)."""
+    from fractions import Fraction
+
+    if _is_decimal(value):
+        return Fraction(value)
+    if getattr(getattr(value, "dtype", None), "kind", None) == "m":  # before Integral: a
+        return _timedelta64_fraction(value)  # timedelta64 is a numpy signedinteger too
+    if isinstance(value, numbers.Integral):
+        return Fraction(int(value))
+    return None
+
+
+def float_nanoseconds(seconds: float) -> int:
+    """A float timeout's whole ns, rounded down, from the number's shortest decimal
+    digits: 0.3 s is 300,000,000 ns (299999999.99999994 as a float product). Digits
+    that fill a float's whole precision (16 or 17: 4.9999999999999996e-06, numpy's 5 us;
+    0.1 + 0.2) are a float's last bit, not a typed value, and are first rounded to a
+    millionth of a ns, so that the error is not taken off (5,000 ns); fewer are what was
+    typed, floored as they are (2.9999999999e-9 s is 2 ns, which rounding them too made
+    3)."""
+    from decimal import Decimal
+
+    typed = Decimal(repr(seconds))
+    ns = typed * 1_000_000_000
+    if len(typed.as_tuple().digits) > FLOAT_TYPED_DIGITS:
+        ns = round(ns, 6)
+    return math.floor(ns)
+
+
+#: the most significant digits a typed decimal keeps through a float (its shortest repr
+#: gives them back); more are a float's own last bit
+FLOAT_TYPED_DIGITS = 15
 
 
 #: seconds in one of each numpy timedelta64 unit of fixed length (years and months are not)
@@ -80,3 +166,17 @@ def _timedelta64_seconds(value: object, name: str) -> float:
     if unit in TIMEDELTA64_FINER:
         return count * step / TIMEDELTA64_FINER[unit]
     return count * step * TIMEDELTA64_UNITS[unit]
+
+
+def _timedelta64_fraction(value: object) -> Fraction:
+    """A checked (fixed-length, not NaT) numpy timedelta64's seconds, exactly: a float
+    holds ns only to 2**53 (104 days)."""
+    from fractions import Fraction
+
+    import numpy as np
+
+    unit, step = np.datetime_data(value.dtype)  # type: ignore[attr-defined]
+    count = int(value.astype("int64"))  # type: ignore[attr-defined]
+    if unit in TIMEDELTA64_FINER:
+        return Fraction(count * step, TIMEDELTA64_FINER[unit])
+    return Fraction(count * step * TIMEDELTA64_UNITS[unit])

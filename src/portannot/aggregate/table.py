@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import mmap
 from collections.abc import Iterator
 
@@ -10,7 +9,7 @@ import numpy as np
 
 from portannot.aggregate import kernel as K
 from portannot.decode.columns import PacketBatch
-from portannot.timeouts import Timeout, check_timeout
+from portannot.timeouts import Timeout, timeout_ns
 from portannot.words import hash_key
 
 INITIAL_SLOTS = 1 << 16  # index slots; rows start at half that
@@ -44,32 +43,6 @@ def mapping_of(array: np.ndarray) -> mmap.mmap | None:
         base = base.base
     owner = base.obj if isinstance(base, memoryview) else base
     return owner if isinstance(owner, mmap.mmap) else None
-
-
-def _nanoseconds(seconds: float | None) -> int:
-    """A checked timeout as the kernel takes it: whole ns, 0 for none. Rounded down: times
-    are whole ns, so a gap is more than T exactly when it is more than T's whole ns (2 ns
-    is more than 1.5e-9 s, which rounding to the nearest made 2 ns). From the number's
-    shortest decimal digits: 0.3 s is 300,000,000 ns (299999999.99999994 as a float
-    product). Digits that fill a float's whole precision (16 or 17: 4.9999999999999996e-06,
-    numpy's 5 us; 0.1 + 0.2) are a float's last bit, not a typed value, and are first
-    rounded to a millionth of a ns, so that the error is not taken off (5,000 ns); fewer
-    are what was typed, floored as they are (2.9999999999e-9 s is 2 ns, which rounding
-    them too made 3)."""
-    if seconds is None:
-        return 0
-    from decimal import Decimal  # only with a timeout: its import is not free
-
-    typed = Decimal(repr(seconds))
-    ns = typed * 1_000_000_000
-    if len(typed.as_tuple().digits) > FLOAT_TYPED_DIGITS:
-        ns = round(ns, 6)
-    return math.floor(ns)
-
-
-#: the most significant digits a typed decimal keeps through a float (its shortest repr
-#: gives them back); more are a float's own last bit
-FLOAT_TYPED_DIGITS = 15
 
 
 def _empty_index(slots: int) -> np.ndarray:
@@ -206,8 +179,8 @@ class FlowTable:
     def __init__(self, idle_timeout: Timeout = None, active_timeout: Timeout = None,
                  slots: int = INITIAL_SLOTS) -> None:
         _check_slots(slots)
-        self.idle_ns = _nanoseconds(check_timeout(idle_timeout, "idle_timeout"))
-        self.active_ns = _nanoseconds(check_timeout(active_timeout, "active_timeout"))
+        self.idle_ns = timeout_ns(idle_timeout, "idle_timeout")
+        self.active_ns = timeout_ns(active_timeout, "active_timeout")
         #: capture time between sweeps (see update): the shorter timeout, 0 for none
         self.sweep_ns = min((t for t in (self.idle_ns, self.active_ns) if t), default=0)
         self.initial_slots = slots

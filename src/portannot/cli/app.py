@@ -507,26 +507,30 @@ class Seconds(click.ParamType):
     """A number of seconds within [minimum, maximum], checked by the flow table's own
     check_timeout (the API's too), so that the command and the API refuse the same
     values: click's FloatRange let "nan" and "inf" through (no comparison fails on
-    them), and the flow table then failed converting them to nanoseconds."""
+    them), and the flow table then failed converting them to nanoseconds. Text is
+    plain decimal (timeouts.SECONDS_TEXT), and an error shows it as typed. `exact`
+    gives the Decimal typed, which keeps every ns of a flow timeout, else a float."""
 
     name = "seconds"
 
-    def __init__(self, minimum: float, maximum: float) -> None:
-        self.minimum, self.maximum = minimum, maximum
+    def __init__(self, minimum: float, maximum: float, *, exact: bool = False) -> None:
+        self.minimum, self.maximum, self.exact = minimum, maximum, exact
 
     def convert(self, value: Any, param: click.Parameter | None,
-                ctx: click.Context | None) -> float:
+                ctx: click.Context | None) -> Any:
         # here, not at the top: numpy and the kernels, for the commands that take one
-        from portannot.timeouts import check_timeout
+        from portannot.timeouts import check_timeout, parse_seconds
 
+        shown = repr(value)
+        if isinstance(value, str):
+            try:
+                value = parse_seconds(value)
+            except ValueError as exc:
+                self.fail(str(exc), param, ctx)
         try:
-            seconds = float(value)
-        except (TypeError, ValueError):
-            self.fail(f"{value!r} is not a number of seconds", param, ctx)
-        try:
-            checked = check_timeout(seconds, "a timeout", minimum=self.minimum,
-                                    maximum=self.maximum)
-        except ValueError as exc:
+            checked = check_timeout(value, "a timeout", minimum=self.minimum,
+                                    maximum=self.maximum, shown=shown)
+        except (TypeError, ValueError) as exc:
             self.fail(str(exc), param, ctx)
         assert checked is not None
-        return checked
+        return value if self.exact else checked

@@ -18,6 +18,8 @@ from portannot.printable import one_line
 from portannot.timeouts import MAX_TIMEOUT, MIN_TIMEOUT
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     import pyarrow as pa
 
     from portannot.aggregate.rules import FlowColumns
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
     from portannot.registry import ServiceTable
 
 # the flow table's bounds (portannot.timeouts, where check_timeout says why)
-TIMEOUT = Seconds(MIN_TIMEOUT, MAX_TIMEOUT)
+TIMEOUT = Seconds(MIN_TIMEOUT, MAX_TIMEOUT, exact=True)
 
 
 @click.command()
@@ -42,7 +44,7 @@ TIMEOUT = Seconds(MIN_TIMEOUT, MAX_TIMEOUT)
               help="Flows shown by the table format (largest by bytes).")
 @registry_options
 def flows(inputs: tuple[str, ...], fmt: str | None, output: str | None, force: bool, quiet: bool,
-          idle_timeout: float | None, active_timeout: float | None, top: int,
+          idle_timeout: Decimal | None, active_timeout: Decimal | None, top: int,
           registry: str | None, services: str | None) -> None:
     """Per-flow summaries: who talked to whom, over which service, how much, when.
 
@@ -56,7 +58,13 @@ def flows(inputs: tuple[str, ...], fmt: str | None, output: str | None, force: b
              open_stream=lambda table: FlowStream(inputs, table, idle_timeout=idle_timeout,
                                                   active_timeout=active_timeout),
              to_batch=_flow_rows, show_table=functools.partial(_show_table, top=top),
-             settings={"idle_timeout": idle_timeout, "active_timeout": active_timeout})
+             settings={"idle_timeout": _seconds(idle_timeout),
+                       "active_timeout": _seconds(active_timeout)})
+
+
+def _seconds(timeout: Decimal | None) -> float | None:
+    """A typed timeout as the Parquet provenance records it (JSON: a number)."""
+    return None if timeout is None else float(timeout)
 
 
 def _flow_rows(table: ServiceTable) -> Callable[[FlowColumns], pa.RecordBatch]:

@@ -131,19 +131,23 @@ def test_a_typed_timeout_is_its_exact_nanoseconds(typed: str, ns: int) -> None:
     assert FlowTable(idle_timeout=TIMEOUT.convert(typed, None, None)).idle_ns == ns
 
 
-def test_a_nanosecond_timeout_past_1e8_s_splits_as_typed(tmp_path) -> None:
-    """Two packets 123,456,789.123456790 s apart are two flows under an idle timeout of
-    123456789.123456789 s (the gap is 1 ns more); read as a float the timeout was the
-    gap itself, and the flow one."""
+def _two_packets_apart(tmp_path, gap_ns: int):
+    """A pcap of two packets of one UDP flow, `gap_ns` apart."""
     from capgen import write_pcap
     from scapy.layers.inet import IP, UDP
     from scapy.layers.l2 import Ether
 
+    frame = Ether() / IP(src="192.0.2.1", dst="198.51.100.2") / UDP(sport=4000, dport=53)
+    return write_pcap(tmp_path / "gap.pcap", [(0, frame), (gap_ns, frame)], nsec=True)
+
+
+def test_a_nanosecond_timeout_past_1e8_s_splits_as_typed(tmp_path) -> None:
+    """Two packets 123,456,789.123456790 s apart are two flows under an idle timeout of
+    123456789.123456789 s (the gap is 1 ns more); read as a float the timeout was the
+    gap itself, and the flow one."""
     from portannot.cli import main
 
-    frame = Ether() / IP(src="192.0.2.1", dst="198.51.100.2") / UDP(sport=4000, dport=53)
-    pcap = write_pcap(tmp_path / "gap.pcap", [(0, frame), (123_456_789_123_456_790, frame)],
-                      nsec=True)
+    pcap = _two_packets_apart(tmp_path, 123_456_789_123_456_790)
     out = tmp_path / "flows.csv"
     with pytest.raises(SystemExit) as exc:
         main(["flows", str(pcap), "--idle-timeout", "123456789.123456789", "-o", str(out),
@@ -158,3 +162,12 @@ def test_a_timedelta64_past_2_to_53_ns_is_its_exact_nanoseconds() -> None:
 
     ns = 123_456_789_123_456_789
     assert FlowTable(active_timeout=np.timedelta64(ns, "ns")).active_ns == ns
+
+
+@pytest.mark.parametrize("timeout", [np.timedelta64(123_456_789_123_456_789, "ns"),
+                                     __import__("decimal").Decimal("123456789.123456789")])
+def test_the_api_keeps_an_exact_timeout_exact(tmp_path, timeout) -> None:
+    """portannot.flows checked the timeout into a float before the flow table saw it, so
+    a timedelta64 or Decimal exact to the ns came out 1 ns longer: one flow, not two."""
+    pcap = _two_packets_apart(tmp_path, 123_456_789_123_456_790)
+    assert portannot.flows(pcap, idle_timeout=timeout).num_rows == 2

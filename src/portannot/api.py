@@ -166,7 +166,8 @@ def _flow_stream(paths: Paths, registry: RegistryChoice, services: ServicesFile,
     idle = check_timeout(idle_timeout, "idle_timeout")  # before the registry loads
     active = check_timeout(active_timeout, "active_timeout")
     table = _table(registry, services)
-    stream = FlowStream(files, table, idle_timeout=idle, active_timeout=active)
+    # the values as given: the flow table takes a Decimal's or timedelta64's ns exactly
+    stream = FlowStream(files, table, idle_timeout=idle_timeout, active_timeout=active_timeout)
     return (stream, lambda cols: flow_batch(cols, table),
             provenance("flows", files, table, idle_timeout=idle, active_timeout=active))
 

@@ -92,16 +92,18 @@ def _print_table(stream: PacketStream, table: ServiceTable, out: Output | None,
 def table_widths(first: pa.RecordBatch) -> dict[str, int]:
     """Each column as wide as the widest of its name, its values in the first batch of
     rows and its floor (FLOOR: an IPv4 address, a 7-digit frame number), at most
-    LIMIT for the names cut to it. Sized on what the capture holds, an IPv4 capture's
+    LIMIT for the names cut to it, in terminal cells (日本語 is 6). Sized on what the capture holds, an IPv4 capture's
     table stays within a terminal (an IPv6 address takes 39 characters); a later value
     wider than its column (an IPv6 address first met past the first batch) is written
     whole and pushes the rest of its row right."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    from portannot.output.aligned import cell_lengths
+
     widths = {}
     for name in first.schema.names:
-        longest = pc.max(pc.utf8_length(pc.cast(first.column(name), pa.string()))).as_py()
+        longest = pc.max(cell_lengths(pc.cast(first.column(name), pa.string()))).as_py()
         width = max(len(name), FLOOR.get(name, 0), longest or 0)
         widths[name] = min(width, LIMIT[name]) if name in LIMIT else width
     return widths

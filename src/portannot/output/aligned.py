@@ -32,8 +32,7 @@ def aligned_lines(batch: pa.RecordBatch, widths: dict[str, int], right: set[str]
         text = pc.fill_null(text, empty)
         if name in cut:
             text = _cut(text, widths[name])
-        pad = pc.utf8_lpad if name in right else pc.utf8_rpad
-        cells.append(pad(text, width=widths[name], padding=" "))
+        cells.append(_pad(text, widths[name], name in right))
     lines = pc.utf8_rtrim_whitespace(pc.binary_join_element_wise(*cells, space))
     return text_bytes(pc.binary_join_element_wise(lines, scalar("\n", pa.string()), empty))
 
@@ -56,12 +55,67 @@ def _printable(col: pa.DictionaryArray) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(col.indices, shown)
 
 
+def cell_lengths(text: pa.Array) -> pa.Array:
+    """Each value's width on a terminal, in cells (rich's cell_len: 2 for an East Asian
+    wide character, 0 for a combining mark), where the code points utf8_length counts
+    put a column of 日本語 (6 cells, 3 code points) or café with a combining accent out of
+    line. Only values that are not ASCII, distinct, are measured in Python."""
+    lengths = pc.utf8_length(text)
+    if _ascii(text):
+        return lengths
+    from rich.cells import cell_len
+
+    distinct = pc.unique(text)
+    measured = [0 if v is None else cell_len(v) for v in distinct.to_pylist()]
+    return pc.take(pa.array(measured, lengths.type), pc.index_in(text, distinct))
+
+
+def _ascii(text: pa.Array) -> bool:
+    """True if every value is ASCII, one cell a code point (nulls aside)."""
+    return bool(pc.all(pc.string_is_ascii(text)).as_py() is not False)
+
+
+def _pad(text: pa.Array, width: int, right: bool) -> pa.Array:
+    """The values padded with spaces to `width` cells, on the left if `right`."""
+    if _ascii(text):
+        pad = pc.utf8_lpad if right else pc.utf8_rpad
+        return pad(text, width=width, padding=" ")
+    short = pc.max_element_wise(pc.subtract(scalar(width, pa.int32()),
+                                            pc.cast(cell_lengths(text), pa.int32())),
+                                scalar(0, pa.int32()))
+    fill = pc.binary_repeat(scalar(" ", pa.string()), short)
+    parts = (fill, text) if right else (text, fill)
+    return pc.binary_join_element_wise(*parts, scalar("", pa.string()))
+
+
 def _cut(text: pa.Array, width: int) -> pa.Array:
-    """The values longer than `width` characters cut to width - 1 and "…"; the rest as
+    """The values wider than `width` cells cut to width - 1 and "…"; the rest as
     they are."""
+    if not _ascii(text):
+        return _cut_cells(text, width)
     lengths = pc.utf8_length(text)
     if pc.max(lengths).as_py() <= width:
         return text
     short = pc.binary_join_element_wise(pc.utf8_slice_codeunits(text, 0, width - 1),
                                         scalar(ELLIPSIS, pa.string()), scalar("", pa.string()))
     return pc.if_else(pc.greater(lengths, scalar(width, lengths.type)), short, text)
+
+
+def _cut_cells(text: pa.Array, width: int) -> pa.Array:
+    """_cut for values that are not all ASCII: each distinct value cut in Python, a
+    wide character that would overrun the column left out whole (never half of it)."""
+    from rich.cells import cell_len
+
+    distinct = pc.unique(text)
+    shown = []
+    for value in distinct.to_pylist():
+        if value is None or cell_len(value) <= width:
+            shown.append(value)
+            continue
+        kept = ""
+        for char in value:
+            if cell_len(kept + char) > width - 1:
+                break
+            kept += char
+        shown.append(kept + ELLIPSIS)
+    return pc.take(pa.array(shown, pa.string()), pc.index_in(text, distinct))

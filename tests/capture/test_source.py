@@ -158,3 +158,43 @@ def test_an_io_error_mid_file_keeps_the_records_before_it(kind, tmp_path, monkey
     code, _out, err = cli("flows", "-q", str(path), str(local_capture("demo.pcap")),
                           "-f", "csv")
     assert code == 3 and "skipped" not in err
+
+
+def _run_on_a_terminal(args: list[str], timeout: float = 60):
+    """`portannot ARGS` with a pseudo-terminal as standard input (and nothing typed):
+    its exit status and stderr, or None if it was still waiting after `timeout` s."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    controller, terminal = pty.openpty()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "portannot", *args], stdin=terminal,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            _, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            return None
+        return proc.returncode, err.decode()
+    finally:
+        os.close(controller)
+        os.close(terminal)
+
+
+@pytest.mark.parametrize("command", ["flows", "packets"])
+def test_a_capture_is_not_read_from_a_terminal(command: str) -> None:
+    """`portannot flows -` with standard input a terminal waited for ever for a capture
+    no one types (gzip refuses so: "compressed data not read from a terminal"). It is an
+    input that cannot be read: one line, exit 4, at once."""
+    from portannot.errors import ExitCode
+
+    result = _run_on_a_terminal([command, "-", "-f", "csv", "-q"], timeout=30)
+    assert result is not None, "still waiting on the terminal"
+    status, err = result
+    assert status == ExitCode.INPUT_ERROR
+    assert err.strip().splitlines() == [
+        "portannot: <stdin>: standard input is a terminal: a capture is not read from one "
+        "(pipe or redirect it, or give the capture's path)"]

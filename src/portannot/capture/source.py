@@ -66,9 +66,23 @@ class _Borrowed(io.RawIOBase):
 
 def _stdin() -> BinaryIO:
     """Standard input's bytes, or an InputError naming it when there are none to read:
-    sys.stdin None (pythonw, a closed descriptor), closed, or text only (a StringIO put
-    in its place)."""
-    return _Borrowed(stdin_bytes())  # type: ignore[return-value]
+    sys.stdin None (pythonw, a closed descriptor), closed, text only (a StringIO put
+    in its place), or a terminal: `portannot flows -` typed without a pipe waited for
+    ever on a capture no one types (gzip refuses so: "compressed data not read from a
+    terminal"). A --files-from list may still be typed there (stdin_bytes)."""
+    raw = stdin_bytes()
+    if _terminal(raw):
+        raise InputError(f"{STDIN_NAME}: standard input is a terminal: a capture is not read "
+                         "from one (pipe or redirect it, or give the capture's path)")
+    return _Borrowed(raw)  # type: ignore[return-value]
+
+
+def _terminal(stream: BinaryIO) -> bool:
+    """True if `stream` is a terminal; False too when it cannot say (no descriptor)."""
+    try:
+        return stream.isatty()
+    except (OSError, ValueError):
+        return False
 
 
 def stdin_bytes() -> BinaryIO:

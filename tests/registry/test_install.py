@@ -129,6 +129,50 @@ def test_the_download_timeout_bounds_the_whole_download(fixtures: Path) -> None:
         httpd.shutdown()
 
 
+@pytest.mark.parametrize("trickled", ["status line", "headers"])
+def test_the_download_timeout_bounds_a_trickle_of_headers(fixtures: Path, trickled: str) -> None:
+    """The deadline covered the body only: urlopen's timeout bounds each wait, so a
+    server that sent its status line or its headers a byte every 0.1 s (each byte well
+    within the timeout) kept `--timeout 1` going for as long as it liked (8 s here)."""
+    import socketserver
+    import threading
+    import time
+
+    from portannot.errors import RegistryError
+
+    body = (fixtures / "seed.csv").read_bytes()
+    head = b"HTTP/1.0 200 OK\r\n"
+    rest = b"Content-Length: %d\r\nX-Pad: %s\r\n\r\n" % (len(body), b"p" * 80)
+    slow, fast = (head + rest, b"") if trickled == "status line" else (rest, head)
+
+    class Trickle(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            self.request.recv(65536)
+            try:
+                self.request.sendall(fast)
+                for i in range(len(slow)):
+                    self.request.sendall(slow[i:i + 1])
+                    time.sleep(0.1)
+                self.request.sendall(body)
+            except OSError:
+                pass
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Trickle)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        start = time.monotonic()
+        with pytest.raises(RegistryError, match=r"download failed: not complete after 1 s"):
+            install.download(url, timeout=1.0)
+        assert time.monotonic() - start < 2.5
+        # a timeout the trickle fits in: the download is whole
+        assert install.download(url, timeout=60).data == body
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_a_gzip_registry_is_held_to_the_size_limit_inflated(
     fixtures: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

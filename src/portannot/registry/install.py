@@ -53,18 +53,13 @@ def download(url: str, timeout: float = 60.0) -> Download:
     """Fetch ``url`` completely or raise RegistryError (short reads included)."""
     import email.utils  # only `registry update` fetches: the HTTP stack stays out of start-up
     import http.client
-    import time
     import urllib.error
     import urllib.request
 
     try:
         # a URL Request refuses (no scheme, a broken IPv6 host) is a failed download too
         request = urllib.request.Request(url, headers={"User-Agent": f"portannot/{__version__}"})
-        deadline = time.monotonic() + timeout
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            expected = response.headers.get("Content-Length")
-            modified = response.headers.get("Last-Modified", "")
-            data = _read_by(response, deadline, url, timeout)
+        expected, modified, data = _fetch_by(request, timeout)
     except urllib.error.HTTPError as exc:
         raise RegistryError(f"{url}: download failed: HTTP {exc.code} {exc.reason}") from None
     except http.client.IncompleteRead as exc:  # a chunked body that stopped early
@@ -84,6 +79,107 @@ def download(url: str, timeout: float = 60.0) -> Download:
         with contextlib.suppress(TypeError, ValueError):
             date = email.utils.parsedate_to_datetime(modified).date().isoformat()
     return Download(data, url, date)
+
+
+def _fetch_by(request: Any, timeout: float) -> tuple[str | None, str, bytes]:
+    """The response's Content-Length and Last-Modified headers and its body, all of it
+    within `timeout` s: urlopen's timeout bounds each wait on the socket only, so a
+    server that sent its status line or headers a byte at a time kept `--timeout 1`
+    going for as long as it liked. A watchdog shuts the connection at the deadline
+    (the body's reads end there on their own: _read_by); what that cut fails with is
+    reported as the timeout."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    url = request.full_url
+    try:
+        with _Watchdog(timeout) as watchdog:
+            opener = urllib.request.build_opener(*watchdog.handlers())
+            with opener.open(request, timeout=timeout) as response:
+                return (response.headers.get("Content-Length"),
+                        response.headers.get("Last-Modified", ""),
+                        _read_by(response, deadline, url, timeout))
+    except RegistryError:
+        raise
+    except Exception:
+        if time.monotonic() >= deadline:
+            raise RegistryError(
+                f"{url}: download failed: not complete after {timeout:g} s") from None
+        raise
+
+
+class _Watchdog:
+    """Shuts the sockets of the connections its handlers open once `timeout` s have
+    passed, which ends a read waiting on one (recv returns: the connection is shut)."""
+
+    def __init__(self, timeout: float) -> None:
+        import threading
+
+        self._sockets: list[Any] = []
+        self._lock = threading.Lock()
+        self._fired = False
+        self._timer = threading.Timer(timeout, self._fire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Watchdog:
+        import threading
+
+        # a wait past TIMEOUT_MAX (inf: the API's download refuses it later) overflows
+        if self._timer.interval < threading.TIMEOUT_MAX:
+            self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    def _fire(self) -> None:
+        with self._lock:
+            self._fired = True
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shut(sock)
+
+    def _opened(self, sock: Any) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            fired = self._fired
+        if fired:  # connected after the deadline
+            _shut(sock)
+
+    def handlers(self) -> list[Any]:
+        """urllib handlers for http and https whose connections this watchdog holds."""
+        import urllib.request
+
+        watch = self._opened
+
+        def watched(connection: type) -> type:
+            class Watched(connection):  # type: ignore[valid-type,misc]
+                def connect(self) -> None:
+                    super().connect()
+                    watch(self.sock)
+            return Watched
+
+        # over do_open, which each version's http_open/https_open call with the class
+        # and the arguments of its own (3.11's check_hostname, gone in 3.12)
+        class HTTPHandler(urllib.request.HTTPHandler):
+            def do_open(self, http_class: type, req: Any, **kw: Any) -> Any:
+                return super().do_open(watched(http_class), req, **kw)
+
+        class HTTPSHandler(urllib.request.HTTPSHandler):
+            def do_open(self, http_class: type, req: Any, **kw: Any) -> Any:
+                return super().do_open(watched(http_class), req, **kw)
+
+        return [HTTPHandler(), HTTPSHandler()]
+
+
+def _shut(sock: Any) -> None:
+    """Shut `sock` both ways, its TLS layer left alone (SSLSocket.shutdown would drop
+    the state of the read under way in another thread): the read sees the end."""
+    import socket
+
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 def _read_by(response: Any, deadline: float, url: str, timeout: float) -> bytes:

@@ -112,6 +112,39 @@ def test_a_length_after_a_tag_as_tshark_reads_it(tmp_path):
             row.number, row.protocols)
 
 
+def jumbo_llc_frames() -> list[tuple[bytes, tuple]]:
+    """(frame, what the decoder must see): ethertype 0x8870, 802.1's "jumbo" LLC, names an
+    802.2 LLC header straight after the type field (no length: the frame may be longer
+    than 802.3's 1500 bytes), read as after an 802.3 length: SNAP's ethertype, or IPv4
+    behind IP's own SAP 6; any other SAP is not IP. tshark registers its LLC dissector
+    for the ethertype, so a tag names it too."""
+    snap4 = bytes.fromhex("aaaa03" "000000" "0800") + bytes(IP4)
+    snap6 = bytes.fromhex("aaaa03" "000000" "86dd") + bytes(IP6)
+    return [
+        (by_hand(b"\x88\x70", snap4), v4()),
+        (by_hand(b"\x88\x70", snap6), v6()),
+        (by_hand(b"\x88\x70", bytes.fromhex("060603"), bytes(IP4)), v4()),  # the IP SAP
+        (by_hand(b"\x88\x70", bytes.fromhex("424203"), bytes(35)), non_ip()),  # STP
+        (by_hand(tag(0x8100, 11, 0x8870), snap4), v4(11)),
+        (by_hand(tag(0x88A8, 12, 0x8870), snap6), v6(12)),
+    ]
+
+
+def test_jumbo_llc_ethertype(decoded):
+    cases = jumbo_llc_frames()
+    assert decoded(ETHERNET, [f for f, _ in cases]) == [seen for _, seen in cases]
+
+
+@pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
+def test_jumbo_llc_as_tshark_reads_it(tmp_path):
+    cases = jumbo_llc_frames()
+    path = write_pcap(tmp_path / "jumbo-llc.pcap",
+                      [(i * 1000, f) for i, (f, _) in enumerate(cases)], linktype=ETHERNET)
+    for row, (_, seen) in zip(oracle(path), cases, strict=True):
+        assert (row.src_port or 0, row.dst_port or 0, row.vlan) == seen[5:], (
+            row.number, row.protocols)
+
+
 def test_a_tag_cut_by_the_snaplen(decoded):
     """Cut after its TCI, an 802.1Q tag's id is there (as tshark shows it); an
     802.1ad tag is read whole before its id counts."""

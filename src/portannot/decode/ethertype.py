@@ -23,6 +23,7 @@ from portannot.decode.link import (
     ETH_NSH,
     ETH_TEB,
     ethernet,
+    llc,
     ppp_protocol,
     ppp_to_ethertype,
     type_or_length,
@@ -30,7 +31,7 @@ from portannot.decode.link import (
 )
 
 # analyzer codes
-OTHER, IPV4, IPV6, VLAN, SERVICE_TAG, MPLS, PPPOE_SESSION, PBB, NSH, ETHERNET = range(10)
+OTHER, IPV4, IPV6, VLAN, SERVICE_TAG, MPLS, PPPOE_SESSION, PBB, NSH, ETHERNET, LLC = range(11)
 
 ETHERTYPES = {
     ETH_IPV4: IPV4,
@@ -46,6 +47,8 @@ ETHERTYPES = {
     0x88E7: PBB,  # 802.1ah provider backbone bridging: a service instance tag
     ETH_NSH: NSH,  # RFC 8300 network service header
     ETH_TEB: ETHERNET,
+    0x8870: LLC,  # 802.1 "jumbo" LLC: an 802.2 header with no 802.3 length before it (tshark's
+    # LLC dissector is registered for it), read as after a length
 }
 ETHER_TABLE = np.zeros(65536, dtype=np.uint8)
 for _et, _kind in ETHERTYPES.items():
@@ -235,6 +238,8 @@ def ether_step(kind, buf, p, end):
         p, et, st = nsh(buf, p, end)
     elif kind == ETHERNET:
         p, et, st = ethernet(buf, p, end)
+    elif kind == LLC:
+        p, et, st = llc(buf, p, end)
     else:
         return p, 0, -1, end, S.NON_IP
     return p, et, -1, end, st

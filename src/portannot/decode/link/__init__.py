@@ -22,6 +22,7 @@ from portannot.decode.link.ethernet import (
     ETH_TEB,
     MAX_8023_LENGTH,
     ethernet,
+    llc,
     type_or_length,
 )
 from portannot.decode.link.loopback import version_ethertype
@@ -29,6 +30,6 @@ from portannot.decode.link.serial import ppp_protocol, ppp_to_ethertype
 
 __all__ = [
     "ETH_IPV4", "ETH_IPV6", "ETH_MPLS", "ETH_MPLS_MULTICAST", "ETH_NSH", "ETH_TEB",
-    "LINK_TABLE", "LINK_TYPES", "MAX_8023_LENGTH", "ethernet", "link_layer",
+    "LINK_TABLE", "LINK_TYPES", "MAX_8023_LENGTH", "ethernet", "link_layer", "llc",
     "ppp_protocol", "ppp_to_ethertype", "type_or_length", "version_ethertype",
 ]

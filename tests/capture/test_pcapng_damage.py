@@ -255,3 +255,47 @@ def test_the_first_section_header_whose_lengths_agree_both_ways_is_no_capture(tm
     path.write_bytes(head + _epb(bytes(frame)))
     with pytest.raises(CaptureFormatError, match="agree in both byte orders"):
         list(CaptureReader(str(path)))
+
+
+@pytest.mark.parametrize("name, order, magic", [
+    ("pcapng-simple.pcapng", "little-endian", "1a2b3c4d"),
+    ("pcapng-multi.pcapng", "big-endian", "4d3c2b1a")])
+def test_the_first_section_header_with_a_flipped_magic_takes_its_lengths_order(tmp_path, name,
+                                                                               order, magic):
+    """The first section header's byte-order magic whole but in the other byte order than
+    its blocks (a writer's slip): in the magic's order its length is impossible (28 reads
+    469,762,048), in the other it is repeated at its end. Read in the magic's order the
+    file lost every packet (pcapng-simple: 0 of 4, exit 3) or its first section
+    (pcapng-multi: 3 of 7); tshark refuses the file ("total block length 469762048 is
+    too large"). The lengths win, as they do over an unknown magic: every packet read,
+    the damage reported."""
+    data = bytearray(local_capture(name).read_bytes())
+    data[8:12] = bytes(reversed(data[8:12]))
+    damaged = tmp_path / name
+    damaged.write_bytes(bytes(data))
+    got, problems = _read(damaged)
+    whole, _ = _read(local_capture(name))
+    assert len(got) == len(whole) > 0
+    assert got.src_port.tolist() == whole.src_port.tolist()
+    assert got.ts_ns.tolist() == whole.ts_ns.tolist()
+    [problem] = problems
+    assert problem.offset == 0
+    assert (f"section header block whose lengths contradict its byte-order magic ({magic}); "
+            f"they agree only as {order}: read as a {order} section") == problem.message
+
+
+def test_a_flipped_magic_whose_length_reads_possible_the_other_way_too(tmp_path):
+    """A first section header of 256 bytes (00 01 00 00) with the magic flipped: in the
+    magic's (big-endian) order its length is 65,536, possible, and the file is longer
+    than that, so only the word at its end says it is not repeated. The lengths decide
+    there too: all 300 packets read, where the magic's order lost them all."""
+    shb = struct.pack("<IIIHHq", 0x0A0D0D0A, 256, 0x4D3C2B1A, 1, 0, -1)
+    shb += bytes(256 - 4 - len(shb)) + struct.pack("<I", 256)
+    packets = b"".join(_epb(_eth(1000 + i, extra=200 + i % 50)) for i in range(300))
+    path = tmp_path / "flipped-256.pcapng"
+    path.write_bytes(shb + _idb(1) + packets)
+    assert path.stat().st_size > 65_536
+    got, problems = _read(path)
+    assert got.src_port.tolist() == list(range(1000, 1300))
+    [problem] = problems
+    assert problem.offset == 0 and "they agree only as little-endian" in problem.message

@@ -136,7 +136,8 @@ class PcapngReader(ContainerReader):
         self.interfaces = Interfaces(0)
         self.sections = 0
         #: the first section header's byte order, taken from its lengths where its
-        #: byte-order magic is unknown (see _first_order); None where the magic says it
+        #: byte-order magic is unknown or they contradict it (_order_from_lengths,
+        #: _magic_contradicted); None where the magic says it
         self._first_order: str | None = None
         window.fill()
         if window.available < 12:
@@ -153,6 +154,8 @@ class PcapngReader(ContainerReader):
         big, blen, wrong = self._section_header(w.start)
         if big is None:
             self._first_order = self._order_from_lengths(path)
+            big, blen, wrong = self._section_header(w.start)
+        elif not self._lengths_agree("big" if big else "little") and self._magic_contradicted(big):
             big, blen, wrong = self._section_header(w.start)
         if wrong or w.available >= blen:
             return
@@ -191,6 +194,25 @@ class PcapngReader(ContainerReader):
                                f"{agree[0]}-endian section", DAMAGED_BLOCKS)
         return agree[0]
 
+    def _magic_contradicted(self, big: bool) -> bool:
+        """Whether the file's first section header block, whose lengths do not agree in
+        the byte order its magic names, has lengths that agree in the other order: then
+        its blocks are in that order and the magic is the one thing written wrong (a
+        writer's slip), as an unknown magic is damage its lengths decide. The order is
+        taken from the lengths, reported, and the section read in it (tshark refuses the
+        file: "total block length 469762048 is too large"). A length damaged in the
+        magic's order, which the other order does not repeat, is left to the walk."""
+        other = "little" if big else "big"
+        if not self._lengths_agree(other):
+            return False
+        w = self.window
+        bom = w.buf[w.start + 8 : w.start + 12].tobytes().hex()
+        self._problem(w.start, f"section header block whose lengths contradict its byte-order "
+                               f"magic ({bom}); they agree only as {other}-endian: read as a "
+                               f"{other}-endian section", DAMAGED_BLOCKS)
+        self._first_order = other
+        return True
+
     def _lengths_agree(self, order: str) -> bool:
         """Whether the block at the window's start has a length a section header can have
         in `order`, repeated at its end (read to it as needed)."""
@@ -216,8 +238,8 @@ class PcapngReader(ContainerReader):
         compiled, when it looks for a block.)"""
         buf = self.window.buf
         order = section_byte_order(buf[p + 8 : p + 12].tobytes())
-        if order is None and self._first_order and self.window.offset_of(p) == 0:
-            order = self._first_order  # reported once, when it was found
+        if self._first_order and self.window.offset_of(p) == 0:
+            order = self._first_order  # the first's, from its lengths: reported once, when found
         if order is None:
             return None, 0, "section header block with an unknown byte-order magic"
         big = order == "big"

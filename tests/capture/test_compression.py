@@ -85,3 +85,40 @@ def test_zstd_starting_with_any_skippable_frame(nibble, tmp_path):
     records = [b.record(i) for b in reader for i in range(len(b))]
     assert records == [b.record(i) for b in CaptureReader(demo) for i in range(len(b))]
     assert reader.compression == "zstd" and list(reader.problems) == []
+
+
+@pytest.mark.parametrize("nibbles", [(0x0,), (0xA, 0x3)], ids=["one", "two"])
+def test_lz4_starting_with_skippable_frames(nibbles, tmp_path):
+    """LZ4's frame format has skippable frames too, with zstd's magics (0x184D2A50 to
+    0x184D2A5F): a file starting with one was taken for zstd, whose decompressor skipped
+    it and called the LZ4 frame after it garbage (exit 4: "zstd stream is damaged"),
+    where `lz4 -dc` skips the skippable frames and decompresses the capture. The format
+    is the first real frame's: the records are the plain file's, the compression LZ4."""
+    import shutil
+    import struct
+    import subprocess
+
+    if shutil.which("lz4") is None:
+        pytest.skip("the lz4 tool is not installed")
+    demo = local_capture("demo.pcap")
+    frames = subprocess.run(["lz4", "-q", "-c", str(demo)], capture_output=True, check=True).stdout
+    skippable = b"".join(struct.pack("<II", 0x184D2A50 | k, 3 * k) + b"abc" * k for k in nibbles)
+    path = tmp_path / "demo.pcap.lz4"
+    path.write_bytes(skippable + frames)
+    assert subprocess.run(["lz4", "-dc", str(path)], capture_output=True).stdout == demo.read_bytes()
+    reader = CaptureReader(path)
+    records = [b.record(i) for b in reader for i in range(len(b))]
+    assert records == [b.record(i) for b in CaptureReader(demo) for i in range(len(b))]
+    assert reader.compression == "lz4" and list(reader.problems) == []
+    # through a pipe, which cannot go back to the frames looked past (the file fits in
+    # the pipe's buffer, 64 KiB)
+    import os
+
+    r, w = os.pipe()
+    assert len(skippable + frames) < 65_536
+    os.write(w, skippable + frames)
+    os.close(w)
+    stream, name = open_stream(f"/dev/fd/{r}")
+    os.close(r)
+    with stream:
+        assert name == "lz4" and stream.read() == demo.read_bytes()

@@ -192,10 +192,14 @@ HEAD = 6
 
 #: zstd's (and LZ4's) skippable frames: magic 0x184D2A50 to 0x184D2A5F, little-endian
 _SKIPPABLE = tuple(bytes([0x50 + k]) + b"\x2a\x4d\x18" for k in range(16))
+#: the magic of an LZ4 frame (not a skippable one)
+LZ4_MAGIC = b"\x04\x22\x4d\x18"
+#: bytes of skippable frames read past, at most, for the frame that names the format
+SKIPPABLE_LOOKAHEAD = 1 << 20
 #: _Streams' names -> the magics a stream of that format starts with
 MAGICS: dict[str, tuple[bytes, ...]] = {
     "gzip": (b"\x1f\x8b",), "bzip2": (b"BZh",), "xz": (b"\xfd7zXZ\x00",),
-    "zstd": (b"\x28\xb5\x2f\xfd", *_SKIPPABLE), "LZ4": (b"\x04\x22\x4d\x18", *_SKIPPABLE),
+    "zstd": (b"\x28\xb5\x2f\xfd", *_SKIPPABLE), "LZ4": (LZ4_MAGIC, *_SKIPPABLE),
 }
 
 
@@ -212,8 +216,50 @@ COMPRESSIONS: dict[bytes, tuple[str, Callable[[BinaryIO], BinaryIO]]] = {
         s, "xz", lambda: lzma.LZMADecompressor(lzma.FORMAT_XZ), (lzma.LZMAError,), padding=4)),
     b"\x28\xb5\x2f\xfd": ("zstd", _zstd_frames),
     # a skippable frame first (pzstd writes 0x184D2A50; the format allows 0x184D2A50-5F).
-    # LZ4's frame format has the same skippable frames: one before an LZ4 frame is read
-    # as zstd's and reported as damage, where before it was refused as not a capture
-    **{bytes([0x50 + k]) + b"\x2a\x4d\x18": ("zstd", _zstd_frames) for k in range(16)},
-    b"\x04\x22\x4d\x18": ("lz4", _lz4_frames),  # the LZ4 frame format (`lz4` tool)
+    # LZ4's frame format has the same skippable frames: the frame after them names the
+    # format (past_skippable), zstd where it is not LZ4's
+    **{m: ("zstd", _zstd_frames) for m in _SKIPPABLE},
+    LZ4_MAGIC: ("lz4", _lz4_frames),  # the LZ4 frame format (`lz4` tool)
 }
+
+
+def _read_up_to(stream: BinaryIO, n: int) -> bytes:
+    out = bytearray()
+    while len(out) < n:
+        piece = stream.read(n - len(out))
+        if not piece:
+            break
+        out += piece
+    return bytes(out)
+
+
+def starts_skippable(head: bytes) -> bool:
+    """Whether a stream starting with `head` starts with a skippable frame."""
+    return head[:4] in _SKIPPABLE
+
+
+def past_skippable(stream: BinaryIO) -> tuple[bytes, str, Callable[[BinaryIO], BinaryIO]]:
+    """zstd's and LZ4's frame formats share their skippable frames (0x184D2A50 to
+    0x184D2A5F), so a stream that starts with one is of the format of the first frame
+    after them: LZ4 for LZ4's magic (0x184D2204), else zstd, whose decompressor reports
+    what is not a zstd frame (`lz4 -dc` and `zstd -dc` each skip the frames and read
+    their own). Returns the bytes read from the stream, to be handed to the decompressor
+    before the rest (it skips the frames itself, and compressed offsets stay the file's),
+    and the format's name and opener. Past SKIPPABLE_LOOKAHEAD bytes of skippable frames
+    it stops looking: zstd, as before LZ4 was looked for."""
+    read = bytearray()
+    at = 0  #: where the frame after the skippable ones read starts
+    while True:
+        read += _read_up_to(stream, 8)
+        if read[at : at + 4] not in _SKIPPABLE or len(read) < at + 8:
+            break
+        size = int.from_bytes(read[at + 4 : at + 8], "little")
+        if len(read) + size > SKIPPABLE_LOOKAHEAD:
+            break
+        read += _read_up_to(stream, size)
+        at += 8 + size
+        if len(read) < at:  # cut inside the frame
+            break
+    if read[at : at + 4] == LZ4_MAGIC:
+        return bytes(read), "lz4", _lz4_frames
+    return bytes(read), "zstd", _zstd_frames

@@ -15,7 +15,7 @@ import stat
 import sys
 from typing import BinaryIO
 
-from portannot.capture.compression import COMPRESSIONS
+from portannot.capture.compression import COMPRESSIONS, past_skippable, starts_skippable
 from portannot.errors import CaptureFormatError, InputError
 
 try:
@@ -224,6 +224,9 @@ def open_capture(path: str) -> tuple[BinaryIO, str, int | None]:
     stream: BinaryIO = io.BufferedReader(source, 1 << 20)  # type: ignore[arg-type]
     if compressed is not None:
         name, opener = compressed
+        if starts_skippable(head):  # zstd's or LZ4's: the frame after them says which
+            prefix, name, opener = past_skippable(stream)
+            stream = _Prefixed(prefix, stream)  # type: ignore[assignment]
         return opener(stream), name, size
     return stream, "", size
 

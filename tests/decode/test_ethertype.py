@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 from capgen import write_pcap
 from scapy.contrib.mpls import MPLS
-from scapy.layers.inet import IP, TCP
+from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import ARP, Dot1AD, Dot1Q, Ether
 from scapy.layers.ppp import PPP, PPPoE, PPPoED
@@ -175,7 +175,7 @@ def test_an_endless_stack_of_tags_is_malformed(decoded):
 def test_mpls_label_stacks(decoded):
     """Labels until the one marked bottom of stack; then no type field: the payload's
     first nibble says IPv4 (4) or IPv6 (6); a pseudowire's associated channel (1, RFC
-    4385) is not IP."""
+    4385) of BFD is not IP (of IP: test_mpls_associated_channels)."""
     bottom = MPLS(label=16, s=1, ttl=64)
     assert decoded(ETHERNET, [
         ether(bottom, IP4),
@@ -183,8 +183,47 @@ def test_mpls_label_stacks(decoded):
         ether(bottom, IP6),
         by_hand(b"\x88\x48", bytes(bottom), bytes(IP4)),  # multicast
         by_hand(tag(0x8100, 5, 0x8847), bytes(bottom), bytes(IP4)),
-        ether(bottom, Raw(b"\x10\x00\x00\x21" + bytes(20))),  # a PW associated channel
+        ether(bottom, Raw(b"\x10\x00\x00\x07" + bytes(20))),  # a PW associated channel
     ]) == [v4(), v4(), v6(), v4(), v4(5), non_ip()]
+
+
+def associated_channels() -> list[tuple[bytes, tuple]]:
+    """(frame, what the decoder must see): a PW associated channel header (RFC 4385: first
+    nibble 1, version, reserved byte, 16-bit channel type) after the bottom label. Its
+    channel types are PPP's numbers: 0x0021 carries IPv4 and 0x0057 IPv6 (VCCV, RFC 5085:
+    LSP ping, UDP 3503), which tshark's pwach dissector hands to IP whatever the version
+    and reserved bytes say; BFD (0x0007) and the rest are not IP."""
+    udp4 = IP(src=A4, dst=B4) / UDP(sport=SPORT, dport=3503)
+    udp6 = IPv6(src=A6, dst=B6) / UDP(sport=SPORT, dport=3503)
+    lsp_ping = ("ports", 4, A4, B4, "udp", SPORT, 3503, None)
+
+    def ach(label: int, header: str, packet) -> bytes:
+        return ether(MPLS(label=label, s=1), Raw(bytes.fromhex(header) + bytes(packet)))
+
+    return [
+        (ach(100, "10000021", udp4), lsp_ping),
+        (ach(100, "10000057", udp6), ("ports", 6, A6, B6, "udp", SPORT, 3503, None)),
+        (ach(13, "10000021", udp4), lsp_ping),  # behind the G-ACh label (GAL, RFC 5586)
+        (ach(100, "11ff0021", udp4), lsp_ping),  # version and reserved byte not read
+        (ach(100, "10000007", bytes(24)), non_ip()),  # BFD
+        (ach(100, "10000281", MPLS(label=5, s=1) / udp4), non_ip()),  # PPP's MPLS: data
+        (ach(100, "10000800", udp4), non_ip()),  # an ethertype is not a channel type
+    ]
+
+
+def test_mpls_associated_channels(decoded):
+    cases = associated_channels()
+    assert decoded(ETHERNET, [f for f, _ in cases]) == [seen for _, seen in cases]
+
+
+@pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
+def test_mpls_associated_channels_as_tshark_reads_them(tmp_path):
+    cases = associated_channels()
+    path = write_pcap(tmp_path / "ach.pcap",
+                      [(i * 1000, f) for i, (f, _) in enumerate(cases)], linktype=ETHERNET)
+    for row, (_, seen) in zip(oracle(path), cases, strict=True):
+        assert (row.src_port or 0, row.dst_port or 0, row.vlan) == seen[5:], (
+            row.number, row.protocols)
 
 
 def test_mpls_cut_and_endless(decoded):

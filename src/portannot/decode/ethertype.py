@@ -125,10 +125,32 @@ def pseudowire(buf, p, end):
     return p + 4, ETH_TEB, CONTINUE
 
 
+#: the first nibble of a PW associated channel header (RFC 4385) after the bottom label
+ACH_NIBBLE = 1
+#: its channel types that carry IP (PPP's numbers; RFC 5085's VCCV sends LSP ping so)
+ACH_IPV4, ACH_IPV6 = 0x0021, 0x0057
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def associated_channel(buf, p, end):
+    """A PW associated channel header (first nibble 1, version, a reserved byte, the
+    channel type), as tshark's pwach dissector reads it: type 0x0021 is IPv4 and 0x0057
+    IPv6 (the version and reserved bytes not checked), any other not IP (BFD, 0x0007)."""
+    if end - p < 4:
+        return p, 0, SHORT
+    channel = be16(buf, p + 2)
+    if channel == ACH_IPV4:
+        return p + 4, ETH_IPV4, CONTINUE
+    if channel == ACH_IPV6:
+        return p + 4, ETH_IPV6, CONTINUE
+    return p, 0, S.NON_IP
+
+
 @njit(cache=True, nogil=True, forceinline=True)
 def mpls(buf, p, end):
     """One label. After the bottom of the stack no field names the payload: its first
-    nibble does, IPv4 (4), IPv6 (6) or an Ethernet pseudowire (0)."""
+    nibble does, IPv4 (4), IPv6 (6), an Ethernet pseudowire (0) or a PW associated
+    channel (1)."""
     if end - p < 4:
         return p, 0, SHORT
     bottom = buf[p + 2] & 1
@@ -139,9 +161,11 @@ def mpls(buf, p, end):
         return p, 0, SHORT
     if buf[p] >> 4 == 0:
         return pseudowire(buf, p, end)
+    if buf[p] >> 4 == ACH_NIBBLE:
+        return associated_channel(buf, p, end)
     et = version_ethertype(buf, p)
     if et == 0:
-        return p, 0, S.NON_IP  # a PW associated channel (1), or unknown
+        return p, 0, S.NON_IP  # unknown
     return p, et, CONTINUE
 
 

@@ -170,6 +170,61 @@ def test_an_endless_stack_of_tags_is_malformed(decoded):
         v4(1), v4(1), ("malformed", 0, None, None, None, 0, 0, 1)]
 
 
+def fabric_tags() -> list[tuple[bytes, tuple]]:
+    """(frame, what the decoder must see): the data-centre fabric headers tshark 4.0 reads
+    through to IP. Cisco's VN-Tag (0x8926: 4 bytes, then a type field read as after an
+    802.1Q tag, an 802.3 length leading to LLC/SNAP); 802.1BR's E-Tag (0x893f) and Cisco's
+    MetaData (0x8909: version, length, an option and the SGT, the length not read): 6
+    bytes, then an ethertype as it is (a length there is data); TRILL (0x22f3, RFC 6325):
+    6 bytes, options of 4 times the header's 5-bit length, then a whole Ethernet frame.
+    Tags inside them are not the frame's first (the README's `vlan`)."""
+    snap = bytes.fromhex("aaaa03" "000000" "0800") + bytes(IP4)
+    length = len(snap).to_bytes(2, "big")
+    inner = bytes(Ether(**MAC) / IP6)
+    return [
+        (by_hand(b"\x89\x26", bytes.fromhex("00010002"), b"\x08\x00", bytes(IP4)), v4()),
+        (by_hand(b"\x89\x26", bytes.fromhex("80010002"), tag(0x8100, 5, 0x86DD),
+                 bytes(IP6)), v6()),
+        (by_hand(b"\x89\x26", bytes.fromhex("00010002"), length, snap), v4()),
+        (by_hand(tag(0x88A8, 9, 0x8926), bytes.fromhex("00010002"), b"\x08\x00", bytes(IP4)),
+         v4(9)),
+        (by_hand(b"\x89\x3f", bytes.fromhex("ffffffffffff"), b"\x86\xdd", bytes(IP6)), v6()),
+        (by_hand(b"\x89\x3f", bytes.fromhex("000100020000"), length, snap), non_ip()),
+        (by_hand(b"\x89\x09", bytes.fromhex("010100010064"), b"\x08\x00", bytes(IP4)), v4()),
+        (by_hand(b"\x89\x09", bytes.fromhex("020500020064"), b"\x86\xdd", bytes(IP6)), v6()),
+        (by_hand(b"\x89\x09", bytes.fromhex("010100010064"), length, snap), non_ip()),
+        (by_hand(b"\x22\xf3", bytes.fromhex("000000010002"), inner), v6()),
+        # version 1, the multi-destination bit, and 2 words of options
+        (by_hand(b"\x22\xf3", bytes.fromhex("48800001" "0002"), bytes(8), inner), v6()),
+        (by_hand(b"\x22\xf3", bytes.fromhex("000000010002"),
+                 bytes(Ether(**MAC) / Dot1Q(vlan=7) / IP4)), v4()),
+    ]
+
+
+def test_fabric_tags(decoded):
+    cases = fabric_tags()
+    assert decoded(ETHERNET, [f for f, _ in cases]) == [seen for _, seen in cases]
+
+
+def test_fabric_tags_cut(decoded):
+    """A header that ends before its type field (TRILL: before its options end) is cut:
+    truncated by the snaplen, else malformed (tshark: "Malformed Packet")."""
+    frames = [f for f, _ in fabric_tags()]
+    cuts = [(frames[0], 14 + 5), (frames[4], 14 + 7), (frames[6], 14 + 7), (frames[10], 14 + 13)]
+    got = decoded(ETHERNET, [(f[:n], len(f)) for f, n in cuts] + [f[:n] for f, n in cuts])
+    assert [g.status for g in got] == ["truncated"] * 4 + ["malformed"] * 4
+
+
+@pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
+def test_fabric_tags_as_tshark_reads_them(tmp_path):
+    cases = fabric_tags()
+    path = write_pcap(tmp_path / "fabric.pcap",
+                      [(i * 1000, f) for i, (f, _) in enumerate(cases)], linktype=ETHERNET)
+    for row, (_, seen) in zip(oracle(path), cases, strict=True):
+        assert (row.src_port or 0, row.dst_port or 0, row.vlan) == seen[5:], (
+            row.number, row.protocols)
+
+
 # ------------------------------------------------------------------ MPLS
 
 def test_mpls_label_stacks(decoded):

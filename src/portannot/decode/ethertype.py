@@ -31,7 +31,8 @@ from portannot.decode.link import (
 )
 
 # analyzer codes
-OTHER, IPV4, IPV6, VLAN, SERVICE_TAG, MPLS, PPPOE_SESSION, PBB, NSH, ETHERNET, LLC = range(11)
+(OTHER, IPV4, IPV6, VLAN, SERVICE_TAG, MPLS, PPPOE_SESSION, PBB, NSH, ETHERNET, LLC, VN_TAG,
+ TAG_6, TRILL) = range(14)
 
 ETHERTYPES = {
     ETH_IPV4: IPV4,
@@ -47,6 +48,10 @@ ETHERTYPES = {
     0x88E7: PBB,  # 802.1ah provider backbone bridging: a service instance tag
     ETH_NSH: NSH,  # RFC 8300 network service header
     ETH_TEB: ETHERNET,
+    0x8926: VN_TAG,  # Cisco VN-Tag (fabric extenders)
+    0x893F: TAG_6,  # 802.1BR E-Tag
+    0x8909: TAG_6,  # Cisco MetaData (TrustSec's security group tag)
+    0x22F3: TRILL,  # RFC 6325
     0x8870: LLC,  # 802.1 "jumbo" LLC: an 802.2 header with no 802.3 length before it (tshark's
     # LLC dissector is registered for it), read as after a length
 }
@@ -201,6 +206,48 @@ def pbb(buf, p, end):
     return p + PBB_HEADER + 2, be16(buf, p + PBB_HEADER), CONTINUE
 
 
+#: a VN-Tag's length (direction, pointer, destination and source virtual interfaces)
+VN_TAG_HEADER = 4
+#: an E-Tag's, and a Cisco MetaData header's (version, length, option, SGT)
+TAG_6_HEADER = 6
+#: TRILL's fixed header (version, multi-destination bit, options length, hop count, the
+#: egress and ingress nicknames), before its options
+TRILL_HEADER = 6
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def vn_tag(buf, p, end):
+    """Cisco's VN-Tag, then a type field read as after an 802.1Q tag, as tshark reads it:
+    an 802.3 length there leads to LLC/SNAP."""
+    if end - p < VN_TAG_HEADER + 2:
+        return p, 0, SHORT
+    q = p + VN_TAG_HEADER
+    return type_or_length(buf, q + 2, end, be16(buf, q))
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def tag_6(buf, p, end):
+    """A 6-byte tag, then an ethertype taken as it is (a length there is not followed into
+    LLC, as tshark reads it): 802.1BR's E-Tag, or Cisco's MetaData, whose length field
+    tshark does not read either."""
+    if end - p < TAG_6_HEADER + 2:
+        return p, 0, SHORT
+    return p + TAG_6_HEADER + 2, be16(buf, p + TAG_6_HEADER), CONTINUE
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def trill(buf, p, end):
+    """RFC 6325: the fixed header, options of as many 4-byte words as its 5-bit length
+    says (bits 6-10 of the first word), then the whole inner Ethernet frame. The version
+    and the multi-destination bit change nothing of that (tshark reads any)."""
+    if end - p < TRILL_HEADER:
+        return p, 0, SHORT
+    size = TRILL_HEADER + ((be16(buf, p) >> 6) & 0x1F) * 4
+    if end - p < size:
+        return p, 0, SHORT
+    return p + size, ETH_TEB, CONTINUE
+
+
 #: NSH next protocol -> ethertype (RFC 8300 section 11.2.5)
 NSH_IPV4, NSH_IPV6, NSH_ETHERNET, NSH_NSH, NSH_MPLS = 1, 2, 3, 4, 5
 NSH_MD_TYPE_1, NSH_MD_TYPE_2 = 1, 2
@@ -264,6 +311,12 @@ def ether_step(kind, buf, p, end):
         p, et, st = ethernet(buf, p, end)
     elif kind == LLC:
         p, et, st = llc(buf, p, end)
+    elif kind == VN_TAG:
+        p, et, st = vn_tag(buf, p, end)
+    elif kind == TAG_6:
+        p, et, st = tag_6(buf, p, end)
+    elif kind == TRILL:
+        p, et, st = trill(buf, p, end)
     else:
         return p, 0, -1, end, S.NON_IP
     return p, et, -1, end, st

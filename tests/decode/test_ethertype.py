@@ -281,6 +281,44 @@ def test_mpls_associated_channels_as_tshark_reads_them(tmp_path):
             row.number, row.protocols)
 
 
+def reserved_bottom_labels() -> list[tuple[bytes, tuple]]:
+    """(frame, what the decoder must see): two reserved labels say what follows the
+    bottom of the stack whatever its first nibble. The G-ACh label (13, GAL, RFC 5586) is
+    followed by an associated channel header (tshark reads pwach there, also where its
+    first nibble is not 1); the OAM alert label (14, RFC 3429) by a Y.1711 OAM message,
+    not IP (tshark: y1711 or data). Not at the bottom, both are labels like any."""
+    udp4 = IP(src=A4, dst=B4) / UDP(sport=SPORT, dport=3503)
+    lsp_ping = ("ports", 4, A4, B4, "udp", SPORT, 3503, None)
+
+    def labelled(labels: list[tuple[int, int]], payload: bytes) -> bytes:
+        return ether(*(MPLS(label=label, s=s) for label, s in labels), Raw(payload))
+
+    return [
+        (labelled([(13, 1)], bytes.fromhex("00000021") + bytes(udp4)), lsp_ping),
+        (labelled([(100, 0), (13, 1)], bytes.fromhex("50000021") + bytes(udp4)), lsp_ping),
+        (labelled([(13, 1)], bytes(IP4)), non_ip()),  # 45 00 00 28: channel type 0x0028
+        (labelled([(13, 0), (100, 1)], bytes(IP4)), v4()),
+        (labelled([(14, 1)], bytes(IP4)), non_ip()),
+        (labelled([(14, 1)], bytes.fromhex("01") + bytes(43)), non_ip()),  # connectivity check
+        (labelled([(14, 0), (100, 1)], bytes(IP4)), v4()),
+    ]
+
+
+def test_mpls_reserved_bottom_labels(decoded):
+    cases = reserved_bottom_labels()
+    assert decoded(ETHERNET, [f for f, _ in cases]) == [seen for _, seen in cases]
+
+
+@pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
+def test_mpls_reserved_bottom_labels_as_tshark_reads_them(tmp_path):
+    cases = reserved_bottom_labels()
+    path = write_pcap(tmp_path / "labels.pcap",
+                      [(i * 1000, f) for i, (f, _) in enumerate(cases)], linktype=ETHERNET)
+    for row, (_, seen) in zip(oracle(path), cases, strict=True):
+        assert (row.src_port or 0, row.dst_port or 0, row.vlan) == seen[5:], (
+            row.number, row.protocols)
+
+
 def test_mpls_cut_and_endless(decoded):
     frame = ether(MPLS(label=100, s=0), MPLS(label=16, s=1), IP4)
     got = decoded(ETHERNET, [(frame[:14 + 6], len(frame)), (frame[:14 + 8], len(frame)),

@@ -151,17 +151,29 @@ def associated_channel(buf, p, end):
     return p, 0, S.NON_IP
 
 
+#: reserved labels that name what follows them at the bottom of the stack: the G-ACh
+#: label (RFC 5586), an associated channel header, and the OAM alert label (RFC 3429), a
+#: Y.1711 OAM message
+GAL, OAM_ALERT = 13, 14
+
+
 @njit(cache=True, nogil=True, forceinline=True)
 def mpls(buf, p, end):
     """One label. After the bottom of the stack no field names the payload: its first
     nibble does, IPv4 (4), IPv6 (6), an Ethernet pseudowire (0) or a PW associated
-    channel (1)."""
+    channel (1); except after a bottom GAL (an associated channel, whatever the nibble)
+    or OAM alert label (no IP), as tshark reads them."""
     if end - p < 4:
         return p, 0, SHORT
     bottom = buf[p + 2] & 1
+    label = (np.int64(be16(buf, p)) << 4) | (buf[p + 2] >> 4)
     p += 4
     if not bottom:
         return p, ETH_MPLS, CONTINUE
+    if label == GAL:
+        return associated_channel(buf, p, end)
+    if label == OAM_ALERT:
+        return p, 0, S.NON_IP
     if end - p < 1:
         return p, 0, SHORT
     if buf[p] >> 4 == 0:

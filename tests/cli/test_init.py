@@ -56,7 +56,9 @@ def test_command_gives_arrow_the_system_allocator():
 
 #: modules only other commands (or other registry formats) need; each costs start-up
 NOT_FOR_FLOWS = ("portannot.cli.lookup", "portannot.cli.registry", "portannot.cli.packets",
-                 "xml.etree.ElementTree", "hashlib", "numba", "rich")
+                 "xml.etree.ElementTree", "hashlib", "numba", "rich",
+                 # a Parquet file of one row group is encoded without a pool (writers)
+                 "concurrent.futures")
 LOADED = """
 import sys
 from portannot.cli import main

@@ -523,6 +523,41 @@ def test_write_error_mid_output_exits_5_and_leaves_nothing(fmt, tmp_path):
     assert list(out_dir.iterdir()) == []
 
 
+@pytest.mark.parametrize("kind", ["packets", "flows"])
+def test_a_lone_row_group_is_encoded_without_a_pool(kind, tmp_path, monkeypatch):
+    """The last row group, when no pool has been made (a file of one group: mixed-1m's
+    flows, any small capture's), is encoded in the writing thread, which would only wait
+    for it: no pool, no thread, concurrent.futures not imported (it loads logging, ~4 ms
+    of the command's start). The file is one writer's, byte for byte; a failure to encode
+    is raised where the pool's would be (at the join), and nothing is left."""
+    from portannot.output import writers
+    from portannot.output.files import Output
+    from portannot.output.writers import BatchWriter
+
+    table = api_table(kind, local_capture("demo.pcap"))
+    files = {}
+    for encoders in (1, 2):
+        files[encoders] = tmp_path / f"{encoders}.parquet"
+        with BatchWriter("parquet", Output(str(files[encoders])), encoders=encoders) as writer:
+            for batch in table.to_batches(max_chunksize=7):
+                writer.write(batch)
+            writer.drain()
+            assert writer._pool is None
+    assert files[2].read_bytes() == files[1].read_bytes()
+    assert pq.read_table(files[2]).equals(table)
+
+    def failing(*_args):
+        raise RuntimeError("no part")
+
+    monkeypatch.setattr(writers, "_encoded", failing)
+    target = tmp_path / "failed.parquet"
+    with pytest.raises(RuntimeError, match="no part"), \
+            BatchWriter("parquet", Output(str(target)), encoders=2) as writer:
+        writer.write(table.to_batches()[0])
+        writer.drain()  # as the command's write_stream does
+    assert not target.exists() and list(tmp_path.glob(".portannot-*")) == []
+
+
 @pytest.mark.parametrize("groups", [0, 1, 5])
 def test_parquet_parts_unreadable_footer_falls_back_to_one_writer(groups, tmp_path, monkeypatch):
     """A pyarrow whose part footers thrift_compact cannot read: the first part fails

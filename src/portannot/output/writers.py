@@ -14,10 +14,9 @@ leaves a file that looks whole. Text formats go to standard output by default.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -27,6 +26,11 @@ from portannot.output.files import Output, output_error
 from portannot.output.formats import WRITER_FORMATS
 from portannot.output.parquet_parts import Part, PartJoiner
 from portannot.output.text import epoch_seconds
+
+if TYPE_CHECKING:
+    # loaded when a pool is first made: concurrent.futures loads logging, ~4 ms of the
+    # start of a command whose Parquet file is one row group (see BatchWriter._encode)
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 __all__ = ["REPEATED_TEXT", "WRITER_FORMATS", "BatchWriter", "Output", "output_error",
            "MAX_ENCODERS", "parquet_encodings", "parquet_writer", "textual"]
@@ -231,7 +235,8 @@ class BatchWriter:
         #: Parquet in parts: the writer's schema and settings, the parts being encoded
         #: (oldest first), the joiner writing the finished ones
         self._parquet: tuple[pa.Schema, dict[str, Any]] | None = None
-        self._parts: deque[tuple[Future[memoryview], list[pa.RecordBatch] | None]] = deque()
+        self._parts: deque[tuple[Future[memoryview] | _Done[memoryview],
+                                 list[pa.RecordBatch] | None]] = deque()
         self._pool: ThreadPoolExecutor | None = None
         self._joiner: PartJoiner | None = None
         #: CSV and JSON Lines made in the pool (encoders above 1), oldest first
@@ -267,7 +272,7 @@ class BatchWriter:
         failed write fails as in write()."""
         with self._failing_aborts():
             if self._writer is not None or self._parquet is not None:
-                self._write_pending()
+                self._write_pending(last=True)
             if self._joiner is not None:
                 self._join_parts(keep=0)
             self._write_texts(keep=0)
@@ -336,6 +341,8 @@ class BatchWriter:
         in order as they are done (_write_texts), at most `encoders` in the making. The
         header is the first text's, as pyarrow's CSVWriter writes it once."""
         if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
             self._pool = ThreadPoolExecutor(self.encoders, thread_name_prefix="portannot-text")
         make = _csv_text if self.fmt == "csv" else _jsonl_text
         for start in range(0, max(1, batch.num_rows), TEXT_ROWS):
@@ -349,27 +356,40 @@ class BatchWriter:
         while self._texts and (len(self._texts) > keep or self._texts[0].done()):
             self.output.stream.write(self._texts.popleft().result())
 
-    def _write_pending(self) -> None:
+    def _write_pending(self, last: bool = False) -> None:
         """The batches held back, as one row group. Each batch was a row group of its own:
         a capture's worth of 4 MiB chunks (6,500 packets each on mixed-1m), a few flows at
         a time under a timeout, and one group per input file, 8,000 of them for 8,000
         small files (15 s and 365 MB to write 400,000 packets, the footer alone listing
-        every column of every group)."""
+        every column of every group). `last`: no rows come after these (drain, close)."""
         pending, self._pending, self._pending_rows = self._pending, [], 0
         if not pending:
             return
         if self._parquet is None:
             self._writer.write_table(pa.Table.from_batches(pending), row_group_size=1 << 62)
             return
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.encoders, thread_name_prefix="portannot-parquet")
+        if self._joiner is None:
             self._joiner = PartJoiner(self.output.stream)
-        assert self._joiner is not None
-        future = self._pool.submit(_encoded, pending, *self._parquet)
+        future = self._encode(pending, last)
         # the rows are kept until a part has joined: see _join_parts
         self._parts.append((future, None if self._joiner.position else pending))
         # no more parts in the making than there are encoders
         self._join_parts(keep=self.encoders)
+
+    def _encode(self, pending: list[pa.RecordBatch], last: bool
+                ) -> Future[memoryview] | _Done[memoryview]:
+        """A part in the making: in the pool, or, when it is the last and no pool has been
+        made (a file of one row group: mixed-1m's 25 k flows, any small capture's), here,
+        where the caller would only wait for it. Then no pool, no threads and no
+        concurrent.futures (which loads logging): the same part, byte for byte."""
+        assert self._parquet is not None
+        if last and self._pool is None:
+            return _Done(_encoded, pending, *self._parquet)
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(self.encoders, thread_name_prefix="portannot-parquet")
+        return self._pool.submit(_encoded, pending, *self._parquet)
 
     def _join_parts(self, keep: int) -> None:
         """Write the finished parts, in order, until at most `keep` remain. Should the
@@ -434,7 +454,7 @@ class BatchWriter:
         try:
             try:
                 if ok and (self._writer is not None or self._parquet is not None):
-                    self._write_pending()
+                    self._write_pending(last=True)
                     if self._parquet is not None:  # still in parts
                         self._finish_parts()
                 if ok:
@@ -453,6 +473,29 @@ class BatchWriter:
         except OSError as exc:
             self.output.abort()
             raise output_error(self.output.path, exc, whole=_whole(self.output)) from None
+
+
+T = TypeVar("T")
+
+
+class _Done(Generic[T]):
+    """A call made at once, answering as the pool's finished Future does: its result,
+    or its exception raised where the result is asked for (BatchWriter._encode)."""
+
+    def __init__(self, func: Callable[..., T], *args: Any) -> None:
+        self._error: Exception | None = None
+        try:
+            self._value: T | None = func(*args)
+        except Exception as exc:  # noqa: BLE001 - raised by result(), as Future's is
+            self._value, self._error = None, exc
+
+    def done(self) -> bool:
+        return True
+
+    def result(self) -> T:
+        if self._error is not None:
+            raise self._error
+        return self._value  # type: ignore[return-value]
 
 
 def _whole(output: Output) -> bool:

@@ -58,7 +58,9 @@ def test_command_gives_arrow_the_system_allocator():
 NOT_FOR_FLOWS = ("portannot.cli.lookup", "portannot.cli.registry", "portannot.cli.packets",
                  "xml.etree.ElementTree", "hashlib", "numba", "rich",
                  # a Parquet file of one row group is encoded without a pool (writers)
-                 "concurrent.futures")
+                 "concurrent.futures",
+                 # the registry's logger is made when it first has something to say
+                 "logging")
 LOADED = """
 import sys
 from portannot.cli import main

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import stat
 from pathlib import Path
@@ -22,12 +21,11 @@ from portannot.registry.source import (
     RegistrySource,
     check_readable,
     load_registry,
+    log,
     resolve_source,
     unreadable_as_registry_error,
 )
 from portannot.registry.table import TABLE_VERSION, ServiceTable
-
-log = logging.getLogger("portannot.registry")
 
 ENV_CACHE_DIR = "PORTANNOT_CACHE_DIR"
 _CACHE_KEEP = 16

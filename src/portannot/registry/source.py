@@ -9,9 +9,8 @@ names on top of whichever it is.
 from __future__ import annotations
 
 import json
-import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,10 +22,39 @@ from portannot.errors import RegistryError
 from portannot.output.plural import counted
 
 if TYPE_CHECKING:  # loaded when a registry is parsed (see the package's _LAZY)
+    import logging
+
     from portannot.registry.catalog import Registry
     from portannot.registry.record import ParseResult
 
-log = logging.getLogger("portannot.registry")
+#: the logger the registry's warnings go to (records skipped, a damaged install)
+LOGGER = "portannot.registry"
+#: what is to be done to that logger once it is made (when_logging)
+_WHEN_LOGGING: list[Callable[[logging.Logger], None]] = []
+
+
+class _RegistryLog:
+    """The registry's logger, taken from logging when a message is first logged:
+    logging (with traceback and string) is ~3 ms of a command's start, and a table
+    read from the cache has nothing to say. Attributes are the logger's."""
+
+    def __getattr__(self, name: str) -> Any:
+        import logging
+
+        logger = logging.getLogger(LOGGER)
+        while _WHEN_LOGGING:
+            _WHEN_LOGGING.pop(0)(logger)
+        return getattr(logger, name)
+
+
+log = _RegistryLog()
+
+
+def when_logging(setup: Callable[[logging.Logger], None]) -> None:
+    """Have `setup` (a handler added: the command's warning lines) done to the registry's
+    logger before its next message, without loading logging now."""
+    if setup not in _WHEN_LOGGING:
+        _WHEN_LOGGING.append(setup)
 
 ENV_REGISTRY = "PORTANNOT_REGISTRY"
 ENV_DATA_DIR = "PORTANNOT_DATA_DIR"

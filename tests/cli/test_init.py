@@ -60,7 +60,9 @@ NOT_FOR_FLOWS = ("portannot.cli.lookup", "portannot.cli.registry", "portannot.cl
                  # a Parquet file of one row group is encoded without a pool (writers)
                  "concurrent.futures",
                  # the registry's logger is made when it first has something to say
-                 "logging")
+                 "logging",
+                 # the cached table is one read, not an .npz (numpy's zip reader)
+                 "zipfile")
 LOADED = """
 import sys
 from portannot.cli import main

@@ -116,7 +116,7 @@ def test_info_names_no_cache_for_a_registry_read_from_a_pipe(cli, tmp_path: Path
     finally:
         writer.join(5)
     assert doc["records"] > 30 and doc["cache"] is None
-    assert _info(cli, "--registry", str(FIXTURES / "seed.csv"))["cache"].endswith(".npz")
+    assert _info(cli, "--registry", str(FIXTURES / "seed.csv"))["cache"].endswith(".table")
 
 
 def test_info_counts(cli) -> None:

@@ -83,11 +83,11 @@ def test_cached_table_names_the_services_file_as_given(
     monkeypatch.chdir(tmp_path)
     first = load_table(fixtures / "seed.csv", services=Path("x") / "mine")
     assert first.meta["services"] == str(Path("x") / "mine")
-    assert len(list((own_cache / "tables").glob("*.npz"))) == 1
+    assert len(list((own_cache / "tables").glob("*.table"))) == 1
     again = load_table(fixtures / "seed.csv", services=local)  # from the cache
     assert again.name_at("tcp", 80) == "corp-web"
     assert again.meta["services"] == str(local)
-    assert len(list((own_cache / "tables").glob("*.npz"))) == 1  # the same entry
+    assert len(list((own_cache / "tables").glob("*.table"))) == 1  # the same entry
 
 
 def test_cached_table_skips_parsing_and_rebuilds_on_change(

@@ -75,7 +75,7 @@ def test_lookup_matches_the_registry_file(table: ServiceTable, fixtures: Path) -
 
 
 def test_save_and_load_round_trip_in_milliseconds(table: ServiceTable, tmp_path: Path) -> None:
-    path = tmp_path / "t.npz"
+    path = tmp_path / "t.table"
     table.save(path)
     start = time.perf_counter()
     loaded = ServiceTable.load(path)

@@ -29,6 +29,8 @@ from portannot.registry.table import TABLE_VERSION, ServiceTable
 
 ENV_CACHE_DIR = "PORTANNOT_CACHE_DIR"
 _CACHE_KEEP = 16
+#: a cached table's file name ends so (ServiceTable.save's form); .npz: an older version's
+CACHE_SUFFIX = ".table"
 
 
 def cache_dir() -> Path:
@@ -68,12 +70,13 @@ def cache_key(src: RegistrySource, services: str | os.PathLike[str] | None) -> s
 
 
 def cache_path(src: RegistrySource, services: str | os.PathLike[str] | None = None) -> Path:
-    return cache_dir() / "tables" / f"{cache_key(src, services)}.npz"
+    return cache_dir() / "tables" / f"{cache_key(src, services)}{CACHE_SUFFIX}"
 
 
 def _prune(folder: Path, keep: int = _CACHE_KEEP) -> None:
     with contextlib.suppress(OSError):
-        files = sorted(folder.glob("*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
+        files = sorted(folder.glob(f"*{CACHE_SUFFIX}"), key=lambda p: p.stat().st_mtime,
+                       reverse=True)
         for old in files[keep:]:
             old.unlink(missing_ok=True)
 
@@ -108,8 +111,8 @@ def _load_table(
         table = ServiceTable.load(path)
     except FileNotFoundError:
         pass
-    except Exception as exc:  # noqa: BLE001 - any damage (a cut or empty file: BadZipFile,
-        # EOFError) is a miss, rebuilt and written over; it broke every command before
+    except Exception as exc:  # noqa: BLE001 - any damage (a cut or empty file: ValueError,
+        # UnicodeDecodeError) is a miss, rebuilt and written over; it broke every command before
         log.debug("ignoring unreadable cached table %s: %s", path, exc)
     else:
         if services is not None:

@@ -72,7 +72,6 @@ def main(argv: list[str] | None = None) -> None:
     ports = rng.integers(0, 65536, args.pairs, dtype=np.uint16)
     for label, fn in (
         ("lookup (codes, by='code')", lambda: table.lookup(codes, ports, by="code")),
-        ("lookup (IP protocols, auto)", lambda: table.lookup(protos, ports)),
         ("lookup (IP protocols)", lambda: table.lookup(protos, ports, by="proto")),
         ("states_of (codes)", lambda: table.states_of(codes, ports, by="code")),
         ("names_of (codes)", lambda: table.names_of(codes, ports, by="code")),

@@ -34,13 +34,12 @@ def test_lookup_by_codes_names_and_protocol_numbers(table: ServiceTable) -> None
     for transports, by in (
         (codes, "code"),
         (names, "auto"),
-        (protos, "auto"),
         (protos, "proto"),
     ):
         assert list(table.names_of(transports, ports, by=by)) == expected
     idx = table.lookup(codes, ports, by="code")
     assert idx.dtype == np.int32 and list(table.names[idx]) == expected
-    assert list(table.states_of(protos, ports)) == [1, 1, 1, 1, 1, 0]
+    assert list(table.states_of(protos, ports, by="proto")) == [1, 1, 1, 1, 1, 0]
 
 
 def test_none_transport_bad_ports_and_shapes(table: ServiceTable) -> None:
@@ -56,7 +55,7 @@ def test_none_transport_bad_ports_and_shapes(table: ServiceTable) -> None:
                           by="code")
     assert grid.shape == (2, 3) and (grid == "mysql").all()
     assert table.states_of(np.array([0]), np.array([60000]), by="code")[0] == PortState.DYNAMIC
-    assert table.name_at(17, 3136) == "grubd" and table.name_at("tcp", 3136) == "grubd"
+    assert table.name_at(17, 3136, by="proto") == "grubd" and table.name_at("tcp", 3136) == "grubd"
 
 
 def test_lookup_matches_the_registry_file(table: ServiceTable, fixtures: Path) -> None:
@@ -99,12 +98,13 @@ def test_overlay_local_names_win(table: ServiceTable, fixtures: Path, tmp_path: 
     assert merged.state_at("tcp", 0) == PortState.RESERVED
 
 
-def test_integers_are_protocol_numbers_unless_asked(table: ServiceTable) -> None:
+def test_integers_are_protocol_numbers_only_when_asked(table: ServiceTable) -> None:
     """A column of IP protocol numbers that happens to hold only 0..3 (ICMP, IGMP) names
-    nothing: integers are read as codes only with by="code"."""
+    nothing by="proto": integers are read as codes only with by="code"."""
     ports = np.array([80, 80, 80])
-    assert list(table.names_of(np.array([1, 2, 3]), ports)) == ["", "", ""]
-    assert list(table.names_of(np.array([1, 2, 3], dtype=np.uint8), ports)) == ["", "", ""]
+    assert list(table.names_of(np.array([1, 2, 3]), ports, by="proto")) == ["", "", ""]
+    assert list(table.names_of(np.array([1, 2, 3], dtype=np.uint8), ports, by="proto")) == [
+        "", "", ""]
     assert list(table.names_of(np.array([0, 1, 2]), ports, by="code")) == ["http"] * 3
 
 
@@ -145,3 +145,63 @@ def test_the_narrowest_unnamed_record_gives_the_state() -> None:
         assert table.state_at("tcp", 110) == PortState.UNASSIGNED
         assert table.state_at("tcp", 109) == table.state_at("tcp", 111) == PortState.RESERVED
         assert table.state_at("tcp", 200) == PortState.RESERVED
+
+
+def test_transport_codes_are_never_read_as_protocol_numbers(table: ServiceTable) -> None:
+    """portannot's own codes (Transport.TCP is 0, UDP 1) read as IP protocol numbers
+    named nothing, silently: names_of([Transport.TCP], [80]) was [''], and a PacketBatch's
+    `transport` column given without by= named every port ''. Transport members are codes
+    by their type; a bare integer array is ambiguous and must say which it is."""
+    ports = np.array([80, 3136])
+    assert list(table.names_of([Transport.TCP, Transport.UDP], ports)) == ["http", "grubd"]
+    assert table.name_at(Transport.UDP, 3136) == "grubd"
+    assert table.state_at(Transport.TCP, 0) == PortState.RESERVED
+    for column in (np.array([0, 1], dtype=np.uint8), np.array([6, 17]), [6, 17]):
+        with pytest.raises(TypeError, match="by='proto'.*by='code'"):
+            table.names_of(column, ports)
+    with pytest.raises(TypeError, match="by='code'"):
+        table.name_at(6, 80)
+    assert table.name_at(6, 80, by="proto") == table.name_at(0, 80, by="code") == "http"
+    assert table.state_at(17, 3136, by="proto") == PortState.ASSIGNED
+
+
+@pytest.mark.parametrize(("transports", "by"), [
+    (np.array(["tcp"]), "code"), (np.array(["tcp"]), "proto"), (np.array([6]), "name"),
+    ([Transport.TCP], "proto"), (np.array([True]), "code"), (np.array([6.0]), "proto"),
+])
+def test_a_transport_of_another_kind_than_by_says_is_refused(
+        table: ServiceTable, transports: object, by: str) -> None:
+    """Names given with by='code' or 'proto' were read as names anyway, and Transport
+    members given with by='proto' as protocol numbers (TCP, 0, is HOPOPT): a TypeError;
+    booleans and floats are neither."""
+    with pytest.raises(TypeError, match="by=|names or integers"):
+        table.names_of(transports, [80], by=by)  # type: ignore[arg-type]
+
+
+def test_an_unknown_by_is_refused(table: ServiceTable) -> None:
+    """by='cod' (a typo) with names was taken as names; with integers, a ValueError."""
+    for transports in (np.array(["tcp"]), np.array([0])):
+        with pytest.raises(ValueError, match="by must be"):
+            table.names_of(transports, [80], by="cod")  # type: ignore[arg-type]
+
+
+def test_every_spelling_matches_the_full_registry_file(shared_registry: Path) -> None:
+    """names_of by name, by code (Transport members and uint8 arrays) and by IP protocol
+    number, over every port of the four transports, against the full IANA CSV read with
+    the csv module (tests/flow_reference.iana_names)."""
+    from portannot.registry import load_table
+    from portannot.transport import IP_PROTOCOLS, TRANSPORT_NAMES
+
+    csv_path = shared_registry / "service-names-port-numbers.csv"
+    names = iana_names(csv_path)
+    table = load_table(csv_path)
+    ports = np.arange(65536)
+    for code, tname in enumerate(TRANSPORT_NAMES):
+        want = [names.get((tname, int(p)), "") for p in ports]
+        assert sum(1 for w in want if w) > (1000 if code < 2 else 5)  # dccp: 9
+        by_name = table.names_of(np.full(65536, tname.upper()), ports, by="name")
+        by_code = table.names_of(np.full(65536, code, np.uint8), ports, by="code")
+        by_proto = table.names_of(np.full(65536, IP_PROTOCOLS[code]), ports, by="proto")
+        by_member = table.names_of([Transport(code)] * 65536, ports)
+        for got in (by_name, by_code, by_proto, by_member):
+            assert list(got) == want

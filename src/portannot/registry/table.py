@@ -34,24 +34,51 @@ TABLE_VERSION = 4
 TABLE_MAGIC = b"portannot-table\n"
 
 By = Literal["auto", "code", "proto", "name"]
+_BY = ("auto", "code", "proto", "name")
+
+#: what a bare integer under by="auto" is told (README "Python API" has the same rule)
+_AMBIGUOUS = ("integer transports are ambiguous: pass by='proto' for IP protocol numbers "
+              "(6 tcp, 17 udp, 132 sctp, 33 dccp: a packets table's ip_proto) or by='code' "
+              "for portannot's Transport codes (0 tcp, 1 udp, 2 sctp, 3 dccp, 255 none: a "
+              "PacketBatch's or FlowColumns' transport)")
+
+
+def _members(transports: Any) -> bool:
+    """Whether `transports` is a Transport or a list or tuple of nothing else: codes by
+    their type, whatever by="auto" would guess from the numbers."""
+    if isinstance(transports, Transport):
+        return True
+    return (isinstance(transports, (list, tuple)) and len(transports) > 0
+            and all(isinstance(t, Transport) for t in transports))
 
 
 def _codes(transports: Any, by: By) -> np.ndarray:
-    """Transport codes 0..3 (else 255) from codes, names or IP protocol numbers."""
+    """Transport codes 0..3 (else 255) from names, codes or IP protocol numbers, as `by`
+    says. The two kinds of integer share values (1 is UDP's code and ICMP's protocol, 6
+    TCP's protocol and no code), so a number is read only as `by` names it: "auto" takes
+    names and Transport members, and refuses bare integers rather than guess (as IP
+    protocol numbers, a PacketBatch's transport column or Transport.TCP named nothing)."""
+    if by not in _BY:
+        raise ValueError(f"by must be 'auto', 'code', 'proto' or 'name', not {by!r}")
+    if _members(transports):
+        if by == "proto":
+            raise TypeError("Transport members are portannot's codes, not IP protocol "
+                            "numbers: pass by='code' (or 'auto')")
+        by = "code"
     arr = np.asarray(transports)
     if arr.dtype.kind in "USO":
+        if by in ("code", "proto"):
+            raise TypeError(f"by={by!r} takes integers, not transport names: pass by='name' "
+                            "(or 'auto') for names")
         return transport_codes(arr)
     if by == "name":
-        raise TypeError("by='name' needs an array of transport names")
-    if arr.dtype.kind not in "iub":
-        raise TypeError(f"transports must be codes, names or IP protocol numbers, not {arr.dtype}")
-    if by in ("auto", "proto"):
-        # Integers are IP protocol numbers unless asked otherwise: a guess from the values
-        # (all of 0..3 read as codes) named a batch of ICMP (1) or IGMP (2) rows as UDP
-        # and SCTP ports, differently from one chunk of a column to the next.
+        raise TypeError(f"by='name' needs transport names ('tcp'), not {arr.dtype}")
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"transports must be names or integers, not {arr.dtype}")
+    if by == "auto":
+        raise TypeError(_AMBIGUOUS)
+    if by == "proto":
         return transport_codes(arr)
-    if by != "code":
-        raise ValueError(f"by must be 'auto', 'code', 'proto' or 'name', not {by!r}")
     if arr.dtype == np.uint8:
         return arr
     return np.where((arr >= 0) & (arr < NTRANSPORTS), arr, Transport.NONE).astype(np.uint8)
@@ -117,11 +144,13 @@ class ServiceTable:
     def lookup(self, transports: Any, ports: Any, by: By = "auto") -> np.ndarray:
         """int32 indices into :attr:`names` (0 = no name), shaped like the broadcast input.
 
-        ``transports`` holds codes (uint8 :class:`Transport`), names (``"tcp"``)
-        or IP protocol numbers (6, 17, 132, 33).  ``by="auto"`` reads strings as
-        names and integers as IP protocol numbers (a packets table's ``ip_proto``);
-        pass ``by="code"`` for :class:`Transport` codes (a PacketBatch's ``transport``).
-        Unknown transports and ports outside 0..65535 give 0.
+        ``transports`` holds names (``"tcp"``, any case: ``by="name"``), portannot's
+        codes (:class:`Transport`, 0 to 3 and 255 for none: a PacketBatch's
+        ``transport``; ``by="code"``) or IP protocol numbers (6, 17, 132, 33: a packets
+        table's ``ip_proto``; ``by="proto"``). ``by="auto"`` takes names and Transport
+        members; integers mean one thing or the other, so with them it is a TypeError
+        that asks for ``by="code"`` or ``by="proto"``, as is a kind other than ``by``
+        names. Unknown transports and ports outside 0..65535 give 0.
         """
         return self._flat_index[self._flat(transports, ports, by)]
 
@@ -135,12 +164,13 @@ class ServiceTable:
 
     # -- conveniences ---------------------------------------------------------
 
-    def name_at(self, transport: str | int, port: int) -> str:
-        """Name of one (transport, port), ``""`` if none."""
-        return str(self.names_of(np.array([transport]), np.array([port]))[0])
+    def name_at(self, transport: str | int, port: int, by: By = "auto") -> str:
+        """Name of one (transport, port), ``""`` if none; `by` as in :meth:`lookup`."""
+        return str(self.names_of([transport], np.array([port]), by)[0])
 
-    def state_at(self, transport: str | int, port: int) -> PortState:
-        return PortState(int(self.states_of(np.array([transport]), np.array([port]))[0]))
+    def state_at(self, transport: str | int, port: int, by: By = "auto") -> PortState:
+        """State of one (transport, port); `by` as in :meth:`lookup`."""
+        return PortState(int(self.states_of([transport], np.array([port]), by)[0]))
 
     def name_id(self, name: str) -> int:
         """Index of a name in :attr:`names` (0 if absent)."""

@@ -34,6 +34,7 @@ from portannot.output.provenance import provenance
 from portannot.output.tables import flow_batch, packet_batch
 from portannot.pipeline import FlowStream, PacketStream
 from portannot.registry import Registry, ServiceTable, load_table
+from portannot.registry.table import as_table
 from portannot.timeouts import Timeout, check_timeout
 
 #: what `registry=` takes: a registry file, the records load_registry() parsed, the port
@@ -55,7 +56,7 @@ def _table(registry: RegistryChoice, services: ServicesFile) -> ServiceTable:
             raise ValueError(
                 f"services= cannot be added to a ready {type(registry).__name__}: give it "
                 "to load_registry() or load_table() instead, or pass registry= as a file")
-        return registry.table() if isinstance(registry, Registry) else registry
+        return as_table(registry)
     if registry is not None and not isinstance(registry, (str, PathLike)):
         raise TypeError("registry must be a file path, a Registry, a ServiceTable or None, "
                         f"not {type(registry).__name__}")

@@ -124,3 +124,23 @@ def test_standard_input_is_named_alike_in_metadata_and_summary(tmp_path):
     assert not flows.stderr
     assert read(pq.read_schema(out))["inputs"] == ["<stdin>", str(demo)]
     assert json.loads(summary.stdout)["files"] == ["<stdin>", str(demo)]
+
+
+def test_provenance_of_a_loaded_registry_is_that_of_its_table(tmp_path):
+    """provenance() given a Registry (what registry= takes) read its attributes as a
+    table's: 'services' was null for a registry loaded with local names."""
+    from portannot.output.provenance import provenance
+    from portannot.registry import load_registry
+
+    local = tmp_path / "local"
+    local.write_text("corp-web 80/tcp\n", encoding="utf-8")
+    registry = load_registry(SEED, local)
+    assert provenance("flows", ["a.pcap"], registry) == provenance(
+        "flows", ["a.pcap"], registry.table())
+    assert read_meta(provenance("flows", ["a.pcap"], registry))["services"] == str(local)
+
+
+def read_meta(metadata):
+    import json
+
+    return json.loads(metadata[b"portannot"])

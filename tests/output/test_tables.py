@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from paths import local_capture
+from paths import REGISTRY_FIXTURES, local_capture
 
 import portannot
 
@@ -91,3 +91,43 @@ def test_first_ts_and_last_ts_are_the_earliest_and_latest_times(tmp_path, cli):
     code, out, _ = cli("flows", "--help")
     assert code == 0 and "after its first packet" not in " ".join(out.split())
     assert "earliest packet time" in " ".join(out.split())
+
+
+def _joined_by_hand(services: object) -> tuple[list[pa.RecordBatch], list[pa.RecordBatch]]:
+    """README's hand-joined stages over demo.pcap, each stage given `services`."""
+    from portannot.aggregate import FlowTable, flow_columns
+    from portannot.capture import CaptureReader
+    from portannot.decode import Decoder
+    from portannot.output import flow_batch, packet_batch
+
+    decoder, flows = Decoder(), FlowTable()
+    packet_rows, ended = [], []
+    for records in CaptureReader(local_capture("demo.pcap")):
+        packets = decoder.decode(records)
+        packet_rows.append(packet_batch(packets, services))  # type: ignore[arg-type]
+        ended.append(flows.update(packets))
+    ended.append(flows.drain())
+    flow_rows = [flow_batch(flow_columns(raw, services), services)  # type: ignore[arg-type]
+                 for raw in ended]
+    return packet_rows, flow_rows
+
+
+def test_the_stages_take_a_loaded_registry_as_the_functions_do() -> None:
+    """README: `registry=` takes a registry loaded with load_registry() or load_table();
+    the stages took only the latter: flow_columns and packet_batch given a Registry were
+    AttributeError "'Registry' object has no attribute 'lookup'", flow_batch "... 'names'".
+    A Registry now names the rows as its table does."""
+    from portannot.registry import load_registry, load_table
+
+    seed = REGISTRY_FIXTURES / "seed.csv"
+    want = _joined_by_hand(load_table(seed))
+    got = _joined_by_hand(load_registry(seed))
+    for mine, theirs in zip(got, want, strict=True):
+        assert pa.Table.from_batches(mine).equals(pa.Table.from_batches(theirs))
+    assert "http" in pa.Table.from_batches(got[1]).column("service").to_pylist()
+
+
+def test_a_stage_given_no_table_says_what_it_takes() -> None:
+    """A path or None where the table goes was an AttributeError from deep inside."""
+    with pytest.raises(TypeError, match="ServiceTable.*Registry.*not str"):
+        _joined_by_hand(str(REGISTRY_FIXTURES / "seed.csv"))

@@ -13,12 +13,17 @@ lays the columns out; the service rule runs here, vectorized over the flows.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from portannot.aggregate import kernel as K
 from portannot.aggregate.table import RawFlows
 from portannot.registry import ServiceTable
+from portannot.registry.table import as_table
+
+if TYPE_CHECKING:
+    from portannot.registry import Registry
 
 DIRECTION_BASES = ("syn", "synack", "first-packet")
 SERVICE_BASES = ("none", "responder-port", "one-named-port", "lower-named-port")
@@ -106,8 +111,10 @@ def choose_service(table: ServiceTable, transport: np.ndarray, orig_port: np.nda
     return name, port, basis
 
 
-def flow_columns(raw: RawFlows, table: ServiceTable) -> FlowColumns:
-    """Flows as originator/responder rows with their direction and service chosen."""
+def flow_columns(raw: RawFlows, table: ServiceTable | Registry) -> FlowColumns:
+    """Flows as originator/responder rows with their direction and service chosen, the
+    service named from `table` (a Registry: its table)."""
+    table = as_table(table)
     c = FlowColumns.empty(len(raw))
     K.orient(raw.rows, raw.small, c.transport, c.ip_version, c.orig_addr, c.orig_port,
              c.resp_addr, c.resp_port, c.direction_basis, c.first_ts, c.last_ts,

@@ -24,18 +24,22 @@ from portannot.output.text import text_path
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from portannot.registry import ServiceTable
+    from portannot.registry import Registry, ServiceTable
 
 #: the schema metadata key
 KEY = b"portannot"
 
 
-def provenance(command: str, inputs: Sequence[str], table: ServiceTable,
+def provenance(command: str, inputs: Sequence[str], table: ServiceTable | Registry,
                **settings: Any) -> dict[bytes, bytes]:
     """The metadata of `command`'s rows over `inputs` (in order: the packets' `file`
     column indexes this list), named from `table`, with the `settings` that change the
     rows (the flow timeouts, None when not set). File names that are not UTF-8 are
-    given with backslash escapes (text_path), as summary --json gives them."""
+    given with backslash escapes (text_path), as summary --json gives them. A Registry
+    gives its table (whose meta names the services file)."""
+    from portannot.registry.table import as_table
+
+    table = as_table(table)
     record = {
         "portannot": __version__,
         "command": command,

@@ -7,6 +7,8 @@ only at the writers that need text.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pyarrow as pa
 
@@ -16,8 +18,12 @@ from portannot.decode.columns import NO_TCP_HEADER
 from portannot.output.arrays import arrow, strings
 from portannot.output.text import addresses, tcp_flag_text
 from portannot.registry import ServiceTable
+from portannot.registry.table import as_table
 from portannot.status import STATUS_NAMES
 from portannot.transport import TRANSPORT_NAMES, Transport
+
+if TYPE_CHECKING:
+    from portannot.registry import Registry
 
 TIMESTAMP = pa.timestamp("ns", tz="UTC")
 _TRANSPORTS = strings(list(TRANSPORT_NAMES))
@@ -64,12 +70,15 @@ PACKET_NULLABLE = frozenset({
 })
 
 
-def packet_batch(batch: PacketBatch, table: ServiceTable, *, with_file: bool = False) -> pa.RecordBatch:
+def packet_batch(batch: PacketBatch, table: ServiceTable | Registry, *,
+                 with_file: bool = False) -> pa.RecordBatch:
     """The Arrow rows of decoded packets (the columns README "Packets: columns" lists),
     each port named from `table`. This is where numbers become typed, nullable columns:
     a port, VLAN or flags field that does not apply is null here, not 0, so that no
     reader takes it for port 0. `with_file` adds the `file` column (the input's index),
-    which only means something when several files are read together."""
+    which only means something when several files are read together. A Registry gives
+    its table."""
+    table = as_table(table)
     has_ports = batch.transport != Transport.NONE
     code = np.where(has_ports, batch.transport, 0)  # null there: any valid index will do
     src_name = table.lookup(batch.transport, batch.src_port, by="code")
@@ -115,11 +124,13 @@ FLOW_COLUMNS = (
 )
 
 
-def flow_batch(flows: FlowColumns, table: ServiceTable) -> pa.RecordBatch:
+def flow_batch(flows: FlowColumns, table: ServiceTable | Registry) -> pa.RecordBatch:
     """The Arrow rows of oriented flows (what aggregate.flow_columns makes of the RawFlows
     a FlowTable hands out), with FLOW_COLUMNS, the service named from `table`. Counts
     per direction and their sums both, and duration in seconds, so that the rows read
-    alone; TCP flags as letters (FSPA), the union of each direction's flags."""
+    alone; TCP flags as letters (FSPA), the union of each direction's flags. A Registry
+    gives its table."""
+    table = as_table(table)
     is_tcp = flows.transport == Transport.TCP
     named = flows.service > 0
     cols = {

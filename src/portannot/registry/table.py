@@ -22,6 +22,7 @@ from portannot.registry.state import DYNAMIC_FIRST, PortState, state_of_unnamed
 from portannot.transport import TRANSPORT_NAMES, Transport, transport_codes
 
 if TYPE_CHECKING:  # records are built by the parsers; the table only reads them
+    from portannot.registry.catalog import Registry
     from portannot.registry.record import ServiceRecord
 
 NPORTS = 65536
@@ -256,6 +257,23 @@ class ServiceTable:
         return (
             f"ServiceTable(source={self.source!r}, date={self.date!r}, names={len(self.names) - 1})"
         )
+
+
+def as_table(services: ServiceTable | Registry) -> ServiceTable:
+    """The ServiceTable a stage names ports from, given one or a Registry (its table).
+
+    README's functions take `registry=` loaded either way (load_table() or
+    load_registry()), so a script hands the stages the same object: flow_columns,
+    packet_batch and flow_batch given a Registry were an AttributeError from inside
+    ('Registry' object has no attribute 'lookup'). Anything else is a TypeError."""
+    if isinstance(services, ServiceTable):
+        return services
+    from portannot.registry.catalog import Registry  # the records' module: only when given one
+
+    if isinstance(services, Registry):
+        return services.table()
+    raise TypeError("the port names must be a ServiceTable (registry.load_table()) or a "
+                    f"Registry (registry.load_registry()), not {type(services).__name__}")
 
 
 def _spans(rec: ServiceRecord, rows: dict[str, int]) -> Iterator[tuple[int, int, int]]:

@@ -818,3 +818,14 @@ def test_what_update_returns_holds_the_flows_it_ended_not_the_batch(idle) -> Non
     late = batch(client[:1], [40000], [0xC6336401], [53], [T0 + 200 * SEC])
     ended = table.update(late)  # the clock passes every flow's end (idle) or nothing
     assert _held(ended) <= max(1, len(ended)) * 2 * 128
+
+
+@pytest.mark.parametrize("field", ["status", "ts_ns", "src_port"])
+def test_a_column_without_rows_says_what_it_must_be(field: str) -> None:
+    """A 0-d array (np.uint16(53) set as a column) passed the row-shape check, whose
+    shape[1:] is () as a column's, and the check then failed on its own shape[0]:
+    IndexError 'tuple index out of range' instead of what the column must be."""
+    b = _three_flows()
+    setattr(b, field, np.asarray(getattr(b, field)[0]))
+    with pytest.raises(TypeError, match=f"PacketBatch.{field} must be a contiguous 1-D"):
+        FlowTable().update(b)

@@ -138,7 +138,8 @@ def check_packets(batch: PacketBatch) -> None:
     for name, dtype, row in PACKET_COLUMNS:
         column = getattr(batch, name)
         if not (isinstance(column, np.ndarray) and column.dtype == dtype
-                and column.shape[1:] == row and column.flags.c_contiguous):
+                and column.ndim == 1 + len(row) and column.shape[1:] == row
+                and column.flags.c_contiguous):
             shape = f"(n, {row[0]})" if row else "1-D"
             what = (f"{column.dtype} of shape {column.shape}" if isinstance(column, np.ndarray)
                     else type(column).__name__)

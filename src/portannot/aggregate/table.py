@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from portannot.aggregate import kernel as K
+from portannot.column_check import Columns, check_columns
 from portannot.decode.columns import PacketBatch
 from portannot.timeouts import Timeout, timeout_ns
 from portannot.words import hash_key
@@ -119,12 +120,13 @@ def _small(rows: np.ndarray) -> np.ndarray:
 
 
 #: the PacketBatch columns the kernel reads, with their documented types and row shape
-PACKET_COLUMNS = (
-    ("src_addr", np.uint8, (16,)), ("dst_addr", np.uint8, (16,)), ("transport", np.uint8, ()),
-    ("src_port", np.uint16, ()), ("dst_port", np.uint16, ()), ("tcp_flags", np.uint16, ()),
-    ("tcp_seq", np.uint32, ()), ("length", np.uint32, ()), ("ts_ns", np.int64, ()),
-    ("vlan", np.uint16, ()), ("ip_version", np.uint8, ()), ("status", np.uint8, ()),
-)
+PACKET_COLUMNS = Columns(
+    "PacketBatch",
+    (("src_addr", np.uint8, (16,)), ("dst_addr", np.uint8, (16,)), ("transport", np.uint8, ()),
+     ("src_port", np.uint16, ()), ("dst_port", np.uint16, ()), ("tcp_flags", np.uint16, ()),
+     ("tcp_seq", np.uint32, ()), ("length", np.uint32, ()), ("ts_ns", np.int64, ()),
+     ("vlan", np.uint16, ()), ("ip_version", np.uint8, ()), ("status", np.uint8, ())),
+    rows="{n} packets")
 
 
 def check_packets(batch: PacketBatch) -> None:
@@ -134,19 +136,7 @@ def check_packets(batch: PacketBatch) -> None:
     was read past its end, and a column of another type was numba's error naming an
     argument number. The decoder's batches always pass; the cost is a few shape
     comparisons a batch."""
-    n = len(batch)
-    for name, dtype, row in PACKET_COLUMNS:
-        column = getattr(batch, name)
-        if not (isinstance(column, np.ndarray) and column.dtype == dtype
-                and column.ndim == 1 + len(row) and column.shape[1:] == row
-                and column.flags.c_contiguous):
-            shape = f"(n, {row[0]})" if row else "1-D"
-            what = (f"{column.dtype} of shape {column.shape}" if isinstance(column, np.ndarray)
-                    else type(column).__name__)
-            raise TypeError(f"PacketBatch.{name} must be a contiguous {shape} numpy array "
-                            f"of {np.dtype(dtype)}, not {what}")
-        if column.shape[0] != n:
-            raise ValueError(f"PacketBatch.{name} has {column.shape[0]} rows, {n} packets")
+    check_columns(PACKET_COLUMNS, batch, len(batch))
 
 
 def _check_slots(slots: int) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from portannot.capture import Paths, RecordBatch, iter_records
+from portannot.column_check import Columns, check_columns, check_type
 from portannot.decode.columns import PacketBatch
 from portannot.decode.ethertype import ETHER_TABLE
 from portannot.decode.fragments import FragmentTable
@@ -39,9 +40,13 @@ class Decoder:
         return out
 
 
-#: RecordBatch's columns and the one type each must have (its docstring's)
-RECORD_COLUMNS = (("offset", np.int64), ("caplen", np.uint32), ("length", np.uint32),
-                  ("ts_ns", np.int64), ("linktype", np.uint16), ("interface", np.uint32))
+#: RecordBatch's columns and the one type each must have (its docstring's); `data` is
+#: checked on its own: its length is the bytes', not the records'
+RECORD_COLUMNS = Columns(
+    "RecordBatch",
+    (("offset", np.int64, ()), ("caplen", np.uint32, ()), ("length", np.uint32, ()),
+     ("ts_ns", np.int64, ()), ("linktype", np.uint16, ()), ("interface", np.uint32, ())),
+    rows="offset {n}", found="{dtype}, {ndim}-D")
 
 
 def check_records(batch: RecordBatch) -> None:
@@ -50,24 +55,11 @@ def check_records(batch: RecordBatch) -> None:
     shorter column or a negative offset was read outside its array (garbage rows, or a
     segmentation fault), and a column of another type was a numba error naming an
     argument number. The readers' batches always pass; the cost is one min() a batch."""
-    _check_type("data", batch.data, np.uint8, 1)
+    check_type(RECORD_COLUMNS, "data", batch.data, np.uint8)
     n = len(batch.offset) if isinstance(batch.offset, np.ndarray) else 0
-    for name, dtype in RECORD_COLUMNS:
-        column = getattr(batch, name)
-        _check_type(name, column, dtype, 1)
-        if column.shape[0] != n:
-            raise ValueError(f"RecordBatch.{name} has {column.shape[0]} rows, offset {n}")
+    check_columns(RECORD_COLUMNS, batch, n)
     if n and int(batch.offset.min()) < 0:
         raise ValueError("RecordBatch.offset holds a negative offset (before the data)")
-
-
-def _check_type(name: str, column: object, dtype: type, ndim: int) -> None:
-    if not (isinstance(column, np.ndarray) and column.dtype == dtype and column.ndim == ndim
-            and column.flags.c_contiguous):
-        what = (f"{column.dtype}, {column.ndim}-D" if isinstance(column, np.ndarray)
-                else type(column).__name__)
-        raise TypeError(f"RecordBatch.{name} must be a contiguous 1-D numpy array of "
-                        f"{np.dtype(dtype)}, not {what}")
 
 
 def concat(batches: list[PacketBatch]) -> PacketBatch:

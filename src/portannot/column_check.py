@@ -9,6 +9,7 @@ runs (a few comparisons a batch, not a loop over rows), each against its own spe
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,12 +44,15 @@ def check_type(spec: Columns, name: str, column: object, dtype: type,
                     f"{np.dtype(dtype)}, not {what}")
 
 
-def check_columns(spec: Columns, batch: object, n: int) -> None:
+def check_columns(spec: Columns, batch: object, n: int | None = None) -> None:
     """check_type for each of the spec's columns of `batch`, then a ValueError for the
-    first that does not have `n` rows."""
+    first that does not have `n` rows; None: as many as most of them have, so that the
+    one column that differs is the one named, whichever it is."""
     for name, dtype, row in spec.columns:
-        column = getattr(batch, name)
-        check_type(spec, name, column, dtype, row)
-        if column.shape[0] != n:
-            raise ValueError(f"{spec.owner}.{name} has {column.shape[0]} rows, "
-                             + spec.rows.format(n=n))
+        check_type(spec, name, getattr(batch, name), dtype, row)
+    lengths = [(name, int(getattr(batch, name).shape[0])) for name, _, _ in spec.columns]
+    if n is None:
+        n = Counter(rows for _, rows in lengths).most_common(1)[0][0]
+    for name, rows in lengths:
+        if rows != n:
+            raise ValueError(f"{spec.owner}.{name} has {rows} rows, " + spec.rows.format(n=n))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from ipaddress import IPv4Address
@@ -828,4 +829,20 @@ def test_a_column_without_rows_says_what_it_must_be(field: str) -> None:
     b = _three_flows()
     setattr(b, field, np.asarray(getattr(b, field)[0]))
     with pytest.raises(TypeError, match=f"PacketBatch.{field} must be a contiguous 1-D"):
+        FlowTable().update(b)
+
+
+@pytest.mark.parametrize(("number", "error", "message"), [
+    (np.arange(1, 3, dtype=np.int64), ValueError, "PacketBatch.number has 2 rows, 3 packets"),
+    ([1, 2, 3], TypeError, "PacketBatch.number must be a contiguous 1-D numpy array of int64"),
+])
+def test_a_number_column_of_another_length_is_named(number: object, error: type,
+                                                    message: str) -> None:
+    """len(batch) is `number`'s length, which the check did not look at: a `number` of 2
+    rows over 3 packets was blamed on the first column checked ('PacketBatch.src_addr has
+    3 rows, 2 packets'), and a list was AttributeError "'list' object has no attribute
+    'shape'"."""
+    b = _three_flows()
+    b.number = number  # type: ignore[assignment]
+    with pytest.raises(error, match=re.escape(message)):
         FlowTable().update(b)

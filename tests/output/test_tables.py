@@ -131,3 +131,27 @@ def test_a_stage_given_no_table_says_what_it_takes() -> None:
     """A path or None where the table goes was an AttributeError from deep inside."""
     with pytest.raises(TypeError, match="ServiceTable.*Registry.*not str"):
         _joined_by_hand(str(REGISTRY_FIXTURES / "seed.csv"))
+
+
+def _decoded_demo():
+    from portannot.capture import CaptureReader
+    from portannot.decode import Decoder
+
+    return Decoder().decode(next(iter(CaptureReader(local_capture("demo.pcap")))))
+
+
+@pytest.mark.parametrize("field", ["ip_version", "src_addr", "status", "src_port"])
+def test_packet_batch_refuses_columns_of_another_length_before_its_kernel(field: str) -> None:
+    """packet_batch formats addresses in a compiled loop over src_addr's rows that reads
+    ip_version unchecked: an ip_version of 1 row under 270 addresses was read 269 rows past
+    its end (3,000,000 rows: 3 MB past), and only then did pyarrow say 'Arrays were not all
+    the same length: 1 vs 270'. It now checks the batch as FlowTable.update does."""
+    from dataclasses import replace
+
+    from portannot.output import packet_batch
+    from portannot.registry import load_table
+
+    b = _decoded_demo()
+    short = replace(b, **{field: getattr(b, field)[:1].copy()})
+    with pytest.raises(ValueError, match=f"PacketBatch.{field} has 1 rows, {len(b)} packets"):
+        packet_batch(short, load_table(REGISTRY_FIXTURES / "seed.csv"))

@@ -119,10 +119,11 @@ def _small(rows: np.ndarray) -> np.ndarray:
     return rows[:, K.W_SMALL:].view(np.int32)
 
 
-#: the PacketBatch columns the kernel reads, with their documented types and row shape
+#: the PacketBatch columns the kernel reads, with their documented types and row shape;
+#: `number` too, whose length is len(batch), the rows update allocates for ended flows
 PACKET_COLUMNS = Columns(
     "PacketBatch",
-    (("src_addr", np.uint8, (16,)), ("dst_addr", np.uint8, (16,)), ("transport", np.uint8, ()),
+    (("number", np.int64, ()), ("src_addr", np.uint8, (16,)), ("dst_addr", np.uint8, (16,)), ("transport", np.uint8, ()),
      ("src_port", np.uint16, ()), ("dst_port", np.uint16, ()), ("tcp_flags", np.uint16, ()),
      ("tcp_seq", np.uint32, ()), ("length", np.uint32, ()), ("ts_ns", np.int64, ()),
      ("vlan", np.uint16, ()), ("ip_version", np.uint8, ()), ("status", np.uint8, ())),
@@ -135,8 +136,8 @@ def check_packets(batch: PacketBatch) -> None:
     len(batch), unchecked: a longer status corrupted the heap (an abort), a shorter column
     was read past its end, and a column of another type was numba's error naming an
     argument number. The decoder's batches always pass; the cost is a few shape
-    comparisons a batch."""
-    check_columns(PACKET_COLUMNS, batch, len(batch))
+    comparisons a batch. The column whose length differs from most is the one named."""
+    check_columns(PACKET_COLUMNS, batch)
 
 
 def _check_slots(slots: int) -> None:

@@ -13,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 
 from portannot.aggregate.rules import DIRECTION_BASES, SERVICE_BASES, FlowColumns
+from portannot.aggregate.table import check_packets
 from portannot.decode import NO_VLAN, PacketBatch
 from portannot.decode.columns import NO_TCP_HEADER
 from portannot.output.arrays import arrow, strings
@@ -77,7 +78,9 @@ def packet_batch(batch: PacketBatch, table: ServiceTable | Registry, *,
     a port, VLAN or flags field that does not apply is null here, not 0, so that no
     reader takes it for port 0. `with_file` adds the `file` column (the input's index),
     which only means something when several files are read together. A Registry gives
-    its table."""
+    its table. The batch is checked first (aggregate.table.check_packets): the addresses
+    are formatted by a compiled loop that trusts its columns' lengths."""
+    check_packets(batch)
     table = as_table(table)
     has_ports = batch.transport != Transport.NONE
     code = np.where(has_ports, batch.transport, 0)  # null there: any valid index will do

@@ -162,14 +162,20 @@ def symbol(func: Callable[..., Any]) -> str:
     return f"{func.__module__.removeprefix('portannot.').replace('.', '_')}__{func.__name__}"
 
 
-def kernel(signature: str) -> Callable[[F], F]:
+#: what an entry point is to a type checker: its types are the numba signature's, which
+#: annotations on the Python function would only repeat (and they stay unannotated, so
+#: that what is compiled is what the signature says); callers see a callable of Any
+Kernel = Callable[..., Any]
+
+
+def kernel(signature: str) -> Callable[[Callable[..., Any]], Kernel]:
     """Mark an entry point; see the module docstring."""
 
-    def mark(func: F) -> F:
+    def mark(func: Callable[..., Any]) -> Kernel:
         name = symbol(func)
         ENTRIES[name] = (func, signature)
         if AOT is not None:
-            return _checked(getattr(AOT, name), signature, func)  # type: ignore[return-value]
+            return _checked(getattr(AOT, name), signature, func)
         return _jit(func, cache=True, nogil=True)
 
     return mark

@@ -9,7 +9,7 @@ import numbers
 import re
 import sys
 from datetime import timedelta
-from typing import TYPE_CHECKING, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 #: the shortest timeout, in seconds: one nanosecond, the flow table's unit (less would
 #: round to 0 ns, which the kernel reads as no timeout at all)
@@ -151,7 +151,7 @@ TIMEDELTA64_FINER = {"ms": 10**3, "us": 10**6, "ns": 10**9, "ps": 10**12, "fs": 
                      "as": 10**18}
 
 
-def _timedelta64_seconds(value: object, name: str) -> float:
+def _timedelta64_seconds(value: Any, name: str) -> float:
     """A numpy timedelta64's seconds, from its count and unit: a cast to nanoseconds
     first wraps round silently beyond 292 years (584 years came out as 1,526 s). NaT is
     NaN (no timeout at all, refused)."""
@@ -159,10 +159,10 @@ def _timedelta64_seconds(value: object, name: str) -> float:
 
     if np.isnat(value):
         return math.nan
-    unit, step = np.datetime_data(value.dtype)  # type: ignore[attr-defined]
+    unit, step = np.datetime_data(value.dtype)
     if unit not in TIMEDELTA64_UNITS and unit not in TIMEDELTA64_FINER:
         raise TypeError(f"{name} must be a timedelta of fixed length, not {value!r}")
-    count = int(value.astype("int64"))  # type: ignore[attr-defined]
+    count = int(value.astype("int64"))
     if unit in TIMEDELTA64_FINER:
         return count * step / TIMEDELTA64_FINER[unit]
     return count * step * TIMEDELTA64_UNITS[unit]

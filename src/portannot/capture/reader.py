@@ -62,6 +62,7 @@ class CaptureReader:
         if self.compression:  # offsets count the capture's bytes, not the file's
             self.problems.unit = "decompressed byte offset"
         size = mappable_size(self.path) if self.mmap else None
+        window: MappedWindow | ChunkWindow
         if size is not None:
             window = MappedWindow(self.path, size, self.chunk_size)
         elif self.compression:

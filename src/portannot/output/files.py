@@ -8,7 +8,7 @@ import errno
 import os
 import stat
 import sys
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 from portannot.atomic_file import AtomicFile
 from portannot.errors import OutputError
@@ -24,6 +24,10 @@ class Output:
     ends well, aborted (the temporary removed) when it raises, so that no
     `.portannot-*.part` file is left behind. commit() and abort() may also be called
     directly; once one of them has run, both do nothing."""
+
+    #: what the rows are written to: the file, standard output's bytes, or (with
+    #: `compression`) a CompressedWriter over the file, which writes as a binary file does
+    stream: BinaryIO
 
     def __init__(self, path: str | os.PathLike[str] | None, *, force: bool = False,
                  binary_ok: bool = True, compression: str | None = None) -> None:
@@ -44,7 +48,7 @@ class Output:
             except BaseException:
                 self.abort()
                 raise
-            self.stream = self._compressed  # type: ignore[assignment]
+            self.stream = cast("BinaryIO", self._compressed)
 
     def _init(self, force: bool, binary_ok: bool) -> None:
         """Open the file (or take standard output), refusing what README refuses."""
@@ -57,7 +61,7 @@ class Output:
         if self.path is None:
             if not binary_ok and sys.stdout.isatty():
                 raise OutputError("refusing to write Parquet to a terminal; use -o FILE")
-            self.stream: BinaryIO = sys.stdout.buffer
+            self.stream = sys.stdout.buffer
             return
         if _names_descriptor(self.path) or _special(self.path):
             # an open descriptor (/dev/stdout, -o >(cmd)), a device or a FIFO, also

@@ -7,7 +7,7 @@ only at the writers that need text.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -33,11 +33,12 @@ _DIRECTION_BASES = strings(list(DIRECTION_BASES))
 _SERVICE_BASES = strings(list(SERVICE_BASES))
 
 
-def _dictionary(codes: np.ndarray, values: pa.Array, valid: np.ndarray | None = None) -> pa.Array:
+def _dictionary(codes: np.ndarray, values: pa.Array[Any],
+                valid: np.ndarray | None = None) -> pa.Array[Any]:
     return pa.DictionaryArray.from_arrays(arrow(codes, pa.int32(), valid), values)
 
 
-def _services(codes: np.ndarray, table: ServiceTable) -> pa.Array:
+def _services(codes: np.ndarray, table: ServiceTable) -> pa.Array[Any]:
     """Service names (int32 indices into `table.names`, 0 for none, which is null) as a
     dictionary column whose dictionary holds only the names these rows use. With the
     registry's ~6,000 names as the dictionary, every pandas category list and
@@ -54,7 +55,7 @@ def _services(codes: np.ndarray, table: ServiceTable) -> pa.Array:
     return _dictionary(remap[codes], strings([str(n) for n in names[kept]]), codes > 0)
 
 
-def _record_batch(cols: dict[str, pa.Array], nullable: frozenset[str]) -> pa.RecordBatch:
+def _record_batch(cols: dict[str, pa.Array[Any]], nullable: frozenset[str]) -> pa.RecordBatch:
     """The columns as a batch whose schema declares which may hold nulls. A column
     declared not null is REQUIRED in Parquet, which then writes no definition level
     per value: encoding flows-1m's million flows took 304 -> 270 ms of CPU. Readers

@@ -46,7 +46,8 @@ def textual(batch: pa.RecordBatch, ts_digits: int, *, decode: bool = True) -> pa
     plain decimal seconds at the same precision (see duration_text); dictionaries as
     plain text unless `decode` is False."""
     fields, cols = [], []
-    for field, col in zip(batch.schema, batch.columns):
+    for field, column in zip(batch.schema, batch.columns):
+        col: Any = column  # a DictionaryArray, a timestamp or float column, or any other
         if pa.types.is_timestamp(col.type):
             col = epoch_seconds(numbers(col), ts_digits)
         elif field.name == "duration" and pa.types.is_floating(col.type):
@@ -59,7 +60,7 @@ def textual(batch: pa.RecordBatch, ts_digits: int, *, decode: bool = True) -> pa
     return pa.RecordBatch.from_arrays(cols, schema=pa.schema(fields))
 
 
-def duration_text(batch: pa.RecordBatch, ts_digits: int) -> pa.Array:
+def duration_text(batch: pa.RecordBatch, ts_digits: int) -> pa.Array[Any]:
     """The `duration` column (float64 seconds) as decimal text with `ts_digits` fraction
     digits, as the times it spans are written: "0.000000002", where the float's own text
     was 2e-9, and "1.000000", not 1. Exact: taken from the batch's first_ts and last_ts
@@ -76,15 +77,26 @@ def duration_text(batch: pa.RecordBatch, ts_digits: int) -> pa.Array:
     # (null, NaN, 1e10 s) is null
     col = batch.column("duration").cast(pa.float64())
     end = col.offset + len(col)
-    seconds = np.frombuffer(col.buffers()[1], np.float64, count=end)[col.offset:]
+    bitmap_buffer, data_buffer = col.buffers()
+    seconds = np.frombuffer(memoryview(_present(data_buffer)), np.float64, count=end)[col.offset:]
     valid = np.isfinite(seconds) & (np.abs(seconds) < 9e9)
     if col.null_count:
-        bits = np.frombuffer(col.buffers()[0], np.uint8)
+        bits = np.frombuffer(memoryview(_present(bitmap_buffer)), np.uint8)
         valid &= np.unpackbits(bits, count=end, bitorder="little")[col.offset:].astype(bool)
     ns = np.where(valid, np.round(np.where(valid, seconds, 0.0) * 1e9), 0).astype(np.int64)
     _, offsets, data = epoch_seconds(ns, ts_digits).buffers()
     bitmap, nulls = validity(valid)
-    return pa.StringArray.from_buffers(len(ns), offsets, data, bitmap, null_count=nulls)
+    return pa.StringArray.from_buffers(len(ns), _present(offsets), _present(data), bitmap,
+                                       null_count=nulls)
+
+
+def _present(buffer: pa.Buffer | None) -> pa.Buffer:
+    """An Arrow buffer that the array's layout has (a float column's data, a string
+    column's offsets; the validity bitmap where nulls are counted); None only for a
+    bitmap of no nulls, which the callers do not ask for."""
+    if buffer is None:
+        raise ValueError("an Arrow array without the buffer its type has")
+    return buffer
 
 
 #: text columns whose values repeat row after row: a packet's addresses (a flow's
@@ -224,7 +236,7 @@ class BatchWriter:
                                 "and portannot.cli.packets)" if fmt == "table" else ""))
         self.fmt, self.output, self.ts_digits = fmt, output, ts_digits
         self.metadata = metadata
-        self._writer = None
+        self._writer: Any = None  #: pyarrow's CSV or Parquet writer, made at the first batch
         #: the first batch's schema: every later batch has its columns (_check_columns)
         self._columns: pa.Schema | None = None
         self.rows = 0

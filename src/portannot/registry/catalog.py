@@ -203,7 +203,8 @@ class Registry:
                 continue
             port = at if at is not None else rec.port_lo
             local = self.is_local(rec)
-            for t in transports or [None]:
+            each: list[str | None] = [*transports] or [None]  # None: a record without one
+            for t in each:
                 primary = ""
                 if t is not None and port is not None and rec.name:
                     name = table.name_at(t, port)

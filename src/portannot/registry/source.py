@@ -102,9 +102,10 @@ def read_json(path: Path) -> dict[str, Any] | None:
     """A metadata file's JSON, or None if it cannot be read or parsed: what damaged
     metadata means is the caller's to say."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    return data if isinstance(data, dict) else None  # JSON, but not metadata
 
 
 def installed_source() -> RegistrySource | None:
@@ -119,8 +120,8 @@ def installed_source() -> RegistrySource | None:
         _warn_once(f"{where}: cannot look for an installed registry ({exc.strerror or exc}); "
                    "using the shipped snapshot")
         return None
-    meta = read_json(where)
-    name = meta.get("file") if isinstance(meta, dict) else None
+    meta = read_json(where) or {}
+    name = meta.get("file")
     path = installed_dir() / name if isinstance(name, str) and name else None
     # without the digest the install recorded, a changed file could not be told: damaged
     if (path is None or path.parent != installed_dir() or not path.is_file()
@@ -158,7 +159,7 @@ def _as_installed(path: Path, meta: dict[str, Any]) -> bool:
     import hashlib  # only here: 3 ms of every run's start otherwise
 
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest() == digest
+        return bool(hashlib.sha256(path.read_bytes()).hexdigest() == digest)
     except OSError:
         return False
 

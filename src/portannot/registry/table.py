@@ -132,15 +132,18 @@ class ServiceTable:
         codes = _codes(transports, by)
         port_arr = np.asarray(ports)
         rows = np.minimum(codes, NTRANSPORTS).astype(np.intp)
+        flat: np.ndarray
         if port_arr.dtype == np.uint16:
-            return rows * NPORTS + port_arr
+            flat = rows * NPORTS + port_arr
+            return flat
         if port_arr.dtype.kind not in "iu":
             raise TypeError(f"ports must be integers, not {port_arr.dtype}")
         bad = (port_arr < 0) | (port_arr >= NPORTS)
         if bad.any():
             rows = np.where(bad, NTRANSPORTS, rows)
             port_arr = np.where(bad, 0, port_arr)
-        return rows * NPORTS + port_arr
+        flat = rows * NPORTS + port_arr
+        return flat
 
     def lookup(self, transports: Any, ports: Any, by: By = "auto") -> np.ndarray:
         """int32 indices into :attr:`names` (0 = no name), shaped like the broadcast input.
@@ -153,15 +156,18 @@ class ServiceTable:
         that asks for ``by="code"`` or ``by="proto"``, as is a kind other than ``by``
         names. Unknown transports and ports outside 0..65535 give 0.
         """
-        return self._flat_index[self._flat(transports, ports, by)]
+        index: np.ndarray = self._flat_index[self._flat(transports, ports, by)]
+        return index
 
     def names_of(self, transports: Any, ports: Any, by: By = "auto") -> np.ndarray:
         """Service names (``""`` where none), shaped like the input."""
-        return self.names[self.lookup(transports, ports, by)]
+        names: np.ndarray = self.names[self.lookup(transports, ports, by)]
+        return names
 
     def states_of(self, transports: Any, ports: Any, by: By = "auto") -> np.ndarray:
         """uint8 :class:`PortState` per element (UNASSIGNED for unknown transports)."""
-        return self._flat_state[self._flat(transports, ports, by)]
+        states: np.ndarray = self._flat_state[self._flat(transports, ports, by)]
+        return states
 
     # -- conveniences ---------------------------------------------------------
 
@@ -279,6 +285,7 @@ def as_table(services: ServiceTable | Registry) -> ServiceTable:
 def _spans(rec: ServiceRecord, rows: dict[str, int]) -> Iterator[tuple[int, int, int]]:
     """(transport row, first port, one past the last) for each of a record's transports."""
     lo = rec.port_lo
+    assert lo is not None  # build_table passes only records with a port
     hi = (lo if rec.port_hi is None else rec.port_hi) + 1
     return ((rows[t], lo, hi) for t in rec.transports)
 

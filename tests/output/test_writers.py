@@ -877,3 +877,18 @@ def test_packets_after_flows_to_csv_does_not_crash(tmp_path):
                          timeout=120)
     assert run.returncode == 0 and run.stdout.startswith("refused"), (run.returncode,
                                                                         run.stderr[-500:])
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize("kind", [str, Path])
+def test_a_path_for_the_output_says_to_give_an_output(fmt, kind, tmp_path):
+    """BatchWriter("parquet", "flows.parquet"), as pyarrow's writers take a path, was
+    accepted; the first write then failed as AttributeError "'str' object has no
+    attribute 'stream'", and the abort that followed as "... no attribute 'abort'". The
+    constructor now says what it takes, and nothing is written."""
+    from portannot.output import BatchWriter
+
+    out = tmp_path / f"flows.{fmt}"
+    with pytest.raises(TypeError, match=r"Output\(path\)"):
+        BatchWriter(fmt, kind(out))
+    assert list(tmp_path.iterdir()) == []

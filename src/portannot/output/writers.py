@@ -211,6 +211,10 @@ def _jsonl_text(batch: pa.RecordBatch, ts_digits: int, _header: bool) -> memoryv
 ROW_GROUP_ROWS = 1 << 15
 
 
+#: what BatchWriter uses of its output (an output.Output, or a stand-in with these)
+_OUTPUT_ATTRIBUTES = ("stream", "path", "commit", "abort")
+
+
 class BatchWriter:
     """Streams record batches to an Output in one format.
 
@@ -234,6 +238,12 @@ class BatchWriter:
             raise ValueError(f"BatchWriter writes {', '.join(WRITER_FORMATS)}, not {fmt!r}"
                              + (" (the table views are the commands': portannot.cli.flows "
                                 "and portannot.cli.packets)" if fmt == "table" else ""))
+        if not all(hasattr(output, name) for name in _OUTPUT_ATTRIBUTES):
+            # a path, as pyarrow's writers take, failed at the first write as "'str'
+            # object has no attribute 'stream'", then at the abort as "... 'abort'"
+            raise TypeError(f"BatchWriter writes to an output.Output, not "
+                            f"{type(output).__name__}: give Output(path) (force=True to "
+                            "replace a file), or Output(None) for standard output")
         self.fmt, self.output, self.ts_digits = fmt, output, ts_digits
         self.metadata = metadata
         self._writer: Any = None  #: pyarrow's CSV or Parquet writer, made at the first batch

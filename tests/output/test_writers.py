@@ -892,3 +892,16 @@ def test_a_path_for_the_output_says_to_give_an_output(fmt, kind, tmp_path):
     with pytest.raises(TypeError, match=r"Output\(path\)"):
         BatchWriter(fmt, kind(out))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_refused_format_leaves_no_temporary_file(tmp_path):
+    """README's `with BatchWriter(fmt, Output(name)) as writer:` with a format BatchWriter
+    refuses: Output had already opened its temporary, and the ValueError, raised before
+    the with block, left '.portannot-*.part' in the directory (and its descriptor open)
+    for good. The writer owns the output it is given, so its refusal aborts it."""
+    from portannot.output import BatchWriter, Output
+
+    with pytest.raises(ValueError, match="not 'xlsx'"), \
+            BatchWriter("xlsx", Output(str(tmp_path / "flows.xlsx"))):
+        pass
+    assert list(tmp_path.iterdir()) == []

@@ -234,16 +234,19 @@ class BatchWriter:
 
     def __init__(self, fmt: str, output: Output, ts_digits: int = 9,
                  metadata: dict[bytes, bytes] | None = None, encoders: int = 1) -> None:
-        if fmt not in WRITER_FORMATS:
-            raise ValueError(f"BatchWriter writes {', '.join(WRITER_FORMATS)}, not {fmt!r}"
-                             + (" (the table views are the commands': portannot.cli.flows "
-                                "and portannot.cli.packets)" if fmt == "table" else ""))
         if not all(hasattr(output, name) for name in _OUTPUT_ATTRIBUTES):
             # a path, as pyarrow's writers take, failed at the first write as "'str'
             # object has no attribute 'stream'", then at the abort as "... 'abort'"
             raise TypeError(f"BatchWriter writes to an output.Output, not "
                             f"{type(output).__name__}: give Output(path) (force=True to "
                             "replace a file), or Output(None) for standard output")
+        if fmt not in WRITER_FORMATS:
+            # the writer owns its output (close commits or aborts it): refused, it aborts
+            # it too, or Output's temporary, opened before this call, stayed for good
+            output.abort()
+            raise ValueError(f"BatchWriter writes {', '.join(WRITER_FORMATS)}, not {fmt!r}"
+                             + (" (the table views are the commands': portannot.cli.flows "
+                                "and portannot.cli.packets)" if fmt == "table" else ""))
         self.fmt, self.output, self.ts_digits = fmt, output, ts_digits
         self.metadata = metadata
         self._writer: Any = None  #: pyarrow's CSV or Parquet writer, made at the first batch
@@ -266,7 +269,11 @@ class BatchWriter:
         self._text_begun = False
         if fmt == "parquet":
             # loaded now, while a started stream reads, rather than after the last batch
-            _engine()
+            try:
+                _engine()
+            except BaseException:
+                output.abort()
+                raise
 
     def write(self, batch: pa.RecordBatch | pa.Table) -> None:
         """Write one batch, or a Table as its batches in order (what portannot.flows()

@@ -74,15 +74,36 @@ def _codes(transports: Any, by: By) -> np.ndarray:
         return transport_codes(arr)
     if by == "name":
         raise TypeError(f"by='name' needs transport names ('tcp'), not {arr.dtype}")
+    arr, missing = _whole_numbers(arr, "transports")
     if arr.dtype.kind not in "iu":
         raise TypeError(f"transports must be names or integers, not {arr.dtype}")
     if by == "auto":
         raise TypeError(_AMBIGUOUS)
     if by == "proto":
-        return transport_codes(arr)
-    if arr.dtype == np.uint8:
-        return arr
-    return np.where((arr >= 0) & (arr < NTRANSPORTS), arr, Transport.NONE).astype(np.uint8)
+        codes = transport_codes(arr)
+    elif arr.dtype == np.uint8:
+        codes = arr
+    else:
+        codes = np.where((arr >= 0) & (arr < NTRANSPORTS), arr, Transport.NONE).astype(np.uint8)
+    if missing is not None:
+        codes = np.where(missing, np.uint8(Transport.NONE), codes)
+    return codes
+
+
+def _whole_numbers(arr: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """(the values, where they are missing or None) of an array of integers, or of floats
+    that are whole numbers and NaN: a nullable integer column (a packets table's
+    ip_proto, dst_port) reaches numpy, through np.asarray or to_pandas(), as float64 with
+    NaN for its nulls. A NaN is no transport or port, as Transport.NONE is; a fraction
+    is a TypeError. Other arrays are given back as they are."""
+    if arr.dtype.kind != "f":
+        return arr, None
+    missing = np.isnan(arr)
+    values = np.where(missing, 0.0, arr)
+    if not (np.isfinite(values).all() and (values == np.floor(values)).all()):
+        raise TypeError(f"{what} must be whole numbers (NaN for none), not {arr.dtype} "
+                        "with fractions or infinities")
+    return values.astype(np.int64), (missing if missing.any() else None)
 
 
 class ServiceTable:
@@ -130,7 +151,7 @@ class ServiceTable:
 
     def _flat(self, transports: Any, ports: Any, by: By) -> np.ndarray:
         codes = _codes(transports, by)
-        port_arr = np.asarray(ports)
+        port_arr, missing = _whole_numbers(np.asarray(ports), "ports")
         rows = np.minimum(codes, NTRANSPORTS).astype(np.intp)
         flat: np.ndarray
         if port_arr.dtype == np.uint16:
@@ -139,6 +160,8 @@ class ServiceTable:
         if port_arr.dtype.kind not in "iu":
             raise TypeError(f"ports must be integers, not {port_arr.dtype}")
         bad = (port_arr < 0) | (port_arr >= NPORTS)
+        if missing is not None:
+            bad |= missing
         if bad.any():
             rows = np.where(bad, NTRANSPORTS, rows)
             port_arr = np.where(bad, 0, port_arr)
@@ -154,7 +177,8 @@ class ServiceTable:
         table's ``ip_proto``; ``by="proto"``). ``by="auto"`` takes names and Transport
         members; integers mean one thing or the other, so with them it is a TypeError
         that asks for ``by="code"`` or ``by="proto"``, as is a kind other than ``by``
-        names. Unknown transports and ports outside 0..65535 give 0.
+        names. Unknown transports and ports outside 0..65535 give 0, as do NaN (a
+        nullable column's nulls, as numpy and pandas give them) in either.
         """
         index: np.ndarray = self._flat_index[self._flat(transports, ports, by)]
         return index

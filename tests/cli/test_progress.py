@@ -13,11 +13,15 @@ from capgen import big_capture, dpkt_frames
 from paths import LOCAL_PCAPS
 
 
-def _run_on_terminal(*args: str, env: dict[str, str] | None = None) -> tuple[str, bytes, int]:
-    """Run portannot with stderr on a pseudo-terminal: (terminal text, stdout, exit)."""
+def _run_on_terminal(*args: str, env: dict[str, str] | None = None, width: int | None = None,
+                     resize_to: int | None = None) -> tuple[str, bytes, int]:
+    """Run portannot with stderr on a pseudo-terminal (`width` columns if given; resized
+    to `resize_to` once its first output has come): (terminal text, stdout, exit)."""
     import threading
 
     main_fd, term_fd = pty.openpty()
+    if width is not None:
+        _set_width(term_fd, width)
     proc = subprocess.Popen([sys.executable, "-m", "portannot", *args], stdout=subprocess.PIPE,
                             stderr=term_fd, stdin=subprocess.DEVNULL,
                             env=dict(os.environ, **(env or {})))
@@ -33,11 +37,28 @@ def _run_on_terminal(*args: str, env: dict[str, str] | None = None) -> tuple[str
             break
         if not data:
             break
+        if resize_to is not None and not chunks:
+            _set_width(main_fd, resize_to)  # as a terminal window resized does
         chunks.append(data)
     reader.join()
     proc.wait()
     os.close(main_fd)
     return b"".join(chunks).decode(errors="replace"), out[0], proc.returncode
+
+
+def _set_width(fd: int, columns: int) -> None:
+    import fcntl
+    import struct
+    import termios
+
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+
+
+def frames(term: str) -> list[str]:
+    """What the terminal showed, frame by frame: the text between carriage returns, escape
+    sequences (the erasing of a line's end) left out; the empty frames (erasures) too."""
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", term)
+    return [f for f in text.split("\r") if f]
 
 
 def test_progress_counts_packets_on_a_terminal():
@@ -145,3 +166,49 @@ def test_rows_on_the_terminal_are_not_spliced_into_the_progress_line(fmt, width,
     assert len(rows) > 100
     assert [line for line in lines if line in rows] == rows
     assert "packets" not in "".join(line for line in lines if line not in rows)  # no progress
+
+
+@pytest.mark.parametrize("width", [20, 30, 40])
+def test_the_line_fits_a_narrow_terminal(tmp_path, width):
+    """On 20 to 40 columns every frame fits on one row, the least important fields left
+    out: rich's line (spinner, packets, rate, time) wrapped over two rows there, and each
+    redraw's "\r" went back to the start of the second only, leaving a row per frame."""
+    capture = big_capture(tmp_path / "big.pcap", LOCAL_PCAPS / "demo.pcap", copies=300)
+    term, _out, code = _run_on_terminal("flows", str(capture), "-f", "csv", width=width)
+    assert code == 0
+    shown = frames(term)
+    assert shown, f"no progress line on the terminal: {term!r}"
+    assert "\n" not in term  # nothing wrapped by the program itself, nothing left above
+    # a frame ends short of the last column, where some terminals' cursor wraps
+    assert all(len(f) < width for f in shown), [f for f in shown if len(f) >= width]
+    assert all("packets" in f for f in shown), shown
+
+
+def test_a_resize_is_followed(tmp_path):
+    """The width is asked at every frame: a terminal narrowed from 120 to 25 columns
+    while the command ran gets frames of 25 columns from then on."""
+    capture = big_capture(tmp_path / "big.pcap", LOCAL_PCAPS / "demo.pcap", copies=300)
+    term, _out, code = _run_on_terminal("flows", str(capture), "-f", "csv", width=120,
+                                        resize_to=25)
+    assert code == 0
+    shown = frames(term)
+    assert len(shown[-1]) < 25 and "\n" not in term, shown
+
+
+def test_fields_are_left_out_least_important_first():
+    from portannot.cli.progress import Field, fit
+
+    fields = [Field("file 2/3", 2), Field("45%", 0), Field("ETA 0:04", 1), Field("x.pcap", 3)]
+    assert fit(fields, 80) == "file 2/3  45%  ETA 0:04  x.pcap"
+    assert fit(fields, 25) == "file 2/3  45%  ETA 0:04"
+    assert fit(fields, 15) == "45%  ETA 0:04"
+    assert fit(fields, 5) == "45%"
+    assert fit(fields, 2) == "45"
+    assert fit(fields, 0) == ""
+
+
+def test_wide_characters_count_two_columns():
+    from portannot.cli.progress import Field, cells, fit
+
+    assert cells("日本.pcap") == 9
+    assert fit([Field("日本.pcap", 1), Field("45%", 0)], 13) == "45%"

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 from portannot.cli.app import check_streams, interruptible, reading_ended, warn
+from portannot.cli.progress import Frames, Line, drawable
 from portannot.errors import ExitCode, InputError
 from portannot.output.formats import (
     OUTPUT_FORMATS,
@@ -111,55 +112,27 @@ def output_options(default_format: str) -> Callable[[Callable[..., Any]], Callab
 
 def with_progress(items: Iterable[T], accounting: Accounting, quiet: bool) -> Iterator[T]:
     """Pass items through, showing packets read and rate on stderr when it is a terminal
-    (one that can move its cursor back: not TERM=dumb).
+    (one that can move its cursor back: not TERM=dumb; see progress.drawable).
 
-    The line is drawn from the accounting on rich's own refresh (10 a second), not
-    when an item passes: `flows` without timeouts hands on nothing until the end.
-    Starting to read also ends start-up for the collector (see app.console): the
-    imported modules' objects are frozen out of its scans, and collection resumes.
-    Its end, however it comes, holds a Ctrl-C (app.reading_ended) until the rows still
-    to be written are (app.interruptible)."""
+    The line is drawn from the accounting by a thread of its own (progress.Line, 10
+    frames a second), not when an item passes: `flows` without timeouts hands on
+    nothing until the end. Starting to read also ends start-up for the collector (see
+    app.console): the imported modules' objects are frozen out of its scans, and
+    collection resumes. Its end, however it comes, holds a Ctrl-C (app.reading_ended)
+    until the rows still to be written are (app.interruptible)."""
     items = _reading(items)
-    if quiet or not sys.stderr.isatty():
+    fd = None if quiet else drawable(sys.stderr)
+    if fd is None:
         yield from items
         return
-    from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TimeElapsedColumn
-
-    console = Console(stderr=True)
-    if console.is_dumb_terminal or not console.is_interactive:
-        # TERM=dumb (no cursor to move back) or TTY_INTERACTIVE=0 (rich told the
-        # terminal is a log): rich draws nothing, but ending the display still wrote a
-        # newline, an empty line on stderr at the end of every run
+    line = Line(fd, Frames(accounting), getattr(sys.stderr, "encoding", None) or "utf-8")
+    line.start()
+    ended = False
+    try:
         yield from items
-        return
-    with Progress(SpinnerColumn(), _packets_column(accounting), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
-        progress.add_task("reading", total=None)
-        yield from items
-
-
-def _packets_column(accounting: Accounting) -> Any:
-    from rich.progress import ProgressColumn
-    from rich.text import Text
-
-    class PacketsRead(ProgressColumn):
-        def render(self, task: Any) -> Text:
-            n = accounting.records
-            return Text(f"{n:,} packets  {reading_rate(accounting) / 1e6:.2f} M/s")
-
-    return PacketsRead()
-
-
-def reading_rate(accounting: Accounting) -> float:
-    """Packets read per second since the reading began: not since the progress line was
-    drawn, which is later (the command imports its output side meanwhile): the records
-    read before it over the line's first milliseconds made thousands of M/s."""
-    import time
-
-    if accounting.reading_since is None:
-        return 0.0
-    return accounting.records / max(time.monotonic() - accounting.reading_since, 1e-3)
+        ended = True
+    finally:
+        line.stop(last=ended)
 
 
 @contextmanager

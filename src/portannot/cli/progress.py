@@ -1,0 +1,179 @@
+"""The progress line: what a long run has read so far, on stderr when it is a terminal.
+
+One line, redrawn in place ("\\r", the line, then erased to its end) from the
+accounting by a thread of its own, PER_SECOND times a second: nothing is done per
+packet or per batch on the reading's side. Each frame is fitted to the terminal's
+width as it is then (os.get_terminal_size of stderr, asked at every frame: a resize
+counts from the next one), its least important fields left out first (Field.rank).
+A line wider than the terminal wrapped onto a second row, and the "\\r" of every
+redraw went back to the start of that row only: on 30 columns each frame left a row
+behind. The line is erased when the command ends, however it ends.
+
+No rich here: rich.progress costs ~60 ms to import, sizes its line by standard input's
+terminal first and by $COLUMNS when it is set (so a resize went unseen), and wraps a
+line too long for it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from portannot.accounting import Accounting
+
+#: frames drawn a second at most
+PER_SECOND = 10
+#: what separates two fields
+GAP = "  "
+
+
+@dataclass(frozen=True)
+class Field:
+    """One piece of the line: its text and how important it is (0 is left out last)."""
+
+    text: str
+    rank: int
+
+
+def fit(fields: Sequence[Field], width: int) -> str:
+    """The fields, in their order and GAP apart, that fit in `width` columns: the least
+    important (highest rank) are left out first, and the most important, alone and
+    still too wide, is cut to the width."""
+    kept = list(fields)
+    while kept:
+        line = GAP.join(f.text for f in kept)
+        if cells(line) <= width:
+            return line
+        if len(kept) == 1:
+            return cut(line, width)
+        kept.remove(max(kept, key=lambda f: f.rank))
+    return ""
+
+
+def cells(text: str) -> int:
+    """Columns `text` takes on a terminal, at most: a wide character (East Asian Wide or
+    Fullwidth) counts two, and so does an ambiguous one (two in a CJK locale), so that
+    the count is never short and the line never wraps."""
+    if text.isascii():
+        return len(text)
+    return sum(2 if unicodedata.east_asian_width(c) in "WFA" else 1 for c in text)
+
+
+def cut(text: str, width: int) -> str:
+    """The longest start of `text` that takes at most `width` columns."""
+    while cells(text) > width:
+        text = text[:-1]
+    return text
+
+
+def clock(seconds: float) -> str:
+    """A span as m:ss, or h:mm:ss from an hour on."""
+    s = max(int(seconds), 0)
+    if s < 3600:
+        return f"{s // 60}:{s % 60:02d}"
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
+class Frames:
+    """What the line says at a moment, fitted to a width: packets read, the rate they
+    were read at, and the time since reading began."""
+
+    def __init__(self, accounting: Accounting) -> None:
+        self.accounting = accounting
+
+    def __call__(self, width: int) -> str:
+        acc = self.accounting
+        now = time.monotonic()
+        elapsed = 0.0 if acc.reading_since is None else now - acc.reading_since
+        rate = acc.records / max(elapsed, 1e-3) if acc.reading_since is not None else 0.0
+        return fit([Field(f"{acc.records:,} packets", 0), Field(f"{rate / 1e6:.2f} M/s", 1),
+                    Field(f"{clock(elapsed)} elapsed", 2)], width)
+
+
+class Line:
+    """A line redrawn on the terminal `fd` by a thread of its own, `frame(width)` giving
+    its text at each redraw; stop() erases it."""
+
+    def __init__(self, fd: int, frame: Callable[[int], str], encoding: str) -> None:
+        self.fd = fd
+        self.frame = frame
+        self.encoding = encoding
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()  # a frame is written whole, and none after the end
+        self._ended = False
+        self._thread = threading.Thread(target=self._run, name="portannot-progress",
+                                        daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        self.draw()  # the first frame here too: stat()s of the inputs stay off the reading
+        while not self._stopping.wait(1 / PER_SECOND):
+            self.draw()
+
+    def draw(self) -> None:
+        """One frame, fitted to the terminal's width less one column (a line that ends in
+        the last column leaves some terminals' cursor on the next row)."""
+        with self._lock:
+            if not self._ended:
+                self._write("\r" + self.frame(terminal_width(self.fd) - 1) + ERASE)
+
+    def stop(self, last: bool = False) -> None:
+        """Stop redrawing and erase the line; with `last`, draw a frame first (the state
+        it ended in, which a run shorter than a frame's interval never showed)."""
+        self._stopping.set()
+        self._thread.join()
+        if last:
+            self.draw()
+        with self._lock:
+            if not self._ended:
+                self._write("\r" + ERASE)
+            self._ended = True
+
+    def _write(self, text: str) -> None:
+        try:
+            os.write(self.fd, text.encode(self.encoding, "replace"))
+        except OSError:  # the terminal went away (hung up): nothing more to draw
+            self._ended = True
+
+
+#: erase from the cursor to the end of the line (what a longer frame left)
+ERASE = "\x1b[K"
+
+
+def terminal_width(fd: int) -> int:
+    """The terminal's columns now; $COLUMNS, then 80, where it does not say (0 columns:
+    a pseudo-terminal never sized). The terminal first: an exported $COLUMNS is the
+    width the shell had when the command started, and the line must follow a resize."""
+    try:
+        columns = os.get_terminal_size(fd).columns
+    except OSError:
+        columns = 0
+    if columns > 0:
+        return columns
+    env = os.environ.get("COLUMNS", "")
+    return int(env) if env.isdigit() and int(env) > 0 else 80
+
+
+def drawable(stream: object) -> int | None:
+    """The descriptor of `stream` (stderr) when a line can be drawn there: a terminal
+    that can move its cursor back (not TERM=dumb or unknown) and not said to be a log
+    (TTY_INTERACTIVE=0, TTY_COMPATIBLE=0, as rich reads them); else None."""
+    try:
+        if stream is None or not stream.isatty():  # type: ignore[attr-defined]
+            return None
+        fd = stream.fileno()  # type: ignore[attr-defined]
+    except (AttributeError, ValueError, OSError):
+        return None
+    if os.environ.get("TERM", "").lower() in ("dumb", "unknown"):
+        return None
+    if "0" in (os.environ.get("TTY_INTERACTIVE"), os.environ.get("TTY_COMPATIBLE")):
+        return None
+    return fd

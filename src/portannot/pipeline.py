@@ -106,7 +106,7 @@ class PacketStream(_Stages["list[PacketBatch | ReadProgress | ReadEnd]"]):
                                    buffers=buffers)
             try:
                 for records in reader:
-                    yield ReadProgress(reader.ts_digits)
+                    yield ReadProgress(reader.ts_digits, reader.offset)
                     yield records
             except InputError as exc:
                 if len(self.paths) == 1:
@@ -158,12 +158,14 @@ class PacketStream(_Stages["list[PacketBatch | ReadProgress | ReadEnd]"]):
             for item in (item for parcel in items for item in parcel):
                 if isinstance(item, ReadProgress):
                     acc.ts_digits = max(acc.ts_digits, item.ts_digits)
+                    acc.read_position = (acc.read_position[0], item.offset)
                     continue
                 if isinstance(item, ReadEnd):
                     acc.problems.extend(item.problems)
                     if item.unreadable is not None:
                         acc.unreadable.append(item.unreadable)
                     acc.ts_digits = max(acc.ts_digits, item.ts_digits)
+                    acc.read_position = (acc.read_position[0] + 1, 0)
                     continue
                 acc.add(item)
                 item.ts_digits = acc.ts_digits  # its own, before a later file's can raise it
@@ -273,9 +275,11 @@ FLOW_SMALL_BATCH = 1 << 10
 
 @dataclass
 class ReadProgress:
-    """The timestamp precision known so far (pcapng interfaces may raise it mid-file)."""
+    """The timestamp precision known so far (pcapng interfaces may raise it mid-file),
+    and how much of its file the batch after it was read from (CaptureReader.offset)."""
 
     ts_digits: int
+    offset: int = 0
 
 
 @dataclass

@@ -52,3 +52,28 @@ def test_reading_again_counts_one_read(tmp_path: Path) -> None:
     for _ in range(2):
         assert sum(len(b) for b in demo) == 270
     assert demo.records == 270
+
+
+@pytest.mark.parametrize("tool", ["", "gzip", "bzip2", "xz", "zstd", "lz4"])
+def test_offset_is_where_the_reading_is_in_the_file(tmp_path, tool):
+    """CaptureReader.offset, what the progress line's percentage counts: bytes of the file
+    as it lies on disk (a compressed one's compressed bytes), growing batch by batch to
+    the file's size once its last batch is read."""
+    import shutil
+    import subprocess
+
+    from capgen import big_capture
+    from paths import LOCAL_PCAPS
+
+    capture = big_capture(tmp_path / "big.pcap", LOCAL_PCAPS / "demo.pcap", copies=100)
+    if tool:
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed")
+        packed = tmp_path / f"big.pcap.{tool}"
+        with open(packed, "wb") as out:
+            subprocess.run([tool, "-c", str(capture)], stdout=out, check=True)
+        capture = packed
+    reader = CaptureReader(str(capture), chunk_size=1 << 20)
+    offsets = [reader.offset for _ in reader]
+    assert len(offsets) > 1 and offsets == sorted(offsets)
+    assert offsets[-1] == capture.stat().st_size

@@ -212,3 +212,82 @@ def test_wide_characters_count_two_columns():
 
     assert cells("日本.pcap") == 9
     assert fit([Field("日本.pcap", 1), Field("45%", 0)], 13) == "45%"
+
+
+def test_the_percentage_reaches_100_on_regular_files(tmp_path):
+    """Of regular files, the line says how much of their bytes is read, and which file of
+    how many: a plain one by its bytes, a compressed one by its compressed bytes. The
+    last frame, once all is read, is 100 %."""
+    import gzip
+
+    big = big_capture(tmp_path / "big.pcap", LOCAL_PCAPS / "demo.pcap", copies=300)
+    packed = tmp_path / "demo.pcap.gz"
+    packed.write_bytes(gzip.compress((LOCAL_PCAPS / "demo.pcap").read_bytes()))
+    term, _out, code = _run_on_terminal("flows", str(big), str(packed), "-f", "csv", width=120)
+    assert code == 0
+    shown = frames(term)
+    percents = [int(p) for f in shown for p in re.findall(r"(\d+)%", f)]
+    assert percents and percents == sorted(percents), shown
+    assert "100%" in shown[-1] and "file 2/2" in shown[-1], shown
+    assert any("file 1/2  big.pcap" in f for f in shown) or percents[0] == 100, shown
+
+
+def test_standard_input_has_counts_and_rate_only():
+    """A pipe's size is not known: no percentage, bar or time left, only the counts."""
+    capture = LOCAL_PCAPS / "demo.pcap"
+    with open(capture, "rb") as f:
+        main_fd, term_fd = pty.openpty()
+        proc = subprocess.Popen([sys.executable, "-m", "portannot", "flows", "-", "-f", "csv"],
+                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=term_fd)
+        os.close(term_fd)
+        proc.stdin.write(f.read())
+        proc.stdin.close()
+        chunks = []
+        while True:
+            try:
+                data = os.read(main_fd, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        assert proc.wait() == 0
+        os.close(main_fd)
+    shown = frames(b"".join(chunks).decode())
+    assert shown and all("packets" in f and "%" not in f and "ETA" not in f for f in shown)
+
+
+def _accounting(files: list[str], read_position: tuple[int, int], seconds: float,
+                records: int = 1000):
+    import time
+
+    from portannot.accounting import Accounting
+
+    acc = Accounting(files=files, records=records)
+    acc.read_position = read_position
+    acc.reading_since = time.monotonic() - seconds
+    return acc
+
+
+def test_a_frame_says_percent_time_left_and_file(tmp_path):
+    """Two files of 1,000 bytes, the second half read after 3 s: 75 % of the bytes, 1 s
+    left at that pace, file 2 of 2 and its name."""
+    from portannot.cli.progress import Frames
+
+    files = []
+    for name in ("a.pcap", "b.pcap"):
+        (tmp_path / name).write_bytes(b"\0" * 1000)
+        files.append(str(tmp_path / name))
+    line = Frames(_accounting(files, (1, 500), 3.0))(200)
+    assert line.startswith("file 2/2  b.pcap  75%  [###############-----]  ETA 0:01  "), line
+    assert line.endswith("1,000 packets  0.00 M/s  0:03 elapsed"), line
+    assert Frames(_accounting(files, (2, 0), 3.0))(200).startswith("file 2/2  100%  [#####")
+    # narrow: the percentage and the time left stay longest
+    assert Frames(_accounting(files, (1, 500), 3.0))(15) == "75%  ETA 0:01"
+
+
+def test_a_frame_without_a_known_size_has_no_percentage(tmp_path):
+    from portannot.cli.progress import Frames
+
+    line = Frames(_accounting(["-"], (0, 500), 2.0, records=3_000_000))(200)
+    assert line == "3,000,000 packets  1.50 M/s  0:02 elapsed"

@@ -133,6 +133,11 @@ class _Streams(io.RawIOBase):
                 b[: len(out)] = out
                 return len(out)
 
+    @property
+    def compressed_read(self) -> int:
+        """Compressed bytes read so far (each one handed to a decompressor)."""
+        return self._read
+
     def _next_stream(self, size: int) -> bytes | None:
         """Begin the stream after a whole one and return its first output (perhaps none
         yet); None at the end of the input. Bytes there that do not begin a stream (after
@@ -201,6 +206,15 @@ MAGICS: dict[str, tuple[bytes, ...]] = {
     "gzip": (b"\x1f\x8b",), "bzip2": (b"BZh",), "xz": (b"\xfd7zXZ\x00",),
     "zstd": (b"\x28\xb5\x2f\xfd", *_SKIPPABLE), "LZ4": (LZ4_MAGIC, *_SKIPPABLE),
 }
+
+
+def compressed_offset(stream: BinaryIO) -> int | None:
+    """How many bytes of the compressed file the decompressing `stream` (as COMPRESSIONS'
+    openers make it) has taken in so far: where in the file its reading is, for the
+    progress line. None where that cannot be told without a system call (Python's
+    GzipFile, used only without isal)."""
+    raw = getattr(stream, "raw", None)
+    return raw.compressed_read if isinstance(raw, _Streams) else None
 
 
 def _stepwise(stream: BinaryIO, name: str, new: Callable[[], Any],

@@ -81,19 +81,112 @@ def clock(seconds: float) -> str:
 
 
 class Frames:
-    """What the line says at a moment, fitted to a width: packets read, the rate they
-    were read at, and the time since reading began."""
+    """What the line says at a moment, fitted to a width. While reading: which input of
+    several (file n/N) and its name; how much of the inputs is read (a percentage, a
+    bar, the time left at the rate so far) when their size is known; packets read, the
+    rate they were read at, the time since reading began.
+
+    The size is known when every input is a regular file: the sum of their sizes, and
+    a compressed one counted by its compressed bytes (how far its decompressor is into
+    the file). Standard input, a pipe or a device has none: the line then gives counts
+    and the rate only."""
 
     def __init__(self, accounting: Accounting) -> None:
         self.accounting = accounting
+        self.inputs = list(accounting.files)
+        #: _before[k]: bytes of the inputs before the k-th (None: a size is not known);
+        #: the inputs are stat()ed in the line's thread, at its first frame
+        self._before: list[int] | None = None
+        self._sized = False
 
     def __call__(self, width: int) -> str:
         acc = self.accounting
         now = time.monotonic()
         elapsed = 0.0 if acc.reading_since is None else now - acc.reading_since
         rate = acc.records / max(elapsed, 1e-3) if acc.reading_since is not None else 0.0
-        return fit([Field(f"{acc.records:,} packets", 0), Field(f"{rate / 1e6:.2f} M/s", 1),
-                    Field(f"{clock(elapsed)} elapsed", 2)], width)
+        ended, offset = acc.read_position
+        fields = []
+        n = len(self.inputs)
+        if n > 1:
+            fields.append(Field(f"file {min(ended + 1, n):,}/{n:,}", 2))
+            if ended < n:
+                fields.append(Field(_shown_name(self.inputs[ended]), 7))
+        done = self._fraction(ended, offset)
+        if done is not None:
+            fields.append(Field(f"{int(done * 100)}%", 0))
+            fields.append(Field(BAR, 6))
+            if 0 < done < 1 and elapsed > 0:
+                fields.append(Field(f"ETA {clock(elapsed * (1 - done) / done)}", 1))
+        fields += [Field(f"{acc.records:,} packets", 3), Field(f"{rate / 1e6:.2f} M/s", 4),
+                   Field(f"{clock(elapsed)} elapsed", 5)]
+        return _with_bar(fit(fields, width), done)
+
+    def _fraction(self, ended: int, offset: int) -> float | None:
+        """How much of the inputs' bytes is read, 0 to 1; None when their size is not
+        known."""
+        if not self._sized:
+            self._before, self._sized = input_sizes(self.inputs), True
+        before = self._before
+        if before is None or not before[-1]:
+            return None
+        if ended >= len(self.inputs):
+            return 1.0
+        size = before[ended + 1] - before[ended]
+        return min(before[ended] + min(offset, size), before[-1]) / before[-1]
+
+
+#: where the bar goes in a fitted line: a field of its width, drawn by _with_bar (a bar of
+#: one width, not one widened to the room left: that moved the fields after it as the
+#: others' widths changed, frame to frame)
+BAR = "[" + "\0" * 20 + "]"
+
+
+def _with_bar(line: str, done: float | None) -> str:
+    """The line with its bar drawn, `done` of it filled, if the fitting kept it."""
+    if done is None or BAR not in line:
+        return line
+    size = len(BAR) - 2
+    filled = int(size * done)
+    return line.replace(BAR, "[" + "#" * filled + "-" * (size - filled) + "]")
+
+
+def input_sizes(inputs: Sequence[str]) -> list[int] | None:
+    """Bytes of the inputs before each (and of all, last), when every one is a regular
+    file; None when one is standard input, a pipe or a device. One that cannot be
+    stat()ed counts as empty (its reading fails and it is skipped)."""
+    import stat
+
+    before = [0]
+    for path in inputs:
+        if path == "-":
+            return None
+        try:
+            st = os.stat(path)
+        except (OSError, ValueError):
+            before.append(before[-1])
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        before.append(before[-1] + st.st_size)
+    return before
+
+
+def _shown_name(path: str) -> str:
+    """An input's file name as the line shows it: its last part, control characters
+    escaped (printable.one_line) and anything else not printable as "?", its start cut
+    to NAME_MAX columns (the end tells apart a capture cut in pieces: x-0007.pcap)."""
+    from portannot.printable import one_line
+
+    name = "".join(c if c.isprintable() else "?" for c in one_line(os.path.basename(path)))
+    if cells(name) <= NAME_MAX:
+        return name or "?"
+    while cells(name) > NAME_MAX - 3:
+        name = name[1:]
+    return "..." + name
+
+
+#: the most columns a file name takes
+NAME_MAX = 28
 
 
 class Line:

@@ -44,6 +44,9 @@ class Accounting:
     #: time.monotonic() when the reading began (None: not yet): the progress line's
     #: rate counts from it, the reading starting before the line is drawn
     reading_since: float | None = None
+    #: time.monotonic() when the reading ended (None: not yet): the progress line's rate
+    #: counts to it, not on through the writing after it
+    reading_until: float | None = None
     #: (inputs read to their end, bytes of the next one read so far, as it lies on disk):
     #: how far the reading is, for the progress line. One tuple, set whole, so that the
     #: line's thread never sees one half of it updated and the other not

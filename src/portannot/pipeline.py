@@ -170,6 +170,7 @@ class PacketStream(_Stages["list[PacketBatch | ReadProgress | ReadEnd]"]):
                 acc.add(item)
                 item.ts_digits = acc.ts_digits  # its own, before a later file's can raise it
                 yield item
+            acc.reading_until = time.monotonic()
         finally:
             items.close()  # type: ignore[attr-defined]
 
@@ -311,6 +312,9 @@ class FlowStream(_Stages[FlowColumns]):
         self.table = table
         self.flows = FlowTable(idle_timeout, active_timeout)
         self.flow_count = 0
+        #: the flows there are in all, once the reading has ended (None before): those
+        #: handed on and those still in the table, for the progress line
+        self.flows_total: int | None = None
         self.background = background
 
     @property
@@ -345,6 +349,8 @@ class FlowStream(_Stages[FlowColumns]):
                     yield ended
         finally:
             packets.close()  # type: ignore[attr-defined]
+        # every flow ended so far is counted: _columns took each piece before asking again
+        self.flows_total = self.flow_count + len(self.flows)
         yield self.flows.drain()
 
 

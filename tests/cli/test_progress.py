@@ -181,7 +181,9 @@ def test_the_line_fits_a_narrow_terminal(tmp_path, width):
     assert "\n" not in term  # nothing wrapped by the program itself, nothing left above
     # a frame ends short of the last column, where some terminals' cursor wraps
     assert all(len(f) < width for f in shown), [f for f in shown if len(f) >= width]
-    assert all("packets" in f for f in shown), shown
+    # what is kept longest: the percentage (then the time left), or once reading has
+    # ended what is being done
+    assert all(re.match(r"\d+%|writing", f) for f in shown), shown
 
 
 def test_a_resize_is_followed(tmp_path):
@@ -228,8 +230,46 @@ def test_the_percentage_reaches_100_on_regular_files(tmp_path):
     shown = frames(term)
     percents = [int(p) for f in shown for p in re.findall(r"(\d+)%", f)]
     assert percents and percents == sorted(percents), shown
-    assert "100%" in shown[-1] and "file 2/2" in shown[-1], shown
-    assert any("file 1/2  big.pcap" in f for f in shown) or percents[0] == 100, shown
+    assert "100%" in shown[-1], shown
+    # which file is shown where the reading is long enough to see it: test_several_inputs_...
+
+
+def test_several_inputs_show_which_file_is_read(tmp_path):
+    """Of several inputs, the line says which is read (file n/N) and its name; the first
+    a FIFO, held half written until the terminal shows that, so no size is known: no
+    percentage then, only the counts."""
+    import select
+
+    fifo = tmp_path / "live.pcap"
+    os.mkfifo(fifo)
+    data = (LOCAL_PCAPS / "demo.pcap").read_bytes()
+    main_fd, term_fd = pty.openpty()
+    _set_width(term_fd, 100)
+    proc = subprocess.Popen([sys.executable, "-m", "portannot", "flows", str(fifo),
+                             str(LOCAL_PCAPS / "demo.pcap"), "-f", "csv"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=term_fd)
+    os.close(term_fd)
+    chunks: list[bytes] = []
+    with open(fifo, "wb") as w:
+        w.write(data[: len(data) // 2])
+        w.flush()
+        while not any("file 1/2  live.pcap" in f for f in frames(b"".join(chunks).decode())):
+            assert select.select([main_fd], [], [], 60)[0], "no frame of the first file"
+            chunks.append(os.read(main_fd, 65536))
+        w.write(data[len(data) // 2 :])
+    while True:
+        try:
+            got = os.read(main_fd, 65536)
+        except OSError:
+            break
+        if not got:
+            break
+        chunks.append(got)
+    assert proc.wait() == 0
+    os.close(main_fd)
+    shown = frames(b"".join(chunks).decode())
+    reading = [f for f in shown if f.startswith("file ")]
+    assert reading and all("%" not in f and "ETA" not in f and "packets" in f for f in reading)
 
 
 def test_standard_input_has_counts_and_rate_only():
@@ -278,16 +318,48 @@ def test_a_frame_says_percent_time_left_and_file(tmp_path):
     for name in ("a.pcap", "b.pcap"):
         (tmp_path / name).write_bytes(b"\0" * 1000)
         files.append(str(tmp_path / name))
-    line = Frames(_accounting(files, (1, 500), 3.0))(200)
+    line = Frames(_accounting(files, (1, 500), 3.0), lambda: "writing")(200)
     assert line.startswith("file 2/2  b.pcap  75%  [###############-----]  ETA 0:01  "), line
     assert line.endswith("1,000 packets  0.00 M/s  0:03 elapsed"), line
-    assert Frames(_accounting(files, (2, 0), 3.0))(200).startswith("file 2/2  100%  [#####")
+    assert Frames(_accounting(files, (2, 0), 3.0), lambda: "writing")(200).startswith("file 2/2  100%  [#####")
     # narrow: the percentage and the time left stay longest
-    assert Frames(_accounting(files, (1, 500), 3.0))(15) == "75%  ETA 0:01"
+    assert Frames(_accounting(files, (1, 500), 3.0), lambda: "writing")(15) == "75%  ETA 0:01"
 
 
 def test_a_frame_without_a_known_size_has_no_percentage(tmp_path):
     from portannot.cli.progress import Frames
 
-    line = Frames(_accounting(["-"], (0, 500), 2.0, records=3_000_000))(200)
+    line = Frames(_accounting(["-"], (0, 500), 2.0, records=3_000_000), lambda: "writing")(200)
     assert line == "3,000,000 packets  1.50 M/s  0:02 elapsed"
+
+
+def test_once_reading_has_ended_the_line_says_so_and_the_rate_stays(tmp_path):
+    """Reading ended 2 s after it began, 8 s ago (`flows` writing its rows since): the
+    line says what is being done, and the rate is the reading's, 1.50 M/s over those
+    2 s; it was the count over all 10 s, falling for as long as the writing took."""
+    import time
+
+    from portannot.cli.progress import Frames
+
+    (tmp_path / "a.pcap").write_bytes(b"\0" * 1000)
+    acc = _accounting([str(tmp_path / "a.pcap")], (1, 0), 10.0, records=3_000_000)
+    acc.reading_until = acc.reading_since + 2.0
+    frame = Frames(acc, lambda: "writing 96,492 flows")
+    assert frame(200) == ("writing 96,492 flows  3,000,000 packets read  at 1.50 M/s  100%"
+                          "  0:10 elapsed")
+    time.sleep(1.1)
+    assert "at 1.50 M/s" in frame(200)
+    assert frame(25) == "writing 96,492 flows"
+
+
+def test_the_last_frame_says_how_many_flows_are_written(tmp_path):
+    """`flows` writes its rows once reading has ended (no timeouts): the line says
+    "writing N flows", N the rows the file then holds."""
+    capture = big_capture(tmp_path / "big.pcap", LOCAL_PCAPS / "demo.pcap", copies=20)
+    out = tmp_path / "flows.csv"
+    term, _out, code = _run_on_terminal("flows", str(capture), "-o", str(out), width=150)
+    assert code == 0
+    rows = len(out.read_text().splitlines()) - 1
+    last = frames(term)[-1]
+    assert last.startswith(f"writing {rows:,} flows  "), last
+    assert re.search(r"[\d,]+ packets read  at [\d.]+ M/s  100%", last), last

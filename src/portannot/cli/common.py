@@ -110,9 +110,12 @@ def output_options(default_format: str) -> Callable[[Callable[..., Any]], Callab
     return deco
 
 
-def with_progress(items: Iterable[T], accounting: Accounting, quiet: bool) -> Iterator[T]:
-    """Pass items through, showing packets read and rate on stderr when it is a terminal
-    (one that can move its cursor back: not TERM=dumb; see progress.drawable).
+def with_progress(items: Iterable[T], stream: FlowStream | PacketStream, quiet: bool,
+                  verb: str = "writing") -> Iterator[T]:
+    """Pass items through, showing how far `stream`'s reading is on stderr when it is a
+    terminal (one that can move its cursor back: not TERM=dumb; see progress.drawable);
+    once it has ended, `verb` and the flows there are ("writing 96,492 flows": `flows`
+    writes them all then) beside the packets read and the rate they were read at.
 
     The line is drawn from the accounting by a thread of its own (progress.Line, 10
     frames a second), not when an item passes: `flows` without timeouts hands on
@@ -125,7 +128,8 @@ def with_progress(items: Iterable[T], accounting: Accounting, quiet: bool) -> It
     if fd is None:
         yield from items
         return
-    line = Line(fd, Frames(accounting), getattr(sys.stderr, "encoding", None) or "utf-8")
+    line = Line(fd, Frames(stream.accounting, functools.partial(_after_reading, stream, verb)),
+                getattr(sys.stderr, "encoding", None) or "utf-8")
     line.start()
     ended = False
     try:
@@ -133,6 +137,14 @@ def with_progress(items: Iterable[T], accounting: Accounting, quiet: bool) -> It
         ended = True
     finally:
         line.stop(last=ended)
+
+
+def _after_reading(stream: FlowStream | PacketStream, verb: str) -> str:
+    """What the command does once its reading has ended: `verb`, and of flows how many."""
+    from portannot.output.plural import counted
+
+    total = getattr(stream, "flows_total", None)
+    return verb if total is None else f"{verb} {counted(total, 'flow')}"
 
 
 @contextmanager
@@ -223,7 +235,7 @@ def write_stream(stream: FlowStream | PacketStream, to_batch: Callable[[Any], An
     batches = converted(stream, to_batch)
     ok = False
     try:
-        for batch, ts_digits in with_progress(batches, stream.accounting, quiet):
+        for batch, ts_digits in with_progress(batches, stream, quiet):
             writer.ts_digits = ts_digits
             writer.write(batch)
         # reading has ended, the writing not (the last pieces being made, compressed):

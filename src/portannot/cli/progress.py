@@ -84,15 +84,18 @@ class Frames:
     """What the line says at a moment, fitted to a width. While reading: which input of
     several (file n/N) and its name; how much of the inputs is read (a percentage, a
     bar, the time left at the rate so far) when their size is known; packets read, the
-    rate they were read at, the time since reading began.
+    rate they were read at, the time since reading began. Once reading has ended, what
+    the command does then (`after()`: "writing 96,492 flows"), the packets read and the
+    rate they were read at, which stays as it was when reading ended.
 
     The size is known when every input is a regular file: the sum of their sizes, and
     a compressed one counted by its compressed bytes (how far its decompressor is into
     the file). Standard input, a pipe or a device has none: the line then gives counts
     and the rate only."""
 
-    def __init__(self, accounting: Accounting) -> None:
+    def __init__(self, accounting: Accounting, after: Callable[[], str]) -> None:
         self.accounting = accounting
+        self.after = after
         self.inputs = list(accounting.files)
         #: _before[k]: bytes of the inputs before the k-th (None: a size is not known);
         #: the inputs are stat()ed in the line's thread, at its first frame
@@ -105,6 +108,8 @@ class Frames:
         elapsed = 0.0 if acc.reading_since is None else now - acc.reading_since
         rate = acc.records / max(elapsed, 1e-3) if acc.reading_since is not None else 0.0
         ended, offset = acc.read_position
+        if acc.reading_until is not None and acc.reading_since is not None:
+            return self._after_reading(acc, rate_of(acc), elapsed, width)
         fields = []
         n = len(self.inputs)
         if n > 1:
@@ -121,6 +126,14 @@ class Frames:
                    Field(f"{clock(elapsed)} elapsed", 5)]
         return _with_bar(fit(fields, width), done)
 
+    def _after_reading(self, acc: Accounting, rate: float, elapsed: float, width: int) -> str:
+        fields = [Field(self.after(), 0), Field(f"{acc.records:,} packets read", 1),
+                  Field(f"at {rate / 1e6:.2f} M/s", 2)]
+        if self._fraction(*acc.read_position) is not None:
+            fields.append(Field("100%", 3))
+        fields.append(Field(f"{clock(elapsed)} elapsed", 4))
+        return fit(fields, width)
+
     def _fraction(self, ended: int, offset: int) -> float | None:
         """How much of the inputs' bytes is read, 0 to 1; None when their size is not
         known."""
@@ -133,6 +146,12 @@ class Frames:
             return 1.0
         size = before[ended + 1] - before[ended]
         return min(before[ended] + min(offset, size), before[-1]) / before[-1]
+
+
+def rate_of(acc: Accounting) -> float:
+    """Packets read a second over the reading, once it has ended."""
+    assert acc.reading_since is not None and acc.reading_until is not None
+    return acc.records / max(acc.reading_until - acc.reading_since, 1e-3)
 
 
 #: where the bar goes in a fitted line: a field of its width, drawn by _with_bar (a bar of

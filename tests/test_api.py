@@ -57,20 +57,158 @@ def test_no_paths_is_an_error_not_an_empty_table(call: str, tmp_path: Path) -> N
         getattr(portannot, call)(tmp_path.glob("*.pcap"))
 
 
-def _file_objects(capture: Path) -> list:
+def _binary_objects(capture: Path) -> dict[str, object]:
+    """The binary file objects a dpkt user hands over: an open file, a BytesIO, a gzip
+    stream (decompressed by the object, or compressed bytes for portannot to detect), an
+    object with only read(), and a socket's makefile('rb')."""
+    import gzip
     import io
+    import socket
+    import threading
 
-    return [capture.open("rb"), io.BytesIO(capture.read_bytes()), capture.open("r", errors="replace")]
+    data = capture.read_bytes()
+
+    class ReadOnly:  # no readinto, no name: read() alone
+        def __init__(self) -> None:
+            self._inner = io.BytesIO(data)
+
+        def read(self, n: int = -1) -> bytes:
+            return self._inner.read(min(n, 1000) if n > 0 else n)  # short reads too
+
+    left, right = socket.socketpair()
+
+    def send() -> None:
+        with right:
+            right.sendall(data)
+
+    threading.Thread(target=send, daemon=True).start()
+    sock = left.makefile("rb")
+    left.close()  # the file keeps the socket until it is closed
+    return {"file": capture.open("rb"), "bytesio": io.BytesIO(data),
+            "gzipfile": gzip.GzipFile(fileobj=io.BytesIO(gzip.compress(data))),
+            "gzip-bytes": io.BytesIO(gzip.compress(data)), "read-only": ReadOnly(),
+            "socket": sock}
+
+
+BINARY_OBJECTS = ["file", "bytesio", "gzipfile", "gzip-bytes", "read-only", "socket"]
+
+
+@pytest.mark.parametrize("kind", BINARY_OBJECTS)
+@pytest.mark.parametrize("call", ["packets", "iter_packets", "flows", "iter_flows", "summary"])
+def test_a_binary_file_object_is_read_as_its_path_is_and_left_open(call: str, kind: str) -> None:
+    """As dpkt.pcap.Reader(f) takes any object with read(): the rows from a file object
+    are those from the path, compressed bytes in it are detected, and the object is the
+    caller's: portannot leaves it open. (It was a TypeError, 'give the path'.)"""
+    demo = local_capture("demo.pcap")
+    obj = _binary_objects(demo)[kind]
+    func = getattr(portannot, call)
+    got = func(obj)
+    expected = func(demo)
+    if call == "summary":
+        assert {k: v for k, v in got.items() if k != "files"} == \
+            {k: v for k, v in expected.items() if k != "files"}
+    else:
+        got, expected = _table(got), _table(expected)
+        key = "flow_id" if "flows" in call else "number"
+        assert got.sort_by(key).equals(expected.sort_by(key))
+        assert got.num_rows > 0
+    assert not getattr(obj, "closed", False)
+    if hasattr(obj, "close"):
+        obj.close()
+
+
+def _table(result):
+    import pyarrow as pa
+
+    if isinstance(result, pa.Table):
+        return result
+    return pa.Table.from_batches(list(result)).unify_dictionaries()
+
+
+def test_file_objects_are_named_by_their_name_or_their_place() -> None:
+    """Messages, provenance and summary()'s `files` name a file object by its `name`,
+    else "<stream N>", N counting the call's file objects from 1."""
+    import io
+    import json
+
+    demo = local_capture("demo.pcap")
+    data = demo.read_bytes()
+    with demo.open("rb") as named:
+        table = portannot.packets([io.BytesIO(data), named, demo, io.BytesIO(data)])
+    inputs = json.loads(table.schema.metadata[b"portannot"])["inputs"]
+    assert inputs == ["<stream 1>", str(demo), str(demo), "<stream 3>"]
+    assert table.column("file").unique().to_pylist() == [0, 1, 2, 3]
+    assert portannot.summary(io.BytesIO(data))["files"] == ["<stream 1>"]
+    with pytest.raises(portannot.CaptureFormatError, match=r"^<stream 1>: not a pcap"):
+        portannot.flows(io.BytesIO(b"not a capture at all"))
+    cut = io.BytesIO(data[:-10])
+    with pytest.warns(portannot.CaptureWarning) as caught:
+        portannot.flows([io.BytesIO(data), cut])
+    assert [w.message.path for w in caught] == ["<stream 2>"]
+    assert str(caught[0].message).startswith("<stream 2>: ")
 
 
 @pytest.mark.parametrize("call", ["packets", "iter_packets", "flows", "iter_flows", "summary"])
-def test_an_open_file_is_refused_in_one_short_line(call: str) -> None:
-    """An open file or BytesIO was iterated as paths: each line of the capture became a
-    "no such file", one message of 141 KB."""
-    for obj in _file_objects(local_capture("demo.pcap")):
-        with obj, pytest.raises(TypeError, match="not a file object") as exc:
+def test_a_text_mode_file_is_refused_in_one_short_line(call: str) -> None:
+    """A text-mode file gives str, the capture's bytes decoded (some replaced): a
+    TypeError saying to open it in binary mode, never a read of garbage. An open file
+    was iterated as paths before: each line of the capture became a "no such file", one
+    message of 141 KB."""
+    import io
+    import tempfile
+
+    demo = local_capture("demo.pcap")
+    for obj in [demo.open("r", errors="replace"), io.StringIO("text"),
+                tempfile.TemporaryFile("w+")]:
+        with obj, pytest.raises(TypeError, match="must be binary, not text mode") as exc:
             getattr(portannot, call)(obj)
         assert len(str(exc.value)) < 200 and "\n" not in str(exc.value)
+
+
+def test_a_duck_typed_object_giving_str_is_a_type_error() -> None:
+    class Text:
+        def read(self, n: int = -1) -> str:
+            return "d4c3b2a1"
+
+    with pytest.raises(TypeError, match="read\\(\\) gave str, not bytes"):
+        portannot.flows(Text())
+
+
+@pytest.mark.parametrize("call", ["packets", "iter_packets", "flows", "iter_flows", "summary"])
+def test_a_file_object_given_twice_is_a_value_error_at_the_call(call: str) -> None:
+    """Read once, from where it stands, like standard input: the second read would find
+    it at its end and report an empty file."""
+    import io
+
+    demo = local_capture("demo.pcap")
+    obj = io.BytesIO(demo.read_bytes())
+    with pytest.raises(ValueError, match="<stream 1> can be given only once"):
+        getattr(portannot, call)([obj, obj])
+    assert obj.tell() == 0
+    with demo.open("rb") as named, pytest.raises(ValueError, match="can be given only once"):
+        getattr(portannot, call)([named, demo, named])
+
+
+def test_a_closed_or_write_only_file_object_is_refused_at_the_call(tmp_path: Path) -> None:
+    import io
+
+    closed = io.BytesIO(b"")
+    closed.close()
+    with pytest.raises(portannot.InputError, match="^<stream 1>: the file object is closed$"):
+        portannot.iter_flows(closed)
+    with (tmp_path / "out").open("wb") as written, \
+            pytest.raises(TypeError, match="not open for reading"):
+        portannot.iter_packets(written)
+
+
+def test_a_file_object_is_read_from_where_it_stands() -> None:
+    """Not sought back to its start: a capture after a header of the caller's own."""
+    import io
+
+    data = local_capture("demo.pcap").read_bytes()
+    obj = io.BytesIO(b"HEADER" + data)
+    obj.read(6)
+    assert portannot.packets(obj).num_rows == portannot.packets(local_capture("demo.pcap")).num_rows
 
 
 @pytest.mark.parametrize("paths", [[b"demo.pcap"], (bytearray(b"demo.pcap"),), [5], 5,
@@ -787,3 +925,76 @@ def test_damage_after_the_header_leaves_no_cycles(tmp_path) -> None:
     with pytest.warns(portannot.CaptureWarning, match="stopped reading"):
         portannot.flows(path)
     assert _left_for_the_collector(lambda: portannot.flows(path)) == []
+
+
+# ------------------------------------------------------------------ file objects vs dpkt
+
+#: captures read from a file object and from their path, and checked against dpkt:
+#: pcap and pcapng, both byte orders, µs and ns, Ethernet, SLL and raw IP, fragments,
+#: and one compressed
+DPKT_CAPTURES = ["local:demo.pcap", "local:pcap-nsec-be.pcap", "local:pcap-usec-le.pcap.xz",
+                 "shared:ndpi/1kxun.pcap", "shared:pcapplusplus/ip-frag.pcap",
+                 "shared:tcpdump/afs.pcap", "shared:tcpdump/isup.pcap",
+                 "shared:tcpdump/bgp-role.pcapng", "shared:tcpdump/LINKTYPE_RAW_ipv6.pcap"]
+
+
+def _dpkt_capture(where: str) -> Path:
+    from paths import shared_capture
+
+    kind, name = where.split(":", 1)
+    return local_capture(name) if kind == "local" else shared_capture(name)
+
+
+def _dpkt_ports(path: Path) -> dict[int, tuple[int, int]]:
+    """Frame number -> (source port, destination port) of each whole, unfragmented
+    TCP, UDP or SCTP packet over IPv4 or IPv6 straight on Ethernet, SLL or raw IP, as dpkt
+    parses it: the simple cases, where any decoder agrees."""
+    import lzma
+
+    import dpkt
+
+    data = path.read_bytes()
+    if path.suffix == ".xz":
+        data = lzma.decompress(data)
+    import io
+
+    stream = io.BytesIO(data)
+    reader = (dpkt.pcapng.Reader if data[:4] == b"\x0a\x0d\x0d\x0a" else dpkt.pcap.Reader)(stream)
+    link = {1: dpkt.ethernet.Ethernet, 113: dpkt.sll.SLL}.get(reader.datalink())
+    ports = {}
+    for number, (_, frame) in enumerate(reader, 1):
+        try:
+            ip = link(frame).data if link else (dpkt.ip.IP if frame[0] >> 4 == 4 else dpkt.ip6.IP6)(frame)
+        except (dpkt.UnpackError, IndexError):
+            continue
+        if isinstance(ip, dpkt.ip.IP):
+            if ip.mf or ip.offset or len(ip) > len(frame):  # a fragment, or cut by the snaplen
+                continue
+        elif isinstance(ip, dpkt.ip6.IP6):
+            if 44 in ip.extension_hdrs or ip.plen + 40 > len(frame):
+                continue
+        else:
+            continue
+        if isinstance(ip.data, (dpkt.tcp.TCP, dpkt.udp.UDP, dpkt.sctp.SCTP)):
+            ports[number] = (ip.data.sport, ip.data.dport)
+    return ports
+
+
+@pytest.mark.parametrize("where", DPKT_CAPTURES)
+def test_a_file_object_gives_the_paths_rows_and_dpkts_ports(where: str) -> None:
+    """For real captures: flows() and packets() of an open file and of a BytesIO equal
+    those of the path, and each simple packet's ports are dpkt's."""
+    import io
+
+    path = _dpkt_capture(where)
+    expected_flows = portannot.flows(path).sort_by("flow_id")
+    expected_packets = portannot.packets(path)
+    with path.open("rb") as f:
+        assert portannot.flows(f).sort_by("flow_id").equals(expected_flows)
+    got = portannot.packets(io.BytesIO(path.read_bytes()))
+    assert got.equals(expected_packets)
+    ours = dict(zip(got.column("number").to_pylist(),
+                    zip(got.column("src_port").to_pylist(), got.column("dst_port").to_pylist())))
+    reference = _dpkt_ports(path)
+    assert reference, "no simple packets to compare"
+    assert {n: ours[n] for n in reference} == reference

@@ -29,7 +29,7 @@ import pyarrow as pa
 from portannot import CaptureWarning
 from portannot.accounting import Accounting
 from portannot.capture import Paths, as_paths
-from portannot.capture.source import open_stream
+from portannot.capture.source import Input, StreamInput, open_stream
 from portannot.output.provenance import provenance
 from portannot.output.tables import flow_batch, packet_batch
 from portannot.pipeline import FlowStream, PacketStream
@@ -65,7 +65,7 @@ def _table(registry: RegistryChoice, services: ServicesFile) -> ServiceTable:
     return load_table(registry, services)
 
 
-def _files(paths: Paths) -> list[str]:
+def _files(paths: Paths) -> list[Input]:
     """The capture paths as a list, read once at the top of each API call: an iterator
     (``Path.glob``) handed on as it is would be used up by the first look at it (the
     `file` column's decision), and the stream would then read nothing. No paths at all
@@ -75,12 +75,14 @@ def _files(paths: Paths) -> list[str]:
     called: the iterators read only as they are iterated, so `iter_flows("typo.pcap")`
     said so only at the first next(), away from the call that named the file. Of
     several inputs, one that cannot be opened is a warning, and the others are read.
-    Standard input ("-") can be read only once, so it may be named only once."""
+    Standard input ("-") and a file object can be read only once, so each may be given
+    only once."""
     files = as_paths(paths)
     if not files:
         raise ValueError("no capture files given")
     if files.count("-") > 1:  # read once: the second would find it empty
         raise ValueError("standard input ('-') can be given only once")
+    _once_each(files)
     if len(files) == 1 and _may_open_twice(files[0]):
         stream, _ = open_stream(files[0])  # raises the same InputError the read would
         stream.close()
@@ -91,11 +93,23 @@ def _files(paths: Paths) -> list[str]:
     return files
 
 
-def _may_open_twice(path: str) -> bool:
+def _once_each(files: list[Input]) -> None:
+    """A ValueError for a file object given twice: like standard input, it is read once
+    (from where it stands, never sought back), and the second read would find it at its
+    end, an "empty file"."""
+    seen: dict[int, StreamInput] = {}  # the object's id -> its first place
+    for item in files:
+        if isinstance(item, StreamInput):
+            first = seen.setdefault(id(item.obj), item)
+            if first is not item:
+                raise ValueError(f"the file object {first.name} can be given only once")
+
+
+def _may_open_twice(path: Input) -> bool:
     """Whether opening the input ahead of the read costs it nothing: a regular file, a
-    directory or a missing path, not standard input, a pipe or a device, whose first
-    bytes would be taken by the look."""
-    if path == "-":
+    directory or a missing path, not standard input, a file object, a pipe or a device,
+    whose first bytes would be taken by the look."""
+    if not isinstance(path, str) or path == "-":
         return False
     try:
         mode = os.stat(path).st_mode
@@ -208,9 +222,11 @@ def packets(paths: Paths, *, registry: RegistryChoice = None,
     input's position from 0, only when several captures are given.
 
     Args:
-        paths: one capture (str or os.PathLike; "-" is standard input) or an
-            iterable of them (``Path("d").glob("*.pcap")``), read in order as one.
-            pcap or pcapng, plain or gzip, bzip2, xz, zstd or LZ4 compressed.
+        paths: one capture (str or os.PathLike; "-" is standard input; or a
+            readable binary file object, read once from where it stands and left
+            open) or an iterable of them (``Path("d").glob("*.pcap")``), read in
+            order as one. pcap or pcapng, plain or gzip, bzip2, xz, zstd or LZ4
+            compressed.
         registry: a registry file (IANA CSV or XML, services(5), nmap-services), a
             Registry from portannot.registry.load_registry() or a ServiceTable from
             load_table() (load it once for many calls), or None for the default
@@ -219,12 +235,14 @@ def packets(paths: Paths, *, registry: RegistryChoice = None,
             only beside a registry file or the default.
 
     Raises, when called (before any row is read):
-        ValueError: no paths; `services=` beside a loaded registry.
-        TypeError: paths that are not paths (bytes, an open file object); a
+        ValueError: no paths; "-" or a file object given twice; `services=` beside
+            a loaded registry.
+        TypeError: paths that are not paths (bytes, a text-mode file); a
             `registry=` that is not a path, Registry or ServiceTable; a `services=`
             that is not a path.
         portannot.InputError: the one capture given cannot be opened (missing, a
-            directory, unreadable, empty); not a FileNotFoundError. Of several
+            directory, unreadable, empty, a closed file object); not a
+            FileNotFoundError. Of several
             captures, one that cannot be read is a CaptureWarning and is skipped;
             only if none can be read is it an InputError.
         portannot.CaptureFormatError (an InputError): not a pcap or pcapng capture.

@@ -19,6 +19,7 @@ from portannot.aggregate.table import FlowTable, RawFlows, Timeout
 from portannot.background import Background
 from portannot.capture import CaptureReader, Paths, ReadProblem, RecordBatch, as_paths
 from portannot.capture.chunks import DEFAULT_CHUNK, BufferPool
+from portannot.capture.source import Input
 from portannot.decode import Decoder, PacketBatch
 from portannot.errors import InputError
 from portannot.registry import ServiceTable
@@ -362,14 +363,14 @@ class FlowStream(_Stages[FlowColumns]):
 DRAIN_PIECE = 1 << 16
 
 
-def small_files(paths: list[str]) -> bool:
+def small_files(paths: list[Input]) -> bool:
     """Whether the inputs are many small files (SMALL_FILES_FROM or more, the median of the
-    first SIZE_SAMPLE regular ones under SMALL_FILE_BYTES)."""
+    first SIZE_SAMPLE regular ones under SMALL_FILE_BYTES; file objects are not sized)."""
     if len(paths) < SMALL_FILES_FROM:
         return False
     sizes = []
     for path in paths[:SIZE_SAMPLE]:
-        if path == "-":
+        if not isinstance(path, str) or path == "-":
             continue
         try:
             st = os.stat(path)

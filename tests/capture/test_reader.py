@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 
 import pytest
+from packing import NAMES, PACK
 from paths import local_capture
 
 from portannot.capture import CaptureReader
@@ -13,22 +14,46 @@ from portannot.capture import CaptureReader
 DEMO = local_capture("demo.pcap")
 
 
-def _not_paths(capture: Path) -> list[object]:
-    return [capture.open("rb"), io.BytesIO(capture.read_bytes()), bytes(capture),
-            bytearray(bytes(capture))]
-
-
-@pytest.mark.parametrize("index", range(4))
-def test_a_file_object_or_bytes_is_refused_as_the_api_refuses_it(index: int) -> None:
-    """CaptureReader took str() of what it was given: an open file or BytesIO became the
-    path "<_io.BufferedReader name=...>", and b'/x/demo.pcap' the path "b'/x/demo.pcap'",
-    both an InputError "no such file" for a capture that exists. iter_records and
-    portannot.flows() refuse them with a TypeError saying what to give."""
-    arg = _not_paths(DEMO)[index]
+@pytest.mark.parametrize("arg", [bytes(DEMO), bytearray(bytes(DEMO))])
+def test_bytes_are_refused_as_the_api_refuses_them(arg) -> None:
+    """CaptureReader took str() of what it was given: b'/x/demo.pcap' became the path
+    "b'/x/demo.pcap'", an InputError "no such file" for a capture that exists."""
     with pytest.raises(TypeError, match="capture paths must be str or os.PathLike"):
         CaptureReader(arg)  # type: ignore[arg-type]
-    if isinstance(arg, io.IOBase):
-        arg.close()
+
+
+def _records(reader: CaptureReader) -> list[tuple[int, bytes]]:
+    """(timestamp in ns, captured bytes) of every record the reader gives."""
+    out = []
+    for batch in reader:
+        buf = batch.data.tobytes()
+        for ts, off, cap in zip(batch.ts_ns.tolist(), batch.offset.tolist(),
+                                batch.caplen.tolist()):
+            out.append((ts, buf[off : off + cap]))
+    return out
+
+
+@pytest.mark.parametrize("suffix", ["", *PACK])
+def test_a_file_object_is_read_as_its_path_and_left_open(suffix: str, tmp_path: Path) -> None:
+    """As dpkt.pcap.Reader(f) does: the records from a binary file object are the
+    path's, compressed data in it detected as in a file (offsets then count the
+    decompressed bytes), and the object, the caller's, is left open."""
+    data = DEMO.read_bytes()
+    packed = PACK[suffix](data) if suffix else data
+    path = tmp_path / f"demo.pcap{suffix}"
+    path.write_bytes(packed)
+    expected = _records(CaptureReader(path))
+    assert len(expected) == 270
+    for obj in (io.BytesIO(packed), path.open("rb")):
+        reader = CaptureReader(obj)
+        assert _records(reader) == expected
+        assert reader.compression == (NAMES[suffix] if suffix else "")
+        assert not obj.closed
+        assert obj.read() == b""  # read to its end
+        obj.close()
+    assert CaptureReader(io.BytesIO(packed)).display == "<stream 1>"
+    with path.open("rb") as f:
+        assert CaptureReader(f).display == str(path)
 
 
 def test_a_pathlike_and_standard_input_name_are_taken() -> None:

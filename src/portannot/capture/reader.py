@@ -10,7 +10,6 @@ import gzip
 import os
 import zlib
 from collections.abc import Iterable, Iterator
-from io import IOBase
 from os import PathLike
 from typing import BinaryIO
 
@@ -19,7 +18,14 @@ from portannot.capture.batch import RecordBatch
 from portannot.capture.chunks import DEFAULT_CHUNK, BufferPool, ChunkWindow, MappedWindow
 from portannot.capture.compression import DamagedStream, TrailingData, compressed_offset
 from portannot.capture.problems import ProblemLog, ReadProblem
-from portannot.capture.source import display_name, mappable_size, open_capture
+from portannot.capture.source import (
+    Input,
+    display_name,
+    is_file_object,
+    mappable_size,
+    open_capture,
+    stream_input,
+)
 from portannot.errors import CaptureFormatError, InputError
 
 #: (sniffer over the first bytes, reader class)
@@ -27,11 +33,13 @@ FORMATS = ((pcap.sniff, pcap.PcapReader), (pcapng.sniff, pcapng.PcapngReader))
 
 
 class CaptureReader:
-    """One capture input. Iterate it for RecordBatches; afterwards `problems` lists
-    the damage met (each with its byte offset; past the first DETAIL, counted per kind:
-    see ProblemLog), and `records` counts what was read."""
+    """One capture input: a path ("-": standard input) or a readable binary file object,
+    read from where it stands and left open (a second iteration of it reads on from where
+    the first stopped). Iterate it for RecordBatches; afterwards `problems` lists the
+    damage met (each with its byte offset; past the first DETAIL, counted per kind: see
+    ProblemLog), and `records` counts what was read."""
 
-    def __init__(self, path: str | PathLike[str], *, file_index: int = 0,
+    def __init__(self, path: str | PathLike[str] | BinaryIO, *, file_index: int = 0,
                  chunk_size: int = DEFAULT_CHUNK, mmap: bool = False,
                  buffers: BufferPool | None = None) -> None:
         self.path = one_path(path)
@@ -165,40 +173,46 @@ def _is_decompression_error(exc: OSError) -> bool:
 
 
 #: one capture or several: what every stage that reads captures accepts
-Paths = str | PathLike[str] | Iterable[str | PathLike[str]]
+Paths = str | PathLike[str] | BinaryIO | Iterable[str | PathLike[str] | BinaryIO]
 
 
-def as_paths(paths: Paths) -> list[str]:
-    """One path or an iterable of them, as a list read once (a generator such as
-    ``Path.glob`` would be used up by the first look). Bytes and open files are refused
-    with a short TypeError: iterated, bytes read as numbers and a file as its lines, each
-    then taken for a path (a "no such file" message holding the whole capture)."""
+def as_paths(paths: Paths) -> list[Input]:
+    """One input or an iterable of them, as a list read once (a generator such as
+    ``Path.glob`` would be used up by the first look): paths as str, file objects as
+    StreamInputs named by their `name` or "<stream N>", N counting the call's file objects
+    from 1 (see stream_input). Bytes are refused with a short TypeError: iterated, they
+    read as numbers, each then taken for a path."""
     if isinstance(paths, (str, PathLike)):
         return [_path(paths)]
     if isinstance(paths, (bytes, bytearray, memoryview)):
         raise TypeError(f"{_REFUSED}, not {type(paths).__name__}")
-    _refuse_file_object(paths)
+    if is_file_object(paths):  # one file object, not an iterable of its lines
+        return [stream_input(paths, 1)]
     try:
-        items = iter(paths)
+        items = iter(paths)  # type: ignore[arg-type]
     except TypeError:
         raise TypeError(f"{_REFUSED}, not {type(paths).__name__}") from None
-    return [_path(p) for p in items]
+    inputs: list[Input] = []
+    streams = 0
+    for item in items:
+        if is_file_object(item):
+            streams += 1
+            inputs.append(stream_input(item, streams))
+        else:
+            inputs.append(_path(item))
+    return inputs
 
 
-_REFUSED = "capture paths must be str or os.PathLike (or an iterable of them)"
+_REFUSED = ("capture paths must be str or os.PathLike (or an iterable of them), or binary "
+            "file objects")
 
 
-def _refuse_file_object(obj: object) -> None:
-    """A TypeError saying to give a path, for an open file or BytesIO."""
-    if isinstance(obj, IOBase) or hasattr(obj, "read"):
-        raise TypeError(f"{_REFUSED}, not a file object ({type(obj).__name__}): give "
-                        "the capture's path, or '-' for standard input")
-
-
-def one_path(path: object) -> str:
-    """One capture's path as str, refused as as_paths refuses it: str() of an open file,
-    or of b'/x/a.pcap', was taken for a path and reported as "no such file"."""
-    _refuse_file_object(path)
+def one_path(path: object) -> Input:
+    """One capture's path as str, or a file object as its StreamInput; refused as as_paths
+    refuses it: str() of b'/x/a.pcap' was taken for a path and reported as "no such
+    file"."""
+    if is_file_object(path):
+        return stream_input(path, 1)
     return _path(path)
 
 

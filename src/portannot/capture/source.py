@@ -1,4 +1,5 @@
-"""Open a capture input (file, '-' for stdin, compressed or not) as a plain byte stream.
+"""Open a capture input (file, '-' for stdin, a binary file object, compressed or not) as a
+plain byte stream.
 
 A compressed stream (gzip, bzip2, xz, zstd, LZ4: capture.compression) is recognised and
 decompressed here, standard input and pipes read (a pipe with a wider kernel buffer).
@@ -9,11 +10,12 @@ The container is recognised from its first bytes, never from the file name, so
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import stat
 import sys
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from portannot.capture.compression import COMPRESSIONS, past_skippable, starts_skippable
 from portannot.errors import CaptureFormatError, InputError
@@ -62,6 +64,95 @@ class _Borrowed(io.RawIOBase):
 
     def fileno(self) -> int:
         return self._raw.fileno()
+
+
+class StreamInput:
+    """A readable binary file object given as a capture input in place of a path (an open
+    file, io.BytesIO, gzip.GzipFile, a socket's makefile('rb'): anything with readinto()
+    or read()). It is read from where it stands, once, as a pipe is: never sought, and
+    never closed here, for its caller owns it. `name` is what messages and provenance
+    call it."""
+
+    __slots__ = ("obj", "name")
+
+    def __init__(self, obj: Any, name: str) -> None:
+        self.obj = obj
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"StreamInput({self.name!r})"
+
+
+def is_file_object(obj: object) -> bool:
+    """Whether `obj` is given as a file object rather than a path or a list of them."""
+    return isinstance(obj, (io.IOBase, StreamInput)) or hasattr(obj, "read") \
+        or hasattr(obj, "readinto")
+
+
+def stream_input(obj: Any, number: int) -> StreamInput:
+    """`obj`, the `number`th file object of a call's inputs (from 1), as an input: named by
+    its `name` attribute where that is a file name, else "<stream N>" (a BytesIO has no
+    name, a socket's file its descriptor's number). A text-mode file is a TypeError (its
+    read() gives str: the capture's bytes already decoded, some of them replaced); a closed
+    one, like a closed standard input, an InputError; one open for writing only, a
+    TypeError."""
+    if isinstance(obj, StreamInput):
+        return obj
+    mode = getattr(obj, "mode", None)
+    if isinstance(obj, io.TextIOBase) or (isinstance(mode, str) and "b" not in mode):
+        raise TypeError(f"a capture file object must be binary, not text mode "
+                        f"({type(obj).__name__}): open it with 'rb'")
+    name = getattr(obj, "name", None)
+    if isinstance(name, bytes):
+        name = os.fsdecode(name)
+    if not isinstance(name, str) or not name:
+        name = f"<stream {number}>"
+    if getattr(obj, "closed", False):
+        raise InputError(f"{name}: the file object is closed")
+    readable = getattr(obj, "readable", None)
+    if readable is not None and not readable():
+        raise TypeError(f"{name}: the file object is not open for reading")
+    return StreamInput(obj, name)
+
+
+class _ObjectStream(io.RawIOBase):
+    """A caller's file object read through a raw stream of the reader's own: closing this
+    when the read is over leaves the object open (the caller's to close). Each readinto
+    is one read of the object: readinto1 where it has one (BufferedReader's readinto, of
+    a socket or a pipe, waits until the whole request has come), else readinto, else
+    read()."""
+
+    def __init__(self, source: StreamInput) -> None:
+        self._source = source
+        obj = source.obj
+        self._one = getattr(obj, "readinto1", None)
+        self._into = getattr(obj, "readinto", None)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:  # type: ignore[override]
+        if self._one is not None:
+            try:
+                return self._got(self._one(b))
+            except io.UnsupportedOperation:  # a BufferedIOBase without read1
+                self._one = None
+        if self._into is not None:
+            return self._got(self._into(b))
+        data = self._source.obj.read(len(b))
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            if data is None:
+                return self._got(None)
+            raise TypeError(f"{self._source.name}: read() gave {type(data).__name__}, not "
+                            "bytes: give a binary file object")
+        b[: len(data)] = data
+        return len(data)
+
+    def _got(self, n: int | None) -> int:
+        if n is None:  # a non-blocking object with nothing ready: not the end of the data
+            raise BlockingIOError(errno.EAGAIN, "the file object is non-blocking and had "
+                                  "no bytes ready")
+        return n
 
 
 def _stdin() -> BinaryIO:
@@ -133,10 +224,15 @@ def widen_pipe(stream: BinaryIO, size: int = PIPE_BUFFER) -> None:
         pass
 
 
-def _open_raw(path: str) -> tuple[BinaryIO, os.stat_result | None]:
-    """The input opened unbuffered, with what stat says of it (None: standard input). Each
-    system call here is one more wait for the interpreter's lock while the other stages
-    run: of 12,730 files of 50 kB, the reading thread spent 110 us a file, 44 us alone."""
+def _open_raw(path: Input) -> tuple[BinaryIO, os.stat_result | None]:
+    """The input opened unbuffered, with what stat says of it (None: standard input or a
+    file object). Each system call here is one more wait for the interpreter's lock while
+    the other stages run: of 12,730 files of 50 kB, the reading thread spent 110 us a
+    file, 44 us alone."""
+    if isinstance(path, StreamInput):
+        if getattr(path.obj, "closed", False):  # closed since the call
+            raise InputError(f"{path.name}: the file object is closed")
+        return _ObjectStream(path), None  # type: ignore[return-value]
     if path == "-":
         stream = _stdin()
         widen_pipe(stream)
@@ -172,9 +268,9 @@ def _read_prefix(raw: BinaryIO, n: int) -> bytes:
     return bytes(out)
 
 
-def mappable_size(path: str) -> int | None:
+def mappable_size(path: Input) -> int | None:
     """Size of a regular, uncompressed file that can be memory-mapped, else None."""
-    if path == "-":
+    if not isinstance(path, str) or path == "-":
         return None
     try:
         st = os.stat(path)
@@ -189,15 +285,15 @@ def mappable_size(path: str) -> int | None:
     return st.st_size
 
 
-def open_stream(path: str) -> tuple[BinaryIO, str]:
+def open_stream(path: Input) -> tuple[BinaryIO, str]:
     """Return (stream positioned at the capture's first byte, compression name or '')."""
     stream, compression, _size = open_capture(path)
     return stream, compression
 
 
-def open_capture(path: str) -> tuple[BinaryIO, str, int | None]:
+def open_capture(path: Input) -> tuple[BinaryIO, str, int | None]:
     """open_stream's stream and compression name, and the file's size when it is a
-    regular one (None for a pipe, a device or standard input): what stat said as the
+    regular one (None for a pipe, a device, standard input or a file object): what stat said as the
     file was opened, so that the reader sizes its window without asking again."""
     raw, st = _open_raw(path)
     size = st.st_size if st is not None and stat.S_ISREG(st.st_mode) else None
@@ -235,6 +331,13 @@ def open_capture(path: str) -> tuple[BinaryIO, str, int | None]:
 STDIN_NAME = "<stdin>"
 
 
-def display_name(path: str) -> str:
-    """An input as messages name it: standard input ("-") as STDIN_NAME."""
+def display_name(path: Input) -> str:
+    """An input as messages name it: standard input ("-") as STDIN_NAME, a file object by
+    its name (see stream_input)."""
+    if isinstance(path, StreamInput):
+        return path.name
     return STDIN_NAME if path == "-" else path
+
+
+#: one capture input: a path ("-" for standard input) or a file object
+Input = str | StreamInput

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from portannot import __version__
-from portannot.capture.source import display_name
+from portannot.capture.source import Input, display_name
 from portannot.output.text import text_path
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 KEY = b"portannot"
 
 
-def provenance(command: str, inputs: Sequence[str], table: ServiceTable | Registry,
+def provenance(command: str, inputs: Sequence[Input], table: ServiceTable | Registry,
                **settings: Any) -> dict[bytes, bytes]:
     """The metadata of `command`'s rows over `inputs` (in order: the packets' `file`
     column indexes this list), named from `table`, with the `settings` that change the

@@ -998,3 +998,92 @@ def test_a_file_object_gives_the_paths_rows_and_dpkts_ports(where: str) -> None:
     reference = _dpkt_ports(path)
     assert reference, "no simple packets to compare"
     assert {n: ours[n] for n in reference} == reference
+
+
+# ------------------------------------------------------------------ a pipe held open
+
+
+def _long_pcap(records: int = 12_000, size: int = 500) -> bytes:
+    """A pcap of `records` UDP packets of `size` bytes, each its own flow, 1 ms apart:
+    more than a 4 MiB chunk, so that a batch comes out before the rest is read."""
+    import struct
+
+    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]
+    payload = bytes(size - 42)
+    for i in range(records):
+        udp = struct.pack("!HHHH", 1024 + i % 60000, 53, 8 + len(payload), 0) + payload
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
+                         bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])) + udp
+        frame = bytes(6) + bytes([2, 0, 0, 0, 0, 1]) + b"\x08\x00" + ip
+        out.append(struct.pack("<IIII", 1_700_000_000 + i // 1000, (i % 1000) * 1000,
+                               len(frame), len(frame)) + frame)
+    return b"".join(out)
+
+
+@pytest.mark.parametrize("call", ["iter_packets", "iter_flows"])
+@pytest.mark.parametrize("via", ["fifo", "stdin"])
+def test_close_stops_a_read_waiting_on_a_pipe_held_open(call, via, tmp_path, monkeypatch) -> None:
+    """A writer that has written part of a capture and holds its pipe open without
+    writing more: close() after the first batch stopped nothing that waited in the
+    system's read, and the reading thread (and a FIFO's descriptor) stayed until the
+    writer wrote or closed. The read now waits in poll() a tenth of a second at a time
+    and sees the stop."""
+    import os
+    import threading
+    import time
+
+    data = _long_pcap()
+    done = threading.Event()
+    writers: list[str] = []  # the writer's own descriptor of the FIFO
+    if via == "fifo":
+        path = tmp_path / "held.pcap"
+        os.mkfifo(path)
+        source = path
+
+        def write() -> None:
+            with open(path, "wb") as w:
+                writers.append(str(w.fileno()))
+                w.write(data)
+                w.flush()
+                done.wait(20)  # held open, writing nothing
+    else:
+        r, w_fd = os.pipe()
+        stdin = os.fdopen(r, "rb")
+        monkeypatch.setattr("sys.stdin", type("Stdin", (), {"buffer": stdin})())
+        source = "-"
+
+        def write() -> None:
+            with os.fdopen(w_fd, "wb") as w:
+                w.write(data)
+                w.flush()
+                done.wait(20)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    try:
+        kwargs = {"idle_timeout": 0.001} if call == "iter_flows" else {}
+        batches = getattr(portannot, call)(source, **kwargs)
+        assert next(batches).num_rows > 0
+        time.sleep(0.3)  # the reading thread reads the rest and waits for more
+        started = time.monotonic()
+        batches.close()
+        held = str(path) if via == "fifo" else None
+        while time.monotonic() - started < 3 and _stages_alive(held, writers):
+            time.sleep(0.05)
+        assert _stages_alive(held, writers) == []
+        assert writer.is_alive()  # the writer still holds the pipe open
+    finally:
+        done.set()
+        writer.join(5)
+        if via == "stdin":
+            stdin.close()
+
+
+def _stages_alive(path: str | None, but: list[str]) -> list[str]:
+    """portannot's stage threads alive, and the descriptors open of `path` (if given)
+    but those in `but`."""
+    import threading
+
+    if path is not None:
+        return [x for x in _reading(Path(path)) if x not in but]
+    return [t.name for t in threading.enumerate() if t.name.startswith("portannot-")]

@@ -18,8 +18,25 @@ _DONE = object()
 QUEUE_DEPTH = 2
 #: seconds close() waits for a stage to stop (see Background.close)
 CLOSE_WAIT = 0.5
-#: seconds between a waiting consumer's looks at its signals (see Background._take)
-WAKE_EVERY = 0.1
+#: seconds a stage's thread waits at a time, on its input's queue or on a pipe, before
+#: it looks again whether it is to stop (see stop_requested)
+STOP_POLL = 0.1
+
+#: in a Background's thread, `stopped`: whether that Background is closed or dropped
+_worker = threading.local()
+
+
+class Stopped(Exception):
+    """Raised in a stage's thread that was waiting for input when its consumer stopped
+    it: the thread unwinds (closing its files) instead of waiting on."""
+
+
+def stop_requested() -> bool:
+    """Whether the Background whose thread calls this is closed or dropped (never, in
+    any other thread): what a wait on input that may not come (a pipe held open, a
+    stage before this one waiting on such a pipe) looks at between its waits."""
+    stopped = getattr(_worker, "stopped", None)
+    return stopped is not None and stopped()
 
 
 def usable_cores() -> int:
@@ -52,7 +69,7 @@ class Background(Iterator[T]):
     def __next__(self) -> T:
         if self._stop.is_set():
             raise StopIteration
-        item = self._take()
+        item = self._get()
         if item is _DONE:
             self.close()
             raise StopIteration
@@ -61,22 +78,28 @@ class Background(Iterator[T]):
             _raise(item.take())
         return item
 
-    def _take(self) -> object:
-        """The next item, waking every WAKE_EVERY s meanwhile. Python runs its signal
-        handlers in the main thread only, and a process's signal may be delivered to any
-        of its threads: a Ctrl-C or SIGTERM the kernel gave the reading thread (asleep in
-        a read of a pipe) woke neither it nor the main thread, asleep in an untimed
-        wait, and the command waited for ever, the interrupt unseen."""
+    def _get(self) -> object:
+        """The next item, waited for STOP_POLL at a time. Taken by another stage's
+        thread, that stage looks between waits whether it was stopped itself: a stage
+        that waits here on one that waits on a pipe held open (source._Awaited) would
+        otherwise never see its own stop, nor hand it on by closing this one. Taken in
+        the main thread, the waking lets Python run a signal handler: it runs them in the
+        main thread only, and a Ctrl-C or SIGTERM delivered to another thread (asleep in
+        a read of a pipe) woke neither that thread nor the main one, asleep in an
+        untimed wait, and the command waited for ever, the interrupt unseen."""
         while True:
             try:
-                return self._queue.get(timeout=WAKE_EVERY)
+                return self._queue.get(timeout=STOP_POLL)
             except queue.Empty:
-                continue
+                if stop_requested():
+                    raise Stopped("the consumer stopped the stage") from None
 
     def close(self) -> None:
-        """Stop the worker. One blocked on input that does not come (a pipe its writer
-        holds open) cannot see the stop until the input moves: it is a daemon thread,
-        left to end then, so that an interrupted command exits instead of waiting."""
+        """Stop the worker. One waiting on a pipe its writer holds open sees the stop
+        within STOP_POLL (source._Awaited, _get); one blocked on other input that does
+        not come (a device, a file object's read) cannot see it until the input moves:
+        it is a daemon thread, left to end then, so that an interrupted command exits
+        instead of waiting."""
         self._stop.set()
         self._worker.join(CLOSE_WAIT)
 
@@ -93,6 +116,8 @@ def _stopped(stop: threading.Event, owner: weakref.ref) -> Callable[[], bool]:
 
 
 def _produce(items: Iterator[object], q: queue.Queue, stopped: Callable[[], bool]) -> None:
+    _worker.stopped = stopped  # for stop_requested() in this thread
+
     def put(item: object) -> bool:
         while not stopped():
             try:

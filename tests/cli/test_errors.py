@@ -483,11 +483,12 @@ def test_terminate_while_reading_leaves_no_temporary(tmp_path, command, fmt, sig
 
 @pytest.mark.parametrize("command", COMMANDS)
 def test_an_interrupt_delivered_to_the_reading_thread_ends_the_command(tmp_path, command):
-    """The kernel may deliver a process's Ctrl-C to any of its threads, and Python runs
-    handlers in the main thread only: given to the reading thread, asleep in a read of a
-    pipe held open, it left the main thread asleep in its wait for the first batch, and
-    the command hung (a 1-in-hundreds timeout of the test above under load). Sent here
-    to that thread (tgkill): exit 130 with the one line, no output file."""
+    """A process's signal may be delivered to any of its threads (the kernel's choice
+    when the main one has a signal pending; a thread id given to kill), and Python runs
+    handlers in the main thread only: a Ctrl-C given to the reading thread, waiting on a
+    pipe held open, left the main thread asleep in its untimed wait for the first batch,
+    and the command hung. Sent here to that thread (tgkill): exit 130 with the one line,
+    no output file."""
     import ctypes
     import signal
     import struct
@@ -536,14 +537,16 @@ def _waiting(pid: int) -> bool:
 
 
 def _reading_thread(pid: int) -> int | None:
-    """The id of the process's thread asleep in a read of a pipe, once there is one."""
+    """The id of the process's thread asleep in a read of a pipe, or in the poll()
+    before each read (capture.source._Awaited), once there is one."""
     import time
 
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         for task in Path(f"/proc/{pid}/task").iterdir():
             try:
-                if "pipe_read" in (task / "wchan").read_text():
+                wchan = (task / "wchan").read_text()
+                if "pipe_read" in wchan or "poll_schedule_timeout" in wchan:
                     return int(task.name)
             except OSError:
                 continue

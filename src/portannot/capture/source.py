@@ -13,10 +13,12 @@ from __future__ import annotations
 import errno
 import io
 import os
+import select
 import stat
 import sys
 from typing import Any, BinaryIO
 
+from portannot.background import STOP_POLL, Stopped, stop_requested
 from portannot.capture.compression import COMPRESSIONS, past_skippable, starts_skippable
 from portannot.errors import CaptureFormatError, InputError
 
@@ -51,16 +53,19 @@ class _Prefixed(io.RawIOBase):
 
 class _Borrowed(io.RawIOBase):
     """Standard input read through a stream of the reader's own: closing it when the
-    read is over leaves sys.stdin open (a second API call, the rest of a notebook)."""
+    read is over leaves sys.stdin open (a second API call, the rest of a notebook). Each
+    readinto is one read of it (readinto1 where it has one: sys.stdin.buffer's readinto
+    waits until the whole request has come, past what a pipe's _Awaited waited for)."""
 
     def __init__(self, raw: BinaryIO) -> None:
         self._raw = raw
+        self._read = getattr(raw, "readinto1", None) or raw.readinto
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, b) -> int:  # type: ignore[override]
-        return self._raw.readinto(b)
+        return self._read(b)
 
     def fileno(self) -> int:
         return self._raw.fileno()
@@ -155,6 +160,59 @@ class _ObjectStream(io.RawIOBase):
         return n
 
 
+class _Awaited(io.RawIOBase):
+    """A pipe read one read at a time, each once poll() says bytes (or the writer's
+    close) are there, waiting STOP_POLL at a time and looking between waits whether the
+    stage reading it was stopped (background.stop_requested): a read waiting in the
+    system's read on a pipe whose writer holds it open without writing could not see the
+    stop, and close() left the reading thread, and the pipe, until the writer wrote or
+    closed. Bytes already there cost one poll() a read (of up to the 1 MiB widen_pipe
+    asks for); a read is one read of the stream below (readinto1 where it has one:
+    sys.stdin.buffer's readinto waits to fill the whole request)."""
+
+    def __init__(self, raw: BinaryIO, fd: int) -> None:
+        self._raw = raw
+        self._fd = fd
+        self._poll = select.poll()
+        self._poll.register(fd, select.POLLIN)
+        self._read = getattr(raw, "readinto1", None) or raw.readinto
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:  # type: ignore[override]
+        wait = int(STOP_POLL * 1000)
+        while not self._poll.poll(wait):
+            if stop_requested():
+                raise Stopped("the consumer stopped the read")
+        return self._read(b)
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def _pipe_read(stream: BinaryIO, st: os.stat_result | None = None) -> BinaryIO:
+    """`stream`, a pipe's widened and read through _Awaited; anything else (a file, a
+    terminal, a byte stream without a descriptor) as it is. `st`: what stat said of it,
+    when known."""
+    try:
+        fd = stream.fileno()
+        if st is None:
+            st = os.fstat(fd)
+    except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation: no descriptor
+        return stream
+    if not stat.S_ISFIFO(st.st_mode):
+        return stream
+    widen_pipe(stream)
+    if not hasattr(select, "poll"):  # Windows: waits in the read, as before
+        return stream
+    return _Awaited(stream, fd)  # type: ignore[return-value]
+
+
 def _stdin() -> BinaryIO:
     """Standard input's bytes, or an InputError naming it when there are none to read:
     sys.stdin None (pythonw, a closed descriptor), closed, text only (a StringIO put
@@ -234,9 +292,7 @@ def _open_raw(path: Input) -> tuple[BinaryIO, os.stat_result | None]:
             raise InputError(f"{path.name}: the file object is closed")
         return _ObjectStream(path), None  # type: ignore[return-value]
     if path == "-":
-        stream = _stdin()
-        widen_pipe(stream)
-        return stream, None
+        return _pipe_read(_stdin()), None
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -254,7 +310,7 @@ def _open_raw(path: Input) -> tuple[BinaryIO, os.stat_result | None]:
     except OSError as exc:
         raise InputError(f"{path}: {exc.strerror}") from None
     if stat.S_ISFIFO(st.st_mode):
-        widen_pipe(stream)
+        return _pipe_read(stream, st), st
     return stream, st
 
 

@@ -10,6 +10,7 @@ from packing import NAMES, PACK
 from paths import local_capture
 
 from portannot.capture import CaptureReader
+from portannot.errors import InputError
 
 DEMO = local_capture("demo.pcap")
 
@@ -102,3 +103,37 @@ def test_offset_is_where_the_reading_is_in_the_file(tmp_path, tool):
     offsets = [reader.offset for _ in reader]
     assert len(offsets) > 1 and offsets == sorted(offsets)
     assert offsets[-1] == capture.stat().st_size
+
+
+@pytest.mark.parametrize("damage", ["cut", "flipped"])
+def test_a_file_object_that_fails_mid_read_keeps_the_records_before(damage: str,
+                                                                     tmp_path: Path) -> None:
+    """A gzip.GzipFile over a stream cut short raises EOFError from its read, over a
+    damaged one BadGzipFile or zlib.error: that was a CaptureFormatError
+    "<stream 1>:  stream cut short (...)" (no compression name: the object decompressed,
+    not portannot) and none of the records before it, where the same bytes as a .gz
+    path give every record up to the damage and a warning. Now the object's failure is
+    a read error: the records before it are kept, as for a file's I/O error, and the
+    problem says what the object raised."""
+    import gzip
+
+    demo = DEMO.read_bytes()
+    data = demo[:24] + demo[24:] * 40  # its records 40 times: many gzip steps
+    packed = bytearray(gzip.compress(data))
+    if damage == "cut":
+        packed = packed[: len(packed) * 2 // 3]
+    else:
+        packed[len(packed) // 2] ^= 0xFF
+    path = tmp_path / "damaged.pcap.gz"
+    path.write_bytes(packed)
+    expected = _records(CaptureReader(path, chunk_size=1 << 16))
+    reader = CaptureReader(gzip.GzipFile(fileobj=io.BytesIO(bytes(packed))), chunk_size=1 << 16)
+    got = _records(reader)
+    assert len(got) > 270
+    assert got == expected
+    if damage == "cut":  # (flipped, the walk stops first, at the garbage inflated)
+        assert [p.message for p in reader.problems][-1] == (
+            "read error (EOFError: Compressed file ended before the end-of-stream marker "
+            "was reached); stopped reading")
+    with pytest.raises(InputError, match=r"^<stream 1>: read error \(EOFError: "):
+        list(CaptureReader(gzip.GzipFile(fileobj=io.BytesIO(bytes(packed[:30])))))

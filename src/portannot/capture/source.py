@@ -120,6 +120,15 @@ def stream_input(obj: Any, number: int) -> StreamInput:
     return StreamInput(obj, name)
 
 
+class ObjectReadError(OSError):
+    """What a caller's file object raised from its read, as a read error: the records
+    before it are kept and the rest reported lost, as for a file's I/O error. A
+    gzip.GzipFile over a stream cut short raises EOFError, over a damaged one
+    BadGzipFile or zlib.error: taken for portannot's own decompression failing, they
+    were a CaptureFormatError "<stream 1>:  stream cut short" (no compression named)
+    that lost the records already read into the window."""
+
+
 class _ObjectStream(io.RawIOBase):
     """A caller's file object read through a raw stream of the reader's own: closing this
     when the read is over leaves the object open (the caller's to close). Each readinto
@@ -137,6 +146,14 @@ class _ObjectStream(io.RawIOBase):
         return True
 
     def readinto(self, b) -> int:  # type: ignore[override]
+        try:
+            return self._read_once(b)
+        except (TypeError, Stopped):
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever the object raises is its failure
+            raise ObjectReadError(f"{type(exc).__name__}: {exc}") from None
+
+    def _read_once(self, b) -> int:  # type: ignore[no-untyped-def]
         if self._one is not None:
             try:
                 return self._got(self._one(b))

@@ -3,6 +3,7 @@ paths it accepts, the arguments it refuses, the damage it reports."""
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
 
@@ -163,6 +164,30 @@ def test_a_text_mode_file_is_refused_in_one_short_line(call: str) -> None:
         with obj, pytest.raises(TypeError, match="must be binary, not text mode") as exc:
             getattr(portannot, call)(obj)
         assert len(str(exc.value)) < 200 and "\n" not in str(exc.value)
+
+
+def test_archive_members_are_read_though_their_mode_says_r(tmp_path: Path) -> None:
+    """zipfile's member streams are binary with mode 'r' (ZipFile.open's argument): taken
+    for text mode by its `mode`, a capture inside a zip was refused. tarfile's members
+    have no mode and no name."""
+    import tarfile
+    import zipfile
+
+    demo = local_capture("demo.pcap")
+    expected = portannot.flows(demo).sort_by("flow_id")
+    archive = tmp_path / "captures.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.write(demo, "inside/demo.pcap")
+    with zipfile.ZipFile(archive) as z, z.open("inside/demo.pcap") as member:
+        assert member.mode == "r"
+        table = portannot.flows(member)
+    assert table.sort_by("flow_id").equals(expected)
+    assert json.loads(table.schema.metadata[b"portannot"])["inputs"] == ["inside/demo.pcap"]
+    tarred = tmp_path / "captures.tar"
+    with tarfile.open(tarred, "w") as t:
+        t.add(demo, "demo.pcap")
+    with tarfile.open(tarred) as t, t.extractfile("demo.pcap") as member:
+        assert portannot.flows(member).sort_by("flow_id").equals(expected)
 
 
 def test_a_duck_typed_object_giving_str_is_a_type_error() -> None:

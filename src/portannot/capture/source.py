@@ -103,8 +103,7 @@ def stream_input(obj: Any, number: int) -> StreamInput:
     TypeError."""
     if isinstance(obj, StreamInput):
         return obj
-    mode = getattr(obj, "mode", None)
-    if isinstance(obj, io.TextIOBase) or (isinstance(mode, str) and "b" not in mode):
+    if _text_mode(obj):
         raise TypeError(f"a capture file object must be binary, not text mode "
                         f"({type(obj).__name__}): open it with 'rb'")
     name = getattr(obj, "name", None)
@@ -118,6 +117,18 @@ def stream_input(obj: Any, number: int) -> StreamInput:
     if readable is not None and not readable():
         raise TypeError(f"{name}: the file object is not open for reading")
     return StreamInput(obj, name)
+
+
+def _text_mode(obj: Any) -> bool:
+    """Whether `obj` reads str: a TextIOBase, or an object of no io class whose `mode`
+    lacks 'b' (tempfile's wrapper of a 'w+' file). An io byte stream is binary whatever
+    its mode says: zipfile's members have mode 'r', ZipFile.open's argument."""
+    if isinstance(obj, io.TextIOBase):
+        return True
+    if isinstance(obj, (io.RawIOBase, io.BufferedIOBase)):
+        return False
+    mode = getattr(obj, "mode", None)
+    return isinstance(mode, str) and "b" not in mode
 
 
 class ObjectReadError(OSError):

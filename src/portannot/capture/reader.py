@@ -20,6 +20,7 @@ from portannot.capture.compression import DamagedStream, TrailingData, compresse
 from portannot.capture.problems import ProblemLog, ReadProblem
 from portannot.capture.source import (
     Input,
+    StreamInput,
     display_name,
     is_file_object,
     mappable_size,
@@ -39,7 +40,8 @@ class CaptureReader:
     damage met (each with its byte offset; past the first DETAIL, counted per kind: see
     ProblemLog), and `records` counts what was read."""
 
-    def __init__(self, path: str | PathLike[str] | BinaryIO, *, file_index: int = 0,
+    def __init__(self, path: str | PathLike[str] | BinaryIO | StreamInput, *,
+                 file_index: int = 0,
                  chunk_size: int = DEFAULT_CHUNK, mmap: bool = False,
                  buffers: BufferPool | None = None) -> None:
         self.path = one_path(path)
@@ -74,10 +76,11 @@ class CaptureReader:
         stream, self.compression, file_size = open_capture(self.path)
         if self.compression:  # offsets count the capture's bytes, not the file's
             self.problems.unit = "decompressed byte offset"
-        size = mappable_size(self.path) if self.mmap else None
+        path = self.path if isinstance(self.path, str) else None  # a file object maps not
+        size = mappable_size(path) if self.mmap and path is not None else None
         window: MappedWindow | ChunkWindow
-        if size is not None:
-            window = MappedWindow(self.path, size, self.chunk_size)
+        if size is not None and path is not None:
+            window = MappedWindow(path, size, self.chunk_size)
         elif self.compression:
             window = ChunkWindow(stream, self.chunk_size, DECOMPRESSION_ERRORS, self.buffers)
         else:
@@ -173,7 +176,10 @@ def _is_decompression_error(exc: OSError) -> bool:
 
 
 #: one capture or several: what every stage that reads captures accepts
-Paths = str | PathLike[str] | BinaryIO | Iterable[str | PathLike[str] | BinaryIO]
+#: what the readers take: paths, "-", binary file objects (StreamInput: one already
+#: checked and named, as as_paths gives them back)
+Paths = (str | PathLike[str] | BinaryIO | StreamInput
+         | Iterable[str | PathLike[str] | BinaryIO | StreamInput])
 
 
 def as_paths(paths: Paths) -> list[Input]:

@@ -81,6 +81,8 @@ def parse_services_port(text: str, nmap: bool) -> tuple[int, int] | None:
     if nmap or not text:
         return parse_port(text)
     lo_text, sep, hi_text = text.partition("-")
+    if any(_C_NUMBER.fullmatch(part) is None for part in (lo_text, hi_text)[:1 + bool(sep)]):
+        raise ValueError(f"bad port number {text!r}")  # the field, not one end of it
     lo = c_port(lo_text)
     hi = c_port(hi_text) if sep else lo
     if hi < lo:

@@ -129,6 +129,43 @@ def test_the_download_timeout_bounds_the_whole_download(fixtures: Path) -> None:
         httpd.shutdown()
 
 
+def test_a_read_the_watchdog_ended_is_the_timeout_not_the_end_of_the_body() -> None:
+    """The watchdog shuts the connection at the deadline and the waiting read returns
+    b'' as at the body's end: the short body then failed as 'download incomplete (490 of
+    3905 bytes)' instead of the timeout (seen once in CI, when the shut came while the
+    read was waiting, after the loop's own deadline check)."""
+    import io
+    import time
+
+    from portannot.errors import RegistryError
+
+    class Shut(io.RawIOBase):  # a first piece, then the end a shut connection reads as
+        def __init__(self) -> None:
+            self.pieces = [b"x" * 490, b""]
+
+        def readable(self) -> bool:
+            return True
+
+        def read1(self, n: int = -1) -> bytes:
+            return self.pieces.pop(0)
+
+    far = time.monotonic() + 60
+    with pytest.raises(RegistryError, match=r"download failed: not complete after 1 s \(490 bytes\)"):
+        install._read_by(Shut(), far, "http://x/", 1.0, cut=lambda: True)
+    # the same end with the watchdog not fired is the body's end
+    assert install._read_by(Shut(), far, "http://x/", 1.0, cut=lambda: False) == b"x" * 490
+
+    class ShutLate(Shut):  # the end read after the deadline passed, while waiting
+        def read1(self, n: int = -1) -> bytes:
+            piece = self.pieces.pop(0)
+            if not piece:
+                time.sleep(0.2)
+            return piece
+
+    with pytest.raises(RegistryError, match=r"not complete after 1 s \(490 bytes\)"):
+        install._read_by(ShutLate(), time.monotonic() + 0.1, "http://x/", 1.0)
+
+
 @pytest.mark.parametrize("trickled", ["status line", "headers"])
 def test_the_download_timeout_bounds_a_trickle_of_headers(fixtures: Path, trickled: str) -> None:
     """The deadline covered the body only: urlopen's timeout bounds each wait, so a

@@ -12,7 +12,7 @@ import contextlib
 import datetime as _dt
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,7 +99,7 @@ def _fetch_by(request: Any, timeout: float) -> tuple[str | None, str, bytes]:
             with opener.open(request, timeout=timeout) as response:
                 return (response.headers.get("Content-Length"),
                         response.headers.get("Last-Modified", ""),
-                        _read_by(response, deadline, url, timeout))
+                        _read_by(response, deadline, url, timeout, watchdog.fired))
     except RegistryError:
         raise
     except Exception:
@@ -132,6 +132,11 @@ class _Watchdog:
 
     def __exit__(self, *exc: object) -> None:
         self._timer.cancel()
+
+    def fired(self) -> bool:
+        """Whether the deadline came and the connections were shut."""
+        with self._lock:
+            return self._fired
 
     def _fire(self) -> None:
         with self._lock:
@@ -182,10 +187,12 @@ def _shut(sock: Any) -> None:
         socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
-def _read_by(response: Any, deadline: float, url: str, timeout: float) -> bytes:
+def _read_by(response: Any, deadline: float, url: str, timeout: float,
+             cut: Callable[[], bool] = lambda: False) -> bytes:
     """The body, up to MAX_DOWNLOAD + 1 bytes, read whole by `deadline`: urlopen's
     timeout bounds each wait on the socket, so a server that sent a little now and then
-    kept `--timeout 2` going for as long as it liked."""
+    kept `--timeout 2` going for as long as it liked. `cut` says whether the watchdog
+    shut the connection: the read that ended there is the timeout, not the body's end."""
     import http.client
     import time
 
@@ -198,12 +205,14 @@ def _read_by(response: Any, deadline: float, url: str, timeout: float) -> bytes:
     read = getattr(response, "read1", response.read)
     chunks: list[bytes] = []
     got = 0
+    def late() -> RegistryError:
+        return RegistryError(
+            f"{url}: download failed: not complete after {timeout:g} s ({got} bytes)")
+
     while got <= MAX_DOWNLOAD:
         left = deadline - time.monotonic()
         if left <= 0:
-            raise RegistryError(
-                f"{url}: download failed: not complete after {timeout:g} s ({got} bytes)"
-            )
+            raise late()
         if sock is not None and not response.isclosed():  # closed: the body is in
             sock.settimeout(left)  # the last wait ends at the deadline too
         try:
@@ -212,6 +221,8 @@ def _read_by(response: Any, deadline: float, url: str, timeout: float) -> bytes:
             exc.partial = b"".join(chunks) + exc.partial
             raise
         if not chunk:
+            if cut() or time.monotonic() >= deadline:  # the watchdog's shut, not the end
+                raise late()
             break
         chunks.append(chunk)
         got += len(chunk)

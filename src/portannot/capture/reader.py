@@ -19,6 +19,7 @@ from portannot.capture.chunks import DEFAULT_CHUNK, BufferPool, ChunkWindow, Map
 from portannot.capture.compression import DamagedStream, TrailingData, compressed_offset
 from portannot.capture.problems import ProblemLog, ReadProblem
 from portannot.capture.source import (
+    FileObject,
     Input,
     StreamInput,
     display_name,
@@ -40,7 +41,7 @@ class CaptureReader:
     damage met (each with its byte offset; past the first DETAIL, counted per kind: see
     ProblemLog), and `records` counts what was read."""
 
-    def __init__(self, path: str | PathLike[str] | BinaryIO | StreamInput, *,
+    def __init__(self, path: str | PathLike[str] | FileObject | StreamInput, *,
                  file_index: int = 0,
                  chunk_size: int = DEFAULT_CHUNK, mmap: bool = False,
                  buffers: BufferPool | None = None) -> None:
@@ -178,8 +179,8 @@ def _is_decompression_error(exc: OSError) -> bool:
 #: one capture or several: what every stage that reads captures accepts
 #: what the readers take: paths, "-", binary file objects (StreamInput: one already
 #: checked and named, as as_paths gives them back)
-Paths = (str | PathLike[str] | BinaryIO | StreamInput
-         | Iterable[str | PathLike[str] | BinaryIO | StreamInput])
+Paths = (str | PathLike[str] | FileObject | StreamInput
+         | Iterable[str | PathLike[str] | FileObject | StreamInput])
 
 
 def as_paths(paths: Paths) -> list[Input]:

@@ -16,7 +16,7 @@ import os
 import select
 import stat
 import sys
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from portannot.background import STOP_POLL, Stopped, stop_requested
 from portannot.capture.compression import COMPRESSIONS, past_skippable, starts_skippable
@@ -69,6 +69,25 @@ class _Borrowed(io.RawIOBase):
 
     def fileno(self) -> int:
         return self._raw.fileno()
+
+
+class ReadsBytes(Protocol):
+    """A binary file object known by its read(): gzip.GzipFile and zipfile's members are
+    io classes but not typing.BinaryIO, and a user's own reader is neither, yet each is
+    read as README says ("anything with readinto() or read()")."""
+
+    def read(self, size: int, /) -> bytes: ...
+
+
+class ReadsInto(Protocol):
+    """A binary file object known by its readinto() alone (given a writable memoryview)."""
+
+    def readinto(self, buffer: memoryview, /) -> int | None: ...
+
+
+#: a file object in place of a path, as a type checker is to take it (is_file_object at
+#: run time)
+FileObject = BinaryIO | ReadsBytes | ReadsInto
 
 
 class StreamInput:

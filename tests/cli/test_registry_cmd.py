@@ -326,3 +326,21 @@ def test_info_counts_every_state_as_the_file_read_independently(cli, registry: s
     got = _info(cli, "--registry", str(path))["ports"]
     assert got == {t: {s: want[t][s] for s in ("unassigned", "assigned", "reserved", "dynamic")}
                    for t in want}
+
+
+def test_update_help_says_what_refuses_a_registry(capsys) -> None:
+    """The help said a registry is kept "unless the new one downloads completely and
+    parses without a malformed record", where README (and install.validate) also refuse
+    one over 64 MiB, one under --min-records, and an IANA file whose ports stop before
+    49151; and the timeout as "the whole download", where README bounds a name lookup by
+    each wait: the deadline runs from the connection on."""
+    from portannot.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["registry", "update", "--help"])
+    assert exc.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for condition in ("within --timeout", "at most 64 MiB", "without a malformed record",
+                      "has --min-records records", "up to 49151",
+                      "the whole download from the connection on"):
+        assert condition in text, condition

@@ -147,13 +147,16 @@ def info(registry: str | None, services: str | None, as_json: bool) -> None:
 )
 @click.option(
     "--timeout", type=DOWNLOAD_TIMEOUT, default=60.0, show_default=True, metavar="SECONDS",
-    help="Download timeout, seconds: the whole download, not each wait."
+    help="Download timeout, seconds: the whole download from the connection on (status "
+         "line and headers too), not each wait."
 )
 def update(url: str | None, file: str | None, min_records: int, timeout: float) -> None:
     """Download the official registry CSV (or --url/--file), validate it, install it.
 
-    The registry in place is kept unless the new one downloads completely and
-    parses without a malformed record.  The installed registry is used by
+    The registry in place is kept unless the new one downloads completely
+    within --timeout, is at most 64 MiB, parses without a malformed record and
+    has --min-records records (the IANA CSV or XML: port records up to 49151,
+    the last port IANA lists).  The installed registry is used by
     default from then on (after --registry and $PORTANNOT_REGISTRY).
     """
     try:

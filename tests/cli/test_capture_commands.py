@@ -139,6 +139,20 @@ def test_the_output_help_says_parquet_goes_to_a_pipe(command, capsys):
     assert "Parquet there only when it is a pipe or a file, not a terminal" in text
 
 
+@pytest.mark.parametrize("command", ["packets", "flows", "summary"])
+def test_quiet_help_names_the_progress_line(command, capsys):
+    """--quiet's help said "No progress bar.", where README's --quiet turns off the
+    progress line, which shows a bar only when the inputs' size is known (regular files)
+    and counts alone from a pipe."""
+    from portannot.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main([command, "--help"])
+    assert exc.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "-q, --quiet No progress line (shown on a terminal)." in text
+
+
 @pytest.mark.parametrize("args", [[], ["registry"]])
 def test_a_group_without_a_command_shows_its_help(args, capsys):
     from portannot.cli import main

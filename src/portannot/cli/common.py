@@ -94,7 +94,7 @@ STDIN_TWICE = "standard input ('-') holds the --files-from list: it cannot be a 
 def output_options(default_format: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Add --format, --output, --force and --quiet to a command that writes rows."""
     def deco(func: Callable[..., Any]) -> Callable[..., Any]:
-        func = click.option("--quiet", "-q", is_flag=True, help="No progress bar.")(func)
+        func = click.option("--quiet", "-q", is_flag=True, help="No progress line (shown on a terminal).")(func)
         func = click.option("--force", is_flag=True, help="Replace an existing output file.")(func)
         func = click.option("-o", "--output", type=click.Path(dir_okay=True, path_type=str),
                             help="Output file (default: standard output; Parquet there only when it is a "

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,
               help="Rows per ranking.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress line (shown on a terminal).")
 @registry_options
 def summary(inputs: tuple[str, ...], as_json: bool, top: int, quiet: bool,
             registry: str | None, services: str | None) -> None:

@@ -203,6 +203,20 @@ def _bom_damaged(name: str) -> bytes:
     return bytes(data)
 
 
+def _read_whole_but_for_one_problem(tmp_path, name: str, damaged: bytes):
+    """pcaps/NAME's packets must all be read from its `damaged` copy, the damage reported
+    once: returns that report."""
+    path = tmp_path / name
+    path.write_bytes(damaged)
+    got, problems = _read(path)
+    whole, _ = _read(local_capture(name))
+    assert len(got) == len(whole) > 0
+    assert got.src_port.tolist() == whole.src_port.tolist()
+    assert got.ts_ns.tolist() == whole.ts_ns.tolist()
+    [problem] = problems
+    return problem
+
+
 @pytest.mark.parametrize("name, order", [("pcapng-simple.pcapng", "little-endian"),
                                          ("pcapng-multi.pcapng", "big-endian")])
 def test_the_first_section_header_with_an_unknown_magic_takes_its_lengths_order(tmp_path, name,
@@ -212,14 +226,7 @@ def test_the_first_section_header_with_an_unknown_magic_takes_its_lengths_order(
     read in, the damage reported. The reader resynced assuming little-endian: a
     little-endian file was read, a big-endian one (pcapng-multi's first section, 4 of its
     7 packets) lost whole; tshark: "isn't a capture file in a format TShark understands"."""
-    damaged = tmp_path / name
-    damaged.write_bytes(_bom_damaged(name))
-    got, problems = _read(damaged)
-    whole, _ = _read(local_capture(name))
-    assert len(got) == len(whole) > 0
-    assert got.src_port.tolist() == whole.src_port.tolist()
-    assert got.ts_ns.tolist() == whole.ts_ns.tolist()
-    [problem] = problems
+    problem = _read_whole_but_for_one_problem(tmp_path, name, _bom_damaged(name))
     assert problem.offset == 0
     assert (f"section header block with an unknown byte-order magic (deadbeef); its lengths "
             f"agree only as {order}: read as a {order} section") == problem.message
@@ -271,14 +278,7 @@ def test_the_first_section_header_with_a_flipped_magic_takes_its_lengths_order(t
     the damage reported."""
     data = bytearray(local_capture(name).read_bytes())
     data[8:12] = bytes(reversed(data[8:12]))
-    damaged = tmp_path / name
-    damaged.write_bytes(bytes(data))
-    got, problems = _read(damaged)
-    whole, _ = _read(local_capture(name))
-    assert len(got) == len(whole) > 0
-    assert got.src_port.tolist() == whole.src_port.tolist()
-    assert got.ts_ns.tolist() == whole.ts_ns.tolist()
-    [problem] = problems
+    problem = _read_whole_but_for_one_problem(tmp_path, name, bytes(data))
     assert problem.offset == 0
     assert (f"section header block whose lengths contradict its byte-order magic ({magic}); "
             f"they agree only as {order}: read as a {order} section") == problem.message

@@ -10,11 +10,13 @@ A failed write never leaves a file at the output path that looks complete.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -415,29 +417,45 @@ def test_interrupt_while_input_is_held_open(tmp_path, command):
     exit 130 with one line, at once (the reading thread cannot see a stop while it is
     blocked; the command does not wait for it), and no output file."""
     import signal
-    import struct
 
-    fifo = tmp_path / "live.pcap"
-    os.mkfifo(fifo)
     out = tmp_path / "out.csv"
-    args = [command, str(fifo)] + ([] if command == "summary" else ["-f", "csv", "-o", str(out)])
-    proc = subprocess.Popen([sys.executable, "-m", "portannot", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    writer = os.open(fifo, os.O_WRONLY)  # returns once the command's reader has opened it
-    try:
-        os.write(writer, struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+    with _reading_a_pipe_held_open(tmp_path, _csv_unless_summary(command, out)) as proc:
         assert _blocked_reading(proc.pid)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
-    finally:
-        os.close(writer)
-        if proc.poll() is None:
-            proc.kill()
     assert proc.returncode == ExitCode.INTERRUPTED, err
     # one line: click's Abort printed an empty one first
     assert err.decode().splitlines() == ["portannot: interrupted"]
     assert not out.exists()
 
+
+def _csv_unless_summary(command: str, out: Path) -> list[str]:
+    """The command's arguments after its input: CSV into `out` (summary has no -o)."""
+    return [command] if command == "summary" else [command, "-f", "csv", "-o", str(out)]
+
+
+@contextlib.contextmanager
+def _reading_a_pipe_held_open(tmp_path: Path, args: list[str],
+                              preexec_fn=None) -> Iterator[subprocess.Popen]:
+    """`portannot ARGS[0] FIFO ARGS[1:]` started, the FIFO's writer holding it open after a
+    pcap file header, so that its reader waits in a read that no data will end; the
+    writer closed and the command killed, if still running, on leaving."""
+    import struct
+
+    fifo = tmp_path / "live.pcap"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen([sys.executable, "-m", "portannot", args[0], str(fifo), *args[1:]],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=preexec_fn)
+    writer = os.open(fifo, os.O_WRONLY)  # returns once the command's reader has opened it
+    try:
+        os.write(writer, struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        yield proc
+    finally:
+        os.close(writer)
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
 
 
 @pytest.mark.parametrize("command", ["flows", "packets"])
@@ -453,29 +471,18 @@ def test_terminate_while_reading_leaves_no_temporary(tmp_path, command, fmt, sig
     its caller expects. Also when SIGINT is ignored, as in a job a script starts with
     `&` (POSIX shells ignore SIGINT there): SIGTERM was then not handled at all."""
     import signal
-    import struct
 
     signum = getattr(signal, signame)
 
     def ignore_sigint() -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
-    fifo = tmp_path / "live.pcap"
-    os.mkfifo(fifo)
     out = tmp_path / f"out.{fmt}"
-    proc = subprocess.Popen([sys.executable, "-m", "portannot", command, str(fifo), "-o",
-                             str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            preexec_fn=ignore_sigint if sigint == "ignored" else None)
-    writer = os.open(fifo, os.O_WRONLY)  # returns once the command's reader has opened it
-    try:
-        os.write(writer, struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+    with _reading_a_pipe_held_open(tmp_path, [command, "-o", str(out)],
+                                   ignore_sigint if sigint == "ignored" else None) as proc:
         assert _blocked_reading(proc.pid)
         proc.send_signal(signum)
         _, err = proc.communicate(timeout=30)
-    finally:
-        os.close(writer)
-        if proc.poll() is None:
-            proc.kill()
     assert proc.returncode == -signum, err
     assert err.decode().splitlines() == [f"portannot: {line}"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["live.pcap"]
@@ -491,30 +498,17 @@ def test_an_interrupt_delivered_to_the_reading_thread_ends_the_command(tmp_path,
     no output file."""
     import ctypes
     import signal
-    import struct
 
     libc = ctypes.CDLL(None, use_errno=True)
     if not hasattr(libc, "tgkill"):
         pytest.skip("no tgkill in this C library")
-    fifo = tmp_path / "live.pcap"
-    os.mkfifo(fifo)
     out = tmp_path / "out.csv"
-    args = [command, str(fifo)] + ([] if command == "summary" else ["-f", "csv", "-o", str(out)])
-    proc = subprocess.Popen([sys.executable, "-m", "portannot", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    writer = os.open(fifo, os.O_WRONLY)
-    try:
-        os.write(writer, struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+    with _reading_a_pipe_held_open(tmp_path, _csv_unless_summary(command, out)) as proc:
         reader = _reading_thread(proc.pid)
         assert reader is not None and reader != proc.pid
         assert _waiting(proc.pid)  # the main thread asleep in its wait for a batch
         assert libc.tgkill(proc.pid, reader, signal.SIGINT) == 0
         _, err = proc.communicate(timeout=30)
-    finally:
-        os.close(writer)
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
     assert proc.returncode == ExitCode.INTERRUPTED, err
     assert err.decode().splitlines() == ["portannot: interrupted"]
     assert not out.exists()

@@ -7,6 +7,7 @@ import pty
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 
 import pytest
 from capgen import big_capture, dpkt_frames
@@ -29,21 +30,30 @@ def _run_on_terminal(*args: str, env: dict[str, str] | None = None, width: int |
     out: list[bytes] = []
     reader = threading.Thread(target=lambda: out.append(proc.stdout.read()))
     reader.start()
-    chunks = []
-    while True:
-        try:
-            data = os.read(main_fd, 65536)
-        except OSError:  # the terminal closed with the process
-            break
-        if not data:
-            break
-        if resize_to is not None and not chunks:
-            _set_width(main_fd, resize_to)  # as a terminal window resized does
-        chunks.append(data)
+    chunks: list[bytes] = []
+    first = None if resize_to is None else (lambda: _set_width(main_fd, resize_to))
+    _read_until_closed(main_fd, chunks, first)  # resized as a terminal window is
     reader.join()
     proc.wait()
     os.close(main_fd)
     return b"".join(chunks).decode(errors="replace"), out[0], proc.returncode
+
+
+def _read_until_closed(fd: int, chunks: list[bytes],
+                       on_first: Callable[[], None] | None = None) -> None:
+    """Append what the terminal's main side `fd` gives to `chunks` until the terminal
+    closes with the process (an OSError on Linux, not an empty read); `on_first` is
+    called once the first output has come."""
+    while True:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            return
+        if not data:
+            return
+        if on_first is not None and not chunks:
+            on_first()
+        chunks.append(data)
 
 
 def _set_width(fd: int, columns: int) -> None:
@@ -143,18 +153,7 @@ def test_rows_on_the_terminal_are_not_spliced_into_the_progress_line(fmt, width,
                             preexec_fn=own_terminal)
     os.close(term_fd)
     chunks: list[bytes] = []
-
-    def read() -> None:
-        while True:
-            try:
-                data = os.read(main_fd, 65536)
-            except OSError:
-                return
-            if not data:
-                return
-            chunks.append(data)
-
-    reader = threading.Thread(target=read)
+    reader = threading.Thread(target=_read_until_closed, args=(main_fd, chunks))
     reader.start()
     assert proc.wait(timeout=120) == 0
     reader.join(timeout=10)
@@ -257,14 +256,7 @@ def test_several_inputs_show_which_file_is_read(tmp_path):
             assert select.select([main_fd], [], [], 60)[0], "no frame of the first file"
             chunks.append(os.read(main_fd, 65536))
         w.write(data[len(data) // 2 :])
-    while True:
-        try:
-            got = os.read(main_fd, 65536)
-        except OSError:
-            break
-        if not got:
-            break
-        chunks.append(got)
+    _read_until_closed(main_fd, chunks)
     assert proc.wait() == 0
     os.close(main_fd)
     shown = frames(b"".join(chunks).decode())
@@ -282,15 +274,8 @@ def test_standard_input_has_counts_and_rate_only():
         os.close(term_fd)
         proc.stdin.write(f.read())
         proc.stdin.close()
-        chunks = []
-        while True:
-            try:
-                data = os.read(main_fd, 65536)
-            except OSError:
-                break
-            if not data:
-                break
-            chunks.append(data)
+        chunks: list[bytes] = []
+        _read_until_closed(main_fd, chunks)
         assert proc.wait() == 0
         os.close(main_fd)
     shown = frames(b"".join(chunks).decode())

@@ -237,7 +237,9 @@ COMPRESSIONS: dict[bytes, tuple[str, Callable[[BinaryIO], BinaryIO]]] = {
 }
 
 
-def _read_up_to(stream: BinaryIO, n: int) -> bytes:
+def read_up_to(stream: BinaryIO, n: int) -> bytes:
+    """`n` bytes of the stream, fewer only at its end: a pipe's or a socket's read gives
+    what has come so far, which may be less than a magic or a frame header."""
     out = bytearray()
     while len(out) < n:
         piece = stream.read(n - len(out))
@@ -264,13 +266,13 @@ def past_skippable(stream: BinaryIO) -> tuple[bytes, str, Callable[[BinaryIO], B
     read = bytearray()
     at = 0  #: where the frame after the skippable ones read starts
     while True:
-        read += _read_up_to(stream, 8)
+        read += read_up_to(stream, 8)
         if read[at : at + 4] not in _SKIPPABLE or len(read) < at + 8:
             break
         size = int.from_bytes(read[at + 4 : at + 8], "little")
         if len(read) + size > SKIPPABLE_LOOKAHEAD:
             break
-        read += _read_up_to(stream, size)
+        read += read_up_to(stream, size)
         at += 8 + size
         if len(read) < at:  # cut inside the frame
             break

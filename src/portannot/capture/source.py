@@ -19,7 +19,12 @@ import sys
 from typing import Any, BinaryIO, Protocol
 
 from portannot.background import STOP_POLL, Stopped, stop_requested
-from portannot.capture.compression import COMPRESSIONS, past_skippable, starts_skippable
+from portannot.capture.compression import (
+    COMPRESSIONS,
+    past_skippable,
+    read_up_to,
+    starts_skippable,
+)
 from portannot.errors import CaptureFormatError, InputError
 
 try:
@@ -361,16 +366,6 @@ def _open_raw(path: Input) -> tuple[BinaryIO, os.stat_result | None]:
     return stream, st
 
 
-def _read_prefix(raw: BinaryIO, n: int) -> bytes:
-    out = bytearray()
-    while len(out) < n:
-        chunk = raw.read(n - len(out))
-        if not chunk:
-            break
-        out += chunk
-    return bytes(out)
-
-
 def mappable_size(path: Input) -> int | None:
     """Size of a regular, uncompressed file that can be memory-mapped, else None."""
     if not isinstance(path, str) or path == "-":
@@ -403,7 +398,7 @@ def open_capture(path: Input) -> tuple[BinaryIO, str, int | None]:
     regular = size is not None
     try:
         # a regular file's first bytes are read where they are, the file left at its start
-        head = os.pread(raw.fileno(), 6, 0) if regular else _read_prefix(raw, 6)
+        head = os.pread(raw.fileno(), 6, 0) if regular else read_up_to(raw, 6)
     except OSError as exc:  # /proc/self/mem, a device that refuses reads: the input's fault
         raw.close()
         raise InputError(f"{display_name(path)}: read error ({exc.strerror or exc})") from None

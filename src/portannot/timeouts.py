@@ -101,8 +101,9 @@ def timeout_ns(value: Timeout, name: str = "timeout") -> int:
     if seconds is None:
         return 0
     exact = _exact_seconds(value)
-    return math.floor(exact * 1_000_000_000) if exact is not None else float_nanoseconds(
-        seconds)
+    if exact is None:
+        return float_nanoseconds(seconds)
+    return math.floor(exact * 1_000_000_000)
 
 
 def _exact_seconds(value: object) -> Fraction | None:
@@ -152,20 +153,14 @@ TIMEDELTA64_FINER = {"ms": 10**3, "us": 10**6, "ns": 10**9, "ps": 10**12, "fs": 
 
 
 def _timedelta64_seconds(value: Any, name: str) -> float:
-    """A numpy timedelta64's seconds, from its count and unit: a cast to nanoseconds
-    first wraps round silently beyond 292 years (584 years came out as 1,526 s). NaT is
-    NaN (no timeout at all, refused)."""
+    """A numpy timedelta64's seconds (an int for whole units of a second or more). NaT
+    is NaN (no timeout at all, refused)."""
     import numpy as np
 
     if np.isnat(value):
         return math.nan
-    unit, step = np.datetime_data(value.dtype)
-    if unit not in TIMEDELTA64_UNITS and unit not in TIMEDELTA64_FINER:
-        raise TypeError(f"{name} must be a timedelta of fixed length, not {value!r}")
-    count = int(value.astype("int64"))
-    if unit in TIMEDELTA64_FINER:
-        return count * step / TIMEDELTA64_FINER[unit]
-    return count * step * TIMEDELTA64_UNITS[unit]
+    top, bottom = _timedelta64_ratio(value, name)
+    return top if bottom == 1 else top / bottom
 
 
 def _timedelta64_fraction(value: object) -> Fraction:
@@ -173,10 +168,21 @@ def _timedelta64_fraction(value: object) -> Fraction:
     holds ns only to 2**53 (104 days)."""
     from fractions import Fraction
 
+    return Fraction(*_timedelta64_ratio(value, "timeout"))
+
+
+def _timedelta64_ratio(value: Any, name: str) -> tuple[int, int]:
+    """A numpy timedelta64's seconds as (numerator, denominator), from its count and
+    unit: a cast to nanoseconds first wraps round silently beyond 292 years (584 years
+    came out as 1,526 s), and a division by the exact power of ten of a finer unit is
+    correctly rounded where a product with its float is not. A unit of no fixed length
+    (years, months) is a TypeError naming `name`."""
     import numpy as np
 
-    unit, step = np.datetime_data(value.dtype)  # type: ignore[attr-defined]
-    count = int(value.astype("int64"))  # type: ignore[attr-defined]
+    unit, step = np.datetime_data(value.dtype)
+    if unit not in TIMEDELTA64_UNITS and unit not in TIMEDELTA64_FINER:
+        raise TypeError(f"{name} must be a timedelta of fixed length, not {value!r}")
+    count = int(value.astype("int64"))
     if unit in TIMEDELTA64_FINER:
-        return Fraction(count * step, TIMEDELTA64_FINER[unit])
-    return Fraction(count * step * TIMEDELTA64_UNITS[unit])
+        return count * step, TIMEDELTA64_FINER[unit]
+    return count * step * TIMEDELTA64_UNITS[unit], 1

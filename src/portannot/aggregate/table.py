@@ -123,8 +123,8 @@ def _small(rows: np.ndarray) -> np.ndarray:
 #: `number` too, whose length is len(batch), the rows update allocates for ended flows
 PACKET_COLUMNS = Columns(
     "PacketBatch",
-    (("number", np.int64, ()), ("src_addr", np.uint8, (16,)), ("dst_addr", np.uint8, (16,)), ("transport", np.uint8, ()),
-     ("src_port", np.uint16, ()), ("dst_port", np.uint16, ()), ("tcp_flags", np.uint16, ()),
+    (("number", np.int64, ()), ("src_addr", np.uint8, (16,)), ("dst_addr", np.uint8, (16,)),
+     ("transport", np.uint8, ()), ("src_port", np.uint16, ()), ("dst_port", np.uint16, ()), ("tcp_flags", np.uint16, ()),
      ("tcp_seq", np.uint32, ()), ("length", np.uint32, ()), ("ts_ns", np.int64, ()),
      ("vlan", np.uint16, ()), ("ip_version", np.uint8, ()), ("status", np.uint8, ())),
     rows="{n} packets")

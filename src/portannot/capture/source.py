@@ -391,8 +391,9 @@ def open_stream(path: Input) -> tuple[BinaryIO, str]:
 
 def open_capture(path: Input) -> tuple[BinaryIO, str, int | None]:
     """open_stream's stream and compression name, and the file's size when it is a
-    regular one (None for a pipe, a device, standard input or a file object): what stat said as the
-    file was opened, so that the reader sizes its window without asking again."""
+    regular one (None for a pipe, a device, standard input or a file object): what stat
+    said as the file was opened, so that the reader sizes its window without asking
+    again."""
     raw, st = _open_raw(path)
     size = st.st_size if st is not None and stat.S_ISREG(st.st_mode) else None
     regular = size is not None

@@ -92,10 +92,10 @@ def _print_table(stream: PacketStream, table: ServiceTable, out: Output | None,
 def table_widths(first: pa.RecordBatch) -> dict[str, int]:
     """Each column as wide as the widest of its name, its values in the first batch of
     rows and its floor (FLOOR: an IPv4 address, a 7-digit frame number), at most
-    LIMIT for the names cut to it, in terminal cells (日本語 is 6). Sized on what the capture holds, an IPv4 capture's
-    table stays within a terminal (an IPv6 address takes 39 characters); a later value
-    wider than its column (an IPv6 address first met past the first batch) is written
-    whole and pushes the rest of its row right."""
+    LIMIT for the names cut to it, in terminal cells (日本語 is 6). Sized on what the
+    capture holds, an IPv4 capture's table stays within a terminal (an IPv6 address
+    takes 39 characters); a later value wider than its column (an IPv6 address first
+    met past the first batch) is written whole and pushes the rest of its row right."""
     import pyarrow as pa
     import pyarrow.compute as pc
 

@@ -104,12 +104,14 @@ class Frames:
 
     def __call__(self, width: int) -> str:
         acc = self.accounting
-        now = time.monotonic()
-        elapsed = 0.0 if acc.reading_since is None else now - acc.reading_since
-        rate = acc.records / max(elapsed, 1e-3) if acc.reading_since is not None else 0.0
-        ended, offset = acc.read_position
+        elapsed = 0.0 if acc.reading_since is None else time.monotonic() - acc.reading_since
         if acc.reading_until is not None and acc.reading_since is not None:
             return self._after_reading(acc, rate_of(acc), elapsed, width)
+        return self._reading(acc, elapsed, width)
+
+    def _reading(self, acc: Accounting, elapsed: float, width: int) -> str:
+        rate = acc.records / max(elapsed, 1e-3) if acc.reading_since is not None else 0.0
+        ended, offset = acc.read_position
         fields = []
         n = len(self.inputs)
         if n > 1:

@@ -14,7 +14,7 @@ import os
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
 
@@ -35,7 +35,7 @@ TABLE_VERSION = 4
 TABLE_MAGIC = b"portannot-table\n"
 
 By = Literal["auto", "code", "proto", "name"]
-_BY = ("auto", "code", "proto", "name")
+_BY = get_args(By)
 
 #: what a bare integer under by="auto" is told (README "Python API" has the same rule)
 _AMBIGUOUS = ("integer transports are ambiguous: pass by='proto' for IP protocol numbers "
@@ -267,7 +267,8 @@ class ServiceTable:
         size = int.from_bytes(data[len(TABLE_MAGIC):at], "little")
         meta = json.loads(data[at : at + size].decode())
         if meta.get("version") != TABLE_VERSION:
-            raise ValueError(f"{path}: table version {meta.get('version')}, expected {TABLE_VERSION}")
+            raise ValueError(
+                f"{path}: table version {meta.get('version')}, expected {TABLE_VERSION}")
         at += size
         if zlib.crc32(memoryview(data)[at:]) != meta.pop("crc32", None):
             raise ValueError(f"{path}: damaged (its CRC-32 differs)")

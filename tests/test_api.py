@@ -214,6 +214,22 @@ def test_a_file_object_given_twice_is_a_value_error_at_the_call(call: str) -> No
         getattr(portannot, call)([named, demo, named])
 
 
+@pytest.mark.parametrize("call", ["packets", "iter_packets", "flows", "iter_flows", "summary"])
+def test_a_stream_input_given_twice_is_a_value_error_at_the_call(call: str) -> None:
+    """The inputs take a StreamInput too, as as_paths gives a file object back: the same
+    one twice is the object twice. It was let through (it is its own first place), and
+    the second read found the object at its end: a CaptureWarning 'empty file' and the
+    first read's rows only."""
+    import io
+
+    from portannot.capture import as_paths
+
+    [given] = as_paths(io.BytesIO(local_capture("demo.pcap").read_bytes()))
+    with pytest.raises(ValueError, match="^the file object <stream 1> can be given only once$"):
+        getattr(portannot, call)([given, given])
+    assert given.obj.tell() == 0
+
+
 def test_a_closed_or_write_only_file_object_is_refused_at_the_call(tmp_path: Path) -> None:
     import io
 

@@ -97,12 +97,12 @@ def _once_each(files: list[Input]) -> None:
     """A ValueError for a file object given twice: like standard input, it is read once
     (from where it stands, never sought back), and the second read would find it at its
     end, an "empty file"."""
-    seen: dict[int, StreamInput] = {}  # the object's id -> its first place
+    seen: dict[int, str] = {}  # the object's id -> its name where first given
     for item in files:
         if isinstance(item, StreamInput):
-            first = seen.setdefault(id(item.obj), item)
-            if first is not item:
-                raise ValueError(f"the file object {first.name} can be given only once")
+            if id(item.obj) in seen:  # also the same StreamInput again (as_paths' own)
+                raise ValueError(f"the file object {seen[id(item.obj)]} can be given only once")
+            seen[id(item.obj)] = item.name
 
 
 def _may_open_twice(path: Input) -> bool:

@@ -250,7 +250,8 @@ def read_up_to(stream: BinaryIO, n: int) -> bytes:
 
 
 def starts_skippable(head: bytes) -> bool:
-    """Whether a stream starting with `head` starts with a skippable frame."""
+    """Whether a stream starting with `head` starts with a skippable frame: its format,
+    zstd's or LZ4's, is then not known until past_skippable has read past them."""
     return head[:4] in _SKIPPABLE
 
 

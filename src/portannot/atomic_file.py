@@ -13,6 +13,7 @@ import errno
 import os
 import stat
 import tempfile
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import BinaryIO
@@ -24,7 +25,9 @@ TEMP_PREFIX, TEMP_SUFFIX = ".portannot-", ".part"
 class AtomicFile:
     """A binary file in the making: `stream` writes to a temporary in the target's
     directory, commit() renames it over the target, abort() removes it. Once one of
-    them has run, both do nothing.
+    them has run, both do nothing. Dropped without either (an Output let go, a script's
+    exception escaping past it), or still open when the interpreter exits, it is
+    aborted: the temporary is not left beside the target, which stays as it was.
 
     The file gets the mode open() would give the target (0666 less the umask), or
     keeps that of the file it replaces: mkstemp's own 0600 left files unreadable to
@@ -49,6 +52,8 @@ class AtomicFile:
             raise
         self.stream: BinaryIO = os.fdopen(fd, "wb")
         self.finished = False
+        # holds the stream and the name, not self, so that dropping self runs it
+        self._remove = weakref.finalize(self, _remove, self.stream, self.tmp, os.getpid())
 
     def commit(self) -> None:
         """Put the whole file in place; if that fails, remove the temporary and raise."""
@@ -61,6 +66,7 @@ class AtomicFile:
         except BaseException:
             self._discard()
             raise
+        self._remove.detach()  # in place: nothing left to remove
 
     def abort(self) -> None:
         """Remove what was written (a file it would have replaced stays as it was)."""
@@ -70,14 +76,23 @@ class AtomicFile:
         self._discard()
 
     def _discard(self) -> None:
-        try:
-            self.stream.close()
-        except OSError:
-            pass
-        try:
-            os.unlink(self.tmp)
-        except OSError:
-            pass
+        self._remove()
+
+
+def _remove(stream: BinaryIO, tmp: str, pid: int) -> None:
+    """Close and remove an unfinished temporary: AtomicFile's abort, also run when one
+    is dropped or left at exit. Only by the process that made it: a forked child exiting
+    would otherwise remove its parent's file in the making."""
+    try:
+        stream.close()
+    except OSError:
+        pass
+    if os.getpid() != pid:
+        return
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass
 
 
 @contextmanager

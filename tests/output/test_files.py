@@ -44,3 +44,65 @@ def test_output_error_is_importable_where_the_others_are(tmp_path: Path) -> None
     (tmp_path / "x.csv").write_text("")
     with pytest.raises(portannot.OutputError, match="already exists"):
         Output(tmp_path / "x.csv")
+
+
+def _left_in(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
+
+
+def _write_and_drop(target: Path, how: str) -> None:
+    """An Output given rows and then let go without commit() or abort(), the ways a
+    script of README's stages does it."""
+    import pyarrow as pa
+
+    rows = pa.record_batch({"port": pa.array([80, 443], pa.uint16())})
+    if how == "dropped":
+        out = Output(target, force=True)
+        out.stream.write(b"new\n")
+        del out
+    elif how == "raised past":  # a non-OSError escapes the function holding it
+        def stage() -> None:
+            out = Output(target, force=True)
+            out.stream.write(b"new\n")
+            raise LookupError("the script's own failure")
+        with pytest.raises(LookupError):
+            stage()
+    else:  # a writer, of each kind, dropped after a write
+        writer = BatchWriter(how, Output(target, force=True))
+        writer.write(rows)
+        del writer
+
+
+@pytest.mark.parametrize("how", ["dropped", "raised past", "csv", "jsonl", "parquet"])
+def test_an_output_let_go_unfinished_leaves_no_temporary(how: str, tmp_path: Path) -> None:
+    """Output(path) let go without its commit or abort (dropped, or its holder left by
+    an exception other than an OSError) left '.portannot-*.part' beside the target for
+    good. Now it is removed, and the file it was to replace is as it was."""
+    target = tmp_path / "flows.out"
+    target.write_bytes(b"old\n")
+    _write_and_drop(target, how)
+    assert _left_in(tmp_path) == ["flows.out"]
+    assert target.read_bytes() == b"old\n"
+
+
+def test_an_output_open_at_exit_leaves_no_temporary(tmp_path: Path) -> None:
+    """A script that ends while an Output is still open (held by a global) leaves no
+    temporary either; the output is not put in place, being unfinished."""
+    import subprocess
+    import sys
+
+    target = tmp_path / "flows.csv"
+    script = ("import sys\nfrom portannot.output import Output\n"
+              "out = Output(sys.argv[1])\nout.stream.write(b'row\\n')\n")
+    subprocess.run([sys.executable, "-c", script, str(target)], check=True, timeout=60)
+    assert _left_in(tmp_path) == []
+
+
+def test_a_committed_output_is_kept_when_dropped(tmp_path: Path) -> None:
+    """The removal of a dropped Output is only of an unfinished one."""
+    target = tmp_path / "flows.csv"
+    out = Output(target)
+    out.stream.write(b"row\n")
+    out.commit()
+    del out
+    assert target.read_bytes() == b"row\n" and _left_in(tmp_path) == ["flows.csv"]

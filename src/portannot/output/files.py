@@ -23,7 +23,8 @@ class Output:
     Use it as a context manager: committed (the file renamed into place) when the block
     ends well, aborted (the temporary removed) when it raises, so that no
     `.portannot-*.part` file is left behind. commit() and abort() may also be called
-    directly; once one of them has run, both do nothing."""
+    directly; once one of them has run, both do nothing. One let go (or left at exit)
+    without either is aborted: a script's stages need not reach their cleanup."""
 
     #: what the rows are written to: the file, standard output's bytes, or (with
     #: `compression`) a CompressedWriter over the file, which writes as a binary file does

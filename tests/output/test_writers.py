@@ -909,3 +909,26 @@ def test_a_refused_format_leaves_no_temporary_file(tmp_path):
             BatchWriter("xlsx", Output(str(tmp_path / "flows.xlsx"))):
         pass
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("fmt, column", [
+    ("csv", pa.array([[1], [2]])),  # CSV has no lists
+    ("parquet", pa.array([(1, 2, 3)] * 2, pa.month_day_nano_interval())),  # no Parquet type
+])
+def test_a_close_that_fails_otherwise_than_by_os_error_aborts(fmt, column, tmp_path):
+    """close() aborted the output only when what failed was an OSError: with encoders=2,
+    CSV made of a list column (pyarrow: 'Unsupported Type') or Parquet of an interval
+    column (no Parquet type) fail when the pool's text or row group is collected, at
+    close(), as ArrowInvalid / ArrowNotImplementedError, and '.portannot-*.part' stayed
+    beside the file for as long as the writer lived. Now the output is aborted whatever
+    fails, and the file it was to replace stays as it was."""
+    from portannot.output import BatchWriter, Output
+
+    target = tmp_path / f"rows.{fmt}"
+    target.write_bytes(b"old\n")
+    writer = BatchWriter(fmt, Output(str(target), force=True), encoders=2)
+    writer.write(pa.record_batch({"a": column}))
+    with pytest.raises(pa.ArrowException):
+        writer.close(True)
+    assert target.read_bytes() == b"old\n"
+    assert leftovers(tmp_path) == []

@@ -490,7 +490,9 @@ class BatchWriter:
         self.close(exc_type is None)
 
     def close(self, ok: bool = True) -> None:
-        """Finish the format and commit the output (`ok`), or abort it."""
+        """Finish the format and commit the output (`ok`), or abort it. Whatever fails on
+        the way (not only an OSError: an encoder's ArrowInvalid, a KeyboardInterrupt)
+        aborts the output before it is raised, so no temporary outlives the call."""
         try:
             try:
                 if ok and (self._writer is not None or self._parquet is not None):
@@ -508,11 +510,12 @@ class BatchWriter:
                 self.output.commit()
             else:
                 self.output.abort()
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
+        except BaseException as exc:
             self.output.abort()
-            raise output_error(self.output.path, exc, whole=_whole(self.output)) from None
+            if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError):
+                # a broken pipe stays one, for the command to say the reader went away
+                raise output_error(self.output.path, exc, whole=_whole(self.output)) from None
+            raise
 
 
 T = TypeVar("T")

@@ -198,3 +198,30 @@ def test_a_capture_is_not_read_from_a_terminal(command: str) -> None:
     assert err.strip().splitlines() == [
         "portannot: <stdin>: standard input is a terminal: a capture is not read from one "
         "(pipe or redirect it, or give the capture's path)"]
+
+
+@pytest.mark.parametrize("call", ["flows", "packets", "summary", "iter_flows", "CaptureReader"])
+def test_an_empty_path_is_named_as_the_command_names_it(call, cli):
+    """portannot.flows("") raised InputError(": no such file") (os.stat's ENOENT for the
+    path that is no name), and `portannot flows ''` said 'portannot: : no such file':
+    neither named what was given. Both now say the empty name, quoted, in one wording;
+    the command still exits 4 (an input that cannot be read). Of several inputs it is
+    the warning of a skipped one, and the others are read."""
+    from portannot.capture import CaptureReader
+    from portannot.errors import ExitCode, InputError
+
+    said = "'': an empty file name, not a capture"
+    with pytest.raises(InputError) as raised:
+        if call == "CaptureReader":
+            list(CaptureReader(""))
+        elif call == "iter_flows":
+            next(portannot.iter_flows(""))
+        else:
+            getattr(portannot, call)("")
+    assert str(raised.value) == said
+    code, out, err = cli(call if call in ("flows", "packets", "summary") else "flows", "")
+    assert (code, out, err) == (ExitCode.INPUT_ERROR, "", f"portannot: {said}\n")
+    demo = str(local_capture("demo.pcap"))
+    with pytest.warns(portannot.CaptureWarning, match=f"^{said}; skipped"):
+        both = portannot.flows(["", demo])
+    assert both.num_rows == portannot.flows(demo).num_rows > 0

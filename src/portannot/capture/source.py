@@ -345,6 +345,9 @@ def _open_raw(path: Input) -> tuple[BinaryIO, os.stat_result | None]:
         return _ObjectStream(path), None  # type: ignore[return-value]
     if path == "-":
         return _pipe_read(_stdin()), None
+    if not path:
+        # os.stat('') is ENOENT: the message was ": no such file", naming nothing
+        raise InputError(f"{EMPTY_NAME}: an empty file name, not a capture")
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -428,14 +431,16 @@ def open_capture(path: Input) -> tuple[BinaryIO, str, int | None]:
 
 #: how messages name standard input, given as "-"
 STDIN_NAME = "<stdin>"
+#: how messages name an empty path: quoted, as bare it named nothing (": no such file")
+EMPTY_NAME = "''"
 
 
 def display_name(path: Input) -> str:
     """An input as messages name it: standard input ("-") as STDIN_NAME, a file object by
-    its name (see stream_input)."""
+    its name (see stream_input), an empty path as EMPTY_NAME."""
     if isinstance(path, StreamInput):
         return path.name
-    return STDIN_NAME if path == "-" else path
+    return STDIN_NAME if path == "-" else path or EMPTY_NAME
 
 
 #: one capture input: a path ("-" for standard input) or a file object

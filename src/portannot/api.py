@@ -34,7 +34,6 @@ from portannot.output.provenance import provenance
 from portannot.output.tables import flow_batch, packet_batch
 from portannot.pipeline import FlowStream, PacketStream
 from portannot.registry import Registry, ServiceTable, load_table
-from portannot.registry.table import as_table
 from portannot.timeouts import Timeout, check_timeout
 
 #: what `registry=` takes: a registry file, the records load_registry() parsed, the port
@@ -48,20 +47,10 @@ Batches = Generator[pa.RecordBatch, None, None]
 
 
 def _table(registry: RegistryChoice, services: ServicesFile) -> ServiceTable:
-    """The port table the call names services from. A ready Registry or ServiceTable
-    already holds whatever local names it was loaded with, so `services=` beside it
-    would be silently ignored: that is an error instead."""
-    if isinstance(registry, (Registry, ServiceTable)):
-        if services is not None:
-            raise ValueError(
-                f"services= cannot be added to a ready {type(registry).__name__}: give it "
-                "to load_registry() or load_table() instead, or pass registry= as a file")
-        return as_table(registry)
-    if registry is not None and not isinstance(registry, (str, PathLike)):
-        raise TypeError("registry must be a file path, a Registry, a ServiceTable or None, "
-                        f"not {type(registry).__name__}")
-    if services is not None and not isinstance(services, (str, PathLike)):
-        raise TypeError(f"services must be a file path or None, not {type(services).__name__}")
+    """The port table the call names services from: load_table() takes what `registry=`
+    does. A ready Registry or ServiceTable already holds whatever local names it was
+    loaded with, so `services=` beside it would be silently ignored: that is an error
+    instead."""
     return load_table(registry, services)
 
 

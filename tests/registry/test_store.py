@@ -406,3 +406,24 @@ def test_the_table_loads_without_the_parsers() -> None:
 
     assert Registry.__name__ == "Registry" and ServiceRecord.__module__.endswith("record")
     assert callable(parse_file) and "Registry" in dir(__import__("portannot.registry").registry)
+
+
+def test_load_table_takes_a_loaded_registry_as_registry_does(fixtures: Path,
+                                                              tmp_path: Path) -> None:
+    """load_table(load_registry(...)) was a TypeError from os.fspath ('expected str, bytes
+    or os.PathLike object, not Registry'), where README's `registry=` and the stages
+    (flow_columns, packet_batch) take a loaded registry. It now gives the registry's
+    table, local names and all; a table is given back as it is; services= beside a
+    loaded one (whose local names are in it already) is refused, as registry= does."""
+    local = tmp_path / "mine"
+    local.write_text("corp-web 80/tcp # our proxy\n", encoding="utf-8")
+    reg = load_registry(fixtures / "seed.csv", services=local)
+    table = load_table(reg)
+    # seed.csv: http on 80/udp; the local file: corp-web on 80/tcp
+    assert table.name_at("tcp", 80) == "corp-web" and table.name_at("udp", 80) == "http"
+    assert load_table(table) is table
+    with pytest.raises(ValueError, match="services= cannot be added to a ready Registry"):
+        load_table(reg, services=local)
+    with pytest.raises(TypeError, match="a file path, a Registry, a ServiceTable or None, "
+                                        "not int"):
+        load_table(80)  # type: ignore[arg-type]

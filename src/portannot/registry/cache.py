@@ -13,7 +13,7 @@ import json
 import os
 import stat
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
@@ -25,7 +25,10 @@ from portannot.registry.source import (
     resolve_source,
     unreadable_as_registry_error,
 )
-from portannot.registry.table import TABLE_VERSION, ServiceTable
+from portannot.registry.table import TABLE_VERSION, ServiceTable, as_table
+
+if TYPE_CHECKING:
+    from portannot.registry.catalog import Registry
 
 ENV_CACHE_DIR = "PORTANNOT_CACHE_DIR"
 _CACHE_KEEP = 16
@@ -82,7 +85,7 @@ def _prune(folder: Path, keep: int = _CACHE_KEEP) -> None:
 
 
 def load_table(
-    registry: str | os.PathLike[str] | None = None,
+    registry: str | os.PathLike[str] | Registry | ServiceTable | None = None,
     services: str | os.PathLike[str] | None = None,
 ) -> ServiceTable:
     """The service table of the chosen registry, from the cache when it is current.
@@ -90,9 +93,38 @@ def load_table(
     A first use parses the registry and saves the table; later uses load the
     saved table in milliseconds.  A cache that cannot be written (read-only
     home) only costs the parse each time.
+
+    `registry` is what the API's `registry=` takes: a registry loaded already (by
+    load_registry(), or a table) gives its table, as the stages take either; it was a
+    TypeError from os.fspath ('expected str, bytes or os.PathLike object, not
+    Registry'). Its local names are in it already, so `services` beside it is refused.
     """
+    ready = _ready(registry)
+    if ready is not None:
+        if services is not None:
+            raise ValueError(
+                f"services= cannot be added to a ready {type(registry).__name__}: give it "
+                "to load_registry() or load_table() instead, or pass registry= as a file")
+        return ready
+    if registry is not None and not isinstance(registry, (str, os.PathLike)):
+        raise TypeError("registry must be a file path, a Registry, a ServiceTable or None, "
+                        f"not {type(registry).__name__}")
+    if services is not None and not isinstance(services, (str, os.PathLike)):
+        raise TypeError(f"services must be a file path or None, not {type(services).__name__}")
     with unreadable_as_registry_error():
         return _load_table(registry, services)
+
+
+def _ready(registry: object) -> ServiceTable | None:
+    """The table of a registry already loaded (a ServiceTable, or a Registry's), else None.
+    The records' module is imported only when one may be a Registry (not for a path)."""
+    if registry is None or isinstance(registry, (str, os.PathLike)):
+        return None
+    if isinstance(registry, ServiceTable):
+        return registry
+    from portannot.registry.catalog import Registry
+
+    return as_table(registry) if isinstance(registry, Registry) else None
 
 
 def _load_table(

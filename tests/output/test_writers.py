@@ -932,3 +932,28 @@ def test_a_close_that_fails_otherwise_than_by_os_error_aborts(fmt, column, tmp_p
         writer.close(True)
     assert target.read_bytes() == b"old\n"
     assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("encoders", [1, 2])
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_table_of_no_rows_is_written_with_its_columns(fmt, encoders, no_flows, cli, tmp_path):
+    """writer.write(portannot.flows(capture)) of a capture without flows (one ARP frame)
+    wrote nothing: the Table has no batches, so a 0-byte CSV (the command writes the
+    header) and a 0-byte .parquet, which pyarrow cannot open ('Parquet file size is 0
+    bytes'). Its columns are now written as the command writes them."""
+    from portannot.output import BatchWriter, Output
+
+    cap = no_flows["arp-only"]
+    table = portannot.flows(cap)
+    assert table.num_rows == 0 and table.to_batches() == []
+    target = tmp_path / f"flows.{fmt}"
+    with BatchWriter(fmt, Output(target), encoders=encoders) as writer:
+        writer.write(table)
+    if fmt == "parquet":
+        written = pq.read_table(target)
+        assert written.num_rows == 0 and written.schema.names == table.schema.names
+        assert written.schema.types == table.schema.types
+    else:
+        code, out, err = cli("flows", str(cap), "-f", fmt)
+        assert code == 0, err
+        assert target.read_text() == out and out.count("\n") == 1  # the header

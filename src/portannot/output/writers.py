@@ -293,7 +293,10 @@ class BatchWriter:
         OutputError naming it; a broken pipe stays one, for the command to say the
         reader went away."""
         if isinstance(batch, pa.Table):
-            for piece in batch.to_batches():
+            # a table of no rows has no batches, but its columns: written as a batch of
+            # none, they make the CSV header and the Parquet schema, where nothing was
+            # written before (a 0-byte .parquet, which no reader opens)
+            for piece in batch.to_batches() or [pa.RecordBatch.from_pylist([], batch.schema)]:
                 self.write(piece)
             return
         if not isinstance(batch, pa.RecordBatch):

@@ -957,3 +957,36 @@ def test_a_table_of_no_rows_is_written_with_its_columns(fmt, encoders, no_flows,
         code, out, err = cli("flows", str(cap), "-f", fmt)
         assert code == 0, err
         assert target.read_text() == out and out.count("\n") == 1  # the header
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_a_writer_used_after_close_is_refused(fmt, tmp_path):
+    """Rows written after close() went on to standard output as a second file (CSV: the
+    header again, then the rows), and to a file as 'I/O operation on closed file' or
+    'write to closed file'. Now write() and drain() after close() (or after a with
+    block, or a failed write that aborted the output) say the writer is done, and what
+    was written stays as it was; close() again does nothing."""
+    import subprocess
+    import sys
+
+    from portannot.output import BatchWriter, Output
+
+    rows = pa.record_batch({"port": pa.array([80, 443], pa.uint16())})
+    target = tmp_path / f"rows.{fmt}"
+    with BatchWriter(fmt, Output(target)) as writer:
+        writer.write(rows)
+    whole = target.read_bytes()
+    for call in (lambda: writer.write(rows), writer.drain):
+        with pytest.raises(ValueError, match="after its output was closed"):
+            call()
+    writer.close()
+    writer.close(False)
+    assert target.read_bytes() == whole and leftovers(tmp_path) == []
+    script = ("import pyarrow as pa\nfrom portannot.output import BatchWriter, Output\n"
+              "rows = pa.record_batch({'port': pa.array([80, 443], pa.uint16())})\n"
+              "w = BatchWriter('csv', Output(None))\nw.write(rows)\nw.close()\n"
+              "try:\n    w.write(rows)\nexcept ValueError as exc:\n    print(exc)\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, timeout=60).stdout
+    assert out.splitlines()[:3] == ['"port"', "80", "443"]
+    assert len(out.splitlines()) == 4 and "after its output was closed" in out

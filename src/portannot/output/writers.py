@@ -264,6 +264,7 @@ class BatchWriter:
         #: the first batch's schema: every later batch has its columns (_check_columns)
         self._columns: pa.Schema | None = None
         self.rows = 0
+        self.closed = False  #: close() has run: the output is committed or aborted
         #: Parquet: batches not yet written, and their rows (see ROW_GROUP_ROWS)
         self._pending: list[pa.RecordBatch] = []
         self._pending_rows = 0
@@ -302,10 +303,20 @@ class BatchWriter:
         if not isinstance(batch, pa.RecordBatch):
             raise TypeError(f"BatchWriter.write takes a pyarrow RecordBatch or Table, not "
                             f"{type(batch).__name__}")
+        self._check_open("write")
         self._check_columns(batch.schema)
         with self._failing_aborts():
             self._write(batch)
         self.rows += batch.num_rows
+
+    def _check_open(self, call: str) -> None:
+        """A ValueError for rows given once the output is finished: after close() they
+        went to standard output as a second file (a second CSV header, a second Parquet
+        file behind the first), and to a file as 'I/O operation on closed file'."""
+        if self.closed or getattr(self.output, "finished", False):
+            raise ValueError(f"BatchWriter.{call}() after its output was closed (close(), "
+                             "the end of its with block, or a failed write): one writer "
+                             "writes one file; make a new BatchWriter and Output")
 
     def drain(self) -> None:
         """Write every row given so far: the Parquet rows held back for a row group, and
@@ -313,6 +324,7 @@ class BatchWriter:
         then does is bounded (a footer, the output's commit), where this grows with the
         rows: the commands run it where a Ctrl-C interrupts (app.interruptible). A
         failed write fails as in write()."""
+        self._check_open("drain")
         with self._failing_aborts():
             if self._writer is not None or self._parquet is not None:
                 self._write_pending(last=True)
@@ -495,7 +507,11 @@ class BatchWriter:
     def close(self, ok: bool = True) -> None:
         """Finish the format and commit the output (`ok`), or abort it. Whatever fails on
         the way (not only an OSError: an encoder's ArrowInvalid, a KeyboardInterrupt)
-        aborts the output before it is raised, so no temporary outlives the call."""
+        aborts the output before it is raised, so no temporary outlives the call. Once
+        it has run, closing again does nothing."""
+        if self.closed:
+            return
+        self.closed = True
         try:
             try:
                 if ok and (self._writer is not None or self._parquet is not None):

@@ -1128,3 +1128,36 @@ def _stages_alive(path: str | None, but: list[str]) -> list[str]:
     if path is not None:
         return [x for x in _reading(Path(path)) if x not in but]
     return [t.name for t in threading.enumerate() if t.name.startswith("portannot-")]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize("kind", ["flows", "packets"])
+def test_an_iterator_of_no_rows_gives_the_columns(kind, fmt, cli, tmp_path):
+    """iter_flows() of a capture without flows (one ARP frame), and iter_packets() of
+    one without packets, yielded nothing, so README's `for batch in iter_flows(...):
+    writer.write(batch)` wrote a 0-byte .parquet (pyarrow: 'Parquet file size is 0
+    bytes') and a CSV without its header, where the command writes both whole. Now such
+    a read yields one batch of no rows with the columns (and metadata) of flows()'s and
+    packets()' empty table, and the files are the command's."""
+    import pyarrow.parquet as pq
+    from capgen import write_pcap
+    from scapy.layers.l2 import ARP, Ether
+
+    from portannot.output import BatchWriter, Output
+
+    frames = [(0, Ether() / ARP())] if kind == "flows" else []
+    cap = write_pcap(tmp_path / "none.pcap", frames)
+    batches = list(getattr(portannot, f"iter_{kind}")(cap))
+    assert [b.num_rows for b in batches] == [0]
+    assert batches[0].schema.equals(getattr(portannot, kind)(cap).schema, check_metadata=True)
+    target = tmp_path / f"out.{fmt}"
+    with BatchWriter(fmt, Output(target)) as writer:
+        for batch in getattr(portannot, f"iter_{kind}")(cap):
+            writer.write(batch)
+    if fmt == "parquet":
+        written = pq.read_table(target)
+        assert written.num_rows == 0 and written.schema.names == batches[0].schema.names
+    else:
+        code, out, err = cli(kind, str(cap), "-f", "csv")
+        assert code == 0, err
+        assert target.read_text() == out and out.count("\n") == 1

@@ -124,8 +124,15 @@ def _batches(stream: PacketStream | FlowStream, convert: Callable[[Any], pa.Reco
     the garbage collector gets to them."""
     items = iter(stream)
     try:
+        given = False
         for item in items:
+            given = True
             yield convert(item).replace_schema_metadata(metadata)
+        if not given:
+            # a read of no rows still gives the columns, as flows() gives an empty table
+            # and the commands a CSV header: README's `for batch in iter_flows(...):
+            # writer.write(batch)` wrote a 0-byte .parquet, which no reader opens
+            yield convert(stream.empty()).replace_schema_metadata(metadata)
     finally:
         items.close()  # type: ignore[attr-defined]
 
@@ -179,7 +186,7 @@ def _flow_stream(paths: Paths, registry: RegistryChoice, services: ServicesFile,
 def iter_packets(paths: Paths, *, registry: RegistryChoice = None,
                  services: ServicesFile = None) -> Batches:
     """The rows of packets() as pyarrow.RecordBatches, one per chunk read, in capture
-    order: memory stays at a few chunks whatever the size of the captures. Small
+    order (none at all: one batch of no rows, with the columns): memory stays at a few chunks whatever the size of the captures. Small
     batches (small files, each file's end) are joined, across files, until they hold
     65,536 rows (the last one joined may take a batch past that by up to 4,095) or the
     timestamp precision changes (a microsecond file's rows keep their 6 digits).
@@ -252,7 +259,8 @@ def packets(paths: Paths, *, registry: RegistryChoice = None,
 def iter_flows(paths: Paths, *, registry: RegistryChoice = None,
                services: ServicesFile = None, idle_timeout: Timeout = None,
                active_timeout: Timeout = None) -> Batches:
-    """The rows of flows() as pyarrow.RecordBatches, as flows end, in the same order.
+    """The rows of flows() as pyarrow.RecordBatches, as flows end, in the same order
+    (none at all: one batch of no rows, with the columns, as flows() has them).
 
     With a timeout, a flow comes out soon after the capture's clock has passed its end
     (the table is swept after a batch of packets once a timeout period of capture time

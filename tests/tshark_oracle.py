@@ -27,6 +27,7 @@ import hashlib
 import ipaddress
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -42,7 +43,7 @@ CAPINFOS = shutil.which("capinfos")
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE_DIR = REPO / ".pytest_cache" / "tshark-oracle"
-CACHE_VERSION = "13"
+CACHE_VERSION = "15"
 
 TRANSPORTS = ("tcp", "udp", "sctp", "dccp")
 
@@ -61,7 +62,7 @@ FIELDS = (
     "ip.proto", "ip.id", "ip.flags.mf", "ip.frag_offset", "ip.len", "ip.hdr_len",
     "ipv6.nxt", "ipv6.fraghdr.ident", "ipv6.fraghdr.offset", "ipv6.fraghdr.more", "ipv6.plen",
     "ipv6.hopopts.len_oct", "ipv6.routing.len_oct", "ipv6.dstopts.len_oct", "ah.length",
-    "vlan.id", "ieee8021ad.id",
+    "vlan.id", "ieee8021ad",
     "_ws.malformed", "_ws.expert.message",
     "ipv6.routing.type", "ipv6.routing.segleft", "ipv6.routing.len", "ipv6.routing.src.addr",
     "ipv6.routing.mipv6.home_address", "ipv6.routing.srh.addr",
@@ -326,15 +327,27 @@ def epoch_ns(text: str) -> int | None:
     return int(Decimal(text).scaleb(9))
 
 
+#: the id of an 802.1ad layer in its summary (the ``ieee8021ad`` field): "ID: 10" for one
+#: tag, "S-VID: 10, C-VID: 20" where tshark reads a second 802.1ad tag (0x88a8 twice) into
+#: the same layer, which then has ieee8021ad.svid and .cvid and no ieee8021ad.id, and
+#: "IEEE 802.1ah, B-VID: 100, I-SID: ..." where an 802.1ah I-TAG follows the tag
+SERVICE_TAG_ID = re.compile(r"\b(?:S-VID|B-VID|ID): (\d+)")
+
+
 def outer_vlan(protos: list[str], cols: dict[str, str]) -> int | None:
     """The id of the first tag (802.1Q or 802.1ad) of the tag stack that follows the
-    link header; tags further in (inside MPLS pseudowires, tunnels) are not the frame's."""
+    link header; tags further in (inside MPLS pseudowires, tunnels) are not the frame's.
+    An 802.1ad layer's id is read from its summary: the id fields of a single and a
+    double layer (ieee8021ad.id, .svid) are counted apart, so neither's first value
+    says which layer comes first."""
     for name in protos[1:]:
         if name not in TAG_STACK:
             return None
-        if name != "ethertype":
-            field = "vlan.id" if name == "vlan" else "ieee8021ad.id"
-            return _first(_ints(cols[field]))  # the first of its kind: nothing precedes it
+        if name == "vlan":
+            return _first(_ints(cols["vlan.id"]))  # the first of its kind: nothing precedes it
+        if name == "ieee8021ad":
+            found = SERVICE_TAG_ID.search(cols["ieee8021ad"])
+            return int(found.group(1)) if found else None
     return None
 
 

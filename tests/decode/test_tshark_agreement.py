@@ -23,7 +23,8 @@ Rules, frame by frame (``ours`` = portannot's row, ``tshark`` = the oracle's):
   on every packet that is not TCP, ours are 0. The sequence number likewise, against
   tshark's tcp.seq_raw.
 * VLAN: ours is the id of the first tag after the link header, as tshark's
-  vlan.id / ieee8021ad.id of that tag; none where tshark has none.
+  vlan.id, or the id in the 802.1ad layer's summary (a double 802.1ad layer has an S-VID
+  and no ieee8021ad.id), of that tag; none where tshark has none.
 * frame.len, the captured length and the time (frame.time_epoch, to the nanosecond,
   where tshark shows a valid one: tests/tshark_oracle.epoch_ns) agree.
 

@@ -17,6 +17,7 @@ from portannot import status as S
 from portannot.compiled import njit
 from portannot.decode.fields import CONTINUE, SHORT, be16
 from portannot.decode.link import (
+    ETH_BCP,
     ETH_IPV4,
     ETH_IPV6,
     ETH_MPLS,
@@ -32,7 +33,7 @@ from portannot.decode.link import (
 
 # analyzer codes
 (OTHER, IPV4, IPV6, VLAN, SERVICE_TAG, MPLS, PPPOE_SESSION, PBB, NSH, ETHERNET, LLC, VN_TAG,
- TAG_6, TRILL) = range(14)
+ TAG_6, TRILL, BCP) = range(15)
 
 ETHERTYPES = {
     ETH_IPV4: IPV4,
@@ -54,8 +55,9 @@ ETHERTYPES = {
     0x22F3: TRILL,  # RFC 6325
     0x8870: LLC,  # 802.1 "jumbo" LLC: an 802.2 header with no 802.3 length before it (tshark's
     # LLC dissector is registered for it), read as after a length
+    ETH_BCP: BCP,  # PPP's bridged frame (protocol 0x0031): no ethertype, a number past them
 }
-ETHER_TABLE = np.zeros(65536, dtype=np.uint8)
+ETHER_TABLE = np.zeros(max(65536, ETH_BCP + 1), dtype=np.uint8)
 for _et, _kind in ETHERTYPES.items():
     ETHER_TABLE[_et] = _kind
 
@@ -260,6 +262,32 @@ def trill(buf, p, end):
     return p + size, ETH_TEB, CONTINUE
 
 
+#: a BCP header's flags (RFC 3518 5.3): a bridge control packet, no MAC frame behind it
+BCP_CONTROL = 0x10
+#: its MAC type of an 802.3/Ethernet frame (with or without its FCS: the F flag)
+BCP_ETHERNET = 1
+
+
+@njit(cache=True, nogil=True, forceinline=True)
+def bcp(buf, p, end):
+    """RFC 3518's bridged frame after PPP's protocol 0x0031: a flags byte and a MAC type,
+    then the frame. As tshark's bcp_bpdu reads it: only an Ethernet frame (MAC type 1) is
+    followed, from byte 2 whatever the other flags and the pad count say; a bridge
+    control packet (flag 0x10) has no MAC type and no frame, and any other MAC type (802.4,
+    802.5, FDDI) is not followed; nothing after the header is no frame either. The FCS a
+    frame may end with (flag 0x80) is left to the IP length to exclude, as after an
+    Ethernet link with FCS."""
+    if end - p < 1:
+        return p, 0, SHORT
+    if buf[p] & BCP_CONTROL:
+        return p, 0, S.NON_IP
+    if end - p < 2:
+        return p, 0, SHORT
+    if buf[p + 1] != BCP_ETHERNET or end - p == 2:
+        return p, 0, S.NON_IP
+    return p + 2, ETH_TEB, CONTINUE
+
+
 #: NSH next protocol -> ethertype (RFC 8300 section 11.2.5)
 NSH_IPV4, NSH_IPV6, NSH_ETHERNET, NSH_NSH, NSH_MPLS = 1, 2, 3, 4, 5
 NSH_MD_TYPE_1, NSH_MD_TYPE_2 = 1, 2
@@ -329,6 +357,8 @@ def ether_step(kind, buf, p, end):
         p, et, st = tag_6(buf, p, end)
     elif kind == TRILL:
         p, et, st = trill(buf, p, end)
+    elif kind == BCP:
+        p, et, st = bcp(buf, p, end)
     else:
         return p, 0, -1, end, S.NON_IP
     return p, et, -1, end, st

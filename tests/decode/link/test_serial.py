@@ -13,6 +13,7 @@ from linkframes import (
     LINKTYPE_PPP_HDLC,
     LINKTYPE_PPP_WITH_DIR,
     MAC,
+    MALFORMED,
     NON_IP,
     V4,
     V6,
@@ -20,7 +21,7 @@ from linkframes import (
     decoded_as_listed,
 )
 from scapy.contrib.mpls import MPLS
-from scapy.layers.l2 import Ether
+from scapy.layers.l2 import Dot1Q, Ether
 from tshark_oracle import TSHARK
 
 
@@ -102,3 +103,50 @@ def test_ppp_with_direction_as_tshark_shows_it(tmp_path):
 @pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
 def test_ppp_protocol_numbers_as_tshark_shows_them(tmp_path):
     agree_with_tshark(tmp_path, ppp_protocol_numbers())
+
+
+def bridged_frames() -> list[tuple[int, bytes, tuple]]:
+    """(link type, frame, what the decoder sees): PPP protocol 0x0031, RFC 3518's bridged
+    frame: a flags byte (0x80 an FCS at the end, 0x20 zero pad, 0x10 a bridge control
+    packet, a pad count) and a MAC type (1 Ethernet), then the frame, read by tshark's
+    bcp_bpdu into eth when the MAC type is 1, whatever the flags but 0x10. A tag inside
+    the bridged frame is not the PPP frame's VLAN. Over PPP (framed or not, the protocol
+    compressed) and PPPoE."""
+    eth = bytes(Ether(**MAC, type=0x0800)) + IP4
+    tagged = bytes(Ether(**MAC) / Dot1Q(vlan=7, type=0x86DD)) + IP6
+    fcs = b"\x12\x34\x56\x78"
+
+    def pppoe(body: bytes) -> bytes:
+        payload = b"\x00\x31" + body
+        return (bytes(Ether(**MAC, type=0x8864)) + struct.pack(">BBHH", 0x11, 0, 1, len(payload))
+                + payload)
+
+    frames = [
+        (b"\xff\x03\x00\x31\x00\x01" + eth, V4),
+        (b"\xff\x03\x00\x31\x80\x01" + eth + fcs, V4),  # with the frame's FCS
+        (b"\xff\x03\x00\x31\x23\x01" + eth + bytes(3), V4),  # zero pad, 3 pad bytes
+        (b"\x00\x31\x00\x01" + eth, V4),
+        (b"\x31\x00\x01" + eth, V4),  # the protocol compressed
+        (b"\xff\x03\x00\x31\x00\x01" + tagged, V6),
+        (b"\xff\x03\x00\x31\x10\x01" + eth, NON_IP),  # bridge control
+        (b"\xff\x03\x00\x31\x00\x02" + eth, NON_IP),  # 802.4
+        (b"\xff\x03\x00\x31\x00\x04" + eth, NON_IP),  # FDDI
+        (b"\xff\x03\x00\x31\x00\x0b" + eth, NON_IP),  # unknown
+        (b"\xff\x03\x00\x31\x00\x01", NON_IP),  # no frame
+        (b"\xff\x03\x00\x31\x00", MALFORMED),  # the MAC type missing
+        (b"\xff\x03\x00\x31\x00\x01" + eth[:20], MALFORMED),  # the IP header cut
+    ]
+    return [(LINKTYPE_PPP, frame, seen) for frame, seen in frames] + [
+        (LINKTYPE_ETHERNET, pppoe(b"\x00\x01" + eth), V4),
+        (LINKTYPE_ETHERNET, pppoe(b"\x10\x01" + eth), NON_IP),
+    ]
+
+
+def test_bridged_frames(decoded):
+    for linktype, frame, seen in bridged_frames():
+        assert decoded(linktype, [frame]) == [seen], frame
+
+
+@pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
+def test_bridged_frames_as_tshark_shows_them(tmp_path):
+    agree_with_tshark(tmp_path, bridged_frames())

@@ -26,10 +26,10 @@ from portannot.decode.link.ethernet import (
     type_or_length,
 )
 from portannot.decode.link.loopback import version_ethertype
-from portannot.decode.link.serial import ppp_protocol, ppp_to_ethertype
+from portannot.decode.link.serial import ETH_BCP, ppp_protocol, ppp_to_ethertype
 
 __all__ = [
-    "ETH_IPV4", "ETH_IPV6", "ETH_MPLS", "ETH_MPLS_MULTICAST", "ETH_NSH", "ETH_TEB",
+    "ETH_BCP", "ETH_IPV4", "ETH_IPV6", "ETH_MPLS", "ETH_MPLS_MULTICAST", "ETH_NSH", "ETH_TEB",
     "LINK_TABLE", "LINK_TYPES", "MAX_8023_LENGTH", "ethernet", "link_layer", "llc",
     "ppp_protocol", "ppp_to_ethertype", "type_or_length", "version_ethertype",
 ]

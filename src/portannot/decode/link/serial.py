@@ -21,6 +21,11 @@ PPP_IPV4 = 0x0021
 PPP_IPV6 = 0x0057
 PPP_MPLS = 0x0281
 PPP_MPLS_MULTICAST = 0x0283
+#: RFC 3518 BCP's bridged LAN traffic (a MAC frame behind a 2-byte header)
+PPP_BCP = 0x0031
+#: what the ethertype table knows it by: it has no ethertype, and a number past the
+#: 16-bit space is one no type field can name (the table runs to it)
+ETH_BCP = 0x10000 | PPP_BCP
 
 
 @njit(cache=True, nogil=True, forceinline=True)
@@ -28,7 +33,8 @@ def ppp_to_ethertype(proto):
     """The ethertype of what a PPP protocol number names, 0 for no IP. As tshark's table
     of PPP protocols has them: PPP's own numbers for IPv4, IPv6 and MPLS (unicast and
     multicast), and IPv4's and IPv6's ethertypes too, which some stacks send there (an
-    ethertype for MPLS or anything else tshark shows as data)."""
+    ethertype for MPLS or anything else tshark shows as data); a bridged frame (BCP)
+    too, whose own header decode/ethertype's `bcp` reads."""
     if proto == PPP_IPV4 or proto == ETH_IPV4:
         return ETH_IPV4
     if proto == PPP_IPV6 or proto == ETH_IPV6:
@@ -37,6 +43,8 @@ def ppp_to_ethertype(proto):
         return ETH_MPLS
     if proto == PPP_MPLS_MULTICAST:
         return ETH_MPLS_MULTICAST
+    if proto == PPP_BCP:
+        return ETH_BCP
     return 0
 
 

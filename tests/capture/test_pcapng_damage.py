@@ -299,3 +299,56 @@ def test_a_flipped_magic_whose_length_reads_possible_the_other_way_too(tmp_path)
     assert got.src_port.tolist() == list(range(1000, 1300))
     [problem] = problems
     assert problem.offset == 0 and "they agree only as little-endian" in problem.message
+
+
+def _flipped(block: bytes) -> bytes:
+    """A section header block with its byte-order magic in the other byte order."""
+    return block[:8] + bytes(reversed(block[8:12])) + block[12:]
+
+
+@pytest.mark.parametrize("chunk", [None, 4096], ids=["whole", "small-chunks"])
+@pytest.mark.parametrize("size", [28, 256])
+def test_a_later_section_header_with_a_flipped_magic_takes_its_lengths_order(tmp_path, size,
+                                                                              chunk):
+    """Three little-endian sections, the second's magic written big-endian (1a2b3c4d).
+    Read in the magic's order its length was impossible (28 reads 469,762,048) or, for a
+    header of 256 bytes, 65,536, not repeated there: the section's blocks were read
+    big-endian and its packets lost (2000-2149 missing: the walk resynced at the third
+    section). As for the first section header, the lengths win: every packet of the
+    three sections, one warning at the second section header."""
+    shb = struct.pack("<IIIHHq", 0x0A0D0D0A, size, 0x1A2B3C4D, 1, 0, -1)
+    shb += bytes(size - 4 - len(shb)) + struct.pack("<I", size)
+    sections = [(1000, _shb()), (2000, _flipped(shb)), (3000, _shb())]
+    data = b"".join(head + _idb(1) + b"".join(_epb(_eth(first + i, extra=200 + i % 50))
+                                              for i in range(150))
+                    for first, head in sections)
+    path = tmp_path / "flipped-later.pcapng"
+    path.write_bytes(data)
+    assert len(data) > 65_536
+    got, problems = _read(path, chunk)
+    expected = [first + i for first, _ in sections for i in range(150)]
+    assert got.src_port.tolist() == expected
+    [problem] = problems
+    assert problem.offset == data.index(_flipped(shb))
+    assert problem.message == ("section header block whose lengths contradict its byte-order "
+                               "magic (1a2b3c4d); they agree only as little-endian: read as a "
+                               "little-endian section")
+
+
+def test_a_later_section_header_with_a_flipped_magic_in_a_capture(tmp_path):
+    """pcapng-multi: a big-endian section, then a little-endian one from byte 744 whose
+    magic is here written big-endian (its length 64 reads 1,073,741,824). Every packet as
+    the undamaged file has it (7; 4 before), the times too."""
+    whole_path = local_capture("pcapng-multi.pcapng")
+    data = bytearray(whole_path.read_bytes())
+    assert data[744:748] == b"\x0a\x0d\x0d\x0a" and data[752:756] == b"\x4d\x3c\x2b\x1a"
+    data[752:756] = b"\x1a\x2b\x3c\x4d"
+    damaged = tmp_path / "pcapng-multi.pcapng"
+    damaged.write_bytes(bytes(data))
+    got, problems = _read(damaged)
+    whole, _ = _read(whole_path)
+    assert len(got) == len(whole) == 7
+    assert got.src_port.tolist() == whole.src_port.tolist()
+    assert got.ts_ns.tolist() == whole.ts_ns.tolist()
+    [problem] = problems
+    assert problem.offset == 744 and "they agree only as little-endian" in problem.message

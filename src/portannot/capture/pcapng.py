@@ -155,7 +155,7 @@ class PcapngReader(ContainerReader):
         if big is None:
             self._first_order = self._order_from_lengths(path)
             big, blen, wrong = self._section_header(w.start)
-        elif not self._lengths_agree("big" if big else "little") and self._magic_contradicted(big):
+        elif self._magic_contradicted(big):
             big, blen, wrong = self._section_header(w.start)
         if wrong or w.available >= blen:
             return
@@ -202,20 +202,34 @@ class PcapngReader(ContainerReader):
         taken from the lengths, reported, and the section read in it (tshark refuses the
         file: "total block length 469762048 is too large"). A length damaged in the
         magic's order, which the other order does not repeat, is left to the walk."""
-        other = "little" if big else "big"
-        if not self._lengths_agree(other):
+        other = self._order_against_magic("big" if big else "little", first=True)
+        if other is None:
             return False
+        self._first_order = other
+        return True
+
+    def _order_against_magic(self, order: str, first: bool) -> str | None:
+        """The byte order of the section header block at the window's start where its
+        lengths agree only in the other order than its magic's, `order` (reported), else
+        None: for the first section header and for a later one alike, a later section
+        being a writer's output as much as the first is (its packets were lost, read in
+        the magic's order). A stream that fails before a later one's end is left to the
+        reading's own stop, as its header cut short."""
+        other = "little" if order == "big" else "big"
+        if self._lengths_agree(order, first) or not self._lengths_agree(other, first):
+            return None
         w = self.window
         bom = w.buf[w.start + 8 : w.start + 12].tobytes().hex()
         self._problem(w.start, f"section header block whose lengths contradict its byte-order "
                                f"magic ({bom}); they agree only as {other}-endian: read as a "
                                f"{other}-endian section", DAMAGED_BLOCKS)
-        self._first_order = other
-        return True
+        return other
 
-    def _lengths_agree(self, order: str) -> bool:
+    def _lengths_agree(self, order: str, first: bool = True) -> bool:
         """Whether the block at the window's start has a length a section header can have
-        in `order`, repeated at its end (read to it as needed)."""
+        in `order`, repeated at its end (read to it as needed). The stream's failure
+        before that end is raised for the `first` section header (the capture's header),
+        else a no."""
         w = self.window
         blen = int.from_bytes(w.buf[w.start + 4 : w.start + 8].tobytes(), order)
         if blen < MIN_SHB or blen % 4 or blen > MAX_BLOCK:
@@ -223,21 +237,23 @@ class PcapngReader(ContainerReader):
         if w.available < blen:
             w.fill(blen)
             if w.available < blen:
-                if getattr(w, "error", None) is not None:
+                if first and getattr(w, "error", None) is not None:
                     raise w.error  # a damaged compressed stream or an I/O error
                 return False
         end = w.start + blen
         return int.from_bytes(w.buf[end - 4 : end].tobytes(), order) == blen
 
-    def _section_header(self, p: int) -> tuple[bool | None, int, str]:
+    def _section_header(self, p: int, lengths_order: str | None = None
+                        ) -> tuple[bool | None, int, str]:
         """(big-endian, length, what is wrong or "") of the section header block at window
         position p, of which the window holds at least 12 bytes; big-endian is None where
-        the byte-order magic is unknown, else the magic's order, also when the length is
-        wrong. A sound block the window does not hold whole is not wrong: its length then
-        reaches past the window's end. (walk.resync_pcapng makes the same checks,
-        compiled, when it looks for a block.)"""
+        the byte-order magic is unknown, else the magic's order (or `lengths_order`, the
+        one its lengths gave against it), also when the length is wrong. A sound block
+        the window does not hold whole is not wrong: its length then reaches past the
+        window's end. (walk.resync_pcapng makes the same checks, compiled, when it looks
+        for a block.)"""
         buf = self.window.buf
-        order = section_byte_order(buf[p + 8 : p + 12].tobytes())
+        order = lengths_order or section_byte_order(buf[p + 8 : p + 12].tobytes())
         if self._first_order and self.window.offset_of(p) == 0:
             order = self._first_order  # the first's, from its lengths: reported once, when found
         if order is None:
@@ -310,7 +326,12 @@ class PcapngReader(ContainerReader):
                     self._problem(w.start, "file ends inside a section header block")
                     return False
                 p = w.start
-            big, blen, wrong = self._section_header(p)
+            magic = section_byte_order(w.buf[p + 8 : p + 12].tobytes())
+            order = None
+            if magic and not (self._first_order and w.offset_of(p) == 0):  # the first's: told
+                order = self._order_against_magic(magic, first=False)
+                p = w.start
+            big, blen, wrong = self._section_header(p, order)
             if not wrong and w.available < blen:
                 w.fill(blen)
                 p = w.start
@@ -318,7 +339,7 @@ class PcapngReader(ContainerReader):
                     self._new_section(big)  # and byte order say a section starts here
                     return self._resync(p, f"file ends inside a section header block of {blen} "
                                            "bytes; a new section begins there")
-                big, blen, wrong = self._section_header(p)
+                big, blen, wrong = self._section_header(p, order)
             if wrong:
                 if big is not None:
                     # its type and byte-order magic say a section starts here, only its

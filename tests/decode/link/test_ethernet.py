@@ -48,8 +48,8 @@ def test_ethernet_payloads(decoded):
         dot3(llc_snap, SNAP(OUI=0xF8, code=0x0800), IP4),  # 802.1H
         dot3(llc_snap, SNAP(OUI=0x00000C, code=0x0800), IP4),  # Cisco's own protocol 0x0800
         dot3(LLC(dsap=0x42, ssap=0x42, ctrl=3), Raw(bytes(35))),  # spanning tree
-        dot3(LLC(dsap=0xAA, ssap=0xAA, ctrl=3), Raw(b"\x00\x00")),  # SNAP cut short
-    ]) == [NON_IP, NON_IP, V4, V4, NON_IP, NON_IP, NON_IP]
+        dot3(LLC(dsap=0xAA, ssap=0xAA, ctrl=3), Raw(b"\x00\x00")),  # SNAP cut short: tshark
+    ]) == [NON_IP, NON_IP, V4, V4, NON_IP, NON_IP, MALFORMED]  # malformed (test_llc_edges_...)
 
 
 def test_sll_names_the_protocol_of_what_follows(decoded):
@@ -157,6 +157,58 @@ def test_ip_under_its_own_llc_sap(decoded):
 @pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
 def test_ip_under_its_own_llc_sap_as_tshark_shows_it(tmp_path):
     agree_with_tshark(tmp_path, llc_sap_ip_frames())
+
+
+def llc_edges() -> list[tuple[int, bytes, tuple]]:
+    """(link type, frame, what the decoder sees): LLC headers at their odd lengths, after
+    ethertype 0x8870 (802.1 jumbo LLC, no length), after an 802.3 length and after a tag's.
+    tshark reads the two SAPs and the control field (2 bytes in an I or S frame) whatever
+    the SAP, and SNAP's 5 bytes after it where both SAPs are 0xaa: a header cut anywhere
+    is malformed; SNAP in an I frame (2 control bytes) carries its ethertype as in a UI
+    one. An 802.3 length bounds the header (padding follows a short one); an Ethernet
+    type field 0 is an ethertype to tshark (no LLC), a tag's length 0 is LLC in 0 bytes."""
+    mac = bytes(Ether(**MAC))[:12]
+    h = bytes.fromhex
+
+    def jumbo(body: bytes) -> bytes:
+        return mac + b"\x88\x70" + body
+
+    def dot3(body: bytes, length: int | None = None, tag: bool = False) -> bytes:
+        size = (len(body) if length is None else length).to_bytes(2, "big")
+        head = mac + (h("8100 0007") if tag else b"")
+        return head + size + body + bytes(max(0, 46 - len(body)))
+
+    frames = [
+        (jumbo(b""), MALFORMED),
+        (jumbo(h("42")), MALFORMED),
+        (jumbo(h("424200")), MALFORMED),  # an I frame's control cut
+        (jumbo(h("424203") + bytes(35)), NON_IP),
+        (jumbo(h("aaaa030000")), MALFORMED),  # SNAP cut
+        (jumbo(h("aaaa03000000 08")), MALFORMED),
+        (jumbo(h("aaaa0000 000000 0800") + IP4), V4),  # SNAP in an I frame
+        (jumbo(h("aaaa0100 000000 0800") + IP4), NON_IP),  # an S frame
+        (jumbo(h("aaaa13 000000 0800") + IP4), NON_IP),  # UI with the P/F bit
+        (jumbo(h("060601")), MALFORMED),  # an S frame's control cut
+        (dot3(h("aaaa03000000 0800") + IP4), V4),
+        (dot3(h("42")), MALFORMED),  # the length cuts the header: padding follows
+        (dot3(h("aaaa030000")), MALFORMED),
+        (dot3(h("aaaa03000000 0800") + IP4, length=6), MALFORMED),
+        (dot3(b""), NON_IP),  # type 0: an unknown ethertype
+        (mac + bytes(2), NON_IP),
+        (dot3(b"", tag=True), MALFORMED[:-1] + (7,)),  # after a tag, LLC in 0 bytes
+        (dot3(h("aaaa03000000 0800") + IP4, tag=True), V4[:-1] + (7,)),
+    ]
+    return [(LINKTYPE_ETHERNET, frame, seen) for frame, seen in frames]
+
+
+def test_llc_edges(decoded):
+    for linktype, frame, seen in llc_edges():
+        assert decoded(linktype, [frame]) == [seen], frame.hex()
+
+
+@pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
+def test_llc_edges_as_tshark_shows_them(tmp_path):
+    agree_with_tshark(tmp_path, llc_edges())
 
 
 def test_a_type_field_between_1500_and_1536_is_neither(decoded):

@@ -28,44 +28,64 @@ LLC_SAP_IP = 0x06
 
 @njit(cache=True, nogil=True, forceinline=True)
 def ethernet(buf, p, end):
+    """An Ethernet header's type field 0 is an (unknown) ethertype to tshark, not an
+    802.3 length: no LLC after it (after a tag it is a length)."""
     if end - p < 14:
         return p, 0, SHORT
-    return type_or_length(buf, p + 14, end, be16(buf, p + 12))
+    et = be16(buf, p + 12)
+    if et >= MAX_8023_LENGTH:  # the common case first, as type_or_length has it
+        return p + 14, et, CONTINUE
+    if et == 0:
+        return p + 14, 0, S.NON_IP
+    return type_or_length(buf, p + 14, end, et)
 
 
 @njit(cache=True, nogil=True, forceinline=True)
 def type_or_length(buf, p, end, et):
     """What follows an Ethernet (or VLAN tag's) type/length field et, p just past it:
     an ethertype names it; an 802.3 length does not, and only an LLC/SNAP header then
-    carries an ethertype; a value between the two (1501-1535) is neither: no IP."""
+    carries an ethertype, read within the length as tshark reads it (a header the length
+    cuts is malformed, though padding follows); a value between the two (1501-1535) is
+    neither: no IP."""
     if et >= MAX_8023_LENGTH:
         return p, et, CONTINUE
     if et > MAX_8023_PAYLOAD:
         return p, 0, S.NON_IP
-    return llc(buf, p, end)
+    return llc(buf, p, min(end, p + et))  # the length bounds the LLC header (padding follows)
+
+
+#: an LLC/SNAP header's organization code and protocol id, after the control field
+SNAP_HEADER = 5
 
 
 @njit(cache=True, nogil=True, forceinline=True)
 def llc(buf, p, end):
-    """An 802.2 LLC header at p and what it names: SNAP's ethertype, or IPv4 for IP's
-    own SAP, as tshark reads it: the DSAP 0x06 (any SSAP), in an unnumbered information
-    frame (control 0x03, the P/F bit clear: 3 bytes) or an information frame (control
-    bit 0 clear: 2 bytes of control, 4 in all). A SNAP header cut short, any other SAP
-    or frame: no IP. A SAP 6 header cut short: SHORT (tshark: malformed)."""
-    if end - p >= 8 and snap_ethertype(buf, p):
-        return p + 8, be16(buf, p + 6), CONTINUE
-    if end - p < 1 or buf[p] != LLC_SAP_IP:
-        return p, 0, S.NON_IP
+    """An 802.2 LLC header at p and what it names, as tshark reads it: the two SAPs, the
+    control field (1 byte in a U frame, 2 in an I or S frame: bits 0-1 not 11), and after
+    it, where both SAPs are 0xAA, a SNAP header (5 bytes). An information frame (UI,
+    control 0x03, the P/F bit clear; or an I frame) carries SNAP's ethertype, or IPv4
+    behind IP's own SAP, the DSAP 0x06 (any SSAP). A header cut short anywhere, SNAP's
+    part too: SHORT (tshark: malformed, whatever the SAP). Any other SAP, frame kind or
+    SNAP organization code: no IP."""
     if end - p < 3:
         return p, 0, SHORT
     control = buf[p + 2]
-    if control == 0x03:
-        return p + 3, ETH_IPV4, CONTINUE
-    if control & 1:
-        return p, 0, S.NON_IP
-    if end - p < 4:
+    size = 3 if control & 3 == 3 else 4
+    snap = buf[p] == 0xAA and buf[p + 1] == 0xAA
+    if snap:
+        size += SNAP_HEADER
+    if end - p < size:
         return p, 0, SHORT
-    return p + 4, ETH_IPV4, CONTINUE
+    if control != 0x03 and control & 1:  # neither UI nor I: no payload tshark follows
+        return p, 0, S.NON_IP
+    if snap:
+        q = p + size - SNAP_HEADER
+        if buf[q] == 0 and buf[q + 1] == 0 and (buf[q + 2] == 0 or buf[q + 2] == 0xF8):
+            return p + size, be16(buf, q + 3), CONTINUE
+        return p, 0, S.NON_IP
+    if buf[p] == LLC_SAP_IP:
+        return p + size, ETH_IPV4, CONTINUE
+    return p, 0, S.NON_IP
 
 
 @njit(cache=True, nogil=True, forceinline=True)

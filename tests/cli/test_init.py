@@ -62,7 +62,9 @@ NOT_FOR_FLOWS = ("portannot.cli.lookup", "portannot.cli.registry", "portannot.cl
                  # the registry's logger is made when it first has something to say
                  "logging",
                  # the cached table is one read, not an .npz (numpy's zip reader)
-                 "zipfile")
+                 "zipfile",
+                 # the cache and data directories are joined by hand (registry.dirs)
+                 "platformdirs")
 LOADED = """
 import sys
 from portannot.cli import main

@@ -15,8 +15,7 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import platformdirs
-
+from portannot.registry import dirs
 from portannot.registry.source import (
     RegistrySource,
     check_readable,
@@ -39,7 +38,7 @@ CACHE_SUFFIX = ".table"
 def cache_dir() -> Path:
     """User cache directory for compiled tables ($PORTANNOT_CACHE_DIR overrides)."""
     env = os.environ.get(ENV_CACHE_DIR)
-    return Path(env) if env else Path(platformdirs.user_cache_dir("portannot", appauthor=False))
+    return Path(env) if env else Path(dirs.user_cache_dir())
 
 
 def _regular(path: str | os.PathLike[str]) -> bool:

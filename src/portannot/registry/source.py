@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import platformdirs
-
 from portannot.errors import RegistryError
 from portannot.output.plural import counted
+from portannot.registry import dirs
 
 if TYPE_CHECKING:  # loaded when a registry is parsed (see the package's _LAZY)
     import logging
@@ -70,7 +69,7 @@ Kind = Literal["option", "env", "installed", "snapshot"]
 def data_dir() -> Path:
     """User data directory ($PORTANNOT_DATA_DIR overrides, for tests and sandboxes)."""
     env = os.environ.get(ENV_DATA_DIR)
-    return Path(env) if env else Path(platformdirs.user_data_dir("portannot", appauthor=False))
+    return Path(env) if env else Path(dirs.user_data_dir())
 
 
 def installed_dir() -> Path:

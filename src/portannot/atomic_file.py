@@ -12,7 +12,6 @@ from __future__ import annotations
 import errno
 import os
 import stat
-import tempfile
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,7 +42,7 @@ class AtomicFile:
         if not stat.S_ISDIR(os.stat(directory).st_mode):
             raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), directory)
         directory = os.path.realpath(directory)
-        fd, self.tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=directory)
+        fd, self.tmp = temporary(directory)
         try:
             os.fchmod(fd, file_mode(self.path))
         except BaseException:
@@ -106,6 +105,30 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
         file.abort()
         raise
     file.commit()
+
+
+#: what mkstemp's names are made of; 8 of them, as mkstemp's
+_NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_"
+#: flags as mkstemp opens with: a new file only, never through a link
+_FLAGS = (os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+          | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+#: names tried before giving up, as many as mkstemp tries
+_ATTEMPTS = getattr(os, "TMP_MAX", 10000)
+
+
+def temporary(directory: str) -> tuple[int, str]:
+    """tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=directory), made
+    here: tempfile imports shutil (which imports bz2 and lzma) and random, ~2 ms of every
+    command that writes a file, for a random name and an exclusive open."""
+    for _ in range(_ATTEMPTS):
+        name = "".join(_NAME_CHARS[b % len(_NAME_CHARS)] for b in os.urandom(8))
+        path = os.path.join(directory, f"{TEMP_PREFIX}{name}{TEMP_SUFFIX}")
+        try:
+            fd = os.open(path, _FLAGS, 0o600)
+        except FileExistsError:
+            continue
+        return fd, os.path.abspath(path)
+    raise FileExistsError(errno.EEXIST, "No usable temporary file name found")
 
 
 def file_mode(path: str | os.PathLike[str]) -> int:

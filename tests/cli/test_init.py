@@ -64,7 +64,10 @@ NOT_FOR_FLOWS = ("portannot.cli.lookup", "portannot.cli.registry", "portannot.cl
                  # the cached table is one read, not an .npz (numpy's zip reader)
                  "zipfile",
                  # the cache and data directories are joined by hand (registry.dirs)
-                 "platformdirs")
+                 "platformdirs",
+                 # the output's temporary is made without tempfile (atomic_file), and
+                 # bz2 and lzma are imported by the captures compressed so (compression)
+                 "tempfile", "shutil", "random", "bz2", "lzma")
 LOADED = """
 import sys
 from portannot.cli import main

@@ -9,10 +9,8 @@ comes, so that a damaged stream costs only the step in progress.
 
 from __future__ import annotations
 
-import bz2
 import gzip
 import io
-import lzma
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
@@ -53,6 +51,22 @@ def _zstd_frames(stream: BinaryIO) -> BinaryIO:
     except ImportError:
         from backports import zstd  # type: ignore[no-redef]
     return _stepwise(stream, "zstd", zstd.ZstdDecompressor, (zstd.ZstdError,))
+
+
+def _bzip2_streams(stream: BinaryIO) -> BinaryIO:
+    """Concatenated bzip2 streams. bz2 and lzma are imported here, by the captures that
+    need them: ~1 ms of every command's start otherwise."""
+    import bz2
+
+    return _stepwise(stream, "bzip2", bz2.BZ2Decompressor, (OSError,))
+
+
+def _xz_streams(stream: BinaryIO) -> BinaryIO:
+    """Concatenated xz streams, and the stream padding between them."""
+    import lzma
+
+    return _stepwise(stream, "xz", lambda: lzma.LZMADecompressor(lzma.FORMAT_XZ),
+                     (lzma.LZMAError,), padding=4)
 
 
 def _lz4_frames(stream: BinaryIO) -> BinaryIO:
@@ -225,9 +239,8 @@ def _stepwise(stream: BinaryIO, name: str, new: Callable[[], Any],
 #: first bytes of each compression format -> opener over a byte stream
 COMPRESSIONS: dict[bytes, tuple[str, Callable[[BinaryIO], BinaryIO]]] = {
     b"\x1f\x8b": ("gzip", _gzip_members),
-    b"BZh": ("bzip2", lambda s: _stepwise(s, "bzip2", bz2.BZ2Decompressor, (OSError,))),
-    b"\xfd7zXZ\x00": ("xz", lambda s: _stepwise(
-        s, "xz", lambda: lzma.LZMADecompressor(lzma.FORMAT_XZ), (lzma.LZMAError,), padding=4)),
+    b"BZh": ("bzip2", _bzip2_streams),
+    b"\xfd7zXZ\x00": ("xz", _xz_streams),
     b"\x28\xb5\x2f\xfd": ("zstd", _zstd_frames),
     # a skippable frame first (pzstd writes 0x184D2A50; the format allows 0x184D2A50-5F).
     # LZ4's frame format has the same skippable frames: the frame after them names the

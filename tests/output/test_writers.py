@@ -915,19 +915,36 @@ def test_a_refused_format_leaves_no_temporary_file(tmp_path):
     ("csv", pa.array([[1], [2]])),  # CSV has no lists
     ("parquet", pa.array([(1, 2, 3)] * 2, pa.month_day_nano_interval())),  # no Parquet type
 ])
-def test_a_close_that_fails_otherwise_than_by_os_error_aborts(fmt, column, tmp_path):
+def test_a_close_that_fails_otherwise_than_by_os_error_aborts(fmt, column, tmp_path,
+                                                             monkeypatch):
     """close() aborted the output only when what failed was an OSError: with encoders=2,
     CSV made of a list column (pyarrow: 'Unsupported Type') or Parquet of an interval
     column (no Parquet type) fail when the pool's text or row group is collected, at
     close(), as ArrowInvalid / ArrowNotImplementedError, and '.portannot-*.part' stayed
     beside the file for as long as the writer lived. Now the output is aborted whatever
     fails, and the file it was to replace stays as it was."""
+    import concurrent.futures
+    import threading
+
     from portannot.output import BatchWriter, Output
 
+    # the pool's work waits for the gate: a text or row group done before write() looked
+    # at it failed there (fresh-clone CI, once), not at the close() this test is about
+    gate = threading.Event()
+
+    class Gated(concurrent.futures.ThreadPoolExecutor):
+        def submit(self, fn, /, *args, **kwargs):
+            def gated():
+                gate.wait(10)
+                return fn(*args, **kwargs)
+            return super().submit(gated)
+
+    monkeypatch.setattr(concurrent.futures, "ThreadPoolExecutor", Gated)
     target = tmp_path / f"rows.{fmt}"
     target.write_bytes(b"old\n")
     writer = BatchWriter(fmt, Output(str(target), force=True), encoders=2)
     writer.write(pa.record_batch({"a": column}))
+    gate.set()
     with pytest.raises(pa.ArrowException):
         writer.close(True)
     assert target.read_bytes() == b"old\n"

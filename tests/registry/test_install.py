@@ -200,7 +200,8 @@ def test_the_download_timeout_bounds_a_trickle_of_headers(fixtures: Path, trickl
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/"
         start = time.monotonic()
-        with pytest.raises(RegistryError, match=r"download failed: not complete after 1 s"):
+        with pytest.raises(RegistryError, match=r"download failed: not complete after 1 s"
+                                                r" \(before the end of the headers\)$"):
             install.download(url, timeout=1.0)
         assert time.monotonic() - start < 2.5
         # a timeout the trickle fits in: the download is whole
@@ -208,6 +209,41 @@ def test_the_download_timeout_bounds_a_trickle_of_headers(fixtures: Path, trickl
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_body_stalled_past_the_timeout_says_how_much_came() -> None:
+    """A server that sent its headers and 490 bytes of 4000, then nothing, failed as
+    'not complete after 1 s' with no count: the last wait's socket timeout (set to the
+    deadline) ended the read with an error _fetch_by reported without the bytes
+    _read_by had, which its own message ('(490 bytes)') gives when the watchdog's shut
+    ends the read instead."""
+    import http.server
+    import threading
+
+    from portannot.errors import RegistryError
+
+    release = threading.Event()
+
+    class Stall(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            self.send_response(200)
+            self.send_header("Content-Length", "4000")
+            self.end_headers()
+            self.wfile.write(b"x" * 490)
+            self.wfile.flush()
+            release.wait(10)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd, url = _serve(Stall)
+    try:
+        with pytest.raises(RegistryError, match=r"download failed: not complete after 0\.5 s"
+                                                r" \(490 bytes\)$"):
+            install.download(url, timeout=0.5)
+    finally:
+        release.set()
+        httpd.shutdown()
 
 
 def test_a_gzip_registry_is_held_to_the_size_limit_inflated(

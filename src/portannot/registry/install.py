@@ -87,16 +87,26 @@ def _fetch_by(request: Any, timeout: float) -> tuple[str | None, str, bytes]:
     server that sent its status line or headers a byte at a time kept `--timeout 1`
     going for as long as it liked. A watchdog shuts the connection at the deadline
     (the body's reads end there on their own: _read_by); what that cut fails with is
-    reported as the timeout."""
+    reported as the timeout: here, one that came before the headers were all in (the
+    body's count is _read_by's to give)."""
     import time
     import urllib.request
 
     deadline = time.monotonic() + timeout
     url = request.full_url
+
+    def early() -> RegistryError:
+        return RegistryError(f"{url}: download failed: not complete after {timeout:g} s"
+                             " (before the end of the headers)")
+
     try:
         with _Watchdog(timeout) as watchdog:
             opener = urllib.request.build_opener(*watchdog.handlers())
             with opener.open(request, timeout=timeout) as response:
+                # http.client ends the headers at the shut connection's end as at a
+                # blank line: fired by now, they may be cut (and no body follows)
+                if watchdog.fired():
+                    raise early()
                 return (response.headers.get("Content-Length"),
                         response.headers.get("Last-Modified", ""),
                         _read_by(response, deadline, url, timeout, watchdog.fired))
@@ -104,8 +114,7 @@ def _fetch_by(request: Any, timeout: float) -> tuple[str | None, str, bytes]:
         raise
     except Exception:
         if time.monotonic() >= deadline:
-            raise RegistryError(
-                f"{url}: download failed: not complete after {timeout:g} s") from None
+            raise early() from None
         raise
 
 
@@ -219,6 +228,10 @@ def _read_by(response: Any, deadline: float, url: str, timeout: float,
             chunk = read(min(_STEP, MAX_DOWNLOAD + 1 - got))
         except http.client.IncompleteRead as exc:  # said of the whole body, not this step
             exc.partial = b"".join(chunks) + exc.partial
+            raise
+        except OSError:  # the last wait's own timeout, or the watchdog's shut: the count
+            if cut() or time.monotonic() >= deadline:  # is known here, not in _fetch_by
+                raise late() from None
             raise
         if not chunk:
             if cut() or time.monotonic() >= deadline:  # the watchdog's shut, not the end

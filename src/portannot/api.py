@@ -191,6 +191,9 @@ def iter_packets(paths: Paths, *, registry: RegistryChoice = None,
     65,536 rows (the last one joined may take a batch past that by up to 4,095) or the
     timestamp precision changes (a microsecond file's rows keep their 6 digits).
 
+    Takes one capture or an iterable of them, each a path (str, os.PathLike), "-"
+    (standard input) or a readable binary file object (read once, left open).
+
     Reading starts at the first next(), in background threads (of 16 or more small
     files, in the calling thread: README "Performance"), and stops when the iterator is
     exhausted or closed. After a ``break``, call ``.close()`` (or loop inside
@@ -211,6 +214,9 @@ def packets(paths: Paths, *, registry: RegistryChoice = None,
     record, packets without ports included (their port and service columns null),
     numbered from 1 in each file as tshark's frame.number. For big captures, use
     iter_packets.
+
+    Takes one capture or an iterable of them, each a path (str, os.PathLike), "-"
+    (standard input) or a readable binary file object (read once, left open).
 
     Columns (README "Packets: columns"): number, ts, length, transport, src_addr,
     src_port, dst_addr, dst_port, src_service, dst_service, status, caplen,
@@ -262,6 +268,9 @@ def iter_flows(paths: Paths, *, registry: RegistryChoice = None,
     """The rows of flows() as pyarrow.RecordBatches, as flows end, in the same order
     (none at all: one batch of no rows, with the columns, as flows() has them).
 
+    Takes one capture or an iterable of them, each a path (str, os.PathLike), "-"
+    (standard input) or a readable binary file object (read once, left open).
+
     With a timeout, a flow comes out soon after the capture's clock has passed its end
     (the table is swept after a batch of packets once a timeout period of capture time
     has passed since the last sweep: README, Streaming), so memory follows the flows
@@ -291,6 +300,9 @@ def flows(paths: Paths, *, registry: RegistryChoice = None,
     """Bidirectional flows of the captures with their services, one row per flow, as
     one pyarrow.Table (``.to_pandas()``: see README "Python API" on the nullable
     integer columns).
+
+    Takes one capture or an iterable of them, each a path (str, os.PathLike), "-"
+    (standard input) or a readable binary file object (read once, left open).
 
     A flow is a transport (TCP, UDP, SCTP, DCCP) and its two (address, port) ends,
     both directions together, across every capture given. Packets without ports
@@ -334,6 +346,9 @@ def summary(paths: Paths, *, registry: RegistryChoice = None,
     flows per transport and per service, the `top` talkers, the flows without a named
     service, and `warnings` (the damage lines). No flow rows are kept on the way.
     Keys: README "Commands" (`portannot summary --json`).
+
+    Takes one capture or an iterable of them, each a path (str, os.PathLike), "-"
+    (standard input) or a readable binary file object (read once, left open).
 
     Args:
         paths, registry, services: as packets().

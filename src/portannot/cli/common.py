@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, overload
 
 import click
 
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from portannot.accounting import Accounting
+    from portannot.aggregate.rules import FlowColumns
+    from portannot.decode.columns import PacketBatch
     from portannot.output.files import Output
     from portannot.pipeline import FlowStream, PacketStream
     from portannot.registry import ServiceTable
@@ -110,9 +112,19 @@ def output_options(default_format: str) -> Callable[[Callable[..., Any]], Callab
     return deco
 
 
-def with_progress(items: Iterable[T], stream: FlowStream | PacketStream, quiet: bool,
-                  verb: str = "writing") -> Iterator[T]:
-    """Pass items through, showing how far `stream`'s reading is on stderr when it is a
+@overload
+def with_progress(stream: PacketStream, quiet: bool,
+                  verb: str = ...) -> Iterator[PacketBatch]: ...
+@overload
+def with_progress(stream: FlowStream, quiet: bool,
+                  verb: str = ...) -> Iterator[FlowColumns]: ...
+@overload
+def with_progress(stream: FlowStream | PacketStream, quiet: bool, verb: str = ..., *,
+                  items: Iterable[T]) -> Iterator[T]: ...
+def with_progress(stream: FlowStream | PacketStream, quiet: bool, verb: str = "writing", *,
+                  items: Iterable[Any] | None = None) -> Iterator[Any]:
+    """Pass `stream`'s items through (or `items`, made from it: rows converted on the
+    way), showing how far `stream`'s reading is on stderr when it is a
     terminal (one that can move its cursor back: not TERM=dumb; see progress.drawable);
     once it has ended, `verb` and the flows there are ("writing 96,492 flows": `flows`
     writes them all then) beside the packets read and the rate they were read at.
@@ -123,7 +135,7 @@ def with_progress(items: Iterable[T], stream: FlowStream | PacketStream, quiet: 
     app.console): the imported modules' objects are frozen out of its scans, and
     collection resumes. Its end, however it comes, holds a Ctrl-C (app.reading_ended)
     until the rows still to be written are (app.interruptible)."""
-    items = _reading(items)
+    items = _reading(stream if items is None else items)
     fd = None if quiet else drawable(sys.stderr)
     if fd is None:
         yield from items
@@ -235,7 +247,7 @@ def write_stream(stream: FlowStream | PacketStream, to_batch: Callable[[Any], An
     batches = converted(stream, to_batch)
     ok = False
     try:
-        for batch, ts_digits in with_progress(batches, stream, quiet):
+        for batch, ts_digits in with_progress(stream, quiet, items=batches):
             writer.ts_digits = ts_digits
             writer.write(batch)
         # reading has ended, the writing not (the last pieces being made, compressed):

@@ -83,7 +83,7 @@ def _show_table(stream: FlowStream, table: ServiceTable, out: Output | None, qui
     from portannot.output.tables import flow_batch
 
     batches = []
-    for cols in with_progress(stream, stream, quiet, "ranking"):
+    for cols in with_progress(stream, quiet, "ranking"):
         keep = np.sort(top_indices(cols.orig_bytes + cols.resp_bytes, top))
         batches.append(flow_batch(cols.take(keep), table))
     _print_table(batches, stream, top, out)

@@ -76,7 +76,7 @@ def _print_table(stream: PacketStream, table: ServiceTable, out: Output | None,
     # the header once the inputs have given something (or ended well): an input that
     # cannot be read is its error alone, with no header above nothing on stdout
     widths: dict[str, int] | None = None
-    for batch in with_progress(stream, stream, quiet):
+    for batch in with_progress(stream, quiet):
         rows = packet_batch(batch, table, with_file=many)
         text = textual(printable(rows.select(columns)), batch.ts_digits)  # its own: see PacketStream
         text = _with_protocols(text, rows.column("ip_proto"))

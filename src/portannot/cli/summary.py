@@ -37,7 +37,7 @@ def summary(inputs: tuple[str, ...], as_json: bool, top: int, quiet: bool,
     with reading(stream):
         from portannot.output.summary import summarize
 
-        report = summarize(with_progress(stream, stream, quiet, "summarizing"), stream, table, top)
+        report = summarize(with_progress(stream, quiet, "summarizing"), stream, table, top)
         if as_json:
             click.echo(json.dumps(report, indent=2, ensure_ascii=False))
         else:

@@ -225,3 +225,43 @@ def test_an_empty_path_is_named_as_the_command_names_it(call, cli):
     with pytest.warns(portannot.CaptureWarning, match=f"^{said}; skipped"):
         both = portannot.flows(["", demo])
     assert both.num_rows == portannot.flows(demo).num_rows > 0
+
+
+def _pcap_records_within(data: bytes) -> int:
+    """The records whose 16-byte header is in `data`, counted by hand from the pcap
+    record headers (one cut after its header is kept, as README says of a file cut
+    inside a record)."""
+    import struct
+
+    count, at = 0, 24
+    while at + 16 <= len(data):
+        count, at = count + 1, at + 16 + struct.unpack_from("<I", data, at + 8)[0]
+    return count
+
+
+def test_a_non_blocking_file_object_is_said_to_be_one():
+    """A pipe set non-blocking (os.set_blocking(fd, False), open(fd, 'rb', buffering=0))
+    with nothing written was "<stream 1>: read error (BlockingIOError: [Errno 11] the
+    file object is non-blocking and had no bytes ready)": the object's own error class
+    in the user's line. The read cannot wait on it (that needs polling the descriptor),
+    so it stops as at a read error, keeping what came before, said as what it is."""
+    data = local_capture("demo.pcap").read_bytes()
+    want = "<stream 1>: the file object is non-blocking and had no bytes ready (give a blocking one)"
+    for written in (0, 3000):
+        r, w = os.pipe()
+        try:
+            os.write(w, data[:written])
+            os.set_blocking(r, False)
+            with open(r, "rb", buffering=0) as f, warnings.catch_warnings(record=True) as seen:
+                warnings.simplefilter("always")
+                if not written:
+                    with pytest.raises(portannot.InputError) as exc:
+                        portannot.packets(f)
+                    assert str(exc.value) == want
+                    continue
+                table = portannot.packets(f)
+        finally:
+            os.close(w)
+        assert table.num_rows == _pcap_records_within(data[:written]) > 0
+        assert f"{want}; stopped reading at byte offset {written}" in [
+            str(x.message) for x in seen]

@@ -26,6 +26,7 @@ from portannot.capture.source import (
     is_file_object,
     mappable_size,
     open_capture,
+    read_failure,
     stream_input,
 )
 from portannot.errors import CaptureFormatError, InputError
@@ -112,7 +113,7 @@ class CaptureReader:
                 raise window.error
         except DECOMPRESSION_ERRORS as exc:  # damaged compressed stream, I/O error mid-file
             if isinstance(exc, OSError) and not _is_decompression_error(exc):
-                what = f"read error ({exc.strerror or exc})"
+                what = read_failure(exc)
                 if reader is None:  # nothing read: the input could not be read at all
                     raise InputError(f"{self.display}: {what}") from None
                 # the records before it are good data: kept, and the rest reported lost

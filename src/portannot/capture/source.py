@@ -164,6 +164,25 @@ class ObjectReadError(OSError):
     that lost the records already read into the window."""
 
 
+class NotReady(ObjectReadError):
+    """A non-blocking file object had no bytes ready. A capture read takes what each read
+    gives and cannot wait on such an object without polling its descriptor, which a
+    buffered or a descriptor-less one (an SSL socket's, a generator's wrapper) does not
+    allow: the read stops there as at a read error, said as what it is."""
+
+    def __init__(self) -> None:
+        super().__init__(errno.EAGAIN, "the file object is non-blocking and had no bytes "
+                         "ready (give a blocking one)")
+
+
+def read_failure(exc: OSError) -> str:
+    """A read error as its one line says it: a non-blocking object's by itself, another
+    one as 'read error (why)'."""
+    if isinstance(exc, NotReady):
+        return exc.strerror
+    return f"read error ({exc.strerror or exc})"
+
+
 class _ObjectStream(io.RawIOBase):
     """A caller's file object read through a raw stream of the reader's own: closing this
     when the read is over leaves the object open (the caller's to close). Each readinto
@@ -183,8 +202,10 @@ class _ObjectStream(io.RawIOBase):
     def readinto(self, b) -> int:  # type: ignore[override]
         try:
             return self._read_once(b)
-        except (TypeError, Stopped):
+        except (TypeError, Stopped, NotReady):
             raise
+        except BlockingIOError:  # the object's own read said so (a FileIO's read() is None)
+            raise NotReady() from None
         except Exception as exc:  # noqa: BLE001 - whatever the object raises is its failure
             raise ObjectReadError(f"{type(exc).__name__}: {exc}") from None
 
@@ -207,8 +228,7 @@ class _ObjectStream(io.RawIOBase):
 
     def _got(self, n: int | None) -> int:
         if n is None:  # a non-blocking object with nothing ready: not the end of the data
-            raise BlockingIOError(errno.EAGAIN, "the file object is non-blocking and had "
-                                  "no bytes ready")
+            raise NotReady()
         return n
 
 
@@ -405,7 +425,7 @@ def open_capture(path: Input) -> tuple[BinaryIO, str, int | None]:
         head = os.pread(raw.fileno(), 6, 0) if regular else read_up_to(raw, 6)
     except OSError as exc:  # /proc/self/mem, a device that refuses reads: the input's fault
         raw.close()
-        raise InputError(f"{display_name(path)}: read error ({exc.strerror or exc})") from None
+        raise InputError(f"{display_name(path)}: {read_failure(exc)}") from None
     if not head:
         raw.close()
         raise CaptureFormatError(f"{display_name(path)}: empty file")

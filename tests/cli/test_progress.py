@@ -217,6 +217,27 @@ def test_wide_characters_count_two_columns():
     assert fit([Field("日本.pcap", 1), Field("45%", 0)], 13) == "45%"
 
 
+def test_combining_marks_take_no_column_and_emoji_are_not_counted_short():
+    """A combining mark counted one column: "café" spelled e + U+0301 took 5, so a name
+    of them was cut to half the columns the line gives a name ("..." and 10 of 20 é),
+    and the cut could leave a mark first, drawn on the "...". A lone regional indicator
+    counted one, where terminals draw it two wide (the line could wrap). Widths by hand:
+    c a f e . p c a p is 9 columns; a variation selector is kept at 2 (U+FE0F widens the
+    one-column heart to the two an emoji takes)."""
+    import unicodedata
+
+    from portannot.cli.progress import NAME_MAX, _shown_name, cells
+
+    assert cells("cafe\u0301.pcap") == 9
+    assert cells("\U0001f1ef") == 2 and cells("\U0001f1ef\U0001f1f5") == 4
+    assert cells("\u2764\ufe0f") >= 2
+    assert _shown_name("e\u0301" * 40 + ".pcap") == "..." + "e\u0301" * 20 + ".pcap"
+    for name in ("1\ufe0f\u20e3" * 12 + ".pcap", "xe\u0301\u0302" * 30 + ".pcap"):
+        shown = _shown_name(name)
+        assert shown.startswith("...") and cells(shown) <= NAME_MAX
+        assert unicodedata.category(shown[3]) not in ("Mn", "Me"), shown
+
+
 def test_the_percentage_reaches_100_on_regular_files(tmp_path):
     """Of regular files, the line says how much of their bytes is read, and which file of
     how many: a plain one by its bytes, a compressed one by its compressed bytes. The

@@ -56,13 +56,44 @@ def fit(fields: Sequence[Field], width: int) -> str:
     return ""
 
 
+# The rule (cells): a count never short of what any terminal draws, and no more over it
+# than that needs. The line is redrawn in place after a "\r": one frame wrapped over two
+# rows leaves a row behind at every redraw, while a column to spare costs nothing, so:
+# - 2 for East Asian Wide and Fullwidth, and for Ambiguous (two in a CJK locale, one
+#   elsewhere) and a regional indicator (a flag's half, drawn two wide alone);
+# - 0 for a combining mark (Mn, Me): every terminal draws it on the character before it,
+#   and counted 1 it cut "é" spelled e + U+0301 names short and pushed fields out
+#   unneeded. A variation selector stays 1: U+FE0F asks emoji presentation, which widens
+#   a one-column character before it to two (it is Ambiguous, so 2: the pair counts 3);
+# - 1 for everything else (a spacing mark, Mc, which terminals draw 0 or 1 wide; a
+#   conjoining Hangul vowel or final, 0 where the terminal composes the syllable).
+# The packets table is rich's (rich.cells: Ambiguous 1, combining marks 0): printed once,
+# not redrawn, it fits as rich counts, as every rich table does.
+
+
+#: the Unicode categories of marks drawn on the character before them
+MARKS = ("Mn", "Me")
+
+
 def cells(text: str) -> int:
-    """Columns `text` takes on a terminal, at most: a wide character (East Asian Wide or
-    Fullwidth) counts two, and so does an ambiguous one (two in a CJK locale), so that
-    the count is never short and the line never wraps."""
+    """Columns `text` takes on a terminal, at most (the rule above): the line never
+    wraps, and is not cut shorter than it must be."""
     if text.isascii():
         return len(text)
-    return sum(2 if unicodedata.east_asian_width(c) in "WFA" else 1 for c in text)
+    return sum(_cell(c) for c in text)
+
+
+def _cell(c: str) -> int:
+    if _combining(c):
+        return 0
+    wide = unicodedata.east_asian_width(c) in "WFA" or "\U0001f1e6" <= c <= "\U0001f1ff"
+    return 2 if wide else 1
+
+
+def _combining(c: str) -> bool:
+    """A mark drawn on the character before it, taking no column of its own."""
+    return (unicodedata.category(c) in MARKS
+            and not ("\ufe00" <= c <= "\ufe0f" or "\U000e0100" <= c <= "\U000e01ef"))
 
 
 def cut(text: str, width: int) -> str:
@@ -201,8 +232,8 @@ def _shown_name(path: str) -> str:
     name = "".join(c if c.isprintable() else "?" for c in one_line(os.path.basename(path)))
     if cells(name) <= NAME_MAX:
         return name or "?"
-    while cells(name) > NAME_MAX - 3:
-        name = name[1:]
+    while cells(name) > NAME_MAX - 3 or (name and unicodedata.category(name[0]) in MARKS):
+        name = name[1:]  # and no mark left without its character, drawn on the "..."
     return "..." + name
 
 

@@ -4,7 +4,6 @@ conversion and Parquet encoding all release the GIL)."""
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 import weakref
@@ -37,14 +36,6 @@ def stop_requested() -> bool:
     stage before this one waiting on such a pipe) looks at between its waits."""
     stopped = getattr(_worker, "stopped", None)
     return stopped is not None and stopped()
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity, not the machine's count)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 class Background(Iterator[T]):

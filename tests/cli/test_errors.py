@@ -790,7 +790,7 @@ def test_a_signal_while_the_last_rows_are_written_interrupts(tmp_path, demo, fmt
     gives, no file and no temporary left."""
     import signal
 
-    from portannot.background import usable_cores
+    from portannot.cores import usable_cores
 
     if usable_cores() < 2:
         pytest.skip("one encoder: the rows are written as they come, none left at the end")

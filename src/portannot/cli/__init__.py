@@ -49,12 +49,13 @@ def console() -> NoReturn:
 
 def _load_clicks_compiled_modules() -> None:
     """Load the standard library's compiled modules click's import loads (uuid's _uuid,
-    datetime's _datetime and math) before the preload helper starts: its dlopen of
+    datetime's _datetime and math, inspect's _opcode) before the preload helper starts: its dlopen of
     pyarrow's libraries holds the dynamic loader, and an extension module the main
     thread imports meanwhile waits for the whole load. click's `import uuid` waited so
     for 9 to 45 ms (`python -X importtime`: _uuid's own time, 0.3 ms without the helper);
     loaded here, the main thread's Python (click's, the command's) runs beside the load."""
     import datetime  # noqa: F401
+    import opcode  # noqa: F401 - _opcode, without the rest of inspect's imports
     import uuid  # noqa: F401
 
 

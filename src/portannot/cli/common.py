@@ -235,7 +235,7 @@ def write_stream(stream: FlowStream | PacketStream, to_batch: Callable[[Any], An
     thread of its own, overlapping the writing), in `fmt` to `out` (opened by
     output_file; a file is only put in place once all of it is written), with
     `metadata` (output.provenance) where the format keeps it."""
-    from portannot.background import usable_cores
+    from portannot.cores import usable_cores
     from portannot.output.writers import MAX_ENCODERS, BatchWriter
     from portannot.pipeline import converted
 

@@ -25,7 +25,7 @@ import threading
 from importlib.machinery import EXTENSION_SUFFIXES
 from importlib.util import find_spec
 
-from portannot.background import usable_cores
+from portannot.cores import usable_cores
 
 #: (package, its extension modules the packet commands import), in the order needed
 LIBRARIES = (("pyarrow", ("lib", "_parquet")),)

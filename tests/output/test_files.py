@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,46 @@ def test_a_committed_output_is_kept_when_dropped(tmp_path: Path) -> None:
     out.commit()
     del out
     assert target.read_bytes() == b"row\n" and _left_in(tmp_path) == ["flows.csv"]
+
+
+def test_abort_closes_a_fifo_unflushed_past_a_stalled_reader(tmp_path: Path) -> None:
+    """Output(fifo).abort() left the FIFO open until garbage collection (commit() closes
+    it), so its reader saw no end. Now abort() closes it at once, without writing its
+    buffer into a pipe whose reader has stopped reading (which would block): the reader
+    gets what was in the pipe before, then its end, and none of the aborted rows."""
+    import errno
+    import threading
+
+    fifo = tmp_path / "rows.fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        out = Output(fifo)
+        filler = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)  # fills the pipe: it stalls
+        sent = 0
+        try:
+            while True:
+                sent += os.write(filler, b"f" * 4096)
+        except BlockingIOError:
+            pass
+        finally:
+            os.close(filler)
+        out.stream.write(b"aborted row\n")  # in the stream's buffer: a flush would block
+        aborting = threading.Thread(target=out.abort, daemon=True)
+        aborting.start()
+        aborting.join(60)  # a guard against a hang, not a timing: it blocked for good
+        assert not aborting.is_alive()
+        assert out.stream.closed
+        got = b""
+        while True:
+            try:
+                chunk = os.read(reader, 65536)
+            except OSError as exc:  # EAGAIN: a writer is still open, no end seen
+                assert exc.errno != errno.EAGAIN, "the FIFO was left open"
+                raise
+            if not chunk:
+                break
+            got += chunk
+        assert got == b"f" * sent
+    finally:
+        os.close(reader)

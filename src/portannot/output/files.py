@@ -54,6 +54,7 @@ class Output:
     def _init(self, force: bool, binary_ok: bool) -> None:
         """Open the file (or take standard output), refusing what README refuses."""
         self.file: AtomicFile | None = None  #: the file being written, if the output is one
+        self._device: BinaryIO | None = None  #: a device, FIFO or descriptor opened in place
         self.finished = False
         if self.path == "":
             # refused here, not by the rename at the end (after the whole read), which
@@ -72,6 +73,7 @@ class Output:
                 self.stream = open(self.path, "ab")  # noqa: SIM115 - closed by commit/abort
             except OSError as exc:
                 raise output_error(self.path, exc, whole=False) from None
+            self._device = self.stream  # under a CompressedWriter, what abort() closes
             return
         # through a symbolic link, the file it names is written (replacing the link
         # with a file of its own would leave the target stale)
@@ -154,10 +156,28 @@ class Output:
             raise output_error(self.path, exc) from None
 
     def abort(self) -> None:
-        """Remove what was written to a file (a replaced file stays as it was)."""
+        """Remove what was written to a file (a replaced file stays as it was). A device,
+        FIFO or descriptor -o names is closed here too, as commit() closes it (it stayed
+        open until garbage collection), but unflushed: a FIFO whose reader stopped
+        reading would block the flush, and an aborted output's rows are not wanted."""
         self.finished = True
         if self.file is not None:
             self.file.abort()
+        elif self._device is not None:
+            _close_unflushed(self._device)
+
+
+def _close_unflushed(stream: BinaryIO) -> None:
+    """Close a buffered stream without writing its buffer: its descriptor (the raw file)
+    first, after which the buffered stream's own close() finds it closed and writes
+    nothing, at once and at garbage collection alike."""
+    raw = getattr(stream, "raw", None)
+    try:
+        if raw is not None:
+            raw.close()
+        stream.close()
+    except (OSError, ValueError):
+        pass
 
 
 def _text(path: str | os.PathLike[str]) -> str:

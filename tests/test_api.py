@@ -242,6 +242,24 @@ def test_a_closed_or_write_only_file_object_is_refused_at_the_call(tmp_path: Pat
         portannot.iter_packets(written)
 
 
+@pytest.mark.parametrize("call", ["flows", "packets", "summary", "iter_flows", "iter_packets"])
+def test_a_nul_in_a_capture_path_is_an_input_error(call: str, tmp_path: Path) -> None:
+    """A capture path holding a NUL byte was Python's bare ValueError ('embedded null
+    byte', from os.stat) naming no path; now the InputError of a path that cannot be
+    read, the NUL escaped. Beside another capture, it is skipped with a warning as
+    other unreadable inputs are, and the other's rows are kept."""
+    bad = f"{tmp_path}/a\0b.pcap"
+    message = f"{tmp_path}/a\\x00b.pcap: a NUL byte in the file name, which no file can have"
+    with pytest.raises(portannot.InputError) as caught:
+        getattr(portannot, call)(bad)
+    assert str(caught.value) == message
+    demo = str(local_capture("demo.pcap"))
+    with pytest.warns(portannot.CaptureWarning) as warned:
+        both = portannot.flows([bad, demo])
+    assert [str(w.message) for w in warned] == [f"{message}; skipped, the other inputs read"]
+    assert both.equals(portannot.flows(demo))
+
+
 def test_a_file_object_is_read_from_where_it_stands() -> None:
     """Not sought back to its start: a capture after a header of the caller's own."""
     import io

@@ -102,7 +102,7 @@ def _may_open_twice(path: Input) -> bool:
         return False
     try:
         mode = os.stat(path).st_mode
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the name
         return True  # open_stream says why, as the read would
     return stat.S_ISREG(mode) or stat.S_ISDIR(mode)
 

@@ -374,7 +374,7 @@ def small_files(paths: list[Input]) -> bool:
             continue
         try:
             st = os.stat(path)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL in the name, the read says so
             continue
         if stat.S_ISREG(st.st_mode):
             sizes.append(st.st_size)

@@ -92,6 +92,44 @@ def test_a_name_with_a_newline_is_still_one_line(tmp_path):
     assert "two\\nlines.pcap" in line
 
 
+def _main_in_a_process(args: list[str]) -> subprocess.CompletedProcess:
+    """The command run with argv a shell cannot give (exec ends an argument at a NUL):
+    main() called with the list, in a process of its own, as main() exits it."""
+    script = f"from portannot.cli.app import main\nmain({args!r})\n"
+    return subprocess.run([sys.executable, "-c", script], stdin=subprocess.DEVNULL,
+                          capture_output=True, timeout=300, check=False)
+
+
+@pytest.mark.parametrize("args,code", [
+    (["flows", "{tmp}/a\0b.pcap"], ExitCode.INPUT_ERROR),
+    (["summary", "{tmp}/a\0b.pcap"], ExitCode.INPUT_ERROR),
+    (["flows", "{demo}", "-o", "{tmp}/a\0b.csv"], ExitCode.OUTPUT_ERROR),
+    (["packets", "{demo}", "-o", "{tmp}/a\0b.csv"], ExitCode.OUTPUT_ERROR),
+    (["flows", "--files-from", "{tmp}/a\0b.pcap"], ExitCode.INPUT_ERROR),
+    (["flows", "{demo}", "--services", "{tmp}/a\0b.pcap"], ExitCode.REGISTRY_ERROR),
+    (["registry", "update", "--file", "{tmp}/a\0b.pcap"], ExitCode.REGISTRY_ERROR),
+])
+def test_a_nul_in_a_path_is_one_line(args, code, tmp_path, demo):
+    """A path holding a NUL byte was Python's ValueError ('embedded null byte') as a
+    traceback, exit 1. Now it is the one line of that kind of file, naming the path with
+    the NUL escaped, and its exit code."""
+    args = [a.format(tmp=tmp_path, demo=demo) for a in args]
+    one_line(_main_in_a_process(args), code, contains=f"{tmp_path}/a\\x00b.")
+
+
+def test_a_nul_in_a_listed_path_is_skipped_as_unreadable(tmp_path, demo):
+    """A --files-from list is where a shell user can put a NUL in a path: the list held
+    one, and the command ended in a traceback (exit 1) with no output. It is an input
+    that cannot be read, as README has it: a warning, the others read, exit 4."""
+    listed = tmp_path / "list"
+    listed.write_bytes(b"a\0b.pcap\n" + bytes(demo) + b"\n")
+    proc = run(["flows", "-f", "csv", "--files-from", str(listed)])
+    line = one_line(proc, ExitCode.INPUT_ERROR, contains="a\\x00b.pcap: a NUL byte")
+    assert line.startswith("portannot: warning:")
+    alone = run(["flows", "-f", "csv", str(demo)])
+    assert alone.returncode == 0 and proc.stdout == alone.stdout
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_directory(command, tmp_path):
     one_line(run([command, str(tmp_path)]), ExitCode.INPUT_ERROR, contains="directory")

@@ -150,3 +150,12 @@ def test_abort_closes_a_fifo_unflushed_past_a_stalled_reader(tmp_path: Path) -> 
         assert got == b"f" * sent
     finally:
         os.close(reader)
+
+
+def test_a_nul_in_the_path_is_an_output_error(tmp_path: Path) -> None:
+    """Output("a\\0b.csv") was os.stat's bare ValueError ('embedded null byte'), naming
+    no path; now an OutputError as other unwritable paths are, the NUL escaped."""
+    with pytest.raises(OutputError) as caught:
+        Output(f"{tmp_path}/a\0b.csv")
+    assert str(caught.value) == f"{tmp_path}/a\\x00b.csv: a NUL byte in the file name, which no file can have"
+    assert list(tmp_path.iterdir()) == []

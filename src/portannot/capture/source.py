@@ -368,6 +368,8 @@ def _open_raw(path: Input) -> tuple[BinaryIO, os.stat_result | None]:
     if not path:
         # os.stat('') is ENOENT: the message was ": no such file", naming nothing
         raise InputError(f"{EMPTY_NAME}: an empty file name, not a capture")
+    if "\0" in path:
+        raise InputError(nul_in_name(path))
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -399,7 +401,7 @@ def mappable_size(path: Input) -> int | None:
             return None
         with open(path, "rb") as f:
             head = f.read(6)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the name, which the read reports
         return None
     if any(head.startswith(m) for m in COMPRESSIONS):
         return None
@@ -453,6 +455,16 @@ def open_capture(path: Input) -> tuple[BinaryIO, str, int | None]:
 STDIN_NAME = "<stdin>"
 #: how messages name an empty path: quoted, as bare it named nothing (": no such file")
 EMPTY_NAME = "''"
+
+
+def nul_in_name(path: str) -> str:
+    """The message for a path holding a NUL byte, the NUL shown escaped. No file can
+    have one (the system's calls end a name at it), and Python's own refusal was a bare
+    ValueError ('embedded null byte') that named no path and escaped the command's
+    handling as a traceback."""
+    from portannot.printable import one_line
+
+    return f"{one_line(path)}: a NUL byte in the file name, which no file can have"
 
 
 def display_name(path: Input) -> str:

@@ -143,13 +143,26 @@ def print_whole(console: Console, table: Table) -> None:
         console.width = width
 
 
+class PathText(click.Path):
+    """click.Path for a path option, but one holding a NUL byte is passed on as given:
+    click's own stat of it raised Python's bare ValueError ('embedded null byte'), a
+    traceback; whoever opens it (Output, the capture reader, the registry) refuses it as
+    the one-line error of that kind of file, with its exit code."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and "\0" in value:
+            return value
+        return super().convert(value, param, ctx)
+
+
 def registry_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Add --registry and --services to a sub-command that names services."""
 
     @click.option(
         "--registry",
         "registry",
-        type=click.Path(path_type=str),  # a directory: the registry's error, exit 6
+        type=PathText(path_type=str),  # a directory: the registry's error, exit 6
         envvar=None,
         help="Registry file (IANA CSV or XML, services(5), nmap-services). "
         "Default: $PORTANNOT_REGISTRY, then `portannot registry update`'s, then the shipped snapshot.",
@@ -157,7 +170,7 @@ def registry_options(func: Callable[..., Any]) -> Callable[..., Any]:
     @click.option(
         "--services",
         "services",
-        type=click.Path(path_type=str),  # a directory: the registry's error, exit 6
+        type=PathText(path_type=str),  # a directory: the registry's error, exit 6
         help="services(5)-style file of local names that win over the registry.",
     )
     @functools.wraps(func)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, overload
 
 import click
 
-from portannot.cli.app import check_streams, interruptible, reading_ended, warn
+from portannot.cli.app import PathText, check_streams, interruptible, reading_ended, warn
 from portannot.cli.progress import Frames, Line, drawable
 from portannot.errors import ExitCode, InputError
 from portannot.output.formats import (
@@ -45,7 +45,7 @@ def capture_inputs(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @click.argument("inputs", nargs=-1, metavar="FILE...")
     @click.option("--files-from", "files_from", metavar="LIST",
-                  type=click.Path(dir_okay=True, allow_dash=True, path_type=str),
+                  type=PathText(dir_okay=True, allow_dash=True, path_type=str),
                   help="Also read the captures listed in LIST, one path a line, after any "
                   "FILE ('-': the list on standard input): more files than a command line "
                   "holds, e.g. `find DIR -name '*.pcap' | sort | portannot flows "
@@ -72,6 +72,10 @@ def listed_inputs(files_from: str) -> list[str]:
     the list from standard input, which then is no capture's."""
     from portannot.capture.source import STDIN_NAME, stdin_bytes
 
+    if "\0" in files_from:
+        from portannot.capture.source import nul_in_name
+
+        raise InputError(f"--files-from {nul_in_name(files_from)}")
     try:
         if files_from == "-":
             data = stdin_bytes().read()
@@ -98,7 +102,7 @@ def output_options(default_format: str) -> Callable[[Callable[..., Any]], Callab
     def deco(func: Callable[..., Any]) -> Callable[..., Any]:
         func = click.option("--quiet", "-q", is_flag=True, help="No progress line (shown on a terminal).")(func)
         func = click.option("--force", is_flag=True, help="Replace an existing output file.")(func)
-        func = click.option("-o", "--output", type=click.Path(dir_okay=True, path_type=str),
+        func = click.option("-o", "--output", type=PathText(dir_okay=True, path_type=str),
                             help="Output file (default: standard output; Parquet there only when it is a "
                             "pipe or a file, not a terminal). A name ending .gz, .bz2, .xz, .zst "
                             "or .lz4 is written so compressed: CSV or JSON Lines, as the name "

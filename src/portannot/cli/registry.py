@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from portannot.cli.app import (
+    PathText,
     Seconds,
     check_streams,
     print_whole,
@@ -135,7 +136,7 @@ def info(registry: str | None, services: str | None, as_json: bool) -> None:
 @click.option(
     "--file",
     "file",
-    type=click.Path(path_type=str),  # a directory: the registry's error, exit 6
+    type=PathText(path_type=str),  # a directory: the registry's error, exit 6
     help="Install a registry file already on disk (IANA CSV or XML, services, nmap-services).",
 )
 @click.option(

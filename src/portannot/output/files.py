@@ -60,6 +60,10 @@ class Output:
             # refused here, not by the rename at the end (after the whole read), which
             # failed as "standard output: write failed"
             raise OutputError("an empty output file name")
+        if self.path is not None and "\0" in self.path:
+            from portannot.capture.source import nul_in_name
+
+            raise OutputError(nul_in_name(self.path))  # was os.stat's bare ValueError
         if self.path is None:
             if not binary_ok and sys.stdout.isatty():
                 raise OutputError("refusing to write Parquet to a terminal; use -o FILE")

@@ -129,6 +129,10 @@ def parse_bytes(data: bytes, path: str, fmt: str | None = None, *,
 def read_registry_file(path: str | os.PathLike[str]) -> bytes:
     """A registry file's bytes, or RegistryError saying why they cannot be read."""
     p = Path(path)
+    if "\0" in str(p):  # open()'s bare ValueError ('embedded null byte') otherwise
+        from portannot.capture.source import nul_in_name
+
+        raise RegistryError(nul_in_name(str(p)))
     try:
         return p.read_bytes()
     except OSError as exc:

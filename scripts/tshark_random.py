@@ -11,7 +11,9 @@ with seeds other than the committed files' own; `--damage` then changes one or t
 bytes of some frames (`ip`: in the IP and transport headers, `link`: in the first 44
 bytes, `all`: either). Each capture is compared with tshark's dissection by the rules
 of tests/decode/test_tshark_agreement.py, and the disagreements are printed grouped
-by kind, with one frame of each to look at (`tshark -r FILE -Y frame.number==N -V`).
+by kind, with one frame of each to look at (`tshark -r FILE -Y frame.number==N -V`,
+N tshark's frame number, which the line names where it is not the packet's own: tshark
+counts a pcapng Custom Block as a frame).
 
 The captures stay under --out. pcaps/README.md lists the kinds met so far and which
 of them portannot keeps on purpose; a new kind is either a bug or a new line there.

@@ -43,7 +43,7 @@ CAPINFOS = shutil.which("capinfos")
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE_DIR = REPO / ".pytest_cache" / "tshark-oracle"
-CACHE_VERSION = "15"
+CACHE_VERSION = "16"
 
 TRANSPORTS = ("tcp", "udp", "sctp", "dccp")
 
@@ -82,7 +82,11 @@ PREFS = (
 class OracleRow:
     """tshark's view of one packet record, reduced to what portannot reports."""
 
-    number: int  #: 1-based, packet records only
+    number: int  #: 1-based, packet records only (portannot's `number`)
+    #: tshark's frame.number, what `tshark -Y frame.number==N` selects: it counts the
+    #: records tshark shows that are not packets too (a pcapng Custom Block is a frame
+    #: of 'data' to it), so it runs ahead of `number` after each of them
+    frame: int
     ts_ns: int | None  #: frame.time_epoch in nanoseconds; None for a pcapng Simple Packet Block
     length: int  #: frame.len (original length)
     caplen: int
@@ -258,7 +262,7 @@ def parse_line(cols: dict[str, str], number: int) -> OracleRow:
     malformed = bool(cols.get("_ws.malformed")) or any(
         w in expert for w in ("Malformed", "Bogus", "Bad length", "Bad header length"))
     return OracleRow(
-        number=number, ts_ns=epoch_ns(cols["frame.time_epoch"]), length=int(cols["frame.len"]),
+        number=number, frame=int(cols["frame.number"]), ts_ns=epoch_ns(cols["frame.time_epoch"]), length=int(cols["frame.len"]),
         caplen=int(cols["frame.cap_len"]),
         protocols=cols["frame.protocols"], ip_version=ip_version if src is not None else 0,
         src=src, dst=dst, next_layer=next_layer, transport=transport, src_port=sport,

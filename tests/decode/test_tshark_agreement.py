@@ -45,9 +45,11 @@ from paths import (
     shared_captures,
 )
 from tshark_oracle import (
+    TSHARK,
     addr_from_bytes,
     attribute_fragments,
     conversations,
+    epoch_ns,
     flow_key,
     oracle,
     prefetch,
@@ -107,6 +109,13 @@ def _fmt_tshark(r) -> str:
     return f"[{r.protocols}] v{r.ip_version} {r.src} -> {r.dst} {ports}"
 
 
+def _frame(r) -> str:
+    """A frame as a disagreement names it: its packet number (portannot's), and, where
+    tshark numbers it otherwise (after a pcapng Custom Block, which tshark counts as a
+    frame), tshark's frame.number, the one to look it up by."""
+    return str(r.number) if r.frame == r.number else f"{r.number} (tshark's frame.number {r.frame})"
+
+
 def compare(batch, rows, expected: dict[int, str]) -> list[str]:
     """Human-readable disagreements between portannot's batch and tshark's rows."""
     problems: list[str] = []
@@ -158,7 +167,7 @@ def compare(batch, rows, expected: dict[int, str]) -> list[str]:
         elif o["ip_version"] != 0 and o["status_code"] not in damaged:
             why.append("ours has IP addresses, tshark none")
         if why:
-            problems.append(f"frame {r.number}: {'; '.join(why)}\n"
+            problems.append(f"frame {_frame(r)}: {'; '.join(why)}\n"
                             f"    ours:   {_fmt_ours(o)}\n    tshark: {_fmt_tshark(r)}")
     return problems
 
@@ -227,3 +236,31 @@ def test_oracle_skips_quoted_and_tunnelled_ports():
         assert rows[n].ip_version in (4, 6)
     assert (rows[32].transport, rows[32].src_port, rows[32].dst_port) == ("udp", 44008, 4789)
     assert np.all([rows[n].transport == "tcp" for n in range(1, 11)])
+
+
+@pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
+def test_a_disagreement_names_the_frame_tshark_shows_it_as() -> None:
+    """scripts/tshark_random.py (blocks, --damage all, seed 1140) named a disagreement
+    'frame 1474' to look up with `tshark -Y frame.number==1474`, which showed another
+    frame (an IPv6 TCP one): the rows count packet records, as portannot does, and tshark
+    counts each pcapng Custom Block as a frame too, 38 of them before it (the frame was
+    tshark's 1512, an IPv6 payload length of 0, a kind pcaps/README.md lists). Now a
+    disagreement after such a block also names tshark's frame number: here a row of
+    pcapng-multi.pcapng (a Custom Block in each of its two sections) made to disagree,
+    looked up by that number in tshark itself."""
+    import dataclasses
+    import subprocess
+
+    path = local_capture("pcapng-multi.pcapng")
+    rows = oracle(path)
+    batch = decode_file(path)
+    assert [r.number for r in rows] == [int(n) for n in batch.number] == list(range(1, 8))
+    assert [r.frame for r in rows] == [1, 2, 4, 5, 7, 8, 9]  # frames 3 and 6: Custom Blocks
+    last = rows[-1]
+    changed = [*rows[:-1], dataclasses.replace(last, vlan=4094)]
+    [problem] = compare(batch, changed, {})
+    assert problem.startswith("frame 7 (tshark's frame.number 9): VLAN None, tshark's 4094")
+    shown = subprocess.run([TSHARK, "-n", "-r", str(path), "-Y", "frame.number==9", "-T",
+                            "fields", "-e", "frame.len", "-e", "frame.time_epoch"],
+                           capture_output=True, text=True, check=True).stdout.split()
+    assert (int(shown[0]), epoch_ns(shown[1])) == (last.length, last.ts_ns)

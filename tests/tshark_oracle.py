@@ -43,7 +43,7 @@ CAPINFOS = shutil.which("capinfos")
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE_DIR = REPO / ".pytest_cache" / "tshark-oracle"
-CACHE_VERSION = "16"
+CACHE_VERSION = "17"
 
 TRANSPORTS = ("tcp", "udp", "sctp", "dccp")
 
@@ -341,10 +341,15 @@ SERVICE_TAG_ID = re.compile(r"\b(?:S-VID|B-VID|ID): (\d+)")
 def outer_vlan(protos: list[str], cols: dict[str, str]) -> int | None:
     """The id of the first tag (802.1Q or 802.1ad) of the tag stack that follows the
     link header; tags further in (inside MPLS pseudowires, tunnels) are not the frame's.
+    An LLC/SNAP header naming the tag's ethertype (after an 802.3 length or ethertype
+    0x8870, where tshark shows `eth:llc:vlan`) is the link's, as a type field is: the tag
+    after it is the frame's first (it was read as none, where tshark shows its vlan.id).
     An 802.1ad layer's id is read from its summary: the id fields of a single and a
     double layer (ieee8021ad.id, .svid) are counted apart, so neither's first value
     says which layer comes first."""
     for name in protos[1:]:
+        if name == "llc":
+            continue
         if name not in TAG_STACK:
             return None
         if name == "vlan":

@@ -136,6 +136,30 @@ def jumbo_llc_frames() -> list[tuple[bytes, tuple]]:
 
 
 
+def tags_behind_llc_snap() -> list[tuple[bytes, tuple]]:
+    """(frame, what the decoder must see): an LLC/SNAP header naming a tag's ethertype,
+    after an 802.3 length or after ethertype 0x8870. The SNAP header is the link's way of
+    naming the ethertype, as a type field is, and tshark shows the tag as the frame's
+    first VLAN layer (`eth:llc:vlan`, `eth:ethertype:llc:vlan`, with its vlan.id), so it
+    is the frame's `vlan`. After 0x8870 portannot reported none (the LLC step came
+    first), and the oracle none after either (llc was not part of its tag stack). A tag
+    before them stays the frame's."""
+    def snap(vlan: int, ethertype: int = 0x8100) -> bytes:
+        return bytes.fromhex("aaaa03" "000000") + tag(ethertype, vlan, 0x0800) + bytes(IP4)
+
+    def length(data: bytes) -> bytes:
+        return len(data).to_bytes(2, "big")
+
+    return [
+        (by_hand(length(snap(100)), snap(100)), v4(100)),
+        (by_hand(b"\x88\x70", snap(101)), v4(101)),
+        (by_hand(length(snap(102, 0x88A8)), snap(102, 0x88A8)), v4(102)),
+        (by_hand(b"\x88\x70", snap(103, 0x88A8)), v4(103)),
+        (by_hand(tag(0x8100, 5, 0)[:4], length(snap(104)), snap(104)), v4(5)),
+        (by_hand(tag(0x8100, 6, 0x8870), snap(105)), v4(6)),
+    ]
+
+
 def test_a_tag_cut_by_the_snaplen(decoded):
     """Cut after its TCI, an 802.1Q tag's id is there (as tshark shows it); an
     802.1ad tag is read whole before its id counts."""
@@ -276,6 +300,7 @@ def reserved_bottom_labels() -> list[tuple[bytes, tuple]]:
 #: 802.1ad layer does not have, and saw no VLAN in two of them)
 BUILT = {"service-tag-stacks": service_tag_stacks,
          "a-length-after-a-tag": tags_before_a_length, "jumbo-llc": jumbo_llc_frames,
+         "tags-behind-llc-snap": tags_behind_llc_snap,
          "fabric-tags": fabric_tags, "mpls-associated-channels": associated_channels,
          "mpls-reserved-bottom-labels": reserved_bottom_labels}
 

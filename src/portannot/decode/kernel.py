@@ -16,7 +16,7 @@ from portannot import status as S
 from portannot import transport as T
 from portannot.compiled import borrow, kernel, njit, prefetch
 from portannot.decode.columns import NO_TCP_HEADER, NO_VLAN
-from portannot.decode.ethertype import IPV4, IPV6, MAX_LAYERS, ether_step
+from portannot.decode.ethertype import IPV4, IPV6, LLC, MAX_LAYERS, ether_step
 from portannot.decode.fields import CONTINUE, IPV6_INSTEAD, PAST_END, SHORT, at
 from portannot.decode.fragments import recall, remember
 from portannot.decode.ip import (
@@ -81,14 +81,17 @@ def decode_records(data, offset, caplen, length, linktype, link_table, ether_tab
                                            offset[i] + np.int64(length[i]))
         kind = ether_table[at(ethertype)]
         layers = 0
+        tag_layer = 1  # where the frame's tag may be: right after the link header
         while st == CONTINUE and kind != IPV4 and kind != IPV6:
             layers += 1
             if layers > MAX_LAYERS:
                 st = S.MALFORMED
                 break
+            if kind == LLC and layers == tag_layer:  # 0x8870's LLC/SNAP is the link's own,
+                tag_layer += 1  # as after an 802.3 length: a tag behind it is the frame's
             p, ethertype, vid, end, st = ether_step(kind, data, p, end)
-            if vid >= 0 and layers == 1:  # the frame's tag: the first, right after the link
-                vlan[i] = vid  # header (not one inside a pseudowire or backbone frame)
+            if vid >= 0 and layers == tag_layer:  # the frame's tag: the first, right after
+                vlan[i] = vid  # the link header (not one in a pseudowire or backbone frame)
             kind = ether_table[at(ethertype)]
         if end < frame_end:  # a PPPoE length or an FCS ends the packet early: what is
             cut = False  # short of it was not cut by the snaplen, it is malformed

@@ -46,14 +46,6 @@ ServicesFile = str | PathLike[str] | None
 Batches = Generator[pa.RecordBatch, None, None]
 
 
-def _table(registry: RegistryChoice, services: ServicesFile) -> ServiceTable:
-    """The port table the call names services from: load_table() takes what `registry=`
-    does. A ready Registry or ServiceTable already holds whatever local names it was
-    loaded with, so `services=` beside it would be silently ignored: that is an error
-    instead."""
-    return load_table(registry, services)
-
-
 def _files(paths: Paths) -> list[Input]:
     """The capture paths as a list, read once at the top of each API call: an iterator
     (``Path.glob``) handed on as it is would be used up by the first look at it (the
@@ -164,7 +156,7 @@ def _concat(batches: list[pa.RecordBatch]) -> pa.Table:
 def _packet_stream(paths: Paths, registry: RegistryChoice, services: ServicesFile
                    ) -> tuple[PacketStream, Callable[[Any], pa.RecordBatch], dict[bytes, bytes]]:
     files = _files(paths)
-    table = _table(registry, services)
+    table = load_table(registry, services)
     many = len(files) > 1  # the `file` column only tells several inputs apart
     return (PacketStream(files), lambda batch: packet_batch(batch, table, with_file=many),
             provenance("packets", files, table))
@@ -176,7 +168,7 @@ def _flow_stream(paths: Paths, registry: RegistryChoice, services: ServicesFile,
     files = _files(paths)
     idle = check_timeout(idle_timeout, "idle_timeout")  # before the registry loads
     active = check_timeout(active_timeout, "active_timeout")
-    table = _table(registry, services)
+    table = load_table(registry, services)
     # the values as given: the flow table takes a Decimal's or timedelta64's ns exactly
     stream = FlowStream(files, table, idle_timeout=idle_timeout, active_timeout=active_timeout)
     return (stream, lambda cols: flow_batch(cols, table),
@@ -365,7 +357,7 @@ def summary(paths: Paths, *, registry: RegistryChoice = None,
     if isinstance(top, bool) or not isinstance(top, numbers.Integral) or top < 1:
         raise ValueError(f"top must be a whole number of at least 1, not {top!r}")
     files = _files(paths)
-    table = _table(registry, services)
+    table = load_table(registry, services)
     stream = FlowStream(files, table)
     report = summarize(stream, stream, table, top)
     _report(stream.accounting, stacklevel=2)

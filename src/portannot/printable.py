@@ -22,3 +22,11 @@ def one_line(text: str) -> str:
     """`text` with its control characters escaped (a newline as \\n), so that it stays
     on the one line it is shown on and cannot drive the terminal."""
     return text.translate(ESCAPES)
+
+
+def nul_in_name(path: str) -> str:
+    """The message for a path holding a NUL byte, the NUL shown escaped. No file can
+    have one (the system's calls end a name at it), and Python's own refusal was a bare
+    ValueError ('embedded null byte') that named no path and escaped the command's
+    handling as a traceback."""
+    return f"{one_line(path)}: a NUL byte in the file name, which no file can have"

@@ -26,6 +26,7 @@ from portannot.capture.compression import (
     starts_skippable,
 )
 from portannot.errors import CaptureFormatError, InputError
+from portannot.printable import nul_in_name
 
 try:
     import fcntl
@@ -455,16 +456,6 @@ def open_capture(path: Input) -> tuple[BinaryIO, str, int | None]:
 STDIN_NAME = "<stdin>"
 #: how messages name an empty path: quoted, as bare it named nothing (": no such file")
 EMPTY_NAME = "''"
-
-
-def nul_in_name(path: str) -> str:
-    """The message for a path holding a NUL byte, the NUL shown escaped. No file can
-    have one (the system's calls end a name at it), and Python's own refusal was a bare
-    ValueError ('embedded null byte') that named no path and escaped the command's
-    handling as a traceback."""
-    from portannot.printable import one_line
-
-    return f"{one_line(path)}: a NUL byte in the file name, which no file can have"
 
 
 def display_name(path: Input) -> str:

@@ -73,7 +73,7 @@ def listed_inputs(files_from: str) -> list[str]:
     from portannot.capture.source import STDIN_NAME, stdin_bytes
 
     if "\0" in files_from:
-        from portannot.capture.source import nul_in_name
+        from portannot.printable import nul_in_name
 
         raise InputError(f"--files-from {nul_in_name(files_from)}")
     try:

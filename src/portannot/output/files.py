@@ -61,7 +61,7 @@ class Output:
             # failed as "standard output: write failed"
             raise OutputError("an empty output file name")
         if self.path is not None and "\0" in self.path:
-            from portannot.capture.source import nul_in_name
+            from portannot.printable import nul_in_name
 
             raise OutputError(nul_in_name(self.path))  # was os.stat's bare ValueError
         if self.path is None:

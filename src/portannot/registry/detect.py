@@ -130,7 +130,7 @@ def read_registry_file(path: str | os.PathLike[str]) -> bytes:
     """A registry file's bytes, or RegistryError saying why they cannot be read."""
     p = Path(path)
     if "\0" in str(p):  # open()'s bare ValueError ('embedded null byte') otherwise
-        from portannot.capture.source import nul_in_name
+        from portannot.printable import nul_in_name
 
         raise RegistryError(nul_in_name(str(p)))
     try:

@@ -114,6 +114,30 @@ def test_cached_table_skips_parsing_and_rebuilds_on_change(
     assert load_table(reg).name_at("tcp", 3136) == "grubx"
 
 
+@pytest.mark.parametrize("how", ["in-place", "renamed-over"])
+def test_a_source_changed_with_its_size_and_time_kept_is_rebuilt(
+    fixtures: Path, tmp_path: Path, own_cache: Path, how: str
+) -> None:
+    """A registry file rewritten to the same size, its modification time put back (as
+    `touch -r`, `cp -p` or rsync leave it): the cached table was keyed by path, size and
+    modification time, and kept naming port 3136 'grubd' from the old file."""
+    reg = tmp_path / "reg.csv"
+    shutil.copy(fixtures / "seed.csv", reg)
+    assert load_table(reg).name_at("tcp", 3136) == "grubd"
+    before = reg.stat()
+    text = reg.read_text(encoding="utf-8").replace("grubd,3136", "grubx,3136")
+    if how == "in-place":
+        reg.write_text(text, encoding="utf-8")
+    else:
+        new = tmp_path / "new.csv"
+        new.write_text(text, encoding="utf-8")
+        new.replace(reg)
+    os.utime(reg, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = reg.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert load_table(reg).name_at("tcp", 3136) == "grubx"
+
+
 @pytest.mark.parametrize("damage", ["cut", "empty", "flipped"])
 def test_a_damaged_cached_table_is_rebuilt(
     fixtures: Path, tmp_path: Path, own_cache: Path, damage: str
@@ -286,19 +310,26 @@ def test_damaged_install_metadata_warns_and_falls_back_to_the_snapshot(
     assert resolve_source().kind == "installed"
 
 
-@pytest.mark.parametrize("damage", ["garbage", "cut", "touched"])
+@pytest.mark.parametrize("damage", ["garbage", "cut", "touched", "time-kept"])
 def test_an_installed_file_changed_since_the_install_is_not_used(
     damage: str, fixtures: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Overwritten or cut short after `registry update` checked it: the garbage stopped
     every command (exit 6), the cut file lost the names past the cut without a word.
     Both are now the snapshot and a warning, the table cache included. A file only
-    touched (same bytes, new time) is still the installed one."""
+    touched (same bytes, new time) is still the installed one. One rewritten to its
+    own size with its time put back (`touch -r`, `cp -p`) was taken as installed
+    unread, and its cached table kept naming the old file's ports."""
     install.update(file=fixtures / "seed.csv", min_records=10)
     installed = resolve_source()
     assert load_table().name_at("tcp", 3136) == "grubd"  # seed.csv's row; cached now
     data = installed.path.read_bytes()
-    if damage == "garbage":
+    if damage == "time-kept":
+        before = installed.path.stat()
+        installed.path.write_bytes(data.replace(b"grubd,3136", b"grubx,3136"))
+        os.utime(installed.path, ns=(before.st_atime_ns, before.st_mtime_ns))
+        assert installed.path.stat().st_size == before.st_size
+    elif damage == "garbage":
         installed.path.write_bytes(b"\x00not a registry\n" * 100)
     elif damage == "cut":
         installed.path.write_bytes(data[: len(data) // 2])

@@ -1,8 +1,8 @@
 """The compiled-table cache: ``load_table``.
 
 The compiled table is cached in the user cache directory under a key made of
-each source file's path, size and modification time (and the table layout
-version), so a changed source is rebuilt and an unchanged one loads in
+each source file's path, size, modification and change times and inode (and the
+table layout version), so a changed source is rebuilt and an unchanged one loads in
 milliseconds without parsing a record.
 """
 
@@ -56,8 +56,13 @@ def cacheable(src: RegistrySource, services: str | os.PathLike[str] | None) -> b
 
 
 def _stamp(path: Path) -> list[Any]:
+    """What says a source file is the one a cached table was built from. The size and
+    modification time alone did not: a file rewritten to the same size with its time put
+    back (`touch -r`, `cp -p`, rsync's default check, a tool keeping times) kept its
+    stale table. The change time is the kernel's own (no call sets it) and the inode
+    tells a file renamed over the old one."""
     st = path.stat()
-    return [str(path.resolve()), st.st_size, st.st_mtime_ns]
+    return [str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
 def cache_key(src: RegistrySource, services: str | os.PathLike[str] | None) -> str:

@@ -372,7 +372,8 @@ def install(
             if isinstance(previous, str) and previous != name:
                 meta["previous"] = previous
             st = (folder / name).stat()  # what installed_source checks the file by
-            meta.update(size=st.st_size, mtime_ns=st.st_mtime_ns)
+            meta.update(size=st.st_size, mtime_ns=st.st_mtime_ns, ctime_ns=st.st_ctime_ns,
+                        ino=st.st_ino)
             with atomic_write(folder / INSTALLED_META) as fh:
                 fh.write((json.dumps(meta, indent=2) + "\n").encode())
             stale = old.get("previous") if isinstance(old, dict) else None

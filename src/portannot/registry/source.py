@@ -152,7 +152,7 @@ def _as_installed(path: Path, meta: dict[str, Any]) -> bool:
         st = path.stat()
     except OSError:
         return False
-    if [st.st_size, st.st_mtime_ns] == [meta.get("size"), meta.get("mtime_ns")]:
+    if _unchanged(st, meta):
         return True
     digest = meta["sha256"]
     import hashlib  # only here: 3 ms of every run's start otherwise
@@ -161,6 +161,20 @@ def _as_installed(path: Path, meta: dict[str, Any]) -> bool:
         return bool(hashlib.sha256(path.read_bytes()).hexdigest() == digest)
     except OSError:
         return False
+
+
+def _unchanged(st: os.stat_result, meta: dict[str, Any]) -> bool:
+    """Whether the file's stat is the one the install recorded. Size and modification
+    time alone passed a file rewritten to its own size with its time put back (`touch
+    -r`, `cp -p`); the change time (no call sets it) and the inode tell that too. An
+    install recorded before they were kept is checked by size and time, as it was."""
+    recorded = [meta.get("size"), meta.get("mtime_ns")]
+    now = [st.st_size, st.st_mtime_ns]
+    for key, value in (("ctime_ns", st.st_ctime_ns), ("ino", st.st_ino)):
+        if key in meta:
+            recorded.append(meta[key])
+            now.append(value)
+    return now == recorded
 
 
 def _is_digest(value: object) -> bool:

@@ -260,6 +260,16 @@ def test_a_nul_in_a_capture_path_is_an_input_error(call: str, tmp_path: Path) ->
     assert both.equals(portannot.flows(demo))
 
 
+@pytest.mark.parametrize("argument", ["registry", "services"])
+def test_a_nul_in_a_registry_path_is_said(argument: str, tmp_path: Path) -> None:
+    """registry= or services= holding a NUL byte was a RegistryError "registry file not
+    found" with the NUL written raw; it is the message a capture path with one gets."""
+    with pytest.raises(portannot.RegistryError) as caught:
+        portannot.flows(local_capture("demo.pcap"), **{argument: f"{tmp_path}/a\0b.csv"})
+    assert str(caught.value) == (f"{tmp_path}/a\\x00b.csv: a NUL byte in the file name, "
+                                 "which no file can have")
+
+
 def test_a_file_object_is_read_from_where_it_stands() -> None:
     """Not sought back to its start: a capture after a header of the caller's own."""
     import io

@@ -108,13 +108,20 @@ def _main_in_a_process(args: list[str]) -> subprocess.CompletedProcess:
     (["flows", "--files-from", "{tmp}/a\0b.pcap"], ExitCode.INPUT_ERROR),
     (["flows", "{demo}", "--services", "{tmp}/a\0b.pcap"], ExitCode.REGISTRY_ERROR),
     (["registry", "update", "--file", "{tmp}/a\0b.pcap"], ExitCode.REGISTRY_ERROR),
+    (["flows", "{demo}", "--registry", "{tmp}/a\0b.csv"], ExitCode.REGISTRY_ERROR),
+    (["summary", "{demo}", "--registry", "{tmp}/a\0b.csv"], ExitCode.REGISTRY_ERROR),
+    (["lookup", "80", "--registry", "{tmp}/a\0b.csv"], ExitCode.REGISTRY_ERROR),
+    (["lookup", "80", "--services", "{tmp}/a\0b.csv"], ExitCode.REGISTRY_ERROR),
 ])
 def test_a_nul_in_a_path_is_one_line(args, code, tmp_path, demo):
     """A path holding a NUL byte was Python's ValueError ('embedded null byte') as a
     traceback, exit 1. Now it is the one line of that kind of file, naming the path with
-    the NUL escaped, and its exit code."""
+    the NUL escaped, and its exit code; --registry and --services with one said
+    "registry file not found" of a file that cannot exist."""
     args = [a.format(tmp=tmp_path, demo=demo) for a in args]
-    one_line(_main_in_a_process(args), code, contains=f"{tmp_path}/a\\x00b.")
+    [bad] = [a for a in args if "\0" in a]
+    said = bad.replace("\0", "\\x00") + ": a NUL byte in the file name, which no file can have"
+    one_line(_main_in_a_process(args), code, contains=said)
 
 
 def test_a_nul_in_a_listed_path_is_skipped_as_unreadable(tmp_path, demo):

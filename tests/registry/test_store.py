@@ -293,6 +293,19 @@ def test_a_directory_is_not_a_registry(tmp_path: Path) -> None:
         resolve_source(tmp_path / "nope")
 
 
+def test_a_nul_in_the_name_is_said(fixtures: Path, tmp_path: Path) -> None:
+    """A registry or services name holding a NUL byte was "registry file not found"
+    (Path.exists() answers False for it); it gets the message a capture or -o with one
+    gets, the NUL escaped."""
+    said = f"^{re.escape(str(tmp_path))}/a\\\\x00b: a NUL byte in the file name, which no file can have$"
+    with pytest.raises(RegistryError, match=said):
+        resolve_source(f"{tmp_path}/a\0b")
+    with pytest.raises(RegistryError, match=said):
+        load_table(fixtures / "seed.csv", services=f"{tmp_path}/a\0b")
+    with pytest.raises(RegistryError, match=said):
+        load_registry(fixtures / "seed.csv", services=f"{tmp_path}/a\0b")
+
+
 @pytest.mark.parametrize("meta", ['{"file": 5}', "not json", "[1, 2]", '{"file": "gone.csv"}',
                                   '{"file": "../../../etc/passwd"}'])
 def test_damaged_install_metadata_warns_and_falls_back_to_the_snapshot(

@@ -242,7 +242,13 @@ def resolve_source(registry: str | os.PathLike[str] | None = None) -> RegistrySo
 
 def check_readable(path: Path, what: str, where: str = "") -> None:
     """A file given by name may be anything readable but a directory: a regular file, a
-    FIFO or a /dev/fd/N (`--registry <(zcat services.gz)`); is_file() refused those."""
+    FIFO or a /dev/fd/N (`--registry <(zcat services.gz)`); is_file() refused those.
+    A name holding a NUL byte is said to be one: is_dir() and exists() answer False for
+    it, which read as "not found" of a file that cannot exist."""
+    if "\0" in str(path):
+        from portannot.printable import nul_in_name
+
+        raise RegistryError(nul_in_name(str(path)))
     if path.is_dir():
         raise RegistryError(f"{path}: is a directory, not a {what}{where}")
     if not path.exists():

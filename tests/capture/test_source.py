@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import sys
 import threading
 import warnings
@@ -140,10 +141,10 @@ def test_an_io_error_mid_file_keeps_the_records_before_it(kind, tmp_path, monkey
     assert len(whole) > 1000 and got[:len(whole)] == frames[:len(whole)]
     if kind == "pcap":  # the record the error cut is kept as far as it came, and said so
         assert len(got) == len(whole) + 1 and frames[len(whole)].startswith(got[-1])
-        assert [p.message.split(" (")[0] for p in cut] == ["file ends inside a record"]
+        assert [p.message.split(" (")[0] for p in cut] == ["reading stopped inside a record"]
     else:  # a cut block is lost, as in tshark
         assert len(got) == len(whole)
-        assert [p.message.split(" (")[0] for p in cut] == ["file ends inside a block"]
+        assert [p.message.split(" (")[0] for p in cut] == ["reading stopped inside a block"]
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -265,3 +266,63 @@ def test_a_non_blocking_file_object_is_said_to_be_one():
         assert table.num_rows == _pcap_records_within(data[:written]) > 0
         assert f"{want}; stopped reading at byte offset {written}" in [
             str(x.message) for x in seen]
+
+
+class _NotYet(io.RawIOBase):
+    """A non-blocking object: `data`'s first `ready` bytes, then None (no bytes ready
+    now) from readinto, as a FileIO over a non-blocking pipe gives."""
+
+    def __init__(self, data: bytes, ready: int) -> None:
+        self.data, self.ready, self.at = data, ready, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int | None:
+        n = min(len(b), self.ready - self.at)
+        if n <= 0:
+            return None
+        b[:n] = self.data[self.at:self.at + n]
+        self.at += n
+        return n
+
+
+@pytest.mark.parametrize("ready", [50, 100, 20766 + 16 + 50])
+def test_no_bytes_ready_inside_a_record_is_not_the_files_end(ready):
+    """A non-blocking object with no bytes ready inside a record: the reader said "file
+    ends inside a record" of it, then that the object had none ready, two lines of which
+    the first was untrue (the data goes on, unread). The cut record's line says the
+    reading stopped; the record is kept as far as it came, as at a read error. Offsets
+    and lengths from demo.pcap's record headers, read here by hand."""
+    data = local_capture("demo.pcap").read_bytes()
+    last = 24  # the start of the record the stop cuts
+    while last + 16 + struct.unpack_from("<I", data, last + 8)[0] <= ready:
+        last += 16 + struct.unpack_from("<I", data, last + 8)[0]
+    if ready - last < 16:
+        cut = f"reading stopped inside a record header ({ready - last} of 16 bytes present)"
+    else:
+        incl = struct.unpack_from("<I", data, last + 8)[0]
+        cut = (f"reading stopped inside a record ({ready - last - 16} of {incl} captured "
+               "bytes present); kept what is there")
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        table = portannot.packets(_NotYet(data, ready))
+    assert [str(x.message) for x in seen] == [
+        f"<stream 1>: {cut} at byte offset {last}",
+        "<stream 1>: the file object is non-blocking and had no bytes ready (give a "
+        f"blocking one); stopped reading at byte offset {ready}"]
+    assert table.num_rows == _pcap_records_within(data[:ready])
+
+
+@pytest.mark.parametrize("name,ready", [("demo.pcap", 10), ("pcapng-simple.pcapng", 10)])
+def test_no_bytes_ready_inside_the_capture_header_is_said_as_such(name, ready):
+    """Inside the capture header it was CaptureFormatError "file ends inside the pcap
+    file header" (pcapng: "... section header"), the object's stop unsaid; README has a
+    read error (and a non-blocking object with nothing ready) before the capture header
+    an InputError saying what happened."""
+    data = local_capture(name).read_bytes()
+    with pytest.raises(portannot.InputError) as caught:
+        portannot.packets(_NotYet(data, ready))
+    assert not isinstance(caught.value, portannot.CaptureFormatError)
+    assert str(caught.value) == ("<stream 1>: the file object is non-blocking and had no "
+                                 "bytes ready (give a blocking one)")

@@ -7,8 +7,9 @@ record is larger than it, and never past the caller's limit.
 
 from __future__ import annotations
 
+import gzip
 import sys
-from typing import BinaryIO
+from typing import BinaryIO, TypeGuard
 
 import numpy as np
 
@@ -54,6 +55,14 @@ class BufferPool:
         return np.empty(size, dtype=np.uint8)
 
 
+def is_read_error(exc: BaseException | None) -> TypeGuard[OSError]:
+    """Whether what stopped a window's reads is a read failing (a disk's I/O error, a
+    file object's error, a non-blocking object with no bytes ready), past which the
+    data goes on unread, rather than the data ending (a compressed stream cut short or
+    damaged). gzip's BadGzipFile is the one OSError of the second kind."""
+    return isinstance(exc, OSError) and not isinstance(exc, gzip.BadGzipFile)
+
+
 class ChunkWindow:
     def __init__(self, stream: BinaryIO, chunk_size: int = DEFAULT_CHUNK,
                  stream_errors: tuple[type[BaseException], ...] = (),
@@ -90,6 +99,13 @@ class ChunkWindow:
     @property
     def available(self) -> int:
         return self.end - self.start
+
+    @property
+    def ending(self) -> str:
+        """How the bytes in hand end, for the record or block they cut: a read that
+        failed or found no bytes ready (a non-blocking file object's None) is not the
+        end of the file, which "file ends inside a record" said of it."""
+        return "reading stopped" if is_read_error(self.error) else "file ends"
 
     def offset_of(self, pos: int) -> int:
         """File (decompressed stream) offset of a position in the window."""

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from portannot.capture.batch import RecordBatch
-from portannot.capture.chunks import ChunkWindow
+from portannot.capture.chunks import ChunkWindow, is_read_error
 from portannot.capture.container import ContainerReader
 from portannot.capture.problems import ProblemLog
 from portannot.capture.pseudo_headers import PSEUDO_HEADERS, strip_pseudo_headers
@@ -61,6 +61,8 @@ class PcapReader(ContainerReader):
         super().__init__(window, path, file_index, problems)
         header = window.take(24)
         if header is None:
+            if is_read_error(window.error):  # the file goes on: the read failed, said so
+                raise window.error
             raise CaptureFormatError(f"{path}: file ends inside the pcap file header")
         big = int.from_bytes(header[:4], "big") in MAGICS
         self.big = big
@@ -126,11 +128,11 @@ class PcapReader(ContainerReader):
         w = self.window
         have = w.available
         if have < self.hdr_len:
-            self._problem(w.start, f"file ends inside a record header ({have} of {self.hdr_len} "
+            self._problem(w.start, f"{w.ending} inside a record header ({have} of {self.hdr_len} "
                                    "bytes present)")
             return 0
         incl, _ = self._lengths(w.start)
-        self._problem(w.start, f"file ends inside a record ({have - self.hdr_len} of {incl} "
+        self._problem(w.start, f"{w.ending} inside a record ({have - self.hdr_len} of {incl} "
                                "captured bytes present); kept what is there")
         self.tail = self._tail_batch(number, have - self.hdr_len)
         return 1

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from portannot.capture.batch import RecordBatch
-from portannot.capture.chunks import ChunkWindow
+from portannot.capture.chunks import ChunkWindow, is_read_error
 from portannot.capture.container import ContainerReader
 from portannot.capture.problems import (
     DAMAGED_BLOCKS,
@@ -141,6 +141,8 @@ class PcapngReader(ContainerReader):
         self._first_order: str | None = None
         window.fill()
         if window.available < 12:
+            if is_read_error(window.error):  # the file goes on: the read failed, said so
+                raise window.error
             raise CaptureFormatError(f"{path}: file ends inside the pcapng section header")
         self._first_section_whole(path)
 
@@ -323,7 +325,7 @@ class PcapngReader(ContainerReader):
             if w.available < 12:
                 w.fill(12)
                 if w.available < 12:
-                    self._problem(w.start, "file ends inside a section header block")
+                    self._problem(w.start, f"{w.ending} inside a section header block")
                     return False
                 p = w.start
             magic = section_byte_order(w.buf[p + 8 : p + 12].tobytes())
@@ -457,13 +459,13 @@ class PcapngReader(ContainerReader):
             if reason == NEED_MORE:
                 if w.eof:
                     if w.available >= 12:  # a length past the end of the file: cut, or damage
-                        cut = f"file ends inside a block ({w.available} of {extra} bytes present)"
+                        cut = f"{w.ending} inside a block ({w.available} of {extra} bytes present)"
                         if not self._resync(w.start, f"block length {extra} points past the end of "
                                             "the file", at_end=cut):
                             break
                         continue
                     if w.available:
-                        self._problem(w.start, f"file ends inside a block ({w.available} of {extra} bytes present)")
+                        self._problem(w.start, f"{w.ending} inside a block ({w.available} of {extra} bytes present)")
                     break
                 need = int(extra)
                 refill = True

@@ -6,7 +6,6 @@ layer is chosen by the link type further down the pipeline.
 
 from __future__ import annotations
 
-import gzip
 import os
 import zlib
 from collections.abc import Iterable, Iterator
@@ -15,7 +14,13 @@ from typing import BinaryIO
 
 from portannot.capture import pcap, pcapng
 from portannot.capture.batch import RecordBatch
-from portannot.capture.chunks import DEFAULT_CHUNK, BufferPool, ChunkWindow, MappedWindow
+from portannot.capture.chunks import (
+    DEFAULT_CHUNK,
+    BufferPool,
+    ChunkWindow,
+    MappedWindow,
+    is_read_error,
+)
 from portannot.capture.compression import DamagedStream, TrailingData, compressed_offset
 from portannot.capture.problems import ProblemLog, ReadProblem
 from portannot.capture.source import (
@@ -112,7 +117,7 @@ class CaptureReader:
             if isinstance(window, ChunkWindow) and window.error is not None:
                 raise window.error
         except DECOMPRESSION_ERRORS as exc:  # damaged compressed stream, I/O error mid-file
-            if isinstance(exc, OSError) and not _is_decompression_error(exc):
+            if is_read_error(exc):
                 what = read_failure(exc)
                 if reader is None:  # nothing read: the input could not be read at all
                     raise InputError(f"{self.display}: {what}") from None
@@ -171,10 +176,6 @@ def _stream_failure(compression: str, exc: BaseException) -> str:
     if isinstance(exc, EOFError):
         return f"{compression} stream cut short ({exc})"
     return f"{compression} stream is damaged ({exc})"
-
-
-def _is_decompression_error(exc: OSError) -> bool:
-    return isinstance(exc, gzip.BadGzipFile)
 
 
 #: one capture or several: what every stage that reads captures accepts

@@ -332,8 +332,8 @@ def test_update_help_says_what_refuses_a_registry(capsys) -> None:
     """The help said a registry is kept "unless the new one downloads completely and
     parses without a malformed record", where README (and install.validate) also refuse
     one over 64 MiB, one under --min-records, and an IANA file whose ports stop before
-    49151; and the timeout as "the whole download", where README bounds a name lookup by
-    each wait: the deadline runs from the connection on."""
+    49151; and the timeout as "the whole download", naming what that holds as README
+    does (its name lookup and TLS handshake too)."""
     from portannot.cli import main
 
     with pytest.raises(SystemExit) as exc:
@@ -342,5 +342,6 @@ def test_update_help_says_what_refuses_a_registry(capsys) -> None:
     text = " ".join(capsys.readouterr().out.split())
     for condition in ("within --timeout", "at most 64 MiB", "without a malformed record",
                       "has --min-records records", "up to 49151",
-                      "the whole download from the connection on"):
+                      "the whole download (name lookup, connection, TLS handshake, status "
+                      "line and headers too), not each wait"):
         assert condition in text, condition

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import socketserver
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -244,6 +247,91 @@ def test_a_body_stalled_past_the_timeout_says_how_much_came() -> None:
     finally:
         release.set()
         httpd.shutdown()
+
+
+def _stalled_server(release: threading.Event) -> tuple[socketserver.TCPServer, list[bytes]]:
+    """A server that takes a connection, reads what the client sends first (a TLS
+    ClientHello) and then says nothing until `release` is set: a handshake that stalls."""
+
+    got: list[bytes] = []
+
+    class Stall(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            got.append(self.request.recv(65536))
+            release.wait(30)
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Stall)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, got
+
+
+def test_the_download_timeout_bounds_a_stalled_tls_handshake(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The TLS handshake got the whole `--timeout` counted from its own start (CPython
+    bounds a handshake as a whole by its socket's timeout, urlopen's), so a name lookup
+    of 0.4 s before it made `--timeout 1` last 1.4 s: README has the whole download,
+    its connection on, end by the deadline. The handshake now gets what is left, at most
+    0.6 s (0.4 s were spent for sure), and the download fails as the timeout."""
+    import socket
+    import ssl
+
+    from portannot.errors import RegistryError
+
+    real = socket.getaddrinfo
+
+    def slow_resolver(*args: object, **kw: object) -> object:
+        time.sleep(0.4)
+        return real(*args, **kw)
+
+    bounds: list[float | None] = []
+    handshake = ssl.SSLSocket.do_handshake
+
+    def timed_handshake(self: ssl.SSLSocket, *args: object) -> None:
+        bounds.append(self.gettimeout())
+        handshake(self, *args)
+
+    monkeypatch.setattr(socket, "getaddrinfo", slow_resolver)
+    monkeypatch.setattr(ssl.SSLSocket, "do_handshake", timed_handshake)
+    release = threading.Event()
+    server, got = _stalled_server(release)
+    try:
+        url = f"https://127.0.0.1:{server.server_address[1]}/"
+        with pytest.raises(RegistryError, match=r"download failed: not complete after 1 s"
+                                                r" \(before the end of the headers\)$"):
+            install.download(url, timeout=1.0)
+    finally:
+        release.set()
+        server.shutdown()
+        server.server_close()
+    assert got and got[0][:1] == b"\x16"  # a TLS handshake record: it was the handshake
+    assert len(bounds) == 1 and bounds[0] is not None and 0 < bounds[0] <= 0.6
+
+
+def test_the_download_timeout_bounds_the_name_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
+    """getaddrinfo takes no timeout: a resolver that did not answer held `--timeout 0.5`
+    until it gave up (its own retries, 30 s here). The lookup is now given up on at the
+    deadline, the download failing as the timeout while the lookup is still waiting."""
+    import socket
+
+    from portannot.errors import RegistryError
+
+    real = socket.getaddrinfo
+    release, answered = threading.Event(), threading.Event()
+
+    def silent_resolver(*args: object, **kw: object) -> object:
+        release.wait(30)
+        answered.set()
+        return real(*args, **kw)
+
+    monkeypatch.setattr(socket, "getaddrinfo", silent_resolver)
+    try:
+        with pytest.raises(RegistryError, match=r"download failed: not complete after 0\.5 s"
+                                                r" \(before the end of the headers\)$"):
+            install.download("http://registry.example:8080/ports.csv", timeout=0.5)
+        assert not answered.is_set()  # it ended without the lookup's answer
+    finally:
+        release.set()
 
 
 def test_a_gzip_registry_is_held_to_the_size_limit_inflated(

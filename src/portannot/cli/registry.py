@@ -148,8 +148,8 @@ def info(registry: str | None, services: str | None, as_json: bool) -> None:
 )
 @click.option(
     "--timeout", type=DOWNLOAD_TIMEOUT, default=60.0, show_default=True, metavar="SECONDS",
-    help="Download timeout, seconds (0.001 to 86400): the whole download from the "
-         "connection on (status line and headers too), not each wait."
+    help="Download timeout, seconds (0.001 to 86400): the whole download (name lookup, "
+         "connection, TLS handshake, status line and headers too), not each wait."
 )
 def update(url: str | None, file: str | None, min_records: int, timeout: float) -> None:
     """Download the official registry CSV (or --url/--file), validate it, install it.

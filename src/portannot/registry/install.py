@@ -85,10 +85,11 @@ def _fetch_by(request: Any, timeout: float) -> tuple[str | None, str, bytes]:
     """The response's Content-Length and Last-Modified headers and its body, all of it
     within `timeout` s: urlopen's timeout bounds each wait on the socket only, so a
     server that sent its status line or headers a byte at a time kept `--timeout 1`
-    going for as long as it liked. A watchdog shuts the connection at the deadline
-    (the body's reads end there on their own: _read_by); what that cut fails with is
-    reported as the timeout: here, one that came before the headers were all in (the
-    body's count is _read_by's to give)."""
+    going for as long as it liked. The connection is made by the deadline too
+    (_connect_by); a watchdog then shuts it at the deadline (the body's reads end there
+    on their own: _read_by); what that cut fails with is reported as the timeout: here,
+    one that came before the headers were all in (the body's count is _read_by's to
+    give)."""
     import time
     import urllib.request
 
@@ -100,7 +101,7 @@ def _fetch_by(request: Any, timeout: float) -> tuple[str | None, str, bytes]:
                              " (before the end of the headers)")
 
     try:
-        with _Watchdog(timeout) as watchdog:
+        with _Watchdog(timeout, deadline) as watchdog:
             opener = urllib.request.build_opener(*watchdog.handlers())
             with opener.open(request, timeout=timeout) as response:
                 # http.client ends the headers at the shut connection's end as at a
@@ -120,11 +121,14 @@ def _fetch_by(request: Any, timeout: float) -> tuple[str | None, str, bytes]:
 
 class _Watchdog:
     """Shuts the sockets of the connections its handlers open once `timeout` s have
-    passed, which ends a read waiting on one (recv returns: the connection is shut)."""
+    passed, which ends a read waiting on one (recv returns: the connection is shut);
+    its handlers' connections are made by `deadline` (time.monotonic()), the moment
+    it fires."""
 
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float, deadline: float) -> None:
         import threading
 
+        self.deadline = deadline
         self._sockets: list[Any] = []
         self._lock = threading.Lock()
         self._fired = False
@@ -163,12 +167,18 @@ class _Watchdog:
 
     def handlers(self) -> list[Any]:
         """urllib handlers for http and https whose connections this watchdog holds."""
+        import functools
         import urllib.request
 
         watch = self._opened
+        connect_by = functools.partial(_connect_by, deadline=self.deadline, opened=watch)
 
         def watched(connection: type) -> type:
             class Watched(connection):  # type: ignore[valid-type,misc]
+                def __init__(self, *args: Any, **kw: Any) -> None:
+                    super().__init__(*args, **kw)
+                    self._create_connection = connect_by
+
                 def connect(self) -> None:
                     super().connect()
                     watch(self.sock)
@@ -185,6 +195,72 @@ class _Watchdog:
                 return super().do_open(watched(http_class), req, **kw)
 
         return [HTTPHandler(), HTTPSHandler()]
+
+
+def _connect_by(address: tuple[str, int], timeout: float | None,
+                source_address: tuple[str, int] | None = None, *, deadline: float,
+                opened: Callable[[Any], None]) -> Any:
+    """socket.create_connection (as http.client calls it) with each step ending by
+    `deadline`: urlopen's `timeout` bounded each connect attempt, and the name lookup not
+    at all, and was the TLS handshake's whole bound counted from its own start (CPython
+    bounds a handshake as a whole by its socket's timeout), so a slow resolver or
+    connect added its time to `--timeout`'s. The lookup runs in a thread of its own
+    (getaddrinfo takes no timeout; one given up on is left to finish, as a daemon); each
+    address is tried with what is left, and the socket leaves with what is left then,
+    the bound of a proxy's CONNECT and the handshake that follow. The socket goes to the
+    watchdog as soon as it is connected."""
+    import socket
+
+    error: OSError | None = None
+    for family, kind, proto, _canon, where in _lookup_by(*address, deadline):
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(_left(deadline))
+            if source_address:
+                sock.bind(source_address)
+            sock.connect(where)
+            sock.settimeout(_left(deadline))
+        except OSError as exc:
+            sock.close()
+            error = exc
+            continue
+        opened(sock)
+        return sock
+    raise error or OSError(f"{address[0]}: the name lookup gave no address")
+
+
+def _lookup_by(host: str, port: int, deadline: float) -> list[tuple[Any, ...]]:
+    """getaddrinfo(host, port) for a stream, or TimeoutError once `deadline` has come."""
+    import socket
+    import threading
+
+    answer: list[Any] = []
+
+    def look() -> None:
+        try:
+            answer.append(socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM))
+        except Exception as exc:  # noqa: BLE001 - handed to the waiting thread
+            answer.append(exc)
+
+    thread = threading.Thread(target=look, name="portannot-lookup", daemon=True)
+    thread.start()
+    thread.join(min(_left(deadline), threading.TIMEOUT_MAX))
+    if not answer:
+        raise TimeoutError(f"looking up {host} timed out")
+    if isinstance(answer[0], Exception):
+        raise answer[0]
+    found: list[tuple[Any, ...]] = answer[0]
+    return found
+
+
+def _left(deadline: float) -> float:
+    """The seconds left until `deadline`, or TimeoutError when none are."""
+    import time
+
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("timed out")
+    return left
 
 
 def _shut(sock: Any) -> None:

@@ -393,7 +393,8 @@ def test_a_query_with_a_control_character_keeps_its_heading_one_line(cli) -> Non
 def test_a_port_with_its_own_reserved_record_is_reserved(cli, registry: str) -> None:
     """udp 7997: an "Unassigned" range (7983-7997) and the port's own "Reserved" record.
     `lookup` said "state unassigned" next to "description Reserved"; the port's own
-    record gives the state, on every entry listed for the port."""
+    record says reserved, and each entry has its record's own state, the range's
+    unassigned as its text says (it had the port's, "reserved" beside "Unassigned")."""
     path = SHARED_REGISTRY / registry
     if not path.is_file():
         pytest.skip(f"full IANA registry not available: {path.resolve()} is absent (CI has it)")
@@ -401,9 +402,18 @@ def test_a_port_with_its_own_reserved_record_is_reserved(cli, registry: str) -> 
     assert code == 0
     own, own_7775, free = (d["matches"] for d in doc)
     assert [(m["port"], m["description"], m["state"]) for m in own] == [
-        (None, "Unassigned", "reserved"), (7997, "Reserved", "reserved")]
-    assert {m["state"] for m in own_7775} == {"reserved"}
+        (None, "Unassigned", "unassigned"), (7997, "Reserved", "reserved")]
+    assert [(m["port"], m["description"], m["state"]) for m in own_7775] == [
+        (None, "Unassigned", "unassigned"), (7775, "Reserved", "reserved")]
     assert [m["state"] for m in free] == ["unassigned"]
+    # the text, every transport: the range's block said "state assigned, reserved"
+    code, out, err = cli("lookup", "--registry", str(path), "7775")
+    assert code == 0, err
+    blocks = [{k: v.strip() for k, v in (line.split(None, 1) for line in block.splitlines()[1:])}
+              for block in out.strip().split("\n\n")]
+    assert [(b["port"], b["state"], b["description"]) for b in blocks] == [
+        ("7775", "assigned", "A File System using TLS over a wide area network"),
+        ("7748-7776", "unassigned", "Unassigned"), ("7775", "reserved", "Reserved")]
 
 
 @pytest.mark.parametrize("registry", ["service-names-port-numbers.csv",

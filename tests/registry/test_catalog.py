@@ -1,5 +1,6 @@
-"""Look-up entries (registry.catalog): each entry's `alias_of`, aliases and state are
-the table's at the port asked about, true of every transport the entry lists."""
+"""Look-up entries (registry.catalog): each entry's `alias_of` and aliases are the
+table's at the port asked about, true of every transport the entry lists; its state is
+the record's own, as its description beside it."""
 
 from __future__ import annotations
 
@@ -54,6 +55,37 @@ def test_a_range_is_described_at_the_port_asked_about(iana: Registry) -> None:
     assert (entry.record.port_lo, entry.record.port_hi, entry.states) == (7983, 7997, ["unassigned"])
     (pushns,) = [e for e in iana.port_entries(7997, "tcp") if e.record.name]
     assert pushns.record.name == "pushns" and pushns.states == ["assigned"]
+
+
+def test_a_record_has_the_state_its_own_text_gives(iana: Registry, shared_registry: Path) -> None:
+    """An unnamed range had the state of the port asked about: at 7775 the "Unassigned"
+    range 7748-7776 was "assigned, reserved" (inetfs on tcp, a "Reserved" record of its
+    own on udp), a pair that names no transport, beside its own "Unassigned". Every port
+    that an unnamed range of the CSV covers and another record lists too: each entry's
+    state is what its record's text says, by the csv module (a name: assigned)."""
+    from iana_reference import _reserving, rows
+
+    ranges, single = [], set()
+    for name, field, _t, _description in rows(shared_registry / FULL_CSV):
+        lo, _, hi = field.partition("-")
+        if not name and hi:
+            ranges.append((int(lo), int(hi)))
+        elif lo:
+            single.add(int(lo))
+    inside = sorted({p for p in single for lo, hi in ranges if lo <= p <= hi})
+    wrong, differs = [], 0
+    for port in inside:
+        table_states = {iana.table().state_at(t, port).label for t in ("tcp", "udp")}
+        for e in iana.port_entries(port):
+            rec = e.record
+            want = ("assigned" if rec.name else
+                    "reserved" if _reserving(rec.description) else "unassigned")
+            differs += table_states != {want}
+            if e.states != [want]:
+                wrong.append(f"{port} {rec.port_text or rec.port_lo}: {e.states}, "
+                             f"its text {rec.name or rec.description!r}")
+    assert inside and differs > 0  # ports whose state is not the range's word
+    assert not wrong, "\n".join(wrong[:20])
 
 
 def test_a_local_range_is_the_name_inside_it(iana: Registry) -> None:

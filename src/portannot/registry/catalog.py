@@ -20,7 +20,7 @@ from portannot.registry.table import ServiceTable, build_table
 @dataclass
 class Entry:
     """One answer to a look-up: records equal but for their transport, merged (grubd
-    tcp+udp), with the states the table gives their ports and the other names there."""
+    tcp+udp), with the state the record gives its ports and the other names there."""
 
     record: ServiceRecord
     transports: list[str]
@@ -219,10 +219,10 @@ class Registry:
         for entry in out:
             rec = entry.record
             port = at if at is not None else rec.port_lo
-            if rec.has_port and port is not None:
-                entry.states = sorted({table.state_at(t, port).label for t in entry.transports})
-            else:
-                entry.states = ["no port"]
+            # the record's own word, as its description beside it: the port asked about
+            # gave "assigned, reserved" to the "Unassigned" range 7748-7776 (7775: inetfs
+            # on tcp, its own "Reserved" record on udp), a pair of no one transport
+            entry.states = [rec.state.label] if rec.has_port else ["no port"]
             entry.aliases = list(rec.aliases)
             if rec.name and not entry.primary and port is not None:
                 others = [

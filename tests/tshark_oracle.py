@@ -43,7 +43,7 @@ CAPINFOS = shutil.which("capinfos")
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE_DIR = REPO / ".pytest_cache" / "tshark-oracle"
-CACHE_VERSION = "17"
+CACHE_VERSION = "18"
 
 TRANSPORTS = ("tcp", "udp", "sctp", "dccp")
 
@@ -71,6 +71,11 @@ FIELDS = (
 #: frame.protocols names of the tags and type fields that may follow the link header
 #: before the network layer (the outer tag stack)
 TAG_STACK = frozenset({"ethertype", "vlan", "ieee8021ad"})
+
+#: frame.protocols names of the layers tshark shows before the link header itself: radio
+#: headers (radiotap, Prism, AVS's wlancap, PPI), the radio information it adds before
+#: an 802.11 frame (wlan_radio), and PPI's pseudo-layer before an Ethernet frame
+BEFORE_LINK = frozenset({"radiotap", "prism", "wlancap", "ppi", "wlan_radio", "pcap_pktdata"})
 
 PREFS = (
     "ip.defragment:FALSE", "ipv6.defragment:FALSE",
@@ -346,8 +351,11 @@ def outer_vlan(protos: list[str], cols: dict[str, str]) -> int | None:
     after it is the frame's first (it was read as none, where tshark shows its vlan.id).
     An 802.1ad layer's id is read from its summary: the id fields of a single and a
     double layer (ieee8021ad.id, .svid) are counted apart, so neither's first value
-    says which layer comes first."""
-    for name in protos[1:]:
+    says which layer comes first. The link header is the first layer that is not a radio
+    header or a pseudo-layer before it (BEFORE_LINK): behind radiotap the stack starts
+    after `radiotap:wlan_radio:wlan`, not after `radiotap` (it was read as none there)."""
+    link = next((i for i, name in enumerate(protos) if name not in BEFORE_LINK), len(protos))
+    for name in protos[link + 1:]:
         if name == "llc":
             continue
         if name not in TAG_STACK:

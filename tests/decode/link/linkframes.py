@@ -68,9 +68,9 @@ def decoded_as_listed(decoded, cases: list[tuple[int, bytes, tuple]]) -> None:
 
 def agree_with_tshark(tmp_path, cases: list[tuple[int, bytes, tuple]]) -> None:
     """(link type, frame, what the decoder sees) cases through tshark, one capture per
-    link type: its addresses and ports are the decoder's (none where it has none), and
-    it calls malformed what the decoder does (it may call more so: DNS on port 53 finds
-    "payload!" malformed)."""
+    link type: its addresses, ports and first VLAN id are the decoder's (none where it
+    has none), and it calls malformed what the decoder does (it may call more so: DNS on
+    port 53 finds "payload!" malformed)."""
     from capgen import write_pcap
     from tshark_oracle import oracle
 
@@ -79,7 +79,7 @@ def agree_with_tshark(tmp_path, cases: list[tuple[int, bytes, tuple]]) -> None:
         path = write_pcap(tmp_path / f"{linktype}.pcap",
                           [(i * 1000, f) for i, (f, _) in enumerate(mine)], linktype=linktype)
         for row, (_, seen) in zip(oracle(path), mine, strict=True):
-            assert (row.src, row.dst, row.src_port or 0, row.dst_port or 0) == (
-                seen[2], seen[3], seen[5], seen[6]), (linktype, row.number, row.protocols)
+            assert (row.src, row.dst, row.src_port or 0, row.dst_port or 0, row.vlan) == (
+                seen[2], seen[3], seen[5], seen[6], seen[7]), (linktype, row.number, row.protocols)
             if seen[0] == "malformed":
                 assert row.malformed, (linktype, row.number, row.protocols)

@@ -15,10 +15,12 @@ from linkframes import (
     IP4,
     IP6,
     LINKTYPE_AVS,
+    LINKTYPE_ETHERNET,
     LINKTYPE_IEEE802_11,
     LINKTYPE_PPI,
     LINKTYPE_PRISM,
     LINKTYPE_RADIOTAP,
+    MAC,
     MALFORMED,
     NON_IP,
     SPORT,
@@ -33,7 +35,7 @@ from linkframes import (
 )
 from scapy.layers.dot11 import Dot11, Dot11QoS, RadioTap
 from scapy.layers.inet import TCP, UDP
-from scapy.layers.l2 import LLC, Ether
+from scapy.layers.l2 import LLC, Dot1Q, Ether
 from tshark_oracle import TSHARK
 
 from portannot.decode import decode_file
@@ -272,3 +274,46 @@ def test_prism_and_avs_headers_as_tshark_shows_them(tmp_path):
     """The same frames through tshark 4.0: its ports where the decoder has them, none
     where it has none, and malformed where the decoder says malformed."""
     agree_with_tshark(tmp_path, prism_and_avs_frames())
+
+
+def tags_behind_a_radio_header() -> list[tuple[int, bytes, tuple]]:
+    """(link type, frame, what the decoder must see): an 802.11 body whose LLC/SNAP header
+    names a VLAN tag (0x8100, 0x88a8), bare and behind each radio header, and an Ethernet
+    frame's tag behind PPI. The tag is the frame's first after the link header, and tshark
+    shows its id (`radiotap:wlan_radio:wlan:llc:vlan`, vlan.id); the oracle saw none behind
+    a radio header or PPI, where tests/tshark_oracle.outer_vlan took the radio header
+    for the link's and stopped at the next layer (wlan_radio, pcap_pktdata)."""
+    wlan = bytes(Dot11(type=2, subtype=0, FCfield="to_DS"))
+
+    def tagged(vlan: int, ethertype: int = 0x8100) -> bytes:
+        return wlan + llc(ethertype) + struct.pack(">HH", vlan, 0x0800) + IP4
+
+    def v4(vlan: int) -> tuple:
+        return (*V4[:7], vlan)
+
+    def ppi(dlt: int) -> bytes:
+        return struct.pack("<BBHI", 0, 0, 8, dlt)
+
+    ether = bytes(Ether(**MAC) / Dot1Q(vlan=60, type=0x0800)) + IP4
+    return [
+        (LINKTYPE_IEEE802_11, tagged(10), v4(10)),
+        (LINKTYPE_IEEE802_11, tagged(11, 0x88A8), v4(11)),
+        (LINKTYPE_RADIOTAP, bytes(RadioTap()) + tagged(20), v4(20)),
+        (LINKTYPE_RADIOTAP, bytes(RadioTap()) + tagged(21, 0x88A8), v4(21)),
+        (LINKTYPE_RADIOTAP, _radiotap_flags(0x10) + tagged(22) + FCS, v4(22)),
+        (LINKTYPE_PRISM, prism_header() + tagged(30), v4(30)),
+        (LINKTYPE_AVS, avs_header() + tagged(40), v4(40)),
+        (LINKTYPE_PPI, ppi(LINKTYPE_IEEE802_11) + tagged(50), v4(50)),
+        (LINKTYPE_PPI, ppi(LINKTYPE_RADIOTAP) + bytes(RadioTap()) + tagged(51), v4(51)),
+        (LINKTYPE_PPI, ppi(LINKTYPE_PRISM) + prism_header() + tagged(52), v4(52)),
+        (LINKTYPE_PPI, ppi(LINKTYPE_ETHERNET) + ether, v4(60)),
+    ]
+
+
+def test_tags_behind_a_radio_header(decoded):
+    decoded_as_listed(decoded, tags_behind_a_radio_header())
+
+
+@pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
+def test_tags_behind_a_radio_header_as_tshark_shows_them(tmp_path):
+    agree_with_tshark(tmp_path, tags_behind_a_radio_header())

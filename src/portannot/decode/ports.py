@@ -13,13 +13,28 @@ from portannot.decode.fields import PAST_END, SHORT, be16, be32, u8
 
 
 @njit(cache=True, nogil=True, forceinline=True)
+def _missing_ports(q, ip_end, end):
+    """Why ports that are not all there are missing, as tshark finds it: it reads the
+    source port, then the destination port, and a read past the captured bytes is a cut
+    capture (not malformed) unless it also runs past the IP payload (malformed). Where
+    the snaplen cut the source port and the IP length ends inside the destination port,
+    the first read fails on the cut: truncated, not malformed."""
+    if q + 2 > ip_end:
+        return PAST_END
+    if q + 2 > end:
+        return SHORT
+    if q + 4 > ip_end:
+        return PAST_END
+    return SHORT
+
+
+@njit(cache=True, nogil=True, forceinline=True)
 def transport_ports(buf, q, ip_end, end, code):
     """Returns (source port, destination port, TCP flags, TCP sequence number, status) for
-    a port-carrying protocol (PAST_END where the IP lengths leave no room for them)."""
-    if q + 4 > ip_end:  # the IP lengths leave no room for the ports
-        return 0, 0, 0, 0, PAST_END
-    if q + 4 > end:
-        return 0, 0, 0, 0, SHORT
+    a port-carrying protocol (PAST_END where the IP lengths leave no room for them, SHORT
+    where the captured bytes end first: _missing_ports)."""
+    if q + 4 > ip_end or q + 4 > end:
+        return 0, 0, 0, 0, _missing_ports(q, ip_end, end)
     sport = be16(buf, q)
     dport = be16(buf, q + 2)
     flags = 0

@@ -1,0 +1,98 @@
+"""decode/ports.py through the decoder: which status a transport header whose ports are
+not all there gets, as tshark reads it.
+
+tshark reads the source port, then the destination port; a read past the captured bytes
+is a cut capture (tshark: no "Malformed Packet") unless it runs past the IP payload too
+(a malformed one). So where the IP length ends inside the ports and the snaplen cut the
+packet before the source port's end, the cut comes first: `truncated`; where the source
+port is whole and the IP length ends inside the destination port, `malformed`. The IP
+total lengths and captured byte counts below are worked out by hand (20 bytes of IPv4
+header, 40 of IPv6, the ports in the transport header's first 4 bytes).
+"""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+from capgen import dccp_header, write_pcap
+from scapy.layers.inet import IP, TCP, UDP
+from scapy.layers.inet6 import IPv6
+from scapy.layers.l2 import Ether
+from tshark_oracle import TSHARK, oracle
+
+A4, B4 = "192.0.2.1", "198.51.100.2"
+A6, B6 = "2001:db8::1", "2001:db8:0:1::2"
+SPORT, DPORT = 40000, 443
+MAC = {"src": "02:00:00:00:00:01", "dst": "02:00:00:00:00:02"}
+ETHERNET = 1
+#: the transports with ports, and a header of each to take them from
+HEADERS = {6: bytes(TCP(sport=SPORT, dport=DPORT)), 17: bytes(UDP(sport=SPORT, dport=DPORT)),
+           33: dccp_header(SPORT, DPORT), 132: struct.pack(">HH", SPORT, DPORT) + bytes(8)}
+#: (IP payload length by the IP header, transport bytes captured, status): the IP
+#: length ends inside the ports or after them, the snaplen cut before or inside them
+CUTS = [
+    (2, 1, "truncated"),  # the source port cut, and within the IP length: the cut first
+    (2, 0, "truncated"),
+    (3, 1, "truncated"),
+    (1, 0, "malformed"),  # the source port runs past the IP payload
+    (3, 2, "malformed"),  # the source port whole, the destination port past the payload
+    (3, 3, "malformed"),
+    (4, 3, "truncated"),  # the ports within the IP length, cut
+    (4, 4, "ports"),
+]
+
+
+def ipv4(proto: int, payload: int, flags: str = "") -> bytes:
+    header = bytearray(bytes(IP(src=A4, dst=B4, proto=proto, flags=flags)))
+    header[2:4] = struct.pack(">H", 20 + payload)
+    return bytes(Ether(**MAC, type=0x0800)) + bytes(header) + HEADERS[proto][:4]
+
+
+def ipv6(proto: int, payload: int) -> bytes:
+    header = bytes(IPv6(src=A6, dst=B6, nh=proto, plen=payload))
+    return bytes(Ether(**MAC, type=0x86DD)) + header + HEADERS[proto][:4]
+
+
+def frames() -> list[tuple[tuple[bytes, int], str]]:
+    """((captured bytes, original length), status): each cut for each transport over
+    IPv4, and over IPv6 and in an IPv4 first fragment (MF) for UDP. A first fragment cut
+    before its source port is cut too: tshark dissects it as UDP and finds it short."""
+    out = []
+
+    def cut(frame: bytes, transport_at: int, captured: int, status: str) -> None:
+        out.append(((frame[:transport_at + captured], len(frame)), status))
+
+    for proto in HEADERS:
+        for payload, captured, status in CUTS:
+            if proto != 132 or status != "ports":  # tshark shows SCTP's ports only with the
+                cut(ipv4(proto, payload), 34, captured, status)  # whole 12-byte header
+    for payload, captured, status in CUTS:
+        cut(ipv6(17, payload), 54, captured, status)
+    cut(ipv4(17, 2, flags="MF"), 34, 1, "truncated")
+    return out
+
+
+def test_ports_cut_and_past_the_ip_length(decoded):
+    built = frames()
+    got = decoded(ETHERNET, [f for f, _ in built])
+    assert [g.status for g in got] == [status for _, status in built]
+    assert all((g.src_port, g.dst_port) == ((SPORT, DPORT) if s == "ports" else (0, 0))
+               for g, (_, s) in zip(got, built, strict=True))
+
+
+@pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
+def test_ports_cut_and_past_the_ip_length_as_tshark_reads_them(tmp_path):
+    """tshark shows the ports where the status is ports (the header after them is cut
+    by the IP length: malformed to tshark, whose ports count all the same); where it
+    shows none, it calls the frame malformed where the status is malformed, and only
+    there."""
+    built = frames()
+    path = write_pcap(tmp_path / "cuts.pcap", [(i * 1000, *f) for i, (f, _) in enumerate(built)],
+                      linktype=ETHERNET)
+    for row, (_, status) in zip(oracle(path), built, strict=True):
+        if status == "ports":
+            assert (row.src_port, row.dst_port) == (SPORT, DPORT), row.number
+        else:
+            assert (row.src_port, row.malformed) == (None, status == "malformed"), (
+                row.number, row.protocols, status)

@@ -262,30 +262,43 @@ def trill(buf, p, end):
     return p + size, ETH_TEB, CONTINUE
 
 
-#: a BCP header's flags (RFC 3518 5.3): a bridge control packet, no MAC frame behind it
-BCP_CONTROL = 0x10
+#: a BCP header's flags (RFC 3518 5.3): the bridged frame ends with its FCS (the F
+#: flag); a bridge control packet, no MAC frame behind it
+BCP_FCS, BCP_CONTROL = 0x80, 0x10
 #: its MAC type of an 802.3/Ethernet frame (with or without its FCS: the F flag)
 BCP_ETHERNET = 1
+#: an Ethernet frame's FCS
+ETH_FCS = 4
 
 
 @njit(cache=True, nogil=True, forceinline=True)
-def bcp(buf, p, end):
+def bcp(buf, p, end, wire):
     """RFC 3518's bridged frame after PPP's protocol 0x0031: a flags byte and a MAC type,
     then the frame. As tshark's bcp_bpdu reads it: only an Ethernet frame (MAC type 1) is
     followed, from byte 2 whatever the other flags and the pad count say; a bridge
     control packet (flag 0x10) has no MAC type and no frame, and any other MAC type (802.4,
-    802.5, FDDI) is not followed; nothing after the header is no frame either. The FCS a
-    frame may end with (flag 0x80) is left to the IP length to exclude, as after an
-    Ethernet link with FCS."""
+    802.5, FDDI) is not followed; nothing after the header is no frame either.
+
+    A frame that says it ends with its FCS (flag 0x80) goes to tshark's Ethernet dissector
+    with FCS, which takes the last 4 bytes on the wire (`wire`: where the frame ends
+    there, past the captured end where the snaplen cut it) off what follows the Ethernet
+    header, not off the header: so must the end returned (an IP length of 0 or one that
+    runs into the FCS would else read its bytes as the packet's). Returns the end and
+    the end on the wire too."""
     if end - p < 1:
-        return p, 0, SHORT
-    if buf[p] & BCP_CONTROL:
-        return p, 0, S.NON_IP
+        return p, 0, end, wire, SHORT
+    flags = buf[p]
+    if flags & BCP_CONTROL:
+        return p, 0, end, wire, S.NON_IP
     if end - p < 2:
-        return p, 0, SHORT
+        return p, 0, end, wire, SHORT
     if buf[p + 1] != BCP_ETHERNET or end - p == 2:
-        return p, 0, S.NON_IP
-    return p + 2, ETH_TEB, CONTINUE
+        return p, 0, end, wire, S.NON_IP
+    q = p + 2
+    if flags & BCP_FCS:
+        wire -= ETH_FCS
+        end = max(min(end, wire), min(end, q + ETH_HEADER))
+    return q, ETH_TEB, end, wire, CONTINUE
 
 
 #: NSH next protocol -> ethertype (RFC 8300 section 11.2.5)
@@ -333,12 +346,13 @@ def nsh(buf, p, end):
 
 
 @njit(cache=True, nogil=True, forceinline=True)
-def ether_step(kind, buf, p, end):
-    """Dispatch to the analyzer of an ethertype. Returns (position, next ethertype, VLAN id
-    or -1, end of what follows, status)."""
+def ether_step(kind, buf, p, end, wire):
+    """Dispatch to the analyzer of an ethertype. `wire` is where the packet ends on the
+    wire (see `bcp`). Returns (position, next ethertype, VLAN id or -1, end of what
+    follows, its end on the wire, status)."""
     if kind == VLAN or kind == SERVICE_TAG:
         p, et, vid, st = vlan(buf, p, end, kind == SERVICE_TAG)
-        return p, et, vid, end, st
+        return p, et, vid, end, wire, st
     if kind == MPLS:
         p, et, st = mpls(buf, p, end)
     elif kind == PPPOE_SESSION:
@@ -358,7 +372,7 @@ def ether_step(kind, buf, p, end):
     elif kind == TRILL:
         p, et, st = trill(buf, p, end)
     elif kind == BCP:
-        p, et, st = bcp(buf, p, end)
+        p, et, end, wire, st = bcp(buf, p, end, wire)
     else:
-        return p, 0, -1, end, S.NON_IP
-    return p, et, -1, end, st
+        return p, 0, -1, end, wire, S.NON_IP
+    return p, et, -1, end, wire, st

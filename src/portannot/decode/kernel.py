@@ -80,6 +80,9 @@ def decode_records(data, offset, caplen, length, linktype, link_table, ether_tab
         p, ethertype, end, st = link_layer(link_table, np.int64(linktype[i]), data, p, end,
                                            offset[i] + np.int64(length[i]))
         kind = ether_table[at(ethertype)]
+        # where the packet ends on the wire (past the captured end where the snaplen cut
+        # it), less each FCS a bridged frame names (ethertype.bcp)
+        wire = offset[i] + np.int64(length[i])
         layers = 0
         tag_layer = 1  # where the frame's tag may be: right after the link header
         while st == CONTINUE and kind != IPV4 and kind != IPV6:
@@ -89,7 +92,10 @@ def decode_records(data, offset, caplen, length, linktype, link_table, ether_tab
                 break
             if kind == LLC and layers == tag_layer:  # 0x8870's LLC/SNAP is the link's own,
                 tag_layer += 1  # as after an 802.3 length: a tag behind it is the frame's
-            p, ethertype, vid, end, st = ether_step(kind, data, p, end)
+            # a header that ended the packet before the captured end (a PPPoE length, an
+            # FCS) ended it there on the wire too
+            p, ethertype, vid, end, wire, st = ether_step(kind, data, p, end,
+                                                          end if end < frame_end else wire)
             if vid >= 0 and layers == tag_layer:  # the frame's tag: the first, right after
                 vlan[i] = vid  # the link header (not one in a pseudowire or backbone frame)
             kind = ether_table[at(ethertype)]
@@ -102,8 +108,8 @@ def decode_records(data, offset, caplen, length, linktype, link_table, ether_tab
         ident = 0
         # where an IP length of 0 (TSO, BIG TCP) ends the packet: the frame's end, on the
         # wire where the snaplen cut it (a header past the cut is truncated, not past the
-        # packet's end)
-        whole = offset[i] + np.int64(length[i]) if cut else end
+        # packet's end), less a bridged frame's FCS
+        whole = wire if cut else end
         if kind == IPV4:
             q, ip_end, proto, frag, ident, st = ipv4(data, p, end, whole, src_addr, dst_addr, i)
             if st == IPV6_INSTEAD:  # version 6 where IPv4 was announced (its failure path)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import struct
 
 import pytest
+from capgen import write_pcap
 from linkframes import (
+    A4,
+    A6,
+    B4,
+    B6,
+    DPORT,
     IP4,
     IP6,
     LINKTYPE_ETHERNET,
@@ -15,14 +21,20 @@ from linkframes import (
     MAC,
     MALFORMED,
     NON_IP,
+    SPORT,
     V4,
     V6,
     agree_with_tshark,
     decoded_as_listed,
+    ipv4_length,
 )
 from scapy.contrib.mpls import MPLS
+from scapy.layers.inet import TCP, UDP
 from scapy.layers.l2 import Dot1Q, Ether
 from tshark_oracle import TSHARK
+
+from portannot.decode import decode_file
+from portannot.status import STATUS_NAMES
 
 
 @pytest.mark.parametrize("linktype", [LINKTYPE_PPP, LINKTYPE_PPP_HDLC])
@@ -150,3 +162,87 @@ def test_bridged_frames(decoded):
 @pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
 def test_bridged_frames_as_tshark_shows_them(tmp_path):
     agree_with_tshark(tmp_path, bridged_frames())
+
+
+#: a bridged frame's FCS (BCP flag 0x80), 4 bytes after the Ethernet frame
+FCS = b"\xde\xad\xbe\xef"
+
+
+def bridged_frames_with_fcs() -> list[tuple[int, bytes | tuple[bytes, int], tuple]]:
+    """(link type, frame, what the decoder sees): bridged frames that say they end with
+    their FCS (flag 0x80). tshark reads them with its Ethernet dissector with FCS, which
+    takes the last 4 bytes on the wire off what follows the Ethernet header: an IP
+    length of 0 stops before them, and one that runs into them runs past the packet
+    (malformed, no ports, where they are not whole before it), as after radiotap's FCS
+    (test_wlan.test_radiotap_fcs_ends_the_packet). The FCS's first two bytes (0xdead) were
+    read as a destination port. Without the flag the same bytes are the frame's. Each was
+    checked with tshark 4.0 (bytes counted by hand: 2 of UDP before the FCS are its
+    source port, 40000, and the FCS's 0xdead would be the destination port)."""
+    fcs, plain = b"\xff\x03\x00\x31\x80\x01", b"\xff\x03\x00\x31\x00\x01"
+    udp2 = bytes(UDP(sport=SPORT, dport=DPORT))[:2]
+    udp1 = udp2[:1]
+
+    def eth(packet: bytes, ethertype: int = 0x0800) -> bytes:
+        return bytes(Ether(**MAC, type=ethertype)) + packet
+
+    def pppoe(body: bytes) -> bytes:
+        payload = b"\x00\x31" + body
+        return (bytes(Ether(**MAC, type=0x8864)) + struct.pack(">BBHH", 0x11, 0, 1, len(payload))
+                + payload)
+
+    def v6(payload: int, transport: bytes) -> bytes:
+        header = bytearray(IP6[:40])
+        header[4:6] = struct.pack(">H", payload)
+        return bytes(header) + transport
+
+    bad4 = ("malformed", 4, A4, B4, None, 0, 0, None)
+    bad6 = ("malformed", 6, A6, B6, None, 0, 0, None)
+    cut4 = ("truncated", 4, A4, B4, None, 0, 0, None)
+    fcs_port = ("ports", 4, A4, B4, "udp", SPORT, 0xDEAD, None)
+    into = fcs + eth(ipv4_length(24, udp2)) + FCS  # UDP's ports: 2 bytes, then the FCS
+    tso = fcs + eth(ipv4_length(0, udp2)) + FCS  # the IP length from the frame
+    tso1 = fcs + eth(ipv4_length(0, udp1)) + FCS
+    tagged = bytes(Ether(**MAC) / Dot1Q(vlan=7, type=0x0800)) + ipv4_length(0, udp2)
+    return [(LINKTYPE_PPP, frame, seen) for frame, seen in (
+        (fcs + eth(IP4) + FCS, V4),
+        (tso, bad4),
+        (plain + eth(ipv4_length(0, udp2)) + FCS, fcs_port),  # no flag: the bytes count
+        (into, bad4),
+        ((into[:-2], len(into)), bad4),  # cut inside the FCS: the packet is all there
+        ((into[:-5], len(into)), cut4),  # cut before it, inside the source port
+        ((tso[:-5], len(tso)), cut4),  # IP length 0, cut in the source port, before the FCS
+        ((tso1[:-5], len(tso1)), bad4),  # 1 byte of UDP before the FCS, none captured
+        (fcs + eth(v6(4, udp2), 0x86DD) + FCS, bad6),
+        (fcs + eth(v6(0, udp2), 0x86DD) + FCS, bad6),
+        (fcs + tagged + FCS, bad4),  # a tag inside: the FCS is still the frame's end
+        (plain + tagged + FCS, fcs_port),
+        (fcs + eth(b"") + FCS, MALFORMED),  # the Ethernet header, then only the FCS
+        (fcs + eth(b"")[:12] + FCS, NON_IP),  # the header's type read from the FCS, as tshark
+    )] + [
+        (LINKTYPE_ETHERNET, pppoe(b"\x80\x01" + eth(ipv4_length(0, udp2)) + FCS), bad4),
+        (LINKTYPE_ETHERNET, pppoe(b"\x80\x01" + eth(ipv4_length(24, udp2)) + FCS) + bytes(8),
+         bad4),  # Ethernet padding after the PPPoE frame: its FCS ends the packet
+        (LINKTYPE_ETHERNET, pppoe(b"\x00\x01" + eth(ipv4_length(0, udp2)) + FCS), fcs_port),
+    ]
+
+
+def test_bridged_frames_with_fcs(decoded):
+    decoded_as_listed(decoded, bridged_frames_with_fcs())
+
+
+@pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
+def test_bridged_frames_with_fcs_as_tshark_shows_them(tmp_path):
+    agree_with_tshark(tmp_path, bridged_frames_with_fcs())
+
+
+def test_bridged_fcs_and_tcp_flags(tmp_path):
+    """TCP behind a bridged frame with FCS and an IP length of 0: 12 bytes of TCP before
+    the FCS hold no flags (tshark shows none: it needs the window, bytes 14-15, first);
+    16 hold them. The FCS's bytes were read as the flags (0xead)."""
+    syn = bytes(TCP(sport=SPORT, dport=DPORT, flags="S"))
+    head = b"\xff\x03\x00\x31\x80\x01" + bytes(Ether(**MAC, type=0x0800))
+    frames = [head + ipv4_length(0, syn[:12], 6) + FCS, head + ipv4_length(0, syn[:16], 6) + FCS]
+    b = decode_file(write_pcap(tmp_path / "tcp.pcap", [(i, f) for i, f in enumerate(frames)],
+                               linktype=LINKTYPE_PPP))
+    assert [STATUS_NAMES[s] for s in b.status] == ["ports", "ports"]
+    assert [int(f) for f in b.tcp_flags] == [0, 0x002]

@@ -77,6 +77,9 @@ class RuleFlow:
     #: the sending ends that sent a segment with ACK (tshark takes the other side's base
     #: from the first)
     acked: set[tuple[str, int]] = field(default_factory=set)
+    #: the sending ends that sent a TCP header tshark decoded (a later IP fragment counted
+    #: in the flow is none: tshark shows it as data)
+    segments: set[tuple[str, int]] = field(default_factory=set)
     flags: dict[tuple[str, int], int] = field(default_factory=dict)  #: per sending end
     sent: dict[tuple[str, int], list[int]] = field(default_factory=dict)  #: [packets, bytes]
 
@@ -155,6 +158,8 @@ def rule_flows(cid: str, rows, idle_ns: int = 0, active_ns: int = 0) -> dict[tup
         sent[1] += r.length
         if t != "tcp":
             continue
+        if r.transport == "tcp":
+            f.segments.add(a)
         f.flags[a] = f.flags.get(a, 0) | flags
         if a not in f.base and flags and r.tcp_seq is not None:
             f.base[a] = r.tcp_seq if flags & SYN else (r.tcp_seq - 1) % 2**32
@@ -174,12 +179,12 @@ def new_connection(f: RuleFlow, sender: tuple[str, int], seq: int | None) -> boo
     splits: a new connection when its sequence number differs from the base that side
     started with (its first SYN's number, one less than its first other segment's), a
     retransmission when equal; a side with no base yet opens a new one only after FIN or
-    RST, and only where tshark has a base for it: the side sent segments without flags,
-    or the other side acknowledged something."""
+    RST, and only where tshark has a base for it: the side sent segments without flags
+    (TCP headers: a later IP fragment is none), or the other side acknowledged something."""
     if sender in f.base:
         return seq != f.base[sender]
     others_acked = any(end != sender for end in f.acked)
-    return f.closed and (sender in f.sent or others_acked)
+    return f.closed and (sender in f.segments or others_acked)
 
 
 def _timed_out(f: RuleFlow, clock: int | None, idle_ns: int, active_ns: int) -> bool:

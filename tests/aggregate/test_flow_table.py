@@ -26,6 +26,7 @@ from portannot.aggregate import FlowTable, RawFlows, flow_columns
 from portannot.aggregate import kernel as K
 from portannot.aggregate.table import SMALL_PAGES_FROM, mapping_of, table_array
 from portannot.decode import NO_VLAN, PacketBatch
+from portannot.decode.columns import NO_TCP_HEADER
 from portannot.status import Status
 
 SEC = 1_000_000_000
@@ -416,6 +417,18 @@ def test_syn_from_a_silent_side_after_an_unacknowledging_close_stays(services, c
     assert len(_summary(run(FlowTable(), [b]), services)) == 1
     b = _tcp_conv([(SYN, True, 100), (close | ACK, True, 101), (SYN, False, 5)])
     assert len(_summary(run(FlowTable(), [b]), services)) == 2
+
+
+def test_a_later_fragment_is_no_segment_of_a_silent_side(services):
+    """A SYN, a FIN without ACK from the same side, then a SYN from the other side, which
+    has sent only a later IP fragment of a datagram begun before (its first fragment's
+    ports, no TCP header: NO_TCP_HEADER): tshark, with defragmentation off, shows the
+    fragment as data, has no base for that side and keeps the SYN in the stream; so must
+    the flow (test_flows_vs_tshark checks the same against tshark). A segment without
+    flags from that side (a header cut before its flags) is a segment: two flows."""
+    for middle, flows in ((NO_TCP_HEADER, 1), (0, 2)):
+        b = _tcp_conv([(SYN, True, 100), (middle, False, 0), (FIN, True, 101), (SYN, False, 5)])
+        assert len(_summary(run(FlowTable(), [b]), services)) == flows, hex(middle)
 
 
 def test_synack_after_close_is_not_a_new_syn(services):

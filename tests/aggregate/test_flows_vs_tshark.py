@@ -281,3 +281,49 @@ def test_a_new_connection_on_the_same_ends_is_a_new_flow_as_tsharks_tcp_stream(t
     assert got == expected
     assert expected == [(40001, 7), (40001, 7), (40002, 4), (40002, 4), (40003, 5),
                         (40003, 7), (40004, 8), (40005, 2), (40005, 7)]
+
+
+def _fragment_across_a_new_connection(path):
+    """The server's segment (ACK, 40 bytes of data) in three IPv4 fragments of id 42; its
+    first fragment, then a RST and a new SYN from the client (a new connection), then the
+    second fragment, counted in the new flow: the server has sent nothing else in it. A FIN
+    without ACK from the client, then a SYN from the server."""
+    from scapy.all import IP, TCP, Ether, Raw, fragment, wrpcap
+
+    client, server = "192.0.2.1", "198.51.100.2"
+
+    def seg(src, dst, sport, dport, flags, seq, t):
+        pkt = Ether() / IP(src=src, dst=dst) / TCP(sport=sport, dport=dport, flags=flags,
+                                                   seq=seq, ack=0)
+        pkt.time = 1704067200 + t
+        return pkt
+
+    data = IP(src=server, dst=client, id=42) / TCP(sport=80, dport=40001, flags="A", seq=7000,
+                                                    ack=0) / Raw(b"y" * 40)
+    first, second = (Ether() / f for f in fragment(data, fragsize=24)[:2])
+    first.time, second.time = 1704067200, 1704067200.3
+    wrpcap(str(path), [first, seg(client, server, 40001, 80, "R", 50, 0.1),
+                       seg(client, server, 40001, 80, "S", 100, 0.2), second,
+                       seg(client, server, 40001, 80, "F", 101, 0.4),
+                       seg(server, client, 80, 40001, "S", 5, 0.5)])
+    return path
+
+
+@pytest.mark.skipif(TSHARK is None, reason="needs tshark")
+def test_a_later_fragment_gives_no_side_a_base_as_tsharks_tcp_stream(tmp_path):
+    """tshark (defragmentation off, as the oracle runs it) shows the second fragment as
+    data, so the server has no base in the new connection's stream and its SYN after the
+    client's FIN stays in it: two streams, frames 1-2 and 3, 5, 6; the fragment counts in
+    the flow open on its ends, the second. portannot, and the rules reference, took the
+    fragment for a segment of the server's and split off its SYN as a third flow."""
+    import subprocess
+
+    path = _fragment_across_a_new_connection(tmp_path / "fragment.pcap")
+    out = subprocess.run([TSHARK, "-r", str(path), "-o", "ip.defragment:FALSE", "-T", "fields",
+                          "-e", "tcp.stream"], capture_output=True, text=True, check=True).stdout
+    streams = [int(x) if x else None for x in out.splitlines()]
+    assert streams == [0, 0, 1, None, 1, 1]
+    expected = [2, 4]  # stream 0; stream 1 and the fragment between its frames
+    assert portannot.flows(path)["packets"].to_pylist() == expected
+    runs = next(iter(rule_flows("fragment", oracle(path)).values()))
+    assert [f.packets for f in runs] == expected

@@ -22,7 +22,7 @@ import numpy as np
 
 from portannot import status as S
 from portannot.compiled import borrow, kernel, njit, prefetch
-from portannot.decode.columns import TCP_FLAG_BITS
+from portannot.decode.columns import NO_TCP_HEADER, TCP_FLAG_BITS
 from portannot.words import finish64, keyed, mix64
 
 ROW_WORDS = 16
@@ -40,6 +40,8 @@ B_FIRST_DIR = 1 << 8  # the first packet went higher end -> lower end (direction
 B_CLOSED = 1 << 9  # a FIN or RST was seen
 B_BASE0 = 1 << 10  # M_BASE0 holds direction 0's base sequence number (B_BASE0 << 1: 1's)
 B_ACK0 = 1 << 12  # direction 0 sent a TCP segment with ACK set (B_ACK0 << 1: direction 1)
+# direction 0 sent a TCP header (B_SEGMENT0 << 1: direction 1); a later IP fragment has none
+B_SEGMENT0 = 1 << 14
 IPV_MASK = 0xFF
 
 EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
@@ -105,13 +107,15 @@ def _new_syn(rows, small, r, d, seq):
     only if tshark would have a base for that side to differ from: the side sent
     segments without flags, or the other side acknowledged something (tshark takes a
     base from the other side's first ACK). With neither, tshark has no base and keeps
-    the SYN in the stream (a SYN, a RST without ACK, then a SYN from the other end)."""
+    the SYN in the stream (a SYN, a RST without ACK, then a SYN from the other end).
+    A later IP fragment the side sent is no segment: it has no TCP header, and tshark,
+    with defragmentation off, shows it as data."""
     bits = small[r, M_BITS]
     if bits & (B_BASE0 << d):
         return small[r, M_BASE0 + d] != np.int32(seq)
     if not bits & B_CLOSED:
         return False
-    return rows[r, W_PK0 + d] > np.uint64(0) or (bits & (B_ACK0 << (1 - d))) != 0
+    return (bits & ((B_SEGMENT0 << d) | (B_ACK0 << (1 - d)))) != 0
 
 
 @njit(cache=True, nogil=True, forceinline=True)
@@ -274,6 +278,8 @@ def aggregate(index, rows, small, state,
                 small[r, M_BITS] |= B_CLOSED
             if f & TCP_ACK:
                 small[r, M_BITS] |= B_ACK0 << d
+            if flags[i] != NO_TCP_HEADER:
+                small[r, M_BITS] |= B_SEGMENT0 << d
     state[ST_ROWS] = nrows
     state[ST_CLOCK] = clock
     return n, DONE, e

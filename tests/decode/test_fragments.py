@@ -11,6 +11,8 @@ datagram's, whose first fragment was not seen: status `fragment` (README, "Decod
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 from capgen import write_pcap
 from paths import local_capture
@@ -231,3 +233,26 @@ def test_an_ipv6_later_fragment_is_found_whatever_its_next_header(decoded):
     other = bytes(pair / IPv6ExtHdrFragment(nh=17, offset=2, m=0, id=78) / Raw(b"o" * 8))
     seen = decoded(LINKTYPE_RAW, [first, later, other])
     assert [(s.status, s.src_port) for s in seen] == [(P, 42300), (P, 42300), (FR, 0)]
+
+
+HOUR = 3600 * 10**9
+
+
+@pytest.mark.parametrize("build", [_v4, _v6], ids=["ipv4", "ipv6"])
+def test_capture_time_does_not_end_a_datagram(tmp_path, build):
+    """README: a later fragment an hour after its first fragment still takes its ports,
+    as tshark's reassembly (on, its default) joins the two into the datagram; the
+    reference rule on tshark's fields (defragmentation off) attributes it too."""
+    pieces = [(0, (0, _udp(42400), True)), (HOUR, (16, b"a" * 8, False))]
+    path = write_pcap(tmp_path / "hour.pcap", [(T0 + t, build(*p)) for t, p in pieces],
+                      linktype=LINKTYPE_RAW)
+    batch = decode_file(path)
+    assert [(STATUS_NAMES[s], int(p)) for s, p in zip(batch.status, batch.src_port)] == [
+        (P, 42400), (P, 42400)]
+    if TSHARK is None:
+        return
+    assert attribute_fragments(oracle(path)) == {2: _ports(42400)}
+    out = subprocess.run([TSHARK, "-n", "-r", str(path), "-o", "ip.defragment:TRUE",
+                          "-o", "ipv6.defragment:TRUE", "-T", "fields", "-e", "frame.number",
+                          "-e", "udp.srcport"], capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[:2] == ["1\t", "2\t42400"]  # reassembled in frame 2

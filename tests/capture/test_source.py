@@ -314,6 +314,50 @@ def test_no_bytes_ready_inside_a_record_is_not_the_files_end(ready):
     assert table.num_rows == _pcap_records_within(data[:ready])
 
 
+def _stopped_at(data: bytes, ready: int) -> list[str]:
+    """The warnings portannot.packets gives over `data` read by a non-blocking object
+    with its first `ready` bytes ready, then none."""
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        portannot.packets(_NotYet(data, ready))
+    return [str(x.message) for x in seen]
+
+
+def test_a_length_past_a_stopped_read_is_not_said_to_pass_the_files_end():
+    """pcapng-simple.pcapng (480 bytes) with its first packet block's length made to
+    run past byte 336, read by an object that had 336 bytes ready: the damage was
+    "block length 688 points past the end of the file", a file that goes on unread to
+    byte 480. Block offsets from the file's own block lengths, read here."""
+    data = bytearray(local_capture("pcapng-simple.pcapng").read_bytes())
+    starts, at = [], 0
+    while at < len(data):
+        starts.append(at)
+        at += struct.unpack_from("<I", data, at + 4)[0]
+    assert starts == [0, 28, 48, 136, 228, 336]  # SHB, IDB, four packet blocks
+    struct.pack_into("<I", data, 48 + 4, 336 - 48 + 400)
+    assert _stopped_at(bytes(data), 336) == [
+        "<stream 1>: block length 688 points past where reading stopped; skipped 88 bytes "
+        "to the next valid block, at byte offset 136; the damage starts at byte offset 48",
+        "<stream 1>: the file object is non-blocking and had no bytes ready (give a "
+        "blocking one); stopped reading at byte offset 336"]
+
+
+def test_a_section_skipped_to_a_stopped_read_is_not_said_to_reach_the_files_end():
+    """A section of pcapng version 2.0 (skipped: not readable as 1.x) whose bytes stop
+    coming inside it: its skip was said to run "to the end of the file"."""
+    data = local_capture("pcapng-simple.pcapng").read_bytes()
+    v2 = bytearray(data[:28])
+    struct.pack_into("<HH", v2, 12, 2, 0)
+    whole = data + bytes(v2) + data[28:]
+    ready = len(data) + 100
+    assert _stopped_at(whole, ready) == [
+        f"<stream 1>: section header block of version 2.0, a major version other than 1 "
+        f"(not readable as 1.x): skipped its section, 100 bytes to where reading stopped; "
+        f"the section starts at byte offset {len(data)}",
+        "<stream 1>: the file object is non-blocking and had no bytes ready (give a "
+        f"blocking one); stopped reading at byte offset {ready}"]
+
+
 @pytest.mark.parametrize("name,ready", [("demo.pcap", 10), ("pcapng-simple.pcapng", 10)])
 def test_no_bytes_ready_inside_the_capture_header_is_said_as_such(name, ready):
     """Inside the capture header it was CaptureFormatError "file ends inside the pcap

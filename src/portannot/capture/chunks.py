@@ -107,6 +107,13 @@ class ChunkWindow:
         end of the file, which "file ends inside a record" said of it."""
         return "reading stopped" if is_read_error(self.error) else "file ends"
 
+    @property
+    def data_end(self) -> str:
+        """Where the bytes in hand end, as a length pointing past them or a skip running
+        to them names it: after a read that failed or found no bytes ready, the file goes
+        on unread, and "the end of the file" named a place that was not there."""
+        return "where reading stopped" if is_read_error(self.error) else "the end of the file"
+
     def offset_of(self, pos: int) -> int:
         """File (decompressed stream) offset of a position in the window."""
         return self.base + pos

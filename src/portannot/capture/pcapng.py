@@ -304,7 +304,7 @@ class PcapngReader(ContainerReader):
                 w.fill(need)
         end = w.offset_of(w.start)
         where = (f"to the next section header at byte offset {end}" if found
-                 else "to the end of the file")
+                 else f"to {w.data_end}")
         self.problems.append(ReadProblem(
             self.path, at, f"section header block of version {major}.{minor}, a major version "
             f"other than {SHB_MAJOR} (not readable as {SHB_MAJOR}.x): skipped its section, "
@@ -460,8 +460,8 @@ class PcapngReader(ContainerReader):
                 if w.eof:
                     if w.available >= 12:  # a length past the end of the file: cut, or damage
                         cut = f"{w.ending} inside a block ({w.available} of {extra} bytes present)"
-                        if not self._resync(w.start, f"block length {extra} points past the end of "
-                                            "the file", at_end=cut):
+                        if not self._resync(w.start, f"block length {extra} points past "
+                                            f"{w.data_end}", at_end=cut):
                             break
                         continue
                     if w.available:

@@ -359,7 +359,7 @@ def test_a_parcel_in_hand_reaches_the_consumer_before_the_failure():
     def batch(n):
         z = np.zeros(n, np.int64)
         return RecordBatch(np.zeros(1, np.uint8), z, z.astype(np.uint32), z.astype(np.uint32),
-                           z, z.astype(np.uint16), z.astype(np.uint32), 1)
+                           z, z.astype(np.uint16), z.astype(np.uint32), z.astype(np.uint8), 1)
 
     def items():
         yield "progress"

@@ -23,6 +23,9 @@ class RecordBatch:
     ts_ns: np.ndarray  #: int64, nanoseconds since the epoch
     linktype: np.ndarray  #: uint16, LINKTYPE_* of the record's interface
     interface: np.ndarray  #: uint32, interface id within the file (0 for pcap)
+    #: uint8, bytes of FCS the file says the record's Ethernet frame ends with (the pcap
+    #: header's FCS bits): 0 for none, and for link types whose FCS wiretap does not take
+    fcs: np.ndarray
     first_number: int  #: 1-based frame number of the first record within its file
     file_index: int = 0  #: position of the file among the command's inputs
     path: str = ""

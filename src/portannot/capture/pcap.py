@@ -46,6 +46,23 @@ def lengths_order(major: int, minor: int) -> int:
     return LENGTHS_IN_ORDER
 
 
+#: the pcap header's link-type field: bit 26 says bits 28-31 give the length of the FCS
+#: each frame ends with, in 16-bit words (libpcap's LT_FCS_LENGTH_PRESENT, LT_FCS_LENGTH)
+FCS_PRESENT, FCS_SHIFT, FCS_WORD = 0x04000000, 28, 2
+LINKTYPE_ETHERNET = 1
+
+
+def fcs_length(network: int) -> int:
+    """Bytes of FCS the header's link-type field says each frame ends with, where tshark
+    takes them off: wiretap hands the length to Ethernet frames (LINKTYPE_ETHERNET) only
+    (802.11 and its radio headers, a frame behind PPI, any other link type: ignored, as
+    tshark 4.0 shows them), and without the F bit says nothing (tshark then guesses from
+    the trailer, and portannot leaves the FCS to the IP length to exclude)."""
+    if not network & FCS_PRESENT or network & 0xFFFF != LINKTYPE_ETHERNET:
+        return 0
+    return (network >> FCS_SHIFT) * FCS_WORD
+
+
 def sniff(head: bytes) -> bool:
     if len(head) < 4:
         return False
@@ -73,7 +90,8 @@ class PcapReader(ContainerReader):
                                                              header[4:])
         self.swapped = lengths_order(major, minor)
         self.snaplen = snaplen
-        self.linktype = network & 0xFFFF  # upper bits carry FCS information
+        self.linktype = network & 0xFFFF
+        self.fcs = fcs_length(network)
         self.max_caplen = min(max(snaplen, MAX_SNAPLEN), HARD_LIMIT)
 
     def __iter__(self) -> Iterator[RecordBatch]:
@@ -157,4 +175,5 @@ class PcapReader(ContainerReader):
         if self.linktype in PSEUDO_HEADERS:
             offset, caplen, length = strip_pseudo_headers(offset, caplen, length, linktype)
         return RecordBatch(self.window.buf, offset, caplen, length, ts_ns, linktype,
-                           np.zeros(len(offset), np.uint32), number, self.file_index, self.path)
+                           np.zeros(len(offset), np.uint32), np.full(len(offset), self.fcs, np.uint8),
+                           number, self.file_index, self.path)

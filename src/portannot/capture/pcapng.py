@@ -479,7 +479,8 @@ class PcapngReader(ContainerReader):
         offset, caplen, length, ts_ns, linktype, iface = (
             c[0] if len(c) == 1 else np.concatenate(c) for c in parts)
         offset, caplen, length = strip_pseudo_headers(offset, caplen, length, linktype)
-        return RecordBatch(buf, offset, caplen, length, ts_ns, linktype, iface, number,
+        return RecordBatch(buf, offset, caplen, length, ts_ns, linktype, iface,
+                           np.zeros(len(offset), np.uint8), number,
                            self.file_index, self.path)
 
     def _check_times(self, ts_ns: np.ndarray, offset: np.ndarray) -> None:

@@ -31,7 +31,7 @@ class Decoder:
         out.length, out.interface, out.linktype = batch.length, batch.interface, batch.linktype
         f = self.fragments
         decode_records(
-            batch.data, batch.offset, batch.caplen, batch.length, batch.linktype,
+            batch.data, batch.offset, batch.caplen, batch.length, batch.linktype, batch.fcs,
             LINK_TABLE, ETHER_TABLE, PROTO_TO_TRANSPORT,
             f.keys, f.ports, f.transport, f.end, f.stamp, f.clock,
             out.vlan, out.ip_version, out.src_addr.view(np.uint64), out.dst_addr.view(np.uint64), out.ip_proto, out.transport,
@@ -45,7 +45,8 @@ class Decoder:
 RECORD_COLUMNS = Columns(
     "RecordBatch",
     (("offset", np.int64, ()), ("caplen", np.uint32, ()), ("length", np.uint32, ()),
-     ("ts_ns", np.int64, ()), ("linktype", np.uint16, ()), ("interface", np.uint32, ())),
+     ("ts_ns", np.int64, ()), ("linktype", np.uint16, ()), ("interface", np.uint32, ()),
+     ("fcs", np.uint8, ())),
     rows="offset {n}", found="{dtype}, {ndim}-D")
 
 

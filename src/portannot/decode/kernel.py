@@ -50,13 +50,26 @@ def _final(status, cut, first_fragment):
     return status
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _less_fcs(wire, end, p, size):
+    """The frame's end on the wire and its captured end without the FCS the capture file
+    says it ends with (the pcap header's FCS bits; RecordBatch.fcs), as tshark's ethertype
+    dissector takes it off what follows the link header, p on (where less than the FCS
+    follows it, nothing: an IP header there is short either way); a snaplen that cut the
+    frame before the FCS leaves the captured end as it is."""
+    if wire - p >= size:
+        wire -= size
+        end = min(end, wire)
+    return wire, end
+
+
 @kernel(
     "none("
-    "u1[::1], i8[::1], u4[::1], u4[::1], u2[::1], u1[::1], u1[::1], u1[::1], u8[:, ::1], "
+    "u1[::1], i8[::1], u4[::1], u4[::1], u2[::1], u1[::1], u1[::1], u1[::1], u1[::1], u8[:, ::1], "
     "u4[::1], u1[::1], i8[::1], i8[::1], i8[::1], u2[::1], u1[::1], u8[:, ::1], u8[:, ::1], "
     "u1[::1], u1[::1], u2[::1], u2[::1], u2[::1], u4[::1], u1[::1])"
 )
-def decode_records(data, offset, caplen, length, linktype, link_table, ether_table, proto_table,
+def decode_records(data, offset, caplen, length, linktype, fcs, link_table, ether_table, proto_table,
                    f_keys, f_ports, f_transport, f_end, f_stamp, f_clock,
                    vlan, ip_version, src_addr, dst_addr, ip_proto, transport,
                    src_port, dst_port, tcp_flags, tcp_seq, status):
@@ -81,8 +94,11 @@ def decode_records(data, offset, caplen, length, linktype, link_table, ether_tab
                                            offset[i] + np.int64(length[i]))
         kind = ether_table[at(ethertype)]
         # where the packet ends on the wire (past the captured end where the snaplen cut
-        # it), less each FCS a bridged frame names (ethertype.bcp)
+        # it), less the FCS the file says the frame ends with and each FCS a bridged frame
+        # names (ethertype.bcp)
         wire = offset[i] + np.int64(length[i])
+        if fcs[i] and st == CONTINUE:
+            wire, end = _less_fcs(wire, end, p, np.int64(fcs[i]))
         layers = 0
         tag_layer = 1  # where the frame's tag may be: right after the link header
         while st == CONTINUE and kind != IPV4 and kind != IPV6:

@@ -4,12 +4,15 @@ and IPv6 where an ethertype or link type announces IPv4.
 
 from __future__ import annotations
 
+import struct
 import subprocess
 
 import pytest
 from capgen import write_pcap
 from linkframes import (
+    A4,
     A6,
+    B4,
     B6,
     DPORT,
     IP4,
@@ -17,6 +20,8 @@ from linkframes import (
     LINKTYPE_ETHERNET,
     LINKTYPE_IEEE802_11,
     LINKTYPE_IPV4,
+    LINKTYPE_PPI,
+    LINKTYPE_RADIOTAP,
     LINKTYPE_SLL,
     LINKTYPE_SLL2,
     MAC,
@@ -26,13 +31,19 @@ from linkframes import (
     V4,
     V6,
     agree_with_tshark,
+    decoded_as_listed,
+    ipv4_length,
+    llc,
 )
-from scapy.layers.dot11 import Dot11
+from scapy.layers.dot11 import Dot11, RadioTap
 from scapy.layers.inet import TCP, UDP
 from scapy.layers.inet6 import IPv6, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop
 from scapy.layers.l2 import ARP, LLC, SNAP, CookedLinux, CookedLinuxV2, Dot1Q, Dot3, Ether
 from scapy.packet import Raw
 from tshark_oracle import TSHARK
+
+from portannot.decode import decode_file
+from portannot.status import STATUS_NAMES
 
 
 def test_ethernet_payloads(decoded):
@@ -219,3 +230,92 @@ def test_a_type_field_between_1500_and_1536_is_neither(decoded):
                 + bytes(LLC(dsap=0xAA, ssap=0xAA, ctrl=3) / SNAP(OUI=0, code=0x0800)) + IP4)
 
     assert decoded(LINKTYPE_ETHERNET, [typed(1500), typed(1501), typed(1535)]) == [V4, NON_IP, NON_IP]
+
+
+#: an FCS at the end of a frame, and the pcap header's link-type field saying frames end
+#: with one of `words` 16-bit words (libpcap's LT_FCS_LENGTH_PRESENT, LT_FCS_LENGTH)
+FCS = b"\xde\xad\xbe\xef"
+
+
+def with_fcs(linktype: int, words: int = 2) -> int:
+    return linktype | 0x04000000 | words << 28
+
+
+def frames_with_declared_fcs() -> list[tuple[int, bytes | tuple[bytes, int], tuple]]:
+    """(link-type field, frame, what the decoder sees): Ethernet frames in a pcap whose
+    header says they end with a 4-byte (or 2-byte) FCS. tshark takes it off what follows
+    the Ethernet header (wiretap's pseudo-header), as after BCP's F flag
+    (test_serial.test_bridged_frames_with_fcs): an IP length of 0 (TSO) stops before it,
+    one that runs into it runs past the packet (malformed, no ports, where they are not
+    whole before it); a snaplen that cut the frame before the FCS leaves it truncated.
+    Other link types get no FCS from the header (wiretap gives it to Ethernet only):
+    802.11 bare and behind radiotap, an Ethernet frame behind PPI, Linux cooked. Each was
+    checked with tshark 4.0 (2 bytes of UDP before the FCS are its source port, 40000;
+    the FCS's 0xdead, or 0xbeef of a 2-byte FCS, would be the destination port)."""
+    udp2 = bytes(UDP(sport=SPORT, dport=DPORT))[:2]
+    eth = bytes(Ether(**MAC, type=0x0800))
+    tso = eth + ipv4_length(0, udp2) + FCS
+    into = eth + ipv4_length(24, udp2) + FCS
+    tagged = bytes(Ether(**MAC) / Dot1Q(vlan=7, type=0x0800)) + ipv4_length(0, udp2) + FCS
+    bad4 = ("malformed", 4, A4, B4, None, 0, 0, None)
+    bad4_tag = ("malformed", 4, A4, B4, None, 0, 0, 7)
+    cut4 = ("truncated", 4, A4, B4, None, 0, 0, None)
+    fcs_port = ("ports", 4, A4, B4, "udp", SPORT, 0xDEAD, None)
+    wlan = bytes(Dot11(type=2, subtype=0, FCfield="to_DS")) + llc()
+    radiotap = bytes(RadioTap(present="Flags", Flags=0))
+    ppi = struct.pack("<BBHI", 0, 0, 8, LINKTYPE_ETHERNET)
+    eth4 = with_fcs(LINKTYPE_ETHERNET)
+    return [(eth4, frame, seen) for frame, seen in (
+        (eth + IP4 + FCS, V4),  # an IP length short of the FCS: as without it
+        (tso, bad4),
+        (into, bad4),
+        ((into[:-2], len(into)), bad4),  # cut inside the FCS: the packet is all there
+        ((tso[:-5], len(tso)), cut4),  # cut in the source port, before the FCS
+        (tagged, bad4_tag),  # a tag: the FCS is still the frame's end
+        (eth + ipv6_length(0, udp2) + FCS, ("malformed", 6, A6, B6, None, 0, 0, None)),
+        (eth + ipv4_length(0, bytes(UDP(sport=SPORT, dport=DPORT))) + FCS, V4_NO_PAYLOAD),
+    )] + [
+        # a 2-byte FCS: the first two of these four bytes are the packet's
+        (with_fcs(LINKTYPE_ETHERNET, 1), tso, ("ports", 4, A4, B4, "udp", SPORT, 0xDEAD, None)),
+        (with_fcs(LINKTYPE_ETHERNET, 0), tso, fcs_port),  # the F bit, a length of 0: none
+        (LINKTYPE_ETHERNET | 2 << 28, tso, fcs_port),  # a length without the F bit: none
+        (with_fcs(LINKTYPE_IEEE802_11), wlan + ipv4_length(0, udp2) + FCS, fcs_port),
+        (with_fcs(LINKTYPE_RADIOTAP), radiotap + wlan + ipv4_length(0, udp2) + FCS, fcs_port),
+        (with_fcs(LINKTYPE_PPI), ppi + tso, fcs_port),
+        (with_fcs(LINKTYPE_SLL), bytes(CookedLinux(proto=0x0800)) + ipv4_length(0, udp2) + FCS,
+         fcs_port),
+    ]
+
+
+#: a UDP header and no payload before the FCS: the ports are there
+V4_NO_PAYLOAD = ("ports", 4, A4, B4, "udp", SPORT, DPORT, None)
+
+
+def ipv6_length(payload: int, transport: bytes) -> bytes:
+    header = bytearray(IP6[:40])
+    header[4:6] = struct.pack(">H", payload)
+    return bytes(header) + transport
+
+
+def test_fcs_the_pcap_header_declares(decoded):
+    decoded_as_listed(decoded, frames_with_declared_fcs())
+
+
+@pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
+def test_fcs_the_pcap_header_declares_as_tshark_shows_it(tmp_path):
+    agree_with_tshark(tmp_path, frames_with_declared_fcs())
+
+
+def test_declared_fcs_and_tcp_flags(tmp_path):
+    """TCP after an IP length of 0 in a pcap that declares a 4-byte FCS: 12 bytes of TCP
+    before the FCS hold no flags (tshark 4.0 shows none: it needs the window, bytes
+    14-15, first), 16 hold them; with a 2-byte FCS, 12 bytes of TCP and 2 of the 4
+    after them (14) still hold none. The FCS's bytes were read as the flags (0xead)."""
+    syn = bytes(TCP(sport=SPORT, dport=DPORT, flags="S"))
+    eth = bytes(Ether(**MAC, type=0x0800))
+    frames = [eth + ipv4_length(0, syn[:12], 6) + FCS, eth + ipv4_length(0, syn[:16], 6) + FCS]
+    for words in (2, 1):
+        b = decode_file(write_pcap(tmp_path / f"tcp{words}.pcap", list(enumerate(frames)),
+                                   linktype=with_fcs(LINKTYPE_ETHERNET, words)))
+        assert [STATUS_NAMES[s] for s in b.status] == ["ports", "ports"]
+        assert [int(f) for f in b.tcp_flags] == [0, 0x002], words

@@ -303,3 +303,88 @@ def test_the_command_exits_3_for_a_skipped_section(tmp_path, cli):
     code, out, err = cli("packets", "-f", "csv", str(path))
     assert code == 3 and len(out.splitlines()) == 1 + 1
     assert len(err.splitlines()) == 1 and "version 2.0" in err
+
+
+def _idb_of(linktype: int, options: bytes = b"") -> bytes:
+    return _block(1, struct.pack("<HHI", linktype, 0, 0) + options)
+
+
+#: 32 bytes after the UDP header, the FCS the last of them
+TRAILER = bytes(range(0xA0, 0xC0))
+
+
+def _tso_frame(i: int) -> bytes:
+    """_frame(i) with an IPv4 total length of 0 (TSO: the packet runs to the end of what
+    the link gives it, which tshark shows as ip.len) and TRAILER after it: 74 bytes."""
+    frame = bytearray(_frame(i) + TRAILER)
+    frame[16:18] = b"\0\0"
+    return bytes(frame)
+
+
+def _packet(iface: int, i: int, flags: int | None = None, btype: int = 6) -> bytes:
+    """An enhanced packet block (or, btype 2, an obsolete one) of _tso_frame(i) on
+    `iface`, with an epb_flags (pack_flags) option where `flags` is given."""
+    frame = _tso_frame(i)
+    options = b"" if flags is None else _option(2, struct.pack("<I", flags)) + END_OF_OPTIONS
+    head = (struct.pack("<IIIII", iface, 0, i, len(frame), len(frame)) if btype == 6 else
+            struct.pack("<HHIIII", iface, 0, 0, i, len(frame), len(frame)))
+    return _block(btype, head + frame + bytes(-len(frame) % 4) + options)
+
+
+def _fcslen(value: int) -> bytes:
+    return _option(13, bytes([value])) + END_OF_OPTIONS
+
+
+def _fcs_capture() -> tuple[bytes, list[int]]:
+    """A capture whose interfaces and packet blocks name FCS lengths, and the FCS bytes
+    tshark 4.0 takes off each packet (test_fcs_lengths_as_tshark_takes_them). wiretap reads if_fcslen as bits except under 8
+    (4 and 32 are both 4 bytes, 8 is 1, 255 is 31); the packet's flags (bits 5-8, in
+    bytes) override it unless 0; a simple packet block takes interface 0's; only an
+    Ethernet interface's frames get one (802.11's if_fcslen is ignored)."""
+    interfaces = [_idb_of(1, _fcslen(4)), _idb_of(1), _idb_of(1, _fcslen(2)),
+                  _idb_of(1, _fcslen(8)), _idb_of(1, _fcslen(32)), _idb_of(1, _fcslen(255)),
+                  _idb_of(1, _fcslen(0)), _idb_of(105, _fcslen(4))]
+    packets = [
+        (_packet(0, 0), 4), (_packet(1, 1), 0), (_packet(2, 2), 2), (_packet(3, 3), 1),
+        (_packet(4, 4), 4), (_packet(5, 5), 31), (_packet(6, 6), 0), (_packet(7, 7), 0),
+        (_packet(1, 8, 4 << 5), 4), (_packet(0, 9, 1 << 5), 1), (_packet(0, 10, 0), 4),
+        (_packet(6, 11, 15 << 5), 15), (_packet(0, 12, 4 << 5 | 2), 4),  # and a direction
+        (_packet(7, 13, 4 << 5), 0),
+        (_packet(1, 14, 4 << 5, btype=2), 4), (_packet(0, 15, btype=2), 4),
+        (_block(3, struct.pack("<I", 74) + _tso_frame(16)), 4),  # interface 0's
+    ]
+    return (_shb() + b"".join(interfaces) + b"".join(p for p, _ in packets),
+            [fcs for _, fcs in packets])
+
+
+@pytest.mark.parametrize("chunk", [1 << 20, 64])
+def test_fcs_lengths_of_interfaces_and_packets(tmp_path, chunk):
+    """Read in the compiled walk, and (small chunks) by the Python side one block at a
+    time: the same lengths."""
+    data, expected = _fcs_capture()
+    path = tmp_path / "fcs.pcapng"
+    path.write_bytes(data)
+    reader = CaptureReader(str(path), chunk_size=chunk)
+    batches = list(reader)
+    assert [int(f) for b in batches for f in b.fcs] == expected
+    assert [int(x) for b in batches for x in b.length] == [74] * len(expected)
+    assert not reader.problems
+
+
+@needs_tshark
+def test_fcs_lengths_as_tshark_takes_them(tmp_path):
+    """What tshark takes off each packet of the capture: its IPv4 length of 0 makes the
+    IP packet run to the end of what the Ethernet header's type hands on, 60 bytes less
+    the FCS, which tshark shows as ip.len. (The 802.11 interface's frames are no 802.11
+    frames: tshark finds no IP in them; tests/decode/link/test_ethernet.py
+    test_fcs_a_pcapng_declares has real ones.)"""
+    data, expected = _fcs_capture()
+    path = tmp_path / "fcs.pcapng"
+    path.write_bytes(data)
+    res = subprocess.run([TSHARK, "-n", "-r", str(path), "-T", "fields", "-e",
+                          "frame.interface_id", "-e", "ip.len"],
+                         capture_output=True, text=True, timeout=60)
+    rows = [line.split("\t") for line in res.stdout.splitlines()]
+    assert len(rows) == len(expected)
+    assert [60 - int(ip_len) for iface, ip_len in rows if iface != "7"] == [
+        want for (iface, _), want in zip(rows, expected) if iface != "7"]

@@ -34,6 +34,7 @@ from portannot.capture.walk import (
     CLOSED,
     DIGITS,
     IF_COUNT,
+    LINKTYPE_ETHERNET,
     MIN_SHB,
     NEED_MORE,
     PCAPNG_EPB,
@@ -91,17 +92,22 @@ class Interfaces:
         self.ts_kind = np.zeros(4, np.int64)
         self.ts_exp = np.zeros(4, np.int64)
         self.ts_off = np.zeros(4, np.int64)  # if_tsoffset, whole seconds
+        #: if_fcslen, in bytes (walk.fcs_bytes), for an Ethernet interface (wiretap hands
+        #: the length to Ethernet's pseudo-header only); 0 for any other
+        self.fcs = np.zeros(4, np.int64)
 
     def columns(self) -> tuple[np.ndarray, ...]:
         """The arrays, whole (the walker's argument order): [count:] is room to fill."""
-        return self.linktype, self.snaplen, self.ts_kind, self.ts_exp, self.ts_off
+        return self.linktype, self.snaplen, self.ts_kind, self.ts_exp, self.ts_off, self.fcs
 
-    def add(self, linktype: int, snaplen: int, ts_kind: int, ts_exp: int, ts_off_s: int) -> None:
+    def add(self, linktype: int, snaplen: int, ts_kind: int, ts_exp: int, ts_off_s: int,
+            fcs: int = 0) -> None:
         if self.count == self.linktype.shape[0]:
-            for name, col in zip(("linktype", "snaplen", "ts_kind", "ts_exp", "ts_off"),
+            for name, col in zip(("linktype", "snaplen", "ts_kind", "ts_exp", "ts_off", "fcs"),
                                  self.columns()):
                 setattr(self, name, np.concatenate([col, np.zeros_like(col)]))
-        for col, value in zip(self.columns(), (linktype, snaplen, ts_kind, ts_exp, ts_off_s)):
+        fcs = fcs if linktype == LINKTYPE_ETHERNET else 0
+        for col, value in zip(self.columns(), (linktype, snaplen, ts_kind, ts_exp, ts_off_s, fcs)):
             col[self.count] = value
         self.count += 1
 
@@ -374,13 +380,13 @@ class PcapngReader(ContainerReader):
             return True
         fmt = (">" if self.big else "<") + "HHI"
         linktype, _, snaplen = struct.unpack_from(fmt, buf, p + 8)
-        kind, exp, off, overrun = (int(v) for v in interface_options(buf, p + 16, p + blen - 4,
-                                                                      self.big))
+        kind, exp, off, fcs, overrun = (int(v) for v in interface_options(
+            buf, p + 16, p + blen - 4, self.big))
         if overrun:
             self._problem(p, f"interface description block of {blen} bytes has an option "
                              "running past its end; read the options before it (times in "
                              f"{_time_unit(kind, exp)})", DAMAGED_OPTIONS)
-        self.interfaces.add(linktype, snaplen, kind, exp, off)
+        self.interfaces.add(linktype, snaplen, kind, exp, off, fcs)
         self.ts_digits = max(self.ts_digits, 9 if kind else min(exp, 9))
         return True
 
@@ -414,12 +420,13 @@ class PcapngReader(ContainerReader):
             cap = max(w.available // 16 + 1, 16)
             if cols is None or cols[0].shape[0] < cap:
                 cols = (np.empty(cap, np.int64), np.empty(cap, np.uint32), np.empty(cap, np.uint32),
-                        np.empty(cap, np.int64), np.empty(cap, np.uint32), np.empty(cap, np.uint16))
-            offset, caplen, length, ts_ns, iface, linktype = cols
+                        np.empty(cap, np.int64), np.empty(cap, np.uint32), np.empty(cap, np.uint16),
+                        np.empty(cap, np.uint8))
+            offset, caplen, length, ts_ns, iface, linktype, fcs = cols
             n, pos, reason, extra = walk_pcapng(
                 w.buf, w.start, w.end, self.big, ifs.first_global, len(ifs), *ifs.columns(),
-                MAX_BLOCK, offset, caplen, length, ts_ns, iface, linktype, bad_at, opt_bad_at,
-                surplus_at, state,
+                MAX_BLOCK, offset, caplen, length, ts_ns, iface, linktype, fcs, bad_at,
+                opt_bad_at, surplus_at, state,
             )
             w.start = pos
             if state[SECTIONS]:  # section headers the walk read: their packets' ids go on
@@ -437,7 +444,7 @@ class PcapngReader(ContainerReader):
                 held = w.buf
                 self._check_times(ts_ns[:n], offset[:n])
                 pending.append(tuple(c[:n].copy() for c in (offset, caplen, length, ts_ns,
-                                                            linktype, iface)))
+                                                            linktype, iface, fcs)))
             # hand out what is held when the window is about to move to new bytes or reading
             # ends; past a section or interface block the window holds, or a damaged range
             # (a resync moving the window is no matter: `held` keeps the records' buffer)
@@ -476,11 +483,10 @@ class PcapngReader(ContainerReader):
                number: int) -> RecordBatch:
         """The records walked into `pending`, all in `buf`, as one batch."""
         parts = list(zip(*pending)) if len(pending) > 1 else [[c] for c in pending[0]]
-        offset, caplen, length, ts_ns, linktype, iface = (
+        offset, caplen, length, ts_ns, linktype, iface, fcs = (
             c[0] if len(c) == 1 else np.concatenate(c) for c in parts)
         offset, caplen, length = strip_pseudo_headers(offset, caplen, length, linktype)
-        return RecordBatch(buf, offset, caplen, length, ts_ns, linktype, iface,
-                           np.zeros(len(offset), np.uint8), number,
+        return RecordBatch(buf, offset, caplen, length, ts_ns, linktype, iface, fcs, number,
                            self.file_index, self.path)
 
     def _check_times(self, ts_ns: np.ndarray, offset: np.ndarray) -> None:

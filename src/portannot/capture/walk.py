@@ -264,28 +264,63 @@ def _find_options(buf, q, end, big, codes, sizes, found):
 #: the interface options read, and the bytes each must have to count
 OPT_IF_TSRESOL, IF_TSRESOL_BYTES = 9, 1
 OPT_IF_TSOFFSET, IF_TSOFFSET_BYTES = 14, 8
+OPT_IF_FCSLEN, IF_FCSLEN_BYTES = 13, 1
+#: a packet block's flags (epb_flags; an obsolete packet block's pack_flags): bits 5-8
+#: the FCS length in bytes, which overrides the interface's if_fcslen where it is not 0
+OPT_PACKET_FLAGS, PACKET_FLAGS_BYTES = 2, 4
+FLAGS_FCS_SHIFT, FLAGS_FCS_MASK = 5, 0xF
+#: the one link type whose FCS length wiretap hands on (to Ethernet's pseudo-header)
+LINKTYPE_ETHERNET = 1
 
 
-@kernel("UniTuple(i8, 4)(u1[::1], i8, i8, b1)")
+@kernel("UniTuple(i8, 5)(u1[::1], i8, i8, b1)")
 def interface_options(buf, q, end, big):
-    """(ts kind, ts exponent, ts offset s, 1 if an option ran past the block) from the
-    options of an interface block, buf[q:end], as wiretap reads them: the time unit
-    defaults to microseconds (kind 0: 10^-exp s, 1: 2^-exp s), an option of the wrong
-    size is ignored, and of one given twice the first counts. An offset beyond
+    """(ts kind, ts exponent, ts offset s, FCS bytes, 1 if an option ran past the block)
+    from the options of an interface block, buf[q:end], as wiretap reads them: the time
+    unit defaults to microseconds (kind 0: 10^-exp s, 1: 2^-exp s), an option of the
+    wrong size is ignored, and of one given twice the first counts. An offset beyond
     +-MAX_OFFSET_S is held there (every time it moves is past what the walk holds
-    either way: held at the limit and reported)."""
-    found = np.empty(2, np.int64)
+    either way: held at the limit and reported). The FCS bytes are if_fcslen's as
+    wiretap takes them (fcs_bytes), 0 without it."""
+    found = np.empty(3, np.int64)
     return _interface_options(borrow(buf), q, end, big, _idb_codes(), _idb_sizes(), found)
 
 
 @njit(cache=True, nogil=True, inline="always")
 def _idb_codes():
-    return np.array([OPT_IF_TSRESOL, OPT_IF_TSOFFSET], np.uint16)
+    return np.array([OPT_IF_TSRESOL, OPT_IF_TSOFFSET, OPT_IF_FCSLEN], np.uint16)
 
 
 @njit(cache=True, nogil=True, inline="always")
 def _idb_sizes():
-    return np.array([IF_TSRESOL_BYTES, IF_TSOFFSET_BYTES], np.int64)
+    return np.array([IF_TSRESOL_BYTES, IF_TSOFFSET_BYTES, IF_FCSLEN_BYTES], np.int64)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _packet_options(buf, q, end, big):
+    """(1 if an option runs past end (options_overrun), the FCS length in bytes its
+    first 4-byte flags option names (0: none)) of a packet block's options buf[q:end]:
+    one pass, with no arrays, as every packet block with options takes it."""
+    fcs = -1
+    while end - q >= 4:
+        code = _u16(buf, q, big)
+        if code == 0:
+            break
+        olen = _u16(buf, q + 2, big)
+        if q + 4 + olen > end:
+            return 1, max(fcs, 0)
+        if code == OPT_PACKET_FLAGS and olen == PACKET_FLAGS_BYTES and fcs < 0:
+            fcs = (_u32(buf, q + 4, big) >> FLAGS_FCS_SHIFT) & FLAGS_FCS_MASK
+        q += 4 + ((olen + 3) & ~3)
+    return 0, max(fcs, 0)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def fcs_bytes(value):
+    """An FCS length as wiretap passes it to Ethernet's pseudo-header: in bits, except
+    that a value under 8 is taken as bytes (so an if_fcslen of 4, in bytes as the spec
+    has it, is 4 bytes, and one of 32 is 4 bytes too; tshark 4.0 shows both so)."""
+    return value if value < 8 else value // 8
 
 
 @njit(cache=True, nogil=True)
@@ -305,17 +340,19 @@ def _interface_options(buf, q, end, big, codes, sizes, found):
         else:
             raw = (np.uint64(le32(buf, o + 4)) << np.uint64(32)) | np.uint64(le32(buf, o))
         off = min(max(np.int64(raw), -MAX_OFFSET_S), MAX_OFFSET_S)
-    return np.int64(kind), np.int64(exp), np.int64(off), np.int64(overrun)
+    fcs = fcs_bytes(np.int64(buf[found[2]])) if found[2] >= 0 else 0
+    return np.int64(kind), np.int64(exp), np.int64(off), np.int64(fcs), np.int64(overrun)
 
 
 @kernel(
     "UniTuple(i8, 4)("
-    "u1[::1], i8, i8, b1, i8, i8, u2[::1], u4[::1], i8[::1], i8[::1], i8[::1], i8, i8[::1], "
-    "u4[::1], u4[::1], i8[::1], u4[::1], u2[::1], i8[::1], i8[::1], i8[::1], i8[::1])"
+    "u1[::1], i8, i8, b1, i8, i8, u2[::1], u4[::1], i8[::1], i8[::1], i8[::1], i8[::1], i8, "
+    "i8[::1], u4[::1], u4[::1], i8[::1], u4[::1], u2[::1], u1[::1], i8[::1], i8[::1], i8[::1], "
+    "i8[::1])"
 )
 def walk_pcapng(buf, start, end, big, first_global, if_count, if_linktype, if_snaplen,
-                if_ts_kind, if_ts_exp, if_ts_off, max_block, offset, caplen, length, ts_ns,
-                interface, linktype, bad_at, opt_bad_at, surplus_at, state):
+                if_ts_kind, if_ts_exp, if_ts_off, if_fcs, max_block, offset, caplen, length,
+                ts_ns, interface, linktype, fcs, bad_at, opt_bad_at, surplus_at, state):
     """Index the packet blocks (EPB, SPB, OPB) in buf[start:end]; skip blocks nobody needs.
 
     The section's interfaces are if_linktype[:if_count] and the rest of the if_ arrays,
@@ -323,7 +360,9 @@ def walk_pcapng(buf, start, end, big, first_global, if_count, if_linktype, if_sn
     while the arrays have room, and state[IF_COUNT] says how many there are when the
     walk returns. A section header read here starts the arrays again at 0, the file's
     numbering going on (state[SECTIONS], [CLOSED]); each packet gets its interface's
-    number in the file and link type. A block the Python side must see is handed back:
+    number in the file and link type, and the FCS bytes its Ethernet frame ends with
+    (`fcs`: its interface's if_fcslen, or its own flags' FCS length where that is not 0,
+    as wiretap reads them; 0 for any other link type). A block the Python side must see is handed back:
     an interface with no room left, too short to hold a link type or with an option
     running past it; a section header of the other byte order, not wholly in the
     window, or with something wrong; either kind after a packet block skipped (its
@@ -355,7 +394,7 @@ def walk_pcapng(buf, start, end, big, first_global, if_count, if_linktype, if_sn
     state[SECTIONS] = 0
     state[CLOSED] = 0
     state[DIGITS] = 0
-    codes, sizes, found = _idb_codes(), _idb_sizes(), np.empty(2, np.int64)
+    codes, sizes, found = _idb_codes(), _idb_sizes(), np.empty(3, np.int64)
     while True:
         if n >= cap:
             return n, p, FULL, 0
@@ -387,8 +426,8 @@ def walk_pcapng(buf, start, end, big, first_global, if_count, if_linktype, if_sn
         if btype == PCAPNG_IDB:
             if blen < 20 or if_count == if_linktype.shape[0] or state[SKIPPED]:
                 return n, p, SPECIAL_BLOCK, np.int64(btype)
-            kind, exp, off, overrun = _interface_options(buf, p + 16, p + blen - 4, big,
-                                                         codes, sizes, found)
+            kind, exp, off, if_fcs_len, overrun = _interface_options(
+                buf, p + 16, p + blen - 4, big, codes, sizes, found)
             if overrun:
                 return n, p, SPECIAL_BLOCK, np.int64(btype)
             if_linktype[if_count] = _u16(buf, p + 8, big)
@@ -396,6 +435,8 @@ def walk_pcapng(buf, start, end, big, first_global, if_count, if_linktype, if_sn
             if_ts_kind[if_count] = kind
             if_ts_exp[if_count] = exp
             if_ts_off[if_count] = off
+            # only an Ethernet interface's frames end with an FCS wiretap takes off
+            if_fcs[if_count] = if_fcs_len if if_linktype[if_count] == LINKTYPE_ETHERNET else 0
             if_count += 1
             state[IF_COUNT] = if_count
             state[DIGITS] = max(state[DIGITS], 9 if kind else min(exp, 9))
@@ -413,9 +454,14 @@ def walk_pcapng(buf, start, end, big, first_global, if_count, if_linktype, if_sn
                 _note(p, bad_at, state, SKIPPED)
                 p += blen
                 continue
-            if blen - 32 > ((incl + 3) & ~3) and options_overrun(
-                    buf, p + 28 + ((incl + 3) & ~3), p + blen - 4, big):
-                _note(p, opt_bad_at, state, BAD_OPTIONS)
+            fcs_len = if_fcs[iface]
+            if blen - 32 > ((incl + 3) & ~3):  # options: their flags may name an FCS
+                overrun, given = _packet_options(buf, p + 28 + ((incl + 3) & ~3),
+                                                 p + blen - 4, big)
+                if overrun:
+                    _note(p, opt_bad_at, state, BAD_OPTIONS)
+                if given and if_linktype[iface] == LINKTYPE_ETHERNET:
+                    fcs_len = given
             raw = (np.uint64(_u32(buf, p + 12, big)) << np.uint64(32)) | np.uint64(_u32(buf, p + 16, big))
             offset[n] = p + 28
             caplen[n] = incl
@@ -423,6 +469,7 @@ def walk_pcapng(buf, start, end, big, first_global, if_count, if_linktype, if_sn
             ts_ns[n] = _pcapng_ts(raw, if_ts_kind[iface], if_ts_exp[iface], if_ts_off[iface])
             interface[n] = first_global + iface
             linktype[n] = if_linktype[iface]
+            fcs[n] = fcs_len
             n += 1
         elif btype == PCAPNG_SPB:
             if blen < 16 or if_count == 0:
@@ -447,6 +494,7 @@ def walk_pcapng(buf, start, end, big, first_global, if_count, if_linktype, if_sn
             ts_ns[n] = 0
             interface[n] = first_global
             linktype[n] = if_linktype[0]
+            fcs[n] = if_fcs[0]
             n += 1
         p += blen
 

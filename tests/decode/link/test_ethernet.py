@@ -44,6 +44,7 @@ from tshark_oracle import TSHARK
 
 from portannot.decode import decode_file
 from portannot.status import STATUS_NAMES
+from portannot.transport import TRANSPORT_NAMES
 
 
 def test_ethernet_payloads(decoded):
@@ -319,3 +320,92 @@ def test_declared_fcs_and_tcp_flags(tmp_path):
                                    linktype=with_fcs(LINKTYPE_ETHERNET, words)))
         assert [STATUS_NAMES[s] for s in b.status] == ["ports", "ports"]
         assert [int(f) for f in b.tcp_flags] == [0, 0x002], words
+
+
+def _pcapng_with_fcs(path, interfaces, packets):
+    """A little-endian pcapng: interfaces are (link type, if_fcslen or None), packets
+    (interface, frame or (frame captured, original length), epb_flags or None)."""
+    def block(btype: int, body: bytes) -> bytes:
+        body += bytes(-len(body) % 4)
+        return struct.pack("<II", btype, len(body) + 12) + body + struct.pack("<I", len(body) + 12)
+
+    def option(code: int, value: bytes) -> bytes:
+        return struct.pack("<HH", code, len(value)) + value + bytes(-len(value) % 4)
+
+    out = [block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))]
+    for linktype, fcslen in interfaces:
+        opts = b"" if fcslen is None else option(13, bytes([fcslen])) + bytes(4)
+        out.append(block(1, struct.pack("<HHI", linktype, 0, 0) + opts))
+    for i, (iface, frame, flags) in enumerate(packets):
+        data, orig = frame if isinstance(frame, tuple) else (frame, len(frame))
+        opts = b"" if flags is None else option(2, struct.pack("<I", flags)) + bytes(4)
+        out.append(block(6, struct.pack("<IIIII", iface, 0, i, len(data), orig) + data
+                         + bytes(-len(data) % 4) + opts))
+    path.write_bytes(b"".join(out))
+    return path
+
+
+def frames_with_fcs_in_pcapng() -> tuple[list, list]:
+    """(interfaces, packets with what the decoder sees in each): Ethernet interfaces whose
+    if_fcslen is 4, absent, or 0, and an 802.11 one whose if_fcslen tshark ignores;
+    packets whose epb_flags FCS length (bits 5-8, bytes) overrides the interface's where
+    it is not 0. As with the pcap header's (test_fcs_the_pcap_header_declares), tshark
+    4.0 ends the packet the FCS's bytes before the frame's end."""
+    udp2 = bytes(UDP(sport=SPORT, dport=DPORT))[:2]
+    eth = bytes(Ether(**MAC, type=0x0800))
+    tso = eth + ipv4_length(0, udp2) + FCS
+    into = eth + ipv4_length(24, udp2) + FCS
+    wlan = bytes(Dot11(type=2, subtype=0, FCfield="to_DS")) + llc() + ipv4_length(0, udp2) + FCS
+    bad4 = ("malformed", 4, A4, B4, None, 0, 0, None)
+    cut4 = ("truncated", 4, A4, B4, None, 0, 0, None)
+    fcs_port = ("ports", 4, A4, B4, "udp", SPORT, 0xDEAD, None)
+    interfaces = [(LINKTYPE_ETHERNET, 4), (LINKTYPE_ETHERNET, None), (LINKTYPE_ETHERNET, 0),
+                  (LINKTYPE_IEEE802_11, 4)]
+    packets = [
+        ((0, eth + IP4 + FCS, None), V4),
+        ((0, tso, None), bad4),
+        ((0, into, None), bad4),
+        ((0, (tso[:-5], len(tso)), None), cut4),
+        ((0, tso, 0), bad4),  # flags without an FCS length: the interface's
+        ((0, tso, 1 << 5), fcs_port),  # a 1-byte FCS: 0xdead is before it
+        ((1, tso, None), fcs_port),
+        ((1, tso, 4 << 5), bad4),
+        ((2, tso, None), fcs_port),
+        ((2, tso, 4 << 5 | 1), bad4),  # with an inbound direction
+        ((3, wlan, None), fcs_port),
+        ((3, wlan, 4 << 5), fcs_port),
+    ]
+    return interfaces, packets
+
+
+def _seen(b, i: int) -> tuple:
+    import ipaddress
+
+    version = int(b.ip_version[i])
+    addr = [None, None]
+    if version:
+        for k, col in enumerate((b.src_addr[i], b.dst_addr[i])):
+            addr[k] = str(ipaddress.ip_address(bytes(col)[12:] if version == 4 else bytes(col)))
+    t = int(b.transport[i])
+    return (STATUS_NAMES[b.status[i]], version, *addr, TRANSPORT_NAMES[t] if t < len(TRANSPORT_NAMES) else None,
+            int(b.src_port[i]), int(b.dst_port[i]), None)
+
+
+def test_fcs_a_pcapng_declares(tmp_path):
+    interfaces, packets = frames_with_fcs_in_pcapng()
+    b = decode_file(_pcapng_with_fcs(tmp_path / "fcs.pcapng", interfaces,
+                                     [p for p, _ in packets]))
+    assert [_seen(b, i) for i in range(len(b))] == [seen for _, seen in packets]
+
+
+@pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
+def test_fcs_a_pcapng_declares_as_tshark_shows_it(tmp_path):
+    from tshark_oracle import oracle
+
+    interfaces, packets = frames_with_fcs_in_pcapng()
+    path = _pcapng_with_fcs(tmp_path / "fcs.pcapng", interfaces, [p for p, _ in packets])
+    for row, (_, seen) in zip(oracle(path), packets, strict=True):
+        assert (row.src, row.dst, row.src_port or 0, row.dst_port or 0) == (
+            seen[2], seen[3], seen[5], seen[6]), row.number
+        if seen[0] in ("malformed", "truncated"):
+            assert row.malformed == (seen[0] == "malformed"), row.number

@@ -125,7 +125,8 @@ def test_the_download_timeout_bounds_the_whole_download(fixtures: Path) -> None:
         start = time.monotonic()
         with pytest.raises(RegistryError, match="download failed"):
             install.download(url, timeout=1.0)
-        assert time.monotonic() - start < 2.5
+        # the trickle alone takes 8 s or more: 5 s is far from both, on a loaded machine too
+        assert time.monotonic() - start < 5
         # a timeout the trickle fits in: the download is whole
         assert install.download(url, timeout=30).data == body
     finally:
@@ -206,7 +207,8 @@ def test_the_download_timeout_bounds_a_trickle_of_headers(fixtures: Path, trickl
         with pytest.raises(RegistryError, match=r"download failed: not complete after 1 s"
                                                 r" \(before the end of the headers\)$"):
             install.download(url, timeout=1.0)
-        assert time.monotonic() - start < 2.5
+        # the trickle alone takes 8 s or more: 5 s is far from both, on a loaded machine too
+        assert time.monotonic() - start < 5
         # a timeout the trickle fits in: the download is whole
         assert install.download(url, timeout=60).data == body
     finally:

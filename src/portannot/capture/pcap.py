@@ -17,6 +17,7 @@ from portannot.capture.walk import (
     LENGTHS_IN_ORDER,
     LENGTHS_MAYBE_SWAPPED,
     LENGTHS_SWAPPED,
+    LINKTYPE_ETHERNET,
     NEED_MORE,
     walk_pcap,
 )
@@ -49,7 +50,6 @@ def lengths_order(major: int, minor: int) -> int:
 #: the pcap header's link-type field: bit 26 says bits 28-31 give the length of the FCS
 #: each frame ends with, in 16-bit words (libpcap's LT_FCS_LENGTH_PRESENT, LT_FCS_LENGTH)
 FCS_PRESENT, FCS_SHIFT, FCS_WORD = 0x04000000, 28, 2
-LINKTYPE_ETHERNET = 1
 
 
 def fcs_length(network: int) -> int:

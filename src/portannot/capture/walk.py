@@ -269,7 +269,9 @@ OPT_IF_FCSLEN, IF_FCSLEN_BYTES = 13, 1
 #: the FCS length in bytes, which overrides the interface's if_fcslen where it is not 0
 OPT_PACKET_FLAGS, PACKET_FLAGS_BYTES = 2, 4
 FLAGS_FCS_SHIFT, FLAGS_FCS_MASK = 5, 0xF
-#: the one link type whose FCS length wiretap hands on (to Ethernet's pseudo-header)
+#: the one link type whose FCS length wiretap hands on (to Ethernet's pseudo-header), in
+#: the pcap header (pcap.fcs_length) and a pcapng interface's if_fcslen or packet flags alike;
+#: the capture stage's own name for decode.link.dispatch's, which it does not import
 LINKTYPE_ETHERNET = 1
 
 

@@ -271,6 +271,22 @@ BCP_ETHERNET = 1
 ETH_FCS = 4
 
 
+@njit(cache=True, nogil=True, inline="always")
+def less_fcs(wire, end, start, size):
+    """The frame's end on the wire and its captured end without an FCS of `size` bytes,
+    taken off what follows the Ethernet header (`start`: where it ends) as tshark's
+    Ethernet dissectors take it (packet-ethertype.c, packet-ieee8023.c): only where
+    at least that many bytes follow the header on the wire, else nothing (an IP header
+    there is short either way, and the FCS taken anyway made a frame the snaplen cut
+    there malformed where tshark has it cut); a snaplen that cut the frame before the
+    FCS leaves the captured end as it is. The one rule for an FCS a capture file
+    declares (decode.kernel) and the one a BCP header's flag names (bcp)."""
+    if wire - start >= size:
+        wire -= size
+        end = min(end, wire)
+    return wire, end
+
+
 @njit(cache=True, nogil=True, forceinline=True)
 def bcp(buf, p, end, wire):
     """RFC 3518's bridged frame after PPP's protocol 0x0031: a flags byte and a MAC type,
@@ -283,8 +299,8 @@ def bcp(buf, p, end, wire):
     with FCS, which takes the last 4 bytes on the wire (`wire`: where the frame ends
     there, past the captured end where the snaplen cut it) off what follows the Ethernet
     header, not off the header: so must the end returned (an IP length of 0 or one that
-    runs into the FCS would else read its bytes as the packet's). Returns the end and
-    the end on the wire too."""
+    runs into the FCS would else read its bytes as the packet's): less_fcs, as the FCS a
+    capture file declares. Returns the end and the end on the wire too."""
     if end - p < 1:
         return p, 0, end, wire, SHORT
     flags = buf[p]
@@ -296,8 +312,7 @@ def bcp(buf, p, end, wire):
         return p, 0, end, wire, S.NON_IP
     q = p + 2
     if flags & BCP_FCS:
-        wire -= ETH_FCS
-        end = max(min(end, wire), min(end, q + ETH_HEADER))
+        wire, end = less_fcs(wire, end, q + ETH_HEADER, ETH_FCS)
     return q, ETH_TEB, end, wire, CONTINUE
 
 

@@ -16,7 +16,7 @@ from portannot import status as S
 from portannot import transport as T
 from portannot.compiled import borrow, kernel, njit, prefetch
 from portannot.decode.columns import NO_TCP_HEADER, NO_VLAN
-from portannot.decode.ethertype import IPV4, IPV6, LLC, MAX_LAYERS, ether_step
+from portannot.decode.ethertype import IPV4, IPV6, LLC, MAX_LAYERS, ether_step, less_fcs
 from portannot.decode.fields import CONTINUE, IPV6_INSTEAD, PAST_END, SHORT, at
 from portannot.decode.fragments import recall, remember
 from portannot.decode.ip import (
@@ -48,19 +48,6 @@ def _final(status, cut, first_fragment):
     if status == PAST_END:
         return S.FRAGMENT if first_fragment else S.MALFORMED
     return status
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _less_fcs(wire, end, p, size):
-    """The frame's end on the wire and its captured end without the FCS the capture file
-    says it ends with (the pcap header's FCS bits; RecordBatch.fcs), as tshark's ethertype
-    dissector takes it off what follows the link header, p on (where less than the FCS
-    follows it, nothing: an IP header there is short either way); a snaplen that cut the
-    frame before the FCS leaves the captured end as it is."""
-    if wire - p >= size:
-        wire -= size
-        end = min(end, wire)
-    return wire, end
 
 
 @kernel(
@@ -95,10 +82,10 @@ def decode_records(data, offset, caplen, length, linktype, fcs, link_table, ethe
         kind = ether_table[at(ethertype)]
         # where the packet ends on the wire (past the captured end where the snaplen cut
         # it), less the FCS the file says the frame ends with and each FCS a bridged frame
-        # names (ethertype.bcp)
+        # names (ethertype.bcp), by one rule (ethertype.less_fcs)
         wire = offset[i] + np.int64(length[i])
         if fcs[i] and st == CONTINUE:
-            wire, end = _less_fcs(wire, end, p, np.int64(fcs[i]))
+            wire, end = less_fcs(wire, end, p, np.int64(fcs[i]))
         layers = 0
         tag_layer = 1  # where the frame's tag may be: right after the link header
         while st == CONTINUE and kind != IPV4 and kind != IPV6:

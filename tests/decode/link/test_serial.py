@@ -164,6 +164,8 @@ def test_bridged_frames_as_tshark_shows_them(tmp_path):
     agree_with_tshark(tmp_path, bridged_frames())
 
 
+#: a frame the snaplen cut before an IP header
+CUT = ("truncated", 0, None, None, None, 0, 0, None)
 #: a bridged frame's FCS (BCP flag 0x80), 4 bytes after the Ethernet frame
 FCS = b"\xde\xad\xbe\xef"
 
@@ -218,6 +220,10 @@ def bridged_frames_with_fcs() -> list[tuple[int, bytes | tuple[bytes, int], tupl
         (plain + tagged + FCS, fcs_port),
         (fcs + eth(b"") + FCS, MALFORMED),  # the Ethernet header, then only the FCS
         (fcs + eth(b"")[:12] + FCS, NON_IP),  # the header's type read from the FCS, as tshark
+        # under 4 bytes after the Ethernet header on the wire: no FCS to take off (tshark
+        # takes it only where that many follow), so the snaplen cut the IP header
+        ((fcs + eth(IP4[:1]), len(fcs + eth(IP4[:2]))), CUT),
+        ((fcs + eth(IP4[:1]), len(fcs + eth(IP4[:3]))), CUT),
     )] + [
         (LINKTYPE_ETHERNET, pppoe(b"\x80\x01" + eth(ipv4_length(0, udp2)) + FCS), bad4),
         (LINKTYPE_ETHERNET, pppoe(b"\x80\x01" + eth(ipv4_length(24, udp2)) + FCS) + bytes(8),

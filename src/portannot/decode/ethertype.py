@@ -77,12 +77,12 @@ def vlan(buf, p, end, service):
     if end - p < 4:
         # a tag cut after its TCI: tshark shows an 802.1Q id, not an 802.1ad one
         partial = not service and end - p >= 2
-        return p, 0, be16(buf, p) & 0x0FFF if partial else -1, SHORT
+        return p, 0, be16(buf, p) & 0x0FFF if partial else -1, end, SHORT
     vid = be16(buf, p) & 0x0FFF
     if service:
-        return p + 4, be16(buf, p + 2), vid, CONTINUE
-    q, et, st = type_or_length(buf, p + 4, end, be16(buf, p + 2))
-    return q, et, vid, st
+        return p + 4, be16(buf, p + 2), vid, end, CONTINUE
+    q, et, end, st = type_or_length(buf, p + 4, end, be16(buf, p + 2))
+    return q, et, vid, end, st
 
 
 #: an Ethernet header's length: the customer frame's addresses and type field
@@ -234,9 +234,9 @@ def vn_tag(buf, p, end):
     """Cisco's VN-Tag, then a type field read as after an 802.1Q tag, as tshark reads it:
     an 802.3 length there leads to LLC/SNAP."""
     if end - p < VN_TAG_HEADER + 2:
-        return p, 0, SHORT
+        return p, 0, end, SHORT
     q = p + VN_TAG_HEADER
-    return type_or_length(buf, q + 2, end, be16(buf, q))
+    return type_or_length(buf, q + 2, end, be16(buf, q))  # with the end a length gives
 
 
 @njit(cache=True, nogil=True, forceinline=True)
@@ -366,7 +366,7 @@ def ether_step(kind, buf, p, end, wire):
     wire (see `bcp`). Returns (position, next ethertype, VLAN id or -1, end of what
     follows, its end on the wire, status)."""
     if kind == VLAN or kind == SERVICE_TAG:
-        p, et, vid, st = vlan(buf, p, end, kind == SERVICE_TAG)
+        p, et, vid, end, st = vlan(buf, p, end, kind == SERVICE_TAG)
         return p, et, vid, end, wire, st
     if kind == MPLS:
         p, et, st = mpls(buf, p, end)
@@ -377,11 +377,11 @@ def ether_step(kind, buf, p, end, wire):
     elif kind == NSH:
         p, et, st = nsh(buf, p, end)
     elif kind == ETHERNET:
-        p, et, st = ethernet(buf, p, end)
+        p, et, end, st = ethernet(buf, p, end)
     elif kind == LLC:
         p, et, st = llc(buf, p, end)
     elif kind == VN_TAG:
-        p, et, st = vn_tag(buf, p, end)
+        p, et, end, st = vn_tag(buf, p, end)
     elif kind == TAG_6:
         p, et, st = tag_6(buf, p, end)
     elif kind == TRILL:

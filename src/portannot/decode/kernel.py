@@ -16,7 +16,7 @@ from portannot import status as S
 from portannot import transport as T
 from portannot.compiled import borrow, kernel, njit, prefetch
 from portannot.decode.columns import NO_TCP_HEADER, NO_VLAN
-from portannot.decode.ethertype import IPV4, IPV6, LLC, MAX_LAYERS, ether_step, less_fcs
+from portannot.decode.ethertype import ETH_HEADER, IPV4, IPV6, LLC, MAX_LAYERS, ether_step, less_fcs
 from portannot.decode.fields import CONTINUE, IPV6_INSTEAD, PAST_END, SHORT, at
 from portannot.decode.fragments import recall, remember
 from portannot.decode.ip import (
@@ -77,15 +77,17 @@ def decode_records(data, offset, caplen, length, linktype, fcs, link_table, ethe
         cut = caplen[i] < length[i]
         frame_end = end
         vlan[i] = NO_VLAN
+        # where the packet ends on the wire (past the captured end where the snaplen cut
+        # it), less the FCS the file says the frame ends with (the pcap header's FCS bits,
+        # pcapng's if_fcslen and epb_flags: RecordBatch.fcs, an Ethernet frame's only),
+        # taken off what follows its Ethernet header, the LLC an 802.3 length leads to
+        # too; and, in the loop, each FCS a bridged frame names (ethertype.bcp)
+        wire = offset[i] + np.int64(length[i])
+        if fcs[i]:
+            wire, end = less_fcs(wire, end, p + ETH_HEADER, np.int64(fcs[i]))
         p, ethertype, end, st = link_layer(link_table, np.int64(linktype[i]), data, p, end,
                                            offset[i] + np.int64(length[i]))
         kind = ether_table[at(ethertype)]
-        # where the packet ends on the wire (past the captured end where the snaplen cut
-        # it), less the FCS the file says the frame ends with and each FCS a bridged frame
-        # names (ethertype.bcp), by one rule (ethertype.less_fcs)
-        wire = offset[i] + np.int64(length[i])
-        if fcs[i] and st == CONTINUE:
-            wire, end = less_fcs(wire, end, p, np.int64(fcs[i]))
         layers = 0
         tag_layer = 1  # where the frame's tag may be: right after the link header
         while st == CONTINUE and kind != IPV4 and kind != IPV6:
@@ -102,8 +104,8 @@ def decode_records(data, offset, caplen, length, linktype, fcs, link_table, ethe
             if vid >= 0 and layers == tag_layer:  # the frame's tag: the first, right after
                 vlan[i] = vid  # the link header (not one in a pseudowire or backbone frame)
             kind = ether_table[at(ethertype)]
-        if end < frame_end:  # a PPPoE length or an FCS ends the packet early: what is
-            cut = False  # short of it was not cut by the snaplen, it is malformed
+        if end < frame_end:  # a PPPoE or 802.3 length or an FCS ends the packet early:
+            cut = False  # what is short of it was not cut by the snaplen, it is malformed
         if st != CONTINUE:
             status[i] = _final(st, cut, False)
             continue

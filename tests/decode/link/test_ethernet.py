@@ -233,6 +233,51 @@ def test_a_type_field_between_1500_and_1536_is_neither(decoded):
     assert decoded(LINKTYPE_ETHERNET, [typed(1500), typed(1501), typed(1535)]) == [V4, NON_IP, NON_IP]
 
 
+def frames_an_8023_length_ends() -> list[tuple[int, bytes | tuple[bytes, int], tuple]]:
+    """(link type, frame, what the decoder sees): an 802.3 length ends the packet, as
+    tshark's 802.3 dissector gives LLC only that many bytes, the rest being the frame's
+    trailer: an IPv4 total length of 0 (TSO) stops there, and ports past it are past the
+    packet (malformed, no ports: tshark 4.0 shows ip:udp without ports, Malformed). The
+    padding's 0xabab, or a destination port past the length, was read as the packet's.
+    Counted by hand: the length covers LLC/SNAP (8 bytes), the 20-byte IP header and
+    `udp` bytes of UDP."""
+    mac = bytes(Ether(**MAC))[:12]
+    udp = bytes(UDP(sport=SPORT, dport=DPORT))
+    pad = b"\xab" * 20
+
+    def dot3(udp_bytes: int, ip_total: int = 0, tag: bytes = b"") -> bytes:
+        body = llc() + ipv4_length(ip_total, udp)
+        return mac + tag + (8 + 20 + udp_bytes).to_bytes(2, "big") + body[:8 + 20 + udp_bytes]
+
+    bad4 = ("malformed", 4, A4, B4, None, 0, 0, None)
+    whole = ("ports", 4, A4, B4, "udp", SPORT, DPORT, None)
+    tso2 = dot3(2) + pad
+    return [(LINKTYPE_ETHERNET, frame, seen) for frame, seen in (
+        (tso2, bad4),  # TSO: 2 bytes of UDP within the length, padding after
+        (dot3(2) + udp[2:] + pad, bad4),  # the rest of the UDP header after the length
+        (dot3(2, ip_total=28) + udp[2:] + pad, bad4),  # an IP length past the 802.3 length
+        (dot3(4) + udp[4:] + pad, whole),  # both ports within it
+        (dot3(8) + pad, whole),
+        ((tso2[:-16], len(tso2)), bad4),  # cut after the length's end: the packet is whole
+        (dot3(2, tag=bytes.fromhex("8100 0007")) + pad, bad4[:-1] + (7,)),  # after a tag
+        (dot3(2, tag=bytes.fromhex("8926 00000000")) + pad, bad4),  # after a VN-Tag
+    )] + [
+        # a declared FCS comes off before LLC is read: of an 802.3 length of 8 (LLC/SNAP)
+        # and 8 bytes on the wire, the FCS leaves 4 for LLC, so the SNAP header runs past
+        # the packet, not only past the snaplen's cut
+        (with_fcs(LINKTYPE_ETHERNET), (mac + b"\x00\x08" + llc()[:6], 14 + 8), MALFORMED),
+    ]
+
+
+def test_an_8023_length_ends_the_packet(decoded):
+    decoded_as_listed(decoded, frames_an_8023_length_ends())
+
+
+@pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
+def test_an_8023_length_ends_the_packet_as_tshark_shows_it(tmp_path):
+    agree_with_tshark(tmp_path, frames_an_8023_length_ends())
+
+
 #: an FCS at the end of a frame, and the pcap header's link-type field saying frames end
 #: with one of `words` 16-bit words (libpcap's LT_FCS_LENGTH_PRESENT, LT_FCS_LENGTH)
 FCS = b"\xde\xad\xbe\xef"

@@ -45,8 +45,9 @@ def _cooked(buf, p, end, protocol, hatype):
         return p, 0, S.NON_IP
     if protocol == SLL_P_802_2:
         return llc(buf, p, end)
-    if protocol == SLL_P_ETHERNET:
-        return ethernet(buf, p, end)
+    if protocol == SLL_P_ETHERNET:  # (an 802.3 length's end is not carried out of here)
+        q, et, _, st = ethernet(buf, p, end)
+        return q, et, st
     if protocol == SLL_P_WAN_PPP:
         return ppp(buf, p, end)
     return p, protocol, CONTINUE

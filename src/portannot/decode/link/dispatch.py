@@ -84,8 +84,8 @@ def link_layer(link_table, linktype, buf, p, end, wire_end):
             return p, 0, end, st
         kind = _analyzer(link_table, linktype)
     if kind == ETHERNET:
-        p, et, st = ethernet(buf, p, end)
-    elif kind == RAW:
+        return ethernet(buf, p, end)  # an 802.3 length ends the packet
+    if kind == RAW:
         p, et, st = raw(buf, p, end)
     elif kind == RAW4:
         et, st = ETH_IPV4, CONTINUE

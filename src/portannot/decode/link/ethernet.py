@@ -29,14 +29,15 @@ LLC_SAP_IP = 0x06
 @njit(cache=True, nogil=True, forceinline=True)
 def ethernet(buf, p, end):
     """An Ethernet header's type field 0 is an (unknown) ethertype to tshark, not an
-    802.3 length: no LLC after it (after a tag it is a length)."""
+    802.3 length: no LLC after it (after a tag it is a length). Returns the end of what
+    follows too: an 802.3 length's (type_or_length)."""
     if end - p < 14:
-        return p, 0, SHORT
+        return p, 0, end, SHORT
     et = be16(buf, p + 12)
     if et >= MAX_8023_LENGTH:  # the common case first, as type_or_length has it
-        return p + 14, et, CONTINUE
+        return p + 14, et, end, CONTINUE
     if et == 0:
-        return p + 14, 0, S.NON_IP
+        return p + 14, 0, end, S.NON_IP
     return type_or_length(buf, p + 14, end, et)
 
 
@@ -46,12 +47,17 @@ def type_or_length(buf, p, end, et):
     an ethertype names it; an 802.3 length does not, and only an LLC/SNAP header then
     carries an ethertype, read within the length as tshark reads it (a header the length
     cuts is malformed, though padding follows); a value between the two (1501-1535) is
-    neither: no IP."""
+    neither: no IP. Returns the end of what follows too: the length ends it, as
+    tshark's 802.3 dissector gives LLC only that many bytes (padding and anything else
+    after them are the frame's trailer, not the packet's: an IP length of 0 stops there,
+    and a header or ports past it are malformed)."""
     if et >= MAX_8023_LENGTH:
-        return p, et, CONTINUE
+        return p, et, end, CONTINUE
     if et > MAX_8023_PAYLOAD:
-        return p, 0, S.NON_IP
-    return llc(buf, p, min(end, p + et))  # the length bounds the LLC header (padding follows)
+        return p, 0, end, S.NON_IP
+    end = min(end, p + et)
+    q, et, st = llc(buf, p, end)
+    return q, et, end, st
 
 
 #: an LLC/SNAP header's organization code and protocol id, after the control field

@@ -104,8 +104,11 @@ def decode_records(data, offset, caplen, length, linktype, fcs, link_table, ethe
             if vid >= 0 and layers == tag_layer:  # the frame's tag: the first, right after
                 vlan[i] = vid  # the link header (not one in a pseudowire or backbone frame)
             kind = ether_table[at(ethertype)]
-        if end < frame_end:  # a PPPoE or 802.3 length or an FCS ends the packet early:
-            cut = False  # what is short of it was not cut by the snaplen, it is malformed
+        if cut and (end < frame_end or end >= wire):
+            # a PPPoE or 802.3 length or an FCS ends the packet early, or the snaplen cut
+            # the frame no sooner than its FCS: what is short of the packet was not cut by
+            # the snaplen, it is malformed
+            cut = False
         if st != CONTINUE:
             status[i] = _final(st, cut, False)
             continue

@@ -320,7 +320,10 @@ def frames_with_declared_fcs() -> list[tuple[int, bytes | tuple[bytes, int], tup
         (tagged, bad4_tag),  # a tag: the FCS is still the frame's end
         (eth + ipv6_length(0, udp2) + FCS, ("malformed", 6, A6, B6, None, 0, 0, None)),
         (eth + ipv4_length(0, bytes(UDP(sport=SPORT, dport=DPORT))) + FCS, V4_NO_PAYLOAD),
+        # cut where the FCS starts: the packet is all there, its IP header 8 bytes short
+        ((eth + IP4[:8], len(eth) + 12), MALFORMED),
     )] + [
+        (with_fcs(LINKTYPE_ETHERNET, 1), (eth + IP4[:2], len(eth) + 4), MALFORMED),
         # a 2-byte FCS: the first two of these four bytes are the packet's
         (with_fcs(LINKTYPE_ETHERNET, 1), tso, ("ports", 4, A4, B4, "udp", SPORT, 0xDEAD, None)),
         (with_fcs(LINKTYPE_ETHERNET, 0), tso, fcs_port),  # the F bit, a length of 0: none
@@ -411,6 +414,7 @@ def frames_with_fcs_in_pcapng() -> tuple[list, list]:
         ((0, tso, None), bad4),
         ((0, into, None), bad4),
         ((0, (tso[:-5], len(tso)), None), cut4),
+        ((0, (eth + IP4[:8], len(eth) + 12), None), MALFORMED),  # cut at the FCS
         ((0, tso, 0), bad4),  # flags without an FCS length: the interface's
         ((0, tso, 1 << 5), fcs_port),  # a 1-byte FCS: 0xdead is before it
         ((1, tso, None), fcs_port),

@@ -220,6 +220,8 @@ def bridged_frames_with_fcs() -> list[tuple[int, bytes | tuple[bytes, int], tupl
         (plain + tagged + FCS, fcs_port),
         (fcs + eth(b"") + FCS, MALFORMED),  # the Ethernet header, then only the FCS
         (fcs + eth(b"")[:12] + FCS, NON_IP),  # the header's type read from the FCS, as tshark
+        # cut where the FCS starts: the packet is all there, its IP header 8 bytes short
+        ((fcs + eth(IP4[:8]), len(fcs + eth(IP4[:8]) + FCS)), MALFORMED),
         # under 4 bytes after the Ethernet header on the wire: no FCS to take off (tshark
         # takes it only where that many follow), so the snaplen cut the IP header
         ((fcs + eth(IP4[:1]), len(fcs + eth(IP4[:2]))), CUT),

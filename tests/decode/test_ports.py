@@ -96,3 +96,27 @@ def test_ports_cut_and_past_the_ip_length_as_tshark_reads_them(tmp_path):
         else:
             assert (row.src_port, row.malformed) == (None, status == "malformed"), (
                 row.number, row.protocols, status)
+
+
+def test_an_empty_ipv4_payload_is_malformed(decoded):
+    """An IPv4 packet of TCP, UDP, SCTP or DCCP whose total length is its header's (20)
+    carries none of the transport header: malformed, as over IPv6 (README's malformed
+    row), padding after it or not."""
+    empty = [ipv4(proto, 0)[:34] + pad for proto in HEADERS for pad in (b"", bytes(26))]
+    assert [g.status for g in decoded(ETHERNET, empty)] == ["malformed"] * len(empty)
+
+
+@pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
+def test_an_empty_ipv4_payload_as_tshark_shows_it(tmp_path):
+    """tshark 4.0 calls no transport dissector on an empty IPv4 payload and flags
+    nothing (frame.protocols ends at ip), while it calls UDP on an empty IPv6 payload
+    behind a hop-by-hop header and shows it malformed: the difference README keeps."""
+    from scapy.layers.inet6 import IPv6ExtHdrHopByHop
+
+    v6 = bytes(Ether(**MAC, type=0x86DD) / IPv6(src=A6, dst=B6, plen=8)
+               / IPv6ExtHdrHopByHop(nh=17))
+    frames = [ipv4(proto, 0)[:34] for proto in HEADERS] + [v6]
+    path = write_pcap(tmp_path / "empty.pcap", list(enumerate(frames)), linktype=ETHERNET)
+    rows = oracle(path)
+    assert [(r.protocols.split(":")[-1], r.malformed) for r in rows] == (
+        [("ip", False)] * len(HEADERS) + [("udp", True)])

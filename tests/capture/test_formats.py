@@ -238,13 +238,14 @@ def test_pcapng_times_past_what_nanoseconds_hold_are_kept_and_reported(tmp_path,
 
 def test_times_held_at_both_limits_make_a_duration_an_int64_holds(tmp_path, cli):
     """One flow's two packets held at the two limits, the earliest and the latest time
-    (an offset of -2^63 s moves one before 1823; 2^64 - 1 ns is past 2116): its duration
+    (nanosecond ticks moved back by 10 s more than 2116 is from 1970: 5 ns is before 1823,
+    2^64 - 1 ns, 2554, still past 2116): its duration
     is the whole span, 2 * (2^62 - 1) ns. With the limits at +-2^62 it was 2^63 ns, one
     more than an int64 holds: negative in the API and Parquet, a crash (SIGSEGV) in CSV,
     JSON Lines and the table, a traceback in `summary`."""
     import portannot
 
-    cap = _with_offset(tmp_path / "span.pcapng", 9, -(2**63), [5, 2**64 - 1])
+    cap = _with_offset(tmp_path / "span.pcapng", 9, -(LIMIT_S + 10), [5, 2**64 - 1])
     assert [r[1] for r in records(cap)[0]] == [-TS_LIMIT, TS_LIMIT]
     with pytest.warns(portannot.CaptureWarning, match="cannot hold"):
         [row] = portannot.flows(cap).to_pylist()
@@ -292,6 +293,15 @@ LIMIT_S = TS_LIMIT // 10**9  #: 4611686018: the whole seconds of the time limit,
     (6, -(2**63), 5, -TS_LIMIT, True),
     (6, 2**63 - 1, 5, TS_LIMIT, True),
     (9, -9_223_372_036, 2**64 - 1, TS_LIMIT, True),
+    # ticks whose ns no int64 holds, brought back by a negative offset: they were held at
+    # the later limit, not moved, and reported; tshark moves them (2^63 ns is 2262-04-11,
+    # less 6 * 10^9 s, 2072-02-22; 10^19 us less 10^13 s is 0, 1970)
+    (9, -6 * 10**9, 2**63 + 5, 2**63 + 5 - 6 * 10**18, False),
+    (6, -(10**13), 10**19, 0, False),
+    (0x80, 1_700_000_000 - 2**62, 2**62, 1_700_000_000 * 10**9, False),
+    # ... or past the earlier limit: held there, not at the later one
+    (6, -(10**13), 2**63, -TS_LIMIT, True),
+    (0x94, -(10**13), 2**63, -TS_LIMIT, True),
 ])
 def test_pcapng_time_offsets_move_times_without_wrapping(tsresol, offset_s, tick, expect_ns,
                                                          held, tmp_path):

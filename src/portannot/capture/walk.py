@@ -130,14 +130,17 @@ def _pcapng_ts(raw, kind, exp, off_s):
     2^-exp s; exp <= 127, if_tsresol's 7 bits), rounded down, exactly, moved by the
     interface's if_tsoffset (off_s whole seconds), and held within +-TS_LIMIT: a time past it (a
     damaged block, a wrong resolution or offset) is set to the limit, for the reader to
-    report, instead of wrapping round the int64 into another century."""
+    report, instead of wrapping round the int64 into another century. Ticks too many for
+    int64 ns are still moved, in whole seconds (_moved_s): a negative offset can bring
+    them back within the limits, or past the earlier one, as tshark adds it."""
     if kind == 0:
         if exp <= 9:
             m = np.uint64(1)
             for _ in range(9 - exp):
                 m *= np.uint64(10)
             if raw > np.uint64(TS_LIMIT) // m:
-                return np.int64(TS_LIMIT)  # not moved by the offset: the mark of a time held
+                unit = np.uint64(1_000_000_000) // m  # ticks a second
+                return _moved_s(raw // unit, np.int64((raw % unit) * m), off_s)
             return _moved(np.int64(raw * m), off_s)
         if exp > 28:  # 10^(exp - 9) > 2^64 > raw: under a nanosecond
             return _moved(np.int64(0), off_s)
@@ -149,9 +152,9 @@ def _pcapng_ts(raw, kind, exp, off_s):
         return _moved(_binary_fraction_ns(raw, exp), off_s)
     sh = np.uint64(exp)
     whole = raw >> sh
-    if whole > np.uint64(TS_LIMIT // 1_000_000_000):
-        return np.int64(TS_LIMIT)  # not moved by the offset: the mark of a time held
     part = raw & ((np.uint64(1) << sh) - np.uint64(1))
+    if whole > np.uint64(TS_LIMIT // 1_000_000_000):
+        return _moved_s(whole, _binary_fraction_ns(part, exp), off_s)
     return _moved(np.int64(whole) * 1_000_000_000 + _binary_fraction_ns(part, exp), off_s)
 
 
@@ -169,6 +172,18 @@ def _moved(t, off_s):
     if sec < -(TS_LIMIT // 1_000_000_000) - 1:
         return np.int64(-TS_LIMIT)
     return _held(sec * 1_000_000_000 + t % 1_000_000_000)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _moved_s(sec, frac_ns, off_s):
+    """sec whole seconds (a uint64) and frac_ns (under 10^9), together past TS_LIMIT,
+    moved by off_s seconds (|off_s| <= MAX_OFFSET_S) and held within +-TS_LIMIT: for
+    ticks whose ns an int64 does not hold. Only a negative offset brings them back;
+    seconds further past the limit than any offset moves are held without the sum,
+    which could overflow."""
+    if off_s >= 0 or sec > np.uint64(TS_LIMIT // 1_000_000_000 + MAX_OFFSET_S + 1):
+        return np.int64(TS_LIMIT)
+    return _moved(frac_ns, np.int64(sec) + off_s)
 
 
 @njit(cache=True, nogil=True, inline="always")

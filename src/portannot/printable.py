@@ -1,4 +1,4 @@
-"""Text made safe to show on a terminal line: control characters as escapes.
+"""Text made safe to show on a terminal line: control characters (C0, DEL, C1) as escapes.
 
 Service names and descriptions come from files portannot does not control (a
 `--services` file, a registry fetched with `registry update --url`), and so do file
@@ -11,11 +11,13 @@ without loading numpy.
 
 from __future__ import annotations
 
-#: C0 controls and DEL as \\xNN, with the three common ones by their usual names
-ESCAPES = {c: f"\\x{c:02x}" for c in [*range(32), 127]} | {9: "\\t", 10: "\\n", 13: "\\r"}
+#: the controls (Unicode's category Cc: C0, DEL and C1) as \\xNN, with the three common
+#: ones by their usual names. C1 counts: U+009B is CSI, which xterm and urxvt obey as
+#: ESC [ is obeyed, so a name holding it could drive the terminal just the same
+ESCAPES = {c: f"\\x{c:02x}" for c in [*range(32), *range(127, 160)]} | {9: "\\t", 10: "\\n", 13: "\\r"}
 
 #: the same controls as a regular expression's character class (for Arrow's kernels)
-CONTROL_CLASS = "[\\x00-\\x1f\\x7f]"
+CONTROL_CLASS = "[\\x00-\\x1f\\x7f-\\x9f]"
 
 
 def one_line(text: str) -> str:

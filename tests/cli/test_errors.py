@@ -239,6 +239,32 @@ def test_an_input_is_not_the_output(tmp_path, demo, command, how):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.pcap", "link.pcap"]
 
 
+@pytest.mark.parametrize("how", ["named", "stdin"])
+@pytest.mark.parametrize("args", [["packets", "-f", "csv"], ["packets", "-f", "parquet"],
+                                  ["packets"], ["flows", "-f", "jsonl"], ["flows"],
+                                  ["summary"], ["summary", "--json"]])
+def test_standard_output_into_an_input_is_refused(tmp_path, demo, args, how):
+    """`portannot packets -f csv x.pcap >> x.pcap` appended its rows to the capture it
+    read (41,777 bytes grew to 70,683; flows and summary their report), exit 0, and the
+    capture then read as damaged: refused as -o x.pcap is, exit 5, before any writing,
+    the capture untouched; also when standard input is the capture."""
+    capture = tmp_path / "in.pcap"
+    shutil.copyfile(demo, capture)
+    inputs = [str(capture)] if how == "named" else ["-"]
+    with open(capture, "rb") as stdin, open(capture, "ab") as stdout:
+        proc = subprocess.run([sys.executable, "-m", "portannot", args[0], *inputs, *args[1:]],
+                              stdin=stdin, stdout=stdout, stderr=subprocess.PIPE,
+                              timeout=300, check=False)
+    shown = str(capture) if how == "named" else "standard input"
+    line = one_line(proc, ExitCode.OUTPUT_ERROR, contains=f"is an input too ({shown})")
+    assert line.startswith("portannot: standard output:")
+    assert capture.read_bytes() == demo.read_bytes()
+    with open(tmp_path / "rows", "wb") as other:  # another file: written as before
+        proc = run([args[0], str(capture), *args[1:]], stdout=other)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "rows").stat().st_size > 0
+
+
 def test_disk_full_on_standard_output(demo):
     if not os.path.exists("/dev/full"):
         pytest.skip("no /dev/full")

@@ -209,19 +209,22 @@ def refuse_an_input_as_output(inputs: tuple[str, ...], output: str | None) -> No
     """Refuse an -o file that is one of the inputs (the same file, by any name; "-"
     when standard input is it): with --force it was replaced by the rows read from it,
     the capture gone; without, the refusal said to use --force. Only an existing regular
-    file can be one, so an output that does not exist yet costs one stat."""
+    file can be one, so an output that does not exist yet costs one stat. Standard
+    output (None, "-") redirected into an input (`>> x.pcap`) is refused the same way:
+    the rows were appended to the capture read, as `cat x >> x` is refused."""
     import stat
 
     from portannot.errors import OutputError
 
-    if output in (None, "-"):
-        return
+    to_stdout = output in (None, "-")
     try:
-        out = os.stat(output)
+        out = os.fstat(1) if to_stdout else os.stat(output)  # type: ignore[arg-type]
     except (OSError, ValueError):
         return
     if not stat.S_ISREG(out.st_mode):
         return  # a device, a FIFO: written in place, as README says
+    shown_out = "standard output" if to_stdout else output
+    fix = "redirect it to another file" if to_stdout else "give another output file"
     for name in inputs:
         try:
             st = os.fstat(0) if name == "-" else os.stat(name)
@@ -229,8 +232,7 @@ def refuse_an_input_as_output(inputs: tuple[str, ...], output: str | None) -> No
             continue  # the reading reports it
         if (st.st_dev, st.st_ino) == (out.st_dev, out.st_ino):
             shown = "standard input" if name == "-" else name
-            raise OutputError(f"{output}: is an input too ({shown}); "
-                              "give another output file")
+            raise OutputError(f"{shown_out}: is an input too ({shown}); {fix}")
 
 
 def write_stream(stream: FlowStream | PacketStream, to_batch: Callable[[Any], Any], fmt: str,

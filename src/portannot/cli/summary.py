@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from portannot.cli.app import check_streams, print_whole, registry_options, stdout_console
-from portannot.cli.common import capture_inputs, finish, reading, with_progress
+from portannot.cli.common import (
+    capture_inputs,
+    finish,
+    reading,
+    refuse_an_input_as_output,
+    with_progress,
+)
 from portannot.output.plural import counted, noun
 from portannot.pipeline import FlowStream
 from portannot.printable import one_line
@@ -32,6 +38,7 @@ def summary(inputs: tuple[str, ...], as_json: bool, top: int, quiet: bool,
     flows: packets with ports); flows without a named service; the capture's time span;
     and every packet accounted for by decode status."""
     check_streams(inputs)
+    refuse_an_input_as_output(inputs, None)
     table = load_table(registry, services)
     stream = FlowStream(inputs, table)
     with reading(stream):

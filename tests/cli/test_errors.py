@@ -288,6 +288,26 @@ def test_disk_full_in_place_does_not_claim_nothing_was_written(demo, args):
     assert "nothing written" not in line, line
 
 
+@pytest.mark.parametrize("unbuffered", [False, True])
+@pytest.mark.parametrize("args", [["summary"], ["summary", "--json"], ["flows"], ["packets"],
+                                  ["lookup", "80"], ["registry", "info"]])
+def test_disk_full_on_standard_output_names_it(demo, args, unbuffered):
+    """The reports and tables (rich, click.echo, print) failed on a full standard output
+    with `portannot: No space left on device`, where CSV said which output was full:
+    every view says `standard output: no space left on device`, with or without
+    PYTHONUNBUFFERED (a failed write, or the flush at exit)."""
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    command = [args[0], str(demo), *args[1:]] if args[0] in ("summary", "flows", "packets") else args
+    with open("/dev/full", "wb") as full:
+        proc = run(command, stdout=full, env=env)
+    line = one_line(proc, ExitCode.OUTPUT_ERROR)
+    assert line == "portannot: standard output: no space left on device", line
+
+
 def test_disk_full_says_nothing_written_only_of_a_file_written_whole(tmp_path):
     from portannot.output.files import Output, output_error
 

@@ -422,7 +422,7 @@ def _exit_now(code: object) -> NoReturn:
         _report_broken_pipe()
         status = int(ExitCode.OUTPUT_ERROR)
     except OSError as exc:
-        click.echo(f"portannot: {exc.strerror or exc}", err=True)
+        click.echo(f"portannot: {_stdout_failed(exc)}", err=True)
         status = int(ExitCode.OUTPUT_ERROR)
     try:
         if sys.stderr is not None:
@@ -464,8 +464,20 @@ def _main(argv: list[str] | None, debug: bool) -> None:
         if debug:
             _traceback_and_exit(ExitCode.OUTPUT_ERROR)
         _silence_stdout()
-        fail(f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""), ExitCode.OUTPUT_ERROR)
+        fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else _stdout_failed(exc),
+             ExitCode.OUTPUT_ERROR)
     sys.exit(int(rv or 0))
+
+
+def _stdout_failed(exc: OSError) -> str:
+    """A failed write that names no file, as the one line says it: the reports and
+    tables go to standard output through rich, click.echo and print (an output file's
+    and a capture's failures arrive named, as OutputError and InputError), and the bare
+    "No space left on device" they gave did not say which output was full, where CSV
+    and JSON Lines said "standard output: no space left on device"."""
+    from portannot.output.files import output_error
+
+    return str(output_error(None, exc, whole=False))
 
 
 def _traceback_and_exit(code: ExitCode) -> NoReturn:

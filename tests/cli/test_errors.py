@@ -203,6 +203,18 @@ def test_output_directory_missing(tmp_path, demo, fmt):
     assert not out.parent.exists()
 
 
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_output_directory_that_is_a_file(tmp_path, demo, fmt):
+    """`-o x.pcap/out.csv`, x.pcap a file: "output directory .../x.pcap does not exist"
+    sent the user looking for a directory to make, where a file stands."""
+    inside = tmp_path / "capture.pcap"
+    inside.write_bytes(demo.read_bytes())
+    out = inside / f"out.{fmt}"
+    line = one_line(run(["flows", str(demo), "-f", fmt, "-o", str(out)]), ExitCode.OUTPUT_ERROR)
+    assert line == f"portannot: {out}: {inside} is not a directory", line
+    assert inside.read_bytes() == demo.read_bytes()
+
+
 @pytest.mark.parametrize("command", ["packets", "flows"])
 def test_output_exists_needs_force(tmp_path, demo, command):
     out = tmp_path / "out.csv"

@@ -88,6 +88,8 @@ class Output:
         directory = os.path.dirname(self.path) or os.curdir
         if not os.path.isdir(directory):
             shown = os.path.abspath(directory) if ".." not in directory.split(os.sep) else directory
+            if os.path.exists(directory):  # `-o x.pcap/out.csv`: a file where a directory goes
+                raise OutputError(f"{self.path}: {shown} is not a directory")
             raise OutputError(f"{self.path}: output directory {shown} does not exist")
         if os.path.isdir(self.path):
             raise OutputError(f"{self.path}: is a directory")

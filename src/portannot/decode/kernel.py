@@ -82,11 +82,12 @@ def decode_records(data, offset, caplen, length, linktype, fcs, link_table, ethe
         # pcapng's if_fcslen and epb_flags: RecordBatch.fcs, an Ethernet frame's only),
         # taken off what follows its Ethernet header, the LLC an 802.3 length leads to
         # too; and, in the loop, each FCS a bridged frame names (ethertype.bcp)
-        wire = offset[i] + np.int64(length[i])
+        frame_wire = p + np.int64(length[i])  # the link analyzers take the whole frame's
+        wire = frame_wire
         if fcs[i]:
             wire, end = less_fcs(wire, end, p + ETH_HEADER, np.int64(fcs[i]))
         p, ethertype, end, st = link_layer(link_table, np.int64(linktype[i]), data, p, end,
-                                           offset[i] + np.int64(length[i]))
+                                           frame_wire)
         kind = ether_table[at(ethertype)]
         layers = 0
         tag_layer = 1  # where the frame's tag may be: right after the link header

@@ -1189,3 +1189,41 @@ def test_an_iterator_of_no_rows_gives_the_columns(kind, fmt, cli, tmp_path):
         code, out, err = cli(kind, str(cap), "-f", "csv")
         assert code == 0, err
         assert target.read_text() == out and out.count("\n") == 1
+
+
+def test_iter_flows_over_a_live_pipe_gives_no_empty_batch(tmp_path: Path) -> None:
+    """A named pipe that pauses (half of demo.pcap, then the rest once the first half is
+    read and 1 s has passed) hands its records on at the pause; no flow ends there (no
+    timeout), and iter_flows gives no batch of no rows for it: its batches are the
+    flows, the same as the file's."""
+    import fcntl
+    import os
+    import struct
+    import termios
+    import threading
+    import time
+
+    import pyarrow as pa
+
+    demo = local_capture("demo.pcap")
+    data = demo.read_bytes()
+    fifo = tmp_path / "live.pcap"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with open(fifo, "wb", buffering=0) as w:
+            w.write(data[: len(data) // 2])
+            unread = struct.pack("i", 1)
+            while struct.unpack("i", unread)[0]:  # the reader has taken the first half
+                time.sleep(0.01)
+                unread = fcntl.ioctl(w.fileno(), termios.FIONREAD, struct.pack("i", 0))
+            time.sleep(1)  # past the pause the window waits for (chunks.LIVE_WAIT)
+            w.write(data[len(data) // 2 :])
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    batches = list(portannot.iter_flows(str(fifo)))
+    writer.join(60)
+    assert all(b.num_rows for b in batches), [b.num_rows for b in batches]
+    got = pa.Table.from_batches(batches).sort_by("flow_id")
+    assert got.equals(portannot.flows(demo).sort_by("flow_id"))

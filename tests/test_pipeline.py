@@ -184,7 +184,8 @@ def test_converted_in_order_with_the_precision_known_then():
     got = list(converted(PacketStream(path, chunk_size=SMALL_CHUNK, gather=False), lambda b: b.number.copy()))
     assert len(got) == len(inline) > 1
     assert len({d for _, d in inline}) > 1  # the precision does change along these files
-    for (a, da), (b, db) in zip(got, inline):
+    for (a, da, paused), (b, db) in zip(got, inline):
+        assert not paused  # files never pause
         np.testing.assert_array_equal(a, b)
         assert da == db
     assert _stage_threads() == 0
@@ -444,7 +445,7 @@ def test_joined_batches_keep_each_files_precision(small_batch):
     want = {0: 6, 1: 6, 2: 9, 3: 9}
     stream = PacketStream([LOCAL_PCAPS / n for n in names], small_batch=small_batch)
     rows = 0
-    for files, digits in converted(stream, lambda b: b.file_indices().copy()):
+    for files, digits, _paused in converted(stream, lambda b: b.file_indices().copy()):
         assert {want[int(f)] for f in files} == {digits}, (set(files.tolist()), digits)
         rows += len(files)
     assert rows == stream.accounting.records > 0

@@ -28,8 +28,10 @@ import pyarrow as pa
 
 from portannot import CaptureWarning
 from portannot.accounting import Accounting
+from portannot.aggregate.rules import FlowColumns
 from portannot.capture import Paths, as_paths
 from portannot.capture.source import Input, StreamInput, open_stream
+from portannot.decode import PacketBatch
 from portannot.output.provenance import provenance
 from portannot.output.tables import flow_batch, packet_batch
 from portannot.pipeline import FlowStream, PacketStream
@@ -114,10 +116,12 @@ def _batches(stream: PacketStream | FlowStream, convert: Callable[[Any], pa.Reco
     from: output.provenance); closing this (or leaving a for loop over it with break,
     then dropping it) stops the stream's threads and closes its files then, not when
     the garbage collector gets to them."""
-    items = iter(stream)
+    items: Iterator[PacketBatch | FlowColumns] = iter(stream)
     try:
         given = False
         for item in items:
+            if item.paused and not len(item):  # a live read's pause, when no flow ended
+                continue
             given = True
             yield convert(item).replace_schema_metadata(metadata)
         if not given:

@@ -210,7 +210,7 @@ def _joined(batches: Iterator[PacketBatch], small: int) -> Iterator[PacketBatch]
             if len(batch) < small:
                 held.append(batch)
                 rows += len(batch)
-                if rows < GATHERED:
+                if rows < GATHERED and not batch.paused:
                     loose += 1
                     if loose == JOIN_RUN:
                         held[-loose:] = [PacketBatch.join(held[-loose:])]
@@ -240,7 +240,7 @@ def _parcels(items: Iterator[T], least: int) -> Iterator[list[T]]:
             parcel.append(item)
             if isinstance(item, RecordBatch):
                 rows += len(item)
-                if rows >= least:
+                if rows >= least or item.paused:
                     yield parcel
                     parcel, rows = [], 0
     except GeneratorExit:  # closed by the consumer: nobody to hand anything to
@@ -336,23 +336,32 @@ class FlowStream(_Stages[FlowColumns]):
         return self._columns()
 
     def _columns(self) -> Iterator[FlowColumns]:
-        for raw in self._ended():
-            for piece in raw.pieces(DRAIN_PIECE):
+        for raw, paused in self._ended():
+            last = (len(raw) - 1) // DRAIN_PIECE
+            for i, piece in enumerate(raw.pieces(DRAIN_PIECE)):
                 self.flow_count += len(piece)
-                yield flow_columns(piece, self.table)
+                columns = flow_columns(piece, self.table)
+                columns.paused = paused and i == last
+                yield columns
+            if paused and not len(raw):  # none ended: what the writer holds still goes out
+                columns = FlowColumns.empty(0)
+                columns.paused = True
+                yield columns
 
-    def _ended(self) -> Iterator[RawFlows]:
+    def _ended(self) -> Iterator[tuple[RawFlows, bool]]:
+        """Flows as they end, and whether the read paused after the packets that ended
+        them (then even none ended is said: what the writer holds goes out)."""
         packets = iter(self.packets)
         try:
             for batch in packets:
                 ended = self.flows.update(batch)
-                if len(ended):
-                    yield ended
+                if len(ended) or batch.paused:
+                    yield ended, batch.paused
         finally:
             packets.close()  # type: ignore[attr-defined]
         # every flow ended so far is counted: _columns took each piece before asking again
         self.flows_total = self.flow_count + len(self.flows)
-        yield self.flows.drain()
+        yield self.flows.drain(), False
 
 
 #: flows oriented and handed on at a time when many end at once. Each piece becomes a
@@ -402,10 +411,11 @@ SIZE_SAMPLE = 32
 
 
 def converted(stream: PacketStream | FlowStream, convert: Callable[[Any], T]
-              ) -> Iterator[tuple[T, int]]:
+              ) -> Iterator[tuple[T, int, bool]]:
     """What a stream yields, each item passed through `convert` in a thread of its own,
     with its timestamp precision (a packet batch's own; for flows, the finest of the
-    inputs read when the item came): the consumer writes one
+    inputs read when the item came) and whether the read paused after it (a live pipe:
+    the writer writes it out at once): the consumer writes one
     while the next converts (Arrow conversion and Parquet encoding both release the
     GIL). Close it if it is not iterated to the end."""
     # one converted item ahead of the writer is enough to overlap them; two held 20 MB
@@ -414,12 +424,12 @@ def converted(stream: PacketStream | FlowStream, convert: Callable[[Any], T]
 
 
 def _converting(stream: PacketStream | FlowStream, convert: Callable[[Any], T]
-                ) -> Iterator[tuple[T, int]]:
+                ) -> Iterator[tuple[T, int, bool]]:
     items = iter(stream)
     try:
         for item in items:
             digits = item.ts_digits if isinstance(item, PacketBatch) else stream.accounting.ts_digits
-            yield convert(item), digits
+            yield convert(item), digits, item.paused
     finally:
         # now, not when a failure's traceback lets go of this frame: the stages stop here
         items.close()  # type: ignore[attr-defined]

@@ -323,3 +323,47 @@ def test_a_standard_error_nobody_reads_changes_no_exit_code(tmp_path, args, code
         os.close(write)
     assert proc.returncode == code
     assert out.exists() == ("OUT" in args)
+
+
+def _records_end(data: bytes, count: int) -> int:
+    """Where a pcap's first `count` records end (its own length fields; capgen.layout)."""
+    from capgen import layout
+
+    return layout(data).records[count - 1][1]
+
+
+@pytest.mark.parametrize(("args", "count", "first_row"), [
+    (["packets", "-f", "csv"], 1, b"1,"),
+    (["packets", "-f", "jsonl"], 1, b'{"number":1,'),
+    (["packets"], 1, b"      1 "),
+    (["flows", "--idle-timeout", "0.001", "-f", "jsonl"], 2, b'{"flow_id":1,'),
+])
+def test_a_live_capture_s_rows_come_as_it_pauses(args, count, first_row):
+    """`tcpdump -U -w - | portannot packets -`: the rows of the packets that came are
+    written while the capture stays open, not when 4 MiB more came or it ended. The
+    writer holds the rest of demo.pcap back until the first row is read (60 s at most:
+    before the window handed on a paused pipe's bytes, the row came only with the end);
+    then all of it is the file's output. Of flows, the first flow ends (idle timeout)
+    once the second packet's time passes it."""
+    import select
+
+    data = DEMO.read_bytes()
+    proc = subprocess.Popen([sys.executable, "-m", "portannot", *args, "-"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(data[:_records_end(data, count)])
+    proc.stdin.flush()
+    out = b""
+    while not any(line.startswith(first_row) for line in out.splitlines()):
+        ready = select.select([proc.stdout], [], [], 60)[0]
+        chunk = os.read(proc.stdout.fileno(), 65536) if ready else b""
+        if not chunk:
+            proc.kill()
+            pytest.fail(f"no row while the capture stayed open: {out[:300]!r}")
+        out += chunk
+    proc.stdin.write(data[_records_end(data, count):])
+    proc.stdin.close()
+    rest, err = proc.stdout.read(), proc.stderr.read()
+    assert proc.wait(timeout=300) == 0, err
+    assert out + rest == run([*args, str(DEMO)]).stdout

@@ -54,13 +54,17 @@ class FlowColumns:
     orig_flags: np.ndarray
     resp_flags: np.ndarray
     vlan: np.ndarray
+    #: the read paused after the packets that ended these flows (a live pipe: see
+    #: capture.RecordBatch.paused): write them out now
+    paused: bool = False
 
     def __len__(self) -> int:
         return int(self.flow_id.shape[0])
 
     def take(self, index: np.ndarray) -> FlowColumns:
         """The flows at `index`, in its order."""
-        return FlowColumns(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+        return FlowColumns(**{f.name: getattr(self, f.name)[index] for f in fields(self)
+                              if f.name != "paused"})
 
     @classmethod
     def empty(cls, n: int) -> FlowColumns:

@@ -29,6 +29,9 @@ class RecordBatch:
     first_number: int  #: 1-based frame number of the first record within its file
     file_index: int = 0  #: position of the file among the command's inputs
     path: str = ""
+    #: the read paused after these records (a live pipe: ChunkWindow.fill): the stages
+    #: hand them on at once rather than gather more
+    paused: bool = False
 
     def __len__(self) -> int:
         return int(self.offset.shape[0])

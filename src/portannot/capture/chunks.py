@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import sys
+import time
 from typing import BinaryIO, TypeGuard
 
 import numpy as np
@@ -17,6 +18,10 @@ DEFAULT_CHUNK = 4 << 20
 #: chunks kept mapped behind the window (see MappedWindow._release)
 KEEP_CHUNKS = 6
 
+
+#: seconds a pipe's first new bytes wait at most for more before the window hands them
+#: on (see ChunkWindow.fill)
+LIVE_WAIT = 0.1
 
 #: read size for compressed streams: a damaged stream loses at most this much before the damage
 COMPRESSED_PIECE = 1 << 13
@@ -86,6 +91,10 @@ class ChunkWindow:
         self.end = 0  #: one past the last valid byte in buf
         self.base = 0  #: file offset of buf[0]
         self.eof = False
+        #: whether the stream can say that bytes are coming (a pipe's, see fill)
+        self._ready = getattr(stream, "ready", None)
+        #: the last fill handed on what had come when the stream paused (see fill)
+        self.paused = False
 
     def _read_into(self, view: memoryview) -> int:
         """One read. A stream that can is read with readinto1: of a compressed stream,
@@ -122,7 +131,12 @@ class ChunkWindow:
         """Move what is left to a fresh buffer, read until it is full or the stream ends,
         and grow it while a record needs more than arrived. A buffer is reused only once
         nothing refers to it, so batches handed out earlier stay valid while another
-        thread decodes them, or for as long as a caller keeps them."""
+        thread decodes them, or for as long as a caller keeps them.
+
+        Of a pipe, a fill also ends, `paused`, once what came is at least `need` bytes and
+        no more came within LIVE_WAIT of its first new bytes: `tcpdump -U -w - |
+        portannot packets -` showed its rows only every 4 MiB of capture, or at the end.
+        A writer faster than that (`cat`, a decompressor) fills the window as before."""
         if self.start:
             rest = self.end - self.start
             fresh = self.buffers.take(self.buf.shape[0])
@@ -130,9 +144,14 @@ class ChunkWindow:
             self.base += self.start
             self.buffers.give(self.buf)
             self.buf, self.start, self.end = fresh, 0, rest
+        self.paused = False
+        since = 0.0  #: when this fill's first new bytes came (of a pipe)
         while True:
             view = memoryview(self.buf)
             while self.end < self.buf.shape[0] and not self.eof:
+                if since and self.end >= need and self._paused(since):
+                    self.paused = True
+                    return
                 try:
                     got = self._read_into(view[self.end : self.end + self.piece])
                 except self._stopping as exc:
@@ -143,6 +162,8 @@ class ChunkWindow:
                     self.eof = True
                     break
                 self.end += got
+                if not since and self._ready is not None:
+                    since = time.monotonic()
             if self.eof or self.end >= need:
                 return
             # full of bytes actually read and a record needs more: double. The window
@@ -150,6 +171,12 @@ class ChunkWindow:
             grown = np.empty(2 * self.buf.shape[0], dtype=np.uint8)
             grown[: self.end] = self.buf[: self.end]
             self.buf = grown
+
+    def _paused(self, since: float) -> bool:
+        """Whether a pipe's bytes that came at `since` have waited long enough: LIVE_WAIT
+        is up, or no more come before it is."""
+        left = LIVE_WAIT - (time.monotonic() - since)
+        return left <= 0 or not self._ready(left)  # type: ignore[misc]
 
     def close(self) -> None:
         """The file is read: its buffer goes back for the next window, to be used again
@@ -196,6 +223,7 @@ class MappedWindow(ChunkWindow):
         self.eof = size == 0
         self._released = 0
         self.error: BaseException | None = None
+        self.paused = False  #: a file never pauses (see ChunkWindow.fill)
 
     def fill(self, need: int = 0) -> None:
         self._release()

@@ -98,9 +98,12 @@ class PcapReader(ContainerReader):
         w = self.window
         number = 1
         need = 0
+        # a pipe's first fill paused on the bytes in hand: walked before any more are awaited
+        walk_first = w.paused
         while True:
-            if w.available < max(need, self.hdr_len) or not w.eof:
+            if not walk_first and (w.available < max(need, self.hdr_len) or not w.eof):
                 w.fill(need)
+            walk_first = False
             cap = max(w.available // self.hdr_len + 1, 16)
             offset = np.empty(cap, np.int64)
             caplen = np.empty(cap, np.uint32)
@@ -112,7 +115,8 @@ class PcapReader(ContainerReader):
             )
             w.start = pos
             if n:
-                yield self._batch(offset[:n], caplen[:n], length[:n], ts_ns[:n], number)
+                yield self._batch(offset[:n], caplen[:n], length[:n], ts_ns[:n], number,
+                                  paused=w.paused and reason == NEED_MORE)
                 number += n
             if reason == BAD_RECORD:
                 # A captured length no record can have: damage, wherever it is, and however
@@ -168,7 +172,7 @@ class PcapReader(ContainerReader):
         return batch
 
     def _batch(self, offset: np.ndarray, caplen: np.ndarray, length: np.ndarray,
-               ts_ns: np.ndarray, number: int) -> RecordBatch:
+               ts_ns: np.ndarray, number: int, paused: bool = False) -> RecordBatch:
         """Records of the window as a batch, the link type's pseudo-header (if it has
         one) taken off each."""
         linktype = np.full(len(offset), self.linktype, np.uint16)
@@ -176,4 +180,4 @@ class PcapReader(ContainerReader):
             offset, caplen, length = strip_pseudo_headers(offset, caplen, length, linktype)
         return RecordBatch(self.window.buf, offset, caplen, length, ts_ns, linktype,
                            np.zeros(len(offset), np.uint32), np.full(len(offset), self.fcs, np.uint8),
-                           number, self.file_index, self.path)
+                           number, self.file_index, self.path, paused)

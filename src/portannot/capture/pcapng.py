@@ -145,7 +145,8 @@ class PcapngReader(ContainerReader):
         #: byte-order magic is unknown or they contradict it (_order_from_lengths,
         #: _magic_contradicted); None where the magic says it
         self._first_order: str | None = None
-        window.fill()
+        if window.available < 12:  # a pipe's first fill may have paused before them
+            window.fill(12)
         if window.available < 12:
             if is_read_error(window.error):  # the file goes on: the read failed, said so
                 raise window.error
@@ -394,7 +395,7 @@ class PcapngReader(ContainerReader):
         w = self.window
         number = 1
         need = 0
-        refill = True
+        refill = not w.paused  # a pipe's bytes in hand, walked before any more are awaited
         cols = None
         #: records walked but not yet handed out, all in the buffer `held`: interface
         #: blocks and damage between packets do not end a batch (a run of IDB, EPB, IDB,
@@ -451,7 +452,8 @@ class PcapngReader(ContainerReader):
             hold = reason == BAD_RECORD or (reason == SPECIAL_BLOCK
                                             and self._whole_in_window(pos, int(extra)))
             if pending and (not hold or len(pending) >= MAX_PENDING):
-                batch = self._batch(held, pending, number)
+                batch = self._batch(held, pending, number,
+                                    paused=w.paused and reason == NEED_MORE)
                 pending, number = [], number + len(batch)
                 yield batch
             if reason == SPECIAL_BLOCK:
@@ -480,14 +482,14 @@ class PcapngReader(ContainerReader):
             yield self._batch(held, pending, number)
 
     def _batch(self, buf: np.ndarray, pending: list[tuple[np.ndarray, ...]],
-               number: int) -> RecordBatch:
+               number: int, paused: bool = False) -> RecordBatch:
         """The records walked into `pending`, all in `buf`, as one batch."""
         parts = list(zip(*pending)) if len(pending) > 1 else [[c] for c in pending[0]]
         offset, caplen, length, ts_ns, linktype, iface, fcs = (
             c[0] if len(c) == 1 else np.concatenate(c) for c in parts)
         offset, caplen, length = strip_pseudo_headers(offset, caplen, length, linktype)
         return RecordBatch(buf, offset, caplen, length, ts_ns, linktype, iface, fcs, number,
-                           self.file_index, self.path)
+                           self.file_index, self.path, paused)
 
     def _check_times(self, ts_ns: np.ndarray, offset: np.ndarray) -> None:
         """Report the records whose time the walk held at +-TS_LIMIT: the packets are

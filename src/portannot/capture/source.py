@@ -16,13 +16,13 @@ import os
 import select
 import stat
 import sys
+from collections.abc import Callable
 from typing import Any, BinaryIO, Protocol
 
 from portannot.background import STOP_POLL, Stopped, stop_requested
 from portannot.capture.compression import (
     COMPRESSIONS,
     past_skippable,
-    read_up_to,
     starts_skippable,
 )
 from portannot.errors import CaptureFormatError, InputError
@@ -40,6 +40,14 @@ class _Prefixed(io.RawIOBase):
     def __init__(self, prefix: bytes, raw: BinaryIO) -> None:
         self._prefix = memoryview(prefix)
         self._raw = raw
+        #: whether bytes come within a wait (ChunkWindow.fill hands on what it has when
+        #: none do: a live capture's rows go out as it pauses); None where the stream
+        #: below cannot say (a file object, a terminal, a socket)
+        self.ready: Callable[[float], bool] | None = (
+            self._ready if getattr(raw, "ready", None) is not None else None)
+
+    def _ready(self, timeout: float) -> bool:
+        return bool(self._prefix) or self._raw.ready(timeout)  # type: ignore[attr-defined]
 
     def readable(self) -> bool:
         return True
@@ -260,6 +268,11 @@ class _Awaited(io.RawIOBase):
                 raise Stopped("the consumer stopped the read")
         return self._read(b)
 
+    def ready(self, timeout: float) -> bool:
+        """Whether bytes (or the writer's close) are there now or come within `timeout`
+        seconds."""
+        return bool(self._poll.poll(max(0, round(timeout * 1000))))
+
     def fileno(self) -> int:
         return self._fd
 
@@ -425,7 +438,7 @@ def open_capture(path: Input) -> tuple[BinaryIO, str, int | None]:
     regular = size is not None
     try:
         # a regular file's first bytes are read where they are, the file left at its start
-        head = os.pread(raw.fileno(), 6, 0) if regular else read_up_to(raw, 6)
+        head = os.pread(raw.fileno(), 6, 0) if regular else _head(raw, 6)
     except OSError as exc:  # /proc/self/mem, a device that refuses reads: the input's fault
         raw.close()
         raise InputError(f"{display_name(path)}: {read_failure(exc)}") from None
@@ -442,6 +455,10 @@ def open_capture(path: Input) -> tuple[BinaryIO, str, int | None]:
         # whole file's speed
         return raw, "", size
     source = raw if regular else _Prefixed(head, raw)  # a pipe cannot go back to its start
+    if compressed is None:
+        # each read one read of the pipe, straight into the window, as a file's is: a
+        # buffer between held bytes that poll() does not see (see _Prefixed.ready)
+        return source, "", size  # type: ignore[return-value]
     stream: BinaryIO = io.BufferedReader(source, 1 << 20)  # type: ignore[arg-type]
     if compressed is not None:
         name, opener = compressed
@@ -451,6 +468,26 @@ def open_capture(path: Input) -> tuple[BinaryIO, str, int | None]:
         return opener(stream), name, size
     return stream, "", size
 
+
+def _head(raw: BinaryIO, n: int) -> bytes:
+    """At least `n` bytes of a stream that cannot go back (fewer only at its end), and
+    whatever else its reads brought. Each read asks for HEAD_READ bytes: asked for 6,
+    sys.stdin.buffer read up to 8 KiB of the pipe and kept the rest in its own buffer,
+    where poll() does not see it, so that a live capture's first packets waited there
+    for the next ones."""
+    out = bytearray()
+    piece = bytearray(HEAD_READ)
+    while len(out) < n:
+        got = raw.readinto(piece)  # type: ignore[attr-defined]
+        if not got:
+            break
+        out += memoryview(piece)[:got]
+    return bytes(out)
+
+
+#: the most the first read of a stream takes (see _head): more than the 8 KiB buffer of
+#: sys.stdin.buffer, which then reads straight into it
+HEAD_READ = 1 << 16
 
 #: how messages name standard input, given as "-"
 STDIN_NAME = "<stdin>"

@@ -253,9 +253,11 @@ def write_stream(stream: FlowStream | PacketStream, to_batch: Callable[[Any], An
     batches = converted(stream, to_batch)
     ok = False
     try:
-        for batch, ts_digits in with_progress(stream, quiet, items=batches):
+        for batch, ts_digits, paused in with_progress(stream, quiet, items=batches):
             writer.ts_digits = ts_digits
             writer.write(batch)
+            if paused:  # a live capture paused: its rows go out now, not with the next ones
+                writer.flush()
         # reading has ended, the writing not (the last pieces being made, compressed):
         # a Ctrl-C still stops it; then the output's end and commit go uninterrupted
         with interruptible():

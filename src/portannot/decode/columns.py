@@ -14,7 +14,7 @@ NO_TCP_HEADER = 0xF000
 #: the bits of `tcp_flags` that are the TCP header's flags
 TCP_FLAG_BITS = 0x0FFF
 #: PacketBatch's fields that are not a column of rows
-_NOT_ROWS = ("file_index", "path", "files", "ts_digits")
+_NOT_ROWS = ("file_index", "path", "files", "ts_digits", "paused")
 
 
 @dataclass
@@ -57,6 +57,8 @@ class PacketBatch:
     #: fraction digits its times are written with: the finest precision of the inputs
     #: read up to this batch (set by the pipeline; a pcapng may raise it mid-file)
     ts_digits: int = 6
+    #: the read paused after these packets (a live pipe: see RecordBatch.paused)
+    paused: bool = False
 
     def __len__(self) -> int:
         return int(self.number.shape[0])
@@ -101,7 +103,7 @@ class PacketBatch:
         cols = {name: getattr(self, name)[index] for name in self.array_fields()}
         files = None if self.files is None else self.files[index]
         return PacketBatch(**cols, file_index=self.file_index, path=self.path, files=files,
-                           ts_digits=self.ts_digits)
+                           ts_digits=self.ts_digits, paused=self.paused)
 
     @classmethod
     def join(cls, batches: list[PacketBatch]) -> PacketBatch:
@@ -117,4 +119,4 @@ class PacketBatch:
         if any(b.files is not None or b.file_index != first.file_index for b in batches):
             files = np.concatenate([b.file_indices() for b in batches])
         return cls(**cols, file_index=first.file_index, path=first.path, files=files,
-                   ts_digits=max(b.ts_digits for b in batches))
+                   ts_digits=max(b.ts_digits for b in batches), paused=batches[-1].paused)

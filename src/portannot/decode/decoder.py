@@ -29,6 +29,7 @@ class Decoder:
         # the record's own columns are the reader's arrays, not copies
         out.number, out.ts_ns, out.caplen = batch.numbers, batch.ts_ns, batch.caplen
         out.length, out.interface, out.linktype = batch.length, batch.interface, batch.linktype
+        out.paused = batch.paused
         f = self.fragments
         decode_records(
             batch.data, batch.offset, batch.caplen, batch.length, batch.linktype, batch.fcs,

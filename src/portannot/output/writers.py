@@ -332,6 +332,17 @@ class BatchWriter:
                 self._join_parts(keep=0)
             self._write_texts(keep=0)
 
+    def flush(self) -> None:
+        """Write out the rows given so far where the format can (the CSV and JSON Lines
+        text still being made), and flush the output's stream: a live capture's rows
+        reach its reader as the capture pauses. Parquet's rows wait for their row group,
+        as a Parquet file is read only once whole. A failed write fails as in write()."""
+        self._check_open("flush")
+        with self._failing_aborts():
+            self._write_texts(keep=0)
+            if self.fmt != "parquet":
+                self.output.stream.flush()
+
     @contextmanager
     def _failing_aborts(self) -> Iterator[None]:
         """An OSError of the writing aborts the output and is the OutputError naming it;

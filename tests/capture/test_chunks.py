@@ -1,0 +1,111 @@
+"""The chunk window over a pipe that pauses: what came is handed on (a live capture).
+
+A writer thread puts a capture's header and first record into a FIFO, then waits until
+the reader has handed on a batch before it writes the rest. Had the reader waited for a
+full chunk (4 MiB) or the end, the writer's wait runs out and the reader's first batch
+holds every record: the assertion on its length says which happened. No timing is
+asserted: the writer's wait is only a bound against hanging.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from capgen import layout, write_pcap, write_pcapng
+from paths import local_capture
+
+from portannot.capture import CaptureReader
+from portannot.capture.chunks import ChunkWindow
+from portannot.decode import Decoder, PacketBatch
+from portannot.decode.decoder import decode_file
+
+#: seconds the writer waits for the reader's first batch before writing on regardless
+HANG_BOUND = 60
+
+
+def _frames() -> list[tuple[int, bytes]]:
+    """demo.pcap's first five frames, as (ts_ns, frame): an independent source (dpkt)."""
+    from capgen import dpkt_frames
+
+    return [(round(ts * 1e9), frame) for ts, frame in dpkt_frames(local_capture("demo.pcap"))[:5]]
+
+
+def _feed(fifo: Path, data: bytes, first_end: int, first_batch: threading.Event,
+          errors: list[BaseException]) -> threading.Thread:
+    """Write data[:first_end] into the FIFO, wait for the reader's first batch (or
+    HANG_BOUND), then write the rest and close."""
+    def run() -> None:
+        try:
+            with open(fifo, "wb", buffering=0) as w:
+                w.write(data[:first_end])
+                first_batch.wait(HANG_BOUND)
+                w.write(data[first_end:])
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("fmt", ["pcap", "pcapng"])
+def test_a_pipe_that_pauses_hands_on_the_records_that_came(tmp_path: Path, fmt: str) -> None:
+    """The first record written is a batch of its own, `paused`, before the writer goes
+    on; the rest follow, and all of them are the file's records, in order."""
+    frames = _frames()
+    whole = tmp_path / f"whole.{fmt}"
+    if fmt == "pcap":
+        write_pcap(whole, frames)
+    else:
+        write_pcapng(whole, [(ts, frame, 0) for ts, frame in frames])
+    data = whole.read_bytes()
+    first_end = layout(data).records[0][1]  # the header (blocks) and the first record
+    fifo = tmp_path / "live"
+    os.mkfifo(fifo)
+    first_batch, errors = threading.Event(), []
+    writer = _feed(fifo, data, first_end, first_batch, errors)
+    batches = []
+    for batch in CaptureReader(str(fifo)):
+        batches.append([batch.record(i) for i in range(len(batch))] + [batch.paused])
+        first_batch.set()
+    writer.join(HANG_BOUND)
+    assert not errors
+    assert batches[0] == [frames[0][1], True], "the first record waited for the rest"
+    records = [r for b in batches for r in b[:-1]]
+    assert records == [frame for _, frame in frames]
+
+
+def test_a_pause_hands_on_no_cut_record(tmp_path: Path) -> None:
+    """A pipe that pauses inside a record hands on the records before it, and the cut
+    one whole once its bytes come: the decoded packets are the file's."""
+    frames = _frames()
+    whole = write_pcap(tmp_path / "whole.pcap", frames)
+    data = whole.read_bytes()
+    cut = layout(data).records[1][0] + 20  # 4 bytes into the second record's frame
+    fifo = tmp_path / "live"
+    os.mkfifo(fifo)
+    first_batch, errors = threading.Event(), []
+    writer = _feed(fifo, data, cut, first_batch, errors)
+    sizes, decoded = [], []
+    decoder = Decoder()
+    for batch in CaptureReader(str(fifo)):
+        sizes.append(len(batch))
+        decoded.append(decoder.decode(batch))
+        first_batch.set()
+    writer.join(HANG_BOUND)
+    assert not errors
+    assert sizes[0] == 1 and sum(sizes) == len(frames)
+    got, want = PacketBatch.join(decoded), decode_file(str(whole))
+    assert (got.src_port == want.src_port).all() and (got.status == want.status).all()
+
+
+def test_a_file_is_read_in_whole_chunks(tmp_path: Path) -> None:
+    """Only a pipe pauses: a regular file's window has no readiness to ask, its
+    batches none set."""
+    path = local_capture("demo.pcap")
+    with open(path, "rb", buffering=0) as f:
+        assert ChunkWindow(f).paused is False
+    assert not any(b.paused for b in CaptureReader(str(path)))

@@ -252,3 +252,29 @@ def test_the_jit_compiles_where_numba_cannot_keep_its_cache():
     with pytest.raises(RuntimeError, match="cannot cache"):
         njit(cache=True)(namespace["twice"])
     assert compiled._jit(namespace["twice"], cache=True, nogil=True)(21) == 42
+
+
+def test_a_jit_cache_that_cannot_be_written_costs_nothing_but_the_cache(tmp_path):
+    """Under a 64 KiB file-size limit, numba's cache files (larger) failed to be written
+    as the kernels first compiled, in the middle of the read, and the command said
+    "<output>: write failed: File too large" (exit 5) of an output of 29 kB. Now the
+    same output as the build's, exit 0."""
+    import resource
+
+    pytest.importorskip("numba")
+    demo = next(p for p in local_captures() if p.name == "demo.pcap")
+    want = subprocess.run([sys.executable, "-m", "portannot", "packets", str(demo), "-f", "csv"],
+                          capture_output=True, check=True, timeout=600).stdout
+    assert len(want) < 60_000
+    limit = 64 << 10
+
+    def small_files() -> None:  # Python ignores SIGXFSZ: a write past it fails with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    env = dict(os.environ, PORTANNOT_JIT="1", NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+    out = tmp_path / "out.csv"
+    proc = subprocess.run([sys.executable, "-m", "portannot", "packets", str(demo), "-f", "csv",
+                           "-o", str(out)], capture_output=True, env=env, preexec_fn=small_files,
+                          timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert out.read_bytes() == want

@@ -200,11 +200,32 @@ def _jit(func: F, **options: Any) -> F:
     from numba import njit as jit
 
     try:
-        return jit(**options)(func)
+        return _saving_quietly(jit(**options)(func))
     except RuntimeError as exc:
         if not options.get("cache") or "cannot cache" not in str(exc):
             raise
         return jit(**{**options, "cache": False})(func)
+
+
+def _saving_quietly(dispatcher: F) -> F:
+    """`dispatcher`, whose on-disk cache is written when a kernel first compiles, in the
+    middle of a read, with a failure to write it (a full disk, a file-size limit)
+    ignored: numba raised it from the kernel's call, and the command took it for the
+    capture's read error or its output's ("<stdout>: write failed: File too large").
+    The kernel is compiled all the same; the next run compiles it again."""
+    cache = getattr(dispatcher, "_cache", None)
+    save = getattr(cache, "save_overload", None)
+    if save is None:
+        return dispatcher
+
+    def save_overload(sig: Any, data: Any) -> None:
+        try:
+            save(sig, data)
+        except OSError:
+            pass
+
+    cache.save_overload = save_overload  # type: ignore[union-attr]
+    return dispatcher
 
 
 def __getattr__(name: str) -> Any:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from capgen import layout, write_pcap, write_pcapng
-from paths import local_capture
+from paths import local_capture, local_captures
 
 from portannot.capture import CaptureReader
 from portannot.capture.chunks import ChunkWindow
@@ -24,6 +24,10 @@ from portannot.decode.decoder import decode_file
 
 #: seconds the writer waits for the reader's first batch before writing on regardless
 HANG_BOUND = 60
+
+
+def _local() -> list[Path]:
+    return local_captures()
 
 
 def _frames() -> list[tuple[int, bytes]]:
@@ -109,3 +113,54 @@ def test_a_file_is_read_in_whole_chunks(tmp_path: Path) -> None:
     with open(path, "rb", buffering=0) as f:
         assert ChunkWindow(f).paused is False
     assert not any(b.paused for b in CaptureReader(str(path)))
+
+
+def _read(path: str) -> tuple[list[tuple], list[tuple]]:
+    """A capture's records (every field but where they lie in the window) and problems
+    (path left out), as one CaptureReader gives them."""
+    reader = CaptureReader(path)
+    records = []
+    for b in reader:
+        records += [(b.record(i), int(b.length[i]), int(b.ts_ns[i]), int(b.linktype[i]),
+                     int(b.interface[i]), int(b.fcs[i])) for i in range(len(b))]
+    problems = [(p.offset, p.message, p.kind, p.count, p.last_offset) for p in reader.problems]
+    return records, problems
+
+
+@pytest.mark.parametrize("path", [p for p in _local() if p.suffix in (".pcap", ".pcapng")],
+                         ids=lambda p: p.name)
+def test_a_capture_read_live_in_pieces_is_the_file(tmp_path: Path, path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every capture of pcaps/ (damaged ones too), written into a FIFO in pieces cut at
+    random bytes with pauses between them, gives the same records and the same problems,
+    at the same offsets, as the file: a pause hands on whole records only, and a record,
+    block or damaged range cut by one is read on when its bytes come. The pause is
+    shortened to 5 ms (LIVE_WAIT) and each piece waits 20 ms, so that every cut pauses."""
+    import random
+    import time
+
+    from portannot.capture import chunks
+
+    monkeypatch.setattr(chunks, "LIVE_WAIT", 0.005)
+    data = path.read_bytes()
+    rng = random.Random(path.name)
+    cuts = sorted(rng.sample(range(1, len(data)), min(6, len(data) - 1)))
+    fifo = tmp_path / "live"
+    os.mkfifo(fifo)
+    errors: list[BaseException] = []
+
+    def feed() -> None:
+        try:
+            with open(fifo, "wb", buffering=0) as w:
+                for start, end in zip([0, *cuts], [*cuts, len(data)]):
+                    w.write(data[start:end])
+                    time.sleep(0.02)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    live = _read(str(fifo))
+    writer.join(HANG_BOUND)
+    assert not errors
+    assert live == _read(str(path))

@@ -362,6 +362,22 @@ def test_a_services_file_naming_nothing_adds_nothing(cli, tmp_path: Path, text: 
     assert with_local == plain and plain[0] == 0
 
 
+def test_a_services_line_with_a_long_name_is_skipped_with_a_warning(
+        cli, tmp_path: Path) -> None:
+    """A --services line whose name is longer than 63 characters is a malformed record:
+    one of 30 MB was a MemoryError traceback (the port table's names are as wide as the
+    longest). It is reported with its line; the names around it stay."""
+    local = tmp_path / "services"
+    local.write_text(f"lab 60000/udp\n{'x' * 1000} 60001/udp\nlab2 60002/udp\n")
+    code, out, err = cli("lookup", "--services", str(local), "60000/udp", "60002/udp")
+    assert code == 0, err
+    assert err.startswith(f"portannot: warning: {local}: 1 record skipped; first: {local}:2: "
+                          "service name of 1,000 characters, longer than 63; line skipped")
+    assert "60000/udp: lab\n" in out and "60002/udp: lab2\n" in out
+    code, _out, err = cli("lookup", "--services", str(local), "60001/udp")
+    assert code == 0 and "x" * 64 not in err  # dynamic: the snapshot's answer, unnamed
+
+
 def test_each_heading_is_one_line(cli, tmp_path: Path) -> None:
     """An entry's heading (query, name, the primary name it is an alias of) is one line,
     however narrow the table under it: a local name for port 80 makes IANA's `http` its

@@ -383,3 +383,35 @@ def test_an_iana_csv_that_is_not_utf8_is_refused(fixtures) -> None:
     data = (fixtures / "seed.csv").read_bytes() + b"\xe9\n"
     with pytest.raises(RegistryError, match=r"seed.csv:\d+: not UTF-8 text \(byte 0xe9\)"):
         parse_bytes(data, "seed.csv")
+
+
+def _with_records(fixtures: Path, fixture: str, names: list[str]) -> str:
+    """The fixture's text with a record for port 40001 per name added at its end."""
+    text = (fixtures / fixture).read_text(encoding="utf-8")
+    if fixture == "seed.xml":
+        added = "".join(f"  <record><name>{n}</name><protocol>tcp</protocol>"
+                        f"<number>40001</number></record>\n" for n in names)
+        return text.replace("  <people>", added + "  <people>", 1)
+    line = {"seed.csv": "{},40001,tcp,,,,,,,,,\n", "nmap-services": "{} 40001/tcp 0.000100\n",
+            "etc-services": "{} 40001/tcp\n"}[fixture]
+    return text.rstrip("\n") + "\n" + "".join(line.format(n) for n in names)
+
+
+@pytest.mark.parametrize("fixture", ["seed.csv", "seed.xml", "etc-services", "nmap-services"])
+def test_a_service_name_longer_than_63_is_a_malformed_record(
+        fixtures: Path, tmp_path: Path, fixture: str) -> None:
+    """The port table holds every name at the width of the longest: a 30 MB name in a
+    --services file was a MemoryError traceback (743 GiB asked of numpy). A name of 64
+    characters is skipped, reported with its line and length, and the records around it
+    are kept, one of 63 (a DNS label's most) among them."""
+    plain = parse_file(fixtures / fixture)
+    path = tmp_path / fixture
+    path.write_text(_with_records(fixtures, fixture, ["a" * 63, "b" * 64]), encoding="utf-8")
+    parsed = parse_file(path)
+    assert [r.name for r in parsed.records] == [r.name for r in plain.records] + ["a" * 63]
+    (problem,) = parsed.problems
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert problem.line == next(i for i, t in enumerate(lines, 1) if "b" * 64 in t)
+    assert "service name of 64 characters, longer than 63" in problem.message
+    assert "b" * 64 not in str(problem)
+    assert build_table(parsed.records).names.dtype.itemsize == 63 * 4

@@ -17,6 +17,7 @@ from portannot.registry.record import (
     ParseProblem,
     ParseResult,
     ServiceRecord,
+    parse_name,
     parse_port,
     parse_transport,
 )
@@ -83,8 +84,9 @@ def parse_iana_csv(text: str, path: str = "<csv>") -> ParseResult:
                 )
             )
             continue
-        name, port, proto = (row[0].strip(), row[1], row[2])
+        port, proto = row[1], row[2]
         try:
+            name = parse_name(row[0].strip())
             ports = parse_port(port)
             transport = parse_transport(proto)
         except ValueError as exc:

@@ -23,6 +23,7 @@ from portannot.registry.record import (
     ParseResult,
     Person,
     ServiceRecord,
+    parse_name,
     parse_port,
     parse_transport,
 )
@@ -106,8 +107,8 @@ def _record(elem: ET.Element, line: int) -> ServiceRecord | str:
             assignee.extend(_xref_text(x) for x in child if _local(x.tag) == "xref")
         elif tag in ("name", "protocol", "number", "description", "note", "unauthorized", "sc"):
             fields[tag] = _text(child)
-    name = fields.get("name", "")
     try:
+        name = parse_name(fields.get("name", ""))
         ports = parse_port(fields.get("number", ""))
         transport = parse_transport(fields.get("protocol", ""))
     except ValueError as exc:

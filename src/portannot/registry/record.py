@@ -153,6 +153,22 @@ def parse_port(text: str) -> tuple[int, int] | None:
     return lo, hi
 
 
+#: the longest service name a record may have: a DNS label's 63 (DNS-SD, RFC 6763, names
+#: services by their label; IANA's are at most 15, RFC 6335)
+MAX_NAME = 63
+
+
+def parse_name(text: str) -> str:
+    """`text` as a record's service name, or ValueError if it is longer than
+    :data:`MAX_NAME`. The port table holds its names at the width of the longest, so one
+    long name costs as much again for every other name: a 30 MB name in a --services
+    file asked numpy for 743 GiB (a MemoryError traceback), and as a --registry one
+    made a 720 MB table of six names. The message gives the length, not the name."""
+    if len(text) > MAX_NAME:
+        raise ValueError(f"service name of {len(text):,} characters, longer than {MAX_NAME}")
+    return text
+
+
 def _digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 

@@ -20,6 +20,7 @@ from portannot.registry.record import (
     ParseProblem,
     ParseResult,
     ServiceRecord,
+    parse_name,
     parse_port,
     parse_transport,
 )
@@ -145,6 +146,7 @@ def parse_services(text: str, path: str = "<services>", nmap: bool = False) -> P
         name, spec, extra = tokens[0], tokens[1], tokens[2:]
         port_text, slash, proto_text = spec.partition("/")
         try:
+            parse_name(name)
             if not slash:
                 raise ValueError(f"expected port/protocol, found {spec!r}")
             ports = parse_services_port(port_text, nmap)

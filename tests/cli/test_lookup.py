@@ -201,6 +201,17 @@ def test_bad_registry_is_exit_6(cli, tmp_path: Path) -> None:
     assert code == 6 and "not a registry" in err
 
 
+def test_a_registry_of_a_header_only_is_exit_6(cli, tmp_path: Path) -> None:
+    """An IANA CSV cut after its header holds no record: it said every port was
+    unassigned ('not in the registry: 80/tcp (no entry: unassigned on tcp)', exit 1)."""
+    header = tmp_path / "header.csv"
+    header.write_text((FIXTURES / "seed.csv").read_text(encoding="utf-8").split("\n")[0] + "\n")
+    for option in ("--registry", "--services"):
+        code, out, err = cli("lookup", option, str(header), "80/tcp")
+        assert (code, out, err) == (6, "", f"portannot: {header}: no record in it: not a "
+                                           "registry\n")
+
+
 def test_skipped_records_warned(cli, tmp_path: Path) -> None:
     path = tmp_path / "r.csv"
     path.write_text(

@@ -219,6 +219,41 @@ def test_skipped_records_are_reported(
     ]
 
 
+def _recordless(fixtures: Path, tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    """Registry files with no well-formed record, and what the refusal says of each."""
+    header = (fixtures / "seed.csv").read_text(encoding="utf-8").split("\n", 1)[0] + "\n"
+    texts = {
+        "header.csv": (header, "no record in it: not a registry"),
+        "bad.csv": (header + "x,99999,tcp,,,,,,,,,\n",
+                    "no well-formed record in it (1 record skipped; first: "),
+        "empty.xml": ('<?xml version="1.0"?>\n<registry xmlns="http://www.iana.org/'
+                      'assignments" id="service-names-port-numbers"/>\n',
+                      "no record in it: not a registry"),
+    }
+    out = {}
+    for name, (text, said) in texts.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        out[name] = (tmp_path / name, said)
+    return out
+
+
+def test_a_registry_with_no_record_is_refused(fixtures: Path, tmp_path: Path,
+                                              own_cache: Path) -> None:
+    """README: a file with no well-formed record is not a registry. An IANA CSV cut after
+    its header, or an XML <registry/>, was loaded as a registry of nothing, where every
+    port below 49152 is unassigned (`lookup --registry header.csv 80/tcp`: 'no entry:
+    unassigned on tcp', exit 1; flows named no service). As --services such a file is
+    refused too; a services(5) file of comments only still adds nothing (test_lookup)."""
+    seed = fixtures / "seed.csv"
+    for path, said in _recordless(fixtures, tmp_path).values():
+        for load, args, kw in ((load_table, (path,), {}), (load_registry, (path,), {}),
+                               (load_registry, (seed,), {"services": path})):
+            with pytest.raises(RegistryError) as exc:
+                load(*args, **kw)
+            assert str(exc.value).startswith(f"{path}: {said}")
+    assert not list(own_cache.rglob("*.table"))
+
+
 def test_a_csv_cut_between_records_is_not_installed(shared_registry: Path, tmp_path: Path) -> None:
     """It parses cleanly: only stopping short of port 49151 gives it away."""
     full = shared_registry / "service-names-port-numbers.csv"

@@ -269,6 +269,19 @@ def _report(parsed: ParseResult) -> list[str]:
     return [*parsed.notes, message]
 
 
+def _has_records(parsed: ParseResult) -> None:
+    """RegistryError for a file with no well-formed record (README: not a registry). An
+    IANA CSV cut after its header, or an XML <registry/>, parsed as a registry of
+    nothing, and every port was then 'unassigned': `lookup 80/tcp` said so, exit 1."""
+    if parsed.records:
+        return
+    if not parsed.problems:
+        raise RegistryError(f"{parsed.path}: no record in it: not a registry")
+    skipped = counted(len(parsed.problems), "record")
+    raise RegistryError(f"{parsed.path}: no well-formed record in it ({skipped} skipped; "
+                        f"first: {parsed.problems[0]}): not a registry")
+
+
 def load_registry(
     registry: str | os.PathLike[str] | None = None,
     services: str | os.PathLike[str] | None = None,
@@ -306,15 +319,18 @@ def _load_registry(
     """`src`: the registry already resolved (load_table keys its cache on it: resolved
     again here, a registry installed meanwhile was parsed under the other's key)."""
     from portannot.registry.catalog import Registry
-    from portannot.registry.detect import parse_file, parse_local_file
+    from portannot.registry.detect import IANA_FORMATS, parse_file, parse_local_file
 
     src = src or resolve_source(registry)
     parsed = parse_file(src.path)
+    _has_records(parsed)
     warnings = _report(parsed)
     local = None
     if services is not None:
         check_readable(Path(services), "services file")  # worded as load_table words it
         local = parse_local_file(services)
+        if local.format in IANA_FORMATS:  # a services file of comments only names nothing
+            _has_records(local)
         warnings += _report(local)
     date = parsed.date or src.date
     meta = {"kind": src.kind, "warnings": warnings}

@@ -212,6 +212,17 @@ def test_a_registry_of_a_header_only_is_exit_6(cli, tmp_path: Path) -> None:
                                            "registry\n")
 
 
+def test_a_services_file_whose_only_line_has_a_long_name_is_exit_6(cli, tmp_path: Path) -> None:
+    """README: a --services file whose only line is malformed is refused; a line longer
+    than 64 KiB was refused by the format's detection, which now reads past it."""
+    local = tmp_path / "services"
+    local.write_text("x" * 70_000 + " 99/tcp\n")
+    code, out, err = cli("lookup", "--services", str(local), "80/tcp")
+    assert (code, out) == (6, "") and err.count("\n") == 1
+    assert err.startswith(f"portannot: {local}: no well-formed record in it (1 record "
+                          f"skipped; first: {local}:1: service name of 70,000 characters")
+
+
 def test_skipped_records_warned(cli, tmp_path: Path) -> None:
     path = tmp_path / "r.csv"
     path.write_text(

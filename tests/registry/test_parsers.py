@@ -415,3 +415,27 @@ def test_a_service_name_longer_than_63_is_a_malformed_record(
     assert "service name of 64 characters, longer than 63" in problem.message
     assert "b" * 64 not in str(problem)
     assert build_table(parsed.records).names.dtype.itemsize == 63 * 4
+
+
+@pytest.mark.parametrize("fixture", ["etc-services", "nmap-services"])
+@pytest.mark.parametrize("opening", ["comments", "one comment", "a long name"])
+def test_a_services_file_is_known_past_its_first_64_kib(
+        fixtures: Path, tmp_path: Path, fixture: str, opening: str) -> None:
+    """The format was decided from the first 64 KiB alone: a services file opening with
+    72 kB of comments (which glibc's getent reads as any other) or with one line longer
+    than that was 'not a registry' (exit 6), every record lost. Its first 50 data lines
+    decide now, wherever they are; a first line of a 70,000-character name is a malformed
+    record, skipped, and the rest read."""
+    plain = parse_file(fixtures / fixture)
+    head = {"comments": "# " + "c" * 70 + "\n", "one comment": "# " + "c" * 70_000 + "\n",
+            "a long name": "x" * 70_000 + " 99/tcp\n"}[opening]
+    path = tmp_path / fixture
+    text = head * (1000 if opening == "comments" else 1)
+    path.write_text(text + (fixtures / fixture).read_text(encoding="utf-8"), encoding="utf-8")
+    assert len(text) > 64 * 1024
+    parsed = parse_file(path)
+    assert parsed.format == plain.format
+    assert [(r.name, r.port_lo, r.transport) for r in parsed.records] == [
+        (r.name, r.port_lo, r.transport) for r in plain.records]
+    assert not plain.problems
+    assert [p.line for p in parsed.problems] == ([1] if opening == "a long name" else [])

@@ -72,8 +72,10 @@ def detect_format(text: str) -> str:
         raise RegistryError("an HTML page, not a registry (an error page from the server?)")
     if looks_like_iana_xml(head):
         return XML_FORMAT
-    if looks_like_services(head):
-        return NMAP if looks_like_nmap(head) else SERVICES
+    # the whole text: a services file may open with more than _HEAD of comments (glibc
+    # reads one with 72 kB of them), or with one line longer than that (malformed, skipped)
+    if looks_like_services(text):
+        return NMAP if looks_like_nmap(text) else SERVICES
     raise RegistryError(
         "not a registry: expected an IANA CSV or XML, a services(5) or an nmap-services file"
     )

@@ -15,6 +15,7 @@ service, so it is read as a record without a name.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from portannot.registry.record import (
     ParseProblem,
@@ -91,9 +92,20 @@ def parse_services_port(text: str, nmap: bool) -> tuple[int, int] | None:
     return lo, hi
 
 
+def _each_line(text: str) -> Iterator[str]:
+    """The lines of :func:`lines`, one at a time: the format's detection reads the first
+    50 data lines wherever they are, without splitting the whole file first."""
+    start = 0
+    while (end := text.find("\n", start)) >= 0:
+        yield text[start:end]
+        start = end + 1
+    yield text[start:]
+
+
 def data_lines(text: str, limit: int | None = None) -> list[list[str]]:
+    """The fields of each line holding any outside its comment (the first `limit`)."""
     out: list[list[str]] = []
-    for raw in lines(text):
+    for raw in _each_line(text):
         tokens = fields(raw.split("#", 1)[0])
         if tokens:
             out.append(tokens)
@@ -102,20 +114,20 @@ def data_lines(text: str, limit: int | None = None) -> list[list[str]]:
     return out
 
 
-def looks_like_services(head: str) -> bool:
-    """True if most data lines read as ``name port/proto``."""
-    lines = data_lines(head, limit=50)
+def looks_like_services(text: str) -> bool:
+    """True if most of the first 50 data lines read as ``name port/proto``."""
+    lines = data_lines(text, limit=50)
     if not lines:
         return False
     good = sum(1 for t in lines if len(t) >= 2 and _PORT_SPEC.match(t[1]))
     return good >= max(1, int(0.8 * len(lines)))
 
 
-def looks_like_nmap(head: str) -> bool:
+def looks_like_nmap(text: str) -> bool:
     """True for services text whose third column is nmap's open frequency. The column
     decides, not the words "nmap-services" in a comment: a services(5) file that
     mentions nmap is still one, and its aliases are not frequencies."""
-    lines = data_lines(head, limit=50)
+    lines = data_lines(text, limit=50)
     if not lines:
         return False
     freq = sum(1 for t in lines if len(t) >= 3 and _FREQUENCY.match(t[2]))

@@ -329,8 +329,8 @@ def _load_registry(
     if services is not None:
         check_readable(Path(services), "services file")  # worded as load_table words it
         local = parse_local_file(services)
-        if local.format in IANA_FORMATS:  # a services file of comments only names nothing
-            _has_records(local)
+        if local.problems or local.format in IANA_FORMATS:  # README: a services file of
+            _has_records(local)  # comments only names nothing; one of bad lines is refused
         warnings += _report(local)
     date = parsed.date or src.date
     meta = {"kind": src.kind, "warnings": warnings}

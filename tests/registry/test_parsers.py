@@ -439,3 +439,26 @@ def test_a_services_file_is_known_past_its_first_64_kib(
         (r.name, r.port_lo, r.transport) for r in plain.records]
     assert not plain.problems
     assert [p.line for p in parsed.problems] == ([1] if opening == "a long name" else [])
+
+
+def test_a_csv_field_past_128_kib_is_its_record_s_alone(fixtures: Path, tmp_path: Path) -> None:
+    """A field longer than the csv module's 128 KiB limit refused the whole file
+    ('malformed CSV (field larger than field limit (131072))', exit 6). It is read now,
+    and its record judged as any: a 200 kB description is kept whole, a 200,000-character
+    name is a malformed record; the records around them stay, and the limit is put back."""
+    import csv
+
+    text = (fixtures / "seed.csv").read_text(encoding="utf-8")
+    header, rest = text.split("\n", 1)
+    long_text = "d" * 200_000
+    path = tmp_path / "long.csv"
+    path.write_text(f'{header}\nlongdesc,40001,tcp,"{long_text}",,,,,,,,\n'
+                    f"{'n' * 200_000},40002,tcp,,,,,,,,,\n{rest}", encoding="utf-8")
+    limit = csv.field_size_limit()
+    parsed = parse_file(path)
+    assert csv.field_size_limit() == limit
+    plain = parse_file(fixtures / "seed.csv")
+    assert [r.name for r in parsed.records] == ["longdesc"] + [r.name for r in plain.records]
+    assert parsed.records[0].description == long_text
+    (problem,) = parsed.problems
+    assert problem.line == 3 and "service name of 200,000 characters" in problem.message

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from portannot.errors import RegistryError
 from portannot.registry.record import (
@@ -52,6 +54,25 @@ def parse_iana_csv(text: str, path: str = "<csv>") -> ParseResult:
     ``text`` is the decoded file; line numbers in problems count physical
     lines, so a record whose description spans lines is reported where it starts.
     """
+    with _fields_up_to(len(text)):
+        return _parse(text, path)
+
+
+@contextmanager
+def _fields_up_to(size: int) -> Iterator[None]:
+    """The csv module's field limit raised to `size` while the file is read, then put
+    back (it is the process's). At its 128 KiB, one longer field refused the whole file
+    ('malformed CSV (field larger than field limit (131072))'): the field is a record's,
+    judged with the others (a name that long is malformed, a description is kept)."""
+    before = csv.field_size_limit()
+    csv.field_size_limit(max(before, size))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(before)
+
+
+def _parse(text: str, path: str) -> ParseResult:
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), strict=True)
     try:
         header = next(reader)

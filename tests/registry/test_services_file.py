@@ -66,6 +66,21 @@ def test_a_lone_cr_is_a_space_not_a_line_end() -> None:
     assert not parsed.problems
 
 
+def test_a_nul_ends_the_line() -> None:
+    """glibc reads each line as a C string: with `ht<NUL>tps 443/tcp`, `fo<NUL>o 8080/tcp`
+    and `ssh2 2222/tcp<NUL> # x` bound over /etc/services (after its own lines), getent
+    gives https for 443/tcp and http-alt for 8080/tcp (the NUL lines are 'ht' and 'fo',
+    malformed), and ssh2 for 2222/tcp. 443/tcp was named 'ht<NUL>tps', and 2222/tcp
+    nothing (its protocol read as 'tcp<NUL>')."""
+    text = "ht\0tps 443/tcp\nhttps 443/tcp\nfo\0o 8080/tcp\nssh2 2222/tcp\0 # x\n"
+    parsed = parse_services(text, "s")
+    assert [(r.name, r.port_lo, r.description) for r in parsed.records] == [
+        ("https", 443, ""), ("ssh2", 2222, "")]
+    assert [str(p) for p in parsed.problems] == [
+        "s:1: expected 'name port/protocol', found 'ht'; line skipped",
+        "s:3: expected 'name port/protocol', found 'fo'; line skipped"]
+
+
 @pytest.mark.parametrize(("spec", "port"), [
     ("0x50", 80), ("0X51", 81), ("0x1f", 31), ("010", 8), ("0", 0), ("00", 0),
     ("080", None), ("0x", None), ("0x50-0x52", (80, 82)), ("010-012", (8, 10)),

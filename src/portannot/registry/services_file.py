@@ -61,6 +61,13 @@ def lines(text: str) -> list[str]:
     return text.split("\n")
 
 
+def c_line(line: str) -> str:
+    """The line as far as its first NUL: glibc, Wireshark and nmap read each line into a
+    C string, where a NUL ends it ('ht<NUL>tps 443/tcp' is 'ht', a malformed line, to
+    getent, not a service named 'ht<NUL>tps')."""
+    return line.partition("\0")[0]
+
+
 def c_port(text: str) -> int:
     """`text` read as glibc's services parser and Wireshark's port ranges read it, C's
     strtoul with base 0: ``0x50`` is 80, ``010`` is 8, and ``080`` is no number (strtoul
@@ -106,7 +113,7 @@ def data_lines(text: str, limit: int | None = None) -> list[list[str]]:
     """The fields of each line holding any outside its comment (the first `limit`)."""
     out: list[list[str]] = []
     for raw in _each_line(text):
-        tokens = fields(raw.split("#", 1)[0])
+        tokens = fields(c_line(raw).split("#", 1)[0])
         if tokens:
             out.append(tokens)
             if limit is not None and len(out) >= limit:
@@ -142,7 +149,7 @@ def parse_services(text: str, path: str = "<services>", nmap: bool = False) -> P
     records: list[ServiceRecord] = []
     problems: list[ParseProblem] = []
     for lineno, raw in enumerate(lines(text), start=1):
-        data, hash_, comment = raw.partition("#")
+        data, hash_, comment = c_line(raw).partition("#")
         tokens = fields(data)
         if not tokens:
             continue

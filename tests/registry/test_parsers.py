@@ -462,3 +462,32 @@ def test_a_csv_field_past_128_kib_is_its_record_s_alone(fixtures: Path, tmp_path
     assert parsed.records[0].description == long_text
     (problem,) = parsed.problems
     assert problem.line == 3 and "service name of 200,000 characters" in problem.message
+
+
+def test_a_registry_file_is_read_up_to_64_mib(fixtures: Path, tmp_path: Path) -> None:
+    """--registry and --services read a gzip file inflated whole: 4 MB of gzip made 1 GB
+    of zeros and took 3 GB of memory before 'not a registry' (a larger one, the machine's
+    all). A file is read, and a gzip one inflated, up to 64 MiB, as `registry update`
+    takes; past that it is no registry, said so (exit 6), and no more of it is read."""
+    import gzip
+
+    from portannot.registry import load_registry
+    from portannot.registry.detect import MAX_REGISTRY
+
+    bomb = tmp_path / "bomb.gz"
+    bomb.write_bytes(gzip.compress(b"\0" * (MAX_REGISTRY + 1), compresslevel=1))
+    plain = tmp_path / "big"
+    with plain.open("wb") as fh:
+        fh.truncate(MAX_REGISTRY + 1)  # sparse: no 64 MiB written
+    said = {bomb: f"{bomb}: larger than {MAX_REGISTRY} bytes uncompressed, not a registry",
+            plain: f"{plain}: larger than {MAX_REGISTRY} bytes, not a registry"}
+    for path, message in said.items():
+        with pytest.raises(RegistryError) as exc:
+            parse_file(path)
+        assert str(exc.value) == message
+        with pytest.raises(RegistryError) as exc:
+            load_registry(fixtures / "seed.csv", services=path)
+        assert str(exc.value) == message
+    gz = tmp_path / "seed.csv.gz"
+    gz.write_bytes(gzip.compress((fixtures / "seed.csv").read_bytes()))
+    assert len(parse_file(gz)) == SEED_RECORDS

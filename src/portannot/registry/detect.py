@@ -33,6 +33,9 @@ FORMATS: tuple[str, ...] = (CSV_FORMAT, XML_FORMAT, SERVICES, NMAP)
 #: services file lists names, and a port it leaves out is merely not named)
 IANA_FORMATS: tuple[str, ...] = (CSV_FORMAT, XML_FORMAT)
 _HEAD = 64 * 1024
+#: the most a registry file may hold, inflated if it is gzip (`registry update` takes as
+#: much): the IANA XML is 4 MB; a 4 MB gzip of zeros inflated to 1 GB (3 GB of memory)
+MAX_REGISTRY = 64 * 1024 * 1024
 
 
 def _gunzip(data: bytes, path: str, limit: int | None = None) -> bytes:
@@ -129,21 +132,26 @@ def parse_bytes(data: bytes, path: str, fmt: str | None = None, *,
 
 
 def read_registry_file(path: str | os.PathLike[str]) -> bytes:
-    """A registry file's bytes, or RegistryError saying why they cannot be read."""
+    """A registry file's bytes, or RegistryError saying why they cannot be read (one of
+    more than MAX_REGISTRY bytes is none: no more is read)."""
     p = Path(path)
     if "\0" in str(p):  # open()'s bare ValueError ('embedded null byte') otherwise
         from portannot.printable import nul_in_name
 
         raise RegistryError(nul_in_name(str(p)))
     try:
-        return p.read_bytes()
+        with p.open("rb") as fh:
+            data = fh.read(MAX_REGISTRY + 1)
     except OSError as exc:
         raise RegistryError(f"{p}: cannot read registry ({exc.strerror or exc})") from None
+    if len(data) > MAX_REGISTRY:
+        raise RegistryError(f"{p}: larger than {MAX_REGISTRY} bytes, not a registry")
+    return data
 
 
 def parse_file(path: str | os.PathLike[str], fmt: str | None = None) -> ParseResult:
     """Parse a registry file in any supported format, detected from its content."""
-    return parse_bytes(read_registry_file(path), str(Path(path)), fmt)
+    return parse_bytes(read_registry_file(path), str(Path(path)), fmt, limit=MAX_REGISTRY)
 
 
 def parse_local_file(path: str | os.PathLike[str]) -> ParseResult:
@@ -151,7 +159,7 @@ def parse_local_file(path: str | os.PathLike[str]) -> ParseResult:
     (empty, or comments only), which is valid and adds no names: as "not a registry"
     it stopped the command (exit 6)."""
     data = read_registry_file(path)
-    plain = _gunzip(data, str(Path(path)))
+    plain = _gunzip(data, str(Path(path)), MAX_REGISTRY)
     if not data_lines(plain.decode("utf-8", "replace"), limit=1):
         return parse_services("", str(Path(path)))
     return parse_bytes(plain, str(Path(path)))  # inflated once

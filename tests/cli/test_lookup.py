@@ -475,7 +475,8 @@ def test_a_ports_name_is_listed_before_the_unnamed_range_around_it(cli, registry
 
 
 @pytest.mark.parametrize("query", ["-1", "443/", "443/tcp/udp", "+443", "443 /tcp", "443-445",
-                                   "7\n0000", ":443", "443.0", "-1/tcp", "443/ tcp", "4-"])
+                                   "7\n0000", ":443", "443.0", "-1/tcp", "443/ tcp", "4-",
+                                   "/sctp", "/tcp"])
 def test_a_malformed_port_query_is_a_usage_error(cli, query: str) -> None:
     """Queries that look like a port or PORT/TRANSPORT but are malformed were looked up
     as service names ("not in the registry ... no service name or alias", exit 1), while

@@ -72,6 +72,8 @@ def parse_query(text: str) -> Query:
     query = text.strip()
     match = _PORT_QUERY.match(query)
     if not match:
+        if query.startswith("/"):  # a port query without its port; no name starts so
+            raise _usage(text, "no port before '/' (443/tcp)")
         if looks_like_port(query):
             raise _usage(text, "not a port (0-65535, digits only), PORT/TRANSPORT (443/tcp) "
                                "or service name")

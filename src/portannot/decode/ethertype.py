@@ -68,21 +68,21 @@ MAX_LAYERS = 64
 
 
 @njit(cache=True, nogil=True, forceinline=True)
-def vlan(buf, p, end, service):
+def vlan(buf, p, end, wire, service):
     """An 802.1Q tag (802.1ad when `service`): the id, then a type field. After an 802.1Q
     tag it is read as after the Ethernet header (an 802.3 length leads to LLC/SNAP); after
     an 802.1ad tag it goes to the ethertype table as it is, as tshark reads it ("802.1ad
     tags are always followed by an ethertype"): a length there is not IP. Returns the
-    id too."""
+    id too, and the ends an 802.3 length gives (type_or_length)."""
     if end - p < 4:
         # a tag cut after its TCI: tshark shows an 802.1Q id, not an 802.1ad one
         partial = not service and end - p >= 2
-        return p, 0, be16(buf, p) & 0x0FFF if partial else -1, end, SHORT
+        return p, 0, be16(buf, p) & 0x0FFF if partial else -1, end, wire, SHORT
     vid = be16(buf, p) & 0x0FFF
     if service:
-        return p + 4, be16(buf, p + 2), vid, end, CONTINUE
-    q, et, end, st = type_or_length(buf, p + 4, end, be16(buf, p + 2))
-    return q, et, vid, end, st
+        return p + 4, be16(buf, p + 2), vid, end, wire, CONTINUE
+    q, et, end, wire, st = type_or_length(buf, p + 4, end, wire, be16(buf, p + 2))
+    return q, et, vid, end, wire, st
 
 
 #: an Ethernet header's length: the customer frame's addresses and type field
@@ -230,13 +230,13 @@ TRILL_HEADER = 6
 
 
 @njit(cache=True, nogil=True, forceinline=True)
-def vn_tag(buf, p, end):
+def vn_tag(buf, p, end, wire):
     """Cisco's VN-Tag, then a type field read as after an 802.1Q tag, as tshark reads it:
     an 802.3 length there leads to LLC/SNAP."""
     if end - p < VN_TAG_HEADER + 2:
-        return p, 0, end, SHORT
+        return p, 0, end, wire, SHORT
     q = p + VN_TAG_HEADER
-    return type_or_length(buf, q + 2, end, be16(buf, q))  # with the end a length gives
+    return type_or_length(buf, q + 2, end, wire, be16(buf, q))  # with the ends a length gives
 
 
 @njit(cache=True, nogil=True, forceinline=True)
@@ -364,10 +364,10 @@ def nsh(buf, p, end):
 def ether_step(kind, buf, p, end, wire):
     """Dispatch to the analyzer of an ethertype. `wire` is where the packet ends on the
     wire (see `bcp`). Returns (position, next ethertype, VLAN id or -1, end of what
-    follows, its end on the wire, status)."""
+    follows, its end on the wire, status): past `wire` where an 802.3 length runs past
+    it (type_or_length)."""
     if kind == VLAN or kind == SERVICE_TAG:
-        p, et, vid, end, st = vlan(buf, p, end, kind == SERVICE_TAG)
-        return p, et, vid, end, wire, st
+        return vlan(buf, p, end, wire, kind == SERVICE_TAG)
     if kind == MPLS:
         p, et, st = mpls(buf, p, end)
     elif kind == PPPOE_SESSION:
@@ -377,11 +377,11 @@ def ether_step(kind, buf, p, end, wire):
     elif kind == NSH:
         p, et, st = nsh(buf, p, end)
     elif kind == ETHERNET:
-        p, et, end, st = ethernet(buf, p, end)
+        p, et, end, wire, st = ethernet(buf, p, end, wire)
     elif kind == LLC:
         p, et, st = llc(buf, p, end)
     elif kind == VN_TAG:
-        p, et, end, st = vn_tag(buf, p, end)
+        p, et, end, wire, st = vn_tag(buf, p, end, wire)
     elif kind == TAG_6:
         p, et, st = tag_6(buf, p, end)
     elif kind == TRILL:

@@ -86,8 +86,13 @@ def decode_records(data, offset, caplen, length, linktype, fcs, link_table, ethe
         wire = frame_wire
         if fcs[i]:
             wire, end = less_fcs(wire, end, p + ETH_HEADER, np.int64(fcs[i]))
-        p, ethertype, end, st = link_layer(link_table, np.int64(linktype[i]), data, p, end,
-                                           frame_wire)
+        p, ethertype, end, ends, st = link_layer(link_table, np.int64(linktype[i]), data, p,
+                                                 end, frame_wire, wire)
+        # an 802.3 length ends the packet on the wire too; one past the frame's end is
+        # what tshark flags malformed (the 802.3 header's "Length field value goes past
+        # the end of the payload"), whatever the snaplen cut: what is short is not cut
+        cut = cut and ends <= wire
+        wire = min(wire, ends)
         kind = ether_table[at(ethertype)]
         layers = 0
         tag_layer = 1  # where the frame's tag may be: right after the link header
@@ -100,8 +105,10 @@ def decode_records(data, offset, caplen, length, linktype, fcs, link_table, ethe
                 tag_layer += 1  # as after an 802.3 length: a tag behind it is the frame's
             # a header that ended the packet before the captured end (a PPPoE length, an
             # FCS) ended it there on the wire too
-            p, ethertype, vid, end, wire, st = ether_step(kind, data, p, end,
-                                                          end if end < frame_end else wire)
+            wire = end if end < frame_end else wire
+            p, ethertype, vid, end, ends, st = ether_step(kind, data, p, end, wire)
+            cut = cut and ends <= wire  # an 802.3 length after a tag, as above
+            wire = min(wire, ends)
             if vid >= 0 and layers == tag_layer:  # the frame's tag: the first, right after
                 vlan[i] = vid  # the link header (not one in a pseudowire or backbone frame)
             kind = ether_table[at(ethertype)]

@@ -278,6 +278,51 @@ def test_an_8023_length_ends_the_packet_as_tshark_shows_it(tmp_path):
     agree_with_tshark(tmp_path, frames_an_8023_length_ends())
 
 
+def frames_an_8023_length_past_the_frame() -> list[tuple[int, bytes | tuple[bytes, int], tuple]]:
+    """(link type, frame, what the decoder sees): an 802.3 length that runs past the frame
+    on the wire (past its declared FCS too) is what tshark 4.0 flags malformed, "Length
+    field value goes past the end of the payload", whatever the snaplen did; so a frame
+    the snaplen cut before its ports is malformed, not truncated (it was), and one whose
+    ports were captured keeps them, as tshark shows them. A length that ends exactly
+    where the snaplen cut leaves the packet whole: an IP header starting there is
+    malformed too. A length within the frame, cut before the ports: truncated, as
+    tshark has it. Counted by hand: LLC/SNAP (8 bytes), a 20-byte IPv4 header, 8 of UDP:
+    36 bytes after the length field."""
+    mac = bytes(Ether(**MAC))[:12]
+    body = llc() + ipv4_length(28, bytes(UDP(sport=SPORT, dport=DPORT)))
+
+    def dot3(length: int, captured: int, tag: bytes = b"", fcs: bytes = b"") -> tuple[bytes, int]:
+        frame = mac + tag + length.to_bytes(2, "big") + body + fcs
+        return frame[:len(mac) + len(tag) + 2 + captured], len(frame)
+
+    bad4 = ("malformed", 4, A4, B4, None, 0, 0, None)
+    cut4 = ("truncated", 4, A4, B4, None, 0, 0, None)
+    whole = ("ports", 4, A4, B4, "udp", SPORT, DPORT, None)
+    tag = bytes.fromhex("8100 0007")
+    eth4 = with_fcs(LINKTYPE_ETHERNET)
+    return [(LINKTYPE_ETHERNET, frame, seen) for frame, seen in (
+        (dot3(40, 30), bad4),  # 4 bytes past the frame, cut in the source port
+        (dot3(1500, 30), bad4),
+        (dot3(40, 4), MALFORMED),  # cut inside LLC/SNAP
+        (dot3(40, 36), whole),  # the ports captured: tshark shows them (and its flag)
+        (dot3(36, 30), cut4),  # a length within the frame: the snaplen's cut
+        (dot3(8, 8), MALFORMED),  # the length ends at the cut, where IP would start
+        (dot3(40, 30, tag=tag), bad4[:-1] + (7,)),  # after a tag
+    )] + [(eth4, frame, seen) for frame, seen in (
+        (dot3(40, 30, fcs=FCS), bad4),  # a length into the declared FCS runs past the packet
+        (dot3(36, 30, fcs=FCS), cut4),  # one up to the FCS does not
+    )]
+
+
+def test_an_8023_length_past_the_frame_is_malformed(decoded):
+    decoded_as_listed(decoded, frames_an_8023_length_past_the_frame())
+
+
+@pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
+def test_an_8023_length_past_the_frame_as_tshark_shows_it(tmp_path):
+    agree_with_tshark(tmp_path, frames_an_8023_length_past_the_frame())
+
+
 #: an FCS at the end of a frame, and the pcap header's link-type field saying frames end
 #: with one of `words` 16-bit words (libpcap's LT_FCS_LENGTH_PRESENT, LT_FCS_LENGTH)
 FCS = b"\xde\xad\xbe\xef"

@@ -46,7 +46,7 @@ def _cooked(buf, p, end, protocol, hatype):
     if protocol == SLL_P_802_2:
         return llc(buf, p, end)
     if protocol == SLL_P_ETHERNET:  # (an 802.3 length's end is not carried out of here)
-        q, et, _, st = ethernet(buf, p, end)
+        q, et, _, _, st = ethernet(buf, p, end, end)
         return q, et, st
     if protocol == SLL_P_WAN_PPP:
         return ppp(buf, p, end)

@@ -71,20 +71,22 @@ def _analyzer(link_table, linktype):
 
 
 @njit(cache=True, nogil=True, forceinline=True)
-def link_layer(link_table, linktype, buf, p, end, wire_end):
+def link_layer(link_table, linktype, buf, p, end, wire_end, wire):
     """Dispatch to the analyzer of a link type (link_table: LINK_TABLE). Returns
-    (position, ethertype, end of the packet's bytes, status); wire_end is where the
-    frame ended on the wire (offset plus original length), for a link whose frames end
-    with a trailer. A PPI header names the link type after it, which is dispatched the
-    same way."""
+    (position, ethertype, end of the packet's bytes, its end on the wire, status);
+    wire_end is where the frame ended on the wire (offset plus original length), for a
+    link whose frames end with a trailer, and wire the same less the FCS the capture file
+    declares (an Ethernet frame's), where an 802.3 length is held against it: the end on
+    the wire returned is past it where the length runs past the frame (type_or_length).
+    A PPI header names the link type after it, which is dispatched the same way."""
     kind = _analyzer(link_table, linktype)
     while kind == PPI:
         p, linktype, st = ppi(buf, p, end)
         if st != CONTINUE:
-            return p, 0, end, st
+            return p, 0, end, wire, st
         kind = _analyzer(link_table, linktype)
     if kind == ETHERNET:
-        return ethernet(buf, p, end)  # an 802.3 length ends the packet
+        return ethernet(buf, p, end, wire)  # an 802.3 length ends the packet
     if kind == RAW:
         p, et, st = raw(buf, p, end)
     elif kind == RAW4:
@@ -106,15 +108,15 @@ def link_layer(link_table, linktype, buf, p, end, wire_end):
     elif kind == PFLOG:
         p, et, st = pflog(buf, p, end)
     elif kind == NFLOG:
-        return nflog(buf, p, end, wire_end)
+        p, et, end, st = nflog(buf, p, end, wire_end)
     elif kind == IEEE802_11:
         p, et, st = ieee802_11(buf, p, end)
     elif kind == RADIOTAP:
-        return radiotap(buf, p, end, wire_end)
+        p, et, end, st = radiotap(buf, p, end, wire_end)
     elif kind == PRISM:
         p, et, st = prism(buf, p, end)
     elif kind == AVS:
         p, et, st = avs(buf, p, end)
     else:
         et, st = 0, S.UNSUPPORTED_LINK
-    return p, et, end, st
+    return p, et, end, wire, st

@@ -27,37 +27,41 @@ LLC_SAP_IP = 0x06
 
 
 @njit(cache=True, nogil=True, forceinline=True)
-def ethernet(buf, p, end):
+def ethernet(buf, p, end, wire):
     """An Ethernet header's type field 0 is an (unknown) ethertype to tshark, not an
-    802.3 length: no LLC after it (after a tag it is a length). Returns the end of what
-    follows too: an 802.3 length's (type_or_length)."""
+    802.3 length: no LLC after it (after a tag it is a length). wire: where the frame
+    ends on the wire. Returns the ends an 802.3 length gives too (type_or_length)."""
     if end - p < 14:
-        return p, 0, end, SHORT
+        return p, 0, end, wire, SHORT
     et = be16(buf, p + 12)
     if et >= MAX_8023_LENGTH:  # the common case first, as type_or_length has it
-        return p + 14, et, end, CONTINUE
+        return p + 14, et, end, wire, CONTINUE
     if et == 0:
-        return p + 14, 0, end, S.NON_IP
-    return type_or_length(buf, p + 14, end, et)
+        return p + 14, 0, end, wire, S.NON_IP
+    return type_or_length(buf, p + 14, end, wire, et)
 
 
 @njit(cache=True, nogil=True, forceinline=True)
-def type_or_length(buf, p, end, et):
+def type_or_length(buf, p, end, wire, et):
     """What follows an Ethernet (or VLAN tag's) type/length field et, p just past it:
     an ethertype names it; an 802.3 length does not, and only an LLC/SNAP header then
     carries an ethertype, read within the length as tshark reads it (a header the length
     cuts is malformed, though padding follows); a value between the two (1501-1535) is
-    neither: no IP. Returns the end of what follows too: the length ends it, as
+    neither: no IP. Returns the end of what follows, captured and on the wire (`wire`,
+    where the frame ends there, less a declared FCS), too: the length ends it, as
     tshark's 802.3 dissector gives LLC only that many bytes (padding and anything else
     after them are the frame's trailer, not the packet's: an IP length of 0 stops there,
-    and a header or ports past it are malformed)."""
+    and a header or ports past it are malformed). A length past the frame's end on the
+    wire is returned as it is, past `wire`: tshark then gives LLC what there is and flags
+    the 802.3 header malformed ("Length field value goes past the end of the payload"),
+    which the caller tells by it."""
     if et >= MAX_8023_LENGTH:
-        return p, et, end, CONTINUE
+        return p, et, end, wire, CONTINUE
     if et > MAX_8023_PAYLOAD:
-        return p, 0, end, S.NON_IP
+        return p, 0, end, wire, S.NON_IP
     end = min(end, p + et)
-    q, et, st = llc(buf, p, end)
-    return q, et, end, st
+    q, et_next, st = llc(buf, p, end)
+    return q, et_next, end, p + et, st
 
 
 #: an LLC/SNAP header's organization code and protocol id, after the control field

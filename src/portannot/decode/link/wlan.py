@@ -78,7 +78,7 @@ def wlan_body(buf, h, p, end):
     if buf[p] == 0xAA and buf[p + 1] == 0xAA:
         return llc_snap(buf, p, end)
     if _ethernet_inside(buf, h, p, end):  # (an 802.3 length's end is not carried out)
-        q, et, _, st = ethernet(buf, p, end)
+        q, et, _, _, st = ethernet(buf, p, end, end)
         return q, et, st
     if buf[p] == 0xFF and buf[p + 1] == 0xFF:
         return p, 0, S.NON_IP

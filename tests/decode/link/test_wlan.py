@@ -181,9 +181,10 @@ def test_radiotap_fcs_ends_the_packet(decoded):
     it reads the 802.11 frame: an IP length that runs into those 4 bytes runs past the
     packet (malformed, no ports, where they are not whole before the FCS), and an IPv4
     total length of 0 (length from the frame) stops before them. A snaplen that cut the
-    frame inside the FCS left the packet whole (malformed, not truncated); one that cut
-    it before the FCS cut the packet. Each frame was checked with tshark (no udp ports
-    where this says no ports)."""
+    frame inside the FCS, or where it starts, left the packet whole (malformed, not
+    truncated: the second was truncated, where tshark 4.0 shows Malformed Packet); one
+    that cut it before the FCS cut the packet. Each frame was checked with tshark (no udp
+    ports where this says no ports)."""
     fcs, plain = _radiotap_flags(0x10), _radiotap_flags(0x00)
     head = bytes(Dot11(type=2, subtype=0, FCfield="to_DS")) + llc()
     udp2 = bytes(UDP(sport=SPORT, dport=DPORT))[:2]  # 2 bytes of UDP before the FCS
@@ -201,9 +202,11 @@ def test_radiotap_fcs_ends_the_packet(decoded):
         fcs + head + ipv4_length(28, bytes(UDP(sport=SPORT, dport=DPORT))[:4]) + FCS,  # the ports
         fcs + head[:-4] + FCS,  # LLC cut by the FCS (tshark: malformed LLC)
         fcs + head[:-2] + b"\x86\xdd" + bytes(v6) + udp2 + FCS,
+        (into_fcs[:-4], len(into_fcs)),  # cut where the FCS starts: the packet is all there
+        (fcs + head + IP4[:12], len(fcs + head) + 12 + 4),  # so, 8 bytes short, its IP header
     ]) == [V4, short4, ("ports", 4, A4, B4, "udp", SPORT, 0xDEAD, None), short4, short4,
            ("truncated", 4, A4, B4, None, 0, 0, None), V4, MALFORMED,
-           ("malformed", 6, A6, B6, None, 0, 0, None)]
+           ("malformed", 6, A6, B6, None, 0, 0, None), short4, MALFORMED]
 
 
 def test_radiotap_fcs_and_tcp_flags(tmp_path):

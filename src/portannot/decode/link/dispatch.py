@@ -112,7 +112,7 @@ def link_layer(link_table, linktype, buf, p, end, wire_end, wire):
     elif kind == IEEE802_11:
         p, et, st = ieee802_11(buf, p, end)
     elif kind == RADIOTAP:
-        p, et, end, st = radiotap(buf, p, end, wire_end)
+        return radiotap(buf, p, end, wire_end)  # the frame ends before its FCS
     elif kind == PRISM:
         p, et, st = prism(buf, p, end)
     elif kind == AVS:

@@ -137,22 +137,24 @@ def radiotap_flags(buf, p, size):
 def radiotap(buf, p, end, wire_end):
     """The radio header says its own length (little-endian, at byte 2), and in its Flags
     field whether the 802.11 header is padded and whether the frame ends with the FCS.
-    Returns the end of the packet's bytes too: without the FCS, as tshark cuts it off
-    before it reads the 802.11 frame (so an IP length that runs into the FCS runs past
-    the packet). The FCS is the last 4 bytes on the wire (wire_end): a snaplen that cut
-    the frame before them leaves the captured end as it is."""
+    Returns the end of the packet's bytes, captured and on the wire, too: without the
+    FCS, as tshark cuts it off before it reads the 802.11 frame (so an IP length that runs
+    into the FCS runs past the packet, and a snaplen that cut the frame where the FCS
+    starts cut none of the packet). The FCS is the last 4 bytes on the wire (wire_end):
+    a snaplen that cut the frame before them leaves the captured end as it is."""
     if end - p < 4:
-        return p, 0, end, SHORT
+        return p, 0, end, wire_end, SHORT
     size = le16(buf, p + 2)
     if size < 8:
-        return p, 0, end, S.MALFORMED
+        return p, 0, end, wire_end, S.MALFORMED
     if end - p < size:
-        return p, 0, end, SHORT
+        return p, 0, end, wire_end, SHORT
     flags = radiotap_flags(buf, p, size)
     if flags & RADIOTAP_FCS:
-        end = max(min(end, wire_end - FCS_SIZE), p + size)
+        wire_end = max(wire_end - FCS_SIZE, p + size)
+        end = min(end, wire_end)
     q, et, st = ieee802_11(buf, p + size, end, flags & RADIOTAP_DATA_PAD != 0)
-    return q, et, end, st
+    return q, et, end, wire_end, st
 
 
 #: Prism message codes (little-endian in the files seen; tshark tries both orders)

@@ -364,8 +364,8 @@ def nsh(buf, p, end):
 def ether_step(kind, buf, p, end, wire):
     """Dispatch to the analyzer of an ethertype. `wire` is where the packet ends on the
     wire (see `bcp`). Returns (position, next ethertype, VLAN id or -1, end of what
-    follows, its end on the wire, status): past `wire` where an 802.3 length runs past
-    it (type_or_length)."""
+    follows, its end on the wire, status): PAST_FRAME where an 802.3 length runs past
+    `wire` (type_or_length)."""
     if kind == VLAN or kind == SERVICE_TAG:
         return vlan(buf, p, end, wire, kind == SERVICE_TAG)
     if kind == MPLS:

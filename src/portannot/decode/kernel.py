@@ -88,7 +88,8 @@ def decode_records(data, offset, caplen, length, linktype, fcs, link_table, ethe
             wire, end = less_fcs(wire, end, p + ETH_HEADER, np.int64(fcs[i]))
         p, ethertype, end, ends, st = link_layer(link_table, np.int64(linktype[i]), data, p,
                                                  end, frame_wire, wire)
-        # an 802.3 length ends the packet on the wire too; one past the frame's end is
+        # an 802.3 length ends the packet on the wire too (an Ethernet frame's, or one
+        # in a cooked header or an 802.11 body); one past the frame's end (PAST_FRAME) is
         # what tshark flags malformed (the 802.3 header's "Length field value goes past
         # the end of the payload"), whatever the snaplen cut: what is short is not cut
         cut = cut and ends <= wire

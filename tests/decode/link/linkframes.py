@@ -58,6 +58,15 @@ def ipv4_length(total: int, transport: bytes, proto: int = 17) -> bytes:
     return bytes(header) + transport
 
 
+def dot3(length: int, ip_total: int, udp_bytes: int = 8, after: bytes = b"") -> bytes:
+    """An 802.3 frame from MAC's source to its destination whose length field says
+    `length`: LLC/SNAP (8 bytes), IP4's 20-byte header with total length `ip_total`,
+    `udp_bytes` of its UDP header (SPORT -> DPORT), then `after` (padding, an FCS)."""
+    udp = struct.pack(">HHHH", SPORT, DPORT, 8, 0)[:udp_bytes]
+    return (bytes.fromhex(MAC["dst"].replace(":", "") + MAC["src"].replace(":", ""))
+            + struct.pack(">H", length) + llc() + ipv4_length(ip_total, udp) + after)
+
+
 def decoded_as_listed(decoded, cases: list[tuple[int, bytes, tuple]]) -> None:
     """(link type, frame, what the decoder sees) cases through the decoder, one capture
     per link type: it sees what each case lists."""

@@ -29,6 +29,7 @@ from linkframes import (
     agree_with_tshark,
     avs_header,
     decoded_as_listed,
+    dot3,
     ipv4_length,
     llc,
     prism_header,
@@ -147,6 +148,47 @@ def test_ieee802_11_bodies_without_llc(decoded):
         _wlan("to_DS") + b"\x86\xdd" + IP6,
         _wlan("to_DS") + b"\x05\xdc" + IP4,  # below 0x0600: an LLC header (SAP 0x05)
     ]) == [V4, V6, V4, V4, NON_IP, NON_IP, V4, V4, NON_IP, V4, V6, NON_IP]
+
+
+def frames_an_8023_length_ends() -> list[tuple[int, bytes | tuple[bytes, int], tuple]]:
+    """(link type, frame, what the decoder sees): a whole Ethernet frame in an 802.11 body
+    (its destination the 802.11 frame's) goes to tshark's Ethernet dissector, whose 802.3
+    length bounds LLC as on an Ethernet link (tests/decode/link/test_ethernet.py
+    test_an_8023_length_ends_the_packet): an IPv4 total length of 0 (TSO) stops at its
+    end, so the padding after 2 bytes of UDP is no destination port (it was: 40000 ->
+    0xabab), nor is UDP's rest after a length that ends inside it (it was: ports); a
+    length past the body's end on the wire (behind radiotap's FCS flag, past the body
+    less the FCS) is tshark's malformed 802.3 header, so a frame the snaplen cut before
+    its ports is malformed (it was truncated); within it, truncated. Counted by hand:
+    the length covers LLC/SNAP (8), the IPv4 header (20) and the UDP bytes."""
+    bad4 = ("malformed", 4, A4, B4, None, 0, 0, None)
+    cut4 = ("truncated", 4, A4, B4, None, 0, 0, None)
+    whole = ("ports", 4, A4, B4, "udp", SPORT, DPORT, None)
+    pad = b"\xab" * 20
+    head = bytes(Dot11(type=2, subtype=0, addr1=MAC["dst"], addr2=MAC["src"], addr3=W3,
+                       SC=0x0010))
+    out = []
+    for linktype, start, end in ((LINKTYPE_IEEE802_11, head, b""),
+                                 (LINKTYPE_RADIOTAP, _radiotap_flags(0x10) + head, FCS)):
+        past = start + dot3(40, 28) + end  # 36 bytes after the length field, then the FCS
+        within = start + dot3(36, 28) + end
+        out += [(linktype, frame, seen) for frame, seen in (
+            (start + dot3(30, 0, 2, pad) + end, bad4),  # TSO: 2 bytes of UDP in the length
+            (start + dot3(30, 28, 8, pad) + end, bad4),  # the rest of UDP after the length
+            (start + dot3(36, 28, 8, pad) + end, whole),
+            ((past[:-6 - len(end)], len(past)), bad4),  # cut in the source port
+            ((within[:-6 - len(end)], len(within)), cut4),
+        )]
+    return out
+
+
+def test_an_8023_length_ends_the_packet(decoded):
+    decoded_as_listed(decoded, frames_an_8023_length_ends())
+
+
+@pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
+def test_an_8023_length_ends_the_packet_as_tshark_shows_it(tmp_path):
+    agree_with_tshark(tmp_path, frames_an_8023_length_ends())
 
 
 def test_radiotap_data_pad(decoded):

@@ -24,30 +24,33 @@ ARPHRD_NETLINK = 824
 
 
 @njit(cache=True, nogil=True, forceinline=True)
-def sll(buf, p, end):
+def sll(buf, p, end, wire):
     if end - p < 16:
-        return p, 0, SHORT
-    return _cooked(buf, p + 16, end, be16(buf, p + 14), be16(buf, p + 2))
+        return p, 0, end, wire, SHORT
+    return _cooked(buf, p + 16, end, wire, be16(buf, p + 14), be16(buf, p + 2))
 
 
 @njit(cache=True, nogil=True, forceinline=True)
-def sll2(buf, p, end):
+def sll2(buf, p, end, wire):
     if end - p < 20:
-        return p, 0, SHORT
-    return _cooked(buf, p + 20, end, be16(buf, p), be16(buf, p + 8))
+        return p, 0, end, wire, SHORT
+    return _cooked(buf, p + 20, end, wire, be16(buf, p), be16(buf, p + 8))
 
 
 @njit(cache=True, nogil=True, forceinline=True)
-def _cooked(buf, p, end, protocol, hatype):
+def _cooked(buf, p, end, wire, protocol, hatype):
     """What follows a cooked header with this protocol field and device type, as
-    tshark's sll dissector hands it on."""
+    tshark's sll dissector hands it on. Returns the ends of the packet, captured and on
+    the wire (`wire`: the frame's end there), too: a whole Ethernet frame's 802.3 length
+    ends it, as tshark's Ethernet dissector bounds it here as on an Ethernet link."""
     if hatype == ARPHRD_NETLINK:
-        return p, 0, S.NON_IP
+        return p, 0, end, wire, S.NON_IP
     if protocol == SLL_P_802_2:
-        return llc(buf, p, end)
-    if protocol == SLL_P_ETHERNET:  # (an 802.3 length's end is not carried out of here)
-        q, et, _, _, st = ethernet(buf, p, end, end)
-        return q, et, st
-    if protocol == SLL_P_WAN_PPP:
-        return ppp(buf, p, end)
-    return p, protocol, CONTINUE
+        q, et, st = llc(buf, p, end)
+    elif protocol == SLL_P_ETHERNET:
+        return ethernet(buf, p, end, wire)
+    elif protocol == SLL_P_WAN_PPP:
+        q, et, st = ppp(buf, p, end)
+    else:
+        q, et, st = p, protocol, CONTINUE
+    return q, et, end, wire, st

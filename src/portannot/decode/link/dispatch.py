@@ -77,7 +77,7 @@ def link_layer(link_table, linktype, buf, p, end, wire_end, wire):
     wire_end is where the frame ended on the wire (offset plus original length), for a
     link whose frames end with a trailer, and wire the same less the FCS the capture file
     declares (an Ethernet frame's), where an 802.3 length is held against it: the end on
-    the wire returned is past it where the length runs past the frame (type_or_length).
+    the wire returned is PAST_FRAME where the length runs past the frame (type_or_length).
     A PPI header names the link type after it, which is dispatched the same way."""
     kind = _analyzer(link_table, linktype)
     while kind == PPI:
@@ -94,9 +94,9 @@ def link_layer(link_table, linktype, buf, p, end, wire_end, wire):
     elif kind == RAW6:
         et, st = ETH_IPV6, CONTINUE
     elif kind == SLL:
-        p, et, st = sll(buf, p, end)
+        return sll(buf, p, end, wire)
     elif kind == SLL2:
-        p, et, st = sll2(buf, p, end)
+        return sll2(buf, p, end, wire)
     elif kind == NULL:
         p, et, st = null(buf, p, end)
     elif kind == LOOP:
@@ -110,13 +110,13 @@ def link_layer(link_table, linktype, buf, p, end, wire_end, wire):
     elif kind == NFLOG:
         p, et, end, st = nflog(buf, p, end, wire_end)
     elif kind == IEEE802_11:
-        p, et, st = ieee802_11(buf, p, end)
+        return ieee802_11(buf, p, end, wire)
     elif kind == RADIOTAP:
         return radiotap(buf, p, end, wire_end)  # the frame ends before its FCS
     elif kind == PRISM:
-        p, et, st = prism(buf, p, end)
+        return prism(buf, p, end, wire)
     elif kind == AVS:
-        p, et, st = avs(buf, p, end)
+        return avs(buf, p, end, wire)
     else:
         et, st = 0, S.UNSUPPORTED_LINK
     return p, et, end, wire, st

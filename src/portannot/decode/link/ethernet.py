@@ -21,6 +21,11 @@ ETH_TEB = 0x6558
 #: it is an 802.3 length; between the two neither (tshark: "Invalid length/type", data)
 MAX_8023_LENGTH = 0x0600
 MAX_8023_PAYLOAD = 1500
+#: the end on the wire type_or_length gives an 802.3 length past the frame's end there
+#: (tshark flags it malformed): past any frame's end, so the kernel tells it whatever FCS
+#: a header took off the wire end on the way (radiotap's, before an Ethernet frame in
+#: an 802.11 body)
+PAST_FRAME = 1 << 62
 #: the 802.2 LLC service access point of IP (DSAP 0x06; RFC 1042 carries IP in SNAP, but
 #: some old stacks used the SAP, and tshark reads it as IPv4)
 LLC_SAP_IP = 0x06
@@ -52,16 +57,16 @@ def type_or_length(buf, p, end, wire, et):
     tshark's 802.3 dissector gives LLC only that many bytes (padding and anything else
     after them are the frame's trailer, not the packet's: an IP length of 0 stops there,
     and a header or ports past it are malformed). A length past the frame's end on the
-    wire is returned as it is, past `wire`: tshark then gives LLC what there is and flags
-    the 802.3 header malformed ("Length field value goes past the end of the payload"),
-    which the caller tells by it."""
+    wire ends it at PAST_FRAME: tshark then gives LLC what there is and flags the 802.3
+    header malformed ("Length field value goes past the end of the payload"), which the
+    kernel tells by it."""
     if et >= MAX_8023_LENGTH:
         return p, et, end, wire, CONTINUE
     if et > MAX_8023_PAYLOAD:
         return p, 0, end, wire, S.NON_IP
     end = min(end, p + et)
     q, et_next, st = llc(buf, p, end)
-    return q, et_next, end, p + et, st
+    return q, et_next, end, p + et if p + et <= wire else PAST_FRAME, st
 
 
 #: an LLC/SNAP header's organization code and protocol id, after the control field

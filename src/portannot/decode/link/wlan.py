@@ -20,22 +20,25 @@ FCS_SIZE = 4
 
 
 @njit(cache=True, nogil=True, forceinline=True)
-def ieee802_11(buf, p, end, datapad=False):
+def ieee802_11(buf, p, end, wire, datapad=False):
     """Data frames that carry a body in the clear, up to the network layer. Management,
     control, null-data and protected (encrypted) frames carry no IP one can read.
-    datapad: the radio header says the MAC header is padded to 4 bytes (Atheros)."""
+    datapad: the radio header says the MAC header is padded to 4 bytes (Atheros). wire:
+    where the frame ends on the wire (less an FCS the radio header names). Returns the
+    end of the packet's bytes, captured and on the wire, too: a whole Ethernet frame in
+    the body is bounded by its 802.3 length as on an Ethernet link (wlan_body)."""
     if end - p < 2:
-        return p, 0, SHORT
+        return p, 0, end, wire, SHORT
     fc, flags = buf[p], buf[p + 1]
     # protocol version 0 only; data frames with a body, in the clear and whole (the first
     # of several 802.11 fragments carries part of a packet, as tshark shows it: no IP)
     if fc & 3 or (fc >> 2) & 3 != 2 or fc & 0x40 or flags & (WLAN_MORE_FRAGMENTS | WLAN_PROTECTED):
-        return p, 0, S.NON_IP
+        return p, 0, end, wire, S.NON_IP
     size = 30 if flags & 3 == 3 else 24  # a fourth address when to and from DS
     amsdu = 0
     if fc & 0x80:  # QoS data: QoS control, and HT control when the order bit is set
         if end - p < size + 2:
-            return p, 0, SHORT
+            return p, 0, end, wire, SHORT
         amsdu = buf[p + size] & 0x80  # the first A-MSDU subframe: addresses, length, LLC
         size += 6 if flags & WLAN_ORDER else 2
     if datapad:
@@ -43,9 +46,10 @@ def ieee802_11(buf, p, end, datapad=False):
     if amsdu:
         size += 14
         if end - p < size + 8:
-            return p, 0, SHORT
-        return llc_snap(buf, p + size, end)
-    return wlan_body(buf, p, p + size + mesh_control(buf, p + size, end, flags), end)
+            return p, 0, end, wire, SHORT
+        q, et, st = llc_snap(buf, p + size, end)
+        return q, et, end, wire, st
+    return wlan_body(buf, p, p + size + mesh_control(buf, p + size, end, flags), end, wire)
 
 
 @njit(cache=True, nogil=True, forceinline=True)
@@ -66,30 +70,33 @@ def mesh_control(buf, p, end, flags):
 
 
 @njit(cache=True, nogil=True, forceinline=True)
-def wlan_body(buf, h, p, end):
+def wlan_body(buf, h, p, end, wire):
     """What an 802.11 data frame's body at p holds (h: the frame's start). Mostly
     LLC/SNAP, but some hardware sends other things, and tshark guesses at them in this
     order, so portannot does too: a whole Ethernet frame (its addresses repeat the
     802.11 header's), Netware IPX (0xffff), two stray bytes (0x0000, or the sequence
     control repeated: OLPC, Atheros) before LLC, LLC of IP's SAP (0x06), a bare
-    ethertype."""
+    ethertype. Returns the ends of the packet (ieee802_11): an Ethernet frame's 802.3
+    length ends it, as tshark's Ethernet dissector bounds it here too."""
     if end - p < 2:
-        return p, 0, SHORT
+        return p, 0, end, wire, SHORT
     if buf[p] == 0xAA and buf[p + 1] == 0xAA:
-        return llc_snap(buf, p, end)
-    if _ethernet_inside(buf, h, p, end):  # (an 802.3 length's end is not carried out)
-        q, et, _, _, st = ethernet(buf, p, end, end)
-        return q, et, st
+        q, et, st = llc_snap(buf, p, end)
+        return q, et, end, wire, st
+    if _ethernet_inside(buf, h, p, end):
+        return ethernet(buf, p, end, wire)
     if buf[p] == 0xFF and buf[p + 1] == 0xFF:
-        return p, 0, S.NON_IP
+        return p, 0, end, wire, S.NON_IP
     if (buf[p] == 0 and buf[p + 1] == 0) or (buf[p] == buf[h + 22] and buf[p + 1] == buf[h + 23]):
-        return llc_snap(buf, p + 2, end)
+        q, et, st = llc_snap(buf, p + 2, end)
+        return q, et, end, wire, st
     if buf[p] == LLC_SAP_IP:  # before the ethertype guess: tshark reads LLC here
-        return llc(buf, p, end)
+        q, et, st = llc(buf, p, end)
+        return q, et, end, wire, st
     et = be16(buf, p)
     if et >= MAX_8023_LENGTH:
-        return p + 2, et, CONTINUE
-    return p, 0, S.NON_IP  # an LLC header of another SAP
+        return p + 2, et, end, wire, CONTINUE
+    return p, 0, end, wire, S.NON_IP  # an LLC header of another SAP
 
 
 @njit(cache=True, nogil=True, forceinline=True)
@@ -153,8 +160,7 @@ def radiotap(buf, p, end, wire_end):
     if flags & RADIOTAP_FCS:
         wire_end = max(wire_end - FCS_SIZE, p + size)
         end = min(end, wire_end)
-    q, et, st = ieee802_11(buf, p + size, end, flags & RADIOTAP_DATA_PAD != 0)
-    return q, et, end, wire_end, st
+    return ieee802_11(buf, p + size, end, wire_end, flags & RADIOTAP_DATA_PAD != 0)
 
 
 #: Prism message codes (little-endian in the files seen; tshark tries both orders)
@@ -167,36 +173,36 @@ AVS_MAGIC = 0x80211000
 
 
 @njit(cache=True, nogil=True, forceinline=True)
-def prism(buf, p, end):
+def prism(buf, p, end, wire):
     """LINKTYPE_PRISM_HEADER, read as tshark 4.0 reads it: an AVS header where the first
     word is AVS version 1 or 2 (some drivers put one under this link type), a Prism
     header where it is a Prism message code in either byte order, else no radio header
     at all (an 802.11 frame straight away, as some captures mix)."""
     if end - p < 4:
-        return p, 0, SHORT
+        return p, 0, end, wire, SHORT
     first = be32(buf, p)
     if first == AVS_MAGIC + 1 or first == AVS_MAGIC + 2:
-        return avs(buf, p, end)
+        return avs(buf, p, end, wire)
     code = le32(buf, p)
     if code == PRISM_MSGCODES[0] or code == PRISM_MSGCODES[1] \
             or first == PRISM_MSGCODES[0] or first == PRISM_MSGCODES[1]:
         if end - p < PRISM_HEADER_SIZE:
-            return p, 0, SHORT
-        return ieee802_11(buf, p + PRISM_HEADER_SIZE, end)
-    return ieee802_11(buf, p, end)
+            return p, 0, end, wire, SHORT
+        return ieee802_11(buf, p + PRISM_HEADER_SIZE, end, wire)
+    return ieee802_11(buf, p, end, wire)
 
 
 @njit(cache=True, nogil=True, forceinline=True)
-def avs(buf, p, end):
+def avs(buf, p, end, wire):
     """An AVS (wlan-ng) capture header: its length (big-endian, byte 4) says where the
     802.11 frame starts, whatever the magic word says. tshark first reads the fixed
     fields of versions 0 and 1 (64 bytes) and 2 (80), so a frame shorter than those
     has no 802.11 frame to it."""
     if end - p < 8:
-        return p, 0, SHORT
+        return p, 0, end, wire, SHORT
     version = be32(buf, p) - AVS_MAGIC
     need = 64 if 0 <= version <= 1 else (80 if version == 2 else 8)
     size = be32(buf, p + 4)
     if end - p < need or end - p < size:
-        return p, 0, SHORT
-    return ieee802_11(buf, p + size, end)
+        return p, 0, end, wire, SHORT
+    return ieee802_11(buf, p + size, end, wire)

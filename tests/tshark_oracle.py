@@ -43,7 +43,7 @@ CAPINFOS = shutil.which("capinfos")
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE_DIR = REPO / ".pytest_cache" / "tshark-oracle"
-CACHE_VERSION = "18"
+CACHE_VERSION = "19"
 
 TRANSPORTS = ("tcp", "udp", "sctp", "dccp")
 
@@ -59,7 +59,7 @@ FIELDS = (
     "ip.src", "ip.dst", "ipv6.src", "ipv6.dst",
     "tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport",
     "sctp.srcport", "sctp.dstport", "dccp.srcport", "dccp.dstport", "tcp.flags", "tcp.seq_raw",
-    "ip.proto", "ip.id", "ip.flags.mf", "ip.frag_offset", "ip.len", "ip.hdr_len",
+    "ip.version", "ip.proto", "ip.id", "ip.flags.mf", "ip.frag_offset", "ip.len", "ip.hdr_len",
     "ipv6.nxt", "ipv6.fraghdr.ident", "ipv6.fraghdr.offset", "ipv6.fraghdr.more", "ipv6.plen",
     "ipv6.hopopts.len_oct", "ipv6.routing.len_oct", "ipv6.dstopts.len_oct", "ah.length",
     "vlan.id", "ieee8021ad",
@@ -209,8 +209,10 @@ def parse_line(cols: dict[str, str], number: int) -> OracleRow:
 
     ip_at = next((i for i, p in enumerate(protos) if p in ("ip", "ipv6")), None)
     if (ip_at is not None and protos[ip_at] == "ip" and protos[ip_at + 1 : ip_at + 2] == ["ipv6"]
-            and not cols["ip.src"]):
-        ip_at += 1  # an IPv6 header under an IPv4 type: tshark's ip hands it to ipv6
+            and _first(_ints(cols["ip.version"])) == 6):
+        # an IPv6 header under an IPv4 type: tshark's ip shows the version, 6, and hands it
+        # to ipv6 (an ip.src there is an IPv4 header's inside it, IP-in-IPv6)
+        ip_at += 1
     if ip_at is not None:
         outer = protos[ip_at]
         ip_version = 4 if outer == "ip" else 6

@@ -36,7 +36,7 @@ from linkframes import (
     llc,
 )
 from scapy.layers.dot11 import Dot11, RadioTap
-from scapy.layers.inet import TCP, UDP
+from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.inet6 import IPv6, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop
 from scapy.layers.l2 import ARP, LLC, SNAP, CookedLinux, CookedLinuxV2, Dot1Q, Dot3, Ether
 from scapy.packet import Raw
@@ -122,6 +122,33 @@ def test_ipv6_where_ipv4_is_announced_as_tshark_shows_it(tmp_path):
         if seen[0] == "truncated":  # tshark shows the source the cut header holds, no more
             src = seen[2]
         assert (src or None, dst or None, sport, dport) == (seen[2], seen[3], seen[5], seen[6])
+
+
+def ip_in_ipv6_where_ipv4_is_announced() -> list[tuple[int, bytes, tuple]]:
+    """(link type, frame, what the decoder sees): an IPv6 header under ethertype 0x0800
+    carrying an IPv4 header (IP-in-IPv6, next header 4; and after an atomic Fragment
+    header, as tshark_random.py's seed 4903 of --kind links --damage link met it under a
+    damaged BSD null family). Its packet is the IPv6 one, no-ports; tests/tshark_oracle
+    took the inner IPv4 header's addresses for it, reading an ip.src as the outer ip
+    layer's, where that layer (the IPv4 dissector that handed the header on) shows only
+    its version, 6."""
+    v4_type = bytes(Ether(**MAC, type=0x0800))
+    inner = IP(src=B4, dst=A4) / TCP(sport=SPORT, dport=80)
+    outer = ("no-ports", 6, A6, B6, None, 0, 0, None)
+    return [
+        (LINKTYPE_ETHERNET, v4_type + bytes(IPv6(src=A6, dst=B6, nh=4) / inner), outer),
+        (LINKTYPE_ETHERNET, v4_type + bytes(IPv6(src=A6, dst=B6) / IPv6ExtHdrFragment(nh=4, id=9)
+                                            / inner), outer),
+    ]
+
+
+def test_ip_in_ipv6_where_ipv4_is_announced(decoded):
+    decoded_as_listed(decoded, ip_in_ipv6_where_ipv4_is_announced())
+
+
+@pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
+def test_ip_in_ipv6_where_ipv4_is_announced_as_the_oracle_reads_it(tmp_path):
+    agree_with_tshark(tmp_path, ip_in_ipv6_where_ipv4_is_announced())
 
 
 def llc_sap_ip_frames() -> list[tuple[int, bytes, tuple]]:

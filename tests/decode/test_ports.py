@@ -120,3 +120,48 @@ def test_an_empty_ipv4_payload_as_tshark_shows_it(tmp_path):
     rows = oracle(path)
     assert [(r.protocols.split(":")[-1], r.malformed) for r in rows] == (
         [("ip", False)] * len(HEADERS) + [("udp", True)])
+
+
+#: (transport bytes on the wire, captured, status): the IP length runs past the frame,
+#: which ends inside the ports on the wire, and the snaplen cut it shorter; tshark reads
+#: the IP payload up to the frame's end, so the port it stops at is malformed where it
+#: runs past that end too, else cut (IPv4 header fields likewise: README's truncated row)
+FRAME_ENDS = [
+    (1, 0, "malformed"),  # the source port runs past the frame's end
+    (2, 0, "truncated"),
+    (2, 1, "truncated"),
+    (3, 1, "truncated"),
+    (3, 2, "malformed"),  # the destination port runs past it
+    (4, 3, "truncated"),
+]
+
+
+def frames_ending_inside_the_ports() -> list[tuple[tuple[bytes, int], str]]:
+    """((captured bytes, original length), status): each case for TCP, UDP and DCCP over
+    IPv4 (IP payload length 8 on a frame that holds fewer of it) and UDP over IPv6 (a
+    payload length of 8). These were truncated where tshark 4.0 flags Malformed Packet:
+    the decoder held the ports against the IP length only."""
+    out = []
+    for proto in (6, 17, 33):
+        for wire, captured, status in FRAME_ENDS:
+            frame = ipv4(proto, 8)[:34 + wire]
+            out.append(((frame[:34 + captured], len(frame)), status))
+    for wire, captured, status in FRAME_ENDS:
+        frame = ipv6(17, 8)[:54 + wire]
+        out.append(((frame[:54 + captured], len(frame)), status))
+    return out
+
+
+def test_a_frame_ending_inside_the_ports(decoded):
+    built = frames_ending_inside_the_ports()
+    assert [g.status for g in decoded(ETHERNET, [f for f, _ in built])] == [s for _, s in built]
+
+
+@pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
+def test_a_frame_ending_inside_the_ports_as_tshark_reads_it(tmp_path):
+    built = frames_ending_inside_the_ports()
+    path = write_pcap(tmp_path / "ends.pcap", [(i * 1000, *f) for i, (f, _) in enumerate(built)],
+                      linktype=ETHERNET)
+    for row, (_, status) in zip(oracle(path), built, strict=True):
+        assert (row.src_port, row.malformed) == (None, status == "malformed"), (
+            row.number, row.protocols, status)

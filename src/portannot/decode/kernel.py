@@ -202,7 +202,11 @@ def decode_records(data, offset, caplen, length, linktype, fcs, link_table, ethe
         if code == T.NONE:
             sport, dport, flags, seq, st = 0, 0, 0, 0, S.NO_PORTS
         else:
-            sport, dport, flags, seq, st = transport_ports(data, q, ip_end, end, code)
+            # an IP length past the frame ends the payload at the frame's end on the wire,
+            # as tshark reads it: a port the snaplen cut that also runs past that end is
+            # malformed, not cut (an uncut frame's ports are short of the frame either way)
+            sport, dport, flags, seq, st = transport_ports(
+                data, q, min(ip_end, wire) if cut else ip_end, end, code)
         if st == S.PORTS:
             transport[i] = code
             src_port[i] = sport

@@ -491,3 +491,21 @@ def test_a_registry_file_is_read_up_to_64_mib(fixtures: Path, tmp_path: Path) ->
     gz = tmp_path / "seed.csv.gz"
     gz.write_bytes(gzip.compress((fixtures / "seed.csv").read_bytes()))
     assert len(parse_file(gz)) == SEED_RECORDS
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le"])
+@pytest.mark.parametrize("fixture", ["seed.csv", "seed.xml", "etc-services"])
+def test_a_registry_in_utf16_or_utf32_is_refused_saying_so(fixtures: Path, tmp_path: Path,
+                                                          encoding: str, fixture: str) -> None:
+    """The seed registry (and a services file) saved as UTF-16 or UTF-32, with a
+    byte-order mark or without: refused as such, naming the conversion. It was 'not a
+    registry: expected an IANA CSV or XML, ...', the same words as for any other text.
+    The same file in UTF-8 parses."""
+    source = fixtures / fixture
+    assert parse_file(source).records
+    path = tmp_path / fixture
+    path.write_bytes(source.read_text(encoding="utf-8").encode(encoding))
+    wide = encoding[:6].upper()
+    with pytest.raises(RegistryError, match=rf"{path.name}: {wide} text, where a registry is "
+                                            rf"UTF-8 \(convert it: iconv -f {wide} -t UTF-8\)"):
+        parse_file(path)

@@ -52,6 +52,26 @@ def _gunzip(data: bytes, path: str, limit: int | None = None) -> bytes:
     return data
 
 
+def wide_encoding(data: bytes) -> str | None:
+    """"UTF-16" or "UTF-32" for text so encoded (a registry saved from Windows tools: a
+    byte-order mark, or, without one, a zero byte beside each ASCII character), else
+    None. Such text decodes as UTF-8 all the same (a zero byte is valid UTF-8), and was
+    "not a registry: expected an IANA CSV or XML ...", which named no reason."""
+    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "UTF-32"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16"
+    sample = data[:WIDE_SAMPLE]
+    if len(sample) < 16:
+        return None
+    zeros = sample.count(0) / len(sample)
+    return "UTF-32" if zeros >= 0.7 else "UTF-16" if zeros >= 0.4 else None
+
+
+#: bytes of a registry file looked at for the zero bytes of UTF-16 or UTF-32 text
+WIDE_SAMPLE = 256
+
+
 def _not_utf8(data: bytes, start: int, path: str) -> str:
     line = data[:start].count(b"\n") + 1
     return f"{path}:{line}: not UTF-8 text (byte 0x{data[start]:02x})"
@@ -113,6 +133,10 @@ def parse_bytes(data: bytes, path: str, fmt: str | None = None, *,
     damage, and refuses the file (the error names the line). Bytes past `limit`,
     inflated, are no registry (RegistryError)."""
     data = _gunzip(data, path, limit)
+    wide = wide_encoding(data)
+    if wide is not None:
+        raise RegistryError(f"{path}: {wide} text, where a registry is UTF-8 (convert it: "
+                            f"iconv -f {wide} -t UTF-8)")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -509,3 +509,26 @@ def test_a_registry_in_utf16_or_utf32_is_refused_saying_so(fixtures: Path, tmp_p
     with pytest.raises(RegistryError, match=rf"{path.name}: {wide} text, where a registry is "
                                             rf"UTF-8 \(convert it: iconv -f {wide} -t UTF-8\)"):
         parse_file(path)
+
+
+@pytest.mark.parametrize("tag", ["name", "number", "protocol", "description"])
+def test_an_xml_record_with_a_field_twice_is_skipped(fixtures: Path, tmp_path: Path,
+                                                     tag: str) -> None:
+    """mysql's tcp record given a second <number> (or name, protocol, description) took the
+    last silently: 3306 became 9999. The schema gives each one (none of the full
+    registry's 6,000-odd records repeats one); the record is skipped with the others'
+    malformed ones, named by its line."""
+    text = (fixtures / "seed.xml").read_text(encoding="utf-8")
+    record = text.index("<name>mysql</name>")
+    second = {"name": "<name>other</name>", "number": "<number>9999</number>",
+              "protocol": "<protocol>udp</protocol>",
+              "description": "<description>x</description>"}[tag]
+    path = tmp_path / "twice.xml"
+    path.write_text(text[:record] + second + text[record:], encoding="utf-8")
+    parsed = parse_file(path)
+    assert len(parsed) == SEED_RECORDS - 1
+    mysql = [(r.transport, r.port_lo) for r in parsed.records if r.name in ("mysql", "other")]
+    assert mysql == [("udp", 3306)]  # the tcp record skipped, the udp one as it was
+    (problem,) = parsed.problems
+    assert problem.line == text[:record].count("\n")
+    assert f"two <{tag}> elements" in problem.message

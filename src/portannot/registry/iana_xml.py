@@ -106,6 +106,10 @@ def _record(elem: ET.Element, line: int) -> ServiceRecord | str:
         elif tag == "assignee":
             assignee.extend(_xref_text(x) for x in child if _local(x.tag) == "xref")
         elif tag in ("name", "protocol", "number", "description", "note", "unauthorized", "sc"):
+            if tag in fields:
+                # the registry's schema gives each one element; two <number>s took the
+                # last silently, a port the record may not have (none of IANA's has two)
+                return f"record has two <{tag}> elements"
             fields[tag] = _text(child)
     try:
         name = parse_name(fields.get("name", ""))

@@ -162,7 +162,7 @@ def test_update_url_installs_and_is_used_by_default(
         assert err.count("\n") == 1 and "Traceback" not in err
         assert _info(cli)["source"] == f"{server}/good.csv"
     code, out, err = cli("registry", "update", "--url", f"{server}/good.csv")
-    assert code == 6 and "fewer than 1000" in err
+    assert code == 6 and "fewer than 1,000" in err
 
     # a newer registry replaces it; --registry and $PORTANNOT_REGISTRY still come first
     code, out, err = cli(

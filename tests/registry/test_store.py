@@ -278,7 +278,7 @@ def test_install_validates_before_replacing(fixtures: Path, tmp_path: Path) -> N
     )
     with pytest.raises(RegistryError, match="malformed record"):
         install.update(file=bad, min_records=10)
-    with pytest.raises(RegistryError, match="fewer than 1000"):
+    with pytest.raises(RegistryError, match="fewer than 1,000"):
         install.update(file=fixtures / "seed.csv")
     assert (source.installed_dir() / "installed.json").read_text() == before
     assert load_table().source.endswith("seed.csv")

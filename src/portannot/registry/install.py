@@ -337,7 +337,7 @@ def validate(parsed: ParseResult, min_records: int) -> None:
         raise RegistryError(
             f"{parsed.path}: only {counted(len(parsed.records), 'record')} "
             f"({counted(named_ports, 'named port')}), "
-            f"fewer than {min_records}: not a complete registry, not installed"
+            f"fewer than {min_records:,}: not a complete registry, not installed"
         )
     if parsed.format in IANA_FORMATS:
         last = max((r.port_hi or r.port_lo or 0 for r in parsed.records if r.has_port), default=0)

@@ -11,13 +11,15 @@ datagram's, whose first fragment was not seen: status `fragment` (README, "Decod
 
 from __future__ import annotations
 
+import struct
 import subprocess
 
 import pytest
 from capgen import write_pcap
 from paths import local_capture
 from scapy.layers.inet import IP, TCP, UDP, fragment
-from scapy.layers.inet6 import IPv6, IPv6ExtHdrFragment
+from scapy.layers.inet6 import IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment
+from scapy.layers.ipsec import AH
 from scapy.packet import Raw
 from tshark_oracle import TSHARK, attribute_fragments, oracle
 
@@ -256,3 +258,69 @@ def test_capture_time_does_not_end_a_datagram(tmp_path, build):
                           "-o", "ipv6.defragment:TRUE", "-T", "fields", "-e", "frame.number",
                           "-e", "udp.srcport"], capture_output=True, text=True, check=True)
     assert out.stdout.split("\n")[:2] == ["1\t", "2\t42400"]  # reassembled in frame 2
+
+
+# ------------------------------------------------- a first fragment cut short on the wire
+
+#: the transports with ports, and the first 4 bytes of a header of each (the ports; the
+#: frames below hold at most 3 of them)
+PORTS = {proto: struct.pack(">HH", 40000, 443) for proto in (6, 17, 33, 132)}
+#: an AH header of 24 bytes (12 of ICV) before UDP
+AH_UDP = bytes(AH(nh=17, payloadlen=4, spi=1, seq=1, icv=bytes(12)))
+#: where the frames below end: 0 to 3 bytes of the ports, an IP length of 24 past them
+ON_THE_WIRE = (0, 1, 2, 3)
+
+
+def _short_v4(proto: int, wire: int, more: bool) -> bytes:
+    header = IP(src=A4, dst=B4, proto=proto, flags="MF" if more else 0, len=20 + 24)
+    return bytes(header) + PORTS.get(proto, AH_UDP)[:wire]
+
+
+def _short_v6(proto: int, wire: int, more: bool) -> bytes:
+    return bytes(IPv6(src=A6, dst=B6, plen=8 + 24) / IPv6ExtHdrFragment(nh=proto, m=int(more),
+                                                                        id=9)) + PORTS[proto][:wire]
+
+
+def frames_ending_before_their_ports() -> list[tuple[bytes, str]]:
+    """(frame, status by hand): first fragments (MF, offset 0) whose frame ends, uncut,
+    inside or before their ports, or inside a header before them (dest-opts after the
+    Fragment header, 4 of its 8 bytes; AH, 10 of its 24), under an IP length past the
+    frame: `fragment`, as README's first fragment that ends before its ports; the same
+    frames not fragmented, malformed (an IPv6 atomic fragment, M=0, is none). IPv4 with
+    no byte of its payload is left out there: tshark calls no transport (README)."""
+    out = []
+    for more, status in ((True, FR), (False, "malformed")):
+        for proto in PORTS:
+            for wire in ON_THE_WIRE:
+                if more or wire:
+                    out.append((_short_v4(proto, wire, more), status))
+                out.append((_short_v6(proto, wire, more), status))
+        dstopts = bytes(IPv6ExtHdrDestOpt(nh=17))[:4]
+        out.append((bytes(IPv6(src=A6, dst=B6, plen=32) / IPv6ExtHdrFragment(
+            nh=60, m=int(more), id=9)) + dstopts, status))
+        out.append((_short_v4(51, 10, more), status))
+    return out
+
+
+def test_a_first_fragment_whose_frame_ends_before_its_ports(decoded):
+    """These first fragments were malformed: the decoder took a header the frame's end
+    cut short (not the snaplen) as malformed whatever the fragment, where one the IP
+    length ends before was already `fragment`."""
+    built = frames_ending_before_their_ports()
+    assert [s.status for s in decoded(LINKTYPE_RAW, [f for f, _ in built])] == [
+        s for _, s in built]
+
+
+@needs_tshark
+def test_a_first_fragment_whose_frame_ends_before_its_ports_as_tshark_shows_it(tmp_path):
+    """tshark 4.0 gives a first fragment's payload to the next header as a fragment's:
+    a read past its end is an "Unreassembled fragment", no Malformed Packet, where the
+    same frame not fragmented is malformed."""
+    built = frames_ending_before_their_ports()
+    path = write_pcap(tmp_path / "short.pcap", [(T0 + i * 1000, f) for i, (f, _) in
+                                                enumerate(built)], linktype=LINKTYPE_RAW)
+    for row, (_, status) in zip(oracle(path), built, strict=True):
+        assert (row.src_port, row.malformed) == (None, status == "malformed"), (
+            row.number, row.protocols, row.expert)
+        if row.protocols != "raw:ip":  # IPv4 with no byte of payload calls no transport
+            assert ("Unreassembled fragment" in row.expert) == (status == FR), row.number

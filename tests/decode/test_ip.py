@@ -10,7 +10,9 @@ tshark shows such a frame as an unreassembled fragment, never malformed: status
 status"). A length that ends before a header of the unfragmentable part (the IPv6
 hop-by-hop header before the Fragment header), or the IP length of a packet that is not
 a first fragment (an atomic fragment, a whole packet), still contradicts the headers:
-`malformed`. The capture's snaplen cutting the ports off stays `truncated`.
+`malformed`. The capture's snaplen cutting the ports off stays `truncated`. A first
+fragment whose frame ends before its ports under an IP length past it is `fragment` too:
+tshark reads its payload as a fragment's and notes the length only.
 """
 
 from __future__ import annotations
@@ -93,11 +95,13 @@ CASES = [
     ("v4-cut", v4(UDP16), 22, ("truncated", 4, None, 0, 0), (None, False)),
     ("v6-cut", v6(UDP16), 50, ("truncated", 6, None, 0, 0), (None, False)),
 ]
-#: frames that are shorter than their IP length with nothing cut: the IP length
-#: contradicts the frame (malformed, as for any packet); tshark only notes it
+#: first fragments shorter than their IP length with nothing cut: the frame ends before
+#: the ports as the fragment would (`fragment`, not malformed as a whole packet would be:
+#: tshark only notes the length and shows an unreassembled fragment; these were malformed
+#: before 20261207, while the same frames cut by the snaplen too were `fragment`)
 SHORTER_THAN_IP_LENGTH = [
-    ("v4-frame-short", v4(UDP16[:2], length=100), None, MAL_4, "exceeds packet length"),
-    ("v6-frame-short", v6(UDP16[:2], plen=100), None, MAL_6, "exceeds framing length"),
+    ("v4-frame-short", v4(UDP16[:2], length=100), None, FRAG_4, "exceeds packet length"),
+    ("v6-frame-short", v6(UDP16[:2], plen=100), None, FRAG_6, "exceeds framing length"),
 ]
 
 
@@ -114,8 +118,8 @@ def test_a_first_fragment_that_ends_before_its_ports(decoded, name, frame, captu
 
 @pytest.mark.parametrize(("name", "frame", "captured", "ours", "note"), SHORTER_THAN_IP_LENGTH,
                          ids=[c[0] for c in SHORTER_THAN_IP_LENGTH])
-def test_a_frame_shorter_than_its_ip_length_is_malformed(decoded, name, frame, captured, ours,
-                                                         note):
+def test_a_first_fragment_shorter_than_its_ip_length(decoded, name, frame, captured, ours,
+                                                    note):
     (seen,) = decoded(LINKTYPE_RAW, [_frame(frame, captured)])
     assert (seen.status, seen.ip_version, seen.transport, seen.src_port, seen.dst_port) == ours
 

@@ -42,9 +42,13 @@ AHEAD = 8
 def _final(status, cut, first_fragment):
     """The status of a layer's SHORT (the bytes ran out) and PAST_END (the IP payload ran
     out): in a first fragment the IP payload is the fragment's, and a header it ends
-    before continues in the next fragment (tshark: an unreassembled fragment)."""
+    before continues in the next fragment (tshark: an unreassembled fragment). So does
+    one the frame's end cuts short on the wire under an IP length past it: tshark's
+    payload of a first fragment is a fragment's, whose end is never a malformed one."""
     if status == SHORT:
-        return S.TRUNCATED if cut else S.MALFORMED
+        if cut:
+            return S.TRUNCATED
+        return S.FRAGMENT if first_fragment else S.MALFORMED
     if status == PAST_END:
         return S.FRAGMENT if first_fragment else S.MALFORMED
     return status

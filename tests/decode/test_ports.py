@@ -165,3 +165,52 @@ def test_a_frame_ending_inside_the_ports_as_tshark_reads_it(tmp_path):
     for row, (_, status) in zip(oracle(path), built, strict=True):
         assert (row.src_port, row.malformed) == (None, status == "malformed"), (
             row.number, row.protocols, status)
+
+
+#: (header before UDP, its bytes on the wire, captured): the snaplen cuts the header
+#: inside a field that ends within the frame on the wire (AH: the SPI, bytes 4-7; a
+#: type 0 routing header: its address, bytes 8-23), the IP length runs past the frame,
+#: which ends before the ports or inside them
+CUT_BEFORE_THE_PORTS = [("ah", 8, 4), ("ah", 25, 6), ("routing", 24, 8), ("routing", 26, 20)]
+
+
+def frames_cut_before_their_ports() -> list[tuple[bytes, int]]:
+    """(captured bytes, original length): each case over IPv4 (AH only) and IPv6. These
+    were malformed where tshark 4.0 shows a cut capture: the decoder held the ports
+    against the frame's end on the wire even where the snaplen had cut a header before
+    them, at which tshark stops."""
+    from scapy.layers.inet6 import IPv6ExtHdrRouting
+    from scapy.layers.ipsec import AH
+
+    ah = bytes(AH(nh=17, payloadlen=4, spi=1, seq=1, icv=bytes(12))) + HEADERS[17][:4]
+    routing = bytes(IPv6ExtHdrRouting(nh=17, addresses=["2001:db8::9"], segleft=0)) + (
+        HEADERS[17][:4])
+    out = []
+    for header, wire, captured in CUT_BEFORE_THE_PORTS:
+        chain = ah if header == "ah" else routing
+        nh = 51 if header == "ah" else 43
+        v4 = bytearray(bytes(IP(src=A4, dst=B4, proto=nh)))
+        v4[2:4] = struct.pack(">H", 20 + 40)
+        ip = [bytes(v4)] if header == "ah" else []
+        ip.append(bytes(IPv6(src=A6, dst=B6, nh=nh, plen=40)))
+        for head in ip:
+            lead = bytes(Ether(**MAC, type=0x0800 if head[0] >> 4 == 4 else 0x86DD)) + head
+            frame = lead + chain[:wire]
+            out.append((frame[:len(lead) + captured], len(frame)))
+    return out
+
+
+def test_a_header_before_the_ports_cut_by_the_snaplen(decoded):
+    built = frames_cut_before_their_ports()
+    assert [g.status for g in decoded(ETHERNET, built)] == ["truncated"] * len(built)
+
+
+@pytest.mark.skipif(TSHARK is None, reason="tshark not installed")
+def test_a_header_before_the_ports_cut_by_the_snaplen_as_tshark_reads_it(tmp_path):
+    built = frames_cut_before_their_ports()
+    path = write_pcap(tmp_path / "cut.pcap", [(i * 1000, *f) for i, f in enumerate(built)],
+                      linktype=ETHERNET)
+    rows = oracle(path)
+    assert [(r.src_port, r.malformed) for r in rows] == [(None, False)] * len(built), [
+        (r.number, r.protocols, r.expert) for r in rows]
+    assert all(r.protocols.split(":")[-1] in ("ah", "ipv6.routing") for r in rows)

@@ -208,9 +208,11 @@ def decode_records(data, offset, caplen, length, linktype, fcs, link_table, ethe
         else:
             # an IP length past the frame ends the payload at the frame's end on the wire,
             # as tshark reads it: a port the snaplen cut that also runs past that end is
-            # malformed, not cut (an uncut frame's ports are short of the frame either way)
+            # malformed, not cut (an uncut frame's ports are short of the frame either way);
+            # where the snaplen cut a header before the ports (AH, a routing header), tshark
+            # stops there, and that header, cut, is truncated
             sport, dport, flags, seq, st = transport_ports(
-                data, q, min(ip_end, wire) if cut else ip_end, end, code)
+                data, q, min(ip_end, wire) if cut and q <= end else ip_end, end, code)
         if st == S.PORTS:
             transport[i] = code
             src_port[i] = sport

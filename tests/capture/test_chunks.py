@@ -10,6 +10,7 @@ asserted: the writer's wait is only a bound against hanging.
 from __future__ import annotations
 
 import os
+import struct
 import threading
 from pathlib import Path
 
@@ -104,6 +105,42 @@ def test_a_pause_hands_on_no_cut_record(tmp_path: Path) -> None:
     assert sizes[0] == 1 and sum(sizes) == len(frames)
     got, want = PacketBatch.join(decoded), decode_file(str(whole))
     assert (got.src_port == want.src_port).all() and (got.status == want.status).all()
+
+
+#: a block no pcapng can have (its length is no multiple of 4), and zeros the scan past
+#: it goes over byte by byte: damage where a writer paused
+_DAMAGE = struct.pack("<II", 6, 5) + bytes(8)
+
+
+@pytest.mark.parametrize(("after", "cut"), [
+    ("section", 20),  # the next section header's first 20 of its 28 bytes
+    ("damage", len(_DAMAGE)),  # the scan for the next block waits for more bytes
+])
+def test_a_pause_short_of_a_whole_block_hands_on_the_records_before_it(
+        tmp_path: Path, after: str, cut: int) -> None:
+    """A pcapng writer pausing inside a section header block, or after damage, after
+    whole packet blocks: those records are a batch, `paused`, before the writer goes on
+    (the walk held them past the block it could not finish: they waited for the next
+    packet, and no row of theirs came out while the capture paused). All records are
+    the file's, in order."""
+    frames = _frames()
+    first = write_pcapng(tmp_path / "first.pcapng", [(ts, f, 0) for ts, f in frames[:2]])
+    rest = write_pcapng(tmp_path / "rest.pcapng", [(ts, f, 0) for ts, f in frames[2:]])
+    head = first.read_bytes()
+    # a second section; or damage, then the rest's packet blocks (past its SHB and IDB)
+    tail = rest.read_bytes() if after == "section" else _DAMAGE + rest.read_bytes()[48:]
+    fifo = tmp_path / "live"
+    os.mkfifo(fifo)
+    first_batch, errors = threading.Event(), []
+    writer = _feed(fifo, head + tail, len(head) + cut, first_batch, errors)
+    batches = []
+    for batch in CaptureReader(str(fifo)):
+        batches.append([batch.record(i) for i in range(len(batch))] + [batch.paused])
+        first_batch.set()
+    writer.join(HANG_BOUND)
+    assert not errors
+    assert batches[0] == [frames[0][1], frames[1][1], True], "they waited for the next block"
+    assert [r for b in batches for r in b[:-1]] == [frame for _, frame in frames]
 
 
 def test_a_file_is_read_in_whole_chunks(tmp_path: Path) -> None:

@@ -449,11 +449,14 @@ class PcapngReader(ContainerReader):
             # hand out what is held when the window is about to move to new bytes or reading
             # ends; past a section or interface block the window holds, or a damaged range
             # (a resync moving the window is no matter: `held` keeps the records' buffer)
-            hold = reason == BAD_RECORD or (reason == SPECIAL_BLOCK
-                                            and self._whole_in_window(pos, int(extra)))
-            if pending and (not hold or len(pending) >= MAX_PENDING):
-                batch = self._batch(held, pending, number,
-                                    paused=w.paused and reason == NEED_MORE)
+            whole = reason == SPECIAL_BLOCK and self._whole_in_window(pos, int(extra))
+            hold = reason == BAD_RECORD or whole
+            # a pipe's fill paused and the walk stopped short of a whole block: the bytes it
+            # needs next (a cut block, a section header's rest, a resync's) wait for the
+            # writer, and the records walked go out before that wait, not after it
+            starved = w.paused and not whole
+            if pending and (not hold or starved or len(pending) >= MAX_PENDING):
+                batch = self._batch(held, pending, number, paused=starved)
                 pending, number = [], number + len(batch)
                 yield batch
             if reason == SPECIAL_BLOCK:

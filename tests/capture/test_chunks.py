@@ -107,6 +107,38 @@ def test_a_pause_hands_on_no_cut_record(tmp_path: Path) -> None:
     assert (got.src_port == want.src_port).all() and (got.status == want.status).all()
 
 
+@pytest.mark.parametrize(("fmt", "header", "per_record"), [("pcap", 24, 16), ("pcapng", 48, 32)])
+def test_a_pause_where_the_window_is_full_hands_on_its_records(
+        tmp_path: Path, fmt: str, header: int, per_record: int) -> None:
+    """A writer pausing just where the window's chunk (4 KiB here) is full: its records
+    are a batch, `paused`, before the writer goes on (the fill ended full, not paused:
+    they waited for the next packet, and the pcap reader read on before walking them).
+    Four frames padded to fill it with the header (blocks); a fifth comes after."""
+    chunk = 4096
+    size = (chunk - header) // 4 - per_record
+    frames = [(ts, frame + bytes(size - len(frame)) if i < 4 else frame)
+              for i, (ts, frame) in enumerate(_frames())]
+    whole = tmp_path / f"whole.{fmt}"
+    if fmt == "pcap":
+        write_pcap(whole, frames)
+    else:
+        write_pcapng(whole, [(ts, frame, 0) for ts, frame in frames])
+    data = whole.read_bytes()
+    assert layout(data).records[3][1] == chunk
+    fifo = tmp_path / "live"
+    os.mkfifo(fifo)
+    first_batch, errors = threading.Event(), []
+    writer = _feed(fifo, data, chunk, first_batch, errors)
+    batches = []
+    for batch in CaptureReader(str(fifo), chunk_size=chunk):
+        batches.append([batch.record(i) for i in range(len(batch))] + [batch.paused])
+        first_batch.set()
+    writer.join(HANG_BOUND)
+    assert not errors
+    assert batches[0] == [frame for _, frame in frames[:4]] + [True], "they waited for more"
+    assert [r for b in batches for r in b[:-1]] == [frame for _, frame in frames]
+
+
 #: a block no pcapng can have (its length is no multiple of 4), and zeros the scan past
 #: it goes over byte by byte: damage where a writer paused
 _DAMAGE = struct.pack("<II", 6, 5) + bytes(8)

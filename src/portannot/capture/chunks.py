@@ -165,6 +165,9 @@ class ChunkWindow:
                 if not since and self._ready is not None:
                     since = time.monotonic()
             if self.eof or self.end >= need:
+                # full just as a pipe's writer paused: said too, or its records waited for
+                # the next bytes (the pcap reader's first walk read on into them)
+                self.paused = bool(since) and not self.eof and self._paused(since)
                 return
             # full of bytes actually read and a record needs more: double. The window
             # follows the bytes that arrive, never what a length field merely claims.

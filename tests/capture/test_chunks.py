@@ -18,7 +18,7 @@ import pytest
 from capgen import layout, write_pcap, write_pcapng
 from paths import local_capture, local_captures
 
-from portannot.capture import CaptureReader
+from portannot.capture import CaptureReader, chunks
 from portannot.capture.chunks import ChunkWindow
 from portannot.decode import Decoder, PacketBatch
 from portannot.decode.decoder import decode_file
@@ -56,28 +56,44 @@ def _feed(fifo: Path, data: bytes, first_end: int, first_batch: threading.Event,
     return thread
 
 
-@pytest.mark.parametrize("fmt", ["pcap", "pcapng"])
-def test_a_pipe_that_pauses_hands_on_the_records_that_came(tmp_path: Path, fmt: str) -> None:
-    """The first record written is a batch of its own, `paused`, before the writer goes
-    on; the rest follow, and all of them are the file's records, in order."""
-    frames = _frames()
+def _capture(tmp_path: Path, fmt: str, frames: list[tuple[int, bytes]]) -> bytes:
+    """The frames as a pcap or a pcapng file's bytes."""
     whole = tmp_path / f"whole.{fmt}"
     if fmt == "pcap":
         write_pcap(whole, frames)
     else:
         write_pcapng(whole, [(ts, frame, 0) for ts, frame in frames])
-    data = whole.read_bytes()
-    first_end = layout(data).records[0][1]  # the header (blocks) and the first record
+    return whole.read_bytes()
+
+
+def _live_batches(tmp_path: Path, data: bytes, first_end: int, *, decoder: Decoder | None = None,
+                  chunk_size: int = chunks.DEFAULT_CHUNK) -> list[list]:
+    """What a CaptureReader over a FIFO hands on while the writer puts data[:first_end]
+    in, waits for the reader's first batch, then writes the rest: each batch as its
+    records, then whether it was `paused` (with a decoder, the decoded batch instead of
+    its records)."""
     fifo = tmp_path / "live"
     os.mkfifo(fifo)
     first_batch, errors = threading.Event(), []
     writer = _feed(fifo, data, first_end, first_batch, errors)
     batches = []
-    for batch in CaptureReader(str(fifo)):
-        batches.append([batch.record(i) for i in range(len(batch))] + [batch.paused])
+    for batch in CaptureReader(str(fifo), chunk_size=chunk_size):
+        got = [decoder.decode(batch)] if decoder else [batch.record(i) for i in range(len(batch))]
+        batches.append([*got, batch.paused])
         first_batch.set()
     writer.join(HANG_BOUND)
     assert not errors
+    return batches
+
+
+@pytest.mark.parametrize("fmt", ["pcap", "pcapng"])
+def test_a_pipe_that_pauses_hands_on_the_records_that_came(tmp_path: Path, fmt: str) -> None:
+    """The first record written is a batch of its own, `paused`, before the writer goes
+    on; the rest follow, and all of them are the file's records, in order."""
+    frames = _frames()
+    data = _capture(tmp_path, fmt, frames)
+    first_end = layout(data).records[0][1]  # the header (blocks) and the first record
+    batches = _live_batches(tmp_path, data, first_end)
     assert batches[0] == [frames[0][1], True], "the first record waited for the rest"
     records = [r for b in batches for r in b[:-1]]
     assert records == [frame for _, frame in frames]
@@ -87,23 +103,12 @@ def test_a_pause_hands_on_no_cut_record(tmp_path: Path) -> None:
     """A pipe that pauses inside a record hands on the records before it, and the cut
     one whole once its bytes come: the decoded packets are the file's."""
     frames = _frames()
-    whole = write_pcap(tmp_path / "whole.pcap", frames)
-    data = whole.read_bytes()
+    data = _capture(tmp_path, "pcap", frames)
     cut = layout(data).records[1][0] + 20  # 4 bytes into the second record's frame
-    fifo = tmp_path / "live"
-    os.mkfifo(fifo)
-    first_batch, errors = threading.Event(), []
-    writer = _feed(fifo, data, cut, first_batch, errors)
-    sizes, decoded = [], []
-    decoder = Decoder()
-    for batch in CaptureReader(str(fifo)):
-        sizes.append(len(batch))
-        decoded.append(decoder.decode(batch))
-        first_batch.set()
-    writer.join(HANG_BOUND)
-    assert not errors
+    batches = _live_batches(tmp_path, data, cut, decoder=Decoder())
+    sizes, decoded = [len(b[0]) for b in batches], [b[0] for b in batches]
     assert sizes[0] == 1 and sum(sizes) == len(frames)
-    got, want = PacketBatch.join(decoded), decode_file(str(whole))
+    got, want = PacketBatch.join(decoded), decode_file(str(tmp_path / "whole.pcap"))
     assert (got.src_port == want.src_port).all() and (got.status == want.status).all()
 
 
@@ -118,23 +123,9 @@ def test_a_pause_where_the_window_is_full_hands_on_its_records(
     size = (chunk - header) // 4 - per_record
     frames = [(ts, frame + bytes(size - len(frame)) if i < 4 else frame)
               for i, (ts, frame) in enumerate(_frames())]
-    whole = tmp_path / f"whole.{fmt}"
-    if fmt == "pcap":
-        write_pcap(whole, frames)
-    else:
-        write_pcapng(whole, [(ts, frame, 0) for ts, frame in frames])
-    data = whole.read_bytes()
+    data = _capture(tmp_path, fmt, frames)
     assert layout(data).records[3][1] == chunk
-    fifo = tmp_path / "live"
-    os.mkfifo(fifo)
-    first_batch, errors = threading.Event(), []
-    writer = _feed(fifo, data, chunk, first_batch, errors)
-    batches = []
-    for batch in CaptureReader(str(fifo), chunk_size=chunk):
-        batches.append([batch.record(i) for i in range(len(batch))] + [batch.paused])
-        first_batch.set()
-    writer.join(HANG_BOUND)
-    assert not errors
+    batches = _live_batches(tmp_path, data, chunk, chunk_size=chunk)
     assert batches[0] == [frame for _, frame in frames[:4]] + [True], "they waited for more"
     assert [r for b in batches for r in b[:-1]] == [frame for _, frame in frames]
 
@@ -161,16 +152,7 @@ def test_a_pause_short_of_a_whole_block_hands_on_the_records_before_it(
     head = first.read_bytes()
     # a second section; or damage, then the rest's packet blocks (past its SHB and IDB)
     tail = rest.read_bytes() if after == "section" else _DAMAGE + rest.read_bytes()[48:]
-    fifo = tmp_path / "live"
-    os.mkfifo(fifo)
-    first_batch, errors = threading.Event(), []
-    writer = _feed(fifo, head + tail, len(head) + cut, first_batch, errors)
-    batches = []
-    for batch in CaptureReader(str(fifo)):
-        batches.append([batch.record(i) for i in range(len(batch))] + [batch.paused])
-        first_batch.set()
-    writer.join(HANG_BOUND)
-    assert not errors
+    batches = _live_batches(tmp_path, head + tail, len(head) + cut)
     assert batches[0] == [frames[0][1], frames[1][1], True], "they waited for the next block"
     assert [r for b in batches for r in b[:-1]] == [frame for _, frame in frames]
 
@@ -207,8 +189,6 @@ def test_a_capture_read_live_in_pieces_is_the_file(tmp_path: Path, path: Path,
     shortened to 5 ms (LIVE_WAIT) and each piece waits 20 ms, so that every cut pauses."""
     import random
     import time
-
-    from portannot.capture import chunks
 
     monkeypatch.setattr(chunks, "LIVE_WAIT", 0.005)
     data = path.read_bytes()

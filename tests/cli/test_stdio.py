@@ -367,3 +367,23 @@ def test_a_live_capture_s_rows_come_as_it_pauses(args, count, first_row):
     rest, err = proc.stdout.read(), proc.stderr.read()
     assert proc.wait(timeout=300) == 0, err
     assert out + rest == run([*args, str(DEMO)]).stdout
+
+
+def test_a_closed_standard_error_is_held_before_the_preload_starts():
+    """`2>&-`: the preload helper's thread opened pyarrow's libraries while the command
+    started, taking descriptor 2 for a moment, so that the output file opened later could
+    become descriptor 2 and the messages went into it (test_closed_standard_error_...
+    above exited 5 for 3, now and then, in CI). Descriptor 2 is /dev/null before the
+    helper starts: checked where it starts, the command run as installed (console())."""
+    code = """
+import os, sys
+import portannot.cli.preload as p
+p.preload = lambda: os.write(1, f"fd2={os.path.realpath('/proc/self/fd/2')}\\n".encode())
+sys.argv = ["portannot", "--version"]
+from portannot.cli import console
+console()
+"""
+    proc = subprocess.run([sys.executable, "-c", code], stdin=subprocess.DEVNULL,
+                          capture_output=True, preexec_fn=lambda: os.close(2), timeout=300,
+                          check=False)
+    assert f"fd2={os.devnull}\n".encode() in proc.stdout, proc.stdout[-300:]

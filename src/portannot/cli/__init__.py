@@ -38,7 +38,13 @@ def console() -> NoReturn:
         # check Python makes, here (inside signal.signal's own Python code): it was a
         # traceback through console
         _interrupted_at_start(signal.SIGINT, None)
-    _hold_closed_standard_descriptors()
+    # before any thread starts: the preload helper's dlopen of pyarrow's libraries took
+    # a closed descriptor 2 for a moment, standard_streams (in main) then found it open
+    # and left it, and the output file opened next became it, taking the messages
+    # (`portannot packets cut.pcap -o out.csv 2>&-` exited 5, now and then, for 3)
+    from portannot.output.stdio import hold_standard_descriptors
+
+    hold_standard_descriptors()
     _load_clicks_compiled_modules()
     from portannot.cli.preload import preload
 
@@ -46,29 +52,6 @@ def console() -> NoReturn:
     from portannot.cli.app import console as run
 
     run()
-
-
-def _hold_closed_standard_descriptors() -> None:
-    """Put /dev/null on a standard descriptor the process started without (`2>&-`),
-    before any thread opens a file. output.stdio.standard_streams does so too, but after
-    the preload helper has started: its dlopen of pyarrow's libraries took descriptor 2
-    for a moment, standard_streams then found it open and left it, and the output file
-    opened next became descriptor 2, where the messages then went (`portannot packets
-    cut.pcap -o out.csv 2>&-` exited 5, now and then, for 3). Python has already made
-    sys.stderr None for it: the messages still go nowhere."""
-    for fd, mode in ((0, os.O_RDONLY), (1, os.O_WRONLY), (2, os.O_WRONLY)):
-        try:
-            os.fstat(fd)
-            continue
-        except OSError:
-            pass
-        try:
-            null = os.open(os.devnull, mode)
-        except OSError:
-            continue
-        if null != fd:
-            os.dup2(null, fd)
-            os.close(null)
 
 
 def _load_clicks_compiled_modules() -> None:

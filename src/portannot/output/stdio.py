@@ -105,6 +105,24 @@ def _fd_open(fd: int) -> bool:
     return True
 
 
+def hold_standard_descriptors() -> None:
+    """Put /dev/null on a standard descriptor the process started without (`2>&-`), so
+    that no file opened later becomes it: messages written there would go into that
+    file. Python has already made the sys stream None for it: what it was asked to hide
+    stays hidden. The installed command does this before any thread starts
+    (cli.console: a thread opening a file meanwhile took the descriptor for a moment)."""
+    for fd, mode in ((0, os.O_RDONLY), (1, os.O_WRONLY), (2, os.O_WRONLY)):
+        if _fd_open(fd):
+            continue
+        try:
+            null = os.open(os.devnull, mode)
+        except OSError:
+            continue
+        if null != fd:
+            os.dup2(null, fd)
+            os.close(null)
+
+
 def stdin_closed() -> bool:
     """Whether standard input was closed when the process started (a "-" input fails)."""
     return sys.stdin is None or getattr(sys.stdin, "portannot_closed", False)
@@ -127,15 +145,7 @@ def standard_streams() -> Iterator[None]:
     """Make the standard streams safe (see the module's doc) for the block; then put
     back what was there."""
     saved = sys.stdin, sys.stdout, sys.stderr
-    for fd, mode in ((0, os.O_RDONLY), (1, os.O_WRONLY), (2, os.O_WRONLY)):
-        if not _fd_open(fd):
-            try:
-                null = os.open(os.devnull, mode)
-                if null != fd:
-                    os.dup2(null, fd)
-                    os.close(null)
-            except OSError:
-                pass
+    hold_standard_descriptors()
     if sys.stdin is None:
         sys.stdin = io.TextIOWrapper(io.BytesIO())
         sys.stdin.portannot_closed = True  # type: ignore[attr-defined]

@@ -227,6 +227,30 @@ def test_output_exists_needs_force(tmp_path, demo, command):
     assert out.read_text().startswith(("number", "flow", "first", "transport")) or len(out.read_text()) > 100
 
 
+
+@pytest.mark.parametrize("why", ["exists", "no directory"])
+def test_a_refused_output_file_leaves_the_callers_standard_output_alone(tmp_path, demo, why):
+    """cli.main called in-process (README: "In-process callers use cli.main, which raises
+    SystemExit as usual") with an -o file it refuses, exit 5, pointed the caller's
+    descriptor 1 at /dev/null for the rest of its run: what the caller printed after
+    the SystemExit was lost. Only a standard output that cannot take what it holds (a
+    full disk, a reader gone) is so silenced; the -o file's failure leaves it as it was."""
+    out = tmp_path / "out.csv" if why == "exists" else tmp_path / "no" / "out.csv"
+    if why == "exists":
+        out.write_text("precious\n")
+    script = ("import os, sys\n"
+              "from portannot.cli import main\n"
+              "print('before', flush=True)\n"
+              "try:\n"
+              f"    main(['flows', {str(demo)!r}, '-f', 'csv', '-o', {str(out)!r}])\n"
+              "except SystemExit as exc:\n"
+              "    print('exit', exc.code, flush=True)\n"
+              "print('fd 1:', os.readlink('/proc/self/fd/1') != os.devnull, flush=True)\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=300,
+                          check=False)
+    one_line(proc, 0, contains="already exists" if why == "exists" else "does not exist")
+    assert proc.stdout.decode().splitlines() == ["before", "exit 5", "fd 1: True"], proc.stdout
+
 @pytest.mark.parametrize("how", ["same", "link", "second", "stdin"])
 @pytest.mark.parametrize("command", ["packets", "flows"])
 def test_an_input_is_not_the_output(tmp_path, demo, command, how):

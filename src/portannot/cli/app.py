@@ -523,7 +523,18 @@ def _command_of(argv: list[str]) -> str:
 
 
 def _silence_stdout() -> None:
-    """Point stdout at /dev/null so the interpreter's last flush cannot fail again."""
+    """Point stdout at /dev/null so the interpreter's last flush cannot fail again,
+    where it would: what standard output still holds cannot be written (a full disk, a
+    reader gone). Where it can be (the failure was another output's: an -o file that
+    exists, its directory missing), standard output stays as it is: an in-process
+    caller of main() was left with /dev/null on its descriptor 1 for the rest of its
+    run, everything it printed after lost."""
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+            return
+    except (OSError, ValueError):
+        pass
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -190,6 +190,23 @@ def test_update_file(cli) -> None:
     assert _info(cli)["format"] == "iana-xml"
 
 
+def test_update_counts_what_it_installed_in_words(cli, tmp_path: Path) -> None:
+    """The line `registry update` ends with gave its count bare, where every other
+    count is in words with thousands separators (output.plural.counted): a services
+    file of one record, installed with --min-records 1, said "installed 1 records";
+    the fixture's 38 records stay "38 records"."""
+    one = tmp_path / "one"
+    one.write_text("alpha 1/tcp\n")
+    code, out, err = cli("registry", "update", "--file", str(one), "--min-records", "1")
+    assert code == 0, err
+    assert out.startswith("installed 1 record (services, no date in the file) from "), out
+    code, out, err = cli(
+        "registry", "update", "--file", str(FIXTURES / "seed.xml"), "--min-records", "10"
+    )
+    assert code == 0, err
+    assert out.startswith("installed 38 records (iana-xml, "), out
+
+
 @pytest.mark.parametrize("umask", [0o022, 0o027])
 def test_installed_registry_gets_the_umask_mode(
     cli, tmp_path: Path, umask: int

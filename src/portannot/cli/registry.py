@@ -168,6 +168,6 @@ def update(url: str | None, file: str | None, min_records: int, timeout: float) 
     meta = src.meta
     date = meta.get("date") or "no date in the file"
     click.echo(
-        f"installed {meta.get('records')} records ({meta.get('format')}, {date}) "
+        f"installed {counted(int(meta.get('records') or 0), 'record')} ({meta.get('format')}, {date}) "
         f"from {meta.get('url') or meta.get('from')} in {src.path}"
     )

@@ -81,6 +81,23 @@ def test_info_default_is_the_snapshot(cli) -> None:
     assert code == 0 and "shipped snapshot" in out and "dynamic" in out and "tcp" in out
 
 
+def test_info_text_gives_the_json_counts_in_thousands(cli) -> None:
+    """The text view's counts are the JSON's, grouped by thousands as every other view
+    gives counts ("14,500 records"): it printed "records   11470" and "43204"."""
+    doc = _info(cli)
+    code, out, err = cli("registry", "info")
+    assert code == 0, err
+    (records,) = [line for line in out.splitlines() if line.startswith("records")]
+    assert records.split(None, 2)[1] == f"{doc['records']:,}"
+    per = ", ".join(f"{k} {v:,}" for k, v in doc["records_per_transport"].items())
+    assert f"({per})" in records and "," in records.split(None, 2)[1]
+    for tname, counts in doc["ports"].items():
+        (row,) = [line for line in out.splitlines() if line.split("│")[1:2]
+                  and line.split("│")[1].strip() == tname]
+        cells = [cell.strip() for cell in row.split("│")[2:-1]]
+        assert cells == [f"{n:,}" for n in counts.values()]
+
+
 def test_info_names_only_the_states_the_format_tells(cli) -> None:
     """A services file (the snapshot) names ports and says nothing of the others: they
     are `not_named` in the JSON and "not named" in the table, never unassigned, and it

@@ -112,12 +112,12 @@ def info(registry: str | None, services: str | None, as_json: bool) -> None:
     if doc["newest_record_date"]:
         date += f"; newest record date {doc['newest_record_date']}"
     line("date", date)
-    line("records", f"{doc['records']} ("
-         + ", ".join(f"{k} {v}" for k, v in doc["records_per_transport"].items())
-         + f"); names without a port {doc['names_without_port']}; distinct names on a "
-         f"port {doc['distinct_names']}")
+    line("records", f"{doc['records']:,} ("
+         + ", ".join(f"{k} {v:,}" for k, v in doc["records_per_transport"].items())
+         + f"); names without a port {doc['names_without_port']:,}; distinct names on a "
+         f"port {doc['distinct_names']:,}")
     if doc["services"]:
-        line("services", f"{doc['services']} ({doc['local_records']} local records win)")
+        line("services", f"{doc['services']} ({doc['local_records']:,} local records win)")
     if doc["skipped_records"]:
         line("skipped", f"{counted(doc['skipped_records'], 'malformed record')}; "
              f"first: {doc['problems'][0]}")
@@ -127,7 +127,7 @@ def info(registry: str | None, services: str | None, as_json: bool) -> None:
     for key in keys:
         table.add_column(key.replace("_", " "), justify="right")
     for tname in TRANSPORT_NAMES:
-        table.add_row(tname, *(str(doc["ports"][tname][key]) for key in keys))
+        table.add_row(tname, *(f"{doc['ports'][tname][key]:,}" for key in keys))
     print_whole(console, table)
 
 

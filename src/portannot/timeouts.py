@@ -54,7 +54,8 @@ def _is_decimal(value: object) -> TypeGuard[Decimal]:
 def check_timeout(value: Timeout, name: str = "timeout", *, minimum: float = MIN_TIMEOUT,
                   maximum: float = MAX_TIMEOUT, shown: str | None = None) -> float | None:
     """A timeout in seconds, checked: a real number or a Decimal (or a timedelta, by its
-    total_seconds()) from `minimum` to `maximum`; None is no timeout and stays None.
+    total_seconds(); a pandas Timedelta by the ns it holds) from `minimum` to `maximum`;
+    None is no timeout and stays None.
     An error shows the value as `shown` (the text typed), else as its repr.
 
     The one check for the flow table, the API and the command's options, because the
@@ -71,7 +72,8 @@ def check_timeout(value: Timeout, name: str = "timeout", *, minimum: float = MIN
             raise ValueError(out_of_range(name, minimum, maximum, shown or repr(value)))
         return float(value)
     if isinstance(value, timedelta):
-        seconds = value.total_seconds()
+        ns = _pandas_timedelta64(value)
+        seconds = value.total_seconds() if ns is None else _timedelta64_seconds(ns, name)
     elif getattr(getattr(value, "dtype", None), "kind", None) == "m":  # numpy.timedelta64
         seconds = _timedelta64_seconds(value, name)
     elif isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -109,11 +111,14 @@ def timeout_ns(value: Timeout, name: str = "timeout") -> int:
 def _exact_seconds(value: object) -> Fraction | None:
     """`value`'s seconds as an exact fraction, or None for a float (its digits are
     rounded, which :func:`float_nanoseconds` allows for) or a timedelta (microseconds
-    that a float holds exactly to 285 years)."""
+    that a float holds exactly to 285 years; a pandas Timedelta's ns are exact)."""
     from fractions import Fraction
 
     if _is_decimal(value):
         return Fraction(value)
+    if isinstance(value, timedelta):
+        ns = _pandas_timedelta64(value)
+        return None if ns is None else _timedelta64_fraction(ns)
     if getattr(getattr(value, "dtype", None), "kind", None) == "m":  # before Integral: a
         return _timedelta64_fraction(value)  # timedelta64 is a numpy signedinteger too
     if isinstance(value, numbers.Integral):
@@ -150,6 +155,16 @@ FLOAT_TYPED_DIGITS = 15
 TIMEDELTA64_UNITS = {"W": 604_800, "D": 86_400, "h": 3_600, "m": 60, "s": 1}
 TIMEDELTA64_FINER = {"ms": 10**3, "us": 10**6, "ns": 10**9, "ps": 10**12, "fs": 10**15,
                      "as": 10**18}
+
+
+def _pandas_timedelta64(value: timedelta) -> Any:
+    """A pandas Timedelta (a timedelta subclass holding whole ns) as the numpy timedelta64
+    it holds, or None for a plain timedelta. Its total_seconds() is not its value: pandas 2
+    (the last for Python 3.10) rounds it to whole microseconds as datetime's does (1 ns
+    came out 0 s, refused; 1,500 ns was 1,000), pandas 3 gives a float (ns lost past 104
+    days)."""
+    to_timedelta64 = getattr(value, "to_timedelta64", None)
+    return None if to_timedelta64 is None else to_timedelta64()
 
 
 def _timedelta64_seconds(value: Any, name: str) -> float:

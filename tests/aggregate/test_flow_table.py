@@ -475,8 +475,9 @@ def test_a_timeout_that_is_not_a_number_is_a_type_error(value):
 
 
 def test_a_timeout_as_timedelta_is_its_seconds(services):
-    """datetime.timedelta and so pandas' Timedelta (a subclass) by total_seconds(); whole
-    nanoseconds rounded, not truncated (0.3 s as a float product is 299999999.99... ns)."""
+    """datetime.timedelta by total_seconds() (pandas' Timedelta, a subclass, by its ns:
+    below); whole nanoseconds rounded, not truncated (0.3 s as a float product is
+    299999999.99... ns)."""
     secs = [0, 1, 2, 3, 10, 11, 11.5, 30]
     b = _single_flow([T0 + int(s * SEC) for s in secs])
     by_delta = _summary(run(FlowTable(idle_timeout=timedelta(seconds=5),
@@ -499,6 +500,23 @@ def test_a_timeout_as_timedelta_is_its_seconds(services):
     pd = pytest.importorskip("pandas")
     assert FlowTable(idle_timeout=pd.Timedelta(1, "ns")).idle_ns == 1
     assert FlowTable(idle_timeout=pd.Timedelta(minutes=2)).idle_ns == 120 * SEC
+
+
+def test_a_pandas_timedelta_is_taken_to_its_nanosecond():
+    """A pandas Timedelta holds whole ns, which its total_seconds() does not give: pandas
+    2 (the newest for Python 3.10) rounds them to microseconds as datetime.timedelta does
+    (1 ns was 0 s, refused as no timeout; 1,500 ns was 1,000 ns), pandas 3 to a float (the
+    last ns lost past 104 days). Its own ns, by hand, as for a numpy timedelta64."""
+    pd = pytest.importorskip("pandas")
+    assert FlowTable(idle_timeout=pd.Timedelta(1, "ns")).idle_ns == 1
+    assert FlowTable(active_timeout=pd.Timedelta(1_500, "ns")).active_ns == 1_500
+    days = pd.Timedelta(days=200, nanoseconds=1)
+    assert FlowTable(idle_timeout=days).idle_ns == 200 * 86_400 * SEC + 1
+    assert FlowTable(idle_timeout=pd.Timedelta(seconds=2.5)).idle_ns == 2_500_000_000
+    with pytest.raises(ValueError, match="idle_timeout"):
+        FlowTable(idle_timeout=pd.Timedelta(0))
+    with pytest.raises(ValueError, match="active_timeout"):
+        FlowTable(active_timeout=pd.Timedelta(days=-1))
 
 
 @pytest.mark.parametrize(("which", "times", "flows"), [

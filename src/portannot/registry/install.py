@@ -20,7 +20,12 @@ from typing import Any
 from portannot import __version__
 from portannot.errors import RegistryError
 from portannot.output.plural import counted
-from portannot.registry.detect import IANA_FORMATS, parse_bytes, read_registry_file
+from portannot.registry.detect import (
+    IANA_FORMATS,
+    MAX_REGISTRY,
+    parse_bytes,
+    read_registry_file,
+)
 from portannot.registry.iana_csv import FORMAT as CSV_FORMAT
 from portannot.registry.iana_xml import FORMAT as XML_FORMAT
 from portannot.registry.record import ParseResult
@@ -36,8 +41,8 @@ IANA_CSV_URL = (
     "https://www.iana.org/assignments/service-names-port-numbers/service-names-port-numbers.csv"
 )
 #: A download, or a registry (inflated), larger than this is not a registry (the real
-#: CSV is ~1.2 MB, the XML ~3.9 MB).
-MAX_DOWNLOAD = 64 * 1024 * 1024
+#: CSV is ~1.2 MB, the XML ~3.9 MB): the bound a registry file on disk has too.
+MAX_DOWNLOAD = MAX_REGISTRY
 
 
 @dataclass

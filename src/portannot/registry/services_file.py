@@ -51,14 +51,20 @@ def fields(text: str) -> list[str]:
     return [t for t in _FIELD_SEP.split(text) if t]
 
 
-def lines(text: str) -> list[str]:
+def lines(text: str) -> Iterator[str]:
     """The file's lines, ended by LF only, as glibc (fgets), Wireshark and nmap read
     them. A CR is a space to all three (a CRLF line's CR falls away with the spaces),
     so `cra 81/tcp<CR>crb 82/tcp` is one line, crb an alias; str.splitlines() also
     ended a line at a CR, a vertical tab, a form feed, U+001C-U+001E, U+0085, U+2028
     and U+2029 (an alias after a vertical tab became a bad line of its own, the file
-    refused by `registry update`, and text after a form feed in a comment a record)."""
-    return text.split("\n")
+    refused by `registry update`, and text after a form feed in a comment a record).
+    One at a time: the format's detection reads the first 50 data lines wherever they
+    are, without splitting the whole file first."""
+    start = 0
+    while (end := text.find("\n", start)) >= 0:
+        yield text[start:end]
+        start = end + 1
+    yield text[start:]
 
 
 def c_line(line: str) -> str:
@@ -99,20 +105,10 @@ def parse_services_port(text: str, nmap: bool) -> tuple[int, int] | None:
     return lo, hi
 
 
-def _each_line(text: str) -> Iterator[str]:
-    """The lines of :func:`lines`, one at a time: the format's detection reads the first
-    50 data lines wherever they are, without splitting the whole file first."""
-    start = 0
-    while (end := text.find("\n", start)) >= 0:
-        yield text[start:end]
-        start = end + 1
-    yield text[start:]
-
-
 def data_lines(text: str, limit: int | None = None) -> list[list[str]]:
     """The fields of each line holding any outside its comment (the first `limit`)."""
     out: list[list[str]] = []
-    for raw in _each_line(text):
+    for raw in lines(text):
         tokens = fields(c_line(raw).split("#", 1)[0])
         if tokens:
             out.append(tokens)

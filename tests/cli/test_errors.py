@@ -137,6 +137,59 @@ def test_a_nul_in_a_listed_path_is_skipped_as_unreadable(tmp_path, demo):
     assert alone.returncode == 0 and proc.stdout == alone.stdout
 
 
+def _memory_cap():
+    """At most 4 GiB of address space for the command: a list read whole, as it was,
+    ends there in a MemoryError instead of taking the machine's memory."""
+    resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+
+
+@pytest.mark.parametrize("how", ["path", "stdin"])
+def test_an_endless_list_without_a_newline_is_refused(how, tmp_path):
+    """`--files-from /dev/zero` (or the same on standard input) was read whole, never
+    ending: it took memory until a MemoryError traceback (exit 1; without a limit, the
+    machine's memory). A line of 4096 bytes or more names no path the system takes
+    (PATH_MAX: ENAMETOOLONG), so the list is refused there as one that cannot be read."""
+    args = ["flows", "-f", "csv", "--files-from", "/dev/zero" if how == "path" else "-"]
+    with open("/dev/zero", "rb") as zeros:
+        proc = subprocess.run([sys.executable, "-m", "portannot", *args], stdin=zeros,
+                              capture_output=True, preexec_fn=_memory_cap, timeout=300,
+                              check=False)
+    name = "/dev/zero" if how == "path" else "<stdin>"
+    one_line(proc, ExitCode.INPUT_ERROR,
+             contains=f"--files-from {name}: line 1 is longer than any path")
+
+
+def test_a_list_line_longer_than_any_path_is_refused_wherever_it_falls(tmp_path, demo):
+    """Lines are checked whether they end inside the piece read or not: a 5,000-byte line
+    between good paths is line 2 of a list that cannot be read, not one more input."""
+    listed = tmp_path / "list"
+    listed.write_bytes(b"%s\n%s\n%s\n" % (bytes(demo), b"x" * 5000, bytes(demo)))
+    one_line(run(["summary", "--files-from", str(listed)]), ExitCode.INPUT_ERROR,
+             contains="line 2 is longer than any path")
+
+
+@pytest.mark.parametrize("name", ["demo.pcap", "pcapng-simple.pcapng", "pcap-usec-le.pcap.gz",
+                                  "pcap-usec-le.pcap.bz2", "pcapng-multi.pcapng.zst"])
+def test_a_capture_given_as_the_list_is_said_to_be_one(name):
+    """`--files-from capture.pcap` for `capture.pcap`: its bytes were split into hundreds
+    of "paths" of binary, every one skipped in one warning line of 40 kB. The list's first
+    bytes are a capture's (or a compressed file's): one line says so, exit 4."""
+    capture = local_capture(name)
+    one_line(run(["flows", "--files-from", str(capture)]), ExitCode.INPUT_ERROR,
+             contains=f"--files-from {capture}: a capture (or a compressed file), not a list")
+
+
+def test_a_list_whose_first_path_begins_as_bzip2_does_is_a_list():
+    """bzip2's magic, "BZh", is text a path may begin with: only with the block (or end)
+    magic after its digit is the list taken for a compressed file."""
+    import bz2
+
+    from portannot.cli.common import _binary_capture
+
+    assert _binary_capture(bz2.compress(b"x")) and _binary_capture(bz2.compress(b""))
+    assert not _binary_capture(b"BZh9 capture.pcap\nBZhost.pcap\n")
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_directory(command, tmp_path):
     one_line(run([command, str(tmp_path)]), ExitCode.INPUT_ERROR, contains="directory")

@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, overload
+from typing import TYPE_CHECKING, Any, BinaryIO, NoReturn, TypeVar, overload
 
 import click
 
@@ -76,18 +76,20 @@ def listed_inputs(files_from: str) -> list[str]:
         from portannot.printable import nul_in_name
 
         raise InputError(f"--files-from {nul_in_name(files_from)}")
+    name = STDIN_NAME if files_from == "-" else files_from
     try:
         if files_from == "-":
-            data = stdin_bytes().read()
+            try:
+                stream = stdin_bytes()
+            except InputError as exc:
+                raise InputError(f"--files-from: {exc}") from None
+            lines = _list_lines(stream, name)
         else:
             with open(files_from, "rb") as f:
-                data = f.read()
-    except InputError as exc:
-        raise InputError(f"--files-from: {exc}") from None
+                lines = _list_lines(f, name)
     except OSError as exc:
-        name = STDIN_NAME if files_from == "-" else files_from
         raise InputError(f"--files-from {name}: {exc.strerror or exc}") from None
-    paths = [os.fsdecode(line.removesuffix(b"\r")) for line in data.split(b"\n")]
+    paths = [os.fsdecode(line.removesuffix(b"\r")) for line in lines]
     paths = [p for p in paths if p]
     if files_from == "-" and "-" in paths:
         raise click.UsageError(STDIN_TWICE)
@@ -95,6 +97,50 @@ def listed_inputs(files_from: str) -> list[str]:
 
 
 STDIN_TWICE = "standard input ('-') holds the --files-from list: it cannot be a capture too"
+
+
+def _list_lines(stream: BinaryIO, name: str) -> list[bytes]:
+    """The lines of a --files-from list, read a piece at a time. Read whole, an endless
+    list with no newline (`--files-from /dev/zero`) took memory until a MemoryError
+    traceback, or the machine's memory: a line as long as PATH_MAX, which no path can
+    be, now ends the read as a list that cannot be read, wherever the pieces fall. A
+    capture given as the list (hundreds of "paths" of binary in one long warning) is
+    said to be one."""
+    lines: list[bytes] = []
+    rest = b""
+    first = True
+    while piece := stream.read(LIST_PIECE):
+        if first and _binary_capture(piece):
+            raise InputError(f"--files-from {name}: a capture (or a compressed file), not a "
+                             "list of paths: give it as FILE")
+        first = False
+        *whole, rest = (rest + piece).split(b"\n")
+        if max(map(len, whole), default=0) >= PATH_MAX or len(rest) >= PATH_MAX:
+            at = next((i for i, line in enumerate(whole) if len(line) >= PATH_MAX),
+                      len(whole))  # else rest, whose line goes on past the piece
+            raise InputError(f"--files-from {name}: line {len(lines) + at + 1} is longer "
+                             f"than any path ({PATH_MAX} bytes or more): not a list of paths")
+        lines += whole
+    return [*lines, rest]
+
+
+def _binary_capture(head: bytes) -> bool:
+    """Whether a list's first bytes are a capture's or a compressed file's. Each of their
+    magic numbers holds bytes no path of text begins with, but bzip2's "BZh": that one
+    counts only with the digit and the block (or end) magic after it."""
+    from portannot.capture import pcap, pcapng
+    from portannot.capture.compression import COMPRESSIONS
+
+    if head.startswith(b"BZh"):
+        return head[3:4].isdigit() and head[4:10] in (b"1AY&SY", b"\x17rE8P\x90")
+    return pcap.sniff(head) or pcapng.sniff(head) or head.startswith(tuple(COMPRESSIONS))
+
+
+#: what _list_lines reads at once
+LIST_PIECE = 1 << 16
+#: the longest a path given to the system can be, with its NUL (Linux's PATH_MAX): a
+#: longer one is refused by every call (ENAMETOOLONG)
+PATH_MAX = 4096
 
 
 def output_options(default_format: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -370,3 +370,24 @@ def test_no_bytes_ready_inside_the_capture_header_is_said_as_such(name, ready):
     assert not isinstance(caught.value, portannot.CaptureFormatError)
     assert str(caught.value) == ("<stream 1>: the file object is non-blocking and had no "
                                  "bytes ready (give a blocking one)")
+
+
+def test_a_socket_path_is_said_to_be_one(cli):
+    """A Unix socket's path given as a capture: open() refuses it with ENXIO, and the
+    command said "<path>: No such device or address", of a path that is there. It is an
+    input that cannot be read, said as what it is (exit 4; of several, skipped)."""
+    import socket
+    import tempfile
+
+    demo = str(local_capture("demo.pcap"))
+    with tempfile.TemporaryDirectory(dir="/tmp") as short, \
+            socket.socket(socket.AF_UNIX) as sock:  # a socket path holds 108 bytes at most
+        path = os.path.join(short, "s")
+        sock.bind(path)
+        with pytest.raises(portannot.InputError, match="is a socket, not a capture file"):
+            portannot.summary(path)
+        code, _, err = cli("summary", path)
+        assert code == 4 and err == f"portannot: {path}: is a socket, not a capture file\n"
+        code, out, err = cli("flows", "-f", "csv", demo, path)
+        assert code == 4 and "is a socket" in err
+        assert out == cli("flows", "-f", "csv", demo)[1]

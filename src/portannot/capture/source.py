@@ -394,6 +394,8 @@ def _open_raw(path: Input) -> tuple[BinaryIO, os.stat_result | None]:
         raise InputError(f"{path}: {exc.strerror}") from None
     if stat.S_ISDIR(st.st_mode):
         raise InputError(f"{path}: is a directory, not a capture file")
+    if stat.S_ISSOCK(st.st_mode):  # open() refuses one, saying "No such device or address"
+        raise InputError(f"{path}: is a socket, not a capture file")
     try:
         stream = open(path, "rb", buffering=0)  # noqa: SIM115 - handed to the caller
     except PermissionError:

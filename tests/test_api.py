@@ -44,6 +44,19 @@ def test_a_generator_of_paths_in_summary() -> None:
     assert two["packets"] == 2 * one["packets"] and two["files"] == [str(demo)] * 2
 
 
+def test_a_file_and_its_compressed_copy_are_read_as_two_files() -> None:
+    """README: a capture given twice, by two names or as a file and its compressed copy,
+    counts its packets twice in the same flows (nothing tells the copies apart)."""
+    demo = local_capture("demo.pcap")
+    plain, packed = local_capture("pcap-usec-le.pcap"), local_capture("pcap-usec-le.pcap.gz")
+    one, both = portannot.summary(plain), portannot.summary([plain, packed])
+    assert both["packets"] == 2 * one["packets"] and both["bytes"] == 2 * one["bytes"]
+    assert both["flows"] == one["flows"]
+    twice = portannot.summary([demo, demo])
+    assert (twice["packets"], twice["flows"]) == (540, 28)
+    assert (portannot.summary(demo)["packets"], portannot.summary(demo)["flows"]) == (270, 28)
+
+
 def test_several_files_get_the_file_column_from_a_generator() -> None:
     demo = local_capture("demo.pcap")
     table = portannot.packets(p for p in [demo, demo])

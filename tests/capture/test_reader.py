@@ -137,3 +137,38 @@ def test_a_file_object_that_fails_mid_read_keeps_the_records_before(damage: str,
             "was reached); stopped reading")
     with pytest.raises(InputError, match=r"^<stream 1>: read error \(EOFError: "):
         list(CaptureReader(gzip.GzipFile(fileobj=io.BytesIO(bytes(packed[:30])))))
+
+
+@pytest.mark.parametrize("chunk", [4096, None])
+def test_a_file_truncated_while_read_is_reported(chunk, tmp_path: Path) -> None:
+    """A regular file cut shorter while it is read (a rotation's copytruncate): its end
+    came early to the reader, which said at most "file ends inside a record" at an offset
+    past the file's new end, or, where the read had reached a record's end (the whole of
+    a small file is read at once), nothing at all: the rows were of bytes the file no
+    longer holds, exit 0. Now the read reports that the file shrank, and where it ends.
+    The records are those whose bytes were read (capgen.layout of the file as it was)."""
+    from capgen import layout
+
+    data = DEMO.read_bytes()
+    path = tmp_path / "rotated.pcap"
+    path.write_bytes(data)
+    spans = layout(data).records
+    new_end = spans[0][1]  # the first record's end
+    kwargs = {} if chunk is None else {"chunk_size": chunk}
+    reader = CaptureReader(str(path), **kwargs)
+    got = 0
+    for i, batch in enumerate(reader):
+        got += len(batch)
+        if i == 0:
+            path.write_bytes(data[:new_end])
+    *cut, shrank = list(reader.problems)
+    assert shrank.offset == new_end and "file shrank while it was read" in shrank.message
+    read = int(shrank.message.split("after ")[1].split(" bytes")[0])
+    assert read > new_end
+    # every record that starts before the read's end, the last one cut where it is
+    assert got == sum(start < read for start, _ in spans)
+    if chunk is None:  # the whole file in one read: no cut record, only the shrink
+        assert read == len(data) and not cut and got == len(spans)
+    else:
+        [cut_record] = cut
+        assert "file ends inside a record" in cut_record.message

@@ -116,6 +116,8 @@ class CaptureReader:
                 yield batch
             if isinstance(window, ChunkWindow) and window.error is not None:
                 raise window.error
+            if file_size is not None and not self.compression:
+                self._check_shrunk(stream, window, file_size)
         except DECOMPRESSION_ERRORS as exc:  # damaged compressed stream, I/O error mid-file
             if is_read_error(exc):
                 what = read_failure(exc)
@@ -133,6 +135,25 @@ class CaptureReader:
         finally:
             window.close()
             stream.close()
+
+    def _check_shrunk(self, stream: BinaryIO, window: MappedWindow | ChunkWindow,
+                      opened: int) -> None:
+        """Report a regular file that is now shorter than what was read of it: truncated
+        while it was read (a rotation's copytruncate, a writer starting over). Its end
+        came early to the reader, which said at most "file ends inside a record" at a
+        byte offset past the file's new end, or, at a record's end, nothing (exit 0): the
+        rows are of bytes the file no longer holds. One fstat, once the file is read.
+        `opened`: its size when opened; a file that says 0 and holds more (procfs, sysfs)
+        is not one that shrank."""
+        read = window.offset_of(window.end)
+        try:
+            size = os.fstat(stream.fileno()).st_size
+        except (OSError, ValueError):
+            return
+        if size < min(read, opened):
+            self.problems.append(ReadProblem(
+                self.display, size, f"file shrank while it was read, after {read} bytes "
+                "were read (the records read are kept, as read); it now ends"))
 
 
 def _file_offset(window: ChunkWindow, stream: BinaryIO, compression: str) -> int:

@@ -391,3 +391,43 @@ def test_a_socket_path_is_said_to_be_one(cli):
         code, out, err = cli("flows", "-f", "csv", demo, path)
         assert code == 4 and "is a socket" in err
         assert out == cli("flows", "-f", "csv", demo)[1]
+
+
+@pytest.mark.parametrize("name", ["/dev/stdin", "own"])
+def test_a_terminal_given_by_its_path_is_refused_as_standard_input_is(name: str) -> None:
+    """`-` on a terminal is refused at once, but the same terminal named by a path
+    (`portannot flows /dev/stdin` typed in a shell, /dev/tty, /dev/pts/N) waited for ever
+    for a capture no one types. It is refused the same way: one line, exit 4; beside a
+    capture, a warning, the capture read."""
+    import pty
+    import subprocess
+
+    from portannot.errors import ExitCode
+
+    def run(args: list[str]) -> tuple[int, str] | None:
+        proc = subprocess.Popen([sys.executable, "-m", "portannot", *args], stdin=terminal,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            _, err = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            return None  # still waiting on the terminal
+        return proc.returncode, err.decode()
+
+    controller, terminal = pty.openpty()
+    try:
+        path = os.ttyname(terminal) if name == "own" else name
+        said = (f"{path}: is a terminal: a capture is not read from one (pipe or redirect "
+                "it, or give the capture's path)")
+        assert run(["flows", path, "-f", "csv", "-q"]) == (
+            ExitCode.INPUT_ERROR, f"portannot: {said}\n")
+        assert run(["summary", str(local_capture("demo.pcap")), path, "-q"]) == (
+            ExitCode.INPUT_ERROR, f"portannot: warning: {said}; skipped, the other inputs "
+            "read\n")
+        # in-process last: before the fix it waited for ever
+        with pytest.raises(portannot.InputError, match="is a terminal"):
+            portannot.flows(os.ttyname(terminal))
+    finally:
+        os.close(controller)
+        os.close(terminal)

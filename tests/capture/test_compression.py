@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import gzip
+import os
 import sys
 import warnings
 
@@ -122,3 +123,51 @@ def test_lz4_starting_with_skippable_frames(nibbles, tmp_path):
     os.close(r)
     with stream:
         assert name == "lz4" and stream.read() == demo.read_bytes()
+
+
+def _open_descriptors_of(path) -> list[int]:
+    """This process's descriptors open on `path` (Linux's /proc)."""
+    fds = "/proc/self/fd"
+    found = []
+    for fd in os.listdir(fds):
+        try:
+            if os.readlink(f"{fds}/{fd}") == str(path):
+                found.append(int(fd))
+        except OSError:  # the descriptor listdir itself had open, closed since
+            pass
+    return found
+
+
+def without_zstd(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As on a CPython 3.14 built without libzstd: compression.zstd's `import _zstd`
+    fails (it runs again: a compression.zstd imported before is taken away), and
+    backports.zstd is not installed."""
+    monkeypatch.setitem(sys.modules, "_zstd", None)
+    monkeypatch.setitem(sys.modules, "backports", None)
+    for name in [n for n in sys.modules if n == "compression.zstd" or n.startswith("compression.zstd.")]:
+        monkeypatch.delitem(sys.modules, name)
+    if "compression" in sys.modules:
+        monkeypatch.delattr(sys.modules["compression"], "zstd", raising=False)
+
+
+def test_zstd_without_a_zstd_module_is_an_input_error(monkeypatch, tmp_path):
+    """A CPython 3.14 built without libzstd has no compression.zstd, and backports.zstd
+    installs only before 3.14: a .zst capture ended the command with a traceback
+    (ModuleNotFoundError: No module named 'backports', exit 1). It is an InputError
+    naming the file and why, and the file is closed."""
+    if not os.path.isdir("/proc/self/fd"):
+        pytest.skip("no /proc/self/fd to count open files")
+    from packing import PACK
+
+    from portannot.capture.compression import NO_ZSTD, zstd_module
+    from portannot.errors import InputError
+
+    path = tmp_path / "demo.pcap.zst"
+    path.write_bytes(PACK[".zst"](local_capture("demo.pcap").read_bytes()))  # pyarrow's zstd
+    without_zstd(monkeypatch)
+    with pytest.raises(ImportError, match="libzstd"):
+        zstd_module()
+    with pytest.raises(InputError) as exc:
+        open_stream(str(path))
+    assert str(exc.value) == f"{path}: cannot decompress zstd: {NO_ZSTD}"
+    assert _open_descriptors_of(path) == []

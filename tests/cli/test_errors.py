@@ -245,6 +245,41 @@ def test_damaged_input_names_offset(tmp_path, demo):
     assert "offset 24" in line
 
 
+#: what a Python without a compression's module lacks: zstd on a CPython 3.14 built
+#: without libzstd (compression.zstd needs its _zstd, and backports.zstd installs only
+#: before 3.14), bz2's _bz2 on one built without libbz2's headers
+WITHOUT = {"zstd": ("_zstd", "backports"), "bzip2": ("_bz2",)}
+
+
+def run_without(modules: tuple[str, ...], args: list[str]) -> subprocess.CompletedProcess:
+    """`portannot ARGS` in a Python where importing `modules` fails."""
+    code = ("import runpy, sys; sys.modules.update(dict.fromkeys({!r})); "
+            "sys.argv = ['portannot', *{!r}]; runpy.run_module('portannot', run_name='__main__')")
+    return subprocess.run([sys.executable, "-c", code.format(modules, args)],
+                          capture_output=True, timeout=300, check=False)
+
+
+@pytest.mark.parametrize("kind,suffix", [("zstd", ".zst"), ("bzip2", ".bz2")])
+def test_a_compression_this_python_cannot_do_is_one_line(tmp_path, demo, kind, suffix):
+    """A .zst capture, or `-o out.csv.zst`, on a Python without a zstd module ended with a
+    traceback (ModuleNotFoundError: No module named 'backports', exit 1), a .bz2 one on a
+    Python without bz2 too. The input: exit 4, "cannot decompress"; the output: exit 5,
+    "cannot compress", refused before any reading and no file left."""
+    from packing import PACK
+
+    capture = tmp_path / f"demo.pcap{suffix}"
+    capture.write_bytes(PACK[suffix](demo.read_bytes()))
+    proc = run_without(WITHOUT[kind], ["flows", str(capture)])
+    read = one_line(proc, ExitCode.INPUT_ERROR, contains=f"{capture}: cannot decompress {kind}: ")
+    out = tmp_path / f"out.csv{suffix}"
+    proc = run_without(WITHOUT[kind], ["flows", str(demo), "-q", "-o", str(out)])
+    written = one_line(proc, ExitCode.OUTPUT_ERROR, contains=f"{out}: cannot compress {kind}: ")
+    why = read.split(f"compress {kind}: ", 1)[1]
+    assert written.split(f"compress {kind}: ", 1)[1] == why
+    assert ("libzstd" in why) if kind == "zstd" else ("_bz2" in why), why
+    assert [p.name for p in tmp_path.iterdir()] == [capture.name]
+
+
 # ---------------------------------------------------------------- outputs
 
 

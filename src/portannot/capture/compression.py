@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import io
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any, BinaryIO
 
 
@@ -44,12 +45,29 @@ class _OwnedGzipFile(gzip.GzipFile):
                 stream.close()
 
 
-def _zstd_frames(stream: BinaryIO) -> BinaryIO:
-    """Concatenated zstd frames, skippable ones (pzstd's) included."""
+#: why zstd cannot be read or written where neither module imports: CPython 3.14 builds
+#: its compression.zstd only where libzstd's headers were found, and backports.zstd
+#: installs only before 3.14 (a CPython 3.14 built without libzstd-dev had a traceback)
+NO_ZSTD = ("this Python has no zstd module (a CPython 3.14 built without libzstd; "
+           "before 3.14, backports.zstd)")
+
+
+def zstd_module() -> ModuleType:
+    """Python's own zstd from 3.14 (compression.zstd), its backport before; an
+    ImportError saying NO_ZSTD where neither imports, for the caller's one line."""
     try:
         from compression import zstd  # type: ignore[import-not-found]  # Python 3.14+
     except ImportError:
-        from backports import zstd  # type: ignore[no-redef]
+        try:
+            from backports import zstd  # type: ignore[no-redef]
+        except ImportError:
+            raise ImportError(NO_ZSTD) from None
+    return zstd
+
+
+def _zstd_frames(stream: BinaryIO) -> BinaryIO:
+    """Concatenated zstd frames, skippable ones (pzstd's) included."""
+    zstd = zstd_module()
     return _stepwise(stream, "zstd", zstd.ZstdDecompressor, (zstd.ZstdError,))
 
 

@@ -472,7 +472,11 @@ def open_capture(path: Input) -> tuple[BinaryIO, str, int | None]:
         if starts_skippable(head):  # zstd's or LZ4's: the frame after them says which
             prefix, name, opener = past_skippable(stream)
             stream = _Prefixed(prefix, stream)  # type: ignore[assignment]
-        return opener(stream), name, size
+        try:
+            return opener(stream), name, size
+        except ImportError as exc:  # a decompressor this Python was built without
+            stream.close()
+            raise InputError(f"{display_name(path)}: cannot decompress {name}: {exc}") from None
     return stream, "", size
 
 

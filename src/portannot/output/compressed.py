@@ -51,10 +51,9 @@ def _xz() -> _Compressor:
 
 
 def _zstd() -> _Compressor:
-    try:
-        from compression import zstd  # type: ignore[import-not-found]  # Python 3.14+
-    except ImportError:
-        from backports import zstd  # type: ignore[no-redef]
+    from portannot.capture.compression import zstd_module
+
+    zstd = zstd_module()
     # level 3 and a content checksum, as the `zstd` tool writes
     return zstd.ZstdCompressor(options={zstd.CompressionParameter.compression_level: 3,
                                         zstd.CompressionParameter.checksum_flag: 1})

@@ -46,8 +46,10 @@ class Output:
 
             try:
                 self._compressed = CompressedWriter(self.stream, compression)
-            except BaseException:
+            except BaseException as exc:
                 self.abort()
+                if isinstance(exc, ImportError):  # a compressor this Python was built without
+                    raise OutputError(f"{self.path}: cannot compress {compression}: {exc}") from None
                 raise
             self.stream = cast("BinaryIO", self._compressed)
 

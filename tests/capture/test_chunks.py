@@ -213,3 +213,28 @@ def test_a_capture_read_live_in_pieces_is_the_file(tmp_path: Path, path: Path,
     writer.join(HANG_BOUND)
     assert not errors
     assert live == _read(str(path))
+
+
+def test_a_spent_buffer_is_taken_again_only_once_nothing_views_it() -> None:
+    """BufferPool.take hands a buffer out again only when nothing but the pool refers to
+    it. It read sys.getrefcount of a local variable, which CPython 3.14 passes to the
+    call without a reference of its own: one less than before, so a buffer a batch
+    still viewed was taken and overwritten (on 3.14, batches a caller kept changed under
+    it, and threads, split files and damaged streams gave other flows: 22 tests). A view
+    kept: a fresh buffer, the view's bytes as they were; the view gone: the same one."""
+    import weakref
+
+    import numpy as np
+
+    pool = chunks.BufferPool()
+    buf = np.zeros(4096, dtype=np.uint8)
+    spent = weakref.ref(buf)
+    pool.give(buf)
+    view = buf[100:200]  # what a batch holds of its chunk
+    del buf
+    fresh = pool.take(4096)
+    assert fresh is not spent() and view.base is spent()
+    fresh[:] = 0xFF  # the next chunk read into it
+    assert not view.any()
+    del view
+    assert pool.take(4096) is spent()

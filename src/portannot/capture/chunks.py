@@ -51,12 +51,12 @@ class BufferPool:
         """A held buffer of `size` bytes that nothing else refers to, else a new one."""
         held = self._held
         for i in range(len(held)):
-            buf = held[i]
-            # three references: the list, `buf`, getrefcount's argument; any batch,
-            # view or array handed out adds one
-            if buf.shape[0] == size and sys.getrefcount(buf) <= 3:
-                del held[i]
-                return buf
+            # two references: the list's and the argument's, a list item's own; any
+            # batch, view or array handed out adds one. Not a local variable's count:
+            # CPython 3.14 passes a local to a call without a reference of its own (one
+            # less than before), and buffers that batches still viewed were taken again
+            if held[i].shape[0] == size and sys.getrefcount(held[i]) <= 2:
+                return held.pop(i)
         return np.empty(size, dtype=np.uint8)
 
 

@@ -251,7 +251,16 @@ def compressed_offset(stream: BinaryIO) -> int | None:
 
 def _stepwise(stream: BinaryIO, name: str, new: Callable[[], Any],
               errors: tuple[type[Exception], ...], padding: int = 0) -> BinaryIO:
-    return io.BufferedReader(_Streams(stream, name, new, padding, errors))  # type: ignore[arg-type,return-value]
+    return io.BufferedReader(_Streams(stream, name, new, padding, errors),  # type: ignore[arg-type,return-value]
+                             STEP)
+
+
+#: the most a _Streams read is asked for through its BufferedReader: the window's reads
+#: (capture.chunks.COMPRESSED_PIECE), which a buffer no larger passes straight through.
+#: Python's default buffer, which it was, grew from 8 to 128 KiB in 3.14: a damaged
+#: stream lost the whole step of 128 KiB in progress, and a damaged .gz smaller than that
+#: lost every record (not even its capture header: exit 4, where 3.13 kept the records)
+STEP = 1 << 13
 
 
 #: first bytes of each compression format -> opener over a byte stream

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import http.server
 import json
 import threading
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -274,6 +276,33 @@ def test_download_with_an_infinite_timeout_is_a_registry_error() -> None:
 
     with pytest.raises(RegistryError, match="download failed"):
         download("http://127.0.0.1:1/x", timeout=float("inf"))
+
+
+def _left_open(run: Callable[[], object]) -> list[str]:
+    """The ResourceWarnings of what `run()` left open for the collector to close."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        run()
+        gc.collect()
+    return [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+
+
+def test_a_failed_download_leaves_nothing_open(server: str) -> None:
+    """An HTTP error's response kept its connection open until the collector came (which
+    CPython 3.14 reports: "Implicitly cleaning up <HTTPError 404: 'Not Found'>"), and the
+    socket that an infinite timeout was refused on (settimeout's OverflowError, not an
+    OSError) was never closed: "unclosed <socket.socket ...>", on any Python."""
+    from portannot.errors import RegistryError
+    from portannot.registry.install import download
+
+    def fails(url: str, message: str, timeout: float = 60.0) -> Callable[[], None]:
+        def run() -> None:
+            with pytest.raises(RegistryError, match=message):
+                download(url, timeout)
+        return run
+
+    assert _left_open(fails(f"{server}/missing.csv", "HTTP 404 Not Found")) == []
+    assert _left_open(fails("http://127.0.0.1:1/x", "download failed", float("inf"))) == []
 
 
 def test_info_says_what_the_snapshot_was_built_from(cli, tmp_path: Path) -> None:

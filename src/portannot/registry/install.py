@@ -66,6 +66,7 @@ def download(url: str, timeout: float = 60.0) -> Download:
         request = urllib.request.Request(url, headers={"User-Agent": f"portannot/{__version__}"})
         expected, modified, data = _fetch_by(request, timeout)
     except urllib.error.HTTPError as exc:
+        exc.close()  # the error is the response: its connection, else left to the collector
         raise RegistryError(f"{url}: download failed: HTTP {exc.code} {exc.reason}") from None
     except http.client.IncompleteRead as exc:  # a chunked body that stopped early
         raise RegistryError(
@@ -229,6 +230,9 @@ def _connect_by(address: tuple[str, int], timeout: float | None,
             sock.close()
             error = exc
             continue
+        except BaseException:  # settimeout's OverflowError (an infinite timeout), Ctrl-C
+            sock.close()
+            raise
         opened(sock)
         return sock
     raise error or OSError(f"{address[0]}: the name lookup gave no address")

@@ -219,13 +219,14 @@ def test_the_index_doubles_from_its_own_entries(services):
 def _vm_flags(address: int) -> list[str]:
     """The kernel's VmFlags for the mapping that holds `address` (/proc/self/smaps)."""
     inside = False
-    for line in open("/proc/self/smaps"):
-        head = line.split()[0]
-        if "-" in head and not head.endswith(":"):
-            lo, hi = (int(x, 16) for x in head.split("-"))
-            inside = lo <= address < hi
-        elif inside and head == "VmFlags:":
-            return line.split()[1:]
+    with open("/proc/self/smaps") as smaps:
+        for line in smaps:
+            head = line.split()[0]
+            if "-" in head and not head.endswith(":"):
+                lo, hi = (int(x, 16) for x in head.split("-"))
+                inside = lo <= address < hi
+            elif inside and head == "VmFlags:":
+                return line.split()[1:]
     raise AssertionError(f"no mapping holds {address:#x}")
 
 

@@ -77,13 +77,15 @@ def test_standard_input_from_a_pipe_is_widened_and_read_whole(monkeypatch):
     writer = threading.Thread(target=write)
     writer.start()
     keep = os.dup(r)  # the pipe's size, read after the reader closed its end
+    stdin = io.TextIOWrapper(os.fdopen(r, "rb"))
     try:
-        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(os.fdopen(r, "rb")))
+        monkeypatch.setattr(sys, "stdin", stdin)
         assert portannot.packets("-").num_rows == 1500
         writer.join()
         assert pipe_size(keep) == expected_size()
     finally:
         os.close(keep)
+        stdin.close()
 
 
 

@@ -35,6 +35,7 @@ def _run_on_terminal(*args: str, env: dict[str, str] | None = None, width: int |
     _read_until_closed(main_fd, chunks, first)  # resized as a terminal window is
     reader.join()
     proc.wait()
+    proc.stdout.close()
     os.close(main_fd)
     return b"".join(chunks).decode(errors="replace"), out[0], proc.returncode
 

@@ -198,13 +198,13 @@ def test_an_output_named_by_a_descriptor_is_written_in_place(tmp_path):
     assert appended.returncode == 0, appended.stderr
     assert log.read_bytes() == b"earlier line\n" + csv_rows
     read_end, write_end = os.pipe()
-    proc = subprocess.Popen([sys.executable, "-m", "portannot", "flows", str(DEMO), "-f", "csv",
-                             "-o", f"/dev/fd/{write_end}"], pass_fds=(write_end,),
-                            stderr=subprocess.PIPE)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as r:
-        got = r.read()
-    assert proc.wait(timeout=300) == 0, proc.stderr.read()
+    with subprocess.Popen([sys.executable, "-m", "portannot", "flows", str(DEMO), "-f", "csv",
+                           "-o", f"/dev/fd/{write_end}"], pass_fds=(write_end,),
+                          stderr=subprocess.PIPE) as proc:
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as r:
+            got = r.read()
+        assert proc.wait(timeout=300) == 0, proc.stderr.read()
     assert got == csv_rows
 
 
@@ -368,6 +368,8 @@ def test_a_live_capture_s_rows_come_as_it_pauses(args, count, first_row):
     proc.stdin.write(data[_records_end(data, count):])
     proc.stdin.close()
     rest, err = proc.stdout.read(), proc.stderr.read()
+    proc.stdout.close()
+    proc.stderr.close()
     assert proc.wait(timeout=300) == 0, err
     assert out + rest == run([*args, str(DEMO)]).stdout
 

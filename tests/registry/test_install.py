@@ -131,6 +131,7 @@ def test_the_download_timeout_bounds_the_whole_download(fixtures: Path) -> None:
         assert install.download(url, timeout=30).data == body
     finally:
         httpd.shutdown()
+        httpd.server_close()
 
 
 def test_a_read_the_watchdog_ended_is_the_timeout_not_the_end_of_the_body() -> None:
@@ -249,6 +250,7 @@ def test_a_body_stalled_past_the_timeout_says_how_much_came() -> None:
     finally:
         release.set()
         httpd.shutdown()
+        httpd.server_close()
 
 
 def _stalled_server(release: threading.Event) -> tuple[socketserver.TCPServer, list[bytes]]:

@@ -51,13 +51,31 @@ class BufferPool:
         """A held buffer of `size` bytes that nothing else refers to, else a new one."""
         held = self._held
         for i in range(len(held)):
-            # two references: the list's and the argument's, a list item's own; any
-            # batch, view or array handed out adds one. Not a local variable's count:
-            # CPython 3.14 passes a local to a call without a reference of its own (one
-            # less than before), and buffers that batches still viewed were taken again
-            if held[i].shape[0] == size and sys.getrefcount(held[i]) <= 2:
+            # FREE_REFS: the list's and the argument's, on 3.10-3.14; any batch, view
+            # or array handed out adds one
+            if held[i].shape[0] == size and _refs(held, i) <= FREE_REFS:
                 return held.pop(i)
         return np.empty(size, dtype=np.uint8)
+
+
+def _refs(held: list[np.ndarray], i: int) -> int:
+    """References to held[i], counted by one expression, the one FREE_REFS is measured
+    with. Not a local variable's count: CPython 3.14 passes a local to a call without a
+    reference of its own (one less than before), and buffers that batches still viewed
+    were taken again and overwritten."""
+    return sys.getrefcount(held[i])
+
+
+def _free_refs() -> int:
+    """What _refs counts of a buffer nothing but the pool's list holds, measured on this
+    interpreter rather than assumed: an interpreter that counts one reference fewer
+    (as 3.14 did for locals) would otherwise hand out buffers still in use, giving
+    wrong rows without a word; one that counts more would only read into fresh memory."""
+    return min(_refs([np.empty(1, dtype=np.uint8)], 0) for _ in range(3))
+
+
+#: references to a held buffer that nothing else views (see BufferPool.take)
+FREE_REFS = _free_refs()
 
 
 def is_read_error(exc: BaseException | None) -> TypeGuard[OSError]:

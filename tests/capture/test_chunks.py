@@ -238,3 +238,29 @@ def test_a_spent_buffer_is_taken_again_only_once_nothing_views_it() -> None:
     assert not view.any()
     del view
     assert pool.take(4096) is spent()
+
+
+@pytest.mark.parametrize("shift", [-1, 0, 1])
+def test_a_free_buffer_is_told_by_this_interpreters_count(monkeypatch, shift) -> None:
+    """What a free buffer's reference count is, is measured (chunks.FREE_REFS), not
+    assumed: an interpreter counting one reference fewer than 3.10-3.14 do (as 3.14 did
+    for a local passed to a call) must still not hand out a buffer a batch views, and
+    one counting more must still reuse a buffer nothing views."""
+    import types
+    import weakref
+
+    import numpy as np
+
+    real = chunks.sys.getrefcount
+    monkeypatch.setattr(chunks, "sys", types.SimpleNamespace(
+        getrefcount=lambda obj: real(obj) + shift))
+    monkeypatch.setattr(chunks, "FREE_REFS", chunks._free_refs())
+    pool = chunks.BufferPool()
+    buf = np.zeros(4096, dtype=np.uint8)
+    spent = weakref.ref(buf)
+    pool.give(buf)
+    view = buf[100:200]
+    del buf
+    assert pool.take(4096) is not spent()
+    del view
+    assert pool.take(4096) is spent()

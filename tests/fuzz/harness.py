@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import faulthandler
-import inspect
 import os
 import random
 import struct
@@ -303,22 +302,15 @@ def check_batch(batch: RecordBatch, plain: bytes | None, expect_number: int) -> 
             assert not rec or rec in plain, f"record {batch.first_number + i} holds bytes not in the input"
 
 
-def make_reader(path: Path, chunk_size: int, mmap: bool) -> CaptureReader:
-    if "mmap" in inspect.signature(CaptureReader).parameters:
-        return CaptureReader(str(path), chunk_size=chunk_size, mmap=mmap)
-    return CaptureReader(str(path), chunk_size=chunk_size)
-
-
-def check(data: bytes, workdir: Path, chunk_size: int = DEFAULT_CHUNK, suffix: str = "",
-          mmap: bool = False) -> Outcome:
-    """Read and decode one input, asserting the properties above. mmap: let the reader
-    map an uncompressed file (else it reads it through the chunk window)."""
+def check(data: bytes, workdir: Path, chunk_size: int = DEFAULT_CHUNK,
+          suffix: str = "") -> Outcome:
+    """Read and decode one input, asserting the properties above."""
     path = workdir / f"fuzz-input.cap{suffix}"
     path.write_bytes(data)
     plain = _plain_bytes(path)
     out = Outcome()
     t0 = time.perf_counter()
-    reader = make_reader(path, chunk_size, mmap)
+    reader = CaptureReader(str(path), chunk_size=chunk_size)
     in_place, guard0, guard1 = Decoder(), Decoder(), Decoder()
     counts = np.zeros(256, np.int64)
     decoded = 0

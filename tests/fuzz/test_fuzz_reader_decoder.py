@@ -43,13 +43,13 @@ def workdir(tmp_path_factory):
 
 @FUZZ
 @given(index=st.integers(0, max(len(SEEDS) - 1, 0)), rnd=st.randoms(use_true_random=False),
-       chunk=st.sampled_from([4096, 8192, 1 << 22]), mmap=st.booleans())
-def test_mutated_captures(workdir, index, rnd: random.Random, chunk, mmap):
+       chunk=st.sampled_from([4096, 8192, 1 << 22]))
+def test_mutated_captures(workdir, index, rnd: random.Random, chunk):
     seed = SEEDS[index]
     data = H.mutate(seed.plain, rnd, OTHERS)
     data, suffix = H.maybe_compress(data, rnd, seed.compression)
     with H.watchdog(60):
-        H.check(data, workdir, chunk, suffix, mmap=mmap)
+        H.check(data, workdir, chunk, suffix)
 
 
 @pytest.mark.parametrize("seed", SEEDS, ids=[s.path.name for s in SEEDS])

@@ -21,7 +21,7 @@ from portannot.capture import CaptureReader
 from portannot.decode import Decoder, concat
 from portannot.status import STATUS_NAMES
 
-MODES = ["mmap", "chunked", "gzip"]
+MODES = ["chunked", "gzip"]
 SMALL_CHUNK = 1 << 16
 #: no case may allocate more than this (the claims go up to 4 GiB)
 ALLOC_LIMIT = 24 << 20
@@ -92,7 +92,7 @@ def read(tmp_path: Path, data: bytes, mode: str, timeout: float = 20.0, alloc: b
     else:
         path = tmp_path / "in.pcap"
         path.write_bytes(data)
-    reader = CaptureReader(str(path), chunk_size=SMALL_CHUNK, mmap=(mode == "mmap"))
+    reader = CaptureReader(str(path), chunk_size=SMALL_CHUNK)
     decoder = Decoder()
     if alloc:
         tracemalloc.start()

@@ -15,8 +15,6 @@ from typing import BinaryIO, TypeGuard
 import numpy as np
 
 DEFAULT_CHUNK = 4 << 20
-#: chunks kept mapped behind the window (see MappedWindow._release)
-KEEP_CHUNKS = 6
 
 
 #: seconds a pipe's first new bytes wait at most for more before the window hands them
@@ -216,54 +214,3 @@ class ChunkWindow:
         out = self.buf[self.start : self.start + n].tobytes()
         self.start += n
         return out
-
-
-class MappedWindow(ChunkWindow):
-    """The same window over a regular file, mapped instead of read: no copy at all,
-    but no gain through the whole pipeline either (see CaptureReader.mmap, which
-    chooses it).
-
-    The window only moves forward over the mapping; pages behind it are handed
-    back to the kernel (MADV_DONTNEED), so resident memory stays at a few chunks
-    however large the file is.
-    """
-
-    def __init__(self, path: str, size: int, chunk_size: int = DEFAULT_CHUNK) -> None:
-        import mmap
-
-        with open(path, "rb") as f:
-            self._mmap = mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ)
-        if hasattr(self._mmap, "madvise"):
-            self._mmap.madvise(mmap.MADV_SEQUENTIAL)
-        self.buf = np.frombuffer(self._mmap, dtype=np.uint8)
-        self.size = size
-        self.chunk = max(chunk_size, 4096)
-        self.start = 0
-        self.end = 0
-        self.base = 0
-        self.eof = size == 0
-        self._released = 0
-        self.error: BaseException | None = None
-        self.paused = False  #: a file never pauses (see ChunkWindow.fill)
-
-    def fill(self, need: int = 0) -> None:
-        self._release()
-        self.end = min(self.size, max(self.end, self.start + max(self.chunk, need)))
-        self.eof = self.end == self.size
-
-    def _release(self) -> None:
-        import mmap
-
-        # Keep the chunks a consumer thread may still be decoding (background.QUEUE_DEPTH
-        # plus the one in hand): pages released under it would fault back in and stay.
-        upto = (self.start - KEEP_CHUNKS * self.chunk) & ~(mmap.PAGESIZE - 1)
-        if upto - self._released >= 8 * self.chunk and hasattr(self._mmap, "madvise"):
-            self._mmap.madvise(mmap.MADV_DONTNEED, self._released, upto - self._released)
-            self._released = upto
-
-    def close(self) -> None:
-        self.buf = np.empty(0, np.uint8)
-        try:
-            self._mmap.close()
-        except BufferError:  # a batch still views the mapping; it is freed with the batch
-            pass

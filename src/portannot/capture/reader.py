@@ -18,7 +18,6 @@ from portannot.capture.chunks import (
     DEFAULT_CHUNK,
     BufferPool,
     ChunkWindow,
-    MappedWindow,
     is_read_error,
 )
 from portannot.capture.compression import DamagedStream, TrailingData, compressed_offset
@@ -29,7 +28,6 @@ from portannot.capture.source import (
     StreamInput,
     display_name,
     is_file_object,
-    mappable_size,
     open_capture,
     read_failure,
     stream_input,
@@ -49,20 +47,11 @@ class CaptureReader:
 
     def __init__(self, path: str | PathLike[str] | FileObject | StreamInput, *,
                  file_index: int = 0,
-                 chunk_size: int = DEFAULT_CHUNK, mmap: bool = False,
+                 chunk_size: int = DEFAULT_CHUNK,
                  buffers: BufferPool | None = None) -> None:
         self.path = one_path(path)
         #: chunk buffers shared with the stream's other readers (see BufferPool)
         self.buffers = buffers
-        #: map regular uncompressed files instead of reading them. Off by default: the
-        #: walk alone is faster mapped (mixed-1m on a 2-core Xeon: 0.08 s, read 0.12 s),
-        #: but the decoder then takes its packet headers from memory rather than from
-        #: the cache the copy filled (its CPU time doubles, 0.04 -> 0.08 s), so the
-        #: threads together spend as much as reading does (0.26 s of CPU either way).
-        #: portannot.flows() on mixed-1m gains from the better balance (0.16-0.18 s
-        #: against 0.18-0.19 s), the command nothing (0.31-0.32 s both: its start and
-        #: pyarrow's import share the cores), and mapped pages add ~50 MB RSS
-        self.mmap = mmap
         self.display = display_name(self.path)
         self.file_index = file_index
         self.chunk_size = chunk_size
@@ -83,12 +72,7 @@ class CaptureReader:
         stream, self.compression, file_size = open_capture(self.path)
         if self.compression:  # offsets count the capture's bytes, not the file's
             self.problems.unit = "decompressed byte offset"
-        path = self.path if isinstance(self.path, str) else None  # a file object maps not
-        size = mappable_size(path) if self.mmap and path is not None else None
-        window: MappedWindow | ChunkWindow
-        if size is not None and path is not None:
-            window = MappedWindow(path, size, self.chunk_size)
-        elif self.compression:
+        if self.compression:
             window = ChunkWindow(stream, self.chunk_size, DECOMPRESSION_ERRORS, self.buffers)
         else:
             window = ChunkWindow(stream, _window_size(file_size, self.chunk_size), (),
@@ -96,7 +80,7 @@ class CaptureReader:
         reader = None
         try:
             window.fill()
-            if isinstance(window, ChunkWindow) and window.error is not None and window.end < 8:
+            if window.error is not None and window.end < 8:
                 raise window.error  # not even the capture's first bytes decompressed
             head = window.buf[: min(window.end, 8)].tobytes()
             reader_class = next((cls for sniff, cls in FORMATS if sniff(head)), None)
@@ -114,7 +98,7 @@ class CaptureReader:
                 self.ts_digits = reader.ts_digits
                 self.offset = _file_offset(window, stream, self.compression)
                 yield batch
-            if isinstance(window, ChunkWindow) and window.error is not None:
+            if window.error is not None:
                 raise window.error
             if file_size is not None and not self.compression:
                 self._check_shrunk(stream, window, file_size)
@@ -136,8 +120,7 @@ class CaptureReader:
             window.close()
             stream.close()
 
-    def _check_shrunk(self, stream: BinaryIO, window: MappedWindow | ChunkWindow,
-                      opened: int) -> None:
+    def _check_shrunk(self, stream: BinaryIO, window: ChunkWindow, opened: int) -> None:
         """Report a regular file that is now shorter than what was read of it: truncated
         while it was read (a rotation's copytruncate, a writer starting over). Its end
         came early to the reader, which said at most "file ends inside a record" at a

@@ -412,23 +412,6 @@ def _open_raw(path: Input) -> tuple[BinaryIO, os.stat_result | None]:
     return stream, st
 
 
-def mappable_size(path: Input) -> int | None:
-    """Size of a regular, uncompressed file that can be memory-mapped, else None."""
-    if not isinstance(path, str) or path == "-":
-        return None
-    try:
-        st = os.stat(path)
-        if not stat.S_ISREG(st.st_mode) or st.st_size < 6:
-            return None
-        with open(path, "rb") as f:
-            head = f.read(6)
-    except (OSError, ValueError):  # ValueError: a NUL in the name, which the read reports
-        return None
-    if any(head.startswith(m) for m in COMPRESSIONS):
-        return None
-    return st.st_size
-
-
 def open_stream(path: Input) -> tuple[BinaryIO, str]:
     """Return (stream positioned at the capture's first byte, compression name or '')."""
     stream, compression, _size = open_capture(path)

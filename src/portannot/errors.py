@@ -42,8 +42,15 @@ class OutputError(PortannotError):
     exit_code = ExitCode.OUTPUT_ERROR
 
 
+#: what the user is told when the reader of our output goes away (`| head`)
+BROKEN_PIPE = "output closed early (broken pipe)"
+
+
 class BrokenPipeOutput(OutputError):
     """The reader of standard output went away (`| head`)."""
+
+    def __init__(self, message: str = BROKEN_PIPE) -> None:
+        super().__init__(message)
 
 
 class RegistryError(PortannotError):

@@ -433,3 +433,71 @@ def test_a_terminal_given_by_its_path_is_refused_as_standard_input_is(name: str)
     finally:
         os.close(controller)
         os.close(terminal)
+
+
+def test_a_wait_on_a_pipe_ends_once_the_watched_output_s_reader_has_gone(tmp_path):
+    """watch_output: an input pipe opened under it (here a FIFO given by path) waits on
+    its bytes as before while the watched output pipe has a reader, and raises the
+    broken pipe's BrokenPipeOutput from that wait once the reader has gone, the input's
+    writer still silent. Outside the block, or with a file to watch, nothing is
+    watched."""
+    from portannot.capture.source import open_capture, watch_output
+    from portannot.errors import BrokenPipeOutput
+
+    fifo = tmp_path / "live.pcap"
+    os.mkfifo(fifo)
+    header = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
+    out_read, out_write = os.pipe()
+    held: list[int] = []
+
+    def write() -> None:  # the capture's header, then silence
+        held.append(os.open(fifo, os.O_WRONLY))
+        os.write(held[0], header)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        with watch_output(out_write):
+            stream, _, _ = open_capture(str(fifo))  # once the header's first bytes came
+        writer.join()
+        try:
+            assert stream.read(24)[:6] == header[:6]  # the first bytes, read by the sniffing
+            assert not stream.ready(0.05)  # nothing more yet: a reader is still there
+            os.close(out_read)
+            with pytest.raises(BrokenPipeOutput, match=r"output closed early \(broken pipe\)"):
+                stream.ready(0.05)
+            with pytest.raises(BrokenPipeOutput):
+                stream.read(1)
+        finally:
+            stream.close()
+    finally:
+        writer.join()
+        for fd in (*held, out_write):
+            os.close(fd)
+
+
+@pytest.mark.parametrize("watched", ["a file", "a closed descriptor", "nothing"])
+def test_only_an_open_output_pipe_is_watched(tmp_path, watched):
+    """A file, or nothing, is not watched; nor a pipe closed since (poll() would report
+    POLLNVAL at every wait, a busy loop): the input pipe is waited on as before."""
+    from portannot.capture.source import _Awaited, watch_output
+
+    in_read, in_write = os.pipe()
+    out_read, out_write = os.pipe()
+    try:
+        with open(tmp_path / "out", "wb") as f:
+            fd = {"a file": f.fileno(), "a closed descriptor": out_write}.get(watched)
+            with watch_output(fd):
+                stream = _Awaited(open(in_read, "rb", buffering=0, closefd=False), in_read)
+            os.close(out_read)  # a pipe with no reader, watched or not
+            if watched == "a closed descriptor":
+                os.close(out_write)
+                out_write = -1
+            assert not stream.ready(0.05)
+            assert stream._output is None
+            os.write(in_write, b"x")
+            assert stream.read(1) == b"x"
+    finally:
+        for fd in (in_read, in_write, out_write):
+            if fd >= 0:
+                os.close(fd)

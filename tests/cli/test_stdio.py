@@ -4,11 +4,14 @@ Each failure is one `portannot:` line and the README's exit code."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -372,6 +375,125 @@ def test_a_live_capture_s_rows_come_as_it_pauses(args, count, first_row):
     proc.stderr.close()
     assert proc.wait(timeout=300) == 0, err
     assert out + rest == run([*args, str(DEMO)]).stdout
+
+
+@contextlib.contextmanager
+def _live(args: list[str], data: bytes, stdout, fifo: Path | None = None
+          ) -> Iterator[subprocess.Popen]:
+    """`portannot ARGS -` (or ARGS FIFO) given `data` as a live capture that then goes
+    quiet: its writer, this process, holds the pipe open without writing until the block
+    ends; the command killed, if still running, on leaving."""
+    proc = subprocess.Popen([sys.executable, "-m", "portannot", *args,
+                             str(fifo) if fifo else "-"],
+                            stdin=subprocess.DEVNULL if fifo else subprocess.PIPE,
+                            stdout=stdout, stderr=subprocess.PIPE)
+    writer = os.open(fifo, os.O_WRONLY) if fifo else proc.stdin.fileno()  # type: ignore[union-attr]
+    try:
+        os.write(writer, data)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+        if fifo:
+            os.close(writer)
+
+
+#: a hang guard, not a timing: the command ends within a second or so
+HANG = 20
+
+
+@pytest.mark.parametrize(("args", "count"), [
+    (["packets"], 1),
+    (["packets", "-f", "csv"], 1),
+    (["packets", "-f", "jsonl"], 1),
+    (["flows", "--idle-timeout", "0.001", "-f", "jsonl"], 2),
+    (["flows", "--active-timeout", "0.001", "-f", "csv"], 2),
+])
+@pytest.mark.parametrize("through", ["stdin", "fifo"])
+def test_a_quiet_live_capture_ends_once_the_output_s_reader_has_gone(tmp_path, args, count,
+                                                                       through):
+    """`tcpdump -U -w - | portannot packets - | head -1` on a network gone quiet: once
+    `head` had its line and exited, the command waited on its input until the next
+    packet's rows failed to be written, for ever on a silent network. The wait now
+    watches standard output's pipe too: its reader gone, the command ends as a broken
+    pipe ends it, the one line and exit 5, while the capture's writer still holds its
+    pipe open. Here the reader takes one line (the header, or the first flow) and
+    closes; the writer has sent `count` packets of demo.pcap and stays silent."""
+    data = DEMO.read_bytes()
+    fifo = None
+    if through == "fifo":
+        fifo = tmp_path / "live.pcap"
+        os.mkfifo(fifo)
+    with _live(args, data[:_records_end(data, count)], subprocess.PIPE, fifo) as proc:
+        assert proc.stdout is not None
+        assert proc.stdout.readline()
+        proc.stdout.close()
+        try:
+            proc.wait(timeout=HANG)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"still waiting on the quiet capture {HANG} s after the reader went")
+        err = proc.stderr.read()  # type: ignore[union-attr]
+    one_line(subprocess.CompletedProcess(args, proc.returncode, b"", err),
+             ExitCode.OUTPUT_ERROR, contains="output closed early (broken pipe)")
+
+
+@pytest.mark.parametrize("args", [["summary"], ["flows"], ["packets", "-f", "parquet"]])
+def test_a_quiet_live_capture_ends_at_once_when_no_one_reads_the_output(args):
+    """Standard output a pipe nobody reads from the start (its reader exited): the
+    commands that write only at the end (summary, the flows table, a Parquet row group)
+    ended with exit 5 only once the capture did; now at once, the capture still open."""
+    data = DEMO.read_bytes()
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        with _live(args, data[:_records_end(data, 3)], write) as proc:
+            os.close(write)
+            write = -1
+            try:
+                proc.wait(timeout=HANG)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"still waiting on the quiet capture {HANG} s after the reader went")
+            err = proc.stderr.read()  # type: ignore[union-attr]
+    finally:
+        if write >= 0:
+            os.close(write)
+    one_line(subprocess.CompletedProcess(args, proc.returncode, b"", err),
+             ExitCode.OUTPUT_ERROR, contains="output closed early (broken pipe)")
+
+
+@pytest.mark.parametrize("kind", ["file", "pipe"])
+def test_a_quiet_live_capture_is_waited_for_while_the_output_can_be_written(tmp_path, kind):
+    """Standard output a file, or a pipe whose reader stays: the command still waits for
+    the capture's next packets, and writes all of them once they come."""
+    data = DEMO.read_bytes()
+    first = _records_end(data, 1)
+    args = ["packets", "-f", "csv"]
+    path = tmp_path / "out.csv"
+    with open(path, "wb") if kind == "file" else contextlib.nullcontext() as out, \
+            _live(args, data[:first], out if out else subprocess.PIPE) as proc:
+        got = b""
+        while got.count(b"\n") < 2:  # the header and the first row, then a quiet capture
+            assert proc.poll() is None, proc.stderr.read()  # type: ignore[union-attr]
+            if kind == "file":
+                got = path.read_bytes()
+                threading.Event().wait(0.05)
+            else:
+                got += os.read(proc.stdout.fileno(), 65536)  # type: ignore[union-attr]
+        threading.Event().wait(1)  # quiet for a while: still there
+        assert proc.poll() is None, proc.stderr.read()  # type: ignore[union-attr]
+        proc.stdin.write(data[first:])  # type: ignore[union-attr]
+        proc.stdin.close()  # type: ignore[union-attr]
+        rest = proc.stdout.read() if proc.stdout else b""
+        err = proc.stderr.read()  # type: ignore[union-attr]
+        proc.wait(timeout=300)
+    assert proc.returncode == 0, err
+    whole = path.read_bytes() if kind == "file" else got + rest
+    assert whole == run([*args, str(DEMO)]).stdout
 
 
 def test_a_closed_standard_error_is_held_before_the_preload_starts():

@@ -16,7 +16,8 @@ import os
 import select
 import stat
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, BinaryIO, Protocol
 
 from portannot.background import STOP_POLL, Stopped, stop_requested
@@ -25,7 +26,7 @@ from portannot.capture.compression import (
     past_skippable,
     starts_skippable,
 )
-from portannot.errors import CaptureFormatError, InputError
+from portannot.errors import BrokenPipeOutput, CaptureFormatError, InputError
 from portannot.printable import nul_in_name
 
 try:
@@ -249,13 +250,22 @@ class _Awaited(io.RawIOBase):
     stop, and close() left the reading thread, and the pipe, until the writer wrote or
     closed. Bytes already there cost one poll() a read (of up to the 1 MiB widen_pipe
     asks for); a read is one read of the stream below (readinto1 where it has one:
-    sys.stdin.buffer's readinto waits to fill the whole request)."""
+    sys.stdin.buffer's readinto waits to fill the whole request).
+
+    The same poll() watches the output pipe given to watch_output, if any: once its
+    reader has gone, a wait here raises BrokenPipeOutput, as the next write would."""
 
     def __init__(self, raw: BinaryIO, fd: int) -> None:
         self._raw = raw
         self._fd = fd
         self._poll = select.poll()
         self._poll.register(fd, select.POLLIN)
+        #: the output pipe watched (see watch_output), None when there is none
+        self._output = _WATCHED[-1] if _WATCHED else None
+        if self._output is not None:
+            # no event asked for: poll() reports POLLERR unasked, on a pipe's write end
+            # once no reader is left
+            self._poll.register(self._output, 0)
         self._read = getattr(raw, "readinto1", None) or raw.readinto
 
     def readable(self) -> bool:
@@ -263,7 +273,7 @@ class _Awaited(io.RawIOBase):
 
     def readinto(self, b) -> int:  # type: ignore[override]
         wait = int(STOP_POLL * 1000)
-        while not self._poll.poll(wait):
+        while not self._wait(wait):
             if stop_requested():
                 raise Stopped("the consumer stopped the read")
         return self._read(b)
@@ -271,7 +281,21 @@ class _Awaited(io.RawIOBase):
     def ready(self, timeout: float) -> bool:
         """Whether bytes (or the writer's close) are there now or come within `timeout`
         seconds."""
-        return bool(self._poll.poll(max(0, round(timeout * 1000))))
+        return self._wait(max(0, round(timeout * 1000)))
+
+    def _wait(self, ms: int) -> bool:
+        """Whether the pipe has bytes (or its writer's close) within `ms` milliseconds; a
+        BrokenPipeOutput once the watched output's reader has gone."""
+        events = self._poll.poll(ms)
+        for fd, event in events:
+            if fd == self._output:
+                if event & (select.POLLERR | select.POLLHUP):
+                    raise BrokenPipeOutput()
+                # anything else (POLLNVAL: the descriptor closed) would be reported at
+                # every poll, a busy wait: that output is watched no more
+                self._poll.unregister(fd)
+                self._output = None
+        return any(fd == self._fd for fd, _ in events)
 
     def fileno(self) -> int:
         return self._fd
@@ -279,6 +303,32 @@ class _Awaited(io.RawIOBase):
     def close(self) -> None:
         self._raw.close()
         super().close()
+
+
+#: the output pipe whose reader's going ends a wait on an input pipe (watch_output)
+_WATCHED: list[int] = []
+
+
+@contextmanager
+def watch_output(fd: int | None) -> Iterator[None]:
+    """While the block runs, input pipes opened in it (standard input, a FIFO) also watch
+    `fd`, where the command writes its output, if that is a pipe: once that pipe's
+    reader has gone (`| head -1` has its line), a wait for input ends in a
+    BrokenPipeOutput. Without it, a live capture gone quiet (`tcpdump -U -w - |
+    portannot packets - | head -1`) kept the command waiting, its output unwritable,
+    until the next packet's rows failed to be written. A file, a terminal or None is
+    not watched: their writes do not fail that way."""
+    try:
+        watched = fd is not None and stat.S_ISFIFO(os.fstat(fd).st_mode)
+    except (OSError, ValueError):
+        watched = False
+    if watched:
+        _WATCHED.append(fd)  # type: ignore[arg-type]
+    try:
+        yield
+    finally:
+        if watched:
+            _WATCHED.pop()
 
 
 def _pipe_read(stream: BinaryIO, st: os.stat_result | None = None) -> BinaryIO:

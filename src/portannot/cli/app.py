@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from portannot import __version__
-from portannot.errors import BrokenPipeOutput, ExitCode, InputError, OutputError, PortannotError
+from portannot.errors import (
+    BROKEN_PIPE,
+    BrokenPipeOutput,
+    ExitCode,
+    InputError,
+    OutputError,
+    PortannotError,
+)
 from portannot.output.stdio import (
     STDIN_CLOSED,
     STDOUT_CLOSED,
@@ -29,9 +36,6 @@ if TYPE_CHECKING:
 
     from rich.console import Console
     from rich.table import Table
-
-#: what the user is told when the reader of our output goes away (`| head`)
-BROKEN_PIPE = "output closed early (broken pipe)"
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 

@@ -222,6 +222,24 @@ def reading(stream: S) -> Iterator[S]:
 
 
 @contextmanager
+def watching_stdout(to_stdout: bool = True) -> Iterator[None]:
+    """Standard output watched while the inputs are read, when the command writes there
+    and it is a pipe (capture.source.watch_output): its reader gone (`| head -1` has its
+    line) ends a wait on a live capture gone quiet with the broken pipe's exit 5, as the
+    next write would, instead of waiting for the capture's next packet."""
+    from portannot.capture.source import watch_output
+
+    fd = None
+    if to_stdout:
+        try:
+            fd = sys.stdout.fileno()
+        except (AttributeError, OSError, ValueError):  # None, or no descriptor (a test's)
+            fd = None
+    with watch_output(fd):
+        yield
+
+
+@contextmanager
 def output_file(fmt: str, output: str | None, force: bool) -> Iterator[Output | None]:
     """Where the rows go, opened before the command starts reading, so that a refusal
     (an existing file without --force, a missing directory, Parquet to a terminal) fails
@@ -340,7 +358,7 @@ def run_rows(command: str, inputs: tuple[str, ...], fmt: str | None, output: str
     with output_file(fmt, output, force) as out:
         table = load_table(registry, services)
         stream = open_stream(table)
-        with reading(stream):
+        with watching_stdout(output in (None, "-")), reading(stream):
             if fmt == "table":
                 show_table(stream, table, out, quiet)
             else:

@@ -496,6 +496,71 @@ def test_a_quiet_live_capture_is_waited_for_while_the_output_can_be_written(tmp_
     assert whole == run([*args, str(DEMO)]).stdout
 
 
+def _on_a_terminal(args: list[str], columns: int) -> str:
+    """`portannot ARGS`'s standard output on a pseudo-terminal `columns` wide, as text:
+    its style codes taken out and the terminal's CRLF made LF."""
+    import fcntl
+    import pty
+    import re
+    import struct
+    import termios
+
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    shown = bytearray()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "portannot", *args],
+                                stdin=subprocess.DEVNULL, stdout=terminal,
+                                stderr=subprocess.PIPE,
+                                env=dict(os.environ, COLUMNS=str(columns)))
+        os.close(terminal)
+        terminal = -1
+        while True:  # read as it comes: a terminal holds only so much
+            try:
+                got = os.read(controller, 65536)
+            except OSError:  # EIO: no process holds the terminal any more
+                break
+            if not got:
+                break
+            shown += got
+        _, err = proc.communicate(timeout=300)
+    finally:
+        os.close(controller)
+        if terminal >= 0:
+            os.close(terminal)
+    assert proc.returncode == 0, err
+    return re.sub(r"\x1b\[[0-9;]*m", "", shown.decode()).replace("\r\n", "\n")
+
+
+@pytest.mark.parametrize("args", [
+    ["flows", str(DEMO)],
+    ["flows", "--idle-timeout", "1", "--top", "5", str(DEMO)],
+    ["summary", str(DEMO)],
+    ["registry", "info"],
+    ["lookup", "443", "ssh", "53/udp"],
+])
+def test_tables_piped_or_in_a_file_end_no_line_in_spaces(tmp_path, args):
+    """The rich tables (flows' table view, summary, registry info, lookup) written to a
+    pipe or a file: rich padded every line to the table's width, the title, the rule
+    under the header and each row's last cell (`portannot flows demo.pcap | cat -A`:
+    25 lines of 28 ending in spaces, up to 130 of them), which `diff`, `grep` and `awk`
+    all see. Now no line ends in a space, and the text is what the terminal shows (a
+    terminal as wide, its style codes left out) but for those spaces: the same columns
+    and values. On the terminal nothing changes: its lines keep their padding."""
+    piped = run(args, env={"COLUMNS": "160"})
+    assert piped.returncode == 0, piped.stderr
+    text = piped.stdout.decode()
+    assert text.count("\n") > 3
+    assert [line for line in text.splitlines() if line.endswith(" ")] == []
+    shown = _on_a_terminal(args, 160)
+    assert any(line.endswith(" ") for line in shown.splitlines())
+    assert text == "".join(line.rstrip(" ") + "\n" for line in shown.splitlines())
+    if args[0] == "flows":  # -o a file: the same text
+        out = tmp_path / "flows.txt"
+        assert run([*args, "-o", str(out)]).returncode == 0
+        assert out.read_text() == text
+
+
 def test_a_closed_standard_error_is_held_before_the_preload_starts():
     """`2>&-`: the preload helper's thread opened pyarrow's libraries while the command
     started, taking descriptor 2 for a moment, so that the output file opened later could

@@ -5,9 +5,10 @@ from __future__ import annotations
 import functools
 import gc
 import os
+import re
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     import logging
 
     from rich.console import Console
+    from rich.segment import Segment
     from rich.table import Table
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -127,7 +129,21 @@ def stdout_console(**kwargs: Any) -> Console:
             _silence_stdout()
             raise BrokenPipeOutput(BROKEN_PIPE)
 
+        def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+            """The text rich writes, its lines' trailing spaces left off where it goes
+            to a pipe or a file: rich pads every line of a table (its title, the rule
+            under the header, each row's last cell) to the table's width, and `portannot
+            flows x.pcap | cat -A` showed up to 130 spaces ending each line, which
+            `diff`, `grep ' $'` and a last `awk` field all see. On a terminal nothing
+            changes."""
+            text = super()._render_buffer(buffer)
+            return text if self.is_terminal else _TRAILING_SPACES.sub("", text)
+
     return _Console(**kwargs)
+
+
+#: the spaces that end a line (see stdout_console)
+_TRAILING_SPACES = re.compile(r" +(?=\n)")
 
 
 def print_whole(console: Console, table: Table) -> None:

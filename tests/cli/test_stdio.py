@@ -8,10 +8,12 @@ import contextlib
 import json
 import os
 import resource
+import select
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -407,6 +409,15 @@ def _live(args: list[str], data: bytes, stdout, fifo: Path | None = None
 HANG = 20
 
 
+def _until(done: Callable[[], object], what: str) -> None:
+    """Wait until `done()` (which may wait a little itself), HANG s at most: a hang guard."""
+    deadline = time.monotonic() + HANG
+    while not done():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} within {HANG} s")
+        threading.Event().wait(0.05)
+
+
 @pytest.mark.parametrize(("args", "count"), [
     (["packets"], 1),
     (["packets", "-f", "csv"], 1),
@@ -431,6 +442,7 @@ def test_a_quiet_live_capture_ends_once_the_output_s_reader_has_gone(tmp_path, a
         os.mkfifo(fifo)
     with _live(args, data[:_records_end(data, count)], subprocess.PIPE, fifo) as proc:
         assert proc.stdout is not None
+        _until(lambda: select.select([proc.stdout], [], [], 0.1)[0], "no first row")
         assert proc.stdout.readline()
         proc.stdout.close()
         try:
@@ -477,13 +489,17 @@ def test_a_quiet_live_capture_is_waited_for_while_the_output_can_be_written(tmp_
     with open(path, "wb") if kind == "file" else contextlib.nullcontext() as out, \
             _live(args, data[:first], out if out else subprocess.PIPE) as proc:
         got = b""
-        while got.count(b"\n") < 2:  # the header and the first row, then a quiet capture
+
+        def two_lines() -> bool:  # the header and the first row, then a quiet capture
+            nonlocal got
             assert proc.poll() is None, proc.stderr.read()  # type: ignore[union-attr]
             if kind == "file":
                 got = path.read_bytes()
-                threading.Event().wait(0.05)
-            else:
+            elif select.select([proc.stdout], [], [], 0.1)[0]:
                 got += os.read(proc.stdout.fileno(), 65536)  # type: ignore[union-attr]
+            return got.count(b"\n") >= 2
+
+        _until(two_lines, "no first row")
         threading.Event().wait(1)  # quiet for a while: still there
         assert proc.poll() is None, proc.stderr.read()  # type: ignore[union-attr]
         proc.stdin.write(data[first:])  # type: ignore[union-attr]

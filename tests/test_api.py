@@ -807,6 +807,18 @@ def test_dir_and_help_list_the_lazy_functions_without_loading_them() -> None:
         assert name in text, name
 
 
+def test_the_license_is_an_spdx_expression() -> None:
+    """The installed metadata names the license as PEP 639 has it (License-Expression,
+    metadata 2.4), from pyproject's `license = "MIT"`: the table form it had, `{ text =
+    "MIT" }`, is deprecated in setuptools, its support to end after 2027-02-18, after
+    which `pip install .` (which takes the newest setuptools) would no longer build."""
+    from importlib.metadata import metadata
+
+    meta = metadata("portannot")
+    assert meta["License-Expression"] == "MIT"
+    assert meta["License"] is None
+
+
 def test_the_package_is_marked_typed() -> None:
     """py.typed (PEP 561) ships with the package, so type checkers read its hints."""
     import re

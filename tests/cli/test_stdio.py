@@ -512,6 +512,53 @@ def test_a_quiet_live_capture_is_waited_for_while_the_output_can_be_written(tmp_
     assert whole == run([*args, str(DEMO)]).stdout
 
 
+def test_a_quiet_live_capture_ends_once_the_o_fifo_s_reader_has_gone(tmp_path):
+    """As with standard output above, with the rows going to a FIFO given to -o (written
+    in place): once its reader has its line and goes, the command ends with the broken
+    pipe's one line and exit 5 while the capture stays open and quiet. Only standard
+    output was watched: the command waited for the capture's next packet."""
+    data = DEMO.read_bytes()
+    rows = tmp_path / "rows.csv"
+    os.mkfifo(rows)
+    args = ["packets", "-f", "csv", "-o", str(rows)]
+    with _live(args, data[:_records_end(data, 1)], subprocess.DEVNULL) as proc:
+        with open(rows, "rb", buffering=0) as reader:  # the command's open waits for it
+            _until(lambda: select.select([reader], [], [], 0.1)[0], "no first row")
+            got = reader.read(65536)
+            assert got.startswith(b"\"number\","), got
+        try:
+            proc.wait(timeout=HANG)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"still waiting on the quiet capture {HANG} s after the reader went")
+        err = proc.stderr.read()  # type: ignore[union-attr]
+    one_line(subprocess.CompletedProcess(args, proc.returncode, b"", err),
+             ExitCode.OUTPUT_ERROR, contains="output closed early (broken pipe)")
+
+
+@pytest.mark.parametrize("damage", ["missing", "cut"])
+def test_a_broken_pipe_still_reports_the_damage_met(tmp_path, damage):
+    """`portannot summary demo.pcap missing.pcap | head -1` (or a capture cut short)
+    said only "output closed early (broken pipe)", exit 5: the warning that an input was
+    skipped, or damaged, went with the output. It is still told on standard error,
+    before the broken pipe's line; the exit stays 5."""
+    bad = tmp_path / "bad.pcap"
+    if damage == "cut":
+        bad.write_bytes(DEMO.read_bytes()[:-10])  # inside the last record
+    read, write = os.pipe()
+    os.close(read)  # the reader already gone
+    try:
+        proc = run(["summary", str(DEMO), str(bad)], stdout=write)
+    finally:
+        os.close(write)
+    lines = proc.stderr.decode(errors="replace").splitlines()
+    assert proc.returncode == ExitCode.OUTPUT_ERROR, lines
+    assert "Traceback" not in proc.stderr.decode(errors="replace")
+    assert len(lines) == 2, lines
+    assert lines[0].startswith(f"portannot: warning: {bad}: "), lines
+    assert ("skipped" if damage == "missing" else "inside a record") in lines[0], lines
+    assert lines[1] == "portannot: output closed early (broken pipe)"
+
+
 def _on_a_terminal(args: list[str], columns: int) -> str:
     """`portannot ARGS`'s standard output on a pseudo-terminal `columns` wide, as text:
     its style codes taken out and the terminal's CRLF made LF."""

@@ -15,7 +15,7 @@ import click
 
 from portannot.cli.app import PathText, check_streams, interruptible, reading_ended, warn
 from portannot.cli.progress import Frames, Line, drawable
-from portannot.errors import ExitCode, InputError
+from portannot.errors import BrokenPipeOutput, ExitCode, InputError
 from portannot.output.formats import (
     OUTPUT_FORMATS,
     compression_refusal,
@@ -222,21 +222,28 @@ def reading(stream: S) -> Iterator[S]:
 
 
 @contextmanager
-def watching_stdout(to_stdout: bool = True) -> Iterator[None]:
-    """Standard output watched while the inputs are read, when the command writes there
-    and it is a pipe (capture.source.watch_output): its reader gone (`| head -1` has its
-    line) ends a wait on a live capture gone quiet with the broken pipe's exit 5, as the
-    next write would, instead of waiting for the capture's next packet."""
+def watching_output(out: Output | None, accounting: Accounting) -> Iterator[None]:
+    """While the inputs are read and the rows written: where they go (standard output, or
+    a FIFO given to -o, written in place) is watched when it is a pipe
+    (capture.source.watch_output), so that its reader gone (`| head -1` has its line)
+    ends a wait on a live capture gone quiet with the broken pipe's exit 5, as the next
+    write would, instead of waiting for the capture's next packet; and when a broken pipe
+    ends the command, the damage met so far is still reported on standard error before
+    the broken pipe's line: `summary a.pcap missing.pcap | head -1` said only that."""
     from portannot.capture.source import watch_output
 
-    fd = None
-    if to_stdout:
-        try:
-            fd = sys.stdout.fileno()
-        except (AttributeError, OSError, ValueError):  # None, or no descriptor (a test's)
-            fd = None
-    with watch_output(fd):
-        yield
+    target = out.stream if out is not None and out.path is not None else sys.stdout
+    try:
+        fd = target.fileno()
+    except (AttributeError, OSError, ValueError):  # None, no descriptor (a test's, zstd's)
+        fd = None
+    try:
+        with watch_output(fd):
+            yield
+    except (BrokenPipeError, BrokenPipeOutput):
+        for line in accounting.warnings():
+            warn(line)
+        raise
 
 
 @contextmanager
@@ -358,7 +365,7 @@ def run_rows(command: str, inputs: tuple[str, ...], fmt: str | None, output: str
     with output_file(fmt, output, force) as out:
         table = load_table(registry, services)
         stream = open_stream(table)
-        with watching_stdout(output in (None, "-")), reading(stream):
+        with watching_output(out, stream.accounting), reading(stream):
             if fmt == "table":
                 show_table(stream, table, out, quiet)
             else:

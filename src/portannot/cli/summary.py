@@ -14,7 +14,7 @@ from portannot.cli.common import (
     finish,
     reading,
     refuse_an_input_as_output,
-    watching_stdout,
+    watching_output,
     with_progress,
 )
 from portannot.output.plural import counted, noun
@@ -42,7 +42,7 @@ def summary(inputs: tuple[str, ...], as_json: bool, top: int, quiet: bool,
     refuse_an_input_as_output(inputs, None)
     table = load_table(registry, services)
     stream = FlowStream(inputs, table)
-    with watching_stdout(), reading(stream):
+    with watching_output(None, stream.accounting), reading(stream):
         from portannot.output.summary import summarize
 
         report = summarize(with_progress(stream, quiet, "summarizing"), stream, table, top)

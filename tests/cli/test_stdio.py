@@ -418,6 +418,18 @@ def _until(done: Callable[[], object], what: str) -> None:
         threading.Event().wait(0.05)
 
 
+def _ends_as_a_broken_pipe(proc: subprocess.Popen, args: list[str]) -> None:
+    """The command (of _live) ends within HANG s of its output's reader going, with the
+    broken pipe's one line and exit 5, its capture still open and quiet."""
+    try:
+        proc.wait(timeout=HANG)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"still waiting on the quiet capture {HANG} s after the reader went")
+    err = proc.stderr.read()  # type: ignore[union-attr]
+    one_line(subprocess.CompletedProcess(args, proc.returncode, b"", err),
+             ExitCode.OUTPUT_ERROR, contains="output closed early (broken pipe)")
+
+
 @pytest.mark.parametrize(("args", "count"), [
     (["packets"], 1),
     (["packets", "-f", "csv"], 1),
@@ -445,13 +457,7 @@ def test_a_quiet_live_capture_ends_once_the_output_s_reader_has_gone(tmp_path, a
         _until(lambda: select.select([proc.stdout], [], [], 0.1)[0], "no first row")
         assert proc.stdout.readline()
         proc.stdout.close()
-        try:
-            proc.wait(timeout=HANG)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"still waiting on the quiet capture {HANG} s after the reader went")
-        err = proc.stderr.read()  # type: ignore[union-attr]
-    one_line(subprocess.CompletedProcess(args, proc.returncode, b"", err),
-             ExitCode.OUTPUT_ERROR, contains="output closed early (broken pipe)")
+        _ends_as_a_broken_pipe(proc, args)
 
 
 @pytest.mark.parametrize("args", [["summary"], ["flows"], ["packets", "-f", "parquet"]])
@@ -466,16 +472,10 @@ def test_a_quiet_live_capture_ends_at_once_when_no_one_reads_the_output(args):
         with _live(args, data[:_records_end(data, 3)], write) as proc:
             os.close(write)
             write = -1
-            try:
-                proc.wait(timeout=HANG)
-            except subprocess.TimeoutExpired:
-                pytest.fail(f"still waiting on the quiet capture {HANG} s after the reader went")
-            err = proc.stderr.read()  # type: ignore[union-attr]
+            _ends_as_a_broken_pipe(proc, args)
     finally:
         if write >= 0:
             os.close(write)
-    one_line(subprocess.CompletedProcess(args, proc.returncode, b"", err),
-             ExitCode.OUTPUT_ERROR, contains="output closed early (broken pipe)")
 
 
 @pytest.mark.parametrize("kind", ["file", "pipe"])
@@ -526,13 +526,7 @@ def test_a_quiet_live_capture_ends_once_the_o_fifo_s_reader_has_gone(tmp_path):
             _until(lambda: select.select([reader], [], [], 0.1)[0], "no first row")
             got = reader.read(65536)
             assert got.startswith(b"\"number\","), got
-        try:
-            proc.wait(timeout=HANG)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"still waiting on the quiet capture {HANG} s after the reader went")
-        err = proc.stderr.read()  # type: ignore[union-attr]
-    one_line(subprocess.CompletedProcess(args, proc.returncode, b"", err),
-             ExitCode.OUTPUT_ERROR, contains="output closed early (broken pipe)")
+        _ends_as_a_broken_pipe(proc, args)
 
 
 @pytest.mark.parametrize("damage", ["missing", "cut"])

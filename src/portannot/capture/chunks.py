@@ -69,7 +69,7 @@ def _free_refs() -> int:
     interpreter rather than assumed: an interpreter that counts one reference fewer
     (as 3.14 did for locals) would otherwise hand out buffers still in use, giving
     wrong rows without a word; one that counts more would only read into fresh memory."""
-    return min(_refs([np.empty(1, dtype=np.uint8)], 0) for _ in range(3))
+    return _refs([np.empty(1, dtype=np.uint8)], 0)
 
 
 #: references to a held buffer that nothing else views (see BufferPool.take)
